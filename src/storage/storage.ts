@@ -16,10 +16,10 @@ export interface Storage {
   /** Keys below a prefix (recursive), sorted ascending. */
   list(prefix: string, options?: ReadOptions): Promise<string[]>;
   /** Remove an object; absent is not an error. */
-  delete(key: string): Promise<void>;
+  delete(key: string, options?: WriteOptions): Promise<void>;
   /** Size in bytes, or undefined when absent. */
   size(key: string, options?: ReadOptions): Promise<number | undefined>;
-  exists(key: string): Promise<boolean>;
+  exists(key: string, options?: ReadOptions): Promise<boolean>;
   /** Counters for tests and benchmarks (requests and bytes moved). */
   readonly stats: StorageStats;
   /** Idempotent. */
@@ -36,18 +36,34 @@ export interface WriteOptions {
   readonly contentType?: string;
 }
 
+/**
+ * Operation counters. Network backends count HTTP requests (each retry attempt is a request and is
+ * also counted in `retries`); local backends count calls. `heads` counts size/exists probes.
+ */
 export interface StorageStats {
   gets: number;
   rangeGets: number;
   puts: number;
   lists: number;
   deletes: number;
+  heads: number;
+  retries: number;
   bytesRead: number;
   bytesWritten: number;
 }
 
 export function newStats(): StorageStats {
-  return { gets: 0, rangeGets: 0, puts: 0, lists: 0, deletes: 0, bytesRead: 0, bytesWritten: 0 };
+  return {
+    gets: 0,
+    rangeGets: 0,
+    puts: 0,
+    lists: 0,
+    deletes: 0,
+    heads: 0,
+    retries: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+  };
 }
 
 /** Joins key parts with '/', dropping empty parts and duplicate slashes. */

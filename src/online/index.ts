@@ -1,0 +1,51 @@
+export type {
+  OnlineStore,
+  OnlineWriteRow,
+  OnlineWriteResult,
+  OnlineRecord,
+  OnlineScanRow,
+  OnlineStoreHealth,
+  OnlineReadOptions,
+  OnlineScanOptions,
+} from './store.js';
+export { encodeEntityKey, decodeEntityKey, type EntityKey } from './keys.js';
+export { encodeValue, decodeValue, encodeRecord, decodeRecord } from './codec.js';
+export { vectorDtype, coerceForDtype, type VectorDtype } from './dtypes.js';
+export { SqliteOnlineStore, defaultOnlineStorePath, type SqliteOnlineStoreOptions } from './sqlite.js';
+export { RedisOnlineStore, type RedisOnlineStoreOptions } from './redis.js';
+export { openOnlineStore, ONLINE_STORE_TYPES, type OnlineStoreType, type OnlineStoreConfig } from './open.js';
+export type {
+  OnlineRepo,
+  OnlineView,
+  OnlineFeatureDef,
+  LatestValuesBatch,
+  LatestValuesOptions,
+  PushedViewValues,
+  NamedCollection,
+  ServiceRefs,
+  Progress,
+} from './types.js';
+export { indexRepo, resolveFeatures, resolveRef, viewOf, type RepoIndex, type ResolvedFeature } from './repo-index.js';
+export { getOnlineFeatures, type GetOnlineFeaturesOptions } from './read.js';
+export {
+  OnlineFeatures,
+  FEATURE_STATUSES,
+  type FeatureStatus,
+  type FeatureColumn,
+  type OnlineRow,
+  type Tensor,
+  type TensorOptions,
+} from './result.js';
+export { searchOnline, SEARCH_METRICS, type SearchMetric, type SearchFilter, type SearchHit, type SearchOnlineOptions } from './search.js';
+export {
+  materialize,
+  materializeIncremental,
+  materializedEnd,
+  watermarkKey,
+  toWriteRows,
+  type MaterializeOptions,
+  type MaterializeIncrementalOptions,
+  type MaterializeResult,
+  type ViewMaterialization,
+} from './materialize.js';
+export { pushToOnline, type PushToOnlineOptions, type PushToOnlineResult } from './push.js';

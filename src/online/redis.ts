@@ -1,0 +1,337 @@
+/**
+ * Redis online store (ioredis). One hash per (view, entity key):
+ * key `<project>:<view>:{<entity key>}` (the whole entity key is the Cluster hash tag), fields `_ts`
+ * (event time, ms) and one field per feature holding the compact value encoding (codec.ts).
+ * Writes run a small Lua script per batch that applies the event-time rule atomically per key;
+ * reads are pipelined HMGETs. Redis down → StrataError UNAVAILABLE; the client reconnects by itself.
+ */
+import { Redis, type Cluster } from 'ioredis';
+import { StrataError, throwIfAborted } from '../errors.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { decodeEntityKey, encodeEntityKey, type EntityKey } from './keys.js';
+import { checkTimestamp } from './store.js';
+import type {
+  OnlineReadOptions,
+  OnlineRecord,
+  OnlineScanOptions,
+  OnlineScanRow,
+  OnlineStore,
+  OnlineStoreHealth,
+  OnlineWriteResult,
+  OnlineWriteRow,
+} from './store.js';
+
+/** KEYS: entity hashes. ARGV: ttlMs, then per key: ts, n, n × (field, value). Returns rows written. */
+const WRITE_LUA = `
+local ttl = tonumber(ARGV[1])
+local i = 2
+local written = 0
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  local ts = ARGV[i]
+  local n = tonumber(ARGV[i + 1])
+  local cur = redis.call('HGET', key, '_ts')
+  if (not cur) or tonumber(cur) <= tonumber(ts) then
+    redis.call('DEL', key)
+    local args = {'_ts', ts}
+    for j = 0, n - 1 do
+      args[#args + 1] = ARGV[i + 2 + 2 * j]
+      args[#args + 1] = ARGV[i + 3 + 2 * j]
+    end
+    redis.call('HSET', key, unpack(args))
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+    written = written + 1
+  end
+  i = i + 2 + 2 * n
+end
+return written
+`;
+
+export interface RedisOnlineStoreOptions {
+  /** Redis URL. Default `redis://127.0.0.1:6379`. Ignored when `client` is given. */
+  readonly url?: string;
+  /** Use this ioredis client (standalone or Cluster). It is not closed by `close()`. */
+  readonly client?: Redis | Cluster;
+  /** First segment of every key. Default `strata`. */
+  readonly project?: string;
+  /** Expire an entity hash this long after its last write. Default: never. */
+  readonly keyTtlMs?: number;
+  /** A command not answered in this time fails with UNAVAILABLE. Default 2000. */
+  readonly commandTimeoutMs?: number;
+  /** How long `open` waits for the first connection. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  /** Upper bound of the reconnect back-off. Default 500. */
+  readonly maxReconnectDelayMs?: number;
+  /** Entity keys per Lua write call. Default 256. */
+  readonly writeBatchKeys?: number;
+}
+
+type Client = Redis | Cluster;
+type WriteFn = (numKeys: number, ...args: (string | Buffer)[]) => Promise<number>;
+
+export class RedisOnlineStore implements OnlineStore {
+  readonly kind = 'redis';
+  readonly project: string;
+  readonly #client: Client;
+  readonly #owns: boolean;
+  readonly #keyTtlMs: number;
+  readonly #batchKeys: number;
+  readonly #stateKey: string;
+  #closed = false;
+  /** Last connection error seen (for health()). */
+  #lastError: Error | undefined;
+
+  private constructor(client: Client, owns: boolean, options: RedisOnlineStoreOptions) {
+    this.#client = client;
+    this.#owns = owns;
+    this.project = options.project ?? 'strata';
+    this.#keyTtlMs = options.keyTtlMs ?? 0;
+    this.#batchKeys = options.writeBatchKeys ?? 256;
+    this.#stateKey = `${this.project}:_strata_state`;
+    client.defineCommand('strataOnlineWrite', { lua: WRITE_LUA });
+    client.on('error', (err: Error) => {
+      this.#lastError = err;
+    });
+    client.on('ready', () => {
+      this.#lastError = undefined;
+    });
+  }
+
+  /** Connects (waiting up to `connectTimeoutMs`) and returns the store. Fails UNAVAILABLE when Redis is not there. */
+  static async open(options: RedisOnlineStoreOptions = {}): Promise<RedisOnlineStore> {
+    if (options.client) return new RedisOnlineStore(options.client, false, options);
+    const url = options.url ?? 'redis://127.0.0.1:6379';
+    const maxDelay = options.maxReconnectDelayMs ?? 500;
+    const client = new Redis(url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeoutMs ?? 2000,
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+      retryStrategy: (times: number) => Math.min(times * 50, maxDelay),
+    });
+    const store = new RedisOnlineStore(client, true, options);
+    try {
+      await client.connect();
+    } catch (err) {
+      client.disconnect();
+      throw new StrataError('UNAVAILABLE', `cannot connect to Redis at ${url}`, {
+        uri: url,
+        cause: err,
+        hint: 'start redis-server or fix the url',
+      });
+    }
+    return store;
+  }
+
+  /** The hash key of one entity of one view. */
+  keyOf(view: string, ek: string): string {
+    return `${this.project}:${view}:{${ek}}`;
+  }
+
+  #check(): void {
+    if (this.#closed) throw new StrataError('UNAVAILABLE', 'Redis online store is closed', { hint: 'open it again' });
+  }
+
+  async write(rows: readonly OnlineWriteRow[], options: { signal?: AbortSignal } = {}): Promise<OnlineWriteResult> {
+    this.#check();
+    const client = this.#client as unknown as { strataOnlineWrite: WriteFn; pipeline(): Record<string, WriteFn> & { exec(): Promise<[Error | null, unknown][] | null> } };
+    const ttl = String(this.#keyTtlMs);
+    const calls: { keys: string[]; args: (string | Buffer)[] }[] = [];
+    const perCall = this.#isCluster() ? 1 : this.#batchKeys;
+    for (let start = 0; start < rows.length; start += perCall) {
+      const keys: string[] = [];
+      const args: (string | Buffer)[] = [ttl];
+      for (const r of rows.slice(start, start + perCall)) {
+        const ts = checkTimestamp(r.eventTimestampMs, r.view);
+        keys.push(this.keyOf(r.view, encodeEntityKey(r.entityKey)));
+        const names = Object.keys(r.values);
+        args.push(String(ts), String(names.length));
+        for (const n of names) args.push(n, encodeValue(r.values[n]));
+      }
+      calls.push({ keys, args });
+    }
+    let written = 0;
+    const group = this.#isCluster() ? 1 : 16;
+    for (let c = 0; c < calls.length; c += group) {
+      throwIfAborted(options.signal, 'online write');
+      const slice = calls.slice(c, c + group);
+      if (slice.length === 1) {
+        written += Number(await this.#run(() => client.strataOnlineWrite(slice[0].keys.length, ...slice[0].keys, ...slice[0].args)));
+        continue;
+      }
+      const p = client.pipeline();
+      for (const { keys, args } of slice) p.strataOnlineWrite(keys.length, ...keys, ...args);
+      for (const r of await this.#exec(p)) written += Number(r);
+    }
+    return { written, skipped: rows.length - written };
+  }
+
+  async read(view: string, entityKeys: readonly EntityKey[], options: OnlineReadOptions = {}): Promise<(OnlineRecord | null)[]> {
+    this.#check();
+    const keys = entityKeys.map((k) => this.keyOf(view, encodeEntityKey(k)));
+    const features = options.features;
+    if (keys.length === 0) return [];
+    if (keys.length === 1) {
+      const reply = features
+        ? await this.#run(() => this.#client.hmgetBuffer(keys[0], '_ts', ...features))
+        : await this.#run(() => this.#client.hgetallBuffer(keys[0]));
+      return [features ? fromHmget(reply as (Buffer | null)[], features) : fromHash(reply as Record<string, Buffer>)];
+    }
+    const p = this.#client.pipeline();
+    for (const key of keys) {
+      if (features) p.hmgetBuffer(key, '_ts', ...features);
+      else p.hgetallBuffer(key);
+    }
+    const replies = await this.#exec(p);
+    return replies.map((r) => (features ? fromHmget(r as (Buffer | null)[], features) : fromHash(r as Record<string, Buffer>)));
+  }
+
+  async *scan(view: string, options: OnlineScanOptions = {}): AsyncIterable<OnlineScanRow[]> {
+    this.#check();
+    const prefix = `${this.project}:${view}:{`;
+    for await (const keys of this.#scanKeys(`${globEscape(prefix)}*}`, options.batchRows ?? 1000, options.signal)) {
+      const p = this.#client.pipeline();
+      for (const k of keys) p.hgetallBuffer(k);
+      const replies = await this.#exec(p);
+      const rows: OnlineScanRow[] = [];
+      replies.forEach((r, i) => {
+        const rec = fromHash(r as Record<string, Buffer>);
+        if (rec) rows.push({ ...rec, entityKey: decodeEntityKey(keys[i].slice(prefix.length, -1)) });
+      });
+      if (rows.length) yield rows;
+    }
+  }
+
+  async *#scanKeys(match: string, count: number, signal?: AbortSignal): AsyncIterable<string[]> {
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      throwIfAborted(signal, 'online scan');
+      const [next, keys] = await this.#run(() => (this.#client as Redis).scan(cursor, 'MATCH', match, 'COUNT', count));
+      cursor = next;
+      const fresh = keys.filter((k) => !seen.has(k));
+      for (const k of fresh) seen.add(k);
+      if (fresh.length) yield fresh;
+    } while (cursor !== '0');
+  }
+
+  async deleteView(view: string): Promise<void> {
+    this.#check();
+    for await (const keys of this.#scanKeys(`${globEscape(`${this.project}:${view}:{`)}*}`, 1000)) {
+      await this.#run(() => this.#unlink(keys));
+    }
+    const fields = await this.#run(() => this.#client.hkeys(this.#stateKey));
+    const mine = fields.filter((f) => f.startsWith(`view:${view}:`));
+    if (mine.length) await this.#run(() => this.#client.hdel(this.#stateKey, ...mine));
+  }
+
+  async clear(): Promise<void> {
+    this.#check();
+    for await (const keys of this.#scanKeys(`${globEscape(this.project)}:*`, 1000)) await this.#run(() => this.#unlink(keys));
+  }
+
+  async #unlink(keys: string[]): Promise<number> {
+    if (!this.#isCluster()) return this.#client.unlink(...keys);
+    let n = 0;
+    for (const k of keys) n += await this.#client.unlink(k);
+    return n;
+  }
+
+  async getState(key: string): Promise<string | undefined> {
+    this.#check();
+    return (await this.#run(() => this.#client.hget(this.#stateKey, key))) ?? undefined;
+  }
+
+  async setState(key: string, value: string): Promise<void> {
+    this.#check();
+    await this.#run(() => this.#client.hset(this.#stateKey, key, value));
+  }
+
+  async health(): Promise<OnlineStoreHealth> {
+    const t0 = performance.now();
+    try {
+      this.#check();
+      await this.#run(() => this.#client.ping());
+      return { ok: true, kind: this.kind, latencyMs: performance.now() - t0 };
+    } catch (err) {
+      return { ok: false, kind: this.kind, error: (err as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#owns) return;
+    try {
+      if (this.#client.status === 'ready') await this.#client.quit();
+      else this.#client.disconnect();
+    } catch {
+      this.#client.disconnect();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #isCluster(): boolean {
+    return (this.#client as { isCluster?: boolean }).isCluster === true;
+  }
+
+  async #exec(p: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<unknown[]> {
+    const replies = await this.#run(() => p.exec());
+    if (!replies) throw this.#unavailable(new Error('pipeline was discarded'));
+    return replies.map(([err, r]) => {
+      if (err) throw this.#wrap(err);
+      return r;
+    });
+  }
+
+  async #run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.#wrap(err);
+    }
+  }
+
+  #wrap(err: unknown): StrataError {
+    if (err instanceof StrataError) return err;
+    if ((err as Error)?.name === 'ReplyError') {
+      return new StrataError('IO', `Redis refused a command: ${(err as Error).message}`, {
+        cause: err,
+        hint: 'check the Redis server version and that the keys belong to Strata',
+      });
+    }
+    return this.#unavailable(err);
+  }
+
+  #unavailable(err: unknown): StrataError {
+    return new StrataError('UNAVAILABLE', `Redis online store is unavailable: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+      hint: 'Redis is down or unreachable; the store reconnects by itself when it is back',
+    });
+  }
+}
+
+function fromHmget(reply: (Buffer | null)[], features: readonly string[]): OnlineRecord | null {
+  if (!reply[0]) return null;
+  const values: Record<string, unknown> = {};
+  for (let i = 0; i < features.length; i++) {
+    const b = reply[i + 1];
+    if (b) values[features[i]] = decodeValue(b);
+  }
+  return { values, eventTimestampMs: Number(reply[0].toString()) };
+}
+
+function fromHash(hash: Record<string, Buffer> | null): OnlineRecord | null {
+  if (!hash || !hash._ts) return null;
+  const values: Record<string, unknown> = {};
+  for (const [name, b] of Object.entries(hash)) if (name !== '_ts') values[name] = decodeValue(b);
+  return { values, eventTimestampMs: Number(hash._ts.toString()) };
+}
+
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => '\\' + c);
+}

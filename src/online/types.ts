@@ -1,0 +1,66 @@
+/**
+ * The slice of the feature repository (src/features) that the online layer uses.
+ * Structural on purpose: `FeatureRepo` satisfies it, and so does any small data source
+ * with the same members (tests use one).
+ */
+
+/** One feature of a view: its name and dtype as declared in the repo (e.g. `float64`, `float32[512]`). */
+export interface OnlineFeatureDef {
+  readonly name: string;
+  readonly dtype: string;
+}
+
+/** A feature view as the online layer sees it. */
+export interface OnlineView {
+  readonly name: string;
+  /** Join key names of the view's entities, e.g. `['user_id']`. */
+  readonly entities: readonly string[];
+  readonly features: readonly OnlineFeatureDef[];
+  /** Values older than this are served with status `OUTSIDE_MAX_AGE`. Unset or 0: no limit. */
+  readonly ttlMs?: number;
+}
+
+/** One batch of latest values (or current window aggregates) per entity, as produced by the engine. */
+export interface LatestValuesBatch {
+  readonly entityKeys: readonly Record<string, unknown>[];
+  readonly values: readonly Record<string, unknown>[];
+  readonly eventTimestampsMs: Float64Array | readonly number[];
+}
+
+/** What `repo.push()` returns: the current values of every view the pushed events touched. */
+export interface PushedViewValues extends LatestValuesBatch {
+  readonly view: string;
+}
+
+/** Progress of a long operation. */
+export interface Progress {
+  /** What is being worked on, e.g. the view name. */
+  readonly phase: string;
+  /** Units done so far (rows written for materialization). */
+  readonly done: number;
+  /** Total units when known. */
+  readonly total?: number;
+  readonly unit: string;
+}
+
+export interface LatestValuesOptions {
+  readonly start?: Date;
+  readonly end: Date;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: Progress) => void;
+}
+
+/** A feature service: its refs directly, or an object with `name` and `features`. */
+export type ServiceRefs = readonly string[] | { readonly name?: string; readonly features: readonly string[] };
+
+/** Collection forms accepted for `repo.views` / `repo.services`. */
+export type NamedCollection<T> = readonly T[] | ReadonlyMap<string, T> | Readonly<Record<string, T>>;
+
+/** The feature repository contract the online layer codes against (see issue 6). */
+export interface OnlineRepo {
+  readonly views: NamedCollection<OnlineView>;
+  /** Feature service name → feature refs (`view:feature`), or service objects carrying `features`. */
+  readonly services: NamedCollection<ServiceRefs>;
+  latestValues(viewName: string, options: LatestValuesOptions): AsyncIterable<LatestValuesBatch>;
+  push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<readonly PushedViewValues[]>;
+}

@@ -14,6 +14,8 @@ export interface StoreKind {
   readonly skip: string | false;
   /** Opens a fresh, empty store; `id` reopens the same one. */
   open(id?: string): Promise<{ store: OnlineStore; id: string }>;
+  /** `<kind> <path|url> [project]`: how a child process opens the store `id`. */
+  childArgs(id: string): string[];
 }
 
 let counter = 0;
@@ -38,6 +40,7 @@ export function storeKinds(): StoreKind[] {
         const name = id ?? `s${process.pid}_${counter++}`;
         return { store: await SqliteOnlineStore.open(join(dir, name, 'online.sqlite')), id: name };
       },
+      childArgs: (id) => ['sqlite', join(dir, id, 'online.sqlite')],
     },
     {
       name: 'redis',
@@ -47,6 +50,7 @@ export function storeKinds(): StoreKind[] {
         const name = id ?? `p${process.pid}_${counter++}`;
         return { store: await RedisOnlineStore.open({ url: redis.url, project: name }), id: name };
       },
+      childArgs: (id) => ['redis', redis?.url ?? '', id],
     },
   ];
 }

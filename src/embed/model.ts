@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { StrataError } from '../errors.js';
+
+/** One model input or output. `dims` uses -1 for dynamic (symbolic or unknown) dimensions. */
+export interface TensorInfo {
+  readonly name: string;
+  /** ONNX Runtime element type, e.g. 'float32'. */
+  readonly type: string;
+  readonly dims: readonly number[];
+  /** Symbolic names of dynamic dims where the model declares them (e.g. 'N'), else undefined. */
+  readonly symbols: readonly (string | undefined)[];
+}
+
+export interface EmbeddingModelOptions {
+  /** Input to feed. Default: the model's only input (several → INVALID_ARGUMENT listing them). */
+  readonly inputName?: string;
+  /** Output to read. Default: the model's only output (several → INVALID_ARGUMENT listing them). */
+  readonly outputName?: string;
+  /** ONNX Runtime intra-op threads. Default os.availableParallelism(). */
+  readonly intraOpThreads?: number;
+  /** ONNX Runtime inter-op threads. Default 1. */
+  readonly interOpThreads?: number;
+  /** sha256 (hex) of the model file, when `source` is a session (bytes are hashed automatically). */
+  readonly sha256?: string;
+}
+
+function describe(meta: ort.InferenceSession.ValueMetadata): TensorInfo {
+  if (!meta.isTensor) return { name: meta.name, type: 'non-tensor', dims: [], symbols: [] };
+  return {
+    name: meta.name,
+    type: meta.type,
+    dims: meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1)),
+    symbols: meta.shape.map((d) => (typeof d === 'string' && d !== '' ? d : undefined)),
+  };
+}
+
+export function formatDims(dims: readonly number[]): string {
+  return `[${dims.map((d) => (d < 0 ? '?' : String(d))).join(', ')}]`;
+}
+
+function pick(kind: 'input' | 'output', all: readonly TensorInfo[], wanted: string | undefined, uri: string): TensorInfo {
+  const names = all.map((t) => t.name);
+  if (wanted !== undefined) {
+    const found = all.find((t) => t.name === wanted);
+    if (!found) {
+      throw new StrataError('INVALID_ARGUMENT', `model ${uri} has no ${kind} named '${wanted}'`, {
+        uri, field: `${kind}Name`, [`${kind}s`]: names,
+        hint: `choose one of: ${names.map((n) => `'${n}'`).join(', ')}`,
+      });
+    }
+    return found;
+  }
+  if (all.length !== 1) {
+    throw new StrataError('INVALID_ARGUMENT', `model ${uri} has ${all.length} ${kind}s (${names.join(', ')})`, {
+      uri, field: `${kind}Name`, [`${kind}s`]: names,
+      hint: `pass ${kind}Name: one of ${names.map((n) => `'${n}'`).join(', ')}`,
+    });
+  }
+  return all[0];
+}
+
+/**
+ * An ONNX model that maps a float32 batch [n, ...item] to n embeddings of `outputDim` floats.
+ * Create with `await EmbeddingModel.load(source, options)`; `close()` is idempotent. A session passed
+ * in by the caller is not released by `close()` (the caller owns it).
+ */
+export class EmbeddingModel {
+  private closed = false;
+  private learnedDim: number | undefined;
+
+  private constructor(
+    /** The underlying ONNX Runtime session (for advanced use; do not release it yourself). */
+    readonly session: ort.InferenceSession,
+    private readonly ownsSession: boolean,
+    /** Where the model came from (path, or 'bytes' / 'session'), for messages. */
+    readonly uri: string,
+    /** sha256 hex of the model bytes; undefined for a session without `options.sha256`. */
+    readonly sha256: string | undefined,
+    readonly inputs: readonly TensorInfo[],
+    readonly outputs: readonly TensorInfo[],
+    /** The input fed by `run()`. */
+    readonly inputShape: TensorInfo,
+    /** The output read by `run()`. */
+    readonly outputShape: TensorInfo,
+  ) {
+    const rest = outputShape.dims.slice(1);
+    if (rest.length > 0 && rest.every((d) => d > 0)) this.learnedDim = rest.reduce((a, b) => a * b, 1);
+  }
+
+  get inputName(): string {
+    return this.inputShape.name;
+  }
+  get outputName(): string {
+    return this.outputShape.name;
+  }
+
+  /**
+   * Floats per item in `run()`'s result (product of the output's non-batch dims). Undefined when the
+   * model declares dynamic output dims and no batch has been run yet.
+   */
+  get outputDim(): number | undefined {
+    return this.learnedDim;
+  }
+
+  /** The model's fixed batch size, or undefined when the batch dim is dynamic. */
+  get fixedBatch(): number | undefined {
+    const b = this.inputShape.dims[0];
+    return b > 0 ? b : undefined;
+  }
+
+  /**
+   * @param source local file path, model bytes (e.g. read through the storage layer), or a session.
+   */
+  static async load(
+    source: string | Uint8Array | ort.InferenceSession,
+    options: EmbeddingModelOptions = {},
+  ): Promise<EmbeddingModel> {
+    let session: ort.InferenceSession;
+    let uri: string;
+    let sha256 = options.sha256;
+    const owns = typeof source === 'string' || source instanceof Uint8Array;
+    if (owns) {
+      uri = typeof source === 'string' ? source : 'bytes';
+      let bytes: Uint8Array;
+      if (typeof source === 'string') {
+        try {
+          bytes = await readFile(source);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO';
+          throw new StrataError(code, `cannot read ONNX model ${source}`, {
+            uri: source, file: source, cause: err, hint: 'pass a local .onnx path, model bytes, or an InferenceSession',
+          });
+        }
+      } else bytes = source;
+      sha256 = createHash('sha256').update(bytes).digest('hex');
+      try {
+        session = await ort.InferenceSession.create(bytes, {
+          intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
+          interOpNumThreads: options.interOpThreads ?? 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+        });
+      } catch (err) {
+        throw new StrataError('CORRUPT', `ONNX Runtime cannot load model ${uri}: ${(err as Error).message}`, {
+          uri, cause: err, hint: 'check that the file is a valid .onnx model (opset supported by onnxruntime-node)',
+        });
+      }
+    } else {
+      session = source;
+      uri = 'session';
+    }
+    const inputs = session.inputMetadata.map(describe);
+    const outputs = session.outputMetadata.map(describe);
+    const input = pick('input', inputs, options.inputName, uri);
+    const output = pick('output', outputs, options.outputName, uri);
+    for (const [kind, t] of [['input', input], ['output', output]] as const) {
+      if (t.type !== 'float32') {
+        if (owns) await session.release();
+        throw new StrataError('UNSUPPORTED', `model ${uri} ${kind} '${t.name}' is ${t.type}, expected float32`, {
+          uri, field: `${kind}Name`, hint: 'image embedding models must take and return float32 tensors',
+        });
+      }
+    }
+    return new EmbeddingModel(session, owns, uri, sha256, inputs, outputs, input, output);
+  }
+
+  /**
+   * Runs `n` items packed in `batch` (layout of the model input) and returns n × outputDim floats.
+   * `itemDims` (the non-batch input dims, e.g. [3, 224, 224]) is needed only when the model declares
+   * dynamic non-batch input dims. A model with a fixed batch size is run in chunks of that size.
+   */
+  async run(batch: Float32Array, n: number, itemDims?: readonly number[]): Promise<Float32Array> {
+    if (this.closed) throw new StrataError('INVALID_ARGUMENT', `model ${this.uri} is closed`, { uri: this.uri });
+    const dims = itemDims ?? this.inputShape.dims.slice(1);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new StrataError('INVALID_ARGUMENT', `batch size must be a positive integer, got ${n}`, { field: 'n' });
+    }
+    if (dims.some((d) => d < 1) || dims.length !== this.inputShape.dims.length - 1) {
+      throw new StrataError('INVALID_ARGUMENT',
+        `model input '${this.inputName}' has shape ${formatDims(this.inputShape.dims)}; pass itemDims (the per-item dims)`,
+        { uri: this.uri, field: 'itemDims', hint: `e.g. itemDims from the preprocess size and layout` });
+    }
+    const per = dims.reduce((a, b) => a * b, 1);
+    if (batch.length !== n * per) {
+      throw new StrataError('INVALID_ARGUMENT',
+        `batch has ${batch.length} floats, expected ${n} × ${per} for input '${this.inputName}' ${formatDims([n, ...dims])}`,
+        { uri: this.uri, field: 'batch' });
+    }
+    const step = this.fixedBatch ?? n;
+    let out: Float32Array | undefined;
+    for (let at = 0; at < n; at += step) {
+      const count = Math.min(step, n - at);
+      let slice = batch.subarray(at * per, (at + count) * per);
+      if (count < step) {
+        const padded = new Float32Array(step * per); // fixed-batch model: pad the last chunk
+        padded.set(slice);
+        slice = padded;
+      }
+      const y = await this.runOnce(slice, step, dims);
+      const d = y.length / step;
+      this.learnedDim ??= d;
+      if (d !== this.learnedDim) {
+        throw new StrataError('INVALID_ARGUMENT', `model ${this.uri} output '${this.outputName}' changed width: ${d} vs ${this.learnedDim}`,
+          { uri: this.uri, field: 'outputName' });
+      }
+      if (step === n) return y;
+      out ??= new Float32Array(n * d);
+      out.set(y.subarray(0, count * d), at * d);
+    }
+    return out as Float32Array;
+  }
+
+  private async runOnce(data: Float32Array, n: number, dims: readonly number[]): Promise<Float32Array> {
+    const tensor = new ort.Tensor('float32', data, [n, ...dims]);
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.session.run({ [this.inputName]: tensor }, [this.outputName]);
+    } catch (err) {
+      throw new StrataError('INVALID_ARGUMENT',
+        `model ${this.uri} failed on input '${this.inputName}' ${formatDims([n, ...dims])}: ${(err as Error).message}`,
+        { uri: this.uri, cause: err, hint: 'check the preprocess size, layout and channels against the model input' });
+    } finally {
+      tensor.dispose();
+    }
+    const y = result[this.outputName] as ort.Tensor;
+    if (y.dims[0] !== n) {
+      throw new StrataError('UNSUPPORTED', `model ${this.uri} output '${this.outputName}' has batch ${y.dims[0]}, expected ${n}`,
+        { uri: this.uri, field: 'outputName', hint: 'the output must have the batch as its first dimension' });
+    }
+    return y.data as Float32Array;
+  }
+
+  /** Idempotent. Releases the session unless the caller passed it in. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsSession) await this.session.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

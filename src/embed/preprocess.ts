@@ -1,0 +1,249 @@
+import sharp from 'sharp';
+import { StrataError } from '../errors.js';
+import { formatDims, type TensorInfo } from './model.js';
+
+export const FITS = ['cover', 'contain', 'fill', 'center-crop'] as const;
+export type Fit = (typeof FITS)[number];
+export const LAYOUTS = ['NCHW', 'NHWC'] as const;
+export type Layout = (typeof LAYOUTS)[number];
+export const CHANNEL_ORDERS = ['RGB', 'BGR', 'gray'] as const;
+export type ChannelOrder = (typeof CHANNEL_ORDERS)[number];
+
+/** ImageNet statistics in RGB order (torchvision convention). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/**
+ * How images become model input. Pixel value v (0..255) of tensor channel c becomes
+ * `(v * scale - mean[c]) / std[c]`; mean/std are in tensor channel order (`channels`).
+ */
+export interface Preprocess {
+  /** [height, width] of the model input. */
+  readonly size: readonly [number, number];
+  /**
+   * - 'cover': resize keeping aspect ratio to cover size, crop the centre.
+   * - 'contain': resize keeping aspect ratio to fit inside size, pad with black.
+   * - 'fill': stretch to size, ignoring aspect ratio.
+   * - 'center-crop': torchvision eval style: resize so the image covers size / cropFraction
+   *   (e.g. shorter side 256 for 224 at 0.875), then crop the centre size.
+   */
+  readonly fit: Fit;
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+  readonly layout: Layout;
+  readonly channels: ChannelOrder;
+  readonly scale: number;
+  /** Used by fit 'center-crop' only. */
+  readonly cropFraction: number;
+}
+
+/**
+ * Options for `resolvePreprocess`; every field is optional. Defaults: size [224, 224] (a number
+ * means square), fit 'cover', layout 'NCHW', channels 'RGB', scale 1/255, cropFraction 0.875,
+ * mean/std ImageNet ([0.485, 0.456, 0.406] / [0.229, 0.224, 0.225], reversed for 'BGR', and their
+ * averages 0.449 / 0.226 for 'gray'). Pass mean [0] and std [1] for no normalization.
+ * A one-element mean or std applies to every channel.
+ */
+export type PreprocessOptions = Partial<Omit<Preprocess, 'size'>> & {
+  readonly size?: number | readonly [number, number];
+};
+
+function bad(field: string, message: string, hint?: string, extra: Record<string, unknown> = {}): StrataError {
+  return new StrataError('INVALID_ARGUMENT', message, { field: `preprocess.${field}`, hint, ...extra });
+}
+
+function oneOf<T extends string>(field: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value)) {
+    throw bad(field, `preprocess.${field} '${value}' is not supported`, `use one of ${allowed.join(', ')}`);
+  }
+  return value;
+}
+
+/** Tensor channel count for a channel order. */
+export function channelCount(channels: ChannelOrder): number {
+  return channels === 'gray' ? 1 : 3;
+}
+
+/** Applies defaults and checks each field on its own. Throws INVALID_ARGUMENT naming the field. */
+export function resolvePreprocess(options: PreprocessOptions = {}): Preprocess {
+  const s = options.size ?? 224;
+  const size: [number, number] = typeof s === 'number' ? [s, s] : [s[0], s[1]];
+  if (size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0)) {
+    throw bad('size', `preprocess.size ${JSON.stringify(options.size)} must be [height, width] positive integers`);
+  }
+  const channels = oneOf('channels', options.channels ?? 'RGB', CHANNEL_ORDERS);
+  const c = channelCount(channels);
+  const defMean = channels === 'gray' ? [0.449] : [...IMAGENET_MEAN];
+  const defStd = channels === 'gray' ? [0.226] : [...IMAGENET_STD];
+  if (channels === 'BGR') {
+    defMean.reverse();
+    defStd.reverse();
+  }
+  const expand = (field: 'mean' | 'std', v: readonly number[] | undefined, def: number[]): number[] => {
+    const a = v === undefined ? def : [...v];
+    if (a.length !== 1 && a.length !== c) {
+      throw bad(field, `preprocess.${field} has ${a.length} values but channels '${channels}' gives ${c} channel(s)`,
+        `pass ${c} value(s) (or 1 for all channels)`);
+    }
+    if (!a.every(Number.isFinite)) throw bad(field, `preprocess.${field} must be finite numbers`);
+    return a.length === c ? a : new Array<number>(c).fill(a[0]);
+  };
+  const mean = expand('mean', options.mean, defMean);
+  const std = expand('std', options.std, defStd);
+  if (std.some((x) => x === 0)) throw bad('std', 'preprocess.std must not contain 0');
+  const scale = options.scale ?? 1 / 255;
+  if (!Number.isFinite(scale) || scale === 0) throw bad('scale', `preprocess.scale ${scale} must be a finite non-zero number`);
+  const cropFraction = options.cropFraction ?? 0.875;
+  if (!(cropFraction > 0 && cropFraction <= 1)) throw bad('cropFraction', `preprocess.cropFraction ${cropFraction} must be in (0, 1]`);
+  return {
+    size, fit: oneOf('fit', options.fit ?? 'cover', FITS), mean, std,
+    layout: oneOf('layout', options.layout ?? 'NCHW', LAYOUTS), channels, scale, cropFraction,
+  };
+}
+
+/** Per-item input dims for a preprocess: [C, H, W] for NCHW, [H, W, C] for NHWC. */
+export function itemDims(pre: Preprocess): [number, number, number] {
+  const [h, w] = pre.size;
+  const c = channelCount(pre.channels);
+  return pre.layout === 'NCHW' ? [c, h, w] : [h, w, c];
+}
+
+/**
+ * Resolves `options` and checks them against the model input shape (dims, -1 = dynamic).
+ * Throws INVALID_ARGUMENT saying what does not match: rank, channel count vs `channels`, layout,
+ * size vs the model's H×W. Returns the resolved preprocess.
+ */
+export function validatePreprocess(options: PreprocessOptions, input: TensorInfo | readonly number[]): Preprocess {
+  const pre = resolvePreprocess(options);
+  const dims = 'dims' in input ? input.dims : input;
+  const name = 'name' in input ? `model input '${input.name}'` : 'model input';
+  const shape = formatDims(dims);
+  if (dims.length !== 4) {
+    throw bad('layout', `${name} has shape ${shape} (rank ${dims.length}); an image model needs a rank-4 input`,
+      'use a model whose input is [N, C, H, W] or [N, H, W, C]', { dims: [...dims] });
+  }
+  const [cAt, hAt, wAt] = pre.layout === 'NCHW' ? [1, 2, 3] : [3, 1, 2];
+  const c = channelCount(pre.channels);
+  const known = (d: number) => d > 0;
+  if (known(dims[cAt]) && dims[cAt] !== c) {
+    const other = pre.layout === 'NCHW' ? 3 : 1;
+    if (known(dims[other]) && dims[other] === c) {
+      const want = pre.layout === 'NCHW' ? 'NHWC' : 'NCHW';
+      throw bad('layout', `${name} has shape ${shape}, which is ${want}, but preprocess.layout is '${pre.layout}'`,
+        `set layout: '${want}'`, { dims: [...dims] });
+    }
+    const fix = dims[cAt] === 1 ? "channels: 'gray'" : dims[cAt] === 3 ? "channels: 'RGB' or 'BGR'" : 'a 1- or 3-channel model';
+    throw bad('channels',
+      `preprocess.channels '${pre.channels}' gives ${c} channel(s) but ${name} ${shape} expects ${dims[cAt]} (${pre.layout} dim ${cAt})`,
+      `use ${fix}`, { dims: [...dims] });
+  }
+  const [h, w] = pre.size;
+  if ((known(dims[hAt]) && dims[hAt] !== h) || (known(dims[wAt]) && dims[wAt] !== w)) {
+    const mh = known(dims[hAt]) ? dims[hAt] : h;
+    const mw = known(dims[wAt]) ? dims[wAt] : w;
+    throw bad('size', `preprocess.size [${h}, ${w}] does not match ${name} ${shape}: height × width is ${mh} × ${mw}`,
+      `set size: [${mh}, ${mw}]`, { dims: [...dims] });
+  }
+  return pre;
+}
+
+/** Raw pixels (e.g. a decoded video frame), interleaved, 8-bit. */
+export interface RawImage {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 2 | 3 | 4;
+}
+
+/**
+ * Decodes (JPEG/PNG/WebP/..., EXIF orientation applied, alpha flattened on black) and resizes to
+ * `pre.size` with `pre.fit`. Returns HWC uint8 pixels of exactly h × w × (1 for 'gray', else 3),
+ * always in RGB order (`toTensor` swaps to BGR). Throws CORRUPT when the bytes do not decode.
+ */
+export async function resizeForModel(source: Uint8Array | RawImage, options: PreprocessOptions | Preprocess): Promise<Uint8Array> {
+  const pre = resolvePreprocess(options);
+  const [h, w] = pre.size;
+  try {
+    const img = source instanceof Uint8Array
+      ? sharp(source, { autoOrient: true })
+      : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
+    img.flatten({ background: '#000000' });
+    if (pre.channels === 'gray') img.grayscale();
+    else img.toColourspace('srgb');
+    if (pre.fit === 'center-crop') {
+      let W0: number;
+      let H0: number;
+      if (source instanceof Uint8Array) {
+        const meta = await img.metadata();
+        ({ width: W0, height: H0 } = meta.autoOrient);
+      } else ({ width: W0, height: H0 } = source);
+      const s = Math.max(h / H0, w / W0) / pre.cropFraction;
+      const rw = Math.max(w, Math.round(W0 * s));
+      const rh = Math.max(h, Math.round(H0 * s));
+      img.resize(rw, rh, { fit: 'fill' });
+      img.extract({ left: Math.round((rw - w) / 2), top: Math.round((rh - h) / 2), width: w, height: h });
+    } else {
+      img.resize(w, h, { fit: pre.fit, position: 'centre', background: '#000000' });
+    }
+    const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const c = channelCount(pre.channels);
+    if (info.width !== w || info.height !== h || info.channels !== c) {
+      throw new Error(`resize produced ${info.width}×${info.height}×${info.channels}, expected ${w}×${h}×${c}`);
+    }
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  } catch (err) {
+    throw new StrataError('CORRUPT', `cannot decode/resize image: ${(err as Error).message}`, {
+      cause: err, hint: 'the image bytes are damaged or in an unsupported format',
+    });
+  }
+}
+
+/**
+ * Packs HWC uint8 images (h × w × 3 RGB, or h × w × 1 gray; see resizeForModel) into one float32
+ * batch in the model's layout, applying channel order, scale and mean/std through a 256-entry
+ * lookup table per channel. Gray from RGB uses luma 0.299 R + 0.587 G + 0.114 B; RGB/BGR from gray
+ * repeats the gray value. Pass `out` (n × C × H × W floats) to reuse a buffer.
+ */
+export function toTensor(hwcImages: readonly Uint8Array[], options: PreprocessOptions | Preprocess, out?: Float32Array): Float32Array {
+  const pre = resolvePreprocess(options);
+  const [h, w] = pre.size;
+  const hw = h * w;
+  const c = channelCount(pre.channels);
+  const per = hw * c;
+  const n = hwcImages.length;
+  if (out !== undefined && out.length < n * per) {
+    throw bad('out', `output buffer has ${out.length} floats, needs ${n * per}`);
+  }
+  const y = out ?? new Float32Array(n * per);
+  const a = pre.mean.map((_, k) => pre.scale / pre.std[k]);
+  const b = pre.mean.map((m, k) => -m / pre.std[k]);
+  const lut = new Float32Array(256 * c);
+  for (let k = 0; k < c; k++) for (let v = 0; v < 256; v++) lut[k * 256 + v] = v * a[k] + b[k];
+  const nchw = pre.layout === 'NCHW';
+  // [stride between tensor channels, stride between pixels] in the output item
+  const cs = nchw ? hw : 1;
+  const ps = nchw ? 1 : c;
+  for (let i = 0; i < n; i++) {
+    const src = hwcImages[i];
+    const base = i * per;
+    const sc = src.length / hw;
+    if (sc !== 1 && sc !== 3) {
+      throw bad('size', `image ${i} has ${src.length} bytes; expected ${hw} (gray) or ${hw * 3} (RGB) for ${h}×${w}`,
+        'pass the output of resizeForModel with the same preprocess', { row: i });
+    }
+    if (c === 1 && sc === 3) {
+      for (let p = 0, q = 0; p < hw; p++, q += 3) {
+        const luma = 0.299 * src[q] + 0.587 * src[q + 1] + 0.114 * src[q + 2];
+        y[base + p] = luma * a[0] + b[0];
+      }
+      continue;
+    }
+    for (let k = 0; k < c; k++) {
+      const from = sc === 1 ? 0 : pre.channels === 'BGR' ? 2 - k : k;
+      const t = lut.subarray(k * 256, k * 256 + 256);
+      let o = base + k * cs;
+      for (let q = from; q < src.length; q += sc, o += ps) y[o] = t[src[q]];
+    }
+  }
+  return y;
+}

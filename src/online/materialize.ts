@@ -13,7 +13,7 @@ import type { LatestValuesBatch, OnlineRepo, OnlineView, Progress } from './type
 export interface MaterializeOptions {
   readonly start: Date;
   readonly end: Date;
-  /** Views to materialize. Default: all. */
+  /** Views to materialize. Default: all views not flagged `online: false`. */
   readonly views?: readonly string[];
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: Progress) => void;
@@ -152,7 +152,8 @@ export function toWriteRows(view: OnlineView, batch: LatestValuesBatch): OnlineW
 
 function pickViews(repo: OnlineRepo, names: readonly string[] | undefined): OnlineView[] {
   const index = indexRepo(repo);
-  if (!names) return [...index.views.values()].map((v) => v.view);
+  // Views flagged `online: false` in the repo are left out unless asked for by name.
+  if (!names) return [...index.views.values()].map((v) => v.view).filter((v) => (v as { online?: boolean }).online !== false);
   return names.map((n) => viewOf(index, n));
 }
 

@@ -95,7 +95,14 @@ export function resolveFeatures(
   if (refs.length === 0) {
     throw new StrataError('INVALID_ARGUMENT', 'request names no features', { field: 'features', hint: 'pass at least one "view:feature"' });
   }
-  return refs.map((ref) => resolveRef(index, ref));
+  const out: ResolvedFeature[] = [];
+  for (const ref of refs) {
+    // A bare view name (as feature services allow) means all of its features.
+    const whole = !ref.includes(':') ? index.views.get(ref) : undefined;
+    if (whole) for (const f of whole.view.features) out.push({ ref: `${ref}:${f.name}`, view: whole.view, feature: f });
+    else out.push(resolveRef(index, ref));
+  }
+  return out;
 }
 
 export function resolveRef(index: RepoIndex, ref: string): ResolvedFeature {

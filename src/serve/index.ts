@@ -1,0 +1,3 @@
+export { createFeatureServer, type FeatureServer, type FeatureServerOptions } from './server.js';
+export { ServerMetrics, LATENCY_BUCKETS_S } from './metrics.js';
+export { feastResponse, jsonValue, isoTimestamp, parseTimestamp, dfToEvents } from './feast.js';

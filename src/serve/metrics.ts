@@ -1,0 +1,88 @@
+/**
+ * Prometheus metrics of the feature server, rendered in the text exposition format (0.0.4):
+ * request counts by route, method and status; a latency histogram by route; store errors by kind.
+ */
+
+/** Histogram bucket upper bounds, seconds. */
+export const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
+interface Histogram {
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+export class ServerMetrics {
+  readonly #requests = new Map<string, { route: string; method: string; status: number; n: number }>();
+  readonly #latency = new Map<string, Histogram>();
+  readonly #storeErrors = new Map<string, number>();
+  readonly #started = Date.now();
+
+  /** Records one finished request; `durationMs` from arrival to response sent. */
+  observe(route: string, method: string, status: number, durationMs: number): void {
+    const key = `${method} ${route} ${status}`;
+    const c = this.#requests.get(key);
+    if (c) c.n++;
+    else this.#requests.set(key, { route, method, status, n: 1 });
+    let h = this.#latency.get(route);
+    if (!h) {
+      h = { buckets: new Float64Array(LATENCY_BUCKETS_S.length), sum: 0, count: 0 };
+      this.#latency.set(route, h);
+    }
+    const s = durationMs / 1000;
+    h.sum += s;
+    h.count++;
+    for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) {
+      if (s <= LATENCY_BUCKETS_S[i]) {
+        h.buckets[i]++;
+        break;
+      }
+    }
+  }
+
+  /** Counts a failed store operation (`kind`: sqlite, redis, …). */
+  storeError(kind: string): void {
+    this.#storeErrors.set(kind, (this.#storeErrors.get(kind) ?? 0) + 1);
+  }
+
+  /** Total requests recorded for a route (all statuses), for tests and logs. */
+  requestCount(route: string, status?: number): number {
+    let n = 0;
+    for (const c of this.#requests.values()) if (c.route === route && (status === undefined || c.status === status)) n += c.n;
+    return n;
+  }
+
+  render(storeKind: string): string {
+    const out: string[] = [];
+    out.push('# HELP strata_http_requests_total HTTP requests by route, method and status code.');
+    out.push('# TYPE strata_http_requests_total counter');
+    for (const c of this.#requests.values()) {
+      out.push(`strata_http_requests_total{route="${esc(c.route)}",method="${c.method}",status="${c.status}"} ${c.n}`);
+    }
+    out.push('# HELP strata_http_request_duration_seconds Time from request arrival to response, by route.');
+    out.push('# TYPE strata_http_request_duration_seconds histogram');
+    for (const [route, h] of this.#latency) {
+      const r = esc(route);
+      let cum = 0;
+      LATENCY_BUCKETS_S.forEach((le, i) => {
+        cum += h.buckets[i];
+        out.push(`strata_http_request_duration_seconds_bucket{route="${r}",le="${le}"} ${cum}`);
+      });
+      out.push(`strata_http_request_duration_seconds_bucket{route="${r}",le="+Inf"} ${h.count}`);
+      out.push(`strata_http_request_duration_seconds_sum{route="${r}"} ${h.sum}`);
+      out.push(`strata_http_request_duration_seconds_count{route="${r}"} ${h.count}`);
+    }
+    out.push('# HELP strata_online_store_errors_total Failed online store operations (store down, I/O errors).');
+    out.push('# TYPE strata_online_store_errors_total counter');
+    if (!this.#storeErrors.has(storeKind)) out.push(`strata_online_store_errors_total{store="${esc(storeKind)}"} 0`);
+    for (const [kind, n] of this.#storeErrors) out.push(`strata_online_store_errors_total{store="${esc(kind)}"} ${n}`);
+    out.push('# HELP strata_process_uptime_seconds Seconds since the server started.');
+    out.push('# TYPE strata_process_uptime_seconds gauge');
+    out.push(`strata_process_uptime_seconds ${(Date.now() - this.#started) / 1000}`);
+    return out.join('\n') + '\n';
+  }
+}

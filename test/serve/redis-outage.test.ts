@@ -22,6 +22,8 @@ suite('feature server on Redis: outage and recovery', () => {
     await redis?.close();
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const json = async (r: Response): Promise<any> => r.json();
   const get = () =>
     fetch(server.url + '/get-online-features', {
       method: 'POST',
@@ -37,7 +39,7 @@ suite('feature server on Redis: outage and recovery', () => {
 
   it('503 while Redis is down, 200 again once it is back', async () => {
     expect((await push()).status).toBe(200);
-    const ok = await (await get()).json();
+    const ok = await json(await get());
     expect(ok.results[1]).toMatchObject({ values: [41], statuses: ['PRESENT'] });
 
     await redis.stop();
@@ -45,7 +47,7 @@ suite('feature server on Redis: outage and recovery', () => {
       const r = await get();
       expect(r.status).toBe(503);
       expect(r.headers.get('retry-after')).toBe('1');
-      expect((await r.json()).error.code).toBe('UNAVAILABLE');
+      expect((await json(r)).error.code).toBe('UNAVAILABLE');
     }
     expect((await push()).status).toBe(503);
     expect((await fetch(server.url + '/health')).status).toBe(503);
@@ -62,9 +64,9 @@ suite('feature server on Redis: outage and recovery', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 50));
     }
     // The restarted Redis kept no data (no persistence): the key reads NOT_FOUND until pushed again.
-    expect((await (await get()).json()).results[1].statuses).toEqual(['NOT_FOUND']);
+    expect((await json(await get())).results[1].statuses).toEqual(['NOT_FOUND']);
     expect((await push()).status).toBe(200);
-    expect((await (await get()).json()).results[1]).toMatchObject({ values: [41], statuses: ['PRESENT'] });
+    expect((await json(await get())).results[1]).toMatchObject({ values: [41], statuses: ['PRESENT'] });
     expect((await fetch(server.url + '/health')).status).toBe(200);
   });
 });

@@ -32,8 +32,9 @@ export function validatePrefix(prefix: string, uri: string): void {
     throw new StrataError('INVALID_ARGUMENT', `list prefix must be a string in ${uri}`, { uri });
   }
   if (prefix.length === 0) return;
-  const trimmed = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
-  const problem = trimmed.length === 0 ? 'starts with "/"' : keyProblem(trimmed, true);
+  const complete = prefix.endsWith('/');
+  const trimmed = complete ? prefix.slice(0, -1) : prefix;
+  const problem = trimmed.length === 0 ? 'starts with "/"' : keyProblem(trimmed, !complete);
   if (problem !== undefined) {
     throw new StrataError('INVALID_ARGUMENT', `invalid list prefix "${prefix}" in ${uri}: ${problem}`, {
       uri,

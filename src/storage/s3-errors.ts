@@ -67,7 +67,7 @@ export function s3Failure(err: unknown, attempts: number, exhausted: boolean, ct
   const target = key === undefined ? uri : `"${key}" in ${uri}`;
   const status = s3Status(err);
   const name = s3ErrorName(err);
-  const base = { uri, ...(key === undefined ? {} : { key }), attempts, status, s3Code: name, cause: err };
+  const base = { uri, ...(key === undefined ? {} : { key }), attempts, status, s3Code: name, cause: slimSdkError(err) };
   const describe = `${name}${status === undefined ? '' : ` (HTTP ${status})`}`;
   if (!exhausted) {
     if (name === 'NoSuchBucket') {
@@ -95,6 +95,18 @@ export function s3Failure(err: unknown, attempts: number, exhausted: boolean, ct
     ...base,
     hint: exhausted ? 'check the endpoint, credentials and network (the service kept failing)' : 'check the endpoint, credentials and network',
   });
+}
+
+/**
+ * SDK errors carry the raw HTTP response (socket, agent, ...), which makes logs and test output
+ * unreadable. Keeps name, message, status, request id and network code; other errors pass through.
+ */
+export function slimSdkError(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null || !('$metadata' in err || '$response' in err)) return err;
+  const e = err as SdkErrorShape & { $metadata?: { requestId?: string } };
+  const slim = new Error(`${s3ErrorName(err)}: ${messageOf(err)}`);
+  slim.name = s3ErrorName(err);
+  return Object.assign(slim, { status: s3Status(err), requestId: e.$metadata?.requestId });
 }
 
 function messageOf(err: unknown): string {

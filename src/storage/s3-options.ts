@@ -34,6 +34,8 @@ export interface S3StorageOptions {
   readonly timeoutMs?: number;
   /** Max concurrent sockets to the endpoint. Default: the SDK's (50). */
   readonly maxSockets?: number;
+  /** Keys per ListObjectsV2 page (1..1000). Default 1000. */
+  readonly listPageSize?: number;
 }
 
 export interface ResolvedS3Options {
@@ -44,6 +46,7 @@ export interface ResolvedS3Options {
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
   readonly timeoutMs: number;
+  readonly listPageSize: number;
 }
 
 /** Merges options with env defaults and builds the SDK client config (SDK retries off: we retry). */
@@ -88,6 +91,7 @@ export function resolveS3Options(options: S3StorageOptions, uri: string, env: No
     retryBaseDelayMs: Math.max(0, options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS),
     retryMaxDelayMs: Math.max(0, options.retryMaxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS),
     timeoutMs,
+    listPageSize: Math.min(1000, positiveInt(options.listPageSize, 1000, 'listPageSize', uri)),
   };
 }
 

@@ -11,7 +11,7 @@ import { StrataError } from '../errors.js';
 import { abortedError } from './abort.js';
 import { assertOpen, conflict, notFound, rangePastEnd, sortKeys, validateKey, validatePrefix, validateRange } from './checks.js';
 import { withRetry } from './retry.js';
-import { isRetryableS3Error, s3ErrorName, s3Failure, s3Status } from './s3-errors.js';
+import { isRetryableS3Error, s3ErrorName, s3Failure, s3Status, slimSdkError } from './s3-errors.js';
 import { resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './s3-options.js';
 import { joinKey, newStats, type ReadOptions, type Storage, type StorageStats, type WriteOptions } from './storage.js';
 
@@ -117,7 +117,7 @@ export class S3Storage implements Storage {
         if (status !== 412 && status !== 409) throw err;
         // After a lost response, our own earlier attempt may be what now exists: compare ETags.
         if (attempt > 1 && (await this.etagOf(key, abortSignal)) === `"${md5Hex(data)}"`) return;
-        throw conflict(key, this.uri, err);
+        throw conflict(key, this.uri, slimSdkError(err));
       }
     });
   }
@@ -131,7 +131,7 @@ export class S3Storage implements Storage {
     do {
       const page = await this.request('list', undefined, options?.signal, async (abortSignal) => {
         this.stats.lists++;
-        const input = { Bucket: this.bucket, Prefix: root + prefix, ContinuationToken: token };
+        const input = { Bucket: this.bucket, Prefix: root + prefix, ContinuationToken: token, MaxKeys: this.resolved.listPageSize };
         return this.client.send(new ListObjectsV2Command(input), { abortSignal });
       });
       for (const obj of page.Contents ?? []) {
@@ -232,7 +232,7 @@ export class S3Storage implements Storage {
         } catch (err) {
           if (signal?.aborted) throw abortedError(what, signal, { uri: this.uri, ...(key === undefined ? {} : { key }) });
           if (timedOut) {
-            throw new StrataError('TIMEOUT', `${what} timed out after ${timeoutMs} ms`, { uri: this.uri, key, cause: err });
+            throw new StrataError('TIMEOUT', `${what} timed out after ${timeoutMs} ms`, { uri: this.uri, key, cause: slimSdkError(err) });
           }
           throw err;
         } finally {

@@ -2,7 +2,7 @@ import { StrataError } from '../errors.js';
 import { abortedError } from './abort.js';
 import { assertOpen, notFound, rangePastEnd, validateRange } from './checks.js';
 import { isNetworkError, isRetryableStatus, withRetry } from './retry.js';
-import { newStats, type ReadOptions, type Storage, type StorageStats } from './storage.js';
+import { newStats, type ReadOptions, type Storage, type StorageStats, type WriteOptions } from './storage.js';
 
 export interface HttpStorageOptions {
   /** Time limit of one request attempt, body included. Default 30000. */
@@ -102,19 +102,19 @@ export class HttpStorage implements Storage {
     return (await this.size(key, options)) !== undefined;
   }
 
-  async put(key: string): Promise<void> {
+  async put(key: string, _data?: Uint8Array, _options?: WriteOptions): Promise<void> {
     throw this.readOnly('put', key);
   }
 
-  async putIfAbsent(key: string): Promise<void> {
+  async putIfAbsent(key: string, _data?: Uint8Array, _options?: WriteOptions): Promise<void> {
     throw this.readOnly('putIfAbsent', key);
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, _options?: WriteOptions): Promise<void> {
     throw this.readOnly('delete', key);
   }
 
-  async list(): Promise<string[]> {
+  async list(_prefix?: string, _options?: ReadOptions): Promise<string[]> {
     throw new StrataError('UNSUPPORTED', `cannot list ${this.uri}: HTTP storage has no listing`, {
       uri: this.uri,
       hint: 'reference files by full URL',

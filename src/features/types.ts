@@ -1,0 +1,233 @@
+/**
+ * Definition shapes (what users write, in TypeScript or YAML) and the validated objects the
+ * engine works with. Definitions say *what* (aggregation, window, filter, key); sources say *where*.
+ */
+import type { Table } from 'apache-arrow';
+
+export const AGG_FUNCTIONS = [
+  'count',
+  'sum',
+  'mean',
+  'min',
+  'max',
+  'last',
+  'first',
+  'stddev',
+  'count_distinct',
+  'last_n',
+] as const;
+export type AggFunction = (typeof AGG_FUNCTIONS)[number];
+
+export const WINDOW_KINDS = ['sliding', 'hopping', 'tumbling', 'lifetime'] as const;
+export type WindowKind = (typeof WINDOW_KINDS)[number];
+
+export const FILE_SOURCE_KINDS = ['parquet', 'csv', 'jsonl', 'arrow'] as const;
+export const SOURCE_KINDS = [...FILE_SOURCE_KINDS, 'push', 'dataset', 'table'] as const;
+/** Built-in kinds; further kinds become valid once `registerSourceLoader(kind, …)` is called. */
+export type SourceKind = (typeof SOURCE_KINDS)[number] | (string & {});
+
+/** Scalar dtypes of columns and features; lists are written `list<float64>`. */
+export const SCALAR_DTYPES = ['bool', 'int32', 'int64', 'float32', 'float64', 'string', 'timestamp'] as const;
+export type ScalarDtype = (typeof SCALAR_DTYPES)[number];
+/** A dtype string: a scalar, `list<scalar>`, or a vector spelling such as `float32[512]`. */
+export type Dtype = string;
+
+/** A duration: milliseconds, or a string like `500ms`, `30s`, `30m`, `1h30m`, `1d`, `2w`. */
+export type Duration = number | string;
+
+export interface Progress {
+  /** What is being worked on, e.g. `sort`, `tiles`, `join`. */
+  readonly phase: string;
+  readonly done: number;
+  readonly total?: number;
+  readonly unit: string;
+}
+
+export interface LongOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: Progress) => void;
+}
+
+// ---------------------------------------------------------------- definitions (input)
+
+export interface EntityDef {
+  readonly name: string;
+  /** Join key column names. Default `[name]`. */
+  readonly joinKeys?: readonly string[];
+  /** Type of the (single) join key; checked against every source that feeds the entity. */
+  readonly valueType?: ScalarDtype;
+  readonly description?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface SourceDef {
+  readonly name: string;
+  readonly kind: SourceKind;
+  /** File path (relative paths resolve against the repo dir) or URI for pluggable loaders. */
+  readonly path?: string;
+  /** Event time column. Default `event_timestamp`. */
+  readonly timestampField?: string;
+  /** Tie-breaker when two rows of an entity share an event time (larger wins). */
+  readonly createdTimestampField?: string;
+  /** Event id column: duplicate ids are ignored (first one wins). */
+  readonly idField?: string;
+  /** Push sources: how far behind the newest event a late event may be and still count. Default 0. */
+  readonly allowedLateness?: Duration;
+  /** Column dtypes; required for push sources, optional override elsewhere. */
+  readonly schema?: Readonly<Record<string, Dtype>>;
+  /** Push sources: a batch source holding their history. */
+  readonly batchSource?: string;
+  /** `table` sources: the in-memory Arrow table. */
+  readonly table?: Table;
+  /** Loader-specific settings (e.g. a dataset's columns). */
+  readonly options?: Readonly<Record<string, unknown>>;
+  readonly description?: string;
+}
+
+export interface AggregationDef {
+  /** Input column; omit (or `*`) for `count` of rows. */
+  readonly column?: string;
+  readonly function: AggFunction;
+  /** Window size (`30m`) or `lifetime`. */
+  readonly window: Duration;
+  /** Hopping windows: step between window ends; must divide the window. */
+  readonly hop?: Duration;
+  /** Default: `lifetime` for window `lifetime`, `hopping` when `hop` is set, else `sliding`. */
+  readonly windowKind?: WindowKind;
+  /** SQL-like row filter, e.g. `status = 'ok' AND amount > 10`. */
+  readonly where?: string;
+  /** Output feature name. Default `<column>_<function>_<window>`. */
+  readonly name?: string;
+  /** `last_n`: how many values. */
+  readonly n?: number;
+  /** `count_distinct`: exact up to this many distinct values, HyperLogLog above. Default 1000. */
+  readonly exactLimit?: number;
+}
+
+export interface FeatureDef {
+  readonly name: string;
+  /** Source column. Default: `name`. */
+  readonly column?: string;
+  readonly dtype?: Dtype;
+}
+
+export interface FeatureViewDef {
+  readonly name: string;
+  /** Entity names. */
+  readonly entities: readonly string[];
+  readonly source: string;
+  /** Plain views: rows older than this (relative to the lookup time) are misses. */
+  readonly ttl?: Duration;
+  /** Plain views: columns to expose. Default: every non-key, non-timestamp column. */
+  readonly features?: readonly (string | FeatureDef)[];
+  /** Aggregation views. */
+  readonly aggregations?: readonly AggregationDef[];
+  /** Aggregation views: tile (partial aggregate) width. Default: see docs/FEATURES.md. */
+  readonly tile?: Duration;
+  readonly online?: boolean;
+  readonly description?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface FeatureServiceDef {
+  readonly name: string;
+  /** `view:feature` refs; a bare `view` means all its features. */
+  readonly features: readonly string[];
+  readonly description?: string;
+}
+
+export interface Definitions {
+  readonly entities?: readonly EntityDef[];
+  readonly sources?: readonly SourceDef[];
+  readonly views?: readonly FeatureViewDef[];
+  readonly services?: readonly FeatureServiceDef[];
+}
+
+// ---------------------------------------------------------------- validated objects
+
+export interface Entity {
+  readonly name: string;
+  readonly joinKeys: readonly string[];
+  readonly valueType?: ScalarDtype;
+  readonly description?: string;
+}
+
+export interface Source {
+  readonly name: string;
+  readonly kind: SourceKind;
+  /** Absolute path for local files; URIs untouched. */
+  readonly path?: string;
+  readonly timestampField: string;
+  readonly createdTimestampField?: string;
+  readonly idField?: string;
+  readonly allowedLatenessMs: number;
+  /** Known column dtypes (declared or read from the file). */
+  readonly columns?: Readonly<Record<string, Dtype>>;
+  readonly batchSource?: string;
+  readonly table?: Table;
+  readonly options?: Readonly<Record<string, unknown>>;
+  readonly description?: string;
+}
+
+export interface WindowSpec {
+  readonly kind: WindowKind;
+  /** Window width; `Infinity` for lifetime. */
+  readonly sizeMs: number;
+  /** Hopping: the hop; tumbling: the size; else undefined. */
+  readonly hopMs?: number;
+}
+
+export interface Aggregation {
+  readonly name: string;
+  /** Input column; null counts rows. */
+  readonly column: string | null;
+  readonly function: AggFunction;
+  readonly window: WindowSpec;
+  readonly where?: string;
+  readonly n?: number;
+  readonly exactLimit: number;
+  /** Output dtype. */
+  readonly dtype: Dtype;
+  /** dtype of the input column (null for row counts). */
+  readonly inputDtype: Dtype | null;
+}
+
+export interface FeatureSpec {
+  readonly name: string;
+  readonly dtype: Dtype;
+}
+
+export interface FeatureView {
+  readonly name: string;
+  /** Join key names (flattened from the view's entities). */
+  readonly entities: readonly string[];
+  readonly entityNames: readonly string[];
+  readonly source: string;
+  readonly kind: 'plain' | 'aggregation';
+  readonly features: readonly FeatureSpec[];
+  readonly ttlMs?: number;
+  /** Plain views: source column per feature (same order as `features`). */
+  readonly columns: readonly string[];
+  readonly aggregations: readonly Aggregation[];
+  /** Aggregation views: tile width. */
+  readonly tileMs?: number;
+  readonly online: boolean;
+  readonly description?: string;
+}
+
+export interface FeatureService {
+  readonly name: string;
+  /** `view:feature` refs, expanded. */
+  readonly features: readonly string[];
+  readonly description?: string;
+}
+
+/** One batch of per-entity values (the online layer's contract). */
+export interface FeatureRowBatch {
+  readonly entityKeys: Record<string, unknown>[];
+  readonly values: Record<string, unknown>[];
+  /** Plain views: the row's event time. Aggregation views: the time the window values are as of. */
+  readonly eventTimestampsMs: Float64Array | number[];
+}
+
+export type PushedViewValues = FeatureRowBatch & { readonly view: string };

@@ -1,0 +1,292 @@
+/**
+ * Online serving benchmark (issue 7). `npm run bench -- serve` or `npx tsx bench/serve.ts`.
+ *
+ * Data (generated here): 100k entities × 10 float64 features + one 512-d float32 embedding,
+ * materialized into the embedded SQLite store and into a real redis-server.
+ * Load: a SECOND process on loopback, 1 entity per request (random ids), against
+ *   - the feature server on the embedded store,
+ *   - the feature server on Redis,
+ *   - a bare Fastify route returning a constant JSON body of the same size (the ceiling), same run.
+ * Per target: max throughput with autocannon (closed loop, fixed connections), then p99 latency in an
+ * open-loop run at 50% of that max (requests sent on a fixed schedule, latency measured from the
+ * scheduled send time, so queueing is not hidden). Plus the in-process getOnlineFeatures p50.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Fastify from 'fastify';
+import {
+  getOnlineFeatures,
+  materialize,
+  RedisOnlineStore,
+  SqliteOnlineStore,
+  type LatestValuesBatch,
+  type OnlineRepo,
+  type OnlineStore,
+  type OnlineView,
+} from '../src/online/index.js';
+import { createFeatureServer } from '../src/serve/index.js';
+import { REDIS_SKIP, RedisServer } from '../test/helpers/redis-server.js';
+
+const ENTITIES = Number(process.env.STRATA_BENCH_ENTITIES ?? 100_000);
+const DIM = 512;
+const SCALARS = 10;
+const CONNECTIONS = 16;
+const MAX_S = 3;
+const LAT_S = 3;
+const WARM_S = 1;
+const T_END = Date.parse('2024-06-01T00:00:00Z');
+
+const VIEW: OnlineView = {
+  name: 'items',
+  entities: ['entity_id'],
+  features: [...Array.from({ length: SCALARS }, (_, i) => ({ name: `f${i}`, dtype: 'float64' })), { name: 'embedding', dtype: `float32[${DIM}]` }],
+};
+const FEATURES = VIEW.features.map((f) => `items:${f.name}`);
+
+/** Deterministic data source: the latest values of every entity, generated batch by batch. */
+class BenchRepo implements OnlineRepo {
+  readonly views = [VIEW];
+  readonly services = { bench: FEATURES };
+  async *latestValues(): AsyncIterable<LatestValuesBatch> {
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let start = 0; start < ENTITIES; start += 1000) {
+      const n = Math.min(1000, ENTITIES - start);
+      const entityKeys = [];
+      const values = [];
+      const ts = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        entityKeys.push({ entity_id: start + i });
+        const v: Record<string, unknown> = {};
+        for (let f = 0; f < SCALARS; f++) v[`f${f}`] = Math.round(rnd() * 1e6) / 1e3;
+        const emb = new Float32Array(DIM);
+        for (let d = 0; d < DIM; d++) emb[d] = rnd() * 2 - 1;
+        v.embedding = emb;
+        values.push(v);
+        ts[i] = T_END - Math.floor(rnd() * 86_400_000);
+      }
+      yield { entityKeys, values, eventTimestampsMs: ts };
+    }
+  }
+  async push(): Promise<never[]> {
+    return [];
+  }
+}
+
+// ------------------------------------------------------------------------- load generator (child)
+
+const LOAD_CHILD = String.raw`
+const http = require('node:http');
+const cfg = JSON.parse(process.env.STRATA_BENCH_LOAD);
+const prefix = '{"features":' + JSON.stringify(cfg.features) + ',"entities":{"entity_id":[';
+let seed = cfg.seed >>> 0;
+function body() { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return prefix + (seed % cfg.entities) + ']}}'; }
+function out(o) { process.stdout.write(JSON.stringify(o) + '\n'); }
+if (cfg.mode === 'max') {
+  const autocannon = require(cfg.autocannon);
+  autocannon({
+    url: cfg.url + cfg.path, method: 'POST', headers: { 'content-type': 'application/json' },
+    connections: cfg.connections, pipelining: 1, duration: cfg.durationS,
+    requests: [{ setupRequest: (req) => { req.body = body(); return req; } }],
+  }, (err, r) => {
+    if (err) { console.error(err); process.exit(1); }
+    out({ rps: r.requests.total / (r.duration || cfg.durationS), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, bytes: r.throughput.total / Math.max(1, r.requests.total) });
+  });
+} else {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.connections });
+  const u = new URL(cfg.url + cfg.path);
+  const total = Math.max(1, Math.floor(cfg.rate * cfg.durationS));
+  const interval = 1000 / cfg.rate;
+  const lat = new Float64Array(total);
+  let sent = 0, done = 0, errors = 0, non2xx = 0;
+  const t0 = performance.now() + 5;
+  const finish = () => {
+    if (++done < total) return;
+    const s = Array.from(lat).sort((a, b) => a - b);
+    const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+    out({ sent: total, rate: cfg.rate, achievedRps: total / ((performance.now() - t0) / 1000), p50: q(0.5), p99: q(0.99), max: s[s.length - 1], errors, non2xx });
+    agent.destroy();
+  };
+  const send = (i, scheduled) => {
+    const b = body();
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) } }, (res) => {
+      res.resume();
+      res.on('end', () => { lat[i] = performance.now() - scheduled; if (res.statusCode !== 200) non2xx++; finish(); });
+    });
+    req.on('error', () => { lat[i] = performance.now() - scheduled; errors++; finish(); });
+    req.end(b);
+  };
+  const tick = () => {
+    const now = performance.now();
+    while (sent < total && t0 + sent * interval <= now) { send(sent, t0 + sent * interval); sent++; }
+    if (sent < total) setTimeout(tick, 1);
+  };
+  setTimeout(tick, 5);
+}
+`;
+
+interface MaxResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  bytes: number;
+}
+interface LatResult {
+  rate: number;
+  achievedRps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  non2xx: number;
+}
+
+function load<T>(cfg: Record<string, unknown>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', LOAD_CHILD], {
+      env: { ...process.env, STRATA_BENCH_LOAD: JSON.stringify({ features: FEATURES, entities: ENTITIES, seed: 7, path: '/get-online-features', ...cfg }) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const line = text.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`load generator failed (exit ${code}): ${text}`));
+      else resolve(JSON.parse(line) as T);
+    });
+  });
+}
+
+async function measure(name: string, url: string, autocannonPath: string): Promise<{ max: MaxResult; lat: LatResult }> {
+  await load<MaxResult>({ mode: 'max', url, autocannon: autocannonPath, connections: CONNECTIONS, durationS: WARM_S });
+  const max = await load<MaxResult>({ mode: 'max', url, autocannon: autocannonPath, connections: CONNECTIONS, durationS: MAX_S });
+  if (max.non2xx || max.errors) throw new Error(`${name}: ${max.non2xx} non-2xx responses and ${max.errors} errors under load`);
+  const lat = await load<LatResult>({ mode: 'open', url, connections: 64, durationS: LAT_S, rate: Math.max(1, Math.round(max.rps / 2)) });
+  if (lat.non2xx || lat.errors) throw new Error(`${name}: ${lat.non2xx} non-2xx responses and ${lat.errors} errors in the latency run`);
+  return { max, lat };
+}
+
+async function fill(repo: OnlineRepo, store: OnlineStore): Promise<number> {
+  const t0 = performance.now();
+  await materialize(repo, store, { start: new Date(0), end: new Date(T_END + 1), batchRows: 1000 });
+  return ENTITIES / ((performance.now() - t0) / 1000);
+}
+
+function inprocP50(repo: OnlineRepo, store: OnlineStore): Promise<number> {
+  return (async () => {
+    const n = 20_000;
+    const times = new Float64Array(n);
+    let seed = 99;
+    for (let i = -2000; i < n; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const t0 = process.hrtime.bigint();
+      const r = await getOnlineFeatures(repo, store, { features: FEATURES, entities: { entity_id: [seed % ENTITIES] } });
+      const t1 = process.hrtime.bigint();
+      if (r.columns[0].statuses[0] !== 'PRESENT') throw new Error('bench data missing');
+      if (i >= 0) times[i] = Number(t1 - t0) / 1000;
+    }
+    times.sort();
+    return times[n >> 1];
+  })();
+}
+
+function table(rows: [string, string][]): string {
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+export async function run(): Promise<Record<string, number>> {
+  const autocannonPath = createRequire(import.meta.url).resolve('autocannon');
+  const dir = await mkdtemp(join(tmpdir(), 'strata-bench-serve-'));
+  const repo = new BenchRepo();
+  const figures: Record<string, number> = {};
+  const cleanup: (() => Promise<unknown>)[] = [];
+  try {
+    console.log(`generating and materializing ${ENTITIES} entities × (${SCALARS} float64 + float32[${DIM}]) …`);
+    const sqlite = await SqliteOnlineStore.open(join(dir, 'online.sqlite'));
+    cleanup.push(() => sqlite.close());
+    figures.materialize_rows_per_s_embedded = await fill(repo, sqlite);
+
+    let redisStore: RedisOnlineStore | undefined;
+    if (REDIS_SKIP) console.log(`Redis figures skipped: ${REDIS_SKIP}`);
+    else {
+      const redis = await RedisServer.start();
+      cleanup.push(() => redis.close());
+      redisStore = await RedisOnlineStore.open({ url: redis.url, project: 'bench' });
+      cleanup.push(() => redisStore!.close());
+      figures.materialize_rows_per_s_redis = await fill(repo, redisStore);
+    }
+
+    figures.inproc_get_us_p50 = await inprocP50(repo, sqlite);
+
+    const embedded = await createFeatureServer(repo, sqlite, { token: '' });
+    cleanup.push(() => embedded.close());
+    const sample = await fetch(embedded.url + '/get-online-features', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ features: FEATURES, entities: { entity_id: [1] } }),
+    });
+    const sampleText = await sample.text();
+    const constant = JSON.parse(sampleText) as unknown;
+    const bare = Fastify({ logger: false });
+    bare.post('/get-online-features', async () => constant);
+    await bare.listen({ host: '127.0.0.1', port: 0 });
+    cleanup.push(() => bare.close());
+    const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
+    figures.response_bytes = Buffer.byteLength(sampleText);
+
+    const b = await measure('bare', bareUrl, autocannonPath);
+    const e = await measure('embedded', embedded.url, autocannonPath);
+    figures.rps_bare = b.max.rps;
+    figures.rps_embedded = e.max.rps;
+    figures.ratio_embedded = e.max.rps / b.max.rps;
+    figures.p99_ms_embedded = e.lat.p99;
+    figures.p50_ms_embedded = e.lat.p50;
+    figures.p99_ms_bare = b.lat.p99;
+    if (redisStore) {
+      const rs = await createFeatureServer(repo, redisStore, { token: '' });
+      cleanup.push(() => rs.close());
+      const r = await measure('redis', rs.url, autocannonPath);
+      figures.rps_redis = r.max.rps;
+      figures.ratio_redis = r.max.rps / b.max.rps;
+      figures.p99_ms_redis = r.lat.p99;
+      figures.p50_ms_redis = r.lat.p50;
+    }
+
+    const fmt = (n: number | undefined, d = 1) => (n === undefined ? 'skipped' : n.toFixed(d));
+    console.log('');
+    console.log(
+      table([
+        ['data', `${ENTITIES} entities, ${SCALARS} float64 + float32[${DIM}], ${figures.response_bytes} B response`],
+        ['load', `second process on loopback, 1 entity/request; max: autocannon ${CONNECTIONS} conns ${MAX_S}s; p99: open loop at 50% of max, ${LAT_S}s`],
+        ['materialize embedded', `${fmt(figures.materialize_rows_per_s_embedded, 0)} rows/s`],
+        ['materialize redis', `${fmt(figures.materialize_rows_per_s_redis, 0)} rows/s`],
+        ['bare fastify (ceiling)', `${fmt(figures.rps_bare, 0)} rps, p99 ${fmt(figures.p99_ms_bare, 2)} ms at 50%`],
+        ['embedded (sqlite)', `${fmt(figures.rps_embedded, 0)} rps (ratio ${fmt(figures.ratio_embedded, 2)}, target ≥ 0.6), p99 ${fmt(figures.p99_ms_embedded, 2)} ms at 50% (target < 5)`],
+        ['redis', `${fmt(figures.rps_redis, 0)} rps (ratio ${fmt(figures.ratio_redis, 2)}), p99 ${fmt(figures.p99_ms_redis, 2)} ms at 50% (target < 10)`],
+        ['in-process get, embedded', `p50 ${fmt(figures.inproc_get_us_p50, 1)} µs (target < 50)`],
+      ]),
+    );
+    const rounded = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
+    console.log(JSON.stringify(rounded));
+    return rounded;
+  } finally {
+    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  run().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -72,11 +72,12 @@ export function validateRange(offset: number, length: number, key: string, uri: 
 }
 
 /** The INVALID_ARGUMENT thrown when a range ends past the object's end. */
-export function rangePastEnd(key: string, uri: string, offset: number, length: number, size: number): StrataError {
+export function rangePastEnd(key: string, uri: string, offset: number, length: number, size?: number): StrataError {
+  const known = size !== undefined && Number.isFinite(size);
   return new StrataError(
     'INVALID_ARGUMENT',
-    `range [${offset}, ${offset + length}) is past the end of "${key}" (${size} bytes) in ${uri}`,
-    { uri, key, offset, length, size, hint: 'read within the object size (see size())' },
+    `range [${offset}, ${offset + length}) is past the end of "${key}"${known ? ` (${size} bytes)` : ''} in ${uri}`,
+    { uri, key, offset, length, ...(known ? { size } : {}), hint: 'read within the object size (see size())' },
   );
 }
 

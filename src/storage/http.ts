@@ -71,7 +71,7 @@ export class HttpStorage implements Storage {
     const res = await this.fetch('getRange', key, 'GET', `bytes=${offset}-${offset + length - 1}`, options?.signal);
     this.stats.rangeGets++;
     this.stats.bytesRead += res.body.length;
-    if (res.status === 416) throw rangePastEnd(key, this.uri, offset, length, totalOf(res.headers.get('content-range')) ?? NaN);
+    if (res.status === 416) throw rangePastEnd(key, this.uri, offset, length, totalOf(res.headers.get('content-range')));
     if (res.status === 200) {
       // The server ignored Range and sent the whole object.
       if (offset + length > res.body.length) throw rangePastEnd(key, this.uri, offset, length, res.body.length);

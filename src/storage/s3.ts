@@ -80,7 +80,7 @@ export class S3Storage implements Storage {
         const range = `bytes=${offset}-${offset + length - 1}`;
         out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Range: range }), { abortSignal });
       } catch (err) {
-        if (s3Status(err) === 416) throw rangePastEnd(key, this.uri, offset, length, NaN);
+        if (s3Status(err) === 416) throw rangePastEnd(key, this.uri, offset, length);
         throw err;
       }
       const bytes = await readBody(out.Body, out.ContentLength, abortSignal);

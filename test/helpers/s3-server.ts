@@ -103,7 +103,26 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
     return Date.now() < failUntil ? failUntilStatus : undefined;
   };
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, loseResponse = false): Promise<void> =>
+  /**
+   * The whole request body, or undefined if the client went away first. s3rver stores whatever part
+   * of an aborted upload it received; S3 never does, so bodies are only forwarded once complete.
+   */
+  const readRequestBody = (req: http.IncomingMessage): Promise<Buffer | undefined> =>
+    new Promise((resolve) => {
+      if (req.destroyed) return resolve(undefined);
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => {
+        stats.bytesIn += chunk.length;
+        chunks.push(chunk);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('close', () => {
+        if (!req.complete) resolve(undefined);
+      });
+      req.on('error', () => resolve(undefined));
+    });
+
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, loseResponse = false): Promise<void> =>
     new Promise((resolve) => {
       const headers = { ...req.headers };
       delete headers.expect; // unsigned in SigV4; the proxy already answered 100-continue
@@ -138,13 +157,11 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
         res.destroy();
         resolve();
       });
-      res.on('close', resolve);
-      // Count here, not earlier: a 'data' listener starts the flow, and a conditional PUT must keep
-      // its body buffered while the proxy checks for an existing object.
-      req.on('data', (chunk: Buffer) => {
-        stats.bytesIn += chunk.length;
+      res.on('close', () => {
+        if (!res.writableFinished) up.destroy();
+        resolve();
       });
-      req.pipe(up);
+      up.end(body);
     });
 
   const objectExists = (urlPath: string): Promise<boolean> =>
@@ -183,29 +200,32 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
         req.socket.destroy();
         return;
       }
-      if (failure === 'lose-response') return forward(req, res, true);
-      req.resume();
-      return sendError(res, failure, method);
+      if (failure !== 'lose-response') {
+        req.resume();
+        return sendError(res, failure, method);
+      }
     }
     if (delayCount > 0) {
       delayCount--;
       await new Promise((r) => setTimeout(r, delayMs));
       if (res.destroyed || req.socket.destroyed) return;
     }
+    const body = await readRequestBody(req);
+    if (body === undefined) return; // client gave up mid-request: nothing reaches s3rver
+    if (failure === 'lose-response') return forward(req, res, body, true);
     if (method === 'PUT' && req.headers['if-none-match'] === '*') {
       const urlPath = (req.url ?? '/').split('?')[0];
       await withKeyLock(urlPath, async () => {
         if (await objectExists(urlPath)) {
           stats.preconditionFailures++;
-          req.resume();
           sendError(res, 412, method);
           return;
         }
-        await forward(req, res);
+        await forward(req, res, body);
       });
       return;
     }
-    await forward(req, res);
+    await forward(req, res, body);
   };
 
   const proxy = http.createServer((req, res) => {

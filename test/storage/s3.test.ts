@@ -98,6 +98,18 @@ describe('S3Storage retries and failures', () => {
     await store.close();
   });
 
+  it('an upload aborted midway leaves no object', async () => {
+    const store = open();
+    s3.delayNext(1, 400); // the proxy sits on the request while the client sends its body
+    const ctl = new AbortController();
+    const upload = store.put('partial', new Uint8Array(8 * 1024 * 1024).fill(1), { signal: ctl.signal });
+    setTimeout(() => ctl.abort(), 50);
+    await expect(upload).rejects.toMatchObject({ code: 'ABORTED' });
+    await new Promise((r) => setTimeout(r, 500)); // let the proxy finish its delay
+    expect(await store.exists('partial')).toBe(false);
+    await store.close();
+  });
+
   it('fails fast with IO when the server is gone', async () => {
     const gone = await startS3Server();
     const store = new S3Storage(gone.uri('x'), { ...gone.s3Options, maxAttempts: 3, retryBaseDelayMs: 1, retryMaxDelayMs: 5 });

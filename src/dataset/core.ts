@@ -1,0 +1,255 @@
+import { StrataError, throwIfAborted } from '../errors.js';
+import type { Sample } from '../format/chunk.js';
+import { ColumnReader } from '../format/column-reader.js';
+import type { ColumnManifest, Manifest } from '../format/manifest.js';
+import { Transaction } from '../format/transaction.js';
+import type { Storage } from '../storage/storage.js';
+import { type CellSource, type MediaCell, mediaCell } from './cells.js';
+import { codecFor } from './htypes/index.js';
+import { resolveLink } from './links.js';
+import { type ColumnSpec, infoColumnName, isHiddenColumn } from './schema.js';
+import { STRATA_VERSION } from '../version.js';
+
+export interface CoreOptions {
+  /** Target chunk size for writes. Default 8 MiB. */
+  readonly chunkSizeBytes?: number;
+}
+
+/**
+ * The state shared by a dataset and all its views: storage, the manifest of the open version,
+ * column readers and decoded-column caches, and the pending write transaction.
+ */
+export class DatasetCore {
+  private readers = new Map<string, ColumnReader>();
+  private values = new Map<string, Promise<unknown[]>>();
+  private txn: Transaction | undefined;
+  closed = false;
+
+  constructor(
+    readonly storage: Storage,
+    public manifest: Manifest,
+    readonly options: CoreOptions = {},
+  ) {}
+
+  get uri(): string {
+    return this.storage.uri;
+  }
+
+  /** User-visible column names, in schema order. */
+  visibleColumns(): string[] {
+    return this.manifest.columns.filter((c) => !isHiddenColumn(c.name)).map((c) => c.name);
+  }
+
+  columnManifest(name: string): ColumnManifest {
+    const c = this.manifest.columns.find((x) => x.name === name);
+    if (!c) {
+      throw new StrataError('NOT_FOUND', `column ${name} does not exist in ${this.uri} (version ${this.manifest.version})`, {
+        column: name,
+        uri: this.uri,
+        hint: `columns are: ${this.visibleColumns().join(', ') || '(none)'}`,
+      });
+    }
+    return c;
+  }
+
+  /** The user-facing spec of a column, rebuilt from its manifest entry. */
+  spec(name: string): ColumnSpec {
+    const c = this.columnManifest(name);
+    const m = c.meta as Record<string, unknown>;
+    switch (c.htype) {
+      case 'image': case 'video': return { htype: c.htype, sampleCompression: c.sampleCompression };
+      case 'class_label': return { htype: 'class_label', classNames: (m.classNames as string[]) ?? [] };
+      case 'bbox': return { htype: 'bbox', format: m.format as 'ltrb', coords: m.coords as 'pixel' };
+      case 'embedding': return { htype: 'embedding', dim: m.dim as number, meta: m };
+      case 'link': return { htype: 'link', target: m.target as 'image' };
+      case 'generic': return { htype: 'generic', dtype: c.dtype, shape: m.shape as number[] | undefined, chunkCompression: c.chunkCompression };
+      default: return { htype: c.htype as 'text' };
+    }
+  }
+
+  isMedia(name: string): boolean {
+    return codecFor(this.columnManifest(name).htype, name).media;
+  }
+
+  reader(name: string): ColumnReader {
+    let r = this.readers.get(name);
+    if (!r) {
+      r = new ColumnReader(this.storage, this.columnManifest(name));
+      this.readers.set(name, r);
+    }
+    return r;
+  }
+
+  /** Values of `name` at the given rows: decoded tabular values, or lazy media cells. */
+  async readCells(name: string, rows: ArrayLike<number>, signal?: AbortSignal): Promise<unknown[]> {
+    const c = this.columnManifest(name);
+    const codec = codecFor(c.htype, name);
+    if (codec.media) {
+      const infos = await this.readCells(infoColumnName(name), rows, signal);
+      const spec = this.spec(name);
+      return infos.map((info, j) => mediaCell(spec, info as Record<string, unknown> | null, this.cellSource(name, rows[j])));
+    }
+    const cached = this.values.get(name);
+    if (cached) {
+      const all = await cached;
+      return Array.from(rows, (i) => all[i] ?? null);
+    }
+    const reader = this.reader(name);
+    const out = new Array<unknown>(rows.length);
+    for (let j = 0; j < rows.length; j++) {
+      throwIfAborted(signal, 'read');
+      const row = rows[j];
+      out[j] = codec.decode(await reader.sample(row, signal), { column: name, row, dtype: c.dtype, meta: c.meta });
+    }
+    return out;
+  }
+
+  /** Every value of a tabular column (whole chunks, cached until the version changes). */
+  columnValues(name: string, signal?: AbortSignal): Promise<unknown[]> {
+    let p = this.values.get(name);
+    if (!p) {
+      p = this.loadColumn(name, signal);
+      p.catch(() => this.values.delete(name));
+      this.values.set(name, p);
+    }
+    return p;
+  }
+
+  private async loadColumn(name: string, signal?: AbortSignal): Promise<unknown[]> {
+    const c = this.columnManifest(name);
+    const codec = codecFor(c.htype, name);
+    if (codec.media) {
+      const rows = Array.from({ length: this.manifest.length }, (_, i) => i);
+      return this.readCells(name, rows, signal);
+    }
+    const out = new Array<unknown>(this.manifest.length).fill(null);
+    for await (const run of this.reader(name).scan(0, this.manifest.length, { signal })) {
+      for (let j = 0; j < run.samples.length; j++) {
+        const row = run.start + j;
+        out[row] = codec.decode(run.samples[j], { column: name, row, dtype: c.dtype, meta: c.meta });
+      }
+    }
+    return out;
+  }
+
+  private cellSource(name: string, row: number): CellSource {
+    const c = this.columnManifest(name);
+    if (c.htype === 'link') {
+      let url: string | undefined;
+      const getUrl = async (signal?: AbortSignal): Promise<string> => {
+        url ??= await this.linkUrl(name, row, signal);
+        return url;
+      };
+      return {
+        column: name,
+        row,
+        bytes: async (signal) => {
+          const f = await resolveLink(await getUrl(signal));
+          return f.storage.get(f.key, { signal });
+        },
+        byteSource: async (signal) => {
+          const f = await resolveLink(await getUrl(signal));
+          const size = (await f.storage.size(f.key)) ?? 0;
+          return { size, read: (o: number, n: number) => f.storage.getRange(f.key, o, n, { signal }) };
+        },
+      };
+    }
+    const reader = this.reader(name);
+    return {
+      column: name,
+      row,
+      bytes: async (signal) => (await reader.sample(row, signal))?.bytes ?? new Uint8Array(0),
+      byteSource: async (signal) => (await reader.byteSource(row, signal)) ?? { size: 0, read: async () => new Uint8Array(0) },
+    };
+  }
+
+  private async linkUrl(name: string, row: number, signal?: AbortSignal): Promise<string> {
+    const s = await this.reader(name).sample(row, signal);
+    return s === null ? '' : new TextDecoder().decode(s.bytes);
+  }
+
+  /** Media cells of a link column carry their URL; resolved lazily. */
+  async mediaCells(name: string, rows: ArrayLike<number>, signal?: AbortSignal): Promise<(MediaCell | null)[]> {
+    return (await this.readCells(name, rows, signal)) as (MediaCell | null)[];
+  }
+
+  // ---- writing ----
+
+  transaction(): Transaction {
+    this.assertOpen();
+    this.txn ??= new Transaction(this.storage, this.manifest, {
+      writer: `strata ${STRATA_VERSION}`,
+      chunkSizeBytes: this.options.chunkSizeBytes,
+    });
+    return this.txn;
+  }
+
+  get hasPendingChanges(): boolean {
+    return this.txn !== undefined;
+  }
+
+  /** Encodes one row through the htypes: validation happens here, before anything is buffered. */
+  async encodeRow(row: Readonly<Record<string, unknown>>, rowIndex: number): Promise<Record<string, Sample | null>> {
+    const txn = this.transaction();
+    const names = new Set(this.visibleColumnsOf(txn));
+    for (const k of Object.keys(row)) {
+      if (!names.has(k)) {
+        throw new StrataError('INVALID_ARGUMENT', `row ${rowIndex}: unknown column ${k}`, {
+          row: rowIndex,
+          column: k,
+          hint: `columns are: ${[...names].join(', ')}; add it with addColumn first`,
+        });
+      }
+    }
+    const out: Record<string, Sample | null> = {};
+    for (const name of names) {
+      const col = txn.schema.find((c) => c.name === name)!;
+      const codec = codecFor(col.htype, name);
+      const enc = await codec.encode(row[name], {
+        column: name,
+        row: rowIndex,
+        dtype: col.dtype,
+        meta: { ...col.meta, sampleCompression: col.sampleCompression },
+        updateMeta: (meta) => {
+          const { sampleCompression: _drop, ...rest } = meta;
+          txn.setColumnMeta(name, rest);
+        },
+      });
+      out[name] = enc.sample;
+      if (codec.media) {
+        out[infoColumnName(name)] = enc.info ? { bytes: new TextEncoder().encode(JSON.stringify(enc.info)), shape: [] } : null;
+      }
+    }
+    return out;
+  }
+
+  private visibleColumnsOf(txn: Transaction): string[] {
+    return txn.schema.filter((c) => !isHiddenColumn(c.name)).map((c) => c.name);
+  }
+
+  async commit(message: string): Promise<Manifest> {
+    this.assertOpen();
+    const txn = this.txn;
+    if (!txn) return this.manifest;
+    this.txn = undefined;
+    const m = await txn.commit(message);
+    this.setManifest(m);
+    return m;
+  }
+
+  async rollback(): Promise<void> {
+    const txn = this.txn;
+    this.txn = undefined;
+    await txn?.abandon();
+  }
+
+  setManifest(m: Manifest): void {
+    this.manifest = m;
+    this.readers.clear();
+    this.values.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StrataError('INVALID_ARGUMENT', `dataset ${this.uri} is closed`, { uri: this.uri, hint: 'open it again' });
+  }
+}

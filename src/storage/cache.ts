@@ -168,9 +168,10 @@ export class CachedStorage implements Storage {
     await this.close();
   }
 
+  /** Keys are validated by the inner store (HttpStorage, for one, accepts '' for its base URL). */
   private check(key: string): void {
     assertOpen(this.closed, this.uri);
-    validateKey(key, this.uri);
+    if (typeof key !== 'string') validateKey(key, this.uri);
   }
 
   private slice(whole: Uint8Array, key: string, offset: number, length: number): Uint8Array {

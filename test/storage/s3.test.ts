@@ -80,9 +80,9 @@ describe('S3Storage retries and failures', () => {
   });
 
   it('times out a stalled request and retries it', async () => {
-    const store = open({ timeoutMs: 150 });
+    const store = open({ timeoutMs: 400 });
     await store.put('slow', data('slow'));
-    s3.delayNext(1, 1000);
+    s3.delayNext(1, 3000);
     expect(new TextDecoder().decode(await store.get('slow'))).toBe('slow');
     expect(store.stats.retries).toBe(1);
     await store.close();

@@ -15,6 +15,7 @@ import {
   validatePrefix,
   validateRange,
 } from './checks.js';
+import { readRangeAsync, readRangeSync, type RangeRead } from './local-read.js';
 import { newStats, type ReadOptions, type Storage, type StorageStats, type WriteOptions } from './storage.js';
 
 export interface LocalStorageOptions {
@@ -72,7 +73,13 @@ export class LocalStorage implements Storage {
     validateRange(offset, length, key, this.uri);
     this.check(key, options?.signal, 'read');
     const file = this.pathOf(key);
-    const out = length <= this.syncReadMaxBytes ? this.readRangeSync(file, key, offset, length) : await this.readRangeAsync(file, key, offset, length);
+    let out: RangeRead;
+    try {
+      out = length <= this.syncReadMaxBytes ? readRangeSync(file, offset, length) : await readRangeAsync(file, offset, length);
+    } catch (err) {
+      throw this.fail(err, key, 'read');
+    }
+    if (!(out instanceof Uint8Array)) throw rangePastEnd(key, this.uri, offset, length, out.pastEndOfSize);
     this.stats.rangeGets++;
     this.stats.bytesRead += length;
     return out;
@@ -203,60 +210,6 @@ export class LocalStorage implements Storage {
     }
   }
 
-  private readRangeSync(file: string, key: string, offset: number, length: number): Uint8Array {
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (err) {
-      throw this.fail(err, key, 'read');
-    }
-    try {
-      const out = allocBytes(length);
-      let got = 0;
-      while (got < length) {
-        const n = fs.readSync(fd, out, got, length - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      if (got < length || length === 0) {
-        const size = fs.fstatSync(fd).size;
-        if (offset + length > size) throw rangePastEnd(key, this.uri, offset, length, size);
-      }
-      return out;
-    } catch (err) {
-      throw this.fail(err, key, 'read');
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
-  private async readRangeAsync(file: string, key: string, offset: number, length: number): Promise<Uint8Array> {
-    let fd: number;
-    try {
-      fd = await fdOpen(file);
-    } catch (err) {
-      throw this.fail(err, key, 'read');
-    }
-    try {
-      const out = allocBytes(length);
-      let got = 0;
-      while (got < length) {
-        const n = await fdRead(fd, out, got, length - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      if (got < length || length === 0) {
-        const size = (await fsp.stat(file)).size;
-        if (offset + length > size) throw rangePastEnd(key, this.uri, offset, length, size);
-      }
-      return out;
-    } catch (err) {
-      throw this.fail(err, key, 'read');
-    } finally {
-      fs.close(fd, () => undefined);
-    }
-  }
-
   private async walk(dirKey: string, prefix: string, out: string[], signal: AbortSignal | undefined): Promise<void> {
     throwIfAborted(signal, `list of ${this.uri}`);
     const dir = dirKey === '' ? this.root : this.pathOf(dirKey);
@@ -311,20 +264,6 @@ export class LocalStorage implements Storage {
       hint: e?.code === 'EACCES' || e?.code === 'EPERM' ? 'check file permissions' : 'check disk space, permissions and the path',
     });
   }
-}
-
-/** Bytes with their own ArrayBuffer (not a pooled slab), without zero-filling. */
-function allocBytes(length: number): Uint8Array {
-  const buf = Buffer.allocUnsafeSlow(length);
-  return new Uint8Array(buf.buffer, buf.byteOffset, length);
-}
-
-function fdOpen(file: string): Promise<number> {
-  return new Promise((resolve, reject) => fs.open(file, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function fdRead(fd: number, buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, buf, at, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 async function syncDir(dir: string): Promise<void> {

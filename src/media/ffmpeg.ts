@@ -81,7 +81,7 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
 };
 
 /** Hides query strings (presigned URL signatures) in text that reaches messages and logs. */
-export const redactUrls = (text: string): string => text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/gi, '$1?…');
+export const redactUrls = (text: string): string => text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*?(?=:?(?:\s|$|['"]))/gi, '$1?…');
 
 const LEVEL_TAG = /\[(trace|debug|verbose|info|warning|error|fatal|panic)\] /;
 

@@ -48,6 +48,8 @@ export {
 } from './ffmpeg.js';
 export {
   closeRangeServer,
+  configureRangeServer,
+  rangeServerRunning,
   registerByteSource,
   type ByteSource,
   type RegisterOptions,

@@ -53,7 +53,18 @@ interface Entry {
   lastError: unknown;
 }
 
-const IDLE_CLOSE_MS = 2_000;
+let idleCloseMs = 2_000;
+
+/** Process-wide server settings. `idleCloseMs`: how long the server stays up with nothing
+ * registered (default 2000). */
+export function configureRangeServer(options: { readonly idleCloseMs?: number }): void {
+  if (options.idleCloseMs !== undefined) {
+    if (!(Number.isFinite(options.idleCloseMs) && options.idleCloseMs >= 0)) {
+      throw new StrataError('INVALID_ARGUMENT', `idleCloseMs must be >= 0, got ${options.idleCloseMs}`, { field: 'idleCloseMs' });
+    }
+    idleCloseMs = options.idleCloseMs;
+  }
+}
 const entries = new Map<string, Entry>();
 let server: Server | undefined;
 let listening: Promise<number> | undefined;
@@ -104,7 +115,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
   const start = range?.start ?? 0;
   let end = range?.end ?? size - 1;
-  if (range && range.openEnded) {
+  if (range && range.openEnded && entry.maxWindow !== Infinity) {
     entry.window = start === entry.nextOffset ? Math.min(entry.maxWindow, entry.window * 2) : entry.firstWindow;
     end = Math.min(end, start + entry.window - 1);
     entry.nextOffset = end + 1;
@@ -174,7 +185,7 @@ function scheduleIdleClose(): void {
   idleTimer = setTimeout(() => {
     idleTimer = undefined;
     if (entries.size === 0) void closeRangeServer();
-  }, IDLE_CLOSE_MS);
+  }, idleCloseMs);
   idleTimer.unref();
 }
 

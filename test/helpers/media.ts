@@ -142,12 +142,15 @@ export function frameIndexFromColor(rgb: ArrayLike<number>): number {
   return level(rgb[0]) + 8 * level(rgb[1]) + 64 * level(rgb[2]);
 }
 
-/** Mean colour of the top-left quarter of an HWC frame (the solid part of every test video). */
+/** Mean colour of a patch in the middle of the top half of an HWC frame (the solid part of every
+ * test video, away from any letterbox padding). */
 export function frameMeanColor(frame: { data: Uint8Array; shape: readonly number[] }): Rgb {
   const [h, w, c] = frame.shape;
   const sum = [0, 0, 0];
   let n = 0;
-  for (let y = 0; y < Math.max(1, h >> 2); y++) for (let x = 0; x < Math.max(1, w >> 2); x++) {
+  const y0 = Math.floor(h / 8), y1 = Math.max(y0 + 1, Math.floor((3 * h) / 8));
+  const x0 = Math.floor((3 * w) / 8), x1 = Math.max(x0 + 1, Math.floor((5 * w) / 8));
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) {
     for (let k = 0; k < 3; k++) sum[k] += frame.data[(y * w + x) * c + k];
     n++;
   }

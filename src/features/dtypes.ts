@@ -116,7 +116,7 @@ export function inferDtype(values: Iterable<unknown>): Dtype {
     else if (Array.isArray(v) || ArrayBuffer.isView(v)) {
       k = 'list';
       elem ??= [];
-      for (const x of v as ArrayLike<unknown>) elem.push(x);
+      for (const x of Array.from(v as ArrayLike<unknown>)) elem.push(x);
     } else k = 'str';
     if (kind === undefined) kind = k;
     else if (kind !== k) {

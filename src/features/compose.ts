@@ -1,0 +1,263 @@
+/**
+ * Window values from tiles plus raw events at the edges. For a window (a, b] and tile width T:
+ *   raw events in (a, ceil(a/T)·T]  +  whole tiles ceil(a/T) … floor(b/T)-1  +  raw events in (floor(b/T)·T, b]
+ * (all raw events when no whole tile fits). Always added in that order — left edge, tiles, right
+ * edge — so batch and streaming, holding the same tiles and events, give identical values.
+ */
+import { hllAdd, hllEstimate, hllMerge, hllNew } from './hll.js';
+import type { GroupPlan, ViewPlan } from './plan.js';
+import { windowBounds } from './plan.js';
+import type { TileStore } from './tiles.js';
+import type { AggFunction } from './types.js';
+
+/** Raw events of one or many entities (sorted by time within each entity). */
+export interface EventStore {
+  ts: Float64Array;
+  /** Per group: input value (NaN = missing / filtered out). */
+  vals: Float64Array[];
+  /** Per group: value hashes (count_distinct groups only). */
+  hash: (Uint32Array | null)[];
+}
+
+/** First index in [lo, hi) with a[i] > x. */
+export function upperBound(a: Float64Array, x: number, lo: number, hi: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index in [lo, hi) with a[i] >= x. */
+export function lowerBound(a: Float64Array, x: number, lo: number, hi: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class GroupAcc {
+  cnt = 0;
+  sum = 0;
+  sumsq = 0;
+  min = Infinity;
+  max = -Infinity;
+  firstV = Number.NaN;
+  lastV = Number.NaN;
+  ring: Float64Array;
+  ringLen = 0;
+  exact: Map<number, number> | null = null;
+  hll: Uint8Array | null = null;
+
+  constructor(readonly plan: GroupPlan) {
+    this.ring = new Float64Array(plan.lastN);
+  }
+
+  reset(): void {
+    this.cnt = 0;
+    this.sum = 0;
+    this.sumsq = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.firstV = Number.NaN;
+    this.lastV = Number.NaN;
+    this.ringLen = 0;
+    this.exact?.clear();
+    this.hll = null;
+  }
+
+  #push(v: number): void {
+    const n = this.ring.length;
+    if (this.ringLen < n) this.ring[this.ringLen++] = v;
+    else {
+      this.ring.copyWithin(0, 1);
+      this.ring[n - 1] = v;
+    }
+  }
+
+  #distinct(v: number, h: number): void {
+    if (this.hll) {
+      hllAdd(this.hll, h);
+      return;
+    }
+    const ex = (this.exact ??= new Map());
+    ex.set(v, h);
+    if (ex.size > this.plan.distinct) this.#toHll();
+  }
+
+  #toHll(): Uint8Array {
+    const reg = (this.hll = hllNew());
+    for (const h of this.exact?.values() ?? []) hllAdd(reg, h);
+    this.exact?.clear();
+    return reg;
+  }
+
+  addEvents(ev: EventStore, gi: number, lo: number, hi: number): void {
+    const vals = ev.vals[gi];
+    const p = this.plan;
+    const simple = !p.first && !p.last && !p.lastN && !p.distinct;
+    if (simple) {
+      let { cnt, sum, sumsq, min, max } = this;
+      for (let i = lo; i < hi; i++) {
+        const v = vals[i];
+        if (v !== v) continue;
+        cnt++;
+        sum += v;
+        sumsq += v * v;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      this.cnt = cnt;
+      this.sum = sum;
+      this.sumsq = sumsq;
+      this.min = min;
+      this.max = max;
+      return;
+    }
+    const hash = ev.hash[gi];
+    for (let i = lo; i < hi; i++) {
+      const v = vals[i];
+      if (v !== v) continue;
+      if (this.cnt === 0) this.firstV = v;
+      this.cnt++;
+      this.sum += v;
+      this.sumsq += v * v;
+      if (v < this.min) this.min = v;
+      if (v > this.max) this.max = v;
+      this.lastV = v;
+      if (p.lastN) this.#push(v);
+      if (p.distinct) this.#distinct(v, hash![i]);
+    }
+  }
+
+  addTiles(tiles: TileStore, gi: number, lo: number, hi: number): void {
+    const t = tiles.g[gi];
+    const p = this.plan;
+    for (let s = lo; s < hi; s++) {
+      const c = t.cnt[s];
+      if (c === 0) continue;
+      if (this.cnt === 0 && t.firstV) this.firstV = t.firstV[s];
+      this.cnt += c;
+      if (t.sum) this.sum += t.sum[s];
+      if (t.sumsq) this.sumsq += t.sumsq[s];
+      if (t.min && t.min[s] < this.min) this.min = t.min[s];
+      if (t.max && t.max[s] > this.max) this.max = t.max[s];
+      if (t.lastV) this.lastV = t.lastV[s];
+      if (t.lastN) {
+        const n = p.lastN;
+        const k = Math.min(c, n);
+        for (let j = 0; j < k; j++) this.#push(t.lastN[s * n + j]);
+      }
+      if (t.distinct) {
+        const st = t.distinct[s];
+        if (st instanceof Uint8Array) hllMerge(this.hll ?? this.#toHll(), st);
+        else if (st) for (const [v, h] of st) this.#distinct(v, h);
+      }
+    }
+  }
+
+  /** Final value of `fn` (NaN = null), or a list for last_n. */
+  result(fn: AggFunction, n = 1): number | number[] {
+    const c = this.cnt;
+    switch (fn) {
+      case 'count':
+        return c;
+      case 'sum':
+        return c ? this.sum : Number.NaN;
+      case 'mean':
+        return c ? this.sum / c : Number.NaN;
+      case 'stddev':
+        return c > 1 ? Math.sqrt(Math.max(0, (this.sumsq - (this.sum * this.sum) / c) / (c - 1))) : Number.NaN;
+      case 'min':
+        return c ? this.min : Number.NaN;
+      case 'max':
+        return c ? this.max : Number.NaN;
+      case 'first':
+        return c ? this.firstV : Number.NaN;
+      case 'last':
+        return c ? this.lastV : Number.NaN;
+      case 'last_n':
+        return Array.from(this.ring.subarray(Math.max(0, this.ringLen - n), this.ringLen));
+      case 'count_distinct':
+        return this.hll ? hllEstimate(this.hll) : (this.exact?.size ?? 0);
+    }
+  }
+}
+
+/** Per-entity ranges handed to `composeAt`. */
+export interface EntityRange {
+  e0: number;
+  e1: number;
+  t0: number;
+  t1: number;
+}
+
+/**
+ * Computes every aggregation of the plan for one entity as of time t; `emit(aggIndex, value)`.
+ * `accs` holds one accumulator per group (reused between calls).
+ */
+export function composeAt(
+  plan: ViewPlan,
+  ev: EventStore,
+  tiles: TileStore,
+  r: EntityRange,
+  t: number,
+  accs: GroupAcc[],
+  emit: (agg: number, value: number | number[]) => void,
+): void {
+  const T = plan.tileMs;
+  const ts = ev.ts;
+  const byWindow = windowsOf(plan);
+  for (let w = 0; w < plan.windows.length; w++) {
+    const [a, b] = windowBounds(plan.windows[w], t);
+    const { groups, aggs } = byWindow[w];
+    for (const gi of groups) accs[gi].reset();
+    const evLo = a === -Infinity ? r.e0 : upperBound(ts, a, r.e0, r.e1);
+    const evHi = upperBound(ts, b, evLo, r.e1);
+    if (evHi > evLo || a === -Infinity) {
+      const kLo = a === -Infinity ? -Infinity : Math.ceil(a / T);
+      const kHi = Math.floor(b / T);
+      if (kLo < kHi) {
+        const m1 = a === -Infinity ? evLo : upperBound(ts, kLo * T, evLo, evHi);
+        const m2 = upperBound(ts, kHi * T, m1, evHi);
+        const tLo = a === -Infinity ? r.t0 : lowerBound(tiles.idx, kLo, r.t0, r.t1);
+        const tHi = lowerBound(tiles.idx, kHi, tLo, r.t1);
+        for (const gi of groups) {
+          const acc = accs[gi];
+          acc.addEvents(ev, gi, evLo, m1);
+          acc.addTiles(tiles, gi, tLo, tHi);
+          acc.addEvents(ev, gi, m2, evHi);
+        }
+      } else {
+        for (const gi of groups) accs[gi].addEvents(ev, gi, evLo, evHi);
+      }
+    }
+    for (const ai of aggs) {
+      const ap = plan.aggs[ai];
+      emit(ai, accs[ap.group].result(ap.agg.function, ap.agg.n));
+    }
+  }
+}
+
+const windowCache = new WeakMap<ViewPlan, { groups: number[]; aggs: number[] }[]>();
+
+function windowsOf(plan: ViewPlan): { groups: number[]; aggs: number[] }[] {
+  let out = windowCache.get(plan);
+  if (!out) {
+    out = plan.windows.map(() => ({ groups: [] as number[], aggs: [] as number[] }));
+    plan.aggs.forEach((ap, ai) => {
+      const w = out![ap.window];
+      if (!w.groups.includes(ap.group)) w.groups.push(ap.group);
+      w.aggs.push(ai);
+    });
+    windowCache.set(plan, out);
+  }
+  return out;
+}
+
+export function newAccs(plan: ViewPlan): GroupAcc[] {
+  return plan.groups.map((g) => new GroupAcc(g));
+}

@@ -1,0 +1,97 @@
+/**
+ * Collects definition problems; each names the file, line, field and the fix. `throwIfAny` raises
+ * one INVALID_ARGUMENT StrataError carrying all of them (`details.errors`), so nothing is applied
+ * when any definition is invalid.
+ */
+import { StrataError } from '../errors.js';
+import { locate } from './define.js';
+
+export interface DefinitionIssue {
+  /** e.g. `feature view driver_stats`. */
+  readonly object: string;
+  readonly field: string;
+  readonly message: string;
+  readonly hint: string;
+  readonly file?: string;
+  readonly line?: number;
+}
+
+export class Issues {
+  readonly list: DefinitionIssue[] = [];
+
+  add(def: object, object: string, field: string, message: string, hint: string): void {
+    const { file, line } = locate(def, field);
+    this.list.push({ object, field, message, hint, ...(file ? { file } : {}), ...(line ? { line } : {}) });
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  throwIfAny(): void {
+    if (this.list.length === 0) return;
+    const first = this.list[0];
+    const where = first.file ? `${first.file}${first.line ? `:${first.line}` : ''}: ` : '';
+    const more = this.list.length > 1 ? ` (and ${this.list.length - 1} more problem${this.list.length > 2 ? 's' : ''})` : '';
+    throw new StrataError('INVALID_ARGUMENT', `${where}${first.object}: ${first.field}: ${first.message}${more}; nothing was applied`, {
+      ...(first.file ? { file: first.file } : {}),
+      ...(first.line ? { line: first.line } : {}),
+      field: first.field,
+      hint: first.hint,
+      errors: this.list,
+    });
+  }
+}
+
+/** Closest candidate within edit distance 2 (for "did you mean"). */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0];
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j];
+      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length];
+}
+
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const s = suggest(word, candidates);
+  return s ? `did you mean ${s}? ` : '';
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Checks a definition's name; returns it when usable. */
+export function checkName(issues: Issues, def: object, object: string, name: unknown): string | undefined {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    issues.add(def, object, 'name', `name ${JSON.stringify(name ?? null)} is not a valid identifier`, 'use letters, digits and _ (not starting with a digit)');
+    return undefined;
+  }
+  return name;
+}
+
+/** Reports fields not in `allowed`. */
+export function checkFields(issues: Issues, def: object, object: string, allowed: readonly string[], prefix = ''): void {
+  for (const key of Object.keys(def)) {
+    if (!allowed.includes(key)) {
+      issues.add(def, object, `${prefix}${key}`, `unknown field ${key}`, `${didYouMean(key, allowed)}allowed fields: ${allowed.join(', ')}`);
+    }
+  }
+}

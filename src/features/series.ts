@@ -1,0 +1,183 @@
+/**
+ * Batch indexing of a source table for one view: entity codes, events sorted once by (entity, time,
+ * created, input order), per-group input values, and — for aggregation views — the tiles.
+ */
+import type * as A from 'apache-arrow';
+import { StrataError, throwIfAborted } from '../errors.js';
+import { canonical, readCoded, readTimestamps } from './columns.js';
+import type { EventStore } from './compose.js';
+import { compileExpr, parseExpr } from './expr.js';
+import { hashNumber, hashValue } from './hll.js';
+import { KeyIndex } from './keys.js';
+import type { ViewPlan } from './plan.js';
+import { sortEvents, type SortedEvents } from './sort.js';
+import { TileStore, tileIndex } from './tiles.js';
+import type { FeatureView, LongOptions, Source } from './types.js';
+
+export interface IndexedEvents {
+  readonly table: A.Table;
+  readonly keys: KeyIndex;
+  readonly sorted: SortedEvents;
+  /** Aggregation views: group values in sorted order. */
+  readonly ev: EventStore;
+  /** Per group: code → value for dictionary-coded inputs. */
+  readonly dicts: (unknown[] | null)[];
+  readonly tiles: TileStore | null;
+  /** Entity code c owns tiles [tileOff[c], tileOff[c+1]). */
+  readonly tileOff: Int32Array | null;
+}
+
+export function column(table: A.Table, name: string, what: string): A.Vector {
+  const v = table.getChild(name);
+  if (!v) {
+    throw new StrataError('INVALID_ARGUMENT', `${what}: column ${name} is missing`, {
+      column: name,
+      hint: `columns present: ${table.schema.fields.map((f) => f.name).join(', ')}`,
+    });
+  }
+  return v;
+}
+
+/** Rows passing a `where` filter (SQL three-valued logic: only true passes). */
+export function whereMask(table: A.Table, where: string): Uint8Array {
+  const expr = parseExpr(where);
+  const test = compileExpr(expr);
+  const n = table.numRows;
+  const cols = new Map<string, unknown[]>();
+  const get = (i: number) => (c: string) => {
+    let arr = cols.get(c);
+    if (!arr) {
+      const v = table.getChild(c);
+      arr = v ? [...v] : new Array(n).fill(null);
+      cols.set(c, arr);
+    }
+    return arr[i];
+  };
+  const mask = new Uint8Array(n);
+  for (let i = 0; i < n; i++) mask[i] = test(get(i)) === 1 ? 1 : 0;
+  return mask;
+}
+
+/** Indexes `table` (a view's source data) for the plan (null plan: plain view). */
+export async function indexEvents(
+  view: FeatureView,
+  plan: ViewPlan | null,
+  source: Source,
+  table: A.Table,
+  options: LongOptions = {},
+): Promise<IndexedEvents> {
+  const what = `source ${source.name} of view ${view.name}`;
+  const n = table.numRows;
+  const { index: keys, codes } = KeyIndex.build(
+    view.entities,
+    view.entities.map((k) => column(table, k, what)),
+  );
+  const ts = readTimestamps(column(table, source.timestampField, what));
+  const created = source.createdTimestampField ? readTimestamps(column(table, source.createdTimestampField, what)) : null;
+  if (source.idField) {
+    const ids = column(table, source.idField, what);
+    const seen = new Set<unknown>();
+    for (let i = 0; i < n; i++) {
+      const id = canonical(ids.get(i));
+      if (id === null) continue;
+      if (seen.has(id)) codes[i] = -1;
+      else seen.add(id);
+    }
+  }
+  const dicts: (unknown[] | null)[] = [];
+  const groupVals: Float64Array[] = [];
+  for (const g of plan?.groups ?? []) {
+    let vals: Float64Array;
+    if (g.column === null) {
+      vals = new Float64Array(n).fill(1);
+      dicts.push(null);
+    } else {
+      const col = readCoded(column(table, g.column, what));
+      vals = col.valid || g.where ? col.values.slice() : col.values;
+      if (col.valid) for (let i = 0; i < n; i++) if (!col.valid[i]) vals[i] = Number.NaN;
+      dicts.push(col.dict);
+    }
+    if (g.where) {
+      const mask = whereMask(table, g.where);
+      for (let i = 0; i < n; i++) if (!mask[i]) vals[i] = Number.NaN;
+    }
+    groupVals.push(vals);
+  }
+  throwIfAborted(options.signal, 'indexing');
+  options.onProgress?.({ phase: 'sort', done: 0, total: n, unit: 'events' });
+  const sorted = sortEvents(codes, keys.size, ts, created, groupVals);
+  options.onProgress?.({ phase: 'sort', done: n, total: n, unit: 'events' });
+  const hash = (plan?.groups ?? []).map((g, gi) => {
+    if (!g.distinct) return null;
+    const vals = sorted.carried[gi];
+    const out = new Uint32Array(vals.length);
+    const dict = dicts[gi];
+    const codeHash = dict ? dict.map((v) => hashValue(v)) : null;
+    for (let i = 0; i < vals.length; i++) {
+      const v = vals[i];
+      if (v === v) out[i] = codeHash ? codeHash[v] : hashNumber(v);
+    }
+    return out;
+  });
+  const ev: EventStore = { ts: sorted.ts, vals: sorted.carried, hash };
+  let tiles: TileStore | null = null;
+  let tileOff: Int32Array | null = null;
+  if (plan) {
+    throwIfAborted(options.signal, 'indexing');
+    ({ tiles, tileOff } = buildTiles(plan, ev, sorted.offsets, keys.size));
+    options.onProgress?.({ phase: 'tiles', done: tiles.m, total: tiles.m, unit: 'tiles' });
+  }
+  return { table, keys, sorted, ev, dicts, tiles, tileOff };
+}
+
+/** One pass over sorted events: a tile per (entity, tile index) with events. */
+export function buildTiles(plan: ViewPlan, ev: EventStore, offsets: Int32Array, nCodes: number): { tiles: TileStore; tileOff: Int32Array } {
+  const T = plan.tileMs;
+  const ts = ev.ts;
+  let count = 0;
+  for (let c = 0; c < nCodes; c++) {
+    let prev = Number.NaN;
+    for (let i = offsets[c]; i < offsets[c + 1]; i++) {
+      const k = tileIndex(ts[i], T);
+      if (k !== prev) {
+        count++;
+        prev = k;
+      }
+    }
+  }
+  const tiles = new TileStore(plan, count);
+  const tileOff = new Int32Array(nCodes + 1);
+  const ng = plan.groups.length;
+  const simple = plan.groups.every((g) => !g.first && !g.last && !g.lastN && !g.distinct);
+  for (let c = 0; c < nCodes; c++) {
+    tileOff[c] = tiles.m;
+    let prev = Number.NaN;
+    let s = -1;
+    for (let i = offsets[c]; i < offsets[c + 1]; i++) {
+      const t = ts[i];
+      const k = tileIndex(t, T);
+      if (k !== prev) {
+        s = tiles.push(k);
+        prev = k;
+      }
+      if (simple) addSimple(tiles, s, ev.vals, i, ng);
+      else for (let gi = 0; gi < ng; gi++) tiles.add(s, gi, ev.vals[gi][i], t, ev.hash[gi]?.[i] ?? 0);
+    }
+  }
+  tileOff[nCodes] = tiles.m;
+  return { tiles, tileOff };
+}
+
+/** `tiles.add` for groups needing only count/sum/sumsq/min/max (same arithmetic, inlined). */
+function addSimple(tiles: TileStore, s: number, vals: Float64Array[], i: number, ng: number): void {
+  for (let gi = 0; gi < ng; gi++) {
+    const v = vals[gi][i];
+    if (v !== v) continue;
+    const t = tiles.g[gi];
+    t.cnt[s]++;
+    if (t.sum) t.sum[s] += v;
+    if (t.sumsq) t.sumsq[s] += v * v;
+    if (t.min && v < t.min[s]) t.min[s] = v;
+    if (t.max && v > t.max[s]) t.max[s] = v;
+  }
+}

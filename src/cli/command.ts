@@ -1,0 +1,132 @@
+/**
+ * The shape of one CLI command: its options (for `util.parseArgs`), positionals, help text with an
+ * example, and `run`. Commands live one per file in `commands/`; `run.ts` dispatches.
+ */
+import { parseArgs } from 'node:util';
+import { StrataError } from '../errors.js';
+import type { ProgressBar } from './progress.js';
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly description: string;
+  /** Shown in help as the value name, e.g. `N` for `-n N`. */
+  readonly value?: string;
+  readonly multiple?: boolean;
+}
+
+export interface PositionalSpec {
+  readonly name: string;
+  readonly description: string;
+  /** Default true. */
+  readonly required?: boolean;
+}
+
+/** What a command gets: parsed arguments, output streams and a cancellation signal. */
+export interface CommandContext {
+  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
+  readonly positionals: readonly string[];
+  /** Writes a line to stdout (results). */
+  out(line: string): void;
+  /** Writes a line to stderr (progress, notes). */
+  err(line: string): void;
+  /** Fires on SIGINT/SIGTERM. */
+  readonly signal: AbortSignal;
+  /** A progress bar on stderr labelled `label`. */
+  progress(label: string): ProgressBar;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly positionals: readonly PositionalSpec[];
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Full examples (each a shell line). */
+  readonly examples: readonly string[];
+  /** Extra help paragraphs. */
+  readonly notes?: readonly string[];
+  /** Returns the exit code (default 0). */
+  run(ctx: CommandContext): Promise<number | void>;
+}
+
+/** A usage error: exit code 2. */
+export class UsageError extends StrataError {
+  constructor(message: string, command?: string) {
+    super('INVALID_ARGUMENT', message, { hint: `run strata ${command ? `${command} ` : ''}--help` });
+  }
+}
+
+export const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', description: 'show this help' };
+
+export function parseCommandArgs(cmd: Command, argv: readonly string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [k, o] of Object.entries(cmd.options)) options[k] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(((err as Error).message.split('\n')[0] ?? 'bad arguments').replace(/\. To specify.*$/, ''), cmd.name);
+  }
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  if (values.help) return { values, positionals: parsed.positionals };
+  const required = cmd.positionals.filter((p) => p.required !== false).length;
+  if (parsed.positionals.length < required) {
+    const missing = cmd.positionals.slice(parsed.positionals.length).filter((p) => p.required !== false).map((p) => `<${p.name}>`);
+    throw new UsageError(`strata ${cmd.name}: missing ${missing.join(' ')}`, cmd.name);
+  }
+  if (parsed.positionals.length > cmd.positionals.length) {
+    throw new UsageError(`strata ${cmd.name}: unexpected argument ${JSON.stringify(parsed.positionals[cmd.positionals.length])}`, cmd.name);
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+function optionLabel(name: string, o: OptionSpec): string {
+  const flag = name.length === 1 ? `-${name}` : `${o.short ? `-${o.short}, ` : '    '}--${name}`;
+  return o.type === 'string' ? `${flag} ${o.value ?? name.toUpperCase()}` : flag;
+}
+
+export function commandHelp(cmd: Command): string {
+  const pos = cmd.positionals.map((p) => (p.required === false ? `[${p.name}]` : `<${p.name}>`)).join(' ');
+  const lines = [`strata ${cmd.name} ${pos} [options]`.replace(/\s+/g, ' '), '', cmd.summary, ''];
+  if (cmd.positionals.length) {
+    lines.push('Arguments:');
+    const w = Math.max(...cmd.positionals.map((p) => p.name.length));
+    for (const p of cmd.positionals) lines.push(`  ${p.name.padEnd(w)}  ${p.description}`);
+    lines.push('');
+  }
+  const opts: [string, OptionSpec][] = [...Object.entries(cmd.options), ['help', HELP_OPTION]];
+  lines.push('Options:');
+  const labels = opts.map(([n, o]) => optionLabel(n, o));
+  const w = Math.max(...labels.map((l) => l.length));
+  opts.forEach(([, o], i) => lines.push(`  ${labels[i].padEnd(w)}  ${o.description}`));
+  if (cmd.notes?.length) lines.push('', ...cmd.notes);
+  lines.push('', cmd.examples.length > 1 ? 'Examples:' : 'Example:', ...cmd.examples.map((e) => `  ${e}`));
+  return lines.join('\n');
+}
+
+// ---- typed option readers ----
+
+export function str(ctx: CommandContext, name: string): string | undefined {
+  const v = ctx.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function requireStr(ctx: CommandContext, name: string, command: string): string {
+  const v = str(ctx, name);
+  if (v === undefined || v === '') throw new UsageError(`strata ${command}: --${name} is required`, command);
+  return v;
+}
+
+export function flag(ctx: CommandContext, name: string): boolean {
+  return ctx.values[name] === true;
+}
+
+export function int(ctx: CommandContext, name: string, command: string, fallback: number, min = 0): number {
+  const v = str(ctx, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`strata ${command}: --${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, command);
+  return n;
+}

@@ -1,0 +1,113 @@
+/**
+ * The dispatcher: `strata <command> [args]`. Commands are loaded lazily (one file each in
+ * `commands/`), so `strata info` does not pay for ONNX Runtime or Fastify.
+ */
+import { STRATA_VERSION } from '../version.js';
+import { type Command, type CommandContext, UsageError, commandHelp, parseCommandArgs } from './command.js';
+import { ENV_HELP } from './env.js';
+import { describeFailure } from './errors.js';
+import { ProgressBar } from './progress.js';
+
+export const COMMANDS = {
+  ingest: { summary: 'ingest a folder, S3 prefix or table of files into a dataset', load: () => import('./commands/ingest.js') },
+  info: { summary: 'schema, length, versions and bytes per column', load: () => import('./commands/info.js') },
+  head: { summary: 'print the first rows', load: () => import('./commands/head.js') },
+  versions: { summary: 'list versions (time, message, rows)', load: () => import('./commands/versions.js') },
+  embed: { summary: 'compute an embedding column with an ONNX model', load: () => import('./commands/embed.js') },
+  search: { summary: 'nearest neighbours in an embedding column', load: () => import('./commands/search.js') },
+  apply: { summary: 'validate and register feature definitions', load: () => import('./commands/apply.js') },
+  materialize: { summary: 'load feature values into the online store', load: () => import('./commands/materialize.js') },
+  serve: { summary: 'run the HTTP feature server', load: () => import('./commands/serve.js') },
+  view: { summary: 'browse a dataset in a local web page', load: () => import('./commands/view.js') },
+} as const satisfies Record<string, { summary: string; load: () => Promise<{ command: Command }> }>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+export interface CliIo {
+  readonly stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Cancels the command (default: SIGINT/SIGTERM). */
+  readonly signal?: AbortSignal;
+}
+
+export function mainHelp(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    `strata ${STRATA_VERSION}: a feature store for unstructured data`,
+    '',
+    'Usage: strata <command> [arguments] [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}  ${c.summary}`),
+    '',
+    'Run `strata <command> --help` for the options and an example.',
+    '',
+    ...ENV_HELP,
+    '',
+    'Example:',
+    '  strata ingest ./photos ./photos.strata && strata head ./photos.strata -n 5',
+  ].join('\n');
+}
+
+/** Runs one CLI invocation; returns the exit code (0 ok, 1 failure, 2 usage). Never throws. */
+export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const out = (s: string) => void stdout.write(`${s}\n`);
+  const err = (s: string) => void stderr.write(`${s}\n`);
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      if (name === 'help' && rest[0]) return runCli([rest[0], '--help'], io);
+      out(mainHelp());
+      return name === undefined ? 2 : 0;
+    }
+    if (name === '--version' || name === '-v') {
+      out(STRATA_VERSION);
+      return 0;
+    }
+    if (!Object.hasOwn(COMMANDS, name)) {
+      throw new UsageError(`unknown command ${JSON.stringify(name)}; commands are: ${Object.keys(COMMANDS).join(', ')}`);
+    }
+    const { command } = await COMMANDS[name as CommandName].load();
+    const { values, positionals } = parseCommandArgs(command, rest);
+    if (values.help) {
+      out(commandHelp(command));
+      return 0;
+    }
+    const ctx: CommandContext = {
+      values,
+      positionals,
+      out,
+      err,
+      signal: io.signal ?? processSignal(),
+      progress: (label) => new ProgressBar(label, { stream: stderr, silent: values.quiet === true }),
+      env: io.env ?? process.env,
+      cwd: io.cwd ?? process.cwd(),
+    };
+    return (await command.run(ctx)) ?? 0;
+  } catch (e) {
+    const f = describeFailure(e);
+    err(f.line);
+    if ((io.env ?? process.env).STRATA_DEBUG) err(String((e as Error)?.stack ?? e));
+    return f.exitCode;
+  }
+}
+
+let shared: AbortController | undefined;
+/** One AbortController for the process, fired by the first SIGINT/SIGTERM (a second one exits now). */
+function processSignal(): AbortSignal {
+  if (!shared) {
+    const ac = new AbortController();
+    shared = ac;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (ac.signal.aborted) process.exit(130);
+      ac.abort(new Error(`received ${sig}`));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  return shared.signal;
+}

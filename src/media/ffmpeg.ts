@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { StrataError, type ErrorCode } from '../errors.js';
 import { contextDetails, describeContext, type MediaContext } from './context.js';
 
@@ -138,10 +138,17 @@ export function startProcess(bin: string, args: readonly string[], options: RunO
   child.stderr.once('end', () => {
     if (partial && options.onStderrLine) options.onStderrLine(partial);
   });
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdoutBytes += chunk.length;
-    if (stdoutBytes > maxStdoutBytes) fail('IO', `${label} produced more than ${maxStdoutBytes} bytes of output`);
-  });
+  // Counted on the way through; piping keeps backpressure and holds data until a consumer attaches.
+  const stdout = child.stdout.pipe(new Transform({
+    transform(chunk: Buffer, _enc, next) {
+      stdoutBytes += chunk.length;
+      if (stdoutBytes > maxStdoutBytes) {
+        fail('IO', `${label} produced more than ${maxStdoutBytes} bytes of output`);
+        return next();
+      }
+      next(null, chunk);
+    },
+  }));
   feed(child, options.stdin);
 
   const done = new Promise<{ stderr: string }>((resolve, reject) => {
@@ -170,7 +177,7 @@ export function startProcess(bin: string, args: readonly string[], options: RunO
     });
   });
   done.catch(() => {}); // callers that only read stdout still see the failure when they await done
-  return { stdout: child.stdout, done, kill };
+  return { stdout, done, kill };
 }
 
 /**

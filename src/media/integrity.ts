@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { contextDetails, describeContext, type MediaContext } from './context.js';
 import { StrataError } from '../errors.js';
 import { ascii, u16be, u16le, u32be, u32le, vint } from './bytes.js';
@@ -16,6 +16,21 @@ export type IntegrityResult<T> =
   | { readonly ok: false; readonly value?: T; readonly reason: string };
 
 const TRUNCATED = 'file is truncated';
+
+let crcTable: Uint32Array | undefined;
+/** CRC-32 (zlib's): node:zlib's native one where available (Node >= 20.15), else a table. */
+function crc32(data: Uint8Array): number {
+  const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
+  if (native) return native(data) >>> 0;
+  crcTable ??= Uint32Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
 
 export function checkImageIntegrity(bytes: Uint8Array): IntegrityResult<ImageHeader> {
   const header = sniffImage(bytes);
@@ -67,7 +82,7 @@ function pngProblem(b: Uint8Array): string | undefined {
     const len = u32be(b, o);
     const type = ascii(b, o + 4, 4);
     if (o + 12 + len > b.length) return `${TRUNCATED}: chunk ${type} runs past the end`;
-    if ((crc32(b.subarray(o + 4, o + 8 + len)) >>> 0) !== u32be(b, o + 8 + len)) return `CRC mismatch in chunk ${type} at byte ${o}`;
+    if (crc32(b.subarray(o + 4, o + 8 + len)) !== u32be(b, o + 8 + len)) return `CRC mismatch in chunk ${type} at byte ${o}`;
     if (type === 'IEND') return undefined;
     o += 12 + len;
   }

@@ -49,10 +49,15 @@ export interface VideoReaderOptions {
 }
 
 /**
- * Decodes only the frames asked for. Frame `i` is exact: ffmpeg seeks (input `-ss`, so only from
- * the preceding keyframe) to the midpoint between frames i-1 and i and outputs the first frame at
- * or after it, so timestamp rounding can never yield a neighbour. Assumes a constant frame rate;
- * for variable-rate video, index i maps to time i/fps.
+ * Decodes only the frames asked for, as HWC uint8 RGB. Frame `i` is exact: ffmpeg seeks (input
+ * `-ss`, so it decodes only from the preceding keyframe) to the midpoint between frames i-1 and i
+ * and outputs the first frame at or after it, so timestamp rounding can never yield a neighbour;
+ * the frame's pts (from `showinfo`) is then checked, so a frame the decoder dropped raises CORRUPT
+ * instead of silently returning the next one. Assumes a constant frame rate (index i ↔ time i/fps).
+ *
+ * Byte sources are served to ffmpeg by the loopback range server, which reads only the byte
+ * ranges ffmpeg asks for (the index, then the GOP holding the frame). Each frame is one ffmpeg
+ * process (tens of ms); `frames()` decodes dense selections in a single pass.
  */
 export class VideoReader {
   private closed = false;

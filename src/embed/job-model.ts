@@ -1,0 +1,81 @@
+import type * as ort from 'onnxruntime-node';
+import { StrataError } from '../errors.js';
+import { openStorage, parseUri, type OpenStorageOptions } from '../storage/open.js';
+import { EmbeddingModel } from './model.js';
+
+/** A local .onnx path, a storage URI (`s3://bucket/models/m.onnx`, `file://`, `memory://`, `http(s)://`), model bytes, or a session. */
+export type ModelSource = string | Uint8Array | ort.InferenceSession;
+
+export interface LoadModelOptions {
+  readonly inputName?: string;
+  readonly outputName?: string;
+  /** ONNX Runtime intra-op threads. Default: all cores. */
+  readonly intraOpThreads?: number;
+  /** sha256 of the model file; required with an InferenceSession (its bytes are not visible). */
+  readonly modelSha256?: string;
+  /** Options for the storage a model URI is read from (S3 endpoint, credentials, ...). */
+  readonly storageOptions?: OpenStorageOptions;
+  readonly signal?: AbortSignal;
+}
+
+/** The loaded model and the string recorded as its origin in lineage. */
+export interface LoadedModel {
+  readonly model: EmbeddingModel;
+  readonly uri: string;
+  readonly sha256: string;
+}
+
+/** True for `scheme://...` strings other than Windows drive paths. */
+export function isUri(s: string): boolean {
+  return /^[a-zA-Z][a-zA-Z0-9+.-]+:\/\//.test(s);
+}
+
+/** Reads a model object through the storage layer: the URI's parent is the store, its last part the key. */
+export async function readModelBytes(uri: string, options: LoadModelOptions = {}): Promise<Uint8Array> {
+  parseUri(uri);
+  const slash = uri.lastIndexOf('/');
+  const root = uri.slice(0, slash);
+  const key = uri.slice(slash + 1);
+  if (!key || root.endsWith(':/')) {
+    throw new StrataError('INVALID_ARGUMENT', `model URI ${uri} does not name a file`, { uri, field: 'model', hint: 'e.g. s3://bucket/models/model.onnx' });
+  }
+  const storage = await openStorage(root, options.storageOptions ?? {});
+  try {
+    return await storage.get(key, { signal: options.signal });
+  } finally {
+    await storage.close();
+  }
+}
+
+export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const common = { inputName: options.inputName, outputName: options.outputName, intraOpThreads: options.intraOpThreads };
+  let model: EmbeddingModel;
+  let uri: string;
+  if (typeof source === 'string' && isUri(source) && !source.startsWith('file://')) {
+    model = await EmbeddingModel.load(await readModelBytes(source, options), common);
+    uri = source;
+  } else if (typeof source === 'string') {
+    const path = source.startsWith('file://') ? parseUri(source) : { path: source };
+    model = await EmbeddingModel.load((path as { path: string }).path, common);
+    uri = source;
+  } else if (source instanceof Uint8Array) {
+    model = await EmbeddingModel.load(source, common);
+    uri = 'bytes';
+  } else {
+    if (!options.modelSha256 || !/^[0-9a-f]{64}$/.test(options.modelSha256)) {
+      throw new StrataError('INVALID_ARGUMENT', 'an InferenceSession needs modelSha256 (the sha256 hex of its .onnx file)', {
+        field: 'modelSha256',
+        hint: 'pass modelSha256, or pass the model path/bytes instead of a session; lineage identifies models by sha256',
+      });
+    }
+    model = await EmbeddingModel.load(source, { ...common, sha256: options.modelSha256 });
+    uri = 'session';
+  }
+  if (options.modelSha256 && model.sha256 !== options.modelSha256) {
+    await model.close();
+    throw new StrataError('CONFLICT', `model ${uri} has sha256 ${model.sha256}, expected ${options.modelSha256}`, {
+      uri, field: 'modelSha256', hint: 'the model file changed; use the original file or drop modelSha256',
+    });
+  }
+  return { model, uri, sha256: model.sha256 as string };
+}

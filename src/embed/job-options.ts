@@ -1,0 +1,92 @@
+import type { OpenStorageOptions } from '../storage/open.js';
+import type { ModelSource } from './job-model.js';
+import type { EmbedFailure, EmbeddingLineage, OnLineageMismatch, Pooling } from './lineage.js';
+import type { PreprocessOptions } from './preprocess.js';
+import type { JobFrames } from './video.js';
+
+/** Progress of an embedding job (samples = images or videos). */
+export interface EmbedProgress {
+  readonly phase: 'embed';
+  /** Samples processed in this run (embedded, failed or empty). */
+  readonly done: number;
+  /** Samples this run has to process. */
+  readonly total: number;
+  readonly imagesPerSecond: number;
+  /** Seconds left at the current rate (Infinity before the first batch). */
+  readonly etaSeconds: number;
+  readonly elapsedSeconds: number;
+  /** Rows of the output column visible in the last commit. */
+  readonly committedRows: number;
+  readonly failed: number;
+}
+
+export interface EmbedOptions {
+  /** Image, video or link column to embed. */
+  readonly column: string;
+  /** Local .onnx path, storage URI (`s3://...`, read through the storage layer), bytes, or an InferenceSession (then pass modelSha256). */
+  readonly model: ModelSource;
+  /** Output column. Default 'embedding'. */
+  readonly output?: string;
+  /** Defaults: see resolvePreprocess; `size` defaults to the model's fixed input H×W. Checked against the model input. */
+  readonly preprocess?: PreprocessOptions;
+  /** Images (or frames) per model run. Default 32 (or the model's fixed batch). */
+  readonly batchSize?: number;
+  /** Default: the model's only input (several → INVALID_ARGUMENT listing them). */
+  readonly inputName?: string;
+  /** Default: the model's only output. */
+  readonly outputName?: string;
+  /**
+   * Videos: how frame vectors become the stored value. 'mean' (default) or 'max' store one
+   * `embedding` vector per video; 'none' stores every frame: the output column is generic float32
+   * [frames, dim] and `<output>_timestamps` holds the frame times in seconds (float64 [frames]).
+   */
+  readonly pooling?: Pooling;
+  /** L2-normalize each vector (frame vectors before and after pooling). Default false. */
+  readonly normalize?: boolean;
+  /** Videos: frames to decode (only those are decoded). Default { count: 8 }. */
+  readonly frames?: JobFrames;
+  /** Fail the job on the first sample that does not decode (default false: record it, store null). */
+  readonly strict?: boolean;
+  /** Commit every N batches (the unit of resumption). Default 10. */
+  readonly commitEveryBatches?: number;
+  /** ONNX Runtime intra-op threads. Default: all cores. */
+  readonly intraOpThreads?: number;
+  /** Samples decoded at the same time. Default: max(2, cores). */
+  readonly decodeConcurrency?: number;
+  /** Prepared samples held ahead of inference. Default 3 × batchSize. */
+  readonly queueSamples?: number;
+  /** sha256 of the model file (required for an InferenceSession; checked against files). */
+  readonly modelSha256?: string;
+  /** Storage options for a model URI (S3 endpoint and credentials, ...). */
+  readonly storageOptions?: OpenStorageOptions;
+  /**
+   * The output column exists with another lineage (model sha256, input/output, preprocess,
+   * normalize, frames or pooling differ): 'error' (default) throws CONFLICT; 'new-column' writes
+   * to `<output>_2` (`_3`, ...), reusing the first one whose lineage matches.
+   */
+  readonly onLineageMismatch?: OnLineageMismatch;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: EmbedProgress) => void;
+}
+
+export interface EmbedSummary {
+  /** The column written (differs from `output` with onLineageMismatch 'new-column'). */
+  readonly column: string;
+  /** Dataset version after the job (unchanged for a no-op). */
+  readonly version: number;
+  /** True when every row already had a vector from the same lineage: nothing was computed. */
+  readonly noop: boolean;
+  /** Rows already present before this run (resumed or no-op). */
+  readonly resumedFrom: number;
+  /** Samples processed in this run (embedded + failed + empty). */
+  readonly processed: number;
+  readonly embedded: number;
+  /** Null source cells (stored as null, not failures). */
+  readonly empty: number;
+  /** Samples that failed to decode in this run (stored as null). */
+  readonly failures: readonly EmbedFailure[];
+  readonly dim: number;
+  readonly seconds: number;
+  readonly imagesPerSecond: number;
+  readonly lineage: EmbeddingLineage;
+}

@@ -1,0 +1,161 @@
+import { StrataError, throwIfAborted } from '../errors.js';
+
+/** One sample after the read + decode/resize stage: model-ready tensors (one per image/frame). */
+export interface PreparedSample {
+  readonly row: number;
+  /** Per-item input tensors (each `itemFloats` long); empty when the sample failed or was empty. */
+  readonly tensors: readonly Float32Array[];
+  /** Frame timestamps (seconds) for videos. */
+  readonly timestamps?: readonly number[];
+  /** Why the sample could not be embedded (decode error); it is written as null. */
+  readonly failure?: string;
+  /** The source cell was null: written as null, not counted as a failure. */
+  readonly empty?: boolean;
+}
+
+/** One sample after inference: one vector per tensor, in order. */
+export interface EmbeddedSample extends Omit<PreparedSample, 'tensors'> {
+  readonly vectors: readonly Float32Array[];
+}
+
+export interface PipelineOptions<S> {
+  /** Samples in row order. */
+  readonly source: AsyncIterable<S>;
+  /** Storage read + decode/resize + tensor packing of one sample (runs `concurrency` at a time). */
+  readonly prepare: (item: S) => Promise<PreparedSample>;
+  readonly concurrency: number;
+  /** Prepared samples held ahead of inference (bounds memory). */
+  readonly window: number;
+  /** Images per model run. */
+  readonly batchSize: number;
+  readonly itemFloats: number;
+  /** Runs n packed items, returns n × dim floats. */
+  readonly infer: (batch: Float32Array, n: number) => Promise<Float32Array>;
+  /** Receives every inferred batch of samples in row order; awaited before the next inference. */
+  readonly write: (samples: EmbeddedSample[]) => Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+/** A wake-up signal for the two loops below. */
+class Notifier {
+  private waiters: (() => void)[] = [];
+  wait(): Promise<void> {
+    return new Promise((r) => this.waiters.push(r));
+  }
+  notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+/**
+ * Storage reads and decode/resize (many at a time, on libuv's pool via sharp/ffmpeg) overlap with
+ * inference (ONNX Runtime's own threads): a producer keeps up to `window` prepared samples ahead
+ * while the consumer batches them in row order, runs the model and hands results to `write`.
+ * Memory is bounded by `window` samples plus one batch. The first error stops both sides.
+ */
+export async function runPipeline<S>(o: PipelineOptions<S>): Promise<void> {
+  const queue: Promise<PreparedSample>[] = [];
+  const changed = new Notifier();
+  let sourceDone = false;
+  let failed: unknown;
+  let stopped = false;
+  let inFlight = 0;
+
+  const producer = (async () => {
+    try {
+      for await (const item of o.source) {
+        while (!stopped && (queue.length >= o.window || inFlight >= o.concurrency)) await changed.wait();
+        if (stopped) return;
+        throwIfAborted(o.signal, 'embedding job');
+        inFlight++;
+        const p = o.prepare(item).finally(() => {
+          inFlight--;
+          changed.notify();
+        });
+        p.catch(() => undefined); // surfaced when the consumer awaits it
+        queue.push(p);
+        changed.notify();
+      }
+    } catch (err) {
+      failed ??= err;
+    } finally {
+      sourceDone = true;
+      changed.notify();
+    }
+  })();
+
+  const next = async (): Promise<PreparedSample | undefined> => {
+    for (;;) {
+      if (failed !== undefined) throw failed;
+      const p = queue.shift();
+      if (p) {
+        changed.notify();
+        return p;
+      }
+      if (sourceDone) return undefined;
+      await changed.wait();
+    }
+  };
+
+  try {
+    let batch: PreparedSample[] = [];
+    let items = 0;
+    for (;;) {
+      const s = await next();
+      if (s !== undefined) {
+        batch.push(s);
+        items += s.tensors.length;
+      }
+      if ((s === undefined && batch.length > 0) || items >= o.batchSize) {
+        throwIfAborted(o.signal, 'embedding job');
+        await o.write(await inferBatch(batch, items, o));
+        batch = [];
+        items = 0;
+      }
+      if (s === undefined) break;
+    }
+  } catch (err) {
+    failed ??= err;
+  } finally {
+    stopped = true;
+    changed.notify();
+    await producer;
+    // let started preparations settle so nothing runs after we return
+    await Promise.allSettled(queue);
+  }
+  if (failed !== undefined) throw failed;
+}
+
+async function inferBatch<S>(samples: PreparedSample[], items: number, o: PipelineOptions<S>): Promise<EmbeddedSample[]> {
+  const outputs: Float32Array[] = [];
+  const all = samples.flatMap((s) => s.tensors);
+  for (let at = 0; at < items; at += o.batchSize) {
+    const n = Math.min(o.batchSize, items - at);
+    const packed = new Float32Array(n * o.itemFloats);
+    for (let j = 0; j < n; j++) packed.set(all[at + j], j * o.itemFloats);
+    const y = await o.infer(packed, n);
+    if (y.length % n !== 0) {
+      throw new StrataError('UNSUPPORTED', `model returned ${y.length} floats for ${n} inputs`, { hint: 'the output must be [batch, ...]' });
+    }
+    const d = y.length / n;
+    for (let j = 0; j < n; j++) outputs.push(y.slice(j * d, (j + 1) * d));
+  }
+  let k = 0;
+  return samples.map(({ tensors, ...rest }) => ({ ...rest, vectors: tensors.map(() => outputs[k++]) }));
+}
+
+/** Adds the rows of `run` to an images/s rate and an ETA. */
+export class RateMeter {
+  private readonly t0 = performance.now();
+  private done = 0;
+  constructor(private readonly total: number) {}
+  add(n: number): { done: number; total: number; imagesPerSecond: number; etaSeconds: number; elapsedSeconds: number } {
+    this.done += n;
+    const elapsed = (performance.now() - this.t0) / 1000;
+    const rate = elapsed > 0 ? this.done / elapsed : 0;
+    const left = this.total - this.done;
+    return { done: this.done, total: this.total, imagesPerSecond: rate, etaSeconds: rate > 0 ? left / rate : Infinity, elapsedSeconds: elapsed };
+  }
+}

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Dataset } from '../../src/dataset/dataset.js';
+import { embed } from '../../src/embed/job.js';
+import type { EmbeddingLineage } from '../../src/embed/lineage.js';
+import { openStorage } from '../../src/storage/open.js';
+import { STRATA_VERSION } from '../../src/version.js';
+import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { damagedJpeg, imageDataset, maxRelDiff, referenceEmbeddings, sampleImages, tinyModel, type TinyModel } from './fixtures/data.js';
+
+let dir: string;
+let images: Uint8Array[];
+let rgb: TinyModel;
+let other: TinyModel;
+const mem = () => `memory://embed-${randomBytes(6).toString('hex')}`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'strata-embed-job-'));
+  images = await sampleImages(23);
+  rgb = await tinyModel(dir, 'rgb', { seed: 1, inputSize: 32, dim: 16 });
+  other = await tinyModel(dir, 'other', { seed: 2, inputSize: 32, dim: 16 });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function vectors(ds: Dataset, column: string): Promise<(Float32Array | null)[]> {
+  return (await ds.values(column)) as (Float32Array | null)[];
+}
+
+describe('embed(): tiny model vs the JS reference', () => {
+  const cases = [
+    { name: 'defaults (cover, NCHW, RGB)', model: {}, pre: {} },
+    { name: 'NHWC BGR fill', model: { layout: 'NHWC' as const }, pre: { layout: 'NHWC' as const, channels: 'BGR' as const, fit: 'fill' as const } },
+    { name: 'gray contain, custom stats', model: { channels: 1 }, pre: { channels: 'gray' as const, fit: 'contain' as const, mean: [0.5], std: [0.25] } },
+    { name: 'center-crop, scale 1', model: {}, pre: { fit: 'center-crop' as const, scale: 1, mean: [120, 115, 100], std: [60, 60, 60] } },
+  ];
+  it.each(cases.map((c, i) => [c.name, c, i] as const))('%s: every row within 1e-4', async (_n, c, i) => {
+    const m = await tinyModel(dir, `case-${i}`, { seed: 10 + i, inputSize: 32, dim: 12, ...c.model });
+    await using ds = await imageDataset(mem(), images);
+    const s = await embed(ds, { column: 'image', model: m.path, preprocess: c.pre, batchSize: 5, commitEveryBatches: 2 });
+    expect(s).toMatchObject({ column: 'embedding', noop: false, processed: images.length, embedded: images.length, dim: 12 });
+    const got = await vectors(ds, 'embedding');
+    const want = await referenceEmbeddings(images, m.weights, { size: 32, ...c.pre });
+    expect(got).toHaveLength(images.length);
+    got.forEach((v, r) => expect(maxRelDiff(v!, want[r]), `row ${r}`).toBeLessThan(1e-4));
+  });
+
+  it('records lineage in the column metadata, commits every N batches, re-run is a no-op', async () => {
+    await using ds = await imageDataset(mem(), images);
+    const v0 = ds.version;
+    const progress: number[] = [];
+    const s = await embed(ds, { column: 'image', model: rgb.path, output: 'vec', batchSize: 4, commitEveryBatches: 2, normalize: true, onProgress: (p) => progress.push(p.done) });
+    expect(progress.at(-1)).toBe(images.length);
+    expect(ds.version - v0).toBe(Math.ceil(Math.ceil(images.length / 4) / 2)); // 6 batches / 2 → 3 commits
+    const l = ds.columnMeta('vec').lineage as EmbeddingLineage;
+    expect(l).toMatchObject({
+      kind: 'strata.embedding', sourceColumn: 'image', dim: 16, strataVersion: STRATA_VERSION, normalize: true, failureCount: 0,
+      model: { sha256: rgb.sha256, inputName: 'input', outputName: 'embedding', uri: rgb.path, inputDims: [-1, 3, 32, 32] },
+      preprocess: { size: [32, 32], fit: 'cover', layout: 'NCHW', channels: 'RGB' },
+    });
+    expect(Date.parse(l.createdAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect(s.lineage).toEqual(l);
+    for (const v of await vectors(ds, 'vec')) expect(Math.hypot(...v!)).toBeCloseTo(1, 5);
+
+    const again = await embed(ds, { column: 'image', model: rgb.bytes, output: 'vec', batchSize: 7, normalize: true });
+    expect(again).toMatchObject({ noop: true, processed: 0, column: 'vec', version: ds.version });
+    const reopened = await Dataset.open(ds.uri);
+    expect(reopened.version).toBe(ds.version);
+  });
+
+  it('a different model or preprocess never mixes into the column: CONFLICT, or a new column', async () => {
+    await using ds = await imageDataset(mem(), images);
+    await embed(ds, { column: 'image', model: rgb.path });
+    const before = await vectors(ds, 'embedding');
+    await expect(embed(ds, { column: 'image', model: other.path })).rejects.toMatchObject({ code: 'CONFLICT', details: { column: 'embedding', differences: ['model sha256'] } });
+    await expect(embed(ds, { column: 'image', model: rgb.path, preprocess: { fit: 'fill' } })).rejects.toMatchObject({ code: 'CONFLICT', details: { differences: ['preprocess'] } });
+    const s = await embed(ds, { column: 'image', model: other.path, onLineageMismatch: 'new-column' });
+    expect(s.column).toBe('embedding_2');
+    const s2 = await embed(ds, { column: 'image', model: rgb.path, preprocess: { fit: 'fill' }, onLineageMismatch: 'new-column' });
+    expect(s2.column).toBe('embedding_3');
+    expect(await embed(ds, { column: 'image', model: other.path, onLineageMismatch: 'new-column' })).toMatchObject({ column: 'embedding_2', noop: true });
+    expect(await vectors(ds, 'embedding')).toEqual(before);
+    // a column not written by embed() is never appended to
+    ds.addColumn('plain', { htype: 'embedding', dim: 16 });
+    await ds.commit();
+    await expect(embed(ds, { column: 'image', model: rgb.path, output: 'plain' })).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('mismatched input shapes give a clear INVALID_ARGUMENT before anything is written', async () => {
+    await using ds = await imageDataset(mem(), images.slice(0, 3));
+    const v = ds.version;
+    const gray = await tinyModel(dir, 'gray', { seed: 3, channels: 1 });
+    const nhwc = await tinyModel(dir, 'nhwc', { seed: 4, layout: 'NHWC' });
+    await expect(embed(ds, { column: 'image', model: rgb.path, preprocess: { size: 48 } }))
+      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'preprocess.size', hint: 'set size: [32, 32]' } });
+    await expect(embed(ds, { column: 'image', model: gray.path })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'preprocess.channels' } });
+    await expect(embed(ds, { column: 'image', model: nhwc.path })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'preprocess.layout', hint: "set layout: 'NHWC'" } });
+    await expect(embed(ds, { column: 'image', model: rgb.path, inputName: 'nope' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'inputName' } });
+    await expect(embed(ds, { column: 'id', model: rgb.path })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    expect(ds.version).toBe(v);
+    expect(ds.columns).not.toContain('embedding');
+  });
+
+  it('records decode failures (row + reason) and stores null; strict mode fails the job', async () => {
+    const imgs: (Uint8Array | null)[] = images.slice(0, 10);
+    imgs[3] = damagedJpeg(images[0]);
+    imgs[5] = null;
+    await using strictDs = await imageDataset(mem(), imgs);
+    await expect(embed(strictDs, { column: 'image', model: rgb.path, strict: true, batchSize: 2, commitEveryBatches: 1 }))
+      .rejects.toMatchObject({ code: 'CORRUPT', details: { row: 3, column: 'image' } });
+    // batch [0,1] was committed before the bad row; nothing after it
+    expect((await vectors(strictDs, 'embedding')).filter((v) => v !== null)).toHaveLength(2);
+
+    await using ds = await imageDataset(mem(), imgs);
+    const s = await embed(ds, { column: 'image', model: rgb.path, batchSize: 4 });
+    expect(s.failures).toHaveLength(1);
+    expect(s.failures[0]).toMatchObject({ row: 3, reason: expect.stringMatching(/Corrupt JPEG|premature end/) });
+    expect(s).toMatchObject({ embedded: 8, empty: 1, processed: 10 });
+    const got = await vectors(ds, 'embedding');
+    expect(got[3]).toBeNull();
+    expect(got[5]).toBeNull();
+    expect(got.filter((v) => v !== null)).toHaveLength(8);
+    const l = ds.columnMeta('embedding').lineage as EmbeddingLineage;
+    expect(l.failureCount).toBe(1);
+    expect(l.failures).toEqual(s.failures);
+    // the resumed strict dataset picks up from row 2 once the sample is fixed? no: strict stops; a lenient re-run finishes it
+    const rest = await embed(strictDs, { column: 'image', model: rgb.path, batchSize: 2 });
+    expect(rest).toMatchObject({ resumedFrom: 2, processed: 8 });
+    expect(await vectors(strictDs, 'embedding')).toEqual(got);
+  });
+
+  it('loads the model through the storage layer (memory:// and s3://) and from a session with modelSha256', async () => {
+    const store = await openStorage('memory://embed-models');
+    await store.put('rgb.onnx', rgb.bytes);
+    await using ds = await imageDataset(mem(), images.slice(0, 6));
+    const a = await embed(ds, { column: 'image', model: 'memory://embed-models/rgb.onnx', output: 'a' });
+    expect(a.lineage.model).toMatchObject({ uri: 'memory://embed-models/rgb.onnx', sha256: rgb.sha256 });
+    const session = await ort.InferenceSession.create(rgb.path);
+    try {
+      await expect(embed(ds, { column: 'image', model: session, output: 'b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'modelSha256' } });
+      const b = await embed(ds, { column: 'image', model: session, modelSha256: rgb.sha256, output: 'b' });
+      expect(b.lineage.model.uri).toBe('session');
+    } finally {
+      await session.release();
+    }
+    expect(await vectors(ds, 'b')).toEqual(await vectors(ds, 'a'));
+    await expect(embed(ds, { column: 'image', model: 'memory://embed-models/none.onnx', output: 'c' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    let s3: S3TestServer | undefined;
+    try {
+      s3 = await startS3Server();
+    } catch (err) {
+      if (process.env.CI) throw err;
+      return;
+    }
+    try {
+      const bucketStore = await openStorage(`s3://${s3.bucket}/models`, { s3: s3.s3Options });
+      await bucketStore.put('rgb.onnx', rgb.bytes);
+      await bucketStore.close();
+      const c = await embed(ds, { column: 'image', model: `s3://${s3.bucket}/models/rgb.onnx`, storageOptions: { s3: s3.s3Options }, output: 'c' });
+      expect(c.lineage.model.sha256).toBe(rgb.sha256);
+      expect(await vectors(ds, 'c')).toEqual(await vectors(ds, 'a'));
+    } finally {
+      await s3.stop();
+    }
+  });
+
+  it('abort: ABORTED, committed batches stay, a re-run resumes', async () => {
+    await using ds = await imageDataset(mem(), images);
+    const ac = new AbortController();
+    await expect(embed(ds, {
+      column: 'image', model: rgb.path, batchSize: 3, commitEveryBatches: 1, signal: ac.signal,
+      onProgress: (p) => { if (p.done >= 9) ac.abort(); },
+    })).rejects.toMatchObject({ code: 'ABORTED' });
+    const partial = (await Dataset.open(ds.uri)).core.columnManifest('embedding').length;
+    expect(partial).toBeGreaterThanOrEqual(9);
+    expect(partial).toBeLessThan(images.length);
+    const s = await embed(ds, { column: 'image', model: rgb.path, batchSize: 3 });
+    expect(s).toMatchObject({ resumedFrom: partial, processed: images.length - partial });
+    const want = await referenceEmbeddings(images, rgb.weights, { size: 32 });
+    (await vectors(ds, 'embedding')).forEach((v, r) => expect(maxRelDiff(v!, want[r])).toBeLessThan(1e-4));
+  });
+});

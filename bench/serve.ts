@@ -6,7 +6,8 @@
  * Load: a SECOND process on loopback, 1 entity per request (random ids), against
  *   - the feature server on the embedded store,
  *   - the feature server on Redis,
- *   - a bare Fastify route returning a constant JSON body of the same size (the ceiling), same run.
+ *   - a bare Fastify route returning a constant JSON body of the same size (the ceiling: the same bytes,
+ *     pre-serialized), same run.
  * Per target: max throughput with autocannon (closed loop, fixed connections), then p99 latency in an
  * open-loop run at 50% of that max (requests sent on a fixed schedule, latency measured from the
  * scheduled send time, so queueing is not hidden). Plus the in-process getOnlineFeatures p50.
@@ -14,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
@@ -35,7 +36,8 @@ const ENTITIES = Number(process.env.STRATA_BENCH_ENTITIES ?? 100_000);
 const DIM = 512;
 const SCALARS = 10;
 const CONNECTIONS = 16;
-const MAX_S = 3;
+const MAX_S = 2;
+const ROUNDS = 2;
 const LAT_S = 3;
 const WARM_S = 1;
 const T_END = Date.parse('2024-06-01T00:00:00Z');
@@ -165,13 +167,32 @@ function load<T>(cfg: Record<string, unknown>): Promise<T> {
   });
 }
 
-async function measure(name: string, url: string, autocannonPath: string): Promise<{ max: MaxResult; lat: LatResult }> {
-  await load<MaxResult>({ mode: 'max', url, autocannon: autocannonPath, connections: CONNECTIONS, durationS: WARM_S });
-  const max = await load<MaxResult>({ mode: 'max', url, autocannon: autocannonPath, connections: CONNECTIONS, durationS: MAX_S });
-  if (max.non2xx || max.errors) throw new Error(`${name}: ${max.non2xx} non-2xx responses and ${max.errors} errors under load`);
-  const lat = await load<LatResult>({ mode: 'open', url, connections: 64, durationS: LAT_S, rate: Math.max(1, Math.round(max.rps / 2)) });
-  if (lat.non2xx || lat.errors) throw new Error(`${name}: ${lat.non2xx} non-2xx responses and ${lat.errors} errors in the latency run`);
-  return { max, lat };
+interface Target {
+  readonly name: string;
+  readonly url: string;
+  best?: MaxResult;
+  lat?: LatResult;
+}
+
+/**
+ * Max throughput: ROUNDS interleaved autocannon runs per target (bare, embedded, redis, bare, …), best
+ * kept, so a burst of load from elsewhere on the machine hits every target alike. Then an open-loop run
+ * per target at 50% of its best.
+ */
+async function measure(targets: Target[], autocannonPath: string): Promise<void> {
+  for (const t of targets) await load<MaxResult>({ mode: 'max', url: t.url, autocannon: autocannonPath, connections: CONNECTIONS, durationS: WARM_S });
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const t of targets) {
+      const r = await load<MaxResult>({ mode: 'max', url: t.url, autocannon: autocannonPath, connections: CONNECTIONS, durationS: MAX_S });
+      if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx responses and ${r.errors} errors under load`);
+      if (!t.best || r.rps > t.best.rps) t.best = r;
+    }
+  }
+  for (const t of targets) {
+    const lat = await load<LatResult>({ mode: 'open', url: t.url, connections: 64, durationS: LAT_S, rate: Math.max(1, Math.round(t.best!.rps / 2)) });
+    if (lat.non2xx || lat.errors) throw new Error(`${t.name}: ${lat.non2xx} non-2xx responses and ${lat.errors} errors in the latency run`);
+    t.lat = lat;
+  }
 }
 
 async function fill(repo: OnlineRepo, store: OnlineStore): Promise<number> {
@@ -235,30 +256,41 @@ export async function run(): Promise<Record<string, number>> {
       body: JSON.stringify({ features: FEATURES, entities: { entity_id: [1] } }),
     });
     const sampleText = await sample.text();
-    const constant = JSON.parse(sampleText) as unknown;
+    // The ceiling: the same bytes, pre-serialized, from a route that does nothing else (Fastify still
+    // parses the request body, as for the real route).
     const bare = Fastify({ logger: false });
-    bare.post('/get-online-features', async () => constant);
+    bare.post('/get-online-features', (_req, reply) => {
+      reply.type('application/json; charset=utf-8').send(sampleText);
+    });
     await bare.listen({ host: '127.0.0.1', port: 0 });
     cleanup.push(() => bare.close());
     const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
     figures.response_bytes = Buffer.byteLength(sampleText);
 
-    const b = await measure('bare', bareUrl, autocannonPath);
-    const e = await measure('embedded', embedded.url, autocannonPath);
-    figures.rps_bare = b.max.rps;
-    figures.rps_embedded = e.max.rps;
-    figures.ratio_embedded = e.max.rps / b.max.rps;
-    figures.p99_ms_embedded = e.lat.p99;
-    figures.p50_ms_embedded = e.lat.p50;
-    figures.p99_ms_bare = b.lat.p99;
+    const targets: Target[] = [
+      { name: 'bare', url: bareUrl },
+      { name: 'embedded', url: embedded.url },
+    ];
     if (redisStore) {
       const rs = await createFeatureServer(repo, redisStore, { token: '' });
       cleanup.push(() => rs.close());
-      const r = await measure('redis', rs.url, autocannonPath);
-      figures.rps_redis = r.max.rps;
-      figures.ratio_redis = r.max.rps / b.max.rps;
-      figures.p99_ms_redis = r.lat.p99;
-      figures.p50_ms_redis = r.lat.p50;
+      targets.push({ name: 'redis', url: rs.url });
+    }
+    figures.loadavg_1m_before = loadavg()[0];
+    await measure(targets, autocannonPath);
+    figures.loadavg_1m_after = loadavg()[0];
+    const [b, e, r] = targets;
+    figures.rps_bare = b.best!.rps;
+    figures.p99_ms_bare = b.lat!.p99;
+    figures.rps_embedded = e.best!.rps;
+    figures.ratio_embedded = e.best!.rps / b.best!.rps;
+    figures.p99_ms_embedded = e.lat!.p99;
+    figures.p50_ms_embedded = e.lat!.p50;
+    if (r) {
+      figures.rps_redis = r.best!.rps;
+      figures.ratio_redis = r.best!.rps / b.best!.rps;
+      figures.p99_ms_redis = r.lat!.p99;
+      figures.p50_ms_redis = r.lat!.p50;
     }
 
     const fmt = (n: number | undefined, d = 1) => (n === undefined ? 'skipped' : n.toFixed(d));
@@ -266,13 +298,14 @@ export async function run(): Promise<Record<string, number>> {
     console.log(
       table([
         ['data', `${ENTITIES} entities, ${SCALARS} float64 + float32[${DIM}], ${figures.response_bytes} B response`],
-        ['load', `second process on loopback, 1 entity/request; max: autocannon ${CONNECTIONS} conns ${MAX_S}s; p99: open loop at 50% of max, ${LAT_S}s`],
+        ['load', `second process on loopback, 1 entity/request; max: autocannon ${CONNECTIONS} conns, best of ${ROUNDS} interleaved ${MAX_S}s runs; p99: open loop at 50% of max, ${LAT_S}s`],
         ['materialize embedded', `${fmt(figures.materialize_rows_per_s_embedded, 0)} rows/s`],
         ['materialize redis', `${fmt(figures.materialize_rows_per_s_redis, 0)} rows/s`],
         ['bare fastify (ceiling)', `${fmt(figures.rps_bare, 0)} rps, p99 ${fmt(figures.p99_ms_bare, 2)} ms at 50%`],
         ['embedded (sqlite)', `${fmt(figures.rps_embedded, 0)} rps (ratio ${fmt(figures.ratio_embedded, 2)}, target ≥ 0.6), p99 ${fmt(figures.p99_ms_embedded, 2)} ms at 50% (target < 5)`],
         ['redis', `${fmt(figures.rps_redis, 0)} rps (ratio ${fmt(figures.ratio_redis, 2)}), p99 ${fmt(figures.p99_ms_redis, 2)} ms at 50% (target < 10)`],
         ['in-process get, embedded', `p50 ${fmt(figures.inproc_get_us_p50, 1)} µs (target < 50)`],
+        ['machine load (1 min avg)', `${fmt(figures.loadavg_1m_before, 2)} before, ${fmt(figures.loadavg_1m_after, 2)} after the HTTP runs (${cpus().length} cores)`],
       ]),
     );
     const rounded = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));

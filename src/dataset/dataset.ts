@@ -14,6 +14,8 @@ import { type FormatOptions, formatTable } from './ops/format.js';
 import { type GroupCount, countBy, groupRows } from './ops/group-by.js';
 import { sortRows } from './ops/sort.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
+import { type Batch, type BatchesOptions, batches } from './batches/index.js';
+import type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from '../interop/types.js';
 
 type StorageOptions = NonNullable<Parameters<typeof openStorage>[1]>;
 
@@ -195,6 +197,36 @@ export class Dataset {
     const out: Record<string, unknown>[] = [];
     for await (const batch of this.iterRows({ batchSize: 4096, signal: options.signal })) out.push(...batch);
     return out;
+  }
+
+  /** Model-ready batches: decoded image tensors plus the tabular columns (src/dataset/batches). */
+  batches(options: BatchesOptions = {}): AsyncGenerator<Batch> {
+    return batches(this.core, this.rows(), this.columns, options);
+  }
+
+  /** This view as an apache-arrow Table (src/interop/arrow.ts; loaded on first use). */
+  async toArrow(options: ToArrowOptions = {}): Promise<import('apache-arrow').Table> {
+    return (await import('../interop/arrow.js')).toArrow(this, options);
+  }
+
+  /** Writes this view to a Parquet file that DuckDB/pyarrow read (src/interop/parquet.ts). */
+  async toParquet(path: string, options: ToParquetOptions = {}): Promise<void> {
+    return (await import('../interop/parquet.js')).toParquet(this, path, options);
+  }
+
+  /** The tabular columns as a danfojs-node DataFrame; danfo is imported only here. */
+  async toDanfo(options: ToDanfoOptions = {}): Promise<import('danfojs-node').DataFrame> {
+    return (await import('../interop/danfo.js')).toDanfo(this, options);
+  }
+
+  /** A new dataset at `uri` from an Arrow table (htypes from Strata field metadata, else inferred). */
+  static async fromArrow(table: import('apache-arrow').Table, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
+    return (await import('../interop/arrow.js')).fromArrow(table, uri, options);
+  }
+
+  /** A new dataset at `uri` from a Parquet file. */
+  static async fromParquet(path: string, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
+    return (await import('../interop/parquet.js')).fromParquet(path, uri, options);
   }
 
   /** A DataFrame-like table of the first and last rows; media shown as `<image 640×480×3 jpeg>`. */

@@ -78,7 +78,13 @@ export function coerce(v: unknown, dtype: Dtype): unknown {
       return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
     case 'list': {
       const el = listElement(dtype) ?? 'float64';
-      const arr = Array.isArray(v) ? v : ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<unknown>) : [v];
+      const arr = Array.isArray(v)
+        ? v
+        : ArrayBuffer.isView(v)
+          ? Array.from(v as unknown as ArrayLike<unknown>)
+          : typeof (v as { toArray?: unknown }).toArray === 'function'
+            ? Array.from((v as { toArray(): ArrayLike<unknown> }).toArray())
+            : [v];
       return arr.map((x) => coerce(x, el));
     }
     default:
@@ -123,4 +129,17 @@ export function tableFromRecords(
     vectors[name] = vectorOf(vals, options.dtypes?.[name] ?? inferDtype(vals));
   }
   return new A.Table(vectors);
+}
+
+/** A JS value as it reads back from an Arrow column of `dtype` (int64 → number, float32 rounded, time → ms). */
+export function normalizeValue(v: unknown, dtype: Dtype): unknown {
+  const c = coerce(v, dtype);
+  if (c === null || c === undefined) return null;
+  if (typeof c === 'bigint') return Number(c);
+  if (dtype === 'float32' && typeof c === 'number') return Math.fround(c);
+  if (Array.isArray(c)) {
+    const el = listElement(dtype) ?? 'float64';
+    return c.map((x) => normalizeValue(x, el));
+  }
+  return c;
 }

@@ -104,9 +104,13 @@ export async function validateSources(issues: Issues, defs: readonly SourceDef[]
         const read = await readColumns(source);
         if (read) columns = { ...read, ...(source.columns ?? {}) };
       } catch (err) {
-        const msg = isStrataError(err) ? err.message : String(err);
-        issues.add(def, obj, 'path', `cannot read the source: ${msg}`, isStrataError(err) && err.details.hint ? String(err.details.hint) : 'check the path and the file format');
-        continue;
+        // no loader registered yet (e.g. dataset sources before the dataset layer plugs in): columns unknown
+        if (!isStrataError(err, 'UNSUPPORTED')) {
+          const msg = isStrataError(err) ? err.message : String(err);
+          const hint = isStrataError(err) && err.details.hint ? String(err.details.hint) : 'check the path and the file format';
+          issues.add(def, obj, 'path', `cannot read the source: ${msg}`, hint);
+          continue;
+        }
       }
     }
     if (columns) {

@@ -1,0 +1,47 @@
+/**
+ * Structured features: definitions (TypeScript or YAML), one tile-based window engine for batch and
+ * streaming, point-in-time-correct training sets, and the online contract (`latestValues`, `push`).
+ * See docs/FEATURES.md.
+ */
+export { FeatureRepo, type FeatureRepoOptions, type LatestValuesOptions, type StreamStats } from './repo.js';
+export { defineEntity, defineSource, defineFeatureView, defineFeatureService, type DefLocation } from './define.js';
+export { RetrievalJob } from './retrieval.js';
+export type { HistoricalOptions } from './historical.js';
+export type { EntityRowsInput, DataFrameLike } from './rows.js';
+export type { ApplyResult } from './registry.js';
+export type { BackfillRange } from './backfill.js';
+export type { DefinitionIssue } from './issues.js';
+export { registerSourceLoader, type SourceLoader, type SourceLoaderContext } from './sources/registry.js';
+export { parseDuration, formatDuration } from './duration.js';
+export { HLL_STD_ERROR } from './hll.js';
+export {
+  AGG_FUNCTIONS,
+  WINDOW_KINDS,
+  SOURCE_KINDS,
+  FILE_SOURCE_KINDS,
+  SCALAR_DTYPES,
+  type AggFunction,
+  type WindowKind,
+  type SourceKind,
+  type ScalarDtype,
+  type Dtype,
+  type Duration,
+  type Progress,
+  type LongOptions,
+  type EntityDef,
+  type SourceDef,
+  type AggregationDef,
+  type FeatureDef,
+  type FeatureViewDef,
+  type FeatureServiceDef,
+  type Definitions,
+  type Entity,
+  type Source,
+  type WindowSpec,
+  type Aggregation,
+  type FeatureSpec,
+  type FeatureView,
+  type FeatureService,
+  type FeatureRowBatch,
+  type PushedViewValues,
+} from './types.js';

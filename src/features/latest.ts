@@ -1,0 +1,69 @@
+/**
+ * `latestValues`: per entity, what the online store should hold as of `end` — plain views: the
+ * latest row with event time in [start, end]; aggregation views: the window values as of `end` for
+ * every entity with an event in [start, end] (event timestamp reported = `end`).
+ */
+import { throwIfAborted } from '../errors.js';
+import { lowerBound, newAccs, upperBound, type EntityRange } from './compose.js';
+import { composeAt } from './compose.js';
+import type { ViewPlan } from './plan.js';
+import { plainValue } from './retrieval.js';
+import type { IndexedEvents } from './series.js';
+import type { FeatureRowBatch, FeatureView, LongOptions } from './types.js';
+import { aggJsValue } from './values.js';
+
+export const LATEST_BATCH_ROWS = 10_000;
+
+export async function* latestBatches(
+  view: FeatureView,
+  plan: ViewPlan | null,
+  idx: IndexedEvents,
+  range: { startMs: number; endMs: number },
+  options: LongOptions,
+): AsyncGenerator<FeatureRowBatch> {
+  const { offsets, ts, order } = idx.sorted;
+  const { startMs, endMs } = range;
+  const nCodes = idx.keys.size;
+  const cols = view.kind === 'plain' ? view.columns.map((c) => idx.table.getChild(c)!) : [];
+  const accs = plan ? newAccs(plan) : [];
+  const r: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };
+  let batch: { entityKeys: Record<string, unknown>[]; values: Record<string, unknown>[]; eventTimestampsMs: number[] } = { entityKeys: [], values: [], eventTimestampsMs: [] };
+  let rows = 0;
+  for (let c = 0; c < nCodes; c++) {
+    const lo = offsets[c];
+    const hi = offsets[c + 1];
+    const first = lowerBound(ts, startMs, lo, hi);
+    const end = upperBound(ts, endMs, first, hi);
+    if (end <= first) continue;
+    const values: Record<string, unknown> = {};
+    if (view.kind === 'plain') {
+      const p = end - 1;
+      view.features.forEach((f, i) => (values[f.name] = plainValue(cols[i].get(order[p]))));
+      batch.eventTimestampsMs.push(ts[p]);
+    } else {
+      r.e0 = lo;
+      r.e1 = hi;
+      r.t0 = idx.tileOff![c];
+      r.t1 = idx.tileOff![c + 1];
+      composeAt(plan!, idx.ev, idx.tiles!, r, endMs, accs, (ai, v) => {
+        const ap = plan!.aggs[ai];
+        values[ap.agg.name] = aggJsValue(ap.agg, v, idx.dicts[ap.group]);
+      });
+      batch.eventTimestampsMs.push(endMs);
+    }
+    batch.entityKeys.push(idx.keys.keyOf(c));
+    batch.values.push(values);
+    if (batch.entityKeys.length >= LATEST_BATCH_ROWS) {
+      rows += batch.entityKeys.length;
+      throwIfAborted(options.signal, `latestValues(${view.name})`);
+      options.onProgress?.({ phase: view.name, done: rows, unit: 'entities' });
+      yield batch;
+      batch = { entityKeys: [], values: [], eventTimestampsMs: [] };
+    }
+  }
+  if (batch.entityKeys.length) {
+    rows += batch.entityKeys.length;
+    options.onProgress?.({ phase: view.name, done: rows, total: rows, unit: 'entities' });
+    yield batch;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Point-in-time lookups (Feast's rules):
+ *  - plain views: a row gets the source row with matching keys and the latest event time
+ *    `event_ts <= row_ts`, also `event_ts >= row_ts - ttl` when the view has a ttl; ties in event time
+ *    go to the larger created timestamp, then to the later input row; no match → null;
+ *  - aggregation views: each aggregation over its window ending at row_ts (inclusive), computed from
+ *    tiles plus raw edge events, so nothing after row_ts leaks in. Empty windows: count 0, others null.
+ */
+import * as A from 'apache-arrow';
+import { throwIfAborted } from '../errors.js';
+import { numericVector, vectorOf } from './build.js';
+import { readNumeric } from './columns.js';
+import { composeAt, newAccs, upperBound, type EntityRange } from './compose.js';
+import { categoryOf } from './dtypes.js';
+import type { ViewPlan } from './plan.js';
+import type { IndexedEvents } from './series.js';
+import type { Aggregation, LongOptions } from './types.js';
+
+/** Sorted position of each row's matching event, or -1. */
+export function latestPositions(idx: IndexedEvents, rowCodes: Int32Array, rowTs: Float64Array, ttlMs?: number): Int32Array {
+  const { offsets, ts } = idx.sorted;
+  const n = rowCodes.length;
+  const out = new Int32Array(n);
+  const ttl = ttlMs ?? Infinity;
+  for (let r = 0; r < n; r++) {
+    const c = rowCodes[r];
+    const t = rowTs[r];
+    if (c < 0 || t !== t) {
+      out[r] = -1;
+      continue;
+    }
+    const lo = offsets[c];
+    const p = upperBound(ts, t, lo, offsets[c + 1]) - 1;
+    out[r] = p >= lo && ts[p] >= t - ttl ? p : -1;
+  }
+  return out;
+}
+
+/** Gathers a source column at the matched positions (-1 → null) as a vector of `dtype`. */
+export function gatherColumn(idx: IndexedEvents, column: string, dtype: string, positions: Int32Array): A.Vector {
+  const vec = idx.table.getChild(column)!;
+  const order = idx.sorted.order;
+  const n = positions.length;
+  const cat = categoryOf(dtype);
+  if (cat === 'int' || cat === 'float' || cat === 'bool' || cat === 'timestamp') {
+    const num = readNumeric(vec);
+    if (num) {
+      const values = new Float64Array(n);
+      const valid = new Uint8Array(n);
+      const src = num.values;
+      const srcValid = num.valid;
+      for (let r = 0; r < n; r++) {
+        const p = positions[r];
+        if (p < 0) continue;
+        const row = order[p];
+        if (srcValid && !srcValid[row]) continue;
+        values[r] = src[row];
+        valid[r] = 1;
+      }
+      return numericVector(values, valid, dtype);
+    }
+  }
+  const values = new Array<unknown>(n);
+  for (let r = 0; r < n; r++) {
+    const p = positions[r];
+    values[r] = p < 0 ? null : vec.get(order[p]);
+  }
+  return vectorOf(values, dtype);
+}
+
+/** Output buffers for one aggregation. */
+export interface AggColumn {
+  readonly agg: Aggregation;
+  readonly group: number;
+  readonly values: Float64Array;
+  readonly lists: number[][] | null;
+}
+
+/** Every requested aggregation as of each row's time. `want` = aggregation indices in the plan. */
+export async function aggregateRows(
+  plan: ViewPlan,
+  idx: IndexedEvents,
+  rowCodes: Int32Array,
+  rowTs: Float64Array,
+  want: readonly number[],
+  options: LongOptions = {},
+): Promise<AggColumn[]> {
+  const n = rowCodes.length;
+  const cols: (AggColumn | null)[] = plan.aggs.map((ap, i) =>
+    want.includes(i) ? { agg: ap.agg, group: ap.group, values: new Float64Array(n), lists: ap.agg.function === 'last_n' ? new Array(n) : null } : null,
+  );
+  const accs = newAccs(plan);
+  const { offsets } = idx.sorted;
+  const tileOff = idx.tileOff!;
+  const range: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };
+  let row = 0;
+  const emit = (ai: number, v: number | number[]) => {
+    const col = cols[ai];
+    if (!col) return;
+    if (col.lists) col.lists[row] = v as number[];
+    else col.values[row] = v as number;
+  };
+  const CHUNK = 65_536;
+  for (row = 0; row < n; row++) {
+    if ((row & (CHUNK - 1)) === 0 && row) {
+      throwIfAborted(options.signal, 'getHistoricalFeatures');
+      options.onProgress?.({ phase: `aggregate ${plan.view.name}`, done: row, total: n, unit: 'rows' });
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    const c = rowCodes[row];
+    const t = rowTs[row];
+    if (c < 0 || t !== t) {
+      range.e0 = range.e1 = range.t0 = range.t1 = 0;
+    } else {
+      range.e0 = offsets[c];
+      range.e1 = offsets[c + 1];
+      range.t0 = tileOff[c];
+      range.t1 = tileOff[c + 1];
+    }
+    composeAt(plan, idx.ev, idx.tiles!, range, t !== t ? -Infinity : t, accs, emit);
+  }
+  return cols.filter((c): c is AggColumn => c !== null);
+}
+
+/** Arrow vector of an aggregation's results (codes decoded through the group's dictionary). */
+export function aggVector(col: AggColumn, dict: unknown[] | null): A.Vector {
+  const { agg, values, lists } = col;
+  const n = values.length;
+  if (lists) {
+    const decoded = new Array<unknown>(n);
+    for (let r = 0; r < n; r++) decoded[r] = dict ? lists[r].map((c) => dict[c]) : lists[r];
+    return vectorOf(decoded, agg.dtype);
+  }
+  if (agg.function === 'count' || agg.function === 'count_distinct') return numericVector(values, null, 'int64');
+  if (dict) {
+    const decoded = new Array<unknown>(n);
+    for (let r = 0; r < n; r++) decoded[r] = values[r] === values[r] ? dict[values[r]] : null;
+    return vectorOf(decoded, agg.dtype);
+  }
+  const valid = new Uint8Array(n);
+  for (let r = 0; r < n; r++) valid[r] = values[r] === values[r] ? 1 : 0;
+  return numericVector(values, valid, agg.dtype);
+}

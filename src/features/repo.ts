@@ -1,0 +1,240 @@
+/**
+ * `FeatureRepo`: validated definitions plus the engine around them — training sets
+ * (`getHistoricalFeatures`), backfill, the online contract (`latestValues`, `push`) and `apply`.
+ *
+ *   const repo = await FeatureRepo.load('./my_repo');               // strata.yaml + feature files
+ *   const repo = await FeatureRepo.fromDefinitions([driver, trips, stats], { dir });
+ */
+import type * as A from 'apache-arrow';
+import { StrataError } from '../errors.js';
+import { tableFromRecords } from './build.js';
+import { groupDefinitions } from './define.js';
+import { dtypeOfArrow } from './dtypes.js';
+import { historicalFeatures, resolveRequest, type HistoricalOptions } from './historical.js';
+import { latestBatches } from './latest.js';
+import { planView, type ViewPlan } from './plan.js';
+import { applyRegistry, type ApplyResult } from './registry.js';
+import { RetrievalJob, tableToRecords } from './retrieval.js';
+import { entityRowsTable, type EntityRowsInput } from './rows.js';
+import { indexEvents, type IndexedEvents } from './series.js';
+import { loadSourceTable } from './sources/index.js';
+import { readParquetSchema } from './sources/parquet.js';
+import { registeredLoader } from './sources/registry.js';
+import { PushState } from './stream.js';
+import { concatTables } from './tables.js';
+import { tilesTable, type BackfillRange } from './backfill.js';
+import type { Definitions, Dtype, Entity, FeatureRowBatch, FeatureService, FeatureView, LongOptions, PushedViewValues, Source } from './types.js';
+import { validateDefinitions, type ValidatedRepo } from './validate.js';
+import { loadYamlDefinitions } from './yaml.js';
+
+export interface FeatureRepoOptions {
+  /** Repository directory: relative source paths resolve against it; `apply()` writes its registry there. */
+  readonly dir?: string;
+  /** Project name stored in the registry. */
+  readonly project?: string;
+}
+
+export interface LatestValuesOptions extends LongOptions {
+  readonly start?: Date;
+  readonly end: Date;
+}
+
+export interface StreamStats {
+  /** Newest event time seen (ms); -Infinity before the first push. */
+  readonly highWaterMarkMs: number;
+  readonly accepted: number;
+  /** Events older than the high-water mark minus the allowed lateness. */
+  readonly droppedLate: number;
+  readonly duplicates: number;
+}
+
+export class FeatureRepo {
+  readonly dir?: string;
+  readonly project?: string;
+  readonly entities: readonly Entity[];
+  readonly sources: readonly Source[];
+  readonly views: readonly FeatureView[];
+  readonly services: readonly FeatureService[];
+  readonly #repo: ValidatedRepo;
+  readonly #tables: Map<string, Promise<A.Table>>;
+  readonly #plans = new Map<string, ViewPlan | null>();
+  readonly #indexes = new Map<string, { table: A.Table; index: Promise<IndexedEvents> }>();
+  readonly #push = new Map<string, PushState>();
+  readonly #pushTables = new Map<string, { log: number; table: A.Table }>();
+  #closed = false;
+
+  private constructor(repo: ValidatedRepo, tables: Map<string, Promise<A.Table>>, options: FeatureRepoOptions) {
+    this.#repo = repo;
+    this.#tables = tables;
+    if (options.dir) this.dir = options.dir;
+    if (options.project) this.project = options.project;
+    this.entities = [...repo.entities.values()];
+    this.sources = [...repo.sources.values()];
+    this.views = [...repo.views.values()];
+    this.services = [...repo.services.values()];
+  }
+
+  /** Loads `strata.yaml` and its feature files from `dir`, validated (INVALID_ARGUMENT lists every problem). */
+  static async load(dir: string, _options: { readonly signal?: AbortSignal } = {}): Promise<FeatureRepo> {
+    const { defs, project } = await loadYamlDefinitions(dir);
+    return FeatureRepo.#create(defs, { dir, ...(project ? { project } : {}) });
+  }
+
+  /** Builds a repo from `define…` results (a flat list or `{ entities, sources, views, services }`). */
+  static async fromDefinitions(defs: Definitions | readonly object[], options: FeatureRepoOptions = {}): Promise<FeatureRepo> {
+    return FeatureRepo.#create(groupDefinitions(defs), options);
+  }
+
+  static async #create(defs: Required<Definitions>, options: FeatureRepoOptions): Promise<FeatureRepo> {
+    const dir = options.dir ?? process.cwd();
+    const tables = new Map<string, Promise<A.Table>>();
+    const readColumns = async (s: Source): Promise<Record<string, Dtype> | undefined> => {
+      if (s.kind === 'parquet' && s.path && !registeredLoader('parquet')) return readParquetSchema(s.path);
+      const p = loadSourceTable(s, { dir });
+      tables.set(s.name, p);
+      const t = await p;
+      return Object.fromEntries(t.schema.fields.map((f) => [f.name, dtypeOfArrow(f.type)]));
+    };
+    const repo = await validateDefinitions(defs, dir, readColumns);
+    for (const name of tables.keys()) if (!repo.sources.has(name)) tables.delete(name);
+    return new FeatureRepo(repo, tables, options);
+  }
+
+  view(name: string): FeatureView {
+    const v = this.#repo.views.get(name);
+    if (!v) throw new StrataError('NOT_FOUND', `feature view ${name} does not exist`, { key: name, hint: `views: ${[...this.#repo.views.keys()].join(', ')}` });
+    return v;
+  }
+
+  source(name: string): Source {
+    const s = this.#repo.sources.get(name);
+    if (!s) throw new StrataError('NOT_FOUND', `source ${name} does not exist`, { key: name, hint: `sources: ${[...this.#repo.sources.keys()].join(', ')}` });
+    return s;
+  }
+
+  /** Stores the definitions as the next registry version in `<dir>/.strata/registry/`. */
+  async apply(options: { readonly force?: boolean } = {}): Promise<ApplyResult> {
+    this.#open();
+    if (!this.dir) throw new StrataError('INVALID_ARGUMENT', 'this repo has no directory to hold its registry', { field: 'dir', hint: 'pass { dir } to fromDefinitions' });
+    return applyRegistry(this.dir, this.#repo, { ...options, ...(this.project ? { project: this.project } : {}) });
+  }
+
+  /**
+   * A training set: `entityRows` (join keys + `event_timestamp` + any labels) with the requested
+   * features as of each row's time (rules in historical.ts and docs/FEATURES.md). Bad refs throw
+   * INVALID_ARGUMENT here; the work runs on the job's first `toArrow()` / `toArray()` / `toParquet()`.
+   */
+  getHistoricalFeatures(entityRows: EntityRowsInput, options: HistoricalOptions): RetrievalJob {
+    this.#open();
+    const req = resolveRequest(this.#repo.views, this.#repo.services, options);
+    return new RetrievalJob(async () => {
+      const rows = await entityRowsTable(entityRows, options.signal);
+      return historicalFeatures(
+        { view: (n) => this.view(n), source: (n) => this.source(n), plan: (v) => this.#plan(v), index: (v, o) => this.#index(v, o) },
+        rows,
+        req,
+        options,
+      );
+    });
+  }
+
+  /** The tiles of an aggregation view over its whole source (see backfill.ts for the columns). */
+  async backfill(viewName: string, options: LongOptions & BackfillRange = {}): Promise<A.Table> {
+    this.#open();
+    const view = this.view(viewName);
+    if (view.kind !== 'aggregation') throw new StrataError('INVALID_ARGUMENT', `view ${viewName} has no aggregations to backfill`, { key: viewName });
+    const idx = await this.#index(view, options);
+    return tilesTable(this.#plan(view)!, idx, options);
+  }
+
+  /** Values the online store should hold as of `end` (online contract; see latest.ts). */
+  async *latestValues(viewName: string, options: LatestValuesOptions): AsyncIterable<FeatureRowBatch> {
+    this.#open();
+    const view = this.view(viewName);
+    const endMs = options.end instanceof Date ? options.end.getTime() : Number.NaN;
+    if (!Number.isFinite(endMs)) throw new StrataError('INVALID_ARGUMENT', 'latestValues needs end: a valid Date', { field: 'end' });
+    const startMs = options.start ? options.start.getTime() : -Infinity;
+    const idx = await this.#index(view, options);
+    yield* latestBatches(view, this.#plan(view), idx, { startMs, endMs }, options);
+  }
+
+  /** Applies events to a push source's streaming tiles; returns the touched entities' new values per view. */
+  async push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<PushedViewValues[]> {
+    this.#open();
+    const source = this.source(sourceName);
+    if (source.kind !== 'push') throw new StrataError('INVALID_ARGUMENT', `source ${sourceName} is a ${source.kind} source, not a push source`, { key: sourceName, hint: "declare kind: 'push' to push events" });
+    if (!Array.isArray(events)) throw new StrataError('INVALID_ARGUMENT', 'push expects an array of events', { key: sourceName });
+    let state = this.#push.get(sourceName);
+    if (!state) {
+      state = new PushState(source, this.views.filter((v) => v.source === sourceName));
+      if (source.batchSource) {
+        const history = tableToRecords(await this.#sourceTable(this.source(source.batchSource)));
+        state.seed(history);
+      }
+      this.#push.set(sourceName, state);
+    }
+    return state.push(events);
+  }
+
+  streamStats(sourceName: string): StreamStats {
+    const s = this.#push.get(sourceName);
+    return { highWaterMarkMs: s?.hwm ?? -Infinity, accepted: s?.log.length ?? 0, droppedLate: s?.dropped ?? 0, duplicates: s?.duplicates ?? 0 };
+  }
+
+  /** Forgets loaded source data and indexes (files are read again on next use). Pushed events are kept. */
+  refresh(): void {
+    this.#tables.clear();
+    this.#indexes.clear();
+    this.#pushTables.clear();
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.refresh();
+    this.#push.clear();
+    return Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StrataError('UNAVAILABLE', 'the feature repo is closed', { hint: 'load it again' });
+  }
+
+  #plan(view: FeatureView): ViewPlan | null {
+    if (!this.#plans.has(view.name)) this.#plans.set(view.name, view.kind === 'aggregation' ? planView(view) : null);
+    return this.#plans.get(view.name)!;
+  }
+
+  async #sourceTable(source: Source, options: LongOptions = {}): Promise<A.Table> {
+    if (source.kind === 'push') {
+      const base = source.batchSource ? await this.#sourceTable(this.source(source.batchSource), options) : tableFromRecords([], { columns: Object.keys(source.columns ?? {}), dtypes: source.columns });
+      const log = this.#push.get(source.name)?.log ?? [];
+      const cached = this.#pushTables.get(source.name);
+      if (cached && cached.log === log.length) return cached.table;
+      const table = log.length ? concatTables(base, tableFromRecords(log, { columns: Object.keys(source.columns ?? {}), dtypes: source.columns })) : base;
+      this.#pushTables.set(source.name, { log: log.length, table });
+      return table;
+    }
+    let p = this.#tables.get(source.name);
+    if (!p) {
+      p = loadSourceTable(source, { dir: this.dir ?? process.cwd(), ...(options.signal ? { signal: options.signal } : {}) });
+      this.#tables.set(source.name, p);
+      p.catch(() => this.#tables.delete(source.name));
+    }
+    return p;
+  }
+
+  async #index(view: FeatureView, options: LongOptions): Promise<IndexedEvents> {
+    const source = this.source(view.source);
+    const table = await this.#sourceTable(source, options);
+    const hit = this.#indexes.get(view.name);
+    if (hit && hit.table === table) return hit.index;
+    const index = indexEvents(view, this.#plan(view), source, table, options);
+    this.#indexes.set(view.name, { table, index });
+    index.catch(() => this.#indexes.delete(view.name));
+    return index;
+  }
+}

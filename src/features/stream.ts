@@ -1,0 +1,265 @@
+/**
+ * Streaming: `push(events)` on a push source updates, for every view over it, the same tiles the
+ * batch backfill builds. Events later than the source's newest event time minus `allowedLateness`
+ * are dropped; with an `idField`, repeated ids are ignored (ids are remembered for the lateness
+ * horizon). Returned values are as of the newest event time seen (the high-water mark).
+ */
+import { StrataError } from '../errors.js';
+import { normalizeValue, toMs } from './build.js';
+import { canonical } from './columns.js';
+import { newAccs, type GroupAcc } from './compose.js';
+import { EntityStream } from './entity-stream.js';
+import { compileExpr, parseExpr } from './expr.js';
+import { hashNumber, hashValue } from './hll.js';
+import { tupleKey } from './keys.js';
+import type { GroupPlan, ViewPlan } from './plan.js';
+import { planView } from './plan.js';
+import { aggJsValue } from './values.js';
+import type { Dtype, FeatureRowBatch, FeatureView, PushedViewValues, Source } from './types.js';
+
+/** Turns one event into a group's input value (same rules as the batch path). */
+class GroupInput {
+  readonly #map = new Map<unknown, number>();
+  readonly dict: unknown[] | null;
+  readonly #codeHash: number[] = [];
+  readonly #where: ((get: (c: string) => unknown) => number) | null;
+
+  constructor(
+    readonly plan: GroupPlan,
+    readonly dtype: Dtype | null,
+    readonly dtypes: Readonly<Record<string, Dtype>>,
+  ) {
+    this.dict = plan.coded ? [] : null;
+    this.#where = plan.where ? compileExpr(parseExpr(plan.where)) : null;
+  }
+
+  /** [value (NaN = missing or filtered), hash]. */
+  read(e: Record<string, unknown>): [number, number] {
+    if (this.#where) {
+      const ok = this.#where((c) => normalizeValue(e[c], this.dtypes[c] ?? 'string'));
+      if (ok !== 1) return [Number.NaN, 0];
+    }
+    if (this.plan.column === null) return [1, 0];
+    const raw = normalizeValue(e[this.plan.column], this.dtype ?? 'float64');
+    if (raw === null) return [Number.NaN, 0];
+    if (!this.dict) {
+      const v = Number(raw);
+      return v === v ? [v, this.plan.distinct ? hashNumber(v) : 0] : [Number.NaN, 0];
+    }
+    const key = canonical(raw);
+    let code = this.#map.get(key);
+    if (code === undefined) {
+      code = this.dict.length;
+      this.#map.set(key, code);
+      this.dict.push(raw);
+      this.#codeHash.push(this.plan.distinct ? hashValue(raw) : 0);
+    }
+    return [code, this.#codeHash[code]];
+  }
+}
+
+interface ViewStream {
+  readonly view: FeatureView;
+  ingest(e: Record<string, unknown>, ts: number, created: number): string;
+  current(keys: readonly string[], hwm: number): FeatureRowBatch;
+  prune(hwm: number, latenessMs: number): void;
+}
+
+class PlainStream implements ViewStream {
+  readonly #rows = new Map<unknown, { key: Record<string, unknown>; ts: number; created: number; values: Record<string, unknown> }>();
+  constructor(
+    readonly view: FeatureView,
+    readonly source: Source,
+  ) {}
+
+  ingest(e: Record<string, unknown>, ts: number, created: number): string {
+    const keyVals = this.view.entities.map((k) => e[k]);
+    const id = tupleKey(keyVals) as string;
+    const cur = this.#rows.get(id);
+    if (cur && (ts < cur.ts || (ts === cur.ts && created < cur.created))) return id;
+    const values: Record<string, unknown> = {};
+    this.view.features.forEach((f, i) => (values[f.name] = normalizeValue(e[this.view.columns[i]], f.dtype)));
+    this.#rows.set(id, { key: Object.fromEntries(this.view.entities.map((k, i) => [k, canonical(keyVals[i])])), ts, created, values });
+    return id;
+  }
+
+  current(keys: readonly string[]): FeatureRowBatch {
+    const rows = keys.map((k) => this.#rows.get(k)!);
+    return { entityKeys: rows.map((r) => r.key), values: rows.map((r) => r.values), eventTimestampsMs: rows.map((r) => r.ts) };
+  }
+
+  prune(): void {}
+}
+
+class AggStream implements ViewStream {
+  readonly #entities = new Map<unknown, EntityStream>();
+  readonly #inputs: GroupInput[];
+  readonly #accs: GroupAcc[];
+  readonly #retentionMs: number;
+  #ingested = 0;
+
+  constructor(
+    readonly view: FeatureView,
+    readonly plan: ViewPlan,
+    source: Source,
+  ) {
+    const cols = source.columns ?? {};
+    this.#inputs = plan.groups.map((g) => new GroupInput(g, g.column === null ? null : (cols[g.column] ?? 'float64'), cols));
+    this.#accs = newAccs(plan);
+    let reach = 0;
+    for (const w of plan.windows) reach = Math.max(reach, w.kind === 'hopping' ? w.sizeMs + w.hopMs! : w.kind === 'lifetime' ? 0 : w.sizeMs);
+    this.#retentionMs = reach + 2 * plan.tileMs;
+  }
+
+  ingest(e: Record<string, unknown>, ts: number, created: number): string {
+    const keyVals = this.view.entities.map((k) => e[k]);
+    const id = tupleKey(keyVals) as string;
+    let ent = this.#entities.get(id);
+    if (!ent) {
+      ent = new EntityStream(this.plan, Object.fromEntries(this.view.entities.map((k, i) => [k, canonical(keyVals[i])])));
+      this.#entities.set(id, ent);
+    }
+    const vals: number[] = [];
+    const hashes: number[] = [];
+    for (const input of this.#inputs) {
+      const [v, h] = input.read(e);
+      vals.push(v);
+      hashes.push(h);
+    }
+    ent.insert(ts, created, vals, hashes);
+    this.#ingested++;
+    return id;
+  }
+
+  current(keys: readonly string[], hwm: number): FeatureRowBatch {
+    const values: Record<string, unknown>[] = [];
+    const entityKeys: Record<string, unknown>[] = [];
+    for (const k of keys) {
+      const ent = this.#entities.get(k)!;
+      const out: Record<string, unknown> = {};
+      ent.valuesAt(hwm, this.#accs, (ai, v) => {
+        const ap = this.plan.aggs[ai];
+        out[ap.agg.name] = aggJsValue(ap.agg, v, this.#inputs[ap.group].dict);
+      });
+      values.push(out);
+      entityKeys.push(ent.key);
+    }
+    return { entityKeys, values, eventTimestampsMs: keys.map(() => hwm) };
+  }
+
+  prune(hwm: number, latenessMs: number): void {
+    if (this.#ingested < 65_536) return;
+    this.#ingested = 0;
+    const eventCut = hwm - latenessMs - this.#retentionMs;
+    const tileCut = this.plan.hasLifetime ? -Infinity : eventCut;
+    for (const ent of this.#entities.values()) ent.prune(eventCut, tileCut);
+  }
+}
+
+export class PushState {
+  hwm = -Infinity;
+  dropped = 0;
+  duplicates = 0;
+  /** Accepted events in arrival order (the offline copy of what was pushed). */
+  readonly log: Record<string, unknown>[] = [];
+  readonly #ids = new Map<unknown, number>();
+  #idsPruneAt = 100_000;
+  readonly #views: ViewStream[];
+
+  constructor(
+    readonly source: Source,
+    views: readonly FeatureView[],
+  ) {
+    this.#views = views.map((v) => (v.kind === 'plain' ? new PlainStream(v, source) : new AggStream(v, planView(v), source)));
+  }
+
+  /** Checks a batch before anything is applied (so a bad event leaves the state untouched). */
+  check(events: readonly Record<string, unknown>[]): Float64Array {
+    const ts = new Float64Array(events.length);
+    const keys = new Set(this.#views.flatMap((v) => v.view.entities));
+    events.forEach((e, i) => {
+      if (!e || typeof e !== 'object') throw new StrataError('INVALID_ARGUMENT', `push to ${this.source.name}: event ${i} is not an object`, { row: i, key: this.source.name });
+      ts[i] = toMs(e[this.source.timestampField]);
+      if (!Number.isFinite(ts[i])) {
+        throw new StrataError('INVALID_ARGUMENT', `push to ${this.source.name}: event ${i} has no valid ${this.source.timestampField}`, {
+          row: i,
+          field: this.source.timestampField,
+          hint: 'give a Date, epoch milliseconds or an ISO string',
+        });
+      }
+      for (const k of keys) {
+        if (e[k] === null || e[k] === undefined) {
+          throw new StrataError('INVALID_ARGUMENT', `push to ${this.source.name}: event ${i} has no join key ${k}`, { row: i, field: k });
+        }
+      }
+    });
+    return ts;
+  }
+
+  /** Replays a push source's batch history (sorted by time, then created time, then row order; not logged). */
+  seed(records: readonly Record<string, unknown>[]): void {
+    const { timestampField, createdTimestampField, idField } = this.source;
+    const ts = records.map((r) => toMs(r[timestampField]));
+    const cr = records.map((r) => {
+      const c = createdTimestampField ? toMs(r[createdTimestampField]) : Number.NaN;
+      return c === c ? c : -Infinity;
+    });
+    // duplicates are judged in row order (as the batch path does), then events replay in time order
+    const order = records
+      .map((_, i) => i)
+      .filter((i) => {
+        if (!Number.isFinite(ts[i])) return false;
+        const raw = idField ? records[i][idField] : null;
+        if (raw === null || raw === undefined) return true;
+        const id = canonical(raw);
+        if (this.#ids.has(id)) return false;
+        this.#ids.set(id, ts[i]);
+        return true;
+      });
+    order.sort((a, b) => ts[a] - ts[b] || cr[a] - cr[b] || a - b);
+    for (const i of order) {
+      const e = records[i];
+      if (ts[i] > this.hwm) this.hwm = ts[i];
+      for (const v of this.#views) v.ingest(e, ts[i], cr[i]);
+    }
+  }
+
+  /** Applies a batch; returns the new current values of the entities it touched, per view. */
+  push(events: readonly Record<string, unknown>[]): PushedViewValues[] {
+    const ts = this.check(events);
+    const touched = this.#views.map(() => new Set<string>());
+    const { idField, createdTimestampField, allowedLatenessMs } = this.source;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      const t = ts[i];
+      if (t < this.hwm - allowedLatenessMs) {
+        this.dropped++;
+        continue;
+      }
+      if (idField && e[idField] !== null && e[idField] !== undefined) {
+        const id = canonical(e[idField]);
+        if (this.#ids.has(id)) {
+          this.duplicates++;
+          continue;
+        }
+        this.#ids.set(id, t);
+      }
+      if (t > this.hwm) this.hwm = t;
+      const created = createdTimestampField ? toMs(e[createdTimestampField]) : Number.NaN;
+      const cr = created === created ? created : -Infinity;
+      this.log.push(e);
+      this.#views.forEach((v, j) => touched[j].add(v.ingest(e, t, cr)));
+    }
+    this.#prune();
+    return this.#views.map((v, j) => ({ view: v.view.name, ...v.current([...touched[j]], this.hwm) }));
+  }
+
+  #prune(): void {
+    for (const v of this.#views) v.prune(this.hwm, this.source.allowedLatenessMs);
+    if (this.#ids.size > this.#idsPruneAt) {
+      const cut = this.hwm - this.source.allowedLatenessMs;
+      for (const [id, t] of this.#ids) if (t < cut) this.#ids.delete(id);
+      this.#idsPruneAt = Math.max(100_000, 2 * this.#ids.size);
+    }
+  }
+}

@@ -16,6 +16,8 @@ import { sortRows } from './ops/sort.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
 import type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from '../interop/types.js';
+import type { DatasetHit, DatasetSearchOptions, SearchQuery } from '../embed/dataset-search.js';
+import type { CreateIndexOptions, IndexEntry } from '../embed/index-store.js';
 
 type StorageOptions = NonNullable<Parameters<typeof openStorage>[1]>;
 
@@ -333,6 +335,16 @@ export class Dataset {
   async checkout(version: number, options: { signal?: AbortSignal } = {}): Promise<Dataset> {
     const m = await readManifest(this.core.storage, version, options.signal);
     return new Dataset(new DatasetCore(this.core.storage, m, this.core.options), null, null);
+  }
+
+  /** Top-k rows by similarity of an embedding column to a vector, image or row (see src/embed/dataset-search.ts). */
+  async search(column: string, query: SearchQuery, options: DatasetSearchOptions = {}): Promise<DatasetHit[]> {
+    return (await import('../embed/dataset-search.js')).search(this, column, query, options);
+  }
+
+  /** Builds and persists an ANN (HNSW) index of an embedding column (see src/embed/index-store.ts). */
+  async createIndex(column: string, options: CreateIndexOptions = {}): Promise<IndexEntry> {
+    return (await import('../embed/index-store.js')).createIndex(this, column, options);
   }
 
   vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {

@@ -1,0 +1,189 @@
+import { ImageCell } from '../dataset/cells.js';
+import type { Dataset } from '../dataset/dataset.js';
+import type { RowMatch, RowPredicate } from '../dataset/ops/filter.js';
+import type { Manifest } from '../format/manifest.js';
+import { StrataError, throwIfAborted } from '../errors.js';
+import { embedQueryImage, type QueryModelOptions } from './job-query.js';
+import { readLineage } from './lineage.js';
+import { currentIndex, type IndexPlan } from './index-store.js';
+import { keyToScore, scanExact } from './search/exact.js';
+import { checkK, checkMetric, checkQuery, TopK, vectorNorms, type Metric, type RowFilter } from './search/metrics.js';
+
+/** A query: a vector, an encoded image (bytes or an ImageCell), or a row whose vector (or image) is used. */
+export type SearchQuery = ArrayLike<number> | Uint8Array | ImageCell | number | { readonly row: number };
+
+export interface DatasetSearchOptions extends QueryModelOptions {
+  /** Results. Default 10. */
+  readonly k?: number;
+  /** Default: the index's metric when one is current, else 'cosine'. */
+  readonly metric?: Metric;
+  /**
+   * Rows to consider (dataset row numbers): a Uint8Array mask or a list of rows, a `{ column: value }`
+   * match, or a predicate (as in `ds.filter`). A view (`ds.filter(...).search(...)`) restricts too.
+   */
+  readonly filter?: RowFilter | RowMatch | RowPredicate;
+  /** Search this version instead (time travel). */
+  readonly version?: number;
+  /** Ignore any ANN index. Default false. */
+  readonly exact?: boolean;
+  /** HNSW candidate list size. Default: the index's. */
+  readonly efSearch?: number;
+  /** Receives a warning (e.g. a stale index). Default: process.emitWarning. */
+  readonly onWarning?: (message: string, code: string) => void;
+}
+
+/** One result: `row` is the dataset row number; score as in exact search (cosine/dot: higher, l2: distance). */
+export interface DatasetHit {
+  readonly row: number;
+  readonly score: number;
+}
+
+export interface DatasetSearchResult {
+  readonly hits: DatasetHit[];
+  /** 'exact' or 'hnsw', and why. */
+  readonly plan: IndexPlan;
+}
+
+/** A column's vectors as one row-major matrix (null rows zero, `valid` 0). */
+export interface VectorMatrix {
+  readonly dim: number;
+  readonly rows: number;
+  readonly vectors: Float32Array;
+  readonly valid: Uint8Array;
+  readonly allValid: boolean;
+  norms?: Float32Array;
+}
+
+const matrices = new WeakMap<Manifest, Map<string, Promise<VectorMatrix>>>();
+
+/** Loads (and caches per version) an embedding column as one matrix, chunk by chunk. */
+export function loadMatrix(ds: Dataset, column: string, signal?: AbortSignal): Promise<VectorMatrix> {
+  const manifest = ds.core.manifest;
+  let m = matrices.get(manifest);
+  if (!m) matrices.set(manifest, (m = new Map()));
+  let p = m.get(column);
+  if (!p) {
+    p = readMatrix(ds, column, signal);
+    p.catch(() => m!.delete(column));
+    m.set(column, p);
+  }
+  return p;
+}
+
+async function readMatrix(ds: Dataset, column: string, signal?: AbortSignal): Promise<VectorMatrix> {
+  const c = ds.core.columnManifest(column);
+  if (c.htype !== 'embedding' || c.dtype !== 'float32') {
+    throw new StrataError('UNSUPPORTED', `column ${column} is ${c.htype}; search needs an embedding column`, {
+      column, hint: 'search a column written by embed() or declared { htype: "embedding", dim }',
+    });
+  }
+  const dim = c.meta.dim as number;
+  const rows = ds.core.manifest.length;
+  const vectors = new Float32Array(rows * dim);
+  const valid = new Uint8Array(rows);
+  let count = 0;
+  for await (const run of ds.core.reader(column).scan(0, c.length, { signal, prefetchChunks: 4 })) {
+    throwIfAborted(signal, 'search');
+    for (let j = 0; j < run.samples.length; j++) {
+      const s = run.samples[j];
+      if (s === null || s.bytes.byteLength !== dim * 4) continue;
+      const r = run.start + j;
+      const b = s.bytes;
+      if (b.byteOffset % 4 === 0) vectors.set(new Float32Array(b.buffer, b.byteOffset, dim), r * dim);
+      else new Uint8Array(vectors.buffer, r * dim * 4, dim * 4).set(b);
+      valid[r] = 1;
+      count++;
+    }
+  }
+  return { dim, rows, vectors, valid, allValid: count === rows };
+}
+
+/** Dataset rows a search may return: view ∩ filter ∩ non-null, as a mask (undefined: all rows). */
+async function allowedRows(ds: Dataset, m: VectorMatrix, filter: DatasetSearchOptions['filter'], signal?: AbortSignal): Promise<Uint8Array | undefined> {
+  let mask: Uint8Array | undefined = m.allValid ? undefined : m.valid.slice();
+  const restrict = (rows: ArrayLike<number>): void => {
+    const keep = new Uint8Array(m.rows);
+    for (let j = 0; j < rows.length; j++) {
+      const r = rows[j];
+      if (!(Number.isInteger(r) && r >= 0 && r < m.rows)) {
+        throw new StrataError('INVALID_ARGUMENT', `filter row ${r} is outside 0..${m.rows - 1}`, { field: 'filter', row: r });
+      }
+      keep[r] = 1;
+    }
+    if (mask) for (let i = 0; i < m.rows; i++) mask[i] &= keep[i];
+    else mask = keep;
+  };
+  const view = ds.rows();
+  if (!isIdentity(view, m.rows)) restrict(view);
+  if (filter instanceof Uint8Array) {
+    if (filter.length !== m.rows) {
+      throw new StrataError('INVALID_ARGUMENT', `filter mask has ${filter.length} entries for ${m.rows} rows`, { field: 'filter' });
+    }
+    const rows: number[] = [];
+    for (let i = 0; i < filter.length; i++) if (filter[i] !== 0) rows.push(i);
+    restrict(rows);
+  } else if (Array.isArray(filter) || filter instanceof Uint32Array || filter instanceof Int32Array) {
+    restrict(filter as ArrayLike<number>);
+  } else if (filter !== undefined) {
+    restrict((await ds.filter(filter as RowPredicate | RowMatch, { signal })).indices());
+  }
+  return mask;
+}
+
+function isIdentity(rows: Uint32Array, n: number): boolean {
+  if (rows.length !== n) return false;
+  for (let i = 0; i < n; i++) if (rows[i] !== i) return false;
+  return true;
+}
+
+async function resolveQuery(ds: Dataset, column: string, m: VectorMatrix, query: SearchQuery, options: DatasetSearchOptions): Promise<Float32Array> {
+  const row = typeof query === 'number' ? query : (query as { row?: unknown }).row;
+  if (typeof row === 'number') {
+    if (!(Number.isInteger(row) && row >= 0 && row < m.rows)) {
+      throw new StrataError('INVALID_ARGUMENT', `query row ${row} is outside 0..${m.rows - 1}`, { field: 'query', row, column });
+    }
+    if (m.valid[row]) return m.vectors.slice(row * m.dim, (row + 1) * m.dim);
+    const lineage = readLineage(ds.core.columnManifest(column).meta);
+    const cell = lineage ? (await ds.core.readCells(lineage.sourceColumn, [row], options.signal))[0] : null;
+    if (!(cell instanceof ImageCell)) {
+      throw new StrataError('INVALID_ARGUMENT', `row ${row} has no vector in ${column} and no image to embed`, { field: 'query', row, column, hint: 'pass a vector or an image' });
+    }
+    query = cell;
+  }
+  if (query instanceof ImageCell || query instanceof Uint8Array) {
+    const lineage = readLineage(ds.core.columnManifest(column).meta);
+    if (!lineage) {
+      throw new StrataError('INVALID_ARGUMENT', `column ${column} has no embedding lineage, so an image query cannot be embedded`, {
+        column, field: 'query', hint: 'pass a query vector, or search a column written by embed()',
+      });
+    }
+    const bytes = query instanceof ImageCell ? await query.bytes({ signal: options.signal }) : query;
+    return embedQueryImage(bytes, lineage, column, options);
+  }
+  return checkQuery(query as ArrayLike<number>, m.dim);
+}
+
+/** `ds.search` with the plan it used (exact or HNSW, and why). */
+export async function searchDataset(dataset: Dataset, column: string, query: SearchQuery, options: DatasetSearchOptions = {}): Promise<DatasetSearchResult> {
+  const ds = options.version === undefined ? dataset : await dataset.checkout(options.version, { signal: options.signal });
+  const k = checkK(options.k ?? 10);
+  const m = await loadMatrix(ds, column, options.signal);
+  const q = await resolveQuery(ds, column, m, query, options);
+  const mask = await allowedRows(ds, m, options.filter, options.signal);
+  const warn = options.onWarning ?? ((msg: string, code: string) => process.emitWarning(msg, { code }));
+  const plan = await currentIndex(ds, column, { metric: options.metric, exact: options.exact, mask, rows: m.rows, signal: options.signal, warn });
+  const metric = checkMetric(options.metric ?? plan.index?.metric ?? 'cosine');
+  if (plan.index) {
+    const hits = plan.index.search(q, { k, efSearch: options.efSearch, mask });
+    return { hits, plan: { method: plan.method, reason: plan.reason } };
+  }
+  if (metric === 'cosine') m.norms ??= vectorNorms(m.vectors, m.dim);
+  const top = new TopK(k);
+  scanExact(m.vectors, m.dim, q, top, { metric, norms: metric === 'cosine' ? m.norms : undefined, filter: mask });
+  return { hits: top.sorted(keyToScore(metric)), plan: { method: plan.method, reason: plan.reason } };
+}
+
+/** Top-k rows of this dataset (or view) by similarity of `column` to `query`. */
+export async function search(ds: Dataset, column: string, query: SearchQuery, options: DatasetSearchOptions = {}): Promise<DatasetHit[]> {
+  return (await searchDataset(ds, column, query, options)).hits;
+}

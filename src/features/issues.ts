@@ -87,9 +87,9 @@ export function checkName(issues: Issues, def: object, object: string, name: unk
   return name;
 }
 
-/** Reports fields not in `allowed`. */
-export function checkFields(issues: Issues, def: object, object: string, allowed: readonly string[], prefix = ''): void {
-  for (const key of Object.keys(def)) {
+/** Reports fields of `value` (default: the definition itself) not in `allowed`. */
+export function checkFields(issues: Issues, def: object, object: string, allowed: readonly string[], prefix = '', value: object = def): void {
+  for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
       issues.add(def, object, `${prefix}${key}`, `unknown field ${key}`, `${didYouMean(key, allowed)}allowed fields: ${allowed.join(', ')}`);
     }

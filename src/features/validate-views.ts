@@ -63,7 +63,7 @@ function validateAggregation(ctx: Ctx, view: FeatureViewDef, i: number, a: Aggre
     issues.add(view, obj, `aggregations[${i}]`, 'an aggregation must be an object', 'e.g. { column: amount, function: sum, window: 1h }');
     return undefined;
   }
-  checkFields(issues, view, obj, AGG_FIELDS, `aggregations[${i}].`);
+  checkFields(issues, view, obj, AGG_FIELDS, `aggregations[${i}].`, a);
   for (const k of Object.keys(a)) if (!AGG_FIELDS.includes(k)) return undefined;
   const fn = a.function;
   if (!(AGG_FUNCTIONS as readonly string[]).includes(fn)) {

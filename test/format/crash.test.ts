@@ -98,7 +98,7 @@ describe('crash safety and concurrent writers (local storage, real processes)', 
     expect(kills).toBeGreaterThanOrEqual(25);
     expect(lastLength).toBeGreaterThan(0);
     await storage.close();
-  });
+  }, 300_000);
 
   it('two writer processes appending concurrently: every row lands exactly once', async () => {
     const uri = path.join(dir, 'concurrent');
@@ -114,5 +114,5 @@ describe('crash safety and concurrent writers (local storage, real processes)', 
     expect(perWriter.get(2)).toEqual(Array.from({ length: 300 }, (_, k) => k));
     expect((await listVersionNumbers(storage)).length).toBe(1 + 100 + 60);
     await storage.close();
-  });
+  }, 120_000);
 });

@@ -96,7 +96,7 @@ export class EntityStream {
   /** Drops raw events at or before `eventCut` and tiles ending at or before `tileCut` (ms). */
   prune(eventCut: number, tileCut: number): void {
     const cut = upperBound(this.ev.ts, eventCut, 0, this.n);
-    if (cut >= 16 && cut * 2 >= this.n) {
+    if (cut > 0 && cut * 2 >= this.n) {
       const n = this.n;
       this.ev.ts.copyWithin(0, cut, n);
       this.created.copyWithin(0, cut, n);
@@ -107,7 +107,7 @@ export class EntityStream {
     if (tileCut > -Infinity) {
       const k = Math.floor(tileCut / this.#plan.tileMs);
       const tcut = lowerBound(this.tiles.idx, k, 0, this.tiles.m);
-      if (tcut >= 16 && tcut * 2 >= this.tiles.m) this.tiles.dropFront(tcut);
+      if (tcut > 0 && tcut * 2 >= this.tiles.m) this.tiles.dropFront(tcut);
     }
   }
 

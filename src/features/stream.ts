@@ -91,6 +91,12 @@ class PlainStream implements ViewStream {
   prune(): void {}
 }
 
+let pruneEvery = 65_536;
+/** How many ingested events between retention sweeps (tests lower it to exercise pruning). */
+export function setPruneEvery(n: number): void {
+  pruneEvery = Math.max(1, n);
+}
+
 class AggStream implements ViewStream {
   readonly #entities = new Map<unknown, EntityStream>();
   readonly #inputs: GroupInput[];
@@ -148,7 +154,7 @@ class AggStream implements ViewStream {
   }
 
   prune(hwm: number, latenessMs: number): void {
-    if (this.#ingested < 65_536) return;
+    if (this.#ingested < pruneEvery) return;
     this.#ingested = 0;
     const eventCut = hwm - latenessMs - this.#retentionMs;
     const tileCut = this.plan.hasLifetime ? -Infinity : eventCut;

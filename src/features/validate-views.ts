@@ -212,7 +212,7 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
       const e = entities.get(en);
       for (const k of e?.joinKeys ?? []) {
         if (!(k in columns)) {
-          issues.add(def, obj, `entities[${i}]`, `join key ${k} of entity ${en} is not a column of source ${source.name}`, `${didYouMean(k, Object.keys(columns))}add the column or fix the entity's joinKeys`);
+          issues.add(def, obj, `entities[${i}]`, `join key ${k} of entity ${en} is not a column of source ${source.name}`, `${didYouMean(k, Object.keys(columns))}add the column or fix the entity's joinKeys (columns: ${Object.keys(columns).join(', ')})`);
           ok = false;
         } else if (e!.valueType && categoryOf(e!.valueType) !== categoryOf(columns[k])) {
           issues.add(def, obj, `entities[${i}]`, `entity ${en} key ${k} is ${e!.valueType} but source ${source.name} has ${columns[k]}`, `make the types agree (cast the column or change valueType)`);

@@ -92,6 +92,7 @@ export class FeatureRepo {
       if (s.kind === 'parquet' && s.path && !registeredLoader('parquet')) return readParquetSchema(s.path);
       const p = loadSourceTable(s, { dir });
       tables.set(s.name, p);
+      p.catch(() => tables.delete(s.name));
       const t = await p;
       return Object.fromEntries(t.schema.fields.map((f) => [f.name, dtypeOfArrow(f.type)]));
     };

@@ -27,12 +27,22 @@ interface PqWriter {
   close(): Promise<void>;
 }
 interface Parquet {
-  ParquetReader: { openFile(path: string): Promise<PqReader> };
+  ParquetReader: { openFile(path: string, options?: { rawStatistics?: boolean }): Promise<PqReader> };
   ParquetWriter: { openFile(schema: unknown, path: string): Promise<PqWriter> };
   ParquetSchema: new (fields: Record<string, unknown>) => unknown;
 }
 
-const parquet = createRequire(import.meta.url)('parquetjs-lite') as Parquet;
+const load = createRequire(import.meta.url);
+const parquet = load('parquetjs-lite') as Parquet;
+
+// parquetjs-lite 0.8 decodes INT64 as BigInt but converts TIMESTAMP_MILLIS with `new Date(+value)`,
+// which throws on BigInt: every file with a millisecond timestamp column fails to open. Make the
+// conversion BigInt-safe (same result for numbers).
+{
+  const types = load('parquetjs-lite/lib/types.js') as { PARQUET_LOGICAL_TYPES: Record<string, { fromPrimitive?: (v: unknown) => unknown }> };
+  const millis = types.PARQUET_LOGICAL_TYPES.TIMESTAMP_MILLIS;
+  if (millis) millis.fromPrimitive = (v) => new Date(Number(v));
+}
 
 function dtypeOfField(f: PqField): Dtype {
   const t = f.originalType ?? f.primitiveType ?? 'UTF8';
@@ -74,7 +84,8 @@ function dtypeOfField(f: PqField): Dtype {
 
 async function open(path: string): Promise<PqReader> {
   try {
-    return await parquet.ParquetReader.openFile(path);
+    // raw statistics: parquetjs-lite cannot decode INT64 timestamp statistics into Dates
+    return await parquet.ParquetReader.openFile(path, { rawStatistics: true });
   } catch (err) {
     if ((err as { code?: string }).code) readFailure(path, err);
     throw new StrataError('CORRUPT', `${path} is not a readable Parquet file`, { uri: path, cause: err });

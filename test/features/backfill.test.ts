@@ -1,0 +1,100 @@
+/** Backfill tiles equal DuckDB's GROUP BY entity, tile; the sort-once step equals a plain sort. */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sortEvents } from '../../src/features/sort.js';
+import { aggRepo, eventsTable } from './_fixtures.js';
+import { close, duck, generate, loadIntoDuck, query, rng } from './_oracle.js';
+
+let con: DuckDBConnection;
+beforeAll(async () => {
+  con = await duck();
+});
+afterAll(() => con.closeSync());
+
+describe('backfill', () => {
+  for (const [seed, tile] of [
+    [31, '1m'],
+    [32, '15m'],
+    [33, '1h'],
+  ] as const) {
+    it(`tiles (${tile}) equal GROUP BY k, tile in DuckDB (seed ${seed})`, async () => {
+      const { events, rows } = generate({ seed });
+      await loadIntoDuck(con, events, rows);
+      const repo = await aggRepo(
+        eventsTable(events),
+        [
+          { column: 'v', function: 'count', window: '1h' },
+          { column: 'v', function: 'sum', window: '1h' },
+          { column: 'v', function: 'min', window: '1h' },
+          { column: 'v', function: 'max', window: '1h' },
+          { function: 'count', window: '1h' },
+        ],
+        tile,
+      );
+      const T = repo.view('aggs').tileMs!;
+      const tiles = await repo.backfill('aggs');
+      expect(tiles.schema.fields.map((f) => f.name)).toEqual(['k', 'tile_start', 'tile_end', 'v__count', 'v__sum', 'v__min', 'v__max', 'rows__count']);
+      const got = tiles
+        .toArray()
+        .map((r) => r.toJSON())
+        .sort((a, b) => Number(a.k) - Number(b.k) || (a.tile_start as number) - (b.tile_start as number));
+      const want = await query(
+        con,
+        `SELECT k, (CAST(ceil(ts / ${T}::DOUBLE) AS BIGINT) - 1) * ${T} AS tile_start, count(v) c, sum(v) s, min(v) mn, max(v) mx, count(*) n
+         FROM events WHERE k IS NOT NULL GROUP BY ALL ORDER BY k, tile_start`,
+      );
+      expect(got.length).toBe(want.length);
+      want.forEach((w, i) => {
+        const g = got[i];
+        expect([Number(g.k), g.tile_start, g.tile_end, Number(g.v__count), Number(g.rows__count)]).toEqual([w.k, w.tile_start, (w.tile_start as number) + T, w.c, w.n]);
+        expect(close(g.v__sum, (w.c as number) > 0 ? w.s : 0)).toBe(true);
+        expect(g.v__min).toBe(w.mn ?? null);
+        expect(g.v__max).toBe(w.mx ?? null);
+      });
+      // a time range keeps the overlapping tiles
+      const start = new Date(Math.min(...got.map((g) => g.tile_start as number)));
+      const some = await repo.backfill('aggs', { start, end: new Date(start.getTime() + 3 * T) });
+      expect(some.numRows).toBeGreaterThan(0);
+      expect(some.numRows).toBeLessThan(tiles.numRows);
+    });
+  }
+
+  it('needs a known view', async () => {
+    const repo = await aggRepo(eventsTable(generate({ seed: 1, events: 10 }).events), [{ function: 'count', window: '1h' }]);
+    await expect(repo.backfill('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe('sortEvents', () => {
+  it('orders by (code, time, created, input) and drops missing codes/times, for radix and fallback paths', () => {
+    for (const [seed, frac, huge] of [
+      [1, false, false],
+      [2, true, false],
+      [3, false, true],
+    ] as const) {
+      const r = rng(seed);
+      const n = 5000;
+      const codes = new Int32Array(n);
+      const ts = new Float64Array(n);
+      const created = new Float64Array(n);
+      const val = new Float64Array(n);
+      const nCodes = 700;
+      for (let i = 0; i < n; i++) {
+        codes[i] = r() < 0.02 ? -1 : Math.floor(r() * nCodes);
+        ts[i] = r() < 0.01 ? Number.NaN : Math.floor(r() * 50) * (huge ? 2 ** 40 : 1000) + (frac ? r() : 0);
+        created[i] = r() < 0.3 ? Number.NaN : Math.floor(r() * 3);
+        val[i] = i;
+      }
+      const s = sortEvents(codes, nCodes, ts, created, [val]);
+      const expected = [...Array(n).keys()]
+        .filter((i) => codes[i] >= 0 && !Number.isNaN(ts[i]))
+        .sort((a, b) => codes[a] - codes[b] || ts[a] - ts[b] || (Number.isNaN(created[a]) ? -Infinity : created[a]) - (Number.isNaN(created[b]) ? -Infinity : created[b]) || a - b);
+      expect(Array.from(s.order)).toEqual(expected);
+      expect(Array.from(s.carried[0])).toEqual(expected);
+      expect(Array.from(s.ts)).toEqual(expected.map((i) => ts[i]));
+      for (let c = 0; c < nCodes; c++) {
+        for (let p = s.offsets[c]; p < s.offsets[c + 1]; p++) expect(codes[s.order[p]]).toBe(c);
+      }
+    }
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * Source formats (Parquet, JSONL, Arrow IPC, pluggable loaders), entity-row inputs (Arrow, objects,
+ * Parquet, DataFrame-like) and outputs (Arrow, objects, Parquet, danfo) all agree.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tableToIPC } from 'apache-arrow';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FeatureRepo, defineEntity, defineFeatureView, defineSource, registerSourceLoader, type SourceDef } from '../../src/features/index.js';
+import { readParquetFile, writeParquetFile } from '../../src/features/sources/index.js';
+import { eventsTable, rowsTable } from './_fixtures.js';
+import { generate } from './_oracle.js';
+import { cleanup, tempDir } from './_repo.js';
+
+afterAll(cleanup);
+
+const { events, rows } = generate({ seed: 41, events: 300, rows: 80, entities: 12 });
+const table = eventsTable(events);
+const FEATURES = ['plain:v', 'plain:s', 'aggs:v_sum_1h', 'aggs:rows_count_2h', 'aggs:s_last_n_1d'];
+
+async function repoOver(source: SourceDef, dir?: string) {
+  return FeatureRepo.fromDefinitions(
+    [
+      defineEntity({ name: 'ent', joinKeys: ['k'] }),
+      defineSource(source),
+      defineFeatureView({ name: 'plain', entities: ['ent'], source: source.name, features: ['v', 's'], ttl: '3h' }),
+      defineFeatureView({
+        name: 'aggs',
+        entities: ['ent'],
+        source: source.name,
+        aggregations: [
+          { column: 'v', function: 'sum', window: '1h' },
+          { function: 'count', window: '2h' },
+          { column: 's', function: 'last_n', window: '1d', n: 2 },
+        ],
+      }),
+    ],
+    dir ? { dir } : {},
+  );
+}
+
+const reference = async () => (await repoOver({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' })).getHistoricalFeatures(rowsTable(rows), { features: FEATURES }).toArray();
+
+describe('source formats', () => {
+  it('Parquet, JSONL and Arrow IPC sources give the same training set as the in-memory table', async () => {
+    const want = await reference();
+    const dir = await tempDir();
+    await writeParquetFile(table, join(dir, 'ev.parquet'));
+    await writeFile(join(dir, 'ev.arrow'), tableToIPC(table, 'file'));
+    await writeFile(
+      join(dir, 'ev.jsonl'),
+      events.map((e) => JSON.stringify({ k: e.k, event_timestamp: new Date(e.ts).toISOString(), cr: e.cr === null ? null : new Date(e.cr).toISOString(), v: e.v, s: e.s, rid: e.rid })).join('\n') + '\n',
+    );
+    for (const [kind, path] of [
+      ['parquet', 'ev.parquet'],
+      ['arrow', 'ev.arrow'],
+      ['jsonl', 'ev.jsonl'],
+    ] as const) {
+      const repo = await repoOver({ name: 'ev', kind, path, createdTimestampField: 'cr', schema: kind === 'jsonl' ? { v: 'float64' } : undefined }, dir);
+      const got = await repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES }).toArray();
+      expect(got, kind).toEqual(want);
+    }
+  });
+
+  it('pluggable loaders: a registered kind validates and loads; dataset sources wait for their loader', async () => {
+    const want = await reference();
+    const off = registerSourceLoader('memory', (s) => (s.options?.name === 'events' ? table : undefined));
+    try {
+      const repo = await repoOver({ name: 'ev', kind: 'memory', options: { name: 'events' }, createdTimestampField: 'cr' });
+      expect(await repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES }).toArray()).toEqual(want);
+    } finally {
+      off();
+    }
+    // without a loader, a dataset source still validates (columns unknown) but cannot load
+    const repo = await FeatureRepo.fromDefinitions([
+      defineEntity({ name: 'ent', joinKeys: ['k'] }),
+      defineSource({ name: 'ds', kind: 'dataset', path: 'hub://x/y' }),
+      defineFeatureView({ name: 'plain', entities: ['ent'], source: 'ds', features: [{ name: 'v', dtype: 'float64' }] }),
+    ]);
+    await expect(repo.getHistoricalFeatures(rowsTable(rows), { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    const offDs = registerSourceLoader('dataset', () => table);
+    try {
+      const got = await repo.getHistoricalFeatures(rowsTable(rows), { features: ['plain:v'] }).toArray();
+      expect(got.length).toBe(rows.length);
+    } finally {
+      offDs();
+    }
+  });
+});
+
+describe('entity rows in, training sets out', () => {
+  it('accepts Arrow, objects, a Parquet path and DataFrame-like objects; writes Parquet and danfo', async () => {
+    const want = await reference();
+    const repo = await repoOver({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' });
+    const objects = rows.map((r) => ({ qid: r.qid, k: r.qk, event_timestamp: new Date(r.qts) }));
+    const dir = await tempDir();
+    await writeParquetFile(rowsTable(rows), join(dir, 'rows.parquet'));
+    const columns = ['qid', 'k', 'event_timestamp'];
+    const dfValues = { columns, values: rows.map((r) => [r.qid, r.qk, new Date(r.qts)]) };
+    const dfJson = { toJSON: () => objects };
+    for (const input of [objects, join(dir, 'rows.parquet'), dfValues, dfJson]) {
+      const got = await repo.getHistoricalFeatures(input, { features: FEATURES }).toArray();
+      expect(got).toEqual(want);
+    }
+    const job = repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES });
+    await job.toParquet(join(dir, 'out.parquet'));
+    const back = await readParquetFile(join(dir, 'out.parquet'));
+    const backRows = back.toArray().map((r) => r.toJSON());
+    expect(backRows.length).toBe(rows.length);
+    expect(backRows.map((r) => r.v ?? null)).toEqual(want.map((r) => r.v));
+    expect(backRows.map((r) => Array.from((r.s_last_n_1d as { toArray(): unknown[] } | null)?.toArray() ?? []))).toEqual(want.map((r) => r.s_last_n_1d));
+    class FakeFrame {
+      constructor(readonly data: Record<string, unknown>[]) {}
+    }
+    expect((await job.toDanfo(FakeFrame)).data).toEqual(want);
+  });
+
+  it('names problems: unknown refs, missing columns, key type mismatch, name clashes, abort', async () => {
+    const repo = await repoOver({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' });
+    expect(() => repo.getHistoricalFeatures([], { features: ['plain:nope'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => repo.getHistoricalFeatures([], { features: ['nope:v'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => repo.getHistoricalFeatures([], { features: [] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => repo.getHistoricalFeatures([], { featureService: 'nope' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    await expect(repo.getHistoricalFeatures([{ k: 1 }], { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'event_timestamp' } });
+    await expect(repo.getHistoricalFeatures([{ kk: 1, event_timestamp: new Date() }], { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'k' } });
+    await expect(repo.getHistoricalFeatures([{ k: 'one', event_timestamp: new Date() }], { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'k' } });
+    const two = await FeatureRepo.fromDefinitions([
+      defineEntity({ name: 'ent', joinKeys: ['k'] }),
+      defineSource({ name: 'ev', kind: 'table', table }),
+      defineFeatureView({ name: 'a', entities: ['ent'], source: 'ev', features: ['v'] }),
+      defineFeatureView({ name: 'b', entities: ['ent'], source: 'ev', features: ['v'] }),
+    ]);
+    expect(() => two.getHistoricalFeatures([], { features: ['a:v', 'b:v'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    const full = await two.getHistoricalFeatures([{ k: events[0].k, event_timestamp: new Date(events[0].ts) }], { features: ['a:v', 'b:v'], fullFeatureNames: true }).toArray();
+    expect(Object.keys(full[0])).toEqual(['k', 'event_timestamp', 'a__v', 'b__v']);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES, signal: ac.signal }).toArray()).rejects.toMatchObject({ code: 'ABORTED' });
+    const progress: string[] = [];
+    await repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES, onProgress: (p) => progress.push(p.phase) }).toArray();
+    expect(progress).toContain('views');
+  });
+});

@@ -1,0 +1,223 @@
+import { setMaxListeners } from 'node:events';
+import { StrataError, throwIfAborted } from '../../errors.js';
+import { ColumnReader } from '../../format/column-reader.js';
+import { CachedStorage } from '../../storage/cache.js';
+import { decodeImage } from '../../media/image.js';
+import type { ImageCell } from '../cells.js';
+import type { DatasetCore } from '../core.js';
+import { Limiter } from './limiter.js';
+import { type BatchesOptions, type ResolvedOptions, checkImageSpec, resolveOptions } from './options.js';
+import { shardRange, visitOrder } from './order.js';
+import { allocate, place, tensorShape } from './pixels.js';
+
+/**
+ * One batch. `indices` are row positions in the view the batches came from (`ds.row(i)` works with
+ * them). Decoded image columns are one typed array for the whole batch (shape in `shapes[column]`);
+ * other columns are arrays of values (media not decoded: lazy cells).
+ */
+export interface Batch {
+  readonly indices: Uint32Array;
+  /** Shapes of the tensor columns, e.g. `{ image: [32, 224, 224, 3] }`. */
+  readonly shapes: Readonly<Record<string, readonly number[]>>;
+  readonly [column: string]: unknown;
+}
+
+const RESERVED = new Set(['indices', 'shapes']);
+
+interface DecodePlan {
+  readonly column: string;
+  readonly height: number;
+  readonly width: number;
+  readonly fit: 'cover' | 'contain' | 'fill';
+  readonly channels: 1 | 3;
+  /** Bytes of physical row r. */
+  readonly read: (row: number, signal: AbortSignal) => Promise<Uint8Array>;
+}
+
+function decodePlans(core: DatasetCore, columns: readonly string[], decode: BatchesOptions['decode'] = {}): Map<string, DecodePlan> {
+  const plans = new Map<string, DecodePlan>();
+  for (const key of Object.keys(decode)) {
+    if (!columns.includes(key) && key !== 'image') {
+      throw new StrataError('INVALID_ARGUMENT', `batches: decode names ${key}, which is not among the returned columns`, {
+        column: key,
+        hint: `columns are: ${columns.join(', ')}`,
+      });
+    }
+  }
+  for (const column of columns) {
+    const c = core.columnManifest(column);
+    const isImage = c.htype === 'image' || (c.htype === 'link' && (c.meta.target ?? 'image') === 'image');
+    const spec = decode[column] ?? (isImage ? decode.image : undefined);
+    if (!spec) continue;
+    if (!isImage) {
+      throw new StrataError('UNSUPPORTED', `batches: column ${column} has htype ${c.htype}; only image columns are decoded`, { column });
+    }
+    const s = checkImageSpec(column, spec);
+    // A scan reads every sample once: it goes around the LRU cache (scan-resistant), so an epoch
+    // neither evicts what random reads cached nor holds cacheBytes of images.
+    const store = core.storage instanceof CachedStorage ? core.storage.inner : core.storage;
+    const reader = c.htype === 'image' ? new ColumnReader(store, c) : undefined;
+    const read =
+      reader
+        ? async (row: number, signal: AbortSignal) => (await reader.sample(row, signal))?.bytes
+        : async (row: number, signal: AbortSignal) => {
+            const [cell] = await core.readCells(column, [row], signal);
+            return (cell as ImageCell | null)?.bytes({ signal });
+          };
+    plans.set(column, {
+      column,
+      ...s,
+      read: async (row, signal) => {
+        const bytes = await read(row, signal);
+        if (!bytes || bytes.byteLength === 0) {
+          throw new StrataError('INVALID_ARGUMENT', `batches: row ${row} of column ${column} is empty and cannot be decoded`, {
+            column,
+            row,
+            hint: 'filter the nulls out first, e.g. ds.filter(r => r.' + column + ' !== null)',
+          });
+        }
+        return bytes;
+      },
+    });
+  }
+  return plans;
+}
+
+/**
+ * Model-ready batches over `rows` (physical row numbers of a view). Reads and image decodes run in
+ * parallel (`readConcurrency`, `decodeConcurrency`) up to `prefetchBatches` ahead of the consumer,
+ * so memory is bounded by about (prefetchBatches + 1) batches.
+ */
+export async function* batches(core: DatasetCore, rows: Uint32Array, defaultColumns: readonly string[], options: BatchesOptions = {}): AsyncGenerator<Batch> {
+  const o = resolveOptions(options);
+  const columns = [...(options.columns ?? defaultColumns)];
+  for (const c of columns) {
+    core.columnManifest(c);
+    if (RESERVED.has(c)) throw new StrataError('INVALID_ARGUMENT', `batches: column name ${c} clashes with the batch's own field`, { column: c, hint: 'rename or drop it' });
+  }
+  const plans = decodePlans(core, columns, options.decode);
+  const order = planOrder(core, rows, columns, o);
+  const nBatches = o.dropLast ? Math.floor(order.length / o.batchSize) : Math.ceil(order.length / o.batchSize);
+
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // one listener per read in flight
+  const external = options.signal;
+  throwIfAborted(external, 'batches');
+  const onAbort = () => stop.abort(new StrataError('ABORTED', 'batches was aborted', { cause: external?.reason }));
+  external?.addEventListener('abort', onAbort, { once: true });
+  // A slot covers read + decode of one image, so compressed bytes held are bounded by the slots.
+  const reads = new Limiter(Math.max(o.readConcurrency, o.decodeConcurrency));
+  const decodes = new Limiter(o.decodeConcurrency);
+  stop.signal.addEventListener('abort', () => {
+    reads.close(stop.signal.reason);
+    decodes.close(stop.signal.reason);
+  }, { once: true });
+
+  const build = (b: number): Promise<Batch> => {
+    const positions = order.subarray(b * o.batchSize, Math.min(order.length, (b + 1) * o.batchSize));
+    const p = buildBatch(core, rows, positions, columns, plans, o, reads, decodes, stop.signal);
+    p.catch(() => undefined); // surfaced when awaited, in order
+    return p;
+  };
+
+  const inflight: Promise<Batch>[] = [];
+  let next = 0;
+  try {
+    while (next < nBatches && inflight.length <= o.prefetchBatches) inflight.push(build(next++));
+    for (let b = 0; b < nBatches; b++) {
+      const batch = await orAbort(inflight.shift()!, stop.signal);
+      if (next < nBatches) inflight.push(build(next++));
+      yield batch;
+      if (stop.signal.aborted) throw stop.signal.reason;
+    }
+  } finally {
+    external?.removeEventListener('abort', onAbort);
+    if (!stop.signal.aborted) stop.abort(new StrataError('ABORTED', 'batches stopped by the consumer'));
+    inflight.length = 0;
+  }
+}
+
+/**
+ * `p`, or the abort reason as soon as `signal` fires. (Not Promise.race against one long-lived
+ * promise: every race would leave a reaction on it holding its result — a batch — forever.)
+ */
+function orAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function planOrder(core: DatasetCore, rows: Uint32Array, columns: readonly string[], o: ResolvedOptions): Uint32Array {
+  const [start, end] = shardRange(rows.length, o.shard, o.shards);
+  if (!o.shuffle) return visitOrder(start, end, () => 0, undefined);
+  // Blocks follow the chunks of the widest column returned (the media column when there is one).
+  const widest = [...columns].sort((a, b) => bytesOf(core, b) - bytesOf(core, a))[0];
+  const reader = widest ? core.reader(widest) : undefined;
+  const blockOf = (p: number) => (reader && rows[p] < reader.length ? reader.locate(rows[p]) : -1);
+  return visitOrder(start, end, blockOf, { seed: o.seed, bufferRows: o.shuffleBufferRows });
+}
+
+function bytesOf(core: DatasetCore, column: string): number {
+  return core.columnManifest(column).chunks.reduce((n, c) => n + c.bytes, 0);
+}
+
+async function buildBatch(
+  core: DatasetCore,
+  rows: Uint32Array,
+  positions: Uint32Array,
+  columns: readonly string[],
+  plans: Map<string, DecodePlan>,
+  o: ResolvedOptions,
+  reads: Limiter,
+  decodes: Limiter,
+  signal: AbortSignal,
+): Promise<Batch> {
+  const n = positions.length;
+  const physical = Uint32Array.from(positions, (p) => rows[p]);
+  const out: Record<string, unknown> = { indices: positions.slice() };
+  const shapes: Record<string, number[]> = {};
+  const work: Promise<void>[] = [];
+  for (const column of columns) {
+    const plan = plans.get(column);
+    if (!plan) {
+      work.push(
+        (core.isMedia(column) ? core.readCells(column, physical, signal) : core.columnValues(column, signal).then((all) => Array.from(physical, (r) => all[r] ?? null))).then(
+          (values) => void (out[column] = values),
+        ),
+      );
+      continue;
+    }
+    const { height: h, width: w, channels: c } = plan;
+    const tensor = allocate(o.dtype, n, h, w, c);
+    out[column] = tensor;
+    shapes[column] = tensorShape(o.layout, n, h, w, c);
+    for (let i = 0; i < n; i++) {
+      const row = physical[i];
+      work.push(
+        reads.run(async () => {
+          const bytes = await plan.read(row, signal);
+          await decodes.run(async () => {
+            throwIfAborted(signal, 'batches');
+            const img = await decodeImage(bytes, { resize: { width: w, height: h, fit: plan.fit }, channels: c }, { column, row });
+            place(tensor, i, img.data, h * w, c, o.layout, o.mean, o.std);
+          });
+        }),
+      );
+    }
+  }
+  await Promise.all(work);
+  out.shapes = shapes;
+  return out as Batch;
+}

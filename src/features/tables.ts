@@ -14,7 +14,7 @@ export function concatTables(a: A.Table, b: A.Table): A.Table {
     const vb = b.getChild(name);
     const type = (va ?? vb)!.type;
     const part = (v: A.Vector | null, n: number): A.Vector => {
-      if (v && v.type.compareTo(type)) return v;
+      if (v && String(v.type) === String(type) && v.type.typeId === type.typeId) return v;
       const dtype = dtypeOfArrow(type);
       const vals = v ? [...v].map((x) => coerce(x, dtype)) : new Array(n).fill(null);
       return A.vectorFromArray(vals as never[], type as never);

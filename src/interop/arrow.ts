@@ -1,0 +1,207 @@
+import {
+  Binary, Bool, type DataType, Field, FixedSizeList, Float32, Float64, Int8, Int16, Int32, Int64, List, RecordBatch, Schema, Struct,
+  Table, Uint8, Uint16, Uint32, Uint64, Utf8, Type, type Vector, makeBuilder, makeData,
+} from 'apache-arrow';
+import { StrataError, throwIfAborted } from '../errors.js';
+import { Dataset } from '../dataset/dataset.js';
+import type { ColumnSpecInput } from '../dataset/schema.js';
+import type { DType } from '../format/dtype.js';
+import { sniffImage, sniffVideo } from '../media/image-header.js';
+import { type ExtractedColumn, SHAPE_SUFFIX, extractColumns, specFromMeta, tensorValue } from './columns.js';
+import type { FromTableOptions, ToArrowOptions } from './types.js';
+
+/** Field metadata keys. `strata.meta` is the column metadata as JSON (class names, bbox format, ...). */
+export const ARROW_META = { htype: 'strata.htype', dtype: 'strata.dtype', meta: 'strata.meta', shapeOf: 'strata.shapeOf' } as const;
+
+export function arrowType(dtype: DType): DataType {
+  switch (dtype) {
+    case 'uint8': return new Uint8();
+    case 'int8': return new Int8();
+    case 'uint16': return new Uint16();
+    case 'int16': return new Int16();
+    case 'uint32': return new Uint32();
+    case 'int32': return new Int32();
+    case 'uint64': return new Uint64();
+    case 'int64': return new Int64();
+    case 'float16': case 'float32': return new Float32();
+    case 'float64': return new Float64();
+    case 'bool': return new Bool();
+    default: return new Utf8();
+  }
+}
+
+const f32 = () => new Float32();
+
+/**
+ * Arrow type of an htype: image/video → Binary (the file bytes); link, text → Utf8; json → Utf8
+ * (JSON text); class_label → Int32 ids (names in the field metadata); bbox → List<FixedSizeList<4,
+ * Float32>>; embedding → FixedSizeList<dim, Float32>; generic scalars → the numeric type of the
+ * dtype; generic tensors → List<T> of the flattened values plus a `<name>__shape` List<Int32> column.
+ */
+function typeOf(col: ExtractedColumn): DataType {
+  switch (col.htype) {
+    case 'image': case 'video': return new Binary();
+    case 'class_label': return new Int32();
+    case 'bbox': return new List(new Field('item', new FixedSizeList(4, new Field('item', f32(), false)), false));
+    case 'embedding': return new FixedSizeList(col.meta.dim as number, new Field('item', f32(), false));
+    case 'generic': return col.shapes ? new List(new Field('item', arrowType(col.dtype), false)) : arrowType(col.dtype);
+    default: return new Utf8();
+  }
+}
+
+function vectorOf(type: DataType, values: readonly unknown[]): Vector {
+  const b = makeBuilder({ type, nullValues: [null, undefined] });
+  for (const v of values) b.append(v);
+  return b.finish().toVector();
+}
+
+function cellFor(col: ExtractedColumn, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (col.htype === 'json') return JSON.stringify(v);
+  if (col.htype === 'generic' && col.dtype === 'bool' && !col.shapes) return Boolean(v);
+  if (col.htype === 'generic' && col.shapes && col.dtype === 'bool') return Array.from(v as ArrayLike<number>, Boolean);
+  return v;
+}
+
+export async function toArrow(ds: Dataset, options: ToArrowOptions = {}): Promise<Table> {
+  const cols = await extractColumns(ds, options.columns, options.signal);
+  const fields: Field[] = [];
+  const vectors: Vector[] = [];
+  for (const col of cols) {
+    throwIfAborted(options.signal, 'toArrow');
+    const type = typeOf(col);
+    const metadata = new Map([
+      [ARROW_META.htype, col.htype],
+      [ARROW_META.dtype, col.dtype],
+      [ARROW_META.meta, JSON.stringify(col.meta)],
+    ]);
+    fields.push(new Field(col.name, type, true, metadata));
+    vectors.push(vectorOf(type, col.values.map((v) => cellFor(col, v))));
+    if (col.shapes) {
+      const st = new List(new Field('item', new Int32(), false));
+      fields.push(new Field(`${col.name}${SHAPE_SUFFIX}`, st, true, new Map([[ARROW_META.shapeOf, col.name]])));
+      vectors.push(vectorOf(st, col.shapes));
+    }
+  }
+  const schema = new Schema(fields, new Map([['strata.source', ds.uri], ['strata.version', String(ds.version)]]));
+  const data = makeData({ type: new Struct(fields), length: ds.length, nullCount: 0, children: vectors.map((v) => v.data[0]) });
+  return new Table([new RecordBatch(schema, data)]);
+}
+
+/** Plain JS of an Arrow cell: nested vectors become arrays, numeric leaves typed arrays. */
+function jsOf(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'object' && v !== null && 'type' in v && typeof (v as Vector).toArray === 'function' && 'length' in v) {
+    const vec = v as Vector;
+    const t = vec.type.typeId;
+    if (t === Type.List || t === Type.FixedSizeList || t === Type.Struct || t === Type.Utf8 || t === Type.Binary) return Array.from(vec, jsOf);
+    return vec.toArray();
+  }
+  if (typeof v === 'object' && typeof (v as { toJSON?: () => unknown }).toJSON === 'function' && !(v instanceof Uint8Array)) return (v as { toJSON: () => unknown }).toJSON();
+  return v;
+}
+
+/** Column spec of an Arrow field without Strata metadata. */
+function inferSpec(field: Field, column: Vector): ColumnSpecInput {
+  const t = field.type as DataType;
+  if (DataTypeIs.int(t)) return intDType(t);
+  if (DataTypeIs.float(t)) return (t as Float32).precision === 2 ? 'float64' : 'float32';
+  if (t.typeId === Type.Bool) return 'bool';
+  if (t.typeId === Type.Utf8 || t.typeId === Type.LargeUtf8) return 'text';
+  if (t.typeId === Type.Dictionary) return 'class_label';
+  if (t.typeId === Type.Binary || t.typeId === Type.LargeBinary) {
+    for (const v of column) {
+      if (v === null) continue;
+      if (sniffImage(v as Uint8Array)) return 'image';
+      if (sniffVideo(v as Uint8Array)) return 'video';
+      break;
+    }
+    throw new StrataError('UNSUPPORTED', `fromArrow: binary column ${field.name} holds neither images nor videos`, { column: field.name, hint: 'pass its type in options.schema' });
+  }
+  if (t.typeId === Type.FixedSizeList) {
+    const child = (t as FixedSizeList).children[0].type;
+    if (DataTypeIs.float(child)) return { htype: 'embedding', dim: (t as FixedSizeList).listSize };
+  }
+  if (t.typeId === Type.List) {
+    const child = (t as List).children[0].type;
+    if (child.typeId === Type.FixedSizeList && (child as FixedSizeList).listSize === 4) return { htype: 'bbox', format: 'ltrb' };
+    if (DataTypeIs.int(child)) return intDType(child);
+    if (DataTypeIs.float(child)) return (child as Float32).precision === 2 ? 'float64' : 'float32';
+  }
+  return 'json';
+}
+
+const DataTypeIs = {
+  int: (t: DataType) => t.typeId === Type.Int,
+  float: (t: DataType) => t.typeId === Type.Float,
+};
+
+function intDType(t: DataType): DType {
+  const { bitWidth, isSigned } = t as unknown as { bitWidth: number; isSigned: boolean };
+  return `${isSigned ? 'int' : 'uint'}${bitWidth}` as DType;
+}
+
+/** A new dataset at `uri` from an Arrow table: Strata field metadata restores every htype exactly; other fields are inferred. */
+export async function fromArrow(table: Table, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
+  const fields = table.schema.fields;
+  const shapeCols = new Map<string, string>();
+  for (const f of fields) {
+    const of = f.metadata.get(ARROW_META.shapeOf);
+    if (of) shapeCols.set(of, f.name);
+  }
+  const schema: Record<string, ColumnSpecInput> = {};
+  const kinds = new Map<string, { htype: string; dtype?: DType }>();
+  for (const f of fields) {
+    if (f.metadata.get(ARROW_META.shapeOf)) continue;
+    const col = table.getChild(f.name)!;
+    const htype = f.metadata.get(ARROW_META.htype);
+    let spec: ColumnSpecInput;
+    if (options.schema?.[f.name]) spec = options.schema[f.name];
+    else if (htype) {
+      const dtype = f.metadata.get(ARROW_META.dtype) as DType | undefined;
+      spec = specFromMeta(f.name, htype, dtype, JSON.parse(f.metadata.get(ARROW_META.meta) ?? '{}') as Record<string, unknown>);
+    } else spec = inferSpec(f, col);
+    schema[f.name] = spec;
+    const s = typeof spec === 'string' ? { htype: spec } : spec;
+    kinds.set(f.name, { htype: s.htype, dtype: (s as { dtype?: DType }).dtype });
+  }
+  const { schema: _ignored, batchRows = 4096, message = 'import from arrow', ...createOptions } = options;
+  const ds = await Dataset.create(uri, { ...createOptions, schema });
+  try {
+    const names = [...kinds.keys()];
+    const vectors = new Map(names.map((n) => [n, table.getChild(n)!]));
+    const shapeVectors = new Map([...shapeCols].map(([of, n]) => [of, table.getChild(n)!]));
+    for (let start = 0; start < table.numRows; start += batchRows) {
+      throwIfAborted(options.signal, 'fromArrow');
+      const rows: Record<string, unknown>[] = [];
+      for (let i = start; i < Math.min(table.numRows, start + batchRows); i++) {
+        const row: Record<string, unknown> = {};
+        for (const n of names) row[n] = fromArrowCell(kinds.get(n)!.htype, vectors.get(n)!.get(i), shapeVectors.get(n)?.get(i));
+        rows.push(row);
+      }
+      await ds.append(rows);
+    }
+    await ds.commit(message);
+    return ds;
+  } catch (err) {
+    await ds.close();
+    throw err;
+  }
+}
+
+function fromArrowCell(htype: string, v: unknown, shape: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  switch (htype) {
+    case 'json': return typeof v === 'string' ? JSON.parse(v) : jsOf(v);
+    case 'class_label': return typeof v === 'bigint' ? Number(v) : v;
+    case 'bbox': return (jsOf(v) as ArrayLike<number>[]).map((b) => Array.from(b));
+    case 'embedding': return jsOf(v);
+    case 'generic': {
+      const flat = jsOf(v);
+      if (typeof flat !== 'object' || flat === null) return flat;
+      if (shape === undefined) return flat;
+      return tensorValue(flat as ArrayLike<number>, shape === null ? null : Array.from(jsOf(shape) as ArrayLike<number>));
+    }
+    default: return v;
+  }
+}

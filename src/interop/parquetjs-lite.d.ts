@@ -1,0 +1,33 @@
+/** Minimal types for parquetjs-lite (it ships none): only what Strata uses. */
+declare module 'parquetjs-lite' {
+  export interface ParquetFieldSpec {
+    type?: string;
+    optional?: boolean;
+    repeated?: boolean;
+    compression?: string;
+    fields?: Record<string, ParquetFieldSpec>;
+  }
+  export class ParquetSchema {
+    constructor(fields: Record<string, ParquetFieldSpec>);
+    readonly fields: Record<string, { name: string; primitiveType?: string; originalType?: string; repetitionType: string; fieldCount?: number }>;
+  }
+  export interface ParquetCursor {
+    next(): Promise<Record<string, unknown> | null>;
+  }
+  export class ParquetReader {
+    static openFile(path: string): Promise<ParquetReader>;
+    static openBuffer(buffer: Buffer): Promise<ParquetReader>;
+    readonly schema: ParquetSchema;
+    getCursor(columns?: string[]): ParquetCursor;
+    getRowCount(): number | bigint;
+    getMetadata(): Record<string, string>;
+    close(): Promise<void>;
+  }
+  export class ParquetWriter {
+    static openFile(schema: ParquetSchema, path: string, opts?: { useDataPageV2?: boolean; rowGroupSize?: number }): Promise<ParquetWriter>;
+    appendRow(row: Record<string, unknown>): Promise<void>;
+    setMetadata(key: string, value: string): void;
+    setRowGroupSize(n: number): void;
+    close(): Promise<void>;
+  }
+}

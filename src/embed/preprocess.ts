@@ -163,10 +163,12 @@ export interface RawImage {
 export async function resizeForModel(source: Uint8Array | RawImage, options: PreprocessOptions | Preprocess): Promise<Uint8Array> {
   const pre = resolvePreprocess(options);
   const [h, w] = pre.size;
+  const warnings: string[] = [];
   try {
     const img = source instanceof Uint8Array
       ? sharp(source, { autoOrient: true })
       : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
+    img.on('warning', (message: string) => warnings.push(String(message).trim()));
     img.flatten({ background: '#000000' });
     if (pre.channels === 'gray') img.grayscale();
     else img.toColourspace('srgb');
@@ -192,8 +194,10 @@ export async function resizeForModel(source: Uint8Array | RawImage, options: Pre
     }
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } catch (err) {
-    throw new StrataError('CORRUPT', `cannot decode/resize image: ${(err as Error).message}`, {
-      cause: err, hint: 'the image bytes are damaged or in an unsupported format',
+    // libvips details (e.g. "Corrupt JPEG data: ...") arrive as warnings, not in the error message
+    const detail = [...new Set(warnings)].filter((x) => !(err as Error).message.includes(x)).join('; ');
+    throw new StrataError('CORRUPT', `cannot decode/resize image: ${(err as Error).message}${detail ? ` (${detail})` : ''}`, {
+      cause: err, warnings, hint: 'the image bytes are damaged or in an unsupported format',
     });
   }
 }

@@ -1,0 +1,165 @@
+/**
+ * Parts of the embedding benchmark (issue 5) that need no dataset: model inference on ready tensors
+ * and vector search. bench/embed.ts imports these; run directly to print them:
+ *   npx tsx bench/embed-parts.ts [--quick]
+ */
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { buildMobileNetV2Like } from '../datasets/models/onnx-builder.js';
+import { EmbeddingModel } from '../src/embed/model.js';
+import { ExactIndex, searchExact } from '../src/embed/search/exact.js';
+import { HnswIndex, type HnswOptions } from '../src/embed/search/hnsw.js';
+
+export interface InferResult {
+  /** Per batch size: best wall time per image over the repeats. */
+  readonly perBatch: readonly { readonly batch: number; readonly msPerImage: number }[];
+  readonly bestBatch: number;
+  /** t_infer: best per-image time over all batch sizes. */
+  readonly msPerImage: number;
+  readonly intraOpThreads: number;
+}
+
+/** Deterministic pseudo-random floats in [-2, 2) (normalized-image range). */
+function fill(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) a[i] = ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 4 - 2;
+  return a;
+}
+
+/**
+ * Model alone on ready tensors: for each batch size, one warm-up then `repeats` timed runs; reports
+ * the best per-image time. `model`: an EmbeddingModel, a path or bytes (loaded with intra-op
+ * threads = cores), or omitted for the MobileNetV2-like model at 224×224 (seed 1, dim 512).
+ */
+export async function measureInfer(options: {
+  readonly model?: EmbeddingModel | string | Uint8Array;
+  readonly batchSizes?: readonly number[];
+  readonly repeats?: number;
+  readonly intraOpThreads?: number;
+} = {}): Promise<InferResult> {
+  const threads = options.intraOpThreads ?? availableParallelism();
+  const owned = !(options.model instanceof EmbeddingModel);
+  const model = options.model instanceof EmbeddingModel
+    ? options.model
+    : await EmbeddingModel.load(options.model ?? buildMobileNetV2Like({ seed: 1 }).bytes, { intraOpThreads: threads });
+  try {
+    const item = model.inputShape.dims.slice(1);
+    if (item.some((d) => d < 1)) throw new Error(`measureInfer needs a model with fixed item dims, got [${model.inputShape.dims}]`);
+    const per = item.reduce((a, b) => a * b, 1);
+    const perBatch: { batch: number; msPerImage: number }[] = [];
+    for (const batch of options.batchSizes ?? [1, 4, 8, 16, 32, 64]) {
+      const x = fill(batch * per, batch);
+      await model.run(x, batch);
+      let best = Infinity;
+      for (let r = 0; r < (options.repeats ?? 5); r++) {
+        const t0 = performance.now();
+        await model.run(x, batch);
+        best = Math.min(best, (performance.now() - t0) / batch);
+      }
+      perBatch.push({ batch, msPerImage: best });
+    }
+    const top = perBatch.reduce((a, b) => (b.msPerImage < a.msPerImage ? b : a));
+    return { perBatch, bestBatch: top.batch, msPerImage: top.msPerImage, intraOpThreads: threads };
+  } finally {
+    if (owned) await model.close();
+  }
+}
+
+export interface SearchResult {
+  /** Exact top-10 over 100k × 512-d (searchExact, cosine), best of the queries, ms. */
+  readonly search_exact_ms_100k: number;
+  /** Same with ExactIndex (norms precomputed), mean ms. */
+  readonly search_exact_index_ms_100k: number;
+  /** HNSW top-10 over 100k × annDim, mean ms per query. */
+  readonly search_ann_ms_100k: number;
+  /** HNSW recall@10 against exact on the same vectors and queries. */
+  readonly ann_recall_at_10: number;
+  readonly ann_build_s: number;
+  readonly ann_dim: number;
+  readonly ann_options: Required<HnswOptions>;
+  readonly ann_index_bytes: number;
+}
+
+function uniform(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) a[i] = (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+  return a;
+}
+
+/**
+ * Exact search over n × dim (default 100k × 512, uniform random, cosine) and HNSW over n × annDim
+ * (default 100k × 128, l2, the same data family as the recall acceptance test).
+ */
+export async function measureSearch(options: {
+  readonly n?: number;
+  readonly dim?: number;
+  readonly annDim?: number;
+  readonly queries?: number;
+  readonly hnsw?: HnswOptions;
+  readonly log?: (line: string) => void;
+} = {}): Promise<SearchResult> {
+  const n = options.n ?? 100_000;
+  const dim = options.dim ?? 512;
+  const annDim = options.annDim ?? 128;
+  const nq = options.queries ?? 50;
+  const log = options.log ?? (() => {});
+
+  const v = uniform(n * dim, 1);
+  const q = uniform(nq * dim, 2);
+  let exactBest = Infinity;
+  for (let i = 0; i < Math.min(nq, 10); i++) {
+    const t0 = performance.now();
+    searchExact(v, dim, q.subarray(i * dim, (i + 1) * dim), { k: 10, metric: 'cosine' });
+    exactBest = Math.min(exactBest, performance.now() - t0);
+  }
+  const index = new ExactIndex(v, dim, 'cosine');
+  let t0 = performance.now();
+  for (let i = 0; i < Math.min(nq, 10); i++) index.search(q.subarray(i * dim, (i + 1) * dim), { k: 10 });
+  const exactIndexMs = (performance.now() - t0) / Math.min(nq, 10);
+  log(`exact ${n} × ${dim}: searchExact best ${exactBest.toFixed(1)} ms, ExactIndex mean ${exactIndexMs.toFixed(1)} ms`);
+
+  const hnswOptions: HnswOptions = { metric: 'l2', M: 24, efConstruction: 200, efSearch: 800, ...options.hnsw };
+  const av = annDim === dim ? v : uniform(n * annDim, 3);
+  const aq = annDim === dim ? q : uniform(nq * annDim, 4);
+  t0 = performance.now();
+  const hnsw = await HnswIndex.build(av, annDim, hnswOptions);
+  const buildS = (performance.now() - t0) / 1000;
+  log(`hnsw build ${n} × ${annDim} (M ${hnsw.options.M}, efConstruction ${hnsw.options.efConstruction}): ${buildS.toFixed(1)} s`);
+  const truth = Array.from({ length: nq }, (_, i) =>
+    new Set(searchExact(av, annDim, aq.subarray(i * annDim, (i + 1) * annDim), { k: 10, metric: hnsw.metric }).map((h) => h.row)));
+  let hits = 0;
+  t0 = performance.now();
+  const results = Array.from({ length: nq }, (_, i) => hnsw.search(aq.subarray(i * annDim, (i + 1) * annDim), { k: 10 }));
+  const annMs = (performance.now() - t0) / nq;
+  results.forEach((r, i) => { hits += r.filter((h) => truth[i].has(h.row)).length; });
+  const recall = hits / (nq * 10);
+  log(`hnsw search (efSearch ${hnsw.options.efSearch}): ${annMs.toFixed(2)} ms/query, recall@10 ${recall.toFixed(4)}`);
+  return {
+    search_exact_ms_100k: exactBest,
+    search_exact_index_ms_100k: exactIndexMs,
+    search_ann_ms_100k: annMs,
+    ann_recall_at_10: recall,
+    ann_build_s: buildS,
+    ann_dim: annDim,
+    ann_options: hnsw.options,
+    ann_index_bytes: hnsw.serialize({ includeVectors: false }).length,
+  };
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const infer = await measureInfer({ batchSizes: quick ? [1, 8] : undefined, repeats: quick ? 2 : 5 });
+  console.log(`MobileNetV2-like 224×224 → 512, intra-op threads ${infer.intraOpThreads}`);
+  console.log('batch  ms/img');
+  for (const r of infer.perBatch) console.log(`${String(r.batch).padStart(5)}  ${r.msPerImage.toFixed(2)}`);
+  const search = await measureSearch({ n: quick ? 20_000 : 100_000, log: (l) => console.log(l) });
+  console.log(JSON.stringify({
+    t_infer_ms: infer.msPerImage, infer_best_batch: infer.bestBatch,
+    ...search, ann_options: undefined, ann_M: search.ann_options.M,
+    ann_ef_construction: search.ann_options.efConstruction, ann_ef_search: search.ann_options.efSearch,
+  }));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

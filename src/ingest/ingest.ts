@@ -17,6 +17,9 @@ export interface IngestOptions extends OpenStorageOptions {
   /** Table column holding the file paths (relative to the table's folder, or absolute/URLs).
    * Default: the first of file, path, filename, file_name, image, video, uri, url. */
   readonly pathColumn?: string;
+  /** Table columns to combine into one bbox column (one box per row), e.g.
+   * `{ boxes: ['bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom'] }`; the parts are dropped. */
+  readonly boxColumns?: Readonly<Record<string, readonly [string, string, string, string]>>;
   /** Column types for table columns (default: inferred, see `inferSpec`). */
   readonly schema?: Readonly<Record<string, ColumnSpecInput>>;
   /** Store references (htype link) instead of the bytes. Default false. For s3:// sources call
@@ -83,7 +86,7 @@ export async function ingest(source: string, target: string | Dataset, options: 
   let ds: Dataset | undefined;
   const ownDataset = typeof target === 'string';
   try {
-    const plan = await planSource(src, { layout: options.layout ?? 'auto', table: options.table, pathColumn: options.pathColumn, schema: options.schema, labelColumn: names.label }, signal);
+    const plan = await planSource(src, { layout: options.layout ?? 'auto', table: options.table, pathColumn: options.pathColumn, schema: options.schema, labelColumn: names.label, boxColumns: options.boxColumns }, signal);
     const schema = schemaFor(plan, names, options.link ?? false);
     ds = typeof target === 'string'
       ? await Dataset.create(target, { ...storageOptions, schema, ifExists: 'open', chunkSizeBytes: options.chunkSizeBytes, signal })

@@ -47,6 +47,7 @@ export interface PlanOptions {
   readonly pathColumn?: string;
   readonly schema?: Readonly<Record<string, ColumnSpecInput>>;
   readonly labelColumn: string;
+  readonly boxColumns?: Readonly<Record<string, readonly [string, string, string, string]>>;
 }
 
 /** URL of a key in a storage (the last path segment escaped, as links resolve it). */
@@ -111,6 +112,13 @@ async function planTable(source: Storage, keys: string[], table: string | undefi
     throw new StrataError('NOT_FOUND', `ingest: table ${table} not found in ${source.uri}`, { file: table, uri: source.uri, cause });
   }
   const records = await parseTable(bytes, table);
+  for (const [name, parts] of Object.entries(options.boxColumns ?? {})) {
+    for (const rec of records) {
+      const v = parts.map((p) => rec[p]);
+      for (const p of parts) delete rec[p];
+      rec[name] = v.every((x) => typeof x === 'number') ? [v as number[]] : null;
+    }
+  }
   const header = new Set(records.flatMap((r) => Object.keys(r)));
   const pathColumn = options.pathColumn ?? PATH_COLUMNS.find((c) => header.has(c));
   if (!pathColumn || !header.has(pathColumn)) {

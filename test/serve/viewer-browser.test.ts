@@ -1,0 +1,112 @@
+/**
+ * The viewer in a real browser (Debian's chromium driven by playwright-core): load the page,
+ * filter by a label, open an image, click "similar", check what is shown; screenshots go to
+ * test-output/. Without chromium the test is skipped outside CI and fails in CI.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dataset } from '../../src/dataset/dataset.js';
+import { startViewer, type Viewer } from '../../src/serve/viewer.js';
+import { makeViewerDataset } from './viewer-fixture.js';
+
+const CHROMIUM = process.env.STRATA_CHROMIUM ?? '/usr/bin/chromium';
+const missing = existsSync(CHROMIUM) ? undefined : `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
+if (missing && process.env.CI) throw new Error(`browser test cannot run in CI: ${missing}`);
+if (missing) console.warn(`skipping the viewer browser test: ${missing}`);
+
+const OUT = join(process.cwd(), 'test-output');
+
+describe.skipIf(missing !== undefined)('viewer in chromium', () => {
+  let dir: string;
+  let ds: Dataset;
+  let viewer: Viewer;
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'strata-viewer-browser-'));
+    ds = await makeViewerDataset(join(dir, 'ds'), 90);
+    viewer = await startViewer(ds, { pageSize: 24 });
+    await mkdir(OUT, { recursive: true });
+    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      viewport: { width: 1280, height: 900 },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await viewer?.close();
+    await ds?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('filters by label, opens an image, shows similar images', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+
+    await page.goto(`${viewer.url}/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await expect.poll(() => page.locator('#grid .card').count()).toBe(24);
+    expect(await page.textContent('#page-info')).toBe('1–24 of 90');
+    expect(await page.textContent('#dataset-meta')).toContain('90 rows');
+
+    // the label column is preselected as the filter; pick "bird"
+    await page.waitForSelector('#filter-value[data-loaded="true"]');
+    await page.selectOption('#filter-value', 'bird');
+    await expect.poll(() => page.textContent('#page-info')).toBe('1–24 of 30');
+    const labels = await page.locator('#grid .card').evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset.label));
+    expect(new Set(labels)).toEqual(new Set(['bird']));
+
+    // thumbnails really loaded (decoded by the browser), boxes drawn over them
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#grid img')].every((i) => i.complete && i.naturalWidth > 0));
+    expect(await page.locator('#grid .card').first().locator('svg.boxes rect').count()).toBe(1);
+
+    // next page of birds
+    await page.click('#next');
+    await expect.poll(() => page.textContent('#page-info')).toBe('25–30 of 30');
+    expect(await page.locator('#grid .card').count()).toBe(6);
+    await page.click('#prev');
+    await expect.poll(() => page.textContent('#page-info')).toBe('1–24 of 30');
+    await page.screenshot({ path: join(OUT, 'viewer-filtered.png'), fullPage: false });
+
+    // open one image
+    const first = page.locator('#grid .card').first();
+    const row = await first.getAttribute('data-row');
+    await first.click();
+    await page.waitForSelector('#detail.on');
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('#detail-frame img');
+      return Boolean(img && img.complete && img.naturalWidth > 0);
+    });
+    expect(await page.locator('#detail-values').textContent()).toContain(`bird number ${row}`);
+    expect(await page.locator('#detail-frame svg.boxes rect').count()).toBe(1);
+    await page.screenshot({ path: join(OUT, 'viewer-detail.png') });
+
+    // similar images: all birds (the embeddings cluster by label), not the query row itself, best first
+    await page.click('#similar');
+    await page.waitForSelector('#banner.on');
+    expect(await page.textContent('#banner-text')).toContain(`row #${row}`);
+    await expect.poll(() => page.locator('#grid').getAttribute('data-mode')).toBe('similar');
+    const cards = page.locator('#grid .card');
+    expect(await cards.count()).toBeGreaterThan(5);
+    const shown = await cards.evaluateAll((cs) => cs.map((c) => ({ row: (c as HTMLElement).dataset.row, label: (c as HTMLElement).dataset.label, score: Number(c.querySelector('.score')?.textContent) })));
+    expect(shown.every((s) => s.label === 'bird')).toBe(true);
+    expect(shown.map((s) => s.row)).not.toContain(row);
+    expect(shown.map((s) => s.score)).toEqual([...shown.map((s) => s.score)].sort((a, b) => b - a));
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#grid img')].every((i) => i.complete && i.naturalWidth > 0));
+    await page.screenshot({ path: join(OUT, 'viewer-similar.png'), fullPage: true });
+
+    // back to the filtered grid
+    await page.click('#back');
+    await expect.poll(() => page.textContent('#page-info')).toBe('1–24 of 30');
+    expect(errors).toEqual([]);
+  }, 120_000);
+});

@@ -19,6 +19,7 @@ if (missing && process.env.CI) throw new Error(`browser test cannot run in CI: $
 if (missing) console.warn(`skipping the viewer browser test: ${missing}`);
 
 const OUT = join(process.cwd(), 'test-output');
+const ALL_THUMBS_LOADED = "[...document.querySelectorAll('#grid img')].every((i) => i.complete && i.naturalWidth > 0)";
 
 describe.skipIf(missing !== undefined)('viewer in chromium', () => {
   let dir: string;
@@ -62,11 +63,11 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     await page.waitForSelector('#filter-value[data-loaded="true"]');
     await page.selectOption('#filter-value', 'bird');
     await expect.poll(() => page.textContent('#page-info')).toBe('1–24 of 30');
-    const labels = await page.locator('#grid .card').evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset.label));
+    const labels = await page.locator('#grid .card').evaluateAll((cards) => cards.map((c: any) => c.dataset.label as string));
     expect(new Set(labels)).toEqual(new Set(['bird']));
 
     // thumbnails really loaded (decoded by the browser), boxes drawn over them
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#grid img')].every((i) => i.complete && i.naturalWidth > 0));
+    await page.waitForFunction(ALL_THUMBS_LOADED);
     expect(await page.locator('#grid .card').first().locator('svg.boxes rect').count()).toBe(1);
 
     // next page of birds
@@ -82,10 +83,7 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     const row = await first.getAttribute('data-row');
     await first.click();
     await page.waitForSelector('#detail.on');
-    await page.waitForFunction(() => {
-      const img = document.querySelector<HTMLImageElement>('#detail-frame img');
-      return Boolean(img && img.complete && img.naturalWidth > 0);
-    });
+    await page.waitForFunction("(() => { const i = document.querySelector('#detail-frame img'); return Boolean(i && i.complete && i.naturalWidth > 0); })()");
     expect(await page.locator('#detail-values').textContent()).toContain(`bird number ${row}`);
     expect(await page.locator('#detail-frame svg.boxes rect').count()).toBe(1);
     await page.screenshot({ path: join(OUT, 'viewer-detail.png') });
@@ -97,11 +95,11 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     await expect.poll(() => page.locator('#grid').getAttribute('data-mode')).toBe('similar');
     const cards = page.locator('#grid .card');
     expect(await cards.count()).toBeGreaterThan(5);
-    const shown = await cards.evaluateAll((cs) => cs.map((c) => ({ row: (c as HTMLElement).dataset.row, label: (c as HTMLElement).dataset.label, score: Number(c.querySelector('.score')?.textContent) })));
+    const shown = await cards.evaluateAll((cs) => cs.map((c: any) => ({ row: c.dataset.row as string, label: c.dataset.label as string, score: Number(c.querySelector('.score')?.textContent) })));
     expect(shown.every((s) => s.label === 'bird')).toBe(true);
     expect(shown.map((s) => s.row)).not.toContain(row);
     expect(shown.map((s) => s.score)).toEqual([...shown.map((s) => s.score)].sort((a, b) => b - a));
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#grid img')].every((i) => i.complete && i.naturalWidth > 0));
+    await page.waitForFunction(ALL_THUMBS_LOADED);
     await page.screenshot({ path: join(OUT, 'viewer-similar.png'), fullPage: true });
 
     // back to the filtered grid

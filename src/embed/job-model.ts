@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type * as ort from 'onnxruntime-node';
 import { StrataError } from '../errors.js';
 import { openStorage, parseUri, type OpenStorageOptions } from '../storage/open.js';
@@ -23,6 +24,8 @@ export interface LoadedModel {
   readonly model: EmbeddingModel;
   readonly uri: string;
   readonly sha256: string;
+  /** The model file's bytes (undefined for a session). */
+  readonly bytes?: Uint8Array;
 }
 
 /** True for `scheme://...` strings other than Windows drive paths. */
@@ -51,15 +54,19 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   const common = { inputName: options.inputName, outputName: options.outputName, intraOpThreads: options.intraOpThreads };
   let model: EmbeddingModel;
   let uri: string;
+  let bytes: Uint8Array | undefined;
   if (typeof source === 'string' && isUri(source) && !source.startsWith('file://')) {
-    model = await EmbeddingModel.load(await readModelBytes(source, options), common);
+    bytes = await readModelBytes(source, options);
+    model = await EmbeddingModel.load(bytes, common);
     uri = source;
   } else if (typeof source === 'string') {
-    const path = source.startsWith('file://') ? parseUri(source) : { path: source };
-    model = await EmbeddingModel.load((path as { path: string }).path, common);
+    const path = (source.startsWith('file://') ? parseUri(source) : { path: source }) as { path: string };
+    model = await EmbeddingModel.load(path.path, common);
+    bytes = await readFile(path.path);
     uri = source;
   } else if (source instanceof Uint8Array) {
     model = await EmbeddingModel.load(source, common);
+    bytes = source;
     uri = 'bytes';
   } else {
     if (!options.modelSha256 || !/^[0-9a-f]{64}$/.test(options.modelSha256)) {
@@ -77,5 +84,5 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
       uri, field: 'modelSha256', hint: 'the model file changed; use the original file or drop modelSha256',
     });
   }
-  return { model, uri, sha256: model.sha256 as string };
+  return { model, uri, sha256: model.sha256 as string, bytes };
 }

@@ -53,6 +53,17 @@ export interface EmbedOptions {
   readonly intraOpThreads?: number;
   /** Samples decoded at the same time. Default: max(2, cores). */
   readonly decodeConcurrency?: number;
+  /**
+   * Run the model in a worker thread (default true; sessions and fixed-batch models always run on
+   * this thread). onnxruntime-node's run() blocks its JS thread, so on the main thread it would stall
+   * reads and decodes for the length of every batch.
+   */
+  readonly inferenceWorker?: boolean;
+  /** Let ONNX Runtime's idle threads spin-wait in the inference worker. Default false: spinning takes
+   * CPU from the decoders running at the same time. */
+  readonly ortSpinning?: boolean;
+  /** Decodes started while the model runs (they share the cores with it). Default decodeConcurrency. */
+  readonly decodeWhileInferring?: number;
   /** Prepared samples held ahead of inference. Default 3 × batchSize. */
   readonly queueSamples?: number;
   /** sha256 of the model file (required for an InferenceSession; checked against files). */

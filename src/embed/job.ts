@@ -3,6 +3,7 @@ import { ImageCell, VideoCell } from '../dataset/cells.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
+import { WorkerModel } from './job-infer.js';
 import { loadModel } from './job-model.js';
 import {
   chooseOutput, newLineage, POOLINGS, withFailures,
@@ -41,7 +42,8 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
   const frames: JobFrames | null = isVideo ? checkFrames(options.frames ?? { count: 8 }) : null;
   const commitEvery = positiveInt(options.commitEveryBatches ?? 10, 'commitEveryBatches');
 
-  const { model, uri, sha256 } = await loadModel(options.model, options);
+  const { model, uri, sha256, bytes } = await loadModel(options.model, options);
+  let worker: WorkerModel | undefined;
   try {
     const pre = validatePreprocess(withModelSize(options.preprocess ?? {}, model), model.inputShape);
     const batchSize = positiveInt(options.batchSize ?? model.fixedBatch ?? 32, 'batchSize');
@@ -128,14 +130,24 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       options.onProgress?.({ phase: 'embed', ...p, committedRows, failed: runFailures.length });
     };
 
+    if (bytes && model.fixedBatch === undefined && (options.inferenceWorker ?? true)) {
+      worker = await WorkerModel.start(bytes, {
+        inputName: model.inputName, outputName: model.outputName, uri,
+        intraOpThreads: options.intraOpThreads ?? availableParallelism(), spinning: options.ortSpinning,
+      });
+    }
+    const infer = worker
+      ? (batch: Float32Array, n: number) => worker!.run(batch, n, dims)
+      : (batch: Float32Array, n: number) => model.run(batch, n, dims);
     try {
       await runPipeline({
         source: cells(ds, column, resumedFrom, options.signal),
         prepare: (item) => prepareSample(item, pre, frames, options.signal),
         concurrency: positiveInt(options.decodeConcurrency ?? Math.max(2, availableParallelism()), 'decodeConcurrency'),
+        concurrencyWhileInferring: options.decodeWhileInferring,
         window: positiveInt(options.queueSamples ?? 3 * batchSize, 'queueSamples'),
         batchSize, itemFloats,
-        infer: (batch, n) => model.run(batch, n, dims),
+        infer,
         write,
         signal: options.signal,
       });
@@ -150,6 +162,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       failures: runFailures, seconds, imagesPerSecond: (written - resumedFrom) / seconds, lineage,
     };
   } finally {
+    await worker?.close();
     await model.close();
   }
 }

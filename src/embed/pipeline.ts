@@ -24,6 +24,11 @@ export interface PipelineOptions<S> {
   /** Storage read + decode/resize + tensor packing of one sample (runs `concurrency` at a time). */
   readonly prepare: (item: S) => Promise<PreparedSample>;
   readonly concurrency: number;
+  /**
+   * Preparations started while a model run is in flight (they compete with ONNX Runtime's threads
+   * for the cores). Default `concurrency`; 0 alternates strictly: decode, then infer.
+   */
+  readonly concurrencyWhileInferring?: number;
   /** Prepared samples held ahead of inference (bounds memory). */
   readonly window: number;
   /** Images per model run. */
@@ -62,11 +67,13 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<void> {
   let failed: unknown;
   let stopped = false;
   let inFlight = 0;
+  let inferring = false;
+  const limit = (): number => (inferring ? (o.concurrencyWhileInferring ?? o.concurrency) : o.concurrency);
 
   const producer = (async () => {
     try {
       for await (const item of o.source) {
-        while (!stopped && (queue.length >= o.window || inFlight >= o.concurrency)) await changed.wait();
+        while (!stopped && (queue.length >= o.window || inFlight >= limit())) await changed.wait();
         if (stopped) return;
         throwIfAborted(o.signal, 'embedding job');
         inFlight++;
@@ -110,7 +117,15 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<void> {
       }
       if ((s === undefined && batch.length > 0) || items >= o.batchSize) {
         throwIfAborted(o.signal, 'embedding job');
-        await o.write(await inferBatch(batch, items, o));
+        inferring = true;
+        let out: EmbeddedSample[];
+        try {
+          out = await inferBatch(batch, items, o);
+        } finally {
+          inferring = false;
+          changed.notify();
+        }
+        await o.write(out);
         batch = [];
         items = 0;
       }

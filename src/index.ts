@@ -22,3 +22,31 @@ export type { ColumnSummary } from './dataset/ops/describe.js';
 export type { GroupCount } from './dataset/ops/group-by.js';
 export type { FormatOptions } from './dataset/ops/format.js';
 export { configureLinks } from './dataset/links.js';
+
+// media
+export { decodeImage, thumbnail, configureSharp, type DecodeImageOptions, type DecodedImage } from './media/image.js';
+export { probeVideo, VideoReader, type VideoFrame, type FrameSelection } from './media/video.js';
+
+// ingest, batches, interop
+export { ingest, type IngestOptions, type IngestSummary, type IngestProgress, progressBar } from './ingest/index.js';
+export { type Batch, type BatchesOptions } from './dataset/batches/index.js';
+
+// embeddings and vector search
+export { embed, type EmbedOptions, type EmbedSummary, type EmbedProgress } from './embed/job.js';
+export { EmbeddingModel, type Preprocess } from './embed/index.js';
+export { createIndex, type CreateIndexOptions, type DatasetSearchResult, type DatasetHit } from './embed/index.js';
+export { METRICS, type Metric } from './embed/search/metrics.js';
+export { HnswIndex } from './embed/search/hnsw.js';
+
+// structured features
+export {
+  FeatureRepo, defineEntity, defineSource, defineFeatureView, defineFeatureService, registerSourceLoader,
+  AGG_FUNCTIONS, WINDOW_KINDS, type FeatureRepoOptions,
+} from './features/index.js';
+
+// online store and serving
+export {
+  openOnlineStore, SqliteOnlineStore, RedisOnlineStore, getOnlineFeatures, materialize, materializeIncremental,
+  type OnlineStore, type OnlineStoreConfig,
+} from './online/index.js';
+export { createFeatureServer, type FeatureServer, type FeatureServerOptions } from './serve/index.js';

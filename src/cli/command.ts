@@ -32,8 +32,8 @@ export interface CommandContext {
   err(line: string): void;
   /** Fires on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
-  /** A progress bar on stderr labelled `label`. */
-  progress(label: string): ProgressBar;
+  /** A progress bar on stderr labelled `label`, counting `unit` (default 'items'). */
+  progress(label: string, unit?: string): ProgressBar;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
 }

@@ -83,7 +83,7 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       out,
       err,
       signal: io.signal ?? processSignal(),
-      progress: (label) => new ProgressBar(label, { stream: stderr, silent: values.quiet === true }),
+      progress: (label, unit) => new ProgressBar(label, { stream: stderr, unit, silent: values.quiet === true }),
       env: io.env ?? process.env,
       cwd: io.cwd ?? process.cwd(),
     };

@@ -21,7 +21,7 @@ import { StrataError, type ErrorCode } from '../errors.js';
 import { thumbnail } from '../media/image.js';
 import { ByteLru } from './viewer-cache.js';
 import { type ViewerColumn, type ViewerRoles, describeColumns, pageRows, parseFilter, pickRoles, rowsAt } from './viewer-data.js';
-import { embeddingColumns, rowVector, similarRows } from './viewer-similar.js';
+import { embeddingColumns, similarRows } from './viewer-similar.js';
 import { APP_JS } from './viewer/app.js';
 import { PAGE_HTML } from './viewer/page.js';
 
@@ -135,8 +135,7 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
     const k = intParam(req.query.k, 'k', 12, 1, MAX_LIMIT);
     const filter = parseFilter(req.query.filter, columns);
     const within = filter ? (await filtered(filter)).indices() : undefined;
-    const query = await rowVector(ds, column, row);
-    const hits = await similarRows(ds, column, query, { k, exclude: row, ...(within ? { within } : {}) });
+    const hits = await similarRows(ds, column, { row }, { k, exclude: row, ...(within ? { within } : {}) });
     const rows = await rowsAt(ds, hits.map((h) => h.row), roles);
     return { column, query: row, metric: 'cosine', rows: rows.map((r, j) => ({ ...r, score: hits[j].score })) };
   });

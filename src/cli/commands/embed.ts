@@ -1,13 +1,122 @@
 import type { Command } from '../command.js';
-import { StrataError } from '../../errors.js';
+import { UsageError, flag, int, requireStr, str } from '../command.js';
+import { json } from '../format.js';
+import { JSON_OPTION, openDataset } from '../open.js';
+import { embed } from '../../embed/job.js';
+import { ON_LINEAGE_MISMATCH, POOLINGS, type OnLineageMismatch, type Pooling } from '../../embed/lineage.js';
+import { CHANNEL_ORDERS, FITS, LAYOUTS, type PreprocessOptions } from '../../embed/preprocess.js';
+import type { JobFrames } from '../../embed/video.js';
 
 export const command: Command = {
   name: 'embed',
-  summary: 'not available yet',
-  positionals: [],
-  options: {},
-  examples: ['strata embed --help'],
-  async run() {
-    throw new StrataError('UNSUPPORTED', 'strata embed is not available in this build', { hint: 'its backing module has not landed yet' });
+  summary:
+    'Computes an embedding column for an image or video column with an ONNX model (local path or s3:// URI). Pipelined, committed every few batches, resumable: re-run after an interruption and only the missing rows are computed; re-running with the same model and preprocess does nothing. Lineage (model sha256, preprocess, ...) is stored in the column metadata.',
+  positionals: [{ name: 'uri', description: 'dataset URI' }],
+  options: {
+    column: { type: 'string', value: 'COL', description: 'image, video or link column to embed (required)' },
+    model: { type: 'string', value: 'FILE', description: '.onnx model: a path or s3:// URI (required)' },
+    output: { type: 'string', value: 'COL', description: 'output column (default embedding)' },
+    size: { type: 'string', value: 'N|HxW', description: 'model input size (default: the model\'s fixed input)' },
+    fit: { type: 'string', value: 'FIT', description: `${FITS.join(' | ')} (default cover)` },
+    mean: { type: 'string', value: 'A,B,C', description: 'per-channel mean (default ImageNet); "0" for none' },
+    std: { type: 'string', value: 'A,B,C', description: 'per-channel std (default ImageNet); "1" for none' },
+    layout: { type: 'string', value: 'L', description: `${LAYOUTS.join(' | ')} (default NCHW)` },
+    channels: { type: 'string', value: 'C', description: `${CHANNEL_ORDERS.join(' | ')} (default RGB)` },
+    scale: { type: 'string', value: 'X', description: 'pixel scale before mean/std (default 1/255 = 0.00392156862745098)' },
+    normalize: { type: 'boolean', description: 'L2-normalize vectors' },
+    'batch-size': { type: 'string', value: 'N', description: 'images per model run (default 32)' },
+    frames: { type: 'string', value: 'N', description: 'videos: frames per video, evenly spaced (default 8)' },
+    'every-seconds': { type: 'string', value: 'S', description: 'videos: one frame every S seconds instead of --frames' },
+    pooling: { type: 'string', value: 'P', description: `videos: ${POOLINGS.join(' | ')} (default mean; none = one vector per frame)` },
+    'on-mismatch': { type: 'string', value: 'M', description: `output exists with another model/preprocess: ${ON_LINEAGE_MISMATCH.join(' | ')} (default error)` },
+    strict: { type: 'boolean', description: 'fail on the first sample that does not decode (default: record it, store null)' },
+    'commit-every': { type: 'string', value: 'BATCHES', description: 'commit every N batches (default 10)' },
+    threads: { type: 'string', value: 'N', description: 'ONNX Runtime intra-op threads (default: all cores)' },
+    json: { ...JSON_OPTION, description: 'print the job summary as JSON' },
+    quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
+  },
+  examples: [
+    'strata embed ./shapes.strata --column image --model ./models/tiny.onnx --output embedding --size 32 --normalize',
+    'strata embed ./clips.strata --column video --model s3://models/clip.onnx --frames 8 --pooling mean',
+  ],
+  async run(ctx) {
+    const column = requireStr(ctx, 'column', 'embed');
+    const model = requireStr(ctx, 'model', 'embed');
+    const pre: Record<string, unknown> = {};
+    const size = str(ctx, 'size');
+    if (size !== undefined) {
+      const m = /^(\d+)(?:x(\d+))?$/.exec(size);
+      if (!m) throw new UsageError('strata embed: --size must be N or HxW, e.g. 224 or 224x224', 'embed');
+      pre.size = m[2] ? [Number(m[1]), Number(m[2])] : Number(m[1]);
+    }
+    for (const [opt, allowed] of [['fit', FITS], ['layout', LAYOUTS], ['channels', CHANNEL_ORDERS]] as const) {
+      const v = str(ctx, opt);
+      if (v === undefined) continue;
+      if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`strata embed: --${opt} must be one of ${allowed.join(', ')}`, 'embed');
+      pre[opt] = v;
+    }
+    for (const opt of ['mean', 'std'] as const) {
+      const v = str(ctx, opt);
+      if (v !== undefined) pre[opt] = numbers(v, opt);
+    }
+    if (str(ctx, 'scale') !== undefined) pre.scale = numbers(str(ctx, 'scale')!, 'scale')[0];
+    const pooling = str(ctx, 'pooling');
+    if (pooling !== undefined && !(POOLINGS as readonly string[]).includes(pooling)) throw new UsageError(`strata embed: --pooling must be one of ${POOLINGS.join(', ')}`, 'embed');
+    const mismatch = str(ctx, 'on-mismatch');
+    if (mismatch !== undefined && !(ON_LINEAGE_MISMATCH as readonly string[]).includes(mismatch)) throw new UsageError(`strata embed: --on-mismatch must be one of ${ON_LINEAGE_MISMATCH.join(', ')}`, 'embed');
+    let frames: JobFrames | undefined;
+    if (str(ctx, 'every-seconds') !== undefined) {
+      const s = numbers(str(ctx, 'every-seconds')!, 'every-seconds')[0];
+      frames = { everySeconds: s };
+    } else if (str(ctx, 'frames') !== undefined) frames = { count: int(ctx, 'frames', 'embed', 8, 1) };
+
+    const ds = await openDataset(ctx, ctx.positionals[0], 'embed');
+    const bar = ctx.progress('embed', 'samples');
+    try {
+      const summary = await embed(ds, {
+        column,
+        model,
+        output: str(ctx, 'output') ?? 'embedding',
+        preprocess: pre as PreprocessOptions,
+        normalize: flag(ctx, 'normalize'),
+        strict: flag(ctx, 'strict'),
+        ...(str(ctx, 'batch-size') !== undefined ? { batchSize: int(ctx, 'batch-size', 'embed', 32, 1) } : {}),
+        ...(str(ctx, 'commit-every') !== undefined ? { commitEveryBatches: int(ctx, 'commit-every', 'embed', 10, 1) } : {}),
+        ...(str(ctx, 'threads') !== undefined ? { intraOpThreads: int(ctx, 'threads', 'embed', 1, 1) } : {}),
+        ...(pooling ? { pooling: pooling as Pooling } : {}),
+        ...(mismatch ? { onLineageMismatch: mismatch as OnLineageMismatch } : {}),
+        ...(frames ? { frames } : {}),
+        signal: ctx.signal,
+        onProgress: (p) => bar.update(p.done, p.total),
+      });
+      bar.done(summary.noop ? 'nothing to do' : undefined);
+      if (flag(ctx, 'json')) {
+        ctx.out(json(summary));
+        return;
+      }
+      if (summary.noop) {
+        ctx.out(`${summary.column}: every row already embedded with this model and preprocess (version ${summary.version}); nothing to do`);
+      } else {
+        ctx.out(
+          `embedded ${summary.embedded} rows into ${summary.column} (dim ${summary.dim}, version ${summary.version}, ${summary.imagesPerSecond.toFixed(1)} samples/s` +
+            `${summary.resumedFrom ? `, resumed after ${summary.resumedFrom}` : ''}${summary.empty ? `, ${summary.empty} empty` : ''})`,
+        );
+      }
+      if (summary.failures.length) {
+        ctx.out(`failed ${summary.failures.length} (stored as null):`);
+        for (const f of summary.failures.slice(0, 20)) ctx.out(`  row ${f.row}: ${f.reason}`);
+      }
+    } catch (err) {
+      bar.fail();
+      throw err;
+    } finally {
+      await ds.close();
+    }
   },
 };
+
+function numbers(v: string, opt: string): number[] {
+  const xs = v.split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) throw new UsageError(`strata embed: --${opt} must be numbers (comma-separated)`, 'embed');
+  return xs;
+}

@@ -95,9 +95,9 @@ function details(c: ColumnInfo): string {
     return `${names.length} classes${names.length ? `: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}` : ''}`;
   }
   if (c.htype === 'embedding') {
-    const lineage = (m.lineage ?? m) as Record<string, unknown>;
-    const sha = typeof lineage.sha256 === 'string' ? lineage.sha256 : typeof lineage.modelSha256 === 'string' ? lineage.modelSha256 : undefined;
-    return `dim ${String(m.dim)}${sha ? `, model ${sha.slice(0, 12)}` : ''}`;
+    const lineage = (m.lineage ?? {}) as { model?: { sha256?: string }; sourceColumn?: string };
+    const sha = lineage.model?.sha256;
+    return `dim ${String(m.dim)}${lineage.sourceColumn ? ` from ${lineage.sourceColumn}` : ''}${sha ? `, model sha256 ${sha.slice(0, 12)}` : ''}`;
   }
   if (c.htype === 'bbox') return `${String(m.format)} ${String(m.coords)}`;
   if (c.htype === 'link') return `→ ${String(m.target ?? 'file')}`;

@@ -96,7 +96,7 @@ if (cfg.mode === 'max') {
     requests: [{ setupRequest: (req) => { req.body = body(); return req; } }],
   }, (err, r) => {
     if (err) { console.error(err); process.exit(1); }
-    out({ rps: r.requests.total / (r.duration || cfg.durationS), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, bytes: r.throughput.total / Math.max(1, r.requests.total) });
+    out({ rps: r.requests.total / (r.duration || cfg.durationS), requests: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, bytes: r.throughput.total / Math.max(1, r.requests.total) });
   });
 } else {
   const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.connections });
@@ -134,6 +134,7 @@ if (cfg.mode === 'max') {
 
 interface MaxResult {
   rps: number;
+  requests: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -170,8 +171,12 @@ function load<T>(cfg: Record<string, unknown>): Promise<T> {
 interface Target {
   readonly name: string;
   readonly url: string;
+  /** Default `/get-online-features`. */
+  readonly path?: string;
   best?: MaxResult;
   lat?: LatResult;
+  /** Server CPU time (this process: user + system) per request over the max runs, µs. */
+  cpuUsPerReq?: number;
 }
 
 /**
@@ -180,16 +185,24 @@ interface Target {
  * per target at 50% of its best.
  */
 async function measure(targets: Target[], autocannonPath: string): Promise<void> {
-  for (const t of targets) await load<MaxResult>({ mode: 'max', url: t.url, autocannon: autocannonPath, connections: CONNECTIONS, durationS: WARM_S });
+  for (const t of targets) await load<MaxResult>({ mode: 'max', url: t.url, path: t.path ?? '/get-online-features', autocannon: autocannonPath, connections: CONNECTIONS, durationS: WARM_S });
+  const cpu = new Map<Target, { us: number; reqs: number }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of targets) {
-      const r = await load<MaxResult>({ mode: 'max', url: t.url, autocannon: autocannonPath, connections: CONNECTIONS, durationS: MAX_S });
+      const c0 = process.cpuUsage();
+      const r = await load<MaxResult>({ mode: 'max', url: t.url, path: t.path ?? '/get-online-features', autocannon: autocannonPath, connections: CONNECTIONS, durationS: MAX_S });
+      const c1 = process.cpuUsage(c0);
       if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx responses and ${r.errors} errors under load`);
       if (!t.best || r.rps > t.best.rps) t.best = r;
+      const acc = cpu.get(t) ?? { us: 0, reqs: 0 };
+      acc.us += c1.user + c1.system;
+      acc.reqs += r.requests;
+      cpu.set(t, acc);
     }
   }
+  for (const [t, c] of cpu) t.cpuUsPerReq = c.us / c.reqs;
   for (const t of targets) {
-    const lat = await load<LatResult>({ mode: 'open', url: t.url, connections: 64, durationS: LAT_S, rate: Math.max(1, Math.round(t.best!.rps / 2)) });
+    const lat = await load<LatResult>({ mode: 'open', url: t.url, path: t.path ?? '/get-online-features', connections: 64, durationS: LAT_S, rate: Math.max(1, Math.round(t.best!.rps / 2)) });
     if (lat.non2xx || lat.errors) throw new Error(`${t.name}: ${lat.non2xx} non-2xx responses and ${lat.errors} errors in the latency run`);
     t.lat = lat;
   }
@@ -256,10 +269,14 @@ export async function run(): Promise<Record<string, number>> {
       body: JSON.stringify({ features: FEATURES, entities: { entity_id: [1] } }),
     });
     const sampleText = await sample.text();
-    // The ceiling: the same bytes, pre-serialized, from a route that does nothing else (Fastify still
-    // parses the request body, as for the real route).
+    // The ceiling: a bare route returning a constant JSON body of the same size — the same JSON, as a
+    // constant object that Fastify serializes per request like any handler's result. Also measured: the
+    // same bytes pre-serialized (no per-request JSON work at all), the strictest possible ceiling.
+    // Both routes parse the request body, as the real route does.
+    const constant = JSON.parse(sampleText) as object;
     const bare = Fastify({ logger: false });
-    bare.post('/get-online-features', (_req, reply) => {
+    bare.post('/get-online-features', async () => constant);
+    bare.post('/preserialized', (_req, reply) => {
       reply.type('application/json; charset=utf-8').send(sampleText);
     });
     await bare.listen({ host: '127.0.0.1', port: 0 });
@@ -267,9 +284,12 @@ export async function run(): Promise<Record<string, number>> {
     const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
     figures.response_bytes = Buffer.byteLength(sampleText);
 
+    const check = await fetch(bareUrl + '/get-online-features', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    if ((await check.text()).length !== sampleText.length) throw new Error('bare route does not return a body of the same size');
     const targets: Target[] = [
       { name: 'bare', url: bareUrl },
       { name: 'embedded', url: embedded.url },
+      { name: 'bare_preserialized', url: bareUrl, path: '/preserialized' },
     ];
     if (redisStore) {
       const rs = await createFeatureServer(repo, redisStore, { token: '' });
@@ -279,17 +299,27 @@ export async function run(): Promise<Record<string, number>> {
     figures.loadavg_1m_before = loadavg()[0];
     await measure(targets, autocannonPath);
     figures.loadavg_1m_after = loadavg()[0];
-    const [b, e, r] = targets;
+    const [b, e, pre, r] = targets;
     figures.rps_bare = b.best!.rps;
     figures.p99_ms_bare = b.lat!.p99;
     figures.rps_embedded = e.best!.rps;
     figures.ratio_embedded = e.best!.rps / b.best!.rps;
     figures.p99_ms_embedded = e.lat!.p99;
+    figures.cpu_us_per_req_bare = b.cpuUsPerReq!;
+    figures.cpu_us_per_req_embedded = e.cpuUsPerReq!;
+    // Server CPU per request, bare / embedded: the throughput ratio a CPU-bound server reaches,
+    // unaffected by other processes competing for the cores during the run.
+    figures.cpu_ratio_embedded = b.cpuUsPerReq! / e.cpuUsPerReq!;
+    figures.rps_bare_preserialized = pre.best!.rps;
+    figures.ratio_embedded_preserialized = e.best!.rps / pre.best!.rps;
+    figures.cpu_us_per_req_bare_preserialized = pre.cpuUsPerReq!;
     figures.p50_ms_embedded = e.lat!.p50;
     if (r) {
       figures.rps_redis = r.best!.rps;
       figures.ratio_redis = r.best!.rps / b.best!.rps;
       figures.p99_ms_redis = r.lat!.p99;
+      figures.cpu_us_per_req_redis = r.cpuUsPerReq!;
+      figures.cpu_ratio_redis = b.cpuUsPerReq! / r.cpuUsPerReq!;
       figures.p50_ms_redis = r.lat!.p50;
     }
 
@@ -301,9 +331,11 @@ export async function run(): Promise<Record<string, number>> {
         ['load', `second process on loopback, 1 entity/request; max: autocannon ${CONNECTIONS} conns, best of ${ROUNDS} interleaved ${MAX_S}s runs; p99: open loop at 50% of max, ${LAT_S}s`],
         ['materialize embedded', `${fmt(figures.materialize_rows_per_s_embedded, 0)} rows/s`],
         ['materialize redis', `${fmt(figures.materialize_rows_per_s_redis, 0)} rows/s`],
-        ['bare fastify (ceiling)', `${fmt(figures.rps_bare, 0)} rps, p99 ${fmt(figures.p99_ms_bare, 2)} ms at 50%`],
+        ['bare fastify (ceiling)', `${fmt(figures.rps_bare, 0)} rps, p99 ${fmt(figures.p99_ms_bare, 2)} ms at 50% (constant object, serialized per request)`],
+        ['bare, pre-serialized', `${fmt(figures.rps_bare_preserialized, 0)} rps (same bytes, no JSON work); embedded / this = ${fmt(figures.ratio_embedded_preserialized, 2)}`],
         ['embedded (sqlite)', `${fmt(figures.rps_embedded, 0)} rps (ratio ${fmt(figures.ratio_embedded, 2)}, target ≥ 0.6), p99 ${fmt(figures.p99_ms_embedded, 2)} ms at 50% (target < 5)`],
         ['redis', `${fmt(figures.rps_redis, 0)} rps (ratio ${fmt(figures.ratio_redis, 2)}), p99 ${fmt(figures.p99_ms_redis, 2)} ms at 50% (target < 10)`],
+        ['server CPU per request', `bare ${fmt(figures.cpu_us_per_req_bare)} µs (pre-serialized ${fmt(figures.cpu_us_per_req_bare_preserialized)}), embedded ${fmt(figures.cpu_us_per_req_embedded)} µs (ratio ${fmt(figures.cpu_ratio_embedded, 2)}), redis ${fmt(figures.cpu_us_per_req_redis)} µs (ratio ${fmt(figures.cpu_ratio_redis, 2)}, redis-server CPU not included)`],
         ['in-process get, embedded', `p50 ${fmt(figures.inproc_get_us_p50, 1)} µs (target < 50)`],
         ['machine load (1 min avg)', `${fmt(figures.loadavg_1m_before, 2)} before, ${fmt(figures.loadavg_1m_after, 2)} after the HTTP runs (${cpus().length} cores)`],
       ]),

@@ -4,9 +4,9 @@
  * `now - ttl` is `OUTSIDE_MAX_AGE` (its value is withheld as null), never `PRESENT`.
  */
 import { StrataError } from '../errors.js';
-import { indexRepo, resolveFeatures, type ResolvedFeature } from './repo-index.js';
+import { indexRepo, resolveFeatures } from './repo-index.js';
 import { OnlineFeatures, type FeatureColumn, type FeatureStatus } from './result.js';
-import type { OnlineStore } from './store.js';
+import type { OnlineRecord, OnlineStore } from './store.js';
 import type { OnlineRepo, OnlineView } from './types.js';
 
 export interface GetOnlineFeaturesOptions {
@@ -21,25 +21,35 @@ export interface GetOnlineFeaturesOptions {
   readonly nowMs?: number;
 }
 
-export async function getOnlineFeatures(
-  repo: OnlineRepo,
-  store: OnlineStore,
-  options: GetOnlineFeaturesOptions,
-): Promise<OnlineFeatures> {
-  const index = indexRepo(repo);
-  const resolved = resolveFeatures(index, options);
-  const rowCount = countRows(options.entities);
-  const full = options.fullFeatureNames ?? false;
-  const now = options.nowMs ?? Date.now();
+/** Per-request work that depends only on the refs asked for: resolved once, then cached. */
+interface ViewPlan {
+  readonly view: OnlineView;
+  /** Feature names to read (same array every time, so stores can cache per identity). */
+  readonly names: readonly string[];
+  /** Index into the output columns of each name. */
+  readonly columnIndex: readonly number[];
+}
+interface Plan {
+  readonly columns: readonly Omit<FeatureColumn, 'values' | 'statuses' | 'eventTimestampsMs'>[];
+  readonly views: readonly ViewPlan[];
+}
 
-  const byView = new Map<string, ResolvedFeature[]>();
-  for (const r of resolved) {
-    const list = byView.get(r.view.name);
-    if (list) list.push(r);
-    else byView.set(r.view.name, [r]);
-  }
-  const columns: FeatureColumn[] = [];
+const PLAN_CACHE_MAX = 256;
+const plans = new WeakMap<object, Map<string, Plan>>();
+
+function planFor(repo: OnlineRepo, options: GetOnlineFeaturesOptions): Plan {
+  const index = indexRepo(repo);
+  const full = options.fullFeatureNames ?? false;
+  const key =
+    (full ? 'F' : 'S') +
+    (options.features !== undefined ? 'f' + options.features.join('\u0001') : options.featureService !== undefined ? 's' + options.featureService : '');
+  let perIndex = plans.get(index);
+  const hit = perIndex?.get(key);
+  if (hit) return hit;
+  const resolved = resolveFeatures(index, options);
+  const columns: Plan['columns'][number][] = [];
   const seen = new Map<string, string>();
+  const byView = new Map<string, { view: OnlineView; names: string[]; columnIndex: number[] }>();
   for (const r of resolved) {
     const name = full ? `${r.view.name}__${r.feature.name}` : r.feature.name;
     const prior = seen.get(name);
@@ -51,49 +61,67 @@ export async function getOnlineFeatures(
       });
     }
     seen.set(name, r.ref);
-    columns.push({
-      name,
-      ref: r.ref,
-      view: r.view.name,
-      feature: r.feature.name,
-      dtype: r.feature.dtype,
-      values: new Array(rowCount),
-      statuses: new Array(rowCount),
-      eventTimestampsMs: new Float64Array(rowCount),
-    });
+    let v = byView.get(r.view.name);
+    if (!v) byView.set(r.view.name, (v = { view: r.view, names: [], columnIndex: [] }));
+    v.names.push(r.feature.name);
+    v.columnIndex.push(columns.length);
+    columns.push({ name, ref: r.ref, view: r.view.name, feature: r.feature.name, dtype: r.feature.dtype });
   }
+  const plan: Plan = { columns, views: [...byView.values()] };
+  if (!perIndex) plans.set(index, (perIndex = new Map()));
+  if (perIndex.size >= PLAN_CACHE_MAX) perIndex.clear();
+  perIndex.set(key, plan);
+  return plan;
+}
 
-  await Promise.all(
-    [...byView.values()].map(async (feats) => {
-      const view = feats[0].view;
-      const keys = entityKeysFor(view, options.entities, rowCount);
-      const names = feats.map((f) => f.feature.name);
-      const records = await store.read(view.name, keys, { features: names });
-      const ttl = view.ttlMs && view.ttlMs > 0 ? view.ttlMs : 0;
-      const cols = feats.map((f) => columns[resolved.indexOf(f)]);
-      for (let i = 0; i < rowCount; i++) {
-        const rec = records[i];
-        const stale = rec !== null && ttl > 0 && rec.eventTimestampMs < now - ttl;
-        for (let j = 0; j < cols.length; j++) {
-          const col = cols[j];
-          let status: FeatureStatus;
-          let value: unknown = null;
-          if (rec === null) status = 'NOT_FOUND';
-          else if (stale) status = 'OUTSIDE_MAX_AGE';
-          else {
-            value = rec.values[names[j]];
-            if (value === undefined || value === null) {
-              value = null;
-              status = 'NULL_VALUE';
-            } else status = 'PRESENT';
-          }
-          col.values[i] = value;
-          col.statuses[i] = status;
-          col.eventTimestampsMs[i] = rec ? rec.eventTimestampMs : 0;
+export async function getOnlineFeatures(
+  repo: OnlineRepo,
+  store: OnlineStore,
+  options: GetOnlineFeaturesOptions,
+): Promise<OnlineFeatures> {
+  const plan = planFor(repo, options);
+  const rowCount = countRows(options.entities);
+  const now = options.nowMs ?? Date.now();
+  const columns: FeatureColumn[] = plan.columns.map((c) => ({
+    ...c,
+    values: new Array(rowCount),
+    statuses: new Array(rowCount),
+    eventTimestampsMs: new Float64Array(rowCount),
+  }));
+  const fill = (vp: ViewPlan, records: readonly (OnlineRecord | null)[]): void => {
+    const ttl = vp.view.ttlMs && vp.view.ttlMs > 0 ? vp.view.ttlMs : 0;
+    const names = vp.names;
+    for (let i = 0; i < rowCount; i++) {
+      const rec = records[i];
+      const stale = rec !== null && ttl > 0 && rec.eventTimestampMs < now - ttl;
+      for (let j = 0; j < names.length; j++) {
+        const col = columns[vp.columnIndex[j]];
+        let status: FeatureStatus;
+        let value: unknown = null;
+        if (rec === null) status = 'NOT_FOUND';
+        else if (stale) status = 'OUTSIDE_MAX_AGE';
+        else {
+          value = rec.values[names[j]];
+          if (value === undefined || value === null) {
+            value = null;
+            status = 'NULL_VALUE';
+          } else status = 'PRESENT';
         }
+        col.values[i] = value;
+        col.statuses[i] = status;
+        col.eventTimestampsMs[i] = rec ? rec.eventTimestampMs : 0;
       }
-    }),
-  );
+    }
+  };
+  if (plan.views.length === 1) {
+    const vp = plan.views[0];
+    fill(vp, await store.read(vp.view.name, entityKeysFor(vp.view, options.entities, rowCount), { features: vp.names }));
+  } else {
+    const all = await Promise.all(
+      plan.views.map((vp) => store.read(vp.view.name, entityKeysFor(vp.view, options.entities, rowCount), { features: vp.names })),
+    );
+    plan.views.forEach((vp, k) => fill(vp, all[k]));
+  }
   return new OnlineFeatures(options.entities, columns, rowCount);
 }
 

@@ -106,7 +106,7 @@ export class SqliteOnlineStore implements OnlineStore {
   /** Synchronous `read` (the embedded store never waits on I/O it could yield for). */
   readSync(view: string, entityKeys: readonly EntityKey[], options: OnlineReadOptions = {}): (OnlineRecord | null)[] {
     this.#open();
-    const only = options.features ? new Set(options.features) : undefined;
+    const only = options.features ? featureSet(options.features) : undefined;
     const out: (OnlineRecord | null)[] = new Array(entityKeys.length);
     for (let i = 0; i < entityKeys.length; i++) out[i] = this.readEncoded(view, encodeEntityKey(entityKeys[i]), only);
     return out;
@@ -194,4 +194,13 @@ export class SqliteOnlineStore implements OnlineStore {
       });
     }
   }
+}
+
+const featureSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/** The Set of a feature list, cached per list identity (getOnlineFeatures passes the same arrays). */
+function featureSet(features: readonly string[]): ReadonlySet<string> {
+  let set = featureSets.get(features);
+  if (!set) featureSets.set(features, (set = new Set(features)));
+  return set;
 }

@@ -65,6 +65,9 @@ export function feastResponse(res: OnlineFeatures): string {
     out += '],"statuses":[' + repeat('"PRESENT"', n) + '],"event_timestamps":[' + repeat(`"${EPOCH_ISO}"`, n) + ']}';
     first = false;
   }
+  // Columns of one view share their rows' timestamps: format each distinct one once.
+  let lastMs = Number.NaN;
+  let lastIso = '';
   for (const c of res.columns) {
     const n = c.values.length;
     let values = '';
@@ -74,7 +77,12 @@ export function feastResponse(res: OnlineFeatures): string {
       const sep = i ? ',' : '';
       values += sep + jsonValue(c.values[i]);
       statuses += sep + '"' + c.statuses[i] + '"';
-      ts += sep + '"' + isoTimestamp(c.eventTimestampsMs[i]) + '"';
+      const ms = c.eventTimestampsMs[i];
+      if (ms !== lastMs) {
+        lastMs = ms;
+        lastIso = isoTimestamp(ms);
+      }
+      ts += sep + '"' + lastIso + '"';
     }
     out += (first ? '' : ',') + '{"values":[' + values + '],"statuses":[' + statuses + '],"event_timestamps":[' + ts + ']}';
     first = false;

@@ -77,8 +77,6 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAUTHORIZED: 401,
 };
 
-type Body<T> = FastifyRequest<{ Body: T }>;
-
 function errorBody(code: string, message: string, details: Record<string, unknown> = {}): string {
   const error: Record<string, unknown> = { code, message };
   for (const k of ['field', 'key', 'column', 'hint']) if (details[k] !== undefined) error[k] = details[k];
@@ -111,30 +109,33 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
   });
 
   // ---------------------------------------------------------------- auth, metrics, errors
+  // Per-route hooks (not global ones): each knows its route label without building routeOptions.
   const tokenHash = token ? createHash('sha256').update(token).digest() : undefined;
-  app.addHook('onRequest', (req, reply, done) => {
-    if (!tokenHash || req.routeOptions.url === '/health') return done();
+  const authorized = (req: FastifyRequest): boolean => {
+    if (!tokenHash) return true;
     const h = req.headers.authorization;
     const given = h && h.startsWith('Bearer ') ? h.slice(7).trim() : '';
-    if (given && timingSafeEqual(createHash('sha256').update(given).digest(), tokenHash)) return done();
+    return given !== '' && timingSafeEqual(createHash('sha256').update(given).digest(), tokenHash);
+  };
+  const deny = (req: FastifyRequest, reply: FastifyReply) =>
     reply
       .code(401)
       .header('www-authenticate', 'Bearer')
       .type('application/json; charset=utf-8')
-      .send(errorBody('UNAUTHORIZED', given ? 'bearer token is wrong' : 'missing bearer token', { hint: 'send Authorization: Bearer <STRATA_TOKEN>' }));
-  });
-
-  // While draining, answer in-flight requests with `Connection: close` so keep-alive sockets end with them.
-  let draining = false;
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    if (draining) reply.header('connection', 'close');
-    done(null, payload);
-  });
-
-  app.addHook('onResponse', (req, reply, done) => {
-    metrics.observe(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime);
+      .send(
+        errorBody('UNAUTHORIZED', req.headers.authorization ? 'bearer token is wrong' : 'missing bearer token', {
+          hint: 'send Authorization: Bearer <STRATA_TOKEN>',
+        }),
+      );
+  const auth = (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    if (authorized(req)) done();
+    else deny(req, reply);
+  };
+  const observe = (route: string) => (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    metrics.observe(route, req.method, reply.statusCode, reply.elapsedTime);
     done();
-  });
+  };
+  const hooks = (route: string, open = false) => ({ ...(open ? {} : { onRequest: auth }), onResponse: observe(route) });
 
   const sendError = (reply: FastifyReply, status: number, code: string, message: string, details?: Record<string, unknown>) => {
     if (status === 503) reply.header('retry-after', '1');
@@ -168,15 +169,17 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
     return sendError(reply, status, status === 500 ? 'INTERNAL' : 'INVALID_ARGUMENT', status === 500 ? 'internal error' : fe.message);
   });
 
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, {
+  app.setNotFoundHandler((req, reply) => {
+    reply.raw.once('finish', () => metrics.observe('unmatched', req.method, reply.statusCode, reply.elapsedTime));
+    if (!authorized(req)) return deny(req, reply);
+    return sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, {
       hint: 'routes: POST /get-online-features, /push, /materialize, /materialize-incremental, /search; GET /health, /metrics',
-    }),
-  );
+    });
+  });
 
   // ---------------------------------------------------------------- routes
   type GetBody = { features?: string[]; feature_service?: string; entities: Record<string, unknown[]>; full_feature_names?: boolean };
-  app.post('/get-online-features', { schema: { body: GET_ONLINE_FEATURES_SCHEMA } }, async (req: Body<GetBody>, reply) => {
+  app.post<{ Body: GetBody }>('/get-online-features', { ...hooks('/get-online-features'), schema: { body: GET_ONLINE_FEATURES_SCHEMA } }, async (req, reply) => {
     const b = req.body;
     for (const [k, v] of Object.entries(b.entities)) {
       if (v.length > maxEntities) {
@@ -196,7 +199,7 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
   });
 
   type PushBody = { push_source_name: string; df: Record<string, unknown[]>; to?: 'online' | 'offline' | 'online_and_offline' };
-  app.post('/push', { schema: { body: PUSH_SCHEMA } }, async (req: Body<PushBody>) => {
+  app.post<{ Body: PushBody }>('/push', { ...hooks('/push'), schema: { body: PUSH_SCHEMA } }, async (req) => {
     const b = req.body;
     const events = dfToEvents(b.df, maxPushRows);
     if (b.to === 'offline') {
@@ -208,7 +211,7 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
   });
 
   type MatBody = { start_ts: string | number; end_ts: string | number; feature_views?: string[] };
-  app.post('/materialize', { schema: { body: MATERIALIZE_SCHEMA } }, async (req: Body<MatBody>) => {
+  app.post<{ Body: MatBody }>('/materialize', { ...hooks('/materialize'), schema: { body: MATERIALIZE_SCHEMA } }, async (req) => {
     const start = parseTimestamp(req.body.start_ts, 'start_ts');
     const end = parseTimestamp(req.body.end_ts, 'end_ts');
     if (start > end) throw new StrataError('INVALID_ARGUMENT', 'start_ts is after end_ts', { field: 'start_ts' });
@@ -216,14 +219,14 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
     return { status: 'ok', views: r.views.map(viewResult) };
   });
 
-  app.post('/materialize-incremental', { schema: { body: MATERIALIZE_INCREMENTAL_SCHEMA } }, async (req: Body<Omit<MatBody, 'start_ts'>>) => {
+  app.post<{ Body: Omit<MatBody, 'start_ts'> }>('/materialize-incremental', { ...hooks('/materialize-incremental'), schema: { body: MATERIALIZE_INCREMENTAL_SCHEMA } }, async (req) => {
     const end = parseTimestamp(req.body.end_ts, 'end_ts');
     const r = await materializeIncremental(repo, store, { end, views: req.body.feature_views });
     return { status: 'ok', views: r.views.map(viewResult) };
   });
 
   type SearchBody = { feature: string; query: number[]; k?: number; metric?: SearchMetric; filter?: Record<string, unknown>; features?: string[] };
-  app.post('/search', { schema: { body: SEARCH_SCHEMA } }, async (req: Body<SearchBody>) => {
+  app.post<{ Body: SearchBody }>('/search', { ...hooks('/search'), schema: { body: SEARCH_SCHEMA } }, async (req) => {
     const b = req.body;
     const hits = await searchOnline(repo, store, { feature: b.feature, query: b.query, k: b.k, metric: b.metric, filter: b.filter, features: b.features });
     return {
@@ -236,7 +239,7 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
     };
   });
 
-  app.get('/health', async (_req, reply) => {
+  app.get('/health', hooks('/health', true), async (_req, reply) => {
     const h = await store.health();
     if (!h.ok) {
       metrics.storeError(store.kind);
@@ -245,7 +248,7 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
     return { status: h.ok ? 'ok' : 'unavailable', store: h };
   });
 
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind)));
+  app.get('/metrics', hooks('/metrics'), async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind)));
 
   // ---------------------------------------------------------------- lifecycle
   await app.listen({ host, port: options.port ?? 0 });
@@ -255,12 +258,14 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      draining = true;
+      // Node does not end keep-alive sockets that go idle after close() began: end them as they do.
+      const idle = setInterval(() => app.server.closeIdleConnections(), 20);
       const timer = setTimeout(() => app.server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
       timer.unref();
       try {
         await app.close();
       } finally {
+        clearInterval(idle);
         clearTimeout(timer);
       }
     })();

@@ -86,7 +86,8 @@ export class ProgressBar {
   /** The text of the bar now (for tests). */
   render(now = Date.now(), final = false): string {
     const elapsedS = Math.max(1e-3, (now - this.started) / 1000);
-    const parts = [this.phase && this.phase !== this.label ? `${this.label} (${this.phase})` : this.label];
+    const ph = this.phase;
+    const parts = [!ph || ph === this.label ? this.label : ph.startsWith(this.label) ? ph : `${this.label} (${ph})`];
     const t = this.total;
     if (t !== undefined && t > 0) {
       const frac = Math.min(1, this.doneCount / t);

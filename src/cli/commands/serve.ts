@@ -1,13 +1,41 @@
 import type { Command } from '../command.js';
-import { StrataError } from '../../errors.js';
+import { int, str } from '../command.js';
+import { REPO_POSITIONAL, STORE_ENV_HELP, STORE_OPTIONS, loadRepo, openStore, repoDir } from '../repo.js';
+import { createFeatureServer } from '../../serve/server.js';
 
 export const command: Command = {
   name: 'serve',
-  summary: 'not available yet',
-  positionals: [],
-  options: {},
-  examples: ['strata serve --help'],
-  async run() {
-    throw new StrataError('UNSUPPORTED', 'strata serve is not available in this build', { hint: 'its backing module has not landed yet' });
+  summary:
+    "Runs the HTTP feature server for a repository, speaking Feast's wire format: POST /get-online-features, /push, /materialize, /materialize-incremental, /search; GET /health, /metrics. Binds 127.0.0.1 unless --host says otherwise; STRATA_TOKEN (or --token) requires a bearer token. Ctrl-C drains in-flight requests and stops.",
+  positionals: [REPO_POSITIONAL],
+  options: {
+    port: { type: 'string', short: 'p', value: 'PORT', description: 'port (default 6566; 0 = any free port)' },
+    host: { type: 'string', value: 'HOST', description: 'interface to bind (default 127.0.0.1)' },
+    token: { type: 'string', value: 'TOKEN', description: 'bearer token required on every route but /health (default env STRATA_TOKEN)' },
+    ...STORE_OPTIONS,
+  },
+  notes: STORE_ENV_HELP,
+  examples: [
+    'strata serve ./feature_repo --port 6566',
+    `curl -s localhost:6566/get-online-features -d '{"features":["user_stats:purchases_1d"],"entities":{"user_id":["u001"]}}' -H 'content-type: application/json'`,
+  ],
+  async run(ctx) {
+    const port = int(ctx, 'port', 'serve', 6566, 0);
+    const repo = await loadRepo(ctx);
+    let store;
+    try {
+      store = await openStore(ctx, 'serve', repoDir(ctx), repo.project);
+      const server = await createFeatureServer(repo, store, { port, ...(str(ctx, 'host') ? { host: str(ctx, 'host') } : {}), ...(str(ctx, 'token') !== undefined ? { token: str(ctx, 'token') } : {}) });
+      ctx.out(`feature server: ${server.url}  (${repo.views.length} views, ${store.kind} store; Ctrl-C to stop)`);
+      await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) resolve();
+        ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await server.close();
+      ctx.err('feature server stopped');
+    } finally {
+      await store?.close();
+      await repo.close();
+    }
   },
 };

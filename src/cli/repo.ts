@@ -1,0 +1,48 @@
+/**
+ * Opening a feature repository and its online store from CLI arguments. The store is the embedded
+ * SQLite file inside the repo unless `--store redis` (or STRATA_ONLINE_STORE=redis) is given;
+ * the Redis URL comes from `--redis-url`, STRATA_REDIS_URL or REDIS_URL.
+ */
+import { resolve } from 'node:path';
+import { FeatureRepo } from '../features/repo.js';
+import { ONLINE_STORE_TYPES, openOnlineStore, type OnlineStore, type OnlineStoreType } from '../online/index.js';
+import { type CommandContext, type OptionSpec, UsageError, str } from './command.js';
+
+export const REPO_POSITIONAL = { name: 'dir', description: 'feature repository directory with strata.yaml (default: .)', required: false } as const;
+
+export const STORE_OPTIONS: Record<string, OptionSpec> = {
+  store: { type: 'string', value: 'TYPE', description: `online store: ${ONLINE_STORE_TYPES.join(' | ')} (default sqlite in <dir>/.strata; env STRATA_ONLINE_STORE)` },
+  'redis-url': { type: 'string', value: 'URL', description: 'Redis URL (default env STRATA_REDIS_URL, REDIS_URL, redis://127.0.0.1:6379)' },
+};
+
+export const STORE_ENV_HELP = ['Environment: STRATA_ONLINE_STORE=sqlite|redis, STRATA_REDIS_URL (or REDIS_URL), STRATA_TOKEN (serve: bearer token).'];
+
+export function repoDir(ctx: CommandContext): string {
+  return resolve(ctx.cwd, ctx.positionals[0] ?? '.');
+}
+
+export function loadRepo(ctx: CommandContext): Promise<FeatureRepo> {
+  return FeatureRepo.load(repoDir(ctx), { signal: ctx.signal });
+}
+
+export async function openStore(ctx: CommandContext, command: string, dir: string, project?: string): Promise<OnlineStore> {
+  const type = str(ctx, 'store') ?? (ctx.env.STRATA_ONLINE_STORE || 'sqlite');
+  if (!(ONLINE_STORE_TYPES as readonly string[]).includes(type)) {
+    throw new UsageError(`strata ${command}: --store must be one of ${ONLINE_STORE_TYPES.join(', ')}, got ${JSON.stringify(type)}`, command);
+  }
+  if ((type as OnlineStoreType) === 'redis') {
+    const url = str(ctx, 'redis-url') ?? (ctx.env.STRATA_REDIS_URL || ctx.env.REDIS_URL || undefined);
+    return openOnlineStore(dir, { type: 'redis', ...(url ? { url } : {}), ...(project ? { project } : {}) });
+  }
+  return openOnlineStore(dir, { type: 'sqlite' });
+}
+
+/** `2024-01-03`, `2024-01-03T12:00:00Z`, epoch milliseconds, or `now`. */
+export function parseTime(raw: string, option: string, command: string): Date {
+  if (raw === 'now') return new Date();
+  const d = /^\d+$/.test(raw) ? new Date(Number(raw)) : new Date(raw);
+  if (Number.isNaN(d.getTime())) {
+    throw new UsageError(`strata ${command}: --${option} ${JSON.stringify(raw)} is not a time (use ISO 8601 like 2024-01-03T00:00:00Z, epoch ms, or now)`, command);
+  }
+  return d;
+}

@@ -78,6 +78,8 @@ export interface EmbedOptions {
   readonly onLineageMismatch?: OnLineageMismatch;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: EmbedProgress) => void;
+  /** Receives warnings (rows left null, see EmbedSummary.unembedded). Default process.emitWarning. */
+  readonly onWarning?: (message: string, code: string) => void;
 }
 
 export interface EmbedSummary {
@@ -97,6 +99,12 @@ export interface EmbedSummary {
   /** Samples that failed to decode in this run (stored as null). */
   readonly failures: readonly EmbedFailure[];
   readonly dim: number;
+  /**
+   * Rows appended to the dataset after this column was last written: `append()` stored null for
+   * them and a job can only append, so they stay null (a warning says so). Embed into a new column
+   * to cover them. Zero normally.
+   */
+  readonly unembedded: number;
   readonly seconds: number;
   readonly imagesPerSecond: number;
   readonly lineage: EmbeddingLineage;

@@ -63,7 +63,15 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     let lineage: EmbeddingLineage = choice.existing ?? newLineage(identity, { uri, inputDims: model.inputShape.dims, dim, timestampsColumn: tsColumn });
     const resumedFrom = choice.existing ? ds.core.columnManifest(out).length : 0;
     const total = ds.length - resumedFrom;
-    const base = { column: out, resumedFrom, dim };
+    // rows appended to the dataset after the job last ran were padded with null in this column by
+    // append(); a job can only append, so they stay null (reported, not silently skipped)
+    const unembedded = choice.existing ? Math.max(0, resumedFrom - (choice.existing.rowsWritten ?? resumedFrom)) : 0;
+    if (unembedded > 0) {
+      (options.onWarning ?? ((m: string, code: string) => process.emitWarning(m, { code })))(
+        `${unembedded} rows of ${out} (rows ${choice.existing!.rowsWritten}..${resumedFrom - 1}) were appended after embed() last ran and hold null; ` +
+        `embed() appends only, so it cannot fill them: embed into a new output column to cover every row`, 'STRATA_EMBED_UNFILLED');
+    }
+    const base = { column: out, resumedFrom, dim, unembedded };
     if (choice.existing && total <= 0) {
       return { ...base, version: ds.version, noop: true, processed: 0, embedded: 0, empty: 0, failures: [], seconds: (performance.now() - t0) / 1000, imagesPerSecond: 0, lineage };
     }
@@ -87,7 +95,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     const commit = async (): Promise<void> => {
       if (written === committedRows && (choice.existing || commits > 0)) return;
       commits++;
-      lineage = withFailures(lineage, pendingFailures);
+      lineage = withFailures(lineage, pendingFailures, written);
       pendingFailures = [];
       ds.setColumnMeta(out, { lineage });
       await ds.commit(`embed ${column} → ${out}: rows ${committedRows}..${written}`);

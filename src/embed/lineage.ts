@@ -51,6 +51,11 @@ export interface EmbeddingLineage extends LineageIdentity {
   /** ISO time of the last commit. */
   readonly updatedAt: string;
   readonly failureCount: number;
+  /**
+   * Rows the job itself has written (the column length at its last commit). A longer column means
+   * rows were appended to the dataset afterwards and got null here (see EmbedSummary.unembedded).
+   */
+  readonly rowsWritten: number;
   /** The first MAX_RECORDED_FAILURES failures, by row. */
   readonly failures: readonly EmbedFailure[];
   /** Per-frame columns ('none' pooling): the name of the timestamps column. */
@@ -68,6 +73,7 @@ export function newLineage(identity: LineageIdentity, extra: { uri: string; inpu
     updatedAt: now,
     strataVersion: STRATA_VERSION,
     failureCount: 0,
+    rowsWritten: 0,
     failures: [],
     ...(extra.timestampsColumn ? { timestampsColumn: extra.timestampsColumn } : {}),
   };
@@ -104,10 +110,10 @@ export function lineageDiff(a: LineageIdentity, b: LineageIdentity): string[] {
 }
 
 /** Lineage after a commit that added `failures` (merged by row, capped). */
-export function withFailures(l: EmbeddingLineage, failures: readonly EmbedFailure[]): EmbeddingLineage {
+export function withFailures(l: EmbeddingLineage, failures: readonly EmbedFailure[], rowsWritten: number): EmbeddingLineage {
   const merged = [...l.failures];
   for (const f of failures) if (merged.length < MAX_RECORDED_FAILURES) merged.push(f);
-  return { ...l, updatedAt: new Date().toISOString(), failureCount: l.failureCount + failures.length, failures: merged };
+  return { ...l, updatedAt: new Date().toISOString(), failureCount: l.failureCount + failures.length, failures: merged, rowsWritten };
 }
 
 /** What the job does about a column whose lineage differs. */

@@ -91,6 +91,20 @@ describe('embed(): tiny model vs the JS reference', () => {
     await expect(embed(ds, { column: 'image', model: rgb.path, output: 'plain' })).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
+  it('rows appended after the job: rows added to a dataset get null from append(); re-run reports them (unembedded + warning)', async () => {
+    await using ds = await imageDataset(mem(), images.slice(0, 6));
+    const first = await embed(ds, { column: 'image', model: rgb.path });
+    expect(first.lineage.rowsWritten).toBe(6);
+    await ds.append([{ image: images[6], id: 6 }, { image: images[7], id: 7 }]);
+    await ds.commit();
+    const warnings: string[] = [];
+    const s = await embed(ds, { column: 'image', model: rgb.path, onWarning: (m, code) => warnings.push(code) });
+    expect(s).toMatchObject({ noop: true, unembedded: 2 });
+    expect(warnings).toEqual(['STRATA_EMBED_UNFILLED']);
+    const fresh = await embed(ds, { column: 'image', model: rgb.path, output: 'embedding_all' });
+    expect(fresh).toMatchObject({ processed: 8, unembedded: 0 });
+  });
+
   it('mismatched input shapes give a clear INVALID_ARGUMENT before anything is written', async () => {
     await using ds = await imageDataset(mem(), images.slice(0, 3));
     const v = ds.version;

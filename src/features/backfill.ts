@@ -30,15 +30,16 @@ export function tilesTable(plan: ViewPlan, idx: IndexedEvents, range: BackfillRa
   const lo = range.start ? range.start.getTime() : -Infinity;
   const hi = range.end ? range.end.getTime() : Infinity;
   const nCodes = idx.keys.size;
-  // selected tile slots and their entity codes
+  // selected tile slots and their entity codes (all tiles, in slot order, when there is no range)
+  const all = lo === -Infinity && hi === Infinity;
   let m = 0;
-  const keep = new Int32Array(tiles.m);
+  const keep = all ? null : new Int32Array(tiles.m);
   const codeOf = new Int32Array(tiles.m);
   for (let c = 0; c < nCodes; c++) {
     for (let s = tileOff[c]; s < tileOff[c + 1]; s++) {
       const start = tiles.idx[s] * T;
-      if (start + T > lo && start < hi) {
-        keep[m] = s;
+      if (all || (start + T > lo && start < hi)) {
+        if (keep) keep[m] = s;
         codeOf[m++] = c;
       }
     }
@@ -58,7 +59,7 @@ export function tilesTable(plan: ViewPlan, idx: IndexedEvents, range: BackfillRa
   const startV = new Float64Array(m);
   const endV = new Float64Array(m);
   for (let r = 0; r < m; r++) {
-    startV[r] = tiles.idx[keep[r]] * T;
+    startV[r] = tiles.idx[keep ? keep[r] : r] * T;
     endV[r] = startV[r] + T;
   }
   cols.tile_start = numericVector(startV, null, 'timestamp');
@@ -67,12 +68,20 @@ export function tilesTable(plan: ViewPlan, idx: IndexedEvents, range: BackfillRa
     const t = tiles.g[gi];
     const label = groupLabel(plan, gi);
     const pick = (arr: Float64Array, needsCount: boolean): { v: Float64Array; valid: Uint8Array | null } => {
-      const v = new Float64Array(m);
-      const valid = needsCount ? new Uint8Array(m) : null;
-      for (let r = 0; r < m; r++) {
-        const s = keep[r];
-        v[r] = arr[s];
-        if (valid) valid[r] = t.cnt[s] > 0 ? 1 : 0;
+      let v: Float64Array;
+      if (keep) {
+        v = new Float64Array(m);
+        for (let r = 0; r < m; r++) v[r] = arr[keep[r]];
+      } else v = arr.subarray(0, m);
+      let valid: Uint8Array | null = null;
+      if (needsCount) {
+        for (let r = 0; r < m; r++) {
+          if (t.cnt[keep ? keep[r] : r] === 0) {
+            valid = new Uint8Array(m);
+            for (let q = 0; q < m; q++) valid[q] = t.cnt[keep ? keep[q] : q] > 0 ? 1 : 0;
+            break;
+          }
+        }
       }
       return { v, valid };
     };

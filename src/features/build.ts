@@ -38,16 +38,15 @@ export function numericVector(values: Float64Array, valid: Uint8Array | null | u
   if (cat === 'int' && dtype === 'int32') {
     return A.makeVector(A.makeData({ type: new A.Int32(), length: n, data: Int32Array.from(values), nullBitmap: bitmap, nullCount }));
   }
+  // 64-bit two's complement written as two 32-bit words (exact below 2^53, no BigInt per value)
   const big = new BigInt64Array(n);
   const words = new Int32Array(big.buffer);
   for (let i = 0; i < n; i++) {
-    const v = values[i];
+    const v = Math.trunc(values[i]);
     if (!(v === v) || (valid && !valid[i])) continue;
-    if (v >= -2147483648 && v <= 2147483647) {
-      const x = v | 0;
-      words[2 * i] = x;
-      words[2 * i + 1] = x < 0 ? -1 : 0;
-    } else big[i] = BigInt(Math.trunc(v));
+    const hi = Math.floor(v / 4294967296);
+    words[2 * i] = (v - hi * 4294967296) | 0;
+    words[2 * i + 1] = hi | 0;
   }
   const type = cat === 'timestamp' ? new A.TimestampMillisecond() : new A.Int64();
   return A.makeVector(A.makeData({ type, length: n, data: big, nullBitmap: bitmap, nullCount } as never));

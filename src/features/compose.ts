@@ -187,7 +187,7 @@ export class GroupAcc {
   }
 }
 
-/** Per-entity ranges handed to `composeAt`. */
+/** One entity's event and tile ranges, handed to `Composer.at`. */
 export interface EntityRange {
   e0: number;
   e1: number;
@@ -196,68 +196,60 @@ export interface EntityRange {
 }
 
 /**
- * Computes every aggregation of the plan for one entity as of time t; `emit(aggIndex, value)`.
- * `accs` holds one accumulator per group (reused between calls).
+ * Computes every aggregation of a plan for one entity as of time t; `emit(aggIndex, value)`.
+ * Holds one accumulator per group, reused between calls.
  */
-export function composeAt(
-  plan: ViewPlan,
-  ev: EventStore,
-  tiles: TileStore,
-  r: EntityRange,
-  t: number,
-  accs: GroupAcc[],
-  emit: (agg: number, value: number | number[]) => void,
-): void {
-  const T = plan.tileMs;
-  const ts = ev.ts;
-  const byWindow = windowsOf(plan);
-  for (let w = 0; w < plan.windows.length; w++) {
-    const [a, b] = windowBounds(plan.windows[w], t);
-    const { groups, aggs } = byWindow[w];
-    for (const gi of groups) accs[gi].reset();
-    const evLo = a === -Infinity ? r.e0 : upperBound(ts, a, r.e0, r.e1);
-    const evHi = upperBound(ts, b, evLo, r.e1);
-    if (evHi > evLo || a === -Infinity) {
-      const kLo = a === -Infinity ? -Infinity : Math.ceil(a / T);
-      const kHi = Math.floor(b / T);
-      if (kLo < kHi) {
-        const m1 = a === -Infinity ? evLo : upperBound(ts, kLo * T, evLo, evHi);
-        const m2 = upperBound(ts, kHi * T, m1, evHi);
-        const tLo = a === -Infinity ? r.t0 : lowerBound(tiles.idx, kLo, r.t0, r.t1);
-        const tHi = lowerBound(tiles.idx, kHi, tLo, r.t1);
-        for (const gi of groups) {
-          const acc = accs[gi];
-          acc.addEvents(ev, gi, evLo, m1);
-          acc.addTiles(tiles, gi, tLo, tHi);
-          acc.addEvents(ev, gi, m2, evHi);
-        }
-      } else {
-        for (const gi of groups) accs[gi].addEvents(ev, gi, evLo, evHi);
-      }
-    }
-    for (const ai of aggs) {
-      const ap = plan.aggs[ai];
-      emit(ai, accs[ap.group].result(ap.agg.function, ap.agg.n));
-    }
-  }
-}
+export class Composer {
+  readonly accs: GroupAcc[];
+  readonly #windows: { groups: number[]; aggs: number[] }[];
 
-const windowCache = new WeakMap<ViewPlan, { groups: number[]; aggs: number[] }[]>();
-
-function windowsOf(plan: ViewPlan): { groups: number[]; aggs: number[] }[] {
-  let out = windowCache.get(plan);
-  if (!out) {
-    out = plan.windows.map(() => ({ groups: [] as number[], aggs: [] as number[] }));
+  constructor(readonly plan: ViewPlan) {
+    this.accs = plan.groups.map((g) => new GroupAcc(g));
+    this.#windows = plan.windows.map(() => ({ groups: [] as number[], aggs: [] as number[] }));
     plan.aggs.forEach((ap, ai) => {
-      const w = out![ap.window];
+      const w = this.#windows[ap.window];
       if (!w.groups.includes(ap.group)) w.groups.push(ap.group);
       w.aggs.push(ai);
     });
-    windowCache.set(plan, out);
   }
-  return out;
-}
 
-export function newAccs(plan: ViewPlan): GroupAcc[] {
-  return plan.groups.map((g) => new GroupAcc(g));
+  at(ev: EventStore, tiles: TileStore, r: EntityRange, t: number, emit: (agg: number, value: number | number[]) => void): void {
+    const plan = this.plan;
+    const accs = this.accs;
+    const T = plan.tileMs;
+    const ts = ev.ts;
+    for (let w = 0; w < plan.windows.length; w++) {
+      const [a, b] = windowBounds(plan.windows[w], t);
+      const { groups, aggs } = this.#windows[w];
+      for (let j = 0; j < groups.length; j++) accs[groups[j]].reset();
+      const evLo = a === -Infinity ? r.e0 : upperBound(ts, a, r.e0, r.e1);
+      const evHi = upperBound(ts, b, evLo, r.e1);
+      // lifetime windows may reach tiles whose raw events streaming has already dropped
+      if (evHi > evLo || a === -Infinity) {
+        const kLo = a === -Infinity ? -Infinity : Math.ceil(a / T);
+        const kHi = Math.floor(b / T);
+        if (kLo < kHi) {
+          const m1 = a === -Infinity ? evLo : upperBound(ts, kLo * T, evLo, evHi);
+          const m2 = upperBound(ts, kHi * T, m1, evHi);
+          const tLo = a === -Infinity ? r.t0 : lowerBound(tiles.idx, kLo, r.t0, r.t1);
+          // finite windows: whole tiles hold exactly the raw events [m1, m2), so none means no tile
+          const tHi = m2 > m1 || a === -Infinity ? lowerBound(tiles.idx, kHi, tLo, r.t1) : tLo;
+          for (let j = 0; j < groups.length; j++) {
+            const gi = groups[j];
+            const acc = accs[gi];
+            acc.addEvents(ev, gi, evLo, m1);
+            acc.addTiles(tiles, gi, tLo, tHi);
+            acc.addEvents(ev, gi, m2, evHi);
+          }
+        } else {
+          for (let j = 0; j < groups.length; j++) accs[groups[j]].addEvents(ev, groups[j], evLo, evHi);
+        }
+      }
+      for (let j = 0; j < aggs.length; j++) {
+        const ai = aggs[j];
+        const ap = plan.aggs[ai];
+        emit(ai, accs[ap.group].result(ap.agg.function, ap.agg.n));
+      }
+    }
+  }
 }

@@ -4,7 +4,7 @@
  * batch backfill would; an out-of-order event is inserted in place and its tile is rebuilt from the
  * raw events, so the tiles always equal what a backfill over the same events produces.
  */
-import { composeAt, lowerBound, upperBound, type EntityRange, type EventStore, type GroupAcc } from './compose.js';
+import { lowerBound, upperBound, type Composer, type EntityRange, type EventStore } from './compose.js';
 import type { ViewPlan } from './plan.js';
 import { TileStore, tileIndex } from './tiles.js';
 
@@ -112,13 +112,13 @@ export class EntityStream {
   }
 
   /** Every aggregation as of time t. */
-  valuesAt(t: number, accs: GroupAcc[], emit: (agg: number, v: number | number[]) => void): void {
+  valuesAt(t: number, composer: Composer, emit: (agg: number, v: number | number[]) => void): void {
     const r = this.#range;
     r.e0 = 0;
     r.e1 = this.n;
     r.t0 = 0;
     r.t1 = this.tiles.m;
-    composeAt(this.#plan, this.ev, this.tiles, r, t, accs, emit);
+    composer.at(this.ev, this.tiles, r, t, emit);
   }
 }
 

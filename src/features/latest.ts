@@ -4,8 +4,7 @@
  * every entity with an event in [start, end] (event timestamp reported = `end`).
  */
 import { throwIfAborted } from '../errors.js';
-import { lowerBound, newAccs, upperBound, type EntityRange } from './compose.js';
-import { composeAt } from './compose.js';
+import { Composer, lowerBound, upperBound, type EntityRange } from './compose.js';
 import type { ViewPlan } from './plan.js';
 import { plainValue } from './retrieval.js';
 import type { IndexedEvents } from './series.js';
@@ -25,7 +24,7 @@ export async function* latestBatches(
   const { startMs, endMs } = range;
   const nCodes = idx.keys.size;
   const cols = view.kind === 'plain' ? view.columns.map((c) => idx.table.getChild(c)!) : [];
-  const accs = plan ? newAccs(plan) : [];
+  const composer = plan ? new Composer(plan) : null;
   const r: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };
   let batch: { entityKeys: Record<string, unknown>[]; values: Record<string, unknown>[]; eventTimestampsMs: number[] } = { entityKeys: [], values: [], eventTimestampsMs: [] };
   let rows = 0;
@@ -45,7 +44,7 @@ export async function* latestBatches(
       r.e1 = hi;
       r.t0 = idx.tileOff![c];
       r.t1 = idx.tileOff![c + 1];
-      composeAt(plan!, idx.ev, idx.tiles!, r, endMs, accs, (ai, v) => {
+      composer!.at(idx.ev, idx.tiles!, r, endMs, (ai, v) => {
         const ap = plan!.aggs[ai];
         values[ap.agg.name] = aggJsValue(ap.agg, v, idx.dicts[ap.group]);
       });

@@ -10,28 +10,49 @@ import * as A from 'apache-arrow';
 import { throwIfAborted } from '../errors.js';
 import { numericVector, vectorOf } from './build.js';
 import { readNumeric } from './columns.js';
-import { composeAt, newAccs, upperBound, type EntityRange } from './compose.js';
+import { Composer, upperBound, type EntityRange } from './compose.js';
 import { categoryOf } from './dtypes.js';
 import type { ViewPlan } from './plan.js';
 import type { IndexedEvents } from './series.js';
 import type { Aggregation, LongOptions } from './types.js';
 
+/**
+ * Rows with a known entity, ordered by entity code (stable counting sort), so that lookups walk the
+ * sorted events entity by entity instead of jumping around memory.
+ */
+export function rowsByEntity(rowCodes: Int32Array, nCodes: number): Int32Array {
+  const start = new Int32Array(nCodes + 1);
+  let known = 0;
+  for (let r = 0; r < rowCodes.length; r++) {
+    const c = rowCodes[r];
+    if (c >= 0) {
+      start[c + 1]++;
+      known++;
+    }
+  }
+  for (let c = 0; c < nCodes; c++) start[c + 1] += start[c];
+  const out = new Int32Array(known);
+  for (let r = 0; r < rowCodes.length; r++) {
+    const c = rowCodes[r];
+    if (c >= 0) out[start[c]++] = r;
+  }
+  return out;
+}
+
 /** Sorted position of each row's matching event, or -1. */
 export function latestPositions(idx: IndexedEvents, rowCodes: Int32Array, rowTs: Float64Array, ttlMs?: number): Int32Array {
   const { offsets, ts } = idx.sorted;
-  const n = rowCodes.length;
-  const out = new Int32Array(n);
+  const out = new Int32Array(rowCodes.length).fill(-1);
   const ttl = ttlMs ?? Infinity;
-  for (let r = 0; r < n; r++) {
+  const order = rowsByEntity(rowCodes, idx.keys.size);
+  for (let j = 0; j < order.length; j++) {
+    const r = order[j];
     const c = rowCodes[r];
     const t = rowTs[r];
-    if (c < 0 || t !== t) {
-      out[r] = -1;
-      continue;
-    }
+    if (t !== t) continue;
     const lo = offsets[c];
     const p = upperBound(ts, t, lo, offsets[c + 1]) - 1;
-    out[r] = p >= lo && ts[p] >= t - ttl ? p : -1;
+    if (p >= lo && ts[p] >= t - ttl) out[r] = p;
   }
   return out;
 }
@@ -89,7 +110,7 @@ export async function aggregateRows(
   const cols: (AggColumn | null)[] = plan.aggs.map((ap, i) =>
     want.includes(i) ? { agg: ap.agg, group: ap.group, values: new Float64Array(n), lists: ap.agg.function === 'last_n' ? new Array(n) : null } : null,
   );
-  const accs = newAccs(plan);
+  const composer = new Composer(plan);
   const { offsets } = idx.sorted;
   const tileOff = idx.tileOff!;
   const range: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };
@@ -100,24 +121,31 @@ export async function aggregateRows(
     if (col.lists) col.lists[row] = v as number[];
     else col.values[row] = v as number;
   };
+  // rows without a known entity (or time) get the empty-window values
+  const empty: (number | number[])[] = [];
+  composer.at(idx.ev, idx.tiles!, range, 0, (ai, v) => (empty[ai] = v));
+  for (let r = 0; r < n; r++) {
+    if (rowCodes[r] >= 0 && rowTs[r] === rowTs[r]) continue;
+    row = r;
+    empty.forEach((v, ai) => emit(ai, Array.isArray(v) ? [...v] : v));
+  }
+  const order = rowsByEntity(rowCodes, idx.keys.size);
   const CHUNK = 65_536;
-  for (row = 0; row < n; row++) {
-    if ((row & (CHUNK - 1)) === 0 && row) {
+  for (let j = 0; j < order.length; j++) {
+    if ((j & (CHUNK - 1)) === 0 && j) {
       throwIfAborted(options.signal, 'getHistoricalFeatures');
-      options.onProgress?.({ phase: `aggregate ${plan.view.name}`, done: row, total: n, unit: 'rows' });
-      await new Promise<void>((r) => setImmediate(r));
+      options.onProgress?.({ phase: `aggregate ${plan.view.name}`, done: j, total: order.length, unit: 'rows' });
+      await new Promise<void>((res) => setImmediate(res));
     }
-    const c = rowCodes[row];
+    row = order[j];
     const t = rowTs[row];
-    if (c < 0 || t !== t) {
-      range.e0 = range.e1 = range.t0 = range.t1 = 0;
-    } else {
-      range.e0 = offsets[c];
-      range.e1 = offsets[c + 1];
-      range.t0 = tileOff[c];
-      range.t1 = tileOff[c + 1];
-    }
-    composeAt(plan, idx.ev, idx.tiles!, range, t !== t ? -Infinity : t, accs, emit);
+    if (t !== t) continue;
+    const c = rowCodes[row];
+    range.e0 = offsets[c];
+    range.e1 = offsets[c + 1];
+    range.t0 = tileOff[c];
+    range.t1 = tileOff[c + 1];
+    composer.at(idx.ev, idx.tiles!, range, t, emit);
   }
   return cols.filter((c): c is AggColumn => c !== null);
 }

@@ -11,7 +11,7 @@ import { hashNumber, hashValue } from './hll.js';
 import { KeyIndex } from './keys.js';
 import type { ViewPlan } from './plan.js';
 import { sortEvents, type SortedEvents } from './sort.js';
-import { TileStore, tileIndex } from './tiles.js';
+import { TileStore } from './tiles.js';
 import type { FeatureView, LongOptions, Source } from './types.js';
 
 export interface IndexedEvents {
@@ -105,7 +105,7 @@ export async function indexEvents(
   }
   throwIfAborted(options.signal, 'indexing');
   options.onProgress?.({ phase: 'sort', done: 0, total: n, unit: 'events' });
-  const sorted = sortEvents(codes, keys.size, ts, created, groupVals);
+  const sorted = await sortEvents(codes, keys.size, ts, created, groupVals);
   options.onProgress?.({ phase: 'sort', done: n, total: n, unit: 'events' });
   const hash = (plan?.groups ?? []).map((g, gi) => {
     if (!g.distinct) return null;
@@ -130,54 +130,55 @@ export async function indexEvents(
   return { table, keys, sorted, ev, dicts, tiles, tileOff };
 }
 
-/** One pass over sorted events: a tile per (entity, tile index) with events. */
+/**
+ * Tiles from sorted events: pass 1 numbers the tiles (a new one per entity and tile index), pass 2
+ * fills each group's state arrays in event order (tight loops for count/sum/sumsq/min/max).
+ */
 export function buildTiles(plan: ViewPlan, ev: EventStore, offsets: Int32Array, nCodes: number): { tiles: TileStore; tileOff: Int32Array } {
   const T = plan.tileMs;
   const ts = ev.ts;
-  let count = 0;
-  for (let c = 0; c < nCodes; c++) {
-    let prev = Number.NaN;
-    for (let i = offsets[c]; i < offsets[c + 1]; i++) {
-      const k = tileIndex(ts[i], T);
-      if (k !== prev) {
-        count++;
-        prev = k;
-      }
-    }
-  }
-  const tiles = new TileStore(plan, count);
+  const n = ts.length;
+  const slot = new Int32Array(n);
+  const idxTmp = new Float64Array(n);
   const tileOff = new Int32Array(nCodes + 1);
-  const ng = plan.groups.length;
-  const simple = plan.groups.every((g) => !g.first && !g.last && !g.lastN && !g.distinct);
+  let m = 0;
   for (let c = 0; c < nCodes; c++) {
-    tileOff[c] = tiles.m;
+    tileOff[c] = m;
     let prev = Number.NaN;
-    let s = -1;
-    for (let i = offsets[c]; i < offsets[c + 1]; i++) {
-      const t = ts[i];
-      const k = tileIndex(t, T);
+    for (let i = offsets[c], end = offsets[c + 1]; i < end; i++) {
+      const k = Math.ceil(ts[i] / T) - 1;
       if (k !== prev) {
-        s = tiles.push(k);
+        idxTmp[m++] = k;
         prev = k;
       }
-      if (simple) addSimple(tiles, s, ev.vals, i, ng);
-      else for (let gi = 0; gi < ng; gi++) tiles.add(s, gi, ev.vals[gi][i], t, ev.hash[gi]?.[i] ?? 0);
+      slot[i] = m - 1;
     }
   }
-  tileOff[nCodes] = tiles.m;
-  return { tiles, tileOff };
-}
-
-/** `tiles.add` for groups needing only count/sum/sumsq/min/max (same arithmetic, inlined). */
-function addSimple(tiles: TileStore, s: number, vals: Float64Array[], i: number, ng: number): void {
-  for (let gi = 0; gi < ng; gi++) {
-    const v = vals[gi][i];
-    if (v !== v) continue;
+  tileOff[nCodes] = m;
+  const tiles = new TileStore(plan, m);
+  tiles.m = m;
+  tiles.idx.set(idxTmp.subarray(0, m));
+  plan.groups.forEach((g, gi) => {
     const t = tiles.g[gi];
-    t.cnt[s]++;
-    if (t.sum) t.sum[s] += v;
-    if (t.sumsq) t.sumsq[s] += v * v;
-    if (t.min && v < t.min[s]) t.min[s] = v;
-    if (t.max && v > t.max[s]) t.max[s] = v;
-  }
+    t.min?.fill(Infinity);
+    t.max?.fill(-Infinity);
+    const vals = ev.vals[gi];
+    if (!g.first && !g.last && !g.lastN && !g.distinct) {
+      const { cnt, sum, sumsq, min, max } = t;
+      for (let i = 0; i < n; i++) {
+        const v = vals[i];
+        if (v !== v) continue;
+        const s = slot[i];
+        cnt[s]++;
+        if (sum) sum[s] += v;
+        if (sumsq) sumsq[s] += v * v;
+        if (min && v < min[s]) min[s] = v;
+        if (max && v > max[s]) max[s] = v;
+      }
+    } else {
+      const hash = ev.hash[gi];
+      for (let i = 0; i < n; i++) tiles.add(slot[i], gi, vals[i], ts[i], hash ? hash[i] : 0);
+    }
+  });
+  return { tiles, tileOff };
 }

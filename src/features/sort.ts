@@ -6,6 +6,7 @@
  *      counting pass on the code's low bits.
  * Stable: equal (entity, time, created) keep their input order.
  */
+import { KERNELS, canParallelize, runOnWorker, sharedF64, sharedI32, toShared, type KernelName } from './pool.js';
 
 export interface SortedEvents {
   /** Input row of each sorted position. */
@@ -20,208 +21,114 @@ export interface SortedEvents {
 }
 
 const DIGIT = 11;
-const RADIX = 1 << DIGIT;
+/** Below this many events the sort stays on the main thread. */
+let parallelMin = 1_000_000;
+/** Sets the parallel threshold (tests use a small one to exercise the worker path). */
+export function setParallelMinEvents(n: number): void {
+  parallelMin = n;
+}
 
 /**
- * Sorts events. Rows with a negative code or a NaN time are dropped.
+ * Sorts events. Rows with a negative code or a NaN time are dropped. Large inputs are split between
+ * the main thread and one worker (rows for the histogram and scatter, buckets for the radix passes).
  * @param codes entity code per row (0…nCodes-1, or -1)
  * @param carry columns to reorder alongside (same length as codes)
  */
-export function sortEvents(
+export async function sortEvents(
   codes: Int32Array,
   nCodes: number,
   ts: Float64Array,
   created: Float64Array | null,
   carry: readonly Float64Array[],
-): SortedEvents {
+): Promise<SortedEvents> {
   const n = codes.length;
+  const par = n >= parallelMin && canParallelize();
+  const f64 = par ? sharedF64 : (k: number) => new Float64Array(k);
+  const i32 = par ? sharedI32 : (k: number) => new Int32Array(k);
+  if (par) {
+    codes = toShared(codes);
+    ts = toShared(ts);
+  }
+  const cols = [...carry, ...(created ? [created] : [])].map((c) => (par ? toShared(c) : c));
   let shift = 0;
   while (nCodes >>> shift > 256) shift++;
   const nb = (nCodes >>> shift) + 1;
+  const half = par ? n >>> 1 : n;
+  // 1. histogram per bucket (and time range), per row slice
+  const h0 = { codes, ts, from: 0, to: half, shift, hist: i32(nb), stats: f64(3) };
+  const h1 = { codes, ts, from: half, to: n, shift, hist: i32(nb), stats: f64(3) };
+  await both(par, 'hist', h0, h1);
   const boff = new Int32Array(nb + 1);
-  let kept = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let ints = true;
-  for (let i = 0; i < n; i++) {
-    const c = codes[i];
-    const t = ts[i];
-    if (c >= 0 && t === t) {
-      boff[(c >>> shift) + 1]++;
-      kept++;
-      if (t < min) min = t;
-      if (t > max) max = t;
-      if (ints && t !== Math.floor(t)) ints = false;
-    }
-  }
-  for (let b = 0; b < nb; b++) boff[b + 1] += boff[b];
-  const bpos = boff.slice(0, nb);
-  // step 1: bucket scatter
-  const bts = new Float64Array(kept);
-  const bidx = new Int32Array(kept);
-  const bcode = new Int32Array(kept);
-  for (let i = 0; i < n; i++) {
-    const c = codes[i];
-    const t = ts[i];
-    if (c < 0 || t !== t) continue;
-    const p = bpos[c >>> shift]++;
-    bts[p] = t;
-    bidx[p] = i;
-    bcode[p] = c;
-  }
-  // step 2: per-bucket permutation
-  const perm = new Int32Array(kept);
-  const offsets = new Int32Array(nCodes + 1);
-  offsets[nCodes] = kept;
-  const range = max - min;
-  const radixOk = ints && range < 2 ** 53;
-  let maxBucket = 0;
-  for (let b = 0; b < nb; b++) maxBucket = Math.max(maxBucket, boff[b + 1] - boff[b]);
-  const ctx = {
-    small: range < 2 ** 32,
-    passes: radixOk ? Math.max(1, Math.ceil(Math.log2(range + 1) / DIGIT)) : 0,
-    ka: new Float64Array(0),
-    kb: new Float64Array(0),
-    ua: new Uint32Array(0),
-    ub: new Uint32Array(0),
-    pa: new Int32Array(maxBucket),
-    pb: new Int32Array(maxBucket),
-    hist: new Int32Array(RADIX),
-  };
-  if (radixOk && ctx.small) {
-    ctx.ua = new Uint32Array(maxBucket);
-    ctx.ub = new Uint32Array(maxBucket);
-  } else if (radixOk) {
-    ctx.ka = new Float64Array(maxBucket);
-    ctx.kb = new Float64Array(maxBucket);
-  }
-  const width = 1 << shift;
-  const chist = new Int32Array(width + 1);
+  for (let b = 0; b < nb; b++) boff[b + 1] = boff[b] + h0.hist[b] + h1.hist[b];
+  const kept = boff[nb];
+  const min = Math.min(h0.stats[0], h1.stats[0]);
+  const max = Math.max(h0.stats[1], h1.stats[1]);
+  const ints = h0.stats[2] === 1 && h1.stats[2] === 1;
+  // 2. scatter into buckets (slice 0 before slice 1 within each bucket: stable)
+  const bts = f64(kept);
+  const bidx = i32(kept);
+  const bcode = i32(kept);
+  const bcarry = cols.map(() => f64(kept));
+  const pos0 = i32(nb);
+  const pos1 = i32(nb);
   for (let b = 0; b < nb; b++) {
-    const a = boff[b];
-    const m = boff[b + 1] - a;
-    const local = radixOk ? radixBucket(bts, a, m, min, ctx) : compareBucket(bts, a, m);
-    const base = b << shift;
-    const codesHere = Math.min(width, nCodes - base);
-    chist.fill(0);
-    for (let j = 0; j < m; j++) chist[bcode[a + j] - base + 1]++;
-    for (let d = 0; d < width; d++) chist[d + 1] += chist[d];
-    for (let d = 0; d < codesHere; d++) offsets[base + d] = a + chist[d];
-    for (let k = 0; k < m; k++) {
-      const j = local[k];
-      perm[a + chist[bcode[a + j] - base]++] = a + j;
-    }
+    pos0[b] = boff[b];
+    pos1[b] = boff[b] + h0.hist[b];
   }
-  // step 3: gather in sorted order (reads stay inside one bucket)
-  const order = new Int32Array(kept);
-  const outTs = new Float64Array(kept);
-  for (let p = 0; p < kept; p++) {
-    const q = perm[p];
-    order[p] = bidx[q];
-    outTs[p] = bts[q];
+  const s0 = { codes, ts, from: 0, to: half, shift, pos: pos0, bts, bidx, bcode, carry: cols, bcarry };
+  await both(par, 'scatter', s0, { ...s0, from: half, to: n, pos: pos1 });
+  // 3. per bucket: radix on time, counting on the code's low bits, gather outputs
+  const range = max - min;
+  const radixOk = kept > 0 && ints && range < 2 ** 53;
+  const offsets = i32(nCodes + 1);
+  offsets[nCodes] = kept;
+  const order = i32(kept);
+  const outTs = f64(kept);
+  const outCarry = cols.map(() => f64(kept));
+  let split = nb;
+  if (par) {
+    split = 0;
+    while (split < nb && boff[split] < kept / 2) split++;
   }
-  const gather = (col: Float64Array): Float64Array => {
-    // scatter into bucket order (sequential reads), then gather within buckets
-    const inBuckets = new Float64Array(kept);
-    bpos.set(boff.subarray(0, nb));
-    for (let i = 0; i < n; i++) {
-      const c = codes[i];
-      if (c < 0 || ts[i] !== ts[i]) continue;
-      inBuckets[bpos[c >>> shift]++] = col[i];
-    }
-    const out = new Float64Array(kept);
-    for (let p = 0; p < kept; p++) out[p] = inBuckets[perm[p]];
-    return out;
+  const k0 = {
+    b0: 0,
+    b1: split,
+    boff: par ? toShared(boff) : boff,
+    shift,
+    nCodes,
+    min,
+    passes: radixOk ? Math.max(1, Math.ceil(Math.log2(range + 1) / DIGIT)) : 0,
+    small: range < 2 ** 32,
+    bts,
+    bidx,
+    bcode,
+    bcarry,
+    offsets,
+    order,
+    outTs,
+    outCarry,
   };
-  const carried = carry.map(gather);
-  const outCreated = created ? gather(created) : null;
+  await both(par, 'bucket', k0, { ...k0, b0: split, b1: nb });
+  const carried = outCarry.slice(0, carry.length);
+  const outCreated = created ? outCarry[carry.length] : null;
   if (outCreated) breakTies(offsets, nCodes, outTs, outCreated, order, carried);
   return { order, offsets, ts: outTs, carried, created: outCreated };
 }
 
-interface RadixCtx {
-  small: boolean;
-  passes: number;
-  ka: Float64Array;
-  kb: Float64Array;
-  ua: Uint32Array;
-  ub: Uint32Array;
-  pa: Int32Array;
-  pb: Int32Array;
-  hist: Int32Array;
-}
-
-/** LSD radix on (t - min); returns bucket-local indices in time order (stable). */
-function radixBucket(bts: Float64Array, a: number, m: number, min: number, ctx: RadixCtx): Int32Array {
-  let { pa, pb } = ctx;
-  const hist = ctx.hist;
-  for (let j = 0; j < m; j++) pa[j] = j;
-  if (ctx.small) {
-    let ka = ctx.ua;
-    let kb = ctx.ub;
-    for (let j = 0; j < m; j++) ka[j] = bts[a + j] - min;
-    for (let pass = 0, sh = 0; pass < ctx.passes; pass++, sh += DIGIT) {
-      hist.fill(0);
-      for (let j = 0; j < m; j++) hist[(ka[j] >>> sh) & (RADIX - 1)]++;
-      if (single(hist, m)) continue;
-      let sum = 0;
-      for (let d = 0; d < RADIX; d++) {
-        const h = hist[d];
-        hist[d] = sum;
-        sum += h;
-      }
-      for (let j = 0; j < m; j++) {
-        const x = ka[j];
-        const q = hist[(x >>> sh) & (RADIX - 1)]++;
-        kb[q] = x;
-        pb[q] = pa[j];
-      }
-      [ka, kb] = [kb, ka];
-      [pa, pb] = [pb, pa];
-    }
-    ctx.ua = ka;
-    ctx.ub = kb;
-  } else {
-    let ka = ctx.ka;
-    let kb = ctx.kb;
-    for (let j = 0; j < m; j++) ka[j] = bts[a + j] - min;
-    for (let pass = 0, div = 1; pass < ctx.passes; pass++, div *= RADIX) {
-      hist.fill(0);
-      for (let j = 0; j < m; j++) hist[Math.floor(ka[j] / div) % RADIX]++;
-      if (single(hist, m)) continue;
-      let sum = 0;
-      for (let d = 0; d < RADIX; d++) {
-        const h = hist[d];
-        hist[d] = sum;
-        sum += h;
-      }
-      for (let j = 0; j < m; j++) {
-        const x = ka[j];
-        const q = hist[Math.floor(x / div) % RADIX]++;
-        kb[q] = x;
-        pb[q] = pa[j];
-      }
-      [ka, kb] = [kb, ka];
-      [pa, pb] = [pb, pa];
-    }
-    ctx.ka = ka;
-    ctx.kb = kb;
+/** Runs slice 0 on this thread and slice 1 on the worker (or both here when not parallel). */
+async function both<K extends KernelName>(par: boolean, k: K, a0: Parameters<(typeof KERNELS)[K]>[0], a1: Parameters<(typeof KERNELS)[K]>[0]): Promise<void> {
+  const f = KERNELS[k] as (a: unknown) => void;
+  if (!par) {
+    f(a0);
+    f(a1);
+    return;
   }
-  ctx.pa = pa;
-  ctx.pb = pb;
-  return pa;
-}
-
-function single(hist: Int32Array, m: number): boolean {
-  for (let d = 0; d < RADIX; d++) if (hist[d] !== 0) return hist[d] === m;
-  return true;
-}
-
-/** Fallback for fractional or huge times: comparison sort by (time, index). */
-function compareBucket(bts: Float64Array, a: number, m: number): Int32Array {
-  const idx = Array.from({ length: m }, (_, j) => j);
-  idx.sort((x, y) => bts[a + x] - bts[a + y] || x - y);
-  return Int32Array.from(idx);
+  const other = runOnWorker(k, a1);
+  try {
+    f(a0);
+  } finally {
+    await other;
+  }
 }
 
 /** Within each run of equal (entity, time), orders by created time (missing = oldest), then input order. */

@@ -7,7 +7,7 @@
 import { StrataError } from '../errors.js';
 import { normalizeValue, toMs } from './build.js';
 import { canonical } from './columns.js';
-import { newAccs, type GroupAcc } from './compose.js';
+import { Composer } from './compose.js';
 import { EntityStream } from './entity-stream.js';
 import { compileExpr, parseExpr } from './expr.js';
 import { hashNumber, hashValue } from './hll.js';
@@ -100,7 +100,7 @@ export function setPruneEvery(n: number): void {
 class AggStream implements ViewStream {
   readonly #entities = new Map<unknown, EntityStream>();
   readonly #inputs: GroupInput[];
-  readonly #accs: GroupAcc[];
+  readonly #composer: Composer;
   readonly #retentionMs: number;
   #ingested = 0;
 
@@ -111,7 +111,7 @@ class AggStream implements ViewStream {
   ) {
     const cols = source.columns ?? {};
     this.#inputs = plan.groups.map((g) => new GroupInput(g, g.column === null ? null : (cols[g.column] ?? 'float64'), cols));
-    this.#accs = newAccs(plan);
+    this.#composer = new Composer(plan);
     let reach = 0;
     for (const w of plan.windows) reach = Math.max(reach, w.kind === 'hopping' ? w.sizeMs + w.hopMs! : w.kind === 'lifetime' ? 0 : w.sizeMs);
     this.#retentionMs = reach + 2 * plan.tileMs;
@@ -143,7 +143,7 @@ class AggStream implements ViewStream {
     for (const k of keys) {
       const ent = this.#entities.get(k)!;
       const out: Record<string, unknown> = {};
-      ent.valuesAt(hwm, this.#accs, (ai, v) => {
+      ent.valuesAt(hwm, this.#composer, (ai, v) => {
         const ap = this.plan.aggs[ai];
         out[ap.agg.name] = aggJsValue(ap.agg, v, this.#inputs[ap.group].dict);
       });

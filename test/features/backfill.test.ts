@@ -1,7 +1,7 @@
 /** Backfill tiles equal DuckDB's GROUP BY entity, tile; the sort-once step equals a plain sort. */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sortEvents } from '../../src/features/sort.js';
+import { setParallelMinEvents, sortEvents } from '../../src/features/sort.js';
 import { aggRepo, eventsTable } from './_fixtures.js';
 import { close, duck, generate, loadIntoDuck, query, rng } from './_oracle.js';
 
@@ -66,12 +66,15 @@ describe('backfill', () => {
 });
 
 describe('sortEvents', () => {
-  it('orders by (code, time, created, input) and drops missing codes/times, for radix and fallback paths', () => {
-    for (const [seed, frac, huge] of [
-      [1, false, false],
-      [2, true, false],
-      [3, false, true],
+  it('orders by (code, time, created, input) and drops missing codes/times: radix, fallback and two-thread paths', async () => {
+    for (const [seed, frac, huge, threads] of [
+      [1, false, false, 1],
+      [2, true, false, 1],
+      [3, false, true, 1],
+      [4, false, false, 2],
+      [5, true, false, 2],
     ] as const) {
+      setParallelMinEvents(threads === 2 ? 1 : 1e12);
       const r = rng(seed);
       const n = 5000;
       const codes = new Int32Array(n);
@@ -85,7 +88,7 @@ describe('sortEvents', () => {
         created[i] = r() < 0.3 ? Number.NaN : Math.floor(r() * 3);
         val[i] = i;
       }
-      const s = sortEvents(codes, nCodes, ts, created, [val]);
+      const s = await sortEvents(codes, nCodes, ts, created, [val]);
       const expected = [...Array(n).keys()]
         .filter((i) => codes[i] >= 0 && !Number.isNaN(ts[i]))
         .sort((a, b) => codes[a] - codes[b] || ts[a] - ts[b] || (Number.isNaN(created[a]) ? -Infinity : created[a]) - (Number.isNaN(created[b]) ? -Infinity : created[b]) || a - b);
@@ -95,6 +98,8 @@ describe('sortEvents', () => {
       for (let c = 0; c < nCodes; c++) {
         for (let p = s.offsets[c]; p < s.offsets[c + 1]; p++) expect(codes[s.order[p]]).toBe(c);
       }
+      expect(s.order.buffer instanceof SharedArrayBuffer).toBe(threads === 2);
     }
+    setParallelMinEvents(1_000_000);
   });
 });

@@ -1,0 +1,265 @@
+/**
+ * Feature engine vs DuckDB on the same in-memory data (issue 6):
+ *   10M events (100k entities, 30 days, one float value), 1M entity rows.
+ *   backfill_s      1-minute tiles with count/sum/min/max   vs  GROUP BY entity, minute bucket
+ *   pit_latest_s    latest value, ttl 1 day                 vs  ASOF JOIN
+ *   pit_window_s    count + mean over the last 30 minutes   vs  the faster of a range join and a RANGE window
+ *   stream_events_per_s   push() in batches of 1,000, single thread
+ * Data generation and loading (Arrow tables for Strata, appender for DuckDB) are excluded from the
+ * timings and reported separately. DuckDB runs with 2 threads. Each timing is the best of REPS runs;
+ * every Strata run starts from a fresh repo (no cached index).
+ *
+ *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM)
+ */
+import { pathToFileURL } from 'node:url';
+import * as A from 'apache-arrow';
+import { DuckDBDataChunk, DuckDBInstance, INTEGER, DOUBLE, TIMESTAMP, DuckDBTimestampValue, type DuckDBConnection } from '@duckdb/node-api';
+import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../src/features/index.js';
+import { readNumeric } from '../src/features/columns.js';
+
+const env = (k: string, d: number) => Number(process.env[`FEATURES_BENCH_${k}`] ?? d);
+const N = env('EVENTS', 10_000_000);
+const R = env('ROWS', 1_000_000);
+const E = env('ENTITIES', 100_000);
+const REPS = env('REPS', 3);
+const STREAM = env('STREAM', 1_000_000);
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+const SPAN = 30 * DAY;
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const a = s;
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (a * 4294967296 + s) / 18446744073709551616;
+  };
+}
+
+function timestampVector(ms: Float64Array): A.Vector {
+  const big = new BigInt64Array(ms.length);
+  const w = new Int32Array(big.buffer);
+  for (let i = 0; i < ms.length; i++) {
+    const v = ms[i];
+    w[2 * i] = v % 4294967296 | 0;
+    w[2 * i + 1] = Math.floor(v / 4294967296);
+  }
+  return A.makeVector(A.makeData({ type: new A.TimestampMillisecond(), length: ms.length, data: big } as never));
+}
+
+function generate() {
+  const r = rng(42);
+  const ent = new Int32Array(N);
+  const ts = new Float64Array(N);
+  const val = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    ent[i] = Math.floor(r() * E);
+    ts[i] = T0 + Math.floor(r() * SPAN);
+    val[i] = Math.round(r() * 1e6) / 1e4;
+  }
+  const rEnt = new Int32Array(R);
+  const rTs = new Float64Array(R);
+  for (let i = 0; i < R; i++) {
+    rEnt[i] = Math.floor(r() * E);
+    rTs[i] = T0 + Math.floor(r() * SPAN);
+  }
+  const events = new A.Table({ entity_id: A.makeVector(ent), event_timestamp: timestampVector(ts), value: A.makeVector(val) });
+  const rows = new A.Table({ entity_id: A.makeVector(rEnt), event_timestamp: timestampVector(rTs) });
+  return { ent, ts, val, rEnt, rTs, events, rows };
+}
+
+async function loadDuck(con: DuckDBConnection, d: ReturnType<typeof generate>) {
+  await con.run('CREATE TABLE events(entity_id INTEGER, ts TIMESTAMP, value DOUBLE)');
+  await con.run('CREATE TABLE rows(rid INTEGER, entity_id INTEGER, ts TIMESTAMP)');
+  const append = async (table: string, n: number, cols: (i0: number, m: number) => unknown[][], types: unknown[]) => {
+    const app = await con.createAppender(table);
+    for (let off = 0; off < n; off += 2048) {
+      const m = Math.min(2048, n - off);
+      const chunk = DuckDBDataChunk.create(types as never, m);
+      chunk.setColumns(cols(off, m) as never);
+      app.appendDataChunk(chunk);
+    }
+    app.closeSync();
+  };
+  const micros = (a: Float64Array, o: number, m: number) => Array.from(a.subarray(o, o + m), (x) => new DuckDBTimestampValue(BigInt(x) * 1000n));
+  await append('events', N, (o, m) => [Array.from(d.ent.subarray(o, o + m)), micros(d.ts, o, m), Array.from(d.val.subarray(o, o + m))], [INTEGER, TIMESTAMP, DOUBLE]);
+  await append('rows', R, (o, m) => [Array.from({ length: m }, (_, j) => o + j), Array.from(d.rEnt.subarray(o, o + m)), micros(d.rTs, o, m)], [INTEGER, INTEGER, TIMESTAMP]);
+}
+
+async function one(con: DuckDBConnection, sql: string): Promise<number[]> {
+  const r = await con.runAndReadAll(sql);
+  return (r.getRows()[0] as unknown[]).map((x) => Number(x));
+}
+
+async function best<T>(reps: number, f: () => Promise<T>): Promise<{ s: number; out: T }> {
+  let bestS = Infinity;
+  let out: T | undefined;
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    out = await f();
+    bestS = Math.min(bestS, (performance.now() - t) / 1000);
+  }
+  return { s: bestS, out: out! };
+}
+
+function repoFor(events: A.Table) {
+  return FeatureRepo.fromDefinitions([
+    defineEntity({ name: 'entity', joinKeys: ['entity_id'] }),
+    defineSource({ name: 'events', kind: 'table', table: events }),
+    defineSource({ name: 'stream', kind: 'push', schema: { entity_id: 'int32', event_timestamp: 'timestamp', value: 'float64' } }),
+    defineFeatureView({ name: 'latest', entities: ['entity'], source: 'events', ttl: '1d', features: ['value'] }),
+    defineFeatureView({
+      name: 'tiles',
+      entities: ['entity'],
+      source: 'events',
+      tile: '1m',
+      aggregations: (['count', 'sum', 'min', 'max'] as const).map((f) => ({ column: 'value', function: f, window: '1m' })),
+    }),
+    defineFeatureView({
+      name: 'window',
+      entities: ['entity'],
+      source: 'events',
+      aggregations: [
+        { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
+        { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
+      ],
+    }),
+    defineFeatureView({
+      name: 'stream_window',
+      entities: ['entity'],
+      source: 'stream',
+      aggregations: [
+        { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
+        { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
+      ],
+    }),
+  ]);
+}
+
+function sums(t: A.Table, col: string): [number, number] {
+  const num = readNumeric(t.getChild(col)!)!;
+  let n = 0;
+  let s = 0;
+  for (let i = 0; i < num.values.length; i++) {
+    if (num.valid && !num.valid[i]) continue;
+    n++;
+    s += num.values[i];
+  }
+  return [n, s];
+}
+
+const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
+
+export async function run(): Promise<Record<string, number>> {
+  const log = (s: string) => process.stdout.write(s + '\n');
+  log(`features bench: ${N.toLocaleString()} events, ${E.toLocaleString()} entities, 30 days, ${R.toLocaleString()} entity rows; best of ${REPS}`);
+  let t = performance.now();
+  const data = generate();
+  const genS = (performance.now() - t) / 1000;
+  const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const con = await inst.connect();
+  t = performance.now();
+  await loadDuck(con, data);
+  const duckLoadS = (performance.now() - t) / 1000;
+  const [dn, dsum] = await one(con, 'SELECT count(*), sum(value) FROM events');
+  let jsSum = 0;
+  for (let i = 0; i < N; i++) jsSum += data.val[i];
+  if (dn !== N || !near(dsum, jsSum)) throw new Error(`DuckDB holds different data: ${dn} rows, sum ${dsum} vs ${jsSum}`);
+  log(`excluded from timings: generate + Arrow tables ${genS.toFixed(1)} s, DuckDB load ${duckLoadS.toFixed(1)} s`);
+
+  // ---- backfill: 1-minute tiles, count/sum/min/max; tile = (start, start + 1m]
+  const duckBackfill = await best(REPS, async () => {
+    await con.run(`CREATE OR REPLACE TEMP TABLE tiles AS SELECT entity_id, time_bucket(INTERVAL 1 minute, ts - INTERVAL 1 millisecond) AS bucket,
+      count(value) AS c, sum(value) AS s, min(value) AS mn, max(value) AS mx FROM events GROUP BY ALL`);
+    return one(con, 'SELECT count(*), sum(c), sum(s) FROM tiles');
+  });
+  const ours = await best(REPS, async () => (await repoFor(data.events)).backfill('tiles'));
+  const [tn] = [ours.out.numRows];
+  const [, tc] = sums(ours.out, 'value__count');
+  const [, ts] = sums(ours.out, 'value__sum');
+  if (tn !== duckBackfill.out[0] || tc !== duckBackfill.out[1] || !near(ts, duckBackfill.out[2])) throw new Error(`backfill mismatch: ${tn}/${tc}/${ts} vs ${duckBackfill.out}`);
+
+  // ---- point in time, latest value with ttl 1 day
+  const duckLatest = await best(REPS, async () => {
+    await con.run(`CREATE OR REPLACE TEMP TABLE pit AS SELECT r.rid, CASE WHEN e.ts >= r.ts - INTERVAL 1 DAY THEN e.value END AS value
+      FROM rows r ASOF LEFT JOIN events e ON r.entity_id = e.entity_id AND r.ts >= e.ts`);
+    return one(con, 'SELECT count(value), sum(value) FROM pit');
+  });
+  const latest = await best(REPS, async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['latest:value'] }).toArrow());
+  const [ln, ls] = sums(latest.out, 'value');
+  if (ln !== duckLatest.out[0] || !near(ls, duckLatest.out[1])) throw new Error(`pit_latest mismatch: ${ln}/${ls} vs ${duckLatest.out}`);
+
+  // ---- point in time, count + mean over (t - 30m, t]
+  const W = 30 * 60_000;
+  const duckJoin = await best(REPS, async () => {
+    await con.run(`CREATE OR REPLACE TEMP TABLE w1 AS SELECT r.rid, count(e.value) AS n, avg(e.value) AS m FROM rows r
+      LEFT JOIN events e ON r.entity_id = e.entity_id AND e.ts > r.ts - INTERVAL ${W} MILLISECOND AND e.ts <= r.ts GROUP BY r.rid`);
+    return one(con, 'SELECT sum(n), sum(m) FROM w1');
+  });
+  const duckRange = await best(REPS, async () => {
+    await con.run(`CREATE OR REPLACE TEMP TABLE w2 AS SELECT rid, n, m FROM (
+        SELECT rid, count(value) OVER w AS n, avg(value) OVER w AS m
+        FROM (SELECT entity_id, ts, value, NULL::INTEGER AS rid FROM events UNION ALL SELECT entity_id, ts, NULL, rid FROM rows)
+        WINDOW w AS (PARTITION BY entity_id ORDER BY ts RANGE BETWEEN INTERVAL ${W - 1} MILLISECOND PRECEDING AND CURRENT ROW))
+      WHERE rid IS NOT NULL`);
+    return one(con, 'SELECT sum(n), sum(m) FROM w2');
+  });
+  if (duckJoin.out[0] !== duckRange.out[0] || !near(duckJoin.out[1], duckRange.out[1])) throw new Error(`DuckDB window queries disagree: ${duckJoin.out} vs ${duckRange.out}`);
+  const duckWindow = duckJoin.s <= duckRange.s ? duckJoin : duckRange;
+  const win = await best(REPS, async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['window:n_30m', 'window:mean_30m'] }).toArrow());
+  const [, wn] = sums(win.out, 'n_30m');
+  const [, wm] = sums(win.out, 'mean_30m');
+  if (wn !== duckWindow.out[0] || !near(wm, duckWindow.out[1])) throw new Error(`pit_window mismatch: ${wn}/${wm} vs ${duckWindow.out}`);
+
+  // ---- streaming: events in time order, push batches of 1,000
+  const M = Math.min(STREAM, N);
+  const order = Array.from({ length: M }, (_, i) => i).sort((a, b) => data.ts[a] - data.ts[b]);
+  const evObjs = order.map((i) => ({ entity_id: data.ent[i], event_timestamp: data.ts[i], value: data.val[i] }));
+  const streamRepo = await repoFor(data.events);
+  t = performance.now();
+  for (let i = 0; i < M; i += 1000) await streamRepo.push('stream', evObjs.slice(i, i + 1000));
+  const streamS = (performance.now() - t) / 1000;
+
+  const fig = {
+    events: N,
+    entities: E,
+    entity_rows: R,
+    generate_s: round(genS),
+    duckdb_load_s: round(duckLoadS),
+    backfill_s: round(ours.s),
+    duckdb_backfill_s: round(duckBackfill.s),
+    ratio_backfill: round(duckBackfill.s / ours.s),
+    pit_latest_s: round(latest.s),
+    duckdb_pit_latest_s: round(duckLatest.s),
+    ratio_pit_latest: round(duckLatest.s / latest.s),
+    pit_window_s: round(win.s),
+    duckdb_pit_window_s: round(duckWindow.s),
+    duckdb_pit_window_join_s: round(duckJoin.s),
+    duckdb_pit_window_range_s: round(duckRange.s),
+    ratio_pit_window: round(duckWindow.s / win.s),
+    stream_events: M,
+    stream_events_per_s: Math.round(M / streamS),
+  };
+  log('');
+  log('  measure            strata      duckdb      ratio (duckdb/strata)');
+  log(`  backfill (1m)      ${pad(fig.backfill_s)} s  ${pad(fig.duckdb_backfill_s)} s  ${fig.ratio_backfill}`);
+  log(`  pit latest (ttl)   ${pad(fig.pit_latest_s)} s  ${pad(fig.duckdb_pit_latest_s)} s  ${fig.ratio_pit_latest}`);
+  log(`  pit window (30m)   ${pad(fig.pit_window_s)} s  ${pad(fig.duckdb_pit_window_s)} s  ${fig.ratio_pit_window}   (join ${fig.duckdb_pit_window_join_s} s, range ${fig.duckdb_pit_window_range_s} s)`);
+  log(`  stream push        ${fig.stream_events_per_s.toLocaleString()} events/s over ${M.toLocaleString()} events (batches of 1,000)`);
+  con.closeSync();
+  return fig;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+const pad = (x: number) => x.toFixed(3).padStart(7);
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  run().then(
+    (fig) => process.stdout.write(JSON.stringify(fig) + '\n'),
+    (err) => {
+      process.stderr.write(`${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

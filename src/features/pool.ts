@@ -1,0 +1,86 @@
+/**
+ * One helper worker thread for the sort's kernels (the main thread does the other half). The worker
+ * runs the kernels' own source (`fn.toString()`), so there is no separate worker file to build or
+ * resolve. Arrays it writes must live on SharedArrayBuffers. If the worker cannot start, callers fall
+ * back to running everything on the main thread.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { bucketKernel, histKernel, scatterKernel } from './sort-kernels.js';
+
+export const KERNELS = { hist: histKernel, scatter: scatterKernel, bucket: bucketKernel } as const;
+export type KernelName = keyof typeof KERNELS;
+
+const SOURCE = `
+const { parentPort } = require('node:worker_threads');
+var __name = (f) => f;
+const K = { ${Object.entries(KERNELS)
+  .map(([k, f]) => `${k}: (${f.toString()})`)
+  .join(',\n')} };
+parentPort.on('message', (m) => {
+  try { K[m.k](m.a); parentPort.postMessage({ id: m.id }); }
+  catch (e) { parentPort.postMessage({ id: m.id, error: String((e && e.stack) || e) }); }
+});`;
+
+let worker: Worker | null | undefined;
+let nextId = 0;
+const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+function getWorker(): Worker | null {
+  if (worker !== undefined) return worker;
+  try {
+    const w = new Worker(SOURCE, { eval: true });
+    w.on('message', (m: { id: number; error?: string }) => {
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (pending.size === 0) w.unref();
+      if (!p) return;
+      if (m.error) p.reject(new Error(m.error));
+      else p.resolve();
+    });
+    w.on('error', (err) => {
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+      worker = null;
+    });
+    w.unref();
+    worker = w;
+  } catch {
+    worker = null;
+  }
+  return worker;
+}
+
+/** Whether a second thread is available for kernels. */
+export function canParallelize(): boolean {
+  if (process.env.STRATA_FEATURES_THREADS === '1') return false;
+  return availableParallelism() >= 2 && typeof SharedArrayBuffer === 'function' && getWorker() !== null;
+}
+
+/** Runs a kernel on the worker thread (arguments' typed arrays must be shared to be written back). */
+export function runOnWorker<K extends KernelName>(k: K, args: Parameters<(typeof KERNELS)[K]>[0]): Promise<void> {
+  const w = getWorker();
+  if (!w) return Promise.reject(new Error('no worker thread'));
+  const id = nextId++;
+  return new Promise<void>((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    w.ref();
+    w.postMessage({ id, k, a: args });
+  });
+}
+
+export function sharedF64(n: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(n * 8));
+}
+
+export function sharedI32(n: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(n * 4));
+}
+
+/** The array itself when it already lives on a SharedArrayBuffer, else a shared copy. */
+export function toShared<T extends Float64Array | Int32Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const out = (a instanceof Float64Array ? sharedF64(a.length) : sharedI32(a.length)) as T;
+  out.set(a);
+  return out;
+}

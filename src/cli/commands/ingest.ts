@@ -1,4 +1,7 @@
+import { stat } from 'node:fs/promises';
 import type { Command } from '../command.js';
+import { StrataError } from '../../errors.js';
+import { parseUri } from '../../storage/open.js';
 import { UsageError, flag, int, str } from '../command.js';
 import { openOptions } from '../env.js';
 import { json } from '../format.js';
@@ -50,6 +53,10 @@ export const command: Command = {
     const every = ctx.values['commit-every'] === undefined ? undefined : int(ctx, 'commit-every', 'ingest', 0, 1);
     openOptions(src, ctx.env);
     openOptions(dst, ctx.env);
+    const parsed = parseUri(src);
+    if (parsed.scheme === 'file' && !(await stat(parsed.path).then((s) => s.isDirectory(), () => false))) {
+      throw new StrataError('NOT_FOUND', `source folder ${parsed.path} does not exist`, { file: parsed.path, hint: 'pass a folder of images/videos (or with a table), or an s3:// prefix' });
+    }
     const showBar = !flag(ctx, 'quiet');
     const summary = await ingest(src, dst, {
       ...(layout ? { layout: layout as IngestLayout } : {}),

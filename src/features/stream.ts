@@ -23,6 +23,7 @@ class GroupInput {
   readonly dict: unknown[] | null;
   readonly #codeHash: number[] = [];
   readonly #where: ((get: (c: string) => unknown) => number) | null;
+  readonly #plainNumber: boolean;
 
   constructor(
     readonly plan: GroupPlan,
@@ -30,31 +31,52 @@ class GroupInput {
     readonly dtypes: Readonly<Record<string, Dtype>>,
   ) {
     this.dict = plan.coded ? [] : null;
+    this.#plainNumber = dtype === 'float64' || dtype === 'float32' || dtype === 'int32' || dtype === 'int64';
     this.#where = plan.where ? compileExpr(parseExpr(plan.where)) : null;
   }
 
-  /** [value (NaN = missing or filtered), hash]. */
-  read(e: Record<string, unknown>): [number, number] {
+  /** Writes the event's value (NaN = missing or filtered) and hash into out[g] / hashes[g]. */
+  read(e: Record<string, unknown>, g: number, out: number[], hashes: number[]): void {
+    out[g] = Number.NaN;
+    hashes[g] = 0;
     if (this.#where) {
       const ok = this.#where((c) => normalizeValue(e[c], this.dtypes[c] ?? 'string'));
-      if (ok !== 1) return [Number.NaN, 0];
+      if (ok !== 1) return;
     }
-    if (this.plan.column === null) return [1, 0];
-    const raw = normalizeValue(e[this.plan.column], this.dtype ?? 'float64');
-    if (raw === null) return [Number.NaN, 0];
+    if (this.plan.column === null) {
+      out[g] = 1;
+      return;
+    }
+    const raw = e[this.plan.column];
+    if (!this.dict && typeof raw === 'number' && this.#plainNumber) {
+      // fast path: plain numbers need no coercion (float32 columns are rounded like Arrow would)
+      const v = this.dtype === 'float32' ? Math.fround(raw) : this.dtype === 'int32' || this.dtype === 'int64' ? Math.trunc(raw) : raw;
+      if (v === v) {
+        out[g] = v;
+        if (this.plan.distinct) hashes[g] = hashNumber(v);
+      }
+      return;
+    }
+    const norm = normalizeValue(raw, this.dtype ?? 'float64');
+    if (norm === null) return;
     if (!this.dict) {
-      const v = Number(raw);
-      return v === v ? [v, this.plan.distinct ? hashNumber(v) : 0] : [Number.NaN, 0];
+      const v = Number(norm);
+      if (v === v) {
+        out[g] = v;
+        if (this.plan.distinct) hashes[g] = hashNumber(v);
+      }
+      return;
     }
-    const key = canonical(raw);
+    const key = canonical(norm);
     let code = this.#map.get(key);
     if (code === undefined) {
       code = this.dict.length;
       this.#map.set(key, code);
-      this.dict.push(raw);
-      this.#codeHash.push(this.plan.distinct ? hashValue(raw) : 0);
+      this.dict.push(norm);
+      this.#codeHash.push(this.plan.distinct ? hashValue(norm) : 0);
     }
-    return [code, this.#codeHash[code]];
+    out[g] = code;
+    hashes[g] = this.#codeHash[code];
   }
 }
 
@@ -102,7 +124,11 @@ class AggStream implements ViewStream {
   readonly #inputs: GroupInput[];
   readonly #composer: Composer;
   readonly #retentionMs: number;
+  readonly #vals: number[];
+  readonly #hashes: number[];
   #ingested = 0;
+  #out: Record<string, unknown> = {};
+  readonly #emit: (ai: number, v: number | number[]) => void;
 
   constructor(
     readonly view: FeatureView,
@@ -112,27 +138,27 @@ class AggStream implements ViewStream {
     const cols = source.columns ?? {};
     this.#inputs = plan.groups.map((g) => new GroupInput(g, g.column === null ? null : (cols[g.column] ?? 'float64'), cols));
     this.#composer = new Composer(plan);
+    this.#vals = plan.groups.map(() => Number.NaN);
+    this.#hashes = plan.groups.map(() => 0);
+    this.#emit = (ai, v) => {
+      const ap = this.plan.aggs[ai];
+      this.#out[ap.agg.name] = aggJsValue(ap.agg, v, this.#inputs[ap.group].dict);
+    };
     let reach = 0;
     for (const w of plan.windows) reach = Math.max(reach, w.kind === 'hopping' ? w.sizeMs + w.hopMs! : w.kind === 'lifetime' ? 0 : w.sizeMs);
     this.#retentionMs = reach + 2 * plan.tileMs;
   }
 
   ingest(e: Record<string, unknown>, ts: number, created: number): string {
-    const keyVals = this.view.entities.map((k) => e[k]);
-    const id = tupleKey(keyVals) as string;
+    const keys = this.view.entities;
+    const id = (keys.length === 1 ? canonical(e[keys[0]]) : tupleKey(keys.map((k) => e[k]))) as string;
     let ent = this.#entities.get(id);
     if (!ent) {
-      ent = new EntityStream(this.plan, Object.fromEntries(this.view.entities.map((k, i) => [k, canonical(keyVals[i])])));
+      ent = new EntityStream(this.plan, Object.fromEntries(keys.map((k) => [k, canonical(e[k])])));
       this.#entities.set(id, ent);
     }
-    const vals: number[] = [];
-    const hashes: number[] = [];
-    for (const input of this.#inputs) {
-      const [v, h] = input.read(e);
-      vals.push(v);
-      hashes.push(h);
-    }
-    ent.insert(ts, created, vals, hashes);
+    for (let g = 0; g < this.#inputs.length; g++) this.#inputs[g].read(e, g, this.#vals, this.#hashes);
+    ent.insert(ts, created, this.#vals, this.#hashes);
     this.#ingested++;
     return id;
   }
@@ -142,12 +168,9 @@ class AggStream implements ViewStream {
     const entityKeys: Record<string, unknown>[] = [];
     for (const k of keys) {
       const ent = this.#entities.get(k)!;
-      const out: Record<string, unknown> = {};
-      ent.valuesAt(hwm, this.#composer, (ai, v) => {
-        const ap = this.plan.aggs[ai];
-        out[ap.agg.name] = aggJsValue(ap.agg, v, this.#inputs[ap.group].dict);
-      });
-      values.push(out);
+      this.#out = {};
+      ent.valuesAt(hwm, this.#composer, this.#emit);
+      values.push(this.#out);
       entityKeys.push(ent.key);
     }
     return { entityKeys, values, eventTimestampsMs: keys.map(() => hwm) };

@@ -82,17 +82,30 @@ export async function getOnlineFeatures(
   const plan = planFor(repo, options);
   const rowCount = countRows(options.entities);
   const now = options.nowMs ?? Date.now();
-  const columns: FeatureColumn[] = plan.columns.map((c) => ({
-    ...c,
-    values: new Array(rowCount),
-    statuses: new Array(rowCount),
-    eventTimestampsMs: new Float64Array(rowCount),
-  }));
-  const fill = (vp: ViewPlan, records: readonly (OnlineRecord | null)[]): void => {
+  // Columns of one view share their event times (one row per entity): one array per view.
+  const times = plan.views.map(() => new Float64Array(rowCount));
+  const columns: FeatureColumn[] = new Array(plan.columns.length);
+  plan.views.forEach((vp, k) => {
+    for (const ci of vp.columnIndex) {
+      const c = plan.columns[ci];
+      columns[ci] = {
+        name: c.name,
+        ref: c.ref,
+        view: c.view,
+        feature: c.feature,
+        dtype: c.dtype,
+        values: new Array(rowCount),
+        statuses: new Array(rowCount),
+        eventTimestampsMs: times[k],
+      };
+    }
+  });
+  const fill = (vp: ViewPlan, ts: Float64Array, records: readonly (OnlineRecord | null)[]): void => {
     const ttl = vp.view.ttlMs && vp.view.ttlMs > 0 ? vp.view.ttlMs : 0;
     const names = vp.names;
     for (let i = 0; i < rowCount; i++) {
       const rec = records[i];
+      ts[i] = rec ? rec.eventTimestampMs : 0;
       const stale = rec !== null && ttl > 0 && rec.eventTimestampMs < now - ttl;
       for (let j = 0; j < names.length; j++) {
         const col = columns[vp.columnIndex[j]];
@@ -109,18 +122,19 @@ export async function getOnlineFeatures(
         }
         col.values[i] = value;
         col.statuses[i] = status;
-        col.eventTimestampsMs[i] = rec ? rec.eventTimestampMs : 0;
       }
     }
   };
+  const read = (vp: ViewPlan) => {
+    const keys = entityKeysFor(vp.view, options.entities, rowCount);
+    // The embedded store answers synchronously: skip a promise round trip when it offers to.
+    return store.readSync ? store.readSync(vp.view.name, keys, { features: vp.names }) : store.read(vp.view.name, keys, { features: vp.names });
+  };
   if (plan.views.length === 1) {
-    const vp = plan.views[0];
-    fill(vp, await store.read(vp.view.name, entityKeysFor(vp.view, options.entities, rowCount), { features: vp.names }));
+    fill(plan.views[0], times[0], await read(plan.views[0]));
   } else {
-    const all = await Promise.all(
-      plan.views.map((vp) => store.read(vp.view.name, entityKeysFor(vp.view, options.entities, rowCount), { features: vp.names })),
-    );
-    plan.views.forEach((vp, k) => fill(vp, all[k]));
+    const all = await Promise.all(plan.views.map(read));
+    plan.views.forEach((vp, k) => fill(vp, times[k], all[k]));
   }
   return new OnlineFeatures(options.entities, columns, rowCount);
 }

@@ -19,7 +19,7 @@ export interface FeatureColumn {
   readonly dtype: string;
   readonly values: unknown[];
   readonly statuses: FeatureStatus[];
-  /** Event time of each value, epoch ms; 0 when NOT_FOUND. */
+  /** Event time of each value, epoch ms; 0 when NOT_FOUND. Shared by the columns of one view: read-only. */
   readonly eventTimestampsMs: Float64Array;
 }
 

@@ -64,6 +64,8 @@ export interface OnlineStore extends AsyncDisposable {
   write(rows: readonly OnlineWriteRow[], options?: { readonly signal?: AbortSignal }): Promise<OnlineWriteResult>;
   /** Reads many entity keys of one view; `null` where nothing is stored. */
   read(view: string, entityKeys: readonly EntityKey[], options?: OnlineReadOptions): Promise<(OnlineRecord | null)[]>;
+  /** Optional: the same as `read`, synchronously, for stores that never wait on I/O (embedded). */
+  readSync?(view: string, entityKeys: readonly EntityKey[], options?: OnlineReadOptions): (OnlineRecord | null)[];
   /** Every stored row of a view, in batches (order unspecified). */
   scan(view: string, options?: OnlineScanOptions): AsyncIterable<OnlineScanRow[]>;
   /** Removes every row of a view (and its materialization state). */

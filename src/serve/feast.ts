@@ -4,6 +4,7 @@
  */
 import { StrataError } from '../errors.js';
 import type { OnlineFeatures } from '../online/index.js';
+import { float32ArrayJson } from './float-json.js';
 
 const EPOCH_ISO = '1970-01-01T00:00:00Z';
 
@@ -34,7 +35,8 @@ export function jsonValue(v: unknown): string {
     default:
   }
   if (v === null) return 'null';
-  if (v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array) {
+  if (v instanceof Float32Array) return float32ArrayJson(v);
+  if (v instanceof Float64Array || v instanceof Int32Array) {
     for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return '[' + Array.from(v, jsonNumber).join(',') + ']';
     return '[' + v.join(',') + ']';
   }

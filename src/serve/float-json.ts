@@ -1,0 +1,122 @@
+/**
+ * JSON text of float32 vectors, fast. `String(x)` of a float32 value widened to double prints its
+ * exact double expansion (~17 digits, e.g. 0.10000000149011612) through the slow path of the runtime's
+ * double-to-string (its number-string cache rarely hits on embeddings). Nine significant digits always
+ * identify a float32 (FLT_DECIMAL_DIG), so we print at most nine, trailing zeros dropped, with integer
+ * arithmetic into a byte buffer: ~40% shorter text and several times faster for 512-d embeddings.
+ * `Math.fround(JSON.parse(text)[i]) === v[i]` for every finite float32 (tested); NaN/±Infinity → null.
+ */
+
+const POW10 = new Float64Array(121);
+for (let k = -60; k <= 60; k++) POW10[k + 60] = Number(`1e${k}`);
+const LOG10_2 = Math.log10(2);
+const digits = new Uint8Array(9);
+/** "00" … "99" as byte pairs. */
+const PAIRS = new Uint8Array(200);
+for (let n = 0; n < 100; n++) {
+  PAIRS[2 * n] = 0x30 + ((n / 10) | 0);
+  PAIRS[2 * n + 1] = 0x30 + (n % 10);
+}
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/** `a × 10^k`, rounded to an integer. */
+function scaled(a: number, k: number): number {
+  return Math.round(k >= 0 ? a * POW10[k + 60] : a / POW10[60 - k]);
+}
+
+/** Writes float32 `x` (bit pattern `bits`) as JSON at `p`; returns the position after it. */
+function put(buf: Buffer, p: number, x: number, bits: number): number {
+  const ex = (bits >>> 23) & 0xff;
+  if (x === 0) {
+    if (bits < 0) buf[p++] = 0x2d; // -0
+    buf[p++] = 0x30;
+    return p;
+  }
+  if (ex === 0xff) {
+    buf[p] = 0x6e; // null
+    buf[p + 1] = 0x75;
+    buf[p + 2] = 0x6c;
+    buf[p + 3] = 0x6c;
+    return p + 4;
+  }
+  let a = x;
+  if (x < 0) {
+    buf[p++] = 0x2d;
+    a = -x;
+  }
+  // Decimal exponent from the binary one (exact or one too small), then nine digits in [1e8, 1e9).
+  let e10 = ex !== 0 ? Math.floor((ex - 127) * LOG10_2) : Math.floor(Math.log10(a));
+  let m = scaled(a, 8 - e10);
+  if (m >= 1e9) m = scaled(a, 8 - ++e10);
+  else if (m < 1e8) {
+    m = scaled(a, 8 - --e10);
+    if (m >= 1e9) m = scaled(a, 8 - ++e10);
+  }
+  let mi = m | 0;
+  let nd = 9;
+  while (nd > 1) {
+    const q = (mi / 10) | 0;
+    if (mi - q * 10 !== 0) break;
+    mi = q;
+    nd--;
+  }
+  // Two digits per division.
+  let i = nd;
+  while (i >= 2) {
+    const q = (mi / 100) | 0;
+    const r = (mi - q * 100) << 1;
+    digits[--i] = PAIRS[r + 1];
+    digits[--i] = PAIRS[r];
+    mi = q;
+  }
+  if (i === 1) digits[0] = 0x30 + mi;
+  if (e10 >= 0 && e10 < 9) {
+    const intLen = e10 + 1;
+    if (nd <= intLen) {
+      for (let i = 0; i < nd; i++) buf[p++] = digits[i];
+      for (let i = nd; i < intLen; i++) buf[p++] = 0x30;
+    } else {
+      for (let i = 0; i < intLen; i++) buf[p++] = digits[i];
+      buf[p++] = 0x2e;
+      for (let i = intLen; i < nd; i++) buf[p++] = digits[i];
+    }
+  } else if (e10 < 0 && e10 >= -7) {
+    buf[p++] = 0x30;
+    buf[p++] = 0x2e;
+    for (let i = -1; i > e10; i--) buf[p++] = 0x30;
+    for (let i = 0; i < nd; i++) buf[p++] = digits[i];
+  } else {
+    buf[p++] = digits[0];
+    if (nd > 1) {
+      buf[p++] = 0x2e;
+      for (let i = 1; i < nd; i++) buf[p++] = digits[i];
+    }
+    buf[p++] = 0x65; // e
+    let e = e10;
+    if (e < 0) {
+      buf[p++] = 0x2d;
+      e = -e;
+    }
+    if (e >= 10) buf[p++] = 0x30 + ((e / 10) | 0);
+    buf[p++] = 0x30 + (e % 10);
+  }
+  return p;
+}
+
+/** `[x0,x1,…]` for a Float32Array. */
+export function float32ArrayJson(v: Float32Array): string {
+  const n = v.length;
+  if (n === 0) return '[]';
+  if (scratch.length < n * 16 + 2) scratch = Buffer.allocUnsafe(n * 16 + 2);
+  const buf = scratch;
+  const bits = new Int32Array(v.buffer, v.byteOffset, n); // the same bytes: each float's bit pattern
+  let p = 0;
+  buf[p++] = 0x5b;
+  p = put(buf, p, v[0], bits[0]);
+  for (let i = 1; i < n; i++) {
+    buf[p++] = 0x2c;
+    p = put(buf, p, v[i], bits[i]);
+  }
+  buf[p++] = 0x5d;
+  return buf.toString('latin1', 0, p);
+}

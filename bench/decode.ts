@@ -4,11 +4,12 @@
  *  1. 2,000 photo-like JPEGs, 640×480, ~40 KB (100 seeded "scene" images of 704×528, each cropped at
  *     20 seeded offsets, so every file is different), stored in a local dataset;
  *  2. the same bytes decoded and resized to 224×224 (cover) with sharp alone, from memory, at
- *     concurrency 1, 2, 4, 8 and 16 — the best is the baseline — interleaved with rounds of
- *     `ds.batches({ batchSize: 32, decode: { image: { size: [224, 224] } } })` with default options
- *     (reads from storage, CRC checks, decode, copy into the batch tensor); 3 rounds, alternating
- *     which goes first, best of each. Both use Strata's sharp settings (configureSharp: one libvips
- *     thread per image, no cache), so the ratio is the loader's overhead.
+ *     concurrency 1, 2, 4, 8 and 16 (twice) — the best concurrency is the baseline — then 4 adjacent
+ *     pairs of (sharp alone at that concurrency, `ds.batches({ batchSize: 32, decode: { image:
+ *     { size: [224, 224] } } })` with default options: reads from storage, CRC checks, decode, copy
+ *     into the batch tensor), alternating which goes first; best of each, and the median pair ratio.
+ *     Both use Strata's sharp settings (configureSharp: one libvips thread per image, no cache), so
+ *     the ratio is the loader's overhead.
  *  3. peak RSS of a child process scanning a >= 1 GiB dataset (large noise JPEGs, repeated) through
  *     `ds.batches` with decode to float32 NCHW, sampled every 20 ms.
  *
@@ -16,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
@@ -130,16 +131,33 @@ export async function run(): Promise<Record<string, number>> {
     const genS = (performance.now() - tGen) / 1000;
 
     configureSharp();
+    // Phase 1: sharp alone at each concurrency, twice; the best concurrency is the baseline.
     const concurrencies = [1, 2, 4, 8, 16];
     const alone: Record<number, number> = {};
-    let batchesBest = 0;
-    for (let round = 0; round < 3; round++) {
-      if (round % 2 === 1) batchesBest = Math.max(batchesBest, await viaBatches(ds));
-      for (const c of concurrencies) alone[c] = Math.max(alone[c] ?? 0, await sharpAlone(images, c));
-      if (round % 2 === 0) batchesBest = Math.max(batchesBest, await viaBatches(ds));
-    }
-    await ds.close();
+    for (let round = 0; round < 2; round++) for (const c of concurrencies) alone[c] = Math.max(alone[c] ?? 0, await sharpAlone(images, c));
     const bestC = concurrencies.reduce((a, b) => (alone[b] > alone[a] ? b : a));
+    // Phase 2: adjacent pairs (sharp alone at bestC, ds.batches), alternating which goes first, so
+    // both sides get the same number of runs under the same machine load; best of each.
+    const ROUNDS = 4;
+    let aloneBest = 0;
+    let batchesBest = 0;
+    const pairRatios: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      let a: number;
+      let b: number;
+      if (round % 2 === 0) {
+        a = await sharpAlone(images, bestC);
+        b = await viaBatches(ds);
+      } else {
+        b = await viaBatches(ds);
+        a = await sharpAlone(images, bestC);
+      }
+      aloneBest = Math.max(aloneBest, a);
+      batchesBest = Math.max(batchesBest, b);
+      pairRatios.push(b / a);
+    }
+    pairRatios.sort((x, y) => x - y);
+    const medianPair = (pairRatios[(ROUNDS - 1) >> 1] + pairRatios[ROUNDS >> 1]) / 2;
 
     const bigUri = path.join(dir, 'big');
     const tBig = performance.now();
@@ -149,9 +167,10 @@ export async function run(): Promise<Record<string, number>> {
 
     const figures = {
       batches_img_s: batchesBest,
-      sharp_alone_img_s: alone[bestC],
+      sharp_alone_img_s: aloneBest,
       sharp_alone_best_concurrency: bestC,
-      ratio: batchesBest / alone[bestC],
+      ratio: batchesBest / aloneBest,
+      ratio_median_pair: medianPair,
       peak_rss_mb: scan.peak_rss_mb,
       scan_dataset_gb: big.bytes / 1024 ** 3,
       scan_img_s: scan.rows / scan.seconds,
@@ -159,8 +178,9 @@ export async function run(): Promise<Record<string, number>> {
     const f = (n: number, d = 0) => n.toFixed(d);
     console.log('');
     console.log(`data: ${N} JPEGs 640×480, mean ${f(avgKb, 1)} KB (generated + stored in ${f(genS, 1)} s); ${availableParallelism()} cores, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
-    console.log(`sharp alone (memory → 224×224 raw): ${concurrencies.map((c) => `c=${c}: ${f(alone[c])} img/s`).join(', ')}`);
-    console.log(`ds.batches (storage → 224×224 uint8 NHWC, batch ${BATCH}): ${f(batchesBest)} img/s  → ratio ${f(figures.ratio, 2)} (target >= 0.9)`);
+    console.log(`sharp alone (memory → 224×224 raw), phase 1: ${concurrencies.map((c) => `c=${c}: ${f(alone[c])} img/s`).join(', ')}`);
+    console.log(`phase 2, ${ROUNDS} alternating pairs: sharp alone c=${bestC} best ${f(aloneBest)} img/s; ds.batches (storage → 224×224 uint8 NHWC, batch ${BATCH}, defaults) best ${f(batchesBest)} img/s`);
+    console.log(`ratio ${f(figures.ratio, 2)} (best/best; target >= 0.9), median of pair ratios ${f(medianPair, 2)}; machine load ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`);
     console.log(`1 GiB scan: ${big.rows} JPEGs 1600×1200 (${f(figures.scan_dataset_gb, 2)} GiB, built in ${f(bigBuildS, 1)} s), float32 NCHW batches at ${f(figures.scan_img_s)} img/s, peak RSS ${f(scan.peak_rss_mb)} MB (target < 500)`);
     const rounded = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
     console.log(JSON.stringify(rounded));

@@ -86,7 +86,7 @@ async function expectSameData(a: Dataset, b: Dataset): Promise<void> {
         expect((y as ImageCell).shape).toEqual((x as ImageCell).shape);
       } else if (x && typeof x === 'object' && 'data' in x) {
         expect(Array.from((y as { data: ArrayLike<number> }).data), `${c}[${i}]`).toEqual(Array.from((x as { data: ArrayLike<number> }).data));
-        expect((y as { shape: number[] }).shape).toEqual((x as { shape: number[] }).shape);
+        expect((y as { shape: number[] }).shape).toEqual((x as unknown as { shape: number[] }).shape);
       } else {
         expect(y, `${c}[${i}]`).toEqual(x);
       }

@@ -84,8 +84,8 @@ export interface BucketArgs {
   shift: number;
   nCodes: number;
   min: number;
-  /** 0: comparison sort; else number of 11-bit radix passes. */
-  passes: number;
+  /** 0: comparison sort; else the number of significant bits of (time - min). */
+  bits: number;
   /** Times fit in 32 bits after subtracting min. */
   small: boolean;
   bts: Float64Array;
@@ -100,17 +100,18 @@ export interface BucketArgs {
 
 /** Sorts buckets [b0, b1) by (code, time, input order) and writes the outputs for them. */
 export function bucketKernel(a: BucketArgs): void {
-  const { boff, shift, nCodes, min, passes, small, bts, bidx, bcode, offsets, order, outTs } = a;
+  const { boff, shift, nCodes, min, bits, small, bts, bidx, bcode, offsets, order, outTs } = a;
+  const passes = Math.ceil(bits / 11);
   const RADIX = 2048;
   let maxBucket = 0;
   for (let b = a.b0; b < a.b1; b++) if (boff[b + 1] - boff[b] > maxBucket) maxBucket = boff[b + 1] - boff[b];
   let pa = new Int32Array(maxBucket);
   let pb = new Int32Array(maxBucket);
-  let ua = new Uint32Array(small && passes ? maxBucket : 0);
-  let ub = new Uint32Array(small && passes ? maxBucket : 0);
-  let fa = new Float64Array(!small && passes ? maxBucket : 0);
-  let fb = new Float64Array(!small && passes ? maxBucket : 0);
-  const hist = new Int32Array(RADIX);
+  let ua = new Uint32Array(small && bits ? maxBucket : 0);
+  let ub = new Uint32Array(small && bits ? maxBucket : 0);
+  let fa = new Float64Array(!small && bits ? maxBucket : 0);
+  let fb = new Float64Array(!small && bits ? maxBucket : 0);
+  const hist = new Int32Array(65536);
   const width = 1 << shift;
   const chist = new Int32Array(width + 1);
   const perm = new Int32Array(maxBucket);
@@ -118,17 +119,22 @@ export function bucketKernel(a: BucketArgs): void {
     const base0 = boff[b];
     const m = boff[b + 1] - base0;
     for (let j = 0; j < m; j++) pa[j] = j;
-    if (passes === 0) {
+    if (bits === 0) {
       const idx = Array.from(pa.subarray(0, m));
       idx.sort((x, y) => bts[base0 + x] - bts[base0 + y] || x - y);
       for (let j = 0; j < m; j++) pa[j] = idx[j];
     } else if (small) {
+      // big buckets: 16-bit digits (fewer passes); small ones: 11-bit (cheaper histograms)
+      const digit = m >= 16384 ? 16 : 11;
+      const radix = 1 << digit;
+      const mask = radix - 1;
+      const np = Math.ceil(bits / digit);
       for (let j = 0; j < m; j++) ua[j] = bts[base0 + j] - min;
-      for (let pass = 0, sh = 0; pass < passes; pass++, sh += 11) {
-        hist.fill(0);
-        for (let j = 0; j < m; j++) hist[(ua[j] >>> sh) & (RADIX - 1)]++;
+      for (let pass = 0, sh = 0; pass < np; pass++, sh += digit) {
+        hist.fill(0, 0, radix);
+        for (let j = 0; j < m; j++) hist[(ua[j] >>> sh) & mask]++;
         let single = false;
-        for (let d = 0; d < RADIX; d++) {
+        for (let d = 0; d < radix; d++) {
           if (hist[d] !== 0) {
             single = hist[d] === m;
             break;
@@ -136,14 +142,14 @@ export function bucketKernel(a: BucketArgs): void {
         }
         if (single) continue;
         let sum = 0;
-        for (let d = 0; d < RADIX; d++) {
+        for (let d = 0; d < radix; d++) {
           const h = hist[d];
           hist[d] = sum;
           sum += h;
         }
         for (let j = 0; j < m; j++) {
           const x = ua[j];
-          const q = hist[(x >>> sh) & (RADIX - 1)]++;
+          const q = hist[(x >>> sh) & mask]++;
           ub[q] = x;
           pb[q] = pa[j];
         }
@@ -157,7 +163,7 @@ export function bucketKernel(a: BucketArgs): void {
     } else {
       for (let j = 0; j < m; j++) fa[j] = bts[base0 + j] - min;
       for (let pass = 0, div = 1; pass < passes; pass++, div *= RADIX) {
-        hist.fill(0);
+        hist.fill(0, 0, RADIX);
         for (let j = 0; j < m; j++) hist[Math.floor(fa[j] / div) % RADIX]++;
         let sum = 0;
         for (let d = 0; d < RADIX; d++) {

@@ -20,7 +20,6 @@ export interface SortedEvents {
   readonly created: Float64Array | null;
 }
 
-const DIGIT = 11;
 /** Below this many events the sort stays on the main thread. */
 let parallelMin = 1_000_000;
 /** Sets the parallel threshold (tests use a small one to exercise the worker path). */
@@ -97,7 +96,7 @@ export async function sortEvents(
     shift,
     nCodes,
     min,
-    passes: radixOk ? Math.max(1, Math.ceil(Math.log2(range + 1) / DIGIT)) : 0,
+    bits: radixOk ? Math.max(1, Math.ceil(Math.log2(range + 1))) : 0,
     small: range < 2 ** 32,
     bts,
     bidx,

@@ -67,24 +67,25 @@ describe('backfill', () => {
 
 describe('sortEvents', () => {
   it('orders by (code, time, created, input) and drops missing codes/times: radix, fallback and two-thread paths', async () => {
-    for (const [seed, frac, huge, threads] of [
-      [1, false, false, 1],
-      [2, true, false, 1],
-      [3, false, true, 1],
-      [4, false, false, 2],
-      [5, true, false, 2],
+    for (const [seed, frac, huge, threads, n, nCodes] of [
+      [1, false, false, 1, 5000, 700],
+      [2, true, false, 1, 5000, 700],
+      [3, false, true, 1, 5000, 700],
+      [4, false, false, 2, 5000, 700],
+      [5, true, false, 2, 5000, 700],
+      [6, false, false, 2, 60_000, 3],
     ] as const) {
       setParallelMinEvents(threads === 2 ? 1 : 1e12);
       const r = rng(seed);
-      const n = 5000;
       const codes = new Int32Array(n);
       const ts = new Float64Array(n);
       const created = new Float64Array(n);
       const val = new Float64Array(n);
-      const nCodes = 700;
       for (let i = 0; i < n; i++) {
         codes[i] = r() < 0.02 ? -1 : Math.floor(r() * nCodes);
-        ts[i] = r() < 0.01 ? Number.NaN : Math.floor(r() * 50) * (huge ? 2 ** 40 : 1000) + (frac ? r() : 0);
+        // big inputs: 31-bit times in buckets of >16k events (16-bit radix digits)
+        const t = n > 10_000 ? Math.floor(r() * 2 ** 31) : Math.floor(r() * 50) * (huge ? 2 ** 40 : 1000);
+        ts[i] = r() < 0.01 ? Number.NaN : t + (frac ? r() : 0);
         created[i] = r() < 0.3 ? Number.NaN : Math.floor(r() * 3);
         val[i] = i;
       }

@@ -4,6 +4,7 @@
  */
 import * as A from 'apache-arrow';
 import { toMs } from './build.js';
+import { allocF64 } from './pool.js';
 
 export interface NumericColumn {
   readonly values: Float64Array;
@@ -88,7 +89,7 @@ export function readNumeric(vec: A.Vector): NumericColumn | undefined {
     if (valid) bitValid(d, valid, 0);
     return { values, valid };
   }
-  const values = new Float64Array(vec.length);
+  const values = allocF64(vec.length);
   let valid: Uint8Array | null = null;
   let at = 0;
   for (const d of chunks) {

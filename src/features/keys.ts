@@ -4,6 +4,7 @@
  */
 import type * as A from 'apache-arrow';
 import { canonical, readNumeric } from './columns.js';
+import { allocI32 } from './pool.js';
 
 const DIRECT_MAX_RANGE = 1 << 24;
 
@@ -38,7 +39,7 @@ export class KeyIndex {
   /** Codes the rows of `vectors` (one per join key), assigning new codes for unseen keys; -1 for a missing key. */
   static build(columns: readonly string[], vectors: readonly A.Vector[]): { index: KeyIndex; codes: Int32Array } {
     const n = vectors[0]?.length ?? 0;
-    const codes = new Int32Array(n);
+    const codes = allocI32(n);
     if (vectors.length === 1) {
       const num = readNumeric(vectors[0]);
       if (num && !num.valid) {

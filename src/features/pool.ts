@@ -84,3 +84,14 @@ export function toShared<T extends Float64Array | Int32Array>(a: T): T {
   out.set(a);
   return out;
 }
+
+/** Arrays this large are allocated on SharedArrayBuffers (so the sort's worker can use them without a copy). */
+export const SHARED_MIN_LENGTH = 1_000_000;
+
+export function allocF64(n: number): Float64Array {
+  return n >= SHARED_MIN_LENGTH && typeof SharedArrayBuffer === 'function' ? sharedF64(n) : new Float64Array(n);
+}
+
+export function allocI32(n: number): Int32Array {
+  return n >= SHARED_MIN_LENGTH && typeof SharedArrayBuffer === 'function' ? sharedI32(n) : new Int32Array(n);
+}

@@ -10,6 +10,7 @@ import { compileExpr, parseExpr } from './expr.js';
 import { hashNumber, hashValue } from './hll.js';
 import { KeyIndex } from './keys.js';
 import type { ViewPlan } from './plan.js';
+import { allocF64 } from './pool.js';
 import { sortEvents, type SortedEvents } from './sort.js';
 import { TileStore } from './tiles.js';
 import type { FeatureView, LongOptions, Source } from './types.js';
@@ -93,7 +94,10 @@ export async function indexEvents(
       dicts.push(null);
     } else {
       const col = readCoded(column(table, g.column, what));
-      vals = col.valid || g.where ? col.values.slice() : col.values;
+      if (col.valid || g.where) {
+        vals = allocF64(n);
+        vals.set(col.values);
+      } else vals = col.values;
       if (col.valid) for (let i = 0; i < n; i++) if (!col.valid[i]) vals[i] = Number.NaN;
       dicts.push(col.dict);
     }

@@ -118,6 +118,14 @@ export async function historicalFeatures(access: ViewAccess, rows: A.Table, req:
   const rowTs = readTimestamps(tsVec);
   const columns: Record<string, A.Vector> = {};
   for (const f of rows.schema.fields) columns[f.name] = rows.getChild(f.name)!;
+  for (const [ref, name] of req.outNames) {
+    if (name in columns) {
+      throw new StrataError('INVALID_ARGUMENT', `feature ${ref} would overwrite the entity rows' column ${name}`, {
+        column: name,
+        hint: 'rename the entity rows column, or pass fullFeatureNames: true',
+      });
+    }
+  }
   let done = 0;
   for (const [viewName, names] of req.byView) {
     throwIfAborted(options.signal, 'getHistoricalFeatures');

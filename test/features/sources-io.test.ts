@@ -133,6 +133,7 @@ describe('entity rows in, training sets out', () => {
     expect(() => two.getHistoricalFeatures([], { features: ['a:v', 'b:v'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     const full = await two.getHistoricalFeatures([{ k: events[0].k, event_timestamp: new Date(events[0].ts) }], { features: ['a:v', 'b:v'], fullFeatureNames: true }).toArray();
     expect(Object.keys(full[0])).toEqual(['k', 'event_timestamp', 'a__v', 'b__v']);
+    await expect(repo.getHistoricalFeatures([{ k: 1, event_timestamp: new Date(), v: 0 }], { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'v' } });
     const ac = new AbortController();
     ac.abort();
     await expect(repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES, signal: ac.signal }).toArray()).rejects.toMatchObject({ code: 'ABORTED' });

@@ -140,6 +140,19 @@ describe('ds.batches', () => {
     await expect(ds.batches({ signal: pre.signal }).next()).rejects.toMatchObject({ code: 'ABORTED' });
   });
 
+  it('an unshuffled pass reads image chunks whole; a shuffled one reads samples one by one', async () => {
+    const stats = ds.core.storage.stats;
+    const imageChunks = ds.core.columnManifest('image').chunks.length;
+    const before = { ...stats };
+    await collect(ds.batches({ columns: ['image'], batchSize: 8, decode: { image: { size: [8, 8] } } }));
+    expect(stats.gets - before.gets).toBe(imageChunks);
+    expect(stats.rangeGets - before.rangeGets).toBe(0);
+    const mid = { ...stats };
+    await collect(ds.batches({ columns: ['image'], batchSize: 8, shuffle: true, decode: { image: { size: [8, 8] } } }));
+    expect(stats.gets - mid.gets).toBe(0);
+    expect(stats.rangeGets - mid.rangeGets).toBeGreaterThanOrEqual(N);
+  });
+
   it('breaking out early ends the generator cleanly', async () => {
     let n = 0;
     for await (const b of ds.batches({ columns: ['image'], batchSize: 4, decode: { image: { size: [8, 8] } } })) {

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { StrataError, throwIfAborted } from '../../errors.js';
+import { type DecodedChunk, sampleAt } from '../../format/chunk.js';
 import { ColumnReader } from '../../format/column-reader.js';
 import { CachedStorage } from '../../storage/cache.js';
 import { decodeImage } from '../../media/image.js';
@@ -34,7 +35,50 @@ interface DecodePlan {
   readonly read: (row: number, signal: AbortSignal) => Promise<Uint8Array>;
 }
 
-function decodePlans(core: DatasetCore, columns: readonly string[], decode: BatchesOptions['decode'] = {}): Map<string, DecodePlan> {
+/**
+ * Chunks of `reader` worth reading whole, with how many of their rows the pass visits: in an
+ * unshuffled pass, chunks of which at least a quarter of the samples are visited (one read per chunk
+ * instead of one per sample). Shuffled passes read samples one by one (ranged reads).
+ */
+function wholeChunks(reader: ColumnReader, rows: Uint32Array, visited: Uint32Array, shuffled: boolean): Map<number, number> {
+  const counts = new Map<number, number>();
+  if (shuffled || reader.chunkCount === 0) return counts;
+  for (const p of visited) {
+    const r = rows[p];
+    if (r < reader.length) {
+      const k = reader.locate(r);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+  }
+  for (const [k, n] of counts) if (n * 4 < reader.column.chunks[k].samples) counts.delete(k);
+  return counts;
+}
+
+/**
+ * Reads samples of one column, whole chunks where `wholeChunks` says so: a chunk is fetched once,
+ * shared by its rows, and dropped when its last visited row has been read (so memory holds only the
+ * chunks rows in flight need).
+ */
+function sampleReader(reader: ColumnReader, remaining: Map<number, number>): (row: number, signal: AbortSignal) => Promise<Uint8Array | undefined> {
+  const pinned = new Map<number, Promise<DecodedChunk>>();
+  return async (row, signal) => {
+    const k = row < reader.length ? reader.locate(row) : -1;
+    const left = remaining.get(k);
+    if (left === undefined) return (await reader.sample(row, signal))?.bytes;
+    let p = pinned.get(k);
+    if (!p) {
+      p = reader.chunk(k, signal);
+      pinned.set(k, p);
+    }
+    if (left <= 1) {
+      remaining.delete(k);
+      pinned.delete(k);
+    } else remaining.set(k, left - 1);
+    return sampleAt(await p, row - reader.chunkStart(k))?.bytes;
+  };
+}
+
+function decodePlans(core: DatasetCore, columns: readonly string[], decode: BatchesOptions['decode'] = {}, visit?: { rows: Uint32Array; order: Uint32Array; shuffled: boolean }): Map<string, DecodePlan> {
   const plans = new Map<string, DecodePlan>();
   for (const key of Object.keys(decode)) {
     if (!columns.includes(key) && key !== 'image') {
@@ -59,7 +103,7 @@ function decodePlans(core: DatasetCore, columns: readonly string[], decode: Batc
     const reader = c.htype === 'image' ? new ColumnReader(store, c) : undefined;
     const read =
       reader
-        ? async (row: number, signal: AbortSignal) => (await reader.sample(row, signal))?.bytes
+        ? sampleReader(reader, visit ? wholeChunks(reader, visit.rows, visit.order, visit.shuffled) : new Map())
         : async (row: number, signal: AbortSignal) => {
             const [cell] = await core.readCells(column, [row], signal);
             return (cell as ImageCell | null)?.bytes({ signal });
@@ -95,9 +139,10 @@ export async function* batches(core: DatasetCore, rows: Uint32Array, defaultColu
     core.columnManifest(c);
     if (RESERVED.has(c)) throw new StrataError('INVALID_ARGUMENT', `batches: column name ${c} clashes with the batch's own field`, { column: c, hint: 'rename or drop it' });
   }
-  const plans = decodePlans(core, columns, options.decode);
   const order = planOrder(core, rows, columns, o);
   const nBatches = o.dropLast ? Math.floor(order.length / o.batchSize) : Math.ceil(order.length / o.batchSize);
+  const visited = order.subarray(0, Math.min(order.length, nBatches * o.batchSize));
+  const plans = decodePlans(core, columns, options.decode, { rows, order: visited, shuffled: o.shuffle });
 
   const stop = new AbortController();
   setMaxListeners(0, stop.signal); // one listener per read in flight

@@ -76,6 +76,8 @@ export interface SearchResult {
   /** HNSW recall@10 against exact on the same vectors and queries. */
   readonly ann_recall_at_10: number;
   readonly ann_build_s: number;
+  /** CPU seconds of this process during the build (single-threaded build: ~ wall time on an idle core). */
+  readonly ann_build_cpu_s: number;
   readonly ann_dim: number;
   readonly ann_options: Required<HnswOptions>;
   readonly ann_index_bytes: number;
@@ -98,6 +100,8 @@ export async function measureSearch(options: {
   readonly annDim?: number;
   readonly queries?: number;
   readonly hnsw?: HnswOptions;
+  /** Extra efSearch values to report (logged only). */
+  readonly efSweep?: readonly number[];
   readonly log?: (line: string) => void;
 } = {}): Promise<SearchResult> {
   const n = options.n ?? 100_000;
@@ -120,13 +124,17 @@ export async function measureSearch(options: {
   const exactIndexMs = (performance.now() - t0) / Math.min(nq, 10);
   log(`exact ${n} × ${dim}: searchExact best ${exactBest.toFixed(1)} ms, ExactIndex mean ${exactIndexMs.toFixed(1)} ms`);
 
-  const hnswOptions: HnswOptions = { metric: 'l2', M: 24, efConstruction: 200, efSearch: 800, ...options.hnsw };
+  // same parameters as the recall acceptance test (test/embed/hnsw-recall.test.ts)
+  const hnswOptions: HnswOptions = { metric: 'l2', M: 32, efConstruction: 100, efSearch: 800, ...options.hnsw };
   const av = annDim === dim ? v : uniform(n * annDim, 3);
   const aq = annDim === dim ? q : uniform(nq * annDim, 4);
   t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const hnsw = await HnswIndex.build(av, annDim, hnswOptions);
   const buildS = (performance.now() - t0) / 1000;
-  log(`hnsw build ${n} × ${annDim} (M ${hnsw.options.M}, efConstruction ${hnsw.options.efConstruction}): ${buildS.toFixed(1)} s`);
+  const cpu = process.cpuUsage(cpu0);
+  const buildCpuS = (cpu.user + cpu.system) / 1e6;
+  log(`hnsw build ${n} × ${annDim} (M ${hnsw.options.M}, efConstruction ${hnsw.options.efConstruction}): ${buildS.toFixed(1)} s wall, ${buildCpuS.toFixed(1)} s CPU`);
   const truth = Array.from({ length: nq }, (_, i) =>
     new Set(searchExact(av, annDim, aq.subarray(i * annDim, (i + 1) * annDim), { k: 10, metric: hnsw.metric }).map((h) => h.row)));
   let hits = 0;
@@ -136,12 +144,21 @@ export async function measureSearch(options: {
   results.forEach((r, i) => { hits += r.filter((h) => truth[i].has(h.row)).length; });
   const recall = hits / (nq * 10);
   log(`hnsw search (efSearch ${hnsw.options.efSearch}): ${annMs.toFixed(2)} ms/query, recall@10 ${recall.toFixed(4)}`);
+  for (const ef of options.efSweep ?? []) {
+    let h = 0;
+    const t1 = performance.now();
+    for (let i = 0; i < nq; i++) {
+      h += hnsw.search(aq.subarray(i * annDim, (i + 1) * annDim), { k: 10, efSearch: ef }).filter((x) => truth[i].has(x.row)).length;
+    }
+    log(`  efSearch ${String(ef).padStart(4)}: ${((performance.now() - t1) / nq).toFixed(2)} ms/query, recall@10 ${(h / (nq * 10)).toFixed(4)}`);
+  }
   return {
     search_exact_ms_100k: exactBest,
     search_exact_index_ms_100k: exactIndexMs,
     search_ann_ms_100k: annMs,
     ann_recall_at_10: recall,
     ann_build_s: buildS,
+    ann_build_cpu_s: buildCpuS,
     ann_dim: annDim,
     ann_options: hnsw.options,
     ann_index_bytes: hnsw.serialize({ includeVectors: false }).length,
@@ -154,7 +171,7 @@ async function main(): Promise<void> {
   console.log(`MobileNetV2-like 224×224 → 512, intra-op threads ${infer.intraOpThreads}`);
   console.log('batch  ms/img');
   for (const r of infer.perBatch) console.log(`${String(r.batch).padStart(5)}  ${r.msPerImage.toFixed(2)}`);
-  const search = await measureSearch({ n: quick ? 20_000 : 100_000, log: (l) => console.log(l) });
+  const search = await measureSearch({ n: quick ? 20_000 : 100_000, efSweep: [100, 200, 400], log: (l) => console.log(l) });
   console.log(JSON.stringify({
     t_infer_ms: infer.msPerImage, infer_best_batch: infer.bestBatch,
     ...search, ann_options: undefined, ann_M: search.ann_options.M,

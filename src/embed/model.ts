@@ -23,6 +23,11 @@ export interface EmbeddingModelOptions {
   readonly intraOpThreads?: number;
   /** ONNX Runtime inter-op threads. Default 1. */
   readonly interOpThreads?: number;
+  /**
+   * Let idle ONNX Runtime intra-op threads spin (busy-wait) between ops, ORT's default. Default true;
+   * pass false when other work (decoding) needs the cores.
+   */
+  readonly spinning?: boolean;
   /** sha256 (hex) of the model file, when `source` is a session (bytes are hashed automatically). */
   readonly sha256?: string;
 }
@@ -142,6 +147,7 @@ export class EmbeddingModel {
           interOpNumThreads: options.interOpThreads ?? 1,
           executionMode: 'sequential',
           graphOptimizationLevel: 'all',
+          ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
         });
       } catch (err) {
         throw new StrataError('CORRUPT', `ONNX Runtime cannot load model ${uri}: ${(err as Error).message}`, {
@@ -169,6 +175,8 @@ export class EmbeddingModel {
 
   /**
    * Runs `n` items packed in `batch` (layout of the model input) and returns n × outputDim floats.
+   * Note: onnxruntime-node computes on the calling JS thread, so the event loop is blocked for the
+   * duration of the run; pipelines that must keep I/O moving run the model in a worker thread.
    * `itemDims` (the non-batch input dims, e.g. [3, 224, 224]) is needed only when the model declares
    * dynamic non-batch input dims. A model with a fixed batch size is run in chunks of that size.
    */

@@ -65,6 +65,15 @@ describe('HNSW (small)', () => {
     expect(Buffer.compare(again.serialize(), index.serialize())).toBe(0);
   });
 
+  it('odd dimensions are padded for the SIMD kernels (37-d, incremental adds)', () => {
+    const d = 37;
+    const w = randomVectors(2000, d, 11);
+    const index = HnswIndex.create(d, { metric: 'cosine', M: 12, efConstruction: 80, efSearch: 80 });
+    for (let i = 0; i < 2000; i++) expect(index.add(w.subarray(i * d, (i + 1) * d))).toBe(i);
+    const qs = randomVectors(30, d, 12);
+    expect(recallAt10(index, w, d, qs, 'cosine')).toBeGreaterThanOrEqual(0.97);
+  });
+
   it('is deterministic for a seed', async () => {
     const a = await HnswIndex.build(v.subarray(0, 1000 * dim), dim, { M: 8, seed: 3 });
     const b = await HnswIndex.build(v.subarray(0, 1000 * dim), dim, { M: 8, seed: 3 });

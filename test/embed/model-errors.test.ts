@@ -23,7 +23,7 @@ describe('EmbeddingModel.load', () => {
     const path = join(dir, 'tiny.onnx');
     await writeModel(path, bytes);
     const a = await EmbeddingModel.load(path);
-    const b = await EmbeddingModel.load(bytes, { intraOpThreads: 1 });
+    const b = await EmbeddingModel.load(bytes, { intraOpThreads: 1, spinning: false });
     const session = await ort.InferenceSession.create(bytes);
     const c = await EmbeddingModel.load(session, { sha256: sha });
     for (const m of [a, b, c]) {

@@ -148,6 +148,8 @@ export class HnswIndex {
   }
 
   private greedy(qo: number, ep: number, level: number): number {
+    const store = this.store;
+    const ids = store.ids;
     let cur = ep;
     let best = this.dist(qo, cur);
     for (let changed = true; changed;) {
@@ -155,11 +157,14 @@ export class HnswIndex {
       const arr = this.linksArr(cur, level);
       const at = this.linksAt(cur, level);
       const cnt = arr[at];
-      for (let t = 1; t <= cnt; t++) {
-        const nb = arr[at + t];
-        const d = this.dist(qo, nb);
-        if (d < best) { best = d; cur = nb; changed = true; }
+      for (let t = 0; t < cnt; t++) ids[t] = arr[at + 1 + t];
+      store.distMany(qo, cnt);
+      let next = cur;
+      for (let t = 0; t < cnt; t++) {
+        const d = store.distAt(t);
+        if (d < best) { best = d; next = ids[t]; changed = true; }
       }
+      cur = next;
     }
     return cur;
   }
@@ -170,10 +175,12 @@ export class HnswIndex {
     cand.clear();
     res.clear();
     const vis = this.visited;
-    const mark = ++this.epoch;
-    if (mark === 0xffffffff) { vis.fill(0); this.epoch = 1; }
+    if (++this.epoch === 0xffffffff) { vis.fill(0); this.epoch = 1; }
+    const epoch = this.epoch;
+    const store = this.store;
+    const ids = store.ids;
     const d0 = this.dist(qo, ep);
-    vis[ep] = this.epoch;
+    vis[ep] = epoch;
     cand.push(ep, d0);
     if (!mask || mask[ep]) res.push(ep, d0);
     while (cand.size > 0) {
@@ -183,11 +190,18 @@ export class HnswIndex {
       const arr = this.linksArr(c, level);
       const at = this.linksAt(c, level);
       const cnt = arr[at];
+      let m = 0;
       for (let t = 1; t <= cnt; t++) {
         const nb = arr[at + t];
-        if (vis[nb] === this.epoch) continue;
-        vis[nb] = this.epoch;
-        const d = this.dist(qo, nb);
+        if (vis[nb] === epoch) continue;
+        vis[nb] = epoch;
+        ids[m++] = nb;
+      }
+      if (m === 0) continue;
+      store.distMany(qo, m);
+      for (let t = 0; t < m; t++) {
+        const nb = ids[t];
+        const d = store.distAt(t);
         if (res.size < ef || d < res.topDist()) {
           cand.push(nb, d);
           if (!mask || mask[nb]) {
@@ -215,12 +229,13 @@ export class HnswIndex {
     for (let i = n - 1; i >= 0; i--) { ds[i] = res.topDist(); ids[i] = res.pop(); } // ascending
     let kept = 0;
     const store = this.store;
+    const keptIds = store.kept; // the kernel reads kept ids from here
     for (let i = 0; i < n && kept < max; i++) {
-      let good = true;
-      for (let j = 0; j < kept; j++) {
-        if (store.dist(store.rowOffset(sel[j]), ids[i]) < ds[i]) { good = false; break; }
-      }
-      if (good) { sel[kept] = ids[i]; selD[kept] = ds[i]; kept++; }
+      if (kept > 0 && store.anyCloser(ids[i], kept, ds[i])) continue;
+      keptIds[kept] = ids[i];
+      sel[kept] = ids[i];
+      selD[kept] = ds[i];
+      kept++;
     }
     return kept;
   }

@@ -49,14 +49,83 @@ function kernel(l2: boolean): number[] {
   return [...leb(code.length), ...code];
 }
 
+// local.get / local.set / i32 helpers for the list kernels
+const GET = (i: number) => [0x20, i];
+const SET = (i: number) => [0x21, i];
+const I32 = (v: number) => [0x41, v]; // small non-negative constants only (< 64)
+const I32_LOAD = [0x28, 0x02, 0x00];
+const F32_STORE = [0x38, 0x02, 0x00];
+/** Pushes base + mem32[list + 4 * idx] * rowBytes, stores it in local `off`. */
+const ROW_OFFSET = (list: number, idx: number, rowBytes: number, base: number, off: number) =>
+  [...GET(list), ...GET(idx), ...I32(2), 0x74, 0x6a, ...I32_LOAD, ...GET(rowBytes), 0x6c, ...GET(base), 0x6a, ...SET(off)];
+/** Pushes l2sq(a, off, stride) when metric == 1, else dot(a, off, stride) (as f32). */
+const DIST = (a: number, off: number, stride: number, metric: number) => [
+  ...GET(metric), ...I32(1), 0x46, 0x04, 0x7d,
+  ...GET(a), ...GET(off), ...GET(stride), 0x10, 1,
+  0x05,
+  ...GET(a), ...GET(off), ...GET(stride), 0x10, 0,
+  0x0b,
+];
+const body = (locals: number[], code: number[]): number[] => {
+  const full = [...locals, ...code, 0x0b];
+  return [...leb(full.length), ...full];
+};
+
+/**
+ * distMany(q, ids, count, out, base, rowBytes, stride, metric): out[i] = raw distance (l2sq when
+ * metric == 1, else dot) between the vector at byte q and row ids[i] (rows at base + id * rowBytes).
+ */
+function distMany(): number[] {
+  // params 0 q, 1 ids, 2 count, 3 out, 4 base, 5 rowBytes, 6 stride, 7 metric; locals 8 i, 9 off
+  return body([0x01, 0x02, 0x7f], [
+    0x02, 0x40, 0x03, 0x40,
+    ...GET(8), ...GET(2), 0x4f, 0x0d, 1,
+    ...ROW_OFFSET(1, 8, 5, 4, 9),
+    ...GET(3), ...GET(8), ...I32(2), 0x74, 0x6a, // &out[i]
+    ...DIST(0, 9, 6, 7),
+    ...F32_STORE,
+    ...GET(8), ...I32(1), 0x6a, ...SET(8),
+    0x0c, 0, 0x0b, 0x0b,
+  ]);
+}
+
+/**
+ * anyCloser(c, kept, n, thr, base, rowBytes, stride, metric) -> i32: 1 if some row kept[j] has raw
+ * distance to the vector at byte c below thr (l2, metric == 1) or raw dot above thr (otherwise).
+ */
+function anyCloser(): number[] {
+  // params 0 c, 1 kept, 2 n, 3 thr (f32), 4 base, 5 rowBytes, 6 stride, 7 metric; locals 8 j, 9 off
+  return body([0x01, 0x02, 0x7f], [
+    0x02, 0x40, 0x03, 0x40,
+    ...GET(8), ...GET(2), 0x4f, 0x0d, 1,
+    ...ROW_OFFSET(1, 8, 5, 4, 9),
+    ...GET(7), ...I32(1), 0x46, 0x04, 0x7f, // if (result i32)
+    ...GET(0), ...GET(9), ...GET(6), 0x10, 1, ...GET(3), 0x5d, // f32.lt
+    0x05,
+    ...GET(0), ...GET(9), ...GET(6), 0x10, 0, ...GET(3), 0x5e, // f32.gt
+    0x0b,
+    0x04, 0x40, ...I32(1), 0x0f, 0x0b, // if closer: return 1
+    ...GET(8), ...I32(1), 0x6a, ...SET(8),
+    0x0c, 0, 0x0b, 0x0b,
+    ...I32(0),
+  ]);
+}
+
 function moduleBytes(): Uint8Array {
+  const i32 = 0x7f;
+  const f32 = 0x7d;
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7d]), // type: (i32 i32 i32) -> f32
-    ...section(3, [2, 0, 0]), // two functions of type 0
+    ...section(1, [3,
+      0x60, 3, i32, i32, i32, 1, f32, // 0: (a, b, n) -> f32
+      0x60, 8, i32, i32, i32, i32, i32, i32, i32, i32, 0, // 1: distMany
+      0x60, 8, i32, i32, i32, f32, i32, i32, i32, i32, 1, i32, // 2: anyCloser
+    ]),
+    ...section(3, [4, 0, 0, 1, 2]),
     ...section(5, [1, 0x00, 1]), // one memory, min 1 page
-    ...section(7, [3, ...str('mem'), 0x02, 0, ...str('dot'), 0x00, 0, ...str('l2sq'), 0x00, 1]),
-    ...section(10, [2, ...kernel(false), ...kernel(true)]),
+    ...section(7, [5, ...str('mem'), 0x02, 0, ...str('dot'), 0x00, 0, ...str('l2sq'), 0x00, 1,
+      ...str('distMany'), 0x00, 2, ...str('anyCloser'), 0x00, 3]),
+    ...section(10, [4, ...kernel(false), ...kernel(true), ...distMany(), ...anyCloser()]),
   ]);
 }
 
@@ -77,6 +146,10 @@ export interface SimdKernels {
   readonly memory: WasmMemory;
   readonly dot: (a: number, b: number, n: number) => number;
   readonly l2sq: (a: number, b: number, n: number) => number;
+  readonly distMany: (q: number, ids: number, count: number, out: number, base: number, rowBytes: number,
+    stride: number, metric: number) => void;
+  readonly anyCloser: (c: number, kept: number, n: number, thr: number, base: number, rowBytes: number,
+    stride: number, metric: number) => number;
 }
 
 /** A fresh instance (own memory) of the distance kernels. */
@@ -84,32 +157,77 @@ export function simdKernels(): SimdKernels {
   compiled ??= new wasm.Module(moduleBytes());
   const inst = new wasm.Instance(compiled, {});
   const e = inst.exports as unknown as SimdKernels & { mem: WasmMemory };
-  return { memory: e.mem, dot: e.dot, l2sq: e.l2sq };
+  return { memory: e.mem, dot: e.dot, l2sq: e.l2sq, distMany: e.distMany, anyCloser: e.anyCloser };
 }
 
 /** 0 cosine (1 - dot of normalized rows), 1 squared L2, 2 negative dot. */
 export type DistanceCode = 0 | 1 | 2;
 
+/** Entries in each scratch list (neighbour ids, their distances, kept ids). */
+export const SCRATCH_LIST = 512;
+
 /**
- * Rows of `dim` floats in WebAssembly memory, padded to a multiple of 8, plus one query slot.
+ * Rows of `dim` floats in WebAssembly memory, padded to a multiple of 8, plus one query slot and
+ * three scratch lists (`ids`, `out`, `kept`) shared with the list kernels.
  * Cosine rows are stored normalized. Distances: 1 - cos, squared L2, or -dot (lower is closer).
+ *
+ * Memory: [query: rowBytes][ids: i32 × 512][out: f32 × 512][kept: i32 × 512][rows ...]
  */
 export class SimdVectorStore {
   readonly stride: number;
   private readonly k: SimdKernels;
-  private f32: Float32Array;
+  private f32!: Float32Array;
   private readonly rowBytes: number;
-  /** Byte offset of row 0 (the query slot sits at 0). */
+  private readonly idsAt: number;
+  private readonly outAt: number;
+  private readonly keptAt: number;
+  /** Byte offset of row 0. */
   private readonly base: number;
+  /** 1 for l2 (raw l2sq), 0 otherwise (raw dot), as the kernels take it. */
+  private readonly kmetric: number;
   capacity = 0;
+  /** Scratch views (re-created when memory grows): neighbour ids in, raw distances out, kept ids. */
+  ids!: Int32Array;
+  out!: Float32Array;
+  kept!: Int32Array;
 
   constructor(readonly dim: number, readonly code: DistanceCode, capacity: number) {
     this.stride = Math.ceil(dim / 8) * 8;
     this.rowBytes = this.stride * 4;
-    this.base = this.rowBytes;
+    this.idsAt = this.rowBytes;
+    this.outAt = this.idsAt + 4 * SCRATCH_LIST;
+    this.keptAt = this.outAt + 4 * SCRATCH_LIST;
+    this.base = this.keptAt + 4 * SCRATCH_LIST;
+    this.kmetric = code === 1 ? 1 : 0;
     this.k = simdKernels();
-    this.f32 = new Float32Array(this.k.memory.buffer);
-    this.reserve(capacity);
+    this.views();
+    this.reserve(Math.max(1, capacity));
+  }
+
+  private views(): void {
+    const buf = this.k.memory.buffer;
+    this.f32 = new Float32Array(buf);
+    this.ids = new Int32Array(buf, this.idsAt, SCRATCH_LIST);
+    this.out = new Float32Array(buf, this.outAt, SCRATCH_LIST);
+    this.kept = new Int32Array(buf, this.keptAt, SCRATCH_LIST);
+  }
+
+  /** Raw kernel values (l2sq or dot) from the vector at byte `q` to rows ids[0..count) into out. */
+  distMany(q: number, count: number): void {
+    this.k.distMany(q, this.idsAt, count, this.outAt, this.base, this.rowBytes, this.stride, this.kmetric);
+  }
+
+  /** out[i] after distMany as a distance (lower is closer): l2sq, 1 - dot (cosine) or -dot. */
+  distAt(i: number): number {
+    const raw = this.out[i];
+    return this.code === 1 ? raw : this.code === 0 ? 1 - raw : -raw;
+  }
+
+  /** True if some row kept[0..n) is closer to `row` than `d` (a distance as returned by dist). */
+  anyCloser(row: number, n: number, d: number): boolean {
+    const thr = this.code === 1 ? d : this.code === 0 ? 1 - d : -d;
+    return this.k.anyCloser(this.base + row * this.rowBytes, this.keptAt, n, thr, this.base, this.rowBytes,
+      this.stride, this.kmetric) !== 0;
   }
 
   /** Byte offset of the query slot, for `dist`. */
@@ -126,7 +244,7 @@ export class SimdVectorStore {
     const need = this.base + rows * this.rowBytes;
     const have = this.k.memory.buffer.byteLength;
     if (need > have) this.k.memory.grow(Math.ceil((need - have) / 65536));
-    this.f32 = new Float32Array(this.k.memory.buffer);
+    this.views();
     this.capacity = rows;
   }
 
@@ -147,7 +265,7 @@ export class SimdVectorStore {
 
   /** Stores v[offset .. offset+dim) as `row` (normalized for cosine). */
   set(row: number, v: ArrayLike<number>, offset = 0): void {
-    this.write(row * this.stride + this.stride, v, offset);
+    this.write((this.base + row * this.rowBytes) / 4, v, offset);
   }
 
   setQuery(q: ArrayLike<number>): void {
@@ -164,7 +282,7 @@ export class SimdVectorStore {
 
   /** A view of the stored row (valid until the next reserve). */
   row(row: number): Float32Array {
-    const at = row * this.stride + this.stride;
+    const at = (this.base + row * this.rowBytes) / 4;
     return this.f32.subarray(at, at + this.dim);
   }
 

@@ -6,7 +6,7 @@
  * EMBED_BENCH_IMAGES overrides the image count; --no-search skips the search part.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildMobileNetV2Like, writeModel } from '../datasets/models/onnx-builder.js';
@@ -54,7 +54,8 @@ export async function run(): Promise<Record<string, number>> {
   configureSharp();
   const dir = await mkdtemp(join(tmpdir(), 'strata-bench-embed-'));
   try {
-    console.log(`embed bench: ${count} JPEGs 640×480 → MobileNetV2-like 224×224 → 512-d, ${cores} cores, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
+    const load0 = loadavg()[0];
+    console.log(`embed bench: ${count} JPEGs 640×480 → MobileNetV2-like 224×224 → 512-d, ${cores} cores, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, load average ${fmt(load0)} (other processes share these cores)`);
     const images = await mapLimit(Array.from({ length: count }, (_, i) => i), cores, (i) =>
       makeJpeg({ width: 640, height: 480, seed: i + 1, quality: 85 }));
     const avgKb = images.reduce((s, b) => s + b.length, 0) / images.length / 1024;
@@ -90,7 +91,9 @@ export async function run(): Promise<Record<string, number>> {
         column: 'image', model: modelPath, output: `embedding_r${round + 1}`, batchSize, commitEveryBatches: 10,
         onProgress: (p) => { last = `${p.done}/${p.total} ${fmt(p.imagesPerSecond, 1)} img/s, ETA ${fmt(p.etaSeconds, 0)} s`; },
       });
+      const st = summary.stageSeconds;
       console.log(`round ${round + 1}: embed() job: ${summary.processed} images in ${fmt(summary.seconds)} s = ${fmt(summary.processed / summary.seconds, 1)} img/s (batch ${batchSize}; last progress ${last})`);
+      console.log(`         stages: setup ${fmt(st.setup)} s, in model runs ${fmt(st.infer)} s (${fmt((1000 * st.infer) / summary.processed)} ms/img), waiting for decodes ${fmt(st.starved)} s, writing ${fmt(st.write)} s`);
       if (summary.seconds < bestJob.seconds) bestJob = { seconds: summary.seconds, processed: summary.processed, batch: batchSize };
     }
     await ds.close();
@@ -121,6 +124,8 @@ export async function run(): Promise<Record<string, number>> {
       search_ann_ms_100k: search.search_ann_ms_100k,
       ann_recall_at_10: search.ann_recall_at_10,
       ann_build_s: search.ann_build_s,
+      load_avg_start: load0,
+      load_avg_end: loadavg()[0],
     };
     console.log('\nfigure                  value');
     for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(24)}${fmt(v, 3)}`);

@@ -107,5 +107,11 @@ export interface EmbedSummary {
   readonly unembedded: number;
   readonly seconds: number;
   readonly imagesPerSecond: number;
+  /**
+   * Where the wall time went: `setup` (model load, checks, inference worker start), then the
+   * consumer side of the pipeline: in model runs (`infer`), waiting for decoded samples (`starved`,
+   * the decode side could not keep up) and appending/committing (`write`).
+   */
+  readonly stageSeconds: { readonly setup: number; readonly infer: number; readonly starved: number; readonly write: number };
   readonly lineage: EmbeddingLineage;
 }

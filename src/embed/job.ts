@@ -10,7 +10,7 @@ import {
   type EmbedFailure, type EmbeddingLineage, type LineageIdentity,
 } from './lineage.js';
 import type { EmbeddingModel } from './model.js';
-import { RateMeter, runPipeline, type EmbeddedSample, type PreparedSample } from './pipeline.js';
+import { RateMeter, runPipeline, type EmbeddedSample, type PipelineStats, type PreparedSample } from './pipeline.js';
 import { itemDims, resizeForModel, toTensor, validatePreprocess, type Preprocess, type PreprocessOptions } from './preprocess.js';
 import { checkFrames, l2normalize, pool, videoTensors, type JobFrames } from './video.js';
 
@@ -43,7 +43,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
   const commitEvery = positiveInt(options.commitEveryBatches ?? 10, 'commitEveryBatches');
 
   const { model, uri, sha256, bytes } = await loadModel(options.model, options);
-  let worker: WorkerModel | undefined;
+  let worker: Promise<WorkerModel> | undefined;
   try {
     const pre = validatePreprocess(withModelSize(options.preprocess ?? {}, model), model.inputShape);
     const batchSize = positiveInt(options.batchSize ?? model.fixedBatch ?? 32, 'batchSize');
@@ -73,7 +73,11 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     }
     const base = { column: out, resumedFrom, dim, unembedded };
     if (choice.existing && total <= 0) {
-      return { ...base, version: ds.version, noop: true, processed: 0, embedded: 0, empty: 0, failures: [], seconds: (performance.now() - t0) / 1000, imagesPerSecond: 0, lineage };
+      const seconds = (performance.now() - t0) / 1000;
+      return {
+        ...base, version: ds.version, noop: true, processed: 0, embedded: 0, empty: 0, failures: [], seconds, imagesPerSecond: 0, lineage,
+        stageSeconds: { setup: seconds, infer: 0, starved: 0, write: 0 },
+      };
     }
     if (!choice.existing) {
       if (perFrame) {
@@ -139,16 +143,21 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     };
 
     if (bytes && model.fixedBatch === undefined && (options.inferenceWorker ?? true)) {
-      worker = await WorkerModel.start(bytes, {
+      // the worker loads its session while the first batch is read and decoded
+      worker = WorkerModel.start(bytes, {
         inputName: model.inputName, outputName: model.outputName, uri,
         intraOpThreads: options.intraOpThreads ?? availableParallelism(), spinning: options.ortSpinning,
       });
+      worker.catch(() => undefined);
     }
-    const infer = worker
-      ? (batch: Float32Array, n: number) => worker!.run(batch, n, dims)
+    const w = worker;
+    const infer = w
+      ? async (batch: Float32Array, n: number) => (await w).run(batch, n, dims)
       : (batch: Float32Array, n: number) => model.run(batch, n, dims);
+    let stats: PipelineStats;
+    const tRun = performance.now();
     try {
-      await runPipeline({
+      stats = await runPipeline({
         source: cells(ds, column, resumedFrom, options.signal),
         prepare: (item) => prepareSample(item, pre, frames, options.signal),
         concurrency: positiveInt(options.decodeConcurrency ?? Math.max(2, availableParallelism()), 'decodeConcurrency'),
@@ -168,9 +177,10 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     return {
       ...base, version: ds.version, noop: false, processed: written - resumedFrom, embedded, empty,
       failures: runFailures, seconds, imagesPerSecond: (written - resumedFrom) / seconds, lineage,
+      stageSeconds: { setup: (tRun - t0) / 1000, infer: stats.inferMs / 1000, starved: stats.starvedMs / 1000, write: stats.writeMs / 1000 },
     };
   } finally {
-    await worker?.close();
+    if (worker) await (await worker.catch(() => undefined))?.close();
     await model.close();
   }
 }

@@ -60,7 +60,15 @@ class Notifier {
  * while the consumer batches them in row order, runs the model and hands results to `write`.
  * Memory is bounded by `window` samples plus one batch. The first error stops both sides.
  */
-export async function runPipeline<S>(o: PipelineOptions<S>): Promise<void> {
+/** Where the consumer's time went (ms): waiting for prepared samples, in model runs, in writes. */
+export interface PipelineStats {
+  starvedMs: number;
+  inferMs: number;
+  writeMs: number;
+}
+
+export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineStats> {
+  const stats: PipelineStats = { starvedMs: 0, inferMs: 0, writeMs: 0 };
   const queue: Promise<PreparedSample>[] = [];
   const changed = new Notifier();
   let sourceDone = false;
@@ -102,7 +110,9 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<void> {
         return p;
       }
       if (sourceDone) return undefined;
+      const t = performance.now();
       await changed.wait();
+      stats.starvedMs += performance.now() - t;
     }
   };
 
@@ -119,13 +129,17 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<void> {
         throwIfAborted(o.signal, 'embedding job');
         inferring = true;
         let out: EmbeddedSample[];
+        const t0 = performance.now();
         try {
           out = await inferBatch(batch, items, o);
         } finally {
           inferring = false;
           changed.notify();
         }
+        const t1 = performance.now();
         await o.write(out);
+        stats.inferMs += t1 - t0;
+        stats.writeMs += performance.now() - t1;
         batch = [];
         items = 0;
       }
@@ -141,6 +155,7 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<void> {
     await Promise.allSettled(queue);
   }
   if (failed !== undefined) throw failed;
+  return stats;
 }
 
 async function inferBatch<S>(samples: PreparedSample[], items: number, o: PipelineOptions<S>): Promise<EmbeddedSample[]> {

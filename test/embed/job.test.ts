@@ -133,7 +133,7 @@ describe('embed(): tiny model vs the JS reference', () => {
     await using ds = await imageDataset(mem(), imgs);
     const s = await embed(ds, { column: 'image', model: rgb.path, batchSize: 4 });
     expect(s.failures).toHaveLength(1);
-    expect(s.failures[0]).toMatchObject({ row: 3, reason: expect.stringMatching(/Corrupt JPEG|premature end/) });
+    expect(s.failures[0]).toMatchObject({ row: 3, reason: expect.stringMatching(/corrupt|premature|truncat|jpeg/i) });
     expect(s).toMatchObject({ embedded: 8, empty: 1, processed: 10 });
     const got = await vectors(ds, 'embedding');
     expect(got[3]).toBeNull();

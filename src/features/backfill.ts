@@ -1,6 +1,6 @@
 /**
- * Backfill output: the tiles of an aggregation view as an Arrow table — join keys, `tile_start`,
- * `tile_end` (tile = (start, end]), and per input group the partial states:
+ * Backfill output: the tiles of an aggregation view as an Arrow table — join keys, `tile_start`
+ * (the tile covers (tile_start, tile_start + tile]), and per input group the partial states:
  * `<input>__count`, `__sum`, `__sumsq`, `__min`, `__max`, `__first`, `__first_ts`, `__last`, `__last_ts`
  * (only those the view's functions need). `<input>` is the column name (`rows` for row counts), with
  * `__where<i>` appended for filtered groups. last_n and count_distinct states stay in memory.
@@ -57,13 +57,8 @@ export function tilesTable(plan: ViewPlan, idx: IndexedEvents, range: BackfillRa
     }
   });
   const startV = new Float64Array(m);
-  const endV = new Float64Array(m);
-  for (let r = 0; r < m; r++) {
-    startV[r] = tiles.idx[keep ? keep[r] : r] * T;
-    endV[r] = startV[r] + T;
-  }
+  for (let r = 0; r < m; r++) startV[r] = tiles.idx[keep ? keep[r] : r] * T;
   cols.tile_start = numericVector(startV, null, 'timestamp');
-  cols.tile_end = numericVector(endV, null, 'timestamp');
   plan.groups.forEach((g, gi) => {
     const t = tiles.g[gi];
     const label = groupLabel(plan, gi);

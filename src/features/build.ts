@@ -44,6 +44,10 @@ export function numericVector(values: Float64Array, valid: Uint8Array | null | u
   for (let i = 0; i < n; i++) {
     const v = Math.trunc(values[i]);
     if (!(v === v) || (valid && !valid[i])) continue;
+    if (v >= 0 && v < 2147483648) {
+      words[2 * i] = v;
+      continue;
+    }
     const hi = Math.floor(v / 4294967296);
     words[2 * i] = (v - hi * 4294967296) | 0;
     words[2 * i + 1] = hi | 0;

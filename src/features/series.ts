@@ -135,54 +135,71 @@ export async function indexEvents(
 }
 
 /**
- * Tiles from sorted events: pass 1 numbers the tiles (a new one per entity and tile index), pass 2
- * fills each group's state arrays in event order (tight loops for count/sum/sumsq/min/max).
+ * Tiles from sorted events: pass 1 counts them (a new tile per entity and tile index), pass 2
+ * allocates exactly and fills every group's state arrays in event order (one fused loop when all
+ * groups need only count/sum/sumsq/min/max).
  */
 export function buildTiles(plan: ViewPlan, ev: EventStore, offsets: Int32Array, nCodes: number): { tiles: TileStore; tileOff: Int32Array } {
   const T = plan.tileMs;
   const ts = ev.ts;
-  const n = ts.length;
-  const slot = new Int32Array(n);
-  const idxTmp = new Float64Array(n);
-  const tileOff = new Int32Array(nCodes + 1);
   let m = 0;
   for (let c = 0; c < nCodes; c++) {
-    tileOff[c] = m;
     let prev = Number.NaN;
     for (let i = offsets[c], end = offsets[c + 1]; i < end; i++) {
       const k = Math.ceil(ts[i] / T) - 1;
       if (k !== prev) {
-        idxTmp[m++] = k;
+        m++;
         prev = k;
       }
-      slot[i] = m - 1;
     }
   }
-  tileOff[nCodes] = m;
   const tiles = new TileStore(plan, m);
   tiles.m = m;
-  tiles.idx.set(idxTmp.subarray(0, m));
-  plan.groups.forEach((g, gi) => {
-    const t = tiles.g[gi];
+  const tileOff = new Int32Array(nCodes + 1);
+  const idx = tiles.idx;
+  const simple = plan.groups.every((g) => !g.first && !g.last && !g.lastN && !g.distinct);
+  for (const t of tiles.g) {
     t.min?.fill(Infinity);
     t.max?.fill(-Infinity);
-    const vals = ev.vals[gi];
-    if (!g.first && !g.last && !g.lastN && !g.distinct) {
-      const { cnt, sum, sumsq, min, max } = t;
-      for (let i = 0; i < n; i++) {
+  }
+  if (simple && plan.groups.length === 1) {
+    const { cnt, sum, sumsq, min, max } = tiles.g[0];
+    const vals = ev.vals[0];
+    let s = -1;
+    for (let c = 0; c < nCodes; c++) {
+      tileOff[c] = s + 1;
+      let prev = Number.NaN;
+      for (let i = offsets[c], end = offsets[c + 1]; i < end; i++) {
+        const k = Math.ceil(ts[i] / T) - 1;
+        if (k !== prev) {
+          idx[++s] = k;
+          prev = k;
+        }
         const v = vals[i];
         if (v !== v) continue;
-        const s = slot[i];
         cnt[s]++;
         if (sum) sum[s] += v;
         if (sumsq) sumsq[s] += v * v;
         if (min && v < min[s]) min[s] = v;
         if (max && v > max[s]) max[s] = v;
       }
-    } else {
-      const hash = ev.hash[gi];
-      for (let i = 0; i < n; i++) tiles.add(slot[i], gi, vals[i], ts[i], hash ? hash[i] : 0);
     }
-  });
+  } else {
+    const ng = plan.groups.length;
+    let s = -1;
+    for (let c = 0; c < nCodes; c++) {
+      tileOff[c] = s + 1;
+      let prev = Number.NaN;
+      for (let i = offsets[c], end = offsets[c + 1]; i < end; i++) {
+        const k = Math.ceil(ts[i] / T) - 1;
+        if (k !== prev) {
+          idx[++s] = k;
+          prev = k;
+        }
+        for (let g = 0; g < ng; g++) tiles.add(s, g, ev.vals[g][i], ts[i], ev.hash[g] ? ev.hash[g]![i] : 0);
+      }
+    }
+  }
+  tileOff[nCodes] = m;
   return { tiles, tileOff };
 }

@@ -28,6 +28,14 @@ const SAMPLE_ERRORS = new Set(['CORRUPT', 'UNSUPPORTED', 'INVALID_ARGUMENT']);
 export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSummary> {
   const t0 = performance.now();
   const column = options.column;
+  if (ds.length !== ds.core.manifest.length) {
+    throw new StrataError('INVALID_ARGUMENT', `embed() runs on a whole dataset, not a view of ${ds.uri}`, { uri: ds.uri, hint: 'call it on the dataset itself' });
+  }
+  if (ds.core.hasPendingChanges) {
+    throw new StrataError('INVALID_ARGUMENT', `${ds.uri} has uncommitted changes; embed() commits as it goes and would publish them`, {
+      uri: ds.uri, hint: 'commit() or rollback() first',
+    });
+  }
   const spec = ds.schema[column] ?? ds.core.spec(column);
   const isVideo = spec.htype === 'video' || (spec.htype === 'link' && spec.target === 'video');
   if (!(isVideo || spec.htype === 'image' || spec.htype === 'link')) {

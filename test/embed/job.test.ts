@@ -116,6 +116,10 @@ describe('embed(): tiny model vs the JS reference', () => {
     await expect(embed(ds, { column: 'image', model: nhwc.path })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'preprocess.layout', hint: "set layout: 'NHWC'" } });
     await expect(embed(ds, { column: 'image', model: rgb.path, inputName: 'nope' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'inputName' } });
     await expect(embed(ds, { column: 'id', model: rgb.path })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    await expect(embed(ds.head(2), { column: 'image', model: rgb.path })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await ds.append({ image: images[0], id: 9 });
+    await expect(embed(ds, { column: 'image', model: rgb.path })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { hint: 'commit() or rollback() first' } });
+    await ds.rollback();
     expect(ds.version).toBe(v);
     expect(ds.columns).not.toContain('embedding');
   });

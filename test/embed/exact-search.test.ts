@@ -77,6 +77,20 @@ describe('exact search equals a brute-force reference', () => {
     });
   }
 
+  it('near-ties below float32 resolution are ordered as in float64 (512-d, perturbed duplicates)', () => {
+    const d = 512;
+    const r = rng(9);
+    const protos = randomVectors(20, d, 10);
+    const w = new Float32Array(2000 * d);
+    for (let i = 0; i < 2000; i++) {
+      for (let j = 0; j < d; j++) w[i * d + j] = protos[(i % 20) * d + j] * (1 + (r() - 0.5) * 2e-6);
+    }
+    const q = protos.subarray(3 * d, 4 * d);
+    for (const metric of METRICS) {
+      for (const k of [10, 150]) expectSame(searchExact(w, d, q, { k, metric }), bruteForce(w, d, q, k, metric));
+    }
+  });
+
   it('ties are broken by the lower row', () => {
     const dup = new Float32Array(4 * 3).fill(1);
     expect(searchExact(dup, 3, [1, 1, 1], { k: 4, metric: 'dot' }).map((h) => h.row)).toEqual([0, 1, 2, 3]);

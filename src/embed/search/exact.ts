@@ -1,4 +1,5 @@
 import { StrataError } from '../../errors.js';
+import { scanScratch } from './simd.js';
 import {
   checkK, checkMetric, checkQuery, TopK, vectorNorms,
   type Metric, type RowFilter, type SearchHit,
@@ -12,7 +13,7 @@ export interface ExactSearchOptions {
   readonly metric?: Metric;
   /** Rows to consider (mask or index list, local to `vectors`). Default all. */
   readonly filter?: RowFilter;
-  /** Precomputed vectorNorms(vectors, dim), used by 'cosine'. Computed when absent. */
+  /** Precomputed vectorNorms(vectors, dim), used by 'cosine' and 'dot'. Computed when absent. */
   readonly norms?: Float32Array;
 }
 
@@ -20,72 +21,116 @@ export interface ScanOptions {
   readonly metric: Metric;
   /** Added to local row numbers before they enter `top` (for scanning chunk after chunk). Default 0. */
   readonly rowOffset?: number;
-  /** Norms of this chunk's rows ('cosine'). Computed when absent. */
+  /** Norms of this chunk's rows (speeds up 'cosine' and 'dot'). Computed when absent. */
   readonly norms?: Float32Array;
   readonly filter?: RowFilter;
 }
 
-/** Key of one row: higher is better (cosine, dot) or minus the squared distance (l2). */
-function rowKey(v: Float32Array, o: number, q: Float32Array, dim: number, l2: boolean): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let j = 0;
-  const end = dim - 3;
-  if (l2) {
-    for (; j < end; j += 4) {
-      const d0 = v[o + j] - q[j], d1 = v[o + j + 1] - q[j + 1];
-      const d2 = v[o + j + 2] - q[j + 2], d3 = v[o + j + 3] - q[j + 3];
-      s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3;
-    }
-    for (; j < dim; j++) { const d = v[o + j] - q[j]; s0 += d * d; }
-    return -(s0 + s1 + s2 + s3);
+/**
+ * Exact float64 key of one row, summed in natural order: cosine similarity, dot product, or minus
+ * the squared L2 distance. `qq` is the query's squared norm (cosine).
+ */
+function exactKey(v: Float32Array, o: number, q: Float32Array, dim: number, metric: Metric, qq: number): number {
+  if (metric === 'l2') {
+    let s = 0;
+    for (let j = 0; j < dim; j++) { const d = v[o + j] - q[j]; s += d * d; }
+    return -s;
   }
-  for (; j < end; j += 4) {
-    s0 += v[o + j] * q[j]; s1 += v[o + j + 1] * q[j + 1];
-    s2 += v[o + j + 2] * q[j + 2]; s3 += v[o + j + 3] * q[j + 3];
-  }
-  for (; j < dim; j++) s0 += v[o + j] * q[j];
-  return s0 + s1 + s2 + s3;
+  let dot = 0;
+  let vv = 0;
+  for (let j = 0; j < dim; j++) { const x = v[o + j]; dot += x * q[j]; vv += x * x; }
+  if (metric === 'dot') return dot;
+  return vv * qq > 0 ? dot / Math.sqrt(vv * qq) : 0;
 }
+
+/** Rows per block copied into WebAssembly memory (~1 MiB, stays in cache). */
+const BLOCK_BYTES = 1 << 20;
 
 /**
  * Scans n × dim vectors into `top` (keys: cosine similarity, dot product, or -squared L2).
- * No allocation per row. Call once per chunk with `rowOffset`, then `top.sorted(keyToScore(metric))`.
+ * Rows are copied block by block into WebAssembly memory and scored with float32 SIMD kernels; any
+ * row whose float32 score could reach the current top-k (within a proven rounding bound) is
+ * rescored in float64, so keys and order are those of an exact float64 scan. No allocation per row.
+ * Call once per chunk with `rowOffset`, then `top.sorted(keyToScore(metric))`.
  */
 export function scanExact(vectors: Float32Array, dim: number, query: Float32Array, top: TopK, options: ScanOptions): void {
   const n = Math.floor(vectors.length / dim);
-  const base = options.rowOffset ?? 0;
-  const l2 = options.metric === 'l2';
-  const cosine = options.metric === 'cosine';
-  const norms = cosine ? (options.norms ?? vectorNorms(vectors, dim)) : undefined;
-  let qn = 0;
-  if (cosine) {
-    for (let j = 0; j < dim; j++) qn += query[j] * query[j];
-    qn = Math.sqrt(qn);
+  const rowBase = options.rowOffset ?? 0;
+  const metric = options.metric;
+  const l2 = metric === 'l2';
+  const cosine = metric === 'cosine';
+  const norms = options.norms;
+  if (norms !== undefined && norms.length < n) {
+    throw new StrataError('INVALID_ARGUMENT', `norms has ${norms.length} entries for ${n} rows`, { field: 'norms' });
   }
-  const visit = (i: number): void => {
-    let key = rowKey(vectors, i * dim, query, dim, l2);
-    if (norms !== undefined) {
-      const d = qn * norms[i];
-      key = d > 0 ? key / d : 0;
-    }
-    if (key >= top.threshold) top.push(base + i, key);
-  };
-  const f = options.filter;
-  if (f === undefined) {
-    for (let i = 0; i < n; i++) visit(i);
-  } else if (f instanceof Uint8Array) {
-    if (f.length !== n) {
-      throw new StrataError('INVALID_ARGUMENT', `filter mask has ${f.length} entries for ${n} rows`, { field: 'filter' });
-    }
-    for (let i = 0; i < n; i++) if (f[i] !== 0) visit(i);
-  } else {
-    for (let t = 0; t < f.length; t++) {
-      const i = f[t];
-      if (!(i >= 0 && i < n && Number.isInteger(i))) {
-        throw new StrataError('INVALID_ARGUMENT', `filter row ${i} is outside 0..${n - 1}`, { field: 'filter', row: i });
+  let qq = 0;
+  for (let j = 0; j < dim; j++) qq += query[j] * query[j];
+  const qn = Math.sqrt(qq);
+  const stride = Math.ceil(dim / 8) * 8;
+  const rowBytes = stride * 4;
+  const blockRows = Math.max(1, Math.floor(BLOCK_BYTES / rowBytes));
+  const { kernels: k, f32 } = scanScratch(rowBytes * (blockRows + 1));
+  f32.set(query, 0);
+  f32.fill(0, dim, stride);
+  // |float32 sum - exact sum| <= eps * sum |terms| (products and adds both rounded; generous).
+  const eps = (dim + 16) * 2 ** -23;
+
+  /** Scores row i, whose copy sits in block slot `slot`. */
+  const score = (i: number, slot: number): void => {
+    const off = (slot + 1) * rowBytes;
+    let approx: number;
+    let slack: number;
+    if (l2) {
+      const d2 = k.l2sq(0, off, stride);
+      approx = -d2;
+      slack = eps * d2 + 1e-30;
+    } else {
+      const dot = k.dot(0, off, stride);
+      const rn = norms !== undefined ? norms[i] : Math.sqrt(Math.max(0, k.dot(off, off, stride)));
+      if (cosine) {
+        const den = qn * rn;
+        approx = den > 0 ? dot / den : 0;
+        slack = 3 * eps + 1e-30;
+      } else {
+        approx = dot;
+        slack = 1.5 * eps * qn * rn + 1e-30; // Cauchy-Schwarz: sum |q_j v_j| <= |q| |v|
       }
-      visit(i);
     }
+    if (approx + slack < top.threshold) return;
+    const key = exactKey(vectors, i * dim, query, dim, metric, qq);
+    if (key >= top.threshold) top.push(rowBase + i, key);
+  };
+  /** Copies row i into block slot `slot` (zero padding to the stride). */
+  const copy = (i: number, slot: number): void => {
+    const at = (slot + 1) * stride;
+    f32.set(vectors.subarray(i * dim, (i + 1) * dim), at);
+    if (stride !== dim) f32.fill(0, at + dim, at + stride);
+  };
+
+  const f = options.filter;
+  if (f !== undefined && !(f instanceof Uint8Array)) {
+    for (let t0 = 0; t0 < f.length; t0 += blockRows) {
+      const cnt = Math.min(blockRows, f.length - t0);
+      for (let r = 0; r < cnt; r++) {
+        const i = f[t0 + r];
+        if (!(i >= 0 && i < n && Number.isInteger(i))) {
+          throw new StrataError('INVALID_ARGUMENT', `filter row ${i} is outside 0..${n - 1}`, { field: 'filter', row: i });
+        }
+        copy(i, r);
+      }
+      for (let r = 0; r < cnt; r++) score(f[t0 + r], r);
+    }
+    return;
+  }
+  if (f !== undefined && f.length !== n) {
+    throw new StrataError('INVALID_ARGUMENT', `filter mask has ${f.length} entries for ${n} rows`, { field: 'filter' });
+  }
+  for (let b0 = 0; b0 < n; b0 += blockRows) {
+    const cnt = Math.min(blockRows, n - b0);
+    if (stride === dim) f32.set(vectors.subarray(b0 * dim, (b0 + cnt) * dim), stride);
+    else for (let r = 0; r < cnt; r++) copy(b0 + r, r);
+    if (f === undefined) for (let r = 0; r < cnt; r++) score(b0 + r, r);
+    else for (let r = 0; r < cnt; r++) if (f[b0 + r] !== 0) score(b0 + r, r);
   }
 }
 
@@ -107,10 +152,10 @@ export function searchExact(vectors: Float32Array, dim: number, query: ArrayLike
 
 /** Vectors plus their norms, for repeated exact queries. */
 export class ExactIndex {
-  readonly norms: Float32Array;
+  readonly norms: Float32Array | undefined;
   constructor(readonly vectors: Float32Array, readonly dim: number, readonly metric: Metric = 'cosine') {
     checkMetric(metric);
-    this.norms = metric === 'cosine' ? vectorNorms(vectors, dim) : new Float32Array(0);
+    this.norms = metric === 'l2' ? undefined : vectorNorms(vectors, dim);
   }
   get size(): number {
     return this.vectors.length / this.dim;

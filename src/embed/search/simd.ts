@@ -160,6 +160,19 @@ export function simdKernels(): SimdKernels {
   return { memory: e.mem, dot: e.dot, l2sq: e.l2sq, distMany: e.distMany, anyCloser: e.anyCloser };
 }
 
+let scratch: SimdKernels | undefined;
+
+/**
+ * A module-wide kernel instance whose memory holds at least `bytes` (grown on demand), for
+ * synchronous scans that copy rows in block by block. Callers must not hold on to it across awaits.
+ */
+export function scanScratch(bytes: number): { readonly kernels: SimdKernels; readonly f32: Float32Array } {
+  scratch ??= simdKernels();
+  const have = scratch.memory.buffer.byteLength;
+  if (bytes > have) scratch.memory.grow(Math.ceil((bytes - have) / 65536));
+  return { kernels: scratch, f32: new Float32Array(scratch.memory.buffer) };
+}
+
 /** 0 cosine (1 - dot of normalized rows), 1 squared L2, 2 negative dot. */
 export type DistanceCode = 0 | 1 | 2;
 

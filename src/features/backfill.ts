@@ -9,7 +9,7 @@ import * as A from 'apache-arrow';
 import { numericVector, vectorOf } from './build.js';
 import { dtypeOfArrow } from './dtypes.js';
 import type { ViewPlan } from './plan.js';
-import type { IndexedEvents } from './series.js';
+import { tilesFor, type IndexedEvents } from './series.js';
 
 export interface BackfillRange {
   /** Keep tiles ending after this time. */
@@ -24,8 +24,7 @@ export function groupLabel(plan: ViewPlan, gi: number): string {
 }
 
 export function tilesTable(plan: ViewPlan, idx: IndexedEvents, range: BackfillRange = {}): A.Table {
-  const tiles = idx.tiles!;
-  const tileOff = idx.tileOff!;
+  const { tiles, tileOff } = tilesFor(plan, idx);
   const T = plan.tileMs;
   const lo = range.start ? range.start.getTime() : -Infinity;
   const hi = range.end ? range.end.getTime() : Infinity;

@@ -133,6 +133,64 @@ export class GroupAcc {
     }
   }
 
+  /**
+   * Events [lo, hi) taken tile by tile, exactly as materialized tiles would add them: each tile's
+   * sum (and sum of squares) is built on its own from 0, then added. Other states do not depend on
+   * the grouping.
+   */
+  addEventsAsTiles(ev: EventStore, gi: number, lo: number, hi: number, tileMs: number): void {
+    const p = this.plan;
+    if (p.first || p.last || p.lastN || p.distinct) {
+      // order-independent of grouping except sum/sumsq, handled below via a second pass
+      const { sum, sumsq } = this;
+      this.addEvents(ev, gi, lo, hi);
+      this.sum = sum;
+      this.sumsq = sumsq;
+    }
+    const vals = ev.vals[gi];
+    const ts = ev.ts;
+    const full = !(p.first || p.last || p.lastN || p.distinct);
+    let { cnt, sum, sumsq, min, max } = this;
+    let k = Number.NaN;
+    let ts_ = 0;
+    let ss_ = 0;
+    let any = false;
+    for (let i = lo; i < hi; i++) {
+      const kk = Math.ceil(ts[i] / tileMs) - 1;
+      if (kk !== k) {
+        if (any) {
+          sum += ts_;
+          sumsq += ss_;
+        }
+        ts_ = 0;
+        ss_ = 0;
+        any = false;
+        k = kk;
+      }
+      const v = vals[i];
+      if (v !== v) continue;
+      any = true;
+      ts_ += v;
+      ss_ += v * v;
+      if (full) {
+        cnt++;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+    }
+    if (any) {
+      sum += ts_;
+      sumsq += ss_;
+    }
+    if (full) {
+      this.cnt = cnt;
+      this.min = min;
+      this.max = max;
+    }
+    this.sum = sum;
+    this.sumsq = sumsq;
+  }
+
   addTiles(tiles: TileStore, gi: number, lo: number, hi: number): void {
     const t = tiles.g[gi];
     const p = this.plan;
@@ -213,7 +271,8 @@ export class Composer {
     });
   }
 
-  at(ev: EventStore, tiles: TileStore, r: EntityRange, t: number, emit: (agg: number, value: number | number[]) => void): void {
+  /** `tiles` null: tile partials are computed on the fly from the raw events (same values). */
+  at(ev: EventStore, tiles: TileStore | null, r: EntityRange, t: number, emit: (agg: number, value: number | number[]) => void): void {
     const plan = this.plan;
     const accs = this.accs;
     const T = plan.tileMs;
@@ -231,15 +290,25 @@ export class Composer {
         if (kLo < kHi) {
           const m1 = a === -Infinity ? evLo : upperBound(ts, kLo * T, evLo, evHi);
           const m2 = upperBound(ts, kHi * T, m1, evHi);
-          const tLo = a === -Infinity ? r.t0 : lowerBound(tiles.idx, kLo, r.t0, r.t1);
-          // finite windows: whole tiles hold exactly the raw events [m1, m2), so none means no tile
-          const tHi = m2 > m1 || a === -Infinity ? lowerBound(tiles.idx, kHi, tLo, r.t1) : tLo;
-          for (let j = 0; j < groups.length; j++) {
-            const gi = groups[j];
-            const acc = accs[gi];
-            acc.addEvents(ev, gi, evLo, m1);
-            acc.addTiles(tiles, gi, tLo, tHi);
-            acc.addEvents(ev, gi, m2, evHi);
+          if (!tiles) {
+            for (let j = 0; j < groups.length; j++) {
+              const gi = groups[j];
+              const acc = accs[gi];
+              acc.addEvents(ev, gi, evLo, m1);
+              acc.addEventsAsTiles(ev, gi, m1, m2, T);
+              acc.addEvents(ev, gi, m2, evHi);
+            }
+          } else {
+            const tLo = a === -Infinity ? r.t0 : lowerBound(tiles.idx, kLo, r.t0, r.t1);
+            // finite windows: whole tiles hold exactly the raw events [m1, m2), so none means no tile
+            const tHi = m2 > m1 || a === -Infinity ? lowerBound(tiles.idx, kHi, tLo, r.t1) : tLo;
+            for (let j = 0; j < groups.length; j++) {
+              const gi = groups[j];
+              const acc = accs[gi];
+              acc.addEvents(ev, gi, evLo, m1);
+              acc.addTiles(tiles, gi, tLo, tHi);
+              acc.addEvents(ev, gi, m2, evHi);
+            }
           }
         } else {
           for (let j = 0; j < groups.length; j++) accs[groups[j]].addEvents(ev, groups[j], evLo, evHi);

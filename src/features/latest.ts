@@ -7,7 +7,7 @@ import { throwIfAborted } from '../errors.js';
 import { Composer, lowerBound, upperBound, type EntityRange } from './compose.js';
 import type { ViewPlan } from './plan.js';
 import { plainValue } from './retrieval.js';
-import type { IndexedEvents } from './series.js';
+import { tilesForQueries, type IndexedEvents } from './series.js';
 import type { FeatureRowBatch, FeatureView, LongOptions } from './types.js';
 import { aggJsValue } from './values.js';
 
@@ -25,6 +25,7 @@ export async function* latestBatches(
   const nCodes = idx.keys.size;
   const cols = view.kind === 'plain' ? view.columns.map((c) => idx.table.getChild(c)!) : [];
   const composer = plan ? new Composer(plan) : null;
+  const built = plan ? tilesForQueries(plan, idx, nCodes) : null;
   const r: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };
   let batch: { entityKeys: Record<string, unknown>[]; values: Record<string, unknown>[]; eventTimestampsMs: number[] } = { entityKeys: [], values: [], eventTimestampsMs: [] };
   let rows = 0;
@@ -42,9 +43,11 @@ export async function* latestBatches(
     } else {
       r.e0 = lo;
       r.e1 = hi;
-      r.t0 = idx.tileOff![c];
-      r.t1 = idx.tileOff![c + 1];
-      composer!.at(idx.ev, idx.tiles!, r, endMs, (ai, v) => {
+      if (built) {
+        r.t0 = built.tileOff[c];
+        r.t1 = built.tileOff[c + 1];
+      }
+      composer!.at(idx.ev, built?.tiles ?? null, r, endMs, (ai, v) => {
         const ap = plan!.aggs[ai];
         values[ap.agg.name] = aggJsValue(ap.agg, v, idx.dicts[ap.group]);
       });

@@ -13,7 +13,7 @@ import { readNumeric } from './columns.js';
 import { Composer, upperBound, type EntityRange } from './compose.js';
 import { categoryOf } from './dtypes.js';
 import type { ViewPlan } from './plan.js';
-import type { IndexedEvents } from './series.js';
+import { tilesForQueries, type IndexedEvents } from './series.js';
 import type { Aggregation, LongOptions } from './types.js';
 
 /**
@@ -112,7 +112,9 @@ export async function aggregateRows(
   );
   const composer = new Composer(plan);
   const { offsets } = idx.sorted;
-  const tileOff = idx.tileOff!;
+  const built = tilesForQueries(plan, idx, n);
+  const tiles = built?.tiles ?? null;
+  const tileOff = built?.tileOff ?? null;
   const range: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };
   let row = 0;
   const emit = (ai: number, v: number | number[]) => {
@@ -123,7 +125,7 @@ export async function aggregateRows(
   };
   // rows without a known entity (or time) get the empty-window values
   const empty: (number | number[])[] = [];
-  composer.at(idx.ev, idx.tiles!, range, 0, (ai, v) => (empty[ai] = v));
+  composer.at(idx.ev, tiles, range, 0, (ai, v) => (empty[ai] = v));
   for (let r = 0; r < n; r++) {
     if (rowCodes[r] >= 0 && rowTs[r] === rowTs[r]) continue;
     row = r;
@@ -143,9 +145,11 @@ export async function aggregateRows(
     const c = rowCodes[row];
     range.e0 = offsets[c];
     range.e1 = offsets[c + 1];
-    range.t0 = tileOff[c];
-    range.t1 = tileOff[c + 1];
-    composer.at(idx.ev, idx.tiles!, range, t, emit);
+    if (tileOff) {
+      range.t0 = tileOff[c];
+      range.t1 = tileOff[c + 1];
+    }
+    composer.at(idx.ev, tiles, range, t, emit);
   }
   return cols.filter((c): c is AggColumn => c !== null);
 }

@@ -1,6 +1,6 @@
 /**
  * Batch indexing of a source table for one view: entity codes, events sorted once by (entity, time,
- * created, input order), per-group input values, and — for aggregation views — the tiles.
+ * created, input order), per-group input values, and — for aggregation views, on demand — the tiles.
  */
 import type * as A from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
@@ -23,9 +23,10 @@ export interface IndexedEvents {
   readonly ev: EventStore;
   /** Per group: code → value for dictionary-coded inputs. */
   readonly dicts: (unknown[] | null)[];
-  readonly tiles: TileStore | null;
+  /** Materialized tiles (see `tilesFor`); null until first needed. */
+  tiles: TileStore | null;
   /** Entity code c owns tiles [tileOff[c], tileOff[c+1]). */
-  readonly tileOff: Int32Array | null;
+  tileOff: Int32Array | null;
 }
 
 export function column(table: A.Table, name: string, what: string): A.Vector {
@@ -124,14 +125,48 @@ export async function indexEvents(
     return out;
   });
   const ev: EventStore = { ts: sorted.ts, vals: sorted.carried, hash };
-  let tiles: TileStore | null = null;
-  let tileOff: Int32Array | null = null;
-  if (plan) {
-    throwIfAborted(options.signal, 'indexing');
-    ({ tiles, tileOff } = buildTiles(plan, ev, sorted.offsets, keys.size));
-    options.onProgress?.({ phase: 'tiles', done: tiles.m, total: tiles.m, unit: 'tiles' });
+  return { table, keys, sorted, ev, dicts, tiles: null, tileOff: null };
+}
+
+export const TILE_STRATEGIES = ['auto', 'materialize', 'virtual'] as const;
+export type TileStrategy = (typeof TILE_STRATEGIES)[number];
+let strategy: TileStrategy = 'auto';
+/** Forces a tile strategy (tests run the oracle under both). */
+export function setTileStrategy(s: TileStrategy): void {
+  strategy = s;
+}
+
+/** The view's materialized tiles, built once per index. */
+export function tilesFor(plan: ViewPlan, idx: IndexedEvents): { tiles: TileStore; tileOff: Int32Array } {
+  if (!idx.tiles || !idx.tileOff) Object.assign(idx, buildTiles(plan, idx.ev, idx.sorted.offsets, idx.keys.size));
+  return { tiles: idx.tiles!, tileOff: idx.tileOff! };
+}
+
+/**
+ * Tiles for `lookups` window queries, or null to compute tile partials on the fly from the sorted
+ * raw events (bit-identical: each tile's events are still summed on their own, in order, then
+ * added). On the fly wins when windows hold few events; lifetime windows always use tiles.
+ */
+export function tilesForQueries(plan: ViewPlan, idx: IndexedEvents, lookups: number): { tiles: TileStore; tileOff: Int32Array } | null {
+  if (idx.tiles || strategy === 'materialize') return tilesFor(plan, idx);
+  if (strategy === 'virtual') return null;
+  if (plan.hasLifetime) return tilesFor(plan, idx);
+  const ts = idx.sorted.ts;
+  const n = ts.length;
+  if (n === 0) return null;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let c = 0; c < idx.keys.size; c++) {
+    const lo = idx.sorted.offsets[c];
+    const hi = idx.sorted.offsets[c + 1];
+    if (hi > lo) {
+      if (ts[lo] < min) min = ts[lo];
+      if (ts[hi - 1] > max) max = ts[hi - 1];
+    }
   }
-  return { table, keys, sorted, ev, dicts, tiles, tileOff };
+  const perWindow = (n / Math.max(1, idx.keys.size)) * Math.min(1, plan.maxWindowMs / Math.max(1, max - min));
+  // scanning raw events costs ~perWindow per lookup; tiles cost one pass over all events
+  return perWindow <= 64 && lookups * perWindow <= 4 * n ? null : tilesFor(plan, idx);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTileStrategy } from '../../src/features/series.js';
 import { ALL_AGGS, aggRepo, eventsTable, rowsTable } from './_fixtures.js';
 import { aggSql, close, duck, generate, loadIntoDuck, oracleValue, query } from './_oracle.js';
 
@@ -17,17 +18,20 @@ afterAll(() => {
 });
 
 const CASES = [
-  { seed: 1, stringKeys: false, tile: undefined },
-  { seed: 2, stringKeys: true, tile: undefined },
-  { seed: 3, stringKeys: false, tile: '15m' },
-  { seed: 4, stringKeys: false, tile: '5m', entities: 5, events: 2500 },
-  { seed: 5, stringKeys: true, tile: '1m', spanSlots: 40 },
-];
+  { seed: 1, stringKeys: false, tile: undefined, tiles: 'materialize' },
+  { seed: 1, stringKeys: false, tile: undefined, tiles: 'virtual' },
+  { seed: 2, stringKeys: true, tile: undefined, tiles: 'materialize' },
+  { seed: 3, stringKeys: false, tile: '15m', tiles: 'virtual' },
+  { seed: 4, stringKeys: false, tile: '5m', entities: 5, events: 2500, tiles: 'materialize' },
+  { seed: 4, stringKeys: false, tile: '5m', entities: 5, events: 2500, tiles: 'virtual' },
+  { seed: 5, stringKeys: true, tile: '1m', spanSlots: 40, tiles: 'auto' },
+] as const;
 
 describe('aggregation views vs DuckDB', () => {
   for (const c of CASES) {
-    it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, tile ${c.tile ?? 'default'})`, async () => {
-      const { events, rows } = generate({ seed: c.seed, stringKeys: c.stringKeys, entities: c.entities, events: c.events, spanSlots: c.spanSlots });
+    it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, tile ${c.tile ?? 'default'}, ${c.tiles} tiles)`, async () => {
+      setTileStrategy(c.tiles);
+      const { events, rows } = generate({ seed: c.seed, stringKeys: c.stringKeys, entities: 'entities' in c ? c.entities : undefined, events: 'events' in c ? c.events : undefined, spanSlots: 'spanSlots' in c ? c.spanSlots : undefined });
       await loadIntoDuck(con, events, rows, c.stringKeys);
       const repo = await aggRepo(eventsTable(events, c.stringKeys), ALL_AGGS, c.tile);
       const view = repo.view('aggs');
@@ -49,6 +53,7 @@ describe('aggregation views vs DuckDB', () => {
         }
       }
       expect(cells).toBe(ALL_AGGS.length * rows.length);
+      setTileStrategy('auto');
     });
   }
 });

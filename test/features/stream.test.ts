@@ -4,6 +4,7 @@
  * push() returns are identical — bit for bit — to a batch computation over the accepted events.
  */
 import { describe, expect, it } from 'vitest';
+import { setTileStrategy } from '../../src/features/series.js';
 import { setPruneEvery } from '../../src/features/stream.js';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource, type AggregationDef } from '../../src/features/index.js';
 import { ALL_AGGS, eventsTable } from './_fixtures.js';
@@ -42,13 +43,15 @@ function arrival(events: Event[], seed: number, maxDelay: number): (Event & { ei
 }
 
 describe('streaming equals backfill', () => {
-  for (const [seed, tile, prune, span] of [
-    [21, undefined, false, 200],
-    [22, '5m', false, 200],
-    [23, '15m', true, 600],
+  for (const [seed, tile, prune, span, tiles] of [
+    [21, undefined, false, 200, 'materialize'],
+    [21, undefined, false, 200, 'virtual'],
+    [22, '5m', false, 200, 'virtual'],
+    [23, '15m', true, 600, 'auto'],
   ] as const) {
-    it(`seed ${seed}: push() values are identical to a batch run over the accepted events${prune ? ' (with retention pruning)' : ''}`, async () => {
+    it(`seed ${seed}: push() values are identical to a batch run (${tiles} tiles) over the accepted events${prune ? ' (with retention pruning)' : ''}`, async () => {
       setPruneEvery(prune ? 40 : 65_536);
+      setTileStrategy(tiles);
       const aggsUsed = prune ? ALL_AGGS.filter((a) => a.window !== 'lifetime') : ALL_AGGS;
       const { events } = generate({ seed, events: 1200, entities: 15, spanSlots: span });
       const lateness = 2 * HOUR;
@@ -106,6 +109,7 @@ describe('streaming equals backfill', () => {
       for await (const b of ref.latestValues('aggs', { end: new Date(hwm) })) {
         b.entityKeys.forEach((k, i) => expect(online.get(k.k as number)).toEqual(b.values[i]));
       }
+      setTileStrategy('auto');
     });
   }
 

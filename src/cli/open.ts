@@ -1,5 +1,5 @@
 /** Opening a dataset from a CLI argument (env options, optional `--version`). */
-import { Dataset } from '../dataset/dataset.js';
+import type { Dataset } from '../dataset/dataset.js';
 import { type CommandContext, int } from './command.js';
 import { openOptions } from './env.js';
 
@@ -8,5 +8,6 @@ export const JSON_OPTION = { type: 'boolean', description: 'print JSON (one docu
 
 export async function openDataset(ctx: CommandContext, uri: string, command: string): Promise<Dataset> {
   const version = ctx.values.version === undefined ? undefined : int(ctx, 'version', command, 0, 0);
+  const { Dataset } = await import('../dataset/dataset.js'); // loaded on use: `--help` stays fast
   return Dataset.open(uri, { ...openOptions(uri, ctx.env), ...(version === undefined ? {} : { version }), signal: ctx.signal });
 }

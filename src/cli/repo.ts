@@ -4,8 +4,11 @@
  * the Redis URL comes from `--redis-url`, STRATA_REDIS_URL or REDIS_URL.
  */
 import { resolve } from 'node:path';
-import { FeatureRepo } from '../features/repo.js';
-import { ONLINE_STORE_TYPES, openOnlineStore, type OnlineStore, type OnlineStoreType } from '../online/index.js';
+import type { FeatureRepo } from '../features/repo.js';
+import type { OnlineStore, OnlineStoreType } from '../online/index.js';
+
+/** The online store kinds (as in src/online/open.ts; listed here so `--help` loads no store driver). */
+const ONLINE_STORE_TYPES: readonly OnlineStoreType[] = ['sqlite', 'redis'];
 import { type CommandContext, type OptionSpec, UsageError, str } from './command.js';
 
 export const REPO_POSITIONAL = { name: 'dir', description: 'feature repository directory with strata.yaml (default: .)', required: false } as const;
@@ -21,7 +24,8 @@ export function repoDir(ctx: CommandContext): string {
   return resolve(ctx.cwd, ctx.positionals[0] ?? '.');
 }
 
-export function loadRepo(ctx: CommandContext): Promise<FeatureRepo> {
+export async function loadRepo(ctx: CommandContext): Promise<FeatureRepo> {
+  const { FeatureRepo } = await import('../features/repo.js');
   return FeatureRepo.load(repoDir(ctx), { signal: ctx.signal });
 }
 
@@ -30,6 +34,7 @@ export async function openStore(ctx: CommandContext, command: string, dir: strin
   if (!(ONLINE_STORE_TYPES as readonly string[]).includes(type)) {
     throw new UsageError(`strata ${command}: --store must be one of ${ONLINE_STORE_TYPES.join(', ')}, got ${JSON.stringify(type)}`, command);
   }
+  const { openOnlineStore } = await import('../online/open.js');
   if ((type as OnlineStoreType) === 'redis') {
     const url = str(ctx, 'redis-url') ?? (ctx.env.STRATA_REDIS_URL || ctx.env.REDIS_URL || undefined);
     return openOnlineStore(dir, { type: 'redis', ...(url ? { url } : {}), ...(project ? { project } : {}) });

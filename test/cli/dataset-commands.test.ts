@@ -126,10 +126,14 @@ describe('dataset commands', () => {
     expect(byRow.results.map((h: { row: number }) => h.row)).not.toContain(0);
     const scores = byRow.results.map((h: { score: number }) => h.score);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    // an image file is embedded like the column (lineage model + preprocess): same hits as its stored vector
     const image = join(sample, 'images', 'circle', 'circle_001.jpg');
     const byImage = JSON.parse((await strata(['search', ds, '--column', 'embedding', '--image', image, '-k', '3', '--json'])).stdout);
-    const self = byImage.results.find((h: { _source: string }) => h._source === 'images/circle/circle_001.jpg');
-    expect(self.score).toBeCloseTo(1, 4); // the same image embedded the same way
+    const stored = (await strata(['head', ds, '-n', '24', '--json', '--columns', '_source,embedding'])).stdout
+      .trim().split('\n').map((l) => JSON.parse(l)).find((r: { _source: string }) => r._source === 'images/circle/circle_001.jpg');
+    const byStored = JSON.parse((await strata(['search', ds, '--column', 'embedding', '--vector', stored.embedding.join(','), '-k', '3', '--json'])).stdout);
+    expect(byImage.results.map((h: { row: number }) => h.row)).toEqual(byStored.results.map((h: { row: number }) => h.row));
+    expect(byImage.results[0].score).toBeCloseTo(1, 4);
     const vec = Array.from({ length: 16 }, () => '0.25').join(',');
     const byVector = await strata(['search', ds, '--column', 'embedding', '--vector', vec, '-k', '3']);
     expect(byVector.code).toBe(0);

@@ -2,7 +2,6 @@ import type { Command } from '../command.js';
 import { UsageError, flag, int, requireStr, str } from '../command.js';
 import { json } from '../format.js';
 import { JSON_OPTION, openDataset } from '../open.js';
-import { embed } from '../../embed/job.js';
 import { ON_LINEAGE_MISMATCH, POOLINGS, type OnLineageMismatch, type Pooling } from '../../embed/lineage.js';
 import { CHANNEL_ORDERS, FITS, LAYOUTS, type PreprocessOptions } from '../../embed/preprocess.js';
 import type { JobFrames } from '../../embed/video.js';
@@ -73,6 +72,7 @@ export const command: Command = {
     const ds = await openDataset(ctx, ctx.positionals[0], 'embed');
     const bar = ctx.progress('embed', 'samples');
     try {
+      const { embed } = await import('../../embed/job.js');
       const summary = await embed(ds, {
         column,
         model,

@@ -1,12 +1,13 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from '../command.js';
 import { StrataError } from '../../errors.js';
-import { parseUri } from '../../storage/open.js';
 import { UsageError, flag, int, str } from '../command.js';
 import { openOptions } from '../env.js';
 import { json } from '../format.js';
 import { JSON_OPTION } from '../open.js';
-import { ingest, progressBar, INGEST_LAYOUTS, type IngestLayout } from '../../ingest/index.js';
+import type { IngestLayout } from '../../ingest/index.js';
+
+const INGEST_LAYOUTS: readonly IngestLayout[] = ['auto', 'imagefolder', 'table'];
 
 export const command: Command = {
   name: 'ingest',
@@ -53,11 +54,13 @@ export const command: Command = {
     const every = ctx.values['commit-every'] === undefined ? undefined : int(ctx, 'commit-every', 'ingest', 0, 1);
     openOptions(src, ctx.env);
     openOptions(dst, ctx.env);
+    const { parseUri } = await import('../../storage/open.js');
     const parsed = parseUri(src);
     if (parsed.scheme === 'file' && !(await stat(parsed.path).then((s) => s.isDirectory(), () => false))) {
       throw new StrataError('NOT_FOUND', `source folder ${parsed.path} does not exist`, { file: parsed.path, hint: 'pass a folder of images/videos (or with a table), or an s3:// prefix' });
     }
     const showBar = !flag(ctx, 'quiet');
+    const { ingest, progressBar } = await import('../../ingest/index.js');
     const summary = await ingest(src, dst, {
       ...(layout ? { layout: layout as IngestLayout } : {}),
       table: str(ctx, 'table'),

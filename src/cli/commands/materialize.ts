@@ -3,7 +3,6 @@ import { UsageError, flag, requireStr, str } from '../command.js';
 import { json, table } from '../format.js';
 import { JSON_OPTION } from '../open.js';
 import { REPO_POSITIONAL, STORE_ENV_HELP, STORE_OPTIONS, loadRepo, openStore, parseTime, repoDir } from '../repo.js';
-import { materialize, materializeIncremental } from '../../online/index.js';
 
 export const command: Command = {
   name: 'materialize',
@@ -34,6 +33,7 @@ export const command: Command = {
     const bar = ctx.progress('materialize', 'rows');
     try {
       store = await openStore(ctx, 'materialize', repoDir(ctx), repo.project);
+      const { materialize, materializeIncremental } = await import('../../online/materialize.js');
       const common = { ...(views ? { views } : {}), signal: ctx.signal, onProgress: bar.onProgress };
       const r = start ? await materialize(repo, store, { start, end, ...common }) : await materializeIncremental(repo, store, { end, ...common });
       bar.done();

@@ -4,7 +4,6 @@ import { UsageError, flag, int, requireStr, str } from '../command.js';
 import { json, table } from '../format.js';
 import { JSON_OPTION, VERSION_OPTION, openDataset } from '../open.js';
 import { render } from '../../dataset/ops/format.js';
-import { ImageCell, VideoCell } from '../../dataset/cells.js';
 import type { SearchQuery } from '../../embed/dataset-search.js';
 import { METRICS, type Metric } from '../../embed/search/metrics.js';
 import { StrataError } from '../../errors.js';
@@ -106,6 +105,6 @@ export const command: Command = {
 };
 
 function cellText(v: unknown): string {
-  const s = v instanceof ImageCell || v instanceof VideoCell ? v.toString() : render(v);
+  const s = render(v); // media cells render as <image …> / <video …>
   return s.length > 40 ? `${s.slice(0, 39)}…` : s;
 }

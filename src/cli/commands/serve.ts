@@ -1,7 +1,6 @@
 import type { Command } from '../command.js';
 import { int, str } from '../command.js';
 import { REPO_POSITIONAL, STORE_ENV_HELP, STORE_OPTIONS, loadRepo, openStore, repoDir } from '../repo.js';
-import { createFeatureServer } from '../../serve/server.js';
 
 export const command: Command = {
   name: 'serve',
@@ -25,6 +24,7 @@ export const command: Command = {
     let store;
     try {
       store = await openStore(ctx, 'serve', repoDir(ctx), repo.project);
+      const { createFeatureServer } = await import('../../serve/server.js');
       const server = await createFeatureServer(repo, store, { port, ...(str(ctx, 'host') ? { host: str(ctx, 'host') } : {}), ...(str(ctx, 'token') !== undefined ? { token: str(ctx, 'token') } : {}) });
       ctx.out(`feature server: ${server.url}  (${repo.views.length} views, ${store.kind} store; Ctrl-C to stop)`);
       await new Promise<void>((resolve) => {

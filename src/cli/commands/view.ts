@@ -1,7 +1,6 @@
 import type { Command } from '../command.js';
 import { int, str } from '../command.js';
 import { VERSION_OPTION, openDataset } from '../open.js';
-import { startViewer } from '../../serve/viewer.js';
 
 export const command: Command = {
   name: 'view',
@@ -20,6 +19,7 @@ export const command: Command = {
   async run(ctx) {
     const ds = await openDataset(ctx, ctx.positionals[0], 'view');
     try {
+      const { startViewer } = await import('../../serve/viewer.js');
       const viewer = await startViewer(ds, {
         port: int(ctx, 'port', 'view', 0, 0),
         host: str(ctx, 'host'),

@@ -11,7 +11,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/dataset/dataset.js';
 import { startViewer, type Viewer } from '../../src/serve/viewer.js';
-import { makeViewerDataset } from './viewer-fixture.js';
+import { makeVideoDataset, makeViewerDataset } from './viewer-fixture.js';
 
 const CHROMIUM = process.env.STRATA_CHROMIUM ?? '/usr/bin/chromium';
 const missing = existsSync(CHROMIUM) ? undefined : `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
@@ -25,12 +25,16 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
   let dir: string;
   let ds: Dataset;
   let viewer: Viewer;
+  let videos: Dataset;
+  let videoViewer: Viewer;
   let context: BrowserContext;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'strata-viewer-browser-'));
     ds = await makeViewerDataset(join(dir, 'ds'), 90);
     viewer = await startViewer(ds, { pageSize: 24 });
+    videos = await makeVideoDataset(join(dir, 'videos'));
+    videoViewer = await startViewer(videos);
     await mkdir(OUT, { recursive: true });
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: CHROMIUM,
@@ -43,7 +47,9 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
   afterAll(async () => {
     await context?.close();
     await viewer?.close();
+    await videoViewer?.close();
     await ds?.close();
+    await videos?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -107,4 +113,26 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     await expect.poll(() => page.textContent('#page-info')).toBe('1–24 of 30');
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it('shows video posters and scrubs through frames', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${videoViewer.url}/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await expect.poll(() => page.locator('#grid .card').count()).toBe(2);
+    await page.waitForFunction(ALL_THUMBS_LOADED);
+    expect(await page.locator('#grid .card .tag').first().textContent()).toContain('2.0 s');
+    await page.locator('#grid .card').nth(1).click();
+    await page.waitForSelector('#scrub-wrap.on');
+    const img = page.locator('#detail-frame img');
+    const before = await img.getAttribute('src');
+    expect(before).toContain('/api/thumb/clip/1');
+    await page.locator('#scrub').fill('1.5');
+    await expect.poll(() => img.getAttribute('src')).toContain('/api/frame/clip/1?size=1024&t=1.500');
+    await page.waitForFunction("(() => { const i = document.querySelector('#detail-frame img'); return Boolean(i && i.complete && i.naturalWidth > 0); })()");
+    expect(await page.textContent('#scrub-time')).toBe('1.50 s');
+    await page.screenshot({ path: join(OUT, 'viewer-video.png') });
+    expect(errors).toEqual([]);
+  }, 60_000);
 });

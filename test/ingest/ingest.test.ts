@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +200,22 @@ describe('ingest from S3', () => {
     expect(summary.skipped).toEqual([expect.objectContaining({ file: 'cat/broken.jpg' })]);
     const ds = await Dataset.open(target, { s3: s3.s3Options });
     await checkImageFolder(ds, fixture.files, false);
+    await ds.close();
+  });
+
+  it('table layout (CSV) from an S3 prefix', async () => {
+    const local = path.join(dir, 's3-table-src');
+    const files = await writeTable(local, 5, 'csv');
+    const store = await openStorage(s3.uri('src-table'), { s3: s3.s3Options });
+    for (const [k, v] of Object.entries(files)) await store.put(k, v);
+    await store.put('labels.csv', new Uint8Array(await readFile(path.join(local, 'labels.csv'))));
+    await store.close();
+    const target = `memory://s3-table-${Date.now()}`;
+    const summary = await ingest(s3.uri('src-table'), target, { s3: s3.s3Options });
+    expect(summary).toMatchObject({ ingested: 5, skipped: [] });
+    const ds = await Dataset.open(target);
+    expect(await ds.values('label')).toEqual(['even', 'odd', 'even', 'odd', 'even']);
+    expect(await ds.values('boxes')).toEqual([0, 1, 2, 3, 4].map((i) => [[i, 1, i + 5, 9]]));
     await ds.close();
   });
 

@@ -4,7 +4,7 @@
  *  1. 2,000 photo-like JPEGs, 640×480, ~40 KB (100 seeded "scene" images of 704×528, each cropped at
  *     20 seeded offsets, so every file is different), stored in a local dataset;
  *  2. the same bytes decoded and resized to 224×224 (cover) with sharp alone, from memory, at
- *     concurrency 1, 2, 4, 8 and 16 (twice) — the best concurrency is the baseline — then 4 adjacent
+ *     concurrency 1, 2, 4, 8 and 16 (twice) — the best concurrency is the baseline — then 6 adjacent
  *     pairs of (sharp alone at that concurrency, `ds.batches({ batchSize: 32, decode: { image:
  *     { size: [224, 224] } } })` with default options: reads from storage, CRC checks, decode, copy
  *     into the batch tensor), alternating which goes first; best of each, and the median pair ratio.
@@ -138,7 +138,7 @@ export async function run(): Promise<Record<string, number>> {
     const bestC = concurrencies.reduce((a, b) => (alone[b] > alone[a] ? b : a));
     // Phase 2: adjacent pairs (sharp alone at bestC, ds.batches), alternating which goes first, so
     // both sides get the same number of runs under the same machine load; best of each.
-    const ROUNDS = 4;
+    const ROUNDS = 6;
     let aloneBest = 0;
     let batchesBest = 0;
     const pairRatios: number[] = [];

@@ -130,7 +130,7 @@ function decodePlans(core: DatasetCore, columns: readonly string[], decode: Batc
 /**
  * Model-ready batches over `rows` (physical row numbers of a view). Reads and image decodes run in
  * parallel (`readConcurrency`, `decodeConcurrency`) up to `prefetchBatches` ahead of the consumer,
- * so memory is bounded by about (prefetchBatches + 1) batches.
+ * so memory is bounded by about (prefetchBatches + 1) batches (plus any the consumer keeps).
  */
 export async function* batches(core: DatasetCore, rows: Uint32Array, defaultColumns: readonly string[], options: BatchesOptions = {}): AsyncGenerator<Batch> {
   const o = resolveOptions(options);
@@ -171,9 +171,11 @@ export async function* batches(core: DatasetCore, rows: Uint32Array, defaultColu
     while (next < nBatches && inflight.length <= o.prefetchBatches) inflight.push(build(next++));
     for (let b = 0; b < nBatches; b++) {
       const batch = await orAbort(inflight.shift()!, stop.signal);
-      if (next < nBatches) inflight.push(build(next++));
       yield batch;
       if (stop.signal.aborted) throw stop.signal.reason;
+      // Started only once the consumer asks for more: while it works on a batch, at most
+      // prefetchBatches others are being built (so prefetchBatches + 1 tensors alive).
+      if (next < nBatches) inflight.push(build(next++));
     }
   } finally {
     external?.removeEventListener('abort', onAbort);

@@ -27,13 +27,21 @@ feature_views:
     source: trips
     ttl: 1d
     features: [conv_rate, trips]
+  - name: driver_trips_1h
+    entities: [driver]
+    source: trips
+    aggregations:
+      - column: trips
+        function: sum
+        window: 1h
+        name: trips_1h
   - name: driver_live
     entities: [driver]
     source: trips_push
     features: [conv_rate]
 feature_services:
   - name: ranker
-    features: [driver_stats]
+    features: [driver_stats, "driver_trips_1h:trips_1h"]
 `;
 
 const TRIPS_CSV = `driver_id,event_timestamp,conv_rate,trips
@@ -63,14 +71,16 @@ describe('online layer on a real FeatureRepo (YAML)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('materializes latest values, serves them with statuses and ttl', async () => {
+  it('materializes latest values and window aggregates, serves them with statuses and ttl', async () => {
     const r = await materialize(repo, store, { start: new Date('2023-12-31T00:00:00Z'), end: END });
-    expect(r.views.map((v) => v.view)).toEqual(expect.arrayContaining(['driver_stats']));
+    expect(r.views.map((v) => v.view)).toEqual(expect.arrayContaining(['driver_stats', 'driver_trips_1h']));
     const res = await getOnlineFeatures(repo, store, { featureService: 'ranker', entities: { driver_id: [1, 2, 3] }, nowMs: END.getTime() });
-    expect(res.columns.map((c) => c.name)).toEqual(['conv_rate', 'trips']);
+    expect(res.columns.map((c) => c.name)).toEqual(['conv_rate', 'trips', 'trips_1h']);
     expect(res.column('conv_rate').values).toEqual([0.6, 0.7, null]);
     expect(res.column('conv_rate').statuses).toEqual(['PRESENT', 'PRESENT', 'NOT_FOUND']);
     expect(res.column('trips').values.map((v) => (v === null ? null : Number(v)))).toEqual([2, 1, null]);
+    expect(res.column('trips_1h').values.slice(0, 2).map(Number)).toEqual([5, 1]); // trips in the hour up to 00:45
+    expect(res.column('trips_1h').statuses).toEqual(['PRESENT', 'PRESENT', 'NOT_FOUND']);
     expect(res.column('conv_rate').eventTimestampsMs[0]).toBe(Date.parse('2024-01-01T00:30:00Z'));
     // Two days later the plain view's 1-day ttl has passed.
     const later = await getOnlineFeatures(repo, store, { features: ['driver_stats:conv_rate'], entities: { driver_id: [1] }, nowMs: END.getTime() + 2 * 86_400_000 });

@@ -1,7 +1,7 @@
 import { StrataError } from '../../errors.js';
 import { scanScratch } from './simd.js';
 import {
-  checkK, checkMetric, checkQuery, TopK, vectorNorms,
+  checkK, checkMetric, checkQuery, exactKey, TopK, vectorNorms,
   type Metric, type RowFilter, type SearchHit,
 } from './metrics.js';
 
@@ -24,23 +24,6 @@ export interface ScanOptions {
   /** Norms of this chunk's rows (speeds up 'cosine' and 'dot'). Computed when absent. */
   readonly norms?: Float32Array;
   readonly filter?: RowFilter;
-}
-
-/**
- * Exact float64 key of one row, summed in natural order: cosine similarity, dot product, or minus
- * the squared L2 distance. `qq` is the query's squared norm (cosine).
- */
-function exactKey(v: Float32Array, o: number, q: Float32Array, dim: number, metric: Metric, qq: number): number {
-  if (metric === 'l2') {
-    let s = 0;
-    for (let j = 0; j < dim; j++) { const d = v[o + j] - q[j]; s += d * d; }
-    return -s;
-  }
-  let dot = 0;
-  let vv = 0;
-  for (let j = 0; j < dim; j++) { const x = v[o + j]; dot += x * q[j]; vv += x * x; }
-  if (metric === 'dot') return dot;
-  return vv * qq > 0 ? dot / Math.sqrt(vv * qq) : 0;
 }
 
 /** Rows per block copied into WebAssembly memory (~1 MiB, stays in cache). */

@@ -44,6 +44,23 @@ export function checkQuery(query: ArrayLike<number>, dim: number): Float32Array 
   return query instanceof Float32Array ? query : Float32Array.from(query);
 }
 
+/**
+ * Exact float64 key of one row, summed in natural order: cosine similarity, dot product, or minus
+ * the squared L2 distance. `qq` is the query's squared norm (cosine).
+ */
+export function exactKey(v: Float32Array, o: number, q: Float32Array, dim: number, metric: Metric, qq: number): number {
+  if (metric === 'l2') {
+    let s = 0;
+    for (let j = 0; j < dim; j++) { const d = v[o + j] - q[j]; s += d * d; }
+    return -s;
+  }
+  let dot = 0;
+  let vv = 0;
+  for (let j = 0; j < dim; j++) { const x = v[o + j]; dot += x * q[j]; vv += x * x; }
+  if (metric === 'dot') return dot;
+  return vv * qq > 0 ? dot / Math.sqrt(vv * qq) : 0;
+}
+
 /** Euclidean norms of n × dim row-major vectors. */
 export function vectorNorms(vectors: Float32Array, dim: number): Float32Array {
   const n = Math.floor(vectors.length / dim);

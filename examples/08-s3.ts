@@ -25,6 +25,7 @@ run('08-s3', async () => {
     region: process.env.AWS_REGION ?? 'us-east-1',
   };
   const root = `s3://${bucket}/${process.env.STRATA_S3_PREFIX ?? 'strata-examples'}/${Date.now().toString(36)}`;
+  const store = await openStorage(root, { s3 }); // checks the S3 settings before any work
   const ws = await workspace('08-s3');
   try {
     const sample = await sampleData(ws.dir, { videos: 1, events: 0 });
@@ -42,7 +43,6 @@ run('08-s3', async () => {
 
     // 3. Embed and search, the model itself read from S3 through the storage layer.
     const modelKey = 'models/shapes-tiny.onnx';
-    const store = await openStorage(root, { s3 });
     await store.put(modelKey, new Uint8Array(await readFile(await buildModel(ws.dir))));
     const e = await embed(ds, { column: 'image', model: `${root}/${modelKey}`, storageOptions: { s3 }, output: 'embedding', normalize: true });
     const hits = await ds.search('embedding', { row: 0 }, { k: 3, storageOptions: { s3 } });
@@ -67,8 +67,8 @@ run('08-s3', async () => {
     const first = (await linked.row(0)).image as { url?: string; bytes(): Promise<Uint8Array> };
     console.log(`ingested ${fromS3.ingested} S3 files as links; row 0 → ${first.url} (${(await first.bytes()).length} bytes, fetched on demand)`);
     check(fromS3.ingested === files.length, 'every uploaded file is linked');
-    await store.close();
   } finally {
+    await store.close();
     await ws.cleanup();
   }
 });

@@ -82,14 +82,14 @@ describe('examples', () => {
   }, 180_000);
 
   it('an example that fails exits non-zero with one FAILED line', async () => {
-    // 08-s3 pointed at a closed port: the first S3 request fails after its retries.
+    // 08-s3 with an S3 setting the storage layer refuses before any request.
     const r = await runExample('08-s3.ts', {
       STRATA_EXAMPLES_DIR: dir,
-      STRATA_S3_ENDPOINT: 'http://127.0.0.1:9',
-      STRATA_S3_BUCKET: 'nowhere',
-      STRATA_S3_FORCE_PATH_STYLE: '1',
-      AWS_ACCESS_KEY_ID: 'x',
-      AWS_SECRET_ACCESS_KEY: 'x',
+      STRATA_S3_ENDPOINT: s3.endpoint,
+      STRATA_S3_BUCKET: s3.bucket,
+      STRATA_S3_CHECKSUM: 'SOMETIMES',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/08-s3: FAILED: [A-Z_]+: /);

@@ -153,6 +153,33 @@ describe('ds.batches', () => {
     expect(stats.rangeGets - mid.rangeGets).toBeGreaterThanOrEqual(N);
   });
 
+  it('memory stays bounded by prefetch: a slow consumer holds back reads; abort stops them', async () => {
+    // Count sample reads of the image column (ranged reads past the chunk header) through a wrapper.
+    const inner = ds.core.storage;
+    const imageId = ds.core.columnManifest('image').id;
+    let sampleReads = 0;
+    const counting = Object.create(inner, {
+      getRange: {
+        value: (key: string, offset: number, length: number, o?: { signal?: AbortSignal }) => {
+          if (key.startsWith(`chunks/${imageId}/`) && offset > 0) sampleReads++;
+          return inner.getRange(key, offset, length, o);
+        },
+      },
+      close: { value: async () => undefined },
+    });
+    const view = await Dataset.open(ds.uri, { storage: counting });
+    const ac = new AbortController();
+    const it = view.batches({ columns: ['image'], batchSize: 4, prefetchBatches: 1, shuffle: true, decode: { image: { size: [8, 8] } }, signal: ac.signal });
+    await it.next();
+    await new Promise((r) => setTimeout(r, 300)); // let whatever the loader wants to read, read
+    expect(sampleReads).toBeLessThanOrEqual(4 * 2); // the batch handed out + 1 prefetched
+    ac.abort();
+    await expect(it.next()).rejects.toMatchObject({ code: 'ABORTED' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sampleReads).toBeLessThanOrEqual(8);
+    await view.close();
+  });
+
   it('breaking out early ends the generator cleanly', async () => {
     let n = 0;
     for await (const b of ds.batches({ columns: ['image'], batchSize: 4, decode: { image: { size: [8, 8] } } })) {

@@ -5,7 +5,7 @@
  * Writes run a small Lua script per batch that applies the event-time rule atomically per key;
  * reads are pipelined HMGETs. Redis down → StrataError UNAVAILABLE; the client reconnects by itself.
  */
-import { Redis, type Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { StrataError, throwIfAborted } from '../errors.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { decodeEntityKey, encodeEntityKey, type EntityKey } from './keys.js';
@@ -50,6 +50,11 @@ return written
 export interface RedisOnlineStoreOptions {
   /** Redis URL. Default `redis://127.0.0.1:6379`. Ignored when `client` is given. */
   readonly url?: string;
+  /**
+   * Redis Cluster seed nodes (`redis://host:port`); when set, `url` is ignored. Entity keys hash whole
+   * to slots (hash tags), writes run the script per key, reads and scans go to the owning nodes.
+   */
+  readonly clusterNodes?: readonly string[];
   /** Use this ioredis client (standalone or Cluster). It is not closed by `close()`. */
   readonly client?: Redis | Cluster;
   /** First segment of every key. Default `strata`. */
@@ -100,23 +105,39 @@ export class RedisOnlineStore implements OnlineStore {
   /** Connects (waiting up to `connectTimeoutMs`) and returns the store. Fails UNAVAILABLE when Redis is not there. */
   static async open(options: RedisOnlineStoreOptions = {}): Promise<RedisOnlineStore> {
     if (options.client) return new RedisOnlineStore(options.client, false, options);
-    const url = options.url ?? 'redis://127.0.0.1:6379';
     const maxDelay = options.maxReconnectDelayMs ?? 500;
-    const client = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
+    const common = {
       commandTimeout: options.commandTimeoutMs ?? 2000,
       connectTimeout: options.connectTimeoutMs ?? 5000,
-      retryStrategy: (times: number) => Math.min(times * 50, maxDelay),
-    });
+      maxRetriesPerRequest: 0,
+    };
+    let client: Redis | Cluster;
+    let where: string;
+    if (options.clusterNodes?.length) {
+      where = options.clusterNodes.join(',');
+      client = new Cluster(
+        options.clusterNodes.map((u) => {
+          const url = new URL(u);
+          return { host: url.hostname, port: Number(url.port || 6379) };
+        }),
+        {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          clusterRetryStrategy: (times: number) => Math.min(times * 50, maxDelay),
+          redisOptions: { ...common, retryStrategy: (times: number) => Math.min(times * 50, maxDelay) } as object,
+        },
+      );
+    } else {
+      where = options.url ?? 'redis://127.0.0.1:6379';
+      client = new Redis(where, { lazyConnect: true, enableOfflineQueue: false, ...common, retryStrategy: (times: number) => Math.min(times * 50, maxDelay) });
+    }
     const store = new RedisOnlineStore(client, true, options);
     try {
       await client.connect();
     } catch (err) {
       client.disconnect();
-      throw new StrataError('UNAVAILABLE', `cannot connect to Redis at ${url}`, {
-        uri: url,
+      throw new StrataError('UNAVAILABLE', `cannot connect to Redis at ${where}`, {
+        uri: where,
         cause: err,
         hint: 'start redis-server or fix the url',
       });
@@ -152,7 +173,17 @@ export class RedisOnlineStore implements OnlineStore {
       calls.push({ keys, args });
     }
     let written = 0;
-    const group = this.#isCluster() ? 1 : 16;
+    if (this.#isCluster()) {
+      // One script call per entity key (each key is its own slot); ioredis routes each to its node.
+      for (let c = 0; c < calls.length; c += 256) {
+        throwIfAborted(options.signal, 'online write');
+        const slice = calls.slice(c, c + 256);
+        const results = await this.#run(() => Promise.all(slice.map(({ keys, args }) => client.strataOnlineWrite(1, keys[0], ...args))));
+        for (const r of results) written += Number(r);
+      }
+      return { written, skipped: rows.length - written };
+    }
+    const group = 16;
     for (let c = 0; c < calls.length; c += group) {
       throwIfAborted(options.signal, 'online write');
       const slice = calls.slice(c, c + group);
@@ -178,12 +209,20 @@ export class RedisOnlineStore implements OnlineStore {
         : await this.#run(() => this.#client.hgetallBuffer(keys[0]));
       return [features ? fromHmget(reply as (Buffer | null)[], features) : fromHash(reply as Record<string, Buffer>)];
     }
-    const p = this.#client.pipeline();
-    for (const key of keys) {
-      if (features) p.hmgetBuffer(key, '_ts', ...features);
-      else p.hgetallBuffer(key);
+    let replies: unknown[];
+    if (this.#isCluster()) {
+      // Keys live on different nodes: one command each, sent together (ioredis routes by slot).
+      replies = await this.#run(() =>
+        Promise.all(keys.map((key) => (features ? this.#client.hmgetBuffer(key, '_ts', ...features) : this.#client.hgetallBuffer(key)))),
+      );
+    } else {
+      const p = this.#client.pipeline();
+      for (const key of keys) {
+        if (features) p.hmgetBuffer(key, '_ts', ...features);
+        else p.hgetallBuffer(key);
+      }
+      replies = await this.#exec(p);
     }
-    const replies = await this.#exec(p);
     return replies.map((r) => (features ? fromHmget(r as (Buffer | null)[], features) : fromHash(r as Record<string, Buffer>)));
   }
 
@@ -191,9 +230,13 @@ export class RedisOnlineStore implements OnlineStore {
     this.#check();
     const prefix = `${this.project}:${view}:{`;
     for await (const keys of this.#scanKeys(`${globEscape(prefix)}*}`, options.batchRows ?? 1000, options.signal)) {
-      const p = this.#client.pipeline();
-      for (const k of keys) p.hgetallBuffer(k);
-      const replies = await this.#exec(p);
+      let replies: unknown[];
+      if (this.#isCluster()) replies = await this.#run(() => Promise.all(keys.map((k) => this.#client.hgetallBuffer(k))));
+      else {
+        const p = this.#client.pipeline();
+        for (const k of keys) p.hgetallBuffer(k);
+        replies = await this.#exec(p);
+      }
       const rows: OnlineScanRow[] = [];
       replies.forEach((r, i) => {
         const rec = fromHash(r as Record<string, Buffer>);
@@ -203,17 +246,21 @@ export class RedisOnlineStore implements OnlineStore {
     }
   }
 
+  /** Keys matching `match`, in batches; on a cluster, every master is scanned. */
   async *#scanKeys(match: string, count: number, signal?: AbortSignal): AsyncIterable<string[]> {
-    const seen = new Set<string>();
-    let cursor = '0';
-    do {
-      throwIfAborted(signal, 'online scan');
-      const [next, keys] = await this.#run(() => (this.#client as Redis).scan(cursor, 'MATCH', match, 'COUNT', count));
-      cursor = next;
-      const fresh = keys.filter((k) => !seen.has(k));
-      for (const k of fresh) seen.add(k);
-      if (fresh.length) yield fresh;
-    } while (cursor !== '0');
+    const nodes: Redis[] = this.#isCluster() ? (this.#client as Cluster).nodes('master') : [this.#client as Redis];
+    for (const node of nodes) {
+      const seen = new Set<string>();
+      let cursor = '0';
+      do {
+        throwIfAborted(signal, 'online scan');
+        const [next, keys] = await this.#run(() => node.scan(cursor, 'MATCH', match, 'COUNT', count));
+        cursor = next;
+        const fresh = keys.filter((k) => !seen.has(k));
+        for (const k of fresh) seen.add(k);
+        if (fresh.length) yield fresh;
+      } while (cursor !== '0');
+    }
   }
 
   async deleteView(view: string): Promise<void> {
@@ -233,9 +280,8 @@ export class RedisOnlineStore implements OnlineStore {
 
   async #unlink(keys: string[]): Promise<number> {
     if (!this.#isCluster()) return this.#client.unlink(...keys);
-    let n = 0;
-    for (const k of keys) n += await this.#client.unlink(k);
-    return n;
+    const counts = await Promise.all(keys.map((k) => this.#client.unlink(k)));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   async getState(key: string): Promise<string | undefined> {

@@ -6,7 +6,7 @@
  * (printing it); with CI=true `REDIS_SKIP` is false and `startRedisServer` throws, failing the suite.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,7 @@ export class RedisServer implements AsyncDisposable {
     readonly port: number,
     readonly dir: string,
     private readonly bin: string,
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
   get url(): string {
@@ -81,12 +82,22 @@ export class RedisServer implements AsyncDisposable {
   }
 
   static async start(): Promise<RedisServer> {
+    return RedisServer.startWith([]);
+  }
+
+  /** Starts with extra redis-server arguments, in `dir` (default: a new temp dir). */
+  static async startWith(extraArgs: readonly string[], dir?: string): Promise<RedisServer> {
     if (!REDIS_SERVER_BIN) {
       throw new Error('redis-server is not installed and CI is set: install it (apt-get install -y redis-server)');
     }
-    const dir = await mkdtemp(join(tmpdir(), 'strata-redis-'));
+    if (dir) await mkdir(dir, { recursive: true });
+    else dir = await mkdtemp(join(tmpdir(), 'strata-redis-'));
+    const cluster = extraArgs.includes('--cluster-enabled');
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(await freePort(), dir, REDIS_SERVER_BIN);
+      let port = await freePort();
+      // Cluster nodes also listen on port + 10000 (the cluster bus), which must stay a valid port.
+      while (cluster && port > 55535) port = await freePort();
+      const server = new RedisServer(port, dir, REDIS_SERVER_BIN, extraArgs);
       try {
         await server.start();
         return server;
@@ -99,7 +110,7 @@ export class RedisServer implements AsyncDisposable {
   /** Starts (again) on the same port; resolves once it answers PING. */
   async start(): Promise<void> {
     if (this.#proc) return;
-    const args = ['--port', String(this.port), '--bind', this.host, '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    const args = ['--port', String(this.port), '--bind', this.host, '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs];
     const proc = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;
     proc.stdout?.on('data', (d) => (this.#log = (this.#log + d.toString()).slice(-4000)));
@@ -144,4 +155,54 @@ export class RedisServer implements AsyncDisposable {
 
 export async function startRedisServer(): Promise<RedisServer> {
   return RedisServer.start();
+}
+
+/**
+ * A real Redis Cluster: `masters` redis-servers in cluster mode on loopback, slots assigned with
+ * `redis-cli --cluster create`. Same skip rule as the single server (redis-cli ships with it).
+ */
+export class RedisCluster implements AsyncDisposable {
+  private constructor(
+    readonly servers: RedisServer[],
+    readonly dir: string,
+  ) {}
+
+  /** `redis://127.0.0.1:<port>` of every node. */
+  get urls(): string[] {
+    return this.servers.map((s) => s.url);
+  }
+
+  static async start(masters = 3): Promise<RedisCluster> {
+    if (!REDIS_SERVER_BIN) {
+      throw new Error('redis-server is not installed and CI is set: install it (apt-get install -y redis-server)');
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'strata-redis-cluster-'));
+    const servers: RedisServer[] = [];
+    try {
+      for (let i = 0; i < masters; i++) servers.push(await RedisServer.startWith(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`], join(dir, String(i))));
+      const cli = REDIS_SERVER_BIN.replace(/redis-server$/, 'redis-cli');
+      const addrs = servers.map((s) => `${s.host}:${s.port}`);
+      const r = spawnSync(cli, ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+      if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
+      for (let i = 0; i < 400; i++) {
+        const ok = servers.every((s) => /cluster_state:ok/.test(spawnSync(cli, ['-p', String(s.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout));
+        if (ok) return new RedisCluster(servers, dir);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error('Redis cluster did not reach cluster_state:ok');
+    } catch (err) {
+      for (const s of servers) await s.close();
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.servers) await s.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { RedisOnlineStore, SqliteOnlineStore, type OnlineStore } from '../../src/online/index.js';
-import { REDIS_SKIP, RedisServer } from '../helpers/redis-server.js';
+import { REDIS_SKIP, RedisCluster, RedisServer } from '../helpers/redis-server.js';
 
 export interface StoreKind {
-  readonly name: 'sqlite' | 'redis';
+  readonly name: 'sqlite' | 'redis' | 'redis-cluster';
   readonly skip: string | false;
   /** Opens a fresh, empty store; `id` reopens the same one. */
   open(id?: string): Promise<{ store: OnlineStore; id: string }>;
@@ -24,12 +24,14 @@ let counter = 0;
 export function storeKinds(): StoreKind[] {
   let dir = '';
   let redis: RedisServer | undefined;
+  let cluster: RedisCluster | undefined;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'strata-online-'));
-    if (!REDIS_SKIP) redis = await RedisServer.start();
+    if (!REDIS_SKIP) [redis, cluster] = await Promise.all([RedisServer.start(), RedisCluster.start(3)]);
   });
   afterAll(async () => {
     await redis?.close();
+    await cluster?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   return [
@@ -51,6 +53,16 @@ export function storeKinds(): StoreKind[] {
         return { store: await RedisOnlineStore.open({ url: redis.url, project: name }), id: name };
       },
       childArgs: (id) => ['redis', redis?.url ?? '', id],
+    },
+    {
+      name: 'redis-cluster',
+      skip: REDIS_SKIP,
+      async open(id) {
+        if (!cluster) throw new Error('redis cluster did not start');
+        const name = id ?? `c${process.pid}_${counter++}`;
+        return { store: await RedisOnlineStore.open({ clusterNodes: cluster.urls, project: name }), id: name };
+      },
+      childArgs: (id) => ['redis-cluster', cluster?.urls.join(',') ?? '', id],
     },
   ];
 }

@@ -102,6 +102,20 @@ async function scanChunked(reader: ColumnReader, prefetch: number): Promise<numb
   return bytes;
 }
 
+/** One sequential read of a whole file in 8 MiB blocks into one reused buffer: the limit. */
+async function readSequential(file: string): Promise<number> {
+  const fh = await open(file, 'r');
+  const buf = Buffer.allocUnsafe(8 * 2 ** 20);
+  let n = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  await fh.close();
+  return n;
+}
+
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
@@ -137,18 +151,7 @@ export async function run(): Promise<Record<string, number>> {
     const reader = new ColumnReader(storage, column);
     const chunked = await best(3, () => scanChunked(new ColumnReader(storage, column), CONCURRENCY));
     const files = await best(3, () => pool(images.map((_, i) => i), CONCURRENCY, async (i) => (await readFile(path.join(filesDir, `${i}.jpg`))).byteLength));
-    const raw = await best(3, async () => {
-      const fh = await open(rawPath, 'r');
-      const buf = Buffer.allocUnsafe(8 * 2 ** 20);
-      let n = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, n);
-        if (bytesRead === 0) break;
-        n += bytesRead;
-      }
-      await fh.close();
-      return n;
-    });
+    const raw = await best(3, () => readSequential(rawPath));
     const mbps = (r: { s: number; bytes: number }) => r.bytes / 2 ** 20 / r.s;
     // Cold: each run starts with the bytes evicted from the page cache (reads come from the device).
     const cold = async (roots: string[], fn: () => Promise<number>) => best(3, async () => {
@@ -157,18 +160,7 @@ export async function run(): Promise<Record<string, number>> {
     }).catch(() => timeIt(fn));
     const coldChunked = await cold([uri], () => scanChunked(new ColumnReader(storage, column), CONCURRENCY));
     const coldFiles = await cold([filesDir], () => pool(images.map((_, i) => i), CONCURRENCY, async (i) => (await readFile(path.join(filesDir, `${i}.jpg`))).byteLength));
-    const coldRaw = await cold([rawPath], async () => {
-      const fh = await open(rawPath, 'r');
-      const buf = Buffer.allocUnsafe(8 * 2 ** 20);
-      let n = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, n);
-        if (bytesRead === 0) break;
-        n += bytesRead;
-      }
-      await fh.close();
-      return n;
-    });
+    const coldRaw = await cold([rawPath], () => readSequential(rawPath));
 
     // Warm random single-sample reads through the dataset's cache.
     const cached = await Dataset.open(uri, { cacheBytes: 512 * 2 ** 20 });

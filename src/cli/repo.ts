@@ -16,9 +16,10 @@ export const REPO_POSITIONAL = { name: 'dir', description: 'feature repository d
 export const STORE_OPTIONS: Record<string, OptionSpec> = {
   store: { type: 'string', value: 'TYPE', description: `online store: ${ONLINE_STORE_TYPES.join(' | ')} (default sqlite in <dir>/.strata; env STRATA_ONLINE_STORE)` },
   'redis-url': { type: 'string', value: 'URL', description: 'Redis URL (default env STRATA_REDIS_URL, REDIS_URL, redis://127.0.0.1:6379)' },
+  'redis-cluster': { type: 'string', value: 'URL,URL', description: 'Redis Cluster seed nodes, comma-separated (default env STRATA_REDIS_CLUSTER)' },
 };
 
-export const STORE_ENV_HELP = ['Environment: STRATA_ONLINE_STORE=sqlite|redis, STRATA_REDIS_URL (or REDIS_URL), STRATA_TOKEN (serve: bearer token).'];
+export const STORE_ENV_HELP = ['Environment: STRATA_ONLINE_STORE=sqlite|redis, STRATA_REDIS_URL (or REDIS_URL), STRATA_REDIS_CLUSTER, STRATA_TOKEN (serve: bearer token).'];
 
 export function repoDir(ctx: CommandContext): string {
   return resolve(ctx.cwd, ctx.positionals[0] ?? '.');
@@ -37,7 +38,8 @@ export async function openStore(ctx: CommandContext, command: string, dir: strin
   const { openOnlineStore } = await import('../online/open.js');
   if ((type as OnlineStoreType) === 'redis') {
     const url = str(ctx, 'redis-url') ?? (ctx.env.STRATA_REDIS_URL || ctx.env.REDIS_URL || undefined);
-    return openOnlineStore(dir, { type: 'redis', ...(url ? { url } : {}), ...(project ? { project } : {}) });
+    const cluster = (str(ctx, 'redis-cluster') ?? ctx.env.STRATA_REDIS_CLUSTER ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+    return openOnlineStore(dir, { type: 'redis', ...(cluster.length ? { clusterNodes: cluster } : url ? { url } : {}), ...(project ? { project } : {}) });
   }
   return openOnlineStore(dir, { type: 'sqlite' });
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSampleData } from '../../datasets/generate.js';
+import { REDIS_SKIP, startRedisServer } from '../helpers/redis-server.js';
 import { errorCode, startServer, strata } from './run-cli.js';
 
 const REPO_YAML = `project: shop
@@ -115,4 +116,22 @@ describe('feature repository commands', () => {
     expect(second.code).toBe(1);
     expect(errorCode(second.stderr)).toBe('CONFLICT');
   });
+
+  it.skipIf(Boolean(REDIS_SKIP))('materialize and serve on Redis (--store redis, URL from the environment)', async () => {
+    await using redis = await startRedisServer();
+    const env = { STRATA_ONLINE_STORE: 'redis', STRATA_REDIS_URL: redis.url };
+    const m = await strata(['materialize', repo, '--start', '2024-01-01', '--end', '2024-01-04', '--json', '-q'], { env });
+    expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout).store).toBe('redis');
+    const server = await startServer(['serve', repo, '--port', '0'], { env });
+    const res = await fetch(`${server.url}/get-online-features`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ features: ['user_activity:events_1h'], entities: { user_id: ['u001'] } }),
+    });
+    const body = (await res.json()) as { results: { statuses: string[] }[] };
+    expect(body.results[1].statuses).toEqual(['PRESENT']);
+    expect((await server.stop()).code).toBe(0);
+  });
 });
+

@@ -12,9 +12,10 @@ import * as A from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
 import { readTimestamps } from './columns.js';
 import { categoryOf, dtypeOfArrow } from './dtypes.js';
-import { aggregateRows, aggVector, gatherColumn, latestPositions } from './pit.js';
+import { aggregateRows, aggVector, gatherColumn } from './pit.js';
+import { latestRowsByProbe } from './probe.js';
 import type { ViewPlan } from './plan.js';
-import type { IndexedEvents } from './series.js';
+import type { CodedEvents, IndexedEvents } from './series.js';
 import type { FeatureService, FeatureView, LongOptions, Source } from './types.js';
 
 export interface HistoricalOptions extends LongOptions {
@@ -86,9 +87,11 @@ export interface ViewAccess {
   source(name: string): Source;
   plan(view: FeatureView): ViewPlan | null;
   index(view: FeatureView, options: LongOptions): Promise<IndexedEvents>;
+  /** Coded events without the sort (plain views). */
+  events(view: FeatureView, options: LongOptions): Promise<{ table: A.Table; coded: CodedEvents }>;
 }
 
-function rowKeys(rows: A.Table, view: FeatureView, idx: IndexedEvents): A.Vector[] {
+function rowKeys(rows: A.Table, view: FeatureView, idx: { table: A.Table }): A.Vector[] {
   return view.entities.map((k) => {
     const v = rows.getChild(k);
     if (!v) throw new StrataError('INVALID_ARGUMENT', `entity rows lack join key ${k} (view ${view.name})`, { column: k, hint: `add a ${k} column to the entity rows` });
@@ -130,16 +133,19 @@ export async function historicalFeatures(access: ViewAccess, rows: A.Table, req:
   for (const [viewName, names] of req.byView) {
     throwIfAborted(options.signal, 'getHistoricalFeatures');
     const view = access.view(viewName);
-    const idx = await access.index(view, options);
-    const rowCodes = idx.keys.lookup(rowKeys(rows, view, idx));
     const out = (name: string) => req.outNames.get(`${viewName}:${name}`)!;
     if (view.kind === 'plain') {
-      const positions = latestPositions(idx, rowCodes, rowTs, view.ttlMs);
+      const { table, coded } = await access.events(view, options);
+      const rowCodes = coded.keys.lookup(rowKeys(rows, view, { table }));
+      throwIfAborted(options.signal, 'getHistoricalFeatures');
+      const matched = await latestRowsByProbe(coded, rowCodes, rowTs, view.ttlMs);
       for (const name of names) {
         const i = view.features.findIndex((f) => f.name === name);
-        columns[out(name)] = gatherColumn(idx, view.columns[i], view.features[i].dtype, positions);
+        columns[out(name)] = gatherColumn(table, view.columns[i], view.features[i].dtype, matched);
       }
     } else {
+      const idx = await access.index(view, options);
+      const rowCodes = idx.keys.lookup(rowKeys(rows, view, idx));
       const plan = access.plan(view)!;
       const want = names.map((name) => plan.aggs.findIndex((a) => a.agg.name === name));
       const cols = await aggregateRows(plan, idx, rowCodes, rowTs, want, options);

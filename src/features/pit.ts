@@ -39,29 +39,10 @@ export function rowsByEntity(rowCodes: Int32Array, nCodes: number): Int32Array {
   return out;
 }
 
-/** Sorted position of each row's matching event, or -1. */
-export function latestPositions(idx: IndexedEvents, rowCodes: Int32Array, rowTs: Float64Array, ttlMs?: number): Int32Array {
-  const { offsets, ts } = idx.sorted;
-  const out = new Int32Array(rowCodes.length).fill(-1);
-  const ttl = ttlMs ?? Infinity;
-  const order = rowsByEntity(rowCodes, idx.keys.size);
-  for (let j = 0; j < order.length; j++) {
-    const r = order[j];
-    const c = rowCodes[r];
-    const t = rowTs[r];
-    if (t !== t) continue;
-    const lo = offsets[c];
-    const p = upperBound(ts, t, lo, offsets[c + 1]) - 1;
-    if (p >= lo && ts[p] >= t - ttl) out[r] = p;
-  }
-  return out;
-}
-
-/** Gathers a source column at the matched positions (-1 → null) as a vector of `dtype`. */
-export function gatherColumn(idx: IndexedEvents, column: string, dtype: string, positions: Int32Array): A.Vector {
-  const vec = idx.table.getChild(column)!;
-  const order = idx.sorted.order;
-  const n = positions.length;
+/** Gathers a source column at the given source rows (-1 → null) as a vector of `dtype`. */
+export function gatherColumn(table: A.Table, column: string, dtype: string, rows: Int32Array): A.Vector {
+  const vec = table.getChild(column)!;
+  const n = rows.length;
   const cat = categoryOf(dtype);
   if (cat === 'int' || cat === 'float' || cat === 'bool' || cat === 'timestamp') {
     const num = readNumeric(vec);
@@ -71,10 +52,8 @@ export function gatherColumn(idx: IndexedEvents, column: string, dtype: string, 
       const src = num.values;
       const srcValid = num.valid;
       for (let r = 0; r < n; r++) {
-        const p = positions[r];
-        if (p < 0) continue;
-        const row = order[p];
-        if (srcValid && !srcValid[row]) continue;
+        const row = rows[r];
+        if (row < 0 || (srcValid && !srcValid[row])) continue;
         values[r] = src[row];
         valid[r] = 1;
       }
@@ -82,10 +61,7 @@ export function gatherColumn(idx: IndexedEvents, column: string, dtype: string, 
     }
   }
   const values = new Array<unknown>(n);
-  for (let r = 0; r < n; r++) {
-    const p = positions[r];
-    values[r] = p < 0 ? null : vec.get(order[p]);
-  }
+  for (let r = 0; r < n; r++) values[r] = rows[r] < 0 ? null : vec.get(rows[r]);
   return vectorOf(values, dtype);
 }
 

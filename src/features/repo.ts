@@ -16,7 +16,7 @@ import { planView, type ViewPlan } from './plan.js';
 import { applyRegistry, type ApplyResult } from './registry.js';
 import { RetrievalJob, tableToRecords } from './retrieval.js';
 import { entityRowsTable, type EntityRowsInput } from './rows.js';
-import { indexEvents, type IndexedEvents } from './series.js';
+import { codeEvents, indexEvents, type IndexedEvents } from './series.js';
 import { loadSourceTable } from './sources/index.js';
 import { readParquetSchema } from './sources/parquet.js';
 import { registeredLoader } from './sources/registry.js';
@@ -131,7 +131,17 @@ export class FeatureRepo {
     return new RetrievalJob(async () => {
       const rows = await entityRowsTable(entityRows, options.signal);
       return historicalFeatures(
-        { view: (n) => this.view(n), source: (n) => this.source(n), plan: (v) => this.#plan(v), index: (v, o) => this.#index(v, o) },
+        {
+          view: (n) => this.view(n),
+          source: (n) => this.source(n),
+          plan: (v) => this.#plan(v),
+          index: (v, o) => this.#index(v, o),
+          events: async (v, o) => {
+            const source = this.source(v.source);
+            const table = await this.#sourceTable(source, o);
+            return { table, coded: codeEvents(v, source, table) };
+          },
+        },
         rows,
         req,
         options,

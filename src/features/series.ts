@@ -60,14 +60,16 @@ export function whereMask(table: A.Table, where: string): Uint8Array {
   return mask;
 }
 
-/** Indexes `table` (a view's source data) for the plan (null plan: plain view). */
-export async function indexEvents(
-  view: FeatureView,
-  plan: ViewPlan | null,
-  source: Source,
-  table: A.Table,
-  options: LongOptions = {},
-): Promise<IndexedEvents> {
+export interface CodedEvents {
+  readonly keys: KeyIndex;
+  /** Entity code per source row (-1: missing key or duplicate event id). */
+  readonly codes: Int32Array;
+  readonly ts: Float64Array;
+  readonly created: Float64Array | null;
+}
+
+/** Entity codes, event times and created times of a view's source rows (duplicate ids dropped). */
+export function codeEvents(view: FeatureView, source: Source, table: A.Table): CodedEvents {
   const what = `source ${source.name} of view ${view.name}`;
   const n = table.numRows;
   const { index: keys, codes } = KeyIndex.build(
@@ -86,6 +88,20 @@ export async function indexEvents(
       else seen.add(id);
     }
   }
+  return { keys, codes, ts, created };
+}
+
+/** Indexes `table` (a view's source data) for the plan (null plan: plain view). */
+export async function indexEvents(
+  view: FeatureView,
+  plan: ViewPlan | null,
+  source: Source,
+  table: A.Table,
+  options: LongOptions = {},
+): Promise<IndexedEvents> {
+  const what = `source ${source.name} of view ${view.name}`;
+  const n = table.numRows;
+  const { keys, codes, ts, created } = codeEvents(view, source, table);
   const dicts: (unknown[] | null)[] = [];
   const groupVals: Float64Array[] = [];
   for (const g of plan?.groups ?? []) {

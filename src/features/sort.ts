@@ -27,6 +27,81 @@ export function setParallelMinEvents(n: number): void {
   parallelMin = n;
 }
 
+export interface Buckets {
+  readonly par: boolean;
+  readonly shift: number;
+  readonly nb: number;
+  /** Bucket b owns [boff[b], boff[b+1]) of the bucket-ordered arrays. */
+  readonly boff: Int32Array;
+  readonly bts: Float64Array;
+  readonly bidx: Int32Array;
+  readonly bcode: Int32Array;
+  readonly bcarry: Float64Array[];
+  readonly min: number;
+  readonly max: number;
+  readonly ints: boolean;
+}
+
+/**
+ * Step 1 of the sort (also used on its own by point-in-time probes): rows with a code and a time,
+ * scattered into buckets of entity codes (stable), with columns carried along.
+ */
+export async function bucketize(codes: Int32Array, nCodes: number, ts: Float64Array, carry: readonly Float64Array[], parallel?: boolean): Promise<Buckets> {
+  const n = codes.length;
+  const par = parallel ?? (n >= parallelMin && canParallelize());
+  const f64 = par ? sharedF64 : (k: number) => new Float64Array(k);
+  const i32 = par ? sharedI32 : (k: number) => new Int32Array(k);
+  if (par) {
+    codes = toShared(codes);
+    ts = toShared(ts);
+  }
+  const cols = carry.map((c) => (par ? toShared(c) : c));
+  let shift = 0;
+  while (nCodes >>> shift > 256) shift++;
+  const nb = (nCodes >>> shift) + 1;
+  const half = par ? n >>> 1 : n;
+  const h0 = { codes, ts, from: 0, to: half, shift, hist: i32(nb), stats: f64(3) };
+  const h1 = { codes, ts, from: half, to: n, shift, hist: i32(nb), stats: f64(3) };
+  await both(par, 'hist', h0, h1);
+  const boff = par ? sharedI32(nb + 1) : new Int32Array(nb + 1);
+  for (let b = 0; b < nb; b++) boff[b + 1] = boff[b] + h0.hist[b] + h1.hist[b];
+  const kept = boff[nb];
+  const bts = f64(kept);
+  const bidx = i32(kept);
+  const bcode = i32(kept);
+  const bcarry = cols.map(() => f64(kept));
+  const pos0 = i32(nb);
+  const pos1 = i32(nb);
+  for (let b = 0; b < nb; b++) {
+    pos0[b] = boff[b];
+    pos1[b] = boff[b] + h0.hist[b];
+  }
+  const s0 = { codes, ts, from: 0, to: half, shift, pos: pos0, bts, bidx, bcode, carry: cols, bcarry };
+  await both(par, 'scatter', s0, { ...s0, from: half, to: n, pos: pos1 });
+  return {
+    par,
+    shift,
+    nb,
+    boff,
+    bts,
+    bidx,
+    bcode,
+    bcarry,
+    min: Math.min(h0.stats[0], h1.stats[0]),
+    max: Math.max(h0.stats[1], h1.stats[1]),
+    ints: h0.stats[2] === 1 && h1.stats[2] === 1,
+  };
+}
+
+/** First bucket of the second thread's half (by event count). */
+export function splitBuckets(b: Buckets): number {
+  if (!b.par) return b.nb;
+  const kept = b.boff[b.nb];
+  let split = 0;
+  while (split < b.nb && b.boff[split] < kept / 2) split++;
+  return split;
+}
+
 /**
  * Sorts events. Rows with a negative code or a NaN time are dropped. Large inputs are split between
  * the main thread and one worker (rows for the histogram and scatter, buckets for the radix passes).
@@ -40,59 +115,24 @@ export async function sortEvents(
   created: Float64Array | null,
   carry: readonly Float64Array[],
 ): Promise<SortedEvents> {
-  const n = codes.length;
-  const par = n >= parallelMin && canParallelize();
+  const bk = await bucketize(codes, nCodes, ts, [...carry, ...(created ? [created] : [])]);
+  const { par, shift, nb, boff, bts, bidx, bcode, bcarry, min, max, ints } = bk;
   const f64 = par ? sharedF64 : (k: number) => new Float64Array(k);
   const i32 = par ? sharedI32 : (k: number) => new Int32Array(k);
-  if (par) {
-    codes = toShared(codes);
-    ts = toShared(ts);
-  }
-  const cols = [...carry, ...(created ? [created] : [])].map((c) => (par ? toShared(c) : c));
-  let shift = 0;
-  while (nCodes >>> shift > 256) shift++;
-  const nb = (nCodes >>> shift) + 1;
-  const half = par ? n >>> 1 : n;
-  // 1. histogram per bucket (and time range), per row slice
-  const h0 = { codes, ts, from: 0, to: half, shift, hist: i32(nb), stats: f64(3) };
-  const h1 = { codes, ts, from: half, to: n, shift, hist: i32(nb), stats: f64(3) };
-  await both(par, 'hist', h0, h1);
-  const boff = new Int32Array(nb + 1);
-  for (let b = 0; b < nb; b++) boff[b + 1] = boff[b] + h0.hist[b] + h1.hist[b];
   const kept = boff[nb];
-  const min = Math.min(h0.stats[0], h1.stats[0]);
-  const max = Math.max(h0.stats[1], h1.stats[1]);
-  const ints = h0.stats[2] === 1 && h1.stats[2] === 1;
-  // 2. scatter into buckets (slice 0 before slice 1 within each bucket: stable)
-  const bts = f64(kept);
-  const bidx = i32(kept);
-  const bcode = i32(kept);
-  const bcarry = cols.map(() => f64(kept));
-  const pos0 = i32(nb);
-  const pos1 = i32(nb);
-  for (let b = 0; b < nb; b++) {
-    pos0[b] = boff[b];
-    pos1[b] = boff[b] + h0.hist[b];
-  }
-  const s0 = { codes, ts, from: 0, to: half, shift, pos: pos0, bts, bidx, bcode, carry: cols, bcarry };
-  await both(par, 'scatter', s0, { ...s0, from: half, to: n, pos: pos1 });
-  // 3. per bucket: radix on time, counting on the code's low bits, gather outputs
+  // per bucket: radix on time, counting on the code's low bits, gather outputs
   const range = max - min;
   const radixOk = kept > 0 && ints && range < 2 ** 53;
   const offsets = i32(nCodes + 1);
   offsets[nCodes] = kept;
   const order = i32(kept);
   const outTs = f64(kept);
-  const outCarry = cols.map(() => f64(kept));
-  let split = nb;
-  if (par) {
-    split = 0;
-    while (split < nb && boff[split] < kept / 2) split++;
-  }
+  const outCarry = bcarry.map(() => f64(kept));
+  const split = splitBuckets(bk);
   const k0 = {
     b0: 0,
     b1: split,
-    boff: par ? toShared(boff) : boff,
+    boff,
     shift,
     nCodes,
     min,
@@ -115,7 +155,7 @@ export async function sortEvents(
 }
 
 /** Runs slice 0 on this thread and slice 1 on the worker (or both here when not parallel). */
-async function both<K extends KernelName>(par: boolean, k: K, a0: Parameters<(typeof KERNELS)[K]>[0], a1: Parameters<(typeof KERNELS)[K]>[0]): Promise<void> {
+export async function both<K extends KernelName>(par: boolean, k: K, a0: Parameters<(typeof KERNELS)[K]>[0], a1: Parameters<(typeof KERNELS)[K]>[0]): Promise<void> {
   const f = KERNELS[k] as (a: unknown) => void;
   if (!par) {
     f(a0);

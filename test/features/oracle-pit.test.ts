@@ -5,6 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setParallelMinEvents } from '../../src/features/sort.js';
 import { eventsTable, plainRepo, rowsTable } from './_fixtures.js';
 import { HOUR, duck, generate, loadIntoDuck, plainSql, query } from './_oracle.js';
 
@@ -14,17 +15,20 @@ beforeAll(async () => {
 });
 afterAll(() => con.closeSync());
 
-const CASES = [
+const CASES: { seed: number; stringKeys: boolean; ttl?: number; entities?: number; threads?: number }[] = [
   { seed: 11, stringKeys: false, ttl: undefined },
   { seed: 12, stringKeys: false, ttl: 2 * HOUR },
   { seed: 13, stringKeys: true, ttl: 45 * 60_000 },
   { seed: 14, stringKeys: true, ttl: undefined, entities: 3 },
   { seed: 15, stringKeys: false, ttl: 1, entities: 10 },
+  { seed: 16, stringKeys: false, ttl: 3 * HOUR, threads: 2 },
+  { seed: 17, stringKeys: true, ttl: undefined, threads: 2, entities: 600 },
 ];
 
 describe('plain views vs DuckDB ASOF JOIN', () => {
   for (const c of CASES) {
-    it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, ttl ${c.ttl ?? 'none'})`, async () => {
+    it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, ttl ${c.ttl ?? 'none'}${c.threads ? ', two threads' : ''})`, async () => {
+      setParallelMinEvents(c.threads ? 1 : 1_000_000);
       const { events, rows } = generate({ seed: c.seed, stringKeys: c.stringKeys, entities: c.entities });
       await loadIntoDuck(con, events, rows, c.stringKeys);
       const repo = await plainRepo(eventsTable(events, c.stringKeys), c.ttl);
@@ -40,6 +44,7 @@ describe('plain views vs DuckDB ASOF JOIN', () => {
       expect(hits).toBeLessThan(rows.length);
       // entity rows come back unchanged, in order
       expect(out.map((o) => o.qid)).toEqual(rows.map((q) => q.qid));
+      setParallelMinEvents(1_000_000);
     });
   }
 });

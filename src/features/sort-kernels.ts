@@ -242,11 +242,16 @@ export function probeKernel(a: ProbeArgs): void {
     let l = rowOff[c];
     if (l === hi) continue;
     const t = bts[p];
-    let h = hi;
-    while (l < h) {
-      const mid = (l + h) >>> 1;
-      if (rowTs[mid] < t) l = mid + 1;
-      else h = mid;
+    if (hi - l <= 16) {
+      // few rows per entity: a linear scan mispredicts less than a binary search
+      while (l < hi && rowTs[l] < t) l++;
+    } else {
+      let h = hi;
+      while (l < h) {
+        const mid = (l + h) >>> 1;
+        if (rowTs[mid] < t) l = mid + 1;
+        else h = mid;
+      }
     }
     if (l === hi) continue;
     const crRaw = hasCreated ? bcreated[p] : -Infinity;

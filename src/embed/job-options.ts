@@ -108,9 +108,9 @@ export interface EmbedSummary {
   readonly seconds: number;
   readonly imagesPerSecond: number;
   /**
-   * Where the wall time went: `setup` (model load, checks, inference worker start), then the
-   * consumer side of the pipeline: in model runs (`infer`), waiting for decoded samples (`starved`,
-   * the decode side could not keep up) and appending/committing (`write`).
+   * Where the wall time went: `setup` (model load and checks; the inference worker starts in the
+   * background), `infer` (the model busy), `starved` (the model idle waiting for decoded samples,
+   * including the first batch), `write` (appending and committing, overlapped with the model).
    */
   readonly stageSeconds: { readonly setup: number; readonly infer: number; readonly starved: number; readonly write: number };
   readonly lineage: EmbeddingLineage;

@@ -12,7 +12,7 @@ import {
 import type { EmbeddingModel } from './model.js';
 import { RateMeter, runPipeline, type EmbeddedSample, type PipelineStats, type PreparedSample } from './pipeline.js';
 import { itemDims, resizeForModel, toTensor, validatePreprocess, type Preprocess, type PreprocessOptions } from './preprocess.js';
-import { checkFrames, l2normalize, pool, videoTensors, type JobFrames } from './video.js';
+import { checkFrames, l2normalize, pool, videoFrames, type JobFrames } from './video.js';
 
 export type { EmbedOptions, EmbedProgress, EmbedSummary } from './job-options.js';
 
@@ -172,6 +172,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
         concurrencyWhileInferring: options.decodeWhileInferring,
         window: positiveInt(options.queueSamples ?? 3 * batchSize, 'queueSamples'),
         batchSize, itemFloats,
+        pack: (items, out) => void toTensor(items, pre, out),
         infer,
         write,
         signal: options.signal,
@@ -208,18 +209,18 @@ async function* cells(ds: Dataset, column: string, start: number, signal?: Abort
 /** Read + decode + resize + pack one sample; decode errors become a recorded failure. */
 async function prepareSample(item: SourceItem, pre: Preprocess, frames: JobFrames | null, signal?: AbortSignal): Promise<PreparedSample> {
   const { row, cell } = item;
-  if (cell === null || cell === undefined) return { row, tensors: [], empty: true };
+  if (cell === null || cell === undefined) return { row, items: [], empty: true };
   try {
     if (cell instanceof VideoCell) {
-      const v = await videoTensors(cell, frames ?? { count: 8 }, pre);
-      return { row, tensors: v.tensors, timestamps: v.timestamps };
+      const v = await videoFrames(cell, frames ?? { count: 8 }, pre);
+      return { row, items: v.items, timestamps: v.timestamps };
     }
     if (!(cell instanceof ImageCell)) throw new StrataError('UNSUPPORTED', `row ${row} holds no image`, { row });
     const bytes = await cell.bytes({ signal });
     const px = await resizeForModel(bytes, pre);
-    return { row, tensors: [toTensor([px], pre)] };
+    return { row, items: [px] };
   } catch (err) {
-    if (isStrataError(err) && SAMPLE_ERRORS.has(err.code)) return { row, tensors: [], failure: err.message };
+    if (isStrataError(err) && SAMPLE_ERRORS.has(err.code)) return { row, items: [], failure: err.message };
     throw err;
   }
 }

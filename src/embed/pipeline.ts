@@ -1,10 +1,10 @@
 import { StrataError, throwIfAborted } from '../errors.js';
 
-/** One sample after the read + decode/resize stage: model-ready tensors (one per image/frame). */
+/** One sample after the read + decode/resize stage: model-sized pixels (one per image/frame). */
 export interface PreparedSample {
   readonly row: number;
-  /** Per-item input tensors (each `itemFloats` long); empty when the sample failed or was empty. */
-  readonly tensors: readonly Float32Array[];
+  /** Resized HWC uint8 pixels per item; empty when the sample failed or was empty. */
+  readonly items: readonly Uint8Array[];
   /** Frame timestamps (seconds) for videos. */
   readonly timestamps?: readonly number[];
   /** Why the sample could not be embedded (decode error); it is written as null. */
@@ -14,14 +14,14 @@ export interface PreparedSample {
 }
 
 /** One sample after inference: one vector per tensor, in order. */
-export interface EmbeddedSample extends Omit<PreparedSample, 'tensors'> {
+export interface EmbeddedSample extends Omit<PreparedSample, 'items'> {
   readonly vectors: readonly Float32Array[];
 }
 
 export interface PipelineOptions<S> {
   /** Samples in row order. */
   readonly source: AsyncIterable<S>;
-  /** Storage read + decode/resize + tensor packing of one sample (runs `concurrency` at a time). */
+  /** Storage read + decode/resize of one sample (runs `concurrency` at a time). */
   readonly prepare: (item: S) => Promise<PreparedSample>;
   readonly concurrency: number;
   /**
@@ -34,7 +34,9 @@ export interface PipelineOptions<S> {
   /** Images per model run. */
   readonly batchSize: number;
   readonly itemFloats: number;
-  /** Runs n packed items, returns n × dim floats. */
+  /** Writes items as model input into `out` (n × itemFloats floats), e.g. toTensor. */
+  readonly pack: (items: readonly Uint8Array[], out: Float32Array) => void;
+  /** Runs n packed items (the buffer is handed over), returns n × dim floats. */
   readonly infer: (batch: Float32Array, n: number) => Promise<Float32Array>;
   /** Receives every inferred batch of samples in row order; awaited before the next inference. */
   readonly write: (samples: EmbeddedSample[]) => Promise<void>;
@@ -54,19 +56,20 @@ class Notifier {
   }
 }
 
-/**
- * Storage reads and decode/resize (many at a time, on libuv's pool via sharp/ffmpeg) overlap with
- * inference (ONNX Runtime's own threads): a producer keeps up to `window` prepared samples ahead
- * while the consumer batches them in row order, runs the model and hands results to `write`.
- * Memory is bounded by `window` samples plus one batch. The first error stops both sides.
- */
-/** Where the consumer's time went (ms): waiting for prepared samples, in model runs, in writes. */
+/** Where the time went (ms): model idle waiting for samples, model busy, writing results. */
 export interface PipelineStats {
   starvedMs: number;
   inferMs: number;
   writeMs: number;
 }
 
+/**
+ * Storage reads and decode/resize (many at a time, on libuv's pool via sharp/ffmpeg) overlap with
+ * inference (ONNX Runtime's own threads): a producer keeps up to `window` prepared samples ahead
+ * while the consumer batches them in row order, packs each batch (`pack`) while the previous one
+ * is in the model, and hands results to `write` in order. Memory is bounded by `window` samples
+ * plus two batches. The first error stops both sides.
+ */
 export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineStats> {
   const stats: PipelineStats = { starvedMs: 0, inferMs: 0, writeMs: 0 };
   const queue: Promise<PreparedSample>[] = [];
@@ -110,41 +113,58 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
         return p;
       }
       if (sourceDone) return undefined;
-      const t = performance.now();
       await changed.wait();
-      stats.starvedMs += performance.now() - t;
     }
+  };
+
+  // Up to two batches are handed to the model: the next one is packed and queued while the
+  // current one runs, so the model never waits for this thread to pack or write.
+  let inflight = 0;
+  let lastDone = performance.now();
+  const post = (batch: PreparedSample[], items: number): Promise<EmbeddedSample[]> => {
+    const posted = performance.now();
+    if (inflight === 0) stats.starvedMs += posted - lastDone;
+    inflight++;
+    inferring = true;
+    const p = inferBatch(batch, items, o).finally(() => {
+      const now = performance.now();
+      stats.inferMs += now - Math.max(posted, lastDone);
+      lastDone = now;
+      inflight--;
+      inferring = inflight > 0;
+      changed.notify();
+    });
+    p.catch(() => undefined); // surfaced by drain
+    return p;
+  };
+  const drain = async (p: Promise<EmbeddedSample[]>): Promise<void> => {
+    const out = await p;
+    const t = performance.now();
+    await o.write(out);
+    stats.writeMs += performance.now() - t;
   };
 
   try {
     let batch: PreparedSample[] = [];
     let items = 0;
+    let previous: Promise<EmbeddedSample[]> | undefined;
     for (;;) {
       const s = await next();
       if (s !== undefined) {
         batch.push(s);
-        items += s.tensors.length;
+        items += s.items.length;
       }
       if ((s === undefined && batch.length > 0) || items >= o.batchSize) {
         throwIfAborted(o.signal, 'embedding job');
-        inferring = true;
-        let out: EmbeddedSample[];
-        const t0 = performance.now();
-        try {
-          out = await inferBatch(batch, items, o);
-        } finally {
-          inferring = false;
-          changed.notify();
-        }
-        const t1 = performance.now();
-        await o.write(out);
-        stats.inferMs += t1 - t0;
-        stats.writeMs += performance.now() - t1;
+        const current = post(batch, items);
+        if (previous) await drain(previous);
+        previous = current;
         batch = [];
         items = 0;
       }
       if (s === undefined) break;
     }
+    if (previous) await drain(previous);
   } catch (err) {
     failed ??= err;
   } finally {
@@ -160,11 +180,11 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
 
 async function inferBatch<S>(samples: PreparedSample[], items: number, o: PipelineOptions<S>): Promise<EmbeddedSample[]> {
   const outputs: Float32Array[] = [];
-  const all = samples.flatMap((s) => s.tensors);
+  const all = samples.flatMap((s) => s.items);
   for (let at = 0; at < items; at += o.batchSize) {
     const n = Math.min(o.batchSize, items - at);
     const packed = new Float32Array(n * o.itemFloats);
-    for (let j = 0; j < n; j++) packed.set(all[at + j], j * o.itemFloats);
+    o.pack(all.slice(at, at + n), packed);
     const y = await o.infer(packed, n);
     if (y.length % n !== 0) {
       throw new StrataError('UNSUPPORTED', `model returned ${y.length} floats for ${n} inputs`, { hint: 'the output must be [batch, ...]' });
@@ -173,7 +193,7 @@ async function inferBatch<S>(samples: PreparedSample[], items: number, o: Pipeli
     for (let j = 0; j < n; j++) outputs.push(y.slice(j * d, (j + 1) * d));
   }
   let k = 0;
-  return samples.map(({ tensors, ...rest }) => ({ ...rest, vectors: tensors.map(() => outputs[k++]) }));
+  return samples.map(({ items: its, ...rest }) => ({ ...rest, vectors: its.map(() => outputs[k++]) }));
 }
 
 /** Adds the rows of `run` to an images/s rate and an ETA. */

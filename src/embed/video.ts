@@ -2,7 +2,7 @@ import type { VideoCell } from '../dataset/cells.js';
 import { StrataError } from '../errors.js';
 import type { FrameSelection } from '../media/video-frames.js';
 import type { Pooling } from './lineage.js';
-import { resizeForModel, toTensor, type Preprocess } from './preprocess.js';
+import { resizeForModel, type Preprocess } from './preprocess.js';
 
 /** Frames an embedding job samples per video: evenly spaced `count`, or one every `everySeconds`. */
 export type JobFrames = { readonly count: number } | { readonly everySeconds: number };
@@ -19,18 +19,18 @@ export function checkFrames(frames: JobFrames): JobFrames {
   return 'count' in frames ? { count: frames.count } : { everySeconds: frames.everySeconds };
 }
 
-/** Decodes only the selected frames and turns each into a model tensor. */
-export async function videoTensors(cell: VideoCell, frames: JobFrames, pre: Preprocess): Promise<{ tensors: Float32Array[]; timestamps: number[] }> {
+/** Decodes only the selected frames and resizes each to the model input (HWC pixels). */
+export async function videoFrames(cell: VideoCell, frames: JobFrames, pre: Preprocess): Promise<{ items: Uint8Array[]; timestamps: number[] }> {
   const decoded = await cell.frames(frames as FrameSelection);
   if (decoded.length === 0) throw new StrataError('CORRUPT', 'no frame could be selected from the video', { hint: 'check the video duration and frames option' });
-  const tensors: Float32Array[] = [];
+  const items: Uint8Array[] = [];
   const timestamps: number[] = [];
   for (const f of decoded) {
     const px = await resizeForModel({ data: f.data, width: f.shape[1], height: f.shape[0], channels: 3 }, pre);
-    tensors.push(toTensor([px], pre));
+    items.push(px);
     timestamps.push(f.timestampS);
   }
-  return { tensors, timestamps };
+  return { items, timestamps };
 }
 
 /** L2-normalizes in place (a zero vector stays zero). */

@@ -115,6 +115,13 @@ describe('viewer API', () => {
   });
 });
 
+describe('viewer options', () => {
+  it('refuses an unknown media or embedding column', async () => {
+    await expect(startViewer(ds, { mediaColumn: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(startViewer(ds, { embeddingColumn: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
 describe('ByteLru', () => {
   it('evicts least recently used entries past its byte budget', () => {
     const lru = new ByteLru(10);

@@ -14,7 +14,7 @@ run('03-embed-images', async () => {
   try {
     const sample = await sampleData(ws.dir, { videos: 0, events: 0 });
     const { uri } = await ingest(sample, join(ws.dir, 'shapes.strata'), { table: 'labels.csv' });
-    const model = await buildModel(ws.dir); // a small conv net built in-process, 64×64 RGB → 32 floats
+    const model = await buildModel(ws.dir); // built in-process: 64×64 RGB → 16-d edge-orientation histogram
     await using ds = await Dataset.open(uri);
 
     const summary = await embed(ds, {
@@ -40,7 +40,7 @@ run('03-embed-images', async () => {
 
     // Another model never mixes into the same column: error by default, or a new column.
     const other = join(ws.dir, 'models', 'other.onnx');
-    await writeModel(other, buildTinyConvNet({ seed: 99, inputSize: 64, dim: 32 }).bytes);
+    await writeModel(other, buildTinyConvNet({ seed: 99, inputSize: 64, dim: 32 }).bytes); // random weights
     const refused = await embed(ds, { column: 'image', model: other, output: 'embedding', normalize: true }).catch((e: { code?: string }) => e.code);
     check(refused === 'CONFLICT', 'a different model is refused for an existing column');
     const second = await embed(ds, { column: 'image', model: other, output: 'embedding', normalize: true, onLineageMismatch: 'new-column' });

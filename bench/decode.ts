@@ -7,7 +7,9 @@
  *     concurrency 1, 2, 4, 8 and 16 (twice) — the best concurrency is the baseline — then 6 adjacent
  *     pairs of (sharp alone at that concurrency, `ds.batches({ batchSize: 32, decode: { image:
  *     { size: [224, 224] } } })` with default options: reads from storage, CRC checks, decode, copy
- *     into the batch tensor), alternating which goes first; best of each, and the median pair ratio.
+ *     into the batch tensor), alternating which goes first. `ratio` is the median of the 6 pair
+ *     ratios (robust when load from other processes favours one side for a while); best/best is
+ *     reported too.
  *     Both use Strata's sharp settings (configureSharp: one libvips thread per image, no cache), so
  *     the ratio is the loader's overhead.
  *  3. peak RSS of a child process scanning a >= 1 GiB dataset (large noise JPEGs, repeated) through
@@ -169,8 +171,8 @@ export async function run(): Promise<Record<string, number>> {
       batches_img_s: batchesBest,
       sharp_alone_img_s: aloneBest,
       sharp_alone_best_concurrency: bestC,
-      ratio: batchesBest / aloneBest,
-      ratio_median_pair: medianPair,
+      ratio: medianPair,
+      ratio_best_over_best: batchesBest / aloneBest,
       peak_rss_mb: scan.peak_rss_mb,
       scan_dataset_gb: big.bytes / 1024 ** 3,
       scan_img_s: scan.rows / scan.seconds,
@@ -180,7 +182,7 @@ export async function run(): Promise<Record<string, number>> {
     console.log(`data: ${N} JPEGs 640×480, mean ${f(avgKb, 1)} KB (generated + stored in ${f(genS, 1)} s); ${availableParallelism()} cores, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
     console.log(`sharp alone (memory → 224×224 raw), phase 1: ${concurrencies.map((c) => `c=${c}: ${f(alone[c])} img/s`).join(', ')}`);
     console.log(`phase 2, ${ROUNDS} alternating pairs: sharp alone c=${bestC} best ${f(aloneBest)} img/s; ds.batches (storage → 224×224 uint8 NHWC, batch ${BATCH}, defaults) best ${f(batchesBest)} img/s`);
-    console.log(`ratio ${f(figures.ratio, 2)} (best/best; target >= 0.9), median of pair ratios ${f(medianPair, 2)}; machine load ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`);
+    console.log(`ratio ${f(figures.ratio, 2)} (median of the pair ratios; target >= 0.9), best/best ${f(figures.ratio_best_over_best, 2)}; machine load ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`);
     console.log(`1 GiB scan: ${big.rows} JPEGs 1600×1200 (${f(figures.scan_dataset_gb, 2)} GiB, built in ${f(bigBuildS, 1)} s), float32 NCHW batches at ${f(figures.scan_img_s)} img/s, peak RSS ${f(scan.peak_rss_mb)} MB (target < 500)`);
     const rounded = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
     console.log(JSON.stringify(rounded));

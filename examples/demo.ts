@@ -165,6 +165,10 @@ run('demo', async () => {
     await repo.close();
     await images.close();
     await videos.close();
+    const kept = Boolean(process.env.STRATA_EXAMPLES_DIR || process.env.STRATA_KEEP);
+    console.log(kept
+      ? `\nData kept in ${ws.dir}. Browse it: node bin/strata.js view ${join(ws.dir, 'shapes.strata')}`
+      : '\nNext: STRATA_EXAMPLES_DIR=./demo-out npm run demo keeps the data; then node bin/strata.js view ./demo-out/demo/shapes.strata');
   } finally {
     await ws.cleanup();
   }

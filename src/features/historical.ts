@@ -14,9 +14,16 @@ import { readTimestamps } from './columns.js';
 import { categoryOf, dtypeOfArrow } from './dtypes.js';
 import { aggregateRows, aggVector, gatherColumn } from './pit.js';
 import { latestRowsByProbe } from './probe.js';
+import { aggregateByPairs, type PairInputs } from './pairs.js';
 import type { ViewPlan } from './plan.js';
 import type { CodedEvents, IndexedEvents } from './series.js';
 import type { FeatureService, FeatureView, LongOptions, Source } from './types.js';
+
+let pairStrategy: 'auto' | 'index' = 'auto';
+/** 'index' forces aggregation lookups through the sorted index (tests compare both paths). */
+export function setPairStrategy(s: 'auto' | 'index'): void {
+  pairStrategy = s;
+}
 
 export interface HistoricalOptions extends LongOptions {
   /** Feature refs `view:feature` (or `view` for all of its features). */
@@ -89,6 +96,8 @@ export interface ViewAccess {
   index(view: FeatureView, options: LongOptions): Promise<IndexedEvents>;
   /** Coded events without the sort (plain views). */
   events(view: FeatureView, options: LongOptions): Promise<{ table: A.Table; coded: CodedEvents }>;
+  /** Coded events with group inputs, or null when the view's sorted index is already built. */
+  pairInputs(view: FeatureView, options: LongOptions): Promise<(PairInputs & { table: A.Table }) | null>;
 }
 
 function rowKeys(rows: A.Table, view: FeatureView, idx: { table: A.Table }): A.Vector[] {
@@ -144,12 +153,24 @@ export async function historicalFeatures(access: ViewAccess, rows: A.Table, req:
         columns[out(name)] = gatherColumn(table, view.columns[i], view.features[i].dtype, matched);
       }
     } else {
-      const idx = await access.index(view, options);
-      const rowCodes = idx.keys.lookup(rowKeys(rows, view, idx));
       const plan = access.plan(view)!;
       const want = names.map((name) => plan.aggs.findIndex((a) => a.agg.name === name));
-      const cols = await aggregateRows(plan, idx, rowCodes, rowTs, want, options);
-      for (const col of cols) columns[out(col.agg.name)] = aggVector(col, idx.dicts[col.group]);
+      // short windows: pair events with rows (no full sort); else the sorted index
+      const inputs = pairStrategy === 'index' ? null : await access.pairInputs(view, options);
+      let cols = null;
+      let dicts: readonly (unknown[] | null)[] = [];
+      if (inputs) {
+        const rowCodes = inputs.coded.keys.lookup(rowKeys(rows, view, inputs));
+        cols = await aggregateByPairs(plan, inputs, rowCodes, rowTs, want, options);
+        dicts = inputs.dicts;
+      }
+      if (!cols) {
+        const idx = await access.index(view, options);
+        const rowCodes = idx.keys.lookup(rowKeys(rows, view, idx));
+        cols = await aggregateRows(plan, idx, rowCodes, rowTs, want, options);
+        dicts = idx.dicts;
+      }
+      for (const col of cols) columns[out(col.agg.name)] = aggVector(col, dicts[col.group]);
     }
     options.onProgress?.({ phase: 'views', done: ++done, total: req.byView.size, unit: 'views' });
   }

@@ -12,7 +12,7 @@ import { both, bucketize, splitBuckets } from './sort.js';
 import type { CodedEvents } from './series.js';
 
 /** Rows sorted by (code, time): offsets per code, times, and the original row of each position. */
-function sortRows(rowCodes: Int32Array, rowTs: Float64Array, nCodes: number): { rowOff: Int32Array; ts: Float64Array; row: Int32Array } {
+export function sortRows(rowCodes: Int32Array, rowTs: Float64Array, nCodes: number): { rowOff: Int32Array; ts: Float64Array; row: Int32Array } {
   const byEntity = rowsByEntity(rowCodes, nCodes);
   const m = byEntity.length;
   const rowOff = new Int32Array(nCodes + 1);

@@ -16,7 +16,7 @@ import { planView, type ViewPlan } from './plan.js';
 import { applyRegistry, type ApplyResult } from './registry.js';
 import { RetrievalJob, tableToRecords } from './retrieval.js';
 import { entityRowsTable, type EntityRowsInput } from './rows.js';
-import { codeEvents, indexEvents, type IndexedEvents } from './series.js';
+import { codeEvents, groupHashes, groupInputs, indexEvents, type IndexedEvents } from './series.js';
 import { loadSourceTable } from './sources/index.js';
 import { readParquetSchema } from './sources/parquet.js';
 import { registeredLoader } from './sources/registry.js';
@@ -140,6 +140,15 @@ export class FeatureRepo {
             const source = this.source(v.source);
             const table = await this.#sourceTable(source, o);
             return { table, coded: codeEvents(v, source, table) };
+          },
+          pairInputs: async (v, o) => {
+            const plan = this.#plan(v);
+            const source = this.source(v.source);
+            const table = await this.#sourceTable(source, o);
+            if (!plan || this.#indexes.get(v.name)?.table === table) return null;
+            const coded = codeEvents(v, source, table);
+            const { vals, dicts } = groupInputs(plan, table, `source ${source.name} of view ${v.name}`);
+            return { table, coded, vals, dicts, hashes: groupHashes(plan, vals, dicts) };
           },
         },
         rows,

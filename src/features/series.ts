@@ -91,6 +91,50 @@ export function codeEvents(view: FeatureView, source: Source, table: A.Table): C
   return { keys, codes, ts, created };
 }
 
+/** Each group's input per source row (NaN = null or filtered out), and dictionaries of coded inputs. */
+export function groupInputs(plan: ViewPlan | null, table: A.Table, what: string): { vals: Float64Array[]; dicts: (unknown[] | null)[] } {
+  const n = table.numRows;
+  const dicts: (unknown[] | null)[] = [];
+  const vals: Float64Array[] = [];
+  for (const g of plan?.groups ?? []) {
+    let v: Float64Array;
+    if (g.column === null) {
+      v = allocF64(n).fill(1);
+      dicts.push(null);
+    } else {
+      const col = readCoded(column(table, g.column, what));
+      if (col.valid || g.where) {
+        v = allocF64(n);
+        v.set(col.values);
+      } else v = col.values;
+      if (col.valid) for (let i = 0; i < n; i++) if (!col.valid[i]) v[i] = Number.NaN;
+      dicts.push(col.dict);
+    }
+    if (g.where) {
+      const mask = whereMask(table, g.where);
+      for (let i = 0; i < n; i++) if (!mask[i]) v[i] = Number.NaN;
+    }
+    vals.push(v);
+  }
+  return { vals, dicts };
+}
+
+/** count_distinct groups: the hash of each value (through the dictionary for coded inputs). */
+export function groupHashes(plan: ViewPlan | null, vals: readonly Float64Array[], dicts: readonly (unknown[] | null)[]): (Uint32Array | null)[] {
+  return (plan?.groups ?? []).map((g, gi) => {
+    if (!g.distinct) return null;
+    const v = vals[gi];
+    const out = new Uint32Array(v.length);
+    const dict = dicts[gi];
+    const codeHash = dict ? dict.map((x) => hashValue(x)) : null;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x === x) out[i] = codeHash ? codeHash[x] : hashNumber(x);
+    }
+    return out;
+  });
+}
+
 /** Indexes `table` (a view's source data) for the plan (null plan: plain view). */
 export async function indexEvents(
   view: FeatureView,
@@ -102,44 +146,12 @@ export async function indexEvents(
   const what = `source ${source.name} of view ${view.name}`;
   const n = table.numRows;
   const { keys, codes, ts, created } = codeEvents(view, source, table);
-  const dicts: (unknown[] | null)[] = [];
-  const groupVals: Float64Array[] = [];
-  for (const g of plan?.groups ?? []) {
-    let vals: Float64Array;
-    if (g.column === null) {
-      vals = new Float64Array(n).fill(1);
-      dicts.push(null);
-    } else {
-      const col = readCoded(column(table, g.column, what));
-      if (col.valid || g.where) {
-        vals = allocF64(n);
-        vals.set(col.values);
-      } else vals = col.values;
-      if (col.valid) for (let i = 0; i < n; i++) if (!col.valid[i]) vals[i] = Number.NaN;
-      dicts.push(col.dict);
-    }
-    if (g.where) {
-      const mask = whereMask(table, g.where);
-      for (let i = 0; i < n; i++) if (!mask[i]) vals[i] = Number.NaN;
-    }
-    groupVals.push(vals);
-  }
+  const { vals: groupVals, dicts } = groupInputs(plan, table, what);
   throwIfAborted(options.signal, 'indexing');
   options.onProgress?.({ phase: 'sort', done: 0, total: n, unit: 'events' });
   const sorted = await sortEvents(codes, keys.size, ts, created, groupVals);
   options.onProgress?.({ phase: 'sort', done: n, total: n, unit: 'events' });
-  const hash = (plan?.groups ?? []).map((g, gi) => {
-    if (!g.distinct) return null;
-    const vals = sorted.carried[gi];
-    const out = new Uint32Array(vals.length);
-    const dict = dicts[gi];
-    const codeHash = dict ? dict.map((v) => hashValue(v)) : null;
-    for (let i = 0; i < vals.length; i++) {
-      const v = vals[i];
-      if (v === v) out[i] = codeHash ? codeHash[v] : hashNumber(v);
-    }
-    return out;
-  });
+  const hash = groupHashes(plan, sorted.carried, dicts);
   const ev: EventStore = { ts: sorted.ts, vals: sorted.carried, hash };
   return { table, keys, sorted, ev, dicts, tiles: null, tileOff: null };
 }

@@ -265,3 +265,62 @@ export function probeKernel(a: ProbeArgs): void {
     }
   }
 }
+
+export interface PairArgs {
+  b0: number;
+  b1: number;
+  boff: Int32Array;
+  bts: Float64Array;
+  bidx: Int32Array;
+  bcode: Int32Array;
+  bcreated: Float64Array;
+  rowOff: Int32Array;
+  rowTs: Float64Array;
+  /** Rows at time t need events in (t - reach, t]. */
+  reach: number;
+  /** 0: count pairs per row into `pos`; 1: write pairs at `pos` (advanced in place). */
+  mode: number;
+  pos: Int32Array;
+  pairEv: Int32Array;
+  pairTs: Float64Array;
+  pairCr: Float64Array;
+}
+
+/**
+ * Window probe for buckets [b0, b1): pairs every event with the lookup rows of its entity whose
+ * time t satisfies ts <= t < ts + reach (rows sorted by time per entity).
+ */
+export function pairKernel(a: PairArgs): void {
+  const { boff, bts, bidx, bcode, bcreated, rowOff, rowTs, reach, mode, pos, pairEv, pairTs, pairCr } = a;
+  const hasCreated = bcreated.length > 0;
+  for (let p = boff[a.b0], end = boff[a.b1]; p < end; p++) {
+    const c = bcode[p];
+    const hi = rowOff[c + 1];
+    let l = rowOff[c];
+    if (l === hi) continue;
+    const t = bts[p];
+    if (hi - l <= 16) {
+      while (l < hi && rowTs[l] < t) l++;
+    } else {
+      let h = hi;
+      while (l < h) {
+        const mid = (l + h) >>> 1;
+        if (rowTs[mid] < t) l = mid + 1;
+        else h = mid;
+      }
+    }
+    const limit = t + reach;
+    if (mode === 0) {
+      for (let r = l; r < hi && rowTs[r] < limit; r++) pos[r]++;
+    } else {
+      const cr = hasCreated ? bcreated[p] : Number.NaN;
+      const i = bidx[p];
+      for (let r = l; r < hi && rowTs[r] < limit; r++) {
+        const q = pos[r]++;
+        pairEv[q] = i;
+        pairTs[q] = t;
+        pairCr[q] = cr === cr ? cr : -Infinity;
+      }
+    }
+  }
+}

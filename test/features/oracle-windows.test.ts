@@ -5,7 +5,9 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setPairStrategy } from '../../src/features/historical.js';
 import { setTileStrategy } from '../../src/features/series.js';
+import { setParallelMinEvents } from '../../src/features/sort.js';
 import { ALL_AGGS, aggRepo, eventsTable, rowsTable } from './_fixtures.js';
 import { aggSql, close, duck, generate, loadIntoDuck, oracleValue, query } from './_oracle.js';
 
@@ -17,7 +19,13 @@ afterAll(() => {
   con.closeSync();
 });
 
+const FINITE = ALL_AGGS.filter((a) => a.window !== 'lifetime');
+
 const CASES = [
+  { seed: 6, stringKeys: false, tile: undefined, tiles: 'auto', aggs: 'finite', path: 'pairs' },
+  { seed: 7, stringKeys: true, tile: '15m', tiles: 'auto', aggs: 'finite', path: 'pairs', threads: 2 },
+  { seed: 7, stringKeys: true, tile: '15m', tiles: 'virtual', aggs: 'finite', path: 'index' },
+  { seed: 8, stringKeys: false, tile: '5m', entities: 5, events: 2500, tiles: 'auto', aggs: 'finite', path: 'pairs', threads: 2 },
   { seed: 1, stringKeys: false, tile: undefined, tiles: 'materialize' },
   { seed: 1, stringKeys: false, tile: undefined, tiles: 'virtual' },
   { seed: 2, stringKeys: true, tile: undefined, tiles: 'materialize' },
@@ -29,17 +37,21 @@ const CASES = [
 
 describe('aggregation views vs DuckDB', () => {
   for (const c of CASES) {
-    it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, tile ${c.tile ?? 'default'}, ${c.tiles} tiles)`, async () => {
+    const aggs = 'aggs' in c ? FINITE : ALL_AGGS;
+    const path = 'path' in c ? c.path : 'index';
+    it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, tile ${c.tile ?? 'default'}, ${c.tiles} tiles, ${aggs === FINITE ? 'finite windows' : 'all windows'}, ${path}${'threads' in c ? ', two threads' : ''})`, async () => {
       setTileStrategy(c.tiles);
+      setPairStrategy(path === 'index' ? 'index' : 'auto');
+      setParallelMinEvents('threads' in c ? 1 : 1_000_000);
       const { events, rows } = generate({ seed: c.seed, stringKeys: c.stringKeys, entities: 'entities' in c ? c.entities : undefined, events: 'events' in c ? c.events : undefined, spanSlots: 'spanSlots' in c ? c.spanSlots : undefined });
       await loadIntoDuck(con, events, rows, c.stringKeys);
-      const repo = await aggRepo(eventsTable(events, c.stringKeys), ALL_AGGS, c.tile);
+      const repo = await aggRepo(eventsTable(events, c.stringKeys), aggs, c.tile);
       const view = repo.view('aggs');
       const out = await repo.getHistoricalFeatures(rowsTable(rows, c.stringKeys), { features: ['aggs'] }).toArray();
       expect(out.length).toBe(rows.length);
       let cells = 0;
-      for (let i = 0; i < ALL_AGGS.length; i++) {
-        const a = ALL_AGGS[i];
+      for (let i = 0; i < aggs.length; i++) {
+        const a = aggs[i];
         const name = view.aggregations[i].name;
         const expected = await query(con, aggSql(a));
         const rel = a.function === 'stddev' ? 1e-6 : 1e-9;
@@ -52,8 +64,10 @@ describe('aggregation views vs DuckDB', () => {
           cells++;
         }
       }
-      expect(cells).toBe(ALL_AGGS.length * rows.length);
+      expect(cells).toBe(aggs.length * rows.length);
       setTileStrategy('auto');
+      setPairStrategy('auto');
+      setParallelMinEvents(1_000_000);
     });
   }
 });

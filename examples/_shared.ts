@@ -5,7 +5,7 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { generateSampleData, type SampleDataOptions } from '../datasets/generate.js';
 import { GraphBuilder, writeModel } from '../datasets/models/onnx-builder.js';
 
@@ -19,7 +19,7 @@ export interface Workspace {
 export async function workspace(name: string): Promise<Workspace> {
   const base = process.env.STRATA_EXAMPLES_DIR;
   if (base) {
-    const dir = join(base, name);
+    const dir = resolve(base, name);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     return { dir, cleanup: async () => undefined };

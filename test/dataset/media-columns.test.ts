@@ -92,6 +92,7 @@ describe('link columns', () => {
       const img = r.img as ImageCell;
       expect(img.shape).toEqual([30, 40, 3]);
       expect(img.format).toBe('jpeg');
+      expect(img.url).toBe(i === 0 ? path.join(dir, 'a.jpg') : `${server.uri('files')}/b.jpg`);
       expect(Buffer.from(await img.bytes()).equals(Buffer.from(jpeg))).toBe(true);
       expect((await img.decode()).shape).toEqual([30, 40, 3]);
       const clip = r.clip as VideoCell;

@@ -28,6 +28,7 @@ export const command: Command = {
         pageSize: int(ctx, 'page-size', 'view', 48, 1),
       });
       ctx.out(`viewer: ${viewer.url}/  (${ds.length} rows of ${ds.uri}; Ctrl-C to stop)`);
+      if (!isLoopback(str(ctx, 'host'))) ctx.err(`strata: note: the viewer has no authentication and ${str(ctx, 'host')} is reachable from other machines`);
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) resolve();
         ctx.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -39,3 +40,7 @@ export const command: Command = {
     }
   },
 };
+
+function isLoopback(host: string | undefined): boolean {
+  return host === undefined || host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

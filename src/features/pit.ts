@@ -1,16 +1,14 @@
 /**
- * Point-in-time lookups (Feast's rules):
- *  - plain views: a row gets the source row with matching keys and the latest event time
- *    `event_ts <= row_ts`, also `event_ts >= row_ts - ttl` when the view has a ttl; ties in event time
- *    go to the larger created timestamp, then to the later input row; no match → null;
- *  - aggregation views: each aggregation over its window ending at row_ts (inclusive), computed from
- *    tiles plus raw edge events, so nothing after row_ts leaks in. Empty windows: count 0, others null.
+ * Training-set helpers over the sorted index: entity-ordered row traversal, gathering plain-view
+ * columns at matched source rows, and aggregation windows ending at each row's time (inclusive;
+ * tiles plus raw edge events, so nothing after the row's time leaks in; empty windows give count 0
+ * and null elsewhere). Plain-view matching itself lives in probe.ts, short windows in pairs.ts.
  */
 import * as A from 'apache-arrow';
 import { throwIfAborted } from '../errors.js';
 import { numericVector, vectorOf } from './build.js';
 import { readNumeric } from './columns.js';
-import { Composer, upperBound, type EntityRange } from './compose.js';
+import { Composer, type EntityRange } from './compose.js';
 import { categoryOf } from './dtypes.js';
 import type { ViewPlan } from './plan.js';
 import { tilesForQueries, type IndexedEvents } from './series.js';

@@ -5,6 +5,7 @@ import { tableFromRecords } from '../build.js';
 import type { Source } from '../types.js';
 import { readArrowFile } from './arrow.js';
 import { readCsvFile } from './csv.js';
+import { readDatasetSource } from './dataset.js';
 import { readJsonlFile } from './jsonl.js';
 import { readParquetFile } from './parquet.js';
 import { registeredLoader, type SourceLoaderContext } from './registry.js';
@@ -39,6 +40,8 @@ export async function loadSourceTable(source: Source, ctx: SourceLoaderContext):
       return readJsonlFile(needPath(source), source.columns);
     case 'arrow':
       return readArrowFile(needPath(source));
+    case 'dataset':
+      return readDatasetSource(source, ctx);
     case 'table':
       if (!source.table) throw new StrataError('INVALID_ARGUMENT', `table source ${source.name} has no table`, { key: source.name, field: 'table' });
       return source.table;

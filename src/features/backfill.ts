@@ -9,7 +9,8 @@ import * as A from 'apache-arrow';
 import { numericVector, vectorOf } from './build.js';
 import { dtypeOfArrow } from './dtypes.js';
 import type { ViewPlan } from './plan.js';
-import { tilesFor, type IndexedEvents } from './series.js';
+import type { KeyIndex } from './keys.js';
+import type { TileStore } from './tiles.js';
 
 export interface BackfillRange {
   /** Keep tiles ending after this time. */
@@ -23,8 +24,17 @@ export function groupLabel(plan: ViewPlan, gi: number): string {
   return `${g.column ?? 'rows'}${g.where ? `__where${gi}` : ''}`;
 }
 
-export function tilesTable(plan: ViewPlan, idx: IndexedEvents, range: BackfillRange = {}): A.Table {
-  const { tiles, tileOff } = tilesFor(plan, idx);
+export interface TileSet {
+  readonly keys: KeyIndex;
+  /** The source table (for the key columns' types). */
+  readonly table: A.Table;
+  readonly tiles: TileStore;
+  readonly tileOff: Int32Array;
+}
+
+export function tilesTable(plan: ViewPlan, set: TileSet, range: BackfillRange = {}): A.Table {
+  const { tiles, tileOff } = set;
+  const idx = set;
   const T = plan.tileMs;
   const lo = range.start ? range.start.getTime() : -Infinity;
   const hi = range.end ? range.end.getTime() : Infinity;

@@ -6,7 +6,7 @@
  *   const repo = await FeatureRepo.fromDefinitions([driver, trips, stats], { dir });
  */
 import type * as A from 'apache-arrow';
-import { StrataError } from '../errors.js';
+import { StrataError, throwIfAborted } from '../errors.js';
 import { tableFromRecords } from './build.js';
 import { groupDefinitions } from './define.js';
 import { dtypeOfArrow } from './dtypes.js';
@@ -16,7 +16,8 @@ import { planView, type ViewPlan } from './plan.js';
 import { applyRegistry, type ApplyResult } from './registry.js';
 import { RetrievalJob, tableToRecords } from './retrieval.js';
 import { entityRowsTable, type EntityRowsInput } from './rows.js';
-import { codeEvents, groupHashes, groupInputs, indexEvents, type IndexedEvents } from './series.js';
+import { codeEvents, groupHashes, groupInputs, indexEvents, tilesFor, type IndexedEvents } from './series.js';
+import { buildTilesDirect, isSimplePlan } from './tile-build.js';
 import { loadSourceTable } from './sources/index.js';
 import { readParquetSchema } from './sources/parquet.js';
 import { registeredLoader } from './sources/registry.js';
@@ -163,8 +164,21 @@ export class FeatureRepo {
     this.#open();
     const view = this.view(viewName);
     if (view.kind !== 'aggregation') throw new StrataError('INVALID_ARGUMENT', `view ${viewName} has no aggregations to backfill`, { key: viewName });
+    const plan = this.#plan(view)!;
+    const source = this.source(view.source);
+    const table = await this.#sourceTable(source, options);
+    const cached = this.#indexes.get(view.name);
+    if (isSimplePlan(plan) && cached?.table !== table) {
+      // straight to tiles: no full time sort needed
+      const coded = codeEvents(view, source, table);
+      const { vals } = groupInputs(plan, table, `source ${source.name} of view ${view.name}`);
+      throwIfAborted(options.signal, `backfill(${viewName})`);
+      const built = await buildTilesDirect(plan, coded, vals);
+      options.onProgress?.({ phase: 'tiles', done: built.tiles.m, total: built.tiles.m, unit: 'tiles' });
+      return tilesTable(plan, { keys: coded.keys, table, ...built }, options);
+    }
     const idx = await this.#index(view, options);
-    return tilesTable(this.#plan(view)!, idx, options);
+    return tilesTable(plan, { keys: idx.keys, table: idx.table, ...tilesFor(plan, idx) }, options);
   }
 
   /** Values the online store should hold as of `end` (online contract; see latest.ts). */

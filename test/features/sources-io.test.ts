@@ -62,7 +62,7 @@ describe('source formats', () => {
     }
   });
 
-  it('pluggable loaders: a registered kind validates and loads; dataset sources wait for their loader', async () => {
+  it('pluggable loaders: a registered kind validates and loads; a loader can take over a built-in kind', async () => {
     const want = await reference();
     const off = registerSourceLoader('memory', (s) => (s.options?.name === 'events' ? table : undefined));
     try {
@@ -71,20 +71,20 @@ describe('source formats', () => {
     } finally {
       off();
     }
-    // without a loader, a dataset source still validates (columns unknown) but cannot load
-    const repo = await FeatureRepo.fromDefinitions([
-      defineEntity({ name: 'ent', joinKeys: ['k'] }),
-      defineSource({ name: 'ds', kind: 'dataset', path: 'hub://x/y' }),
-      defineFeatureView({ name: 'plain', entities: ['ent'], source: 'ds', features: [{ name: 'v', dtype: 'float64' }] }),
-    ]);
-    await expect(repo.getHistoricalFeatures(rowsTable(rows), { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'UNSUPPORTED' });
-    const offDs = registerSourceLoader('dataset', () => table);
+    // a registered loader takes over a built-in kind (e.g. dataset URIs the built-in reader does not know)
+    const offDs = registerSourceLoader('dataset', (s) => (s.path === 'hub://x/y' ? table : undefined));
     try {
-      const got = await repo.getHistoricalFeatures(rowsTable(rows), { features: ['plain:v'] }).toArray();
-      expect(got.length).toBe(rows.length);
+      const repo = await repoOver({ name: 'ev', kind: 'dataset', path: 'hub://x/y', createdTimestampField: 'cr' });
+      expect(await repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES }).toArray()).toEqual(want);
     } finally {
       offDs();
     }
+    // a kind whose loader went away fails to load with UNSUPPORTED
+    const offTmp = registerSourceLoader('scratch', () => table);
+    const repo = await repoOver({ name: 'ev', kind: 'scratch' });
+    offTmp();
+    repo.refresh();
+    await expect(repo.getHistoricalFeatures(rowsTable(rows), { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 });
 

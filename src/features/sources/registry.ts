@@ -2,7 +2,6 @@
  * Pluggable source loading. `registerSourceLoader(kind, loader)` makes `kind` a valid source kind (or
  * takes over a built-in one); the loader returns the source's events as an Arrow table, or
  * `undefined` to fall through to the built-in loader (e.g. an S3 loader that leaves local paths alone).
- * The dataset layer registers `dataset`; nothing is registered for it by default.
  */
 import type { Table } from 'apache-arrow';
 import { StrataError } from '../../errors.js';

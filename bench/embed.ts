@@ -90,9 +90,11 @@ export async function run(): Promise<Record<string, number>> {
     await writeModel(modelPath, bytes);
     console.log(`data: ${count} images, ${fmt(avgKb, 1)} KB average; model ${(parameters / 1e6).toFixed(2)} M parameters`);
 
-    // Two rounds of (t_decode, t_infer, job), side by side; each figure is the best of its rounds,
-    // so a burst of load from other processes does not favour one side.
-    const rounds = quick ? 1 : 2;
+    // Rounds of (t_decode, t_infer, job), side by side. `efficiency` is best job / best bound over
+    // the rounds; `efficiency_round_median` is the median of each round's own job/bound ratio,
+    // which a burst of load from other processes moves less.
+    const rounds = quick ? 1 : 3;
+    const roundRatios: number[] = [];
     const decodeLevels = [1, 2, 4, cores * 2].filter((v, i, a) => a.indexOf(v) === i);
     let bestDecode = { level: 0, msPerImage: Infinity };
     let bestInfer = { batch: 0, msPerImage: Infinity };
@@ -118,6 +120,9 @@ export async function run(): Promise<Record<string, number>> {
       console.log(`round ${round + 1}: embed() job: ${summary.processed} images in ${fmt(summary.seconds)} s = ${fmt(summary.processed / summary.seconds, 1)} img/s (batch ${batchSize}; last progress ${last})`);
       console.log(`         stages: setup ${fmt(st.setup)} s, in model runs ${fmt(st.infer)} s (${fmt((1000 * st.infer) / summary.processed)} ms/img), waiting for decodes ${fmt(st.starved)} s, writing ${fmt(st.write)} s`);
       if (summary.seconds < bestJob.seconds) bestJob = { seconds: summary.seconds, processed: summary.processed, batch: batchSize };
+      const roundBound = 1000 / (Math.min(...decode.map((r) => r.msPerImage)) + infer.msPerImage);
+      roundRatios.push(summary.processed / summary.seconds / roundBound);
+      console.log(`         this round: bound ${fmt(roundBound, 1)} img/s, job/bound ${fmt(roundRatios.at(-1)!, 3)}`);
     }
     await ds.close();
 
@@ -145,6 +150,7 @@ export async function run(): Promise<Record<string, number>> {
       job_img_s: job,
       bound_img_s: bound,
       efficiency,
+      efficiency_round_median: [...roundRatios].sort((a, b) => a - b)[roundRatios.length >> 1],
       job_seconds: bestJob.seconds,
       job_batch: bestJob.batch,
       search_exact_ms_100k: search.search_exact_ms_100k,

@@ -49,29 +49,19 @@ export async function buildTilesDirect(plan: ViewPlan, coded: CodedEvents, vals:
     max: state((gi) => plan.groups[gi].max),
   };
   await both(bk.par, 'tile', a0, { ...a0, b0: a0.b1, b1: bk.nb });
-  // compact the per-bucket runs into one store
-  let m = 0;
-  for (let b = 0; b < bk.nb; b++) m += a0.tileCount[b];
-  const tiles = new TileStore(plan, m);
-  tiles.m = m;
+  // compact the per-bucket runs in place (each run moves left), then wrap the arrays
   const tileOff = new Int32Array(nCodes + 1);
   let at = 0;
+  const all = [a0.tileIdx, ...a0.cnt, ...a0.sum, ...a0.sumsq, ...a0.min, ...a0.max].filter((x) => x.length > 0);
   for (let b = 0; b < bk.nb; b++) {
     const from = bk.boff[b];
     const len = a0.tileCount[b];
-    const to = from + len;
-    tiles.idx.set(a0.tileIdx.subarray(from, to), at);
-    for (let g = 0; g < ng; g++) {
-      const t = tiles.g[g];
-      t.cnt.set(a0.cnt[g].subarray(from, to), at);
-      t.sum?.set(a0.sum[g].subarray(from, to), at);
-      t.sumsq?.set(a0.sumsq[g].subarray(from, to), at);
-      t.min?.set(a0.min[g].subarray(from, to), at);
-      t.max?.set(a0.max[g].subarray(from, to), at);
-    }
-    for (let s = from; s < to; s++) tileOff[a0.tileCode[s] + 1]++;
+    for (let s = from; s < from + len; s++) tileOff[a0.tileCode[s] + 1]++;
+    if (at !== from) for (const arr of all) arr.copyWithin(at, from, from + len);
     at += len;
   }
   for (let c = 0; c < nCodes; c++) tileOff[c + 1] += tileOff[c];
+  const tiles = TileStore.wrap(plan, at, a0.tileIdx, a0);
+  void ng;
   return { tiles, tileOff };
 }

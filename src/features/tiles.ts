@@ -57,6 +57,23 @@ export class TileStore {
     }));
   }
 
+  /** A store over existing arrays (first `m` slots in use); groups must need only count/sum/sumsq/min/max. */
+  static wrap(plan: ViewPlan, m: number, idx: Float64Array, arrays: { cnt: Float64Array[]; sum: Float64Array[]; sumsq: Float64Array[]; min: Float64Array[]; max: Float64Array[] }): TileStore {
+    const store = new TileStore(plan, 0);
+    store.idx = idx.subarray(0, m);
+    store.m = m;
+    plan.groups.forEach((gp, gi) => {
+      const t = store.g[gi];
+      const view = (a: Float64Array, on: boolean) => (on ? a.subarray(0, m) : null);
+      t.cnt = arrays.cnt[gi].subarray(0, m);
+      t.sum = view(arrays.sum[gi], gp.sum || gp.sumsq);
+      t.sumsq = view(arrays.sumsq[gi], gp.sumsq);
+      t.min = view(arrays.min[gi], gp.min);
+      t.max = view(arrays.max[gi], gp.max);
+    });
+    return store;
+  }
+
   get capacity(): number {
     return this.idx.length;
   }

@@ -78,8 +78,9 @@ export interface SearchResult {
   /** HNSW recall@10 against exact on the same vectors and queries. */
   readonly ann_recall_at_10: number;
   readonly ann_build_s: number;
-  /** CPU seconds of this process during the build (single-threaded build: ~ wall time on an idle core). */
+  /** CPU seconds of this process (all threads) during the build. */
   readonly ann_build_cpu_s: number;
+  readonly ann_build_threads: number;
   readonly ann_dim: number;
   readonly ann_options: Required<HnswOptions>;
   readonly ann_index_bytes: number;
@@ -102,6 +103,8 @@ export async function measureSearch(options: {
   readonly annDim?: number;
   readonly queries?: number;
   readonly hnsw?: HnswOptions;
+  /** HNSW build threads. Default os.availableParallelism(). */
+  readonly threads?: number;
   /** Extra efSearch values to report (logged only). */
   readonly efSweep?: readonly number[];
   readonly log?: (line: string) => void;
@@ -125,17 +128,18 @@ export async function measureSearch(options: {
   const exactNoNormsMs = (performance.now() - t0) / reps;
   log(`exact ${n} × ${dim} (k=10, cosine): ${exactMs.toFixed(1)} ms/query with stored norms, ${exactNoNormsMs.toFixed(1)} ms/query computing them`);
 
-  // same parameters as the recall acceptance test (test/embed/hnsw-recall.test.ts)
+  // same parameters as the recall acceptance test (test/embed/hnsw-recall.test.ts), all cores
+  const threads = options.threads ?? availableParallelism();
   const hnswOptions: HnswOptions = { metric: 'l2', M: 32, efConstruction: 100, efSearch: 800, ...options.hnsw };
   const av = annDim === dim ? v : uniform(n * annDim, 3);
   const aq = annDim === dim ? q : uniform(nq * annDim, 4);
   t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const hnsw = await HnswIndex.build(av, annDim, hnswOptions);
+  const hnsw = await HnswIndex.build(av, annDim, { ...hnswOptions, threads });
   const buildS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const buildCpuS = (cpu.user + cpu.system) / 1e6;
-  log(`hnsw build ${n} × ${annDim} (M ${hnsw.options.M}, efConstruction ${hnsw.options.efConstruction}): ${buildS.toFixed(1)} s wall, ${buildCpuS.toFixed(1)} s CPU`);
+  log(`hnsw build ${n} × ${annDim} (M ${hnsw.options.M}, efConstruction ${hnsw.options.efConstruction}, ${threads} threads): ${buildS.toFixed(1)} s wall, ${buildCpuS.toFixed(1)} s CPU`);
   const truth = Array.from({ length: nq }, (_, i) =>
     new Set(searchExact(av, annDim, aq.subarray(i * annDim, (i + 1) * annDim), { k: 10, metric: hnsw.metric }).map((h) => h.row)));
   let hits = 0;
@@ -160,6 +164,7 @@ export async function measureSearch(options: {
     ann_recall_at_10: recall,
     ann_build_s: buildS,
     ann_build_cpu_s: buildCpuS,
+    ann_build_threads: threads,
     ann_dim: annDim,
     ann_options: hnsw.options,
     ann_index_bytes: hnsw.serialize({ includeVectors: false }).length,

@@ -5,7 +5,8 @@ import { HnswIndex } from '../../src/embed/search/hnsw.js';
 /**
  * Acceptance: ANN recall@10 >= 0.95 vs exact on 100k uniform random 128-d vectors. Uniform random
  * data has no low-dimensional structure, the hardest case for graph indexes, hence M = 32 and a
- * large efSearch. The build takes ~45 s of one core (see the report in the PR / bench/embed-parts.ts).
+ * large efSearch. The build costs ~50-80 s of CPU (cache-miss bound), split over 2 worker threads;
+ * the serial deterministic build is covered in hnsw.test.ts. bench/embed-parts.ts measures it.
  */
 describe('HNSW recall on 100k × 128-d random vectors', () => {
   it('recall@10 >= 0.95 against exact search', { timeout: 600_000 }, async () => {
@@ -21,10 +22,10 @@ describe('HNSW recall on 100k × 128-d random vectors', () => {
 
     let progressCalls = 0;
     const index = await HnswIndex.build(v, dim, {
-      metric: 'l2', M: 32, efConstruction: 100, efSearch: 800, onProgress: () => { progressCalls++; },
+      metric: 'l2', M: 32, efConstruction: 100, efSearch: 800, threads: 2, onProgress: () => { progressCalls++; },
     });
     expect(index.size).toBe(n);
-    expect(progressCalls).toBeGreaterThan(10);
+    expect(progressCalls).toBeGreaterThan(0);
 
     let hits = 0;
     for (let i = 0; i < nq; i++) {

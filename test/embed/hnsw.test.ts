@@ -80,6 +80,30 @@ describe('HNSW (small)', () => {
     expect(Buffer.compare(a.serialize(), b.serialize())).toBe(0);
   });
 
+  it('parallel build (2 worker threads): same seeded levels, valid graph, high recall, abortable', async () => {
+    const d = 32;
+    const w = randomVectors(12_000, d, 21);
+    const qs = randomVectors(40, d, 22);
+    const options = { metric: 'l2' as const, M: 12, efConstruction: 64, efSearch: 128, seed: 5 };
+    const serial = await HnswIndex.build(w, d, options);
+    let progress = 0;
+    const parallel = await HnswIndex.build(w, d, { ...options, threads: 2, onProgress: () => { progress++; } });
+    expect(parallel.size).toBe(12_000);
+    expect(progress).toBeGreaterThan(0);
+    const levelsOf = (b: Uint8Array) => Buffer.from(b.subarray(64, 64 + 12_000));
+    const bytes = parallel.serialize();
+    expect(levelsOf(bytes).equals(levelsOf(serial.serialize()))).toBe(true);
+    const copy = HnswIndex.deserialize(bytes); // checks every link is in range
+    expect(recallAt10(parallel, w, d, qs, 'l2')).toBeGreaterThanOrEqual(0.95);
+    expect(copy.search(qs.subarray(0, d), { k: 10 })).toEqual(parallel.search(qs.subarray(0, d), { k: 10 }));
+    expect(parallel.add(qs.subarray(0, d))).toBe(12_000); // serial adds continue after a parallel build
+    expect(parallel.search(qs.subarray(0, d), { k: 1 })[0]).toMatchObject({ row: 12_000, score: 0 });
+    const ac = new AbortController();
+    const p = HnswIndex.build(randomVectors(60_000, d, 23), d, { ...options, threads: 2, signal: ac.signal });
+    setTimeout(() => ac.abort(), 200);
+    await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
   it('filters results (mask or index list)', async () => {
     const index = await HnswIndex.build(v, dim, { metric: 'l2', M: 12, efConstruction: 100 });
     const mask = Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));

@@ -1,8 +1,21 @@
 import { MaxDistHeap, MinDistHeap, SplitMix } from './hnsw-util.js';
 import type { HnswState } from './hnsw-format.js';
-import { SimdVectorStore, type DistanceCode } from './vector-store.js';
+import { SimdVectorStore, type DistanceCode, type StoreSharing } from './vector-store.js';
 
 const MAX_LEVEL = 16;
+
+/** The level of a new node: floor(-ln(U) · mL), U uniform from the seeded generator. */
+export function drawLevel(rng: SplitMix, M: number): number {
+  return Math.min(MAX_LEVEL, Math.floor(-Math.log(1 - rng.next()) / Math.log(Math.max(2, M))));
+}
+
+/** Several threads linking nodes into one graph (parallel build); see hnsw-parallel.ts. */
+export interface GraphSharing extends StoreSharing {
+  /** One spin lock per node guarding its neighbour lists, plus one at [count] for the entry point. */
+  readonly locks: Int32Array;
+  /** [entry point, max level], shared. */
+  readonly top: Int32Array;
+}
 
 /**
  * The HNSW graph algorithms (Malkov & Yashunin 2018): layered greedy descent, best-first layer
@@ -19,19 +32,48 @@ export class HnswGraph {
   private epoch = 0;
   private readonly sel: Int32Array;
   private readonly selD: Float64Array;
-  private readonly mL: number;
   private scratchIds = new Int32Array(256);
   private scratchD = new Float64Array(256);
 
-  constructor(readonly s: HnswState, vectors?: Float32Array) {
+  private sharing: GraphSharing | undefined;
+
+  constructor(readonly s: HnswState, vectors?: Float32Array, sharing?: GraphSharing) {
     const code: DistanceCode = s.metric === 'cosine' ? 0 : s.metric === 'l2' ? 1 : 2;
-    this.store = new SimdVectorStore(s.dim, code, Math.max(1, s.capacity));
+    this.store = new SimdVectorStore(s.dim, code, Math.max(1, s.capacity), sharing);
+    this.sharing = sharing;
     if (vectors) for (let i = 0; i < s.count; i++) this.store.set(i, vectors, i * s.dim);
     this.rng = new SplitMix(s.rngState);
     this.visited = new Uint32Array(s.capacity);
     this.sel = new Int32Array(s.M0 + 1);
     this.selD = new Float64Array(s.M0 + 1);
-    this.mL = 1 / Math.log(Math.max(2, s.M));
+  }
+
+  /** Ends parallel mode: copies the shared entry point back into the state; later inserts are serial. */
+  detach(): void {
+    if (!this.sharing) return;
+    this.s.entry = this.sharing.top[0];
+    this.s.maxLevel = this.sharing.top[1];
+    this.sharing = undefined;
+  }
+
+  /** Futex-style mutex (0 free, 1 locked, 2 locked with waiters): no syscall when uncontended. */
+  private lock(i: number): void {
+    const l = this.sharing?.locks;
+    if (!l) return;
+    let c = Atomics.compareExchange(l, i, 0, 1);
+    if (c === 0) return;
+    do {
+      if (c === 2 || Atomics.compareExchange(l, i, 1, 2) !== 0) Atomics.wait(l, i, 2);
+    } while ((c = Atomics.compareExchange(l, i, 0, 2)) !== 0);
+  }
+
+  private unlock(i: number): void {
+    const l = this.sharing?.locks;
+    if (!l) return;
+    if (Atomics.sub(l, i, 1) !== 1) {
+      Atomics.store(l, i, 0);
+      Atomics.notify(l, i, 1);
+    }
   }
 
   /** Grows storage to hold at least `n` vectors. */
@@ -164,34 +206,58 @@ export class HnswGraph {
     this.reserve(s.count + 1);
     const id = s.count;
     this.store.set(id, vector);
-    const o = this.store.rowOffset(id);
-    const level = Math.min(MAX_LEVEL, Math.floor(-Math.log(1 - this.rng.next()) * this.mL));
+    const level = drawLevel(this.rng, s.M);
     s.levels[id] = level;
     s.upper[id] = level > 0 ? new Int32Array(level * (s.M + 1)) : undefined;
     s.count++;
-    if (s.entry < 0) {
-      s.entry = id;
-      s.maxLevel = level;
-      return id;
+    this.link(id, level);
+    return id;
+  }
+
+  /**
+   * Links row `id` (vector stored, level and upper lists allocated) into the graph. Thread-safe in
+   * parallel mode: lists are written under their node's lock (and read without, which is safe for
+   * Int32Array), the entry point under the extra lock when `level` raises the top.
+   */
+  link(id: number, level: number): void {
+    const s = this.s;
+    const sh = this.sharing;
+    const top = sh?.top;
+    const globalLock = sh ? sh.locks.length - 1 : -1;
+    if (sh) this.lock(globalLock);
+    const entry = top ? top[0] : s.entry;
+    const maxLevel = top ? top[1] : s.maxLevel;
+    const raises = level > maxLevel;
+    if (sh && !raises) this.unlock(globalLock);
+    if (entry < 0) {
+      if (top) { top[0] = id; top[1] = level; } else { s.entry = id; s.maxLevel = level; }
+      if (sh) this.unlock(globalLock);
+      return;
     }
-    let ep = s.entry;
-    for (let l = s.maxLevel; l > level; l--) ep = this.greedy(o, ep, l);
-    for (let l = Math.min(level, s.maxLevel); l >= 0; l--) {
+    const o = this.store.rowOffset(id);
+    let ep = entry;
+    for (let l = maxLevel; l > level; l--) ep = this.greedy(o, ep, l);
+    for (let l = Math.min(level, maxLevel); l >= 0; l--) {
       this.searchLayer(o, ep, s.efConstruction, l);
       ep = this.res.ids[this.res.bestIndex()];
       const kept = this.selectNeighbors(s.M);
+      const neighbours = Array.from(this.sel.subarray(0, kept));
+      this.lock(id);
       const arr = this.linksArr(id, l);
       const at = this.linksAt(id, l);
+      for (let t = 0; t < kept; t++) arr[at + 1 + t] = neighbours[t];
       arr[at] = kept;
-      for (let t = 0; t < kept; t++) arr[at + 1 + t] = this.sel[t];
-      const neighbours = Array.from(this.sel.subarray(0, kept));
-      for (const nb of neighbours) this.connect(nb, id, l);
+      this.unlock(id);
+      for (const nb of neighbours) {
+        this.lock(nb);
+        this.connect(nb, id, l);
+        this.unlock(nb);
+      }
     }
-    if (level > s.maxLevel) {
-      s.maxLevel = level;
-      s.entry = id;
+    if (raises) {
+      if (top) { Atomics.store(top, 0, id); Atomics.store(top, 1, level); } else { s.entry = id; s.maxLevel = level; }
+      if (sh) this.unlock(globalLock);
     }
-    return id;
   }
 
   /** Adds link nb → id at level l, pruning nb's list with the heuristic when full. */
@@ -211,8 +277,8 @@ export class HnswGraph {
     res.push(id, this.dist(no, id));
     for (let t = 1; t <= cnt; t++) res.push(arr[at + t], this.dist(no, arr[at + t]));
     const kept = this.selectNeighbors(max);
-    arr[at] = kept;
     for (let t = 0; t < kept; t++) arr[at + 1 + t] = this.sel[t];
+    arr[at] = kept;
   }
 
 }

@@ -2,8 +2,9 @@ import { StrataError, throwIfAborted } from '../../errors.js';
 import { keyToScore } from './exact.js';
 import { checkK, checkMetric, checkQuery, exactKey, TopK, type Metric, type RowFilter, type SearchHit } from './metrics.js';
 import { rowFilterMask } from './hnsw-util.js';
-import { readHnsw, writeHnsw } from './hnsw-format.js';
+import { readHnsw, writeHnsw, type HnswState } from './hnsw-format.js';
 import { HnswGraph } from './hnsw-graph.js';
+import { buildParallel } from './hnsw-parallel.js';
 
 export interface HnswOptions {
   /** Default 'cosine' (vectors are stored normalized). */
@@ -24,15 +25,39 @@ export interface BuildProgress {
 }
 
 export interface HnswBuildOptions extends HnswOptions {
+  /**
+   * Worker threads linking rows concurrently. Default 1: a serial, deterministic build. With more,
+   * levels still come from the seed but the graph depends on thread timing (results may differ
+   * slightly between runs). Builds under 4096 rows always run serially.
+   */
+  readonly threads?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: BuildProgress) => void;
+}
+
+function initialState(dim: number, options: HnswOptions, capacity: number): HnswState {
+  if (!Number.isInteger(dim) || dim < 1) {
+    throw new StrataError('INVALID_ARGUMENT', `dim must be a positive integer, got ${dim}`, { field: 'dim' });
+  }
+  const M = options.M ?? 16;
+  if (!Number.isInteger(M) || M < 2 || M > 256) {
+    throw new StrataError('INVALID_ARGUMENT', `M must be an integer in 2..256, got ${M}`, { field: 'M' });
+  }
+  return {
+    metric: checkMetric(options.metric ?? 'cosine'), dim, M, M0: 2 * M,
+    efConstruction: Math.max(options.efConstruction ?? 200, M),
+    efSearch: options.efSearch ?? 64, count: 0, capacity, maxLevel: -1, entry: -1,
+    seed: (options.seed ?? 42) >>> 0, rngState: (options.seed ?? 42) >>> 0,
+    levels: new Uint8Array(capacity),
+    links0: new Int32Array(capacity * (2 * M + 1)), upper: [],
+  };
 }
 
 /**
  * Hierarchical navigable small world graph (Malkov & Yashunin 2018) over float32 vectors, with
  * typed-array adjacency, the neighbour-selection heuristic, seeded levels, WebAssembly SIMD
  * distances and a binary format (`serialize` / `HnswIndex.deserialize`). Rows are numbered in
- * insertion order from 0. Building is single-threaded and deterministic for a seed.
+ * insertion order from 0. `build` is serial and deterministic for a seed unless given `threads`.
  *
  * Parameters: the defaults (M 16, efConstruction 200, efSearch 64) suit real embeddings (low
  * intrinsic dimension). Data without structure needs more: 100k uniform random 128-d vectors reach
@@ -43,31 +68,23 @@ export class HnswIndex {
 
   /** An empty index; add vectors with `add`. */
   static create(dim: number, options: HnswOptions = {}): HnswIndex {
-    if (!Number.isInteger(dim) || dim < 1) {
-      throw new StrataError('INVALID_ARGUMENT', `dim must be a positive integer, got ${dim}`, { field: 'dim' });
-    }
-    const M = options.M ?? 16;
-    if (!Number.isInteger(M) || M < 2 || M > 256) {
-      throw new StrataError('INVALID_ARGUMENT', `M must be an integer in 2..256, got ${M}`, { field: 'M' });
-    }
-    const efConstruction = Math.max(options.efConstruction ?? 200, M);
-    const capacity = 1024;
-    return new HnswIndex(new HnswGraph({
-      metric: checkMetric(options.metric ?? 'cosine'), dim, M, M0: 2 * M, efConstruction,
-      efSearch: options.efSearch ?? 64, count: 0, capacity, maxLevel: -1, entry: -1,
-      seed: (options.seed ?? 42) >>> 0, rngState: (options.seed ?? 42) >>> 0,
-      levels: new Uint8Array(capacity),
-      links0: new Int32Array(capacity * (2 * M + 1)), upper: [],
-    }));
+    return new HnswIndex(new HnswGraph(initialState(dim, options, 1024)));
   }
 
   /** Builds over n × dim row-major vectors, yielding to the event loop between slices. */
   static async build(vectors: Float32Array, dim: number, options: HnswBuildOptions = {}): Promise<HnswIndex> {
-    const index = HnswIndex.create(dim, options);
+    const base = initialState(dim, options, 0);
     const n = Math.floor(vectors.length / dim);
     if (n * dim !== vectors.length) {
       throw new StrataError('INVALID_ARGUMENT', `vectors length ${vectors.length} is not a multiple of dim ${dim}`, { field: 'dim' });
     }
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new StrataError('INVALID_ARGUMENT', `threads must be a positive integer, got ${threads}`, { field: 'threads' });
+    }
+    throwIfAborted(options.signal, 'HNSW build');
+    if (threads > 1 && n >= 4096) return new HnswIndex(await buildParallel(vectors, base, threads, options));
+    const index = new HnswIndex(new HnswGraph(initialState(dim, options, 1024)));
     index.g.reserve(n);
     for (let i = 0; i < n; i++) {
       index.add(vectors.subarray(i * dim, (i + 1) * dim));

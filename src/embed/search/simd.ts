@@ -111,9 +111,16 @@ function anyCloser(): number[] {
   ]);
 }
 
-function moduleBytes(): Uint8Array {
+/**
+ * The module. With `sharedMemory`, the memory is imported (env.mem, shared, up to 4 GiB) so that
+ * several threads can run the kernels over the same rows; otherwise it owns a growable memory.
+ */
+function moduleBytes(sharedMemory: boolean): Uint8Array {
   const i32 = 0x7f;
   const f32 = 0x7d;
+  const memory = sharedMemory
+    ? section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x03, ...leb(1), ...leb(65536)]) // import shared memory
+    : section(5, [1, 0x00, 1]); // own memory, min 1 page
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [3,
@@ -121,8 +128,9 @@ function moduleBytes(): Uint8Array {
       0x60, 8, i32, i32, i32, i32, i32, i32, i32, i32, 0, // 1: distMany
       0x60, 8, i32, i32, i32, f32, i32, i32, i32, i32, 1, i32, // 2: anyCloser
     ]),
+    ...(sharedMemory ? memory : []),
     ...section(3, [4, 0, 0, 1, 2]),
-    ...section(5, [1, 0x00, 1]), // one memory, min 1 page
+    ...(sharedMemory ? [] : memory),
     ...section(7, [5, ...str('mem'), 0x02, 0, ...str('dot'), 0x00, 0, ...str('l2sq'), 0x00, 1,
       ...str('distMany'), 0x00, 2, ...str('anyCloser'), 0x00, 3]),
     ...section(10, [4, ...kernel(false), ...kernel(true), ...distMany(), ...anyCloser()]),
@@ -130,17 +138,27 @@ function moduleBytes(): Uint8Array {
 }
 
 /** The parts of the WebAssembly API used here (tsconfig has no DOM lib). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   grow(pages: number): number;
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: object | undefined;
+let compiledShared: object | undefined;
+const PAGE = 65536;
+
+/** A shared memory of at least `bytes`, growable to `maxBytes` (both rounded up to 64 KiB pages). */
+export function sharedMemory(bytes: number, maxBytes: number): WasmMemory {
+  const initial = Math.ceil(bytes / PAGE);
+  const maximum = Math.min(65536, Math.max(initial, Math.ceil(maxBytes / PAGE)));
+  return new wasm.Memory({ initial, maximum, shared: true });
+}
 
 export interface SimdKernels {
   readonly memory: WasmMemory;
@@ -152,10 +170,16 @@ export interface SimdKernels {
     stride: number, metric: number) => number;
 }
 
-/** A fresh instance (own memory) of the distance kernels. */
-export function simdKernels(): SimdKernels {
-  compiled ??= new wasm.Module(moduleBytes());
-  const inst = new wasm.Instance(compiled, {});
+/** A fresh instance of the distance kernels: over `memory` (from sharedMemory), or with its own. */
+export function simdKernels(memory?: WasmMemory): SimdKernels {
+  let inst: { readonly exports: Record<string, unknown> };
+  if (memory) {
+    compiledShared ??= new wasm.Module(moduleBytes(true));
+    inst = new wasm.Instance(compiledShared, { env: { mem: memory } });
+  } else {
+    compiled ??= new wasm.Module(moduleBytes(false));
+    inst = new wasm.Instance(compiled, {});
+  }
   const e = inst.exports as unknown as SimdKernels & { mem: WasmMemory };
   return { memory: e.mem, dot: e.dot, l2sq: e.l2sq, distMany: e.distMany, anyCloser: e.anyCloser };
 }
@@ -169,6 +193,6 @@ let scratch: SimdKernels | undefined;
 export function scanScratch(bytes: number): { readonly kernels: SimdKernels; readonly f32: Float32Array } {
   scratch ??= simdKernels();
   const have = scratch.memory.buffer.byteLength;
-  if (bytes > have) scratch.memory.grow(Math.ceil((bytes - have) / 65536));
+  if (bytes > have) scratch.memory.grow(Math.ceil((bytes - have) / PAGE));
   return { kernels: scratch, f32: new Float32Array(scratch.memory.buffer) };
 }

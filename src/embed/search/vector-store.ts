@@ -6,18 +6,28 @@ export type DistanceCode = 0 | 1 | 2;
 /** Entries in each scratch list (neighbour ids, their distances, kept ids). */
 export const SCRATCH_LIST = 512;
 
+/** Where a store lives when several threads share one memory (see SimdVectorStore). */
+export interface StoreSharing {
+  /** Kernels instantiated over the shared memory (one instance per thread). */
+  readonly kernels: SimdKernels;
+  /** This thread's scratch slot, 0 <= slot < slots. */
+  readonly slot: number;
+  readonly slots: number;
+}
+
 /**
- * Rows of `dim` floats in WebAssembly memory, padded to a multiple of 8, plus one query slot and
- * three scratch lists (`ids`, `out`, `kept`) shared with the list kernels.
+ * Rows of `dim` floats in WebAssembly memory, padded to a multiple of 8, plus per-thread scratch:
+ * a query slot and three lists (`ids`, `out`, `kept`) shared with the list kernels.
  * Cosine rows are stored normalized. Distances: 1 - cos, squared L2, or -dot (lower is closer).
  *
- * Memory: [query: rowBytes][ids: i32 × 512][out: f32 × 512][kept: i32 × 512][rows ...]
+ * Memory: slots × [query: rowBytes][ids: i32 × 512][out: f32 × 512][kept: i32 × 512], then rows.
  */
 export class SimdVectorStore {
   readonly stride: number;
   private readonly k: SimdKernels;
   private f32!: Float32Array;
   private readonly rowBytes: number;
+  private readonly queryAt: number;
   private readonly idsAt: number;
   private readonly outAt: number;
   private readonly keptAt: number;
@@ -31,15 +41,23 @@ export class SimdVectorStore {
   out!: Float32Array;
   kept!: Int32Array;
 
-  constructor(readonly dim: number, readonly code: DistanceCode, capacity: number) {
+  /** Bytes of memory for `rows` rows and `slots` scratch slots. */
+  static layoutBytes(dim: number, slots: number, rows: number): number {
+    const rowBytes = Math.ceil(dim / 8) * 32;
+    return slots * (rowBytes + 12 * SCRATCH_LIST) + rows * rowBytes;
+  }
+
+  constructor(readonly dim: number, readonly code: DistanceCode, capacity: number, sharing?: StoreSharing) {
     this.stride = Math.ceil(dim / 8) * 8;
     this.rowBytes = this.stride * 4;
-    this.idsAt = this.rowBytes;
+    const slotBytes = this.rowBytes + 12 * SCRATCH_LIST;
+    this.queryAt = (sharing?.slot ?? 0) * slotBytes;
+    this.idsAt = this.queryAt + this.rowBytes;
     this.outAt = this.idsAt + 4 * SCRATCH_LIST;
     this.keptAt = this.outAt + 4 * SCRATCH_LIST;
-    this.base = this.keptAt + 4 * SCRATCH_LIST;
+    this.base = (sharing?.slots ?? 1) * slotBytes;
     this.kmetric = code === 1 ? 1 : 0;
-    this.k = simdKernels();
+    this.k = sharing?.kernels ?? simdKernels();
     this.views();
     this.reserve(Math.max(1, capacity));
   }
@@ -72,7 +90,7 @@ export class SimdVectorStore {
 
   /** Byte offset of the query slot, for `dist`. */
   get queryOffset(): number {
-    return 0;
+    return this.queryAt;
   }
 
   rowOffset(row: number): number {
@@ -109,7 +127,7 @@ export class SimdVectorStore {
   }
 
   setQuery(q: ArrayLike<number>): void {
-    this.write(0, q, 0);
+    this.write(this.queryAt / 4, q, 0);
   }
 
   /** Distance between the vector at byte offset `a` (a row or the query slot) and `row`. */

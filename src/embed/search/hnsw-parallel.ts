@@ -1,0 +1,118 @@
+import { Worker } from 'node:worker_threads';
+import { StrataError } from '../../errors.js';
+import type { HnswState } from './hnsw-format.js';
+import { drawLevel, HnswGraph } from './hnsw-graph.js';
+import { SplitMix } from './hnsw-util.js';
+import { sharedMemory, simdKernels, type WasmMemory } from './simd.js';
+import { SimdVectorStore } from './vector-store.js';
+
+/** What each build worker receives (all buffers shared). */
+export interface WorkerInit {
+  readonly memory: WasmMemory;
+  readonly state: Omit<HnswState, 'levels' | 'links0' | 'upper'>;
+  readonly levels: SharedArrayBuffer;
+  readonly links0: SharedArrayBuffer;
+  readonly upperFlat: SharedArrayBuffer;
+  readonly upperOffsets: SharedArrayBuffer;
+  readonly locks: SharedArrayBuffer;
+  readonly top: SharedArrayBuffer;
+  /** Int32 [next row to link, rows linked, stop flag]. */
+  readonly control: SharedArrayBuffer;
+  readonly slot: number;
+  readonly slots: number;
+}
+
+/** Upper-layer lists as views into one flat array (offsets in Int32 units). */
+export function upperViews(levels: Uint8Array, flat: Int32Array, offsets: Int32Array, M: number): (Int32Array | undefined)[] {
+  const upper: (Int32Array | undefined)[] = new Array(levels.length);
+  for (let i = 0; i < levels.length; i++) {
+    upper[i] = levels[i] > 0 ? flat.subarray(offsets[i], offsets[i] + levels[i] * (M + 1)) : undefined;
+  }
+  return upper;
+}
+
+function startWorker(init: WorkerInit): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    // running from TypeScript sources (tests, tsx): load the worker through tsx's loader
+    const url = new URL('./hnsw-worker.ts', self).href;
+    const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
+    return new Worker(code, { eval: true, workerData: init });
+  }
+  return new Worker(new URL('./hnsw-worker.js', self), { workerData: init });
+}
+
+/**
+ * Builds the graph of `n` vectors with `threads` worker threads linking rows concurrently (the
+ * hnswlib scheme: per-node locks, lock-free reads). Levels come from the seed exactly as in a serial
+ * build; the graph itself depends on thread timing, so results may differ slightly between runs.
+ */
+export async function buildParallel(
+  vectors: Float32Array,
+  base: HnswState,
+  threads: number,
+  options: { readonly signal?: AbortSignal; readonly onProgress?: (p: { done: number; total: number }) => void },
+): Promise<HnswGraph> {
+  const { dim, M, M0 } = base;
+  const n = vectors.length / dim;
+  const rng = new SplitMix(base.rngState);
+  const levels = new Uint8Array(new SharedArrayBuffer(n));
+  const offsets = new Int32Array(new SharedArrayBuffer(4 * n));
+  let upperWords = 0;
+  for (let i = 0; i < n; i++) {
+    levels[i] = drawLevel(rng, M);
+    offsets[i] = upperWords;
+    upperWords += levels[i] * (M + 1);
+  }
+  const links0 = new Int32Array(new SharedArrayBuffer(4 * n * (M0 + 1)));
+  const upperFlat = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, upperWords)));
+  const locks = new Int32Array(new SharedArrayBuffer(4 * (n + 1)));
+  const top = new Int32Array(new SharedArrayBuffer(8)).fill(-1);
+  const control = new Int32Array(new SharedArrayBuffer(12));
+  const slots = threads + 1; // slot 0: this thread
+  const bytes = SimdVectorStore.layoutBytes(dim, slots, n);
+  const memory = sharedMemory(bytes, 2 * bytes + (64 << 20));
+  const state: HnswState = {
+    ...base, count: n, capacity: n, rngState: rng.state, levels, links0,
+    upper: upperViews(levels, upperFlat, offsets, M),
+  };
+  const graph = new HnswGraph(state, vectors, { kernels: simdKernels(memory), slot: 0, slots, locks, top });
+  graph.link(0, levels[0]);
+  control[0] = 1;
+  control[1] = 1;
+  const plain: WorkerInit['state'] = {
+    metric: base.metric, dim, M, M0, efConstruction: base.efConstruction, efSearch: base.efSearch, seed: base.seed,
+    count: n, capacity: n, maxLevel: -1, entry: -1, rngState: rng.state,
+  };
+  const workers = Array.from({ length: threads }, (_, t) => startWorker({
+    memory, state: plain, levels: levels.buffer as SharedArrayBuffer,
+    links0: links0.buffer as SharedArrayBuffer, upperFlat: upperFlat.buffer as SharedArrayBuffer,
+    upperOffsets: offsets.buffer as SharedArrayBuffer, locks: locks.buffer as SharedArrayBuffer,
+    top: top.buffer as SharedArrayBuffer, control: control.buffer as SharedArrayBuffer, slot: t + 1, slots,
+  }));
+  const stop = () => Atomics.store(control, 2, 1);
+  options.signal?.addEventListener('abort', stop, { once: true });
+  const timer = setInterval(() => options.onProgress?.({ done: Math.min(n, Atomics.load(control, 1)), total: n }), 200);
+  try {
+    const results = await Promise.allSettled(workers.map((w) => new Promise<void>((resolve, reject) => {
+      w.once('error', reject);
+      w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`HNSW build worker exited with code ${code}`))));
+    })));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (options.signal?.aborted) {
+      throw new StrataError('ABORTED', 'HNSW build was aborted', { cause: options.signal.reason });
+    }
+    if (failed) {
+      throw new StrataError('UNAVAILABLE', `parallel HNSW build failed: ${String((failed as PromiseRejectedResult).reason)}`, {
+        cause: (failed as PromiseRejectedResult).reason, hint: 'retry with threads: 1',
+      });
+    }
+  } finally {
+    stop();
+    clearInterval(timer);
+    options.signal?.removeEventListener('abort', stop);
+  }
+  graph.detach();
+  options.onProgress?.({ done: n, total: n });
+  return graph;
+}

@@ -6,7 +6,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { bucketKernel, histKernel, pairKernel, probeKernel, scatterKernel, tileKernel } from './sort-kernels.js';
+import { pairKernel, probeKernel } from './probe-kernels.js';
+import { bucketKernel, histKernel, scatterKernel } from './sort-kernels.js';
+import { tileKernel } from './tile-kernel.js';
 
 export const KERNELS = { hist: histKernel, scatter: scatterKernel, bucket: bucketKernel, probe: probeKernel, pair: pairKernel, tile: tileKernel } as const;
 export type KernelName = keyof typeof KERNELS;

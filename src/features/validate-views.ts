@@ -113,6 +113,10 @@ function validateAggregation(ctx: Ctx, view: FeatureViewDef, i: number, a: Aggre
     return undefined;
   }
   const kind = a.windowKind ?? (lifetime ? 'lifetime' : hopMs !== undefined ? 'hopping' : 'sliding');
+  if ((a.window === 'lifetime') !== (kind === 'lifetime')) {
+    issues.add(view, obj, at('windowKind'), `window ${JSON.stringify(a.window)} does not go with windowKind ${kind}`, 'use window: lifetime alone for all history, or a duration with sliding/hopping/tumbling');
+    return undefined;
+  }
   if (kind === 'lifetime' && a.hop !== undefined) {
     issues.add(view, obj, at('hop'), 'a lifetime window has no hop', 'remove hop, or give a finite window');
     ok = false;

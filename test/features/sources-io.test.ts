@@ -5,6 +5,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tableToIPC } from 'apache-arrow';
+import type * as A from 'apache-arrow';
+import { tableFromRecords } from '../../src/features/build.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource, registerSourceLoader, type SourceDef } from '../../src/features/index.js';
 import { readParquetFile, writeParquetFile } from '../../src/features/sources/index.js';
@@ -85,6 +87,30 @@ describe('source formats', () => {
     offTmp();
     repo.refresh();
     await expect(repo.getHistoricalFeatures(rowsTable(rows), { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+  });
+});
+
+describe('entities with several join keys', () => {
+  it('give the same features as one combined key', async () => {
+    const split = events.filter((e) => e.k !== null).map((e) => ({ a: Number(e.k) % 3, b: `b${Math.floor(Number(e.k) / 3)}`, event_timestamp: e.ts, cr: e.cr, v: e.v, s: e.s }));
+    const two = tableFromRecords(split, { dtypes: { a: 'int64', b: 'string', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64', s: 'string' } });
+    const one = tableFromRecords(
+      split.map((e) => ({ ...e, ab: `${e.a}|${e.b}` })),
+      { dtypes: { a: 'int64', b: 'string', ab: 'string', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64', s: 'string' } },
+    );
+    const mk = (table: A.Table, keys: string[]) =>
+      FeatureRepo.fromDefinitions([
+        defineEntity({ name: 'ent', joinKeys: keys }),
+        defineSource({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' }),
+        defineFeatureView({ name: 'plain', entities: ['ent'], source: 'ev', features: ['v', 's'], ttl: '3h' }),
+        defineFeatureView({ name: 'aggs', entities: ['ent'], source: 'ev', aggregations: [{ column: 'v', function: 'sum', window: '2h' }, { column: 's', function: 'last', window: 'lifetime' }] }),
+      ]);
+    const lookups = rows.map((r) => ({ a: Number(r.qk) % 3, b: `b${Math.floor(Number(r.qk) / 3)}`, event_timestamp: new Date(r.qts) }));
+    const features = ['plain:v', 'plain:s', 'aggs:v_sum_2h', 'aggs:s_last_lifetime'];
+    const got = await (await mk(two, ['a', 'b'])).getHistoricalFeatures(lookups, { features }).toArray();
+    const want = await (await mk(one, ['ab'])).getHistoricalFeatures(lookups.map((l) => ({ ...l, ab: `${l.a}|${l.b}` })), { features }).toArray();
+    expect(got).toEqual(want.map(({ ab: _ab, ...rest }) => rest));
+    expect(got.some((r) => r.v !== null)).toBe(true);
   });
 });
 

@@ -2,7 +2,7 @@ import { StrataError, throwIfAborted } from '../errors.js';
 import type { Sample } from '../format/chunk.js';
 import { ColumnReader } from '../format/column-reader.js';
 import type { ColumnManifest, Manifest } from '../format/manifest.js';
-import { Transaction } from '../format/transaction.js';
+import { Transaction, isDerived } from '../format/transaction.js';
 import type { Storage } from '../storage/storage.js';
 import { type CellSource, type MediaCell, mediaCell } from './cells.js';
 import { codecFor } from './htypes/index.js';
@@ -204,6 +204,7 @@ export class DatasetCore {
     const out: Record<string, Sample | null> = {};
     for (const name of names) {
       const col = txn.schema.find((c) => c.name === name)!;
+      if (row[name] === undefined && isDerived(col)) continue; // left short for the job that derives it
       const codec = codecFor(col.htype, name);
       const enc = await codec.encode(row[name], {
         column: name,

@@ -70,12 +70,17 @@ export class Transaction {
     this.pureAppend = false;
   }
 
-  /** Appends one row; columns missing from `values` get null. */
+  /**
+   * Appends one row; columns missing from `values` get null, except derived columns (those with
+   * `meta.lineage`, e.g. computed embeddings), which are left short so the job that derives them
+   * can fill the new rows later.
+   */
   async appendRow(values: Readonly<Record<string, Sample | null | undefined>>): Promise<void> {
     this.assertOpen();
     throwIfAborted(this.options.signal, 'append');
     const rowIndex = this.base.length + this.rows;
     for (const c of this.columns) {
+      if (values[c.name] === undefined && isDerived(c) && !this.writers.has(c.name)) continue;
       const w = await this.writer(c.name, rowIndex);
       await w.append(values[c.name] ?? null);
     }
@@ -172,7 +177,10 @@ export class Transaction {
       latest.columns.length === this.columns.length &&
       this.columns.every((c) => {
         const l = latest.columns.find((x) => x.name === c.name);
-        return l && l.dtype === c.dtype && l.sampleCompression === c.sampleCompression && l.chunkCompression === c.chunkCompression && l.length === latest.length;
+        return (
+          l && l.dtype === c.dtype && l.sampleCompression === c.sampleCompression && l.chunkCompression === c.chunkCompression &&
+          (l.length === latest.length || !appends.has(c.name))
+        );
       });
     if (!same) {
       throw new StrataError('CONFLICT', `${this.storage.uri} changed schema in version ${latest.version} while appending`, {
@@ -224,4 +232,9 @@ export class Transaction {
   private assertOpen(): void {
     if (this.done) throw new StrataError('INVALID_ARGUMENT', 'transaction already committed or abandoned', { hint: 'start a new one' });
   }
+}
+
+/** Columns computed from others (they carry lineage): appends leave them short instead of null-padding. */
+export function isDerived(c: ColumnManifest): boolean {
+  return (c.meta as Record<string, unknown>).lineage !== undefined;
 }

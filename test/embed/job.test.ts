@@ -91,18 +91,22 @@ describe('embed(): tiny model vs the JS reference', () => {
     await expect(embed(ds, { column: 'image', model: rgb.path, output: 'plain' })).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
-  it('rows appended after the job: rows added to a dataset get null from append(); re-run reports them (unembedded + warning)', async () => {
+  it('rows appended after the job: the derived column is left short by append(), a re-run embeds just the new rows', async () => {
     await using ds = await imageDataset(mem(), images.slice(0, 6));
     const first = await embed(ds, { column: 'image', model: rgb.path });
     expect(first.lineage.rowsWritten).toBe(6);
     await ds.append([{ image: images[6], id: 6 }, { image: images[7], id: 7 }]);
     await ds.commit();
+    expect(ds.core.columnManifest('embedding').length).toBe(6);
     const warnings: string[] = [];
     const s = await embed(ds, { column: 'image', model: rgb.path, onWarning: (m, code) => warnings.push(code) });
-    expect(s).toMatchObject({ noop: true, unembedded: 2 });
-    expect(warnings).toEqual(['STRATA_EMBED_UNFILLED']);
+    expect(s).toMatchObject({ processed: 2, resumedFrom: 6, unembedded: 0 });
+    expect(warnings).toEqual([]);
     const fresh = await embed(ds, { column: 'image', model: rgb.path, output: 'embedding_all' });
     expect(fresh).toMatchObject({ processed: 8, unembedded: 0 });
+    const a = (await ds.values('embedding')) as Float32Array[];
+    const b = (await ds.values('embedding_all')) as Float32Array[];
+    for (let i = 0; i < 8; i++) expect(Array.from(a[i])).toEqual(Array.from(b[i]));
   });
 
   it('mismatched input shapes give a clear INVALID_ARGUMENT before anything is written', async () => {

@@ -2,6 +2,9 @@ import { throwIfAborted } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { chunkTimeMs } from './column-writer.js';
 import { CHUNKS_PREFIX, versionKey } from './manifest.js';
+
+/** Where derived objects such as vector indexes live; referenced by key from manifest meta. */
+export const INDEXES_PREFIX = 'indexes/';
 import { listVersionNumbers, readManifest } from './versions.js';
 
 export interface VacuumOptions {
@@ -37,8 +40,19 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     throwIfAborted(options.signal, 'vacuum');
     if (!options.dryRun) await storage.delete(versionKey(v));
   }
-  const keys = await storage.list(CHUNKS_PREFIX, { signal: options.signal });
-  const garbage = keys.filter((k) => !live.has(k) && (chunkTimeMs(k) ?? 0) < cutoff);
+  // Other objects a manifest can reference (e.g. vector indexes under indexes/) are named in its meta.
+  for (const m of kept) collectKeys(m.meta, live);
+  const keys = [...(await storage.list(CHUNKS_PREFIX, { signal: options.signal })), ...(await storage.list(INDEXES_PREFIX, { signal: options.signal }))];
+  // An unreferenced index built for a version older than every kept version can no longer be
+  // published; a newer one may belong to a createIndex still committing.
+  const oldestKept = Math.min(...kept.map((m) => m.version));
+  const isGarbage = (k: string): boolean => {
+    if (live.has(k)) return false;
+    if (k.startsWith(CHUNKS_PREFIX)) return (chunkTimeMs(k) ?? 0) < cutoff;
+    const built = /-v(\d+)-[0-9a-f]+\.[a-z]+$/.exec(k);
+    return built !== null && Number(built[1]) < oldestKept;
+  };
+  const garbage = keys.filter(isGarbage);
   let bytesFreed = 0;
   let deleted = 0;
   for (const k of garbage) {
@@ -48,4 +62,12 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     options.onProgress?.({ deleted: ++deleted, total: garbage.length });
   }
   return { versionsDeleted: doomed, chunksDeleted: garbage.length, bytesFreed };
+}
+
+/** Every string under `value` that names an object below `indexes/`. */
+function collectKeys(value: unknown, into: Set<string>): void {
+  if (typeof value === 'string') {
+    if (value.startsWith(INDEXES_PREFIX)) into.add(value);
+  } else if (Array.isArray(value)) for (const v of value) collectKeys(v, into);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) collectKeys(v, into);
 }

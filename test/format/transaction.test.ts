@@ -160,3 +160,23 @@ describe.each(BACKENDS)('commits on %s', (name) => {
     await storage.close();
   });
 });
+
+describe('vacuum of derived objects', () => {
+  it('deletes index objects no kept version references, keeps referenced and in-flight ones', async () => {
+    const { MemoryStorage } = await import('../../src/storage/memory.js');
+    const storage = new MemoryStorage();
+    let m = await createDataset(storage, 'int32');
+    const row = { x: { bytes: new Uint8Array(4), shape: [] } };
+    for (let v = 0; v < 3; v++) {
+      const txn = new Transaction(storage, m, { writer: 't' });
+      await txn.appendRow(row);
+      if (v === 2) txn.setMeta({ indexes: { x: { key: 'indexes/c0-v2-aaaa.hnsw' } } });
+      m = await txn.commit(`v${v + 1}`);
+    }
+    await storage.put('indexes/c0-v1-bbbb.hnsw', new Uint8Array(8)); // built for v1, never published
+    await storage.put('indexes/c0-v2-aaaa.hnsw', new Uint8Array(8)); // referenced by v3
+    await storage.put('indexes/c0-v3-cccc.hnsw', new Uint8Array(8)); // a createIndex still committing
+    await vacuum(storage, { retentionMs: -1 });
+    expect(await storage.list('indexes/')).toEqual(['indexes/c0-v2-aaaa.hnsw', 'indexes/c0-v3-cccc.hnsw']);
+  });
+});

@@ -60,10 +60,10 @@ export class LocalStorage implements Storage {
   async get(key: string, options?: ReadOptions): Promise<Uint8Array> {
     this.check(key, options?.signal, 'read');
     try {
-      const buf = await fsp.readFile(this.pathOf(key), { signal: options?.signal });
+      const buf = await readWhole(this.pathOf(key), options?.signal);
       this.stats.gets++;
       this.stats.bytesRead += buf.length;
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+      return buf;
     } catch (err) {
       throw this.fail(err, key, 'read');
     }
@@ -272,5 +272,27 @@ async function syncDir(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * A whole file in one read of its known size (fs.readFile reads in 512 KiB steps, one thread-pool
+ * round trip each, which halves cold scan throughput of 8 MiB chunks).
+ */
+async function readWhole(file: string, signal?: AbortSignal): Promise<Uint8Array> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const out = new Uint8Array(size);
+    let n = 0;
+    while (n < size) {
+      throwIfAborted(signal, `read of ${file}`);
+      const { bytesRead } = await fh.read(out, n, size - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return n === size ? out : out.subarray(0, n);
+  } finally {
+    await fh.close();
   }
 }

@@ -46,3 +46,39 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
     );
   });
 }
+
+/**
+ * One attempt of a remote request with its own deadline: `run` gets a signal that fires on the
+ * caller's `signal` (→ ABORTED) or after `timeoutMs` (→ TIMEOUT, which retry policies may retry).
+ */
+export async function withAttemptDeadline<T>(
+  run: (attemptSignal: AbortSignal) => Promise<T>,
+  options: {
+    readonly signal: AbortSignal | undefined;
+    readonly timeoutMs: number;
+    readonly what: string;
+    readonly details: { uri?: string; key?: string };
+    /** Shrinks the cause kept on TIMEOUT errors (e.g. SDK errors carrying whole responses). */
+    readonly cause?: (err: unknown) => unknown;
+  },
+): Promise<T> {
+  const { signal, timeoutMs, what, details } = options;
+  const ctl = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctl.abort(new Error(`timed out after ${timeoutMs} ms`));
+  }, timeoutMs);
+  const onAbort = (): void => ctl.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await run(ctl.signal);
+  } catch (err) {
+    if (signal?.aborted) throw abortedError(what, signal, details);
+    if (timedOut) throw new StrataError('TIMEOUT', `${what} timed out after ${timeoutMs} ms`, { ...details, cause: options.cause ? options.cause(err) : err });
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

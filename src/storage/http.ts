@@ -1,5 +1,5 @@
 import { StrataError } from '../errors.js';
-import { abortedError } from './abort.js';
+import { withAttemptDeadline } from './abort.js';
 import { assertOpen, notFound, rangePastEnd, validateRange } from './checks.js';
 import { isNetworkError, isRetryableStatus, withRetry } from './retry.js';
 import { newStats, type ReadOptions, type Storage, type StorageStats, type WriteOptions } from './storage.js';
@@ -155,31 +155,19 @@ export class HttpStorage implements Storage {
     const timeoutMs = this.options.timeoutMs ?? 30_000;
     const what = `${op} of ${url}`;
     return withRetry(
-      async (attempt) => {
+      (attempt) => {
         if (attempt > 1) this.stats.retries++;
-        const ctl = new AbortController();
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          ctl.abort(new Error(`timed out after ${timeoutMs} ms`));
-        }, timeoutMs);
-        const onAbort = (): void => ctl.abort(signal?.reason);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        try {
-          const headers: Record<string, string> = { ...this.options.headers };
-          if (range !== undefined) headers.range = range;
-          const res = await fetch(url, { method, headers, signal: ctl.signal });
-          const body = method === 'HEAD' ? new Uint8Array(0) : new Uint8Array(await res.arrayBuffer());
-          if (!res.ok && !(res.status === 416 && range !== undefined)) throw new HttpStatusError(res.status);
-          return { status: res.status, headers: res.headers, body };
-        } catch (err) {
-          if (signal?.aborted) throw abortedError(what, signal, { uri: this.uri, key });
-          if (timedOut) throw new StrataError('TIMEOUT', `${what} timed out after ${timeoutMs} ms`, { uri: this.uri, key, cause: err });
-          throw err;
-        } finally {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-        }
+        return withAttemptDeadline(
+          async (attemptSignal) => {
+            const headers: Record<string, string> = { ...this.options.headers };
+            if (range !== undefined) headers.range = range;
+            const res = await fetch(url, { method, headers, signal: attemptSignal });
+            const body = method === 'HEAD' ? new Uint8Array(0) : new Uint8Array(await res.arrayBuffer());
+            if (!res.ok && !(res.status === 416 && range !== undefined)) throw new HttpStatusError(res.status);
+            return { status: res.status, headers: res.headers, body };
+          },
+          { signal, timeoutMs, what, details: { uri: this.uri, key } },
+        );
       },
       {
         maxAttempts: this.options.maxAttempts ?? 3,

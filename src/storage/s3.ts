@@ -8,7 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../errors.js';
-import { abortedError } from './abort.js';
+import { withAttemptDeadline } from './abort.js';
 import { assertOpen, conflict, notFound, rangePastEnd, sortKeys, validateKey, validatePrefix, validateRange } from './checks.js';
 import { withRetry } from './retry.js';
 import { isRetryableS3Error, s3ErrorName, s3Failure, s3Status, slimSdkError } from './s3-errors.js';
@@ -217,28 +217,15 @@ export class S3Storage implements Storage {
     const target = key === undefined ? this.uri : `"${key}" in ${this.uri}`;
     const what = `${op} of ${target}`;
     return withRetry(
-      async (attempt) => {
+      (attempt) => {
         if (attempt > 1) this.stats.retries++;
-        const ctl = new AbortController();
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          ctl.abort(new Error(`timed out after ${timeoutMs} ms`));
-        }, timeoutMs);
-        const onAbort = (): void => ctl.abort(signal?.reason);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        try {
-          return await run(ctl.signal, attempt);
-        } catch (err) {
-          if (signal?.aborted) throw abortedError(what, signal, { uri: this.uri, ...(key === undefined ? {} : { key }) });
-          if (timedOut) {
-            throw new StrataError('TIMEOUT', `${what} timed out after ${timeoutMs} ms`, { uri: this.uri, key, cause: slimSdkError(err) });
-          }
-          throw err;
-        } finally {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-        }
+        return withAttemptDeadline((attemptSignal) => run(attemptSignal, attempt), {
+          signal,
+          timeoutMs,
+          what,
+          details: { uri: this.uri, ...(key === undefined ? {} : { key }) },
+          cause: slimSdkError,
+        });
       },
       {
         maxAttempts,

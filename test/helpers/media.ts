@@ -9,20 +9,12 @@ import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { runFfmpeg } from '../../src/media/ffmpeg.js';
 import type { ByteSource } from '../../src/media/range-server.js';
+import { prng } from '../../src/random.js';
 
 export type Rgb = readonly [number, number, number];
 
 /** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = prng;
 
 /** Film grain shared by all 'scene' images (each starts at a seeded offset): far cheaper than a
  * random number per sample, so benches can make thousands of photo-like JPEGs quickly. */

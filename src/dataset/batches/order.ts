@@ -1,16 +1,7 @@
 import { StrataError } from '../../errors.js';
+import { prng } from '../../random.js';
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same order on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** The positions [start, end) of shard `shard` of `shards` over n rows: contiguous, disjoint, complete. */
 export function shardRange(n: number, shard: number, shards: number): [number, number] {

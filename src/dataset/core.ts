@@ -4,7 +4,7 @@ import { ColumnReader } from '../format/column-reader.js';
 import type { ColumnManifest, Manifest } from '../format/manifest.js';
 import { Transaction, isDerived } from '../format/transaction.js';
 import type { Storage } from '../storage/storage.js';
-import { type CellSource, type MediaCell, mediaCell } from './cells.js';
+import { type CellSource, mediaCell } from './cells.js';
 import { codecFor } from './htypes/index.js';
 import { resolveLink } from './links.js';
 import { type ColumnSpec, infoColumnName, isHiddenColumn } from './schema.js';
@@ -168,10 +168,6 @@ export class DatasetCore {
     return s === null ? '' : new TextDecoder().decode(s.bytes);
   }
 
-  /** Media cells of a link column carry their URL; resolved lazily. */
-  async mediaCells(name: string, rows: ArrayLike<number>, signal?: AbortSignal): Promise<(MediaCell | null)[]> {
-    return (await this.readCells(name, rows, signal)) as (MediaCell | null)[];
-  }
 
   // ---- writing ----
 

@@ -128,13 +128,6 @@ function writeShape(into: Uint32Array, at: number, ndim: number, shape: readonly
   for (let d = 0; d < ndim; d++) into[at + d] = d < pad ? 1 : shape[d - pad];
 }
 
-/** Reads the header length from a chunk's first 32 bytes (needed before a ranged header read). */
-export function peekHeaderBytes(preamble: Uint8Array, key: string): number {
-  const view = new DataView(preamble.buffer, preamble.byteOffset, preamble.byteLength);
-  if (preamble.byteLength < PREAMBLE_BYTES || view.getUint32(0, true) !== CHUNK_MAGIC) throw corrupt(key, 'bad magic');
-  return view.getUint32(16, true);
-}
-
 /** Parses and verifies a chunk header (the first `headerBytes` bytes of the object). */
 export function decodeHeader(bytes: Uint8Array, key: string): ChunkHeader {
   if (bytes.byteLength < PREAMBLE_BYTES) throw corrupt(key, 'object shorter than its preamble');

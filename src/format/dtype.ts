@@ -33,10 +33,6 @@ export function assertDType(value: unknown, field = 'dtype'): DType {
   });
 }
 
-export function isNumericDType(d: DType): boolean {
-  return DTYPE_BYTES[d] > 0;
-}
-
 export type TypedArray =
   | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
   | BigUint64Array | BigInt64Array | Float32Array | Float64Array;

@@ -96,7 +96,3 @@ export function emptyManifest(writer: string): Manifest {
     writer,
   };
 }
-
-export function findColumn(m: Manifest, name: string): ColumnManifest | undefined {
-  return m.columns.find((c) => c.name === name);
-}

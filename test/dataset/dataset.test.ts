@@ -165,6 +165,9 @@ describe('Dataset validation', () => {
     await expect(Dataset.create(uri, { schema: {} })).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(Dataset.create(`memory://x${Date.now()}`, { schema: { a: 'nonsense' as 'text' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(Dataset.open(`memory://missing-${Date.now()}`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(
+      Dataset.create(`memory://codec-${Date.now()}`, { schema: { a: { htype: 'generic', dtype: 'int32', chunkCompression: 'gzip' as 'lz4' } } }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'chunkCompression' } });
   });
 
   it('decoding a damaged stored image raises CORRUPT with the row', async () => {

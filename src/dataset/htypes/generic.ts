@@ -1,5 +1,6 @@
 import { StrataError } from '../../errors.js';
 import type { Sample } from '../../format/chunk.js';
+import { assertChunkCodec } from '../../format/codec.js';
 import { type DType, DTYPE_BYTES, type TypedArray, assertDType, encodeNumbers, typedView } from '../../format/dtype.js';
 import type { ColumnSpec } from '../schema.js';
 import type { CellContext, HtypeCodec } from './htype.js';
@@ -27,7 +28,7 @@ export const generic: HtypeCodec = {
       htype: 'generic',
       dtype,
       sampleCompression: 'none',
-      chunkCompression: s.chunkCompression ?? 'lz4',
+      chunkCompression: assertChunkCodec(s.chunkCompression ?? 'lz4'),
       meta: s.shape ? { shape: [...s.shape] } : {},
     };
   },

@@ -120,7 +120,6 @@ export type MediaCell = ImageCell | VideoCell;
 /** Builds the cell for a media column from its info record. */
 export function mediaCell(spec: ColumnSpec, info: Record<string, unknown> | null, source: CellSource): MediaCell | null {
   if (info === null) return null;
-  if (typeof info.url === 'string') source = { ...source, url: info.url };
   const isVideo = spec.htype === 'video' || (spec.htype === 'link' && spec.target === 'video');
   if (isVideo) return new VideoCell(info as unknown as VideoInfo, source);
   return new ImageCell(String(info.format ?? 'file'), (info.shape as number[]) ?? [], source);

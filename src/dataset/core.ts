@@ -87,7 +87,10 @@ export class DatasetCore {
     if (codec.media) {
       const infos = await this.readCells(infoColumnName(name), rows, signal);
       const spec = this.spec(name);
-      return infos.map((info, j) => mediaCell(spec, info as Record<string, unknown> | null, this.cellSource(name, rows[j])));
+      return infos.map((info, j) => {
+        const record = info as Record<string, unknown> | null;
+        return mediaCell(spec, record, this.cellSource(name, rows[j], record));
+      });
     }
     const cached = this.values.get(name);
     if (cached) {
@@ -132,24 +135,22 @@ export class DatasetCore {
     return out;
   }
 
-  private cellSource(name: string, row: number): CellSource {
-    const c = this.columnManifest(name);
-    if (c.htype === 'link') {
-      let url: string | undefined;
-      const getUrl = async (signal?: AbortSignal): Promise<string> => {
-        url ??= await this.linkUrl(name, row, signal);
-        return url;
-      };
+  /** Where a media cell's bytes are: its chunk sample, or (links) the file named in its info record. */
+  private cellSource(name: string, row: number, info: Record<string, unknown> | null): CellSource {
+    if (this.columnManifest(name).htype === 'link' && info && typeof info.url === 'string') {
+      const url = info.url;
+      const knownSize = typeof info.size === 'number' ? info.size : undefined;
       return {
         column: name,
         row,
+        url,
         bytes: async (signal) => {
-          const f = await resolveLink(await getUrl(signal));
+          const f = await resolveLink(url);
           return f.storage.get(f.key, { signal });
         },
         byteSource: async (signal) => {
-          const f = await resolveLink(await getUrl(signal));
-          const size = (await f.storage.size(f.key)) ?? 0;
+          const f = await resolveLink(url);
+          const size = knownSize ?? (await f.storage.size(f.key)) ?? 0;
           return { size, read: (o: number, n: number) => f.storage.getRange(f.key, o, n, { signal }) };
         },
       };
@@ -162,12 +163,6 @@ export class DatasetCore {
       byteSource: async (signal) => (await reader.byteSource(row, signal)) ?? { size: 0, read: async () => new Uint8Array(0) },
     };
   }
-
-  private async linkUrl(name: string, row: number, signal?: AbortSignal): Promise<string> {
-    const s = await this.reader(name).sample(row, signal);
-    return s === null ? '' : new TextDecoder().decode(s.bytes);
-  }
-
 
   // ---- writing ----
 

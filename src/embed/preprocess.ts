@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { StrataError } from '../errors.js';
+import { sniffImage } from '../media/image-header.js';
 import { formatDims, type TensorInfo } from './model.js';
 
 export const FITS = ['cover', 'contain', 'fill', 'center-crop'] as const;
@@ -195,8 +196,14 @@ export async function resizeForModel(source: Uint8Array | RawImage, options: Pre
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } catch (err) {
     // libvips details (e.g. "Corrupt JPEG data: ...") arrive as warnings, not in the error message
+    // sharp keeps libvips warnings in one process-wide queue, so under concurrent decodes another
+    // pipeline may drain them: name the sniffed format and what failOn means so the reason never
+    // depends on that race.
     const detail = [...new Set(warnings)].filter((x) => !(err as Error).message.includes(x)).join('; ');
-    throw new StrataError('CORRUPT', `cannot decode/resize image: ${(err as Error).message}${detail ? ` (${detail})` : ''}`, {
+    const header = source instanceof Uint8Array ? sniffImage(source) : undefined;
+    const what = header ? `${header.format.toUpperCase()} image (${header.width}×${header.height})` : 'image';
+    const flagged = /failOn/.test((err as Error).message) ? 'the decoder reported corrupt pixel data; ' : '';
+    throw new StrataError('CORRUPT', `cannot decode/resize ${what}: ${flagged}${(err as Error).message}${detail ? ` (${detail})` : ''}`, {
       cause: err, warnings, hint: 'the image bytes are damaged or in an unsupported format',
     });
   }

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildMobileNetV2Like, buildMultiIoModel, buildTinyConvNet, writeModel } from '../../datasets/models/onnx-builder.js';
 import { EmbeddingModel } from '../../src/embed/model.js';
+import { damagedJpeg, sampleImages } from './fixtures/data.js';
+import type { StrataError } from '../../src/errors.js';
 import { resizeForModel, resolvePreprocess, toTensor, validatePreprocess } from '../../src/embed/preprocess.js';
 
 let dir: string;
@@ -132,6 +134,22 @@ describe('validatePreprocess against the model input', () => {
   it('decode failures are CORRUPT; wrong image sizes are INVALID_ARGUMENT', async () => {
     await expect(resizeForModel(new Uint8Array([1, 2, 3, 4]), {})).rejects.toMatchObject({ code: 'CORRUPT' });
     expect(() => toTensor([new Uint8Array(10)], { size: 4 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+  it('a damaged JPEG decoded among many others is CORRUPT with a reason that names the format (sharp drains warnings process-wide)', async () => {
+    const good = await sampleImages(12, 5);
+    const bad = damagedJpeg(good[0]);
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.allSettled([bad, ...good, bad].map((b) => resizeForModel(b, { size: 16 })));
+      for (const i of [0, results.length - 1]) {
+        const r = results[i];
+        expect(r.status).toBe('rejected');
+        const err = (r as PromiseRejectedResult).reason as StrataError;
+        expect(err.code).toBe('CORRUPT');
+        expect(err.message).toMatch(/JPEG image \(\d+×\d+\)/);
+        expect(err.message).toMatch(/corrupt|premature|truncat/i);
+      }
+      expect(results.slice(1, -1).every((x) => x.status === 'fulfilled')).toBe(true);
+    }
   });
   it('resizes raw frames (e.g. decoded video) too', async () => {
     const frame = { data: new Uint8Array(20 * 10 * 3).fill(200), width: 20, height: 10, channels: 3 as const };

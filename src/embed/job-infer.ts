@@ -29,7 +29,8 @@ parentPort.on('message', async (m) => {
     const r = await session.run({ [m.inputName]: x }, [m.outputName]);
     const y = r[m.outputName];
     const data = y.data;
-    parentPort.postMessage({ id: m.id, ok: true, data, dims: y.dims }, [data.buffer]);
+    // the input buffer goes back too, for the next batch (no fresh 100 MB/s of zeroed pages)
+    parentPort.postMessage({ id: m.id, ok: true, data, dims: y.dims, input: m.data }, [data.buffer, m.data.buffer]);
   } catch (err) {
     parentPort.postMessage({ id: m.id, ok: false, message: String(err && err.message || err) });
   }
@@ -42,6 +43,22 @@ interface Reply {
   readonly message?: string;
   readonly data?: Float32Array;
   readonly dims?: readonly number[];
+  /** The input buffer, handed back after the run. */
+  readonly input?: Float32Array;
+}
+
+/** Input buffers handed back by the workers, reused for later batches of the same size. */
+export class BufferPool {
+  private readonly free: Float32Array[] = [];
+  constructor(private readonly max = 8) {}
+  /** A buffer of exactly `floats` floats: a returned one when available (its contents are stale). */
+  take(floats: number): Float32Array {
+    const i = this.free.findIndex((b) => b.length === floats);
+    return i >= 0 ? this.free.splice(i, 1)[0] : new Float32Array(floats);
+  }
+  give(buffer: Float32Array): void {
+    if (this.free.length < this.max) this.free.push(buffer);
+  }
 }
 
 export interface WorkerModelOptions {
@@ -60,7 +77,7 @@ export class WorkerModel {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   private closed = false;
 
-  private constructor(private readonly worker: Worker, private readonly options: WorkerModelOptions) {
+  private constructor(private readonly worker: Worker, private readonly options: WorkerModelOptions, private readonly buffers?: BufferPool) {
     worker.on('message', (r: Reply) => {
       const p = this.pending.get(r.id);
       this.pending.delete(r.id);
@@ -70,10 +87,10 @@ export class WorkerModel {
     worker.on('exit', () => this.failAll(new Error('inference worker exited')));
   }
 
-  static async start(bytes: Uint8Array, options: WorkerModelOptions): Promise<WorkerModel> {
+  static async start(bytes: Uint8Array, options: WorkerModelOptions, buffers?: BufferPool): Promise<WorkerModel> {
     const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
-    const m = new WorkerModel(worker, options);
+    const m = new WorkerModel(worker, options, buffers);
     const sessionOptions = {
       intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1,
       executionMode: 'sequential', graphOptimizationLevel: 'all',
@@ -107,6 +124,7 @@ export class WorkerModel {
     const dims = [n, ...itemDims];
     const data = batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength ? batch : batch.slice();
     const r = await this.call({ type: 'run', data, dims, inputName: this.options.inputName, outputName: this.options.outputName }, [data.buffer as ArrayBuffer]);
+    if (r.input) this.buffers?.give(r.input);
     if (!r.ok) {
       throw new StrataError('INVALID_ARGUMENT', `model ${this.options.uri} failed on input '${this.options.inputName}' ${formatDims(dims)}: ${r.message}`, {
         uri: this.options.uri, hint: 'check the preprocess size, layout and channels against the model input',
@@ -131,3 +149,48 @@ export class WorkerModel {
     clearTimeout(timer);
   }
 }
+
+/**
+ * Several WorkerModels, each with its own session: a batch goes to the worker with the fewest
+ * batches queued. Independent single-threaded sessions keep every core busy without ONNX Runtime's
+ * per-operator barrier, which stalls a multi-threaded run whenever a decoder holds one of its cores.
+ */
+export class WorkerPool {
+  private readonly queued: number[];
+  private constructor(private readonly workers: readonly WorkerModel[], readonly buffers: BufferPool) {
+    this.queued = workers.map(() => 0);
+  }
+
+  static async start(bytes: Uint8Array, options: WorkerModelOptions & { readonly workers: number; readonly buffers?: BufferPool }): Promise<WorkerPool> {
+    const buffers = options.buffers ?? new BufferPool(2 * options.workers + 2);
+    const started = await Promise.allSettled(Array.from({ length: options.workers }, () => WorkerModel.start(bytes, options, buffers)));
+    const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(ok.map((w) => w.close()));
+      throw failed.reason;
+    }
+    return new WorkerPool(ok, buffers);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  async run(batch: Float32Array, n: number, itemDims: readonly number[]): Promise<Float32Array> {
+    let at = 0;
+    for (let i = 1; i < this.queued.length; i++) if (this.queued[i] < this.queued[at]) at = i;
+    this.queued[at]++;
+    try {
+      return await this.workers[at].run(batch, n, itemDims);
+    } finally {
+      this.queued[at]--;
+    }
+  }
+
+  /** Idempotent. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
+

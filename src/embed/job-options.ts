@@ -49,8 +49,13 @@ export interface EmbedOptions {
   readonly strict?: boolean;
   /** Commit every N batches (the unit of resumption). Default 10. */
   readonly commitEveryBatches?: number;
-  /** ONNX Runtime intra-op threads. Default: all cores. */
+  /** ONNX Runtime intra-op threads per session. Default: cores / inferenceWorkers (at least 1). */
   readonly intraOpThreads?: number;
+  /**
+   * Model sessions in worker threads, each running its own batch (default min(2, cores)). Separate
+   * sessions keep the cores busy while decoders run beside them; each holds a copy of the model.
+   */
+  readonly inferenceWorkers?: number;
   /** Samples decoded at the same time. Default: max(2, cores). */
   readonly decodeConcurrency?: number;
   /**

@@ -3,7 +3,7 @@ import { ImageCell, VideoCell } from '../dataset/cells.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
-import { WorkerModel } from './job-infer.js';
+import { BufferPool, WorkerPool } from './job-infer.js';
 import { loadModel } from './job-model.js';
 import {
   chooseOutput, newLineage, POOLINGS, withFailures,
@@ -51,7 +51,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
   const commitEvery = positiveInt(options.commitEveryBatches ?? 10, 'commitEveryBatches');
 
   const { model, uri, sha256, bytes } = await loadModel(options.model, options);
-  let worker: Promise<WorkerModel> | undefined;
+  let worker: Promise<WorkerPool> | undefined;
   try {
     const pre = validatePreprocess(withModelSize(options.preprocess ?? {}, model), model.inputShape);
     const batchSize = positiveInt(options.batchSize ?? model.fixedBatch ?? 32, 'batchSize');
@@ -150,11 +150,13 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       options.onProgress?.({ phase: 'embed', ...p, committedRows, failed: runFailures.length });
     };
 
+    const workers = positiveInt(options.inferenceWorkers ?? Math.min(2, availableParallelism()), 'inferenceWorkers');
+    const buffers = new BufferPool(2 * workers + 2);
     if (bytes && model.fixedBatch === undefined && (options.inferenceWorker ?? true)) {
       // the worker loads its session while the first batch is read and decoded
-      worker = WorkerModel.start(bytes, {
-        inputName: model.inputName, outputName: model.outputName, uri,
-        intraOpThreads: options.intraOpThreads ?? availableParallelism(), spinning: options.ortSpinning,
+      worker = WorkerPool.start(bytes, {
+        inputName: model.inputName, outputName: model.outputName, uri, workers, buffers,
+        intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / workers)), spinning: options.ortSpinning,
       });
       worker.catch(() => undefined);
     }
@@ -171,7 +173,8 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
         concurrency: positiveInt(options.decodeConcurrency ?? Math.max(2, availableParallelism()), 'decodeConcurrency'),
         concurrencyWhileInferring: options.decodeWhileInferring,
         window: positiveInt(options.queueSamples ?? 3 * batchSize, 'queueSamples'),
-        batchSize, itemFloats,
+        batchSize, itemFloats, batchesInFlight: (worker ? workers : 1) + 1,
+        allocate: worker ? (floats) => buffers.take(floats) : undefined,
         pack: (items, out) => void toTensor(items, pre, out),
         infer,
         write,

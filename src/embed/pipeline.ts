@@ -36,9 +36,16 @@ export interface PipelineOptions<S> {
   readonly itemFloats: number;
   /** Writes items as model input into `out` (n × itemFloats floats), e.g. toTensor. */
   readonly pack: (items: readonly Uint8Array[], out: Float32Array) => void;
+  /** A buffer for n × itemFloats packed floats (e.g. one handed back by `infer`). Default: a new one. */
+  readonly allocate?: (floats: number) => Float32Array;
   /** Runs n packed items (the buffer is handed over), returns n × dim floats. */
   readonly infer: (batch: Float32Array, n: number) => Promise<Float32Array>;
-  /** Receives every inferred batch of samples in row order; awaited before the next inference. */
+  /**
+   * Batches handed to `infer` at once (default 2): one per model session plus one packed and queued
+   * so a session never waits for this thread to pack or write.
+   */
+  readonly batchesInFlight?: number;
+  /** Receives every inferred batch of samples in row order. */
   readonly write: (samples: EmbeddedSample[]) => Promise<void>;
   readonly signal?: AbortSignal;
 }
@@ -117,8 +124,8 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
     }
   };
 
-  // Up to two batches are handed to the model: the next one is packed and queued while the
-  // current one runs, so the model never waits for this thread to pack or write.
+  // Up to `batchesInFlight` batches are handed to the model: the next one is packed and queued
+  // while the current ones run, so a session never waits for this thread to pack or write.
   let inflight = 0;
   let lastDone = performance.now();
   const post = (batch: PreparedSample[], items: number): Promise<EmbeddedSample[]> => {
@@ -147,7 +154,8 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
   try {
     let batch: PreparedSample[] = [];
     let items = 0;
-    let previous: Promise<EmbeddedSample[]> | undefined;
+    const pending: Promise<EmbeddedSample[]>[] = [];
+    const maxInFlight = Math.max(1, o.batchesInFlight ?? 2);
     for (;;) {
       const s = await next();
       if (s !== undefined) {
@@ -156,15 +164,14 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
       }
       if ((s === undefined && batch.length > 0) || items >= o.batchSize) {
         throwIfAborted(o.signal, 'embedding job');
-        const current = post(batch, items);
-        if (previous) await drain(previous);
-        previous = current;
+        pending.push(post(batch, items));
+        while (pending.length >= maxInFlight) await drain(pending.shift()!);
         batch = [];
         items = 0;
       }
       if (s === undefined) break;
     }
-    if (previous) await drain(previous);
+    while (pending.length > 0) await drain(pending.shift()!);
   } catch (err) {
     failed ??= err;
   } finally {
@@ -183,7 +190,7 @@ async function inferBatch<S>(samples: PreparedSample[], items: number, o: Pipeli
   const all = samples.flatMap((s) => s.items);
   for (let at = 0; at < items; at += o.batchSize) {
     const n = Math.min(o.batchSize, items - at);
-    const packed = new Float32Array(n * o.itemFloats);
+    const packed = o.allocate?.(n * o.itemFloats) ?? new Float32Array(n * o.itemFloats);
     o.pack(all.slice(at, at + n), packed);
     const y = await o.infer(packed, n);
     if (y.length % n !== 0) {

@@ -249,6 +249,22 @@ export function toTensor(hwcImages: readonly Uint8Array[], options: PreprocessOp
       }
       continue;
     }
+    if (c === 3 && sc === 3) {
+      // one pass over the pixels (the hot path: RGB/BGR models fed RGB pixels)
+      const bgr = pre.channels === 'BGR';
+      const t0 = lut.subarray(bgr ? 512 : 0, bgr ? 768 : 256);
+      const t1 = lut.subarray(256, 512);
+      const t2 = lut.subarray(bgr ? 0 : 512, bgr ? 256 : 768);
+      const o0 = base + (bgr ? 2 : 0) * cs;
+      const o1 = base + cs;
+      const o2 = base + (bgr ? 0 : 2) * cs;
+      for (let p = 0, q = 0, o = 0; p < hw; p++, q += 3, o += ps) {
+        y[o0 + o] = t0[src[q]];
+        y[o1 + o] = t1[src[q + 1]];
+        y[o2 + o] = t2[src[q + 2]];
+      }
+      continue;
+    }
     for (let k = 0; k < c; k++) {
       const from = sc === 1 ? 0 : pre.channels === 'BGR' ? 2 - k : k;
       const t = lut.subarray(k * 256, k * 256 + 256);

@@ -50,6 +50,20 @@ describe('embed(): tiny model vs the JS reference', () => {
     got.forEach((v, r) => expect(maxRelDiff(v!, want[r]), `row ${r}`).toBeLessThan(1e-4));
   });
 
+  it('several inference workers (each its own session) and a main-thread model give the same rows in order', async () => {
+    const runs: (Float32Array | null)[][] = [];
+    for (const o of [{ inferenceWorkers: 3, batchSize: 2 }, { inferenceWorkers: 1, intraOpThreads: 2, batchSize: 5 }, { inferenceWorker: false, batchSize: 4 }]) {
+      await using ds = await imageDataset(mem(), images);
+      const s = await embed(ds, { column: 'image', model: rgb.path, ...o });
+      expect(s).toMatchObject({ processed: images.length, embedded: images.length });
+      runs.push(await vectors(ds, 'embedding'));
+    }
+    const want = await referenceEmbeddings(images, rgb.weights, { size: 32 });
+    for (const got of runs) got.forEach((v, r) => expect(maxRelDiff(v!, want[r]), `row ${r}`).toBeLessThan(1e-4));
+    await using ds = await imageDataset(mem(), images.slice(0, 2));
+    await expect(embed(ds, { column: 'image', model: rgb.path, inferenceWorkers: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'inferenceWorkers' } });
+  });
+
   it('records lineage in the column metadata, commits every N batches, re-run is a no-op', async () => {
     await using ds = await imageDataset(mem(), images);
     const v0 = ds.version;

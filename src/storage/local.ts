@@ -275,23 +275,31 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** Bytes per read call when reading a whole file (see readWhole). */
+const READ_PIECE_BYTES = 1 << 20;
+
 /**
- * A whole file in one read of its known size (fs.readFile reads in 512 KiB steps, one thread-pool
- * round trip each, which halves cold scan throughput of 8 MiB chunks).
+ * A whole file into one buffer of its known size, in sequential 1 MiB reads. Measured cold on 8 MiB
+ * chunk files, interleaved A/B on the 2-core VM: 1 MiB pieces scan ~30% faster than one read
+ * call per file (the kernel streams the file while earlier pieces are copied) and as fast as 512 KiB
+ * ones; 2 MiB pieces, or pieces of one file read concurrently, were slower. Skipping the zero-fill
+ * of the buffer added ~6%.
  */
 async function readWhole(file: string, signal?: AbortSignal): Promise<Uint8Array> {
   const fh = await fsp.open(file, 'r');
   try {
     const { size } = await fh.stat();
-    const out = new Uint8Array(size);
+    // uninitialised memory (no 8 MiB memset per chunk): every byte is read into before it is seen
+    const backing = Buffer.allocUnsafeSlow(size);
+    const out = new Uint8Array(backing.buffer, backing.byteOffset, size);
     let n = 0;
     while (n < size) {
       throwIfAborted(signal, `read of ${file}`);
-      const { bytesRead } = await fh.read(out, n, size - n, n);
+      const { bytesRead } = await fh.read(out, n, Math.min(READ_PIECE_BYTES, size - n), n);
       if (bytesRead === 0) break;
       n += bytesRead;
     }
-    return n === size ? out : out.subarray(0, n);
+    return n === size ? out : out.slice(0, n); // shrank while read: copy, so no unread bytes stay reachable
   } finally {
     await fh.close();
   }

@@ -55,7 +55,7 @@ run('demo', async () => {
       check(vid.embedded === 3, 'every video embedded');
       console.log(`images: ${img.embedded} vectors (${img.imagesPerSecond.toFixed(0)}/s) in column "${img.column}", version ${img.version}`);
       console.log(`videos: ${vid.embedded} vectors (mean of 4 frames each), version ${vid.version}`);
-      console.log(`lineage: model sha256 ${img.lineage.model.sha256.slice(0, 16)}…, preprocess ${JSON.stringify(img.lineage.preprocess.size)} ${img.lineage.preprocess.fit}`);
+      console.log(`lineage: model sha256 ${img.lineage.model.sha256.slice(0, 16)}…, preprocess ${JSON.stringify(img.lineage.preprocess)}`);
       return path;
     });
 

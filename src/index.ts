@@ -33,7 +33,7 @@ export { type Batch, type BatchesOptions } from './dataset/batches/index.js';
 
 // embeddings and vector search
 export { embed, type EmbedOptions, type EmbedSummary, type EmbedProgress } from './embed/job.js';
-export { EmbeddingModel, type Preprocess } from './embed/index.js';
+export { EmbeddingModel, TextModel, type Preprocess, type TextPreprocess, type Tokenizer, type TokenizerOutput } from './embed/index.js';
 export { createIndex, type CreateIndexOptions, type DatasetSearchResult, type DatasetHit } from './embed/index.js';
 export { METRICS, type Metric } from './embed/search/metrics.js';
 export { HnswIndex } from './embed/search/hnsw.js';

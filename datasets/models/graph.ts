@@ -76,8 +76,9 @@ export class GraphBuilder {
     return `${prefix}_${this.counter++}`;
   }
 
-  input(name: string, dims: readonly Dim[]): string {
-    this.inputs.push({ name, dims });
+  /** A graph input; `elemType` is an ONNX TensorProto.DataType (default float32). */
+  input(name: string, dims: readonly Dim[], elemType?: number): string {
+    this.inputs.push({ name, dims, elemType });
     return name;
   }
 

@@ -1,6 +1,6 @@
 /**
  * Real ONNX models for tests and benchmarks, built in-process (nothing downloaded):
- * a protobuf encoder for ModelProto (IR 8, opset 13), a graph builder, and three model families.
+ * a protobuf encoder for ModelProto (IR 8, opset 13), a graph builder, and four model families.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -16,6 +16,7 @@ export {
 } from './tiny-convnet.js';
 export { buildMobileNetV2Like, type MobileNetV2Options } from './mobilenet-v2.js';
 export { buildMultiIoModel } from './multi-io.js';
+export { buildTextEncoder, textEncoderReference, type TextEncoderOptions, type TextEncoderWeights } from './text-encoder.js';
 
 /** Writes model bytes to `path`, creating parent directories. */
 export async function writeModel(path: string, bytes: Uint8Array): Promise<void> {

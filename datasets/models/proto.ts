@@ -138,6 +138,8 @@ export interface TensorSpec {
 export interface ValueInfoSpec {
   readonly name: string;
   readonly dims: readonly Dim[];
+  /** TensorProto.DataType; default ONNX_FLOAT. */
+  readonly elemType?: number;
 }
 
 export interface GraphSpec {
@@ -197,7 +199,7 @@ function encodeValueInfo(v: ValueInfoSpec): Uint8Array {
     else if (typeof d === 'string') dim.string(2, d);
     shape.bytes(1, dim.finish());
   }
-  const tensorType = new PbWriter().int(1, ONNX_FLOAT).bytes(2, shape.finish()).finish();
+  const tensorType = new PbWriter().int(1, v.elemType ?? ONNX_FLOAT).bytes(2, shape.finish()).finish();
   const type = new PbWriter().bytes(1, tensorType).finish();
   return new PbWriter().string(1, v.name).bytes(2, type).finish();
 }

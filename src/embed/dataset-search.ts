@@ -3,14 +3,17 @@ import type { Dataset } from '../dataset/dataset.js';
 import type { RowMatch, RowPredicate } from '../dataset/ops/filter.js';
 import type { Manifest } from '../format/manifest.js';
 import { StrataError, throwIfAborted } from '../errors.js';
-import { embedQueryImage, type QueryModelOptions } from './job-query.js';
+import { embedQueryImage, embedQueryText, type QueryModelOptions } from './job-query.js';
 import { readLineage } from './lineage.js';
 import { currentIndex, type IndexPlan } from './index-store.js';
 import { keyToScore, scanExact } from './search/exact.js';
 import { checkK, checkMetric, checkQuery, TopK, vectorNorms, type Metric, type RowFilter } from './search/metrics.js';
 
-/** A query: a vector, an encoded image (bytes or an ImageCell), or a row whose vector (or image) is used. */
-export type SearchQuery = ArrayLike<number> | Uint8Array | ImageCell | number | { readonly row: number };
+/**
+ * A query: a vector, an encoded image (bytes or an ImageCell), a text (for text embedding columns,
+ * with options.tokenizer), or a row whose vector (or image) is used.
+ */
+export type SearchQuery = ArrayLike<number> | Uint8Array | ImageCell | string | number | { readonly row: number };
 
 export interface DatasetSearchOptions extends QueryModelOptions {
   /** Results. Default 10. */
@@ -145,18 +148,19 @@ async function resolveQuery(ds: Dataset, column: string, m: VectorMatrix, query:
     if (m.valid[row]) return m.vectors.slice(row * m.dim, (row + 1) * m.dim);
     const lineage = readLineage(ds.core.columnManifest(column).meta);
     const cell = lineage ? (await ds.core.readCells(lineage.sourceColumn, [row], options.signal))[0] : null;
-    if (!(cell instanceof ImageCell)) {
-      throw new StrataError('INVALID_ARGUMENT', `row ${row} has no vector in ${column} and no image to embed`, { field: 'query', row, column, hint: 'pass a vector or an image' });
+    if (!(cell instanceof ImageCell) && typeof cell !== 'string') {
+      throw new StrataError('INVALID_ARGUMENT', `row ${row} has no vector in ${column} and no image or text to embed`, { field: 'query', row, column, hint: 'pass a vector or an image' });
     }
     query = cell;
   }
-  if (query instanceof ImageCell || query instanceof Uint8Array) {
+  if (query instanceof ImageCell || query instanceof Uint8Array || typeof query === 'string') {
     const lineage = readLineage(ds.core.columnManifest(column).meta);
     if (!lineage) {
-      throw new StrataError('INVALID_ARGUMENT', `column ${column} has no embedding lineage, so an image query cannot be embedded`, {
+      throw new StrataError('INVALID_ARGUMENT', `column ${column} has no embedding lineage, so ${typeof query === 'string' ? 'a text' : 'an image'} query cannot be embedded`, {
         column, field: 'query', hint: 'pass a query vector, or search a column written by embed()',
       });
     }
+    if (typeof query === 'string') return embedQueryText(query, lineage, column, options);
     const bytes = query instanceof ImageCell ? await query.bytes({ signal: options.signal }) : query;
     return embedQueryImage(bytes, lineage, column, options);
   }

@@ -6,10 +6,11 @@ export {
   type ChannelOrder, type Fit, type Layout, type Preprocess, type PreprocessOptions, type RawImage,
 } from './preprocess.js';
 export { embed, type EmbedOptions, type EmbedProgress, type EmbedSummary } from './job.js';
-export { loadModel, readModelBytes, type LoadModelOptions, type LoadedModel, type ModelSource } from './job-model.js';
-export { embedQueryImage, type QueryModelOptions } from './job-query.js';
+export { TEXT_POOLINGS, TextModel, type TextModelOptions, type TextPooling, type TextPreprocess, type Tokenizer, type TokenizerOutput } from './text-model.js';
+export { loadModel, loadTextModel, readModelBytes, type LoadModelOptions, type LoadedModel, type ModelSource } from './job-model.js';
+export { embedQueryImage, embedQueryText, type QueryModelOptions } from './job-query.js';
 export {
-  MAX_RECORDED_FAILURES, ON_LINEAGE_MISMATCH, POOLINGS, lineageDiff, readLineage,
+  MAX_RECORDED_FAILURES, ON_LINEAGE_MISMATCH, POOLINGS, isTextPreprocess, lineageDiff, readLineage,
   type EmbedFailure, type EmbeddingLineage, type LineageIdentity, type OnLineageMismatch, type Pooling,
 } from './lineage.js';
 export { type JobFrames } from './video.js';

@@ -3,6 +3,7 @@ import type * as ort from 'onnxruntime-node';
 import { StrataError } from '../errors.js';
 import { openStorage, parseUri, type OpenStorageOptions } from '../storage/open.js';
 import { EmbeddingModel } from './model.js';
+import { TextModel } from './text-model.js';
 
 /** A local .onnx path, a storage URI (`s3://bucket/models/m.onnx`, `file://`, `memory://`, `http(s)://`), model bytes, or a session. */
 export type ModelSource = string | Uint8Array | ort.InferenceSession;
@@ -20,8 +21,8 @@ export interface LoadModelOptions {
 }
 
 /** The loaded model and the string recorded as its origin in lineage. */
-export interface LoadedModel {
-  readonly model: EmbeddingModel;
+export interface LoadedModel<M = EmbeddingModel> {
+  readonly model: M;
   readonly uri: string;
   readonly sha256: string;
   /** The model file's bytes (undefined for a session). */
@@ -50,22 +51,37 @@ export async function readModelBytes(uri: string, options: LoadModelOptions = {}
   }
 }
 
-export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const common = { inputName: options.inputName, outputName: options.outputName, intraOpThreads: options.intraOpThreads };
-  let model: EmbeddingModel;
+/** An image model (one float32 input), see EmbeddingModel. */
+export function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  return loadWith(source, options, (src, sha256) => EmbeddingModel.load(src, {
+    inputName: options.inputName, outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256,
+  }));
+}
+
+/** A text model (token tensor inputs), see TextModel. */
+export function loadTextModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel<TextModel>> {
+  return loadWith(source, options, (src, sha256) => TextModel.load(src, { outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256 }));
+}
+
+type ModelLoader<M> = (source: string | Uint8Array | ort.InferenceSession, sha256?: string) => Promise<M>;
+
+async function loadWith<M extends { readonly sha256: string | undefined; close(): Promise<void> }>(
+  source: ModelSource, options: LoadModelOptions, load: ModelLoader<M>,
+): Promise<LoadedModel<M>> {
+  let model: M;
   let uri: string;
   let bytes: Uint8Array | undefined;
   if (typeof source === 'string' && isUri(source) && !source.startsWith('file://')) {
     bytes = await readModelBytes(source, options);
-    model = await EmbeddingModel.load(bytes, common);
+    model = await load(bytes);
     uri = source;
   } else if (typeof source === 'string') {
     const path = (source.startsWith('file://') ? parseUri(source) : { path: source }) as { path: string };
-    model = await EmbeddingModel.load(path.path, common);
+    model = await load(path.path);
     bytes = await readFile(path.path);
     uri = source;
   } else if (source instanceof Uint8Array) {
-    model = await EmbeddingModel.load(source, common);
+    model = await load(source);
     bytes = source;
     uri = 'bytes';
   } else {
@@ -75,7 +91,7 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
         hint: 'pass modelSha256, or pass the model path/bytes instead of a session; lineage identifies models by sha256',
       });
     }
-    model = await EmbeddingModel.load(source, { ...common, sha256: options.modelSha256 });
+    model = await load(source, options.modelSha256);
     uri = 'session';
   }
   if (options.modelSha256 && model.sha256 !== options.modelSha256) {

@@ -3,6 +3,7 @@ import type { ModelSource } from './job-model.js';
 import type { EmbedFailure, EmbeddingLineage, OnLineageMismatch, Pooling } from './lineage.js';
 import type { PreprocessOptions } from './preprocess.js';
 import type { JobFrames } from './video.js';
+import type { TextPooling, Tokenizer } from './text-model.js';
 
 /** Progress of an embedding job (samples = images or videos). */
 export interface EmbedProgress {
@@ -21,7 +22,7 @@ export interface EmbedProgress {
 }
 
 export interface EmbedOptions {
-  /** Image, video or link column to embed. */
+  /** Image, video or link column to embed; or a text column (then pass `tokenizer`). */
   readonly column: string;
   /** Local .onnx path, storage URI (`s3://...`, read through the storage layer), bytes, or an InferenceSession (then pass modelSha256). */
   readonly model: ModelSource;
@@ -41,6 +42,23 @@ export interface EmbedOptions {
    * [frames, dim] and `<output>_timestamps` holds the frame times in seconds (float64 [frames]).
    */
   readonly pooling?: Pooling;
+  /**
+   * Text columns: turns one text into token ids (or into `{ [modelInputName]: ids }`); the model's
+   * inputs must be int64/int32 token tensors [batch, tokens]. An attention mask and token type ids
+   * are derived from plain ids.
+   */
+  readonly tokenizer?: Tokenizer;
+  /**
+   * Text columns: names the tokenizer in the lineage (e.g. 'bert-base-uncased'); another name is
+   * another column. Default: a hash of the tokenizer function's source.
+   */
+  readonly tokenizerName?: string;
+  /** Text columns: longer token sequences are cut. Default: the model's fixed length, else 512. */
+  readonly maxTokens?: number;
+  /** Text columns: the id that pads shorter sequences of a batch. Default 0. */
+  readonly padTokenId?: number;
+  /** Text columns with per-token outputs [N, S, D]: 'mean' over real tokens (default) or 'first' ([CLS]). */
+  readonly tokenPooling?: TextPooling;
   /** L2-normalize each vector (frame vectors before and after pooling). Default false. */
   readonly normalize?: boolean;
   /** Videos: frames to decode (only those are decoded). Default { count: 8 }. */

@@ -5,14 +5,13 @@ import { StrataError, isStrataError } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import { BufferPool, WorkerPool } from './job-infer.js';
 import { loadModel } from './job-model.js';
-import {
-  chooseOutput, newLineage, POOLINGS, withFailures,
-  type EmbedFailure, type EmbeddingLineage, type LineageIdentity,
-} from './lineage.js';
+import { embedTextColumn } from './job-text.js';
+import { POOLINGS, type LineageIdentity } from './lineage.js';
+import { cells, noopSummary, OutputWriter, planOutput, positiveInt, type SourceItem } from './job-output.js';
 import type { EmbeddingModel } from './model.js';
-import { RateMeter, runPipeline, type EmbeddedSample, type PipelineStats, type PreparedSample } from './pipeline.js';
+import { runPipeline, type PipelineStats, type PreparedSample } from './pipeline.js';
 import { itemDims, resizeForModel, toTensor, validatePreprocess, type Preprocess, type PreprocessOptions } from './preprocess.js';
-import { checkFrames, l2normalize, pool, videoFrames, type JobFrames } from './video.js';
+import { checkFrames, videoFrames, type JobFrames } from './video.js';
 
 export type { EmbedOptions, EmbedProgress, EmbedSummary } from './job-options.js';
 
@@ -20,7 +19,8 @@ export type { EmbedOptions, EmbedProgress, EmbedSummary } from './job-options.js
 const SAMPLE_ERRORS = new Set(['CORRUPT', 'UNSUPPORTED', 'INVALID_ARGUMENT']);
 
 /**
- * Computes an embedding column for an image or video column with an ONNX model: storage reads,
+ * Computes an embedding column for an image or video column (or a text column with a tokenizer,
+ * see embedTextColumn) with an ONNX model: storage reads,
  * decode/resize and inference overlap (see runPipeline); vectors are appended to `output` and
  * committed every `commitEveryBatches` batches with lineage in the column metadata. Re-running
  * computes only rows the column does not have yet (killed jobs resume; a finished one is a no-op).
@@ -37,10 +37,11 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     });
   }
   const spec = ds.schema[column] ?? ds.core.spec(column);
+  if (spec.htype === 'text') return embedTextColumn(ds, options, t0);
   const isVideo = spec.htype === 'video' || (spec.htype === 'link' && spec.target === 'video');
   if (!(isVideo || spec.htype === 'image' || spec.htype === 'link')) {
-    throw new StrataError('UNSUPPORTED', `embed() reads image or video columns; ${column} is ${spec.htype}`, {
-      column, field: 'column', hint: 'pick an image, video or link column',
+    throw new StrataError('UNSUPPORTED', `embed() reads image, video or text columns; ${column} is ${spec.htype}`, {
+      column, field: 'column', hint: 'pick an image, video, link or text column',
     });
   }
   const pooling = isVideo ? (options.pooling ?? 'mean') : null;
@@ -49,12 +50,15 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
   }
   const frames: JobFrames | null = isVideo ? checkFrames(options.frames ?? { count: 8 }) : null;
   const commitEvery = positiveInt(options.commitEveryBatches ?? 10, 'commitEveryBatches');
+  const workers = positiveInt(options.inferenceWorkers ?? Math.min(2, availableParallelism()), 'inferenceWorkers');
+  const decodeConcurrency = positiveInt(options.decodeConcurrency ?? Math.max(2, availableParallelism()), 'decodeConcurrency');
 
   const { model, uri, sha256, bytes } = await loadModel(options.model, options);
   let worker: Promise<WorkerPool> | undefined;
   try {
     const pre = validatePreprocess(withModelSize(options.preprocess ?? {}, model), model.inputShape);
     const batchSize = positiveInt(options.batchSize ?? model.fixedBatch ?? 32, 'batchSize');
+    const queueSamples = positiveInt(options.queueSamples ?? 3 * batchSize, 'queueSamples');
     const dims = itemDims(pre);
     const itemFloats = dims.reduce((a, b) => a * b, 1);
     const dim = model.outputDim ?? (await model.run(new Float32Array(itemFloats), 1, dims)).length;
@@ -63,94 +67,10 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       model: { sha256, inputName: model.inputName, outputName: model.outputName },
       preprocess: pre, normalize: options.normalize ?? false, frames, pooling,
     };
-    const known = (name: string) => (ds.core.manifest.columns.some((c) => c.name === name) ? ds.columnMeta(name) : undefined);
-    const choice = chooseOutput(options.output ?? 'embedding', identity, known, options.onLineageMismatch ?? 'error', ds.uri);
-    const out = choice.column;
-    const perFrame = pooling === 'none';
-    const tsColumn = perFrame ? `${out}_timestamps` : undefined;
-    let lineage: EmbeddingLineage = choice.existing ?? newLineage(identity, { uri, inputDims: model.inputShape.dims, dim, timestampsColumn: tsColumn });
-    const resumedFrom = choice.existing ? ds.core.columnManifest(out).length : 0;
-    const total = ds.length - resumedFrom;
-    // rows appended to the dataset after the job last ran were padded with null in this column by
-    // append(); a job can only append, so they stay null (reported, not silently skipped)
-    const unembedded = choice.existing ? Math.max(0, resumedFrom - (choice.existing.rowsWritten ?? resumedFrom)) : 0;
-    if (unembedded > 0) {
-      (options.onWarning ?? ((m: string, code: string) => process.emitWarning(m, { code })))(
-        `${unembedded} rows of ${out} (rows ${choice.existing!.rowsWritten}..${resumedFrom - 1}) were appended after embed() last ran and hold null; ` +
-        `embed() appends only, so it cannot fill them: embed into a new output column to cover every row`, 'STRATA_EMBED_UNFILLED');
-    }
-    const base = { column: out, resumedFrom, dim, unembedded };
-    if (choice.existing && total <= 0) {
-      const seconds = (performance.now() - t0) / 1000;
-      return {
-        ...base, version: ds.version, noop: true, processed: 0, embedded: 0, empty: 0, failures: [], seconds, imagesPerSecond: 0, lineage,
-        stageSeconds: { setup: seconds, infer: 0, starved: 0, write: 0 },
-      };
-    }
-    if (!choice.existing) {
-      if (perFrame) {
-        ds.addColumn(out, { htype: 'generic', dtype: 'float32', shape: [-1, dim] });
-        ds.addColumn(tsColumn!, { htype: 'generic', dtype: 'float64', shape: [-1] });
-      } else ds.addColumn(out, { htype: 'embedding', dim });
-      ds.setColumnMeta(out, { lineage });
-    }
+    const plan = planOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim });
+    if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
+    const writer = new OutputWriter(ds, plan, identity, dim, options, commitEvery);
 
-    const runFailures: EmbedFailure[] = [];
-    let pendingFailures: EmbedFailure[] = [];
-    let embedded = 0;
-    let empty = 0;
-    let batches = 0;
-    let commits = 0;
-    let committedRows = resumedFrom;
-    let written = resumedFrom;
-    const meter = new RateMeter(total);
-    const commit = async (): Promise<void> => {
-      if (written === committedRows && (choice.existing || commits > 0)) return;
-      commits++;
-      lineage = withFailures(lineage, pendingFailures, written);
-      pendingFailures = [];
-      ds.setColumnMeta(out, { lineage });
-      await ds.commit(`embed ${column} → ${out}: rows ${committedRows}..${written}`);
-      committedRows = written;
-    };
-
-    const write = async (samples: EmbeddedSample[]): Promise<void> => {
-      const values: unknown[] = [];
-      const times: unknown[] = [];
-      for (const s of samples) {
-        let value: unknown = null;
-        let failure = s.failure;
-        if (!failure && !s.empty) {
-          const vs = s.vectors.map((v) => (identity.normalize ? l2normalize(v) : v));
-          if (vs.some((v) => v.length !== dim || !v.every(Number.isFinite))) failure = `model output is not ${dim} finite numbers`;
-          else if (perFrame) value = { data: concat(vs, dim), shape: [vs.length, dim] };
-          else value = vs.length === 1 ? vs[0] : pool(vs, pooling as 'mean' | 'max');
-          if (value instanceof Float32Array && identity.normalize && vs.length > 1) l2normalize(value);
-        }
-        if (failure) {
-          if (options.strict) {
-            throw new StrataError('CORRUPT', `row ${s.row} of ${column} cannot be embedded: ${failure}`, {
-              row: s.row, column, uri: ds.uri, hint: 'fix or remove the sample, or run without strict to record it and store null',
-            });
-          }
-          const f = { row: s.row, reason: failure };
-          runFailures.push(f);
-          pendingFailures.push(f);
-          value = null;
-        } else if (s.empty) empty++;
-        else embedded++;
-        values.push(value);
-        times.push(value === null ? null : { data: Float64Array.from(s.timestamps ?? []), shape: [s.timestamps?.length ?? 0] });
-      }
-      await ds.appendToColumn(out, values);
-      if (tsColumn) await ds.appendToColumn(tsColumn, times);
-      written += samples.length;
-      if (++batches % commitEvery === 0) await commit();
-      const p = meter.add(samples.length);
-      options.onProgress?.({ phase: 'embed', ...p, committedRows, failed: runFailures.length });
-    };
-
-    const workers = positiveInt(options.inferenceWorkers ?? Math.min(2, availableParallelism()), 'inferenceWorkers');
     const buffers = new BufferPool(2 * workers + 2);
     if (bytes && model.fixedBatch === undefined && (options.inferenceWorker ?? true)) {
       // the worker loads its session while the first batch is read and decoded
@@ -168,44 +88,29 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     const tRun = performance.now();
     try {
       stats = await runPipeline({
-        source: cells(ds, column, resumedFrom, options.signal),
+        source: cells(ds, column, plan.resumedFrom, options.signal),
         prepare: (item) => prepareSample(item, pre, frames, options.signal),
-        concurrency: positiveInt(options.decodeConcurrency ?? Math.max(2, availableParallelism()), 'decodeConcurrency'),
+        concurrency: decodeConcurrency,
         concurrencyWhileInferring: options.decodeWhileInferring,
-        window: positiveInt(options.queueSamples ?? 3 * batchSize, 'queueSamples'),
+        window: queueSamples,
         batchSize, itemFloats, batchesInFlight: (worker ? workers : 1) + 1,
         allocate: worker ? (floats) => buffers.take(floats) : undefined,
         pack: (items, out) => void toTensor(items, pre, out),
         infer,
-        write,
+        write: (samples) => writer.write(samples),
         signal: options.signal,
       });
-      await commit();
+      await writer.commit();
     } catch (err) {
       await ds.rollback();
       throw err;
     }
-    const seconds = (performance.now() - t0) / 1000;
-    return {
-      ...base, version: ds.version, noop: false, processed: written - resumedFrom, embedded, empty,
-      failures: runFailures, seconds, imagesPerSecond: (written - resumedFrom) / seconds, lineage,
-      stageSeconds: { setup: (tRun - t0) / 1000, infer: stats.inferMs / 1000, starved: stats.starvedMs / 1000, write: stats.writeMs / 1000 },
-    };
+    return writer.summary(t0, {
+      setup: (tRun - t0) / 1000, infer: stats.inferMs / 1000, starved: stats.starvedMs / 1000, write: stats.writeMs / 1000,
+    });
   } finally {
     if (worker) await (await worker.catch(() => undefined))?.close();
     await model.close();
-  }
-}
-
-interface SourceItem {
-  readonly row: number;
-  readonly cell: unknown;
-}
-
-async function* cells(ds: Dataset, column: string, start: number, signal?: AbortSignal): AsyncGenerator<SourceItem> {
-  let row = start;
-  for await (const batch of ds.slice(start).select([column]).iterRows({ batchSize: 256, signal })) {
-    for (const r of batch) yield { row: row++, cell: r[column] };
   }
 }
 
@@ -235,15 +140,4 @@ function withModelSize(options: PreprocessOptions, model: EmbeddingModel): Prepr
   if (d.length !== 4) return options;
   const [h, w] = (options.layout ?? 'NCHW') === 'NCHW' ? [d[2], d[3]] : [d[1], d[2]];
   return h > 0 && w > 0 ? { ...options, size: [h, w] } : options;
-}
-
-function concat(vs: readonly Float32Array[], dim: number): Float32Array {
-  const out = new Float32Array(vs.length * dim);
-  vs.forEach((v, i) => out.set(v, i * dim));
-  return out;
-}
-
-function positiveInt(v: number, field: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new StrataError('INVALID_ARGUMENT', `${field} must be a positive integer, got ${v}`, { field });
-  return v;
 }

@@ -2,6 +2,7 @@ import { StrataError } from '../errors.js';
 import type { FrameSelection } from '../media/video-frames.js';
 import { STRATA_VERSION } from '../version.js';
 import type { Preprocess } from './preprocess.js';
+import type { TextPreprocess } from './text-model.js';
 
 /** How frame vectors of one video become the stored value. 'none' keeps one vector per frame. */
 export const POOLINGS = ['mean', 'max', 'none'] as const;
@@ -25,7 +26,8 @@ export interface LineageIdentity {
     readonly inputName: string;
     readonly outputName: string;
   };
-  readonly preprocess: Preprocess;
+  /** Image/frame preprocessing, or for text columns the tokenizer settings (`kind: 'text'`). */
+  readonly preprocess: Preprocess | TextPreprocess;
   readonly normalize: boolean;
   /** Videos only, else null. */
   readonly frames: FrameSelection | null;
@@ -89,9 +91,13 @@ function identityKey(l: LineageIdentity): string {
   const p = l.preprocess;
   return JSON.stringify([
     l.sourceColumn, l.model.sha256, l.model.inputName, l.model.outputName,
-    [p.size, p.fit, p.mean, p.std, p.layout, p.channels, p.scale, p.fit === 'center-crop' ? p.cropFraction : null],
+    isTextPreprocess(p) ? p : [p.size, p.fit, p.mean, p.std, p.layout, p.channels, p.scale, p.fit === 'center-crop' ? p.cropFraction : null],
     l.normalize, l.frames, l.pooling,
   ]);
+}
+
+export function isTextPreprocess(p: Preprocess | TextPreprocess): p is TextPreprocess {
+  return (p as TextPreprocess).kind === 'text';
 }
 
 /** The fields where `a` and `b` differ (empty: same vectors). */

@@ -32,7 +32,7 @@ export interface EmbeddingModelOptions {
   readonly sha256?: string;
 }
 
-function describe(meta: ort.InferenceSession.ValueMetadata): TensorInfo {
+export function describe(meta: ort.InferenceSession.ValueMetadata): TensorInfo {
   if (!meta.isTensor) return { name: meta.name, type: 'non-tensor', dims: [], symbols: [] };
   return {
     name: meta.name,
@@ -46,7 +46,7 @@ export function formatDims(dims: readonly number[]): string {
   return `[${dims.map((d) => (d < 0 ? '?' : String(d))).join(', ')}]`;
 }
 
-function pick(kind: 'input' | 'output', all: readonly TensorInfo[], wanted: string | undefined, uri: string): TensorInfo {
+export function pick(kind: 'input' | 'output', all: readonly TensorInfo[], wanted: string | undefined, uri: string): TensorInfo {
   const names = all.map((t) => t.name);
   if (wanted !== undefined) {
     const found = all.find((t) => t.name === wanted);
@@ -65,6 +65,60 @@ function pick(kind: 'input' | 'output', all: readonly TensorInfo[], wanted: stri
     });
   }
   return all[0];
+}
+
+/** Options for {@link openSession}. */
+export interface SessionOptions {
+  readonly intraOpThreads?: number;
+  readonly interOpThreads?: number;
+  readonly spinning?: boolean;
+  readonly sha256?: string;
+}
+
+/** An ONNX Runtime session from a path, bytes or a session, with its origin and the bytes' sha256. */
+export async function openSession(source: string | Uint8Array | ort.InferenceSession, options: SessionOptions = {}): Promise<{
+  readonly session: ort.InferenceSession;
+  /** False for a session passed in (the caller releases it). */
+  readonly owns: boolean;
+  readonly uri: string;
+  readonly sha256: string | undefined;
+}> {
+  let session: ort.InferenceSession;
+  let uri: string;
+  let sha256 = options.sha256;
+  const owns = typeof source === 'string' || source instanceof Uint8Array;
+  if (owns) {
+    uri = typeof source === 'string' ? source : 'bytes';
+    let bytes: Uint8Array;
+    if (typeof source === 'string') {
+      try {
+        bytes = await readFile(source);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO';
+        throw new StrataError(code, `cannot read ONNX model ${source}`, {
+          uri: source, file: source, cause: err, hint: 'pass a local .onnx path, model bytes, or an InferenceSession',
+        });
+      }
+    } else bytes = source;
+    sha256 = createHash('sha256').update(bytes).digest('hex');
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
+        interOpNumThreads: options.interOpThreads ?? 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+      });
+    } catch (err) {
+      throw new StrataError('CORRUPT', `ONNX Runtime cannot load model ${uri}: ${(err as Error).message}`, {
+        uri, cause: err, hint: 'check that the file is a valid .onnx model (opset supported by onnxruntime-node)',
+      });
+    }
+  } else {
+    session = source;
+    uri = 'session';
+  }
+  return { session, owns, uri, sha256 };
 }
 
 /**
@@ -123,41 +177,7 @@ export class EmbeddingModel {
     source: string | Uint8Array | ort.InferenceSession,
     options: EmbeddingModelOptions = {},
   ): Promise<EmbeddingModel> {
-    let session: ort.InferenceSession;
-    let uri: string;
-    let sha256 = options.sha256;
-    const owns = typeof source === 'string' || source instanceof Uint8Array;
-    if (owns) {
-      uri = typeof source === 'string' ? source : 'bytes';
-      let bytes: Uint8Array;
-      if (typeof source === 'string') {
-        try {
-          bytes = await readFile(source);
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO';
-          throw new StrataError(code, `cannot read ONNX model ${source}`, {
-            uri: source, file: source, cause: err, hint: 'pass a local .onnx path, model bytes, or an InferenceSession',
-          });
-        }
-      } else bytes = source;
-      sha256 = createHash('sha256').update(bytes).digest('hex');
-      try {
-        session = await ort.InferenceSession.create(bytes, {
-          intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
-          interOpNumThreads: options.interOpThreads ?? 1,
-          executionMode: 'sequential',
-          graphOptimizationLevel: 'all',
-          ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
-        });
-      } catch (err) {
-        throw new StrataError('CORRUPT', `ONNX Runtime cannot load model ${uri}: ${(err as Error).message}`, {
-          uri, cause: err, hint: 'check that the file is a valid .onnx model (opset supported by onnxruntime-node)',
-        });
-      }
-    } else {
-      session = source;
-      uri = 'session';
-    }
+    const { session, owns, uri, sha256 } = await openSession(source, options);
     const inputs = session.inputMetadata.map(describe);
     const outputs = session.outputMetadata.map(describe);
     const input = pick('input', inputs, options.inputName, uri);

@@ -62,6 +62,7 @@ describe('embed(): tiny model vs the JS reference', () => {
     for (const got of runs) got.forEach((v, r) => expect(maxRelDiff(v!, want[r]), `row ${r}`).toBeLessThan(1e-4));
     await using ds = await imageDataset(mem(), images.slice(0, 2));
     await expect(embed(ds, { column: 'image', model: rgb.path, inferenceWorkers: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'inferenceWorkers' } });
+    expect(ds.core.hasPendingChanges).toBe(false);
   });
 
   it('records lineage in the column metadata, commits every N batches, re-run is a no-op', async () => {

@@ -1,0 +1,181 @@
+import type { Dataset } from '../dataset/dataset.js';
+import { StrataError } from '../errors.js';
+import type { EmbedOptions, EmbedSummary } from './job-options.js';
+import {
+  chooseOutput, newLineage, withFailures,
+  type EmbedFailure, type EmbeddingLineage, type LineageIdentity,
+} from './lineage.js';
+import { RateMeter, type EmbeddedSample } from './pipeline.js';
+import { l2normalize, pool } from './video.js';
+
+/** One source cell of the column being embedded. */
+export interface SourceItem {
+  readonly row: number;
+  readonly cell: unknown;
+}
+
+/** The column's cells from row `start` on, in order, read in batches. */
+export async function* cells(ds: Dataset, column: string, start: number, signal?: AbortSignal): AsyncGenerator<SourceItem> {
+  let row = start;
+  for await (const batch of ds.slice(start).select([column]).iterRows({ batchSize: 256, signal })) {
+    for (const r of batch) yield { row: row++, cell: r[column] };
+  }
+}
+
+/** Where an embedding job writes: the column, its lineage, and the rows already there. */
+export interface OutputPlan {
+  readonly column: string;
+  /** The column exists with the same lineage (resume or no-op). */
+  readonly existing: boolean;
+  readonly lineage: EmbeddingLineage;
+  readonly resumedFrom: number;
+  /** Rows this run has to process. */
+  readonly total: number;
+  /** Rows appended to the dataset after the job last ran (null in the column; see EmbedSummary). */
+  readonly unembedded: number;
+  /** Per-frame video vectors: the frame timestamps column. */
+  readonly timestampsColumn?: string;
+}
+
+/**
+ * Picks the output column for `identity` (same lineage: resume it; another: CONFLICT or a new name)
+ * and how far an earlier run got. Warns about rows that were appended after the last run.
+ */
+export function planOutput(
+  ds: Dataset, identity: LineageIdentity, options: EmbedOptions,
+  model: { readonly uri: string; readonly inputDims: readonly number[]; readonly dim: number },
+): OutputPlan {
+  const known = (name: string) => (ds.core.manifest.columns.some((c) => c.name === name) ? ds.columnMeta(name) : undefined);
+  const choice = chooseOutput(options.output ?? 'embedding', identity, known, options.onLineageMismatch ?? 'error', ds.uri);
+  const column = choice.column;
+  const timestampsColumn = identity.pooling === 'none' ? `${column}_timestamps` : undefined;
+  const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn });
+  const resumedFrom = choice.existing ? ds.core.columnManifest(column).length : 0;
+  // rows appended to the dataset after the job last ran were padded with null in this column by
+  // append(); a job can only append, so they stay null (reported, not silently skipped)
+  const unembedded = choice.existing ? Math.max(0, resumedFrom - (choice.existing.rowsWritten ?? resumedFrom)) : 0;
+  if (unembedded > 0) {
+    (options.onWarning ?? ((m: string, code: string) => process.emitWarning(m, { code })))(
+      `${unembedded} rows of ${column} (rows ${choice.existing!.rowsWritten}..${resumedFrom - 1}) were appended after embed() last ran and hold null; ` +
+      `embed() appends only, so it cannot fill them: embed into a new output column to cover every row`, 'STRATA_EMBED_UNFILLED');
+  }
+  return { column, existing: choice.existing !== undefined, lineage, resumedFrom, total: ds.length - resumedFrom, unembedded, timestampsColumn };
+}
+
+/** The summary of a run that found every row already embedded. */
+export function noopSummary(ds: Dataset, plan: OutputPlan, dim: number, t0: number): EmbedSummary {
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    column: plan.column, resumedFrom: plan.resumedFrom, dim, unembedded: plan.unembedded, version: ds.version, noop: true,
+    processed: 0, embedded: 0, empty: 0, failures: [], seconds, imagesPerSecond: 0, lineage: plan.lineage,
+    stageSeconds: { setup: seconds, infer: 0, starved: 0, write: 0 },
+  };
+}
+
+/**
+ * Appends inferred samples to the output column in row order: checks each vector (dim, finite),
+ * normalizes and pools frames, records failures (or throws in strict mode), commits every
+ * `commitEveryBatches` batches with the lineage updated, and reports progress.
+ */
+export class OutputWriter {
+  readonly failures: EmbedFailure[] = [];
+  embedded = 0;
+  empty = 0;
+  private pendingFailures: EmbedFailure[] = [];
+  private lineage: EmbeddingLineage;
+  private batches = 0;
+  private commits = 0;
+  private committedRows: number;
+  private written: number;
+  private readonly meter: RateMeter;
+
+  constructor(
+    private readonly ds: Dataset,
+    private readonly plan: OutputPlan,
+    private readonly identity: LineageIdentity,
+    private readonly dim: number,
+    private readonly options: EmbedOptions,
+    private readonly commitEvery: number,
+  ) {
+    this.lineage = plan.lineage;
+    this.committedRows = this.written = plan.resumedFrom;
+    this.meter = new RateMeter(plan.total);
+    if (!plan.existing) {
+      if (plan.timestampsColumn) {
+        ds.addColumn(plan.column, { htype: 'generic', dtype: 'float32', shape: [-1, dim] });
+        ds.addColumn(plan.timestampsColumn, { htype: 'generic', dtype: 'float64', shape: [-1] });
+      } else ds.addColumn(plan.column, { htype: 'embedding', dim });
+      ds.setColumnMeta(plan.column, { lineage: this.lineage });
+    }
+  }
+
+  async write(samples: readonly EmbeddedSample[]): Promise<void> {
+    const { dim, identity } = this;
+    const values: unknown[] = [];
+    const times: unknown[] = [];
+    for (const s of samples) {
+      let value: unknown = null;
+      let failure = s.failure;
+      if (!failure && !s.empty) {
+        const vs = s.vectors.map((v) => (identity.normalize ? l2normalize(v) : v));
+        if (vs.some((v) => v.length !== dim || !v.every(Number.isFinite))) failure = `model output is not ${dim} finite numbers`;
+        else if (this.plan.timestampsColumn) value = { data: concat(vs, dim), shape: [vs.length, dim] };
+        else value = vs.length === 1 ? vs[0] : pool(vs, identity.pooling as 'mean' | 'max');
+        if (value instanceof Float32Array && identity.normalize && vs.length > 1) l2normalize(value);
+      }
+      if (failure) {
+        if (this.options.strict) {
+          throw new StrataError('CORRUPT', `row ${s.row} of ${identity.sourceColumn} cannot be embedded: ${failure}`, {
+            row: s.row, column: identity.sourceColumn, uri: this.ds.uri, hint: 'fix or remove the sample, or run without strict to record it and store null',
+          });
+        }
+        const f = { row: s.row, reason: failure };
+        this.failures.push(f);
+        this.pendingFailures.push(f);
+        value = null;
+      } else if (s.empty) this.empty++;
+      else this.embedded++;
+      values.push(value);
+      times.push(value === null ? null : { data: Float64Array.from(s.timestamps ?? []), shape: [s.timestamps?.length ?? 0] });
+    }
+    await this.ds.appendToColumn(this.plan.column, values);
+    if (this.plan.timestampsColumn) await this.ds.appendToColumn(this.plan.timestampsColumn, times);
+    this.written += samples.length;
+    if (++this.batches % this.commitEvery === 0) await this.commit();
+    const p = this.meter.add(samples.length);
+    this.options.onProgress?.({ phase: 'embed', ...p, committedRows: this.committedRows, failed: this.failures.length });
+  }
+
+  /** Publishes the rows written so far (with the lineage and failures); the first run always commits. */
+  async commit(): Promise<void> {
+    if (this.written === this.committedRows && (this.plan.existing || this.commits > 0)) return;
+    this.commits++;
+    this.lineage = withFailures(this.lineage, this.pendingFailures, this.written);
+    this.pendingFailures = [];
+    this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
+    await this.ds.commit(`embed ${this.identity.sourceColumn} → ${this.plan.column}: rows ${this.committedRows}..${this.written}`);
+    this.committedRows = this.written;
+  }
+
+  /** The summary after the last commit. */
+  summary(t0: number, stageSeconds: EmbedSummary['stageSeconds']): EmbedSummary {
+    const seconds = (performance.now() - t0) / 1000;
+    const processed = this.written - this.plan.resumedFrom;
+    return {
+      column: this.plan.column, resumedFrom: this.plan.resumedFrom, dim: this.dim, unembedded: this.plan.unembedded,
+      version: this.ds.version, noop: false, processed, embedded: this.embedded, empty: this.empty,
+      failures: this.failures, seconds, imagesPerSecond: processed / seconds, lineage: this.lineage, stageSeconds,
+    };
+  }
+}
+
+function concat(vs: readonly Float32Array[], dim: number): Float32Array {
+  const out = new Float32Array(vs.length * dim);
+  vs.forEach((v, i) => out.set(v, i * dim));
+  return out;
+}
+
+export function positiveInt(v: number, field: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new StrataError('INVALID_ARGUMENT', `${field} must be a positive integer, got ${v}`, { field });
+  return v;
+}

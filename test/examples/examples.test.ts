@@ -56,7 +56,7 @@ describe('examples', () => {
   it('there is one example per user task', () => {
     expect(EXAMPLES).toEqual([
       '01-open-dataset.ts', '02-ingest-folder.ts', '03-embed-images.ts', '04-embed-videos.ts',
-      '05-search-similar.ts', '06-window-features.ts', '07-serve-features.ts', '08-s3.ts',
+      '05-search-similar.ts', '06-window-features.ts', '07-serve-features.ts', '08-s3.ts', '09-embed-text.ts',
     ]);
   });
 

@@ -1,8 +1,11 @@
 /**
  * `npm run bench -- <area>` runs bench/<area>.ts and prints its JSON line last.
- * `npm run bench` runs every area and writes bench/RESULTS.md (machine, date, each figure next to its target).
+ * `npm run bench` runs every area, each in its own process (one area's heap, threads and page cache
+ * do not slow the next) after the machine has settled, and writes bench/RESULTS.md (machine, date,
+ * each figure next to its target).
  */
-import { cpus, totalmem } from 'node:os';
+import { spawn } from 'node:child_process';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TARGETS, type Target } from './targets.js';
@@ -37,11 +40,12 @@ async function main(): Promise<void> {
   const areas = (asked.length ? asked : AREAS) as Area[];
   const results: Record<string, Record<string, number>> = {};
   for (const area of areas) {
-    console.log(`\n=== bench: ${area} ===`);
+    const load = await settle();
+    console.log(`\n=== bench: ${area} (1-min load average ${load.toFixed(2)}) ===`);
     try {
-      results[area] = await runArea(area);
+      results[area] = await runAreaProcess(area);
     } catch (err) {
-      console.error(`bench ${area} failed: ${(err as Error).stack ?? err}`);
+      console.error(`bench ${area} failed: ${(err as Error).message}`);
       results[area] = {};
     }
   }
@@ -69,6 +73,35 @@ async function main(): Promise<void> {
   await writeFile(out, `${lines.join('\n')}\n`);
   console.log(`\nwrote ${out}`);
   console.log(JSON.stringify(results));
+}
+
+/** Runs one area in a child process (output passed through) and returns its last JSON line. */
+function runAreaProcess(area: Area): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, import.meta.filename, area], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let last = '';
+    let pending = '';
+    child.stdout.on('data', (d: Buffer) => {
+      process.stdout.write(d);
+      const lines = (pending + d.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) if (l.startsWith('{')) last = l;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (pending.startsWith('{')) last = pending;
+      if (code !== 0 || !last) return reject(new Error(`exit ${code}`));
+      const { area: _area, ...figures } = JSON.parse(last) as Record<string, number>;
+      resolve(figures);
+    });
+  });
+}
+
+/** Waits (up to 90 s) for the 1-minute load average to fall below 1, so one area's tail does not land on the next. */
+async function settle(): Promise<number> {
+  const until = Date.now() + 90_000;
+  while (loadavg()[0] >= 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 2000));
+  return loadavg()[0];
 }
 
 function fmt(v: number): string {

@@ -1,10 +1,11 @@
 /** The dataset commands as a user runs them: ingest → info/head/versions → embed → search → view. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSampleData } from '../../datasets/generate.js';
-import { buildTinyConvNet, writeModel } from '../../datasets/models/onnx-builder.js';
+import { buildTextEncoder, buildTinyConvNet, writeModel } from '../../datasets/models/onnx-builder.js';
+import { Dataset } from '../../src/dataset/dataset.js';
 import { COMMANDS } from '../../src/cli/run.js';
 import { errorCode, startServer, strata } from './run-cli.js';
 
@@ -150,6 +151,29 @@ describe('dataset commands', () => {
     expect(errorCode(col.stderr)).toBe('NOT_FOUND');
     const dim = await strata(['search', ds, '--column', 'embedding', '--vector', '1,2,3']);
     expect(errorCode(dim.stderr)).toBe('INVALID_ARGUMENT');
+  });
+
+  it('embed and search a text column with a tokenizer module', async () => {
+    const words = ['[pad]', '[cls]', '[unk]', 'a', 'red', 'blue', 'circle', 'square', 'big', 'small'];
+    const tok = join(dir, 'tokenizer.mjs');
+    await writeFile(tok, `const ids = new Map(${JSON.stringify(words)}.map((w, i) => [w, i]));\n` +
+      'export default (text) => [1, ...text.split(/\\s+/).filter(Boolean).map((w) => ids.get(w) ?? 2)];\n');
+    const captions = join(dir, 'captions.strata');
+    const c = await Dataset.create(captions, { schema: { caption: 'text' } });
+    await c.append(['a red circle', 'a big blue square', 'a small red square', 'a blue circle'].map((caption) => ({ caption })));
+    await c.commit('captions');
+    await c.close();
+    const textModel = join(dir, 'text.onnx');
+    await writeModel(textModel, buildTextEncoder({ seed: 2, vocab: words.length, width: 32, dim: 32 }).bytes);
+    const r = await strata(['embed', captions, '--column', 'caption', '--model', textModel, '--tokenizer', tok, '--tokenizer-name', 'cli-words', '--json', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ embedded: 4, lineage: { preprocess: { kind: 'text', tokenizer: 'cli-words' } } });
+    const hits = JSON.parse((await strata(['search', captions, '--column', 'embedding', '--text', 'a red circle', '--tokenizer', tok, '-k', '2', '--json'])).stdout);
+    expect(hits).toMatchObject({ query: 'text', results: [{ row: 0, caption: 'a red circle' }, {}] });
+    const noTok = await strata(['search', captions, '--column', 'embedding', '--text', 'a red circle']);
+    expect(noTok.code).toBe(2);
+    const badTok = await strata(['embed', captions, '--column', 'caption', '--model', textModel, '--tokenizer', join(dir, 'missing.mjs')]);
+    expect(errorCode(badTok.stderr)).toBe('NOT_FOUND');
   });
 
   it('view serves the page and API on 127.0.0.1 and stops on SIGTERM', async () => {

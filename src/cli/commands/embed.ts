@@ -5,14 +5,15 @@ import { JSON_OPTION, openDataset } from '../open.js';
 import { ON_LINEAGE_MISMATCH, POOLINGS, type OnLineageMismatch, type Pooling } from '../../embed/lineage.js';
 import { CHANNEL_ORDERS, FITS, LAYOUTS, type PreprocessOptions } from '../../embed/preprocess.js';
 import type { JobFrames } from '../../embed/video.js';
+import { loadTokenizer } from '../tokenizer.js';
 
 export const command: Command = {
   name: 'embed',
   summary:
-    'Computes an embedding column for an image or video column with an ONNX model (local path or s3:// URI). Pipelined, committed every few batches, resumable: re-run after an interruption and only the missing rows are computed; re-running with the same model and preprocess does nothing. Lineage (model sha256, preprocess, ...) is stored in the column metadata.',
+    'Computes an embedding column for an image, video or text column with an ONNX model (local path or s3:// URI); text needs --tokenizer. Pipelined, committed every few batches, resumable: re-run after an interruption and only the missing rows are computed; re-running with the same model and preprocess does nothing. Lineage (model sha256, preprocess, ...) is stored in the column metadata.',
   positionals: [{ name: 'uri', description: 'dataset URI' }],
   options: {
-    column: { type: 'string', value: 'COL', description: 'image, video or link column to embed (required)' },
+    column: { type: 'string', value: 'COL', description: 'image, video, link or text column to embed (required)' },
     model: { type: 'string', value: 'FILE', description: '.onnx model: a path or s3:// URI (required)' },
     output: { type: 'string', value: 'COL', description: 'output column (default embedding)' },
     size: { type: 'string', value: 'N|HxW', description: 'model input size (default: the model\'s fixed input)' },
@@ -30,13 +31,18 @@ export const command: Command = {
     'on-mismatch': { type: 'string', value: 'M', description: `output exists with another model/preprocess: ${ON_LINEAGE_MISMATCH.join(' | ')} (default error)` },
     strict: { type: 'boolean', description: 'fail on the first sample that does not decode (default: record it, store null)' },
     'commit-every': { type: 'string', value: 'BATCHES', description: 'commit every N batches (default 10)' },
-    threads: { type: 'string', value: 'N', description: 'ONNX Runtime intra-op threads (default: all cores)' },
+    threads: { type: 'string', value: 'N', description: 'ONNX Runtime intra-op threads per session (default: cores / workers)' },
+    workers: { type: 'string', value: 'N', description: 'model sessions in worker threads (default 2)' },
+    tokenizer: { type: 'string', value: 'MODULE', description: 'text columns: a .js/.mjs module exporting (text) => token ids (default export or tokenize)' },
+    'tokenizer-name': { type: 'string', value: 'NAME', description: 'text columns: names the tokenizer in the lineage (default: a hash of its source)' },
+    'max-tokens': { type: 'string', value: 'N', description: 'text columns: longer token sequences are cut (default: the model\'s, else 512)' },
     json: { ...JSON_OPTION, description: 'print the job summary as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
   },
   examples: [
     'strata embed ./shapes.strata --column image --model ./models/tiny.onnx --output embedding --size 32 --normalize',
     'strata embed ./clips.strata --column video --model s3://models/clip.onnx --frames 8 --pooling mean',
+    'strata embed ./captions.strata --column caption --model ./models/text.onnx --tokenizer ./tokenizer.mjs --tokenizer-name wordpiece-v1',
   ],
   async run(ctx) {
     const column = requireStr(ctx, 'column', 'embed');
@@ -69,6 +75,8 @@ export const command: Command = {
       frames = { everySeconds: s };
     } else if (str(ctx, 'frames') !== undefined) frames = { count: int(ctx, 'frames', 'embed', 8, 1) };
 
+    const tokenizerFile = str(ctx, 'tokenizer');
+    const tokenizer = tokenizerFile === undefined ? undefined : await loadTokenizer(tokenizerFile);
     const ds = await openDataset(ctx, ctx.positionals[0], 'embed');
     const bar = ctx.progress('embed', 'samples');
     try {
@@ -83,6 +91,10 @@ export const command: Command = {
         ...(str(ctx, 'batch-size') !== undefined ? { batchSize: int(ctx, 'batch-size', 'embed', 32, 1) } : {}),
         ...(str(ctx, 'commit-every') !== undefined ? { commitEveryBatches: int(ctx, 'commit-every', 'embed', 10, 1) } : {}),
         ...(str(ctx, 'threads') !== undefined ? { intraOpThreads: int(ctx, 'threads', 'embed', 1, 1) } : {}),
+        ...(str(ctx, 'workers') !== undefined ? { inferenceWorkers: int(ctx, 'workers', 'embed', 2, 1) } : {}),
+        ...(tokenizer ? { tokenizer } : {}),
+        ...(str(ctx, 'tokenizer-name') !== undefined ? { tokenizerName: str(ctx, 'tokenizer-name') } : {}),
+        ...(str(ctx, 'max-tokens') !== undefined ? { maxTokens: int(ctx, 'max-tokens', 'embed', 512, 1) } : {}),
         ...(pooling ? { pooling: pooling as Pooling } : {}),
         ...(mismatch ? { onLineageMismatch: mismatch as OnLineageMismatch } : {}),
         ...(frames ? { frames } : {}),

@@ -7,17 +7,20 @@ import { render } from '../../dataset/ops/format.js';
 import type { SearchQuery } from '../../embed/dataset-search.js';
 import { METRICS, type Metric } from '../../embed/search/metrics.js';
 import { StrataError } from '../../errors.js';
+import { loadTokenizer } from '../tokenizer.js';
 
 export const command: Command = {
   name: 'search',
   summary:
-    'Finds the rows nearest to a query in an embedding column: another row (--row), an image file embedded with the column\'s own model and preprocess from its lineage (--image), or a vector (--vector). Exact search, or the ANN index when one is current.',
+    'Finds the rows nearest to a query in an embedding column: another row (--row), an image file embedded with the column\'s own model and preprocess from its lineage (--image), or a vector (--vector), or for text embedding columns a text (--text, with --tokenizer). Exact search, or the ANN index when one is current.',
   positionals: [{ name: 'uri', description: 'dataset URI' }],
   options: {
     column: { type: 'string', value: 'COL', description: 'embedding column (required)' },
     row: { type: 'string', value: 'N', description: 'query: the vector of row N (N itself is left out of the results)' },
     image: { type: 'string', value: 'FILE', description: 'query: an image file (jpeg/png/...), embedded like the column' },
     vector: { type: 'string', value: 'X,Y,…', description: 'query: a comma-separated vector' },
+    text: { type: 'string', value: 'TEXT', description: 'query: a text, embedded like the column (needs --tokenizer)' },
+    tokenizer: { type: 'string', value: 'MODULE', description: 'with --text: the module the column was embedded with' },
     k: { type: 'string', short: 'k', value: 'K', description: 'results (default 10)' },
     metric: { type: 'string', value: 'M', description: `${METRICS.join(' | ')} (default: the index's, else cosine)` },
     where: { type: 'string', value: 'JSON', description: 'only rows matching, e.g. {"label":"cat"}' },
@@ -30,12 +33,16 @@ export const command: Command = {
   examples: [
     'strata search ./shapes.strata --column embedding --row 0 -k 5',
     'strata search ./shapes.strata --column embedding --image ./query.jpg -k 5 --json',
+    'strata search ./captions.strata --column embedding --text "a red circle" --tokenizer ./tokenizer.mjs',
   ],
   async run(ctx) {
     const column = requireStr(ctx, 'column', 'search');
     const k = int(ctx, 'k', 'search', 10, 1);
-    const given = ['row', 'image', 'vector'].filter((o) => ctx.values[o] !== undefined);
-    if (given.length !== 1) throw new UsageError('strata search: give exactly one of --row, --image, --vector', 'search');
+    const given = ['row', 'image', 'vector', 'text'].filter((o) => ctx.values[o] !== undefined);
+    if (given.length !== 1) throw new UsageError('strata search: give exactly one of --row, --image, --vector, --text', 'search');
+    if (given[0] === 'text' && str(ctx, 'tokenizer') === undefined) throw new UsageError('strata search: --text needs --tokenizer (the module the column was embedded with)', 'search');
+    const tokenizerFile = str(ctx, 'tokenizer');
+    const tokenizer = tokenizerFile === undefined ? undefined : await loadTokenizer(tokenizerFile);
     const metric = str(ctx, 'metric');
     if (metric !== undefined && !(METRICS as readonly string[]).includes(metric)) {
       throw new UsageError(`strata search: --metric must be one of ${METRICS.join(', ')}`, 'search');
@@ -64,6 +71,8 @@ export const command: Command = {
         } catch (cause) {
           throw new StrataError('NOT_FOUND', `cannot read query image ${file}`, { file, cause, hint: 'pass a readable image file' });
         }
+      } else if (given[0] === 'text') {
+        query = str(ctx, 'text')!;
       } else {
         const v = str(ctx, 'vector')!.split(',').map((x) => Number(x.trim()));
         if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw new UsageError('strata search: --vector must be comma-separated numbers', 'search');
@@ -76,6 +85,7 @@ export const command: Command = {
           ...(where ? { filter: where } : {}),
           exact: flag(ctx, 'exact'),
           ...(str(ctx, 'model') ? { model: str(ctx, 'model')! } : {}),
+          ...(tokenizer ? { tokenizer } : {}),
           signal: ctx.signal,
           onWarning: (m) => ctx.err(`strata: warning: ${m}`),
         })

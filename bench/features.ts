@@ -6,8 +6,8 @@
  *   pit_window_s    count + mean over the last 30 minutes   vs  the faster of a range join and a RANGE window
  *   stream_events_per_s   push() in batches of 1,000, single thread
  * Data generation and loading (Arrow tables for Strata, appender for DuckDB) are excluded from the
- * timings and reported separately. DuckDB runs with 2 threads. Each timing is the best of REPS runs;
- * every Strata run starts from a fresh repo (no cached index).
+ * timings and reported separately. DuckDB runs with 2 threads. Each timing is the best of REPS runs,
+ * DuckDB's and Strata's alternating; every Strata run starts from a fresh repo (no cached index).
  *
  *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM)
  */
@@ -103,16 +103,30 @@ async function best<T>(reps: number, f: () => Promise<T>): Promise<{ s: number; 
   return { s: bestS, out: out! };
 }
 
-/** Best of `reps` timings of `run`; each result is checked after its clock stops, then dropped. */
-async function timed(reps: number, run: () => Promise<A.Table>, check: (t: A.Table) => void): Promise<number> {
+/**
+ * DuckDB's query and Strata's run side by side, alternating (duck, strata, duck, strata, ...), so a
+ * slow spell of the machine hits both; best of `reps` each. Strata's result is checked against
+ * DuckDB's after its clock stops, then dropped. `runs` keeps every Strata time (seconds).
+ */
+async function sideBySide<T>(
+  reps: number, duck: () => Promise<T>, run: () => Promise<A.Table>, check: (t: A.Table, duck: T) => void,
+): Promise<{ duck: { s: number; out: T }; s: number; runs: number[] }> {
+  let duckS = Infinity;
+  let duckOut: T | undefined;
   let bestS = Infinity;
+  const runs: number[] = [];
   for (let i = 0; i < reps; i++) {
-    const t = performance.now();
+    let t = performance.now();
+    duckOut = await duck();
+    duckS = Math.min(duckS, (performance.now() - t) / 1000);
+    t = performance.now();
     const out = await run();
-    bestS = Math.min(bestS, (performance.now() - t) / 1000);
-    check(out);
+    const s = (performance.now() - t) / 1000;
+    runs.push(s);
+    bestS = Math.min(bestS, s);
+    check(out, duckOut);
   }
-  return bestS;
+  return { duck: { s: duckS, out: duckOut! }, s: bestS, runs };
 }
 
 function repoFor(events: A.Table) {
@@ -181,39 +195,33 @@ export async function run(): Promise<Record<string, number>> {
   log(`excluded from timings: generate + Arrow tables ${genS.toFixed(1)} s, DuckDB load ${duckLoadS.toFixed(1)} s`);
 
   // ---- backfill: 1-minute tiles, count/sum/min/max; tile = (start, start + 1m]
-  const duckBackfill = await best(REPS, async () => {
+  const backfill = await sideBySide(REPS, async () => {
     await con.run(`CREATE OR REPLACE TEMP TABLE tiles AS SELECT entity_id, time_bucket(INTERVAL 1 minute, ts - INTERVAL 1 millisecond) AS bucket,
       count(value) AS c, sum(value) AS s, min(value) AS mn, max(value) AS mx FROM events GROUP BY ALL`);
     return one(con, 'SELECT count(*), sum(c), sum(s) FROM tiles');
-  });
-  const backfillCheck = (t: A.Table) => {
+  }, async () => (await repoFor(data.events)).backfill('tiles'), (t, duck) => {
     const [, tc] = sums(t, 'value__count');
     const [, tsum] = sums(t, 'value__sum');
-    if (t.numRows !== duckBackfill.out[0] || tc !== duckBackfill.out[1] || !near(tsum, duckBackfill.out[2])) {
-      throw new Error(`backfill mismatch: ${t.numRows}/${tc}/${tsum} vs ${duckBackfill.out}`);
-    }
-  };
-  const backfillS = await timed(REPS, async () => (await repoFor(data.events)).backfill('tiles'), backfillCheck);
+    if (t.numRows !== duck[0] || tc !== duck[1] || !near(tsum, duck[2])) throw new Error(`backfill mismatch: ${t.numRows}/${tc}/${tsum} vs ${duck}`);
+  });
+  const duckBackfill = backfill.duck;
+  const backfillS = backfill.s;
 
   // ---- point in time, latest value with ttl 1 day
-  const duckLatest = await best(REPS, async () => {
+  const latest = await sideBySide(REPS, async () => {
     await con.run(`CREATE OR REPLACE TEMP TABLE pit AS SELECT r.rid, CASE WHEN e.ts >= r.ts - INTERVAL 1 DAY THEN e.value END AS value
       FROM rows r ASOF LEFT JOIN events e ON r.entity_id = e.entity_id AND r.ts >= e.ts`);
     return one(con, 'SELECT count(value), sum(value) FROM pit');
-  });
-  const latestCheck = (t: A.Table) => {
+  }, async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['latest:value'] }).toArrow(), (t, duck) => {
     const [ln, ls] = sums(t, 'value');
-    if (ln !== duckLatest.out[0] || !near(ls, duckLatest.out[1])) throw new Error(`pit_latest mismatch: ${ln}/${ls} vs ${duckLatest.out}`);
-  };
-  const latestS = await timed(REPS, async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['latest:value'] }).toArrow(), latestCheck);
-
-  // ---- point in time, count + mean over (t - 30m, t]
-  const W = 30 * 60_000;
-  const duckJoin = await best(REPS, async () => {
-    await con.run(`CREATE OR REPLACE TEMP TABLE w1 AS SELECT r.rid, count(e.value) AS n, avg(e.value) AS m FROM rows r
-      LEFT JOIN events e ON r.entity_id = e.entity_id AND e.ts > r.ts - INTERVAL ${W} MILLISECOND AND e.ts <= r.ts GROUP BY r.rid`);
-    return one(con, 'SELECT sum(n), sum(m) FROM w1');
+    if (ln !== duck[0] || !near(ls, duck[1])) throw new Error(`pit_latest mismatch: ${ln}/${ls} vs ${duck}`);
   });
+  const duckLatest = latest.duck;
+  const latestS = latest.s;
+
+  // ---- point in time, count + mean over (t - 30m, t]: DuckDB's best of two formulations (the range
+  // window alone first, then the join side by side with Strata)
+  const W = 30 * 60_000;
   const duckRange = await best(REPS, async () => {
     await con.run(`CREATE OR REPLACE TEMP TABLE w2 AS SELECT rid, n, m FROM (
         SELECT rid, count(value) OVER w AS n, avg(value) OVER w AS m
@@ -222,14 +230,19 @@ export async function run(): Promise<Record<string, number>> {
       WHERE rid IS NOT NULL`);
     return one(con, 'SELECT sum(n), sum(m) FROM w2');
   });
-  if (duckJoin.out[0] !== duckRange.out[0] || !near(duckJoin.out[1], duckRange.out[1])) throw new Error(`DuckDB window queries disagree: ${duckJoin.out} vs ${duckRange.out}`);
-  const duckWindow = duckJoin.s <= duckRange.s ? duckJoin : duckRange;
-  const windowCheck = (t: A.Table) => {
+  const windowRun = await sideBySide(REPS, async () => {
+    await con.run(`CREATE OR REPLACE TEMP TABLE w1 AS SELECT r.rid, count(e.value) AS n, avg(e.value) AS m FROM rows r
+      LEFT JOIN events e ON r.entity_id = e.entity_id AND e.ts > r.ts - INTERVAL ${W} MILLISECOND AND e.ts <= r.ts GROUP BY r.rid`);
+    return one(con, 'SELECT sum(n), sum(m) FROM w1');
+  }, async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['window:n_30m', 'window:mean_30m'] }).toArrow(), (t, duck) => {
+    if (duck[0] !== duckRange.out[0] || !near(duck[1], duckRange.out[1])) throw new Error(`DuckDB window queries disagree: ${duck} vs ${duckRange.out}`);
     const [, wn] = sums(t, 'n_30m');
     const [, wm] = sums(t, 'mean_30m');
-    if (wn !== duckWindow.out[0] || !near(wm, duckWindow.out[1])) throw new Error(`pit_window mismatch: ${wn}/${wm} vs ${duckWindow.out}`);
-  };
-  const windowS = await timed(REPS, async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['window:n_30m', 'window:mean_30m'] }).toArrow(), windowCheck);
+    if (wn !== duck[0] || !near(wm, duck[1])) throw new Error(`pit_window mismatch: ${wn}/${wm} vs ${duck}`);
+  });
+  const duckJoin = windowRun.duck;
+  const duckWindow = duckJoin.s <= duckRange.s ? duckJoin : duckRange;
+  const windowS = windowRun.s;
 
   // ---- streaming: events in time order, push batches of 1,000
   const M = Math.min(STREAM, N);
@@ -262,9 +275,10 @@ export async function run(): Promise<Record<string, number>> {
   };
   log('');
   log('  measure            strata      duckdb      ratio (duckdb/strata)');
-  log(`  backfill (1m)      ${pad(fig.backfill_s)} s  ${pad(fig.duckdb_backfill_s)} s  ${fig.ratio_backfill}`);
-  log(`  pit latest (ttl)   ${pad(fig.pit_latest_s)} s  ${pad(fig.duckdb_pit_latest_s)} s  ${fig.ratio_pit_latest}`);
-  log(`  pit window (30m)   ${pad(fig.pit_window_s)} s  ${pad(fig.duckdb_pit_window_s)} s  ${fig.ratio_pit_window}   (join ${fig.duckdb_pit_window_join_s} s, range ${fig.duckdb_pit_window_range_s} s)`);
+  const each = (r: { runs: number[] }) => `(strata runs ${r.runs.map((x) => x.toFixed(3)).join(', ')} s)`;
+  log(`  backfill (1m)      ${pad(fig.backfill_s)} s  ${pad(fig.duckdb_backfill_s)} s  ${fig.ratio_backfill}   ${each(backfill)}`);
+  log(`  pit latest (ttl)   ${pad(fig.pit_latest_s)} s  ${pad(fig.duckdb_pit_latest_s)} s  ${fig.ratio_pit_latest}   ${each(latest)}`);
+  log(`  pit window (30m)   ${pad(fig.pit_window_s)} s  ${pad(fig.duckdb_pit_window_s)} s  ${fig.ratio_pit_window}   (join ${fig.duckdb_pit_window_join_s} s, range ${fig.duckdb_pit_window_range_s} s) ${each(windowRun)}`);
   log(`  stream push        ${fig.stream_events_per_s.toLocaleString()} events/s over ${M.toLocaleString()} events (batches of 1,000)`);
   con.closeSync();
   return fig;

@@ -157,7 +157,7 @@ export class WorkerModel {
  */
 export class WorkerPool {
   private readonly queued: number[];
-  private constructor(private readonly workers: readonly WorkerModel[], readonly buffers: BufferPool) {
+  private constructor(private readonly workers: readonly WorkerModel[]) {
     this.queued = workers.map(() => 0);
   }
 
@@ -170,11 +170,7 @@ export class WorkerPool {
       await Promise.all(ok.map((w) => w.close()));
       throw failed.reason;
     }
-    return new WorkerPool(ok, buffers);
-  }
-
-  get size(): number {
-    return this.workers.length;
+    return new WorkerPool(ok);
   }
 
   async run(batch: Float32Array, n: number, itemDims: readonly number[]): Promise<Float32Array> {

@@ -33,7 +33,7 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
     throw new StrataError('INVALID_ARGUMENT', `padTokenId must be an integer >= 0, got ${padTokenId}`, { field: 'padTokenId' });
   }
 
-  const { model, uri, sha256 } = await loadTextModel(options.model, { ...options, intraOpThreads: options.intraOpThreads });
+  const { model, uri, sha256 } = await loadTextModel(options.model, options);
   try {
     const maxTokens = positiveInt(options.maxTokens ?? model.fixedTokens ?? 512, 'maxTokens');
     const pre: TextPreprocess = {

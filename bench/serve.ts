@@ -34,7 +34,7 @@ import {
 import { createFeatureServer } from '../src/serve/index.js';
 import { REDIS_SKIP, RedisServer } from '../test/helpers/redis-server.js';
 
-export const ENTITIES = Number(process.env.STRATA_BENCH_ENTITIES ?? 100_000);
+const ENTITIES = Number(process.env.STRATA_BENCH_ENTITIES ?? 100_000);
 const DIM = 512;
 const SCALARS = 10;
 const CONNECTIONS = 16;
@@ -54,7 +54,7 @@ const VIEW: OnlineView = {
 const FEATURES = VIEW.features.map((f) => `items:${f.name}`);
 
 /** Deterministic data source: the latest values of every entity, generated batch by batch. */
-export class BenchRepo implements OnlineRepo {
+class BenchRepo implements OnlineRepo {
   readonly views = [VIEW];
   readonly services = { bench: FEATURES };
   async *latestValues(): AsyncIterable<LatestValuesBatch> {
@@ -232,7 +232,7 @@ interface LatResult {
   non2xx: number;
 }
 
-export function load<T>(cfg: Record<string, unknown>): Promise<T> {
+function load<T>(cfg: Record<string, unknown>): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', LOAD_CHILD], {
       env: { ...process.env, STRATA_BENCH_LOAD: JSON.stringify({ features: FEATURES, entities: ENTITIES, seed: 7, path: '/get-online-features', ...cfg }) },
@@ -313,7 +313,7 @@ function pooled(runs: readonly LatResult[]): LatResult {
   };
 }
 
-export async function fill(repo: OnlineRepo, store: OnlineStore): Promise<number> {
+async function fill(repo: OnlineRepo, store: OnlineStore): Promise<number> {
   const t0 = performance.now();
   await materialize(repo, store, { start: new Date(0), end: new Date(T_END + 1), batchRows: 1000 });
   return ENTITIES / ((performance.now() - t0) / 1000);

@@ -23,7 +23,7 @@ const COLD_ROUNDS = 4;
 const DISTINCT = 200;
 
 /** ~40 KB photo-like JPEGs (640×480 smooth blobs + grain), each made unique by a COM segment. */
-export async function makeImages(n: number): Promise<Uint8Array[]> {
+async function makeImages(n: number): Promise<Uint8Array[]> {
   const base: Buffer[] = [];
   for (let k = 0; k < DISTINCT; k++) {
     const w = 640, h = 480, cell = 32;
@@ -62,7 +62,7 @@ function walk(root: string): string[] {
  * Drops the files' pages from the page cache (sync, then posix_fadvise DONTNEED, in one python3
  * process) so a scan reads from the device. Returns false when that is not possible here.
  */
-export function evict(roots: string[]): boolean {
+function evict(roots: string[]): boolean {
   try {
     execFileSync('sync');
     const files = roots.flatMap((r) => (statSync(r).isDirectory() ? walk(r) : [r]));
@@ -99,7 +99,7 @@ async function pool<T>(items: T[], limit: number, fn: (x: T) => Promise<number>)
   return total;
 }
 
-export async function scanChunked(reader: ColumnReader, prefetch: number): Promise<number> {
+async function scanChunked(reader: ColumnReader, prefetch: number): Promise<number> {
   let bytes = 0;
   for await (const run of reader.scan(0, reader.length, { prefetchChunks: prefetch })) for (const s of run.samples) bytes += s!.bytes.byteLength;
   return bytes;
@@ -125,7 +125,7 @@ async function readFilesSequential(files: readonly string[]): Promise<number> {
 }
 
 /** One sequential read of a whole file in 8 MiB blocks into one reused buffer: the limit. */
-export async function readSequential(file: string): Promise<number> {
+async function readSequential(file: string): Promise<number> {
   const fh = await open(file, 'r');
   const buf = Buffer.allocUnsafe(8 * 2 ** 20);
   let n = 0;

@@ -18,6 +18,9 @@ export interface TextEncoderOptions {
   readonly mask?: boolean;
   /** Add a `token_type_ids` input, added to the ids' embedding through a second table. Default false. */
   readonly tokenTypes?: boolean;
+  /** Fixed batch and sequence sizes (default symbolic N and S). */
+  readonly batch?: number;
+  readonly tokens?: number;
 }
 
 export interface TextEncoderWeights {
@@ -53,24 +56,25 @@ export function buildTextEncoder(options: TextEncoderOptions = {}): { bytes: Uin
     b: rng.normals(dim, 0.1),
   };
   const g = new GraphBuilder('text_encoder');
-  const ids = g.input('input_ids', ['N', 'S'], ONNX_INT64);
-  const mask = hasMask ? g.input('attention_mask', ['N', 'S'], ONNX_INT64) : undefined;
+  const shape = [options.batch ?? 'N', options.tokens ?? 'S'];
+  const ids = g.input('input_ids', shape, ONNX_INT64);
+  const mask = hasMask ? g.input('attention_mask', shape, ONNX_INT64) : undefined;
   let x = g.node('Gather', [g.weight('table', [vocab, width], weights.table), ids], { axis: { i: 0 } });
   if (weights.typeTable) {
-    const types = g.input('token_type_ids', ['N', 'S'], ONNX_INT64);
+    const types = g.input('token_type_ids', shape, ONNX_INT64);
     x = g.add(x, g.node('Gather', [g.weight('type_table', [2, width], weights.typeTable), types], { axis: { i: 0 } }));
   }
   const h = g.node('Tanh', [g.add(g.matmul(x, g.weight('w', [width, dim], weights.w)), g.weight('b', [dim], weights.b))], {},
     pooled ? undefined : 'last_hidden_state');
   if (!pooled) {
-    g.output(h, ['N', 'S', dim]);
+    g.output(h, [shape[0], shape[1], dim]);
     return { bytes: g.toBytes(), weights };
   }
   const m = g.node('Unsqueeze', [g.node('Cast', [mask!], { to: { i: 1 } }), g.int64('axis2', [2])]); // [N, S, 1]
   const axis1 = g.int64('axis1', [1]);
   const sum = g.node('ReduceSum', [g.node('Mul', [h, m]), axis1], { keepdims: { i: 0 } }); // [N, dim]
   const count = g.node('ReduceSum', [m, axis1], { keepdims: { i: 0 } }); // [N, 1]
-  g.output(g.node('Div', [sum, count], {}, 'sentence_embedding'), ['N', dim]);
+  g.output(g.node('Div', [sum, count], {}, 'sentence_embedding'), [shape[0], dim]);
   return { bytes: g.toBytes(), weights };
 }
 

@@ -27,7 +27,7 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
     throw new StrataError('INVALID_ARGUMENT', `tokenPooling '${pooling}' is not supported`, { field: 'tokenPooling', hint: `use one of ${TEXT_POOLINGS.join(', ')}` });
   }
   const commitEvery = positiveInt(options.commitEveryBatches ?? 10, 'commitEveryBatches');
-  const batchSize = positiveInt(options.batchSize ?? 32, 'batchSize');
+  const batchSize = positiveInt(options.batchSize ?? 32, 'batchSize'); // a model's fixed batch is handled by TextModel.run
   const padTokenId = options.padTokenId ?? 0;
   if (!Number.isInteger(padTokenId) || padTokenId < 0) {
     throw new StrataError('INVALID_ARGUMENT', `padTokenId must be an integer >= 0, got ${padTokenId}`, { field: 'padTokenId' });

@@ -70,6 +70,11 @@ export class TextModel {
     const d = this.output.dims.at(-1)!;
     return d > 0 ? d : undefined;
   }
+  /** The batch size the model fixes, if any (runs are split and padded to it). */
+  get fixedBatch(): number | undefined {
+    const b = this.inputs[0].dims[0];
+    return b > 0 ? b : undefined;
+  }
   /** The sequence length the model fixes, if any. */
   get fixedTokens(): number | undefined {
     const s = this.inputs[0].dims[1];
@@ -145,6 +150,8 @@ export class TextModel {
    */
   async run(batch: readonly Tokens[], pre: Pick<TextPreprocess, 'padTokenId' | 'pooling'>): Promise<Float32Array> {
     if (this.closed) throw new StrataError('INVALID_ARGUMENT', `model ${this.uri} is closed`, { uri: this.uri });
+    const fb = this.fixedBatch;
+    if (fb !== undefined && batch.length !== fb) return this.runFixedBatch(batch, fb, pre);
     const n = batch.length;
     const lengths = batch.map((t) => tokenCount(t));
     if (lengths.includes(0)) throw new StrataError('INVALID_ARGUMENT', 'a text with no tokens cannot be embedded', { field: 'tokenizer', hint: 'return at least one token id per text' });
@@ -188,6 +195,25 @@ export class TextModel {
         if (pre.pooling === 'first') break;
       }
       for (let k = 0; k < d; k++) out[i * d + k] /= Math.max(1, count);
+    }
+    return out;
+  }
+
+  /** A model with a fixed batch: runs of exactly `fb` texts, the last padded with copies of its first. */
+  private async runFixedBatch(batch: readonly Tokens[], fb: number, pre: Pick<TextPreprocess, 'padTokenId' | 'pooling'>): Promise<Float32Array> {
+    const parts: Float32Array[] = [];
+    for (let at = 0; at < batch.length; at += fb) {
+      const part = batch.slice(at, at + fb);
+      const real = part.length;
+      while (part.length < fb) part.push(part[0]);
+      const y = await this.run(part, pre);
+      parts.push(y.subarray(0, (y.length / fb) * real));
+    }
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
     }
     return out;
   }

@@ -112,6 +112,20 @@ describe('embed() on a text column with a user tokenizer', () => {
     });
   });
 
+  it('a model with a fixed batch and sequence length: runs split and padded, maxTokens from the model', async () => {
+    const fixed = buildTextEncoder({ seed: 7, vocab: VOCAB.length, output: 'pooled', batch: 4, tokens: 6 });
+    const path = join(dir, 'fixed.onnx');
+    await writeModel(path, fixed.bytes);
+    await using ds = await textDataset();
+    const s = await embed(ds, { column: 'caption', model: path, tokenizer, batchSize: 5 });
+    expect(s.lineage.preprocess).toMatchObject({ kind: 'text', maxTokens: 6 });
+    (await vectors(ds)).forEach((v, r) => {
+      if (TEXTS[r] === null || r === 8) return expect(v).toBeNull();
+      const ids = wordIds(TEXTS[r]!).slice(0, 6);
+      expect(maxRelDiff(v!, textEncoderReference(fixed.weights, ids, ids.map(() => 0))), `row ${r}`).toBeLessThan(1e-4);
+    });
+  });
+
   it('abort mid-job keeps committed batches; a re-run resumes and equals an uninterrupted run', async () => {
     await using whole = await textDataset();
     await embed(whole, { column: 'caption', model: pooledModel.path, tokenizer, batchSize: 2 });

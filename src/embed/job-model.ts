@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type * as ort from 'onnxruntime-node';
 import { StrataError } from '../errors.js';
 import { openStorage, parseUri, type OpenStorageOptions } from '../storage/open.js';
-import { EmbeddingModel } from './model.js';
+import { EmbeddingModel, readModelFile } from './model.js';
 import { TextModel } from './text-model.js';
 
 /** A local .onnx path, a storage URI (`s3://bucket/models/m.onnx`, `file://`, `memory://`, `http(s)://`), model bytes, or a session. */
@@ -53,17 +52,18 @@ export async function readModelBytes(uri: string, options: LoadModelOptions = {}
 
 /** An image model (one float32 input), see EmbeddingModel. */
 export function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  return loadWith(source, options, (src, sha256) => EmbeddingModel.load(src, {
-    inputName: options.inputName, outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256,
+  return loadWith(source, options, (src, sha256, uri) => EmbeddingModel.load(src, {
+    inputName: options.inputName, outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256, uri,
   }));
 }
 
 /** A text model (token tensor inputs), see TextModel. */
 export function loadTextModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel<TextModel>> {
-  return loadWith(source, options, (src, sha256) => TextModel.load(src, { outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256 }));
+  return loadWith(source, options, (src, sha256, uri) => TextModel.load(src, { outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256, uri }));
 }
 
-type ModelLoader<M> = (source: string | Uint8Array | ort.InferenceSession, sha256?: string) => Promise<M>;
+/** Builds the model from bytes (named `uri` in messages) or a session (with its `sha256`). */
+type ModelLoader<M> = (source: Uint8Array | ort.InferenceSession, sha256: string | undefined, uri: string) => Promise<M>;
 
 async function loadWith<M extends { readonly sha256: string | undefined; close(): Promise<void> }>(
   source: ModelSource, options: LoadModelOptions, load: ModelLoader<M>,
@@ -71,19 +71,16 @@ async function loadWith<M extends { readonly sha256: string | undefined; close()
   let model: M;
   let uri: string;
   let bytes: Uint8Array | undefined;
-  if (typeof source === 'string' && isUri(source) && !source.startsWith('file://')) {
-    bytes = await readModelBytes(source, options);
-    model = await load(bytes);
+  if (typeof source === 'string') {
+    // the file is read once: its bytes give the session, the sha256 and the inference workers
+    if (source.startsWith('file://')) bytes = await readModelFile((parseUri(source) as { path: string }).path);
+    else bytes = isUri(source) ? await readModelBytes(source, options) : await readModelFile(source);
     uri = source;
-  } else if (typeof source === 'string') {
-    const path = (source.startsWith('file://') ? parseUri(source) : { path: source }) as { path: string };
-    model = await load(path.path);
-    bytes = await readFile(path.path);
-    uri = source;
+    model = await load(bytes, undefined, uri);
   } else if (source instanceof Uint8Array) {
-    model = await load(source);
     bytes = source;
     uri = 'bytes';
+    model = await load(source, undefined, uri);
   } else {
     if (!options.modelSha256 || !/^[0-9a-f]{64}$/.test(options.modelSha256)) {
       throw new StrataError('INVALID_ARGUMENT', 'an InferenceSession needs modelSha256 (the sha256 hex of its .onnx file)', {
@@ -91,8 +88,8 @@ async function loadWith<M extends { readonly sha256: string | undefined; close()
         hint: 'pass modelSha256, or pass the model path/bytes instead of a session; lineage identifies models by sha256',
       });
     }
-    model = await load(source, options.modelSha256);
     uri = 'session';
+    model = await load(source, options.modelSha256, uri);
   }
   if (options.modelSha256 && model.sha256 !== options.modelSha256) {
     await model.close();

@@ -41,8 +41,7 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
       tokenizer: options.tokenizerName ?? `sha256:${createHash('sha256').update(String(tokenizer)).digest('hex').slice(0, 16)}`,
       maxTokens, padTokenId, pooling,
     };
-    const probe = await model.run([model.tokens([padTokenId], maxTokens)], pre);
-    const dim = probe.length;
+    const dim = model.outputDim ?? (await model.run([model.tokens([padTokenId], maxTokens)], pre)).length;
     const identity: LineageIdentity = {
       sourceColumn: column,
       model: { sha256, inputName: model.inputName, outputName: model.outputName },

@@ -30,6 +30,8 @@ export interface EmbeddingModelOptions {
   readonly spinning?: boolean;
   /** sha256 (hex) of the model file, when `source` is a session (bytes are hashed automatically). */
   readonly sha256?: string;
+  /** Names model bytes in messages (the path or URI they were read from). Default 'bytes'. */
+  readonly uri?: string;
 }
 
 export function describe(meta: ort.InferenceSession.ValueMetadata): TensorInfo {
@@ -67,8 +69,22 @@ export function pick(kind: 'input' | 'output', all: readonly TensorInfo[], wante
   return all[0];
 }
 
+/** A local .onnx file's bytes; NOT_FOUND (or IO) naming the file when it cannot be read. */
+export async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO';
+    throw new StrataError(code, `cannot read ONNX model ${path}`, {
+      uri: path, file: path, cause: err, hint: 'pass a local .onnx path, model bytes, or an InferenceSession',
+    });
+  }
+}
+
 /** Options for {@link openSession}. */
 export interface SessionOptions {
+  /** Names model bytes in messages (a path or URI they were read from). Default 'bytes'. */
+  readonly uri?: string;
   readonly intraOpThreads?: number;
   readonly interOpThreads?: number;
   readonly spinning?: boolean;
@@ -88,18 +104,8 @@ export async function openSession(source: string | Uint8Array | ort.InferenceSes
   let sha256 = options.sha256;
   const owns = typeof source === 'string' || source instanceof Uint8Array;
   if (owns) {
-    uri = typeof source === 'string' ? source : 'bytes';
-    let bytes: Uint8Array;
-    if (typeof source === 'string') {
-      try {
-        bytes = await readFile(source);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO';
-        throw new StrataError(code, `cannot read ONNX model ${source}`, {
-          uri: source, file: source, cause: err, hint: 'pass a local .onnx path, model bytes, or an InferenceSession',
-        });
-      }
-    } else bytes = source;
+    uri = typeof source === 'string' ? source : options.uri ?? 'bytes';
+    const bytes = typeof source === 'string' ? await readModelFile(source) : source;
     sha256 = createHash('sha256').update(bytes).digest('hex');
     try {
       session = await ort.InferenceSession.create(bytes, {

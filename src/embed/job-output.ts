@@ -118,7 +118,7 @@ export class OutputWriter {
       let failure = s.failure;
       if (!failure && !s.empty) {
         const vs = s.vectors.map((v) => (identity.normalize ? l2normalize(v) : v));
-        if (vs.some((v) => v.length !== dim || !v.every(Number.isFinite))) failure = `model output is not ${dim} finite numbers`;
+        if (vs.some((v) => v.length !== dim || !allFinite(v))) failure = `model output is not ${dim} finite numbers`;
         else if (this.plan.timestampsColumn) value = { data: concat(vs, dim), shape: [vs.length, dim] };
         else value = vs.length === 1 ? vs[0] : pool(vs, identity.pooling as 'mean' | 'max');
         if (value instanceof Float32Array && identity.normalize && vs.length > 1) l2normalize(value);
@@ -178,4 +178,10 @@ function concat(vs: readonly Float32Array[], dim: number): Float32Array {
 export function positiveInt(v: number, field: string): number {
   if (!Number.isInteger(v) || v < 1) throw new StrataError('INVALID_ARGUMENT', `${field} must be a positive integer, got ${v}`, { field });
   return v;
+}
+
+/** Every value finite (a plain loop: `Float32Array#every(Number.isFinite)` boxes each value). */
+function allFinite(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+  return true;
 }

@@ -3,7 +3,7 @@ import { ImageCell, VideoCell } from '../dataset/cells.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
-import { BufferPool, WorkerPool } from './job-infer.js';
+import { InputSlots, WorkerPool } from './job-infer.js';
 import { loadModel } from './job-model.js';
 import { embedTextColumn } from './job-text.js';
 import { POOLINGS, type LineageIdentity } from './lineage.js';
@@ -76,11 +76,12 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
     const writer = new OutputWriter(ds, plan, identity, dim, options, commitEvery);
 
-    const buffers = new BufferPool(2 * workers + 2);
+    // one slot per batch in flight (see batchesInFlight below), plus one
+    const slots = new InputSlots(workers + 2, batchSize * itemFloats);
     if (bytes && model.fixedBatch === undefined && (options.inferenceWorker ?? true)) {
       // the worker loads its session while the first batch is read and decoded
       worker = WorkerPool.start(bytes, {
-        inputName: model.inputName, outputName: model.outputName, uri, workers, buffers,
+        inputName: model.inputName, outputName: model.outputName, uri, workers, slots,
         intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / workers)), spinning: options.ortSpinning,
       });
       worker.catch(() => undefined);
@@ -99,7 +100,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
         concurrencyWhileInferring: options.decodeWhileInferring,
         window: queueSamples,
         batchSize, itemFloats, batchesInFlight: (worker ? workers : 1) + 1,
-        allocate: worker ? (floats) => buffers.take(floats) : undefined,
+        allocate: worker ? (floats) => slots.take(floats) : undefined,
         pack: (items, out) => void toTensor(items, pre, out),
         infer,
         write: (samples) => writer.write(samples),

@@ -36,7 +36,7 @@ export interface PipelineOptions<S> {
   readonly itemFloats: number;
   /** Writes items as model input into `out` (n × itemFloats floats), e.g. toTensor. */
   readonly pack: (items: readonly Uint8Array[], out: Float32Array) => void;
-  /** A buffer for n × itemFloats packed floats (e.g. one handed back by `infer`). Default: a new one. */
+  /** A buffer for n × itemFloats packed floats (e.g. a shared input slot of the inference workers). Default: a new one. */
   readonly allocate?: (floats: number) => Float32Array;
   /** Runs n packed items (the buffer is handed over), returns n × dim floats. */
   readonly infer: (batch: Float32Array, n: number) => Promise<Float32Array>;

@@ -5,6 +5,7 @@
 import { StrataError } from '../errors.js';
 import type { OnlineFeatures } from '../online/index.js';
 import { float32ArrayJson } from './float-json.js';
+import { JsonWriter } from './json-writer.js';
 
 const EPOCH_ISO = '1970-01-01T00:00:00Z';
 
@@ -52,19 +53,30 @@ export function plainValue(v: unknown): unknown {
   return JSON.parse(jsonValue(v));
 }
 
+const writer = new JsonWriter();
+
+function writeValue(w: JsonWriter, v: unknown): void {
+  if (v instanceof Float32Array) w.float32Array(v);
+  else w.text(jsonValue(v));
+}
+
 /**
  * `{ metadata: { feature_names }, results: [{ values, statuses, event_timestamps }] }`: entity key
- * columns first (status PRESENT, epoch timestamps), then one entry per feature.
+ * columns first (status PRESENT, epoch timestamps), then one entry per feature. Written into one
+ * reused buffer (see JsonWriter); synchronous, so one writer serves every request.
  */
 export function feastResponse(res: OnlineFeatures): string {
-  const names = res.featureNames;
-  let out = '{"metadata":{"feature_names":' + JSON.stringify(names) + '},"results":[';
+  const w = writer.reset();
+  w.text('{"metadata":{"feature_names":').text(JSON.stringify(res.featureNames)).text('},"results":[');
   let first = true;
   for (const [, col] of Object.entries(res.entities)) {
     const n = col.length;
-    out += (first ? '' : ',') + '{"values":[';
-    for (let i = 0; i < n; i++) out += (i ? ',' : '') + jsonValue(col[i]);
-    out += '],"statuses":[' + repeat('"PRESENT"', n) + '],"event_timestamps":[' + repeat(`"${EPOCH_ISO}"`, n) + ']}';
+    w.text(first ? '{"values":[' : ',{"values":[');
+    for (let i = 0; i < n; i++) {
+      if (i) w.text(',');
+      writeValue(w, col[i]);
+    }
+    w.text('],"statuses":[').text(repeat('"PRESENT"', n)).text('],"event_timestamps":[').text(repeat(`"${EPOCH_ISO}"`, n)).text(']}');
     first = false;
   }
   // Columns of one view share their rows' timestamps: format each distinct one once.
@@ -72,24 +84,26 @@ export function feastResponse(res: OnlineFeatures): string {
   let lastIso = '';
   for (const c of res.columns) {
     const n = c.values.length;
-    let values = '';
-    let statuses = '';
-    let ts = '';
+    w.text(first ? '{"values":[' : ',{"values":[');
     for (let i = 0; i < n; i++) {
-      const sep = i ? ',' : '';
-      values += sep + jsonValue(c.values[i]);
-      statuses += sep + '"' + c.statuses[i] + '"';
+      if (i) w.text(',');
+      writeValue(w, c.values[i]);
+    }
+    w.text('],"statuses":[');
+    for (let i = 0; i < n; i++) w.text(i ? ',"' : '"').text(c.statuses[i]).text('"');
+    w.text('],"event_timestamps":[');
+    for (let i = 0; i < n; i++) {
       const ms = c.eventTimestampsMs[i];
       if (ms !== lastMs) {
         lastMs = ms;
         lastIso = isoTimestamp(ms);
       }
-      ts += sep + '"' + lastIso + '"';
+      w.text(i ? ',"' : '"').text(lastIso).text('"');
     }
-    out += (first ? '' : ',') + '{"values":[' + values + '],"statuses":[' + statuses + '],"event_timestamps":[' + ts + ']}';
+    w.text(']}');
     first = false;
   }
-  return out + ']}';
+  return w.text(']}').finish();
 }
 
 function repeat(s: string, n: number): string {

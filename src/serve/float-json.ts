@@ -24,8 +24,14 @@ function scaled(a: number, k: number): number {
   return Math.round(k >= 0 ? a * POW10[k + 60] : a / POW10[60 - k]);
 }
 
-/** Writes float32 `x` (bit pattern `bits`) as JSON at `p`; returns the position after it. */
-function put(buf: Buffer, p: number, x: number, bits: number): number {
+/**
+ * Writes float32 `v[at]` (bit pattern `bitsOf[at]`) as JSON at `p`; returns the position after it.
+ * Takes the array and index, not the value: a double passed to a call that is not inlined is boxed
+ * (a heap number per float, ~12 KB of garbage per 512-d vector).
+ */
+function put(buf: Buffer, p: number, v: Float32Array, at: number, bitsOf: Int32Array): number {
+  const x = v[at];
+  const bits = bitsOf[at];
   const ex = (bits >>> 23) & 0xff;
   if (x === 0) {
     if (bits < 0) buf[p++] = 0x2d; // -0
@@ -103,20 +109,30 @@ function put(buf: Buffer, p: number, x: number, bits: number): number {
   return p;
 }
 
-/** `[x0,x1,…]` for a Float32Array. */
-export function float32ArrayJson(v: Float32Array): string {
+/** Bytes `putFloat32Array` may write for `n` floats. */
+export function float32ArrayJsonMaxBytes(n: number): number {
+  return n * 16 + 2;
+}
+
+/** Writes `[x0,x1,…]` into `buf` at `p` (room: float32ArrayJsonMaxBytes); returns the position after it. */
+export function putFloat32Array(buf: Buffer, p: number, v: Float32Array): number {
   const n = v.length;
-  if (n === 0) return '[]';
-  if (scratch.length < n * 16 + 2) scratch = Buffer.allocUnsafe(n * 16 + 2);
-  const buf = scratch;
-  const bits = new Int32Array(v.buffer, v.byteOffset, n); // the same bytes: each float's bit pattern
-  let p = 0;
   buf[p++] = 0x5b;
-  p = put(buf, p, v[0], bits[0]);
-  for (let i = 1; i < n; i++) {
-    buf[p++] = 0x2c;
-    p = put(buf, p, v[i], bits[i]);
+  if (n > 0) {
+    const bits = new Int32Array(v.buffer, v.byteOffset, n); // the same bytes: each float's bit pattern
+    p = put(buf, p, v, 0, bits);
+    for (let i = 1; i < n; i++) {
+      buf[p++] = 0x2c;
+      p = put(buf, p, v, i, bits);
+    }
   }
   buf[p++] = 0x5d;
-  return buf.toString('latin1', 0, p);
+  return p;
+}
+
+/** `[x0,x1,…]` for a Float32Array. */
+export function float32ArrayJson(v: Float32Array): string {
+  if (v.length === 0) return '[]';
+  if (scratch.length < float32ArrayJsonMaxBytes(v.length)) scratch = Buffer.allocUnsafe(float32ArrayJsonMaxBytes(v.length));
+  return scratch.toString('latin1', 0, putFloat32Array(scratch, 0, v));
 }

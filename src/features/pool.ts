@@ -2,7 +2,8 @@
  * One helper worker thread for the sort's kernels (the main thread does the other half). The worker
  * runs the kernels' own source (`fn.toString()`), so there is no separate worker file to build or
  * resolve. Arrays it writes must live on SharedArrayBuffers. If the worker cannot start, callers fall
- * back to running everything on the main thread.
+ * back to running everything on the main thread. The worker runs a GC after each kernel so it never
+ * keeps finished kernels' shared arrays alive (see SOURCE).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -13,15 +14,30 @@ import { tileKernel } from './tile-kernel.js';
 export const KERNELS = { hist: histKernel, scatter: scatterKernel, bucket: bucketKernel, probe: probeKernel, pair: pairKernel, tile: tileKernel } as const;
 export type KernelName = keyof typeof KERNELS;
 
+/** The kernel worker collects garbage after this long without a kernel to run. */
+const IDLE_GC_MS = 50;
+
 const SOURCE = `
 const { parentPort } = require('node:worker_threads');
 var __name = (f) => f;
 const K = { ${Object.entries(KERNELS)
   .map(([k, f]) => `${k}: (${f.toString()})`)
   .join(',\n')} };
+// The arrays a kernel gets live on SharedArrayBuffers that stay allocated while any thread holds
+// them; this worker allocates almost nothing, so its own GC would not run for minutes and every
+// backfill's arrays (~120 MB for 10M events) piled up, and backfills slowed from ~1.0 s to ~3 s
+// after a few runs in one process. So the worker collects once it has been idle for a moment (not
+// after every kernel: a collection between two kernels of one backfill delays the second). The
+// flag is set the way Jest's leak detector does it; without it the worker still works.
+let gc = null;
+try { require('node:v8').setFlagsFromString('--expose-gc'); gc = require('node:vm').runInNewContext('gc'); } catch {}
+let collect = null;
 parentPort.on('message', (m) => {
+  if (collect) clearTimeout(collect);
   try { K[m.k](m.a); parentPort.postMessage({ id: m.id }); }
   catch (e) { parentPort.postMessage({ id: m.id, error: String((e && e.stack) || e) }); }
+  m = null;
+  if (gc) collect = setTimeout(() => { collect = null; gc(); }, ${IDLE_GC_MS});
 });`;
 
 let worker: Worker | null | undefined;

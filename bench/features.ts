@@ -6,7 +6,7 @@
  *   pit_window_s    count + mean over the last 30 minutes   vs  the faster of a range join and a RANGE window
  *   stream_events_per_s   push() in batches of 1,000, single thread
  * Data generation and loading (Arrow tables for Strata, appender for DuckDB) are excluded from the
- * timings and reported separately. DuckDB runs with 2 threads. Each timing is the best of REPS runs,
+ * timings and reported separately. DuckDB runs with 2 threads. Each timing is the best of REPS runs (each after a 1-s pause),
  * DuckDB's and Strata's alternating; every Strata run starts from a fresh repo (no cached index).
  *
  *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM)
@@ -104,9 +104,18 @@ async function best<T>(reps: number, f: () => Promise<T>): Promise<{ s: number; 
 }
 
 /**
+ * Pause before each timed run: both engines share this process, and the one that just finished
+ * may still be freeing memory on its own threads (DuckDB's allocator after a GROUP BY over 10M
+ * rows, Strata's kernel worker collecting), which took CPU from the other's run: Strata backfill
+ * runs measured right after a DuckDB query took up to 1.9 s instead of ~1.1 s (CPU time up by the
+ * same amount, no extra page faults or GC in this thread); with the pause, 8 of 8 runs 1.00-1.17 s.
+ */
+const PAUSE_MS = 1000;
+
+/**
  * DuckDB's query and Strata's run side by side, alternating (duck, strata, duck, strata, ...), so a
- * slow spell of the machine hits both; best of `reps` each. Strata's result is checked against
- * DuckDB's after its clock stops, then dropped. `runs` keeps every Strata time (seconds).
+ * slow spell of the machine hits both; best of `reps` each, each run after PAUSE_MS. Strata's result
+ * is checked against DuckDB's after its clock stops, then dropped. `runs` keeps every Strata time (seconds).
  */
 async function sideBySide<T>(
   reps: number, duck: () => Promise<T>, run: () => Promise<A.Table>, check: (t: A.Table, duck: T) => void,
@@ -115,10 +124,13 @@ async function sideBySide<T>(
   let duckOut: T | undefined;
   let bestS = Infinity;
   const runs: number[] = [];
+  const pause = () => new Promise((r) => setTimeout(r, PAUSE_MS));
   for (let i = 0; i < reps; i++) {
+    await pause();
     let t = performance.now();
     duckOut = await duck();
     duckS = Math.min(duckS, (performance.now() - t) / 1000);
+    await pause();
     t = performance.now();
     const out = await run();
     const s = (performance.now() - t) / 1000;

@@ -105,8 +105,8 @@ async function best<T>(reps: number, f: () => Promise<T>): Promise<{ s: number; 
 
 /**
  * Pause before each timed run: both engines share this process, and the one that just finished
- * may still be freeing memory on its own threads (DuckDB's allocator after a GROUP BY over 10M
- * rows, Strata's kernel worker collecting), which took CPU from the other's run: Strata backfill
+ * may still be busy on its own threads (presumably releasing memory: DuckDB's allocator after a
+ * GROUP BY over 10M rows, Strata's kernel worker collecting), which took CPU from the other's run: Strata backfill
  * runs measured right after a DuckDB query took up to 1.9 s instead of ~1.1 s (CPU time up by the
  * same amount, no extra page faults or GC in this thread); with the pause, 8 of 8 runs 1.00-1.17 s.
  */

@@ -106,11 +106,12 @@ async function scanChunked(reader: ColumnReader, prefetch: number): Promise<numb
 }
 
 /**
- * The chunk files themselves, one after another in 1 MiB reads into one reused buffer (no checksum,
- * no parsing): what reading this layout costs on this machine, before any work of the scan.
+ * Files one after another in `pieceBytes` reads into one reused buffer (no checksum, no parsing).
+ * For the chunk files (1 MiB pieces): what reading this layout costs on this machine, before any
+ * work of the scan. For the one file of all bytes (8 MiB pieces): the limit.
  */
-async function readFilesSequential(files: readonly string[]): Promise<number> {
-  const buf = Buffer.allocUnsafe(2 ** 20);
+async function readFiles(files: readonly string[], pieceBytes: number): Promise<number> {
+  const buf = Buffer.allocUnsafe(pieceBytes);
   let n = 0;
   for (const file of files) {
     const fh = await open(file, 'r');
@@ -121,20 +122,6 @@ async function readFilesSequential(files: readonly string[]): Promise<number> {
     }
     await fh.close();
   }
-  return n;
-}
-
-/** One sequential read of a whole file in 8 MiB blocks into one reused buffer: the limit. */
-async function readSequential(file: string): Promise<number> {
-  const fh = await open(file, 'r');
-  const buf = Buffer.allocUnsafe(8 * 2 ** 20);
-  let n = 0;
-  for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, buf.length, n);
-    if (bytesRead === 0) break;
-    n += bytesRead;
-  }
-  await fh.close();
   return n;
 }
 
@@ -173,7 +160,7 @@ export async function run(): Promise<Record<string, number>> {
     const reader = new ColumnReader(storage, column);
     const chunked = await best(3, () => scanChunked(new ColumnReader(storage, column), CONCURRENCY));
     const files = await best(3, () => pool(images.map((_, i) => i), CONCURRENCY, async (i) => (await readFile(path.join(filesDir, `${i}.jpg`))).byteLength));
-    const raw = await best(3, () => readSequential(rawPath));
+    const raw = await best(3, () => readFiles([rawPath], 8 * 2 ** 20));
     const mbps = (r: { s: number; bytes: number }) => r.bytes / 2 ** 20 / r.s;
     // Cold: each run starts with the bytes evicted from the page cache (reads come from the device).
     const cold = async (roots: string[], fn: () => Promise<number>, times = 3) => best(times, async () => {
@@ -189,9 +176,9 @@ export async function run(): Promise<Record<string, number>> {
     let coldPlain = { s: Infinity, bytes: 0 };
     const pairs: string[] = [];
     for (let round = 0; round < COLD_ROUNDS; round++) {
-      const r = await cold([rawPath], () => readSequential(rawPath), 1);
+      const r = await cold([rawPath], () => readFiles([rawPath], 8 * 2 ** 20), 1);
       const c = await cold([uri], () => scanChunked(new ColumnReader(storage, column), CONCURRENCY), 1);
-      const p = await cold([uri], () => readFilesSequential(chunkFiles), 1);
+      const p = await cold([uri], () => readFiles(chunkFiles, 2 ** 20), 1);
       if (r.s < coldRaw.s) coldRaw = r;
       if (c.s < coldChunked.s) coldChunked = c;
       if (p.s < coldPlain.s) coldPlain = p;

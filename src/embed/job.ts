@@ -76,9 +76,10 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
     const writer = new OutputWriter(ds, plan, identity, dim, options, commitEvery);
 
-    // one slot per batch in flight (see batchesInFlight below), plus one
-    const slots = new InputSlots(workers + 2, batchSize * itemFloats);
+    let slots: InputSlots | undefined;
     if (bytes && model.fixedBatch === undefined && (options.inferenceWorker ?? true)) {
+      // one slot per batch in flight (see batchesInFlight below), plus one
+      slots = new InputSlots(workers + 2, batchSize * itemFloats);
       // the worker loads its session while the first batch is read and decoded
       worker = WorkerPool.start(bytes, {
         inputName: model.inputName, outputName: model.outputName, uri, workers, slots,
@@ -100,7 +101,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
         concurrencyWhileInferring: options.decodeWhileInferring,
         window: queueSamples,
         batchSize, itemFloats, batchesInFlight: (worker ? workers : 1) + 1,
-        allocate: worker ? (floats) => slots.take(floats) : undefined,
+        allocate: slots ? (floats) => slots.take(floats) : undefined,
         pack: (items, out) => void toTensor(items, pre, out),
         infer,
         write: (samples) => writer.write(samples),

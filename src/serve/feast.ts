@@ -4,8 +4,7 @@
  */
 import { StrataError } from '../errors.js';
 import type { OnlineFeatures } from '../online/index.js';
-import { float32ArrayJson } from './float-json.js';
-import { JsonWriter } from './json-writer.js';
+import { float32ArrayJson, JsonWriter } from './json-writer.js';
 
 const EPOCH_ISO = '1970-01-01T00:00:00Z';
 

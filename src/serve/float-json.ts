@@ -17,7 +17,6 @@ for (let n = 0; n < 100; n++) {
   PAIRS[2 * n] = 0x30 + ((n / 10) | 0);
   PAIRS[2 * n + 1] = 0x30 + (n % 10);
 }
-let scratch = Buffer.allocUnsafe(16 * 1024);
 
 /** `a × 10^k`, rounded to an integer. */
 function scaled(a: number, k: number): number {
@@ -128,11 +127,4 @@ export function putFloat32Array(buf: Buffer, p: number, v: Float32Array): number
   }
   buf[p++] = 0x5d;
   return p;
-}
-
-/** `[x0,x1,…]` for a Float32Array. */
-export function float32ArrayJson(v: Float32Array): string {
-  if (v.length === 0) return '[]';
-  if (scratch.length < float32ArrayJsonMaxBytes(v.length)) scratch = Buffer.allocUnsafe(float32ArrayJsonMaxBytes(v.length));
-  return scratch.toString('latin1', 0, putFloat32Array(scratch, 0, v));
 }

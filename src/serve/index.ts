@@ -1,4 +1,4 @@
 export { createFeatureServer, type FeatureServer, type FeatureServerOptions } from './server.js';
 export { ServerMetrics, LATENCY_BUCKETS_S } from './metrics.js';
 export { feastResponse, jsonValue, isoTimestamp, parseTimestamp, dfToEvents } from './feast.js';
-export { float32ArrayJson } from './float-json.js';
+export { float32ArrayJson } from './json-writer.js';

@@ -50,3 +50,10 @@ export class JsonWriter {
     return this.buf.toString(this.ascii ? 'latin1' : 'utf8', 0, this.p);
   }
 }
+
+const vectorWriter = new JsonWriter();
+
+/** `[x0,x1,…]` for a Float32Array (at most nine significant digits; see float-json.ts). */
+export function float32ArrayJson(v: Float32Array): string {
+  return vectorWriter.reset().float32Array(v).finish();
+}

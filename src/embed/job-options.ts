@@ -65,8 +65,17 @@ export interface EmbedOptions {
   readonly frames?: JobFrames;
   /** Fail the job on the first sample that does not decode (default false: record it, store null). */
   readonly strict?: boolean;
-  /** Commit every N batches (the unit of resumption). Default 10. */
+  /**
+   * Commit every N batches (the unit of resumption) instead of by time (commitIntervalMs). Default:
+   * by time.
+   */
   readonly commitEveryBatches?: number;
+  /**
+   * Commit once this long has passed since the last commit: the most work a killed job loses.
+   * Default 10 000 (a commit costs tens of ms whatever the batch size, so a time bound keeps its share
+   * small for fast and slow models alike); 0 commits after every batch. Ignored with commitEveryBatches.
+   */
+  readonly commitIntervalMs?: number;
   /** ONNX Runtime intra-op threads per session. Default: cores / inferenceWorkers (at least 1). */
   readonly intraOpThreads?: number;
   /**

@@ -74,8 +74,8 @@ export function noopSummary(ds: Dataset, plan: OutputPlan, dim: number, t0: numb
 
 /**
  * Appends inferred samples to the output column in row order: checks each vector (dim, finite),
- * normalizes and pools frames, records failures (or throws in strict mode), commits every
- * `commitEveryBatches` batches with the lineage updated, and reports progress.
+ * normalizes and pools frames, records failures (or throws in strict mode), commits on the job's
+ * cadence (see commitCadence) with the lineage updated, and reports progress.
  */
 export class OutputWriter {
   readonly failures: EmbedFailure[] = [];
@@ -85,6 +85,7 @@ export class OutputWriter {
   private lineage: EmbeddingLineage;
   private batches = 0;
   private commits = 0;
+  private lastCommitMs = performance.now();
   private committedRows: number;
   private written: number;
   private readonly meter: RateMeter;
@@ -95,7 +96,7 @@ export class OutputWriter {
     private readonly identity: LineageIdentity,
     private readonly dim: number,
     private readonly options: EmbedOptions,
-    private readonly commitEvery: number,
+    private readonly cadence: CommitCadence,
   ) {
     this.lineage = plan.lineage;
     this.committedRows = this.written = plan.resumedFrom;
@@ -141,7 +142,11 @@ export class OutputWriter {
     await this.ds.appendToColumn(this.plan.column, values);
     if (this.plan.timestampsColumn) await this.ds.appendToColumn(this.plan.timestampsColumn, times);
     this.written += samples.length;
-    if (++this.batches % this.commitEvery === 0) await this.commit();
+    this.batches++;
+    const due = this.cadence.everyBatches !== undefined
+      ? this.batches % this.cadence.everyBatches === 0
+      : performance.now() - this.lastCommitMs >= this.cadence.intervalMs;
+    if (due) await this.commit();
     const p = this.meter.add(samples.length);
     this.options.onProgress?.({ phase: 'embed', ...p, committedRows: this.committedRows, failed: this.failures.length });
   }
@@ -155,6 +160,7 @@ export class OutputWriter {
     this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
     await this.ds.commit(`embed ${this.identity.sourceColumn} → ${this.plan.column}: rows ${this.committedRows}..${this.written}`);
     this.committedRows = this.written;
+    this.lastCommitMs = performance.now();
   }
 
   /** The summary after the last commit. */
@@ -173,6 +179,26 @@ function concat(vs: readonly Float32Array[], dim: number): Float32Array {
   const out = new Float32Array(vs.length * dim);
   vs.forEach((v, i) => out.set(v, i * dim));
   return out;
+}
+
+/** When a job commits: every N batches, or once `intervalMs` has passed since the last commit. */
+export interface CommitCadence {
+  readonly everyBatches?: number;
+  readonly intervalMs: number;
+}
+
+const DEFAULT_COMMIT_INTERVAL_MS = 10_000;
+
+/** The cadence of `options` (commitEveryBatches wins over commitIntervalMs), validated. */
+export function commitCadence(options: Pick<EmbedOptions, 'commitEveryBatches' | 'commitIntervalMs'>): CommitCadence {
+  const intervalMs = options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
+  if (!Number.isFinite(intervalMs) || intervalMs < 0) {
+    throw new StrataError('INVALID_ARGUMENT', `commitIntervalMs must be a number of milliseconds >= 0, got ${intervalMs}`, {
+      field: 'commitIntervalMs', hint: 'e.g. 10000 commits at most every 10 s; 0 after every batch',
+    });
+  }
+  const everyBatches = options.commitEveryBatches === undefined ? undefined : positiveInt(options.commitEveryBatches, 'commitEveryBatches');
+  return { everyBatches, intervalMs };
 }
 
 export function positiveInt(v: number, field: string): number {

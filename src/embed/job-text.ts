@@ -3,7 +3,7 @@ import type { Dataset } from '../dataset/dataset.js';
 import { StrataError, throwIfAborted } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import { loadTextModel } from './job-model.js';
-import { cells, noopSummary, OutputWriter, planOutput, positiveInt, type SourceItem } from './job-output.js';
+import { cells, commitCadence, noopSummary, OutputWriter, planOutput, positiveInt, type SourceItem } from './job-output.js';
 import type { LineageIdentity } from './lineage.js';
 import type { EmbeddedSample } from './pipeline.js';
 import { TEXT_POOLINGS, tokenCount, type TextModel, type TextPreprocess, type TokenizerOutput, type Tokens } from './text-model.js';
@@ -26,7 +26,7 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
   if (!TEXT_POOLINGS.includes(pooling)) {
     throw new StrataError('INVALID_ARGUMENT', `tokenPooling '${pooling}' is not supported`, { field: 'tokenPooling', hint: `use one of ${TEXT_POOLINGS.join(', ')}` });
   }
-  const commitEvery = positiveInt(options.commitEveryBatches ?? 10, 'commitEveryBatches');
+  const cadence = commitCadence(options);
   const batchSize = positiveInt(options.batchSize ?? 32, 'batchSize'); // a model's fixed batch is handled by TextModel.run
   const padTokenId = options.padTokenId ?? 0;
   if (!Number.isInteger(padTokenId) || padTokenId < 0) {
@@ -49,7 +49,7 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
     };
     const plan = planOutput(ds, identity, options, { uri, inputDims: model.inputs[0].dims, dim });
     if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
-    const writer = new OutputWriter(ds, plan, identity, dim, options, commitEvery);
+    const writer = new OutputWriter(ds, plan, identity, dim, options, cadence);
     let inferMs = 0;
     let writeMs = 0;
     const tRun = performance.now();

@@ -7,7 +7,7 @@ import { InputSlots, WorkerPool } from './job-infer.js';
 import { loadModel } from './job-model.js';
 import { embedTextColumn } from './job-text.js';
 import { POOLINGS, type LineageIdentity } from './lineage.js';
-import { cells, noopSummary, OutputWriter, planOutput, positiveInt, type SourceItem } from './job-output.js';
+import { cells, commitCadence, noopSummary, OutputWriter, planOutput, positiveInt, type SourceItem } from './job-output.js';
 import type { EmbeddingModel } from './model.js';
 import { runPipeline, type PipelineStats, type PreparedSample } from './pipeline.js';
 import { itemDims, resizeForModel, toTensor, validatePreprocess, type Preprocess, type PreprocessOptions } from './preprocess.js';
@@ -25,7 +25,7 @@ const SAMPLE_ERRORS = new Set(['CORRUPT', 'UNSUPPORTED', 'INVALID_ARGUMENT']);
  * Computes an embedding column for an image or video column (or a text column with a tokenizer,
  * see embedTextColumn) with an ONNX model: storage reads,
  * decode/resize and inference overlap (see runPipeline); vectors are appended to `output` and
- * committed every `commitEveryBatches` batches with lineage in the column metadata. Re-running
+ * committed every ~10 s (commitIntervalMs, or every `commitEveryBatches` batches) with lineage in the column metadata. Re-running
  * computes only rows the column does not have yet (killed jobs resume; a finished one is a no-op).
  */
 export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSummary> {
@@ -52,7 +52,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     throw new StrataError('INVALID_ARGUMENT', `pooling '${pooling}' is not supported`, { field: 'pooling', hint: `use one of ${POOLINGS.join(', ')}` });
   }
   const frames: JobFrames | null = isVideo ? checkFrames(options.frames ?? { count: 8 }) : null;
-  const commitEvery = positiveInt(options.commitEveryBatches ?? 10, 'commitEveryBatches');
+  const cadence = commitCadence(options);
   const workers = positiveInt(options.inferenceWorkers ?? Math.min(2, availableParallelism()), 'inferenceWorkers');
   const decodeConcurrency = positiveInt(options.decodeConcurrency ?? Math.max(2, availableParallelism()), 'decodeConcurrency');
 
@@ -74,7 +74,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     };
     const plan = planOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim });
     if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
-    const writer = new OutputWriter(ds, plan, identity, dim, options, commitEvery);
+    const writer = new OutputWriter(ds, plan, identity, dim, options, cadence);
 
     let slots: InputSlots | undefined;
     if (bytes && model.fixedBatch === undefined && (options.inferenceWorker ?? true)) {

@@ -110,10 +110,13 @@ describe('dataset commands', () => {
   });
 
   it('embed writes an embedding column with lineage; a re-run is a no-op', async () => {
-    const r = await strata(['embed', ds, '--column', 'image', '--model', model, '--output', 'embedding', '--normalize', '--json']);
+    const r = await strata(['embed', ds, '--column', 'image', '--model', model, '--output', 'embedding', '--normalize', '--batch-size', '8', '--commit-interval-ms', '0', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ column: 'embedding', embedded: 24, dim: 16, noop: false });
     expect(r.stderr).toContain('embed [');
+    // --commit-interval-ms 0: a commit after each of the 3 batches
+    const versions = JSON.parse((await strata(['versions', ds, '--json'])).stdout).versions as { message: string }[];
+    expect(versions.filter((v) => v.message.startsWith('embed image'))).toHaveLength(3);
     const again = await strata(['embed', ds, '--column', 'image', '--model', model, '--output', 'embedding', '--normalize']);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to do');

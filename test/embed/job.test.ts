@@ -88,6 +88,27 @@ describe('embed(): tiny model vs the JS reference', () => {
     expect(reopened.version).toBe(ds.version);
   });
 
+  it('commits by time by default: one commit for a short job, one per batch at commitIntervalMs 0', async () => {
+    await using ds = await imageDataset(mem(), images);
+    const v0 = ds.version;
+    const committed: number[] = [];
+    const s = await embed(ds, { column: 'image', model: rgb.path, output: 'by_time', batchSize: 4, onProgress: (p) => committed.push(p.committedRows) });
+    expect(s.processed).toBe(images.length);
+    expect(ds.version - v0).toBe(1); // 6 batches well inside the default 10 s: only the final commit
+    expect(committed.every((c) => c === 0)).toBe(true);
+
+    const v1 = ds.version;
+    await embed(ds, { column: 'image', model: rgb.path, output: 'every_batch', batchSize: 4, commitIntervalMs: 0, onProgress: (p) => committed.push(p.committedRows) });
+    expect(ds.version - v1).toBe(Math.ceil(images.length / 4)); // 6 batches → 6 commits
+    expect(committed.slice(-6)).toEqual([4, 8, 12, 16, 20, 23]);
+
+    for (const bad of [-1, Number.NaN, Infinity]) {
+      await expect(embed(ds, { column: 'image', model: rgb.path, output: 'bad', commitIntervalMs: bad }))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'commitIntervalMs' } });
+    }
+    expect(ds.core.hasPendingChanges).toBe(false);
+  });
+
   it('a different model or preprocess never mixes into the column: CONFLICT, or a new column', async () => {
     await using ds = await imageDataset(mem(), images);
     await embed(ds, { column: 'image', model: rgb.path });

@@ -7,7 +7,7 @@ import { InputSlots, WorkerPool } from './job-infer.js';
 import { loadModel } from './job-model.js';
 import { embedTextColumn } from './job-text.js';
 import { POOLINGS, type LineageIdentity } from './lineage.js';
-import { cells, commitCadence, noopSummary, OutputWriter, planOutput, positiveInt, type SourceItem } from './job-output.js';
+import { cells, commitCadence, imageBytes, noopSummary, OutputWriter, planOutput, positiveInt, type SourceItem } from './job-output.js';
 import type { EmbeddingModel } from './model.js';
 import { runPipeline, type PipelineStats, type PreparedSample } from './pipeline.js';
 import { itemDims, resizeForModel, toTensor, validatePreprocess, type Preprocess, type PreprocessOptions } from './preprocess.js';
@@ -95,7 +95,9 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     const tRun = performance.now();
     try {
       stats = await runPipeline({
-        source: cells(ds, column, plan.resumedFrom, options.signal),
+        source: spec.htype === 'image'
+          ? imageBytes(ds, column, plan.resumedFrom, options.signal)
+          : cells(ds, column, plan.resumedFrom, options.signal),
         prepare: (item) => prepareSample(item, pre, frames, options.signal),
         concurrency: decodeConcurrency,
         concurrencyWhileInferring: options.decodeWhileInferring,
@@ -130,8 +132,10 @@ async function prepareSample(item: SourceItem, pre: Preprocess, frames: JobFrame
       const v = await videoFrames(cell, frames ?? { count: 8 }, pre);
       return { row, items: v.items, timestamps: v.timestamps };
     }
-    if (!(cell instanceof ImageCell)) throw new StrataError('UNSUPPORTED', `row ${row} holds no image`, { row });
-    const bytes = await cell.bytes({ signal });
+    let bytes: Uint8Array;
+    if (cell instanceof Uint8Array) bytes = cell; // from imageBytes
+    else if (cell instanceof ImageCell) bytes = await cell.bytes({ signal });
+    else throw new StrataError('UNSUPPORTED', `row ${row} holds no image`, { row });
     const px = await resizeForModel(bytes, pre);
     return { row, items: [px] };
   } catch (err) {

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { Dataset } from '../../src/dataset/dataset.js';
 import { embed } from '../../src/embed/job.js';
 import type { EmbeddingLineage } from '../../src/embed/lineage.js';
+import { sampleByteRange } from '../../src/format/chunk.js';
 import { openStorage } from '../../src/storage/open.js';
 import { STRATA_VERSION } from '../../src/version.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
@@ -162,6 +163,25 @@ describe('embed(): tiny model vs the JS reference', () => {
     await ds.rollback();
     expect(ds.version).toBe(v);
     expect(ds.columns).not.toContain('embedding');
+  });
+
+  it('a damaged chunk fails only its damaged sample (per-sample checksums), rows read a chunk at a time', async () => {
+    await using ds = await imageDataset(mem(), images.slice(0, 10));
+    const reader = ds.core.reader('image');
+    const ref = ds.core.columnManifest('image').chunks[0];
+    const header = await reader.header(0);
+    const [s, e] = sampleByteRange(header, 6);
+    const bytes = (await ds.core.storage.get(ref.key)).slice();
+    bytes[header.headerBytes + ((s + e) >> 1)] ^= 0x40;
+    await ds.core.storage.put(ref.key, bytes);
+    await expect(reader.chunk(0)).rejects.toMatchObject({ code: 'CORRUPT' }); // the whole-chunk read fails
+
+    const r = await embed(ds, { column: 'image', model: rgb.path, batchSize: 4 });
+    expect(r).toMatchObject({ processed: 10, embedded: 9 });
+    expect(r.failures).toEqual([{ row: 6, reason: expect.stringMatching(/checksum/) }]);
+    const got = await vectors(ds, 'embedding');
+    const want = await referenceEmbeddings(images.slice(0, 10), rgb.weights, { size: 32 });
+    got.forEach((v, row) => (row === 6 ? expect(v).toBeNull() : expect(maxRelDiff(v!, want[row]), `row ${row}`).toBeLessThan(1e-4)));
   });
 
   it('records decode failures (row + reason) and stores null; strict mode fails the job', async () => {

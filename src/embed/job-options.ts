@@ -30,7 +30,7 @@ export interface EmbedOptions {
   readonly output?: string;
   /** Defaults: see resolvePreprocess; `size` defaults to the model's fixed input H×W. Checked against the model input. */
   readonly preprocess?: PreprocessOptions;
-  /** Images (or frames) per model run. Default 8 for images/videos, 32 for text (or the model's fixed batch). */
+  /** Images (or frames) per model run. Default 4 for images/videos (see DEFAULT_IMAGE_BATCH), 32 for text (or the model's fixed batch). */
   readonly batchSize?: number;
   /** Default: the model's only input (several → INVALID_ARGUMENT listing them). */
   readonly inputName?: string;

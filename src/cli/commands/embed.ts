@@ -24,7 +24,7 @@ export const command: Command = {
     channels: { type: 'string', value: 'C', description: `${CHANNEL_ORDERS.join(' | ')} (default RGB)` },
     scale: { type: 'string', value: 'X', description: 'pixel scale before mean/std (default 1/255 = 0.00392156862745098)' },
     normalize: { type: 'boolean', description: 'L2-normalize vectors' },
-    'batch-size': { type: 'string', value: 'N', description: 'images per model run (default 8; text 32)' },
+    'batch-size': { type: 'string', value: 'N', description: 'images per model run (default 4; text 32)' },
     frames: { type: 'string', value: 'N', description: 'videos: frames per video, evenly spaced (default 8)' },
     'every-seconds': { type: 'string', value: 'S', description: 'videos: one frame every S seconds instead of --frames' },
     pooling: { type: 'string', value: 'P', description: `videos: ${POOLINGS.join(' | ')} (default mean; none = one vector per frame)` },

@@ -141,6 +141,51 @@ export async function measureHandPipeline(images: readonly Uint8Array[], modelBy
   }
 }
 
+/**
+ * The model alone on ready tensors as the embedding job runs it: `sessions` worker sessions of one
+ * intra-op thread each (loaded before timing), each running its own batches back to back. For each
+ * batch size, one warm-up then `repeats` timed rounds of `imagesPerRound` images per session; best
+ * wall time per image over all sessions' images. A stricter t_infer than measureInfer's one
+ * session on all cores when the model is cache-bound (a bound, so the best way to run it counts).
+ */
+export async function measureInferSessions(modelBytes: Uint8Array, options: { readonly sessions?: number; readonly batchSizes?: readonly number[]; readonly repeats?: number; readonly imagesPerRound?: number } = {}): Promise<{ perBatch: { batch: number; msPerImage: number }[]; bestBatch: number; msPerImage: number; sessions: number }> {
+  const sessions = options.sessions ?? availableParallelism();
+  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const workers = await Promise.all(Array.from({ length: sessions }, async () => {
+    const w = new Worker(HAND_WORKER, { eval: true, workerData: { ortPath } });
+    w.postMessage({ bytes: modelBytes });
+    await new Promise((r) => w.once('message', r));
+    return w;
+  }));
+  const runOn = (w: Worker, data: Float32Array, dims: number[]) => new Promise<Float32Array>((resolve) => {
+    w.once('message', (m: { data: Float32Array }) => resolve(m.data));
+    w.postMessage({ data, dims }, [data.buffer as ArrayBuffer]);
+  });
+  try {
+    const perBatch: { batch: number; msPerImage: number }[] = [];
+    for (const batch of options.batchSizes ?? [1, 2, 4, 8, 16]) {
+      const dims = [batch, 3, 224, 224];
+      const runs = Math.max(1, Math.round((options.imagesPerRound ?? 32) / batch));
+      const inputs = workers.map((_, k) => fill(batch * 3 * 224 * 224, batch + k));
+      const round = () => Promise.all(workers.map(async (w, k) => {
+        for (let r = 0; r < runs; r++) inputs[k] = await runOn(w, inputs[k], dims);
+      }));
+      await Promise.all(workers.map(async (w, k) => (inputs[k] = await runOn(w, inputs[k], dims))));
+      let best = Infinity;
+      for (let r = 0; r < (options.repeats ?? 3); r++) {
+        const t0 = performance.now();
+        await round();
+        best = Math.min(best, (performance.now() - t0) / (runs * batch * sessions));
+      }
+      perBatch.push({ batch, msPerImage: best });
+    }
+    const top = perBatch.reduce((a, b) => (b.msPerImage < a.msPerImage ? b : a));
+    return { perBatch, bestBatch: top.batch, msPerImage: top.msPerImage, sessions };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 export interface SearchResult {
   /** Exact top-10 over 100k × 512-d (searchExact, cosine, row norms stored), mean ms per query. */
   readonly search_exact_ms_100k: number;

@@ -8,6 +8,9 @@
  *   - the feature server on Redis,
  *   - a bare Fastify route returning a constant JSON body of the same size (the ceiling: the same bytes,
  *     pre-serialized), same run.
+ * Each server runs in its own process, as `strata serve` does in production (started by this script,
+ * which generates and materializes the data first), so no target shares a heap or event loop with
+ * another or with the bench's own data.
  * Per target: max throughput with autocannon (closed loop, fixed connections), then p99 latency in an
  * open-loop run at 50% of that max (requests sent on a fixed schedule over up to 64 raw keep-alive
  * sockets, wrk2-style, never waiting on earlier responses, so server queueing is not hidden; the same
@@ -19,7 +22,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import {
   getOnlineFeatures,
@@ -259,9 +262,93 @@ function load<T>(cfg: Record<string, unknown>): Promise<T> {
   });
 }
 
+// ------------------------------------------------------------------------------ servers (children)
+
+/** What a server process serves: the feature server on one store, or the bare ceiling routes. */
+type ServerSpec =
+  | { readonly kind: 'embedded'; readonly sqlitePath: string }
+  | { readonly kind: 'redis'; readonly redisUrl: string }
+  | { readonly kind: 'bare'; readonly body: string };
+
+interface ServerProcess {
+  readonly url: string;
+  /** CPU time (user + system) the server process has used so far, µs. */
+  cpuUs(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const SERVER_FLAG = '--server';
+
+/** Starts `spec` in a new process (this file with --server) and waits for its URL. */
+function startServer(spec: ServerSpec): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), SERVER_FLAG], {
+    env: { ...process.env, STRATA_BENCH_SERVER: JSON.stringify(spec) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const replies: ((m: { cpuUs: number }) => void)[] = [];
+  return new Promise((resolve, reject) => {
+    const failed = (code: number | null) => reject(new Error(`${spec.kind} server process exited (code ${code}) before listening`));
+    child.once('exit', failed);
+    child.once('error', reject);
+    child.on('message', (m: { url?: string; cpuUs?: number }) => {
+      if (m.url !== undefined) {
+        child.off('exit', failed);
+        resolve({
+          url: m.url,
+          cpuUs: () => new Promise((r) => { replies.push((x) => r(x.cpuUs)); child.send('cpu'); }),
+          close: () => new Promise((r) => {
+            if (child.exitCode !== null || child.signalCode !== null) return r();
+            child.once('exit', () => r());
+            child.send('close');
+          }),
+        });
+      } else if (m.cpuUs !== undefined) replies.shift()?.(m as { cpuUs: number });
+    });
+  });
+}
+
+/** The server process: serve, answer 'cpu' with its CPU time, stop on 'close' (or when the bench exits). */
+async function serverMain(spec: ServerSpec): Promise<void> {
+  let close: () => Promise<unknown>;
+  let url: string;
+  if (spec.kind === 'bare') {
+    // The ceiling: a route returning a constant JSON body of the same size — the same JSON, as a
+    // constant object that Fastify serializes per request like any handler's result; and the same
+    // bytes pre-serialized (no per-request JSON work at all), the strictest possible ceiling. Both
+    // parse the request body, as the real route does.
+    const constant = JSON.parse(spec.body) as object;
+    const bare = Fastify({ logger: false });
+    bare.post('/get-online-features', async () => constant);
+    bare.post('/preserialized', (_req, reply) => {
+      reply.type('application/json; charset=utf-8').send(spec.body);
+    });
+    await bare.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
+    close = () => bare.close();
+  } else {
+    const store = spec.kind === 'embedded' ? await SqliteOnlineStore.open(spec.sqlitePath) : await RedisOnlineStore.open({ url: spec.redisUrl, project: 'bench' });
+    const server = await createFeatureServer(new BenchRepo(), store, { token: '' });
+    url = server.url;
+    close = async () => {
+      await server.close();
+      await store.close();
+    };
+  }
+  process.on('message', (m) => {
+    if (m === 'cpu') {
+      const c = process.cpuUsage();
+      process.send!({ cpuUs: c.user + c.system });
+    } else if (m === 'close') void close().finally(() => process.exit(0));
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ url });
+}
+
 interface Target {
   readonly name: string;
   readonly url: string;
+  /** The server process behind `url`. */
+  readonly server: ServerProcess;
   /** Default `/get-online-features`. */
   readonly path?: string;
   best?: MaxResult;
@@ -270,7 +357,7 @@ interface Target {
   latRuns?: LatResult[];
   /** The same open-loop run through node:http's client, for comparison. */
   latHttp?: LatResult;
-  /** Server CPU time (this process: user + system) per request over the max runs, µs. */
+  /** Server CPU time (its process: user + system) per request over the max runs, µs. */
   cpuUsPerReq?: number;
 }
 
@@ -284,13 +371,13 @@ async function measure(targets: Target[], autocannonPath: string): Promise<void>
   const cpu = new Map<Target, { us: number; reqs: number }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of targets) {
-      const c0 = process.cpuUsage();
+      const c0 = await t.server.cpuUs();
       const r = await load<MaxResult>({ mode: 'max', url: t.url, path: t.path ?? '/get-online-features', autocannon: autocannonPath, connections: CONNECTIONS, durationS: MAX_S });
-      const c1 = process.cpuUsage(c0);
+      const used = (await t.server.cpuUs()) - c0;
       if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx responses and ${r.errors} errors under load`);
       if (!t.best || r.rps > t.best.rps) t.best = r;
       const acc = cpu.get(t) ?? { us: 0, reqs: 0 };
-      acc.us += c1.user + c1.system;
+      acc.us += used;
       acc.reqs += r.requests;
       cpu.set(t, acc);
     }
@@ -360,56 +447,51 @@ export async function run(): Promise<Record<string, number>> {
   const cleanup: (() => Promise<unknown>)[] = [];
   try {
     console.log(`generating and materializing ${ENTITIES} entities × (${SCALARS} float64 + float32[${DIM}]) …`);
-    const sqlite = await SqliteOnlineStore.open(join(dir, 'online.sqlite'));
+    const sqlitePath = join(dir, 'online.sqlite');
+    const sqlite = await SqliteOnlineStore.open(sqlitePath);
     cleanup.push(() => sqlite.close());
     figures.materialize_rows_per_s_embedded = await fill(repo, sqlite);
 
-    let redisStore: RedisOnlineStore | undefined;
+    let redisUrl: string | undefined;
     if (REDIS_SKIP) console.log(`Redis figures skipped: ${REDIS_SKIP}`);
     else {
       const redis = await RedisServer.start();
       cleanup.push(() => redis.close());
-      redisStore = await RedisOnlineStore.open({ url: redis.url, project: 'bench' });
-      cleanup.push(() => redisStore!.close());
+      const redisStore = await RedisOnlineStore.open({ url: redis.url, project: 'bench' });
       figures.materialize_rows_per_s_redis = await fill(repo, redisStore);
+      await redisStore.close();
+      redisUrl = redis.url;
     }
 
     figures.inproc_get_us_p50 = await inprocP50(repo, sqlite);
 
-    const embedded = await createFeatureServer(repo, sqlite, { token: '' });
-    cleanup.push(() => embedded.close());
+    await sqlite.close();
+
+    const start = async (spec: ServerSpec): Promise<ServerProcess> => {
+      const server = await startServer(spec);
+      cleanup.push(() => server.close());
+      return server;
+    };
+    const embedded = await start({ kind: 'embedded', sqlitePath });
     const sample = await fetch(embedded.url + '/get-online-features', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ features: FEATURES, entities: { entity_id: [1] } }),
     });
     const sampleText = await sample.text();
-    // The ceiling: a bare route returning a constant JSON body of the same size — the same JSON, as a
-    // constant object that Fastify serializes per request like any handler's result. Also measured: the
-    // same bytes pre-serialized (no per-request JSON work at all), the strictest possible ceiling.
-    // Both routes parse the request body, as the real route does.
-    const constant = JSON.parse(sampleText) as object;
-    const bare = Fastify({ logger: false });
-    bare.post('/get-online-features', async () => constant);
-    bare.post('/preserialized', (_req, reply) => {
-      reply.type('application/json; charset=utf-8').send(sampleText);
-    });
-    await bare.listen({ host: '127.0.0.1', port: 0 });
-    cleanup.push(() => bare.close());
-    const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
+    const bare = await start({ kind: 'bare', body: sampleText });
     figures.response_bytes = Buffer.byteLength(sampleText);
 
-    const check = await fetch(bareUrl + '/get-online-features', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const check = await fetch(bare.url + '/get-online-features', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     if ((await check.text()).length !== sampleText.length) throw new Error('bare route does not return a body of the same size');
     const targets: Target[] = [
-      { name: 'bare', url: bareUrl },
-      { name: 'embedded', url: embedded.url },
-      { name: 'bare_preserialized', url: bareUrl, path: '/preserialized' },
+      { name: 'bare', url: bare.url, server: bare },
+      { name: 'embedded', url: embedded.url, server: embedded },
+      { name: 'bare_preserialized', url: bare.url, path: '/preserialized', server: bare },
     ];
-    if (redisStore) {
-      const rs = await createFeatureServer(repo, redisStore, { token: '' });
-      cleanup.push(() => rs.close());
-      targets.push({ name: 'redis', url: rs.url });
+    if (redisUrl) {
+      const rs = await start({ kind: 'redis', redisUrl });
+      targets.push({ name: 'redis', url: rs.url, server: rs });
     }
     figures.loadavg_1m_before = loadavg()[0];
     await measure(targets, autocannonPath);
@@ -474,7 +556,7 @@ export async function run(): Promise<Record<string, number>> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().catch((err) => {
+  (process.argv.includes(SERVER_FLAG) ? serverMain(JSON.parse(process.env.STRATA_BENCH_SERVER ?? '{}') as ServerSpec) : run()).catch((err) => {
     console.error(err);
     process.exit(1);
   });

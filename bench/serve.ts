@@ -532,7 +532,7 @@ export async function run(): Promise<Record<string, number>> {
     console.log(
       table([
         ['data', `${ENTITIES} entities, ${SCALARS} float64 + float32[${DIM}], ${figures.response_bytes} B response`],
-        ['load', `second process on loopback, 1 entity/request; max: autocannon ${CONNECTIONS} conns, best of ${ROUNDS} interleaved ${MAX_S}s runs; p99: open loop at 50% of max over 64 raw keep-alive sockets, ${LAT_ROUNDS} interleaved ${LAT_S}s runs pooled, each after ${LAT_WARM_S}s at the same rate not recorded`],
+        ['load', `each server in its own process; load from another process on loopback, 1 entity/request; max: autocannon ${CONNECTIONS} conns, best of ${ROUNDS} interleaved ${MAX_S}s runs; p99: open loop at 50% of max over 64 raw keep-alive sockets, ${LAT_ROUNDS} interleaved ${LAT_S}s runs pooled, each after ${LAT_WARM_S}s at the same rate not recorded`],
         ['materialize embedded', `${fmt(figures.materialize_rows_per_s_embedded, 0)} rows/s`],
         ['materialize redis', `${fmt(figures.materialize_rows_per_s_redis, 0)} rows/s`],
         ['bare fastify (ceiling)', `${fmt(figures.rps_bare, 0)} rps, p99 ${fmt(figures.p99_ms_bare, 2)} ms at 50% (constant object, serialized per request)`],

@@ -85,6 +85,17 @@ parentPort.on('message', async (m) => {
   parentPort.postMessage({ data: m.data, n: out[s.outputNames[0]].data.length }, [m.data.buffer]);
 });`;
 
+/** `n` worker threads, each with a loaded single-thread session of the model (HAND_WORKER). */
+async function startSessions(n: number, modelBytes: Uint8Array): Promise<Worker[]> {
+  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+  return Promise.all(Array.from({ length: n }, async () => {
+    const w = new Worker(HAND_WORKER, { eval: true, workerData: { ortPath } });
+    w.postMessage({ bytes: modelBytes });
+    await new Promise((r) => w.once('message', r));
+    return w;
+  }));
+}
+
 /**
  * A reference for the embedding job: the least a pipeline can do here, written by hand. JPEG bytes
  * already in memory, `decodeConcurrency` sharp decode/resizes at a time (224×224, cover), batches of
@@ -96,13 +107,7 @@ export async function measureHandPipeline(images: readonly Uint8Array[], modelBy
   const batch = options.batchSize ?? 8;
   const concurrency = options.decodeConcurrency ?? 2;
   const pre = resolvePreprocess({ size: 224 });
-  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const workers = await Promise.all([0, 1].map(async () => {
-    const w = new Worker(HAND_WORKER, { eval: true, workerData: { ortPath } });
-    w.postMessage({ bytes: modelBytes });
-    await new Promise((r) => w.once('message', r));
-    return w;
-  }));
+  const workers = await startSessions(2, modelBytes);
   const onePass = () => new Promise<number>((resolve, reject) => {
     const t0 = performance.now();
     const ready: Uint8Array[] = [];
@@ -150,13 +155,7 @@ export async function measureHandPipeline(images: readonly Uint8Array[], modelBy
  */
 export async function measureInferSessions(modelBytes: Uint8Array, options: { readonly sessions?: number; readonly batchSizes?: readonly number[]; readonly repeats?: number; readonly imagesPerRound?: number } = {}): Promise<{ perBatch: { batch: number; msPerImage: number }[]; bestBatch: number; msPerImage: number; sessions: number }> {
   const sessions = options.sessions ?? availableParallelism();
-  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const workers = await Promise.all(Array.from({ length: sessions }, async () => {
-    const w = new Worker(HAND_WORKER, { eval: true, workerData: { ortPath } });
-    w.postMessage({ bytes: modelBytes });
-    await new Promise((r) => w.once('message', r));
-    return w;
-  }));
+  const workers = await startSessions(sessions, modelBytes);
   const runOn = (w: Worker, data: Float32Array, dims: number[]) => new Promise<Float32Array>((resolve) => {
     w.once('message', (m: { data: Float32Array }) => resolve(m.data));
     w.postMessage({ data, dims }, [data.buffer as ArrayBuffer]);

@@ -10,7 +10,6 @@
 const POW10 = new Float64Array(121);
 for (let k = -60; k <= 60; k++) POW10[k + 60] = Number(`1e${k}`);
 const LOG10_2 = Math.log10(2);
-const digits = new Uint8Array(9);
 /** "00" … "99" as byte pairs. */
 const PAIRS = new Uint8Array(200);
 for (let n = 0; n < 100; n++) {
@@ -51,6 +50,7 @@ function put(buf: Buffer, p: number, v: Float32Array, at: number, bitsOf: Int32A
   }
   // Decimal exponent from the binary one (exact or one too small), then nine digits in [1e8, 1e9).
   let e10 = ex !== 0 ? Math.floor((ex - 127) * LOG10_2) : Math.floor(Math.log10(a));
+  if (a >= POW10[e10 + 61]) e10++; // the estimate from the binary exponent can be one too small
   let m = scaled(a, 8 - e10);
   if (m >= 1e9) m = scaled(a, 8 - ++e10);
   else if (m < 1e8) {
@@ -65,47 +65,64 @@ function put(buf: Buffer, p: number, v: Float32Array, at: number, bitsOf: Int32A
     mi = q;
     nd--;
   }
-  // Two digits per division.
-  let i = nd;
-  while (i >= 2) {
-    const q = (mi / 100) | 0;
-    const r = (mi - q * 100) << 1;
-    digits[--i] = PAIRS[r + 1];
-    digits[--i] = PAIRS[r];
-    mi = q;
-  }
-  if (i === 1) digits[0] = 0x30 + mi;
-  if (e10 >= 0 && e10 < 9) {
-    const intLen = e10 + 1;
-    if (nd <= intLen) {
-      for (let i = 0; i < nd; i++) buf[p++] = digits[i];
-      for (let i = nd; i < intLen; i++) buf[p++] = 0x30;
-    } else {
-      for (let i = 0; i < intLen; i++) buf[p++] = digits[i];
-      buf[p++] = 0x2e;
-      for (let i = intLen; i < nd; i++) buf[p++] = digits[i];
-    }
-  } else if (e10 < 0 && e10 >= -7) {
+  // Digits go straight into the buffer, last first, two per division.
+  if (e10 < 0 && e10 >= -7) {
+    // 0.000ddd (the usual case for embeddings)
     buf[p++] = 0x30;
     buf[p++] = 0x2e;
     for (let i = -1; i > e10; i--) buf[p++] = 0x30;
-    for (let i = 0; i < nd; i++) buf[p++] = digits[i];
-  } else {
-    buf[p++] = digits[0];
-    if (nd > 1) {
-      buf[p++] = 0x2e;
-      for (let i = 1; i < nd; i++) buf[p++] = digits[i];
-    }
-    buf[p++] = 0x65; // e
-    let e = e10;
-    if (e < 0) {
-      buf[p++] = 0x2d;
-      e = -e;
-    }
-    if (e >= 10) buf[p++] = 0x30 + ((e / 10) | 0);
-    buf[p++] = 0x30 + (e % 10);
+    return putDigits(buf, p + nd, mi, nd);
   }
+  if (e10 >= 0 && e10 < 9) {
+    const intLen = e10 + 1;
+    if (nd <= intLen) {
+      // an integer: its digits, then zeros
+      putDigits(buf, p + nd, mi, nd);
+      p += nd;
+      for (let i = nd; i < intLen; i++) buf[p++] = 0x30;
+      return p;
+    }
+    // ddd.ddd: the fraction's digits, the point, the integer's
+    const fracLen = nd - intLen;
+    const end = p + nd + 1;
+    const q = (mi / POW10[fracLen + 60]) | 0;
+    putDigits(buf, end, mi - q * POW10[fracLen + 60], fracLen);
+    buf[p + intLen] = 0x2e;
+    putDigits(buf, p + intLen, q, intLen);
+    return end;
+  }
+  // d.ddde±x
+  if (nd > 1) {
+    const q = (mi / POW10[nd - 1 + 60]) | 0;
+    putDigits(buf, p + nd + 1, mi - q * POW10[nd - 1 + 60], nd - 1);
+    buf[p] = 0x30 + q;
+    buf[p + 1] = 0x2e;
+    p += nd + 1;
+  } else buf[p++] = 0x30 + mi;
+  buf[p++] = 0x65; // e
+  let e = e10;
+  if (e < 0) {
+    buf[p++] = 0x2d;
+    e = -e;
+  }
+  if (e >= 10) buf[p++] = 0x30 + ((e / 10) | 0);
+  buf[p++] = 0x30 + (e % 10);
   return p;
+}
+
+/** Writes the `count` low decimal digits of `n` (zero-padded) to end just before `end`; returns `end`. */
+function putDigits(buf: Buffer, end: number, n: number, count: number): number {
+  let q = end;
+  const stop = end - count;
+  while (q - stop >= 2) {
+    const t = (n / 100) | 0;
+    const r = (n - t * 100) << 1;
+    buf[--q] = PAIRS[r + 1];
+    buf[--q] = PAIRS[r];
+    n = t;
+  }
+  if (q > stop) buf[--q] = 0x30 + n;
+  return end;
 }
 
 /** Bytes `putFloat32Array` may write for `n` floats. */

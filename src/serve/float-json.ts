@@ -48,9 +48,11 @@ function put(buf: Buffer, p: number, v: Float32Array, at: number, bitsOf: Int32A
     buf[p++] = 0x2d;
     a = -x;
   }
-  // Decimal exponent from the binary one (exact or one too small), then nine digits in [1e8, 1e9).
+  // Decimal exponent from the binary one (exact or one too small: one comparison fixes it), then
+  // nine digits in [1e8, 1e9). The checks after scaling catch what is left: nine nines rounding up
+  // to 1e9, and log10 of a subnormal landing one off.
   let e10 = ex !== 0 ? Math.floor((ex - 127) * LOG10_2) : Math.floor(Math.log10(a));
-  if (a >= POW10[e10 + 61]) e10++; // the estimate from the binary exponent can be one too small
+  if (a >= POW10[e10 + 61]) e10++;
   let m = scaled(a, 8 - e10);
   if (m >= 1e9) m = scaled(a, 8 - ++e10);
   else if (m < 1e8) {

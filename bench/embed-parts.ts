@@ -77,7 +77,7 @@ const ort = require(workerData.ortPath);
 let s;
 parentPort.on('message', async (m) => {
   if (m.bytes) {
-    s = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    s = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: workerData.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
     parentPort.postMessage({});
     return;
   }
@@ -99,11 +99,11 @@ parentPort.on('message', async (m) => {
   parentPort.postMessage({ data: m.data, n: out[s.outputNames[0]].data.length }, [m.data.buffer]);
 });`;
 
-/** `n` worker threads, each with a loaded single-thread session of the model (HAND_WORKER). */
-async function startSessions(n: number, modelBytes: Uint8Array): Promise<Worker[]> {
+/** `n` worker threads, each with a loaded session of the model (HAND_WORKER), `threads` intra-op threads each. */
+async function startSessions(n: number, modelBytes: Uint8Array, threads = 1): Promise<Worker[]> {
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
   return Promise.all(Array.from({ length: n }, async () => {
-    const w = new Worker(HAND_WORKER, { eval: true, workerData: { ortPath } });
+    const w = new Worker(HAND_WORKER, { eval: true, workerData: { ortPath, threads } });
     w.postMessage({ bytes: modelBytes });
     await new Promise((r) => w.once('message', r));
     return w;
@@ -200,41 +200,57 @@ export async function measureInferSessions(modelBytes: Uint8Array, options: { re
 }
 
 /**
- * Decoding and inference side by side, free-running, as the job runs them (`decodeConcurrency` sharp
- * decode/resizes of JPEGs in memory on this thread; two single-thread worker sessions on a ready
- * tensor of `batchSize`), for `windowMs`: images per ms each stage got done. Nothing is packed,
- * transferred, read or written. With t_decode and t_infer (ms per image, each stage alone at its
- * best), `decodedPerMs × t_decode + inferredPerMs × t_infer` is the share of the bound's capacity
- * the two stages keep when they share the cores: what a pipeline with no work of its own could
- * reach, if the stages were balanced.
+ * Decoding and inference side by side, free-running, against each alone, in windows of equal length
+ * taken in turn (`iterations` × [decode alone, inference alone, both together], `windowMs` each), so
+ * the machine's drift over seconds does not enter the comparison. Alone: decoding at its best of
+ * 2 and 4 at a time (sharp, JPEGs in memory, on this thread) and the model at its best of one
+ * session on all cores (batch 2 and 4) and two single-thread worker sessions (batch `batchSize`), on
+ * a ready tensor. Together: decoding `decodeConcurrency` at a time and the two single-thread
+ * sessions, as the job runs them. Nothing is packed, transferred, read or written. An iteration's
+ * capacity is decoded/decodedAlone + inferred/inferredAlone: the share of the bound's capacity the
+ * two stages keep when they share the cores, what a pipeline with no work of its own could reach.
+ * Returns the median over iterations (and each).
  */
-export async function measureCoRun(images: readonly Uint8Array[], modelBytes: Uint8Array, options: { readonly batchSize?: number; readonly decodeConcurrency?: number; readonly windowMs?: number } = {}): Promise<{ decodedPerMs: number; inferredPerMs: number }> {
+export async function measureCoRun(images: readonly Uint8Array[], modelBytes: Uint8Array, options: { readonly batchSize?: number; readonly decodeConcurrency?: number; readonly windowMs?: number; readonly iterations?: number } = {}): Promise<{ capacity: number; capacities: number[]; decodedPerMs: number; inferredPerMs: number }> {
   const batch = options.batchSize ?? 4;
-  const windowMs = options.windowMs ?? 3000;
+  const windowMs = options.windowMs ?? 1000;
   const pre = resolvePreprocess({ size: 224 });
-  const workers = await startSessions(2, modelBytes);
-  const infer = (ms: number) => Promise.all(workers.map((w) => new Promise<number>((resolve) => {
+  const single = await startSessions(2, modelBytes);
+  const wide = await startSessions(1, modelBytes, availableParallelism());
+  const infer = (workers: Worker[], b: number, ms: number) => Promise.all(workers.map((w) => new Promise<number>((resolve) => {
     w.once('message', (m: { n: number }) => resolve(m.n));
-    w.postMessage({ loop: { batch, ms } });
-  }))).then((done) => done.reduce((a, b) => a + b, 0));
-  const decode = async (ms: number) => {
+    w.postMessage({ loop: { batch: b, ms } });
+  }))).then((done) => done.reduce((a, c) => a + c, 0) / ms);
+  const decode = async (concurrency: number, ms: number) => {
     const end = performance.now() + ms;
     let next = 0;
     let done = 0;
-    await Promise.all(Array.from({ length: options.decodeConcurrency ?? 2 }, async () => {
+    await Promise.all(Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
         await resizeForModel(images[next++ % images.length], pre);
         done++;
       }
     }));
-    return done;
+    return done / ms;
   };
+  const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
   try {
-    await Promise.all([decode(300), infer(300)]); // warm-up
-    const [decoded, inferred] = await Promise.all([decode(windowMs), infer(windowMs)]);
-    return { decodedPerMs: decoded / windowMs, inferredPerMs: inferred / windowMs };
+    await Promise.all([decode(2, 300), infer(single, batch, 300)]); // warm-up
+    await infer(wide, 2, 300);
+    const capacities: number[] = [];
+    const decoded: number[] = [];
+    const inferred: number[] = [];
+    for (let i = 0; i < (options.iterations ?? 3); i++) {
+      const decodeAlone = Math.max(await decode(2, windowMs), await decode(4, windowMs));
+      const inferAlone = Math.max(await infer(wide, 2, windowMs), await infer(wide, 4, windowMs), await infer(single, batch, windowMs));
+      const [d, n] = await Promise.all([decode(options.decodeConcurrency ?? 2, windowMs), infer(single, batch, windowMs)]);
+      capacities.push(d / decodeAlone + n / inferAlone);
+      decoded.push(d);
+      inferred.push(n);
+    }
+    return { capacity: median(capacities), capacities, decodedPerMs: median(decoded), inferredPerMs: median(inferred) };
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...single, ...wide].map((w) => w.terminate()));
   }
 }
 

@@ -122,7 +122,9 @@ export class WorkerModel {
       // Idle intra-op threads sleep instead of spinning: spinning burns the cores the decoders need.
       ...(options.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
     };
-    const r = await m.call({ type: 'init', bytes: bytes.slice(), options: sessionOptions, slots: slots?.buffers ?? [] });
+    // a copy of its own (Buffer#slice would be a view), moved to the worker rather than cloned again
+    const copy = Uint8Array.prototype.slice.call(bytes);
+    const r = await m.call({ type: 'init', bytes: copy, options: sessionOptions, slots: slots?.buffers ?? [] }, [copy.buffer as ArrayBuffer]);
     if (!r.ok) {
       await m.close();
       throw new StrataError('CORRUPT', `ONNX Runtime cannot load model ${options.uri} in the inference worker: ${r.message}`, { uri: options.uri });

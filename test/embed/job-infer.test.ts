@@ -30,10 +30,14 @@ describe('inference workers', () => {
   it('batches queued on one worker through shared input slots each get their own result', async () => {
     const reference = await EmbeddingModel.load(tiny.bytes);
     const slots = new InputSlots(6, 4 * ITEM);
-    const pool = await WorkerPool.start(tiny.bytes, {
+    const given = Buffer.from(tiny.bytes); // a Buffer: its slice() is a view, which must not be moved
+    const pool = await WorkerPool.start(given, {
       inputName: reference.inputName, outputName: reference.outputName, uri: tiny.path, workers: 1, intraOpThreads: 1, slots,
     });
     try {
+      // the worker got a copy of the model: the caller's bytes are untouched
+      expect(given.byteLength).toBe(tiny.bytes.byteLength);
+      expect(given.equals(Buffer.from(tiny.bytes))).toBe(true);
       // six runs posted at once: they wait in the worker's queue together, so a run whose input
       // were copied while an earlier one is still in the session would compute on the wrong batch
       const sizes = [4, 4, 4, 3, 3, 4];

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { S3Storage } from '../../src/storage/s3.js';
 import { resolveS3Options } from '../../src/storage/s3-options.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
@@ -133,12 +133,19 @@ describe('S3Storage retries and failures', () => {
     s3.clearFailures();
 
     s3.failNext(100, 503);
-    const ctl2 = new AbortController();
-    const waiting = store.get('ab', { signal: ctl2.signal });
-    setTimeout(() => ctl2.abort(), 50);
-    await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
-    // Only the first attempt was made: abort stopped the (long) backoff wait.
-    expect(s3.stats.injectedFailures).toBe(1);
+    // Full jitter draws the wait uniformly below its 5-s ceiling: about one draw in a hundred would
+    // end before the abort at 50 ms and let a second attempt through. Pin the draw near the ceiling.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.99);
+    try {
+      const ctl2 = new AbortController();
+      const waiting = store.get('ab', { signal: ctl2.signal });
+      setTimeout(() => ctl2.abort(), 50);
+      await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
+      // Only the first attempt was made: abort stopped the (~5-s) backoff wait.
+      expect(s3.stats.injectedFailures).toBe(1);
+    } finally {
+      random.mockRestore();
+    }
     await store.close();
   });
 });

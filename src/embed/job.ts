@@ -91,6 +91,9 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
         intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / workers)), spinning: options.ortSpinning,
       });
       worker.catch(() => undefined);
+      // the workers run the model from here on; the main thread's session would hold the weights
+      // (and its buffers) once more for the whole job
+      await model.close();
     }
     const w = worker;
     const infer = w

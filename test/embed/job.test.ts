@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { Dataset } from '../../src/dataset/dataset.js';
 import { embed } from '../../src/embed/job.js';
 import type { EmbeddingLineage } from '../../src/embed/lineage.js';
+import { EmbeddingModel } from '../../src/embed/model.js';
 import { sampleByteRange } from '../../src/format/chunk.js';
 import { openStorage } from '../../src/storage/open.js';
 import { STRATA_VERSION } from '../../src/version.js';
@@ -64,6 +65,24 @@ describe('embed(): tiny model vs the JS reference', () => {
     await using ds = await imageDataset(mem(), images.slice(0, 2));
     await expect(embed(ds, { column: 'image', model: rgb.path, inferenceWorkers: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'inferenceWorkers' } });
     expect(ds.core.hasPendingChanges).toBe(false);
+  });
+
+  it('releases the main-thread session once inference workers hold the model; keeps it when it runs the model', async () => {
+    const close = vi.spyOn(EmbeddingModel.prototype, 'close');
+    try {
+      for (const [o, closedDuringRun] of [[{}, true], [{ inferenceWorker: false }, false]] as const) {
+        close.mockClear();
+        await using ds = await imageDataset(mem(), images);
+        const closedAtProgress: number[] = [];
+        const s = await embed(ds, { column: 'image', model: rgb.path, batchSize: 4, ...o, onProgress: () => closedAtProgress.push(close.mock.calls.length) });
+        expect(s.embedded).toBe(images.length);
+        expect(closedAtProgress.length).toBeGreaterThan(0);
+        expect(closedAtProgress.every((n) => n > 0), JSON.stringify(o)).toBe(closedDuringRun);
+        expect(close).toHaveBeenCalled(); // released at the end in both cases
+      }
+    } finally {
+      close.mockRestore();
+    }
   });
 
   it('records lineage in the column metadata, commits every N batches, re-run is a no-op', async () => {

@@ -6,8 +6,9 @@
  * `__where<i>` appended for filtered groups. last_n and count_distinct states stay in memory.
  */
 import * as A from 'apache-arrow';
-import { numericVector, vectorOf } from './build.js';
-import { dtypeOfArrow } from './dtypes.js';
+import { numericVector, setInt64, vectorOf } from './build.js';
+import { categoryOf, dtypeOfArrow } from './dtypes.js';
+import type { Dtype } from './types.js';
 import type { ViewPlan } from './plan.js';
 import type { KeyIndex } from './keys.js';
 import type { TileStore } from './tiles.js';
@@ -33,41 +34,36 @@ export interface TileSet {
 }
 
 export function tilesTable(plan: ViewPlan, set: TileSet, range: BackfillRange = {}): A.Table {
-  const { tiles, tileOff } = set;
-  const idx = set;
+  const { tiles, tileOff, keys } = set;
   const T = plan.tileMs;
   const lo = range.start ? range.start.getTime() : -Infinity;
   const hi = range.end ? range.end.getTime() : Infinity;
-  const nCodes = idx.keys.size;
-  // selected tile slots and their entity codes (all tiles, in slot order, when there is no range)
+  const nCodes = keys.size;
+  // the selected tile slots (null: all, in slot order) and each entity's run of output rows
   const all = lo === -Infinity && hi === Infinity;
-  let m = 0;
   const keep = all ? null : new Int32Array(tiles.m);
-  const codeOf = new Int32Array(tiles.m);
-  for (let c = 0; c < nCodes; c++) {
-    for (let s = tileOff[c]; s < tileOff[c + 1]; s++) {
-      const start = tiles.idx[s] * T;
-      if (all || (start + T > lo && start < hi)) {
-        if (keep) keep[m] = s;
-        codeOf[m++] = c;
+  let runOff = tileOff;
+  if (keep) {
+    runOff = new Int32Array(nCodes + 1);
+    let k = 0;
+    for (let c = 0; c < nCodes; c++) {
+      for (let s = tileOff[c]; s < tileOff[c + 1]; s++) {
+        const start = tiles.idx[s] * T;
+        if (start + T > lo && start < hi) keep[k++] = s;
       }
+      runOff[c + 1] = k;
     }
   }
+  const m = runOff[nCodes];
   const cols: Record<string, A.Vector> = {};
-  idx.keys.columns.forEach((k, j) => {
-    const values = idx.keys.values[j];
-    const dtype = dtypeOfArrow(idx.table.getChild(k)!.type);
-    if (typeof values[0] === 'number' || values.length === 0) {
-      const out = new Float64Array(m);
-      for (let r = 0; r < m; r++) out[r] = values[codeOf[r]] as number;
-      cols[k] = numericVector(out, null, dtype);
-    } else {
-      cols[k] = vectorOf(Array.from(codeOf.subarray(0, m), (c) => values[c]), dtype);
-    }
+  keys.columns.forEach((k, j) => {
+    cols[k] = repeatRuns(keys.values[j], runOff, dtypeOfArrow(set.table.getChild(k)!.type));
   });
-  const startV = new Float64Array(m);
-  for (let r = 0; r < m; r++) startV[r] = tiles.idx[keep ? keep[r] : r] * T;
-  cols.tile_start = numericVector(startV, null, 'timestamp');
+  // tile_start written as int64 words (no float64 copy to convert)
+  const starts = new BigInt64Array(m);
+  const words = new Int32Array(starts.buffer);
+  for (let r = 0; r < m; r++) setInt64(words, r, tiles.idx[keep ? keep[r] : r] * T);
+  cols.tile_start = A.makeVector(A.makeData({ type: new A.TimestampMillisecond(), length: m, data: starts }));
   plan.groups.forEach((g, gi) => {
     const t = tiles.g[gi];
     const label = groupLabel(plan, gi);
@@ -106,4 +102,21 @@ export function tilesTable(plan: ViewPlan, set: TileSet, range: BackfillRange = 
     add('last_ts', t.lastT, 'timestamp', true);
   });
   return new A.Table(cols);
+}
+
+/** A key column: entity c's value repeated over output rows [runOff[c], runOff[c + 1]). */
+function repeatRuns(values: readonly unknown[], runOff: Int32Array, dtype: Dtype): A.Vector {
+  const n = runOff.length - 1;
+  const m = runOff[n];
+  if (values.length === 0 || (typeof values[0] === 'number' && categoryOf(dtype) !== 'bool')) {
+    // each entity's value once in the column's Arrow type, then one fill per run
+    const once = numericVector(Float64Array.from(values as number[]), null, dtype);
+    const src = once.data[0].values as Int32Array | Float64Array | Float32Array | BigInt64Array;
+    const out = new (src.constructor as new (length: number) => typeof src)(m);
+    for (let c = 0; c < n; c++) if (runOff[c + 1] > runOff[c]) out.fill(src[c] as never, runOff[c], runOff[c + 1]);
+    return A.makeVector(A.makeData({ type: once.type, length: m, data: out } as never));
+  }
+  const rows = new Array<unknown>(m);
+  for (let c = 0; c < n; c++) for (let r = runOff[c]; r < runOff[c + 1]; r++) rows[r] = values[c];
+  return vectorOf(rows, dtype);
 }

@@ -43,17 +43,24 @@ export function numericVector(values: Float64Array, valid: Uint8Array | null | u
   const words = new Int32Array(big.buffer);
   for (let i = 0; i < n; i++) {
     const v = Math.trunc(values[i]);
-    if (!(v === v) || (valid && !valid[i])) continue;
-    if (v >= 0 && v < 2147483648) {
-      words[2 * i] = v;
-      continue;
-    }
-    const hi = Math.floor(v / 4294967296);
-    words[2 * i] = (v - hi * 4294967296) | 0;
-    words[2 * i + 1] = hi | 0;
+    if (v === v && (!valid || valid[i])) setInt64(words, i, v);
   }
   const type = cat === 'timestamp' ? new A.TimestampMillisecond() : new A.Int64();
   return A.makeVector(A.makeData({ type, length: n, data: big, nullBitmap: bitmap, nullCount } as never));
+}
+
+/**
+ * Writes the integer `v` (|v| <= 2^53) as element `i` of a BigInt64Array seen as 32-bit `words`
+ * (two's complement, little-endian), with no BigInt per value. Expects the element still zero.
+ */
+export function setInt64(words: Int32Array, i: number, v: number): void {
+  if (v >= 0 && v < 2147483648) {
+    words[2 * i] = v;
+    return;
+  }
+  const hi = Math.floor(v / 4294967296);
+  words[2 * i] = (v - hi * 4294967296) | 0;
+  words[2 * i + 1] = hi | 0;
 }
 
 /** Converts a JS value to what Arrow's builder expects for `dtype`. */

@@ -1,6 +1,8 @@
 /** Backfill tiles equal DuckDB's GROUP BY entity, tile; the sort-once step equals a plain sort. */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type * as A from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableFromRecords } from '../../src/features/build.js';
 import { setParallelMinEvents, sortEvents } from '../../src/features/sort.js';
 import { aggRepo, eventsTable } from './_fixtures.js';
 import { close, duck, generate, loadIntoDuck, query, rng } from './_oracle.js';
@@ -77,6 +79,40 @@ describe('backfill', () => {
       expect(direct.toArray().map((r) => r.toJSON())).toEqual(indexed.toArray().map((r) => r.toJSON()));
     }
     setParallelMinEvents(1_000_000);
+  });
+
+  it('key columns keep their type (int32, int64, string) and a time range keeps exactly the overlapping tiles', async () => {
+    const aggs = [{ column: 'v', function: 'sum', window: '1h' }, { function: 'count', window: '1h' }] as const;
+    const gen = { seed: 35, events: 3000, entities: 25, spanSlots: 80 };
+    const { events } = generate(gen);
+    const sources = [
+      ['Int32', tableFromRecords(events.map((e) => ({ k: e.k, event_timestamp: e.ts, cr: e.cr, v: e.v })), { dtypes: { k: 'int32', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64' } })],
+      ['Int64', eventsTable(events)],
+      ['Utf8', eventsTable(generate({ ...gen, stringKeys: true }).events, true)],
+    ] as const;
+    // rows with the key as a number ('u7' → 7 for string keys)
+    const rowsOf = (t: A.Table) => t.toArray().map((r) => ({ ...r.toJSON(), k: Number(String(r.k).replace(/^u/, '')) }));
+    const T = 15 * 60_000;
+    let want: ReturnType<typeof rowsOf> | undefined;
+    for (const [type, table] of sources) {
+      const repo = await aggRepo(table, aggs, '15m');
+      const tiles = await repo.backfill('aggs');
+      expect(String(tiles.schema.fields[0].type), type).toBe(type);
+      const got = rowsOf(tiles);
+      want ??= got;
+      expect(got, type).toEqual(want);
+      // a range [start, end) keeps the tiles (tile_start, tile_start + T] that overlap it, and nothing else
+      // (on tile boundaries and between them)
+      const starts = got.map((r) => r.tile_start as number).sort((x, y) => x - y);
+      for (const offset of [0, T / 2]) {
+        const start = starts[Math.floor(starts.length / 3)] + offset;
+        const end = start + 7 * T;
+        const kept = rowsOf(await repo.backfill('aggs', { start: new Date(start), end: new Date(end) }));
+        expect(kept.length).toBeGreaterThan(0);
+        expect(kept.length).toBeLessThan(got.length);
+        expect(kept, `${type} +${offset}`).toEqual(got.filter((r) => (r.tile_start as number) + T > start && (r.tile_start as number) < end));
+      }
+    }
   });
 
   it('needs a known view', async () => {

@@ -108,7 +108,7 @@ export function tilesTable(plan: ViewPlan, set: TileSet, range: BackfillRange = 
 function repeatRuns(values: readonly unknown[], runOff: Int32Array, dtype: Dtype): A.Vector {
   const n = runOff.length - 1;
   const m = runOff[n];
-  if (values.length === 0 || (typeof values[0] === 'number' && categoryOf(dtype) !== 'bool')) {
+  if (typeof values[0] === 'number' && categoryOf(dtype) !== 'bool') {
     // each entity's value once in the column's Arrow type, then one fill per run
     const once = numericVector(Float64Array.from(values as number[]), null, dtype);
     const src = once.data[0].values as Int32Array | Float64Array | Float32Array | BigInt64Array;

@@ -77,7 +77,8 @@ describe('embed(): tiny model vs the JS reference', () => {
         const s = await embed(ds, { column: 'image', model: rgb.path, batchSize: 4, ...o, onProgress: () => closedAtProgress.push(close.mock.calls.length) });
         expect(s.embedded).toBe(images.length);
         expect(closedAtProgress.length).toBeGreaterThan(0);
-        expect(closedAtProgress.every((n) => n > 0), JSON.stringify(o)).toBe(closedDuringRun);
+        // close() calls seen by every progress report: one (the early release) or none
+        expect(new Set(closedAtProgress), JSON.stringify(o)).toEqual(new Set([closedDuringRun ? 1 : 0]));
         expect(close).toHaveBeenCalled(); // released at the end in both cases
       }
     } finally {

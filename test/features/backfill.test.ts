@@ -90,6 +90,10 @@ describe('backfill', () => {
       ['Int64', eventsTable(events)],
       ['Utf8', eventsTable(generate({ ...gen, stringKeys: true }).events, true)],
     ] as const;
+    for (const [type, table] of sources) {
+      const none = await (await aggRepo(table.slice(0, 0), aggs, '15m')).backfill('aggs');
+      expect([none.numRows, String(none.schema.fields[0].type)]).toEqual([0, type]);
+    }
     // rows with the key as a number ('u7' → 7 for string keys)
     const rowsOf = (t: A.Table) => t.toArray().map((r) => ({ ...r.toJSON(), k: Number(String(r.k).replace(/^u/, '')) }));
     const T = 15 * 60_000;

@@ -36,17 +36,21 @@ const BIG_TARGET_BYTES = 1.05 * 1024 ** 3;
 async function pool<T>(n: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const out = new Array<T>(n);
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await task(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await task(i);
+      }
+    }),
+  );
   return out;
 }
 
 async function makeImages(): Promise<Buffer[]> {
-  const scenes = Array.from({ length: SCENES }, (_, s) => makePixels({ width: 704, height: 528, seed: 1000 + s, pattern: 'scene' }));
+  const scenes = Array.from({ length: SCENES }, (_, s) =>
+    makePixels({ width: 704, height: 528, seed: 1000 + s, pattern: 'scene' }),
+  );
   return pool(N, 4, async (i) => {
     const px = scenes[i % SCENES];
     const k = Math.floor(i / SCENES);
@@ -60,7 +64,12 @@ async function makeImages(): Promise<Buffer[]> {
 async function sharpAlone(images: Buffer[], concurrency: number): Promise<number> {
   const t = performance.now();
   await pool(images.length, concurrency, (i) =>
-    sharp(images[i], { failOn: 'error' }).resize({ width: SIZE, height: SIZE, fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer(),
+    sharp(images[i], { failOn: 'error' })
+      .resize({ width: SIZE, height: SIZE, fit: 'cover' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer(),
   );
   return images.length / ((performance.now() - t) / 1000);
 }
@@ -68,7 +77,11 @@ async function sharpAlone(images: Buffer[], concurrency: number): Promise<number
 async function viaBatches(ds: Dataset): Promise<number> {
   const t = performance.now();
   let n = 0;
-  for await (const b of ds.batches({ columns: ['image'], batchSize: BATCH, decode: { image: { size: [SIZE, SIZE], fit: 'cover' } } })) {
+  for await (const b of ds.batches({
+    columns: ['image'],
+    batchSize: BATCH,
+    decode: { image: { size: [SIZE, SIZE], fit: 'cover' } },
+  })) {
     n += b.indices.length;
   }
   if (n !== N) throw new Error(`batches yielded ${n} rows, expected ${N}`);
@@ -82,19 +95,40 @@ async function scanChild(uri: string): Promise<void> {
   const ds = await Dataset.open(uri);
   const t = performance.now();
   let rows = 0;
-  for await (const b of ds.batches({ columns: ['image'], batchSize: BATCH, dtype: 'float32', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], decode: { image: { size: [SIZE, SIZE] } } })) {
+  for await (const b of ds.batches({
+    columns: ['image'],
+    batchSize: BATCH,
+    dtype: 'float32',
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+    decode: { image: { size: [SIZE, SIZE] } },
+  })) {
     rows += b.indices.length;
     peak = Math.max(peak, process.memoryUsage().rss);
   }
   clearInterval(timer);
   await ds.close();
-  process.stdout.write(JSON.stringify({ peak_rss_mb: peak / 2 ** 20, rows, seconds: (performance.now() - t) / 1000 }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ peak_rss_mb: peak / 2 ** 20, rows, seconds: (performance.now() - t) / 1000 }) + '\n',
+  );
 }
 
 async function buildBig(uri: string): Promise<{ bytes: number; rows: number }> {
-  const unique = await Promise.all(Array.from({ length: 8 }, (_, i) =>
-    sharp({ create: { width: 1600, height: 1200, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 100 + i * 5, sigma: 60 } } }).jpeg({ quality: 90 }).toBuffer(),
-  ));
+  const unique = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      sharp({
+        create: {
+          width: 1600,
+          height: 1200,
+          channels: 3,
+          background: { r: 0, g: 0, b: 0 },
+          noise: { type: 'gaussian', mean: 100 + i * 5, sigma: 60 },
+        },
+      })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    ),
+  );
   const ds = await Dataset.create(uri, { schema: { image: { htype: 'image', sampleCompression: 'jpeg' } } });
   let bytes = 0;
   let rows = 0;
@@ -112,11 +146,18 @@ async function buildBig(uri: string): Promise<{ bytes: number; rows: number }> {
 function runChild(uri: string): Promise<{ peak_rss_mb: number; rows: number; seconds: number }> {
   return new Promise((resolve, reject) => {
     const here = fileURLToPath(import.meta.url);
-    const child = spawn(process.execPath, ['--import', 'tsx', here, '--scan', uri], { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.dirname(path.dirname(here)) });
+    const child = spawn(process.execPath, ['--import', 'tsx', here, '--scan', uri], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: path.dirname(path.dirname(here)),
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`scan child exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1)!))
+        : reject(new Error(`scan child exited with ${code}`)),
+    );
   });
 }
 
@@ -127,8 +168,11 @@ export async function run(): Promise<Record<string, number>> {
     const images = await makeImages();
     const avgKb = images.reduce((n, b) => n + b.byteLength, 0) / N / 1024;
     const uri = path.join(dir, 'small');
-    const ds = await Dataset.create(uri, { schema: { image: { htype: 'image', sampleCompression: 'jpeg' }, label: 'int32' } });
-    for (let i = 0; i < N; i += 200) await ds.append(images.slice(i, i + 200).map((image, j) => ({ image, label: (i + j) % 10 })));
+    const ds = await Dataset.create(uri, {
+      schema: { image: { htype: 'image', sampleCompression: 'jpeg' }, label: 'int32' },
+    });
+    for (let i = 0; i < N; i += 200)
+      await ds.append(images.slice(i, i + 200).map((image, j) => ({ image, label: (i + j) % 10 })));
     await ds.commit('bench images');
     const genS = (performance.now() - tGen) / 1000;
 
@@ -136,7 +180,8 @@ export async function run(): Promise<Record<string, number>> {
     // Phase 1: sharp alone at each concurrency, twice; the best concurrency is the baseline.
     const concurrencies = [1, 2, 4, 8, 16];
     const alone: Record<number, number> = {};
-    for (let round = 0; round < 2; round++) for (const c of concurrencies) alone[c] = Math.max(alone[c] ?? 0, await sharpAlone(images, c));
+    for (let round = 0; round < 2; round++)
+      for (const c of concurrencies) alone[c] = Math.max(alone[c] ?? 0, await sharpAlone(images, c));
     const bestC = concurrencies.reduce((a, b) => (alone[b] > alone[a] ? b : a));
     // Phase 2: adjacent pairs (sharp alone at bestC, ds.batches), alternating which goes first, so
     // both sides get the same number of runs under the same machine load; best of each.
@@ -179,11 +224,21 @@ export async function run(): Promise<Record<string, number>> {
     };
     const f = (n: number, d = 0) => n.toFixed(d);
     console.log('');
-    console.log(`data: ${N} JPEGs 640×480, mean ${f(avgKb, 1)} KB (generated + stored in ${f(genS, 1)} s); ${availableParallelism()} cores, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
-    console.log(`sharp alone (memory → 224×224 raw), phase 1: ${concurrencies.map((c) => `c=${c}: ${f(alone[c])} img/s`).join(', ')}`);
-    console.log(`phase 2, ${ROUNDS} alternating pairs: sharp alone c=${bestC} best ${f(aloneBest)} img/s; ds.batches (storage → 224×224 uint8 NHWC, batch ${BATCH}, defaults) best ${f(batchesBest)} img/s`);
-    console.log(`ratio ${f(figures.ratio, 2)} (median of the pair ratios; target >= 0.9), best/best ${f(figures.ratio_best_over_best, 2)}; machine load ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`);
-    console.log(`1 GiB scan: ${big.rows} JPEGs 1600×1200 (${f(figures.scan_dataset_gb, 2)} GiB, built in ${f(bigBuildS, 1)} s), float32 NCHW batches at ${f(figures.scan_img_s)} img/s, peak RSS ${f(scan.peak_rss_mb)} MB (target < 500)`);
+    console.log(
+      `data: ${N} JPEGs 640×480, mean ${f(avgKb, 1)} KB (generated + stored in ${f(genS, 1)} s); ${availableParallelism()} cores, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
+    );
+    console.log(
+      `sharp alone (memory → 224×224 raw), phase 1: ${concurrencies.map((c) => `c=${c}: ${f(alone[c])} img/s`).join(', ')}`,
+    );
+    console.log(
+      `phase 2, ${ROUNDS} alternating pairs: sharp alone c=${bestC} best ${f(aloneBest)} img/s; ds.batches (storage → 224×224 uint8 NHWC, batch ${BATCH}, defaults) best ${f(batchesBest)} img/s`,
+    );
+    console.log(
+      `ratio ${f(figures.ratio, 2)} (median of the pair ratios; target >= 0.9), best/best ${f(figures.ratio_best_over_best, 2)}; machine load ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`,
+    );
+    console.log(
+      `1 GiB scan: ${big.rows} JPEGs 1600×1200 (${f(figures.scan_dataset_gb, 2)} GiB, built in ${f(bigBuildS, 1)} s), float32 NCHW batches at ${f(figures.scan_img_s)} img/s, peak RSS ${f(scan.peak_rss_mb)} MB (target < 500)`,
+    );
     const rounded = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
     console.log(JSON.stringify(rounded));
     return rounded;

@@ -25,17 +25,22 @@ const median = (a: readonly number[]): number => [...a].sort((x, y) => x - y)[a.
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
   return out;
 }
 
 /** Decode+resize alone over `images` at each concurrency; best ms per image (best of 2 passes each). */
-async function measureDecode(images: readonly Uint8Array[], levels: readonly number[]): Promise<{ level: number; msPerImage: number }[]> {
+async function measureDecode(
+  images: readonly Uint8Array[],
+  levels: readonly number[],
+): Promise<{ level: number; msPerImage: number }[]> {
   const pre = resolvePreprocess({ size: 224 });
   const rows: { level: number; msPerImage: number }[] = [];
   for (const level of levels) {
@@ -52,11 +57,15 @@ async function measureDecode(images: readonly Uint8Array[], levels: readonly num
 
 /** ds.search on an n × dim embedding column in memory storage: first call (column read) and best later query. */
 async function measureDatasetSearch(n: number, dim: number): Promise<{ loadMs: number; queryMs: number }> {
-  const ds = await Dataset.create(`memory://bench-embed-search-${process.pid}`, { schema: { vec: { htype: 'embedding', dim } } });
+  const ds = await Dataset.create(`memory://bench-embed-search-${process.pid}`, {
+    schema: { vec: { htype: 'embedding', dim } },
+  });
   let s = 7;
   const next = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   for (let at = 0; at < n; at += 10_000) {
-    await ds.append(Array.from({ length: Math.min(10_000, n - at) }, () => ({ vec: Float32Array.from({ length: dim }, next) })));
+    await ds.append(
+      Array.from({ length: Math.min(10_000, n - at) }, () => ({ vec: Float32Array.from({ length: dim }, next) })),
+    );
   }
   await ds.commit('vectors');
   const q = () => Float32Array.from({ length: dim }, next);
@@ -81,9 +90,14 @@ export async function run(): Promise<Record<string, number>> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-bench-embed-'));
   try {
     const load0 = loadavg()[0];
-    console.log(`embed bench: ${count} JPEGs 640×480 → MobileNetV2-like 224×224 → 512-d, ${cores} cores, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, load average ${fmt(load0)} (other processes share these cores)`);
-    const images = await mapLimit(Array.from({ length: count }, (_, i) => i), cores, (i) =>
-      makeJpeg({ width: 640, height: 480, seed: i + 1, quality: 85 }));
+    console.log(
+      `embed bench: ${count} JPEGs 640×480 → MobileNetV2-like 224×224 → 512-d, ${cores} cores, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, load average ${fmt(load0)} (other processes share these cores)`,
+    );
+    const images = await mapLimit(
+      Array.from({ length: count }, (_, i) => i),
+      cores,
+      (i) => makeJpeg({ width: 640, height: 480, seed: i + 1, quality: 85 }),
+    );
     const avgKb = images.reduce((s, b) => s + b.length, 0) / images.length / 1024;
     const ds = await Dataset.create(join(dir, 'ds'), { schema: { image: 'image' } });
     for (let i = 0; i < count; i += 100) await ds.append(images.slice(i, i + 100).map((image) => ({ image })));
@@ -91,7 +105,9 @@ export async function run(): Promise<Record<string, number>> {
     const { bytes, parameters } = buildMobileNetV2Like({ seed: 1 });
     const modelPath = join(dir, 'mobilenet-v2-like.onnx');
     await writeModel(modelPath, bytes);
-    console.log(`data: ${count} images, ${fmt(avgKb, 1)} KB average; model ${(parameters / 1e6).toFixed(2)} M parameters`);
+    console.log(
+      `data: ${count} images, ${fmt(avgKb, 1)} KB average; model ${(parameters / 1e6).toFixed(2)} M parameters`,
+    );
 
     // Rounds of (t_decode, t_infer, job), side by side. `efficiency` is best job / best bound over
     // the rounds; `efficiency_round_median` is the median of each round's own job/bound ratio,
@@ -111,18 +127,31 @@ export async function run(): Promise<Record<string, number>> {
     for (let round = 0; round < rounds; round++) {
       const decode = await measureDecode(images.slice(0, Math.min(count, 300)), decodeLevels);
       console.log(`\nround ${round + 1}: decode+resize alone   concurrency  ms/img`);
-      for (const r of decode) console.log(`                                ${String(r.level).padStart(11)}  ${fmt(r.msPerImage)}`);
+      for (const r of decode)
+        console.log(`                                ${String(r.level).padStart(11)}  ${fmt(r.msPerImage)}`);
       for (const r of decode) if (r.msPerImage < bestDecode.msPerImage) bestDecode = r;
 
-      const infer = await measureInfer({ model: modelPath, batchSizes: quick ? [4, 8] : [1, 2, 4, 8, 16, 32], repeats: quick ? 2 : 3 });
-      const sessions = await measureInferSessions(bytes, { batchSizes: quick ? [4, 8] : [1, 2, 4, 8, 16], repeats: quick ? 2 : 3 });
-      console.log(`round ${round + 1}: model alone (ready tensors)   batch  ms/img (1 session × ${infer.intraOpThreads} threads)  ms/img (${sessions.sessions} sessions × 1 thread)`);
+      const infer = await measureInfer({
+        model: modelPath,
+        batchSizes: quick ? [4, 8] : [1, 2, 4, 8, 16, 32],
+        repeats: quick ? 2 : 3,
+      });
+      const sessions = await measureInferSessions(bytes, {
+        batchSizes: quick ? [4, 8] : [1, 2, 4, 8, 16],
+        repeats: quick ? 2 : 3,
+      });
+      console.log(
+        `round ${round + 1}: model alone (ready tensors)   batch  ms/img (1 session × ${infer.intraOpThreads} threads)  ms/img (${sessions.sessions} sessions × 1 thread)`,
+      );
       for (const r of infer.perBatch) {
         const s = sessions.perBatch.find((x) => x.batch === r.batch);
-        console.log(`                                      ${String(r.batch).padStart(5)}  ${fmt(r.msPerImage).padStart(8)}  ${s ? fmt(s.msPerImage).padStart(8) : ''}`);
+        console.log(
+          `                                      ${String(r.batch).padStart(5)}  ${fmt(r.msPerImage).padStart(8)}  ${s ? fmt(s.msPerImage).padStart(8) : ''}`,
+        );
       }
       if (infer.msPerImage < bestInfer.msPerImage) bestInfer = { batch: infer.bestBatch, msPerImage: infer.msPerImage };
-      if (sessions.msPerImage < bestSessions.msPerImage) bestSessions = { batch: sessions.bestBatch, msPerImage: sessions.msPerImage };
+      if (sessions.msPerImage < bestSessions.msPerImage)
+        bestSessions = { batch: sessions.bestBatch, msPerImage: sessions.msPerImage };
 
       // the job as a user runs it: default batch size, sessions, decode concurrency and commit cadence
       const batchSize = DEFAULT_IMAGE_BATCH;
@@ -134,7 +163,9 @@ export async function run(): Promise<Record<string, number>> {
       const marks: (readonly [number, number])[] = [];
       const tCall = performance.now();
       const summary = await embed(ds, {
-        column: 'image', model: modelPath, output: `embedding_r${round + 1}`,
+        column: 'image',
+        model: modelPath,
+        output: `embedding_r${round + 1}`,
         onProgress: (p) => {
           marks.push([performance.now() - tCall, p.done]);
           last = `${p.done}/${p.total} ${fmt(p.imagesPerSecond, 1)} img/s, ETA ${fmt(p.etaSeconds, 0)} s`;
@@ -146,9 +177,14 @@ export async function run(): Promise<Record<string, number>> {
       const [tb, db] = mark(0.9 * summary.processed);
       firstBatchMs.push(mark(1)[0]);
       steadyRates.push(((db - da) * 1000) / (tb - ta));
-      console.log(`round ${round + 1}: embed() job: ${summary.processed} images in ${fmt(summary.seconds)} s = ${fmt(summary.processed / summary.seconds, 1)} img/s (batch ${batchSize}, ${ds.version - v0} commit(s); last progress ${last})`);
-      console.log(`         stages: setup ${fmt(st.setup)} s, in model runs ${fmt(st.infer)} s (${fmt((1000 * st.infer) / summary.processed)} ms/img), waiting for decodes ${fmt(st.starved)} s, writing ${fmt(st.write)} s; first batch embedded after ${fmt(firstBatchMs.at(-1)!, 0)} ms, then ${fmt(steadyRates.at(-1)!, 1)} img/s from 10% to 90% done`);
-      if (summary.seconds < bestJob.seconds) bestJob = { seconds: summary.seconds, processed: summary.processed, batch: batchSize };
+      console.log(
+        `round ${round + 1}: embed() job: ${summary.processed} images in ${fmt(summary.seconds)} s = ${fmt(summary.processed / summary.seconds, 1)} img/s (batch ${batchSize}, ${ds.version - v0} commit(s); last progress ${last})`,
+      );
+      console.log(
+        `         stages: setup ${fmt(st.setup)} s, in model runs ${fmt(st.infer)} s (${fmt((1000 * st.infer) / summary.processed)} ms/img), waiting for decodes ${fmt(st.starved)} s, writing ${fmt(st.write)} s; first batch embedded after ${fmt(firstBatchMs.at(-1)!, 0)} ms, then ${fmt(steadyRates.at(-1)!, 1)} img/s from 10% to 90% done`,
+      );
+      if (summary.seconds < bestJob.seconds)
+        bestJob = { seconds: summary.seconds, processed: summary.processed, batch: batchSize };
       const roundBound = 1000 / (Math.min(...decode.map((r) => r.msPerImage)) + infer.msPerImage);
       roundRatios.push(summary.processed / summary.seconds / roundBound);
       const hand = await measureHandPipeline(images, bytes, { batchSize });
@@ -157,8 +193,12 @@ export async function run(): Promise<Record<string, number>> {
       const windowMs = quick ? 500 : 1000;
       const co = await measureCoRun(images, bytes, { batchSize, windowMs, iterations: quick ? 1 : 3 });
       coRuns.push(co.capacity);
-      console.log(`         this round: bound ${fmt(roundBound, 1)} img/s, job/bound ${fmt(roundRatios.at(-1)!, 3)}; hand-written pipeline (no dataset/reads/writes) ${fmt(hand, 1)} img/s = ${fmt(hand / roundBound, 3)} of the bound`);
-      console.log(`         decode and inference side by side, free-running: ${fmt(1000 * co.decodedPerMs, 1)} + ${fmt(1000 * co.inferredPerMs, 1)} img/s = ${fmt(coRuns.at(-1)!, 3)} of their capacity alone (windows of ${windowMs} ms in turn: ${co.capacities.map((c) => fmt(c, 3)).join(', ')})`);
+      console.log(
+        `         this round: bound ${fmt(roundBound, 1)} img/s, job/bound ${fmt(roundRatios.at(-1)!, 3)}; hand-written pipeline (no dataset/reads/writes) ${fmt(hand, 1)} img/s = ${fmt(hand / roundBound, 3)} of the bound`,
+      );
+      console.log(
+        `         decode and inference side by side, free-running: ${fmt(1000 * co.decodedPerMs, 1)} + ${fmt(1000 * co.inferredPerMs, 1)} img/s = ${fmt(coRuns.at(-1)!, 3)} of their capacity alone (windows of ${windowMs} ms in turn: ${co.capacities.map((c) => fmt(c, 3)).join(', ')})`,
+      );
     }
     await ds.close();
 
@@ -176,8 +216,12 @@ export async function run(): Promise<Record<string, number>> {
       : await measureSearch({ n: quick ? 20_000 : 100_000, log: (l) => console.log(`  ${l}`) });
 
     // the same exact search through a dataset: ds.search over a 100k × 512 embedding column
-    const dsSearch = process.argv.includes('--no-search') ? { loadMs: NaN, queryMs: NaN } : await measureDatasetSearch(quick ? 20_000 : 100_000, 512);
-    console.log(`  ds.search exact ${quick ? '20k' : '100k'} × 512 (k=10, cosine): first call ${fmt(dsSearch.loadMs, 0)} ms (reads the column), then ${fmt(dsSearch.queryMs, 1)} ms/query`);
+    const dsSearch = process.argv.includes('--no-search')
+      ? { loadMs: NaN, queryMs: NaN }
+      : await measureDatasetSearch(quick ? 20_000 : 100_000, 512);
+    console.log(
+      `  ds.search exact ${quick ? '20k' : '100k'} × 512 (k=10, cosine): first call ${fmt(dsSearch.loadMs, 0)} ms (reads the column), then ${fmt(dsSearch.queryMs, 1)} ms/query`,
+    );
 
     const figures: Record<string, number> = {
       images: count,
@@ -224,8 +268,11 @@ export async function run(): Promise<Record<string, number>> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  run().then((f) => console.log(JSON.stringify(f)), (err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  run().then(
+    (f) => console.log(JSON.stringify(f)),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -13,7 +13,15 @@
  */
 import { pathToFileURL } from 'node:url';
 import * as A from 'apache-arrow';
-import { DuckDBDataChunk, DuckDBInstance, INTEGER, DOUBLE, TIMESTAMP, DuckDBTimestampValue, type DuckDBConnection } from '@duckdb/node-api';
+import {
+  DuckDBDataChunk,
+  DuckDBInstance,
+  INTEGER,
+  DOUBLE,
+  TIMESTAMP,
+  DuckDBTimestampValue,
+  type DuckDBConnection,
+} from '@duckdb/node-api';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../src/features/index.js';
 import { readNumeric } from '../src/features/columns.js';
 
@@ -42,7 +50,7 @@ function timestampVector(ms: Float64Array): A.Vector {
   const w = new Int32Array(big.buffer);
   for (let i = 0; i < ms.length; i++) {
     const v = ms[i];
-    w[2 * i] = v % 4294967296 | 0;
+    w[2 * i] = (v % 4294967296) | 0;
     w[2 * i + 1] = Math.floor(v / 4294967296);
   }
   return A.makeVector(A.makeData({ type: new A.TimestampMillisecond(), length: ms.length, data: big } as never));
@@ -64,7 +72,11 @@ function generate() {
     rEnt[i] = Math.floor(r() * E);
     rTs[i] = T0 + Math.floor(r() * SPAN);
   }
-  const events = new A.Table({ entity_id: A.makeVector(ent), event_timestamp: timestampVector(ts), value: A.makeVector(val) });
+  const events = new A.Table({
+    entity_id: A.makeVector(ent),
+    event_timestamp: timestampVector(ts),
+    value: A.makeVector(val),
+  });
   const rows = new A.Table({ entity_id: A.makeVector(rEnt), event_timestamp: timestampVector(rTs) });
   return { ent, ts, val, rEnt, rTs, events, rows };
 }
@@ -82,9 +94,20 @@ async function loadDuck(con: DuckDBConnection, d: ReturnType<typeof generate>) {
     }
     app.closeSync();
   };
-  const micros = (a: Float64Array, o: number, m: number) => Array.from(a.subarray(o, o + m), (x) => new DuckDBTimestampValue(BigInt(x) * 1000n));
-  await append('events', N, (o, m) => [Array.from(d.ent.subarray(o, o + m)), micros(d.ts, o, m), Array.from(d.val.subarray(o, o + m))], [INTEGER, TIMESTAMP, DOUBLE]);
-  await append('rows', R, (o, m) => [Array.from({ length: m }, (_, j) => o + j), Array.from(d.rEnt.subarray(o, o + m)), micros(d.rTs, o, m)], [INTEGER, INTEGER, TIMESTAMP]);
+  const micros = (a: Float64Array, o: number, m: number) =>
+    Array.from(a.subarray(o, o + m), (x) => new DuckDBTimestampValue(BigInt(x) * 1000n));
+  await append(
+    'events',
+    N,
+    (o, m) => [Array.from(d.ent.subarray(o, o + m)), micros(d.ts, o, m), Array.from(d.val.subarray(o, o + m))],
+    [INTEGER, TIMESTAMP, DOUBLE],
+  );
+  await append(
+    'rows',
+    R,
+    (o, m) => [Array.from({ length: m }, (_, j) => o + j), Array.from(d.rEnt.subarray(o, o + m)), micros(d.rTs, o, m)],
+    [INTEGER, INTEGER, TIMESTAMP],
+  );
 }
 
 async function one(con: DuckDBConnection, sql: string): Promise<number[]> {
@@ -118,7 +141,10 @@ const PAUSE_MS = 1000;
  * is checked against DuckDB's after its clock stops, then dropped. `runs` keeps every Strata time (seconds).
  */
 async function sideBySide<T>(
-  reps: number, duck: () => Promise<T>, run: () => Promise<A.Table>, check: (t: A.Table, duck: T) => void,
+  reps: number,
+  duck: () => Promise<T>,
+  run: () => Promise<A.Table>,
+  check: (t: A.Table, duck: T) => void,
 ): Promise<{ duck: { s: number; out: T }; s: number; runs: number[] }> {
   let duckS = Infinity;
   let duckOut: T | undefined;
@@ -145,14 +171,22 @@ function repoFor(events: A.Table) {
   return FeatureRepo.fromDefinitions([
     defineEntity({ name: 'entity', joinKeys: ['entity_id'] }),
     defineSource({ name: 'events', kind: 'table', table: events }),
-    defineSource({ name: 'stream', kind: 'push', schema: { entity_id: 'int32', event_timestamp: 'timestamp', value: 'float64' } }),
+    defineSource({
+      name: 'stream',
+      kind: 'push',
+      schema: { entity_id: 'int32', event_timestamp: 'timestamp', value: 'float64' },
+    }),
     defineFeatureView({ name: 'latest', entities: ['entity'], source: 'events', ttl: '1d', features: ['value'] }),
     defineFeatureView({
       name: 'tiles',
       entities: ['entity'],
       source: 'events',
       tile: '1m',
-      aggregations: (['count', 'sum', 'min', 'max'] as const).map((f) => ({ column: 'value', function: f, window: '1m' })),
+      aggregations: (['count', 'sum', 'min', 'max'] as const).map((f) => ({
+        column: 'value',
+        function: f,
+        window: '1m',
+      })),
     }),
     defineFeatureView({
       name: 'window',
@@ -191,7 +225,9 @@ const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Mat
 
 export async function run(): Promise<Record<string, number>> {
   const log = (s: string) => process.stdout.write(s + '\n');
-  log(`features bench: ${N.toLocaleString()} events, ${E.toLocaleString()} entities, 30 days, ${R.toLocaleString()} entity rows; best of ${REPS}`);
+  log(
+    `features bench: ${N.toLocaleString()} events, ${E.toLocaleString()} entities, 30 days, ${R.toLocaleString()} entity rows; best of ${REPS}`,
+  );
   let t = performance.now();
   const data = generate();
   const genS = (performance.now() - t) / 1000;
@@ -203,31 +239,43 @@ export async function run(): Promise<Record<string, number>> {
   const [dn, dsum] = await one(con, 'SELECT count(*), sum(value) FROM events');
   let jsSum = 0;
   for (let i = 0; i < N; i++) jsSum += data.val[i];
-  if (dn !== N || !near(dsum, jsSum)) throw new Error(`DuckDB holds different data: ${dn} rows, sum ${dsum} vs ${jsSum}`);
+  if (dn !== N || !near(dsum, jsSum))
+    throw new Error(`DuckDB holds different data: ${dn} rows, sum ${dsum} vs ${jsSum}`);
   log(`excluded from timings: generate + Arrow tables ${genS.toFixed(1)} s, DuckDB load ${duckLoadS.toFixed(1)} s`);
 
   // ---- backfill: 1-minute tiles, count/sum/min/max; tile = (start, start + 1m]
-  const backfill = await sideBySide(REPS, async () => {
-    await con.run(`CREATE OR REPLACE TEMP TABLE tiles AS SELECT entity_id, time_bucket(INTERVAL 1 minute, ts - INTERVAL 1 millisecond) AS bucket,
+  const backfill = await sideBySide(
+    REPS,
+    async () => {
+      await con.run(`CREATE OR REPLACE TEMP TABLE tiles AS SELECT entity_id, time_bucket(INTERVAL 1 minute, ts - INTERVAL 1 millisecond) AS bucket,
       count(value) AS c, sum(value) AS s, min(value) AS mn, max(value) AS mx FROM events GROUP BY ALL`);
-    return one(con, 'SELECT count(*), sum(c), sum(s) FROM tiles');
-  }, async () => (await repoFor(data.events)).backfill('tiles'), (t, duck) => {
-    const [, tc] = sums(t, 'value__count');
-    const [, tsum] = sums(t, 'value__sum');
-    if (t.numRows !== duck[0] || tc !== duck[1] || !near(tsum, duck[2])) throw new Error(`backfill mismatch: ${t.numRows}/${tc}/${tsum} vs ${duck}`);
-  });
+      return one(con, 'SELECT count(*), sum(c), sum(s) FROM tiles');
+    },
+    async () => (await repoFor(data.events)).backfill('tiles'),
+    (t, duck) => {
+      const [, tc] = sums(t, 'value__count');
+      const [, tsum] = sums(t, 'value__sum');
+      if (t.numRows !== duck[0] || tc !== duck[1] || !near(tsum, duck[2]))
+        throw new Error(`backfill mismatch: ${t.numRows}/${tc}/${tsum} vs ${duck}`);
+    },
+  );
   const duckBackfill = backfill.duck;
   const backfillS = backfill.s;
 
   // ---- point in time, latest value with ttl 1 day
-  const latest = await sideBySide(REPS, async () => {
-    await con.run(`CREATE OR REPLACE TEMP TABLE pit AS SELECT r.rid, CASE WHEN e.ts >= r.ts - INTERVAL 1 DAY THEN e.value END AS value
+  const latest = await sideBySide(
+    REPS,
+    async () => {
+      await con.run(`CREATE OR REPLACE TEMP TABLE pit AS SELECT r.rid, CASE WHEN e.ts >= r.ts - INTERVAL 1 DAY THEN e.value END AS value
       FROM rows r ASOF LEFT JOIN events e ON r.entity_id = e.entity_id AND r.ts >= e.ts`);
-    return one(con, 'SELECT count(value), sum(value) FROM pit');
-  }, async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['latest:value'] }).toArrow(), (t, duck) => {
-    const [ln, ls] = sums(t, 'value');
-    if (ln !== duck[0] || !near(ls, duck[1])) throw new Error(`pit_latest mismatch: ${ln}/${ls} vs ${duck}`);
-  });
+      return one(con, 'SELECT count(value), sum(value) FROM pit');
+    },
+    async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['latest:value'] }).toArrow(),
+    (t, duck) => {
+      const [ln, ls] = sums(t, 'value');
+      if (ln !== duck[0] || !near(ls, duck[1])) throw new Error(`pit_latest mismatch: ${ln}/${ls} vs ${duck}`);
+    },
+  );
   const duckLatest = latest.duck;
   const latestS = latest.s;
 
@@ -242,16 +290,25 @@ export async function run(): Promise<Record<string, number>> {
       WHERE rid IS NOT NULL`);
     return one(con, 'SELECT sum(n), sum(m) FROM w2');
   });
-  const windowRun = await sideBySide(REPS, async () => {
-    await con.run(`CREATE OR REPLACE TEMP TABLE w1 AS SELECT r.rid, count(e.value) AS n, avg(e.value) AS m FROM rows r
+  const windowRun = await sideBySide(
+    REPS,
+    async () => {
+      await con.run(`CREATE OR REPLACE TEMP TABLE w1 AS SELECT r.rid, count(e.value) AS n, avg(e.value) AS m FROM rows r
       LEFT JOIN events e ON r.entity_id = e.entity_id AND e.ts > r.ts - INTERVAL ${W} MILLISECOND AND e.ts <= r.ts GROUP BY r.rid`);
-    return one(con, 'SELECT sum(n), sum(m) FROM w1');
-  }, async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['window:n_30m', 'window:mean_30m'] }).toArrow(), (t, duck) => {
-    if (duck[0] !== duckRange.out[0] || !near(duck[1], duckRange.out[1])) throw new Error(`DuckDB window queries disagree: ${duck} vs ${duckRange.out}`);
-    const [, wn] = sums(t, 'n_30m');
-    const [, wm] = sums(t, 'mean_30m');
-    if (wn !== duck[0] || !near(wm, duck[1])) throw new Error(`pit_window mismatch: ${wn}/${wm} vs ${duck}`);
-  });
+      return one(con, 'SELECT sum(n), sum(m) FROM w1');
+    },
+    async () =>
+      (await repoFor(data.events))
+        .getHistoricalFeatures(data.rows, { features: ['window:n_30m', 'window:mean_30m'] })
+        .toArrow(),
+    (t, duck) => {
+      if (duck[0] !== duckRange.out[0] || !near(duck[1], duckRange.out[1]))
+        throw new Error(`DuckDB window queries disagree: ${duck} vs ${duckRange.out}`);
+      const [, wn] = sums(t, 'n_30m');
+      const [, wm] = sums(t, 'mean_30m');
+      if (wn !== duck[0] || !near(wm, duck[1])) throw new Error(`pit_window mismatch: ${wn}/${wm} vs ${duck}`);
+    },
+  );
   const duckJoin = windowRun.duck;
   const duckWindow = duckJoin.s <= duckRange.s ? duckJoin : duckRange;
   const windowS = windowRun.s;
@@ -288,10 +345,18 @@ export async function run(): Promise<Record<string, number>> {
   log('');
   log('  measure            strata      duckdb      ratio (duckdb/strata)');
   const each = (r: { runs: number[] }) => `(strata runs ${r.runs.map((x) => x.toFixed(3)).join(', ')} s)`;
-  log(`  backfill (1m)      ${pad(fig.backfill_s)} s  ${pad(fig.duckdb_backfill_s)} s  ${fig.ratio_backfill}   ${each(backfill)}`);
-  log(`  pit latest (ttl)   ${pad(fig.pit_latest_s)} s  ${pad(fig.duckdb_pit_latest_s)} s  ${fig.ratio_pit_latest}   ${each(latest)}`);
-  log(`  pit window (30m)   ${pad(fig.pit_window_s)} s  ${pad(fig.duckdb_pit_window_s)} s  ${fig.ratio_pit_window}   (join ${fig.duckdb_pit_window_join_s} s, range ${fig.duckdb_pit_window_range_s} s) ${each(windowRun)}`);
-  log(`  stream push        ${fig.stream_events_per_s.toLocaleString()} events/s over ${M.toLocaleString()} events (batches of 1,000)`);
+  log(
+    `  backfill (1m)      ${pad(fig.backfill_s)} s  ${pad(fig.duckdb_backfill_s)} s  ${fig.ratio_backfill}   ${each(backfill)}`,
+  );
+  log(
+    `  pit latest (ttl)   ${pad(fig.pit_latest_s)} s  ${pad(fig.duckdb_pit_latest_s)} s  ${fig.ratio_pit_latest}   ${each(latest)}`,
+  );
+  log(
+    `  pit window (30m)   ${pad(fig.pit_window_s)} s  ${pad(fig.duckdb_pit_window_s)} s  ${fig.ratio_pit_window}   (join ${fig.duckdb_pit_window_join_s} s, range ${fig.duckdb_pit_window_range_s} s) ${each(windowRun)}`,
+  );
+  log(
+    `  stream push        ${fig.stream_events_per_s.toLocaleString()} events/s over ${M.toLocaleString()} events (batches of 1,000)`,
+  );
   con.closeSync();
   return fig;
 }

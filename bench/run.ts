@@ -63,7 +63,9 @@ async function main(): Promise<void> {
     const targets = TARGETS[area] ?? {};
     for (const [name, value] of Object.entries(figures)) {
       const t = targets[name];
-      lines.push(`| ${area} | ${name} | ${fmt(value)} | ${t ? `${t.op} ${t.value}` : ''} | ${t ? verdict(t, value) : ''} |`);
+      lines.push(
+        `| ${area} | ${name} | ${fmt(value)} | ${t ? `${t.op} ${t.value}` : ''} | ${t ? verdict(t, value) : ''} |`,
+      );
     }
     for (const [name, t] of Object.entries(targets)) {
       if (!(name in figures)) lines.push(`| ${area} | ${name} | — | ${t.op} ${t.value} | not measured |`);
@@ -78,7 +80,9 @@ async function main(): Promise<void> {
 /** Runs one area in a child process (output passed through) and returns its last JSON line. */
 function runAreaProcess(area: Area): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, import.meta.filename, area], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, import.meta.filename, area], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let last = '';
     let pending = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -60,7 +60,10 @@ const T_END = Date.parse('2024-06-01T00:00:00Z');
 const VIEW: OnlineView = {
   name: 'items',
   entities: ['entity_id'],
-  features: [...Array.from({ length: SCALARS }, (_, i) => ({ name: `f${i}`, dtype: 'float64' })), { name: 'embedding', dtype: `float32[${DIM}]` }],
+  features: [
+    ...Array.from({ length: SCALARS }, (_, i) => ({ name: `f${i}`, dtype: 'float64' })),
+    { name: 'embedding', dtype: `float32[${DIM}]` },
+  ],
 };
 const FEATURES = VIEW.features.map((f) => `items:${f.name}`);
 
@@ -70,7 +73,7 @@ class BenchRepo implements OnlineRepo {
   readonly services = { bench: FEATURES };
   async *latestValues(): AsyncIterable<LatestValuesBatch> {
     let seed = 12345;
-    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (let start = 0; start < ENTITIES; start += 1000) {
       const n = Math.min(1000, ENTITIES - start);
       const entityKeys = [];
@@ -248,7 +251,16 @@ interface LatResult {
 function load<T>(cfg: Record<string, unknown>): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', LOAD_CHILD], {
-      env: { ...process.env, STRATA_BENCH_LOAD: JSON.stringify({ features: FEATURES, entities: ENTITIES, seed: 7, path: '/get-online-features', ...cfg }) },
+      env: {
+        ...process.env,
+        STRATA_BENCH_LOAD: JSON.stringify({
+          features: FEATURES,
+          entities: ENTITIES,
+          seed: 7,
+          path: '/get-online-features',
+          ...cfg,
+        }),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let text = '';
@@ -287,7 +299,8 @@ function startServer(spec: ServerSpec): Promise<ServerProcess> {
   });
   const replies: ((m: { cpuUs: number }) => void)[] = [];
   return new Promise((resolve, reject) => {
-    const failed = (code: number | null) => reject(new Error(`${spec.kind} server process exited (code ${code}) before listening`));
+    const failed = (code: number | null) =>
+      reject(new Error(`${spec.kind} server process exited (code ${code}) before listening`));
     child.once('exit', failed);
     child.once('error', reject);
     child.on('message', (m: { url?: string; cpuUs?: number }) => {
@@ -295,12 +308,17 @@ function startServer(spec: ServerSpec): Promise<ServerProcess> {
         child.off('exit', failed);
         resolve({
           url: m.url,
-          cpuUs: () => new Promise((r) => { replies.push((x) => r(x.cpuUs)); child.send('cpu'); }),
-          close: () => new Promise((r) => {
-            if (child.exitCode !== null || child.signalCode !== null) return r();
-            child.once('exit', () => r());
-            child.send('close');
-          }),
+          cpuUs: () =>
+            new Promise((r) => {
+              replies.push((x) => r(x.cpuUs));
+              child.send('cpu');
+            }),
+          close: () =>
+            new Promise((r) => {
+              if (child.exitCode !== null || child.signalCode !== null) return r();
+              child.once('exit', () => r());
+              child.send('close');
+            }),
         });
       } else if (m.cpuUs !== undefined) replies.shift()?.(m as { cpuUs: number });
     });
@@ -326,7 +344,10 @@ async function serverMain(spec: ServerSpec): Promise<void> {
     url = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
     close = () => bare.close();
   } else {
-    const store = spec.kind === 'embedded' ? await SqliteOnlineStore.open(spec.sqlitePath) : await RedisOnlineStore.open({ url: spec.redisUrl, project: 'bench' });
+    const store =
+      spec.kind === 'embedded'
+        ? await SqliteOnlineStore.open(spec.sqlitePath)
+        : await RedisOnlineStore.open({ url: spec.redisUrl, project: 'bench' });
     const server = await createFeatureServer(new BenchRepo(), store, { token: '' });
     url = server.url;
     close = async () => {
@@ -367,14 +388,30 @@ interface Target {
  * per target at 50% of its best.
  */
 async function measure(targets: Target[], autocannonPath: string): Promise<void> {
-  for (const t of targets) await load<MaxResult>({ mode: 'max', url: t.url, path: t.path ?? '/get-online-features', autocannon: autocannonPath, connections: CONNECTIONS, durationS: WARM_S });
+  for (const t of targets)
+    await load<MaxResult>({
+      mode: 'max',
+      url: t.url,
+      path: t.path ?? '/get-online-features',
+      autocannon: autocannonPath,
+      connections: CONNECTIONS,
+      durationS: WARM_S,
+    });
   const cpu = new Map<Target, { us: number; reqs: number }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of targets) {
       const c0 = await t.server.cpuUs();
-      const r = await load<MaxResult>({ mode: 'max', url: t.url, path: t.path ?? '/get-online-features', autocannon: autocannonPath, connections: CONNECTIONS, durationS: MAX_S });
+      const r = await load<MaxResult>({
+        mode: 'max',
+        url: t.url,
+        path: t.path ?? '/get-online-features',
+        autocannon: autocannonPath,
+        connections: CONNECTIONS,
+        durationS: MAX_S,
+      });
       const used = (await t.server.cpuUs()) - c0;
-      if (r.non2xx || r.errors) throw new Error(`${t.name}: ${r.non2xx} non-2xx responses and ${r.errors} errors under load`);
+      if (r.non2xx || r.errors)
+        throw new Error(`${t.name}: ${r.non2xx} non-2xx responses and ${r.errors} errors under load`);
       if (!t.best || r.rps > t.best.rps) t.best = r;
       const acc = cpu.get(t) ?? { us: 0, reqs: 0 };
       acc.us += used;
@@ -386,26 +423,50 @@ async function measure(targets: Target[], autocannonPath: string): Promise<void>
   const runs = new Map<Target, LatResult[]>();
   for (let round = 0; round < LAT_ROUNDS; round++) {
     for (const t of targets) {
-      const lat = await load<LatResult>({ mode: 'open', url: t.url, path: t.path ?? '/get-online-features', connections: 64, warmS: LAT_WARM_S, durationS: LAT_S, rate: Math.max(1, Math.round(t.best!.rps / 2)) });
-      if (lat.non2xx || lat.errors) throw new Error(`${t.name}: ${lat.non2xx} non-2xx responses and ${lat.errors} errors in the latency run`);
+      const lat = await load<LatResult>({
+        mode: 'open',
+        url: t.url,
+        path: t.path ?? '/get-online-features',
+        connections: 64,
+        warmS: LAT_WARM_S,
+        durationS: LAT_S,
+        rate: Math.max(1, Math.round(t.best!.rps / 2)),
+      });
+      if (lat.non2xx || lat.errors)
+        throw new Error(`${t.name}: ${lat.non2xx} non-2xx responses and ${lat.errors} errors in the latency run`);
       runs.set(t, [...(runs.get(t) ?? []), lat]);
     }
   }
   for (const t of targets) {
     t.latRuns = runs.get(t)!;
     t.lat = pooled(t.latRuns);
-    t.latHttp = await load<LatResult>({ mode: 'open-http', url: t.url, path: t.path ?? '/get-online-features', connections: 64, durationS: LAT_S, rate: Math.max(1, Math.round(t.best!.rps / 2)) });
+    t.latHttp = await load<LatResult>({
+      mode: 'open-http',
+      url: t.url,
+      path: t.path ?? '/get-online-features',
+      connections: 64,
+      durationS: LAT_S,
+      rate: Math.max(1, Math.round(t.best!.rps / 2)),
+    });
   }
 }
 
 /** One result over every request of several runs (quantiles of the pooled latencies). */
 function pooled(runs: readonly LatResult[]): LatResult {
-  const all = Float64Array.from(runs.flatMap((r) => r.latenciesUs ?? []), (us) => us / 1000).sort();
+  const all = Float64Array.from(
+    runs.flatMap((r) => r.latenciesUs ?? []),
+    (us) => us / 1000,
+  ).sort();
   const q = (p: number) => all[Math.min(all.length - 1, Math.floor(p * all.length))];
   const n = runs.length;
   return {
-    rate: runs[0].rate, achievedRps: runs.reduce((a, r) => a + r.achievedRps, 0) / n, p50: q(0.5), p99: q(0.99), max: all[all.length - 1],
-    errors: runs.reduce((a, r) => a + r.errors, 0), non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
+    rate: runs[0].rate,
+    achievedRps: runs.reduce((a, r) => a + r.achievedRps, 0) / n,
+    p50: q(0.5),
+    p99: q(0.99),
+    max: all[all.length - 1],
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
     clientCpuUsPerReq: runs.reduce((a, r) => a + r.clientCpuUsPerReq, 0) / n,
   };
 }
@@ -424,7 +485,10 @@ function inprocP50(repo: OnlineRepo, store: OnlineStore): Promise<number> {
     for (let i = -2000; i < n; i++) {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       const t0 = process.hrtime.bigint();
-      const r = await getOnlineFeatures(repo, store, { features: FEATURES, entities: { entity_id: [seed % ENTITIES] } });
+      const r = await getOnlineFeatures(repo, store, {
+        features: FEATURES,
+        entities: { entity_id: [seed % ENTITIES] },
+      });
       const t1 = process.hrtime.bigint();
       if (r.columns[0].statuses[0] !== 'PRESENT') throw new Error('bench data missing');
       if (i >= 0) times[i] = Number(t1 - t0) / 1000;
@@ -482,8 +546,13 @@ export async function run(): Promise<Record<string, number>> {
     const bare = await start({ kind: 'bare', body: sampleText });
     figures.response_bytes = Buffer.byteLength(sampleText);
 
-    const check = await fetch(bare.url + '/get-online-features', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    if ((await check.text()).length !== sampleText.length) throw new Error('bare route does not return a body of the same size');
+    const check = await fetch(bare.url + '/get-online-features', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    if ((await check.text()).length !== sampleText.length)
+      throw new Error('bare route does not return a body of the same size');
     const targets: Target[] = [
       { name: 'bare', url: bare.url, server: bare },
       { name: 'embedded', url: embedded.url, server: embedded },
@@ -532,18 +601,51 @@ export async function run(): Promise<Record<string, number>> {
     console.log(
       table([
         ['data', `${ENTITIES} entities, ${SCALARS} float64 + float32[${DIM}], ${figures.response_bytes} B response`],
-        ['load', `each server in its own process; load from another process on loopback, 1 entity/request; max: autocannon ${CONNECTIONS} conns, best of ${ROUNDS} interleaved ${MAX_S}s runs; p99: open loop at 50% of max over 64 raw keep-alive sockets, ${LAT_ROUNDS} interleaved ${LAT_S}s runs pooled, each after ${LAT_WARM_S}s at the same rate not recorded`],
+        [
+          'load',
+          `each server in its own process; load from another process on loopback, 1 entity/request; max: autocannon ${CONNECTIONS} conns, best of ${ROUNDS} interleaved ${MAX_S}s runs; p99: open loop at 50% of max over 64 raw keep-alive sockets, ${LAT_ROUNDS} interleaved ${LAT_S}s runs pooled, each after ${LAT_WARM_S}s at the same rate not recorded`,
+        ],
         ['materialize embedded', `${fmt(figures.materialize_rows_per_s_embedded, 0)} rows/s`],
         ['materialize redis', `${fmt(figures.materialize_rows_per_s_redis, 0)} rows/s`],
-        ['bare fastify (ceiling)', `${fmt(figures.rps_bare, 0)} rps, p99 ${fmt(figures.p99_ms_bare, 2)} ms at 50% (constant object, serialized per request)`],
-        ['bare, pre-serialized', `${fmt(figures.rps_bare_preserialized, 0)} rps (same bytes, no JSON work); embedded / this = ${fmt(figures.ratio_embedded_preserialized, 2)}`],
-        ['embedded (sqlite)', `${fmt(figures.rps_embedded, 0)} rps (ratio ${fmt(figures.ratio_embedded, 2)}, target ≥ 0.6), p99 ${fmt(figures.p99_ms_embedded, 2)} ms at 50% (target < 5)`],
-        ['redis', `${fmt(figures.rps_redis, 0)} rps (ratio ${fmt(figures.ratio_redis, 2)}), p99 ${fmt(figures.p99_ms_redis, 2)} ms at 50% (target < 10)`],
-        ['latency runs (open loop)', targets.filter((t) => t.lat).map((t) => `${t.name}: ${fmt(t.lat!.achievedRps, 0)}/${fmt(t.lat!.rate, 0)} rps, p50 ${fmt(t.lat!.p50, 2)} p99 ${fmt(t.lat!.p99, 2)} max ${fmt(t.lat!.max, 1)} ms (p99 per run ${t.latRuns!.map((r) => fmt(r.p99, 2)).join(', ')})`).join('; ')],
-        ['load generator', `raw keep-alive sockets: ${fmt(figures.client_cpu_us_per_req)} µs CPU/request; the same schedule through node:http's client (${fmt(figures.client_cpu_us_per_req_nodehttp)} µs/request) reports p99 bare ${fmt(figures.p99_ms_bare_nodehttp_client, 2)}, embedded ${fmt(figures.p99_ms_embedded_nodehttp_client, 2)}, redis ${fmt(figures.p99_ms_redis_nodehttp_client, 2)} ms: its own event loop, not the server`],
-        ['server CPU per request', `bare ${fmt(figures.cpu_us_per_req_bare)} µs (pre-serialized ${fmt(figures.cpu_us_per_req_bare_preserialized)}), embedded ${fmt(figures.cpu_us_per_req_embedded)} µs (ratio ${fmt(figures.cpu_ratio_embedded, 2)}), redis ${fmt(figures.cpu_us_per_req_redis)} µs (ratio ${fmt(figures.cpu_ratio_redis, 2)}, redis-server CPU not included)`],
+        [
+          'bare fastify (ceiling)',
+          `${fmt(figures.rps_bare, 0)} rps, p99 ${fmt(figures.p99_ms_bare, 2)} ms at 50% (constant object, serialized per request)`,
+        ],
+        [
+          'bare, pre-serialized',
+          `${fmt(figures.rps_bare_preserialized, 0)} rps (same bytes, no JSON work); embedded / this = ${fmt(figures.ratio_embedded_preserialized, 2)}`,
+        ],
+        [
+          'embedded (sqlite)',
+          `${fmt(figures.rps_embedded, 0)} rps (ratio ${fmt(figures.ratio_embedded, 2)}, target ≥ 0.6), p99 ${fmt(figures.p99_ms_embedded, 2)} ms at 50% (target < 5)`,
+        ],
+        [
+          'redis',
+          `${fmt(figures.rps_redis, 0)} rps (ratio ${fmt(figures.ratio_redis, 2)}), p99 ${fmt(figures.p99_ms_redis, 2)} ms at 50% (target < 10)`,
+        ],
+        [
+          'latency runs (open loop)',
+          targets
+            .filter((t) => t.lat)
+            .map(
+              (t) =>
+                `${t.name}: ${fmt(t.lat!.achievedRps, 0)}/${fmt(t.lat!.rate, 0)} rps, p50 ${fmt(t.lat!.p50, 2)} p99 ${fmt(t.lat!.p99, 2)} max ${fmt(t.lat!.max, 1)} ms (p99 per run ${t.latRuns!.map((r) => fmt(r.p99, 2)).join(', ')})`,
+            )
+            .join('; '),
+        ],
+        [
+          'load generator',
+          `raw keep-alive sockets: ${fmt(figures.client_cpu_us_per_req)} µs CPU/request; the same schedule through node:http's client (${fmt(figures.client_cpu_us_per_req_nodehttp)} µs/request) reports p99 bare ${fmt(figures.p99_ms_bare_nodehttp_client, 2)}, embedded ${fmt(figures.p99_ms_embedded_nodehttp_client, 2)}, redis ${fmt(figures.p99_ms_redis_nodehttp_client, 2)} ms: its own event loop, not the server`,
+        ],
+        [
+          'server CPU per request',
+          `bare ${fmt(figures.cpu_us_per_req_bare)} µs (pre-serialized ${fmt(figures.cpu_us_per_req_bare_preserialized)}), embedded ${fmt(figures.cpu_us_per_req_embedded)} µs (ratio ${fmt(figures.cpu_ratio_embedded, 2)}), redis ${fmt(figures.cpu_us_per_req_redis)} µs (ratio ${fmt(figures.cpu_ratio_redis, 2)}, redis-server CPU not included)`,
+        ],
         ['in-process get, embedded', `p50 ${fmt(figures.inproc_get_us_p50, 1)} µs (target < 50)`],
-        ['machine load (1 min avg)', `${fmt(figures.loadavg_1m_before, 2)} before, ${fmt(figures.loadavg_1m_after, 2)} after the HTTP runs (${cpus().length} cores)`],
+        [
+          'machine load (1 min avg)',
+          `${fmt(figures.loadavg_1m_before, 2)} before, ${fmt(figures.loadavg_1m_after, 2)} after the HTTP runs (${cpus().length} cores)`,
+        ],
       ]),
     );
     const rounded = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
@@ -556,7 +658,10 @@ export async function run(): Promise<Record<string, number>> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  (process.argv.includes(SERVER_FLAG) ? serverMain(JSON.parse(process.env.STRATA_BENCH_SERVER ?? '{}') as ServerSpec) : run()).catch((err) => {
+  (process.argv.includes(SERVER_FLAG)
+    ? serverMain(JSON.parse(process.env.STRATA_BENCH_SERVER ?? '{}') as ServerSpec)
+    : run()
+  ).catch((err) => {
     console.error(err);
     process.exit(1);
   });

@@ -26,21 +26,38 @@ const DISTINCT = 200;
 async function makeImages(n: number): Promise<Uint8Array[]> {
   const base: Buffer[] = [];
   for (let k = 0; k < DISTINCT; k++) {
-    const w = 640, h = 480, cell = 32;
-    const gw = w / cell + 1, gh = h / cell + 1;
+    const w = 640,
+      h = 480,
+      cell = 32;
+    const gw = w / cell + 1,
+      gh = h / cell + 1;
     let s = k * 7919 + 1;
-    const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+    const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
     const grid = Float32Array.from({ length: gw * gh * 3 }, () => rand() * 255);
     const px = Buffer.alloc(w * h * 3);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const gx = x / cell, gy = y / cell, x0 = Math.floor(gx), y0 = Math.floor(gy), fx = gx - x0, fy = gy - y0;
-      for (let c = 0; c < 3; c++) {
-        const g = (xx: number, yy: number) => grid[(yy * gw + xx) * 3 + c];
-        const v = g(x0, y0) * (1 - fx) * (1 - fy) + g(x0 + 1, y0) * fx * (1 - fy) + g(x0, y0 + 1) * (1 - fx) * fy + g(x0 + 1, y0 + 1) * fx * fy;
-        px[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, v + (rand() - 0.5) * 24));
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const gx = x / cell,
+          gy = y / cell,
+          x0 = Math.floor(gx),
+          y0 = Math.floor(gy),
+          fx = gx - x0,
+          fy = gy - y0;
+        for (let c = 0; c < 3; c++) {
+          const g = (xx: number, yy: number) => grid[(yy * gw + xx) * 3 + c];
+          const v =
+            g(x0, y0) * (1 - fx) * (1 - fy) +
+            g(x0 + 1, y0) * fx * (1 - fy) +
+            g(x0, y0 + 1) * (1 - fx) * fy +
+            g(x0 + 1, y0 + 1) * fx * fy;
+          px[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, v + (rand() - 0.5) * 24));
+        }
       }
-    }
-    base.push(await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 80 }).toBuffer());
+    base.push(
+      await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+        .jpeg({ quality: 80 })
+        .toBuffer(),
+    );
   }
   return Array.from({ length: n }, (_, i) => {
     const b = base[i % DISTINCT];
@@ -66,7 +83,14 @@ function evict(roots: string[]): boolean {
   try {
     execFileSync('sync');
     const files = roots.flatMap((r) => (statSync(r).isDirectory() ? walk(r) : [r]));
-    execFileSync('python3', ['-c', 'import os,sys\nfor p in sys.stdin.read().split("\\n"):\n  if p:\n    fd=os.open(p,os.O_RDONLY); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)'], { input: files.join('\n') });
+    execFileSync(
+      'python3',
+      [
+        '-c',
+        'import os,sys\nfor p in sys.stdin.read().split("\\n"):\n  if p:\n    fd=os.open(p,os.O_RDONLY); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)',
+      ],
+      { input: files.join('\n') },
+    );
     return true;
   } catch {
     return false;
@@ -101,7 +125,8 @@ async function pool<T>(items: T[], limit: number, fn: (x: T) => Promise<number>)
 
 async function scanChunked(reader: ColumnReader, prefetch: number): Promise<number> {
   let bytes = 0;
-  for await (const run of reader.scan(0, reader.length, { prefetchChunks: prefetch })) for (const s of run.samples) bytes += s!.bytes.byteLength;
+  for await (const run of reader.scan(0, reader.length, { prefetchChunks: prefetch }))
+    for (const s of run.samples) bytes += s!.bytes.byteLength;
   return bytes;
 }
 
@@ -147,10 +172,14 @@ export async function run(): Promise<Record<string, number>> {
     await ds.close();
     const filesDir = path.join(dir, 'files');
     await mkdir(filesDir);
-    await pool(images.map((b, i) => [b, i] as const), CONCURRENCY, async ([b, i]) => {
-      await writeFile(path.join(filesDir, `${i}.jpg`), b);
-      return 0;
-    });
+    await pool(
+      images.map((b, i) => [b, i] as const),
+      CONCURRENCY,
+      async ([b, i]) => {
+        await writeFile(path.join(filesDir, `${i}.jpg`), b);
+        return 0;
+      },
+    );
     const rawPath = path.join(dir, 'raw.bin');
     await writeFile(rawPath, Buffer.concat(images));
 
@@ -159,15 +188,28 @@ export async function run(): Promise<Record<string, number>> {
     const column = opened.core.columnManifest('image');
     const reader = new ColumnReader(storage, column);
     const chunked = await best(3, () => scanChunked(new ColumnReader(storage, column), CONCURRENCY));
-    const files = await best(3, () => pool(images.map((_, i) => i), CONCURRENCY, async (i) => (await readFile(path.join(filesDir, `${i}.jpg`))).byteLength));
+    const files = await best(3, () =>
+      pool(
+        images.map((_, i) => i),
+        CONCURRENCY,
+        async (i) => (await readFile(path.join(filesDir, `${i}.jpg`))).byteLength,
+      ),
+    );
     const raw = await best(3, () => readFiles([rawPath], 8 * 2 ** 20));
     const mbps = (r: { s: number; bytes: number }) => r.bytes / 2 ** 20 / r.s;
     // Cold: each run starts with the bytes evicted from the page cache (reads come from the device).
-    const cold = async (roots: string[], fn: () => Promise<number>, times = 3) => best(times, async () => {
-      if (!evict(roots)) throw new Error('cannot evict the page cache here (need sync + python3 posix_fadvise)');
-      return fn();
-    }).catch(() => timeIt(fn));
-    const coldFiles = await cold([filesDir], () => pool(images.map((_, i) => i), CONCURRENCY, async (i) => (await readFile(path.join(filesDir, `${i}.jpg`))).byteLength));
+    const cold = async (roots: string[], fn: () => Promise<number>, times = 3) =>
+      best(times, async () => {
+        if (!evict(roots)) throw new Error('cannot evict the page cache here (need sync + python3 posix_fadvise)');
+        return fn();
+      }).catch(() => timeIt(fn));
+    const coldFiles = await cold([filesDir], () =>
+      pool(
+        images.map((_, i) => i),
+        CONCURRENCY,
+        async (i) => (await readFile(path.join(filesDir, `${i}.jpg`))).byteLength,
+      ),
+    );
     // Raw, chunked and a plain read of the chunk files, interleaved round by round (the VM's disk is
     // much faster some minutes than others); best of each, and each round's chunked / raw.
     const chunkFiles = column.chunks.map((c) => path.join(uri, c.key));
@@ -182,7 +224,9 @@ export async function run(): Promise<Record<string, number>> {
       if (r.s < coldRaw.s) coldRaw = r;
       if (c.s < coldChunked.s) coldChunked = c;
       if (p.s < coldPlain.s) coldPlain = p;
-      pairs.push(`raw ${mbps(r).toFixed(0)}, chunked ${mbps(c).toFixed(0)}, chunk files plain ${mbps(p).toFixed(0)} MB/s`);
+      pairs.push(
+        `raw ${mbps(r).toFixed(0)}, chunked ${mbps(c).toFixed(0)}, chunk files plain ${mbps(p).toFixed(0)} MB/s`,
+      );
     }
 
     // Warm random single-sample reads through the dataset's cache.
@@ -205,20 +249,34 @@ export async function run(): Promise<Record<string, number>> {
     const server = await startS3Server();
     const s3uri = server.uri('bench-ds');
     const s3 = { s3: { ...server.s3Options } };
-    const s3ds = await Dataset.create(s3uri, { schema: { image: { htype: 'image', sampleCompression: 'jpeg' } }, ...s3 });
-    for (let i = 0; i < N_S3; i += 500) await s3ds.append(images.slice(i, Math.min(N_S3, i + 500)).map((image) => ({ image })));
+    const s3ds = await Dataset.create(s3uri, {
+      schema: { image: { htype: 'image', sampleCompression: 'jpeg' } },
+      ...s3,
+    });
+    for (let i = 0; i < N_S3; i += 500)
+      await s3ds.append(images.slice(i, Math.min(N_S3, i + 500)).map((image) => ({ image })));
     await s3ds.commit('bench');
     await s3ds.close();
     const objects = await openStorage(server.uri('objects'), s3);
-    await pool(images.slice(0, N_S3).map((b, i) => [b, i] as const), 16, async ([b, i]) => {
-      await objects.put(`${i}.jpg`, b);
-      return 0;
-    });
+    await pool(
+      images.slice(0, N_S3).map((b, i) => [b, i] as const),
+      16,
+      async ([b, i]) => {
+        await objects.put(`${i}.jpg`, b);
+        return 0;
+      },
+    );
     const s3storage = await openStorage(s3uri, s3);
     const s3open = await Dataset.open(s3uri, { storage: s3storage });
     const s3col = s3open.core.columnManifest('image');
     const s3chunked = await best(2, () => scanChunked(new ColumnReader(s3storage, s3col), CONCURRENCY));
-    const s3objects = await best(2, () => pool(Array.from({ length: N_S3 }, (_, i) => i), CONCURRENCY, async (i) => (await objects.get(`${i}.jpg`)).byteLength));
+    const s3objects = await best(2, () =>
+      pool(
+        Array.from({ length: N_S3 }, (_, i) => i),
+        CONCURRENCY,
+        async (i) => (await objects.get(`${i}.jpg`)).byteLength,
+      ),
+    );
     // Overfetch: 100 random single samples, cold reader, no cache; bytes counted at the server.
     const coldReader = new ColumnReader(s3storage, s3col);
     const picks = Array.from({ length: 100 }, (_, k) => (k * 7907 + 13) % N_S3);
@@ -271,7 +329,9 @@ export async function run(): Promise<Record<string, number>> {
       'S3 bytes fetched / needed, 100 random (target <= 1.2)': figures.s3_bytes_overfetch.toFixed(3),
     });
     console.log(`cold rounds (interleaved; figures are the best of ${COLD_ROUNDS}):\n  ${pairs.join('\n  ')}`);
-    console.log(`cold = page cache evicted before each run (posix_fadvise DONTNEED), warm = repeated from page cache; concurrency ${CONCURRENCY} for chunk prefetch and file reads; S3 is s3rver on loopback.`);
+    console.log(
+      `cold = page cache evicted before each run (posix_fadvise DONTNEED), warm = repeated from page cache; concurrency ${CONCURRENCY} for chunk prefetch and file reads; S3 is s3rver on loopback.`,
+    );
     return figures;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -279,8 +339,11 @@ export async function run(): Promise<Record<string, number>> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  run().then((f) => console.log(JSON.stringify(f)), (err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  run().then(
+    (f) => console.log(JSON.stringify(f)),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

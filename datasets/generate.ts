@@ -67,9 +67,14 @@ function hsl(h: number, s: number, l: number): string {
 /** SVG for one shape at an integer box; returns the markup and its exact bbox. */
 function shapeSvg(shape: ShapeClass, x: number, y: number, size: number, fill: string): { svg: string; bbox: Ltrb } {
   const bbox: Ltrb = [x, y, x + size, y + size];
-  if (shape === 'circle') return { svg: `<circle cx="${x + size / 2}" cy="${y + size / 2}" r="${size / 2}" fill="${fill}"/>`, bbox };
-  if (shape === 'square') return { svg: `<rect x="${x}" y="${y}" width="${size}" height="${size}" fill="${fill}"/>`, bbox };
-  return { svg: `<polygon points="${x + size / 2},${y} ${x + size},${y + size} ${x},${y + size}" fill="${fill}"/>`, bbox };
+  if (shape === 'circle')
+    return { svg: `<circle cx="${x + size / 2}" cy="${y + size / 2}" r="${size / 2}" fill="${fill}"/>`, bbox };
+  if (shape === 'square')
+    return { svg: `<rect x="${x}" y="${y}" width="${size}" height="${size}" fill="${fill}"/>`, bbox };
+  return {
+    svg: `<polygon points="${x + size / 2},${y} ${x + size},${y + size} ${x},${y + size}" fill="${fill}"/>`,
+    bbox,
+  };
 }
 
 function sceneSvg(w: number, h: number, c: { bg1: string; bg2: string }, body: string): Buffer {
@@ -117,7 +122,19 @@ function writer(root: string): Writer {
 }
 
 async function generateImages(out: Writer, count: number, size: number, rand: () => number): Promise<string[]> {
-  const header = ['path', 'label', 'bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom', 'width', 'height', 'format', 'color', 'split'];
+  const header = [
+    'path',
+    'label',
+    'bbox_left',
+    'bbox_top',
+    'bbox_right',
+    'bbox_bottom',
+    'width',
+    'height',
+    'format',
+    'color',
+    'split',
+  ];
   const rows: Array<Array<string | number>> = [header];
   const jsonl: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -145,8 +162,12 @@ async function generateImages(out: Writer, count: number, size: number, rand: ()
 /** A shape gliding across a gradient; per-frame boxes go to video_frames.csv. */
 async function generateVideos(out: Writer, count: number, rand: () => number): Promise<void> {
   const [w, h, fps] = [128, 96, 10];
-  const videoRows: Array<Array<string | number>> = [['path', 'label', 'duration_s', 'fps', 'frames', 'width', 'height', 'format', 'codec']];
-  const frameRows: Array<Array<string | number>> = [['path', 'frame', 'timestamp_s', 'label', 'bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom']];
+  const videoRows: Array<Array<string | number>> = [
+    ['path', 'label', 'duration_s', 'fps', 'frames', 'width', 'height', 'format', 'codec'],
+  ];
+  const frameRows: Array<Array<string | number>> = [
+    ['path', 'frame', 'timestamp_s', 'label', 'bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom'],
+  ];
   for (let v = 0; v < count; v++) {
     const label = SHAPE_CLASSES[v % SHAPE_CLASSES.length];
     const frames = [20, 25, 30][v % 3];
@@ -162,7 +183,12 @@ async function generateVideos(out: Writer, count: number, rand: () => number): P
       const x = Math.round(x0 + (x1 - x0) * t);
       const y = Math.round(y0 + (y1 - y0) * t);
       const { svg, bbox } = shapeSvg(label, x, y, side, c.fill);
-      raw.push(await sharp(sceneSvg(w, h, c, svg)).removeAlpha().raw().toBuffer());
+      raw.push(
+        await sharp(sceneSvg(w, h, c, svg))
+          .removeAlpha()
+          .raw()
+          .toBuffer(),
+      );
       frameRows.push([path, f, (f / fps).toFixed(3), label, ...bbox]);
     }
     const codec = webm
@@ -170,13 +196,46 @@ async function generateVideos(out: Writer, count: number, rand: () => number): P
       : ['-c:v', 'libx264', '-preset', 'medium', '-crf', '23', '-movflags', '+faststart'];
     const file = join(out.root, path);
     await mkdir(dirname(file), { recursive: true });
-    await runFfmpeg([
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${w}x${h}`, '-r', String(fps), '-i', 'pipe:0',
-      ...codec, '-g', String(fps), '-pix_fmt', 'yuv420p', '-threads', '1',
-      '-fflags', '+bitexact', '-flags:v', '+bitexact', '-y', file,
-    ], { stdin: raw, what: `encode ${path}` });
+    await runFfmpeg(
+      [
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-s',
+        `${w}x${h}`,
+        '-r',
+        String(fps),
+        '-i',
+        'pipe:0',
+        ...codec,
+        '-g',
+        String(fps),
+        '-pix_fmt',
+        'yuv420p',
+        '-threads',
+        '1',
+        '-fflags',
+        '+bitexact',
+        '-flags:v',
+        '+bitexact',
+        '-y',
+        file,
+      ],
+      { stdin: raw, what: `encode ${path}` },
+    );
     await out.adopt(path);
-    videoRows.push([path, label, (frames / fps).toFixed(1), fps, frames, w, h, webm ? 'webm' : 'mp4', webm ? 'vp9' : 'h264']);
+    videoRows.push([
+      path,
+      label,
+      (frames / fps).toFixed(1),
+      fps,
+      frames,
+      w,
+      h,
+      webm ? 'webm' : 'mp4',
+      webm ? 'vp9' : 'h264',
+    ]);
   }
   await out.write('videos.csv', csv(videoRows));
   await out.write('video_frames.csv', csv(frameRows));
@@ -195,13 +254,15 @@ async function generateEvents(out: Writer, count: number, items: string[], rand:
     return users[users.length - 1];
   };
   const times = Array.from({ length: count }, () => start + Math.floor(rand() * spanMs)).sort((a, b) => a - b);
-  const rows: Array<Array<string | number>> = [['event_id', 'user_id', 'event_timestamp', 'event_type', 'item_path', 'amount']];
+  const rows: Array<Array<string | number>> = [
+    ['event_id', 'user_id', 'event_timestamp', 'event_type', 'item_path', 'amount'],
+  ];
   times.forEach((t, i) => {
     const r = rand();
     const type = r < 0.7 ? 'view' : r < 0.9 ? 'click' : 'purchase';
     // Purchases: log-normal around 25 (median), two decimals.
     const normal = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-    const amount = type === 'purchase' ? (Math.exp(Math.log(25) + 0.6 * normal)).toFixed(2) : '0.00';
+    const amount = type === 'purchase' ? Math.exp(Math.log(25) + 0.6 * normal).toFixed(2) : '0.00';
     const item = items.length ? items[Math.floor(rand() * items.length)] : '';
     rows.push([`e${String(i + 1).padStart(6, '0')}`, pickUser(), new Date(t).toISOString(), type, item, amount]);
   });
@@ -209,13 +270,25 @@ async function generateEvents(out: Writer, count: number, items: string[], rand:
 }
 
 /** Writes the sample data below outDir (replacing a previous run's files) and returns what it wrote. */
-export async function generateSampleData(outDir: string = DEFAULT_OUT_DIR, options: SampleDataOptions = {}): Promise<SampleDataSummary> {
+export async function generateSampleData(
+  outDir: string = DEFAULT_OUT_DIR,
+  options: SampleDataOptions = {},
+): Promise<SampleDataSummary> {
   const { images = 60, videos = 3, events = 5000, seed = 42, imageSize = 128 } = options;
   for (const [name, v] of Object.entries({ images, videos, events, imageSize })) {
     if (!Number.isInteger(v) || v < 0) throw new Error(`generateSampleData: ${name} must be an integer >= 0, got ${v}`);
   }
   const root = resolve(outDir);
-  for (const owned of ['images', 'videos', 'labels.csv', 'labels.jsonl', 'videos.csv', 'video_frames.csv', 'events.csv', 'manifest.json']) {
+  for (const owned of [
+    'images',
+    'videos',
+    'labels.csv',
+    'labels.jsonl',
+    'videos.csv',
+    'video_frames.csv',
+    'events.csv',
+    'manifest.json',
+  ]) {
     await rm(join(root, owned), { recursive: true, force: true });
   }
   await mkdir(root, { recursive: true });
@@ -225,17 +298,23 @@ export async function generateSampleData(outDir: string = DEFAULT_OUT_DIR, optio
   if (videos > 0) await generateVideos(out, videos, rng(seed + 1));
   await generateEvents(out, events, items, rng(seed + 2));
   const files = [...out.files].sort((a, b) => a.path.localeCompare(b.path));
-  await writeFile(join(root, 'manifest.json'), JSON.stringify({ seed, images, videos, events, classes: SHAPE_CLASSES, files }, null, 2) + '\n');
+  await writeFile(
+    join(root, 'manifest.json'),
+    JSON.stringify({ seed, images, videos, events, classes: SHAPE_CLASSES, files }, null, 2) + '\n',
+  );
   return { outDir: root, images, videos, events, files };
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (invokedDirectly) {
   const started = Date.now();
   generateSampleData(process.argv[2] ?? DEFAULT_OUT_DIR).then(
     (s) => {
       const mb = s.files.reduce((a, f) => a + f.bytes, 0) / 1e6;
-      console.log(`sample data in ${s.outDir}: ${s.images} images, ${s.videos} videos, ${s.events} events, ${s.files.length} files, ${mb.toFixed(2)} MB, ${Date.now() - started} ms`);
+      console.log(
+        `sample data in ${s.outDir}: ${s.images} images, ${s.videos} videos, ${s.events} events, ${s.files.length} files, ${mb.toFixed(2)} MB, ${Date.now() - started} ms`,
+      );
     },
     (err: unknown) => {
       console.error(err instanceof Error ? err.message : err);

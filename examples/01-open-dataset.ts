@@ -13,7 +13,10 @@ run('01-open-dataset', async () => {
   try {
     const sample = await sampleData(ws.dir, { videos: 0, events: 0 });
     const uri = join(ws.dir, 'shapes.strata');
-    await ingest(sample, uri, { table: 'labels.csv', boxColumns: { boxes: ['bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom'] } });
+    await ingest(sample, uri, {
+      table: 'labels.csv',
+      boxColumns: { boxes: ['bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom'] },
+    });
 
     // Opening reads one manifest; no chunk is touched.
     await using ds = await Dataset.open(uri);
@@ -32,7 +35,8 @@ run('01-open-dataset', async () => {
     const train = await ds.filter((row) => row.split === 'train');
     console.log(`train split: ${train.length} of ${ds.length}`);
 
-    for (const s of await ds.select(['label', 'width', 'image']).describe()) console.log('describe:', JSON.stringify(s));
+    for (const s of await ds.select(['label', 'width', 'image']).describe())
+      console.log('describe:', JSON.stringify(s));
 
     // A media cell is a lazy handle: shape/format without decoding; bytes() and decode() on demand.
     const row = await ds.row(0);
@@ -40,13 +44,17 @@ run('01-open-dataset', async () => {
     check(image instanceof ImageCell, 'row 0 has an image cell');
     console.log(`\nrow 0: ${image} label=${String(row.label)} boxes=${JSON.stringify(row.boxes)}`);
     const px = await image.decode({ resize: { width: 32, height: 32 } });
-    console.log(`decoded: shape ${px.shape.join('×')} ${px.dtype}, first pixel rgb(${Array.from(px.data.subarray(0, 3)).join(', ')})`);
+    console.log(
+      `decoded: shape ${px.shape.join('×')} ${px.dtype}, first pixel rgb(${Array.from(px.data.subarray(0, 3)).join(', ')})`,
+    );
 
     // Every commit is a version; open an older one (time travel).
     await ds.append({ image: await image.bytes(), label: 'circle', _source: 'copy-of-row-0' });
     const v = await ds.commit('one more circle');
     const v1 = await ds.checkout(1);
-    console.log(`\nversions: ${(await ds.versions()).map((x) => `v${x.version} (${x.length} rows, "${x.message}")`).join(', ')}`);
+    console.log(
+      `\nversions: ${(await ds.versions()).map((x) => `v${x.version} (${x.length} rows, "${x.message}")`).join(', ')}`,
+    );
     check(ds.length === 61 && v1.length === 60 && v === 2, 'time travel sees the old length');
     console.log(`latest v${ds.version} has ${ds.length} rows; v1 still has ${v1.length}`);
   } finally {

@@ -14,10 +14,15 @@ run('02-ingest-folder', async () => {
   try {
     const sample = await sampleData(ws.dir, { events: 0 });
     // A damaged file among the good ones: it is skipped and reported, the rest goes in.
-    await writeFile(join(sample, 'images', 'circle', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70]));
+    await writeFile(
+      join(sample, 'images', 'circle', 'broken.jpg'),
+      Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70]),
+    );
 
     // 1. ImageFolder: class = folder name.
-    const folder = await ingest(join(sample, 'images'), join(ws.dir, 'folder.strata'), { onProgress: progress('imagefolder') });
+    const folder = await ingest(join(sample, 'images'), join(ws.dir, 'folder.strata'), {
+      onProgress: progress('imagefolder'),
+    });
     console.log(`ImageFolder: ${folder.ingested} rows, skipped: ${JSON.stringify(folder.skipped)}`);
     check(folder.ingested === 60 && folder.skipped.length === 1, 'the broken file is skipped, the rest ingested');
 
@@ -39,10 +44,15 @@ run('02-ingest-folder', async () => {
     // 4. Link mode: rows reference the files (fetched lazily through the storage layer).
     const linked = await ingest(join(sample, 'images'), join(ws.dir, 'linked.strata'), { link: true });
     await using l = await Dataset.open(linked.uri);
-    console.log(`\nlinked: ${linked.ingested} rows, ${(linked.bytes / 1e3).toFixed(0)} kB copied; column htype ${l.schema.image.htype}`);
+    console.log(
+      `\nlinked: ${linked.ingested} rows, ${(linked.bytes / 1e3).toFixed(0)} kB copied; column htype ${l.schema.image.htype}`,
+    );
 
     // 5. Resume: the _source column records each file, so a re-run adds only what is missing.
-    const again = await ingest(sample, join(ws.dir, 'table.strata'), { table: 'labels.csv', boxColumns: { boxes: ['bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom'] } });
+    const again = await ingest(sample, join(ws.dir, 'table.strata'), {
+      table: 'labels.csv',
+      boxColumns: { boxes: ['bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom'] },
+    });
     console.log(`re-run: ${again.ingested} new rows, ${again.alreadyPresent} already present`);
     check(again.ingested === 0 && again.alreadyPresent === 60, 're-running an ingest adds nothing');
   } finally {

@@ -27,23 +27,39 @@ run('03-embed-images', async () => {
       commitEveryBatches: 2, // the unit of resumption
       onProgress: progress('embedded'),
     });
-    console.log(`embedded ${summary.embedded} images → ${summary.column} (${summary.dim}-d) at ${summary.imagesPerSecond.toFixed(0)} img/s, version ${summary.version}`);
+    console.log(
+      `embedded ${summary.embedded} images → ${summary.column} (${summary.dim}-d) at ${summary.imagesPerSecond.toFixed(0)} img/s, version ${summary.version}`,
+    );
     const lineage = ds.columnMeta('embedding').lineage as Record<string, unknown>;
     console.log('lineage:', JSON.stringify(lineage, null, 2).slice(0, 600));
 
     await ds.select(['label', 'embedding']).print({ rows: 4 });
 
     // Same model and preprocess again: nothing to compute.
-    const again = await embed(ds, { column: 'image', model, output: 'embedding', preprocess: { size: 64 }, normalize: true });
+    const again = await embed(ds, {
+      column: 'image',
+      model,
+      output: 'embedding',
+      preprocess: { size: 64 },
+      normalize: true,
+    });
     check(again.noop && again.processed === 0, 'a re-run with the same lineage is a no-op');
     console.log(`re-run: noop=${again.noop}`);
 
     // Another model never mixes into the same column: error by default, or a new column.
     const other = join(ws.dir, 'models', 'other.onnx');
     await writeModel(other, buildTinyConvNet({ seed: 99, inputSize: 64, dim: 32 }).bytes); // random weights
-    const refused = await embed(ds, { column: 'image', model: other, output: 'embedding', normalize: true }).catch((e: { code?: string }) => e.code);
+    const refused = await embed(ds, { column: 'image', model: other, output: 'embedding', normalize: true }).catch(
+      (e: { code?: string }) => e.code,
+    );
     check(refused === 'CONFLICT', 'a different model is refused for an existing column');
-    const second = await embed(ds, { column: 'image', model: other, output: 'embedding', normalize: true, onLineageMismatch: 'new-column' });
+    const second = await embed(ds, {
+      column: 'image',
+      model: other,
+      output: 'embedding',
+      normalize: true,
+      onLineageMismatch: 'new-column',
+    });
     console.log(`another model → ${refused} on "embedding"; with onLineageMismatch 'new-column' → "${second.column}"`);
   } finally {
     await ws.cleanup();

@@ -20,18 +20,36 @@ run('04-embed-videos', async () => {
     // One frame, decoded on its own.
     const clip = (await ds.row(1)).video as VideoCell;
     const frame = await clip.frameAt(1.0);
-    console.log(`\n${clip}: frame at 1.0 s is #${frame.index} (${frame.shape.join('×')}, t=${frame.timestampS.toFixed(2)} s)`);
+    console.log(
+      `\n${clip}: frame at 1.0 s is #${frame.index} (${frame.shape.join('×')}, t=${frame.timestampS.toFixed(2)} s)`,
+    );
 
     // Mean-pooled: one vector per video from 4 evenly spaced frames.
-    const pooled = await embed(ds, { column: 'video', model, output: 'clip_embedding', frames: { count: 4 }, pooling: 'mean', normalize: true });
+    const pooled = await embed(ds, {
+      column: 'video',
+      model,
+      output: 'clip_embedding',
+      frames: { count: 4 },
+      pooling: 'mean',
+      normalize: true,
+    });
     console.log(`pooled: ${pooled.embedded} videos → ${pooled.column} (${pooled.dim}-d)`);
 
     // Per frame: a [frames, dim] tensor per video plus the frame times, one frame every 0.5 s.
-    const perFrame = await embed(ds, { column: 'video', model, output: 'frame_embeddings', frames: { everySeconds: 0.5 }, pooling: 'none', normalize: true });
+    const perFrame = await embed(ds, {
+      column: 'video',
+      model,
+      output: 'frame_embeddings',
+      frames: { everySeconds: 0.5 },
+      pooling: 'none',
+      normalize: true,
+    });
     const row = await ds.row(2);
     const vectors = row.frame_embeddings as Tensor; // generic tensors decode to { data, shape, dtype }
     const times = Array.from((row.frame_embeddings_timestamps as Tensor).data as Float64Array);
-    console.log(`per frame: ${perFrame.embedded} videos → ${perFrame.column}; video 2: tensor ${vectors.shape.join('×')}, frames at t = ${times.join(', ')} s`);
+    console.log(
+      `per frame: ${perFrame.embedded} videos → ${perFrame.column}; video 2: tensor ${vectors.shape.join('×')}, frames at t = ${times.join(', ')} s`,
+    );
     check(times.length >= 5, 'a 3 s video sampled every 0.5 s has at least 5 frames');
     await ds.select(['label', 'clip_embedding', 'frame_embeddings']).print();
   } finally {

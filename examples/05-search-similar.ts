@@ -19,15 +19,25 @@ run('05-search-similar', async () => {
     await embed(ds, { column: 'image', model: await buildModel(ws.dir), output: 'embedding', normalize: true });
 
     const show = async (title: string, hits: { row: number; score: number }[]) => {
-      const rows = await ds.take(hits.map((h) => h.row)).select(['label', '_source']).toArray();
+      const rows = await ds
+        .take(hits.map((h) => h.row))
+        .select(['label', '_source'])
+        .toArray();
       console.log(`\n${title}`);
-      hits.forEach((h, i) => console.log(`  row ${String(h.row).padStart(2)}  ${h.score.toFixed(4)}  ${String(rows[i].label).padEnd(9)}${String(rows[i]._source)}`));
+      hits.forEach((h, i) =>
+        console.log(
+          `  row ${String(h.row).padStart(2)}  ${h.score.toFixed(4)}  ${String(rows[i].label).padEnd(9)}${String(rows[i]._source)}`,
+        ),
+      );
     };
 
     // By row: the row's stored vector.
     const byRow = await ds.search('embedding', { row: 3 }, { k: 5 });
     await show('nearest to row 3:', byRow);
-    check(byRow.some((h) => h.row === 3), 'a row is among its own nearest neighbours');
+    check(
+      byRow.some((h) => h.row === 3),
+      'a row is among its own nearest neighbours',
+    );
 
     // By image file: embedded exactly as the column was (model verified by sha256).
     const file = join(sample, 'images', 'square', 'square_002.jpg');
@@ -43,9 +53,16 @@ run('05-search-similar', async () => {
     // An ANN index (HNSW), persisted with the version it was built for and used while current.
     const entry = await createIndex(ds, 'embedding', { metric: 'cosine', M: 8, efConstruction: 64 });
     await ds.refresh();
-    const plan = await import('../src/embed/index.js').then((m) => m.searchDataset(ds, 'embedding', { row: 3 }, { k: 5 }));
-    console.log(`\nindex: ${entry.kind} built for v${entry.builtForVersion}; search plan now: ${plan.plan.method} (${plan.plan.reason})`);
-    check(plan.hits.some((h) => h.row === 3), 'the index finds the row itself');
+    const plan = await import('../src/embed/index.js').then((m) =>
+      m.searchDataset(ds, 'embedding', { row: 3 }, { k: 5 }),
+    );
+    console.log(
+      `\nindex: ${entry.kind} built for v${entry.builtForVersion}; search plan now: ${plan.plan.method} (${plan.plan.reason})`,
+    );
+    check(
+      plan.hits.some((h) => h.row === 3),
+      'the index finds the row itself',
+    );
   } finally {
     await ws.cleanup();
   }

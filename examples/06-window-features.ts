@@ -70,10 +70,14 @@ run('06-window-features', async () => {
     ];
     const job = repo.getHistoricalFeatures(entityRows, { featureService: 'churn_model' });
     const table = await job.toArrow();
-    console.log(`\ntraining set: ${table.numRows} rows × ${table.numCols} columns: ${table.schema.fields.map((f) => f.name).join(', ')}`);
+    console.log(
+      `\ntraining set: ${table.numRows} rows × ${table.numCols} columns: ${table.schema.fields.map((f) => f.name).join(', ')}`,
+    );
     const rows = await job.toArray();
     for (const r of rows) {
-      console.log(`  ${String(r.user_id)} ${new Date(Number(r.event_timestamp instanceof Date ? r.event_timestamp.getTime() : r.event_timestamp)).toISOString()}  events_30m=${String(r.events_30m)} clicks_1d=${String(r.clicks_1d)} spend_1d=${String(r.spend_1d)} items_6h=${String(r.items_6h)} last_3=${JSON.stringify(r.last_3_types)} last=${String(r.event_type)}`);
+      console.log(
+        `  ${String(r.user_id)} ${new Date(Number(r.event_timestamp instanceof Date ? r.event_timestamp.getTime() : r.event_timestamp)).toISOString()}  events_30m=${String(r.events_30m)} clicks_1d=${String(r.clicks_1d)} spend_1d=${String(r.spend_1d)} items_6h=${String(r.items_6h)} last_3=${JSON.stringify(r.last_3_types)} last=${String(r.event_type)}`,
+      );
     }
     check(rows.length === entityRows.length, 'one output row per entity row');
     check(rows[4].event_type === null, 'nothing from the future leaks into a row before the first event');
@@ -83,7 +87,9 @@ run('06-window-features', async () => {
     // Validation names the file, line and fix; nothing is applied when anything is wrong.
     await writeFile(join(dir, 'strata.yaml'), STRATA_YAML.replace('hop: 15m', 'hop: 25m'));
     const err = await FeatureRepo.load(dir).catch((e: { code?: string; message?: string }) => e);
-    console.log(`\nbad definition → ${(err as { code?: string }).code}: ${String((err as { message?: string }).message).split('\n')[0]}`);
+    console.log(
+      `\nbad definition → ${(err as { code?: string }).code}: ${String((err as { message?: string }).message).split('\n')[0]}`,
+    );
     check((err as { code?: string }).code === 'INVALID_ARGUMENT', 'a hop that does not divide the window is refused');
   } finally {
     await ws.cleanup();

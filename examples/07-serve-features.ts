@@ -47,13 +47,20 @@ run('07-serve-features', async () => {
     await using repo = await FeatureRepo.load(dir);
     await repo.apply();
     const store = await openOnlineStore(dir); // embedded SQLite at <dir>/.strata/online.sqlite; { type: 'redis', url } for Redis
-    const m = await materialize(repo, store, { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-04T00:00:00Z') });
+    const m = await materialize(repo, store, {
+      start: new Date('2024-01-01T00:00:00Z'),
+      end: new Date('2024-01-04T00:00:00Z'),
+    });
     console.log(`materialized: ${m.views.map((v) => `${v.view} ${v.written} rows`).join(', ')}`);
 
     await using server = await createFeatureServer(repo, store, { port: 0 }); // 127.0.0.1, any free port
     console.log(`feature server on ${server.url}`);
     const post = async (path: string, body: unknown) => {
-      const res = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(server.url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const json = (await res.json()) as Record<string, any>;
       if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
       return json;
@@ -61,23 +68,46 @@ run('07-serve-features', async () => {
 
     // Feast's request and response layout: one column per feature.
     const req = { feature_service: 'ranker', entities: { user_id: ['u001', 'u002', 'nobody'] } };
-    console.log(`\ncurl -s ${server.url}/get-online-features -H 'content-type: application/json' -d '${JSON.stringify(req)}'`);
+    console.log(
+      `\ncurl -s ${server.url}/get-online-features -H 'content-type: application/json' -d '${JSON.stringify(req)}'`,
+    );
     const res = await post('/get-online-features', req);
-    res.metadata.feature_names.forEach((name: string, i: number) => console.log(`  ${name.padEnd(12)} ${JSON.stringify(res.results[i].values)}  ${JSON.stringify(res.results[i].statuses)}`));
+    res.metadata.feature_names.forEach((name: string, i: number) =>
+      console.log(
+        `  ${name.padEnd(12)} ${JSON.stringify(res.results[i].values)}  ${JSON.stringify(res.results[i].statuses)}`,
+      ),
+    );
     check(res.results[3].statuses[2] === 'NOT_FOUND', 'an unknown user is NOT_FOUND');
 
     // Push a live event (newer than the history; late events beyond the allowed lateness are dropped):
     // the window aggregates update through the same engine that computed the batch values.
     const before = res.results[1].values[0] as number;
-    const pushed = await post('/push', { push_source_name: 'live_events', df: { event_id: ['live-1'], user_id: ['u001'], event_timestamp: ['2024-01-04T00:00:00Z'], event_type: ['purchase'], item_path: ['images/circle/circle_000.jpg'], amount: [99.5] } });
+    const pushed = await post('/push', {
+      push_source_name: 'live_events',
+      df: {
+        event_id: ['live-1'],
+        user_id: ['u001'],
+        event_timestamp: ['2024-01-04T00:00:00Z'],
+        event_type: ['purchase'],
+        item_path: ['images/circle/circle_000.jpg'],
+        amount: [99.5],
+      },
+    });
     console.log(`\npush: ${JSON.stringify(pushed)}`);
-    const after = await post('/get-online-features', { features: ['user_activity:events_1d', 'user_activity:spend_1d'], entities: { user_id: ['u001'] } });
-    console.log(`\nafter a pushed purchase: events_1d ${before} → ${after.results[1].values[0]}, spend_1d → ${after.results[2].values[0]}`);
+    const after = await post('/get-online-features', {
+      features: ['user_activity:events_1d', 'user_activity:spend_1d'],
+      entities: { user_id: ['u001'] },
+    });
+    console.log(
+      `\nafter a pushed purchase: events_1d ${before} → ${after.results[1].values[0]}, spend_1d → ${after.results[2].values[0]}`,
+    );
     check(after.results[1].values[0] === before + 1, 'the pushed event counts');
 
     const health = await (await fetch(`${server.url}/health`)).json();
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    console.log(`health: ${JSON.stringify(health)}; metrics: ${metrics.split('\n').filter((l) => l.startsWith('strata_')).length} series`);
+    console.log(
+      `health: ${JSON.stringify(health)}; metrics: ${metrics.split('\n').filter((l) => l.startsWith('strata_')).length} series`,
+    );
     await server.close();
     await store.close();
   } finally {

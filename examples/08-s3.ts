@@ -17,7 +17,9 @@ import { buildModel, check, run, sampleData, workspace } from './_shared.js';
 run('08-s3', async () => {
   const bucket = process.env.STRATA_S3_BUCKET;
   if (!bucket) {
-    console.log('08-s3: SKIPPED: set STRATA_S3_BUCKET (and STRATA_S3_ENDPOINT for a non-AWS store) to run it; see the comment at the top of this file');
+    console.log(
+      '08-s3: SKIPPED: set STRATA_S3_BUCKET (and STRATA_S3_ENDPOINT for a non-AWS store) to run it; see the comment at the top of this file',
+    );
     return;
   }
   const s3 = {
@@ -44,28 +46,45 @@ run('08-s3', async () => {
     // 3. Embed and search, the model itself read from S3 through the storage layer.
     const modelKey = 'models/shapes-tiny.onnx';
     await store.put(modelKey, new Uint8Array(await readFile(await buildModel(ws.dir))));
-    const e = await embed(ds, { column: 'image', model: `${root}/${modelKey}`, storageOptions: { s3 }, output: 'embedding', normalize: true });
+    const e = await embed(ds, {
+      column: 'image',
+      model: `${root}/${modelKey}`,
+      storageOptions: { s3 },
+      output: 'embedding',
+      normalize: true,
+    });
     const hits = await ds.search('embedding', { row: 0 }, { k: 3, storageOptions: { s3 } });
-    console.log(`embedded ${e.embedded} images on S3 (v${e.version}); nearest to row 0: ${hits.map((h) => h.row).join(', ')}`);
-    check(hits.some((h) => h.row === 0), 'row 0 is among its own nearest neighbours');
+    console.log(
+      `embedded ${e.embedded} images on S3 (v${e.version}); nearest to row 0: ${hits.map((h) => h.row).join(', ')}`,
+    );
+    check(
+      hits.some((h) => h.row === 0),
+      'row 0 is among its own nearest neighbours',
+    );
 
     // 4. Time travel works the same on S3.
     const v1 = await ds.checkout(1);
-    console.log(`versions: ${(await ds.versions()).map((v) => v.version).join(', ')}; v1 columns: ${v1.columns.join(', ')}`);
+    console.log(
+      `versions: ${(await ds.versions()).map((v) => v.version).join(', ')}; v1 columns: ${v1.columns.join(', ')}`,
+    );
     check(!v1.columns.includes('embedding'), 'v1 predates the embedding column');
 
     // 5. Ingest from an S3 prefix (upload the sample images first), copying or linking.
     const files: string[] = [];
     const walk = async (d: string) => {
-      for (const ent of await readdir(d, { withFileTypes: true })) ent.isDirectory() ? await walk(join(d, ent.name)) : files.push(join(d, ent.name));
+      for (const ent of await readdir(d, { withFileTypes: true }))
+        ent.isDirectory() ? await walk(join(d, ent.name)) : files.push(join(d, ent.name));
     };
     await walk(join(sample, 'images'));
-    for (const f of files) await store.put(`raw/${relative(join(sample, 'images'), f)}`, new Uint8Array(await readFile(f)));
+    for (const f of files)
+      await store.put(`raw/${relative(join(sample, 'images'), f)}`, new Uint8Array(await readFile(f)));
     configureLinks({ s3 });
     const fromS3 = await ingest(`${root}/raw`, `${root}/linked`, { link: true, s3 });
     await using linked = await Dataset.open(fromS3.uri, { s3 });
     const first = (await linked.row(0)).image as { url?: string; bytes(): Promise<Uint8Array> };
-    console.log(`ingested ${fromS3.ingested} S3 files as links; row 0 → ${first.url} (${(await first.bytes()).length} bytes, fetched on demand)`);
+    console.log(
+      `ingested ${fromS3.ingested} S3 files as links; row 0 → ${first.url} (${(await first.bytes()).length} bytes, fetched on demand)`,
+    );
     check(fromS3.ingested === files.length, 'every uploaded file is linked');
   } finally {
     await store.close();

@@ -25,7 +25,10 @@ export async function workspace(name: string): Promise<Workspace> {
     return { dir, cleanup: async () => undefined };
   }
   const dir = await mkdtemp(join(tmpdir(), `strata-${name}-`));
-  return { dir, cleanup: () => (process.env.STRATA_KEEP ? Promise.resolve() : rm(dir, { recursive: true, force: true })) };
+  return {
+    dir,
+    cleanup: () => (process.env.STRATA_KEEP ? Promise.resolve() : rm(dir, { recursive: true, force: true })),
+  };
 }
 
 /** Writes the sample data (images, videos, labels, event log) to `<dir>/sample`; returns that path. */
@@ -53,7 +56,9 @@ export function edgeOrientationModel(): Uint8Array {
   const w = new Float32Array(MODEL_DIM * 3 * 9);
   for (let o = 0; o < MODEL_DIM; o++) {
     const theta = (2 * Math.PI * o) / MODEL_DIM;
-    for (let c = 0; c < 3; c++) for (let k = 0; k < 9; k++) w[(o * 3 + c) * 9 + k] = (Math.cos(theta) * sobelX[k] + Math.sin(theta) * sobelY[k]) / 3;
+    for (let c = 0; c < 3; c++)
+      for (let k = 0; k < 9; k++)
+        w[(o * 3 + c) * 9 + k] = (Math.cos(theta) * sobelX[k] + Math.sin(theta) * sobelY[k]) / 3;
   }
   const edges = g.relu(g.conv(x, g.weight('sobel.w', [MODEL_DIM, 3, 3, 3], w), undefined, 3, { pads: [1, 1, 1, 1] }));
   g.flatten(g.globalAveragePool(edges), 1, 'embedding');

@@ -33,20 +33,40 @@ export { type Batch, type BatchesOptions } from './dataset/batches/index.js';
 
 // embeddings and vector search
 export { embed, type EmbedOptions, type EmbedSummary, type EmbedProgress } from './embed/job.js';
-export { EmbeddingModel, TextModel, type Preprocess, type TextPreprocess, type Tokenizer, type TokenizerOutput } from './embed/index.js';
+export {
+  EmbeddingModel,
+  TextModel,
+  type Preprocess,
+  type TextPreprocess,
+  type Tokenizer,
+  type TokenizerOutput,
+} from './embed/index.js';
 export { createIndex, type CreateIndexOptions, type DatasetSearchResult, type DatasetHit } from './embed/index.js';
 export { METRICS, type Metric } from './embed/search/metrics.js';
 export { HnswIndex } from './embed/search/hnsw.js';
 
 // structured features
 export {
-  FeatureRepo, defineEntity, defineSource, defineFeatureView, defineFeatureService, registerSourceLoader,
-  AGG_FUNCTIONS, WINDOW_KINDS, type FeatureRepoOptions,
+  FeatureRepo,
+  defineEntity,
+  defineSource,
+  defineFeatureView,
+  defineFeatureService,
+  registerSourceLoader,
+  AGG_FUNCTIONS,
+  WINDOW_KINDS,
+  type FeatureRepoOptions,
 } from './features/index.js';
 
 // online store and serving
 export {
-  openOnlineStore, SqliteOnlineStore, RedisOnlineStore, getOnlineFeatures, materialize, materializeIncremental,
-  type OnlineStore, type OnlineStoreConfig,
+  openOnlineStore,
+  SqliteOnlineStore,
+  RedisOnlineStore,
+  getOnlineFeatures,
+  materialize,
+  materializeIncremental,
+  type OnlineStore,
+  type OnlineStoreConfig,
 } from './online/index.js';
 export { createFeatureServer, type FeatureServer, type FeatureServerOptions } from './serve/index.js';

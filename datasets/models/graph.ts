@@ -1,11 +1,4 @@
-import {
-  encodeModel,
-  type AttrValue,
-  type Dim,
-  type NodeSpec,
-  type TensorSpec,
-  type ValueInfoSpec,
-} from './proto.js';
+import { encodeModel, type AttrValue, type Dim, type NodeSpec, type TensorSpec, type ValueInfoSpec } from './proto.js';
 
 /** Deterministic PRNG (mulberry32) with a Box-Muller normal sampler. */
 export class Rng {
@@ -138,7 +131,15 @@ export class GraphBuilder {
     return this.node('Add', [a, b], {}, out);
   }
 
-  batchNorm(x: string, scale: string, bias: string, mean: string, variance: string, epsilon: number, out?: string): string {
+  batchNorm(
+    x: string,
+    scale: string,
+    bias: string,
+    mean: string,
+    variance: string,
+    epsilon: number,
+    out?: string,
+  ): string {
     return this.node('BatchNormalization', [x, scale, bias, mean, variance], { epsilon: { f: epsilon } }, out);
   }
 

@@ -37,8 +37,16 @@ export function buildMobileNetV2Like(options: MobileNetV2Options): { bytes: Uint
   const g = new GraphBuilder('mobilenet_v2_like');
   let layer = 0;
 
-  const conv = (x: string, cin: number, cout: number, k: number, stride: number, group: number,
-    act: boolean, gain = 1): string => {
+  const conv = (
+    x: string,
+    cin: number,
+    cout: number,
+    k: number,
+    stride: number,
+    group: number,
+    act: boolean,
+    gain = 1,
+  ): string => {
     const fanIn = (cin / group) * k * k;
     const std = gain * Math.sqrt((act ? 2 : 1) / fanIn);
     const name = `l${layer++}`;

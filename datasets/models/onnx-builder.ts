@@ -16,7 +16,12 @@ export {
 } from './tiny-convnet.js';
 export { buildMobileNetV2Like, type MobileNetV2Options } from './mobilenet-v2.js';
 export { buildMultiIoModel } from './multi-io.js';
-export { buildTextEncoder, textEncoderReference, type TextEncoderOptions, type TextEncoderWeights } from './text-encoder.js';
+export {
+  buildTextEncoder,
+  textEncoderReference,
+  type TextEncoderOptions,
+  type TextEncoderWeights,
+} from './text-encoder.js';
 
 /** Writes model bytes to `path`, creating parent directories. */
 export async function writeModel(path: string, bytes: Uint8Array): Promise<void> {

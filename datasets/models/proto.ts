@@ -199,7 +199,10 @@ function encodeValueInfo(v: ValueInfoSpec): Uint8Array {
     else if (typeof d === 'string') dim.string(2, d);
     shape.bytes(1, dim.finish());
   }
-  const tensorType = new PbWriter().int(1, v.elemType ?? ONNX_FLOAT).bytes(2, shape.finish()).finish();
+  const tensorType = new PbWriter()
+    .int(1, v.elemType ?? ONNX_FLOAT)
+    .bytes(2, shape.finish())
+    .finish();
   const type = new PbWriter().bytes(1, tensorType).finish();
   return new PbWriter().string(1, v.name).bytes(2, type).finish();
 }
@@ -216,7 +219,10 @@ function encodeGraph(g: GraphSpec): Uint8Array {
 
 /** Serialized onnx.ModelProto. */
 export function encodeModel(m: ModelSpec): Uint8Array {
-  const opset = new PbWriter().string(1, '').int(2, m.opset ?? 13).finish();
+  const opset = new PbWriter()
+    .string(1, '')
+    .int(2, m.opset ?? 13)
+    .finish();
   return new PbWriter()
     .int(1, m.irVersion ?? 8)
     .string(2, m.producer ?? 'strata-onnx-builder')

@@ -49,7 +49,9 @@ export function buildTextEncoder(options: TextEncoderOptions = {}): { bytes: Uin
   const pooled = options.output === 'pooled';
   const hasMask = pooled || (options.mask ?? true);
   const weights: TextEncoderWeights = {
-    vocab, width, dim,
+    vocab,
+    width,
+    dim,
     table: rng.normals(vocab * width, 0.5),
     typeTable: options.tokenTypes ? rng.normals(2 * width, 0.5) : undefined,
     w: rng.normals(width * dim, 1 / Math.sqrt(width)),
@@ -64,8 +66,12 @@ export function buildTextEncoder(options: TextEncoderOptions = {}): { bytes: Uin
     const types = g.input('token_type_ids', shape, ONNX_INT64);
     x = g.add(x, g.node('Gather', [g.weight('type_table', [2, width], weights.typeTable), types], { axis: { i: 0 } }));
   }
-  const h = g.node('Tanh', [g.add(g.matmul(x, g.weight('w', [width, dim], weights.w)), g.weight('b', [dim], weights.b))], {},
-    pooled ? undefined : 'last_hidden_state');
+  const h = g.node(
+    'Tanh',
+    [g.add(g.matmul(x, g.weight('w', [width, dim], weights.w)), g.weight('b', [dim], weights.b))],
+    {},
+    pooled ? undefined : 'last_hidden_state',
+  );
   if (!pooled) {
     g.output(h, [shape[0], shape[1], dim]);
     return { bytes: g.toBytes(), weights };
@@ -82,7 +88,12 @@ export function buildTextEncoder(options: TextEncoderOptions = {}): { bytes: Uin
  * Independent reference for one text: tanh(table[id] (+ typeTable[type]) · W + b) per token, then
  * the mean over its tokens (or, with `pool: 'first'`, the first token), in float64.
  */
-export function textEncoderReference(w: TextEncoderWeights, ids: readonly number[], types?: readonly number[], pool: 'mean' | 'first' = 'mean'): Float32Array {
+export function textEncoderReference(
+  w: TextEncoderWeights,
+  ids: readonly number[],
+  types?: readonly number[],
+  pool: 'mean' | 'first' = 'mean',
+): Float32Array {
   const acc = new Float64Array(w.dim);
   const used = pool === 'first' ? ids.slice(0, 1) : ids;
   used.forEach((id, t) => {

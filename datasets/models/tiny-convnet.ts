@@ -65,13 +65,26 @@ export interface TinyConvNetWeights {
   readonly fcB: Float32Array;
 }
 
-function convLayer(rng: Rng, cin: number, cout: number, k: number, stride: number,
-  pads: ConvLayer['pads'], group = 1, gain = 1): ConvLayer {
+function convLayer(
+  rng: Rng,
+  cin: number,
+  cout: number,
+  k: number,
+  stride: number,
+  pads: ConvLayer['pads'],
+  group = 1,
+  gain = 1,
+): ConvLayer {
   const fanIn = (cin / group) * k * k;
   return {
     w: rng.normals(cout * (cin / group) * k * k, gain * Math.sqrt(2 / fanIn)),
     b: rng.normals(cout, 0.1),
-    cin, cout, k, stride, pads, group,
+    cin,
+    cout,
+    k,
+    stride,
+    pads,
+    group,
   };
 }
 
@@ -90,12 +103,23 @@ export function buildTinyConvNet(options: TinyConvNetOptions): { bytes: Uint8Arr
   const layout = options.layout ?? 'NCHW';
   const head = options.head ?? 'gap-gemm';
   const weights: TinyConvNetWeights = {
-    channels: c, inputSize: [h, w], layout, dim, head, softmax: options.softmax ?? false,
+    channels: c,
+    inputSize: [h, w],
+    layout,
+    dim,
+    head,
+    softmax: options.softmax ?? false,
     conv1: convLayer(rng, c, 8, 3, 2, [1, 1, 1, 1]),
-    bn: options.batchNorm === false ? undefined : {
-      scale: rng.uniforms(8, 0.5, 1.5), bias: rng.normals(8, 0.1),
-      mean: rng.normals(8, 0.1), variance: rng.uniforms(8, 0.5, 1.5), epsilon: 1e-5,
-    },
+    bn:
+      options.batchNorm === false
+        ? undefined
+        : {
+            scale: rng.uniforms(8, 0.5, 1.5),
+            bias: rng.normals(8, 0.1),
+            mean: rng.normals(8, 0.1),
+            variance: rng.uniforms(8, 0.5, 1.5),
+            epsilon: 1e-5,
+          },
     dw: convLayer(rng, 8, 8, 3, 1, [1, 1, 1, 1], 8, 3), // gain 3 so Clip(0,6) actually clips
     pw: convLayer(rng, 8, 8, 1, 1, [0, 0, 0, 0]),
     conv3: convLayer(rng, 8, 16, 3, 2, [0, 0, 1, 1]),
@@ -112,8 +136,14 @@ export function buildTinyConvNet(options: TinyConvNetOptions): { bytes: Uint8Arr
   x = addConv(g, x, 'conv1', weights.conv1);
   if (weights.bn) {
     const bn = weights.bn;
-    x = g.batchNorm(x, g.weight('bn.scale', [8], bn.scale), g.weight('bn.bias', [8], bn.bias),
-      g.weight('bn.mean', [8], bn.mean), g.weight('bn.var', [8], bn.variance), bn.epsilon);
+    x = g.batchNorm(
+      x,
+      g.weight('bn.scale', [8], bn.scale),
+      g.weight('bn.bias', [8], bn.bias),
+      g.weight('bn.mean', [8], bn.mean),
+      g.weight('bn.var', [8], bn.variance),
+      bn.epsilon,
+    );
   }
   const a = g.relu(x);
   const p = addConv(g, g.clip(addConv(g, a, 'dw', weights.dw), 0, 6), 'pw', weights.pw);
@@ -217,7 +247,7 @@ export function tinyConvNetReference(
     if (weights.softmax) {
       const m = Math.max(...e);
       let z = 0;
-      for (let o = 0; o < e.length; o++) z += (e[o] = Math.exp(e[o] - m));
+      for (let o = 0; o < e.length; o++) z += e[o] = Math.exp(e[o] - m);
       for (let o = 0; o < e.length; o++) e[o] /= z;
     }
     out.set(e, s * weights.dim);

@@ -60,24 +60,39 @@ export class UsageError extends StrataError {
 
 export const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', description: 'show this help' };
 
-export function parseCommandArgs(cmd: Command, argv: readonly string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
-  for (const [k, o] of Object.entries(cmd.options)) options[k] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+export function parseCommandArgs(
+  cmd: Command,
+  argv: readonly string[],
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [k, o] of Object.entries(cmd.options))
+    options[k] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(((err as Error).message.split('\n')[0] ?? 'bad arguments').replace(/\. To specify.*$/, ''), cmd.name);
+    throw new UsageError(
+      ((err as Error).message.split('\n')[0] ?? 'bad arguments').replace(/\. To specify.*$/, ''),
+      cmd.name,
+    );
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) return { values, positionals: parsed.positionals };
   const required = cmd.positionals.filter((p) => p.required !== false).length;
   if (parsed.positionals.length < required) {
-    const missing = cmd.positionals.slice(parsed.positionals.length).filter((p) => p.required !== false).map((p) => `<${p.name}>`);
+    const missing = cmd.positionals
+      .slice(parsed.positionals.length)
+      .filter((p) => p.required !== false)
+      .map((p) => `<${p.name}>`);
     throw new UsageError(`strata ${cmd.name}: missing ${missing.join(' ')}`, cmd.name);
   }
   if (parsed.positionals.length > cmd.positionals.length) {
-    throw new UsageError(`strata ${cmd.name}: unexpected argument ${JSON.stringify(parsed.positionals[cmd.positionals.length])}`, cmd.name);
+    throw new UsageError(
+      `strata ${cmd.name}: unexpected argument ${JSON.stringify(parsed.positionals[cmd.positionals.length])}`,
+      cmd.name,
+    );
   }
   return { values, positionals: parsed.positionals };
 }
@@ -127,6 +142,10 @@ export function int(ctx: CommandContext, name: string, command: string, fallback
   const v = str(ctx, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`strata ${command}: --${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, command);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(
+      `strata ${command}: --${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`,
+      command,
+    );
   return n;
 }

@@ -22,7 +22,10 @@ export function openOptions(uri: string, env: NodeJS.ProcessEnv = process.env): 
   if (raw === undefined || raw === '') return {};
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) {
-    throw new StrataError('INVALID_ARGUMENT', `STRATA_CACHE_BYTES="${raw}" is not a byte count`, { field: 'STRATA_CACHE_BYTES', hint: 'use a non-negative integer, e.g. 268435456' });
+    throw new StrataError('INVALID_ARGUMENT', `STRATA_CACHE_BYTES="${raw}" is not a byte count`, {
+      field: 'STRATA_CACHE_BYTES',
+      hint: 'use a non-negative integer, e.g. 268435456',
+    });
   }
   return { cacheBytes: n };
 }

@@ -12,12 +12,22 @@ export function describeFailure(err: unknown): CliFailure {
   if (isStrataError(err)) return { line: `strata: ${oneLine(err.toLine())}`, exitCode: 1 };
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.code === 'string') {
-    const code = e.code === 'ENOENT' ? 'NOT_FOUND' : e.code === 'EACCES' || e.code === 'EPERM' ? 'UNAUTHORIZED' : e.code === 'EADDRINUSE' ? 'CONFLICT' : 'IO';
+    const code =
+      e.code === 'ENOENT'
+        ? 'NOT_FOUND'
+        : e.code === 'EACCES' || e.code === 'EPERM'
+          ? 'UNAUTHORIZED'
+          : e.code === 'EADDRINUSE'
+            ? 'CONFLICT'
+            : 'IO';
     const hint = e.code === 'EADDRINUSE' ? ' (choose another --port, or 0 for any free port)' : '';
     return { line: `strata: ${code}: ${oneLine(e.message)}${hint}`, exitCode: 1 };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { line: `strata: INTERNAL: ${oneLine(message)} (this is a bug in Strata; please report it with the command you ran)`, exitCode: 1 };
+  return {
+    line: `strata: INTERNAL: ${oneLine(message)} (this is a bug in Strata; please report it with the command you ran)`,
+    exitCode: 1,
+  };
 }
 
 function oneLine(s: string): string {

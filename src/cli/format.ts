@@ -38,6 +38,10 @@ export function formatBytes(n: number): string {
 /** A plain text table: header row, then rows, columns padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
-  const line = (r: readonly string[]) => r.map((x, k) => (x ?? '').padEnd(widths[k])).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((x, k) => (x ?? '').padEnd(widths[k]))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

@@ -92,14 +92,22 @@ export class ProgressBar {
     if (t !== undefined && t > 0) {
       const frac = Math.min(1, this.doneCount / t);
       const full = Math.round(frac * WIDTH);
-      parts.push(`[${'#'.repeat(full)}${'.'.repeat(WIDTH - full)}]`, `${this.count(this.doneCount)}/${this.count(t)} ${this.unitName()}`);
+      parts.push(
+        `[${'#'.repeat(full)}${'.'.repeat(WIDTH - full)}]`,
+        `${this.count(this.doneCount)}/${this.count(t)} ${this.unitName()}`,
+      );
     } else {
       parts.push(`${this.count(this.doneCount)} ${this.unitName()}`);
     }
     const rate = this.doneCount / elapsedS;
-    parts.push(this.unit === 'bytes' ? `${(rate / 1e6).toFixed(1)} MB/s` : `${rate >= 100 ? Math.round(rate) : rate.toFixed(1)}/s`);
+    parts.push(
+      this.unit === 'bytes'
+        ? `${(rate / 1e6).toFixed(1)} MB/s`
+        : `${rate >= 100 ? Math.round(rate) : rate.toFixed(1)}/s`,
+    );
     if (final) parts.push(`in ${formatSeconds(elapsedS)}`);
-    else if (t !== undefined && rate > 0 && this.doneCount < t) parts.push(`ETA ${formatSeconds((t - this.doneCount) / rate)}`);
+    else if (t !== undefined && rate > 0 && this.doneCount < t)
+      parts.push(`ETA ${formatSeconds((t - this.doneCount) / rate)}`);
     return parts.join(' ');
   }
 

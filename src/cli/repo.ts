@@ -11,15 +11,33 @@ import type { OnlineStore, OnlineStoreType } from '../online/index.js';
 const ONLINE_STORE_TYPES: readonly OnlineStoreType[] = ['sqlite', 'redis'];
 import { type CommandContext, type OptionSpec, UsageError, str } from './command.js';
 
-export const REPO_POSITIONAL = { name: 'dir', description: 'feature repository directory with strata.yaml (default: .)', required: false } as const;
+export const REPO_POSITIONAL = {
+  name: 'dir',
+  description: 'feature repository directory with strata.yaml (default: .)',
+  required: false,
+} as const;
 
 export const STORE_OPTIONS: Record<string, OptionSpec> = {
-  store: { type: 'string', value: 'TYPE', description: `online store: ${ONLINE_STORE_TYPES.join(' | ')} (default sqlite in <dir>/.strata; env STRATA_ONLINE_STORE)` },
-  'redis-url': { type: 'string', value: 'URL', description: 'Redis URL (default env STRATA_REDIS_URL, REDIS_URL, redis://127.0.0.1:6379)' },
-  'redis-cluster': { type: 'string', value: 'URL,URL', description: 'Redis Cluster seed nodes, comma-separated (default env STRATA_REDIS_CLUSTER)' },
+  store: {
+    type: 'string',
+    value: 'TYPE',
+    description: `online store: ${ONLINE_STORE_TYPES.join(' | ')} (default sqlite in <dir>/.strata; env STRATA_ONLINE_STORE)`,
+  },
+  'redis-url': {
+    type: 'string',
+    value: 'URL',
+    description: 'Redis URL (default env STRATA_REDIS_URL, REDIS_URL, redis://127.0.0.1:6379)',
+  },
+  'redis-cluster': {
+    type: 'string',
+    value: 'URL,URL',
+    description: 'Redis Cluster seed nodes, comma-separated (default env STRATA_REDIS_CLUSTER)',
+  },
 };
 
-export const STORE_ENV_HELP = ['Environment: STRATA_ONLINE_STORE=sqlite|redis, STRATA_REDIS_URL (or REDIS_URL), STRATA_REDIS_CLUSTER, STRATA_TOKEN (serve: bearer token).'];
+export const STORE_ENV_HELP = [
+  'Environment: STRATA_ONLINE_STORE=sqlite|redis, STRATA_REDIS_URL (or REDIS_URL), STRATA_REDIS_CLUSTER, STRATA_TOKEN (serve: bearer token).',
+];
 
 export function repoDir(ctx: CommandContext): string {
   return resolve(ctx.cwd, ctx.positionals[0] ?? '.');
@@ -30,16 +48,31 @@ export async function loadRepo(ctx: CommandContext): Promise<FeatureRepo> {
   return FeatureRepo.load(repoDir(ctx), { signal: ctx.signal });
 }
 
-export async function openStore(ctx: CommandContext, command: string, dir: string, project?: string): Promise<OnlineStore> {
+export async function openStore(
+  ctx: CommandContext,
+  command: string,
+  dir: string,
+  project?: string,
+): Promise<OnlineStore> {
   const type = str(ctx, 'store') ?? (ctx.env.STRATA_ONLINE_STORE || 'sqlite');
   if (!(ONLINE_STORE_TYPES as readonly string[]).includes(type)) {
-    throw new UsageError(`strata ${command}: --store must be one of ${ONLINE_STORE_TYPES.join(', ')}, got ${JSON.stringify(type)}`, command);
+    throw new UsageError(
+      `strata ${command}: --store must be one of ${ONLINE_STORE_TYPES.join(', ')}, got ${JSON.stringify(type)}`,
+      command,
+    );
   }
   const { openOnlineStore } = await import('../online/open.js');
   if ((type as OnlineStoreType) === 'redis') {
     const url = str(ctx, 'redis-url') ?? (ctx.env.STRATA_REDIS_URL || ctx.env.REDIS_URL || undefined);
-    const cluster = (str(ctx, 'redis-cluster') ?? ctx.env.STRATA_REDIS_CLUSTER ?? '').split(',').map((u) => u.trim()).filter(Boolean);
-    return openOnlineStore(dir, { type: 'redis', ...(cluster.length ? { clusterNodes: cluster } : url ? { url } : {}), ...(project ? { project } : {}) });
+    const cluster = (str(ctx, 'redis-cluster') ?? ctx.env.STRATA_REDIS_CLUSTER ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
+    return openOnlineStore(dir, {
+      type: 'redis',
+      ...(cluster.length ? { clusterNodes: cluster } : url ? { url } : {}),
+      ...(project ? { project } : {}),
+    });
   }
   return openOnlineStore(dir, { type: 'sqlite' });
 }
@@ -49,7 +82,10 @@ export function parseTime(raw: string, option: string, command: string): Date {
   if (raw === 'now') return new Date();
   const d = /^\d+$/.test(raw) ? new Date(Number(raw)) : new Date(raw);
   if (Number.isNaN(d.getTime())) {
-    throw new UsageError(`strata ${command}: --${option} ${JSON.stringify(raw)} is not a time (use ISO 8601 like 2024-01-03T00:00:00Z, epoch ms, or now)`, command);
+    throw new UsageError(
+      `strata ${command}: --${option} ${JSON.stringify(raw)} is not a time (use ISO 8601 like 2024-01-03T00:00:00Z, epoch ms, or now)`,
+      command,
+    );
   }
   return d;
 }

@@ -9,14 +9,20 @@ import { describeFailure } from './errors.js';
 import { ProgressBar } from './progress.js';
 
 export const COMMANDS = {
-  ingest: { summary: 'ingest a folder, S3 prefix or table of files into a dataset', load: () => import('./commands/ingest.js') },
+  ingest: {
+    summary: 'ingest a folder, S3 prefix or table of files into a dataset',
+    load: () => import('./commands/ingest.js'),
+  },
   info: { summary: 'schema, length, versions and bytes per column', load: () => import('./commands/info.js') },
   head: { summary: 'print the first rows', load: () => import('./commands/head.js') },
   versions: { summary: 'list versions (time, message, rows)', load: () => import('./commands/versions.js') },
   embed: { summary: 'compute an embedding column with an ONNX model', load: () => import('./commands/embed.js') },
   search: { summary: 'nearest neighbours in an embedding column', load: () => import('./commands/search.js') },
   apply: { summary: 'validate and register feature definitions', load: () => import('./commands/apply.js') },
-  materialize: { summary: 'load feature values into the online store', load: () => import('./commands/materialize.js') },
+  materialize: {
+    summary: 'load feature values into the online store',
+    load: () => import('./commands/materialize.js'),
+  },
   serve: { summary: 'run the HTTP feature server', load: () => import('./commands/serve.js') },
   view: { summary: 'browse a dataset in a local web page', load: () => import('./commands/view.js') },
 } as const satisfies Record<string, { summary: string; load: () => Promise<{ command: Command }> }>;
@@ -69,7 +75,9 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       return 0;
     }
     if (!Object.hasOwn(COMMANDS, name)) {
-      throw new UsageError(`unknown command ${JSON.stringify(name)}; commands are: ${Object.keys(COMMANDS).join(', ')}`);
+      throw new UsageError(
+        `unknown command ${JSON.stringify(name)}; commands are: ${Object.keys(COMMANDS).join(', ')}`,
+      );
     }
     const { command } = await COMMANDS[name as CommandName].load();
     const { values, positionals } = parseCommandArgs(command, rest);

@@ -13,14 +13,22 @@ export async function loadTokenizer(file: string): Promise<Tokenizer> {
     mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
   } catch (cause) {
     throw new StrataError('NOT_FOUND', `cannot load the tokenizer module ${file}: ${(cause as Error).message}`, {
-      file, cause, hint: 'pass a .js/.mjs module whose default export is (text) => tokenIds',
+      file,
+      cause,
+      hint: 'pass a .js/.mjs module whose default export is (text) => tokenIds',
     });
   }
   const fn = typeof mod.default === 'function' ? mod.default : mod.tokenize;
   if (typeof fn !== 'function') {
-    throw new StrataError('INVALID_ARGUMENT', `the tokenizer module ${file} exports no function (default or tokenize)`, {
-      file, field: 'tokenizer', hint: 'export default (text) => tokenIds',
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `the tokenizer module ${file} exports no function (default or tokenize)`,
+      {
+        file,
+        field: 'tokenizer',
+        hint: 'export default (text) => tokenIds',
+      },
+    );
   }
   return fn as Tokenizer;
 }

@@ -37,7 +37,11 @@ export class ImageCell {
    * (`failOn: 'warning'`): data libjpeg would silently conceal (grey blocks) is an error here.
    */
   async decode(options: DecodeImageOptions = {}): Promise<DecodedImage> {
-    return decodeImage(await this.bytes(), { failOn: 'warning', ...options }, { column: this.source.column, row: this.source.row, file: this.source.url });
+    return decodeImage(
+      await this.bytes(),
+      { failOn: 'warning', ...options },
+      { column: this.source.column, row: this.source.row, file: this.source.url },
+    );
   }
 
   toString(): string {
@@ -74,7 +78,10 @@ export class VideoCell {
   /** A reader that seeks through ranged reads; close it when done (or use the one-shot helpers below). */
   async open(options: { signal?: AbortSignal } = {}): Promise<VideoReader> {
     const src = await this.source.byteSource(options.signal);
-    return VideoReader.open(src, { context: { column: this.source.column, row: this.source.row, file: this.source.url }, info: this.info });
+    return VideoReader.open(src, {
+      context: { column: this.source.column, row: this.source.row, file: this.source.url },
+      info: this.info,
+    });
   }
 
   async frame(index: number): Promise<VideoFrame> {
@@ -118,7 +125,11 @@ export class VideoCell {
 export type MediaCell = ImageCell | VideoCell;
 
 /** Builds the cell for a media column from its info record. */
-export function mediaCell(spec: ColumnSpec, info: Record<string, unknown> | null, source: CellSource): MediaCell | null {
+export function mediaCell(
+  spec: ColumnSpec,
+  info: Record<string, unknown> | null,
+  source: CellSource,
+): MediaCell | null {
   if (info === null) return null;
   const isVideo = spec.htype === 'video' || (spec.htype === 'link' && spec.target === 'video');
   if (isVideo) return new VideoCell(info as unknown as VideoInfo, source);

@@ -43,11 +43,15 @@ export class DatasetCore {
   columnManifest(name: string): ColumnManifest {
     const c = this.manifest.columns.find((x) => x.name === name);
     if (!c) {
-      throw new StrataError('NOT_FOUND', `column ${name} does not exist in ${this.uri} (version ${this.manifest.version})`, {
-        column: name,
-        uri: this.uri,
-        hint: `columns are: ${this.visibleColumns().join(', ') || '(none)'}`,
-      });
+      throw new StrataError(
+        'NOT_FOUND',
+        `column ${name} does not exist in ${this.uri} (version ${this.manifest.version})`,
+        {
+          column: name,
+          uri: this.uri,
+          hint: `columns are: ${this.visibleColumns().join(', ') || '(none)'}`,
+        },
+      );
     }
     return c;
   }
@@ -57,13 +61,26 @@ export class DatasetCore {
     const c = this.columnManifest(name);
     const m = c.meta as Record<string, unknown>;
     switch (c.htype) {
-      case 'image': case 'video': return { htype: c.htype, sampleCompression: c.sampleCompression };
-      case 'class_label': return { htype: 'class_label', classNames: (m.classNames as string[]) ?? [] };
-      case 'bbox': return { htype: 'bbox', format: m.format as 'ltrb', coords: m.coords as 'pixel' };
-      case 'embedding': return { htype: 'embedding', dim: m.dim as number, meta: m };
-      case 'link': return { htype: 'link', target: m.target as 'image' };
-      case 'generic': return { htype: 'generic', dtype: c.dtype, shape: m.shape as number[] | undefined, chunkCompression: c.chunkCompression };
-      default: return { htype: c.htype as 'text' };
+      case 'image':
+      case 'video':
+        return { htype: c.htype, sampleCompression: c.sampleCompression };
+      case 'class_label':
+        return { htype: 'class_label', classNames: (m.classNames as string[]) ?? [] };
+      case 'bbox':
+        return { htype: 'bbox', format: m.format as 'ltrb', coords: m.coords as 'pixel' };
+      case 'embedding':
+        return { htype: 'embedding', dim: m.dim as number, meta: m };
+      case 'link':
+        return { htype: 'link', target: m.target as 'image' };
+      case 'generic':
+        return {
+          htype: 'generic',
+          dtype: c.dtype,
+          shape: m.shape as number[] | undefined,
+          chunkCompression: c.chunkCompression,
+        };
+      default:
+        return { htype: c.htype as 'text' };
     }
   }
 
@@ -160,7 +177,8 @@ export class DatasetCore {
       column: name,
       row,
       bytes: async (signal) => (await reader.sample(row, signal))?.bytes ?? new Uint8Array(0),
-      byteSource: async (signal) => (await reader.byteSource(row, signal)) ?? { size: 0, read: async () => new Uint8Array(0) },
+      byteSource: async (signal) =>
+        (await reader.byteSource(row, signal)) ?? { size: 0, read: async () => new Uint8Array(0) },
     };
   }
 
@@ -209,7 +227,9 @@ export class DatasetCore {
       });
       out[name] = enc.sample;
       if (codec.media) {
-        out[infoColumnName(name)] = enc.info ? { bytes: new TextEncoder().encode(JSON.stringify(enc.info)), shape: [] } : null;
+        out[infoColumnName(name)] = enc.info
+          ? { bytes: new TextEncoder().encode(JSON.stringify(enc.info)), shape: [] }
+          : null;
       }
     }
     return out;
@@ -242,6 +262,10 @@ export class DatasetCore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new StrataError('INVALID_ARGUMENT', `dataset ${this.uri} is closed`, { uri: this.uri, hint: 'open it again' });
+    if (this.closed)
+      throw new StrataError('INVALID_ARGUMENT', `dataset ${this.uri} is closed`, {
+        uri: this.uri,
+        hint: 'open it again',
+      });
   }
 }

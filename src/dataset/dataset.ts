@@ -1,6 +1,12 @@
 import { StrataError, isStrataError } from '../errors.js';
 import { emptyManifest, type Manifest, type ColumnManifest } from '../format/manifest.js';
-import { publishManifest, readLatestManifest, readManifest, listVersions, type VersionInfo } from '../format/versions.js';
+import {
+  publishManifest,
+  readLatestManifest,
+  readManifest,
+  listVersions,
+  type VersionInfo,
+} from '../format/versions.js';
 import { vacuum as vacuumStorage, type VacuumOptions, type VacuumResult } from '../format/vacuum.js';
 import type { NewColumn } from '../format/transaction.js';
 import { openStorage } from '../storage/open.js';
@@ -159,7 +165,8 @@ export class Dataset {
   groupBy(column: string): { count(): Promise<GroupCount[]>; views(): Promise<Map<unknown, Dataset>> } {
     return {
       count: () => countBy(this.core, this.rows(), column),
-      views: async () => new Map([...(await groupRows(this.core, this.rows(), column))].map(([k, r]) => [k, this.view(r)])),
+      views: async () =>
+        new Map([...(await groupRows(this.core, this.rows(), column))].map(([k, r]) => [k, this.view(r)])),
     };
   }
 
@@ -184,7 +191,9 @@ export class Dataset {
   }
 
   /** Rows in batches of `batchSize` (default 1024): bounded memory, cells are lazy. */
-  async *iterRows(options: { batchSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<Record<string, unknown>[]> {
+  async *iterRows(
+    options: { batchSize?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<Record<string, unknown>[]> {
     const size = options.batchSize ?? 1024;
     const rows = this.rows();
     for (let s = 0; s < rows.length; s += size) {
@@ -222,7 +231,11 @@ export class Dataset {
   }
 
   /** A new dataset at `uri` from an Arrow table (htypes from Strata field metadata, else inferred). */
-  static async fromArrow(table: import('apache-arrow').Table, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
+  static async fromArrow(
+    table: import('apache-arrow').Table,
+    uri: string,
+    options: FromTableOptions = {},
+  ): Promise<Dataset> {
     return (await import('../interop/arrow.js')).fromArrow(table, uri, options);
   }
 
@@ -249,7 +262,9 @@ export class Dataset {
   // ---- writing ----
 
   /** Appends rows (objects keyed by column); validated now, visible after `commit`. */
-  async append(rows: Readonly<Record<string, unknown>> | ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<void> {
+  async append(
+    rows: Readonly<Record<string, unknown>> | ReadonlyArray<Readonly<Record<string, unknown>>>,
+  ): Promise<void> {
     this.assertWholeDataset('append');
     const list = Array.isArray(rows) ? rows : [rows as Record<string, unknown>];
     const txn = this.core.transaction();
@@ -288,10 +303,17 @@ export class Dataset {
     const col = txn.schema.find((c) => c.name === column);
     if (!col) this.core.columnManifest(column);
     const codec = codecFor(col!.htype, column);
-    if (codec.media) throw new StrataError('UNSUPPORTED', `appendToColumn does not take media column ${column}`, { column });
+    if (codec.media)
+      throw new StrataError('UNSUPPORTED', `appendToColumn does not take media column ${column}`, { column });
     let row = col!.length;
     for (const v of values) {
-      const enc = await codec.encode(v, { column, row, dtype: col!.dtype, meta: col!.meta, updateMeta: (m) => txn.setColumnMeta(column, m) });
+      const enc = await codec.encode(v, {
+        column,
+        row,
+        dtype: col!.dtype,
+        meta: col!.meta,
+        updateMeta: (m) => txn.setColumnMeta(column, m),
+      });
       await txn.appendToColumn(column, enc.sample);
       row++;
     }
@@ -387,7 +409,9 @@ export class Dataset {
 
   private assertWholeDataset(op: string): void {
     if (this.rowIndex || this.selected) {
-      throw new StrataError('INVALID_ARGUMENT', `${op} is not allowed on a view of ${this.uri}`, { hint: 'call it on the dataset itself' });
+      throw new StrataError('INVALID_ARGUMENT', `${op} is not allowed on a view of ${this.uri}`, {
+        hint: 'call it on the dataset itself',
+      });
     }
   }
 }
@@ -398,7 +422,14 @@ function columnsFor(name: string, input: ColumnSpecInput): NewColumn[] {
   const codec = codecFor(spec.htype, name);
   const main = { name, ...codec.column(name, spec) };
   if (!codec.media) return [main];
-  const info: NewColumn = { name: infoColumnName(name), htype: 'json', dtype: 'json', sampleCompression: 'none', chunkCompression: 'lz4', meta: { hidden: true, infoOf: name } };
+  const info: NewColumn = {
+    name: infoColumnName(name),
+    htype: 'json',
+    dtype: 'json',
+    sampleCompression: 'none',
+    chunkCompression: 'lz4',
+    meta: { hidden: true, infoOf: name },
+  };
   return [main, info];
 }
 

@@ -15,7 +15,10 @@ export function configureLinks(options: Parameters<typeof openStorage>[1]): void
 export async function resolveLink(url: string): Promise<{ storage: Storage; key: string }> {
   const cut = url.lastIndexOf('/');
   if (cut <= 0 || cut === url.length - 1) {
-    throw new StrataError('INVALID_ARGUMENT', `link ${url} does not name a file`, { file: url, hint: 'use an absolute path or a file://, s3:// or https:// URL' });
+    throw new StrataError('INVALID_ARGUMENT', `link ${url} does not name a file`, {
+      file: url,
+      hint: 'use an absolute path or a file://, s3:// or https:// URL',
+    });
   }
   const dir = url.slice(0, cut) || '/';
   const key = decodeURIComponent(url.slice(cut + 1));

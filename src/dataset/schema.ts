@@ -3,7 +3,17 @@ import type { ChunkCodec, SampleCompression } from '../format/codec.js';
 import type { DType } from '../format/dtype.js';
 
 /** The kinds of column a dataset can hold (Deep Lake's htypes). */
-export const HTYPES = ['image', 'video', 'class_label', 'bbox', 'embedding', 'text', 'json', 'generic', 'link'] as const;
+export const HTYPES = [
+  'image',
+  'video',
+  'class_label',
+  'bbox',
+  'embedding',
+  'text',
+  'json',
+  'generic',
+  'link',
+] as const;
 export type Htype = (typeof HTYPES)[number];
 
 export const BBOX_FORMATS = ['ltrb', 'ltwh', 'ccwh'] as const;
@@ -18,7 +28,12 @@ export type ColumnSpec =
   | { readonly htype: 'embedding'; readonly dim: number; readonly meta?: Record<string, unknown> }
   | { readonly htype: 'text' }
   | { readonly htype: 'json' }
-  | { readonly htype: 'generic'; readonly dtype: DType; readonly shape?: readonly number[]; readonly chunkCompression?: ChunkCodec }
+  | {
+      readonly htype: 'generic';
+      readonly dtype: DType;
+      readonly shape?: readonly number[];
+      readonly chunkCompression?: ChunkCodec;
+    }
   | { readonly htype: 'link'; readonly target?: 'image' | 'video' | 'file' };
 
 /** A column spec may also be written as a bare htype name (`'text'`) or a dtype (`'float32'`). */

@@ -77,7 +77,8 @@ async function readMatrix(ds: Dataset, column: string, signal?: AbortSignal): Pr
   const c = ds.core.columnManifest(column);
   if (c.htype !== 'embedding' || c.dtype !== 'float32') {
     throw new StrataError('UNSUPPORTED', `column ${column} is ${c.htype}; search needs an embedding column`, {
-      column, hint: 'search a column written by embed() or declared { htype: "embedding", dim }',
+      column,
+      hint: 'search a column written by embed() or declared { htype: "embedding", dim }',
     });
   }
   const dim = c.meta.dim as number;
@@ -102,14 +103,22 @@ async function readMatrix(ds: Dataset, column: string, signal?: AbortSignal): Pr
 }
 
 /** Dataset rows a search may return: view ∩ filter ∩ non-null, as a mask (undefined: all rows). */
-async function allowedRows(ds: Dataset, m: VectorMatrix, filter: DatasetSearchOptions['filter'], signal?: AbortSignal): Promise<Uint8Array | undefined> {
+async function allowedRows(
+  ds: Dataset,
+  m: VectorMatrix,
+  filter: DatasetSearchOptions['filter'],
+  signal?: AbortSignal,
+): Promise<Uint8Array | undefined> {
   let mask: Uint8Array | undefined = m.allValid ? undefined : m.valid.slice();
   const restrict = (rows: ArrayLike<number>): void => {
     const keep = new Uint8Array(m.rows);
     for (let j = 0; j < rows.length; j++) {
       const r = rows[j];
       if (!(Number.isInteger(r) && r >= 0 && r < m.rows)) {
-        throw new StrataError('INVALID_ARGUMENT', `filter row ${r} is outside 0..${m.rows - 1}`, { field: 'filter', row: r });
+        throw new StrataError('INVALID_ARGUMENT', `filter row ${r} is outside 0..${m.rows - 1}`, {
+          field: 'filter',
+          row: r,
+        });
       }
       keep[r] = 1;
     }
@@ -120,7 +129,9 @@ async function allowedRows(ds: Dataset, m: VectorMatrix, filter: DatasetSearchOp
   if (!isIdentity(view, m.rows)) restrict(view);
   if (filter instanceof Uint8Array) {
     if (filter.length !== m.rows) {
-      throw new StrataError('INVALID_ARGUMENT', `filter mask has ${filter.length} entries for ${m.rows} rows`, { field: 'filter' });
+      throw new StrataError('INVALID_ARGUMENT', `filter mask has ${filter.length} entries for ${m.rows} rows`, {
+        field: 'filter',
+      });
     }
     const rows: number[] = [];
     for (let i = 0; i < filter.length; i++) if (filter[i] !== 0) rows.push(i);
@@ -139,26 +150,47 @@ function isIdentity(rows: Uint32Array, n: number): boolean {
   return true;
 }
 
-async function resolveQuery(ds: Dataset, column: string, m: VectorMatrix, query: SearchQuery, options: DatasetSearchOptions): Promise<Float32Array> {
+async function resolveQuery(
+  ds: Dataset,
+  column: string,
+  m: VectorMatrix,
+  query: SearchQuery,
+  options: DatasetSearchOptions,
+): Promise<Float32Array> {
   const row = typeof query === 'number' ? query : (query as { row?: unknown }).row;
   if (typeof row === 'number') {
     if (!(Number.isInteger(row) && row >= 0 && row < m.rows)) {
-      throw new StrataError('INVALID_ARGUMENT', `query row ${row} is outside 0..${m.rows - 1}`, { field: 'query', row, column });
+      throw new StrataError('INVALID_ARGUMENT', `query row ${row} is outside 0..${m.rows - 1}`, {
+        field: 'query',
+        row,
+        column,
+      });
     }
     if (m.valid[row]) return m.vectors.slice(row * m.dim, (row + 1) * m.dim);
     const lineage = readLineage(ds.core.columnManifest(column).meta);
     const cell = lineage ? (await ds.core.readCells(lineage.sourceColumn, [row], options.signal))[0] : null;
     if (!(cell instanceof ImageCell) && typeof cell !== 'string') {
-      throw new StrataError('INVALID_ARGUMENT', `row ${row} has no vector in ${column} and no image or text to embed`, { field: 'query', row, column, hint: 'pass a vector or an image' });
+      throw new StrataError('INVALID_ARGUMENT', `row ${row} has no vector in ${column} and no image or text to embed`, {
+        field: 'query',
+        row,
+        column,
+        hint: 'pass a vector or an image',
+      });
     }
     query = cell;
   }
   if (query instanceof ImageCell || query instanceof Uint8Array || typeof query === 'string') {
     const lineage = readLineage(ds.core.columnManifest(column).meta);
     if (!lineage) {
-      throw new StrataError('INVALID_ARGUMENT', `column ${column} has no embedding lineage, so ${typeof query === 'string' ? 'a text' : 'an image'} query cannot be embedded`, {
-        column, field: 'query', hint: 'pass a query vector, or search a column written by embed()',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `column ${column} has no embedding lineage, so ${typeof query === 'string' ? 'a text' : 'an image'} query cannot be embedded`,
+        {
+          column,
+          field: 'query',
+          hint: 'pass a query vector, or search a column written by embed()',
+        },
+      );
     }
     if (typeof query === 'string') return embedQueryText(query, lineage, column, options);
     const bytes = query instanceof ImageCell ? await query.bytes({ signal: options.signal }) : query;
@@ -168,14 +200,27 @@ async function resolveQuery(ds: Dataset, column: string, m: VectorMatrix, query:
 }
 
 /** `ds.search` with the plan it used (exact or HNSW, and why). */
-export async function searchDataset(dataset: Dataset, column: string, query: SearchQuery, options: DatasetSearchOptions = {}): Promise<DatasetSearchResult> {
-  const ds = options.version === undefined ? dataset : await dataset.checkout(options.version, { signal: options.signal });
+export async function searchDataset(
+  dataset: Dataset,
+  column: string,
+  query: SearchQuery,
+  options: DatasetSearchOptions = {},
+): Promise<DatasetSearchResult> {
+  const ds =
+    options.version === undefined ? dataset : await dataset.checkout(options.version, { signal: options.signal });
   const k = checkK(options.k ?? 10);
   const m = await loadMatrix(ds, column, options.signal);
   const q = await resolveQuery(ds, column, m, query, options);
   const mask = await allowedRows(ds, m, options.filter, options.signal);
   const warn = options.onWarning ?? ((msg: string, code: string) => process.emitWarning(msg, { code }));
-  const plan = await currentIndex(ds, column, { metric: options.metric, exact: options.exact, mask, rows: m.rows, signal: options.signal, warn });
+  const plan = await currentIndex(ds, column, {
+    metric: options.metric,
+    exact: options.exact,
+    mask,
+    rows: m.rows,
+    signal: options.signal,
+    warn,
+  });
   const metric = checkMetric(options.metric ?? plan.index?.metric ?? 'cosine');
   if (plan.index) {
     const hits = plan.index.search(q, { k, efSearch: options.efSearch, mask });
@@ -188,6 +233,11 @@ export async function searchDataset(dataset: Dataset, column: string, query: Sea
 }
 
 /** Top-k rows of this dataset (or view) by similarity of `column` to `query`. */
-export async function search(ds: Dataset, column: string, query: SearchQuery, options: DatasetSearchOptions = {}): Promise<DatasetHit[]> {
+export async function search(
+  ds: Dataset,
+  column: string,
+  query: SearchQuery,
+  options: DatasetSearchOptions = {},
+): Promise<DatasetHit[]> {
   return (await searchDataset(ds, column, query, options)).hits;
 }

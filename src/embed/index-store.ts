@@ -26,7 +26,12 @@ export interface IndexEntry {
   readonly fingerprint: string;
   /** Vectors indexed (non-null rows). */
   readonly vectors: number;
-  readonly options: { readonly M: number; readonly efConstruction: number; readonly efSearch: number; readonly seed: number };
+  readonly options: {
+    readonly M: number;
+    readonly efConstruction: number;
+    readonly efSearch: number;
+    readonly seed: number;
+  };
   readonly createdAt: string;
   readonly strataVersion: string;
 }
@@ -48,7 +53,9 @@ const MIN_FILTER_SHARE = 0.1;
 
 export function columnFingerprint(ds: Dataset, column: string): string {
   const c = ds.core.columnManifest(column);
-  return createHash('sha256').update(JSON.stringify([c.id, c.length, c.chunks.map((k) => k.key)])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([c.id, c.length, c.chunks.map((k) => k.key)]))
+    .digest('hex');
 }
 
 function indexesOf(ds: Dataset): Record<string, IndexEntry> {
@@ -63,10 +70,15 @@ function indexesOf(ds: Dataset): Record<string, IndexEntry> {
 export async function createIndex(ds: Dataset, column: string, options: CreateIndexOptions = {}): Promise<IndexEntry> {
   const kind = options.kind ?? 'hnsw';
   if (!INDEX_KINDS.includes(kind)) {
-    throw new StrataError('INVALID_ARGUMENT', `index kind '${kind}' is not supported`, { field: 'kind', hint: `use one of ${INDEX_KINDS.join(', ')}` });
+    throw new StrataError('INVALID_ARGUMENT', `index kind '${kind}' is not supported`, {
+      field: 'kind',
+      hint: `use one of ${INDEX_KINDS.join(', ')}`,
+    });
   }
   if (ds.length !== ds.core.manifest.length) {
-    throw new StrataError('INVALID_ARGUMENT', `createIndex is not allowed on a view of ${ds.uri}`, { hint: 'call it on the dataset itself' });
+    throw new StrataError('INVALID_ARGUMENT', `createIndex is not allowed on a view of ${ds.uri}`, {
+      hint: 'call it on the dataset itself',
+    });
   }
   const m = await loadMatrix(ds, column, options.signal);
   const ids = new Uint32Array(m.rows);
@@ -94,9 +106,15 @@ export async function createIndex(ds: Dataset, column: string, options: CreateIn
   await ds.core.storage.put(key, bytes, { signal: options.signal });
   const o = index.options;
   const entry: IndexEntry = {
-    kind, key, metric: index.metric, builtForVersion, fingerprint: columnFingerprint(ds, column), vectors: n,
+    kind,
+    key,
+    metric: index.metric,
+    builtForVersion,
+    fingerprint: columnFingerprint(ds, column),
+    vectors: n,
     options: { M: o.M, efConstruction: o.efConstruction, efSearch: o.efSearch, seed: o.seed },
-    createdAt: new Date().toISOString(), strataVersion: STRATA_VERSION,
+    createdAt: new Date().toISOString(),
+    strataVersion: STRATA_VERSION,
   };
   ds.setMeta({ indexes: { ...indexesOf(ds), [column]: entry } });
   await ds.commit(`create ${kind} index on ${column} (built for version ${builtForVersion})`);
@@ -109,7 +127,11 @@ async function loadIndex(ds: Dataset, entry: IndexEntry): Promise<LoadedIndex> {
   const bytes = await ds.core.storage.get(entry.key);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 12 || dv.getUint32(0, true) !== MAGIC) {
-    throw new StrataError('CORRUPT', `index object ${entry.key} of ${ds.uri} is damaged`, { key: entry.key, uri: ds.uri, hint: 'rebuild it with createIndex' });
+    throw new StrataError('CORRUPT', `index object ${entry.key} of ${ds.uri} is damaged`, {
+      key: entry.key,
+      uri: ds.uri,
+      hint: 'rebuild it with createIndex',
+    });
   }
   const headPad = (dv.getUint32(4, true) + 3) & ~3;
   const n = dv.getUint32(8, true);
@@ -126,28 +148,44 @@ async function loadIndex(ds: Dataset, entry: IndexEntry): Promise<LoadedIndex> {
         filter = new Uint8Array(n);
         for (let i = 0; i < n; i++) filter[i] = o.mask[ids[i]];
       }
-      return index.search(query, { k: o.k, efSearch: o.efSearch, filter }).map((h) => ({ row: ids[h.row], score: h.score }));
+      return index
+        .search(query, { k: o.k, efSearch: o.efSearch, filter })
+        .map((h) => ({ row: ids[h.row], score: h.score }));
     },
   };
 }
 
 /** Picks exact search or the column's index (loading it once per object), warning when it is stale. */
-export async function currentIndex(ds: Dataset, column: string, o: {
-  metric?: Metric; exact?: boolean; mask?: Uint8Array; rows: number; warn: (message: string, code: string) => void; signal?: AbortSignal;
-}): Promise<IndexPlan & { index?: LoadedIndex }> {
+export async function currentIndex(
+  ds: Dataset,
+  column: string,
+  o: {
+    metric?: Metric;
+    exact?: boolean;
+    mask?: Uint8Array;
+    rows: number;
+    warn: (message: string, code: string) => void;
+    signal?: AbortSignal;
+  },
+): Promise<IndexPlan & { index?: LoadedIndex }> {
   const entry = indexesOf(ds)[column];
   if (!entry) return { method: 'exact', reason: 'no index' };
   if (o.exact) return { method: 'exact', reason: 'exact requested' };
   if (entry.fingerprint !== columnFingerprint(ds, column)) {
-    o.warn(`the ${entry.kind} index on ${column} of ${ds.uri} was built for version ${entry.builtForVersion} and the column has changed since ` +
-      `(now version ${ds.version}); it is ignored and exact search is used. Rebuild it with ds.createIndex('${column}')`, 'STRATA_STALE_INDEX');
+    o.warn(
+      `the ${entry.kind} index on ${column} of ${ds.uri} was built for version ${entry.builtForVersion} and the column has changed since ` +
+        `(now version ${ds.version}); it is ignored and exact search is used. Rebuild it with ds.createIndex('${column}')`,
+      'STRATA_STALE_INDEX',
+    );
     return { method: 'exact', reason: `stale index (built for version ${entry.builtForVersion})` };
   }
-  if (o.metric !== undefined && o.metric !== entry.metric) return { method: 'exact', reason: `index metric is ${entry.metric}` };
+  if (o.metric !== undefined && o.metric !== entry.metric)
+    return { method: 'exact', reason: `index metric is ${entry.metric}` };
   if (o.mask) {
     let kept = 0;
     for (let i = 0; i < o.mask.length; i++) kept += o.mask[i];
-    if (kept < MIN_FILTER_SHARE * entry.vectors) return { method: 'exact', reason: `filter keeps ${kept} of ${entry.vectors} rows` };
+    if (kept < MIN_FILTER_SHARE * entry.vectors)
+      return { method: 'exact', reason: `filter keeps ${kept} of ${entry.vectors} rows` };
   }
   const cacheKey = `${ds.uri}|${entry.key}`;
   let p = loaded.get(cacheKey);

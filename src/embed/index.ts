@@ -1,21 +1,73 @@
 /** Embedding features: ONNX models, preprocessing, the embedding job, lineage, and vector search. */
 export { EmbeddingModel, formatDims, type EmbeddingModelOptions, type TensorInfo } from './model.js';
 export {
-  CHANNEL_ORDERS, FITS, IMAGENET_MEAN, IMAGENET_STD, LAYOUTS,
-  channelCount, itemDims, resizeForModel, resolvePreprocess, toTensor, validatePreprocess,
-  type ChannelOrder, type Fit, type Layout, type Preprocess, type PreprocessOptions, type RawImage,
+  CHANNEL_ORDERS,
+  FITS,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  LAYOUTS,
+  channelCount,
+  itemDims,
+  resizeForModel,
+  resolvePreprocess,
+  toTensor,
+  validatePreprocess,
+  type ChannelOrder,
+  type Fit,
+  type Layout,
+  type Preprocess,
+  type PreprocessOptions,
+  type RawImage,
 } from './preprocess.js';
 export { embed, type EmbedOptions, type EmbedProgress, type EmbedSummary } from './job.js';
-export { TEXT_POOLINGS, TextModel, type TextModelOptions, type TextPooling, type TextPreprocess, type Tokenizer, type TokenizerOutput } from './text-model.js';
-export { loadModel, loadTextModel, readModelBytes, type LoadModelOptions, type LoadedModel, type ModelSource } from './job-model.js';
+export {
+  TEXT_POOLINGS,
+  TextModel,
+  type TextModelOptions,
+  type TextPooling,
+  type TextPreprocess,
+  type Tokenizer,
+  type TokenizerOutput,
+} from './text-model.js';
+export {
+  loadModel,
+  loadTextModel,
+  readModelBytes,
+  type LoadModelOptions,
+  type LoadedModel,
+  type ModelSource,
+} from './job-model.js';
 export { embedQueryImage, embedQueryText, type QueryModelOptions } from './job-query.js';
 export {
-  MAX_RECORDED_FAILURES, ON_LINEAGE_MISMATCH, POOLINGS, isTextPreprocess, lineageDiff, readLineage,
-  type EmbedFailure, type EmbeddingLineage, type LineageIdentity, type OnLineageMismatch, type Pooling,
+  MAX_RECORDED_FAILURES,
+  ON_LINEAGE_MISMATCH,
+  POOLINGS,
+  isTextPreprocess,
+  lineageDiff,
+  readLineage,
+  type EmbedFailure,
+  type EmbeddingLineage,
+  type LineageIdentity,
+  type OnLineageMismatch,
+  type Pooling,
 } from './lineage.js';
 export { type JobFrames } from './video.js';
-export { search, searchDataset, type DatasetHit, type DatasetSearchOptions, type DatasetSearchResult, type SearchQuery } from './dataset-search.js';
-export { INDEX_KINDS, createIndex, type CreateIndexOptions, type IndexEntry, type IndexKind, type IndexPlan } from './index-store.js';
+export {
+  search,
+  searchDataset,
+  type DatasetHit,
+  type DatasetSearchOptions,
+  type DatasetSearchResult,
+  type SearchQuery,
+} from './dataset-search.js';
+export {
+  INDEX_KINDS,
+  createIndex,
+  type CreateIndexOptions,
+  type IndexEntry,
+  type IndexKind,
+  type IndexPlan,
+} from './index-store.js';
 export { ExactIndex, keyToScore, scanExact, searchExact, type ExactSearchOptions } from './search/exact.js';
 export { HnswIndex, type BuildProgress, type HnswBuildOptions, type HnswOptions } from './search/hnsw.js';
 export { METRICS, TopK, vectorNorms, type Metric, type RowFilter, type SearchHit } from './search/metrics.js';

@@ -68,8 +68,14 @@ interface Reply {
 export class InputSlots {
   readonly buffers: readonly SharedArrayBuffer[];
   private readonly free: number[];
-  constructor(count: number, private readonly slotFloats: number) {
-    this.buffers = Array.from({ length: count }, () => new SharedArrayBuffer(slotFloats * Float32Array.BYTES_PER_ELEMENT));
+  constructor(
+    count: number,
+    private readonly slotFloats: number,
+  ) {
+    this.buffers = Array.from(
+      { length: count },
+      () => new SharedArrayBuffer(slotFloats * Float32Array.BYTES_PER_ELEMENT),
+    );
     this.free = this.buffers.map((_, i) => i);
   }
   /** `floats` floats on a free slot (contents stale), or a plain array when none is free or it does not fit. */
@@ -102,7 +108,11 @@ export class WorkerModel {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   private closed = false;
 
-  private constructor(private readonly worker: Worker, private readonly options: WorkerModelOptions, private readonly slots?: InputSlots) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly options: WorkerModelOptions,
+    private readonly slots?: InputSlots,
+  ) {
     worker.on('message', (r: Reply) => {
       const p = this.pending.get(r.id);
       this.pending.delete(r.id);
@@ -117,17 +127,25 @@ export class WorkerModel {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
     const m = new WorkerModel(worker, options, slots);
     const sessionOptions = {
-      intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1,
-      executionMode: 'sequential', graphOptimizationLevel: 'all',
+      intraOpNumThreads: options.intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
       // Idle intra-op threads sleep instead of spinning: spinning burns the cores the decoders need.
       ...(options.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
     };
     // a copy of its own (Buffer#slice would be a view), moved to the worker rather than cloned again
     const copy = Uint8Array.prototype.slice.call(bytes);
-    const r = await m.call({ type: 'init', bytes: copy, options: sessionOptions, slots: slots?.buffers ?? [] }, [copy.buffer as ArrayBuffer]);
+    const r = await m.call({ type: 'init', bytes: copy, options: sessionOptions, slots: slots?.buffers ?? [] }, [
+      copy.buffer as ArrayBuffer,
+    ]);
     if (!r.ok) {
       await m.close();
-      throw new StrataError('CORRUPT', `ONNX Runtime cannot load model ${options.uri} in the inference worker: ${r.message}`, { uri: options.uri });
+      throw new StrataError(
+        'CORRUPT',
+        `ONNX Runtime cannot load model ${options.uri} in the inference worker: ${r.message}`,
+        { uri: options.uri },
+      );
     }
     return m;
   }
@@ -138,7 +156,10 @@ export class WorkerModel {
   }
 
   private call(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
-    if (this.closed) return Promise.reject(new StrataError('INVALID_ARGUMENT', `model ${this.options.uri} is closed`, { uri: this.options.uri }));
+    if (this.closed)
+      return Promise.reject(
+        new StrataError('INVALID_ARGUMENT', `model ${this.options.uri} is closed`, { uri: this.options.uri }),
+      );
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -166,14 +187,25 @@ export class WorkerModel {
       r = await this.call({ type: 'run', data, dims, ...names }, [data.buffer as ArrayBuffer]);
     }
     if (!r.ok) {
-      throw new StrataError('INVALID_ARGUMENT', `model ${this.options.uri} failed on input '${this.options.inputName}' ${formatDims(dims)}: ${r.message}`, {
-        uri: this.options.uri, hint: 'check the preprocess size, layout and channels against the model input',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `model ${this.options.uri} failed on input '${this.options.inputName}' ${formatDims(dims)}: ${r.message}`,
+        {
+          uri: this.options.uri,
+          hint: 'check the preprocess size, layout and channels against the model input',
+        },
+      );
     }
     if (r.dims?.[0] !== n) {
-      throw new StrataError('UNSUPPORTED', `model ${this.options.uri} output '${this.options.outputName}' has batch ${r.dims?.[0]}, expected ${n}`, {
-        uri: this.options.uri, field: 'outputName', hint: 'the output must have the batch as its first dimension',
-      });
+      throw new StrataError(
+        'UNSUPPORTED',
+        `model ${this.options.uri} output '${this.options.outputName}' has batch ${r.dims?.[0]}, expected ${n}`,
+        {
+          uri: this.options.uri,
+          field: 'outputName',
+          hint: 'the output must have the batch as its first dimension',
+        },
+      );
     }
     return r.data as Float32Array;
   }
@@ -201,8 +233,13 @@ export class WorkerPool {
     this.queued = workers.map(() => 0);
   }
 
-  static async start(bytes: Uint8Array, options: WorkerModelOptions & { readonly workers: number; readonly slots?: InputSlots }): Promise<WorkerPool> {
-    const started = await Promise.allSettled(Array.from({ length: options.workers }, () => WorkerModel.start(bytes, options, options.slots)));
+  static async start(
+    bytes: Uint8Array,
+    options: WorkerModelOptions & { readonly workers: number; readonly slots?: InputSlots },
+  ): Promise<WorkerPool> {
+    const started = await Promise.allSettled(
+      Array.from({ length: options.workers }, () => WorkerModel.start(bytes, options, options.slots)),
+    );
     const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -228,4 +265,3 @@ export class WorkerPool {
     await Promise.all(this.workers.map((w) => w.close()));
   }
 }
-

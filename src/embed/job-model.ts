@@ -40,7 +40,11 @@ export async function readModelBytes(uri: string, options: LoadModelOptions = {}
   const root = uri.slice(0, slash);
   const key = uri.slice(slash + 1);
   if (!key || root.endsWith(':/')) {
-    throw new StrataError('INVALID_ARGUMENT', `model URI ${uri} does not name a file`, { uri, field: 'model', hint: 'e.g. s3://bucket/models/model.onnx' });
+    throw new StrataError('INVALID_ARGUMENT', `model URI ${uri} does not name a file`, {
+      uri,
+      field: 'model',
+      hint: 'e.g. s3://bucket/models/model.onnx',
+    });
   }
   const storage = await openStorage(root, options.storageOptions ?? {});
   try {
@@ -52,21 +56,35 @@ export async function readModelBytes(uri: string, options: LoadModelOptions = {}
 
 /** An image model (one float32 input), see EmbeddingModel. */
 export function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  return loadWith(source, options, (src, sha256, uri) => EmbeddingModel.load(src, {
-    inputName: options.inputName, outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256, uri,
-  }));
+  return loadWith(source, options, (src, sha256, uri) =>
+    EmbeddingModel.load(src, {
+      inputName: options.inputName,
+      outputName: options.outputName,
+      intraOpThreads: options.intraOpThreads,
+      sha256,
+      uri,
+    }),
+  );
 }
 
 /** A text model (token tensor inputs), see TextModel. */
 export function loadTextModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel<TextModel>> {
-  return loadWith(source, options, (src, sha256, uri) => TextModel.load(src, { outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256, uri }));
+  return loadWith(source, options, (src, sha256, uri) =>
+    TextModel.load(src, { outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256, uri }),
+  );
 }
 
 /** Builds the model from bytes (named `uri` in messages) or a session (with its `sha256`). */
-type ModelLoader<M> = (source: Uint8Array | ort.InferenceSession, sha256: string | undefined, uri: string) => Promise<M>;
+type ModelLoader<M> = (
+  source: Uint8Array | ort.InferenceSession,
+  sha256: string | undefined,
+  uri: string,
+) => Promise<M>;
 
 async function loadWith<M extends { readonly sha256: string | undefined; close(): Promise<void> }>(
-  source: ModelSource, options: LoadModelOptions, load: ModelLoader<M>,
+  source: ModelSource,
+  options: LoadModelOptions,
+  load: ModelLoader<M>,
 ): Promise<LoadedModel<M>> {
   let model: M;
   let uri: string;
@@ -83,10 +101,14 @@ async function loadWith<M extends { readonly sha256: string | undefined; close()
     model = await load(source, undefined, uri);
   } else {
     if (!options.modelSha256 || !/^[0-9a-f]{64}$/.test(options.modelSha256)) {
-      throw new StrataError('INVALID_ARGUMENT', 'an InferenceSession needs modelSha256 (the sha256 hex of its .onnx file)', {
-        field: 'modelSha256',
-        hint: 'pass modelSha256, or pass the model path/bytes instead of a session; lineage identifies models by sha256',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        'an InferenceSession needs modelSha256 (the sha256 hex of its .onnx file)',
+        {
+          field: 'modelSha256',
+          hint: 'pass modelSha256, or pass the model path/bytes instead of a session; lineage identifies models by sha256',
+        },
+      );
     }
     uri = 'session';
     model = await load(source, options.modelSha256, uri);
@@ -94,7 +116,9 @@ async function loadWith<M extends { readonly sha256: string | undefined; close()
   if (options.modelSha256 && model.sha256 !== options.modelSha256) {
     await model.close();
     throw new StrataError('CONFLICT', `model ${uri} has sha256 ${model.sha256}, expected ${options.modelSha256}`, {
-      uri, field: 'modelSha256', hint: 'the model file changed; use the original file or drop modelSha256',
+      uri,
+      field: 'modelSha256',
+      hint: 'the model file changed; use the original file or drop modelSha256',
     });
   }
   return { model, uri, sha256: model.sha256 as string, bytes };

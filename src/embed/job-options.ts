@@ -144,6 +144,11 @@ export interface EmbedSummary {
    * background), `infer` (the model busy), `starved` (the model idle waiting for decoded samples,
    * including the first batch), `write` (appending and committing, overlapped with the model).
    */
-  readonly stageSeconds: { readonly setup: number; readonly infer: number; readonly starved: number; readonly write: number };
+  readonly stageSeconds: {
+    readonly setup: number;
+    readonly infer: number;
+    readonly starved: number;
+    readonly write: number;
+  };
   readonly lineage: EmbeddingLineage;
 }

@@ -2,8 +2,12 @@ import type { Dataset } from '../dataset/dataset.js';
 import { isStrataError, StrataError } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import {
-  chooseOutput, newLineage, withFailures,
-  type EmbedFailure, type EmbeddingLineage, type LineageIdentity,
+  chooseOutput,
+  newLineage,
+  withFailures,
+  type EmbedFailure,
+  type EmbeddingLineage,
+  type LineageIdentity,
 } from './lineage.js';
 import { RateMeter, type EmbeddedSample } from './pipeline.js';
 import { l2normalize, pool } from './video.js';
@@ -21,7 +25,12 @@ export interface SourceItem {
  * the decoders and the model could use (interleaved A/B, 600 JPEGs: median 210 vs 205 images/s, ahead
  * in 5 of 5 rounds, identical vectors).
  */
-export async function* imageBytes(ds: Dataset, column: string, start: number, signal?: AbortSignal): AsyncGenerator<SourceItem> {
+export async function* imageBytes(
+  ds: Dataset,
+  column: string,
+  start: number,
+  signal?: AbortSignal,
+): AsyncGenerator<SourceItem> {
   let row = start;
   try {
     for await (const run of ds.core.reader(column).scan(start, ds.length, { signal, prefetchChunks: 1 })) {
@@ -39,7 +48,12 @@ export async function* imageBytes(ds: Dataset, column: string, start: number, si
 }
 
 /** The column's cells from row `start` on, in order, read in batches. */
-export async function* cells(ds: Dataset, column: string, start: number, signal?: AbortSignal): AsyncGenerator<SourceItem> {
+export async function* cells(
+  ds: Dataset,
+  column: string,
+  start: number,
+  signal?: AbortSignal,
+): AsyncGenerator<SourceItem> {
   let row = start;
   for await (const batch of ds.slice(start).select([column]).iterRows({ batchSize: 256, signal })) {
     for (const r of batch) yield { row: row++, cell: r[column] };
@@ -66,11 +80,20 @@ export interface OutputPlan {
  * and how far an earlier run got. Warns about rows that were appended after the last run.
  */
 export function planOutput(
-  ds: Dataset, identity: LineageIdentity, options: EmbedOptions,
+  ds: Dataset,
+  identity: LineageIdentity,
+  options: EmbedOptions,
   model: { readonly uri: string; readonly inputDims: readonly number[]; readonly dim: number },
 ): OutputPlan {
-  const known = (name: string) => (ds.core.manifest.columns.some((c) => c.name === name) ? ds.columnMeta(name) : undefined);
-  const choice = chooseOutput(options.output ?? 'embedding', identity, known, options.onLineageMismatch ?? 'error', ds.uri);
+  const known = (name: string) =>
+    ds.core.manifest.columns.some((c) => c.name === name) ? ds.columnMeta(name) : undefined;
+  const choice = chooseOutput(
+    options.output ?? 'embedding',
+    identity,
+    known,
+    options.onLineageMismatch ?? 'error',
+    ds.uri,
+  );
   const column = choice.column;
   const timestampsColumn = identity.pooling === 'none' ? `${column}_timestamps` : undefined;
   const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn });
@@ -81,17 +104,38 @@ export function planOutput(
   if (unembedded > 0) {
     (options.onWarning ?? ((m: string, code: string) => process.emitWarning(m, { code })))(
       `${unembedded} rows of ${column} (rows ${choice.existing!.rowsWritten}..${resumedFrom - 1}) were appended after embed() last ran and hold null; ` +
-      `embed() appends only, so it cannot fill them: embed into a new output column to cover every row`, 'STRATA_EMBED_UNFILLED');
+        `embed() appends only, so it cannot fill them: embed into a new output column to cover every row`,
+      'STRATA_EMBED_UNFILLED',
+    );
   }
-  return { column, existing: choice.existing !== undefined, lineage, resumedFrom, total: ds.length - resumedFrom, unembedded, timestampsColumn };
+  return {
+    column,
+    existing: choice.existing !== undefined,
+    lineage,
+    resumedFrom,
+    total: ds.length - resumedFrom,
+    unembedded,
+    timestampsColumn,
+  };
 }
 
 /** The summary of a run that found every row already embedded. */
 export function noopSummary(ds: Dataset, plan: OutputPlan, dim: number, t0: number): EmbedSummary {
   const seconds = (performance.now() - t0) / 1000;
   return {
-    column: plan.column, resumedFrom: plan.resumedFrom, dim, unembedded: plan.unembedded, version: ds.version, noop: true,
-    processed: 0, embedded: 0, empty: 0, failures: [], seconds, imagesPerSecond: 0, lineage: plan.lineage,
+    column: plan.column,
+    resumedFrom: plan.resumedFrom,
+    dim,
+    unembedded: plan.unembedded,
+    version: ds.version,
+    noop: true,
+    processed: 0,
+    embedded: 0,
+    empty: 0,
+    failures: [],
+    seconds,
+    imagesPerSecond: 0,
+    lineage: plan.lineage,
     stageSeconds: { setup: seconds, infer: 0, starved: 0, write: 0 },
   };
 }
@@ -151,7 +195,10 @@ export class OutputWriter {
       if (failure) {
         if (this.options.strict) {
           throw new StrataError('CORRUPT', `row ${s.row} of ${identity.sourceColumn} cannot be embedded: ${failure}`, {
-            row: s.row, column: identity.sourceColumn, uri: this.ds.uri, hint: 'fix or remove the sample, or run without strict to record it and store null',
+            row: s.row,
+            column: identity.sourceColumn,
+            uri: this.ds.uri,
+            hint: 'fix or remove the sample, or run without strict to record it and store null',
           });
         }
         const f = { row: s.row, reason: failure };
@@ -161,18 +208,26 @@ export class OutputWriter {
       } else if (s.empty) this.empty++;
       else this.embedded++;
       values.push(value);
-      times.push(value === null ? null : { data: Float64Array.from(s.timestamps ?? []), shape: [s.timestamps?.length ?? 0] });
+      times.push(
+        value === null ? null : { data: Float64Array.from(s.timestamps ?? []), shape: [s.timestamps?.length ?? 0] },
+      );
     }
     await this.ds.appendToColumn(this.plan.column, values);
     if (this.plan.timestampsColumn) await this.ds.appendToColumn(this.plan.timestampsColumn, times);
     this.written += samples.length;
     this.batches++;
-    const due = this.cadence.everyBatches !== undefined
-      ? this.batches % this.cadence.everyBatches === 0
-      : performance.now() - this.lastCommitMs >= this.cadence.intervalMs;
+    const due =
+      this.cadence.everyBatches !== undefined
+        ? this.batches % this.cadence.everyBatches === 0
+        : performance.now() - this.lastCommitMs >= this.cadence.intervalMs;
     if (due) await this.commit();
     const p = this.meter.add(samples.length);
-    this.options.onProgress?.({ phase: 'embed', ...p, committedRows: this.committedRows, failed: this.failures.length });
+    this.options.onProgress?.({
+      phase: 'embed',
+      ...p,
+      committedRows: this.committedRows,
+      failed: this.failures.length,
+    });
   }
 
   /** Publishes the rows written so far (with the lineage and failures); the first run always commits. */
@@ -182,7 +237,9 @@ export class OutputWriter {
     this.lineage = withFailures(this.lineage, this.pendingFailures, this.written);
     this.pendingFailures = [];
     this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
-    await this.ds.commit(`embed ${this.identity.sourceColumn} → ${this.plan.column}: rows ${this.committedRows}..${this.written}`);
+    await this.ds.commit(
+      `embed ${this.identity.sourceColumn} → ${this.plan.column}: rows ${this.committedRows}..${this.written}`,
+    );
     this.committedRows = this.written;
     this.lastCommitMs = performance.now();
   }
@@ -192,9 +249,20 @@ export class OutputWriter {
     const seconds = (performance.now() - t0) / 1000;
     const processed = this.written - this.plan.resumedFrom;
     return {
-      column: this.plan.column, resumedFrom: this.plan.resumedFrom, dim: this.dim, unembedded: this.plan.unembedded,
-      version: this.ds.version, noop: false, processed, embedded: this.embedded, empty: this.empty,
-      failures: this.failures, seconds, imagesPerSecond: processed / seconds, lineage: this.lineage, stageSeconds,
+      column: this.plan.column,
+      resumedFrom: this.plan.resumedFrom,
+      dim: this.dim,
+      unembedded: this.plan.unembedded,
+      version: this.ds.version,
+      noop: false,
+      processed,
+      embedded: this.embedded,
+      empty: this.empty,
+      failures: this.failures,
+      seconds,
+      imagesPerSecond: processed / seconds,
+      lineage: this.lineage,
+      stageSeconds,
     };
   }
 }
@@ -217,16 +285,25 @@ const DEFAULT_COMMIT_INTERVAL_MS = 10_000;
 export function commitCadence(options: Pick<EmbedOptions, 'commitEveryBatches' | 'commitIntervalMs'>): CommitCadence {
   const intervalMs = options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
   if (!Number.isFinite(intervalMs) || intervalMs < 0) {
-    throw new StrataError('INVALID_ARGUMENT', `commitIntervalMs must be a number of milliseconds >= 0, got ${intervalMs}`, {
-      field: 'commitIntervalMs', hint: 'e.g. 10000 commits at most every 10 s; 0 after every batch',
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `commitIntervalMs must be a number of milliseconds >= 0, got ${intervalMs}`,
+      {
+        field: 'commitIntervalMs',
+        hint: 'e.g. 10000 commits at most every 10 s; 0 after every batch',
+      },
+    );
   }
-  const everyBatches = options.commitEveryBatches === undefined ? undefined : positiveInt(options.commitEveryBatches, 'commitEveryBatches');
+  const everyBatches =
+    options.commitEveryBatches === undefined
+      ? undefined
+      : positiveInt(options.commitEveryBatches, 'commitEveryBatches');
   return { everyBatches, intervalMs };
 }
 
 export function positiveInt(v: number, field: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new StrataError('INVALID_ARGUMENT', `${field} must be a positive integer, got ${v}`, { field });
+  if (!Number.isInteger(v) || v < 1)
+    throw new StrataError('INVALID_ARGUMENT', `${field} must be a positive integer, got ${v}`, { field });
   return v;
 }
 

@@ -3,10 +3,25 @@ import type { Dataset } from '../dataset/dataset.js';
 import { StrataError, throwIfAborted } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import { loadTextModel } from './job-model.js';
-import { cells, commitCadence, noopSummary, OutputWriter, planOutput, positiveInt, type SourceItem } from './job-output.js';
+import {
+  cells,
+  commitCadence,
+  noopSummary,
+  OutputWriter,
+  planOutput,
+  positiveInt,
+  type SourceItem,
+} from './job-output.js';
 import type { LineageIdentity } from './lineage.js';
 import type { EmbeddedSample } from './pipeline.js';
-import { TEXT_POOLINGS, tokenCount, type TextModel, type TextPreprocess, type TokenizerOutput, type Tokens } from './text-model.js';
+import {
+  TEXT_POOLINGS,
+  tokenCount,
+  type TextModel,
+  type TextPreprocess,
+  type TokenizerOutput,
+  type Tokens,
+} from './text-model.js';
 
 /**
  * embed() for a text column: each text goes through the user's tokenizer, batches are padded to
@@ -18,19 +33,30 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
   const column = options.column;
   const tokenizer = options.tokenizer;
   if (typeof tokenizer !== 'function') {
-    throw new StrataError('INVALID_ARGUMENT', `column ${column} holds text: embed() needs a tokenizer (text → token ids) to feed the model`, {
-      column, field: 'tokenizer', hint: 'pass tokenizer: (text) => ids (or { input_ids, attention_mask, ... }) and a tokenizerName naming it',
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `column ${column} holds text: embed() needs a tokenizer (text → token ids) to feed the model`,
+      {
+        column,
+        field: 'tokenizer',
+        hint: 'pass tokenizer: (text) => ids (or { input_ids, attention_mask, ... }) and a tokenizerName naming it',
+      },
+    );
   }
   const pooling = options.tokenPooling ?? 'mean';
   if (!TEXT_POOLINGS.includes(pooling)) {
-    throw new StrataError('INVALID_ARGUMENT', `tokenPooling '${pooling}' is not supported`, { field: 'tokenPooling', hint: `use one of ${TEXT_POOLINGS.join(', ')}` });
+    throw new StrataError('INVALID_ARGUMENT', `tokenPooling '${pooling}' is not supported`, {
+      field: 'tokenPooling',
+      hint: `use one of ${TEXT_POOLINGS.join(', ')}`,
+    });
   }
   const cadence = commitCadence(options);
   const batchSize = positiveInt(options.batchSize ?? 32, 'batchSize'); // a model's fixed batch is handled by TextModel.run
   const padTokenId = options.padTokenId ?? 0;
   if (!Number.isInteger(padTokenId) || padTokenId < 0) {
-    throw new StrataError('INVALID_ARGUMENT', `padTokenId must be an integer >= 0, got ${padTokenId}`, { field: 'padTokenId' });
+    throw new StrataError('INVALID_ARGUMENT', `padTokenId must be an integer >= 0, got ${padTokenId}`, {
+      field: 'padTokenId',
+    });
   }
 
   const { model, uri, sha256 } = await loadTextModel(options.model, options);
@@ -38,14 +64,20 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
     const maxTokens = positiveInt(options.maxTokens ?? model.fixedTokens ?? 512, 'maxTokens');
     const pre: TextPreprocess = {
       kind: 'text',
-      tokenizer: options.tokenizerName ?? `sha256:${createHash('sha256').update(String(tokenizer)).digest('hex').slice(0, 16)}`,
-      maxTokens, padTokenId, pooling,
+      tokenizer:
+        options.tokenizerName ?? `sha256:${createHash('sha256').update(String(tokenizer)).digest('hex').slice(0, 16)}`,
+      maxTokens,
+      padTokenId,
+      pooling,
     };
     const dim = model.outputDim ?? (await model.run([model.tokens([padTokenId], maxTokens)], pre)).length;
     const identity: LineageIdentity = {
       sourceColumn: column,
       model: { sha256, inputName: model.inputName, outputName: model.outputName },
-      preprocess: pre, normalize: options.normalize ?? false, frames: null, pooling: null,
+      preprocess: pre,
+      normalize: options.normalize ?? false,
+      frames: null,
+      pooling: null,
     };
     const plan = planOutput(ds, identity, options, { uri, inputDims: model.inputs[0].dims, dim });
     if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
@@ -82,7 +114,12 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
 }
 
 /** Tokenizes and embeds one batch; null cells are empty, tokenizer errors are failures of their row. */
-async function embedBatch(model: TextModel, batch: readonly SourceItem[], pre: TextPreprocess, options: EmbedOptions): Promise<EmbeddedSample[]> {
+async function embedBatch(
+  model: TextModel,
+  batch: readonly SourceItem[],
+  pre: TextPreprocess,
+  options: EmbedOptions,
+): Promise<EmbeddedSample[]> {
   const out: EmbeddedSample[] = [];
   const ready: { at: number; tokens: Tokens }[] = [];
   for (const { row, cell } of batch) {
@@ -106,7 +143,10 @@ async function embedBatch(model: TextModel, batch: readonly SourceItem[], pre: T
     }
   }
   if (ready.length > 0) {
-    const y = await model.run(ready.map((r) => r.tokens), pre);
+    const y = await model.run(
+      ready.map((r) => r.tokens),
+      pre,
+    );
     const d = y.length / ready.length;
     ready.forEach((r, i) => {
       out[r.at] = { ...out[r.at], vectors: [y.slice(i * d, (i + 1) * d)] };

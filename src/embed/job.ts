@@ -7,10 +7,26 @@ import { InputSlots, WorkerPool } from './job-infer.js';
 import { loadModel } from './job-model.js';
 import { embedTextColumn } from './job-text.js';
 import { POOLINGS, type LineageIdentity } from './lineage.js';
-import { cells, commitCadence, imageBytes, noopSummary, OutputWriter, planOutput, positiveInt, type SourceItem } from './job-output.js';
+import {
+  cells,
+  commitCadence,
+  imageBytes,
+  noopSummary,
+  OutputWriter,
+  planOutput,
+  positiveInt,
+  type SourceItem,
+} from './job-output.js';
 import type { EmbeddingModel } from './model.js';
 import { runPipeline, type PipelineStats, type PreparedSample } from './pipeline.js';
-import { itemDims, resizeForModel, toTensor, validatePreprocess, type Preprocess, type PreprocessOptions } from './preprocess.js';
+import {
+  itemDims,
+  resizeForModel,
+  toTensor,
+  validatePreprocess,
+  type Preprocess,
+  type PreprocessOptions,
+} from './preprocess.js';
 import { checkFrames, videoFrames, type JobFrames } from './video.js';
 
 export type { EmbedOptions, EmbedProgress, EmbedSummary } from './job-options.js';
@@ -37,29 +53,45 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
   const t0 = performance.now();
   const column = options.column;
   if (ds.length !== ds.core.manifest.length) {
-    throw new StrataError('INVALID_ARGUMENT', `embed() runs on a whole dataset, not a view of ${ds.uri}`, { uri: ds.uri, hint: 'call it on the dataset itself' });
+    throw new StrataError('INVALID_ARGUMENT', `embed() runs on a whole dataset, not a view of ${ds.uri}`, {
+      uri: ds.uri,
+      hint: 'call it on the dataset itself',
+    });
   }
   if (ds.core.hasPendingChanges) {
-    throw new StrataError('INVALID_ARGUMENT', `${ds.uri} has uncommitted changes; embed() commits as it goes and would publish them`, {
-      uri: ds.uri, hint: 'commit() or rollback() first',
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `${ds.uri} has uncommitted changes; embed() commits as it goes and would publish them`,
+      {
+        uri: ds.uri,
+        hint: 'commit() or rollback() first',
+      },
+    );
   }
   const spec = ds.schema[column] ?? ds.core.spec(column);
   if (spec.htype === 'text') return embedTextColumn(ds, options, t0);
   const isVideo = spec.htype === 'video' || (spec.htype === 'link' && spec.target === 'video');
   if (!(isVideo || spec.htype === 'image' || spec.htype === 'link')) {
     throw new StrataError('UNSUPPORTED', `embed() reads image, video or text columns; ${column} is ${spec.htype}`, {
-      column, field: 'column', hint: 'pick an image, video, link or text column',
+      column,
+      field: 'column',
+      hint: 'pick an image, video, link or text column',
     });
   }
   const pooling = isVideo ? (options.pooling ?? 'mean') : null;
   if (pooling !== null && !POOLINGS.includes(pooling)) {
-    throw new StrataError('INVALID_ARGUMENT', `pooling '${pooling}' is not supported`, { field: 'pooling', hint: `use one of ${POOLINGS.join(', ')}` });
+    throw new StrataError('INVALID_ARGUMENT', `pooling '${pooling}' is not supported`, {
+      field: 'pooling',
+      hint: `use one of ${POOLINGS.join(', ')}`,
+    });
   }
   const frames: JobFrames | null = isVideo ? checkFrames(options.frames ?? { count: 8 }) : null;
   const cadence = commitCadence(options);
   const workers = positiveInt(options.inferenceWorkers ?? Math.min(2, availableParallelism()), 'inferenceWorkers');
-  const decodeConcurrency = positiveInt(options.decodeConcurrency ?? Math.max(2, availableParallelism()), 'decodeConcurrency');
+  const decodeConcurrency = positiveInt(
+    options.decodeConcurrency ?? Math.max(2, availableParallelism()),
+    'decodeConcurrency',
+  );
 
   const { model, uri, sha256, bytes } = await loadModel(options.model, options);
   let worker: Promise<WorkerPool> | undefined;
@@ -75,7 +107,10 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     const identity: LineageIdentity = {
       sourceColumn: column,
       model: { sha256, inputName: model.inputName, outputName: model.outputName },
-      preprocess: pre, normalize: options.normalize ?? false, frames, pooling,
+      preprocess: pre,
+      normalize: options.normalize ?? false,
+      frames,
+      pooling,
     };
     const plan = planOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim });
     if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
@@ -87,8 +122,13 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       slots = new InputSlots(workers + 2, batchSize * itemFloats);
       // the worker loads its session while the first batch is read and decoded
       worker = WorkerPool.start(bytes, {
-        inputName: model.inputName, outputName: model.outputName, uri, workers, slots,
-        intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / workers)), spinning: options.ortSpinning,
+        inputName: model.inputName,
+        outputName: model.outputName,
+        uri,
+        workers,
+        slots,
+        intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
+        spinning: options.ortSpinning,
       });
       worker.catch(() => undefined);
       // the workers run the model from here on; the main thread's session would hold the weights
@@ -103,14 +143,17 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     const tRun = performance.now();
     try {
       stats = await runPipeline({
-        source: spec.htype === 'image'
-          ? imageBytes(ds, column, plan.resumedFrom, options.signal)
-          : cells(ds, column, plan.resumedFrom, options.signal),
+        source:
+          spec.htype === 'image'
+            ? imageBytes(ds, column, plan.resumedFrom, options.signal)
+            : cells(ds, column, plan.resumedFrom, options.signal),
         prepare: (item) => prepareSample(item, pre, frames, options.signal),
         concurrency: decodeConcurrency,
         concurrencyWhileInferring: options.decodeWhileInferring,
         window: queueSamples,
-        batchSize, itemFloats, batchesInFlight: (worker ? workers : 1) + 1,
+        batchSize,
+        itemFloats,
+        batchesInFlight: (worker ? workers : 1) + 1,
         allocate: slots ? (floats) => slots.take(floats) : undefined,
         pack: (items, out) => void toTensor(items, pre, out),
         infer,
@@ -123,7 +166,10 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       throw err;
     }
     return writer.summary(t0, {
-      setup: (tRun - t0) / 1000, infer: stats.inferMs / 1000, starved: stats.starvedMs / 1000, write: stats.writeMs / 1000,
+      setup: (tRun - t0) / 1000,
+      infer: stats.inferMs / 1000,
+      starved: stats.starvedMs / 1000,
+      write: stats.writeMs / 1000,
     });
   } finally {
     if (worker) await (await worker.catch(() => undefined))?.close();
@@ -132,7 +178,12 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
 }
 
 /** Read + decode + resize + pack one sample; decode errors become a recorded failure. */
-async function prepareSample(item: SourceItem, pre: Preprocess, frames: JobFrames | null, signal?: AbortSignal): Promise<PreparedSample> {
+async function prepareSample(
+  item: SourceItem,
+  pre: Preprocess,
+  frames: JobFrames | null,
+  signal?: AbortSignal,
+): Promise<PreparedSample> {
   const { row, cell } = item;
   if (cell === null || cell === undefined) return { row, items: [], empty: true };
   try {
@@ -141,7 +192,8 @@ async function prepareSample(item: SourceItem, pre: Preprocess, frames: JobFrame
       return { row, items: v.items, timestamps: v.timestamps };
     }
     let bytes: Uint8Array;
-    if (cell instanceof Uint8Array) bytes = cell; // from imageBytes
+    if (cell instanceof Uint8Array)
+      bytes = cell; // from imageBytes
     else if (cell instanceof ImageCell) bytes = await cell.bytes({ signal });
     else throw new StrataError('UNSUPPORTED', `row ${row} holds no image`, { row });
     const px = await resizeForModel(bytes, pre);

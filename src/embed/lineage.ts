@@ -64,7 +64,10 @@ export interface EmbeddingLineage extends LineageIdentity {
   readonly timestampsColumn?: string;
 }
 
-export function newLineage(identity: LineageIdentity, extra: { uri: string; inputDims: readonly number[]; dim: number; timestampsColumn?: string }): EmbeddingLineage {
+export function newLineage(
+  identity: LineageIdentity,
+  extra: { uri: string; inputDims: readonly number[]; dim: number; timestampsColumn?: string },
+): EmbeddingLineage {
   const now = new Date().toISOString();
   return {
     kind: 'strata.embedding',
@@ -90,9 +93,16 @@ export function readLineage(meta: Readonly<Record<string, unknown>>): EmbeddingL
 function identityKey(l: LineageIdentity): string {
   const p = l.preprocess;
   return JSON.stringify([
-    l.sourceColumn, l.model.sha256, l.model.inputName, l.model.outputName,
-    isTextPreprocess(p) ? p : [p.size, p.fit, p.mean, p.std, p.layout, p.channels, p.scale, p.fit === 'center-crop' ? p.cropFraction : null],
-    l.normalize, l.frames, l.pooling,
+    l.sourceColumn,
+    l.model.sha256,
+    l.model.inputName,
+    l.model.outputName,
+    isTextPreprocess(p)
+      ? p
+      : [p.size, p.fit, p.mean, p.std, p.layout, p.channels, p.scale, p.fit === 'center-crop' ? p.cropFraction : null],
+    l.normalize,
+    l.frames,
+    l.pooling,
   ]);
 }
 
@@ -116,10 +126,20 @@ export function lineageDiff(a: LineageIdentity, b: LineageIdentity): string[] {
 }
 
 /** Lineage after a commit that added `failures` (merged by row, capped). */
-export function withFailures(l: EmbeddingLineage, failures: readonly EmbedFailure[], rowsWritten: number): EmbeddingLineage {
+export function withFailures(
+  l: EmbeddingLineage,
+  failures: readonly EmbedFailure[],
+  rowsWritten: number,
+): EmbeddingLineage {
   const merged = [...l.failures];
   for (const f of failures) if (merged.length < MAX_RECORDED_FAILURES) merged.push(f);
-  return { ...l, updatedAt: new Date().toISOString(), failureCount: l.failureCount + failures.length, failures: merged, rowsWritten };
+  return {
+    ...l,
+    updatedAt: new Date().toISOString(),
+    failureCount: l.failureCount + failures.length,
+    failures: merged,
+    rowsWritten,
+  };
 }
 
 /** What the job does about a column whose lineage differs. */
@@ -153,11 +173,22 @@ export function chooseOutput(
     const diff = existing ? lineageDiff(existing, identity) : ['not written by embed()'];
     if (diff.length === 0) return { column: name, existing };
     if (onMismatch === 'error') {
-      throw new StrataError('CONFLICT',
+      throw new StrataError(
+        'CONFLICT',
         `column ${name} of ${uri} holds embeddings from a different model or preprocess (differs in: ${diff.join(', ')})`,
-        { column: name, uri, field: 'output', differences: diff,
-          hint: `write to a new column (output: '${output}_v2'), or pass onLineageMismatch: 'new-column' to pick ${output}_2, ${output}_3, ... automatically` });
+        {
+          column: name,
+          uri,
+          field: 'output',
+          differences: diff,
+          hint: `write to a new column (output: '${output}_v2'), or pass onLineageMismatch: 'new-column' to pick ${output}_2, ${output}_3, ... automatically`,
+        },
+      );
     }
   }
-  throw new StrataError('CONFLICT', `no free column name for ${output} in ${uri}`, { column: output, uri, hint: 'choose another output name' });
+  throw new StrataError('CONFLICT', `no free column name for ${output} in ${uri}`, {
+    column: output,
+    uri,
+    hint: 'choose another output name',
+  });
 }

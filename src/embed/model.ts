@@ -48,13 +48,20 @@ export function formatDims(dims: readonly number[]): string {
   return `[${dims.map((d) => (d < 0 ? '?' : String(d))).join(', ')}]`;
 }
 
-export function pick(kind: 'input' | 'output', all: readonly TensorInfo[], wanted: string | undefined, uri: string): TensorInfo {
+export function pick(
+  kind: 'input' | 'output',
+  all: readonly TensorInfo[],
+  wanted: string | undefined,
+  uri: string,
+): TensorInfo {
   const names = all.map((t) => t.name);
   if (wanted !== undefined) {
     const found = all.find((t) => t.name === wanted);
     if (!found) {
       throw new StrataError('INVALID_ARGUMENT', `model ${uri} has no ${kind} named '${wanted}'`, {
-        uri, field: `${kind}Name`, [`${kind}s`]: names,
+        uri,
+        field: `${kind}Name`,
+        [`${kind}s`]: names,
         hint: `choose one of: ${names.map((n) => `'${n}'`).join(', ')}`,
       });
     }
@@ -62,7 +69,9 @@ export function pick(kind: 'input' | 'output', all: readonly TensorInfo[], wante
   }
   if (all.length !== 1) {
     throw new StrataError('INVALID_ARGUMENT', `model ${uri} has ${all.length} ${kind}s (${names.join(', ')})`, {
-      uri, field: `${kind}Name`, [`${kind}s`]: names,
+      uri,
+      field: `${kind}Name`,
+      [`${kind}s`]: names,
       hint: `pass ${kind}Name: one of ${names.map((n) => `'${n}'`).join(', ')}`,
     });
   }
@@ -76,7 +85,10 @@ export async function readModelFile(path: string): Promise<Uint8Array> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO';
     throw new StrataError(code, `cannot read ONNX model ${path}`, {
-      uri: path, file: path, cause: err, hint: 'pass a local .onnx path, model bytes, or an InferenceSession',
+      uri: path,
+      file: path,
+      cause: err,
+      hint: 'pass a local .onnx path, model bytes, or an InferenceSession',
     });
   }
 }
@@ -92,7 +104,10 @@ export interface SessionOptions {
 }
 
 /** An ONNX Runtime session from a path, bytes or a session, with its origin and the bytes' sha256. */
-export async function openSession(source: string | Uint8Array | ort.InferenceSession, options: SessionOptions = {}): Promise<{
+export async function openSession(
+  source: string | Uint8Array | ort.InferenceSession,
+  options: SessionOptions = {},
+): Promise<{
   readonly session: ort.InferenceSession;
   /** False for a session passed in (the caller releases it). */
   readonly owns: boolean;
@@ -104,7 +119,7 @@ export async function openSession(source: string | Uint8Array | ort.InferenceSes
   let sha256 = options.sha256;
   const owns = typeof source === 'string' || source instanceof Uint8Array;
   if (owns) {
-    uri = typeof source === 'string' ? source : options.uri ?? 'bytes';
+    uri = typeof source === 'string' ? source : (options.uri ?? 'bytes');
     const bytes = typeof source === 'string' ? await readModelFile(source) : source;
     sha256 = createHash('sha256').update(bytes).digest('hex');
     try {
@@ -117,7 +132,9 @@ export async function openSession(source: string | Uint8Array | ort.InferenceSes
       });
     } catch (err) {
       throw new StrataError('CORRUPT', `ONNX Runtime cannot load model ${uri}: ${(err as Error).message}`, {
-        uri, cause: err, hint: 'check that the file is a valid .onnx model (opset supported by onnxruntime-node)',
+        uri,
+        cause: err,
+        hint: 'check that the file is a valid .onnx model (opset supported by onnxruntime-node)',
       });
     }
   } else {
@@ -188,11 +205,16 @@ export class EmbeddingModel {
     const outputs = session.outputMetadata.map(describe);
     const input = pick('input', inputs, options.inputName, uri);
     const output = pick('output', outputs, options.outputName, uri);
-    for (const [kind, t] of [['input', input], ['output', output]] as const) {
+    for (const [kind, t] of [
+      ['input', input],
+      ['output', output],
+    ] as const) {
       if (t.type !== 'float32') {
         if (owns) await session.release();
         throw new StrataError('UNSUPPORTED', `model ${uri} ${kind} '${t.name}' is ${t.type}, expected float32`, {
-          uri, field: `${kind}Name`, hint: 'image embedding models must take and return float32 tensors',
+          uri,
+          field: `${kind}Name`,
+          hint: 'image embedding models must take and return float32 tensors',
         });
       }
     }
@@ -213,15 +235,19 @@ export class EmbeddingModel {
       throw new StrataError('INVALID_ARGUMENT', `batch size must be a positive integer, got ${n}`, { field: 'n' });
     }
     if (dims.some((d) => d < 1) || dims.length !== this.inputShape.dims.length - 1) {
-      throw new StrataError('INVALID_ARGUMENT',
+      throw new StrataError(
+        'INVALID_ARGUMENT',
         `model input '${this.inputName}' has shape ${formatDims(this.inputShape.dims)}; pass itemDims (the per-item dims)`,
-        { uri: this.uri, field: 'itemDims', hint: `e.g. itemDims from the preprocess size and layout` });
+        { uri: this.uri, field: 'itemDims', hint: `e.g. itemDims from the preprocess size and layout` },
+      );
     }
     const per = dims.reduce((a, b) => a * b, 1);
     if (batch.length !== n * per) {
-      throw new StrataError('INVALID_ARGUMENT',
+      throw new StrataError(
+        'INVALID_ARGUMENT',
         `batch has ${batch.length} floats, expected ${n} × ${per} for input '${this.inputName}' ${formatDims([n, ...dims])}`,
-        { uri: this.uri, field: 'batch' });
+        { uri: this.uri, field: 'batch' },
+      );
     }
     const step = this.fixedBatch ?? n;
     let out: Float32Array | undefined;
@@ -237,8 +263,11 @@ export class EmbeddingModel {
       const d = y.length / step;
       this.learnedDim ??= d;
       if (d !== this.learnedDim) {
-        throw new StrataError('INVALID_ARGUMENT', `model ${this.uri} output '${this.outputName}' changed width: ${d} vs ${this.learnedDim}`,
-          { uri: this.uri, field: 'outputName' });
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `model ${this.uri} output '${this.outputName}' changed width: ${d} vs ${this.learnedDim}`,
+          { uri: this.uri, field: 'outputName' },
+        );
       }
       if (step === n) return y;
       out ??= new Float32Array(n * d);
@@ -253,16 +282,21 @@ export class EmbeddingModel {
     try {
       result = await this.session.run({ [this.inputName]: tensor }, [this.outputName]);
     } catch (err) {
-      throw new StrataError('INVALID_ARGUMENT',
+      throw new StrataError(
+        'INVALID_ARGUMENT',
         `model ${this.uri} failed on input '${this.inputName}' ${formatDims([n, ...dims])}: ${(err as Error).message}`,
-        { uri: this.uri, cause: err, hint: 'check the preprocess size, layout and channels against the model input' });
+        { uri: this.uri, cause: err, hint: 'check the preprocess size, layout and channels against the model input' },
+      );
     } finally {
       tensor.dispose();
     }
     const y = result[this.outputName] as ort.Tensor;
     if (y.dims[0] !== n) {
-      throw new StrataError('UNSUPPORTED', `model ${this.uri} output '${this.outputName}' has batch ${y.dims[0]}, expected ${n}`,
-        { uri: this.uri, field: 'outputName', hint: 'the output must have the batch as its first dimension' });
+      throw new StrataError(
+        'UNSUPPORTED',
+        `model ${this.uri} output '${this.outputName}' has batch ${y.dims[0]}, expected ${n}`,
+        { uri: this.uri, field: 'outputName', hint: 'the output must have the batch as its first dimension' },
+      );
     }
     return y.data as Float32Array;
   }

@@ -185,7 +185,11 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
   return stats;
 }
 
-async function inferBatch<S>(samples: PreparedSample[], items: number, o: PipelineOptions<S>): Promise<EmbeddedSample[]> {
+async function inferBatch<S>(
+  samples: PreparedSample[],
+  items: number,
+  o: PipelineOptions<S>,
+): Promise<EmbeddedSample[]> {
   const outputs: Float32Array[] = [];
   const all = samples.flatMap((s) => s.items);
   for (let at = 0; at < items; at += o.batchSize) {
@@ -194,7 +198,9 @@ async function inferBatch<S>(samples: PreparedSample[], items: number, o: Pipeli
     o.pack(all.slice(at, at + n), packed);
     const y = await o.infer(packed, n);
     if (y.length % n !== 0) {
-      throw new StrataError('UNSUPPORTED', `model returned ${y.length} floats for ${n} inputs`, { hint: 'the output must be [batch, ...]' });
+      throw new StrataError('UNSUPPORTED', `model returned ${y.length} floats for ${n} inputs`, {
+        hint: 'the output must be [batch, ...]',
+      });
     }
     const d = y.length / n;
     for (let j = 0; j < n; j++) outputs.push(y.slice(j * d, (j + 1) * d));
@@ -213,6 +219,12 @@ export class RateMeter {
     const elapsed = (performance.now() - this.t0) / 1000;
     const rate = elapsed > 0 ? this.done / elapsed : 0;
     const left = this.total - this.done;
-    return { done: this.done, total: this.total, imagesPerSecond: rate, etaSeconds: rate > 0 ? left / rate : Infinity, elapsedSeconds: elapsed };
+    return {
+      done: this.done,
+      total: this.total,
+      imagesPerSecond: rate,
+      etaSeconds: rate > 0 ? left / rate : Infinity,
+      elapsedSeconds: elapsed,
+    };
   }
 }

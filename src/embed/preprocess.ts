@@ -83,8 +83,11 @@ export function resolvePreprocess(options: PreprocessOptions = {}): Preprocess {
   const expand = (field: 'mean' | 'std', v: readonly number[] | undefined, def: number[]): number[] => {
     const a = v === undefined ? def : [...v];
     if (a.length !== 1 && a.length !== c) {
-      throw bad(field, `preprocess.${field} has ${a.length} values but channels '${channels}' gives ${c} channel(s)`,
-        `pass ${c} value(s) (or 1 for all channels)`);
+      throw bad(
+        field,
+        `preprocess.${field} has ${a.length} values but channels '${channels}' gives ${c} channel(s)`,
+        `pass ${c} value(s) (or 1 for all channels)`,
+      );
     }
     if (!a.every(Number.isFinite)) throw bad(field, `preprocess.${field} must be finite numbers`);
     return a.length === c ? a : new Array<number>(c).fill(a[0]);
@@ -93,12 +96,20 @@ export function resolvePreprocess(options: PreprocessOptions = {}): Preprocess {
   const std = expand('std', options.std, defStd);
   if (std.some((x) => x === 0)) throw bad('std', 'preprocess.std must not contain 0');
   const scale = options.scale ?? 1 / 255;
-  if (!Number.isFinite(scale) || scale === 0) throw bad('scale', `preprocess.scale ${scale} must be a finite non-zero number`);
+  if (!Number.isFinite(scale) || scale === 0)
+    throw bad('scale', `preprocess.scale ${scale} must be a finite non-zero number`);
   const cropFraction = options.cropFraction ?? 0.875;
-  if (!(cropFraction > 0 && cropFraction <= 1)) throw bad('cropFraction', `preprocess.cropFraction ${cropFraction} must be in (0, 1]`);
+  if (!(cropFraction > 0 && cropFraction <= 1))
+    throw bad('cropFraction', `preprocess.cropFraction ${cropFraction} must be in (0, 1]`);
   return {
-    size, fit: oneOf('fit', options.fit ?? 'cover', FITS), mean, std,
-    layout: oneOf('layout', options.layout ?? 'NCHW', LAYOUTS), channels, scale, cropFraction,
+    size,
+    fit: oneOf('fit', options.fit ?? 'cover', FITS),
+    mean,
+    std,
+    layout: oneOf('layout', options.layout ?? 'NCHW', LAYOUTS),
+    channels,
+    scale,
+    cropFraction,
   };
 }
 
@@ -120,8 +131,12 @@ export function validatePreprocess(options: PreprocessOptions, input: TensorInfo
   const name = 'name' in input ? `model input '${input.name}'` : 'model input';
   const shape = formatDims(dims);
   if (dims.length !== 4) {
-    throw bad('layout', `${name} has shape ${shape} (rank ${dims.length}); an image model needs a rank-4 input`,
-      'use a model whose input is [N, C, H, W] or [N, H, W, C]', { dims: [...dims] });
+    throw bad(
+      'layout',
+      `${name} has shape ${shape} (rank ${dims.length}); an image model needs a rank-4 input`,
+      'use a model whose input is [N, C, H, W] or [N, H, W, C]',
+      { dims: [...dims] },
+    );
   }
   const [cAt, hAt, wAt] = pre.layout === 'NCHW' ? [1, 2, 3] : [3, 1, 2];
   const c = channelCount(pre.channels);
@@ -130,20 +145,32 @@ export function validatePreprocess(options: PreprocessOptions, input: TensorInfo
     const other = pre.layout === 'NCHW' ? 3 : 1;
     if (known(dims[other]) && dims[other] === c) {
       const want = pre.layout === 'NCHW' ? 'NHWC' : 'NCHW';
-      throw bad('layout', `${name} has shape ${shape}, which is ${want}, but preprocess.layout is '${pre.layout}'`,
-        `set layout: '${want}'`, { dims: [...dims] });
+      throw bad(
+        'layout',
+        `${name} has shape ${shape}, which is ${want}, but preprocess.layout is '${pre.layout}'`,
+        `set layout: '${want}'`,
+        { dims: [...dims] },
+      );
     }
-    const fix = dims[cAt] === 1 ? "channels: 'gray'" : dims[cAt] === 3 ? "channels: 'RGB' or 'BGR'" : 'a 1- or 3-channel model';
-    throw bad('channels',
+    const fix =
+      dims[cAt] === 1 ? "channels: 'gray'" : dims[cAt] === 3 ? "channels: 'RGB' or 'BGR'" : 'a 1- or 3-channel model';
+    throw bad(
+      'channels',
       `preprocess.channels '${pre.channels}' gives ${c} channel(s) but ${name} ${shape} expects ${dims[cAt]} (${pre.layout} dim ${cAt})`,
-      `use ${fix}`, { dims: [...dims] });
+      `use ${fix}`,
+      { dims: [...dims] },
+    );
   }
   const [h, w] = pre.size;
   if ((known(dims[hAt]) && dims[hAt] !== h) || (known(dims[wAt]) && dims[wAt] !== w)) {
     const mh = known(dims[hAt]) ? dims[hAt] : h;
     const mw = known(dims[wAt]) ? dims[wAt] : w;
-    throw bad('size', `preprocess.size [${h}, ${w}] does not match ${name} ${shape}: height × width is ${mh} × ${mw}`,
-      `set size: [${mh}, ${mw}]`, { dims: [...dims] });
+    throw bad(
+      'size',
+      `preprocess.size [${h}, ${w}] does not match ${name} ${shape}: height × width is ${mh} × ${mw}`,
+      `set size: [${mh}, ${mw}]`,
+      { dims: [...dims] },
+    );
   }
   return pre;
 }
@@ -161,14 +188,18 @@ export interface RawImage {
  * `pre.size` with `pre.fit`. Returns HWC uint8 pixels of exactly h × w × (1 for 'gray', else 3),
  * always in RGB order (`toTensor` swaps to BGR). Throws CORRUPT when the bytes do not decode.
  */
-export async function resizeForModel(source: Uint8Array | RawImage, options: PreprocessOptions | Preprocess): Promise<Uint8Array> {
+export async function resizeForModel(
+  source: Uint8Array | RawImage,
+  options: PreprocessOptions | Preprocess,
+): Promise<Uint8Array> {
   const pre = resolvePreprocess(options);
   const [h, w] = pre.size;
   const warnings: string[] = [];
   try {
-    const img = source instanceof Uint8Array
-      ? sharp(source, { autoOrient: true })
-      : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
+    const img =
+      source instanceof Uint8Array
+        ? sharp(source, { autoOrient: true })
+        : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
     img.on('warning', (message: string) => warnings.push(String(message).trim()));
     img.flatten({ background: '#000000' });
     if (pre.channels === 'gray') img.grayscale();
@@ -203,9 +234,15 @@ export async function resizeForModel(source: Uint8Array | RawImage, options: Pre
     const header = source instanceof Uint8Array ? sniffImage(source) : undefined;
     const what = header ? `${header.format.toUpperCase()} image (${header.width}×${header.height})` : 'image';
     const flagged = /failOn/.test((err as Error).message) ? 'the decoder reported corrupt pixel data; ' : '';
-    throw new StrataError('CORRUPT', `cannot decode/resize ${what}: ${flagged}${(err as Error).message}${detail ? ` (${detail})` : ''}`, {
-      cause: err, warnings, hint: 'the image bytes are damaged or in an unsupported format',
-    });
+    throw new StrataError(
+      'CORRUPT',
+      `cannot decode/resize ${what}: ${flagged}${(err as Error).message}${detail ? ` (${detail})` : ''}`,
+      {
+        cause: err,
+        warnings,
+        hint: 'the image bytes are damaged or in an unsupported format',
+      },
+    );
   }
 }
 
@@ -216,7 +253,17 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * t0..t2 (one per source byte of a pixel) into planes at o0..o2 of `y`; returns the pixels done.
  * Reading 12 bytes as three words and splitting them with shifts is ~2.5× faster than byte reads.
  */
-function packRgbWords(y: Float32Array, src: Uint8Array, hw: number, t0: Float32Array, t1: Float32Array, t2: Float32Array, o0: number, o1: number, o2: number): number {
+function packRgbWords(
+  y: Float32Array,
+  src: Uint8Array,
+  hw: number,
+  t0: Float32Array,
+  t1: Float32Array,
+  t2: Float32Array,
+  o0: number,
+  o1: number,
+  o2: number,
+): number {
   const n = hw & ~3;
   const w = new Uint32Array(src.buffer, src.byteOffset, (n * 3) >> 2);
   const y0 = y.subarray(o0, o0 + n);
@@ -248,7 +295,11 @@ function packRgbWords(y: Float32Array, src: Uint8Array, hw: number, t0: Float32A
  * lookup table per channel. Gray from RGB uses luma 0.299 R + 0.587 G + 0.114 B; RGB/BGR from gray
  * repeats the gray value. Pass `out` (n × C × H × W floats) to reuse a buffer.
  */
-export function toTensor(hwcImages: readonly Uint8Array[], options: PreprocessOptions | Preprocess, out?: Float32Array): Float32Array {
+export function toTensor(
+  hwcImages: readonly Uint8Array[],
+  options: PreprocessOptions | Preprocess,
+  out?: Float32Array,
+): Float32Array {
   const pre = resolvePreprocess(options);
   const [h, w] = pre.size;
   const hw = h * w;
@@ -272,8 +323,12 @@ export function toTensor(hwcImages: readonly Uint8Array[], options: PreprocessOp
     const base = i * per;
     const sc = src.length / hw;
     if (sc !== 1 && sc !== 3) {
-      throw bad('size', `image ${i} has ${src.length} bytes; expected ${hw} (gray) or ${hw * 3} (RGB) for ${h}×${w}`,
-        'pass the output of resizeForModel with the same preprocess', { row: i });
+      throw bad(
+        'size',
+        `image ${i} has ${src.length} bytes; expected ${hw} (gray) or ${hw * 3} (RGB) for ${h}×${w}`,
+        'pass the output of resizeForModel with the same preprocess',
+        { row: i },
+      );
     }
     if (c === 1 && sc === 3) {
       for (let p = 0, q = 0; p < hw; p++, q += 3) {
@@ -292,7 +347,8 @@ export function toTensor(hwcImages: readonly Uint8Array[], options: PreprocessOp
       const o1 = base + cs;
       const o2 = base + (bgr ? 0 : 2) * cs;
       // NCHW from 4-byte aligned pixels: four pixels per three word reads; the rest byte by byte
-      const start = nchw && LITTLE_ENDIAN && (src.byteOffset & 3) === 0 ? packRgbWords(y, src, hw, t0, t1, t2, o0, o1, o2) : 0;
+      const start =
+        nchw && LITTLE_ENDIAN && (src.byteOffset & 3) === 0 ? packRgbWords(y, src, hw, t0, t1, t2, o0, o1, o2) : 0;
       for (let p = start, q = 3 * start, o = start * ps; p < hw; p++, q += 3, o += ps) {
         y[o0 + o] = t0[src[q]];
         y[o1 + o] = t1[src[q + 1]];

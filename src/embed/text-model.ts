@@ -81,24 +81,42 @@ export class TextModel {
     return s > 0 ? s : undefined;
   }
 
-  static async load(source: string | Uint8Array | ort.InferenceSession, options: TextModelOptions = {}): Promise<TextModel> {
+  static async load(
+    source: string | Uint8Array | ort.InferenceSession,
+    options: TextModelOptions = {},
+  ): Promise<TextModel> {
     const { session, owns, uri, sha256 } = await openSession(source, options);
-    const fail = async (code: 'UNSUPPORTED' | 'INVALID_ARGUMENT', message: string, details: Record<string, unknown>): Promise<never> => {
+    const fail = async (
+      code: 'UNSUPPORTED' | 'INVALID_ARGUMENT',
+      message: string,
+      details: Record<string, unknown>,
+    ): Promise<never> => {
       if (owns) await session.release();
       throw new StrataError(code, message, { uri, ...details });
     };
     const inputs = session.inputMetadata.map(describe);
     const bad = inputs.find((t) => !['int64', 'int32'].includes(t.type) || t.dims.length !== 2);
     if (bad) {
-      await fail('UNSUPPORTED', `model ${uri} input '${bad.name}' is ${bad.type} ${formatDims(bad.dims)}; a text model takes token tensors [batch, tokens] of int64 or int32`, {
-        field: 'model', inputs: inputs.map((t) => t.name), hint: 'image models embed image or video columns; for text pass a model whose inputs are token ids',
-      });
+      await fail(
+        'UNSUPPORTED',
+        `model ${uri} input '${bad.name}' is ${bad.type} ${formatDims(bad.dims)}; a text model takes token tensors [batch, tokens] of int64 or int32`,
+        {
+          field: 'model',
+          inputs: inputs.map((t) => t.name),
+          hint: 'image models embed image or video columns; for text pass a model whose inputs are token ids',
+        },
+      );
     }
     const output = pick('output', session.outputMetadata.map(describe), options.outputName, uri);
     if (output.type !== 'float32' || (output.dims.length !== 2 && output.dims.length !== 3)) {
-      await fail('UNSUPPORTED', `model ${uri} output '${output.name}' is ${output.type} ${formatDims(output.dims)}; expected float32 [batch, dim] or [batch, tokens, dim]`, {
-        field: 'outputName', hint: 'pick the pooled or the last hidden state output with outputName',
-      });
+      await fail(
+        'UNSUPPORTED',
+        `model ${uri} output '${output.name}' is ${output.type} ${formatDims(output.dims)}; expected float32 [batch, dim] or [batch, tokens, dim]`,
+        {
+          field: 'outputName',
+          hint: 'pick the pooled or the last hidden state output with outputName',
+        },
+      );
     }
     const roles: Partial<Record<'ids' | 'mask' | 'types', string>> = {};
     for (const t of inputs) {
@@ -125,18 +143,31 @@ export class TextModel {
       else if (input.name === this.roles.mask) v = new Int32Array(ids!.length).fill(1);
       else if (input.name === this.roles.types) v = new Int32Array(ids!.length);
       if (v === undefined || !isArrayLike(v)) {
-        throw new StrataError('INVALID_ARGUMENT', named
-          ? `the tokenizer returned no array for model input '${input.name}'`
-          : `model ${this.uri} input '${input.name}' is not token ids, an attention mask or token type ids, so plain ids cannot fill it`, {
-          uri: this.uri, field: 'tokenizer', inputs: this.inputs.map((t) => t.name),
-          hint: `return { ${this.inputs.map((t) => `${t.name}: [...]`).join(', ')} } from the tokenizer`,
-        });
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          named
+            ? `the tokenizer returned no array for model input '${input.name}'`
+            : `model ${this.uri} input '${input.name}' is not token ids, an attention mask or token type ids, so plain ids cannot fill it`,
+          {
+            uri: this.uri,
+            field: 'tokenizer',
+            inputs: this.inputs.map((t) => t.name),
+            hint: `return { ${this.inputs.map((t) => `${t.name}: [...]`).join(', ')} } from the tokenizer`,
+          },
+        );
       }
-      const cut = v.length > maxTokens ? Array.prototype.slice.call(v, 0, maxTokens) as ArrayLike<number | bigint> : v;
+      const cut =
+        v.length > maxTokens ? (Array.prototype.slice.call(v, 0, maxTokens) as ArrayLike<number | bigint>) : v;
       if (length >= 0 && cut.length !== length) {
-        throw new StrataError('INVALID_ARGUMENT', `the tokenizer returned arrays of different lengths (${length} and ${cut.length} for '${input.name}')`, {
-          uri: this.uri, field: 'tokenizer', hint: 'every per-input array of one text must have the same length',
-        });
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `the tokenizer returned arrays of different lengths (${length} and ${cut.length} for '${input.name}')`,
+          {
+            uri: this.uri,
+            field: 'tokenizer',
+            hint: 'every per-input array of one text must have the same length',
+          },
+        );
       }
       length = cut.length;
       result[input.name] = cut;
@@ -154,7 +185,11 @@ export class TextModel {
     if (fb !== undefined && batch.length !== fb) return this.runFixedBatch(batch, fb, pre);
     const n = batch.length;
     const lengths = batch.map((t) => tokenCount(t));
-    if (lengths.includes(0)) throw new StrataError('INVALID_ARGUMENT', 'a text with no tokens cannot be embedded', { field: 'tokenizer', hint: 'return at least one token id per text' });
+    if (lengths.includes(0))
+      throw new StrataError('INVALID_ARGUMENT', 'a text with no tokens cannot be embedded', {
+        field: 'tokenizer',
+        hint: 'return at least one token id per text',
+      });
     const s = this.fixedTokens ?? Math.max(...lengths);
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of this.inputs) {
@@ -174,9 +209,15 @@ export class TextModel {
     try {
       y = (await this.session.run(feeds, [this.output.name]))[this.output.name] as ort.Tensor;
     } catch (err) {
-      throw new StrataError('INVALID_ARGUMENT', `model ${this.uri} failed on a batch of ${n} texts of ${s} tokens: ${(err as Error).message}`, {
-        uri: this.uri, cause: err, hint: 'check the token ids against the model vocabulary and maxTokens against its limit',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `model ${this.uri} failed on a batch of ${n} texts of ${s} tokens: ${(err as Error).message}`,
+        {
+          uri: this.uri,
+          cause: err,
+          hint: 'check the token ids against the model vocabulary and maxTokens against its limit',
+        },
+      );
     }
     const data = y.data as Float32Array;
     if (y.dims.length === 2) return data;
@@ -200,7 +241,11 @@ export class TextModel {
   }
 
   /** A model with a fixed batch: runs of exactly `fb` texts, the last padded with copies of its first. */
-  private async runFixedBatch(batch: readonly Tokens[], fb: number, pre: Pick<TextPreprocess, 'padTokenId' | 'pooling'>): Promise<Float32Array> {
+  private async runFixedBatch(
+    batch: readonly Tokens[],
+    fb: number,
+    pre: Pick<TextPreprocess, 'padTokenId' | 'pooling'>,
+  ): Promise<Float32Array> {
     const parts: Float32Array[] = [];
     for (let at = 0; at < batch.length; at += fb) {
       const part = batch.slice(at, at + fb);

@@ -8,21 +8,30 @@ import { resizeForModel, type Preprocess } from './preprocess.js';
 export type JobFrames = { readonly count: number } | { readonly everySeconds: number };
 
 export function checkFrames(frames: JobFrames): JobFrames {
-  const ok = 'count' in frames
-    ? Number.isInteger(frames.count) && frames.count >= 1
-    : 'everySeconds' in frames && Number.isFinite(frames.everySeconds) && frames.everySeconds > 0;
+  const ok =
+    'count' in frames
+      ? Number.isInteger(frames.count) && frames.count >= 1
+      : 'everySeconds' in frames && Number.isFinite(frames.everySeconds) && frames.everySeconds > 0;
   if (!ok) {
     throw new StrataError('INVALID_ARGUMENT', `frames ${JSON.stringify(frames)} is not valid`, {
-      field: 'frames', hint: 'pass { count: n } (n >= 1) or { everySeconds: s } (s > 0)',
+      field: 'frames',
+      hint: 'pass { count: n } (n >= 1) or { everySeconds: s } (s > 0)',
     });
   }
   return 'count' in frames ? { count: frames.count } : { everySeconds: frames.everySeconds };
 }
 
 /** Decodes only the selected frames and resizes each to the model input (HWC pixels). */
-export async function videoFrames(cell: VideoCell, frames: JobFrames, pre: Preprocess): Promise<{ items: Uint8Array[]; timestamps: number[] }> {
+export async function videoFrames(
+  cell: VideoCell,
+  frames: JobFrames,
+  pre: Preprocess,
+): Promise<{ items: Uint8Array[]; timestamps: number[] }> {
   const decoded = await cell.frames(frames as FrameSelection);
-  if (decoded.length === 0) throw new StrataError('CORRUPT', 'no frame could be selected from the video', { hint: 'check the video duration and frames option' });
+  if (decoded.length === 0)
+    throw new StrataError('CORRUPT', 'no frame could be selected from the video', {
+      hint: 'check the video duration and frames option',
+    });
   const items: Uint8Array[] = [];
   const timestamps: number[] = [];
   for (const f of decoded) {
@@ -47,7 +56,8 @@ export function pool(vectors: readonly Float32Array[], how: Exclude<Pooling, 'no
   const d = vectors[0].length;
   const out = Float32Array.from(vectors[0]);
   if (how === 'max') {
-    for (let k = 1; k < vectors.length; k++) for (let i = 0; i < d; i++) if (vectors[k][i] > out[i]) out[i] = vectors[k][i];
+    for (let k = 1; k < vectors.length; k++)
+      for (let i = 0; i < d; i++) if (vectors[k][i] > out[i]) out[i] = vectors[k][i];
     return out;
   }
   const acc = new Float64Array(d);

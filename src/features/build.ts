@@ -4,7 +4,10 @@ import { arrowOfDtype, categoryOf, inferDtype, listElement } from './dtypes.js';
 import type { Dtype } from './types.js';
 
 /** Packs a 0/1 validity array into an Arrow null bitmap; undefined when nothing is null. */
-export function packValidity(valid: Uint8Array | null | undefined, n: number): { bitmap?: Uint8Array; nullCount: number } {
+export function packValidity(
+  valid: Uint8Array | null | undefined,
+  n: number,
+): { bitmap?: Uint8Array; nullCount: number } {
   if (!valid) return { nullCount: 0 };
   let nulls = 0;
   const bitmap = new Uint8Array((n + 7) >> 3);
@@ -18,7 +21,9 @@ export function packValidity(valid: Uint8Array | null | undefined, n: number): {
 /** Float64 vector over `values` (no copy); `valid[i] = 0` marks nulls. */
 export function float64Vector(values: Float64Array, valid?: Uint8Array | null): A.Vector {
   const { bitmap, nullCount } = packValidity(valid, values.length);
-  return A.makeVector(A.makeData({ type: new A.Float64(), length: values.length, data: values, nullBitmap: bitmap, nullCount }));
+  return A.makeVector(
+    A.makeData({ type: new A.Float64(), length: values.length, data: values, nullBitmap: bitmap, nullCount }),
+  );
 }
 
 /** Vector of `dtype` from float64 numbers (ints rounded, timestamps as ms, bools as 0/1). */
@@ -28,7 +33,9 @@ export function numericVector(values: Float64Array, valid: Uint8Array | null | u
   const cat = categoryOf(dtype);
   if (cat === 'float' && dtype !== 'float32') return float64Vector(values, valid);
   if (cat === 'float') {
-    return A.makeVector(A.makeData({ type: new A.Float32(), length: n, data: Float32Array.from(values), nullBitmap: bitmap, nullCount }));
+    return A.makeVector(
+      A.makeData({ type: new A.Float32(), length: n, data: Float32Array.from(values), nullBitmap: bitmap, nullCount }),
+    );
   }
   if (cat === 'bool') {
     const bits = new Uint8Array((n + 7) >> 3);
@@ -36,7 +43,9 @@ export function numericVector(values: Float64Array, valid: Uint8Array | null | u
     return A.makeVector(A.makeData({ type: new A.Bool(), length: n, data: bits, nullBitmap: bitmap, nullCount }));
   }
   if (cat === 'int' && dtype === 'int32') {
-    return A.makeVector(A.makeData({ type: new A.Int32(), length: n, data: Int32Array.from(values), nullBitmap: bitmap, nullCount }));
+    return A.makeVector(
+      A.makeData({ type: new A.Int32(), length: n, data: Int32Array.from(values), nullBitmap: bitmap, nullCount }),
+    );
   }
   // 64-bit two's complement written as two 32-bit words (exact below 2^53, no BigInt per value)
   const big = new BigInt64Array(n);
@@ -131,7 +140,7 @@ export function tableFromRecords(
   const names: string[] = options.columns ? [...options.columns] : [];
   if (!options.columns) {
     const seen = new Set<string>();
-    for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) seen.add(k), names.push(k);
+    for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) (seen.add(k), names.push(k));
   }
   const vectors: Record<string, A.Vector> = {};
   for (const name of names) {

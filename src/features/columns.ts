@@ -35,7 +35,13 @@ function bitValid(data: A.Data, out: Uint8Array, at: number): boolean {
 function unitScale(type: A.DataType): number {
   if (type.typeId === A.Type.Timestamp) {
     const u = (type as A.Timestamp).unit;
-    return u === A.TimeUnit.SECOND ? 1000 : u === A.TimeUnit.MILLISECOND ? 1 : u === A.TimeUnit.MICROSECOND ? 1e-3 : 1e-6;
+    return u === A.TimeUnit.SECOND
+      ? 1000
+      : u === A.TimeUnit.MILLISECOND
+        ? 1
+        : u === A.TimeUnit.MICROSECOND
+          ? 1e-3
+          : 1e-6;
   }
   if (type.typeId === A.Type.Date) return (type as A.Date_).unit === A.DateUnit.DAY ? 86_400_000 : 1;
   return 1;
@@ -46,7 +52,11 @@ function readChunk(data: A.Data, out: Float64Array, at: number): boolean {
   const t = data.type;
   const n = data.length;
   const off = data.offset;
-  const vals = data.values as ArrayLike<number | bigint> & { buffer: ArrayBufferLike; byteOffset: number; length: number };
+  const vals = data.values as ArrayLike<number | bigint> & {
+    buffer: ArrayBufferLike;
+    byteOffset: number;
+    length: number;
+  };
   if (t.typeId === A.Type.Bool) {
     const bits = data.values as Uint8Array;
     for (let i = 0; i < n; i++) {
@@ -55,7 +65,8 @@ function readChunk(data: A.Data, out: Float64Array, at: number): boolean {
     }
     return true;
   }
-  const numeric = t.typeId === A.Type.Int || t.typeId === A.Type.Float || t.typeId === A.Type.Timestamp || t.typeId === A.Type.Date;
+  const numeric =
+    t.typeId === A.Type.Int || t.typeId === A.Type.Float || t.typeId === A.Type.Timestamp || t.typeId === A.Type.Date;
   if (!numeric) return false;
   const scale = unitScale(t);
   if (vals instanceof BigInt64Array || vals instanceof BigUint64Array) {
@@ -82,7 +93,11 @@ function readChunk(data: A.Data, out: Float64Array, at: number): boolean {
 /** A numeric column (ints, floats, bools, timestamps as ms) as float64 + validity; undefined if not numeric. */
 export function readNumeric(vec: A.Vector): NumericColumn | undefined {
   const chunks = vec.data;
-  if (chunks.length === 1 && chunks[0].type.typeId === A.Type.Float && (chunks[0].type as A.Float).precision === A.Precision.DOUBLE) {
+  if (
+    chunks.length === 1 &&
+    chunks[0].type.typeId === A.Type.Float &&
+    (chunks[0].type as A.Float).precision === A.Precision.DOUBLE
+  ) {
     const d = chunks[0];
     const values = (d.values as Float64Array).subarray(d.offset, d.offset + d.length);
     const valid = d.nullCount ? new Uint8Array(d.length) : null;
@@ -153,7 +168,11 @@ export function readCoded(vec: A.Vector, dictMap?: Map<unknown, number>, dict?: 
     if (code === undefined) {
       code = d.length;
       map.set(key, code);
-      d.push(typeof raw === 'object' && raw !== null && 'toArray' in raw ? Array.from((raw as { toArray(): ArrayLike<unknown> }).toArray()) : raw);
+      d.push(
+        typeof raw === 'object' && raw !== null && 'toArray' in raw
+          ? Array.from((raw as { toArray(): ArrayLike<unknown> }).toArray())
+          : raw,
+      );
     }
     values[i] = code;
   }

@@ -272,7 +272,13 @@ export class Composer {
   }
 
   /** `tiles` null: tile partials are computed on the fly from the raw events (same values). */
-  at(ev: EventStore, tiles: TileStore | null, r: EntityRange, t: number, emit: (agg: number, value: number | number[]) => void): void {
+  at(
+    ev: EventStore,
+    tiles: TileStore | null,
+    r: EntityRange,
+    t: number,
+    emit: (agg: number, value: number | number[]) => void,
+  ): void {
     const plan = this.plan;
     const accs = this.accs;
     const T = plan.tileMs;

@@ -93,7 +93,12 @@ export function groupDefinitions(defs: Definitions | readonly object[]): Require
     const d = defs as Definitions;
     return { entities: d.entities ?? [], sources: d.sources ?? [], views: d.views ?? [], services: d.services ?? [] };
   }
-  const out = { entities: [] as EntityDef[], sources: [] as SourceDef[], views: [] as FeatureViewDef[], services: [] as FeatureServiceDef[] };
+  const out = {
+    entities: [] as EntityDef[],
+    sources: [] as SourceDef[],
+    views: [] as FeatureViewDef[],
+    services: [] as FeatureServiceDef[],
+  };
   (defs as readonly object[]).forEach((d, i) => {
     const kind = d && typeof d === 'object' ? defKindOf(d) : undefined;
     if (kind === 'entity') out.entities.push(d as EntityDef);
@@ -101,10 +106,14 @@ export function groupDefinitions(defs: Definitions | readonly object[]): Require
     else if (kind === 'view') out.views.push(d as FeatureViewDef);
     else if (kind === 'service') out.services.push(d as FeatureServiceDef);
     else {
-      throw new StrataError('INVALID_ARGUMENT', `definition #${i} was not made by defineEntity/defineSource/defineFeatureView/defineFeatureService`, {
-        row: i,
-        hint: 'wrap it in the matching define… call, or pass { entities, sources, views, services }',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `definition #${i} was not made by defineEntity/defineSource/defineFeatureView/defineFeatureService`,
+        {
+          row: i,
+          hint: 'wrap it in the matching define… call, or pass { entities, sources, views, services }',
+        },
+      );
     }
   });
   return out;

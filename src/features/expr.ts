@@ -13,7 +13,12 @@ export type Expr =
   | { readonly t: 'not'; readonly a: Expr }
   | { readonly t: 'cmp'; readonly op: string; readonly l: Operand; readonly r: Operand }
   | { readonly t: 'null'; readonly x: Operand; readonly neg: boolean }
-  | { readonly t: 'in'; readonly x: Operand; readonly list: readonly (number | string | boolean | null)[]; readonly neg: boolean }
+  | {
+      readonly t: 'in';
+      readonly x: Operand;
+      readonly list: readonly (number | string | boolean | null)[];
+      readonly neg: boolean;
+    }
   | { readonly t: 'truthy'; readonly x: Operand };
 
 interface Tok {
@@ -41,7 +46,10 @@ function lex(src: string): Tok[] {
       continue;
     }
     const start = i;
-    if (/[0-9]/.test(c) || (c === '-' && /[0-9.]/.test(src[i + 1] ?? '') && !/num|str|id|qid/.test(out.at(-1)?.k ?? ''))) {
+    if (
+      /[0-9]/.test(c) ||
+      (c === '-' && /[0-9.]/.test(src[i + 1] ?? '') && !/num|str|id|qid/.test(out.at(-1)?.k ?? ''))
+    ) {
       i++;
       while (i < src.length && /[0-9.eE]/.test(src[i])) i++;
       out.push({ k: 'num', v: src.slice(start, i), pos: start });
@@ -94,7 +102,8 @@ export function parseExpr(src: string): Expr {
       return n;
     }
     if (t.k === 'str') return t.v;
-    if (t.k === 'id' && /^(true|false|null)$/i.test(t.v)) return t.v.toLowerCase() === 'null' ? null : t.v.toLowerCase() === 'true';
+    if (t.k === 'id' && /^(true|false|null)$/i.test(t.v))
+      return t.v.toLowerCase() === 'null' ? null : t.v.toLowerCase() === 'true';
     throw new ExprError(`expected a literal, got ${t.v || 'end of filter'}`, t.pos);
   };
   const operand = (): Operand => {

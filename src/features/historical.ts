@@ -60,24 +60,41 @@ export function resolveRequest(
     }
     refs = svc.features;
   } else refs = options.features ?? [];
-  if (refs.length === 0) throw new StrataError('INVALID_ARGUMENT', 'no features requested', { field: 'features', hint: 'pass features: ["view:feature"] or featureService' });
+  if (refs.length === 0)
+    throw new StrataError('INVALID_ARGUMENT', 'no features requested', {
+      field: 'features',
+      hint: 'pass features: ["view:feature"] or featureService',
+    });
   const byView = new Map<string, string[]>();
   const outNames = new Map<string, string>();
   const taken = new Map<string, string>();
   for (const ref of refs) {
     const [viewName, feat] = ref.split(':', 2);
     const view = views.get(viewName);
-    if (!view) throw new StrataError('INVALID_ARGUMENT', `unknown feature view ${viewName} in ${ref}`, { field: 'features', key: ref, hint: `views: ${[...views.keys()].join(', ')}` });
+    if (!view)
+      throw new StrataError('INVALID_ARGUMENT', `unknown feature view ${viewName} in ${ref}`, {
+        field: 'features',
+        key: ref,
+        hint: `views: ${[...views.keys()].join(', ')}`,
+      });
     const names = feat === undefined ? view.features.map((f) => f.name) : [feat];
     for (const name of names) {
       if (!view.features.some((f) => f.name === name)) {
-        throw new StrataError('INVALID_ARGUMENT', `view ${viewName} has no feature ${name}`, { field: 'features', key: ref, hint: `features: ${view.features.map((f) => f.name).join(', ')}` });
+        throw new StrataError('INVALID_ARGUMENT', `view ${viewName} has no feature ${name}`, {
+          field: 'features',
+          key: ref,
+          hint: `features: ${view.features.map((f) => f.name).join(', ')}`,
+        });
       }
       const full = `${viewName}:${name}`;
       if (outNames.has(full)) continue;
       const out = options.fullFeatureNames ? `${viewName}__${name}` : name;
       if (taken.has(out)) {
-        throw new StrataError('INVALID_ARGUMENT', `features ${taken.get(out)} and ${full} would both be column ${out}`, { field: 'features', hint: 'pass fullFeatureNames: true' });
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `features ${taken.get(out)} and ${full} would both be column ${out}`,
+          { field: 'features', hint: 'pass fullFeatureNames: true' },
+        );
       }
       taken.set(out, full);
       outNames.set(full, out);
@@ -103,17 +120,25 @@ export interface ViewAccess {
 function rowKeys(rows: A.Table, view: FeatureView, idx: { table: A.Table }): A.Vector[] {
   return view.entities.map((k) => {
     const v = rows.getChild(k);
-    if (!v) throw new StrataError('INVALID_ARGUMENT', `entity rows lack join key ${k} (view ${view.name})`, { column: k, hint: `add a ${k} column to the entity rows` });
+    if (!v)
+      throw new StrataError('INVALID_ARGUMENT', `entity rows lack join key ${k} (view ${view.name})`, {
+        column: k,
+        hint: `add a ${k} column to the entity rows`,
+      });
     const src = idx.table.getChild(k);
     if (src && rows.numRows > 0) {
       const a = categoryOf(dtypeOfArrow(v.type));
       const b = categoryOf(dtypeOfArrow(src.type));
       const num = (c: string) => c === 'int' || c === 'float';
       if (a !== b && !(num(a) && num(b)) && v.nullCount < v.length) {
-        throw new StrataError('INVALID_ARGUMENT', `join key ${k}: entity rows have ${dtypeOfArrow(v.type)}, source of ${view.name} has ${dtypeOfArrow(src.type)}`, {
-          column: k,
-          hint: 'cast the entity rows column to the source key type',
-        });
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `join key ${k}: entity rows have ${dtypeOfArrow(v.type)}, source of ${view.name} has ${dtypeOfArrow(src.type)}`,
+          {
+            column: k,
+            hint: 'cast the entity rows column to the source key type',
+          },
+        );
       }
     }
     return v;
@@ -121,11 +146,19 @@ function rowKeys(rows: A.Table, view: FeatureView, idx: { table: A.Table }): A.V
 }
 
 /** Computes the training set table. */
-export async function historicalFeatures(access: ViewAccess, rows: A.Table, req: ResolvedRequest, options: HistoricalOptions): Promise<A.Table> {
+export async function historicalFeatures(
+  access: ViewAccess,
+  rows: A.Table,
+  req: ResolvedRequest,
+  options: HistoricalOptions,
+): Promise<A.Table> {
   const tsCol = options.timestampColumn ?? 'event_timestamp';
   const tsVec = rows.getChild(tsCol);
   if (!tsVec) {
-    throw new StrataError('INVALID_ARGUMENT', `entity rows lack the timestamp column ${tsCol}`, { column: tsCol, hint: 'add event_timestamp, or pass timestampColumn' });
+    throw new StrataError('INVALID_ARGUMENT', `entity rows lack the timestamp column ${tsCol}`, {
+      column: tsCol,
+      hint: 'add event_timestamp, or pass timestampColumn',
+    });
   }
   const rowTs = readTimestamps(tsVec);
   const columns: Record<string, A.Vector> = {};

@@ -32,14 +32,19 @@ export class Issues {
     if (this.list.length === 0) return;
     const first = this.list[0];
     const where = first.file ? `${first.file}${first.line ? `:${first.line}` : ''}: ` : '';
-    const more = this.list.length > 1 ? ` (and ${this.list.length - 1} more problem${this.list.length > 2 ? 's' : ''})` : '';
-    throw new StrataError('INVALID_ARGUMENT', `${where}${first.object}: ${first.field}: ${first.message}${more}; nothing was applied`, {
-      ...(first.file ? { file: first.file } : {}),
-      ...(first.line ? { line: first.line } : {}),
-      field: first.field,
-      hint: first.hint,
-      errors: this.list,
-    });
+    const more =
+      this.list.length > 1 ? ` (and ${this.list.length - 1} more problem${this.list.length > 2 ? 's' : ''})` : '';
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `${where}${first.object}: ${first.field}: ${first.message}${more}; nothing was applied`,
+      {
+        ...(first.file ? { file: first.file } : {}),
+        ...(first.line ? { line: first.line } : {}),
+        field: first.field,
+        hint: first.hint,
+        errors: this.list,
+      },
+    );
   }
 }
 
@@ -59,12 +64,15 @@ export function suggest(word: string, candidates: readonly string[]): string | u
 
 /** Edit distance counting an adjacent transposition as one edit (optimal string alignment). */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -80,17 +88,36 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Checks a definition's name; returns it when usable. */
 export function checkName(issues: Issues, def: object, object: string, name: unknown): string | undefined {
   if (typeof name !== 'string' || !NAME.test(name)) {
-    issues.add(def, object, 'name', `name ${JSON.stringify(name ?? null)} is not a valid identifier`, 'use letters, digits and _ (not starting with a digit)');
+    issues.add(
+      def,
+      object,
+      'name',
+      `name ${JSON.stringify(name ?? null)} is not a valid identifier`,
+      'use letters, digits and _ (not starting with a digit)',
+    );
     return undefined;
   }
   return name;
 }
 
 /** Reports fields of `value` (default: the definition itself) not in `allowed`. */
-export function checkFields(issues: Issues, def: object, object: string, allowed: readonly string[], prefix = '', value: object = def): void {
+export function checkFields(
+  issues: Issues,
+  def: object,
+  object: string,
+  allowed: readonly string[],
+  prefix = '',
+  value: object = def,
+): void {
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
-      issues.add(def, object, `${prefix}${key}`, `unknown field ${key}`, `${didYouMean(key, allowed)}allowed fields: ${allowed.join(', ')}`);
+      issues.add(
+        def,
+        object,
+        `${prefix}${key}`,
+        `unknown field ${key}`,
+        `${didYouMean(key, allowed)}allowed fields: ${allowed.join(', ')}`,
+      );
     }
   }
 }

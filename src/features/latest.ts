@@ -27,7 +27,8 @@ export async function* latestBatches(
   const composer = plan ? new Composer(plan) : null;
   const built = plan ? tilesForQueries(plan, idx, nCodes) : null;
   const r: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };
-  let batch: { entityKeys: Record<string, unknown>[]; values: Record<string, unknown>[]; eventTimestampsMs: number[] } = { entityKeys: [], values: [], eventTimestampsMs: [] };
+  let batch: { entityKeys: Record<string, unknown>[]; values: Record<string, unknown>[]; eventTimestampsMs: number[] } =
+    { entityKeys: [], values: [], eventTimestampsMs: [] };
   let rows = 0;
   for (let c = 0; c < nCodes; c++) {
     const lo = offsets[c];

@@ -105,7 +105,8 @@ export async function aggregateByPairs(
   const pairCr = f64(total);
   const f0 = { ...a0, mode: 1, pairEv, pairTs, pairCr };
   await both(bk.par, 'pair', f0, { ...f0, b0: split, b1: bk.nb });
-  for (let j = 0; j < m; j++) if (pairOff[j + 1] - pairOff[j] > 1) sortPairs(pairEv, pairTs, pairCr, pairOff[j], pairOff[j + 1]);
+  for (let j = 0; j < m; j++)
+    if (pairOff[j + 1] - pairOff[j] > 1) sortPairs(pairEv, pairTs, pairCr, pairOff[j], pairOff[j + 1]);
   const store: EventStore = {
     ts: pairTs,
     vals: inputs.vals.map((v) => {
@@ -121,7 +122,14 @@ export async function aggregateByPairs(
     }),
   };
   const cols: (AggColumn | null)[] = plan.aggs.map((ap, i) =>
-    want.includes(i) ? { agg: ap.agg, group: ap.group, values: new Float64Array(n), lists: ap.agg.function === 'last_n' ? new Array(n) : null } : null,
+    want.includes(i)
+      ? {
+          agg: ap.agg,
+          group: ap.group,
+          values: new Float64Array(n),
+          lists: ap.agg.function === 'last_n' ? new Array(n) : null,
+        }
+      : null,
   );
   const composer = new Composer(plan);
   let row = 0;

@@ -82,7 +82,14 @@ export async function aggregateRows(
 ): Promise<AggColumn[]> {
   const n = rowCodes.length;
   const cols: (AggColumn | null)[] = plan.aggs.map((ap, i) =>
-    want.includes(i) ? { agg: ap.agg, group: ap.group, values: new Float64Array(n), lists: ap.agg.function === 'last_n' ? new Array(n) : null } : null,
+    want.includes(i)
+      ? {
+          agg: ap.agg,
+          group: ap.group,
+          values: new Float64Array(n),
+          lists: ap.agg.function === 'last_n' ? new Array(n) : null,
+        }
+      : null,
   );
   const composer = new Composer(plan);
   const { offsets } = idx.sorted;

@@ -65,13 +65,27 @@ export function planView(view: FeatureView): ViewPlan {
     let g = groupKeys.indexOf(gk);
     if (g < 0) {
       g = groupKeys.push(gk) - 1;
-      const coded = agg.inputDtype !== null && !['int', 'float', 'bool', 'timestamp'].includes(categoryOf(agg.inputDtype));
-      groups.push({ column: agg.column, where: agg.where, coded, sum: false, sumsq: false, min: false, max: false, first: false, last: false, lastN: 0, distinct: 0 });
+      const coded =
+        agg.inputDtype !== null && !['int', 'float', 'bool', 'timestamp'].includes(categoryOf(agg.inputDtype));
+      groups.push({
+        column: agg.column,
+        where: agg.where,
+        coded,
+        sum: false,
+        sumsq: false,
+        min: false,
+        max: false,
+        first: false,
+        last: false,
+        lastN: 0,
+        distinct: 0,
+      });
     }
     const grp = groups[g];
     for (const need of NEEDS[agg.function]) {
       if (need === 'lastN') grp.lastN = Math.max(grp.lastN, agg.n ?? 1);
-      else if (need === 'distinct') grp.distinct = grp.distinct ? Math.min(grp.distinct, agg.exactLimit) : agg.exactLimit;
+      else if (need === 'distinct')
+        grp.distinct = grp.distinct ? Math.min(grp.distinct, agg.exactLimit) : agg.exactLimit;
       else (grp as Record<string, unknown>)[need] = true;
     }
     const wk = JSON.stringify([agg.window.kind, agg.window.sizeMs, agg.window.hopMs ?? null]);

@@ -11,7 +11,14 @@ import { pairKernel, probeKernel } from './probe-kernels.js';
 import { bucketKernel, histKernel, scatterKernel } from './sort-kernels.js';
 import { tileKernel } from './tile-kernel.js';
 
-export const KERNELS = { hist: histKernel, scatter: scatterKernel, bucket: bucketKernel, probe: probeKernel, pair: pairKernel, tile: tileKernel } as const;
+export const KERNELS = {
+  hist: histKernel,
+  scatter: scatterKernel,
+  bucket: bucketKernel,
+  probe: probeKernel,
+  pair: pairKernel,
+  tile: tileKernel,
+} as const;
 export type KernelName = keyof typeof KERNELS;
 
 /** The kernel worker collects garbage after this long without a kernel to run. */

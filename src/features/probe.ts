@@ -12,7 +12,11 @@ import { both, bucketize, splitBuckets } from './sort.js';
 import type { CodedEvents } from './series.js';
 
 /** Rows sorted by (code, time): offsets per code, times, and the original row of each position. */
-export function sortRows(rowCodes: Int32Array, rowTs: Float64Array, nCodes: number): { rowOff: Int32Array; ts: Float64Array; row: Int32Array } {
+export function sortRows(
+  rowCodes: Int32Array,
+  rowTs: Float64Array,
+  nCodes: number,
+): { rowOff: Int32Array; ts: Float64Array; row: Int32Array } {
   const byEntity = rowsByEntity(rowCodes, nCodes);
   const m = byEntity.length;
   const rowOff = new Int32Array(nCodes + 1);
@@ -55,7 +59,12 @@ export function sortRows(rowCodes: Int32Array, rowTs: Float64Array, nCodes: numb
 }
 
 /** Source row matched by each lookup row, or -1. */
-export async function latestRowsByProbe(ev: CodedEvents, rowCodes: Int32Array, rowTs: Float64Array, ttlMs?: number): Promise<Int32Array> {
+export async function latestRowsByProbe(
+  ev: CodedEvents,
+  rowCodes: Int32Array,
+  rowTs: Float64Array,
+  ttlMs?: number,
+): Promise<Int32Array> {
   const nCodes = ev.keys.size;
   const rows = sortRows(rowCodes, rowTs, nCodes);
   const m = rows.row.length;

@@ -40,7 +40,8 @@ function sourceRecord(s: Source): unknown {
 }
 
 function body(repo: ValidatedRepo, project?: string): Omit<RegistryContent, 'version' | 'appliedAt'> {
-  const byName = <T extends { name: string }>(m: ReadonlyMap<string, T>) => [...m.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const byName = <T extends { name: string }>(m: ReadonlyMap<string, T>) =>
+    [...m.values()].sort((a, b) => a.name.localeCompare(b.name));
   return {
     ...(project ? { project } : {}),
     entities: byName(repo.entities),
@@ -58,20 +59,31 @@ export async function readLatest(dir: string): Promise<RegistryContent | undefin
   } catch {
     return undefined;
   }
-  const versions = names.map((n) => /^(\d+)\.json$/.exec(n)?.[1]).filter((x): x is string => !!x).map(Number).sort((a, b) => b - a);
+  const versions = names
+    .map((n) => /^(\d+)\.json$/.exec(n)?.[1])
+    .filter((x): x is string => !!x)
+    .map(Number)
+    .sort((a, b) => b - a);
   if (!versions.length) return undefined;
   const file = join(rdir, `${versions[0]}.json`);
   try {
     return JSON.parse(await readFile(file, 'utf8')) as RegistryContent;
   } catch (err) {
-    throw new StrataError('CORRUPT', `registry file ${file} is unreadable`, { file, cause: err, hint: 'restore it from version control or delete it and apply again' });
+    throw new StrataError('CORRUPT', `registry file ${file} is unreadable`, {
+      file,
+      cause: err,
+      hint: 'restore it from version control or delete it and apply again',
+    });
   }
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Breaking and non-breaking differences between two applied view sets. */
-export function diffViews(before: readonly FeatureView[], after: readonly FeatureView[]): { breaking: string[]; other: string[] } {
+export function diffViews(
+  before: readonly FeatureView[],
+  after: readonly FeatureView[],
+): { breaking: string[]; other: string[] } {
   const breaking: string[] = [];
   const other: string[] = [];
   const old = new Map(before.map((v) => [v.name, v]));
@@ -82,7 +94,8 @@ export function diffViews(before: readonly FeatureView[], after: readonly Featur
       continue;
     }
     old.delete(v.name);
-    if (!same(o.entities, v.entities)) breaking.push(`view ${v.name}: join keys ${o.entities.join(',')} → ${v.entities.join(',')}`);
+    if (!same(o.entities, v.entities))
+      breaking.push(`view ${v.name}: join keys ${o.entities.join(',')} → ${v.entities.join(',')}`);
     if (o.source !== v.source) breaking.push(`view ${v.name}: source ${o.source} → ${v.source}`);
     if (o.kind !== v.kind) breaking.push(`view ${v.name}: ${o.kind} → ${v.kind}`);
     if (o.tileMs !== v.tileMs) breaking.push(`view ${v.name}: tile ${o.tileMs}ms → ${v.tileMs}ms`);
@@ -92,7 +105,8 @@ export function diffViews(before: readonly FeatureView[], after: readonly Featur
       if (!p) other.push(`view ${v.name}: aggregation ${a.name} added`);
       else {
         for (const f of ['column', 'function', 'window', 'where', 'n'] as const) {
-          if (!same(p[f], a[f])) breaking.push(`view ${v.name}: ${a.name}.${f} ${JSON.stringify(p[f])} → ${JSON.stringify(a[f])}`);
+          if (!same(p[f], a[f]))
+            breaking.push(`view ${v.name}: ${a.name}.${f} ${JSON.stringify(p[f])} → ${JSON.stringify(a[f])}`);
         }
       }
     }
@@ -101,7 +115,8 @@ export function diffViews(before: readonly FeatureView[], after: readonly Featur
       const p = oldFeatures.get(f.name);
       if (!p) other.push(`view ${v.name}: feature ${f.name} added`);
       else if (p.dtype !== f.dtype) breaking.push(`view ${v.name}: ${f.name} dtype ${p.dtype} → ${f.dtype}`);
-      else if (v.kind === 'plain' && p.column !== v.columns[i]) breaking.push(`view ${v.name}: ${f.name} column ${p.column} → ${v.columns[i]}`);
+      else if (v.kind === 'plain' && p.column !== v.columns[i])
+        breaking.push(`view ${v.name}: ${f.name} column ${p.column} → ${v.columns[i]}`);
       oldFeatures.delete(f.name);
     });
     for (const f of oldFeatures.keys()) other.push(`view ${v.name}: feature ${f} removed`);
@@ -112,7 +127,11 @@ export function diffViews(before: readonly FeatureView[], after: readonly Featur
 }
 
 /** Stores the validated definitions as the next registry version. */
-export async function applyRegistry(dir: string, repo: ValidatedRepo, options: { force?: boolean; project?: string } = {}): Promise<ApplyResult> {
+export async function applyRegistry(
+  dir: string,
+  repo: ValidatedRepo,
+  options: { force?: boolean; project?: string } = {},
+): Promise<ApplyResult> {
   const rdir = join(dir, REGISTRY_DIR);
   const next = body(repo, options.project);
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -125,11 +144,15 @@ export async function applyRegistry(dir: string, repo: ValidatedRepo, options: {
     }
     const { breaking, other } = diffViews(latest?.views ?? [], next.views);
     if (breaking.length && !options.force) {
-      throw new StrataError('CONFLICT', `apply refused: ${breaking.length} change(s) would break materialized data: ${breaking[0]}${breaking.length > 1 ? ', …' : ''}`, {
-        file: join(rdir, `${latest!.version}.json`),
-        hint: 'rename the view (or feature) instead, or apply with { force: true } and rematerialize',
-        changes: breaking,
-      });
+      throw new StrataError(
+        'CONFLICT',
+        `apply refused: ${breaking.length} change(s) would break materialized data: ${breaking[0]}${breaking.length > 1 ? ', …' : ''}`,
+        {
+          file: join(rdir, `${latest!.version}.json`),
+          hint: 'rename the view (or feature) instead, or apply with { force: true } and rematerialize',
+          changes: breaking,
+        },
+      );
     }
     const version = (latest?.version ?? 0) + 1;
     const content: RegistryContent = { version, appliedAt: new Date().toISOString(), ...next };
@@ -141,10 +164,14 @@ export async function applyRegistry(dir: string, repo: ValidatedRepo, options: {
       await link(tmp, path);
       return { version, path, changed: true, changes: [...breaking, ...other] };
     } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw new StrataError('IO', `cannot write registry ${path}`, { file: path, cause: err });
+      if ((err as { code?: string }).code !== 'EEXIST')
+        throw new StrataError('IO', `cannot write registry ${path}`, { file: path, cause: err });
     } finally {
       await unlink(tmp).catch(() => {});
     }
   }
-  throw new StrataError('CONFLICT', `registry in ${rdir} keeps changing under apply`, { file: rdir, hint: 'retry when other applies have finished' });
+  throw new StrataError('CONFLICT', `registry in ${rdir} keeps changing under apply`, {
+    file: rdir,
+    hint: 'retry when other applies have finished',
+  });
 }

@@ -24,7 +24,17 @@ import { registeredLoader } from './sources/registry.js';
 import { PushState } from './stream.js';
 import { concatTables } from './tables.js';
 import { tilesTable, type BackfillRange } from './backfill.js';
-import type { Definitions, Dtype, Entity, FeatureRowBatch, FeatureService, FeatureView, LongOptions, PushedViewValues, Source } from './types.js';
+import type {
+  Definitions,
+  Dtype,
+  Entity,
+  FeatureRowBatch,
+  FeatureService,
+  FeatureView,
+  LongOptions,
+  PushedViewValues,
+  Source,
+} from './types.js';
 import { validateDefinitions, type ValidatedRepo } from './validate.js';
 import { loadYamlDefinitions } from './yaml.js';
 
@@ -82,7 +92,10 @@ export class FeatureRepo {
   }
 
   /** Builds a repo from `define…` results (a flat list or `{ entities, sources, views, services }`). */
-  static async fromDefinitions(defs: Definitions | readonly object[], options: FeatureRepoOptions = {}): Promise<FeatureRepo> {
+  static async fromDefinitions(
+    defs: Definitions | readonly object[],
+    options: FeatureRepoOptions = {},
+  ): Promise<FeatureRepo> {
     return FeatureRepo.#create(groupDefinitions(defs), options);
   }
 
@@ -104,20 +117,32 @@ export class FeatureRepo {
 
   view(name: string): FeatureView {
     const v = this.#repo.views.get(name);
-    if (!v) throw new StrataError('NOT_FOUND', `feature view ${name} does not exist`, { key: name, hint: `views: ${[...this.#repo.views.keys()].join(', ')}` });
+    if (!v)
+      throw new StrataError('NOT_FOUND', `feature view ${name} does not exist`, {
+        key: name,
+        hint: `views: ${[...this.#repo.views.keys()].join(', ')}`,
+      });
     return v;
   }
 
   source(name: string): Source {
     const s = this.#repo.sources.get(name);
-    if (!s) throw new StrataError('NOT_FOUND', `source ${name} does not exist`, { key: name, hint: `sources: ${[...this.#repo.sources.keys()].join(', ')}` });
+    if (!s)
+      throw new StrataError('NOT_FOUND', `source ${name} does not exist`, {
+        key: name,
+        hint: `sources: ${[...this.#repo.sources.keys()].join(', ')}`,
+      });
     return s;
   }
 
   /** Stores the definitions as the next registry version in `<dir>/.strata/registry/`. */
   async apply(options: { readonly force?: boolean } = {}): Promise<ApplyResult> {
     this.#open();
-    if (!this.dir) throw new StrataError('INVALID_ARGUMENT', 'this repo has no directory to hold its registry', { field: 'dir', hint: 'pass { dir } to fromDefinitions' });
+    if (!this.dir)
+      throw new StrataError('INVALID_ARGUMENT', 'this repo has no directory to hold its registry', {
+        field: 'dir',
+        hint: 'pass { dir } to fromDefinitions',
+      });
     return applyRegistry(this.dir, this.#repo, { ...options, ...(this.project ? { project: this.project } : {}) });
   }
 
@@ -163,7 +188,8 @@ export class FeatureRepo {
   async backfill(viewName: string, options: LongOptions & BackfillRange = {}): Promise<A.Table> {
     this.#open();
     const view = this.view(viewName);
-    if (view.kind !== 'aggregation') throw new StrataError('INVALID_ARGUMENT', `view ${viewName} has no aggregations to backfill`, { key: viewName });
+    if (view.kind !== 'aggregation')
+      throw new StrataError('INVALID_ARGUMENT', `view ${viewName} has no aggregations to backfill`, { key: viewName });
     const plan = this.#plan(view)!;
     const source = this.source(view.source);
     const table = await this.#sourceTable(source, options);
@@ -186,7 +212,8 @@ export class FeatureRepo {
     this.#open();
     const view = this.view(viewName);
     const endMs = options.end instanceof Date ? options.end.getTime() : Number.NaN;
-    if (!Number.isFinite(endMs)) throw new StrataError('INVALID_ARGUMENT', 'latestValues needs end: a valid Date', { field: 'end' });
+    if (!Number.isFinite(endMs))
+      throw new StrataError('INVALID_ARGUMENT', 'latestValues needs end: a valid Date', { field: 'end' });
     const startMs = options.start ? options.start.getTime() : -Infinity;
     const idx = await this.#index(view, options);
     yield* latestBatches(view, this.#plan(view), idx, { startMs, endMs }, options);
@@ -196,11 +223,19 @@ export class FeatureRepo {
   async push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<PushedViewValues[]> {
     this.#open();
     const source = this.source(sourceName);
-    if (source.kind !== 'push') throw new StrataError('INVALID_ARGUMENT', `source ${sourceName} is a ${source.kind} source, not a push source`, { key: sourceName, hint: "declare kind: 'push' to push events" });
-    if (!Array.isArray(events)) throw new StrataError('INVALID_ARGUMENT', 'push expects an array of events', { key: sourceName });
+    if (source.kind !== 'push')
+      throw new StrataError('INVALID_ARGUMENT', `source ${sourceName} is a ${source.kind} source, not a push source`, {
+        key: sourceName,
+        hint: "declare kind: 'push' to push events",
+      });
+    if (!Array.isArray(events))
+      throw new StrataError('INVALID_ARGUMENT', 'push expects an array of events', { key: sourceName });
     let state = this.#push.get(sourceName);
     if (!state) {
-      state = new PushState(source, this.views.filter((v) => v.source === sourceName));
+      state = new PushState(
+        source,
+        this.views.filter((v) => v.source === sourceName),
+      );
       if (source.batchSource) {
         const history = tableToRecords(await this.#sourceTable(this.source(source.batchSource)));
         state.seed(history);
@@ -212,7 +247,12 @@ export class FeatureRepo {
 
   streamStats(sourceName: string): StreamStats {
     const s = this.#push.get(sourceName);
-    return { highWaterMarkMs: s?.hwm ?? -Infinity, accepted: s?.log.length ?? 0, droppedLate: s?.dropped ?? 0, duplicates: s?.duplicates ?? 0 };
+    return {
+      highWaterMarkMs: s?.hwm ?? -Infinity,
+      accepted: s?.log.length ?? 0,
+      droppedLate: s?.dropped ?? 0,
+      duplicates: s?.duplicates ?? 0,
+    };
   }
 
   /** Forgets loaded source data and indexes (files are read again on next use). Pushed events are kept. */
@@ -244,17 +284,27 @@ export class FeatureRepo {
 
   async #sourceTable(source: Source, options: LongOptions = {}): Promise<A.Table> {
     if (source.kind === 'push') {
-      const base = source.batchSource ? await this.#sourceTable(this.source(source.batchSource), options) : tableFromRecords([], { columns: Object.keys(source.columns ?? {}), dtypes: source.columns });
+      const base = source.batchSource
+        ? await this.#sourceTable(this.source(source.batchSource), options)
+        : tableFromRecords([], { columns: Object.keys(source.columns ?? {}), dtypes: source.columns });
       const log = this.#push.get(source.name)?.log ?? [];
       const cached = this.#pushTables.get(source.name);
       if (cached && cached.log === log.length) return cached.table;
-      const table = log.length ? concatTables(base, tableFromRecords(log, { columns: Object.keys(source.columns ?? {}), dtypes: source.columns })) : base;
+      const table = log.length
+        ? concatTables(
+            base,
+            tableFromRecords(log, { columns: Object.keys(source.columns ?? {}), dtypes: source.columns }),
+          )
+        : base;
       this.#pushTables.set(source.name, { log: log.length, table });
       return table;
     }
     let p = this.#tables.get(source.name);
     if (!p) {
-      p = loadSourceTable(source, { dir: this.dir ?? process.cwd(), ...(options.signal ? { signal: options.signal } : {}) });
+      p = loadSourceTable(source, {
+        dir: this.dir ?? process.cwd(),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       this.#tables.set(source.name, p);
       p.catch(() => this.#tables.delete(source.name));
     }

@@ -17,7 +17,10 @@ export interface DataFrameLike {
 export type EntityRowsInput = A.Table | readonly Record<string, unknown>[] | string | DataFrameLike;
 
 function isTable(x: unknown): x is A.Table {
-  return x instanceof A.Table || (!!x && typeof x === 'object' && 'schema' in x && typeof (x as A.Table).getChild === 'function' && 'numRows' in x);
+  return (
+    x instanceof A.Table ||
+    (!!x && typeof x === 'object' && 'schema' in x && typeof (x as A.Table).getChild === 'function' && 'numRows' in x)
+  );
 }
 
 export async function entityRowsTable(input: EntityRowsInput, signal?: AbortSignal): Promise<A.Table> {
@@ -45,8 +48,12 @@ export async function entityRowsTable(input: EntityRowsInput, signal?: AbortSign
       );
     }
   }
-  throw new StrataError('INVALID_ARGUMENT', 'entity rows must be an Arrow table, an array of objects, a Parquet path or a DataFrame', {
-    field: 'entityRows',
-    hint: 'pass e.g. [{ driver_id: 1, event_timestamp: new Date() }]',
-  });
+  throw new StrataError(
+    'INVALID_ARGUMENT',
+    'entity rows must be an Arrow table, an array of objects, a Parquet path or a DataFrame',
+    {
+      field: 'entityRows',
+      hint: 'pass e.g. [{ driver_id: 1, event_timestamp: new Date() }]',
+    },
+  );
 }

@@ -77,7 +77,9 @@ export function codeEvents(view: FeatureView, source: Source, table: A.Table): C
     view.entities.map((k) => column(table, k, what)),
   );
   const ts = readTimestamps(column(table, source.timestampField, what));
-  const created = source.createdTimestampField ? readTimestamps(column(table, source.createdTimestampField, what)) : null;
+  const created = source.createdTimestampField
+    ? readTimestamps(column(table, source.createdTimestampField, what))
+    : null;
   if (source.idField) {
     const ids = column(table, source.idField, what);
     const seen = new Set<unknown>();
@@ -92,7 +94,11 @@ export function codeEvents(view: FeatureView, source: Source, table: A.Table): C
 }
 
 /** Each group's input per source row (NaN = null or filtered out), and dictionaries of coded inputs. */
-export function groupInputs(plan: ViewPlan | null, table: A.Table, what: string): { vals: Float64Array[]; dicts: (unknown[] | null)[] } {
+export function groupInputs(
+  plan: ViewPlan | null,
+  table: A.Table,
+  what: string,
+): { vals: Float64Array[]; dicts: (unknown[] | null)[] } {
   const n = table.numRows;
   const dicts: (unknown[] | null)[] = [];
   const vals: Float64Array[] = [];
@@ -120,7 +126,11 @@ export function groupInputs(plan: ViewPlan | null, table: A.Table, what: string)
 }
 
 /** count_distinct groups: the hash of each value (through the dictionary for coded inputs). */
-export function groupHashes(plan: ViewPlan | null, vals: readonly Float64Array[], dicts: readonly (unknown[] | null)[]): (Uint32Array | null)[] {
+export function groupHashes(
+  plan: ViewPlan | null,
+  vals: readonly Float64Array[],
+  dicts: readonly (unknown[] | null)[],
+): (Uint32Array | null)[] {
   return (plan?.groups ?? []).map((g, gi) => {
     if (!g.distinct) return null;
     const v = vals[gi];
@@ -175,7 +185,11 @@ export function tilesFor(plan: ViewPlan, idx: IndexedEvents): { tiles: TileStore
  * raw events (bit-identical: each tile's events are still summed on their own, in order, then
  * added). On the fly wins when windows hold few events; lifetime windows always use tiles.
  */
-export function tilesForQueries(plan: ViewPlan, idx: IndexedEvents, lookups: number): { tiles: TileStore; tileOff: Int32Array } | null {
+export function tilesForQueries(
+  plan: ViewPlan,
+  idx: IndexedEvents,
+  lookups: number,
+): { tiles: TileStore; tileOff: Int32Array } | null {
   if (idx.tiles || strategy === 'materialize') return tilesFor(plan, idx);
   if (strategy === 'virtual') return null;
   if (plan.hasLifetime) return tilesFor(plan, idx);
@@ -202,7 +216,12 @@ export function tilesForQueries(plan: ViewPlan, idx: IndexedEvents, lookups: num
  * allocates exactly and fills every group's state arrays in event order (one fused loop when all
  * groups need only count/sum/sumsq/min/max).
  */
-export function buildTiles(plan: ViewPlan, ev: EventStore, offsets: Int32Array, nCodes: number): { tiles: TileStore; tileOff: Int32Array } {
+export function buildTiles(
+  plan: ViewPlan,
+  ev: EventStore,
+  offsets: Int32Array,
+  nCodes: number,
+): { tiles: TileStore; tileOff: Int32Array } {
   const T = plan.tileMs;
   const ts = ev.ts;
   let m = 0;

@@ -46,7 +46,13 @@ export interface Buckets {
  * Step 1 of the sort (also used on its own by point-in-time probes): rows with a code and a time,
  * scattered into buckets of entity codes (stable), with columns carried along.
  */
-export async function bucketize(codes: Int32Array, nCodes: number, ts: Float64Array, carry: readonly Float64Array[], parallel?: boolean): Promise<Buckets> {
+export async function bucketize(
+  codes: Int32Array,
+  nCodes: number,
+  ts: Float64Array,
+  carry: readonly Float64Array[],
+  parallel?: boolean,
+): Promise<Buckets> {
   const n = codes.length;
   const par = parallel ?? (n >= parallelMin && canParallelize());
   const f64 = par ? sharedF64 : (k: number) => new Float64Array(k);
@@ -155,7 +161,12 @@ export async function sortEvents(
 }
 
 /** Runs slice 0 on this thread and slice 1 on the worker (or both here when not parallel). */
-export async function both<K extends KernelName>(par: boolean, k: K, a0: Parameters<(typeof KERNELS)[K]>[0], a1: Parameters<(typeof KERNELS)[K]>[0]): Promise<void> {
+export async function both<K extends KernelName>(
+  par: boolean,
+  k: K,
+  a0: Parameters<(typeof KERNELS)[K]>[0],
+  a1: Parameters<(typeof KERNELS)[K]>[0],
+): Promise<void> {
   const f = KERNELS[k] as (a: unknown) => void;
   if (!par) {
     f(a0);
@@ -171,7 +182,14 @@ export async function both<K extends KernelName>(par: boolean, k: K, a0: Paramet
 }
 
 /** Within each run of equal (entity, time), orders by created time (missing = oldest), then input order. */
-function breakTies(offsets: Int32Array, nCodes: number, ts: Float64Array, created: Float64Array, order: Int32Array, carried: Float64Array[]): void {
+function breakTies(
+  offsets: Int32Array,
+  nCodes: number,
+  ts: Float64Array,
+  created: Float64Array,
+  order: Int32Array,
+  carried: Float64Array[],
+): void {
   for (let c = 0; c < nCodes; c++) {
     const end = offsets[c + 1];
     let s = offsets[c];

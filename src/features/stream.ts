@@ -50,7 +50,12 @@ class GroupInput {
     const raw = e[this.plan.column];
     if (!this.dict && typeof raw === 'number' && this.#plainNumber) {
       // fast path: plain numbers need no coercion (float32 columns are rounded like Arrow would)
-      const v = this.dtype === 'float32' ? Math.fround(raw) : this.dtype === 'int32' || this.dtype === 'int64' ? Math.trunc(raw) : raw;
+      const v =
+        this.dtype === 'float32'
+          ? Math.fround(raw)
+          : this.dtype === 'int32' || this.dtype === 'int64'
+            ? Math.trunc(raw)
+            : raw;
       if (v === v) {
         out[g] = v;
         if (this.plan.distinct) hashes[g] = hashNumber(v);
@@ -88,7 +93,10 @@ interface ViewStream {
 }
 
 class PlainStream implements ViewStream {
-  readonly #rows = new Map<unknown, { key: Record<string, unknown>; ts: number; created: number; values: Record<string, unknown> }>();
+  readonly #rows = new Map<
+    unknown,
+    { key: Record<string, unknown>; ts: number; created: number; values: Record<string, unknown> }
+  >();
   constructor(
     readonly view: FeatureView,
     readonly source: Source,
@@ -101,13 +109,22 @@ class PlainStream implements ViewStream {
     if (cur && (ts < cur.ts || (ts === cur.ts && created < cur.created))) return id;
     const values: Record<string, unknown> = {};
     this.view.features.forEach((f, i) => (values[f.name] = normalizeValue(e[this.view.columns[i]], f.dtype)));
-    this.#rows.set(id, { key: Object.fromEntries(this.view.entities.map((k, i) => [k, canonical(keyVals[i])])), ts, created, values });
+    this.#rows.set(id, {
+      key: Object.fromEntries(this.view.entities.map((k, i) => [k, canonical(keyVals[i])])),
+      ts,
+      created,
+      values,
+    });
     return id;
   }
 
   current(keys: readonly string[]): FeatureRowBatch {
     const rows = keys.map((k) => this.#rows.get(k)!);
-    return { entityKeys: rows.map((r) => r.key), values: rows.map((r) => r.values), eventTimestampsMs: rows.map((r) => r.ts) };
+    return {
+      entityKeys: rows.map((r) => r.key),
+      values: rows.map((r) => r.values),
+      eventTimestampsMs: rows.map((r) => r.ts),
+    };
   }
 
   prune(): void {}
@@ -136,7 +153,9 @@ class AggStream implements ViewStream {
     source: Source,
   ) {
     const cols = source.columns ?? {};
-    this.#inputs = plan.groups.map((g) => new GroupInput(g, g.column === null ? null : (cols[g.column] ?? 'float64'), cols));
+    this.#inputs = plan.groups.map(
+      (g) => new GroupInput(g, g.column === null ? null : (cols[g.column] ?? 'float64'), cols),
+    );
     this.#composer = new Composer(plan);
     this.#vals = plan.groups.map(() => Number.NaN);
     this.#hashes = plan.groups.map(() => 0);
@@ -145,7 +164,8 @@ class AggStream implements ViewStream {
       this.#out[ap.agg.name] = aggJsValue(ap.agg, v, this.#inputs[ap.group].dict);
     };
     let reach = 0;
-    for (const w of plan.windows) reach = Math.max(reach, w.kind === 'hopping' ? w.sizeMs + w.hopMs! : w.kind === 'lifetime' ? 0 : w.sizeMs);
+    for (const w of plan.windows)
+      reach = Math.max(reach, w.kind === 'hopping' ? w.sizeMs + w.hopMs! : w.kind === 'lifetime' ? 0 : w.sizeMs);
     this.#retentionMs = reach + 2 * plan.tileMs;
   }
 
@@ -199,7 +219,9 @@ export class PushState {
     readonly source: Source,
     views: readonly FeatureView[],
   ) {
-    this.#views = views.map((v) => (v.kind === 'plain' ? new PlainStream(v, source) : new AggStream(v, planView(v), source)));
+    this.#views = views.map((v) =>
+      v.kind === 'plain' ? new PlainStream(v, source) : new AggStream(v, planView(v), source),
+    );
   }
 
   /** Checks a batch before anything is applied (so a bad event leaves the state untouched). */
@@ -207,18 +229,29 @@ export class PushState {
     const ts = new Float64Array(events.length);
     const keys = new Set(this.#views.flatMap((v) => v.view.entities));
     events.forEach((e, i) => {
-      if (!e || typeof e !== 'object') throw new StrataError('INVALID_ARGUMENT', `push to ${this.source.name}: event ${i} is not an object`, { row: i, key: this.source.name });
+      if (!e || typeof e !== 'object')
+        throw new StrataError('INVALID_ARGUMENT', `push to ${this.source.name}: event ${i} is not an object`, {
+          row: i,
+          key: this.source.name,
+        });
       ts[i] = toMs(e[this.source.timestampField]);
       if (!Number.isFinite(ts[i])) {
-        throw new StrataError('INVALID_ARGUMENT', `push to ${this.source.name}: event ${i} has no valid ${this.source.timestampField}`, {
-          row: i,
-          field: this.source.timestampField,
-          hint: 'give a Date, epoch milliseconds or an ISO string',
-        });
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `push to ${this.source.name}: event ${i} has no valid ${this.source.timestampField}`,
+          {
+            row: i,
+            field: this.source.timestampField,
+            hint: 'give a Date, epoch milliseconds or an ISO string',
+          },
+        );
       }
       for (const k of keys) {
         if (e[k] === null || e[k] === undefined) {
-          throw new StrataError('INVALID_ARGUMENT', `push to ${this.source.name}: event ${i} has no join key ${k}`, { row: i, field: k });
+          throw new StrataError('INVALID_ARGUMENT', `push to ${this.source.name}: event ${i} has no join key ${k}`, {
+            row: i,
+            field: k,
+          });
         }
       }
     });

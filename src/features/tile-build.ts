@@ -14,7 +14,11 @@ export function isSimplePlan(plan: ViewPlan): boolean {
   return plan.groups.every((g) => !g.first && !g.last && !g.lastN && !g.distinct);
 }
 
-export async function buildTilesDirect(plan: ViewPlan, coded: CodedEvents, vals: readonly Float64Array[]): Promise<{ tiles: TileStore; tileOff: Int32Array }> {
+export async function buildTilesDirect(
+  plan: ViewPlan,
+  coded: CodedEvents,
+  vals: readonly Float64Array[],
+): Promise<{ tiles: TileStore; tileOff: Int32Array }> {
   const nCodes = coded.keys.size;
   const T = plan.tileMs;
   const bk = await bucketize(coded.codes, nCodes, coded.ts, [...vals, ...(coded.created ? [coded.created] : [])]);

@@ -58,7 +58,18 @@ export class TileStore {
   }
 
   /** A store over existing arrays (first `m` slots in use); groups must need only count/sum/sumsq/min/max. */
-  static wrap(plan: ViewPlan, m: number, idx: Float64Array, arrays: { cnt: Float64Array[]; sum: Float64Array[]; sumsq: Float64Array[]; min: Float64Array[]; max: Float64Array[] }): TileStore {
+  static wrap(
+    plan: ViewPlan,
+    m: number,
+    idx: Float64Array,
+    arrays: {
+      cnt: Float64Array[];
+      sum: Float64Array[];
+      sumsq: Float64Array[];
+      min: Float64Array[];
+      max: Float64Array[];
+    },
+  ): TileStore {
     const store = new TileStore(plan, 0);
     store.idx = idx.subarray(0, m);
     store.m = m;
@@ -159,7 +170,8 @@ export class TileStore {
     const m = this.m;
     this.idx.copyWithin(0, k, m);
     this.g.forEach((t, gi) => {
-      for (const key of ['cnt', 'sum', 'sumsq', 'min', 'max', 'firstV', 'firstT', 'lastV', 'lastT'] as const) t[key]?.copyWithin(0, k, m);
+      for (const key of ['cnt', 'sum', 'sumsq', 'min', 'max', 'firstV', 'firstT', 'lastV', 'lastT'] as const)
+        t[key]?.copyWithin(0, k, m);
       const n = this.#groups[gi].lastN;
       t.lastN?.copyWithin(0, k * n, m * n);
       if (t.distinct) t.distinct.splice(0, k);

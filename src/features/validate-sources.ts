@@ -5,10 +5,32 @@ import { categoryOf } from './dtypes.js';
 import { parseDuration } from './duration.js';
 import { checkFields, checkName, didYouMean, type Issues } from './issues.js';
 import { registeredKinds } from './sources/registry.js';
-import { FILE_SOURCE_KINDS, SCALAR_DTYPES, SOURCE_KINDS, type Dtype, type Entity, type EntityDef, type Source, type SourceDef } from './types.js';
+import {
+  FILE_SOURCE_KINDS,
+  SCALAR_DTYPES,
+  SOURCE_KINDS,
+  type Dtype,
+  type Entity,
+  type EntityDef,
+  type Source,
+  type SourceDef,
+} from './types.js';
 
 const ENTITY_FIELDS = ['name', 'joinKeys', 'valueType', 'description', 'tags'];
-const SOURCE_FIELDS = ['name', 'kind', 'path', 'timestampField', 'createdTimestampField', 'idField', 'allowedLateness', 'schema', 'batchSource', 'table', 'options', 'description'];
+const SOURCE_FIELDS = [
+  'name',
+  'kind',
+  'path',
+  'timestampField',
+  'createdTimestampField',
+  'idField',
+  'allowedLateness',
+  'schema',
+  'batchSource',
+  'table',
+  'options',
+  'description',
+];
 
 export function validateEntities(issues: Issues, defs: readonly EntityDef[]): Map<string, Entity> {
   const out = new Map<string, Entity>();
@@ -24,20 +46,42 @@ export function validateEntities(issues: Issues, defs: readonly EntityDef[]): Ma
     }
     const joinKeys = def.joinKeys ?? [name];
     if (!Array.isArray(joinKeys) || joinKeys.length === 0 || joinKeys.some((k) => typeof k !== 'string' || !k)) {
-      issues.add(def, obj, 'joinKeys', 'joinKeys must be a non-empty list of column names', `e.g. joinKeys: [${name}_id]`);
+      issues.add(
+        def,
+        obj,
+        'joinKeys',
+        'joinKeys must be a non-empty list of column names',
+        `e.g. joinKeys: [${name}_id]`,
+      );
       continue;
     }
     if (def.valueType !== undefined && !(SCALAR_DTYPES as readonly string[]).includes(def.valueType)) {
-      issues.add(def, obj, 'valueType', `unknown value type ${def.valueType}`, `${didYouMean(String(def.valueType), SCALAR_DTYPES)}use one of ${SCALAR_DTYPES.join(', ')}`);
+      issues.add(
+        def,
+        obj,
+        'valueType',
+        `unknown value type ${def.valueType}`,
+        `${didYouMean(String(def.valueType), SCALAR_DTYPES)}use one of ${SCALAR_DTYPES.join(', ')}`,
+      );
     }
-    out.set(name, { name, joinKeys: [...joinKeys], ...(def.valueType ? { valueType: def.valueType } : {}), ...(def.description ? { description: def.description } : {}) });
+    out.set(name, {
+      name,
+      joinKeys: [...joinKeys],
+      ...(def.valueType ? { valueType: def.valueType } : {}),
+      ...(def.description ? { description: def.description } : {}),
+    });
   }
   return out;
 }
 
 export type ColumnReader = (source: Source) => Promise<Record<string, Dtype> | undefined>;
 
-export async function validateSources(issues: Issues, defs: readonly SourceDef[], dir: string, readColumns: ColumnReader): Promise<Map<string, Source>> {
+export async function validateSources(
+  issues: Issues,
+  defs: readonly SourceDef[],
+  dir: string,
+  readColumns: ColumnReader,
+): Promise<Map<string, Source>> {
   const out = new Map<string, Source>();
   const kinds = [...SOURCE_KINDS, ...registeredKinds()];
   for (const def of defs) {
@@ -51,17 +95,35 @@ export async function validateSources(issues: Issues, defs: readonly SourceDef[]
       continue;
     }
     if (!kinds.includes(def.kind)) {
-      issues.add(def, obj, 'kind', `unknown source kind ${JSON.stringify(def.kind ?? null)}`, `${didYouMean(String(def.kind), kinds)}use one of ${kinds.join(', ')}, or registerSourceLoader('${def.kind}', …) first`);
+      issues.add(
+        def,
+        obj,
+        'kind',
+        `unknown source kind ${JSON.stringify(def.kind ?? null)}`,
+        `${didYouMean(String(def.kind), kinds)}use one of ${kinds.join(', ')}, or registerSourceLoader('${def.kind}', …) first`,
+      );
       continue;
     }
     const isFile = (FILE_SOURCE_KINDS as readonly string[]).includes(def.kind);
     if (isFile && (typeof def.path !== 'string' || !def.path)) {
-      issues.add(def, obj, 'path', `a ${def.kind} source needs a path`, 'set path to the file (relative to the repo directory)');
+      issues.add(
+        def,
+        obj,
+        'path',
+        `a ${def.kind} source needs a path`,
+        'set path to the file (relative to the repo directory)',
+      );
       continue;
     }
     const lateness = def.allowedLateness === undefined ? 0 : parseDuration(def.allowedLateness);
     if (lateness === undefined || lateness < 0) {
-      issues.add(def, obj, 'allowedLateness', `bad duration ${JSON.stringify(def.allowedLateness)}`, 'write a duration such as 30s, 5m, 1h');
+      issues.add(
+        def,
+        obj,
+        'allowedLateness',
+        `bad duration ${JSON.stringify(def.allowedLateness)}`,
+        'write a duration such as 30s, 5m, 1h',
+      );
     }
     let schemaOk = true;
     if (def.schema !== undefined) {
@@ -69,21 +131,36 @@ export async function validateSources(issues: Issues, defs: readonly SourceDef[]
       else {
         for (const [col, dt] of Object.entries(def.schema)) {
           if (typeof dt !== 'string' || categoryOf(dt) === 'other') {
-            issues.add(def, obj, `schema.${col}`, `unknown dtype ${JSON.stringify(dt)} for column ${col}`, `use ${SCALAR_DTYPES.join(', ')} or list<…>`);
+            issues.add(
+              def,
+              obj,
+              `schema.${col}`,
+              `unknown dtype ${JSON.stringify(dt)} for column ${col}`,
+              `use ${SCALAR_DTYPES.join(', ')} or list<…>`,
+            );
             schemaOk = false;
           }
         }
       }
     }
     if (def.kind === 'push' && !def.schema) {
-      issues.add(def, obj, 'schema', 'a push source needs a schema (column → dtype)', 'e.g. schema: { user_id: int64, amount: float64, event_timestamp: timestamp }');
+      issues.add(
+        def,
+        obj,
+        'schema',
+        'a push source needs a schema (column → dtype)',
+        'e.g. schema: { user_id: int64, amount: float64, event_timestamp: timestamp }',
+      );
       continue;
     }
     if (def.kind === 'table' && !(def.table && typeof (def.table as { getChild?: unknown }).getChild === 'function')) {
       issues.add(def, obj, 'table', 'a table source needs an Arrow table', 'pass table: an apache-arrow Table');
       continue;
     }
-    const path = def.path && !/^[a-z][a-z0-9+.-]*:\/\//i.test(def.path) && !isAbsolute(def.path) ? resolve(dir, def.path) : def.path;
+    const path =
+      def.path && !/^[a-z][a-z0-9+.-]*:\/\//i.test(def.path) && !isAbsolute(def.path)
+        ? resolve(dir, def.path)
+        : def.path;
     const source: Source = {
       name,
       kind: def.kind,
@@ -107,7 +184,8 @@ export async function validateSources(issues: Issues, defs: readonly SourceDef[]
         // no loader registered yet (e.g. dataset sources before the dataset layer plugs in): columns unknown
         if (!isStrataError(err, 'UNSUPPORTED')) {
           const msg = isStrataError(err) ? err.message : String(err);
-          const hint = isStrataError(err) && err.details.hint ? String(err.details.hint) : 'check the path and the file format';
+          const hint =
+            isStrataError(err) && err.details.hint ? String(err.details.hint) : 'check the path and the file format';
           issues.add(def, obj, 'path', `cannot read the source: ${msg}`, hint);
           continue;
         }
@@ -117,9 +195,25 @@ export async function validateSources(issues: Issues, defs: readonly SourceDef[]
       for (const field of ['timestampField', 'createdTimestampField', 'idField'] as const) {
         const col = source[field];
         if (col && !(col in columns)) {
-          issues.add(def, obj, field, `${field === 'timestampField' ? 'timestamp' : field === 'idField' ? 'event id' : 'created timestamp'} column ${col} is not in the source`, `${didYouMean(col, Object.keys(columns))}columns: ${Object.keys(columns).join(', ')}`);
-        } else if (col && field !== 'idField' && !['timestamp', 'int', 'float', 'string'].includes(categoryOf(columns[col]))) {
-          issues.add(def, obj, field, `column ${col} has dtype ${columns[col]}, not a time`, 'use a timestamp column (or epoch milliseconds)');
+          issues.add(
+            def,
+            obj,
+            field,
+            `${field === 'timestampField' ? 'timestamp' : field === 'idField' ? 'event id' : 'created timestamp'} column ${col} is not in the source`,
+            `${didYouMean(col, Object.keys(columns))}columns: ${Object.keys(columns).join(', ')}`,
+          );
+        } else if (
+          col &&
+          field !== 'idField' &&
+          !['timestamp', 'int', 'float', 'string'].includes(categoryOf(columns[col]))
+        ) {
+          issues.add(
+            def,
+            obj,
+            field,
+            `column ${col} has dtype ${columns[col]}, not a time`,
+            'use a timestamp column (or epoch milliseconds)',
+          );
         }
       }
     }
@@ -129,8 +223,22 @@ export async function validateSources(issues: Issues, defs: readonly SourceDef[]
     const s = def?.name ? out.get(def.name) : undefined;
     if (!s?.batchSource) continue;
     const b = out.get(s.batchSource);
-    if (!b) issues.add(def, `source ${s.name}`, 'batchSource', `unknown source ${s.batchSource}`, `${didYouMean(s.batchSource, [...out.keys()])}name a defined source`);
-    else if (b.kind === 'push') issues.add(def, `source ${s.name}`, 'batchSource', `batch source ${b.name} is itself a push source`, 'point batchSource at a file or table source');
+    if (!b)
+      issues.add(
+        def,
+        `source ${s.name}`,
+        'batchSource',
+        `unknown source ${s.batchSource}`,
+        `${didYouMean(s.batchSource, [...out.keys()])}name a defined source`,
+      );
+    else if (b.kind === 'push')
+      issues.add(
+        def,
+        `source ${s.name}`,
+        'batchSource',
+        `batch source ${b.name} is itself a push source`,
+        'point batchSource at a file or table source',
+      );
   }
   return out;
 }

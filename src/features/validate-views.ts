@@ -17,7 +17,18 @@ import {
   type WindowSpec,
 } from './types.js';
 
-const VIEW_FIELDS = ['name', 'entities', 'source', 'ttl', 'features', 'aggregations', 'tile', 'online', 'description', 'tags'];
+const VIEW_FIELDS = [
+  'name',
+  'entities',
+  'source',
+  'ttl',
+  'features',
+  'aggregations',
+  'tile',
+  'online',
+  'description',
+  'tags',
+];
 const AGG_FIELDS = ['column', 'function', 'window', 'hop', 'windowKind', 'where', 'name', 'n', 'exactLimit'];
 const NICE_TILES = [86_400_000, 3_600_000, 600_000, 300_000, 60_000, 10_000, 1000, 100, 10, 1];
 
@@ -55,36 +66,72 @@ interface Ctx {
   sources: Map<string, Source>;
 }
 
-function validateAggregation(ctx: Ctx, view: FeatureViewDef, i: number, a: AggregationDef, columns: Record<string, Dtype> | undefined): Aggregation | undefined {
+function validateAggregation(
+  ctx: Ctx,
+  view: FeatureViewDef,
+  i: number,
+  a: AggregationDef,
+  columns: Record<string, Dtype> | undefined,
+): Aggregation | undefined {
   const { issues } = ctx;
   const obj = `feature view ${view.name}`;
   const at = (f: string) => `aggregations[${i}].${f}`;
   if (!a || typeof a !== 'object') {
-    issues.add(view, obj, `aggregations[${i}]`, 'an aggregation must be an object', 'e.g. { column: amount, function: sum, window: 1h }');
+    issues.add(
+      view,
+      obj,
+      `aggregations[${i}]`,
+      'an aggregation must be an object',
+      'e.g. { column: amount, function: sum, window: 1h }',
+    );
     return undefined;
   }
   checkFields(issues, view, obj, AGG_FIELDS, `aggregations[${i}].`, a);
   for (const k of Object.keys(a)) if (!AGG_FIELDS.includes(k)) return undefined;
   const fn = a.function;
   if (!(AGG_FUNCTIONS as readonly string[]).includes(fn)) {
-    issues.add(view, obj, at('function'), `unknown aggregation function ${JSON.stringify(fn ?? null)}`, `${didYouMean(String(fn), AGG_FUNCTIONS)}use one of ${AGG_FUNCTIONS.join(', ')}`);
+    issues.add(
+      view,
+      obj,
+      at('function'),
+      `unknown aggregation function ${JSON.stringify(fn ?? null)}`,
+      `${didYouMean(String(fn), AGG_FUNCTIONS)}use one of ${AGG_FUNCTIONS.join(', ')}`,
+    );
     return undefined;
   }
   let ok = true;
   const column = a.column === undefined || a.column === '*' ? null : a.column;
   if (column === null && fn !== 'count') {
-    issues.add(view, obj, at('column'), `${fn} needs a column`, 'set column to the input column (only count may omit it)');
+    issues.add(
+      view,
+      obj,
+      at('column'),
+      `${fn} needs a column`,
+      'set column to the input column (only count may omit it)',
+    );
     ok = false;
   }
   let inputDtype: Dtype | null = null;
   if (column !== null && columns) {
     if (!(column in columns)) {
-      issues.add(view, obj, at('column'), `column ${column} is not in source ${view.source}`, `${didYouMean(column, Object.keys(columns))}columns: ${Object.keys(columns).join(', ')}`);
+      issues.add(
+        view,
+        obj,
+        at('column'),
+        `column ${column} is not in source ${view.source}`,
+        `${didYouMean(column, Object.keys(columns))}columns: ${Object.keys(columns).join(', ')}`,
+      );
       ok = false;
     } else {
       inputDtype = columns[column];
       if (['sum', 'mean', 'stddev', 'min', 'max'].includes(fn) && !isNumericDtype(inputDtype)) {
-        issues.add(view, obj, at('function'), `${fn} needs a numeric column; ${column} is ${inputDtype}`, 'use count, count_distinct, first, last or last_n for this column');
+        issues.add(
+          view,
+          obj,
+          at('function'),
+          `${fn} needs a numeric column; ${column} is ${inputDtype}`,
+          'use count, count_distinct, first, last or last_n for this column',
+        );
         ok = false;
       }
     }
@@ -95,7 +142,13 @@ function validateAggregation(ctx: Ctx, view: FeatureViewDef, i: number, a: Aggre
   else {
     sizeMs = parseDuration(a.window);
     if (sizeMs === undefined || sizeMs <= 0) {
-      issues.add(view, obj, at('window'), `bad window ${JSON.stringify(a.window ?? null)}`, 'write a duration such as 30m, 1h, 7d, or lifetime');
+      issues.add(
+        view,
+        obj,
+        at('window'),
+        `bad window ${JSON.stringify(a.window ?? null)}`,
+        'write a duration such as 30m, 1h, 7d, or lifetime',
+      );
       ok = false;
     }
   }
@@ -109,12 +162,24 @@ function validateAggregation(ctx: Ctx, view: FeatureViewDef, i: number, a: Aggre
     }
   }
   if (a.windowKind !== undefined && !(WINDOW_KINDS as readonly string[]).includes(a.windowKind)) {
-    issues.add(view, obj, at('windowKind'), `unknown window kind ${a.windowKind}`, `${didYouMean(a.windowKind, WINDOW_KINDS)}use one of ${WINDOW_KINDS.join(', ')}`);
+    issues.add(
+      view,
+      obj,
+      at('windowKind'),
+      `unknown window kind ${a.windowKind}`,
+      `${didYouMean(a.windowKind, WINDOW_KINDS)}use one of ${WINDOW_KINDS.join(', ')}`,
+    );
     return undefined;
   }
   const kind = a.windowKind ?? (lifetime ? 'lifetime' : hopMs !== undefined ? 'hopping' : 'sliding');
   if ((a.window === 'lifetime') !== (kind === 'lifetime')) {
-    issues.add(view, obj, at('windowKind'), `window ${JSON.stringify(a.window)} does not go with windowKind ${kind}`, 'use window: lifetime alone for all history, or a duration with sliding/hopping/tumbling');
+    issues.add(
+      view,
+      obj,
+      at('windowKind'),
+      `window ${JSON.stringify(a.window)} does not go with windowKind ${kind}`,
+      'use window: lifetime alone for all history, or a duration with sliding/hopping/tumbling',
+    );
     return undefined;
   }
   if (kind === 'lifetime' && a.hop !== undefined) {
@@ -130,11 +195,29 @@ function validateAggregation(ctx: Ctx, view: FeatureViewDef, i: number, a: Aggre
     ok = false;
   }
   if (kind === 'tumbling' && hopMs !== undefined && sizeMs !== undefined && hopMs !== sizeMs) {
-    issues.add(view, obj, at('hop'), 'a tumbling window hops by its own size', 'remove hop, or use windowKind: hopping');
+    issues.add(
+      view,
+      obj,
+      at('hop'),
+      'a tumbling window hops by its own size',
+      'remove hop, or use windowKind: hopping',
+    );
     ok = false;
   }
-  if (kind === 'hopping' && hopMs !== undefined && sizeMs !== undefined && Number.isFinite(sizeMs) && sizeMs % hopMs !== 0) {
-    issues.add(view, obj, at('hop'), `hop ${formatDuration(hopMs)} does not divide window ${formatDuration(sizeMs)}`, `pick a hop that divides the window, e.g. ${formatDuration(gcd(sizeMs, hopMs))}`);
+  if (
+    kind === 'hopping' &&
+    hopMs !== undefined &&
+    sizeMs !== undefined &&
+    Number.isFinite(sizeMs) &&
+    sizeMs % hopMs !== 0
+  ) {
+    issues.add(
+      view,
+      obj,
+      at('hop'),
+      `hop ${formatDuration(hopMs)} does not divide window ${formatDuration(sizeMs)}`,
+      `pick a hop that divides the window, e.g. ${formatDuration(gcd(sizeMs, hopMs))}`,
+    );
     ok = false;
   }
   if (a.where !== undefined) {
@@ -142,30 +225,62 @@ function validateAggregation(ctx: Ctx, view: FeatureViewDef, i: number, a: Aggre
       const cols = exprColumns(parseExpr(String(a.where)));
       for (const c of cols) {
         if (columns && !(c in columns)) {
-          issues.add(view, obj, at('where'), `where reads column ${c}, which is not in source ${view.source}`, `${didYouMean(c, Object.keys(columns))}columns: ${Object.keys(columns).join(', ')}`);
+          issues.add(
+            view,
+            obj,
+            at('where'),
+            `where reads column ${c}, which is not in source ${view.source}`,
+            `${didYouMean(c, Object.keys(columns))}columns: ${Object.keys(columns).join(', ')}`,
+          );
           ok = false;
         }
       }
     } catch (err) {
       const pos = err instanceof ExprError ? ` at character ${err.pos + 1}` : '';
-      issues.add(view, obj, at('where'), `bad where filter: ${(err as Error).message}${pos}`, "write SQL such as: status = 'ok' AND amount > 10");
+      issues.add(
+        view,
+        obj,
+        at('where'),
+        `bad where filter: ${(err as Error).message}${pos}`,
+        "write SQL such as: status = 'ok' AND amount > 10",
+      );
       ok = false;
     }
   }
   if (fn === 'last_n' && (a.n === undefined || !Number.isInteger(a.n) || a.n < 1)) {
-    issues.add(view, obj, at('n'), a.n === undefined ? 'last_n needs n' : `n must be a positive integer, got ${JSON.stringify(a.n)}`, 'set n, e.g. n: 5');
+    issues.add(
+      view,
+      obj,
+      at('n'),
+      a.n === undefined ? 'last_n needs n' : `n must be a positive integer, got ${JSON.stringify(a.n)}`,
+      'set n, e.g. n: 5',
+    );
     ok = false;
   } else if (fn !== 'last_n' && a.n !== undefined) {
     issues.add(view, obj, at('n'), `n only applies to last_n, not ${fn}`, 'remove n');
     ok = false;
   }
   if (a.exactLimit !== undefined && (!Number.isInteger(a.exactLimit) || a.exactLimit < 1)) {
-    issues.add(view, obj, at('exactLimit'), `exactLimit must be a positive integer, got ${JSON.stringify(a.exactLimit)}`, 'e.g. exactLimit: 1000');
+    issues.add(
+      view,
+      obj,
+      at('exactLimit'),
+      `exactLimit must be a positive integer, got ${JSON.stringify(a.exactLimit)}`,
+      'e.g. exactLimit: 1000',
+    );
     ok = false;
   }
   if (!ok || sizeMs === undefined) return undefined;
-  const window: WindowSpec = { kind, sizeMs, ...(kind === 'hopping' ? { hopMs } : kind === 'tumbling' ? { hopMs: sizeMs } : {}) };
-  const label = kind === 'lifetime' ? 'lifetime' : formatDuration(sizeMs) + (kind === 'hopping' ? `_every_${formatDuration(hopMs!)}` : kind === 'tumbling' ? '_tumbling' : '');
+  const window: WindowSpec = {
+    kind,
+    sizeMs,
+    ...(kind === 'hopping' ? { hopMs } : kind === 'tumbling' ? { hopMs: sizeMs } : {}),
+  };
+  const label =
+    kind === 'lifetime'
+      ? 'lifetime'
+      : formatDuration(sizeMs) +
+        (kind === 'hopping' ? `_every_${formatDuration(hopMs!)}` : kind === 'tumbling' ? '_tumbling' : '');
   const name = a.name ?? `${column ?? 'rows'}_${fn}_${label}`;
   return {
     name,
@@ -201,13 +316,25 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
   entityNames.forEach((en, i) => {
     const e = entities.get(en);
     if (!e) {
-      issues.add(def, obj, `entities[${i}]`, `unknown entity ${en}`, `${didYouMean(String(en), [...entities.keys()])}defined entities: ${[...entities.keys()].join(', ') || '(none)'}`);
+      issues.add(
+        def,
+        obj,
+        `entities[${i}]`,
+        `unknown entity ${en}`,
+        `${didYouMean(String(en), [...entities.keys()])}defined entities: ${[...entities.keys()].join(', ') || '(none)'}`,
+      );
       ok = false;
     } else joinKeys.push(...e.joinKeys);
   });
   const source = sources.get(def.source);
   if (!source) {
-    issues.add(def, obj, 'source', `unknown source ${JSON.stringify(def.source ?? null)}`, `${didYouMean(String(def.source), [...sources.keys()])}defined sources: ${[...sources.keys()].join(', ') || '(none)'}`);
+    issues.add(
+      def,
+      obj,
+      'source',
+      `unknown source ${JSON.stringify(def.source ?? null)}`,
+      `${didYouMean(String(def.source), [...sources.keys()])}defined sources: ${[...sources.keys()].join(', ') || '(none)'}`,
+    );
     return undefined;
   }
   const columns = source.columns;
@@ -216,10 +343,22 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
       const e = entities.get(en);
       for (const k of e?.joinKeys ?? []) {
         if (!(k in columns)) {
-          issues.add(def, obj, `entities[${i}]`, `join key ${k} of entity ${en} is not a column of source ${source.name}`, `${didYouMean(k, Object.keys(columns))}add the column or fix the entity's joinKeys (columns: ${Object.keys(columns).join(', ')})`);
+          issues.add(
+            def,
+            obj,
+            `entities[${i}]`,
+            `join key ${k} of entity ${en} is not a column of source ${source.name}`,
+            `${didYouMean(k, Object.keys(columns))}add the column or fix the entity's joinKeys (columns: ${Object.keys(columns).join(', ')})`,
+          );
           ok = false;
         } else if (e!.valueType && categoryOf(e!.valueType) !== categoryOf(columns[k])) {
-          issues.add(def, obj, `entities[${i}]`, `entity ${en} key ${k} is ${e!.valueType} but source ${source.name} has ${columns[k]}`, `make the types agree (cast the column or change valueType)`);
+          issues.add(
+            def,
+            obj,
+            `entities[${i}]`,
+            `entity ${en} key ${k} is ${e!.valueType} but source ${source.name} has ${columns[k]}`,
+            `make the types agree (cast the column or change valueType)`,
+          );
           ok = false;
         }
       }
@@ -229,29 +368,61 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
   if (def.ttl !== undefined && def.ttl !== null && def.ttl !== 0) {
     ttlMs = parseDuration(def.ttl);
     if (ttlMs === undefined || ttlMs <= 0) {
-      issues.add(def, obj, 'ttl', `bad ttl ${JSON.stringify(def.ttl)}`, 'write a positive duration such as 1d, or omit ttl for no limit');
+      issues.add(
+        def,
+        obj,
+        'ttl',
+        `bad ttl ${JSON.stringify(def.ttl)}`,
+        'write a positive duration such as 1d, or omit ttl for no limit',
+      );
       ok = false;
       ttlMs = undefined;
     }
   }
   const hasAggs = Array.isArray(def.aggregations) && def.aggregations.length > 0;
   if (def.aggregations !== undefined && !Array.isArray(def.aggregations)) {
-    issues.add(def, obj, 'aggregations', 'aggregations must be a list', 'e.g. aggregations: [{ column: amount, function: sum, window: 1h }]');
+    issues.add(
+      def,
+      obj,
+      'aggregations',
+      'aggregations must be a list',
+      'e.g. aggregations: [{ column: amount, function: sum, window: 1h }]',
+    );
     return undefined;
   }
   if (hasAggs && def.features !== undefined) {
-    issues.add(def, obj, 'features', 'a view has either features (plain) or aggregations, not both', 'split it into two views');
+    issues.add(
+      def,
+      obj,
+      'features',
+      'a view has either features (plain) or aggregations, not both',
+      'split it into two views',
+    );
     return undefined;
   }
   const featureNames = new Set<string>();
   const dup = (n: string, field: string) => {
     if (featureNames.has(n) || joinKeys.includes(n)) {
-      issues.add(def, obj, field, `duplicate feature name ${n}`, 'give the feature a unique name (aggregations: set name)');
+      issues.add(
+        def,
+        obj,
+        field,
+        `duplicate feature name ${n}`,
+        'give the feature a unique name (aggregations: set name)',
+      );
       ok = false;
     }
     featureNames.add(n);
   };
-  const base = { name, entities: joinKeys, entityNames: [...entityNames], source: source.name, ...(ttlMs ? { ttlMs } : {}), online: def.online ?? true, ...(def.description ? { description: def.description } : {}) };
+  const base = {
+    name,
+    entities: joinKeys,
+    entityNames: [...entityNames],
+    source: source.name,
+    ...(ttlMs ? { ttlMs } : {}),
+    online: def.online ?? true,
+    ...(def.description ? { description: def.description } : {}),
+  };
   if (hasAggs) {
     const aggs: Aggregation[] = [];
     def.aggregations!.forEach((a, i) => {
@@ -273,18 +444,37 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
     aggs.forEach((a, i) => {
       const step = a.window.hopMs;
       if (step !== undefined && step % tileMs! !== 0) {
-        issues.add(def, obj, 'tile', `tile ${formatDuration(tileMs!)} does not divide the ${a.window.kind} step ${formatDuration(step)} of ${a.name}`, `use a tile that divides every hop, e.g. ${formatDuration(gcd(step, tileMs!))}`);
+        issues.add(
+          def,
+          obj,
+          'tile',
+          `tile ${formatDuration(tileMs!)} does not divide the ${a.window.kind} step ${formatDuration(step)} of ${a.name}`,
+          `use a tile that divides every hop, e.g. ${formatDuration(gcd(step, tileMs!))}`,
+        );
         ok = false;
       }
       void i;
     });
     if (!ok) return undefined;
-    return { ...base, kind: 'aggregation', features: aggs.map((a) => ({ name: a.name, dtype: a.dtype })), columns: [], aggregations: aggs, tileMs };
+    return {
+      ...base,
+      kind: 'aggregation',
+      features: aggs.map((a) => ({ name: a.name, dtype: a.dtype })),
+      columns: [],
+      aggregations: aggs,
+      tileMs,
+    };
   }
   const skip = new Set([...joinKeys, source.timestampField, source.createdTimestampField, source.idField]);
   const list = def.features ?? (columns ? Object.keys(columns).filter((c) => !skip.has(c)) : []);
   if (!Array.isArray(list)) {
-    issues.add(def, obj, 'features', 'features must be a list', 'e.g. features: [conv_rate, { name: trips, dtype: int64 }]');
+    issues.add(
+      def,
+      obj,
+      'features',
+      'features must be a list',
+      'e.g. features: [conv_rate, { name: trips, dtype: int64 }]',
+    );
     return undefined;
   }
   if (list.length === 0) {
@@ -296,7 +486,13 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
   list.forEach((f, i) => {
     const spec = typeof f === 'string' ? { name: f } : f;
     if (!spec || typeof spec.name !== 'string') {
-      issues.add(def, obj, `features[${i}]`, 'a feature needs a name', 'write the column name, or { name, column?, dtype? }');
+      issues.add(
+        def,
+        obj,
+        `features[${i}]`,
+        'a feature needs a name',
+        'write the column name, or { name, column?, dtype? }',
+      );
       ok = false;
       return;
     }
@@ -304,12 +500,28 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
     let dtype = spec.dtype;
     if (columns) {
       if (!(col in columns)) {
-        issues.add(def, obj, `features[${i}]`, `column ${col} is not in source ${source.name}`, `${didYouMean(col, Object.keys(columns))}columns: ${Object.keys(columns).join(', ')}`);
+        issues.add(
+          def,
+          obj,
+          `features[${i}]`,
+          `column ${col} is not in source ${source.name}`,
+          `${didYouMean(col, Object.keys(columns))}columns: ${Object.keys(columns).join(', ')}`,
+        );
         ok = false;
         return;
       }
-      if (dtype && categoryOf(dtype) !== categoryOf(columns[col]) && !(isNumericDtype(dtype) && isNumericDtype(columns[col]))) {
-        issues.add(def, obj, `features[${i}]`, `feature ${spec.name} is declared ${dtype} but column ${col} is ${columns[col]}`, 'fix the dtype or cast the column');
+      if (
+        dtype &&
+        categoryOf(dtype) !== categoryOf(columns[col]) &&
+        !(isNumericDtype(dtype) && isNumericDtype(columns[col]))
+      ) {
+        issues.add(
+          def,
+          obj,
+          `features[${i}]`,
+          `feature ${spec.name} is declared ${dtype} but column ${col} is ${columns[col]}`,
+          'fix the dtype or cast the column',
+        );
         ok = false;
         return;
       }

@@ -17,7 +17,12 @@ export interface ValidatedRepo {
 
 const SERVICE_FIELDS = ['name', 'features', 'description'];
 
-function validateServices(issues: Issues, defs: readonly FeatureServiceDef[], views: ReadonlyMap<string, FeatureView>, knownViews: Set<string>): Map<string, FeatureService> {
+function validateServices(
+  issues: Issues,
+  defs: readonly FeatureServiceDef[],
+  views: ReadonlyMap<string, FeatureView>,
+  knownViews: Set<string>,
+): Map<string, FeatureService> {
   const out = new Map<string, FeatureService>();
   for (const def of defs) {
     if (!def || typeof def !== 'object') continue;
@@ -30,7 +35,13 @@ function validateServices(issues: Issues, defs: readonly FeatureServiceDef[], vi
       continue;
     }
     if (!Array.isArray(def.features) || def.features.length === 0) {
-      issues.add(def, obj, 'features', 'a feature service needs a list of features', 'e.g. features: ["driver_stats:conv_rate", "driver_aggs"]');
+      issues.add(
+        def,
+        obj,
+        'features',
+        'a feature service needs a list of features',
+        'e.g. features: ["driver_stats:conv_rate", "driver_aggs"]',
+      );
       continue;
     }
     const refs: string[] = [];
@@ -40,14 +51,29 @@ function validateServices(issues: Issues, defs: readonly FeatureServiceDef[], vi
       const view = views.get(viewName);
       if (!view) {
         if (!knownViews.has(viewName)) {
-          issues.add(def, obj, `features[${i}]`, `unknown feature view ${viewName}`, `${didYouMean(viewName, [...knownViews])}defined views: ${[...knownViews].join(', ') || '(none)'}`);
+          issues.add(
+            def,
+            obj,
+            `features[${i}]`,
+            `unknown feature view ${viewName}`,
+            `${didYouMean(viewName, [...knownViews])}defined views: ${[...knownViews].join(', ') || '(none)'}`,
+          );
         }
         ok = false;
         return;
       }
       if (feature === undefined) refs.push(...view.features.map((f) => `${view.name}:${f.name}`));
       else if (!view.features.some((f) => f.name === feature)) {
-        issues.add(def, obj, `features[${i}]`, `view ${viewName} has no feature ${feature}`, `${didYouMean(feature, view.features.map((f) => f.name))}features: ${view.features.map((f) => f.name).join(', ')}`);
+        issues.add(
+          def,
+          obj,
+          `features[${i}]`,
+          `view ${viewName} has no feature ${feature}`,
+          `${didYouMean(
+            feature,
+            view.features.map((f) => f.name),
+          )}features: ${view.features.map((f) => f.name).join(', ')}`,
+        );
         ok = false;
       } else refs.push(`${viewName}:${feature}`);
     });
@@ -57,7 +83,11 @@ function validateServices(issues: Issues, defs: readonly FeatureServiceDef[], vi
 }
 
 /** Validates everything; throws INVALID_ARGUMENT listing every problem. */
-export async function validateDefinitions(defs: Required<Definitions>, dir: string, readColumns: ColumnReader): Promise<ValidatedRepo> {
+export async function validateDefinitions(
+  defs: Required<Definitions>,
+  dir: string,
+  readColumns: ColumnReader,
+): Promise<ValidatedRepo> {
   const issues = new Issues();
   const entities = validateEntities(issues, defs.entities);
   const sources = await validateSources(issues, defs.sources, dir, readColumns);
@@ -82,7 +112,13 @@ export async function validateDefinitions(defs: Required<Definitions>, dir: stri
         const seen = keyTypes.get(`${en}.${k}`);
         if (!seen) keyTypes.set(`${en}.${k}`, { cat, source: v.source });
         else if (seen.cat !== cat) {
-          issues.add(def, `feature view ${v.name}`, `entities[${i}]`, `entity ${en} key ${k} is ${cols[k]} in source ${v.source} but ${seen.cat} in source ${seen.source}`, `give ${k} one type everywhere (or declare valueType on the entity)`);
+          issues.add(
+            def,
+            `feature view ${v.name}`,
+            `entities[${i}]`,
+            `entity ${en} key ${k} is ${cols[k]} in source ${v.source} but ${seen.cat} in source ${seen.source}`,
+            `give ${k} one type everywhere (or declare valueType on the entity)`,
+          );
         }
       }
     });

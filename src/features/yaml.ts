@@ -78,7 +78,14 @@ function toJs(node: unknown, path: string, c: Conv, verbatim: boolean): unknown 
 function globRegex(glob: string): RegExp {
   const re = glob
     .split('/')
-    .map((seg) => (seg === '**' ? '(?:.*/)?' : seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '/'))
+    .map((seg) =>
+      seg === '**'
+        ? '(?:.*/)?'
+        : seg
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\?/g, '[^/]') + '/',
+    )
     .join('');
   return new RegExp(`^${re.replace(/\/$/, '').replace(/\(\?:\.\*\/\)\?$/, '.*')}$`);
 }
@@ -102,19 +109,30 @@ interface Parsed {
 
 async function parseFile(file: string, shownAs: string): Promise<Parsed> {
   const text = await readFile(file, 'utf8').catch((err) => {
-    throw new StrataError((err as { code?: string }).code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `cannot read ${shownAs}`, { file: shownAs, cause: err });
+    throw new StrataError((err as { code?: string }).code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `cannot read ${shownAs}`, {
+      file: shownAs,
+      cause: err,
+    });
   });
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0];
     const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
-    throw new StrataError('INVALID_ARGUMENT', `${shownAs}:${line}: YAML syntax error: ${e.message.split('\n')[0]}`, { file: shownAs, line, hint: 'fix the YAML syntax (indentation, quotes, colons)' });
+    throw new StrataError('INVALID_ARGUMENT', `${shownAs}:${line}: YAML syntax error: ${e.message.split('\n')[0]}`, {
+      file: shownAs,
+      line,
+      hint: 'fix the YAML syntax (indentation, quotes, colons)',
+    });
   }
   const conv: Conv = { lc, lines: new Map() };
   const top = doc.contents;
   if (top !== null && !isMap(top)) {
-    throw new StrataError('INVALID_ARGUMENT', `${shownAs}: the top level must be a mapping`, { file: shownAs, line: 1, hint: 'start with keys such as entities:, sources:, feature_views:' });
+    throw new StrataError('INVALID_ARGUMENT', `${shownAs}: the top level must be a mapping`, {
+      file: shownAs,
+      line: 1,
+      hint: 'start with keys such as entities:, sources:, feature_views:',
+    });
   }
   const sections: Record<string, unknown> = {};
   const settingsAt = new Map<string, number>();
@@ -127,7 +145,9 @@ async function parseFile(file: string, shownAs: string): Promise<Parsed> {
 }
 
 /** Reads the repo at `dir` into definitions (validation happens later, in one place). */
-export async function loadYamlDefinitions(dir: string): Promise<{ defs: Required<Definitions>; project?: string; files: string[] }> {
+export async function loadYamlDefinitions(
+  dir: string,
+): Promise<{ defs: Required<Definitions>; project?: string; files: string[] }> {
   const issues = new Issues();
   const main = await parseFile(join(dir, REPO_FILE), REPO_FILE);
   const settingsLoc = (key: string) => setLocation({}, { file: REPO_FILE, line: main.settingsAt.get(key) });
@@ -137,21 +157,39 @@ export async function loadYamlDefinitions(dir: string): Promise<{ defs: Required
     const v = toJs(main.sections.features, '', { lc: new LineCounter(), lines: new Map() }, true);
     if (Array.isArray(v) && v.every((x) => typeof x === 'string')) patterns = v as string[];
     else if (typeof v === 'string') patterns = [v];
-    else issues.add(settingsLoc('features'), REPO_FILE, 'features', 'features must be a list of file patterns', 'e.g. features: ["features/*.yaml"]');
+    else
+      issues.add(
+        settingsLoc('features'),
+        REPO_FILE,
+        'features',
+        'features must be a list of file patterns',
+        'e.g. features: ["features/*.yaml"]',
+      );
   }
   const all: string[] = [];
   await walk(dir, dir, all);
   const regexes = patterns.map(globRegex);
   const files = all.filter((f) => f !== REPO_FILE && regexes.some((r) => r.test(f))).sort();
   const parsed = [main, ...(await Promise.all(files.map((f) => parseFile(join(dir, f), f))))];
-  const defs = { entities: [] as EntityDef[], sources: [] as SourceDef[], views: [] as FeatureViewDef[], services: [] as FeatureServiceDef[] };
+  const defs = {
+    entities: [] as EntityDef[],
+    sources: [] as SourceDef[],
+    views: [] as FeatureViewDef[],
+    services: [] as FeatureServiceDef[],
+  };
   for (const p of parsed) {
     for (const [key, node] of Object.entries(p.sections)) {
       const section = SECTIONS[key];
       const at = setLocation({}, { file: p.file, line: p.settingsAt.get(key) });
       if (!section) {
         if (p === main && SETTINGS.includes(key)) continue;
-        issues.add(at, p.file, key, `unknown top-level key ${key}`, `use entities, sources, feature_views or feature_services${p === main ? ', or project / features' : ''}`);
+        issues.add(
+          at,
+          p.file,
+          key,
+          `unknown top-level key ${key}`,
+          `use entities, sources, feature_views or feature_services${p === main ? ', or project / features' : ''}`,
+        );
         continue;
       }
       const items: { node: unknown; name?: string }[] = [];
@@ -161,14 +199,26 @@ export async function loadYamlDefinitions(dir: string): Promise<{ defs: Required
           items.push({ node: pair.value, name: isScalar(pair.key) ? String(pair.key.value) : String(pair.key) });
         }
       } else if (node !== null && node !== undefined) {
-        issues.add(at, p.file, key, `${key} must be a list (or a map keyed by name)`, `write ${key}: followed by "- name: …" items`);
+        issues.add(
+          at,
+          p.file,
+          key,
+          `${key} must be a list (or a map keyed by name)`,
+          `write ${key}: followed by "- name: …" items`,
+        );
         continue;
       }
       for (const it of items) {
         const conv: Conv = { lc: p.lc, lines: new Map() };
         const value = toJs(it.node, '', conv, false);
         if (!value || typeof value !== 'object' || Array.isArray(value)) {
-          issues.add(at, p.file, key, `each entry of ${key} must be a mapping`, 'write name: … and the other fields on separate lines');
+          issues.add(
+            at,
+            p.file,
+            key,
+            `each entry of ${key} must be a mapping`,
+            'write name: … and the other fields on separate lines',
+          );
           continue;
         }
         const def = it.name !== undefined ? { name: it.name, ...(value as object) } : (value as object);
@@ -181,4 +231,3 @@ export async function loadYamlDefinitions(dir: string): Promise<{ defs: Required
   issues.throwIfAny();
   return { defs, ...(project ? { project } : {}), files: [REPO_FILE, ...files] };
 }
-

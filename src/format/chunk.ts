@@ -1,8 +1,14 @@
 import { StrataError } from '../errors.js';
 import { crc32c } from './checksum.js';
 import {
-  type ChunkCodec, type SampleCompression, CHUNK_CODEC_CODES, chunkCodecFromCode, compress, decompress,
-  sampleCompressionCode, sampleCompressionFromCode,
+  type ChunkCodec,
+  type SampleCompression,
+  CHUNK_CODEC_CODES,
+  chunkCodecFromCode,
+  compress,
+  decompress,
+  sampleCompressionCode,
+  sampleCompressionFromCode,
 } from './codec.js';
 import { type DType, DTYPE_CODES, dtypeFromCode } from './dtype.js';
 
@@ -60,10 +66,14 @@ export function encodeChunk(spec: ChunkSpec, samples: ReadonlyArray<Sample | nul
   let fixed: Sample | undefined;
   let uniform = true;
   for (const s of samples) {
-    if (s === null) { anyNull = true; continue; }
+    if (s === null) {
+      anyNull = true;
+      continue;
+    }
     ndim = Math.max(ndim, s.shape.length);
     if (!fixed) fixed = s;
-    else if (uniform && (s.bytes.byteLength !== fixed.bytes.byteLength || !sameShape(s.shape, fixed.shape))) uniform = false;
+    else if (uniform && (s.bytes.byteLength !== fixed.bytes.byteLength || !sameShape(s.shape, fixed.shape)))
+      uniform = false;
   }
   const isFixed = uniform && fixed !== undefined && count > 1;
   const fixedBytes = isFixed ? fixed!.bytes.byteLength : 0;
@@ -79,7 +89,11 @@ export function encodeChunk(spec: ChunkSpec, samples: ReadonlyArray<Sample | nul
   for (let i = 0; i < count; i++) {
     if (offsets) offsets[i] = pos;
     const s = samples[i];
-    if (s === null) { nulls![i >> 3] |= 1 << (i & 7); pos += fixedBytes; continue; }
+    if (s === null) {
+      nulls![i >> 3] |= 1 << (i & 7);
+      pos += fixedBytes;
+      continue;
+    }
     payloadRaw.set(s.bytes, pos);
     pos += s.bytes.byteLength;
     if (!isFixed) writeShape(shapes, i * ndim, ndim, s.shape);
@@ -135,7 +149,10 @@ export function decodeHeader(bytes: Uint8Array, key: string): ChunkHeader {
   if (view.getUint32(0, true) !== CHUNK_MAGIC) throw corrupt(key, 'bad magic');
   const formatVersion = view.getUint16(4, true);
   if (formatVersion > CHUNK_FORMAT_VERSION) {
-    throw new StrataError('UNSUPPORTED', `chunk ${key} has format version ${formatVersion}`, { key, hint: 'upgrade Strata' });
+    throw new StrataError('UNSUPPORTED', `chunk ${key} has format version ${formatVersion}`, {
+      key,
+      hint: 'upgrade Strata',
+    });
   }
   const headerBytes = view.getUint32(16, true);
   if (headerBytes > bytes.byteLength) throw corrupt(key, 'header longer than the bytes read');

@@ -9,7 +9,21 @@ export const CHUNK_CODEC_CODES: Readonly<Record<ChunkCodec, number>> = { none: 0
 
 /** Per-sample compression: the sample is stored as the original encoded file bytes. */
 export const SAMPLE_COMPRESSIONS = [
-  'none', 'jpeg', 'png', 'webp', 'gif', 'tiff', 'bmp', 'mp4', 'webm', 'mkv', 'mov', 'avi', 'wav', 'mp3', 'other',
+  'none',
+  'jpeg',
+  'png',
+  'webp',
+  'gif',
+  'tiff',
+  'bmp',
+  'mp4',
+  'webm',
+  'mkv',
+  'mov',
+  'avi',
+  'wav',
+  'mp3',
+  'other',
 ] as const;
 export type SampleCompression = (typeof SAMPLE_COMPRESSIONS)[number];
 
@@ -48,7 +62,10 @@ export function decompress(codec: ChunkCodec, data: Uint8Array, expectedBytes: n
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const out = codec === 'lz4' ? lz4Uncompress(buf) : zstd.decompress(buf);
   if (out.byteLength !== expectedBytes) {
-    throw new StrataError('CORRUPT', `${codec} payload decompressed to ${out.byteLength} bytes, expected ${expectedBytes}`);
+    throw new StrataError(
+      'CORRUPT',
+      `${codec} payload decompressed to ${out.byteLength} bytes, expected ${expectedBytes}`,
+    );
   }
   return out;
 }

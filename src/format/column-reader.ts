@@ -1,8 +1,16 @@
 import { StrataError, isStrataError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import {
-  type ChunkHeader, type DecodedChunk, type Sample, decodeChunk, decodeHeader, isNull, sampleAt, sampleByteRange,
-  sampleShape, verifySample,
+  type ChunkHeader,
+  type DecodedChunk,
+  type Sample,
+  decodeChunk,
+  decodeHeader,
+  isNull,
+  sampleAt,
+  sampleByteRange,
+  sampleShape,
+  verifySample,
 } from './chunk.js';
 import type { ColumnManifest } from './manifest.js';
 
@@ -131,7 +139,10 @@ export class ColumnReader {
    * Ranged access to sample i's bytes without reading them (to seek inside a stored video).
    * Only for uncompressed chunks; returns undefined for a null sample.
    */
-  async byteSource(i: number, signal?: AbortSignal): Promise<{ size: number; read(offset: number, length: number): Promise<Uint8Array> } | undefined> {
+  async byteSource(
+    i: number,
+    signal?: AbortSignal,
+  ): Promise<{ size: number; read(offset: number, length: number): Promise<Uint8Array> } | undefined> {
     this.checkIndex(i);
     if (i >= this.column.length) return undefined;
     const k = this.locate(i);
@@ -166,7 +177,11 @@ export class ColumnReader {
    * Samples [start, end) in order, one run per chunk, reading whole chunks with up to
    * `prefetchChunks` reads ahead (bounded memory: at most prefetch+1 chunks held).
    */
-  async *scan(start = 0, end = this.column.length, options: { signal?: AbortSignal; prefetchChunks?: number } = {}): AsyncGenerator<SampleRun> {
+  async *scan(
+    start = 0,
+    end = this.column.length,
+    options: { signal?: AbortSignal; prefetchChunks?: number } = {},
+  ): AsyncGenerator<SampleRun> {
     const stop = Math.min(end, this.column.length);
     if (start >= stop) return;
     const first = this.locate(start);
@@ -209,13 +224,17 @@ export class ColumnReader {
 
   private wrap(err: unknown, key: string): unknown {
     if (isStrataError(err, 'NOT_FOUND')) {
-      return new StrataError('CORRUPT', `chunk ${key} of column ${this.column.name} is missing from ${this.storage.uri}`, {
-        key,
-        column: this.column.name,
-        uri: this.storage.uri,
-        hint: 'the object was deleted (vacuum with too short a retention?); open an earlier version or restore it',
-        cause: err,
-      });
+      return new StrataError(
+        'CORRUPT',
+        `chunk ${key} of column ${this.column.name} is missing from ${this.storage.uri}`,
+        {
+          key,
+          column: this.column.name,
+          uri: this.storage.uri,
+          hint: 'the object was deleted (vacuum with too short a retention?); open an earlier version or restore it',
+          cause: err,
+        },
+      );
     }
     if (isStrataError(err, 'CORRUPT') && err.details.column === undefined) {
       const reason = String(err.details.reason ?? 'unreadable');

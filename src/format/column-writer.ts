@@ -79,7 +79,12 @@ export class ColumnWriter {
     let replacesTail = false;
     if (this.pending.length > 0) {
       const tail = this.base.chunks[this.base.chunks.length - 1];
-      if (this.written.length === 0 && this.inflight.size === 0 && tail && tail.bytes + this.pendingBytes <= this.target / 2) {
+      if (
+        this.written.length === 0 &&
+        this.inflight.size === 0 &&
+        tail &&
+        tail.bytes + this.pendingBytes <= this.target / 2
+      ) {
         const old = decodeChunk(await this.storage.get(tail.key, { signal: this.options.signal }), tail.key);
         const merged: (Sample | null)[] = [];
         for (let i = 0; i < old.header.count; i++) merged.push(sampleAt(old, i));

@@ -2,26 +2,68 @@ import { StrataError } from '../errors.js';
 
 /** Element types a column can hold. `string` is UTF-8, `json` is UTF-8 JSON text, `bytes` is opaque. */
 export const DTYPES = [
-  'uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'uint64', 'int64',
-  'float16', 'float32', 'float64', 'bool', 'string', 'json', 'bytes',
+  'uint8',
+  'int8',
+  'uint16',
+  'int16',
+  'uint32',
+  'int32',
+  'uint64',
+  'int64',
+  'float16',
+  'float32',
+  'float64',
+  'bool',
+  'string',
+  'json',
+  'bytes',
 ] as const;
 export type DType = (typeof DTYPES)[number];
 
 /** Byte width of one element, or 0 for variable-width types (string, json, bytes). */
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
-  uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, uint64: 8, int64: 8,
-  float16: 2, float32: 4, float64: 8, bool: 1, string: 0, json: 0, bytes: 0,
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  uint32: 4,
+  int32: 4,
+  uint64: 8,
+  int64: 8,
+  float16: 2,
+  float32: 4,
+  float64: 8,
+  bool: 1,
+  string: 0,
+  json: 0,
+  bytes: 0,
 };
 
 /** Stable on-disk codes (docs/FORMAT.md). Never reorder. */
 export const DTYPE_CODES: Readonly<Record<DType, number>> = {
-  uint8: 1, int8: 2, uint16: 3, int16: 4, uint32: 5, int32: 6, uint64: 7, int64: 8,
-  float16: 9, float32: 10, float64: 11, bool: 12, string: 13, json: 14, bytes: 15,
+  uint8: 1,
+  int8: 2,
+  uint16: 3,
+  int16: 4,
+  uint32: 5,
+  int32: 6,
+  uint64: 7,
+  int64: 8,
+  float16: 9,
+  float32: 10,
+  float64: 11,
+  bool: 12,
+  string: 13,
+  json: 14,
+  bytes: 15,
 };
 
 export function dtypeFromCode(code: number): DType {
   const found = DTYPES.find((d) => DTYPE_CODES[d] === code);
-  if (!found) throw new StrataError('CORRUPT', `unknown dtype code ${code}`, { hint: 'the file was written by a newer Strata or is damaged' });
+  if (!found)
+    throw new StrataError('CORRUPT', `unknown dtype code ${code}`, {
+      hint: 'the file was written by a newer Strata or is damaged',
+    });
   return found;
 }
 
@@ -34,8 +76,16 @@ export function assertDType(value: unknown, field = 'dtype'): DType {
 }
 
 export type TypedArray =
-  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
-  | BigUint64Array | BigInt64Array | Float32Array | Float64Array;
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | BigUint64Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
 
 /** A typed-array view over `bytes` (copied when unaligned). float16 is widened to Float32Array. */
 export function typedView(dtype: DType, bytes: Uint8Array): TypedArray {
@@ -47,16 +97,27 @@ export function typedView(dtype: DType, bytes: Uint8Array): TypedArray {
   const b = aligned.buffer;
   const o = aligned.byteOffset;
   switch (dtype) {
-    case 'uint8': case 'bool': return new Uint8Array(b, o, n);
-    case 'int8': return new Int8Array(b, o, n);
-    case 'uint16': return new Uint16Array(b, o, n);
-    case 'int16': return new Int16Array(b, o, n);
-    case 'uint32': return new Uint32Array(b, o, n);
-    case 'int32': return new Int32Array(b, o, n);
-    case 'uint64': return new BigUint64Array(b, o, n);
-    case 'int64': return new BigInt64Array(b, o, n);
-    case 'float32': return new Float32Array(b, o, n);
-    default: return new Float64Array(b, o, n);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(b, o, n);
+    case 'int8':
+      return new Int8Array(b, o, n);
+    case 'uint16':
+      return new Uint16Array(b, o, n);
+    case 'int16':
+      return new Int16Array(b, o, n);
+    case 'uint32':
+      return new Uint32Array(b, o, n);
+    case 'int32':
+      return new Int32Array(b, o, n);
+    case 'uint64':
+      return new BigUint64Array(b, o, n);
+    case 'int64':
+      return new BigInt64Array(b, o, n);
+    case 'float32':
+      return new Float32Array(b, o, n);
+    default:
+      return new Float64Array(b, o, n);
   }
 }
 
@@ -70,19 +131,44 @@ export function encodeNumbers(dtype: DType, values: ArrayLike<number | bigint | 
     const v = values[i];
     const o = i * width;
     switch (dtype) {
-      case 'uint8': view.setUint8(o, Number(v)); break;
-      case 'bool': view.setUint8(o, v ? 1 : 0); break;
-      case 'int8': view.setInt8(o, Number(v)); break;
-      case 'uint16': view.setUint16(o, Number(v), true); break;
-      case 'int16': view.setInt16(o, Number(v), true); break;
-      case 'uint32': view.setUint32(o, Number(v), true); break;
-      case 'int32': view.setInt32(o, Number(v), true); break;
-      case 'uint64': view.setBigUint64(o, BigInt(v as number | bigint), true); break;
-      case 'int64': view.setBigInt64(o, BigInt(v as number | bigint), true); break;
-      case 'float16': view.setUint16(o, float32ToFloat16Bits(Number(v)), true); break;
-      case 'float32': view.setFloat32(o, Number(v), true); break;
-      case 'float64': view.setFloat64(o, Number(v), true); break;
-      default: throw new StrataError('INVALID_ARGUMENT', `dtype ${dtype} is not numeric`);
+      case 'uint8':
+        view.setUint8(o, Number(v));
+        break;
+      case 'bool':
+        view.setUint8(o, v ? 1 : 0);
+        break;
+      case 'int8':
+        view.setInt8(o, Number(v));
+        break;
+      case 'uint16':
+        view.setUint16(o, Number(v), true);
+        break;
+      case 'int16':
+        view.setInt16(o, Number(v), true);
+        break;
+      case 'uint32':
+        view.setUint32(o, Number(v), true);
+        break;
+      case 'int32':
+        view.setInt32(o, Number(v), true);
+        break;
+      case 'uint64':
+        view.setBigUint64(o, BigInt(v as number | bigint), true);
+        break;
+      case 'int64':
+        view.setBigInt64(o, BigInt(v as number | bigint), true);
+        break;
+      case 'float16':
+        view.setUint16(o, float32ToFloat16Bits(Number(v)), true);
+        break;
+      case 'float32':
+        view.setFloat32(o, Number(v), true);
+        break;
+      case 'float64':
+        view.setFloat64(o, Number(v), true);
+        break;
+      default:
+        throw new StrataError('INVALID_ARGUMENT', `dtype ${dtype} is not numeric`);
     }
   }
   return out;

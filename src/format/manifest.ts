@@ -71,13 +71,23 @@ export function decodeManifest(bytes: Uint8Array, key: string): Manifest {
   try {
     m = JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
   } catch (cause) {
-    throw new StrataError('CORRUPT', `manifest ${key} is not valid JSON`, { key, cause, hint: 'open an earlier version' });
+    throw new StrataError('CORRUPT', `manifest ${key} is not valid JSON`, {
+      key,
+      cause,
+      hint: 'open an earlier version',
+    });
   }
   if (m?.format !== MANIFEST_FORMAT || !Array.isArray(m.columns) || typeof m.version !== 'number') {
-    throw new StrataError('CORRUPT', `manifest ${key} is not a Strata manifest`, { key, hint: 'open an earlier version' });
+    throw new StrataError('CORRUPT', `manifest ${key} is not a Strata manifest`, {
+      key,
+      hint: 'open an earlier version',
+    });
   }
   if (m.formatVersion > MANIFEST_FORMAT_VERSION) {
-    throw new StrataError('UNSUPPORTED', `manifest ${key} has format version ${m.formatVersion}`, { key, hint: 'upgrade Strata' });
+    throw new StrataError('UNSUPPORTED', `manifest ${key} has format version ${m.formatVersion}`, {
+      key,
+      hint: 'upgrade Strata',
+    });
   }
   return m;
 }

@@ -48,7 +48,10 @@ export class Transaction {
   addColumn(spec: NewColumn): void {
     this.assertOpen();
     if (this.columns.some((c) => c.name === spec.name)) {
-      throw new StrataError('CONFLICT', `column ${spec.name} already exists`, { column: spec.name, hint: 'choose another name' });
+      throw new StrataError('CONFLICT', `column ${spec.name} already exists`, {
+        column: spec.name,
+        hint: 'choose another name',
+      });
     }
     const used = new Set(this.columns.map((c) => c.id));
     let n = this.columns.length;
@@ -126,12 +129,18 @@ export class Transaction {
       } catch (err) {
         if (!isStrataError(err, 'CONFLICT')) throw err;
         if (!this.pureAppend || attempt >= maxRebases) {
-          throw new StrataError('CONFLICT', `another writer committed version ${next.version} of ${this.storage.uri} first`, {
-            uri: this.storage.uri,
-            version: next.version,
-            hint: this.pureAppend ? 'too many concurrent appends; retry' : 'reopen the dataset at its latest version and apply the change again',
-            cause: err,
-          });
+          throw new StrataError(
+            'CONFLICT',
+            `another writer committed version ${next.version} of ${this.storage.uri} first`,
+            {
+              uri: this.storage.uri,
+              version: next.version,
+              hint: this.pureAppend
+                ? 'too many concurrent appends; retry'
+                : 'reopen the dataset at its latest version and apply the change again',
+              cause: err,
+            },
+          );
         }
         const latest = await readLatestManifest(this.storage, this.options.signal);
         await this.rebase(base, latest, appends);
@@ -178,15 +187,22 @@ export class Transaction {
       this.columns.every((c) => {
         const l = latest.columns.find((x) => x.name === c.name);
         return (
-          l && l.dtype === c.dtype && l.sampleCompression === c.sampleCompression && l.chunkCompression === c.chunkCompression &&
+          l &&
+          l.dtype === c.dtype &&
+          l.sampleCompression === c.sampleCompression &&
+          l.chunkCompression === c.chunkCompression &&
           (l.length === latest.length || !appends.has(c.name))
         );
       });
     if (!same) {
-      throw new StrataError('CONFLICT', `${this.storage.uri} changed schema in version ${latest.version} while appending`, {
-        uri: this.storage.uri,
-        hint: 'reopen the dataset and append again',
-      });
+      throw new StrataError(
+        'CONFLICT',
+        `${this.storage.uri} changed schema in version ${latest.version} while appending`,
+        {
+          uri: this.storage.uri,
+          hint: 'reopen the dataset and append again',
+        },
+      );
     }
     for (const [name, a] of appends) {
       if (!a.replacesTail) continue;
@@ -199,7 +215,12 @@ export class Transaction {
       const col = this.columns.find((c) => c.name === name)!;
       const key = newChunkKey(col.id);
       await this.storage.put(key, bytes, { signal: this.options.signal });
-      const ref: ChunkRef = { key, samples: mine.length, bytes: bytes.byteLength, headerBytes: new DataView(bytes.buffer).getUint32(16, true) };
+      const ref: ChunkRef = {
+        key,
+        samples: mine.length,
+        bytes: bytes.byteLength,
+        headerBytes: new DataView(bytes.buffer).getUint32(16, true),
+      };
       appends.set(name, { ...a, replacesTail: false, chunks: [ref, ...a.chunks.slice(1)] });
     }
   }
@@ -230,7 +251,10 @@ export class Transaction {
   }
 
   private assertOpen(): void {
-    if (this.done) throw new StrataError('INVALID_ARGUMENT', 'transaction already committed or abandoned', { hint: 'start a new one' });
+    if (this.done)
+      throw new StrataError('INVALID_ARGUMENT', 'transaction already committed or abandoned', {
+        hint: 'start a new one',
+      });
   }
 }
 

@@ -42,7 +42,10 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
   }
   // Other objects a manifest can reference (e.g. vector indexes under indexes/) are named in its meta.
   for (const m of kept) collectKeys(m.meta, live);
-  const keys = [...(await storage.list(CHUNKS_PREFIX, { signal: options.signal })), ...(await storage.list(INDEXES_PREFIX, { signal: options.signal }))];
+  const keys = [
+    ...(await storage.list(CHUNKS_PREFIX, { signal: options.signal })),
+    ...(await storage.list(INDEXES_PREFIX, { signal: options.signal })),
+  ];
   // An unreferenced index built for a version older than every kept version can no longer be
   // published; a newer one may belong to a createIndex still committing.
   const oldestKept = Math.min(...kept.map((m) => m.version));

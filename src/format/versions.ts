@@ -1,6 +1,13 @@
 import { StrataError, isStrataError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
-import { type Manifest, VERSIONS_PREFIX, decodeManifest, encodeManifest, versionFromKey, versionKey } from './manifest.js';
+import {
+  type Manifest,
+  VERSIONS_PREFIX,
+  decodeManifest,
+  encodeManifest,
+  versionFromKey,
+  versionKey,
+} from './manifest.js';
 
 /** Summary of one version, as listed by `versions()`. */
 export interface VersionInfo {
@@ -57,5 +64,10 @@ export async function publishManifest(storage: Storage, m: Manifest, signal?: Ab
 export async function listVersions(storage: Storage, signal?: AbortSignal): Promise<VersionInfo[]> {
   const numbers = await listVersionNumbers(storage, signal);
   const manifests = await Promise.all(numbers.map((v) => readManifest(storage, v, signal)));
-  return manifests.map((m) => ({ version: m.version, timestampMs: m.timestampMs, message: m.message, length: m.length }));
+  return manifests.map((m) => ({
+    version: m.version,
+    timestampMs: m.timestampMs,
+    message: m.message,
+    length: m.length,
+  }));
 }

@@ -67,13 +67,23 @@ type Outcome = { ok: true; row: Record<string, Sample | null>; bytes: number } |
  * files are skipped and listed. Each row records its source file in `sourceColumn`, so running the
  * same ingest again (e.g. after a crash) adds only the files not yet committed: every file lands once.
  */
-export async function ingest(source: string, target: string | Dataset, options: IngestOptions = {}): Promise<IngestSummary> {
+export async function ingest(
+  source: string,
+  target: string | Dataset,
+  options: IngestOptions = {},
+): Promise<IngestSummary> {
   const signal = options.signal;
   throwIfAborted(signal, 'ingest');
   const concurrency = options.concurrency ?? 8;
   const every = options.commitEveryRows ?? Infinity;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new StrataError('INVALID_ARGUMENT', `ingest: concurrency must be a positive integer, got ${concurrency}`, { field: 'concurrency' });
-  if (!(every === Infinity || (Number.isInteger(every) && every > 0))) throw new StrataError('INVALID_ARGUMENT', `ingest: commitEveryRows must be a positive integer, got ${every}`, { field: 'commitEveryRows' });
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new StrataError('INVALID_ARGUMENT', `ingest: concurrency must be a positive integer, got ${concurrency}`, {
+      field: 'concurrency',
+    });
+  if (!(every === Infinity || (Number.isInteger(every) && every > 0)))
+    throw new StrataError('INVALID_ARGUMENT', `ingest: commitEveryRows must be a positive integer, got ${every}`, {
+      field: 'commitEveryRows',
+    });
   const names = {
     image: options.imageColumn ?? 'image',
     video: options.videoColumn ?? 'video',
@@ -86,20 +96,42 @@ export async function ingest(source: string, target: string | Dataset, options: 
   let ds: Dataset | undefined;
   const ownDataset = typeof target === 'string';
   try {
-    const plan = await planSource(src, { layout: options.layout ?? 'auto', table: options.table, pathColumn: options.pathColumn, schema: options.schema, labelColumn: names.label, boxColumns: options.boxColumns }, signal);
+    const plan = await planSource(
+      src,
+      {
+        layout: options.layout ?? 'auto',
+        table: options.table,
+        pathColumn: options.pathColumn,
+        schema: options.schema,
+        labelColumn: names.label,
+        boxColumns: options.boxColumns,
+      },
+      signal,
+    );
     const schema = schemaFor(plan, names, options.link ?? false);
-    ds = typeof target === 'string'
-      ? await Dataset.create(target, { ...storageOptions, schema, ifExists: 'open', chunkSizeBytes: options.chunkSizeBytes, signal })
-      : target;
+    ds =
+      typeof target === 'string'
+        ? await Dataset.create(target, {
+            ...storageOptions,
+            schema,
+            ifExists: 'open',
+            chunkSizeBytes: options.chunkSizeBytes,
+            signal,
+          })
+        : target;
     prepareColumns(ds, schema, plan);
     let schemaPending = ds.core.hasPendingChanges;
-    const present = ds.columns.includes(names.source) && ds.length > 0 ? new Set((await ds.values(names.source, { signal })).filter((v): v is string => typeof v === 'string')) : new Set<string>();
+    const present =
+      ds.columns.includes(names.source) && ds.length > 0
+        ? new Set((await ds.values(names.source, { signal })).filter((v): v is string => typeof v === 'string'))
+        : new Set<string>();
     const todo = plan.items.filter((it) => !present.has(it.id));
     const skipped = [...plan.ignored];
     const tracker = new ProgressTracker(todo.length);
     const message = options.message ?? `ingest ${src.uri}`;
     const state = { committing: false, gate: Promise.resolve() };
-    const work = (item: IngestItem, i: number): Promise<Outcome> => encodeItem(ds!, src, item, names, options.link ?? false, state, i, signal);
+    const work = (item: IngestItem, i: number): Promise<Outcome> =>
+      encodeItem(ds!, src, item, names, options.link ?? false, state, i, signal);
 
     let ingested = 0;
     let commits = 0;
@@ -145,10 +177,20 @@ export async function ingest(source: string, target: string | Dataset, options: 
     if (sinceCommit > 0 || schemaPending) await commit();
     else await ds.rollback(); // only encodes of files that were then skipped
     if (todo.length === 0) options.onProgress?.(tracker.snapshot());
-    return { uri: ds.uri, version: ds.version, ingested, alreadyPresent: plan.items.length - todo.length, skipped, bytes: tracker.bytes, seconds: (performance.now() - t0) / 1000, commits };
+    return {
+      uri: ds.uri,
+      version: ds.version,
+      ingested,
+      alreadyPresent: plan.items.length - todo.length,
+      skipped,
+      bytes: tracker.bytes,
+      seconds: (performance.now() - t0) / 1000,
+      commits,
+    };
   } catch (err) {
     await ds?.rollback().catch(() => undefined);
-    if (signal?.aborted && !isStrataError(err, 'ABORTED')) throw new StrataError('ABORTED', 'ingest was aborted', { cause: err });
+    if (signal?.aborted && !isStrataError(err, 'ABORTED'))
+      throw new StrataError('ABORTED', 'ingest was aborted', { cause: err });
     throw err;
   } finally {
     if (ownDataset) await ds?.close().catch(() => undefined);
@@ -156,13 +198,22 @@ export async function ingest(source: string, target: string | Dataset, options: 
   }
 }
 
-function schemaFor(plan: SourcePlan, names: { image: string; video: string; label: string; source: string }, link: boolean): Record<string, ColumnSpecInput> {
+function schemaFor(
+  plan: SourcePlan,
+  names: { image: string; video: string; label: string; source: string },
+  link: boolean,
+): Record<string, ColumnSpecInput> {
   const schema: Record<string, ColumnSpecInput> = {};
   const kinds = new Set(plan.items.map((it) => it.kind));
-  if (kinds.has('image') || kinds.size === 0) schema[names.image] = link ? { htype: 'link', target: 'image' } : { htype: 'image' };
+  if (kinds.has('image') || kinds.size === 0)
+    schema[names.image] = link ? { htype: 'link', target: 'image' } : { htype: 'image' };
   if (kinds.has('video')) schema[names.video] = link ? { htype: 'link', target: 'video' } : { htype: 'video' };
   for (const [c, spec] of Object.entries(plan.tabular)) {
-    if (c in schema) throw new StrataError('INVALID_ARGUMENT', `ingest: table column ${c} clashes with the media column`, { column: c, hint: 'rename it, or pass imageColumn/videoColumn' });
+    if (c in schema)
+      throw new StrataError('INVALID_ARGUMENT', `ingest: table column ${c} clashes with the media column`, {
+        column: c,
+        hint: 'rename it, or pass imageColumn/videoColumn',
+      });
     schema[c] = spec;
   }
   for (const [c, classNames] of plan.labels) schema[c] = { htype: 'class_label', classNames };
@@ -179,12 +230,19 @@ function prepareColumns(ds: Dataset, schema: Record<string, ColumnSpecInput>, pl
       continue;
     }
     const have = ds.schema[c];
-    if (have.htype !== want.htype || (want.htype === 'link' && have.htype === 'link' && (have.target ?? 'image') !== (want.target ?? 'image'))) {
-      throw new StrataError('INVALID_ARGUMENT', `ingest: column ${c} of ${ds.uri} is ${have.htype}, this ingest needs ${want.htype}`, {
-        column: c,
-        uri: ds.uri,
-        hint: 'ingest into another dataset, or match the link option to the first ingest',
-      });
+    if (
+      have.htype !== want.htype ||
+      (want.htype === 'link' && have.htype === 'link' && (have.target ?? 'image') !== (want.target ?? 'image'))
+    ) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `ingest: column ${c} of ${ds.uri} is ${have.htype}, this ingest needs ${want.htype}`,
+        {
+          column: c,
+          uri: ds.uri,
+          hint: 'ingest into another dataset, or match the link option to the first ingest',
+        },
+      );
     }
   }
   // Class names are declared before any row is encoded: rows are encoded concurrently, and an
@@ -217,7 +275,8 @@ async function encodeItem(
     return { ok: true, row: encoded, bytes: bytes?.byteLength ?? 0 };
   } catch (err) {
     if (signal?.aborted) throw err;
-    if (isStrataError(err) && ['INVALID_ARGUMENT', 'CORRUPT', 'UNSUPPORTED', 'NOT_FOUND'].includes(err.code)) return { ok: false, reason: err.message };
+    if (isStrataError(err) && ['INVALID_ARGUMENT', 'CORRUPT', 'UNSUPPORTED', 'NOT_FOUND'].includes(err.code))
+      return { ok: false, reason: err.message };
     if (isStrataError(err)) throw err;
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }

@@ -68,10 +68,14 @@ export async function planSource(source: Storage, options: PlanOptions, signal?:
       const tables = keys.filter((k) => !k.includes('/') && tableFormatOf(k));
       if (tables.length === 1) table = tables[0];
       else if (tables.length > 1) {
-        throw new StrataError('INVALID_ARGUMENT', `ingest: ${source.uri} has several table files (${tables.join(', ')})`, {
-          uri: source.uri,
-          hint: "pass { table: 'name.csv' }, or { layout: 'imagefolder' }",
-        });
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `ingest: ${source.uri} has several table files (${tables.join(', ')})`,
+          {
+            uri: source.uri,
+            hint: "pass { table: 'name.csv' }, or { layout: 'imagefolder' }",
+          },
+        );
       }
     }
     layout = table ? 'table' : 'imagefolder';
@@ -98,18 +102,38 @@ function planImageFolder(source: Storage, keys: string[], options: PlanOptions):
     classes.add(label);
     items.push({ id: key, key, url: urlOf(source, key), kind, values: { [options.labelColumn]: label } });
   }
-  return { layout: 'imagefolder', items, tabular: {}, labels: new Map([[options.labelColumn, [...classes].sort()]]), ignored };
+  return {
+    layout: 'imagefolder',
+    items,
+    tabular: {},
+    labels: new Map([[options.labelColumn, [...classes].sort()]]),
+    ignored,
+  };
 }
 
 const PATH_COLUMNS = ['file', 'path', 'filename', 'file_name', 'image', 'video', 'uri', 'url'];
 
-async function planTable(source: Storage, keys: string[], table: string | undefined, options: PlanOptions, signal?: AbortSignal): Promise<SourcePlan> {
-  if (!table) throw new StrataError('INVALID_ARGUMENT', `ingest: no table file found at the root of ${source.uri}`, { uri: source.uri, hint: "pass { table: 'labels.csv' }" });
+async function planTable(
+  source: Storage,
+  keys: string[],
+  table: string | undefined,
+  options: PlanOptions,
+  signal?: AbortSignal,
+): Promise<SourcePlan> {
+  if (!table)
+    throw new StrataError('INVALID_ARGUMENT', `ingest: no table file found at the root of ${source.uri}`, {
+      uri: source.uri,
+      hint: "pass { table: 'labels.csv' }",
+    });
   let bytes: Uint8Array;
   try {
     bytes = await source.get(table, { signal });
   } catch (cause) {
-    throw new StrataError('NOT_FOUND', `ingest: table ${table} not found in ${source.uri}`, { file: table, uri: source.uri, cause });
+    throw new StrataError('NOT_FOUND', `ingest: table ${table} not found in ${source.uri}`, {
+      file: table,
+      uri: source.uri,
+      cause,
+    });
   }
   const records = await parseTable(bytes, table);
   for (const [name, parts] of Object.entries(options.boxColumns ?? {})) {
@@ -163,7 +187,12 @@ async function planTable(source: Storage, keys: string[], table: string | undefi
   const tabular: Record<string, ColumnSpecInput> = {};
   const labels = new Map<string, string[]>();
   for (const c of columns) {
-    const spec = options.schema?.[c] ?? inferSpec(c, items.map((it) => it.values[c]));
+    const spec =
+      options.schema?.[c] ??
+      inferSpec(
+        c,
+        items.map((it) => it.values[c]),
+      );
     tabular[c] = spec;
     if (spec === 'class_label' || (typeof spec === 'object' && spec.htype === 'class_label')) {
       const names: string[] = [];
@@ -181,7 +210,11 @@ async function planTable(source: Storage, keys: string[], table: string | undefi
 export function inferSpec(name: string, values: unknown[]): ColumnSpecInput {
   const vs = values.filter((v) => v !== null && v !== undefined);
   if (vs.length === 0) return 'text';
-  if (/^(label|labels|class|category)$/i.test(name) && vs.every((v) => typeof v === 'string' || (Number.isInteger(v) && (v as number) >= 0))) return 'class_label';
+  if (
+    /^(label|labels|class|category)$/i.test(name) &&
+    vs.every((v) => typeof v === 'string' || (Number.isInteger(v) && (v as number) >= 0))
+  )
+    return 'class_label';
   if (/box/i.test(name) && vs.every(isBoxes)) return { htype: 'bbox', format: 'ltrb' };
   if (vs.every((v) => typeof v === 'boolean')) return 'bool';
   if (vs.every((v) => typeof v === 'number')) {

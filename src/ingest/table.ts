@@ -23,7 +23,11 @@ export async function parseTable(bytes: Uint8Array, key: string): Promise<Record
     try {
       reader = await ParquetReader.openBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } catch (cause) {
-      throw new StrataError('CORRUPT', `table ${key} is not a readable Parquet file`, { file: key, cause, hint: 'rewrite it with pyarrow or DuckDB' });
+      throw new StrataError('CORRUPT', `table ${key} is not a readable Parquet file`, {
+        file: key,
+        cause,
+        hint: 'rewrite it with pyarrow or DuckDB',
+      });
     }
     const out: Record<string, unknown>[] = [];
     const cursor = reader.getCursor();
@@ -31,7 +35,10 @@ export async function parseTable(bytes: Uint8Array, key: string): Promise<Record
     await reader.close();
     return out;
   }
-  throw new StrataError('UNSUPPORTED', `table ${key}: unknown format`, { file: key, hint: `use ${TABLE_FORMATS.join(', ')}` });
+  throw new StrataError('UNSUPPORTED', `table ${key}: unknown format`, {
+    file: key,
+    hint: `use ${TABLE_FORMATS.join(', ')}`,
+  });
 }
 
 /** Parquet values as plain JS (Buffers of UTF-8 stay strings; bigints that fit become numbers; {list:[{element}]} unwrapped). */
@@ -41,7 +48,10 @@ function plain(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(plain);
   if (v && typeof v === 'object' && !(v instanceof Date)) {
     const o = v as Record<string, unknown>;
-    if (Array.isArray(o.list) && Object.keys(o).length === 1) return o.list.map((e) => plain((e as Record<string, unknown>)?.element ?? (e as Record<string, unknown>)?.item ?? e));
+    if (Array.isArray(o.list) && Object.keys(o).length === 1)
+      return o.list.map((e) =>
+        plain((e as Record<string, unknown>)?.element ?? (e as Record<string, unknown>)?.item ?? e),
+      );
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
   }
   return v;
@@ -57,10 +67,18 @@ function parseJsonl(text: string, key: string): Record<string, unknown>[] {
     try {
       v = JSON.parse(line);
     } catch (cause) {
-      throw new StrataError('INVALID_ARGUMENT', `table ${key}, line ${i + 1}: not valid JSON`, { file: key, line: i + 1, cause, hint: 'one JSON object per line' });
+      throw new StrataError('INVALID_ARGUMENT', `table ${key}, line ${i + 1}: not valid JSON`, {
+        file: key,
+        line: i + 1,
+        cause,
+        hint: 'one JSON object per line',
+      });
     }
     if (!v || typeof v !== 'object' || Array.isArray(v)) {
-      throw new StrataError('INVALID_ARGUMENT', `table ${key}, line ${i + 1}: expected a JSON object`, { file: key, line: i + 1 });
+      throw new StrataError('INVALID_ARGUMENT', `table ${key}, line ${i + 1}: expected a JSON object`, {
+        file: key,
+        line: i + 1,
+      });
     }
     out.push(v as Record<string, unknown>);
   }
@@ -95,18 +113,26 @@ export function parseCsv(text: string, key = 'table.csv'): Record<string, unknow
       row = [];
     } else field += ch;
   }
-  if (quoted) throw new StrataError('INVALID_ARGUMENT', `table ${key}: unterminated quoted field`, { file: key, hint: 'close the quote' });
+  if (quoted)
+    throw new StrataError('INVALID_ARGUMENT', `table ${key}: unterminated quoted field`, {
+      file: key,
+      hint: 'close the quote',
+    });
   row.push(field);
   if (row.length > 1 || row[0] !== '') rows.push(row);
   if (rows.length === 0) return [];
   const header = rows[0].map((h) => h.trim());
   return rows.slice(1).map((cells, r) => {
     if (cells.length !== header.length) {
-      throw new StrataError('INVALID_ARGUMENT', `table ${key}, line ${r + 2}: ${cells.length} fields, the header has ${header.length}`, {
-        file: key,
-        line: r + 2,
-        hint: 'quote fields that contain commas',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `table ${key}, line ${r + 2}: ${cells.length} fields, the header has ${header.length}`,
+        {
+          file: key,
+          line: r + 2,
+          hint: 'quote fields that contain commas',
+        },
+      );
     }
     return Object.fromEntries(header.map((h, k) => [h, csvValue(cells[k])]));
   });

@@ -1,6 +1,29 @@
 import {
-  Binary, Bool, type DataType, Field, FixedSizeList, Float32, Float64, Int8, Int16, Int32, Int64, List, RecordBatch, Schema, Struct,
-  Table, Uint8, Uint16, Uint32, Uint64, Utf8, Type, type Vector, makeBuilder, makeData,
+  Binary,
+  Bool,
+  type DataType,
+  Field,
+  FixedSizeList,
+  Float32,
+  Float64,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  List,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  Uint8,
+  Uint16,
+  Uint32,
+  Uint64,
+  Utf8,
+  Type,
+  type Vector,
+  makeBuilder,
+  makeData,
 } from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
 import { Dataset } from '../dataset/dataset.js';
@@ -11,22 +34,40 @@ import { type ExtractedColumn, SHAPE_SUFFIX, extractColumns, specFromMeta, tenso
 import type { FromTableOptions, ToArrowOptions } from './types.js';
 
 /** Field metadata keys. `strata.meta` is the column metadata as JSON (class names, bbox format, ...). */
-export const ARROW_META = { htype: 'strata.htype', dtype: 'strata.dtype', meta: 'strata.meta', shapeOf: 'strata.shapeOf' } as const;
+export const ARROW_META = {
+  htype: 'strata.htype',
+  dtype: 'strata.dtype',
+  meta: 'strata.meta',
+  shapeOf: 'strata.shapeOf',
+} as const;
 
 export function arrowType(dtype: DType): DataType {
   switch (dtype) {
-    case 'uint8': return new Uint8();
-    case 'int8': return new Int8();
-    case 'uint16': return new Uint16();
-    case 'int16': return new Int16();
-    case 'uint32': return new Uint32();
-    case 'int32': return new Int32();
-    case 'uint64': return new Uint64();
-    case 'int64': return new Int64();
-    case 'float16': case 'float32': return new Float32();
-    case 'float64': return new Float64();
-    case 'bool': return new Bool();
-    default: return new Utf8();
+    case 'uint8':
+      return new Uint8();
+    case 'int8':
+      return new Int8();
+    case 'uint16':
+      return new Uint16();
+    case 'int16':
+      return new Int16();
+    case 'uint32':
+      return new Uint32();
+    case 'int32':
+      return new Int32();
+    case 'uint64':
+      return new Uint64();
+    case 'int64':
+      return new Int64();
+    case 'float16':
+    case 'float32':
+      return new Float32();
+    case 'float64':
+      return new Float64();
+    case 'bool':
+      return new Bool();
+    default:
+      return new Utf8();
   }
 }
 
@@ -40,12 +81,19 @@ const f32 = () => new Float32();
  */
 function typeOf(col: ExtractedColumn): DataType {
   switch (col.htype) {
-    case 'image': case 'video': return new Binary();
-    case 'class_label': return new Int32();
-    case 'bbox': return new List(new Field('item', new FixedSizeList(4, new Field('item', f32(), false)), false));
-    case 'embedding': return new FixedSizeList(col.meta.dim as number, new Field('item', f32(), false));
-    case 'generic': return col.shapes ? new List(new Field('item', arrowType(col.dtype), false)) : arrowType(col.dtype);
-    default: return new Utf8();
+    case 'image':
+    case 'video':
+      return new Binary();
+    case 'class_label':
+      return new Int32();
+    case 'bbox':
+      return new List(new Field('item', new FixedSizeList(4, new Field('item', f32(), false)), false));
+    case 'embedding':
+      return new FixedSizeList(col.meta.dim as number, new Field('item', f32(), false));
+    case 'generic':
+      return col.shapes ? new List(new Field('item', arrowType(col.dtype), false)) : arrowType(col.dtype);
+    default:
+      return new Utf8();
   }
 }
 
@@ -76,28 +124,56 @@ export async function toArrow(ds: Dataset, options: ToArrowOptions = {}): Promis
       [ARROW_META.meta, JSON.stringify(col.meta)],
     ]);
     fields.push(new Field(col.name, type, true, metadata));
-    vectors.push(vectorOf(type, col.values.map((v) => cellFor(col, v))));
+    vectors.push(
+      vectorOf(
+        type,
+        col.values.map((v) => cellFor(col, v)),
+      ),
+    );
     if (col.shapes) {
       const st = new List(new Field('item', new Int32(), false));
       fields.push(new Field(`${col.name}${SHAPE_SUFFIX}`, st, true, new Map([[ARROW_META.shapeOf, col.name]])));
       vectors.push(vectorOf(st, col.shapes));
     }
   }
-  const schema = new Schema(fields, new Map([['strata.source', ds.uri], ['strata.version', String(ds.version)]]));
-  const data = makeData({ type: new Struct(fields), length: ds.length, nullCount: 0, children: vectors.map((v) => v.data[0]) });
+  const schema = new Schema(
+    fields,
+    new Map([
+      ['strata.source', ds.uri],
+      ['strata.version', String(ds.version)],
+    ]),
+  );
+  const data = makeData({
+    type: new Struct(fields),
+    length: ds.length,
+    nullCount: 0,
+    children: vectors.map((v) => v.data[0]),
+  });
   return new Table([new RecordBatch(schema, data)]);
 }
 
 /** Plain JS of an Arrow cell: nested vectors become arrays, numeric leaves typed arrays. */
 function jsOf(v: unknown): unknown {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'object' && v !== null && 'type' in v && typeof (v as Vector).toArray === 'function' && 'length' in v) {
+  if (
+    typeof v === 'object' &&
+    v !== null &&
+    'type' in v &&
+    typeof (v as Vector).toArray === 'function' &&
+    'length' in v
+  ) {
     const vec = v as Vector;
     const t = vec.type.typeId;
-    if (t === Type.List || t === Type.FixedSizeList || t === Type.Struct || t === Type.Utf8 || t === Type.Binary) return Array.from(vec, jsOf);
+    if (t === Type.List || t === Type.FixedSizeList || t === Type.Struct || t === Type.Utf8 || t === Type.Binary)
+      return Array.from(vec, jsOf);
     return vec.toArray();
   }
-  if (typeof v === 'object' && typeof (v as { toJSON?: () => unknown }).toJSON === 'function' && !(v instanceof Uint8Array)) return (v as { toJSON: () => unknown }).toJSON();
+  if (
+    typeof v === 'object' &&
+    typeof (v as { toJSON?: () => unknown }).toJSON === 'function' &&
+    !(v instanceof Uint8Array)
+  )
+    return (v as { toJSON: () => unknown }).toJSON();
   return v;
 }
 
@@ -116,7 +192,10 @@ function inferSpec(field: Field, column: Vector): ColumnSpecInput {
       if (sniffVideo(v as Uint8Array)) return 'video';
       break;
     }
-    throw new StrataError('UNSUPPORTED', `fromArrow: binary column ${field.name} holds neither images nor videos`, { column: field.name, hint: 'pass its type in options.schema' });
+    throw new StrataError('UNSUPPORTED', `fromArrow: binary column ${field.name} holds neither images nor videos`, {
+      column: field.name,
+      hint: 'pass its type in options.schema',
+    });
   }
   if (t.typeId === Type.FixedSizeList) {
     const child = (t as FixedSizeList).children[0].type;
@@ -124,7 +203,8 @@ function inferSpec(field: Field, column: Vector): ColumnSpecInput {
   }
   if (t.typeId === Type.List) {
     const child = (t as List).children[0].type;
-    if (child.typeId === Type.FixedSizeList && (child as FixedSizeList).listSize === 4) return { htype: 'bbox', format: 'ltrb' };
+    if (child.typeId === Type.FixedSizeList && (child as FixedSizeList).listSize === 4)
+      return { htype: 'bbox', format: 'ltrb' };
     if (DataTypeIs.int(child)) return intDType(child);
     if (DataTypeIs.float(child)) return (child as Float32).precision === 2 ? 'float64' : 'float32';
   }
@@ -159,7 +239,12 @@ export async function fromArrow(table: Table, uri: string, options: FromTableOpt
     if (options.schema?.[f.name]) spec = options.schema[f.name];
     else if (htype) {
       const dtype = f.metadata.get(ARROW_META.dtype) as DType | undefined;
-      spec = specFromMeta(f.name, htype, dtype, JSON.parse(f.metadata.get(ARROW_META.meta) ?? '{}') as Record<string, unknown>);
+      spec = specFromMeta(
+        f.name,
+        htype,
+        dtype,
+        JSON.parse(f.metadata.get(ARROW_META.meta) ?? '{}') as Record<string, unknown>,
+      );
     } else spec = inferSpec(f, col);
     schema[f.name] = spec;
     const s = typeof spec === 'string' ? { htype: spec } : spec;
@@ -176,7 +261,8 @@ export async function fromArrow(table: Table, uri: string, options: FromTableOpt
       const rows: Record<string, unknown>[] = [];
       for (let i = start; i < Math.min(table.numRows, start + batchRows); i++) {
         const row: Record<string, unknown> = {};
-        for (const n of names) row[n] = fromArrowCell(kinds.get(n)!.htype, vectors.get(n)!.get(i), shapeVectors.get(n)?.get(i));
+        for (const n of names)
+          row[n] = fromArrowCell(kinds.get(n)!.htype, vectors.get(n)!.get(i), shapeVectors.get(n)?.get(i));
         rows.push(row);
       }
       await ds.append(rows);
@@ -192,16 +278,24 @@ export async function fromArrow(table: Table, uri: string, options: FromTableOpt
 function fromArrowCell(htype: string, v: unknown, shape: unknown): unknown {
   if (v === null || v === undefined) return null;
   switch (htype) {
-    case 'json': return typeof v === 'string' ? JSON.parse(v) : jsOf(v);
-    case 'class_label': return typeof v === 'bigint' ? Number(v) : v;
-    case 'bbox': return (jsOf(v) as ArrayLike<number>[]).map((b) => Array.from(b));
-    case 'embedding': return jsOf(v);
+    case 'json':
+      return typeof v === 'string' ? JSON.parse(v) : jsOf(v);
+    case 'class_label':
+      return typeof v === 'bigint' ? Number(v) : v;
+    case 'bbox':
+      return (jsOf(v) as ArrayLike<number>[]).map((b) => Array.from(b));
+    case 'embedding':
+      return jsOf(v);
     case 'generic': {
       const flat = jsOf(v);
       if (typeof flat !== 'object' || flat === null) return flat;
       if (shape === undefined) return flat;
-      return tensorValue(flat as ArrayLike<number>, shape === null ? null : Array.from(jsOf(shape) as ArrayLike<number>));
+      return tensorValue(
+        flat as ArrayLike<number>,
+        shape === null ? null : Array.from(jsOf(shape) as ArrayLike<number>),
+      );
     }
-    default: return v;
+    default:
+      return v;
   }
 }

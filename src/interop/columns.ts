@@ -20,7 +20,11 @@ export interface ExtractedColumn {
   readonly shapes?: (number[] | null)[];
 }
 
-export async function extractColumns(ds: Dataset, columns: readonly string[] | undefined, signal?: AbortSignal): Promise<ExtractedColumn[]> {
+export async function extractColumns(
+  ds: Dataset,
+  columns: readonly string[] | undefined,
+  signal?: AbortSignal,
+): Promise<ExtractedColumn[]> {
   const names = [...(columns ?? ds.columns)];
   const rows = ds.rows();
   const out: ExtractedColumn[] = [];
@@ -28,7 +32,8 @@ export async function extractColumns(ds: Dataset, columns: readonly string[] | u
     throwIfAborted(signal, 'export');
     const c = ds.core.columnManifest(name);
     const media = c.htype === 'image' || c.htype === 'video';
-    const meta = media && c.sampleCompression !== 'other' ? { ...c.meta, sampleCompression: c.sampleCompression } : c.meta;
+    const meta =
+      media && c.sampleCompression !== 'other' ? { ...c.meta, sampleCompression: c.sampleCompression } : c.meta;
     const base = { name, htype: c.htype, dtype: c.dtype, meta, spec: ds.core.spec(name) };
     if (c.htype === 'image' || c.htype === 'video' || c.htype === 'link') {
       const reader = ds.core.reader(name);
@@ -43,8 +48,14 @@ export async function extractColumns(ds: Dataset, columns: readonly string[] | u
     const values = await ds.values(name, { signal });
     if (c.htype === 'class_label') {
       const classNames = (c.meta.classNames as string[] | undefined) ?? [];
-      out.push({ ...base, values: values.map((v) => (v === null ? null : typeof v === 'string' ? classNames.indexOf(v) : v)) });
-    } else if (c.htype === 'generic' && (c.meta.shape !== undefined || values.some((v) => v !== null && typeof v === 'object'))) {
+      out.push({
+        ...base,
+        values: values.map((v) => (v === null ? null : typeof v === 'string' ? classNames.indexOf(v) : v)),
+      });
+    } else if (
+      c.htype === 'generic' &&
+      (c.meta.shape !== undefined || values.some((v) => v !== null && typeof v === 'object'))
+    ) {
       const shapes: (number[] | null)[] = [];
       const flat = values.map((v) => {
         if (v === null) {
@@ -68,25 +79,44 @@ export async function extractColumns(ds: Dataset, columns: readonly string[] | u
 }
 
 /** The ColumnSpec recorded in metadata: the htype plus its options. */
-export function specFromMeta(name: string, htype: string, dtype: DType | undefined, meta: Record<string, unknown>): ColumnSpec {
+export function specFromMeta(
+  name: string,
+  htype: string,
+  dtype: DType | undefined,
+  meta: Record<string, unknown>,
+): ColumnSpec {
   switch (htype) {
-    case 'image': case 'video': return { htype, ...(meta.sampleCompression ? { sampleCompression: meta.sampleCompression as 'jpeg' } : {}) };
-    case 'class_label': return { htype, classNames: (meta.classNames as string[]) ?? [] };
-    case 'bbox': return { htype, format: (meta.format as 'ltrb') ?? 'ltrb', coords: (meta.coords as 'pixel') ?? 'pixel' };
+    case 'image':
+    case 'video':
+      return { htype, ...(meta.sampleCompression ? { sampleCompression: meta.sampleCompression as 'jpeg' } : {}) };
+    case 'class_label':
+      return { htype, classNames: (meta.classNames as string[]) ?? [] };
+    case 'bbox':
+      return { htype, format: (meta.format as 'ltrb') ?? 'ltrb', coords: (meta.coords as 'pixel') ?? 'pixel' };
     case 'embedding': {
       const { dim, ...rest } = meta;
       return { htype, dim: dim as number, meta: rest };
     }
-    case 'link': return { htype, target: (meta.target as 'image') ?? 'image' };
-    case 'generic': return { htype, dtype: dtype ?? 'float64', ...(meta.shape ? { shape: meta.shape as number[] } : {}) };
-    case 'text': case 'json': return { htype };
+    case 'link':
+      return { htype, target: (meta.target as 'image') ?? 'image' };
+    case 'generic':
+      return { htype, dtype: dtype ?? 'float64', ...(meta.shape ? { shape: meta.shape as number[] } : {}) };
+    case 'text':
+    case 'json':
+      return { htype };
     default:
-      throw new StrataError('UNSUPPORTED', `column ${name} has htype ${htype}, unknown to this version of Strata`, { column: name, hint: 'upgrade Strata' });
+      throw new StrataError('UNSUPPORTED', `column ${name} has htype ${htype}, unknown to this version of Strata`, {
+        column: name,
+        hint: 'upgrade Strata',
+      });
   }
 }
 
 /** Rebuilds a generic cell from flat values and a shape. */
-export function tensorValue(flat: ArrayLike<number | bigint> | null, shape: readonly number[] | null | undefined): unknown {
+export function tensorValue(
+  flat: ArrayLike<number | bigint> | null,
+  shape: readonly number[] | null | undefined,
+): unknown {
   if (flat === null) return null;
   if (shape && shape.length === 0) return flat[0];
   return { data: flat, shape: shape ?? [flat.length] };

@@ -33,12 +33,16 @@ function cellOf(htype: string, dtype: string, v: unknown, media: 'describe' | 's
   if (v === null || v === undefined) return null;
   if (v instanceof ImageCell || v instanceof VideoCell) return media === 'shape' ? v.shape.join('×') : render(v);
   switch (htype) {
-    case 'embedding': return `float32[${(v as Float32Array).length}]`;
-    case 'bbox': case 'json': return JSON.stringify(v);
+    case 'embedding':
+      return `float32[${(v as Float32Array).length}]`;
+    case 'bbox':
+    case 'json':
+      return JSON.stringify(v);
     case 'generic':
       if (typeof v === 'bigint') return Number(v);
       if (typeof v === 'object') return `${dtype}[${(v as Tensor).shape.join(',')}]`;
       return v;
-    default: return v;
+    default:
+      return v;
   }
 }

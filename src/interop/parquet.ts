@@ -30,21 +30,42 @@ interface StoredColumn {
 
 function primitiveOf(dtype: DType): string {
   switch (dtype) {
-    case 'uint8': case 'int8': case 'uint16': case 'int16': case 'int32': return 'INT32';
-    case 'uint32': case 'int64': case 'uint64': return 'INT64';
-    case 'float16': case 'float32': return 'FLOAT';
-    case 'float64': return 'DOUBLE';
-    case 'bool': return 'BOOLEAN';
-    default: return 'UTF8';
+    case 'uint8':
+    case 'int8':
+    case 'uint16':
+    case 'int16':
+    case 'int32':
+      return 'INT32';
+    case 'uint32':
+    case 'int64':
+    case 'uint64':
+      return 'INT64';
+    case 'float16':
+    case 'float32':
+      return 'FLOAT';
+    case 'float64':
+      return 'DOUBLE';
+    case 'bool':
+      return 'BOOLEAN';
+    default:
+      return 'UTF8';
   }
 }
 
 function fieldOf(col: ExtractedColumn): { type: string; optional?: boolean; repeated?: boolean } {
   switch (col.htype) {
-    case 'image': case 'video': return { type: 'BYTE_ARRAY', optional: true };
-    case 'bbox': case 'embedding': return { type: 'FLOAT', repeated: true };
-    case 'generic': return col.shapes ? { type: primitiveOf(col.dtype), repeated: true } : { type: primitiveOf(col.dtype), optional: true };
-    default: return { type: 'UTF8', optional: true };
+    case 'image':
+    case 'video':
+      return { type: 'BYTE_ARRAY', optional: true };
+    case 'bbox':
+    case 'embedding':
+      return { type: 'FLOAT', repeated: true };
+    case 'generic':
+      return col.shapes
+        ? { type: primitiveOf(col.dtype), repeated: true }
+        : { type: primitiveOf(col.dtype), optional: true };
+    default:
+      return { type: 'UTF8', optional: true };
   }
 }
 
@@ -52,19 +73,25 @@ function cellOf(col: ExtractedColumn, v: unknown): unknown {
   const repeated = col.htype === 'bbox' || col.htype === 'embedding' || (col.htype === 'generic' && col.shapes);
   if (v === null || v === undefined) return repeated ? [] : undefined;
   switch (col.htype) {
-    case 'image': case 'video': return Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).byteLength);
-    case 'json': return JSON.stringify(v);
+    case 'image':
+    case 'video':
+      return Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).byteLength);
+    case 'json':
+      return JSON.stringify(v);
     case 'class_label': {
       const names = (col.meta.classNames as string[] | undefined) ?? [];
       return names[v as number] ?? String(v);
     }
-    case 'bbox': return (v as number[][]).flat();
-    case 'embedding': return Array.from(v as Float32Array);
+    case 'bbox':
+      return (v as number[][]).flat();
+    case 'embedding':
+      return Array.from(v as Float32Array);
     case 'generic': {
       const conv = (x: unknown) => (typeof x === 'bigint' ? Number(x) : col.dtype === 'bool' ? Boolean(x) : x);
       return col.shapes ? Array.from(v as ArrayLike<unknown>, conv) : conv(v);
     }
-    default: return v;
+    default:
+      return v;
   }
 }
 
@@ -76,14 +103,28 @@ export async function toParquet(ds: Dataset, path: string, options: ToParquetOpt
     fields[col.name] = fieldOf(col);
     if (col.shapes) fields[`${col.name}${SHAPE_SUFFIX}`] = { type: 'INT32', repeated: true };
   }
-  if (cols.length === 0) throw new StrataError('INVALID_ARGUMENT', 'toParquet: no columns to write', { hint: 'select at least one column' });
+  if (cols.length === 0)
+    throw new StrataError('INVALID_ARGUMENT', 'toParquet: no columns to write', { hint: 'select at least one column' });
   let writer;
   try {
-    writer = await ParquetWriter.openFile(new ParquetSchema(fields), path, { useDataPageV2: false, rowGroupSize: options.rowGroupRows ?? 4096 });
+    writer = await ParquetWriter.openFile(new ParquetSchema(fields), path, {
+      useDataPageV2: false,
+      rowGroupSize: options.rowGroupRows ?? 4096,
+    });
   } catch (cause) {
-    throw new StrataError('IO', `toParquet: cannot write ${path}`, { file: path, cause, hint: 'check that the folder exists and is writable' });
+    throw new StrataError('IO', `toParquet: cannot write ${path}`, {
+      file: path,
+      cause,
+      hint: 'check that the folder exists and is writable',
+    });
   }
-  const stored: StoredColumn[] = cols.map((c) => ({ name: c.name, htype: c.htype, dtype: c.dtype, meta: { ...c.meta }, tensor: c.shapes !== undefined }));
+  const stored: StoredColumn[] = cols.map((c) => ({
+    name: c.name,
+    htype: c.htype,
+    dtype: c.dtype,
+    meta: { ...c.meta },
+    tensor: c.shapes !== undefined,
+  }));
   writer.setMetadata(META_KEY, JSON.stringify({ source: ds.uri, version: ds.version, columns: stored }));
   try {
     for (let i = 0; i < ds.length; i++) {
@@ -108,7 +149,11 @@ export async function fromParquet(path: string, uri: string, options: FromTableO
   try {
     reader = await ParquetReader.openFile(path);
   } catch (cause) {
-    throw new StrataError('CORRUPT', `fromParquet: ${path} is not a readable Parquet file`, { file: path, cause, hint: 'check the path; rewrite the file with pyarrow or DuckDB' });
+    throw new StrataError('CORRUPT', `fromParquet: ${path} is not a readable Parquet file`, {
+      file: path,
+      cause,
+      hint: 'check the path; rewrite the file with pyarrow or DuckDB',
+    });
   }
   const records: Record<string, unknown>[] = [];
   let metaText: string | undefined;
@@ -134,9 +179,11 @@ export async function fromParquet(path: string, uri: string, options: FromTableO
   try {
     for (let start = 0; start < records.length; start += batchRows) {
       throwIfAborted(options.signal, 'fromParquet');
-      const rows = records.slice(start, start + batchRows).map((rec) =>
-        Object.fromEntries(stored.map((c) => [c.name, valueOf(c, rec[c.name], rec[`${c.name}${SHAPE_SUFFIX}`])])),
-      );
+      const rows = records
+        .slice(start, start + batchRows)
+        .map((rec) =>
+          Object.fromEntries(stored.map((c) => [c.name, valueOf(c, rec[c.name], rec[`${c.name}${SHAPE_SUFFIX}`])])),
+        );
       await ds.append(rows);
     }
     await ds.commit(message);
@@ -150,9 +197,13 @@ export async function fromParquet(path: string, uri: string, options: FromTableO
 function valueOf(c: StoredColumn, v: unknown, shape: unknown): unknown {
   const list = (x: unknown): unknown[] => (Array.isArray(x) ? x : x === null || x === undefined ? [] : [x]);
   switch (c.htype) {
-    case 'image': case 'video':
-      return v === null || v === undefined ? null : new Uint8Array((v as Buffer).buffer, (v as Buffer).byteOffset, (v as Buffer).byteLength);
-    case 'json': return v === null || v === undefined ? null : JSON.parse(String(v));
+    case 'image':
+    case 'video':
+      return v === null || v === undefined
+        ? null
+        : new Uint8Array((v as Buffer).buffer, (v as Buffer).byteOffset, (v as Buffer).byteLength);
+    case 'json':
+      return v === null || v === undefined ? null : JSON.parse(String(v));
     case 'bbox': {
       const flat = list(v) as number[];
       const out: number[][] = [];
@@ -164,34 +215,55 @@ function valueOf(c: StoredColumn, v: unknown, shape: unknown): unknown {
       return flat.length === 0 ? null : Float32Array.from(flat);
     }
     case 'generic': {
-      const num = (x: unknown) => (c.dtype === 'int64' || c.dtype === 'uint64' ? BigInt(x as number) : typeof x === 'bigint' ? Number(x) : x);
+      const num = (x: unknown) =>
+        c.dtype === 'int64' || c.dtype === 'uint64' ? BigInt(x as number) : typeof x === 'bigint' ? Number(x) : x;
       if (!c.tensor) return v === null || v === undefined ? null : num(v);
       const flat = list(v).map(num) as number[];
       const s = list(shape) as number[];
       if (flat.length === 0 && s.length === 0) return null;
       return tensorValue(flat, s.length === 0 && flat.length !== 1 ? [flat.length] : s);
     }
-    default: return v === undefined ? null : typeof v === 'string' || v === null ? v : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+    default:
+      return v === undefined
+        ? null
+        : typeof v === 'string' || v === null
+          ? v
+          : Buffer.isBuffer(v)
+            ? v.toString('utf8')
+            : String(v);
   }
 }
 
 /** Strata columns for a Parquet file without Strata metadata (flat columns only; nested → json). */
-function inferColumns(fields: Record<string, { name: string; primitiveType?: string; originalType?: string; repetitionType: string; fieldCount?: number }>, records: Record<string, unknown>[]): StoredColumn[] {
+function inferColumns(
+  fields: Record<
+    string,
+    { name: string; primitiveType?: string; originalType?: string; repetitionType: string; fieldCount?: number }
+  >,
+  records: Record<string, unknown>[],
+): StoredColumn[] {
   return Object.values(fields).map((f) => {
     const repeated = f.repetitionType === 'REPEATED';
     const base = { name: f.name, meta: {}, tensor: repeated };
     if (f.fieldCount !== undefined) return { ...base, htype: 'json', dtype: 'json' as DType, tensor: false };
     const dtype: DType | undefined =
-      f.originalType === 'UTF8' ? undefined
-      : f.primitiveType === 'INT32' ? 'int32'
-      : f.primitiveType === 'INT64' ? 'int64'
-      : f.primitiveType === 'FLOAT' ? 'float32'
-      : f.primitiveType === 'DOUBLE' ? 'float64'
-      : f.primitiveType === 'BOOLEAN' ? 'bool'
-      : undefined;
+      f.originalType === 'UTF8'
+        ? undefined
+        : f.primitiveType === 'INT32'
+          ? 'int32'
+          : f.primitiveType === 'INT64'
+            ? 'int64'
+            : f.primitiveType === 'FLOAT'
+              ? 'float32'
+              : f.primitiveType === 'DOUBLE'
+                ? 'float64'
+                : f.primitiveType === 'BOOLEAN'
+                  ? 'bool'
+                  : undefined;
     if (dtype) return { ...base, htype: 'generic', dtype };
     if (f.primitiveType === 'BYTE_ARRAY' && f.originalType !== 'UTF8') {
-      const first = records.find((r) => r[f.name] !== null && r[f.name] !== undefined)?.[f.name] as Uint8Array | undefined;
+      const first = records.find((r) => r[f.name] !== null && r[f.name] !== undefined)?.[f.name] as
+        Uint8Array | undefined;
       if (first && sniffImage(first)) return { ...base, htype: 'image', dtype: 'uint8' as DType, tensor: false };
       if (first && sniffVideo(first)) return { ...base, htype: 'video', dtype: 'uint8' as DType, tensor: false };
     }

@@ -9,7 +9,10 @@ declare module 'parquetjs-lite' {
   }
   export class ParquetSchema {
     constructor(fields: Record<string, ParquetFieldSpec>);
-    readonly fields: Record<string, { name: string; primitiveType?: string; originalType?: string; repetitionType: string; fieldCount?: number }>;
+    readonly fields: Record<
+      string,
+      { name: string; primitiveType?: string; originalType?: string; repetitionType: string; fieldCount?: number }
+    >;
   }
   export interface ParquetCursor {
     next(): Promise<Record<string, unknown> | null>;
@@ -24,7 +27,11 @@ declare module 'parquetjs-lite' {
     close(): Promise<void>;
   }
   export class ParquetWriter {
-    static openFile(schema: ParquetSchema, path: string, opts?: { useDataPageV2?: boolean; rowGroupSize?: number }): Promise<ParquetWriter>;
+    static openFile(
+      schema: ParquetSchema,
+      path: string,
+      opts?: { useDataPageV2?: boolean; rowGroupSize?: number },
+    ): Promise<ParquetWriter>;
     appendRow(row: Record<string, unknown>): Promise<void>;
     setMetadata(key: string, value: string): void;
     setRowGroupSize(n: number): void;

@@ -12,10 +12,14 @@ function resolveBinary(envVar: 'FFMPEG_PATH' | 'FFPROBE_PATH', pkg: string): str
   try {
     return (require(pkg) as { path: string }).path;
   } catch (err) {
-    throw new StrataError('UNAVAILABLE', `no ${envVar === 'FFMPEG_PATH' ? 'ffmpeg' : 'ffprobe'} binary: ${pkg} is not usable on this platform`, {
-      cause: err,
-      hint: `install ${pkg} or set ${envVar} to a binary`,
-    });
+    throw new StrataError(
+      'UNAVAILABLE',
+      `no ${envVar === 'FFMPEG_PATH' ? 'ffmpeg' : 'ffprobe'} binary: ${pkg} is not usable on this platform`,
+      {
+        cause: err,
+        hint: `install ${pkg} or set ${envVar} to a binary`,
+      },
+    );
   }
 }
 
@@ -62,8 +66,14 @@ const STDERR_TAIL_BYTES = 4096;
 const PATTERNS: ReadonlyArray<[ErrorCode, RegExp]> = [
   ['NOT_FOUND', /No such file or directory|404 Not Found|Server returned 404/i],
   ['UNAUTHORIZED', /40[13] (Forbidden|Unauthorized)|Server returned 40[13]/i],
-  ['IO', /Connection (refused|reset|timed out)|Input\/output error|Server returned 5\d\d|Broken pipe|Network is unreachable/i],
-  ['CORRUPT', /Invalid data found|moov atom not found|could not find codec parameters|error while decoding|decode_slice|Invalid NAL|non-existing PPS|no frame!|EBML header parsing failed|corrupt|truncat|partial file|Error splitting|Failed to read frame|Error while decoding|stream 0, offset .*: partial|Packet mismatch|Header missing|error reading header|End of file/i],
+  [
+    'IO',
+    /Connection (refused|reset|timed out)|Input\/output error|Server returned 5\d\d|Broken pipe|Network is unreachable/i,
+  ],
+  [
+    'CORRUPT',
+    /Invalid data found|moov atom not found|could not find codec parameters|error while decoding|decode_slice|Invalid NAL|non-existing PPS|no frame!|EBML header parsing failed|corrupt|truncat|partial file|Error splitting|Failed to read frame|Error while decoding|stream 0, offset .*: partial|Packet mismatch|Header missing|error reading header|End of file/i,
+  ],
 ];
 
 /** The code a failed ffmpeg/ffprobe run maps to, from its stderr: CORRUPT for undecodable input,
@@ -81,13 +91,17 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
 };
 
 /** Hides query strings (presigned URL signatures) in text that reaches messages and logs. */
-export const redactUrls = (text: string): string => text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*?(?=:?(?:\s|$|['"]))/gi, '$1?…');
+export const redactUrls = (text: string): string =>
+  text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*?(?=:?(?:\s|$|['"]))/gi, '$1?…');
 
 const LEVEL_TAG = /\[(trace|debug|verbose|info|warning|error|fatal|panic)\] /;
 
 /** The diagnostic lines of stderr: with `-loglevel level+...` only warnings and worse, tags removed. */
 export function diagnosticLines(stderr: string): string[] {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (!lines.some((l) => LEVEL_TAG.test(l))) return lines;
   return lines.filter((l) => /\[(warning|error|fatal|panic)\] /.test(l)).map((l) => l.replace(LEVEL_TAG, ''));
 }
@@ -102,7 +116,10 @@ function feed(child: ChildProcessWithoutNullStreams, input: ProcessInput | undef
   child.stdin.on('error', () => {});
   if (input === undefined) child.stdin.end();
   else if (input instanceof Uint8Array) child.stdin.end(input);
-  else Readable.from(input, { objectMode: false }).on('error', () => child.kill('SIGKILL')).pipe(child.stdin);
+  else
+    Readable.from(input, { objectMode: false })
+      .on('error', () => child.kill('SIGKILL'))
+      .pipe(child.stdin);
 }
 
 /** Spawns a process whose stdout the caller streams. See {@link runProcess} for the error model. */
@@ -123,7 +140,10 @@ export function startProcess(bin: string, args: readonly string[], options: RunO
   const onAbort = (): void => fail('ABORTED', `${label} was aborted`, { cause: signal?.reason });
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => fail('TIMEOUT', `${label} took longer than ${timeoutMs} ms`, { hint: 'raise timeoutMs' }), timeoutMs);
+  const timer = setTimeout(
+    () => fail('TIMEOUT', `${label} took longer than ${timeoutMs} ms`, { hint: 'raise timeoutMs' }),
+    timeoutMs,
+  );
   timer.unref();
 
   let partial = '';
@@ -139,16 +159,18 @@ export function startProcess(bin: string, args: readonly string[], options: RunO
     if (partial && options.onStderrLine) options.onStderrLine(partial);
   });
   // Counted on the way through; piping keeps backpressure and holds data until a consumer attaches.
-  const stdout = child.stdout.pipe(new Transform({
-    transform(chunk: Buffer, _enc, next) {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes > maxStdoutBytes) {
-        fail('IO', `${label} produced more than ${maxStdoutBytes} bytes of output`);
-        return next();
-      }
-      next(null, chunk);
-    },
-  }));
+  const stdout = child.stdout.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, next) {
+        stdoutBytes += chunk.length;
+        if (stdoutBytes > maxStdoutBytes) {
+          fail('IO', `${label} produced more than ${maxStdoutBytes} bytes of output`);
+          return next();
+        }
+        next(null, chunk);
+      },
+    }),
+  );
   feed(child, options.stdin);
 
   const done = new Promise<{ stderr: string }>((resolve, reject) => {
@@ -167,13 +189,15 @@ export function startProcess(bin: string, args: readonly string[], options: RunO
       if (failure) return reject(failure);
       if (code === 0) return resolve({ stderr });
       const errCode = classifyFailure(diagnosticLines(stderr).join('\n'));
-      reject(new StrataError(errCode, `cannot ${label}: ${summary(stderr)}`, {
-        ...contextDetails(context),
-        hint: HINTS[errCode],
-        exitCode: code,
-        signal: sig,
-        stderr,
-      }));
+      reject(
+        new StrataError(errCode, `cannot ${label}: ${summary(stderr)}`, {
+          ...contextDetails(context),
+          hint: HINTS[errCode],
+          exitCode: code,
+          signal: sig,
+          stderr,
+        }),
+      );
     });
   });
   done.catch(() => {}); // callers that only read stdout still see the failure when they await done

@@ -41,8 +41,10 @@ export function sniffImage(bytes: Uint8Array): ImageHeader | undefined {
     const channels = walkGif(bytes).transparency ? 4 : 3;
     return valid({ format: 'gif', width: u16le(bytes, 6), height: u16le(bytes, 8), channels });
   }
-  if ((bytes[0] === 0x49 && bytes[1] === 0x49 && bytes[2] === 42 && bytes[3] === 0) ||
-      (bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0 && bytes[3] === 42)) {
+  if (
+    (bytes[0] === 0x49 && bytes[1] === 0x49 && bytes[2] === 42 && bytes[3] === 0) ||
+    (bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0 && bytes[3] === 42)
+  ) {
     return sniffTiff(bytes);
   }
   if (bytes[0] === 0x42 && bytes[1] === 0x4d) return sniffBmp(bytes);
@@ -55,8 +57,14 @@ function sniffJpeg(b: Uint8Array): ImageHeader | undefined {
   while (o + 4 <= b.length) {
     if (b[o] !== 0xff) return undefined;
     const marker = b[o + 1];
-    if (marker === 0xff) { o += 1; continue; } // fill byte
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { o += 2; continue; } // no length
+    if (marker === 0xff) {
+      o += 1;
+      continue;
+    } // fill byte
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      o += 2;
+      continue;
+    } // no length
     if (marker === 0xd9 || marker === 0xda) return undefined; // EOI / SOS before any frame header
     const len = u16be(b, o + 2);
     if (len < 2) return undefined;
@@ -83,13 +91,18 @@ function sniffPng(b: Uint8Array): ImageHeader | undefined {
   const height = u32be(b, 20);
   const colorType = b[25];
   let trns = false;
-  for (let o = 33; o + 8 <= b.length; ) {
+  for (let o = 33; o + 8 <= b.length;) {
     const type = ascii(b, o + 4, 4);
-    if (type === 'tRNS') { trns = true; break; }
+    if (type === 'tRNS') {
+      trns = true;
+      break;
+    }
     if (type === 'IDAT' || type === 'IEND') break;
     o += 12 + u32be(b, o);
   }
-  const channels = ({ 0: trns ? 4 : 1, 2: trns ? 4 : 3, 3: trns ? 4 : 3, 4: 4, 6: 4 } as Record<number, number>)[colorType];
+  const channels = ({ 0: trns ? 4 : 1, 2: trns ? 4 : 3, 3: trns ? 4 : 3, 4: 4, 6: 4 } as Record<number, number>)[
+    colorType
+  ];
   return channels === undefined ? undefined : valid({ format: 'png', width, height, channels });
 }
 
@@ -144,7 +157,7 @@ export function walkGif(b: Uint8Array): GifWalk {
     const t = b[o];
     if (t === 0x3b) return { transparency, complete: true };
     if (t === 0x21) {
-      if (b[o + 1] === 0xf9 && b[o + 2] === 4 && (b[o + 3] & 1)) transparency = true;
+      if (b[o + 1] === 0xf9 && b[o + 2] === 4 && b[o + 3] & 1) transparency = true;
       o = subBlocks(o + 2);
     } else if (t === 0x2c) {
       const flags = b[o + 9];
@@ -158,7 +171,16 @@ export function walkGif(b: Uint8Array): GifWalk {
   return { transparency, complete: false };
 }
 
-export const TIFF_TAG = { width: 256, height: 257, photometric: 262, samples: 277, stripOffsets: 273, stripBytes: 279, tileOffsets: 324, tileBytes: 325 } as const;
+export const TIFF_TAG = {
+  width: 256,
+  height: 257,
+  photometric: 262,
+  samples: 277,
+  stripOffsets: 273,
+  stripBytes: 279,
+  tileOffsets: 324,
+  tileBytes: 325,
+} as const;
 
 export interface TiffIfd {
   readonly tags: Map<number, number[]>;
@@ -197,7 +219,8 @@ function sniffTiff(b: Uint8Array): ImageHeader | undefined {
   const samples = get(TIFF_TAG.samples, 1);
   const photometric = get(TIFF_TAG.photometric, 1);
   let channels: number;
-  if (photometric <= 1) channels = samples >= 2 ? 4 : 1; // grey, grey+alpha → RGBA
+  if (photometric <= 1)
+    channels = samples >= 2 ? 4 : 1; // grey, grey+alpha → RGBA
   else if (photometric === 2) channels = samples >= 4 ? 4 : 3;
   else channels = 3; // palette, CMYK, YCbCr, CIELab: converted to sRGB
   return valid({ format: 'tiff', width: get(TIFF_TAG.width, 0), height: get(TIFF_TAG.height, 0), channels });
@@ -211,7 +234,12 @@ function sniffBmp(b: Uint8Array): ImageHeader | undefined {
   }
   if (dib < 40 || b.length < 30) return undefined;
   const bpp = u16le(b, 28);
-  return valid({ format: 'bmp', width: Math.abs(i32le(b, 18)), height: Math.abs(i32le(b, 22)), channels: bpp === 32 ? 4 : 3 });
+  return valid({
+    format: 'bmp',
+    width: Math.abs(i32le(b, 18)),
+    height: Math.abs(i32le(b, 22)),
+    channels: bpp === 32 ? 4 : 3,
+  });
 }
 
 /**
@@ -232,7 +260,7 @@ function ebmlDocType(b: Uint8Array): string | undefined {
   const size = vint(b, 4, false);
   if (!size) return undefined;
   const end = Math.min(b.length, 4 + size[1] + size[0]);
-  for (let o = 4 + size[1]; o < end; ) {
+  for (let o = 4 + size[1]; o < end;) {
     const id = vint(b, o, true);
     if (!id) return undefined;
     const len = vint(b, o + id[1], false);

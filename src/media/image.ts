@@ -76,13 +76,19 @@ let configured = false;
  * (`UV_THREADPOOL_SIZE=$(nproc) node app.js`), or as the very first statement of the entry module,
  * before anything (fs, dns, crypto, zlib, sharp) has used the pool; later changes have no effect.
  */
-export function configureSharp(options: { readonly concurrency?: number; readonly cache?: boolean } = {}): SharpSettings {
+export function configureSharp(
+  options: { readonly concurrency?: number; readonly cache?: boolean } = {},
+): SharpSettings {
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 0) {
-    throw new StrataError('INVALID_ARGUMENT', `configureSharp: concurrency must be an integer >= 0, got ${concurrency}`, {
-      field: 'concurrency',
-      hint: '0 means one thread per core',
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `configureSharp: concurrency must be an integer >= 0, got ${concurrency}`,
+      {
+        field: 'concurrency',
+        hint: '0 means one thread per core',
+      },
+    );
   }
   sharp.concurrency(concurrency);
   sharp.cache(options.cache ?? false);
@@ -110,7 +116,10 @@ const asBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 function invalid(message: string, field: string, context: MediaContext): StrataError {
-  return new StrataError('INVALID_ARGUMENT', `${message}${describeContext(context)}`, { ...contextDetails(context), field });
+  return new StrataError('INVALID_ARGUMENT', `${message}${describeContext(context)}`, {
+    ...contextDetails(context),
+    field,
+  });
 }
 
 const positiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
@@ -119,16 +128,30 @@ function validate(options: DecodeImageOptions, context: MediaContext): void {
   const { resize, crop, channels } = options;
   if (resize) {
     if (!positiveInt(resize.width) || !positiveInt(resize.height)) {
-      throw invalid(`resize needs positive integer width and height, got ${resize.width}×${resize.height}`, 'resize', context);
+      throw invalid(
+        `resize needs positive integer width and height, got ${resize.width}×${resize.height}`,
+        'resize',
+        context,
+      );
     }
     if (resize.fit !== undefined && !FITS.includes(resize.fit)) {
       throw invalid(`resize.fit must be one of ${FITS.join(', ')}, got '${resize.fit}'`, 'resize.fit', context);
     }
   }
   if (crop) {
-    const ok = positiveInt(crop.width) && positiveInt(crop.height) &&
-      Number.isInteger(crop.left) && Number.isInteger(crop.top) && crop.left >= 0 && crop.top >= 0;
-    if (!ok) throw invalid(`crop needs integer left/top >= 0 and width/height > 0, got ${JSON.stringify(crop)}`, 'crop', context);
+    const ok =
+      positiveInt(crop.width) &&
+      positiveInt(crop.height) &&
+      Number.isInteger(crop.left) &&
+      Number.isInteger(crop.top) &&
+      crop.left >= 0 &&
+      crop.top >= 0;
+    if (!ok)
+      throw invalid(
+        `crop needs integer left/top >= 0 and width/height > 0, got ${JSON.stringify(crop)}`,
+        'crop',
+        context,
+      );
   }
   if (channels !== undefined && channels !== 1 && channels !== 3 && channels !== 4) {
     throw invalid(`channels must be 1, 3 or 4, got ${channels}`, 'channels', context);
@@ -145,18 +168,25 @@ function decodeError(err: unknown, bytes: Uint8Array, context: MediaContext, wha
   const header = sniffImage(bytes);
   const details = { ...contextDetails(context), cause: err };
   if (header?.format === 'bmp') {
-    return new StrataError('UNSUPPORTED', `cannot ${what} a BMP image${describeContext(context)}: the image decoder has no BMP support`, {
-      ...details, hint: 'convert it to PNG before ingesting',
-    });
+    return new StrataError(
+      'UNSUPPORTED',
+      `cannot ${what} a BMP image${describeContext(context)}: the image decoder has no BMP support`,
+      {
+        ...details,
+        hint: 'convert it to PNG before ingesting',
+      },
+    );
   }
   if (/pixel limit/i.test(text)) {
     return new StrataError('UNSUPPORTED', `image too large to ${what}${describeContext(context)}: ${text}`, {
-      ...details, hint: 'downscale the source image',
+      ...details,
+      hint: 'downscale the source image',
     });
   }
   const kind = header ? `${header.format} image` : 'image (unrecognised format)';
   return new StrataError('CORRUPT', `cannot ${what} ${kind}${describeContext(context)}: ${text.split('\n')[0]}`, {
-    ...details, hint: 'the file is damaged, truncated or not an image; re-export it or drop the sample',
+    ...details,
+    hint: 'the file is damaged, truncated or not an image; re-export it or drop the sample',
   });
 }
 
@@ -177,7 +207,11 @@ export async function decodeImage(
   if (options.crop && header) {
     const { left, top, width, height } = options.crop;
     if (left + width > header.width || top + height > header.height) {
-      throw invalid(`crop ${width}×${height}+${left}+${top} exceeds the ${header.width}×${header.height} image`, 'crop', context);
+      throw invalid(
+        `crop ${width}×${height}+${left}+${top} exceeds the ${header.width}×${header.height} image`,
+        'crop',
+        context,
+      );
     }
   }
   try {
@@ -220,9 +254,11 @@ export async function thumbnail(
   context: MediaContext = {},
 ): Promise<Uint8Array> {
   throwIfAborted(options.signal, 'thumbnail');
-  if (!positiveInt(maxSide)) throw invalid(`thumbnail maxSide must be a positive integer, got ${maxSide}`, 'maxSide', context);
+  if (!positiveInt(maxSide))
+    throw invalid(`thumbnail maxSide must be a positive integer, got ${maxSide}`, 'maxSide', context);
   const quality = options.quality ?? 80;
-  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw invalid(`thumbnail quality must be 1-100, got ${quality}`, 'quality', context);
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100)
+    throw invalid(`thumbnail quality must be 1-100, got ${quality}`, 'quality', context);
   ensureConfigured();
   try {
     const out = await sharp(asBuffer(bytes), { failOn: 'error', autoOrient: true })

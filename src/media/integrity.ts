@@ -2,7 +2,15 @@ import * as zlib from 'node:zlib';
 import { contextDetails, describeContext, type MediaContext } from './context.js';
 import { StrataError } from '../errors.js';
 import { ascii, u16be, u16le, u32be, u32le, vint } from './bytes.js';
-import { readTiffIfd, sniffImage, sniffVideo, TIFF_TAG, walkGif, type ImageHeader, type VideoFormat } from './image-header.js';
+import {
+  readTiffIfd,
+  sniffImage,
+  sniffVideo,
+  TIFF_TAG,
+  walkGif,
+  type ImageHeader,
+  type VideoFormat,
+} from './image-header.js';
 
 /**
  * Append-time structural checks: they walk the container structure (segments, chunks, boxes)
@@ -12,8 +20,7 @@ import { readTiffIfd, sniffImage, sniffVideo, TIFF_TAG, walkGif, type ImageHeade
  * bit in JPEG entropy data); decoding reports that as CORRUPT where the codec notices.
  */
 export type IntegrityResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly value?: T; readonly reason: string };
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly value?: T; readonly reason: string };
 
 const TRUNCATED = 'file is truncated';
 
@@ -34,19 +41,28 @@ function crc32(data: Uint8Array): number {
 
 export function checkImageIntegrity(bytes: Uint8Array): IntegrityResult<ImageHeader> {
   const header = sniffImage(bytes);
-  if (!header) return { ok: false, reason: 'not a recognised image (jpeg, png, webp, gif, tiff, bmp) or header cut short' };
+  if (!header)
+    return { ok: false, reason: 'not a recognised image (jpeg, png, webp, gif, tiff, bmp) or header cut short' };
   const problem = imageProblem(header, bytes);
   return problem ? { ok: false, value: header, reason: problem } : { ok: true, value: header };
 }
 
 function imageProblem(h: ImageHeader, b: Uint8Array): string | undefined {
   switch (h.format) {
-    case 'jpeg': return jpegProblem(b);
-    case 'png': return pngProblem(b);
-    case 'gif': return gifProblem(b);
-    case 'webp': return 8 + u32le(b, 4) > b.length ? `${TRUNCATED}: RIFF declares ${8 + u32le(b, 4)} bytes, have ${b.length}` : undefined;
-    case 'tiff': return tiffProblem(b);
-    case 'bmp': return bmpProblem(h, b);
+    case 'jpeg':
+      return jpegProblem(b);
+    case 'png':
+      return pngProblem(b);
+    case 'gif':
+      return gifProblem(b);
+    case 'webp':
+      return 8 + u32le(b, 4) > b.length
+        ? `${TRUNCATED}: RIFF declares ${8 + u32le(b, 4)} bytes, have ${b.length}`
+        : undefined;
+    case 'tiff':
+      return tiffProblem(b);
+    case 'bmp':
+      return bmpProblem(h, b);
   }
 }
 
@@ -57,9 +73,15 @@ function jpegProblem(b: Uint8Array): string | undefined {
     if (o + 2 > b.length) return `${TRUNCATED}: no EOI marker`;
     if (b[o] !== 0xff) return `expected a JPEG marker at byte ${o}`;
     const m = b[o + 1];
-    if (m === 0xff) { o += 1; continue; }
+    if (m === 0xff) {
+      o += 1;
+      continue;
+    }
     if (m === 0xd9) return undefined;
-    if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { o += 2; continue; }
+    if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      o += 2;
+      continue;
+    }
     if (o + 4 > b.length) return `${TRUNCATED}: no EOI marker`;
     o += 2 + u16be(b, o + 2);
     if (o > b.length) return `${TRUNCATED}: segment 0xff${m.toString(16)} runs past the end`;
@@ -77,12 +99,13 @@ function jpegProblem(b: Uint8Array): string | undefined {
 }
 
 function pngProblem(b: Uint8Array): string | undefined {
-  for (let o = 8; ; ) {
+  for (let o = 8; ;) {
     if (o + 12 > b.length) return `${TRUNCATED}: no IEND chunk`;
     const len = u32be(b, o);
     const type = ascii(b, o + 4, 4);
     if (o + 12 + len > b.length) return `${TRUNCATED}: chunk ${type} runs past the end`;
-    if (crc32(b.subarray(o + 4, o + 8 + len)) !== u32be(b, o + 8 + len)) return `CRC mismatch in chunk ${type} at byte ${o}`;
+    if (crc32(b.subarray(o + 4, o + 8 + len)) !== u32be(b, o + 8 + len))
+      return `CRC mismatch in chunk ${type} at byte ${o}`;
     if (type === 'IEND') return undefined;
     o += 12 + len;
   }
@@ -128,7 +151,7 @@ export function checkVideoIntegrity(bytes: Uint8Array): IntegrityResult<VideoFor
 
 function isoBmffProblem(b: Uint8Array): string | undefined {
   let moov = false;
-  for (let o = 0; o < b.length; ) {
+  for (let o = 0; o < b.length;) {
     if (o + 8 > b.length) return `${TRUNCATED}: box header cut at byte ${o}`;
     let size = u32be(b, o);
     const type = ascii(b, o + 4, 4);

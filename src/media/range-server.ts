@@ -60,7 +60,9 @@ let idleCloseMs = 2_000;
 export function configureRangeServer(options: { readonly idleCloseMs?: number }): void {
   if (options.idleCloseMs !== undefined) {
     if (!(Number.isFinite(options.idleCloseMs) && options.idleCloseMs >= 0)) {
-      throw new StrataError('INVALID_ARGUMENT', `idleCloseMs must be >= 0, got ${options.idleCloseMs}`, { field: 'idleCloseMs' });
+      throw new StrataError('INVALID_ARGUMENT', `idleCloseMs must be >= 0, got ${options.idleCloseMs}`, {
+        field: 'idleCloseMs',
+      });
     }
     idleCloseMs = options.idleCloseMs;
   }
@@ -129,7 +131,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
   let gone = false;
   res.once('close', () => (gone = true));
-  for (let at = start; at <= end && !gone; ) {
+  for (let at = start; at <= end && !gone;) {
     const n = Math.min(entry.blockSize, end - at + 1);
     let block: Uint8Array;
     try {
@@ -200,7 +202,11 @@ function scheduleIdleClose(): void {
 export async function registerByteSource(source: ByteSource, options: RegisterOptions = {}): Promise<Registration> {
   const { blockSizeBytes = 256 * 1024, firstWindowBytes = 64 * 1024, maxWindowBytes = 8 * 1024 * 1024 } = options;
   if (!Number.isSafeInteger(source.size) || source.size < 0) {
-    throw new StrataError('INVALID_ARGUMENT', `byte source${source.name ? ` ${source.name}` : ''} has an invalid size ${source.size}`, { field: 'size' });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `byte source${source.name ? ` ${source.name}` : ''} has an invalid size ${source.size}`,
+      { field: 'size' },
+    );
   }
   for (const [field, v] of Object.entries({ blockSizeBytes, firstWindowBytes, maxWindowBytes })) {
     if (!(v === Infinity || (Number.isInteger(v) && v > 0))) {

@@ -15,9 +15,7 @@ export interface VideoFrame {
  * linspace), one every `everySeconds` from 0, or explicit `indices`. Always yielded in
  * ascending index order, each index once. */
 export type FrameSelection =
-  | { readonly count: number }
-  | { readonly everySeconds: number }
-  | { readonly indices: readonly number[] };
+  { readonly count: number } | { readonly everySeconds: number } | { readonly indices: readonly number[] };
 
 export const SWS_FLAGS = 'bicubic+accurate_rnd+full_chroma_int';
 /** Info level with level tags: `showinfo` lines are parsed, diagnostics are the [error] lines. */
@@ -33,11 +31,19 @@ export function parseShowinfo(line: string): number | undefined {
 }
 
 /** The ffmpeg filter that maps a w×h frame to the requested box, and the output size. */
-export function scaleFilter(w: number, h: number, resize: ResizeOptions | undefined): { filter?: string; width: number; height: number } {
+export function scaleFilter(
+  w: number,
+  h: number,
+  resize: ResizeOptions | undefined,
+): { filter?: string; width: number; height: number } {
   if (!resize) return { width: w, height: h };
   const { width: W, height: H, fit = 'fill' } = resize;
   if (!Number.isInteger(W) || !Number.isInteger(H) || W <= 0 || H <= 0 || !FITS.includes(fit)) {
-    throw new StrataError('INVALID_ARGUMENT', `resize needs positive integer width/height and fit in ${FITS.join(', ')}, got ${JSON.stringify(resize)}`, { field: 'resize' });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `resize needs positive integer width/height and fit in ${FITS.join(', ')}, got ${JSON.stringify(resize)}`,
+      { field: 'resize' },
+    );
   }
   if (fit === 'fill') return { filter: `scale=${W}:${H}`, width: W, height: H };
   if (fit === 'cover') {
@@ -54,7 +60,10 @@ export function scaleFilter(w: number, h: number, resize: ResizeOptions | undefi
 }
 
 /** Frame indices for a selection, ascending and unique. */
-export function selectFrames(info: Pick<VideoInfo, 'frameCount' | 'fps' | 'durationS'>, selection: FrameSelection): number[] {
+export function selectFrames(
+  info: Pick<VideoInfo, 'frameCount' | 'fps' | 'durationS'>,
+  selection: FrameSelection,
+): number[] {
   const n = info.frameCount;
   const bad = (msg: string): StrataError => new StrataError('INVALID_ARGUMENT', msg, { field: 'selection' });
   let out: number[];

@@ -58,7 +58,11 @@ const HTTP_INPUT_ARGS = ['-reconnect', '1', '-reconnect_delay_max', '2'];
 
 const isHttp = (s: string): boolean => /^https?:\/\//i.test(s);
 
-export async function resolveInput(input: VideoInput, context: MediaContext = {}, options: RegisterOptions = {}): Promise<ResolvedInput> {
+export async function resolveInput(
+  input: VideoInput,
+  context: MediaContext = {},
+  options: RegisterOptions = {},
+): Promise<ResolvedInput> {
   if (typeof input !== 'string') {
     const registration = await registerByteSource(input, options);
     return {
@@ -71,7 +75,13 @@ export async function resolveInput(input: VideoInput, context: MediaContext = {}
     };
   }
   if (isHttp(input)) {
-    return { url: input, name: context.file ?? redactUrls(input), inputArgs: HTTP_INPUT_ARGS, head: async () => undefined, release: () => {} };
+    return {
+      url: input,
+      name: context.file ?? redactUrls(input),
+      inputArgs: HTTP_INPUT_ARGS,
+      head: async () => undefined,
+      release: () => {},
+    };
   }
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(input) && !input.startsWith('file://')) {
     throw new StrataError('INVALID_ARGUMENT', `unsupported video URL ${redactUrls(input)}${describeContext(context)}`, {
@@ -120,9 +130,17 @@ const num = (v: unknown): number | undefined => {
 };
 
 interface ProbeStream {
-  codec_type?: string; codec_name?: string; width?: number; height?: number;
-  avg_frame_rate?: string; r_frame_rate?: string; nb_frames?: string; duration?: string; start_time?: string;
-  tags?: Record<string, string>; side_data_list?: Array<{ rotation?: number }>;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  nb_frames?: string;
+  duration?: string;
+  start_time?: string;
+  tags?: Record<string, string>;
+  side_data_list?: Array<{ rotation?: number }>;
 }
 interface ProbeJson {
   streams?: ProbeStream[];
@@ -133,21 +151,27 @@ function containerFormat(json: ProbeJson, stream: ProbeStream, head: Uint8Array 
   const sniffed = head ? sniffVideo(head) : undefined;
   if (sniffed) return sniffed;
   const name = json.format?.format_name ?? 'unknown';
-  if (name.includes('mp4') || name.includes('mov')) return json.format?.tags?.major_brand?.trim() === 'qt' ? 'mov' : 'mp4';
+  if (name.includes('mp4') || name.includes('mov'))
+    return json.format?.tags?.major_brand?.trim() === 'qt' ? 'mov' : 'mp4';
   if (name.includes('matroska')) return ['vp8', 'vp9', 'av1'].includes(stream.codec_name ?? '') ? 'webm' : 'mkv';
   return name.split(',')[0];
 }
 
 /** Builds VideoInfo from ffprobe JSON. Exported for tests. */
-export function videoInfoFromProbe(json: ProbeJson, head: Uint8Array | undefined, packets?: number): VideoInfo | undefined {
+export function videoInfoFromProbe(
+  json: ProbeJson,
+  head: Uint8Array | undefined,
+  packets?: number,
+): VideoInfo | undefined {
   const stream = json.streams?.find((s) => s.codec_type === 'video');
   if (!stream || !stream.width || !stream.height) return undefined;
   const fps = parseRate(stream.avg_frame_rate) ?? parseRate(stream.r_frame_rate);
   const durationS = num(stream.duration) ?? parseClock(stream.tags?.DURATION) ?? num(json.format?.duration);
   if (!fps || durationS === undefined) return undefined;
   const listed = packets ?? num(stream.nb_frames);
-  const rotationRaw = stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? num(stream.tags?.rotate) ?? 0;
-  const rotation = ((Math.round(rotationRaw / 90) * 90) % 360 + 360) % 360;
+  const rotationRaw =
+    stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? num(stream.tags?.rotate) ?? 0;
+  const rotation = (((Math.round(rotationRaw / 90) * 90) % 360) + 360) % 360;
   const swap = rotation === 90 || rotation === 270;
   return {
     durationS,
@@ -176,7 +200,20 @@ export async function probeResolved(input: ResolvedInput, options: ProbeOptions 
     let packets: number | undefined;
     const stream = json.streams?.find((s) => s.codec_type === 'video');
     if (options.exactFrameCount && stream && num(stream.nb_frames) === undefined) {
-      const counted = await runFfprobe([...input.inputArgs, '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', input.url], run);
+      const counted = await runFfprobe(
+        [
+          ...input.inputArgs,
+          '-select_streams',
+          'v:0',
+          '-count_packets',
+          '-show_entries',
+          'stream=nb_read_packets',
+          '-of',
+          'csv=p=0',
+          input.url,
+        ],
+        run,
+      );
       packets = num(counted.stdout.toString('utf8').trim().split(/[\s,]/)[0]);
     }
     const info = videoInfoFromProbe(json, head, packets);
@@ -197,16 +234,24 @@ export function sourceFailure(input: ResolvedInput, err: unknown, context: Media
   const cause = input.registration?.lastError;
   if (cause === undefined || (err instanceof StrataError && err.code === 'ABORTED')) {
     if (err instanceof StrataError) return err;
-    return new StrataError('IO', `video ${input.name}${describeContext(context)}: ${err instanceof Error ? err.message : String(err)}`, {
-      ...contextDetails(context),
-      cause: err,
-    });
+    return new StrataError(
+      'IO',
+      `video ${input.name}${describeContext(context)}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        ...contextDetails(context),
+        cause: err,
+      },
+    );
   }
   if (cause instanceof StrataError) return cause;
-  return new StrataError('IO', `reading ${input.name} failed${describeContext(context)}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-    ...contextDetails(context),
-    cause,
-  });
+  return new StrataError(
+    'IO',
+    `reading ${input.name} failed${describeContext(context)}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    {
+      ...contextDetails(context),
+      cause,
+    },
+  );
 }
 
 /** Duration, fps, frame count, size, codec and container of a video via ffprobe. */

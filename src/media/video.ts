@@ -12,10 +12,24 @@ import {
   type FrameSelection,
   type VideoFrame,
 } from './video-frames.js';
-import { probeResolved, resolveInput, sourceFailure, type ResolvedInput, type VideoInfo, type VideoInput } from './video-probe.js';
+import {
+  probeResolved,
+  resolveInput,
+  sourceFailure,
+  type ResolvedInput,
+  type VideoInfo,
+  type VideoInput,
+} from './video-probe.js';
 
 export { probeVideo, type ProbeOptions, type VideoInfo, type VideoInput } from './video-probe.js';
-export { FrameStream, parseShowinfo, scaleFilter, selectFrames, type FrameSelection, type VideoFrame } from './video-frames.js';
+export {
+  FrameStream,
+  parseShowinfo,
+  scaleFilter,
+  selectFrames,
+  type FrameSelection,
+  type VideoFrame,
+} from './video-frames.js';
 
 export interface FrameOptions {
   /** Overrides the reader's default resize. Same fits as images (cover/contain/fill/inside). */
@@ -75,7 +89,9 @@ export class VideoReader {
     const resolved = await resolveInput(input, options.context, { blockSizeBytes: options.blockSizeBytes });
     const context = { ...options.context, file: resolved.name };
     try {
-      const info = options.info ?? (await probeResolved(resolved, { signal: options.signal, timeoutMs: options.timeoutMs, context }));
+      const info =
+        options.info ??
+        (await probeResolved(resolved, { signal: options.signal, timeoutMs: options.timeoutMs, context }));
       return new VideoReader(resolved, info, options, context);
     } catch (err) {
       resolved.release();
@@ -95,15 +111,29 @@ export class VideoReader {
     if (!Number.isInteger(i) || i < 0 || i >= this.info.frameCount) {
       throw this.invalid(`frame ${i} is outside 0..${this.info.frameCount - 1}`);
     }
-    const { filter, width, height } = scaleFilter(this.info.width, this.info.height, options.resize ?? this.options.resize);
+    const { filter, width, height } = scaleFilter(
+      this.info.width,
+      this.info.height,
+      options.resize ?? this.options.resize,
+    );
     const seekS = i === 0 ? 0 : this.info.startOffsetS + (i - 0.5) / this.info.fps;
     const size = width * height * 3;
     const args = [
-      ...FFMPEG_BASE, ...this.threadArgs(),
+      ...FFMPEG_BASE,
+      ...this.threadArgs(),
       ...(seekS > 0 ? ['-ss', seekS.toFixed(6)] : []),
-      ...this.input.inputArgs, '-i', this.input.url,
-      '-map', '0:v:0', '-an', '-sn', '-dn', '-frames:v', '1',
-      '-vf', filter ? `showinfo,${filter}` : 'showinfo',
+      ...this.input.inputArgs,
+      '-i',
+      this.input.url,
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-dn',
+      '-frames:v',
+      '1',
+      '-vf',
+      filter ? `showinfo,${filter}` : 'showinfo',
       ...FFMPEG_OUTPUT,
     ];
     const context = { ...this.context, frame: i };
@@ -138,8 +168,12 @@ export class VideoReader {
     const indices = selectFrames(this.info, selection);
     const strategy = options.strategy ?? 'auto';
     const last = indices[indices.length - 1] ?? 0;
-    const scan = strategy === 'scan' ||
-      (strategy === 'auto' && indices.length > 1 && (last < 300 || indices.length * 12 >= last + 1) && indices.length <= 2000);
+    const scan =
+      strategy === 'scan' ||
+      (strategy === 'auto' &&
+        indices.length > 1 &&
+        (last < 300 || indices.length * 12 >= last + 1) &&
+        indices.length <= 2000);
     const self = this;
     return new FrameStream(async function* () {
       if (!scan) {
@@ -154,7 +188,11 @@ export class VideoReader {
    * shift the others), each labelled by its pts from `showinfo` and checked. */
   private async *scanFrames(indices: number[], options: FrameOptions): AsyncGenerator<VideoFrame> {
     const { fps, startOffsetS } = this.info;
-    const { filter, width, height } = scaleFilter(this.info.width, this.info.height, options.resize ?? this.options.resize);
+    const { filter, width, height } = scaleFilter(
+      this.info.width,
+      this.info.height,
+      options.resize ?? this.options.resize,
+    );
     const size = width * height * 3;
     const windows = indices.map((i) => {
       const c = startOffsetS + i / fps;
@@ -162,9 +200,22 @@ export class VideoReader {
     });
     const chain = [`select='${windows.join('+')}'`, 'showinfo', ...(filter ? [filter] : [])].join(',');
     const args = [
-      ...FFMPEG_BASE, ...this.threadArgs(),
-      ...this.input.inputArgs, '-i', this.input.url,
-      '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', chain, '-vsync', '0', '-frames:v', String(indices.length),
+      ...FFMPEG_BASE,
+      ...this.threadArgs(),
+      ...this.input.inputArgs,
+      '-i',
+      this.input.url,
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-dn',
+      '-vf',
+      chain,
+      '-vsync',
+      '0',
+      '-frames:v',
+      String(indices.length),
       ...FFMPEG_OUTPUT,
     ];
     const pts: number[] = [];
@@ -178,10 +229,12 @@ export class VideoReader {
         wake?.();
       },
     });
-    void proc.done.catch(() => {}).finally(() => {
-      ended = true;
-      wake?.();
-    });
+    void proc.done
+      .catch(() => {})
+      .finally(() => {
+        ended = true;
+        wake?.();
+      });
     const nextPts = async (): Promise<number | undefined> => {
       while (pts.length === 0 && !ended) await new Promise<void>((r) => (wake = r));
       return pts.shift();
@@ -191,7 +244,7 @@ export class VideoReader {
     let filled = 0;
     try {
       for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-        for (let at = 0; at < chunk.length; ) {
+        for (let at = 0; at < chunk.length;) {
           const n = Math.min(size - filled, chunk.length - at);
           chunk.copy(buf, filled, at, at + n);
           filled += n;
@@ -242,7 +295,13 @@ export class VideoReader {
   }
 
   private runOptions(options: FrameOptions, what: string, maxStdoutBytes: number, context = this.context) {
-    return { signal: options.signal ?? this.options.signal, timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? 60_000, context, what, maxStdoutBytes };
+    return {
+      signal: options.signal ?? this.options.signal,
+      timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? 60_000,
+      context,
+      what,
+      maxStdoutBytes,
+    };
   }
 
   private check(signal: AbortSignal | undefined): void {
@@ -251,7 +310,11 @@ export class VideoReader {
   }
 
   private invalid(message: string): StrataError {
-    return new StrataError('INVALID_ARGUMENT', `${message}${describeContext(this.context)}`, contextDetails(this.context));
+    return new StrataError(
+      'INVALID_ARGUMENT',
+      `${message}${describeContext(this.context)}`,
+      contextDetails(this.context),
+    );
   }
 
   /** Frame index of a decoded frame from its time relative to the file start. */
@@ -262,10 +325,14 @@ export class VideoReader {
   /** The decoder handed back frame `got` for `want`: `want` was dropped (damaged data). */
   private verify(want: number, got: number): void {
     if (got === want) return;
-    throw new StrataError('CORRUPT', `frame ${want} could not be decoded${describeContext(this.context)}: the decoder skipped to frame ${got}`, {
-      ...contextDetails({ ...this.context, frame: want }),
-      hint: 'the video is damaged; re-encode it or drop the sample',
-    });
+    throw new StrataError(
+      'CORRUPT',
+      `frame ${want} could not be decoded${describeContext(this.context)}: the decoder skipped to frame ${got}`,
+      {
+        ...contextDetails({ ...this.context, frame: want }),
+        hint: 'the video is damaged; re-encode it or drop the sample',
+      },
+    );
   }
 
   /** No (or a partial) frame came out although the index is in range. */
@@ -273,12 +340,22 @@ export class VideoReader {
     const details = { ...contextDetails(this.context), frame: i };
     if (!this.info.frameCountExact && got === 0 && i >= this.info.frameCount - 1) {
       // frameCount was estimated from duration × fps: the last estimated frame may not exist.
-      return new StrataError('INVALID_ARGUMENT', `frame ${i} is past the decodable end of the video${describeContext(this.context)}`, {
-        ...details, hint: `frameCount ${this.info.frameCount} is an estimate for this container; probe with exactFrameCount`,
-      });
+      return new StrataError(
+        'INVALID_ARGUMENT',
+        `frame ${i} is past the decodable end of the video${describeContext(this.context)}`,
+        {
+          ...details,
+          hint: `frameCount ${this.info.frameCount} is an estimate for this container; probe with exactFrameCount`,
+        },
+      );
     }
-    return new StrataError('CORRUPT', `frame ${i} could not be decoded${describeContext(this.context)} (got ${got} bytes)`, {
-      ...details, hint: 'the video is damaged or truncated; re-encode it or drop the sample',
-    });
+    return new StrataError(
+      'CORRUPT',
+      `frame ${i} could not be decoded${describeContext(this.context)} (got ${got} bytes)`,
+      {
+        ...details,
+        hint: 'the video is damaged or truncated; re-encode it or drop the sample',
+      },
+    );
   }
 }

@@ -49,13 +49,20 @@ export function coerceForDtype(value: unknown, dtype: string | undefined): unkno
   if (value === null) return null;
   const v = vectorDtype(dtype);
   if (!v) return value;
-  if (v.element === 'float32' && !(value instanceof Float32Array) && isNumberList(value)) return Float32Array.from(value);
-  if (v.element === 'float64' && !(value instanceof Float64Array) && isNumberList(value)) return Float64Array.from(value);
+  if (v.element === 'float32' && !(value instanceof Float32Array) && isNumberList(value))
+    return Float32Array.from(value);
+  if (v.element === 'float64' && !(value instanceof Float64Array) && isNumberList(value))
+    return Float64Array.from(value);
   if (v.element === 'int32' && !(value instanceof Int32Array) && isNumberList(value)) return Int32Array.from(value);
   return value;
 }
 
 function isNumberList(value: unknown): value is ArrayLike<number> {
   if (Array.isArray(value)) return value.every((x) => typeof x === 'number');
-  return ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array);
+  return (
+    ArrayBuffer.isView(value) &&
+    !(value instanceof DataView) &&
+    !(value instanceof BigInt64Array) &&
+    !(value instanceof BigUint64Array)
+  );
 }

@@ -36,7 +36,14 @@ export {
   type Tensor,
   type TensorOptions,
 } from './result.js';
-export { searchOnline, SEARCH_METRICS, type SearchMetric, type SearchFilter, type SearchHit, type SearchOnlineOptions } from './search.js';
+export {
+  searchOnline,
+  SEARCH_METRICS,
+  type SearchMetric,
+  type SearchFilter,
+  type SearchHit,
+  type SearchOnlineOptions,
+} from './search.js';
 export {
   materialize,
   materializeIncremental,

@@ -16,7 +16,8 @@ function encodePart(value: unknown, field: string): string {
     case 'string':
       return 's:' + encodeURIComponent(value);
     case 'number':
-      if (Number.isInteger(value)) return 'i:' + (Number.isSafeInteger(value) ? String(value) : BigInt(value).toString());
+      if (Number.isInteger(value))
+        return 'i:' + (Number.isSafeInteger(value) ? String(value) : BigInt(value).toString());
       if (Number.isFinite(value)) return 'f:' + String(value);
       break;
     case 'bigint':
@@ -26,10 +27,14 @@ function encodePart(value: unknown, field: string): string {
     default:
       if (value instanceof Uint8Array) return 'x:' + Buffer.from(value).toString('hex');
   }
-  throw new StrataError('INVALID_ARGUMENT', `entity key ${field} must be a string, integer, finite number, boolean or bytes`, {
-    field,
-    hint: `got ${value === null ? 'null' : typeof value}`,
-  });
+  throw new StrataError(
+    'INVALID_ARGUMENT',
+    `entity key ${field} must be a string, integer, finite number, boolean or bytes`,
+    {
+      field,
+      hint: `got ${value === null ? 'null' : typeof value}`,
+    },
+  );
 }
 
 /** Encodes an entity key; `joinKeys` (the view's, any order) picks and checks the columns. */
@@ -71,7 +76,8 @@ export function decodeEntityKey(text: string): Record<string, unknown> {
         break;
       case 'i': {
         const big = BigInt(raw);
-        out[name] = big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+        out[name] =
+          big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
         break;
       }
       case 'f':

@@ -55,13 +55,21 @@ export async function materializedEnd(store: OnlineStore, view: string): Promise
   return s === undefined ? undefined : new Date(Number(s));
 }
 
-export async function materialize(repo: OnlineRepo, store: OnlineStore, options: MaterializeOptions): Promise<MaterializeResult> {
+export async function materialize(
+  repo: OnlineRepo,
+  store: OnlineStore,
+  options: MaterializeOptions,
+): Promise<MaterializeResult> {
   const startMs = checkDate(options.start, 'start');
   const endMs = checkDate(options.end, 'end');
   if (startMs > endMs) {
-    throw new StrataError('INVALID_ARGUMENT', `materialize start ${options.start.toISOString()} is after end ${options.end.toISOString()}`, {
-      field: 'start',
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `materialize start ${options.start.toISOString()} is after end ${options.end.toISOString()}`,
+      {
+        field: 'start',
+      },
+    );
   }
   const views = pickViews(repo, options.views);
   const out: ViewMaterialization[] = [];
@@ -102,7 +110,11 @@ async function materializeView(
   let skipped = 0;
   const phase = `materialize ${view.name}`;
   options.onProgress?.({ phase, done: 0, unit: 'rows' });
-  const source = repo.latestValues(view.name, { start: new Date(startMs), end: new Date(endMs), signal: options.signal });
+  const source = repo.latestValues(view.name, {
+    start: new Date(startMs),
+    end: new Date(endMs),
+    signal: options.signal,
+  });
   let pending: OnlineWriteRow[] = [];
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
@@ -132,10 +144,14 @@ async function materializeView(
 export function toWriteRows(view: OnlineView, batch: LatestValuesBatch): OnlineWriteRow[] {
   const n = batch.entityKeys.length;
   if (batch.values.length !== n || batch.eventTimestampsMs.length !== n) {
-    throw new StrataError('CORRUPT', `engine batch for ${view.name} has ${n} keys, ${batch.values.length} values, ${batch.eventTimestampsMs.length} timestamps`, {
-      key: view.name,
-      hint: 'this is a bug in the feature engine; report it',
-    });
+    throw new StrataError(
+      'CORRUPT',
+      `engine batch for ${view.name} has ${n} keys, ${batch.values.length} values, ${batch.eventTimestampsMs.length} timestamps`,
+      {
+        key: view.name,
+        hint: 'this is a bug in the feature engine; report it',
+      },
+    );
   }
   const out: OnlineWriteRow[] = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -153,12 +169,14 @@ export function toWriteRows(view: OnlineView, batch: LatestValuesBatch): OnlineW
 function pickViews(repo: OnlineRepo, names: readonly string[] | undefined): OnlineView[] {
   const index = indexRepo(repo);
   // Views flagged `online: false` in the repo are left out unless asked for by name.
-  if (!names) return [...index.views.values()].map((v) => v.view).filter((v) => (v as { online?: boolean }).online !== false);
+  if (!names)
+    return [...index.views.values()].map((v) => v.view).filter((v) => (v as { online?: boolean }).online !== false);
   return names.map((n) => viewOf(index, n));
 }
 
 function checkDate(d: Date, field: string): number {
   const t = d instanceof Date ? d.getTime() : Number.NaN;
-  if (!Number.isFinite(t)) throw new StrataError('INVALID_ARGUMENT', `materialize ${field} must be a valid Date`, { field });
+  if (!Number.isFinite(t))
+    throw new StrataError('INVALID_ARGUMENT', `materialize ${field} must be a valid Date`, { field });
   return t;
 }

@@ -42,7 +42,11 @@ function planFor(repo: OnlineRepo, options: GetOnlineFeaturesOptions): Plan {
   const full = options.fullFeatureNames ?? false;
   const key =
     (full ? 'F' : 'S') +
-    (options.features !== undefined ? 'f' + options.features.join('\u0001') : options.featureService !== undefined ? 's' + options.featureService : '');
+    (options.features !== undefined
+      ? 'f' + options.features.join('\u0001')
+      : options.featureService !== undefined
+        ? 's' + options.featureService
+        : '');
   let perIndex = plans.get(index);
   const hit = perIndex?.get(key);
   if (hit) return hit;
@@ -128,7 +132,9 @@ export async function getOnlineFeatures(
   const read = (vp: ViewPlan) => {
     const keys = entityKeysFor(vp.view, options.entities, rowCount);
     // The embedded store answers synchronously: skip a promise round trip when it offers to.
-    return store.readSync ? store.readSync(vp.view.name, keys, { features: vp.names }) : store.read(vp.view.name, keys, { features: vp.names });
+    return store.readSync
+      ? store.readSync(vp.view.name, keys, { features: vp.names })
+      : store.read(vp.view.name, keys, { features: vp.names });
   };
   if (plan.views.length === 1) {
     fill(plan.views[0], times[0], await read(plan.views[0]));
@@ -163,12 +169,19 @@ function countRows(entities: Readonly<Record<string, readonly unknown[]>>): numb
     }
   }
   if (n === -1) {
-    throw new StrataError('INVALID_ARGUMENT', 'entities is empty', { field: 'entities', hint: 'e.g. { "user_id": [1, 2] }' });
+    throw new StrataError('INVALID_ARGUMENT', 'entities is empty', {
+      field: 'entities',
+      hint: 'e.g. { "user_id": [1, 2] }',
+    });
   }
   return n;
 }
 
-function entityKeysFor(view: OnlineView, entities: Readonly<Record<string, readonly unknown[]>>, rowCount: number): Record<string, unknown>[] {
+function entityKeysFor(
+  view: OnlineView,
+  entities: Readonly<Record<string, readonly unknown[]>>,
+  rowCount: number,
+): Record<string, unknown>[] {
   const joinKeys = view.entities;
   for (const k of joinKeys) {
     if (!(k in entities)) {

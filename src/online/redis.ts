@@ -129,7 +129,12 @@ export class RedisOnlineStore implements OnlineStore {
       );
     } else {
       where = options.url ?? 'redis://127.0.0.1:6379';
-      client = new Redis(where, { lazyConnect: true, enableOfflineQueue: false, ...common, retryStrategy: (times: number) => Math.min(times * 50, maxDelay) });
+      client = new Redis(where, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        ...common,
+        retryStrategy: (times: number) => Math.min(times * 50, maxDelay),
+      });
     }
     const store = new RedisOnlineStore(client, true, options);
     try {
@@ -156,7 +161,10 @@ export class RedisOnlineStore implements OnlineStore {
 
   async write(rows: readonly OnlineWriteRow[], options: { signal?: AbortSignal } = {}): Promise<OnlineWriteResult> {
     this.#check();
-    const client = this.#client as unknown as { strataOnlineWrite: WriteFn; pipeline(): Record<string, WriteFn> & { exec(): Promise<[Error | null, unknown][] | null> } };
+    const client = this.#client as unknown as {
+      strataOnlineWrite: WriteFn;
+      pipeline(): Record<string, WriteFn> & { exec(): Promise<[Error | null, unknown][] | null> };
+    };
     const ttl = String(this.#keyTtlMs);
     const calls: { keys: string[]; args: (string | Buffer)[] }[] = [];
     const perCall = this.#isCluster() ? 1 : this.#batchKeys;
@@ -178,7 +186,9 @@ export class RedisOnlineStore implements OnlineStore {
       for (let c = 0; c < calls.length; c += 256) {
         throwIfAborted(options.signal, 'online write');
         const slice = calls.slice(c, c + 256);
-        const results = await this.#run(() => Promise.all(slice.map(({ keys, args }) => client.strataOnlineWrite(1, keys[0], ...args))));
+        const results = await this.#run(() =>
+          Promise.all(slice.map(({ keys, args }) => client.strataOnlineWrite(1, keys[0], ...args))),
+        );
         for (const r of results) written += Number(r);
       }
       return { written, skipped: rows.length - written };
@@ -188,7 +198,9 @@ export class RedisOnlineStore implements OnlineStore {
       throwIfAborted(options.signal, 'online write');
       const slice = calls.slice(c, c + group);
       if (slice.length === 1) {
-        written += Number(await this.#run(() => client.strataOnlineWrite(slice[0].keys.length, ...slice[0].keys, ...slice[0].args)));
+        written += Number(
+          await this.#run(() => client.strataOnlineWrite(slice[0].keys.length, ...slice[0].keys, ...slice[0].args)),
+        );
         continue;
       }
       const p = client.pipeline();
@@ -198,7 +210,11 @@ export class RedisOnlineStore implements OnlineStore {
     return { written, skipped: rows.length - written };
   }
 
-  async read(view: string, entityKeys: readonly EntityKey[], options: OnlineReadOptions = {}): Promise<(OnlineRecord | null)[]> {
+  async read(
+    view: string,
+    entityKeys: readonly EntityKey[],
+    options: OnlineReadOptions = {},
+  ): Promise<(OnlineRecord | null)[]> {
     this.#check();
     const keys = entityKeys.map((k) => this.keyOf(view, encodeEntityKey(k)));
     const features = options.features;
@@ -213,7 +229,11 @@ export class RedisOnlineStore implements OnlineStore {
     if (this.#isCluster()) {
       // Keys live on different nodes: one command each, sent together (ioredis routes by slot).
       replies = await this.#run(() =>
-        Promise.all(keys.map((key) => (features ? this.#client.hmgetBuffer(key, '_ts', ...features) : this.#client.hgetallBuffer(key)))),
+        Promise.all(
+          keys.map((key) =>
+            features ? this.#client.hmgetBuffer(key, '_ts', ...features) : this.#client.hgetallBuffer(key),
+          ),
+        ),
       );
     } else {
       const p = this.#client.pipeline();
@@ -223,7 +243,9 @@ export class RedisOnlineStore implements OnlineStore {
       }
       replies = await this.#exec(p);
     }
-    return replies.map((r) => (features ? fromHmget(r as (Buffer | null)[], features) : fromHash(r as Record<string, Buffer>)));
+    return replies.map((r) =>
+      features ? fromHmget(r as (Buffer | null)[], features) : fromHash(r as Record<string, Buffer>),
+    );
   }
 
   async *scan(view: string, options: OnlineScanOptions = {}): AsyncIterable<OnlineScanRow[]> {
@@ -231,7 +253,8 @@ export class RedisOnlineStore implements OnlineStore {
     const prefix = `${this.project}:${view}:{`;
     for await (const keys of this.#scanKeys(`${globEscape(prefix)}*}`, options.batchRows ?? 1000, options.signal)) {
       let replies: unknown[];
-      if (this.#isCluster()) replies = await this.#run(() => Promise.all(keys.map((k) => this.#client.hgetallBuffer(k))));
+      if (this.#isCluster())
+        replies = await this.#run(() => Promise.all(keys.map((k) => this.#client.hgetallBuffer(k))));
       else {
         const p = this.#client.pipeline();
         for (const k of keys) p.hgetallBuffer(k);
@@ -275,7 +298,8 @@ export class RedisOnlineStore implements OnlineStore {
 
   async clear(): Promise<void> {
     this.#check();
-    for await (const keys of this.#scanKeys(`${globEscape(this.project)}:*`, 1000)) await this.#run(() => this.#unlink(keys));
+    for await (const keys of this.#scanKeys(`${globEscape(this.project)}:*`, 1000))
+      await this.#run(() => this.#unlink(keys));
   }
 
   async #unlink(keys: string[]): Promise<number> {
@@ -354,10 +378,14 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   #unavailable(err: unknown): StrataError {
-    return new StrataError('UNAVAILABLE', `Redis online store is unavailable: ${(err as Error)?.message ?? String(err)}`, {
-      cause: err,
-      hint: 'Redis is down or unreachable; the store reconnects by itself when it is back',
-    });
+    return new StrataError(
+      'UNAVAILABLE',
+      `Redis online store is unavailable: ${(err as Error)?.message ?? String(err)}`,
+      {
+        cause: err,
+        hint: 'Redis is down or unreachable; the store reconnects by itself when it is back',
+      },
+    );
   }
 }
 

@@ -48,8 +48,13 @@ export function indexRepo(repo: OnlineRepo): RepoIndex {
     views.set(view.name ?? name, { view, features: new Map(view.features.map((f) => [f.name, f])) });
   }
   const services = new Map<string, readonly string[]>();
-  for (const [name, svc] of entries<ServiceRefs>(repo.services, (s) => (Array.isArray(s) ? undefined : (s as { name?: string }).name))) {
-    services.set(name, Array.isArray(svc) ? (svc as readonly string[]) : (svc as { features: readonly string[] }).features);
+  for (const [name, svc] of entries<ServiceRefs>(repo.services, (s) =>
+    Array.isArray(s) ? undefined : (s as { name?: string }).name,
+  )) {
+    services.set(
+      name,
+      Array.isArray(svc) ? (svc as readonly string[]) : (svc as { features: readonly string[] }).features,
+    );
   }
   const index = { views, services };
   cache.set(repo, { views: repo.views, services: repo.services, sizes, index });
@@ -93,7 +98,10 @@ export function resolveFeatures(
     });
   }
   if (refs.length === 0) {
-    throw new StrataError('INVALID_ARGUMENT', 'request names no features', { field: 'features', hint: 'pass at least one "view:feature"' });
+    throw new StrataError('INVALID_ARGUMENT', 'request names no features', {
+      field: 'features',
+      hint: 'pass at least one "view:feature"',
+    });
   }
   const out: ResolvedFeature[] = [];
   for (const ref of refs) {

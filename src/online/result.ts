@@ -115,11 +115,15 @@ export class OnlineFeatures {
           data.fill(fill, base, base + w);
         } else if (isVector(v)) {
           if (v.length !== w) {
-            throw new StrataError('INVALID_ARGUMENT', `feature ${c.ref} has a vector of width ${v.length} in row ${i}, expected ${w}`, {
-              column: c.name,
-              row: i,
-              hint: 'all vectors of a feature must have the same width',
-            });
+            throw new StrataError(
+              'INVALID_ARGUMENT',
+              `feature ${c.ref} has a vector of width ${v.length} in row ${i}, expected ${w}`,
+              {
+                column: c.name,
+                row: i,
+                hint: 'all vectors of a feature must have the same width',
+              },
+            );
           }
           for (let d = 0; d < w; d++) data[base + d] = Number(v[d]);
         } else {

@@ -40,20 +40,30 @@ export interface SearchHit {
   readonly eventTimestampMs: number;
 }
 
-export async function searchOnline(repo: OnlineRepo, store: OnlineStore, options: SearchOnlineOptions): Promise<SearchHit[]> {
+export async function searchOnline(
+  repo: OnlineRepo,
+  store: OnlineStore,
+  options: SearchOnlineOptions,
+): Promise<SearchHit[]> {
   const { view, feature } = resolveRef(indexRepo(repo), options.feature);
   const metric = options.metric ?? 'cosine';
   if (!SEARCH_METRICS.includes(metric)) {
-    throw new StrataError('INVALID_ARGUMENT', `unknown metric ${String(metric)}`, { field: 'metric', hint: `use one of ${SEARCH_METRICS.join(', ')}` });
+    throw new StrataError('INVALID_ARGUMENT', `unknown metric ${String(metric)}`, {
+      field: 'metric',
+      hint: `use one of ${SEARCH_METRICS.join(', ')}`,
+    });
   }
   const k = options.k ?? 10;
-  if (!Number.isInteger(k) || k < 1) throw new StrataError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
+  if (!Number.isInteger(k) || k < 1)
+    throw new StrataError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
   const q = Float32Array.from(options.query as ArrayLike<number>);
   if (q.length === 0 || q.some((x) => !Number.isFinite(x))) {
     throw new StrataError('INVALID_ARGUMENT', 'query must be a non-empty list of finite numbers', { field: 'query' });
   }
   const qNorm = Math.sqrt(dot(q, q));
-  const keep = (options.features ?? view.features.map((f) => f.name)).map((f) => (f.includes(':') ? f.slice(f.indexOf(':') + 1) : f));
+  const keep = (options.features ?? view.features.map((f) => f.name)).map((f) =>
+    f.includes(':') ? f.slice(f.indexOf(':') + 1) : f,
+  );
   for (const f of keep) resolveRef(indexRepo(repo), `${view.name}:${f}`);
   const ttl = view.ttlMs && view.ttlMs > 0 ? view.ttlMs : 0;
   const now = options.nowMs ?? Date.now();
@@ -65,13 +75,17 @@ export async function searchOnline(repo: OnlineRepo, store: OnlineStore, options
     for (const row of batch) {
       if (ttl && row.eventTimestampMs < now - ttl) continue;
       const v = row.values[feature.name];
-      if (!v || !ArrayBuffer.isView(v) && !Array.isArray(v)) continue;
+      if (!v || (!ArrayBuffer.isView(v) && !Array.isArray(v))) continue;
       const vec = v as ArrayLike<number>;
       if (vec.length !== q.length) {
-        throw new StrataError('INVALID_ARGUMENT', `query has ${q.length} dimensions but ${options.feature} has ${vec.length}`, {
-          field: 'query',
-          key: options.feature,
-        });
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `query has ${q.length} dimensions but ${options.feature} has ${vec.length}`,
+          {
+            field: 'query',
+            key: options.feature,
+          },
+        );
       }
       if (!accept(row)) continue;
       const d = distance(metric, q, qNorm, vec);
@@ -117,7 +131,9 @@ function distance(metric: SearchMetric, q: Float32Array, qNorm: number, v: Array
   return qNorm === 0 || vNorm === 0 ? 1 : 1 - p / (qNorm * vNorm);
 }
 
-function compileFilter(filter: SearchFilter | undefined): (row: { entityKey: Record<string, unknown>; values: Record<string, unknown> }) => boolean {
+function compileFilter(
+  filter: SearchFilter | undefined,
+): (row: { entityKey: Record<string, unknown>; values: Record<string, unknown> }) => boolean {
   if (!filter) return () => true;
   if (typeof filter === 'function') return filter;
   const conds = Object.entries(filter).map(([name, want]) => {

@@ -93,7 +93,10 @@ export class SqliteOnlineStore implements OnlineStore {
 
   #open(): Database.Database {
     if (!this.#db) {
-      throw new StrataError('UNAVAILABLE', `online store ${this.path} is closed`, { file: this.path, hint: 'open it again' });
+      throw new StrataError('UNAVAILABLE', `online store ${this.path} is closed`, {
+        file: this.path,
+        hint: 'open it again',
+      });
     }
     return this.#db;
   }
@@ -105,7 +108,11 @@ export class SqliteOnlineStore implements OnlineStore {
     return { written, skipped: rows.length - written };
   }
 
-  async read(view: string, entityKeys: readonly EntityKey[], options: OnlineReadOptions = {}): Promise<(OnlineRecord | null)[]> {
+  async read(
+    view: string,
+    entityKeys: readonly EntityKey[],
+    options: OnlineReadOptions = {},
+  ): Promise<(OnlineRecord | null)[]> {
     return this.readSync(view, entityKeys, options);
   }
 
@@ -132,7 +139,11 @@ export class SqliteOnlineStore implements OnlineStore {
       this.#open();
       const rows = this.#guard(() => this.#scan.all(view, after, limit) as ScanRow[]);
       if (rows.length === 0) return;
-      yield rows.map((r) => ({ entityKey: decodeEntityKey(r.ek), values: decodeRecord(r.val), eventTimestampMs: r.ts }));
+      yield rows.map((r) => ({
+        entityKey: decodeEntityKey(r.ek),
+        values: decodeRecord(r.val),
+        eventTimestampMs: r.ts,
+      }));
       if (rows.length < limit) return;
       after = rows[rows.length - 1].ek;
     }
@@ -143,7 +154,7 @@ export class SqliteOnlineStore implements OnlineStore {
     this.#guard(() =>
       db.transaction(() => {
         db.prepare('DELETE FROM online_rows WHERE view = ?').run(view);
-        db.prepare("DELETE FROM online_state WHERE substr(key, 1, ?) = ?").run(`view:${view}:`.length, `view:${view}:`);
+        db.prepare('DELETE FROM online_state WHERE substr(key, 1, ?) = ?').run(`view:${view}:`.length, `view:${view}:`);
       })(),
     );
   }
@@ -155,14 +166,20 @@ export class SqliteOnlineStore implements OnlineStore {
 
   async getState(key: string): Promise<string | undefined> {
     const db = this.#open();
-    const row = this.#guard(() => db.prepare('SELECT value FROM online_state WHERE key = ?').get(key) as { value: string } | undefined);
+    const row = this.#guard(
+      () => db.prepare('SELECT value FROM online_state WHERE key = ?').get(key) as { value: string } | undefined,
+    );
     return row?.value;
   }
 
   async setState(key: string, value: string): Promise<void> {
     const db = this.#open();
     this.#guard(() =>
-      db.prepare('INSERT INTO online_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value),
+      db
+        .prepare(
+          'INSERT INTO online_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        )
+        .run(key, value),
     );
   }
 

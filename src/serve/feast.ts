@@ -37,14 +37,18 @@ export function jsonValue(v: unknown): string {
   if (v === null) return 'null';
   if (v instanceof Float32Array) return float32ArrayJson(v);
   if (v instanceof Float64Array || v instanceof Int32Array) {
-    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return '[' + Array.from(v, jsonNumber).join(',') + ']';
+    for (let i = 0; i < v.length; i++)
+      if (!Number.isFinite(v[i])) return '[' + Array.from(v, jsonNumber).join(',') + ']';
     return '[' + v.join(',') + ']';
   }
   if (v instanceof BigInt64Array) return '[' + Array.from(v, (x) => jsonValue(x)).join(',') + ']';
-  if (v instanceof Uint8Array) return JSON.stringify(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
+  if (v instanceof Uint8Array)
+    return JSON.stringify(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
   if (v instanceof Date) return JSON.stringify(isoTimestamp(v.getTime()));
   if (Array.isArray(v)) return '[' + v.map(jsonValue).join(',') + ']';
-  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString()) : x));
+  return JSON.stringify(v, (_k, x) =>
+    typeof x === 'bigint' ? (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString()) : x,
+  );
 }
 
 /** Plain JSON-safe copy of a value (for responses built as objects). */
@@ -75,7 +79,11 @@ export function feastResponse(res: OnlineFeatures): string {
       if (i) w.text(',');
       writeValue(w, col[i]);
     }
-    w.text('],"statuses":[').text(repeat('"PRESENT"', n)).text('],"event_timestamps":[').text(repeat(`"${EPOCH_ISO}"`, n)).text(']}');
+    w.text('],"statuses":[')
+      .text(repeat('"PRESENT"', n))
+      .text('],"event_timestamps":[')
+      .text(repeat(`"${EPOCH_ISO}"`, n))
+      .text(']}');
     first = false;
   }
   // Columns of one view share their rows' timestamps: format each distinct one once.
@@ -89,7 +97,10 @@ export function feastResponse(res: OnlineFeatures): string {
       writeValue(w, c.values[i]);
     }
     w.text('],"statuses":[');
-    for (let i = 0; i < n; i++) w.text(i ? ',"' : '"').text(c.statuses[i]).text('"');
+    for (let i = 0; i < n; i++)
+      w.text(i ? ',"' : '"')
+        .text(c.statuses[i])
+        .text('"');
     w.text('],"event_timestamps":[');
     for (let i = 0; i < n; i++) {
       const ms = c.eventTimestampsMs[i];
@@ -97,7 +108,9 @@ export function feastResponse(res: OnlineFeatures): string {
         lastMs = ms;
         lastIso = isoTimestamp(ms);
       }
-      w.text(i ? ',"' : '"').text(lastIso).text('"');
+      w.text(i ? ',"' : '"')
+        .text(lastIso)
+        .text('"');
     }
     w.text(']}');
     first = false;
@@ -127,10 +140,14 @@ export function dfToEvents(df: Record<string, readonly unknown[]>, maxRows: numb
   const n = cols.length ? cols[0][1].length : 0;
   for (const [name, values] of cols) {
     if (values.length !== n) {
-      throw new StrataError('INVALID_ARGUMENT', `df.${name} has ${values.length} values but df.${cols[0][0]} has ${n}`, {
-        field: `df.${name}`,
-        hint: 'give every column one value per row',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `df.${name} has ${values.length} values but df.${cols[0][0]} has ${n}`,
+        {
+          field: `df.${name}`,
+          hint: 'give every column one value per row',
+        },
+      );
     }
   }
   if (n > maxRows) {

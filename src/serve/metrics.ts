@@ -4,7 +4,9 @@
  */
 
 /** Histogram bucket upper bounds, seconds. */
-export const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+export const LATENCY_BUCKETS_S = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const;
 
 interface Histogram {
   readonly buckets: Float64Array;
@@ -52,7 +54,8 @@ export class ServerMetrics {
   /** Total requests recorded for a route (all statuses), for tests and logs. */
   requestCount(route: string, status?: number): number {
     let n = 0;
-    for (const c of this.#requests.values()) if (c.route === route && (status === undefined || c.status === status)) n += c.n;
+    for (const c of this.#requests.values())
+      if (c.route === route && (status === undefined || c.status === status)) n += c.n;
     return n;
   }
 

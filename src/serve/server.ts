@@ -8,7 +8,13 @@
  * in-flight requests.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { StrataError, type ErrorCode } from '../errors.js';
 import {
   getOnlineFeatures,
@@ -85,27 +91,45 @@ function errorBody(code: string, message: string, details: Record<string, unknow
 
 /** `/entities/user_id/0` + missing `x` → `entities.user_id.0.x`. */
 function fieldOf(err: { instancePath?: string; params?: Record<string, unknown> }): string {
-  const parts = (err.instancePath ?? '').split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = (err.instancePath ?? '')
+    .split('/')
+    .filter(Boolean)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   const extra = err.params?.missingProperty ?? err.params?.additionalProperty;
   if (typeof extra === 'string') parts.push(extra);
   return parts.join('.') || '(body)';
 }
 
-export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, options: FeatureServerOptions = {}): Promise<FeatureServer> {
+export async function createFeatureServer(
+  repo: OnlineRepo,
+  store: OnlineStore,
+  options: FeatureServerOptions = {},
+): Promise<FeatureServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? process.env.STRATA_TOKEN ?? '';
   const maxEntities = options.maxEntitiesPerRequest ?? 1000;
   const maxPushRows = options.maxPushRows ?? 10_000;
   const metrics = new ServerMetrics();
   const logger = options.logger;
-  const isInstance = typeof logger === 'object' && logger !== null && typeof (logger as FastifyBaseLogger).child === 'function';
+  const isInstance =
+    typeof logger === 'object' && logger !== null && typeof (logger as FastifyBaseLogger).child === 'function';
 
   const app = Fastify({
-    ...(isInstance ? { loggerInstance: logger as FastifyBaseLogger } : { logger: (logger as boolean | Record<string, unknown>) ?? false }),
+    ...(isInstance
+      ? { loggerInstance: logger as FastifyBaseLogger }
+      : { logger: (logger as boolean | Record<string, unknown>) ?? false }),
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { allowUnionTypes: true, coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false } },
+    ajv: {
+      customOptions: {
+        allowUnionTypes: true,
+        coerceTypes: false,
+        removeAdditional: false,
+        allErrors: false,
+        useDefaults: false,
+      },
+    },
   });
 
   // ---------------------------------------------------------------- auth, metrics, errors
@@ -137,9 +161,18 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
   };
   const hooks = (route: string, open = false) => ({ ...(open ? {} : { onRequest: auth }), onResponse: observe(route) });
 
-  const sendError = (reply: FastifyReply, status: number, code: string, message: string, details?: Record<string, unknown>) => {
+  const sendError = (
+    reply: FastifyReply,
+    status: number,
+    code: string,
+    message: string,
+    details?: Record<string, unknown>,
+  ) => {
     if (status === 503) reply.header('retry-after', '1');
-    return reply.code(status).type('application/json; charset=utf-8').send(errorBody(code, message, details));
+    return reply
+      .code(status)
+      .type('application/json; charset=utf-8')
+      .send(errorBody(code, message, details));
   };
 
   app.setErrorHandler((err: FastifyError | StrataError, req, reply) => {
@@ -156,17 +189,34 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
       return sendError(reply, 400, 'INVALID_ARGUMENT', `body field ${field} ${v.message ?? 'is invalid'}`, { field });
     }
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendError(reply, 413, 'INVALID_ARGUMENT', `request body is larger than ${app.initialConfig.bodyLimit} bytes`, {
-        field: '(body)',
-        hint: 'send fewer entities per request',
-      });
+      return sendError(
+        reply,
+        413,
+        'INVALID_ARGUMENT',
+        `request body is larger than ${app.initialConfig.bodyLimit} bytes`,
+        {
+          field: '(body)',
+          hint: 'send fewer entities per request',
+        },
+      );
     }
-    if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
-      return sendError(reply, 400, 'INVALID_ARGUMENT', `request body is not valid JSON: ${fe.message}`, { field: '(body)' });
+    if (
+      fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+      err instanceof SyntaxError
+    ) {
+      return sendError(reply, 400, 'INVALID_ARGUMENT', `request body is not valid JSON: ${fe.message}`, {
+        field: '(body)',
+      });
     }
     const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'unhandled error');
-    return sendError(reply, status, status === 500 ? 'INTERNAL' : 'INVALID_ARGUMENT', status === 500 ? 'internal error' : fe.message);
+    return sendError(
+      reply,
+      status,
+      status === 500 ? 'INTERNAL' : 'INVALID_ARGUMENT',
+      status === 500 ? 'internal error' : fe.message,
+    );
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -178,27 +228,44 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
   });
 
   // ---------------------------------------------------------------- routes
-  type GetBody = { features?: string[]; feature_service?: string; entities: Record<string, unknown[]>; full_feature_names?: boolean };
-  app.post<{ Body: GetBody }>('/get-online-features', { ...hooks('/get-online-features'), schema: { body: GET_ONLINE_FEATURES_SCHEMA } }, async (req, reply) => {
-    const b = req.body;
-    for (const [k, v] of Object.entries(b.entities)) {
-      if (v.length > maxEntities) {
-        throw new StrataError('INVALID_ARGUMENT', `entities.${k} has ${v.length} rows, more than the limit of ${maxEntities} per request`, {
-          field: `entities.${k}`,
-          hint: 'split the request',
-        });
+  type GetBody = {
+    features?: string[];
+    feature_service?: string;
+    entities: Record<string, unknown[]>;
+    full_feature_names?: boolean;
+  };
+  app.post<{ Body: GetBody }>(
+    '/get-online-features',
+    { ...hooks('/get-online-features'), schema: { body: GET_ONLINE_FEATURES_SCHEMA } },
+    async (req, reply) => {
+      const b = req.body;
+      for (const [k, v] of Object.entries(b.entities)) {
+        if (v.length > maxEntities) {
+          throw new StrataError(
+            'INVALID_ARGUMENT',
+            `entities.${k} has ${v.length} rows, more than the limit of ${maxEntities} per request`,
+            {
+              field: `entities.${k}`,
+              hint: 'split the request',
+            },
+          );
+        }
       }
-    }
-    const res = await getOnlineFeatures(repo, store, {
-      features: b.features,
-      featureService: b.features === undefined ? b.feature_service : undefined,
-      entities: b.entities,
-      fullFeatureNames: b.full_feature_names ?? false,
-    });
-    return reply.type('application/json; charset=utf-8').send(feastResponse(res));
-  });
+      const res = await getOnlineFeatures(repo, store, {
+        features: b.features,
+        featureService: b.features === undefined ? b.feature_service : undefined,
+        entities: b.entities,
+        fullFeatureNames: b.full_feature_names ?? false,
+      });
+      return reply.type('application/json; charset=utf-8').send(feastResponse(res));
+    },
+  );
 
-  type PushBody = { push_source_name: string; df: Record<string, unknown[]>; to?: 'online' | 'offline' | 'online_and_offline' };
+  type PushBody = {
+    push_source_name: string;
+    df: Record<string, unknown[]>;
+    to?: 'online' | 'offline' | 'online_and_offline';
+  };
   app.post<{ Body: PushBody }>('/push', { ...hooks('/push'), schema: { body: PUSH_SCHEMA } }, async (req) => {
     const b = req.body;
     const events = dfToEvents(b.df, maxPushRows);
@@ -207,28 +274,56 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
       return { status: 'ok', rows: events.length, views: updates.map((u) => u.view), written: 0, skipped: 0 };
     }
     const r = await pushToOnline(repo, store, b.push_source_name, events);
-    return { status: 'ok', rows: events.length, views: r.views.map((v) => v.view), written: r.written, skipped: r.skipped };
+    return {
+      status: 'ok',
+      rows: events.length,
+      views: r.views.map((v) => v.view),
+      written: r.written,
+      skipped: r.skipped,
+    };
   });
 
   type MatBody = { start_ts: string | number; end_ts: string | number; feature_views?: string[] };
-  app.post<{ Body: MatBody }>('/materialize', { ...hooks('/materialize'), schema: { body: MATERIALIZE_SCHEMA } }, async (req) => {
-    const start = parseTimestamp(req.body.start_ts, 'start_ts');
-    const end = parseTimestamp(req.body.end_ts, 'end_ts');
-    if (start > end) throw new StrataError('INVALID_ARGUMENT', 'start_ts is after end_ts', { field: 'start_ts' });
-    const r = await materialize(repo, store, { start, end, views: req.body.feature_views });
-    return { status: 'ok', views: r.views.map(viewResult) };
-  });
+  app.post<{ Body: MatBody }>(
+    '/materialize',
+    { ...hooks('/materialize'), schema: { body: MATERIALIZE_SCHEMA } },
+    async (req) => {
+      const start = parseTimestamp(req.body.start_ts, 'start_ts');
+      const end = parseTimestamp(req.body.end_ts, 'end_ts');
+      if (start > end) throw new StrataError('INVALID_ARGUMENT', 'start_ts is after end_ts', { field: 'start_ts' });
+      const r = await materialize(repo, store, { start, end, views: req.body.feature_views });
+      return { status: 'ok', views: r.views.map(viewResult) };
+    },
+  );
 
-  app.post<{ Body: Omit<MatBody, 'start_ts'> }>('/materialize-incremental', { ...hooks('/materialize-incremental'), schema: { body: MATERIALIZE_INCREMENTAL_SCHEMA } }, async (req) => {
-    const end = parseTimestamp(req.body.end_ts, 'end_ts');
-    const r = await materializeIncremental(repo, store, { end, views: req.body.feature_views });
-    return { status: 'ok', views: r.views.map(viewResult) };
-  });
+  app.post<{ Body: Omit<MatBody, 'start_ts'> }>(
+    '/materialize-incremental',
+    { ...hooks('/materialize-incremental'), schema: { body: MATERIALIZE_INCREMENTAL_SCHEMA } },
+    async (req) => {
+      const end = parseTimestamp(req.body.end_ts, 'end_ts');
+      const r = await materializeIncremental(repo, store, { end, views: req.body.feature_views });
+      return { status: 'ok', views: r.views.map(viewResult) };
+    },
+  );
 
-  type SearchBody = { feature: string; query: number[]; k?: number; metric?: SearchMetric; filter?: Record<string, unknown>; features?: string[] };
+  type SearchBody = {
+    feature: string;
+    query: number[];
+    k?: number;
+    metric?: SearchMetric;
+    filter?: Record<string, unknown>;
+    features?: string[];
+  };
   app.post<{ Body: SearchBody }>('/search', { ...hooks('/search'), schema: { body: SEARCH_SCHEMA } }, async (req) => {
     const b = req.body;
-    const hits = await searchOnline(repo, store, { feature: b.feature, query: b.query, k: b.k, metric: b.metric, filter: b.filter, features: b.features });
+    const hits = await searchOnline(repo, store, {
+      feature: b.feature,
+      query: b.query,
+      k: b.k,
+      metric: b.metric,
+      filter: b.filter,
+      features: b.features,
+    });
     return {
       results: hits.map((h) => ({
         entity: plainValue(h.entityKey),
@@ -248,7 +343,9 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
     return { status: h.ok ? 'ok' : 'unavailable', store: h };
   });
 
-  app.get('/metrics', hooks('/metrics'), async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind)));
+  app.get('/metrics', hooks('/metrics'), async (_req, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind)),
+  );
 
   // ---------------------------------------------------------------- lifecycle
   await app.listen({ host, port: options.port ?? 0 });
@@ -274,6 +371,20 @@ export async function createFeatureServer(repo: OnlineRepo, store: OnlineStore, 
   return { url, port, metrics, app, close, [Symbol.asyncDispose]: close };
 }
 
-function viewResult(v: { view: string; startMs: number; endMs: number; rows: number; written: number; skipped: number }): Record<string, unknown> {
-  return { view: v.view, start_ts: isoTimestamp(v.startMs), end_ts: isoTimestamp(v.endMs), rows: v.rows, written: v.written, skipped: v.skipped };
+function viewResult(v: {
+  view: string;
+  startMs: number;
+  endMs: number;
+  rows: number;
+  written: number;
+  skipped: number;
+}): Record<string, unknown> {
+  return {
+    view: v.view,
+    start_ts: isoTimestamp(v.startMs),
+    end_ts: isoTimestamp(v.endMs),
+    rows: v.rows,
+    written: v.written,
+    skipped: v.skipped,
+  };
 }

@@ -49,12 +49,10 @@ export class ByteLru {
     if (hit) return hit;
     let p = this.inflight.get(key);
     if (!p) {
-      p = compute().then(
-        (v) => {
-          this.set(key, v);
-          return v;
-        },
-      );
+      p = compute().then((v) => {
+        this.set(key, v);
+        return v;
+      });
       p.finally(() => this.inflight.delete(key)).catch(() => undefined);
       this.inflight.set(key, p);
     }

@@ -41,7 +41,20 @@ export interface ViewerRow {
   readonly score?: number;
 }
 
-const NUMERIC = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float16', 'float32', 'float64', 'bool']);
+const NUMERIC = new Set([
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'float16',
+  'float32',
+  'float64',
+  'bool',
+]);
 
 export function describeColumns(ds: Dataset): ViewerColumn[] {
   return ds.columns.map((name) => {
@@ -54,7 +67,8 @@ export function describeColumns(ds: Dataset): ViewerColumn[] {
     else if (c.htype === 'bbox') kind = 'bbox';
     else if (c.htype === 'embedding') kind = 'embedding';
     else if (c.htype === 'text') kind = 'text';
-    else if (c.htype === 'generic' && NUMERIC.has(c.dtype) && !(Array.isArray(meta.shape) && meta.shape.length > 0)) kind = 'number';
+    else if (c.htype === 'generic' && NUMERIC.has(c.dtype) && !(Array.isArray(meta.shape) && meta.shape.length > 0))
+      kind = 'number';
     else kind = 'other';
     return {
       name,
@@ -68,21 +82,31 @@ export function describeColumns(ds: Dataset): ViewerColumn[] {
 }
 
 /** The first column of each role; `media` prefers `preferred` when given. */
-export function pickRoles(columns: readonly ViewerColumn[], preferred?: { media?: string; embedding?: string }): ViewerRoles {
-  const first = (k: ColumnKind | ColumnKind[]) => columns.find((c) => (Array.isArray(k) ? k : [k]).includes(c.kind))?.name;
+export function pickRoles(
+  columns: readonly ViewerColumn[],
+  preferred?: { media?: string; embedding?: string },
+): ViewerRoles {
+  const first = (k: ColumnKind | ColumnKind[]) =>
+    columns.find((c) => (Array.isArray(k) ? k : [k]).includes(c.kind))?.name;
   const media = preferred?.media ?? first(['image', 'video']);
   const embedding = preferred?.embedding ?? first('embedding');
   return { media, label: first('label'), bbox: first('bbox'), embedding };
 }
 
 /** `{ "label": "cat" }` or `{ "label": ["cat", "dog"] }`, checked against the columns and coerced to their types. */
-export function parseFilter(raw: string | undefined, columns: readonly ViewerColumn[]): Record<string, unknown> | undefined {
+export function parseFilter(
+  raw: string | undefined,
+  columns: readonly ViewerColumn[],
+): Record<string, unknown> | undefined {
   if (raw === undefined || raw === '' || raw === '{}') return undefined;
   let obj: unknown;
   try {
     obj = JSON.parse(raw);
   } catch {
-    throw new StrataError('INVALID_ARGUMENT', `filter is not JSON: ${raw.slice(0, 80)}`, { field: 'filter', hint: 'pass e.g. {"label":"cat"}' });
+    throw new StrataError('INVALID_ARGUMENT', `filter is not JSON: ${raw.slice(0, 80)}`, {
+      field: 'filter',
+      hint: 'pass e.g. {"label":"cat"}',
+    });
   }
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
     throw new StrataError('INVALID_ARGUMENT', 'filter must be a JSON object of column → value(s)', { field: 'filter' });
@@ -94,7 +118,12 @@ export function parseFilter(raw: string | undefined, columns: readonly ViewerCol
       throw new StrataError('INVALID_ARGUMENT', `cannot filter on column ${k}`, {
         field: 'filter',
         column: k,
-        hint: `filterable columns: ${columns.filter((c) => c.filterable).map((c) => c.name).join(', ') || '(none)'}`,
+        hint: `filterable columns: ${
+          columns
+            .filter((c) => c.filterable)
+            .map((c) => c.name)
+            .join(', ') || '(none)'
+        }`,
       });
     }
     const coerce = (x: unknown) => (col.kind === 'number' && typeof x === 'string' && x !== '' ? Number(x) : x);
@@ -104,7 +133,13 @@ export function parseFilter(raw: string | undefined, columns: readonly ViewerCol
 }
 
 /** Rows `offset..offset+limit` of `view` as viewer rows. */
-export async function pageRows(view: Dataset, offset: number, limit: number, roles: ViewerRoles, signal?: AbortSignal): Promise<ViewerRow[]> {
+export async function pageRows(
+  view: Dataset,
+  offset: number,
+  limit: number,
+  roles: ViewerRoles,
+  signal?: AbortSignal,
+): Promise<ViewerRow[]> {
   const page = view.slice(offset, offset + limit);
   const physical = page.indices();
   const out: ViewerRow[] = [];
@@ -119,7 +154,12 @@ export async function pageRows(view: Dataset, offset: number, limit: number, rol
 }
 
 /** Rows at the given physical positions (search results), in that order. */
-export async function rowsAt(ds: Dataset, physical: readonly number[], roles: ViewerRoles, signal?: AbortSignal): Promise<ViewerRow[]> {
+export async function rowsAt(
+  ds: Dataset,
+  physical: readonly number[],
+  roles: ViewerRoles,
+  signal?: AbortSignal,
+): Promise<ViewerRow[]> {
   const out: ViewerRow[] = [];
   for (let j = 0; j < physical.length; j++) {
     const r = await ds.row(physical[j], { signal });
@@ -128,7 +168,13 @@ export async function rowsAt(ds: Dataset, physical: readonly number[], roles: Vi
   return out;
 }
 
-export function toViewerRow(r: Record<string, unknown>, index: number, row: number, ds: Dataset, roles: ViewerRoles): ViewerRow {
+export function toViewerRow(
+  r: Record<string, unknown>,
+  index: number,
+  row: number,
+  ds: Dataset,
+  roles: ViewerRoles,
+): ViewerRow {
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(r)) {
     if (v instanceof ImageCell || v instanceof VideoCell) values[k] = v.toString();
@@ -146,19 +192,43 @@ export function toViewerRow(r: Record<string, unknown>, index: number, row: numb
   } else if (cell instanceof VideoCell) {
     width = cell.info.width;
     height = cell.info.height;
-    media = { kind: 'video', column: roles.media, width, height, durationS: cell.info.durationS, fps: cell.info.fps, frameCount: cell.info.frameCount };
+    media = {
+      kind: 'video',
+      column: roles.media,
+      width,
+      height,
+      durationS: cell.info.durationS,
+      fps: cell.info.fps,
+      frameCount: cell.info.frameCount,
+    };
   }
-  const label = roles.label && r[roles.label] !== null && r[roles.label] !== undefined ? String(r[roles.label]) : undefined;
+  const label =
+    roles.label && r[roles.label] !== null && r[roles.label] !== undefined ? String(r[roles.label]) : undefined;
   let boxes: number[][] | undefined;
   if (roles.bbox && Array.isArray(r[roles.bbox]) && width > 0 && height > 0) {
     const meta = ds.core.columnManifest(roles.bbox).meta as Record<string, unknown>;
-    boxes = (r[roles.bbox] as number[][]).map((b) => toFractionalLtrb(b, String(meta.format ?? 'ltrb'), meta.coords === 'fractional', width, height));
+    boxes = (r[roles.bbox] as number[][]).map((b) =>
+      toFractionalLtrb(b, String(meta.format ?? 'ltrb'), meta.coords === 'fractional', width, height),
+    );
   }
-  return { index, row, ...(label !== undefined ? { label } : {}), ...(media ? { media } : {}), ...(boxes ? { boxes } : {}), values };
+  return {
+    index,
+    row,
+    ...(label !== undefined ? { label } : {}),
+    ...(media ? { media } : {}),
+    ...(boxes ? { boxes } : {}),
+    values,
+  };
 }
 
 /** One box in the column's format → [left, top, right, bottom] as fractions of the image. */
-export function toFractionalLtrb(b: readonly number[], format: string, fractional: boolean, width: number, height: number): number[] {
+export function toFractionalLtrb(
+  b: readonly number[],
+  format: string,
+  fractional: boolean,
+  width: number,
+  height: number,
+): number[] {
   let [l, t, r, bt] = b;
   if (format === 'ltwh') [r, bt] = [l + r, t + bt];
   else if (format === 'ccwh') [l, t, r, bt] = [l - r / 2, t - bt / 2, l + r / 2, t + bt / 2];

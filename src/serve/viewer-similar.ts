@@ -19,7 +19,12 @@ export interface SimilarOptions {
 }
 
 /** Nearest physical rows to `query` in `column`, best first (score: cosine/dot higher is better, l2 lower). */
-export async function similarRows(ds: Dataset, column: string, query: SearchQuery, options: SimilarOptions): Promise<DatasetHit[]> {
+export async function similarRows(
+  ds: Dataset,
+  column: string,
+  query: SearchQuery,
+  options: SimilarOptions,
+): Promise<DatasetHit[]> {
   let filter: Uint8Array | undefined;
   if (options.within || options.exclude !== undefined) {
     filter = new Uint8Array(ds.length);

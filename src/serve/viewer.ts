@@ -20,7 +20,15 @@ import type { Dataset } from '../dataset/dataset.js';
 import { StrataError, type ErrorCode } from '../errors.js';
 import { thumbnail } from '../media/image.js';
 import { ByteLru } from './viewer-cache.js';
-import { type ViewerColumn, type ViewerRoles, describeColumns, pageRows, parseFilter, pickRoles, rowsAt } from './viewer-data.js';
+import {
+  type ViewerColumn,
+  type ViewerRoles,
+  describeColumns,
+  pageRows,
+  parseFilter,
+  pickRoles,
+  rowsAt,
+} from './viewer-data.js';
 import { embeddingColumns, similarRows } from './viewer-similar.js';
 import { APP_JS } from './viewer/app.js';
 import { PAGE_HTML } from './viewer/page.js';
@@ -52,8 +60,16 @@ export interface Viewer extends AsyncDisposable {
 }
 
 const STATUS: Record<ErrorCode, number> = {
-  NOT_FOUND: 404, CONFLICT: 409, CORRUPT: 500, INVALID_ARGUMENT: 400, IO: 503, ABORTED: 503,
-  UNSUPPORTED: 400, TIMEOUT: 504, UNAVAILABLE: 503, UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  CORRUPT: 500,
+  INVALID_ARGUMENT: 400,
+  IO: 503,
+  ABORTED: 503,
+  UNSUPPORTED: 400,
+  TIMEOUT: 504,
+  UNAVAILABLE: 503,
+  UNAUTHORIZED: 401,
 };
 const MAX_LIMIT = 500;
 const MAX_SIZE = 2048;
@@ -64,9 +80,16 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
   const pageSize = options.pageSize ?? 48;
   const cache = new ByteLru(options.cacheBytes ?? 64 * 1024 * 1024);
   const columns = describeColumns(ds);
-  for (const [opt, col] of [['mediaColumn', options.mediaColumn], ['embeddingColumn', options.embeddingColumn]] as const) {
+  for (const [opt, col] of [
+    ['mediaColumn', options.mediaColumn],
+    ['embeddingColumn', options.embeddingColumn],
+  ] as const) {
     if (col !== undefined && !columns.some((c) => c.name === col)) {
-      throw new StrataError('NOT_FOUND', `column ${col} does not exist in ${ds.uri}`, { column: col, field: opt, hint: `columns are: ${ds.columns.join(', ')}` });
+      throw new StrataError('NOT_FOUND', `column ${col} does not exist in ${ds.uri}`, {
+        column: col,
+        field: opt,
+        hint: `columns are: ${ds.columns.join(', ')}`,
+      });
     }
   }
   const roles = pickRoles(columns, { media: options.mediaColumn, embedding: options.embeddingColumn });
@@ -88,13 +111,20 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof StrataError) return sendError(reply, STATUS[err.code] ?? 500, err.code, err.message);
     const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) return sendError(reply, status, 'INVALID_ARGUMENT', (err as Error).message);
+    if (status && status >= 400 && status < 500)
+      return sendError(reply, status, 'INVALID_ARGUMENT', (err as Error).message);
     return sendError(reply, 500, 'INTERNAL', (err as Error).message);
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+  );
 
-  app.get('/', (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(PAGE_HTML));
-  app.get('/app.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-store').send(APP_JS));
+  app.get('/', (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(PAGE_HTML),
+  );
+  app.get('/app.js', (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-store').send(APP_JS),
+  );
   app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
 
   app.get('/api/info', async () => ({
@@ -111,7 +141,11 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
   app.get<{ Querystring: { column?: string } }>('/api/values', async (req) => {
     const col = filterableColumn(columns, req.query.column);
     const counts = await ds.groupBy(col.name).count();
-    return { column: col.name, values: counts.slice(0, 1000).map((c) => ({ value: c.key, count: c.count })), distinct: counts.length };
+    return {
+      column: col.name,
+      values: counts.slice(0, 1000).map((c) => ({ value: c.key, count: c.count })),
+      distinct: counts.length,
+    };
   });
 
   app.get<{ Querystring: { offset?: string; limit?: string; filter?: string } }>('/api/rows', async (req) => {
@@ -123,22 +157,34 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
     return { total: view.length, offset, limit, filter: filter ?? null, rows };
   });
 
-  app.get<{ Querystring: { row?: string; k?: string; column?: string; filter?: string } }>('/api/similar', async (req) => {
-    const column = req.query.column ?? roles.embedding;
-    if (!column) {
-      throw new StrataError('NOT_FOUND', `${ds.uri} has no embedding column to search`, { hint: 'compute one with strata embed' });
-    }
-    if (!columns.some((c) => c.name === column && c.kind === 'embedding')) {
-      throw new StrataError('INVALID_ARGUMENT', `column ${column} is not an embedding column`, { column, hint: `embedding columns: ${embeddingColumns(ds).join(', ') || '(none)'}` });
-    }
-    const row = intParam(req.query.row, 'row', -1, 0, ds.length - 1);
-    const k = intParam(req.query.k, 'k', 12, 1, MAX_LIMIT);
-    const filter = parseFilter(req.query.filter, columns);
-    const within = filter ? (await filtered(filter)).indices() : undefined;
-    const hits = await similarRows(ds, column, { row }, { k, exclude: row, ...(within ? { within } : {}) });
-    const rows = await rowsAt(ds, hits.map((h) => h.row), roles);
-    return { column, query: row, metric: 'cosine', rows: rows.map((r, j) => ({ ...r, score: hits[j].score })) };
-  });
+  app.get<{ Querystring: { row?: string; k?: string; column?: string; filter?: string } }>(
+    '/api/similar',
+    async (req) => {
+      const column = req.query.column ?? roles.embedding;
+      if (!column) {
+        throw new StrataError('NOT_FOUND', `${ds.uri} has no embedding column to search`, {
+          hint: 'compute one with strata embed',
+        });
+      }
+      if (!columns.some((c) => c.name === column && c.kind === 'embedding')) {
+        throw new StrataError('INVALID_ARGUMENT', `column ${column} is not an embedding column`, {
+          column,
+          hint: `embedding columns: ${embeddingColumns(ds).join(', ') || '(none)'}`,
+        });
+      }
+      const row = intParam(req.query.row, 'row', -1, 0, ds.length - 1);
+      const k = intParam(req.query.k, 'k', 12, 1, MAX_LIMIT);
+      const filter = parseFilter(req.query.filter, columns);
+      const within = filter ? (await filtered(filter)).indices() : undefined;
+      const hits = await similarRows(ds, column, { row }, { k, exclude: row, ...(within ? { within } : {}) });
+      const rows = await rowsAt(
+        ds,
+        hits.map((h) => h.row),
+        roles,
+      );
+      return { column, query: row, metric: 'cosine', rows: rows.map((r, j) => ({ ...r, score: hits[j].score })) };
+    },
+  );
 
   type MediaParams = { Params: { column: string; row: string }; Querystring: { size?: string; t?: string } };
   app.get<MediaParams>('/api/thumb/:column/:row', async (req, reply) => {
@@ -147,7 +193,9 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
     const t = req.query.t === undefined ? undefined : numParam(req.query.t, 't');
     const key = `${ds.version}/${column}/${row}/${size}/${t ?? ''}`;
     const jpeg = await cache.getOrCompute(key, async () =>
-      cell instanceof VideoCell ? videoJpeg(cell, t ?? posterTime(cell), size) : thumbnail(await cell.bytes(), size, {}, { column, row }),
+      cell instanceof VideoCell
+        ? videoJpeg(cell, t ?? posterTime(cell), size)
+        : thumbnail(await cell.bytes(), size, {}, { column, row }),
     );
     return sendJpeg(reply, jpeg);
   });
@@ -155,8 +203,15 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
   app.get<MediaParams>('/api/frame/:column/:row', async (req, reply) => {
     const size = intParam(req.query.size, 'size', 640, 8, MAX_SIZE);
     const { cell, column, row } = await mediaCell(ds, columns, req.params.column, req.params.row);
-    if (!(cell instanceof VideoCell)) throw new StrataError('INVALID_ARGUMENT', `column ${column} holds images, not videos`, { column, hint: 'use /api/thumb' });
-    const t = Math.max(0, Math.min(numParam(req.query.t ?? '0', 't'), Math.max(0, cell.info.durationS - 1 / Math.max(1, cell.info.fps))));
+    if (!(cell instanceof VideoCell))
+      throw new StrataError('INVALID_ARGUMENT', `column ${column} holds images, not videos`, {
+        column,
+        hint: 'use /api/thumb',
+      });
+    const t = Math.max(
+      0,
+      Math.min(numParam(req.query.t ?? '0', 't'), Math.max(0, cell.info.durationS - 1 / Math.max(1, cell.info.fps))),
+    );
     const key = `${ds.version}/${column}/${row}/f${size}/${t.toFixed(3)}`;
     return sendJpeg(reply, await cache.getOrCompute(key, () => videoJpeg(cell, t, size)));
   });
@@ -171,11 +226,17 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
 }
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify({ error: { code, message } }));
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send(JSON.stringify({ error: { code, message } }));
 }
 
 function sendJpeg(reply: FastifyReply, bytes: Uint8Array): FastifyReply {
-  return reply.type('image/jpeg').header('cache-control', 'private, max-age=3600').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return reply
+    .type('image/jpeg')
+    .header('cache-control', 'private, max-age=3600')
+    .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
 function intParam(raw: string | undefined, field: string, fallback: number, min: number, max: number): number {
@@ -185,14 +246,17 @@ function intParam(raw: string | undefined, field: string, fallback: number, min:
   }
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new StrataError('INVALID_ARGUMENT', `query parameter ${field}=${raw} must be an integer in ${min}..${max}`, { field });
+    throw new StrataError('INVALID_ARGUMENT', `query parameter ${field}=${raw} must be an integer in ${min}..${max}`, {
+      field,
+    });
   }
   return n;
 }
 
 function numParam(raw: string, field: string): number {
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new StrataError('INVALID_ARGUMENT', `query parameter ${field}=${raw} must be a number >= 0`, { field });
+  if (!Number.isFinite(n) || n < 0)
+    throw new StrataError('INVALID_ARGUMENT', `query parameter ${field}=${raw} must be a number >= 0`, { field });
   return n;
 }
 
@@ -201,13 +265,23 @@ function filterableColumn(columns: readonly ViewerColumn[], name: string | undef
   if (!col || !col.filterable) {
     throw new StrataError('INVALID_ARGUMENT', `cannot list values of column ${String(name)}`, {
       field: 'column',
-      hint: `filterable columns: ${columns.filter((c) => c.filterable).map((c) => c.name).join(', ') || '(none)'}`,
+      hint: `filterable columns: ${
+        columns
+          .filter((c) => c.filterable)
+          .map((c) => c.name)
+          .join(', ') || '(none)'
+      }`,
     });
   }
   return col;
 }
 
-async function mediaCell(ds: Dataset, columns: readonly ViewerColumn[], column: string, rawRow: string): Promise<{ cell: ImageCell | VideoCell; column: string; row: number }> {
+async function mediaCell(
+  ds: Dataset,
+  columns: readonly ViewerColumn[],
+  column: string,
+  rawRow: string,
+): Promise<{ cell: ImageCell | VideoCell; column: string; row: number }> {
   const col = columns.find((c) => c.name === column);
   if (!col || (col.kind !== 'image' && col.kind !== 'video')) {
     throw new StrataError('NOT_FOUND', `no image or video column ${column} in ${ds.uri}`, { column });
@@ -229,7 +303,9 @@ function posterTime(v: VideoCell): number {
 async function videoJpeg(v: VideoCell, t: number, size: number): Promise<Uint8Array> {
   const f = await v.frameAt(t);
   const [h, w] = f.shape;
-  const out = await sharp(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), { raw: { width: w, height: h, channels: 3 } })
+  const out = await sharp(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), {
+    raw: { width: w, height: h, channels: 3 },
+  })
     .resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
     .jpeg({ quality: 80 })
     .toBuffer();

@@ -1,7 +1,11 @@
 import { StrataError } from '../errors.js';
 
 /** The ABORTED error for an operation on `key` in `uri`. */
-export function abortedError(what: string, signal: AbortSignal | undefined, details: { uri?: string; key?: string } = {}): StrataError {
+export function abortedError(
+  what: string,
+  signal: AbortSignal | undefined,
+  details: { uri?: string; key?: string } = {},
+): StrataError {
   return new StrataError('ABORTED', `${what} was aborted`, { ...details, cause: signal?.reason });
 }
 
@@ -25,7 +29,12 @@ export function sleep(ms: number, signal?: AbortSignal, what = 'wait'): Promise<
  * Settles like `promise`, but rejects with ABORTED as soon as `signal` fires (the underlying work
  * continues; use this when the work is shared with other callers).
  */
-export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string, details: { uri?: string; key?: string } = {}): Promise<T> {
+export function raceSignal<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  what: string,
+  details: { uri?: string; key?: string } = {},
+): Promise<T> {
   if (signal === undefined) return promise;
   if (signal.aborted) {
     promise.catch(() => undefined);
@@ -75,7 +84,11 @@ export async function withAttemptDeadline<T>(
     return await run(ctl.signal);
   } catch (err) {
     if (signal?.aborted) throw abortedError(what, signal, details);
-    if (timedOut) throw new StrataError('TIMEOUT', `${what} timed out after ${timeoutMs} ms`, { ...details, cause: options.cause ? options.cause(err) : err });
+    if (timedOut)
+      throw new StrataError('TIMEOUT', `${what} timed out after ${timeoutMs} ms`, {
+        ...details,
+        cause: options.cause ? options.cause(err) : err,
+      });
     throw err;
   } finally {
     clearTimeout(timer);

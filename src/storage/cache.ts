@@ -62,7 +62,14 @@ export class CachedStorage implements Storage {
     this.stats.gets++;
     const id = wholeId(key);
     const cached = this.lru.get(id);
-    const bytes = cached ?? (await raceSignal(this.load(id, key, () => this.inner.get(key)), options?.signal, `read of "${key}"`, { uri: this.uri, key }));
+    const bytes =
+      cached ??
+      (await raceSignal(
+        this.load(id, key, () => this.inner.get(key)),
+        options?.signal,
+        `read of "${key}"`,
+        { uri: this.uri, key },
+      ));
     if (cached !== undefined) this.stats.hits++;
     this.stats.bytesRead += bytes.length;
     return copy(bytes, 0, bytes.length);
@@ -91,7 +98,12 @@ export class CachedStorage implements Storage {
       this.stats.shared++;
       return this.slice(await raceSignal(wholeFlight.promise, options?.signal, what, details), key, offset, length);
     }
-    const bytes = await raceSignal(this.load(id, key, () => this.inner.getRange(key, offset, length)), options?.signal, what, details);
+    const bytes = await raceSignal(
+      this.load(id, key, () => this.inner.getRange(key, offset, length)),
+      options?.signal,
+      what,
+      details,
+    );
     this.stats.bytesRead += bytes.length;
     return copy(bytes, 0, bytes.length);
   }

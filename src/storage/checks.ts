@@ -63,11 +63,15 @@ function keyProblem(key: string, isPrefix = false): string | undefined {
 /** Validates offset/length of a range read (non-negative safe integers). */
 export function validateRange(offset: number, length: number, key: string, uri: string): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-    throw new StrataError('INVALID_ARGUMENT', `invalid range offset=${offset} length=${length} for "${key}" in ${uri}`, {
-      uri,
-      key,
-      hint: 'offset and length must be non-negative integers',
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `invalid range offset=${offset} length=${length} for "${key}" in ${uri}`,
+      {
+        uri,
+        key,
+        hint: 'offset and length must be non-negative integers',
+      },
+    );
   }
 }
 

@@ -39,10 +39,17 @@ export class HttpStorage implements Storage {
     try {
       url = new URL(baseUrl);
     } catch (err) {
-      throw new StrataError('INVALID_ARGUMENT', `not a URL: "${baseUrl}"`, { uri: baseUrl, cause: err, hint: 'use http(s)://host/path' });
+      throw new StrataError('INVALID_ARGUMENT', `not a URL: "${baseUrl}"`, {
+        uri: baseUrl,
+        cause: err,
+        hint: 'use http(s)://host/path',
+      });
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new StrataError('INVALID_ARGUMENT', `not an http(s) URL: "${baseUrl}"`, { uri: baseUrl, hint: 'use http(s)://host/path' });
+      throw new StrataError('INVALID_ARGUMENT', `not an http(s) URL: "${baseUrl}"`, {
+        uri: baseUrl,
+        hint: 'use http(s)://host/path',
+      });
     }
     this.base = url;
     this.uri = url.href;
@@ -71,14 +78,21 @@ export class HttpStorage implements Storage {
     const res = await this.fetch('getRange', key, 'GET', `bytes=${offset}-${offset + length - 1}`, options?.signal);
     this.stats.rangeGets++;
     this.stats.bytesRead += res.body.length;
-    if (res.status === 416) throw rangePastEnd(key, this.uri, offset, length, totalOf(res.headers.get('content-range')));
+    if (res.status === 416)
+      throw rangePastEnd(key, this.uri, offset, length, totalOf(res.headers.get('content-range')));
     if (res.status === 200) {
       // The server ignored Range and sent the whole object.
       if (offset + length > res.body.length) throw rangePastEnd(key, this.uri, offset, length, res.body.length);
       return res.body.slice(offset, offset + length);
     }
     if (res.body.length !== length) {
-      throw rangePastEnd(key, this.uri, offset, length, totalOf(res.headers.get('content-range')) ?? offset + res.body.length);
+      throw rangePastEnd(
+        key,
+        this.uri,
+        offset,
+        length,
+        totalOf(res.headers.get('content-range')) ?? offset + res.body.length,
+      );
     }
     return res.body;
   }
@@ -89,7 +103,10 @@ export class HttpStorage implements Storage {
       this.stats.heads++;
       const len = res.headers.get('content-length');
       if (len === null) {
-        throw new StrataError('UNSUPPORTED', `${this.urlOf(key)} did not report a Content-Length`, { uri: this.uri, key });
+        throw new StrataError('UNSUPPORTED', `${this.urlOf(key)} did not report a Content-Length`, {
+          uri: this.uri,
+          key,
+        });
       }
       return Number(len);
     } catch (err) {
@@ -146,10 +163,23 @@ export class HttpStorage implements Storage {
     });
   }
 
-  private async fetch(op: string, key: string, method: 'GET' | 'HEAD', range: string | undefined, signal: AbortSignal | undefined) {
+  private async fetch(
+    op: string,
+    key: string,
+    method: 'GET' | 'HEAD',
+    range: string | undefined,
+    signal: AbortSignal | undefined,
+  ) {
     assertOpen(this.closed, this.uri);
-    if (typeof key !== 'string' || key.startsWith('/') || key.split('/').some((s, _, all) => s === '..' || (s === '' && all.length > 1))) {
-      throw new StrataError('INVALID_ARGUMENT', `invalid key "${key}" for ${this.uri}`, { uri: this.uri, key: String(key) });
+    if (
+      typeof key !== 'string' ||
+      key.startsWith('/') ||
+      key.split('/').some((s, _, all) => s === '..' || (s === '' && all.length > 1))
+    ) {
+      throw new StrataError('INVALID_ARGUMENT', `invalid key "${key}" for ${this.uri}`, {
+        uri: this.uri,
+        key: String(key),
+      });
     }
     const url = this.urlOf(key);
     const timeoutMs = this.options.timeoutMs ?? 30_000;
@@ -175,7 +205,11 @@ export class HttpStorage implements Storage {
         signal,
         what,
         isRetryable: (err) =>
-          err instanceof HttpStatusError ? isRetryableStatus(err.status) : err instanceof StrataError ? err.code === 'TIMEOUT' : isNetworkError(err),
+          err instanceof HttpStatusError
+            ? isRetryableStatus(err.status)
+            : err instanceof StrataError
+              ? err.code === 'TIMEOUT'
+              : isNetworkError(err),
         giveUp: (err, attempts) => this.failure(err, attempts, key, url),
       },
     );
@@ -187,7 +221,10 @@ export class HttpStorage implements Storage {
     const details = { uri: this.uri, key, url, attempts, status, cause: err };
     if (status === 404 || status === 410) return notFound(key, this.uri, err);
     if (status === 401 || status === 403) {
-      return new StrataError('UNAUTHORIZED', `${url} answered HTTP ${status}`, { ...details, hint: 'pass credentials in { http: { headers } } or use a pre-signed URL' });
+      return new StrataError('UNAUTHORIZED', `${url} answered HTTP ${status}`, {
+        ...details,
+        hint: 'pass credentials in { http: { headers } } or use a pre-signed URL',
+      });
     }
     const why = status !== undefined ? `HTTP ${status}` : err instanceof Error ? err.message : String(err);
     return new StrataError('IO', `fetching ${url} failed after ${attempts} attempt(s): ${why}`, {

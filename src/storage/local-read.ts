@@ -59,7 +59,9 @@ function fdOpen(file: string): Promise<number> {
 }
 
 function fdRead(fd: number, buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, buf, at, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, at, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 
 function fdSize(fd: number): Promise<number> {

@@ -75,7 +75,10 @@ export class LocalStorage implements Storage {
     const file = this.pathOf(key);
     let out: RangeRead;
     try {
-      out = length <= this.syncReadMaxBytes ? readRangeSync(file, offset, length) : await readRangeAsync(file, offset, length);
+      out =
+        length <= this.syncReadMaxBytes
+          ? readRangeSync(file, offset, length)
+          : await readRangeAsync(file, offset, length);
     } catch (err) {
       throw this.fail(err, key, 'read');
     }
@@ -246,22 +249,33 @@ export class LocalStorage implements Storage {
     if (err instanceof StrataError) return err;
     const e = err as NodeJS.ErrnoException;
     if (e?.name === 'AbortError') {
-      return new StrataError('ABORTED', `${op} of "${key}" in ${this.uri} was aborted`, { uri: this.uri, key, cause: err });
-    }
-    if (op === 'read' && e?.code !== undefined && MISSING.has(e.code)) return notFound(key, this.uri, err);
-    if (op === 'write' && (e?.code === 'ENOTDIR' || e?.code === 'EISDIR' || e?.code === 'EEXIST')) {
-      return new StrataError('UNSUPPORTED', `cannot write "${key}" in ${this.uri}: a file and a directory would share a name`, {
+      return new StrataError('ABORTED', `${op} of "${key}" in ${this.uri} was aborted`, {
         uri: this.uri,
         key,
         cause: err,
-        hint: 'local storage cannot hold both "a" and "a/b"; choose distinct key paths',
       });
+    }
+    if (op === 'read' && e?.code !== undefined && MISSING.has(e.code)) return notFound(key, this.uri, err);
+    if (op === 'write' && (e?.code === 'ENOTDIR' || e?.code === 'EISDIR' || e?.code === 'EEXIST')) {
+      return new StrataError(
+        'UNSUPPORTED',
+        `cannot write "${key}" in ${this.uri}: a file and a directory would share a name`,
+        {
+          uri: this.uri,
+          key,
+          cause: err,
+          hint: 'local storage cannot hold both "a" and "a/b"; choose distinct key paths',
+        },
+      );
     }
     return new StrataError('IO', `${op} of "${key}" in ${this.uri} failed (${e?.code ?? String(err)})`, {
       uri: this.uri,
       key,
       cause: err,
-      hint: e?.code === 'EACCES' || e?.code === 'EPERM' ? 'check file permissions' : 'check disk space, permissions and the path',
+      hint:
+        e?.code === 'EACCES' || e?.code === 'EPERM'
+          ? 'check file permissions'
+          : 'check disk space, permissions and the path',
     });
   }
 }

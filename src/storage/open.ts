@@ -69,7 +69,10 @@ export function parseUri(uri: string): ParsedUri {
       const slash = rest.indexOf('/');
       const bucket = slash < 0 ? rest : rest.slice(0, slash);
       if (!/^[a-zA-Z0-9._-]+$/.test(bucket)) throw invalid(uri, 'missing or invalid bucket name');
-      const prefix = (slash < 0 ? '' : rest.slice(slash + 1)).split('/').filter((p) => p.length > 0).join('/');
+      const prefix = (slash < 0 ? '' : rest.slice(slash + 1))
+        .split('/')
+        .filter((p) => p.length > 0)
+        .join('/');
       return { scheme: 's3', bucket, prefix };
     }
     case 'http':
@@ -101,7 +104,10 @@ export async function openStorage(uri: string, options: OpenStorageOptions = {})
       storage = new LocalStorage(parsed.path, options.local);
       break;
     case 's3':
-      storage = new S3Storage(parsed.prefix ? `s3://${parsed.bucket}/${parsed.prefix}` : `s3://${parsed.bucket}`, options.s3);
+      storage = new S3Storage(
+        parsed.prefix ? `s3://${parsed.bucket}/${parsed.prefix}` : `s3://${parsed.bucket}`,
+        options.s3,
+      );
       break;
     case 'http':
     case 'https':

@@ -28,7 +28,12 @@ export const DEFAULT_RETRY_BASE_DELAY_MS = 100;
 export const DEFAULT_RETRY_MAX_DELAY_MS = 10_000;
 
 /** Exponential backoff with full jitter (AWS architecture blog): uniform in [0, min(cap, base*2^(n-1))). */
-export function backoffDelayMs(retry: number, baseDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  retry: number,
+  baseDelayMs: number,
+  maxDelayMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, retry - 1));
   return Math.floor(random() * ceiling);
 }
@@ -86,7 +91,8 @@ export function isNetworkError(err: unknown): boolean {
     const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
     if (typeof code === 'string' && RETRYABLE_NETWORK_CODES.has(code)) return true;
     if (name === 'TimeoutError') return true;
-    if (typeof message === 'string' && /socket hang up|other side closed|ECONNRESET|ECONNREFUSED/i.test(message)) return true;
+    if (typeof message === 'string' && /socket hang up|other side closed|ECONNRESET|ECONNREFUSED/i.test(message))
+      return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

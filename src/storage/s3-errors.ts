@@ -76,8 +76,14 @@ export function s3Failure(err: unknown, attempts: number, exhausted: boolean, ct
         hint: 'create the bucket or fix the s3:// URI',
       });
     }
-    if (status === 404) return new StrataError('NOT_FOUND', `object ${target} not found`, { ...base, hint: 'check the key' });
-    if (status === 401 || status === 403 || /credential/i.test(name) || /Could not load credentials/i.test(messageOf(err))) {
+    if (status === 404)
+      return new StrataError('NOT_FOUND', `object ${target} not found`, { ...base, hint: 'check the key' });
+    if (
+      status === 401 ||
+      status === 403 ||
+      /credential/i.test(name) ||
+      /Could not load credentials/i.test(messageOf(err))
+    ) {
       return new StrataError('UNAUTHORIZED', `${op} of ${target} was denied: ${describe}`, {
         ...base,
         hint: 'check the credentials (AWS_PROFILE / AWS_ACCESS_KEY_ID) and the bucket policy',
@@ -93,7 +99,9 @@ export function s3Failure(err: unknown, attempts: number, exhausted: boolean, ct
   const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
   return new StrataError('IO', `${op} of ${target} failed after ${tries}: ${describe}: ${messageOf(err)}`, {
     ...base,
-    hint: exhausted ? 'check the endpoint, credentials and network (the service kept failing)' : 'check the endpoint, credentials and network',
+    hint: exhausted
+      ? 'check the endpoint, credentials and network (the service kept failing)'
+      : 'check the endpoint, credentials and network',
   });
 }
 

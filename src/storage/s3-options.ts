@@ -50,29 +50,48 @@ export interface ResolvedS3Options {
 }
 
 /** Merges options with env defaults and builds the SDK client config (SDK retries off: we retry). */
-export function resolveS3Options(options: S3StorageOptions, uri: string, env: NodeJS.ProcessEnv = process.env): ResolvedS3Options {
+export function resolveS3Options(
+  options: S3StorageOptions,
+  uri: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedS3Options {
   const endpoint = options.endpoint ?? nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
   const envChecksum = nonEmpty(env.STRATA_S3_CHECKSUM)?.toUpperCase();
   if (envChecksum !== undefined && !isChecksumMode(envChecksum)) {
-    throw new StrataError('INVALID_ARGUMENT', `STRATA_S3_CHECKSUM="${env.STRATA_S3_CHECKSUM}" is not valid for ${uri}`, {
-      uri,
-      field: 'STRATA_S3_CHECKSUM',
-      hint: `use one of ${S3_CHECKSUM_MODES.join(', ')}`,
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `STRATA_S3_CHECKSUM="${env.STRATA_S3_CHECKSUM}" is not valid for ${uri}`,
+      {
+        uri,
+        field: 'STRATA_S3_CHECKSUM',
+        hint: `use one of ${S3_CHECKSUM_MODES.join(', ')}`,
+      },
+    );
   }
   const checksum = options.requestChecksumCalculation ?? envChecksum ?? (endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED');
   if (!isChecksumMode(checksum)) {
-    throw new StrataError('INVALID_ARGUMENT', `requestChecksumCalculation "${String(checksum)}" is not valid for ${uri}`, {
-      uri,
-      field: 'requestChecksumCalculation',
-      hint: `use one of ${S3_CHECKSUM_MODES.join(', ')}`,
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `requestChecksumCalculation "${String(checksum)}" is not valid for ${uri}`,
+      {
+        uri,
+        field: 'requestChecksumCalculation',
+        hint: `use one of ${S3_CHECKSUM_MODES.join(', ')}`,
+      },
+    );
   }
   const forcePathStyle = options.forcePathStyle ?? /^(1|true|yes)$/i.test(env.STRATA_S3_FORCE_PATH_STYLE ?? '');
-  const region = options.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined);
+  const region =
+    options.region ??
+    nonEmpty(env.AWS_REGION) ??
+    nonEmpty(env.AWS_DEFAULT_REGION) ??
+    (endpoint ? 'us-east-1' : undefined);
   const maxAttempts = positiveInt(options.maxAttempts, DEFAULT_MAX_ATTEMPTS, 'maxAttempts', uri);
   const timeoutMs = positiveInt(options.timeoutMs, 30_000, 'timeoutMs', uri);
-  const agent = options.maxSockets === undefined ? undefined : { keepAlive: true, maxSockets: positiveInt(options.maxSockets, 50, 'maxSockets', uri) };
+  const agent =
+    options.maxSockets === undefined
+      ? undefined
+      : { keepAlive: true, maxSockets: positiveInt(options.maxSockets, 50, 'maxSockets', uri) };
   const client: S3ClientConfig = {
     ...(region === undefined ? {} : { region }),
     ...(endpoint === undefined ? {} : { endpoint }),
@@ -106,7 +125,10 @@ function nonEmpty(value: string | undefined): string | undefined {
 function positiveInt(value: number | undefined, fallback: number, field: string, uri: string): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 1) {
-    throw new StrataError('INVALID_ARGUMENT', `S3 option ${field}=${value} must be a positive number for ${uri}`, { uri, field });
+    throw new StrataError('INVALID_ARGUMENT', `S3 option ${field}=${value} must be a positive number for ${uri}`, {
+      uri,
+      field,
+    });
   }
   return Math.floor(value);
 }

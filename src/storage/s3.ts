@@ -9,7 +9,16 @@ import {
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../errors.js';
 import { withAttemptDeadline } from './abort.js';
-import { assertOpen, conflict, notFound, rangePastEnd, sortKeys, validateKey, validatePrefix, validateRange } from './checks.js';
+import {
+  assertOpen,
+  conflict,
+  notFound,
+  rangePastEnd,
+  sortKeys,
+  validateKey,
+  validatePrefix,
+  validateRange,
+} from './checks.js';
 import { withRetry } from './retry.js';
 import { isRetryableS3Error, s3ErrorName, s3Failure, s3Status, slimSdkError } from './s3-errors.js';
 import { resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './s3-options.js';
@@ -38,7 +47,10 @@ export class S3Storage implements Storage {
   constructor(uri: string, options: S3StorageOptions = {}) {
     const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
     if (!m || !/^[a-zA-Z0-9._-]+$/.test(m[1])) {
-      throw new StrataError('INVALID_ARGUMENT', `not an S3 URI: "${uri}"`, { uri, hint: 'use s3://bucket or s3://bucket/prefix' });
+      throw new StrataError('INVALID_ARGUMENT', `not an S3 URI: "${uri}"`, {
+        uri,
+        hint: 'use s3://bucket or s3://bucket/prefix',
+      });
     }
     this.bucket = m[1];
     this.prefix = joinKey(m[2] ?? '');
@@ -56,7 +68,9 @@ export class S3Storage implements Storage {
     this.check(key);
     return this.request('get', key, options?.signal, async (abortSignal) => {
       this.stats.gets++;
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), { abortSignal });
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), {
+        abortSignal,
+      });
       const bytes = await readBody(out.Body, out.ContentLength, abortSignal);
       this.stats.bytesRead += bytes.length;
       return bytes;
@@ -78,7 +92,10 @@ export class S3Storage implements Storage {
       let out;
       try {
         const range = `bytes=${offset}-${offset + length - 1}`;
-        out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Range: range }), { abortSignal });
+        out = await this.client.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Range: range }),
+          { abortSignal },
+        );
       } catch (err) {
         if (s3Status(err) === 416) throw rangePastEnd(key, this.uri, offset, length);
         throw err;
@@ -110,7 +127,9 @@ export class S3Storage implements Storage {
     await this.request('putIfAbsent', key, options?.signal, async (abortSignal, attempt) => {
       this.stats.puts++;
       try {
-        await this.client.send(new PutObjectCommand({ ...this.putInput(key, data, options), IfNoneMatch: '*' }), { abortSignal });
+        await this.client.send(new PutObjectCommand({ ...this.putInput(key, data, options), IfNoneMatch: '*' }), {
+          abortSignal,
+        });
         this.stats.bytesWritten += data.length;
       } catch (err) {
         const status = s3Status(err);
@@ -131,7 +150,12 @@ export class S3Storage implements Storage {
     do {
       const page = await this.request('list', undefined, options?.signal, async (abortSignal) => {
         this.stats.lists++;
-        const input = { Bucket: this.bucket, Prefix: root + prefix, ContinuationToken: token, MaxKeys: this.resolved.listPageSize };
+        const input = {
+          Bucket: this.bucket,
+          Prefix: root + prefix,
+          ContinuationToken: token,
+          MaxKeys: this.resolved.listPageSize,
+        };
         return this.client.send(new ListObjectsV2Command(input), { abortSignal });
       });
       for (const obj of page.Contents ?? []) {
@@ -148,7 +172,9 @@ export class S3Storage implements Storage {
     await this.request('delete', key, options?.signal, async (abortSignal) => {
       this.stats.deletes++;
       try {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), { abortSignal });
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), {
+          abortSignal,
+        });
       } catch (err) {
         if (s3Status(err) !== 404 || s3ErrorName(err) === 'NoSuchBucket') throw err;
       }
@@ -160,7 +186,9 @@ export class S3Storage implements Storage {
     return this.request('size', key, options?.signal, async (abortSignal) => {
       this.stats.heads++;
       try {
-        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), { abortSignal });
+        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), {
+          abortSignal,
+        });
         return out.ContentLength ?? 0;
       } catch (err) {
         if (s3Status(err) === 404 && s3ErrorName(err) !== 'NoSuchBucket') return undefined;
@@ -204,7 +232,9 @@ export class S3Storage implements Storage {
 
   private async etagOf(key: string, abortSignal: AbortSignal): Promise<string | undefined> {
     this.stats.heads++;
-    const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), { abortSignal });
+    const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), {
+      abortSignal,
+    });
     return out.ETag;
   }
 
@@ -212,7 +242,12 @@ export class S3Storage implements Storage {
    * One logical request: retried per policy; each attempt gets its own AbortController that fires
    * on the caller's signal (→ ABORTED, no retry) or after timeoutMs (→ TIMEOUT, retried).
    */
-  private request<T>(op: Op, key: string | undefined, signal: AbortSignal | undefined, run: (abortSignal: AbortSignal, attempt: number) => Promise<T>): Promise<T> {
+  private request<T>(
+    op: Op,
+    key: string | undefined,
+    signal: AbortSignal | undefined,
+    run: (abortSignal: AbortSignal, attempt: number) => Promise<T>,
+  ): Promise<T> {
     const { maxAttempts, retryBaseDelayMs, retryMaxDelayMs, timeoutMs } = this.resolved;
     const target = key === undefined ? this.uri : `"${key}" in ${this.uri}`;
     const what = `${op} of ${target}`;
@@ -255,7 +290,8 @@ async function readBody(body: unknown, contentLength: number | undefined, signal
         out.set(chunk, at);
         at += chunk.length;
       }
-      if (at !== contentLength) throw Object.assign(new Error(`body ended after ${at} of ${contentLength} bytes`), { code: 'ECONNRESET' });
+      if (at !== contentLength)
+        throw Object.assign(new Error(`body ended after ${at} of ${contentLength} bytes`), { code: 'ECONNRESET' });
       return out;
     }
     const chunks: Uint8Array[] = [];

@@ -59,12 +59,30 @@ describe('strata (no command, help, unknown)', () => {
 
 describe('dataset commands', () => {
   it('ingest builds a dataset from a folder + table and prints a JSON summary', async () => {
-    const r = await strata(['ingest', sample, ds, '--table', 'labels.csv', '--box', 'boxes=bbox_left,bbox_top,bbox_right,bbox_bottom', '--json']);
+    const r = await strata([
+      'ingest',
+      sample,
+      ds,
+      '--table',
+      'labels.csv',
+      '--box',
+      'boxes=bbox_left,bbox_top,bbox_right,bbox_bottom',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ ingested: 24, skipped: [], version: 1, commits: 1 });
     expect(r.stderr).toContain('ingest ['); // progress on stderr
-    const again = await strata(['ingest', sample, ds, '--table', 'labels.csv', '--box', 'boxes=bbox_left,bbox_top,bbox_right,bbox_bottom', '-q']);
+    const again = await strata([
+      'ingest',
+      sample,
+      ds,
+      '--table',
+      'labels.csv',
+      '--box',
+      'boxes=bbox_left,bbox_top,bbox_right,bbox_bottom',
+      '-q',
+    ]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('ingested 0 rows');
     expect(again.stdout).toContain('24 already present');
@@ -91,7 +109,10 @@ describe('dataset commands', () => {
     expect(text.stdout).toContain('<image 128×128×3');
     expect(text.stdout).toContain('[3 rows ×');
     const r = await strata(['head', ds, '-n', '2', '--json', '--columns', 'image,label,boxes']);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ image: { kind: 'image', shape: [128, 128, 3] }, label: 'circle' });
     expect(rows[0].boxes[0]).toHaveLength(4);
@@ -110,39 +131,105 @@ describe('dataset commands', () => {
   });
 
   it('embed writes an embedding column with lineage; a re-run is a no-op', async () => {
-    const r = await strata(['embed', ds, '--column', 'image', '--model', model, '--output', 'embedding', '--normalize', '--batch-size', '8', '--commit-interval-ms', '0', '--json']);
+    const r = await strata([
+      'embed',
+      ds,
+      '--column',
+      'image',
+      '--model',
+      model,
+      '--output',
+      'embedding',
+      '--normalize',
+      '--batch-size',
+      '8',
+      '--commit-interval-ms',
+      '0',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ column: 'embedding', embedded: 24, dim: 16, noop: false });
     expect(r.stderr).toContain('embed [');
     // --commit-interval-ms 0: a commit after each of the 3 batches
     const versions = JSON.parse((await strata(['versions', ds, '--json'])).stdout).versions as { message: string }[];
     expect(versions.filter((v) => v.message.startsWith('embed image'))).toHaveLength(3);
-    const again = await strata(['embed', ds, '--column', 'image', '--model', model, '--output', 'embedding', '--normalize']);
+    const again = await strata([
+      'embed',
+      ds,
+      '--column',
+      'image',
+      '--model',
+      model,
+      '--output',
+      'embedding',
+      '--normalize',
+    ]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to do');
     const info = JSON.parse((await strata(['info', ds, '--json'])).stdout);
-    expect(info.columns.find((c: { name: string }) => c.name === 'embedding').meta.lineage.model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(info.columns.find((c: { name: string }) => c.name === 'embedding').meta.lineage.model.sha256).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
   });
 
   it('search by row, by image file and by vector', async () => {
-    const byRow = JSON.parse((await strata(['search', ds, '--column', 'embedding', '--row', '0', '-k', '5', '--json'])).stdout);
+    const byRow = JSON.parse(
+      (await strata(['search', ds, '--column', 'embedding', '--row', '0', '-k', '5', '--json'])).stdout,
+    );
     expect(byRow.results).toHaveLength(5);
     expect(byRow.results.map((h: { row: number }) => h.row)).not.toContain(0);
     const scores = byRow.results.map((h: { score: number }) => h.score);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
     // an image file is embedded like the column (lineage model + preprocess): same hits as its stored vector
     const image = join(sample, 'images', 'circle', 'circle_001.jpg');
-    const byImage = JSON.parse((await strata(['search', ds, '--column', 'embedding', '--image', image, '-k', '3', '--json'])).stdout);
+    const byImage = JSON.parse(
+      (await strata(['search', ds, '--column', 'embedding', '--image', image, '-k', '3', '--json'])).stdout,
+    );
     const stored = (await strata(['head', ds, '-n', '24', '--json', '--columns', '_source,embedding'])).stdout
-      .trim().split('\n').map((l) => JSON.parse(l)).find((r: { _source: string }) => r._source === 'images/circle/circle_001.jpg');
-    const byStored = JSON.parse((await strata(['search', ds, '--column', 'embedding', '--vector', stored.embedding.join(','), '-k', '3', '--json'])).stdout);
-    expect(byImage.results.map((h: { row: number }) => h.row)).toEqual(byStored.results.map((h: { row: number }) => h.row));
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((r: { _source: string }) => r._source === 'images/circle/circle_001.jpg');
+    const byStored = JSON.parse(
+      (
+        await strata([
+          'search',
+          ds,
+          '--column',
+          'embedding',
+          '--vector',
+          stored.embedding.join(','),
+          '-k',
+          '3',
+          '--json',
+        ])
+      ).stdout,
+    );
+    expect(byImage.results.map((h: { row: number }) => h.row)).toEqual(
+      byStored.results.map((h: { row: number }) => h.row),
+    );
     expect(byImage.results[0].score).toBeCloseTo(1, 4);
     const vec = Array.from({ length: 16 }, () => '0.25').join(',');
     const byVector = await strata(['search', ds, '--column', 'embedding', '--vector', vec, '-k', '3']);
     expect(byVector.code).toBe(0);
     expect(byVector.stdout).toMatch(/^rank\s+row\s+score/);
-    const filtered = JSON.parse((await strata(['search', ds, '--column', 'embedding', '--row', '0', '-k', '3', '--where', '{"label":"square"}', '--json'])).stdout);
+    const filtered = JSON.parse(
+      (
+        await strata([
+          'search',
+          ds,
+          '--column',
+          'embedding',
+          '--row',
+          '0',
+          '-k',
+          '3',
+          '--where',
+          '{"label":"square"}',
+          '--json',
+        ])
+      ).stdout,
+    );
     expect(filtered.results.every((h: { label: string }) => h.label === 'square')).toBe(true);
   });
 
@@ -159,23 +246,69 @@ describe('dataset commands', () => {
   it('embed and search a text column with a tokenizer module', async () => {
     const words = ['[pad]', '[cls]', '[unk]', 'a', 'red', 'blue', 'circle', 'square', 'big', 'small'];
     const tok = join(dir, 'tokenizer.mjs');
-    await writeFile(tok, `const ids = new Map(${JSON.stringify(words)}.map((w, i) => [w, i]));\n` +
-      'export default (text) => [1, ...text.split(/\\s+/).filter(Boolean).map((w) => ids.get(w) ?? 2)];\n');
+    await writeFile(
+      tok,
+      `const ids = new Map(${JSON.stringify(words)}.map((w, i) => [w, i]));\n` +
+        'export default (text) => [1, ...text.split(/\\s+/).filter(Boolean).map((w) => ids.get(w) ?? 2)];\n',
+    );
     const captions = join(dir, 'captions.strata');
     const c = await Dataset.create(captions, { schema: { caption: 'text' } });
-    await c.append(['a red circle', 'a big blue square', 'a small red square', 'a blue circle'].map((caption) => ({ caption })));
+    await c.append(
+      ['a red circle', 'a big blue square', 'a small red square', 'a blue circle'].map((caption) => ({ caption })),
+    );
     await c.commit('captions');
     await c.close();
     const textModel = join(dir, 'text.onnx');
     await writeModel(textModel, buildTextEncoder({ seed: 2, vocab: words.length, width: 32, dim: 32 }).bytes);
-    const r = await strata(['embed', captions, '--column', 'caption', '--model', textModel, '--tokenizer', tok, '--tokenizer-name', 'cli-words', '--json', '-q']);
+    const r = await strata([
+      'embed',
+      captions,
+      '--column',
+      'caption',
+      '--model',
+      textModel,
+      '--tokenizer',
+      tok,
+      '--tokenizer-name',
+      'cli-words',
+      '--json',
+      '-q',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ embedded: 4, lineage: { preprocess: { kind: 'text', tokenizer: 'cli-words' } } });
-    const hits = JSON.parse((await strata(['search', captions, '--column', 'embedding', '--text', 'a red circle', '--tokenizer', tok, '-k', '2', '--json'])).stdout);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      embedded: 4,
+      lineage: { preprocess: { kind: 'text', tokenizer: 'cli-words' } },
+    });
+    const hits = JSON.parse(
+      (
+        await strata([
+          'search',
+          captions,
+          '--column',
+          'embedding',
+          '--text',
+          'a red circle',
+          '--tokenizer',
+          tok,
+          '-k',
+          '2',
+          '--json',
+        ])
+      ).stdout,
+    );
     expect(hits).toMatchObject({ query: 'text', results: [{ row: 0, caption: 'a red circle' }, {}] });
     const noTok = await strata(['search', captions, '--column', 'embedding', '--text', 'a red circle']);
     expect(noTok.code).toBe(2);
-    const badTok = await strata(['embed', captions, '--column', 'caption', '--model', textModel, '--tokenizer', join(dir, 'missing.mjs')]);
+    const badTok = await strata([
+      'embed',
+      captions,
+      '--column',
+      'caption',
+      '--model',
+      textModel,
+      '--tokenizer',
+      join(dir, 'missing.mjs'),
+    ]);
     expect(errorCode(badTok.stderr)).toBe('NOT_FOUND');
   });
 
@@ -185,7 +318,9 @@ describe('dataset commands', () => {
     const page = await fetch(`${server.url}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Strata viewer');
-    const rows = (await (await fetch(`${server.url}/api/rows?limit=5&filter=${encodeURIComponent('{"label":"square"}')}`)).json()) as { total: number; rows: { label: string }[] };
+    const rows = (await (
+      await fetch(`${server.url}/api/rows?limit=5&filter=${encodeURIComponent('{"label":"square"}')}`)
+    ).json()) as { total: number; rows: { label: string }[] };
     expect(rows.total).toBe(8);
     expect(rows.rows.every((r) => r.label === 'square')).toBe(true);
     const thumb = await fetch(`${server.url}/api/thumb/image/0?size=64`);
@@ -241,4 +376,3 @@ describe('errors are one line with a code and exit 1', () => {
     expect(r.stderr).toMatch(/^strata: NOT_FOUND: no Strata dataset at .+ \(.+\)\n$/);
   });
 });
-

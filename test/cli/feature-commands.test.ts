@@ -75,18 +75,30 @@ describe('feature repository commands', () => {
   });
 
   it('materialize loads the online store (JSON per view); usage errors exit 2', async () => {
-    const r = await strata(['materialize', repo, '--start', '2024-01-01T00:00:00Z', '--end', '2024-01-04T00:00:00Z', '--json']);
+    const r = await strata([
+      'materialize',
+      repo,
+      '--start',
+      '2024-01-01T00:00:00Z',
+      '--end',
+      '2024-01-04T00:00:00Z',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.store).toBe('sqlite');
     expect(out.views.map((v: { view: string }) => v.view).sort()).toEqual(['user_activity', 'user_last']);
     expect(out.views.every((v: { written: number }) => v.written > 0)).toBe(true);
     expect(r.stderr).toContain('materialize');
-    const again = JSON.parse((await strata(['materialize', repo, '--incremental', '--end', '2024-01-04T00:00:00Z', '--json'])).stdout);
+    const again = JSON.parse(
+      (await strata(['materialize', repo, '--incremental', '--end', '2024-01-04T00:00:00Z', '--json'])).stdout,
+    );
     expect(again.views.every((v: { written: number }) => v.written === 0)).toBe(true);
     expect((await strata(['materialize', repo, '--end', '2024-01-04'])).code).toBe(2);
     expect((await strata(['materialize', repo, '--start', 'yesterday-ish', '--end', '2024-01-04'])).code).toBe(2);
-    expect((await strata(['materialize', repo, '--start', '2024-01-01', '--end', '2024-01-04', '--store', 'mongo'])).code).toBe(2);
+    expect(
+      (await strata(['materialize', repo, '--start', '2024-01-01', '--end', '2024-01-04', '--store', 'mongo'])).code,
+    ).toBe(2);
   });
 
   it('serve answers Feast get-online-features and stops cleanly on SIGTERM', async () => {
@@ -100,7 +112,10 @@ describe('feature repository commands', () => {
       body: JSON.stringify({ feature_service: 'ranker', entities: { user_id: ['u001', 'nobody'] } }),
     });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { metadata: { feature_names: string[] }; results: { values: unknown[]; statuses: string[] }[] };
+    const body = (await res.json()) as {
+      metadata: { feature_names: string[] };
+      results: { values: unknown[]; statuses: string[] }[];
+    };
     expect(body.metadata.feature_names).toEqual(['user_id', 'events_1h', 'spend_1d', 'event_type']);
     expect(body.results[3].statuses).toEqual(['PRESENT', 'NOT_FOUND']);
     const done = await server.stop();
@@ -117,21 +132,25 @@ describe('feature repository commands', () => {
     expect(errorCode(second.stderr)).toBe('CONFLICT');
   });
 
-  it.skipIf(Boolean(REDIS_SKIP))('materialize and serve on Redis (--store redis, URL from the environment)', async () => {
-    await using redis = await startRedisServer();
-    const env = { STRATA_ONLINE_STORE: 'redis', STRATA_REDIS_URL: redis.url };
-    const m = await strata(['materialize', repo, '--start', '2024-01-01', '--end', '2024-01-04', '--json', '-q'], { env });
-    expect(m.code, m.stderr).toBe(0);
-    expect(JSON.parse(m.stdout).store).toBe('redis');
-    const server = await startServer(['serve', repo, '--port', '0'], { env });
-    const res = await fetch(`${server.url}/get-online-features`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ features: ['user_activity:events_1h'], entities: { user_id: ['u001'] } }),
-    });
-    const body = (await res.json()) as { results: { statuses: string[] }[] };
-    expect(body.results[1].statuses).toEqual(['PRESENT']);
-    expect((await server.stop()).code).toBe(0);
-  });
+  it.skipIf(Boolean(REDIS_SKIP))(
+    'materialize and serve on Redis (--store redis, URL from the environment)',
+    async () => {
+      await using redis = await startRedisServer();
+      const env = { STRATA_ONLINE_STORE: 'redis', STRATA_REDIS_URL: redis.url };
+      const m = await strata(['materialize', repo, '--start', '2024-01-01', '--end', '2024-01-04', '--json', '-q'], {
+        env,
+      });
+      expect(m.code, m.stderr).toBe(0);
+      expect(JSON.parse(m.stdout).store).toBe('redis');
+      const server = await startServer(['serve', repo, '--port', '0'], { env });
+      const res = await fetch(`${server.url}/get-online-features`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ features: ['user_activity:events_1h'], entities: { user_id: ['u001'] } }),
+      });
+      const body = (await res.json()) as { results: { statuses: string[] }[] };
+      expect(body.results[1].statuses).toEqual(['PRESENT']);
+      expect((await server.stop()).code).toBe(0);
+    },
+  );
 });
-

@@ -26,7 +26,11 @@ function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 export function startStrata(args: readonly string[], options: CliRunOptions = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export function strata(args: readonly string[], options: CliRunOptions = {}): Promise<CliResult> {
@@ -46,7 +50,10 @@ export function strata(args: readonly string[], options: CliRunOptions = {}): Pr
 }
 
 /** Starts a long-running command (serve, view), waits for its `http://…` line; `stop()` sends SIGTERM and returns the exit code. */
-export async function startServer(args: readonly string[], options: CliRunOptions = {}): Promise<{ url: string; stop(): Promise<CliResult> }> {
+export async function startServer(
+  args: readonly string[],
+  options: CliRunOptions = {},
+): Promise<{ url: string; stop(): Promise<CliResult> }> {
   const child = startStrata(args, options);
   let stdout = '';
   let stderr = '';
@@ -54,7 +61,10 @@ export async function startServer(args: readonly string[], options: CliRunOption
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed by strata ${args.join(' ')}\n${stdout}\n${stderr}`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no URL printed by strata ${args.join(' ')}\n${stdout}\n${stderr}`)),
+      options.timeoutMs ?? 30_000,
+    );
     const check = () => {
       const m = /http:\/\/[\d.]+:\d+/.exec(stdout);
       if (m) {
@@ -82,7 +92,10 @@ export async function startServer(args: readonly string[], options: CliRunOption
 export const ERROR_LINE = /^strata: ([A-Z_]+): .+$/;
 
 export function errorCode(stderr: string): string | undefined {
-  const lines = stderr.trim().split('\n').filter((l) => l.startsWith('strata: '));
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('strata: '));
   if (lines.length !== 1) return undefined;
   return ERROR_LINE.exec(lines[0])?.[1];
 }

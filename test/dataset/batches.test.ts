@@ -12,8 +12,18 @@ let ds: Dataset;
 let images: Uint8Array[];
 let dir: string;
 
-async function direct(bytes: Uint8Array, h: number, w: number, fit: 'cover' | 'contain' | 'fill' = 'cover'): Promise<Uint8Array> {
-  const buf = await sharp(bytes).resize({ width: w, height: h, fit, position: 'centre', background: { r: 0, g: 0, b: 0, alpha: 1 } }).removeAlpha().toColourspace('srgb').raw().toBuffer();
+async function direct(
+  bytes: Uint8Array,
+  h: number,
+  w: number,
+  fit: 'cover' | 'contain' | 'fill' = 'cover',
+): Promise<Uint8Array> {
+  const buf = await sharp(bytes)
+    .resize({ width: w, height: h, fit, position: 'centre', background: { r: 0, g: 0, b: 0, alpha: 1 } })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer();
   return new Uint8Array(buf);
 }
 
@@ -51,7 +61,13 @@ afterAll(async () => {
 
 describe('ds.batches', () => {
   it('uint8 NHWC tensors equal a direct sharp decode, with tabular columns alongside', async () => {
-    const bs = await collect(ds.batches({ columns: ['image', 'label', 'n'], batchSize: 8, decode: { image: { size: [24, 32], fit: 'cover' } } }));
+    const bs = await collect(
+      ds.batches({
+        columns: ['image', 'label', 'n'],
+        batchSize: 8,
+        decode: { image: { size: [24, 32], fit: 'cover' } },
+      }),
+    );
     expect(bs.map((b) => b.indices.length)).toEqual([8, 8, 8, 8, 8, 5]);
     expect(allIndices(bs)).toEqual(Array.from({ length: N }, (_, i) => i));
     for (const b of bs) {
@@ -60,7 +76,12 @@ describe('ds.batches', () => {
       expect(b.shapes.image).toEqual([b.indices.length, 24, 32, 3]);
       for (let j = 0; j < b.indices.length; j++) {
         const i = b.indices[j];
-        expect(Buffer.compare(Buffer.from(t.subarray(j * 24 * 32 * 3, (j + 1) * 24 * 32 * 3)), Buffer.from(await direct(images[i], 24, 32)))).toBe(0);
+        expect(
+          Buffer.compare(
+            Buffer.from(t.subarray(j * 24 * 32 * 3, (j + 1) * 24 * 32 * 3)),
+            Buffer.from(await direct(images[i], 24, 32)),
+          ),
+        ).toBe(0);
         expect((b.n as number[])[j]).toBe(i);
         expect((b.label as string[])[j]).toBe(['a', 'b', 'c'][i % 3]);
       }
@@ -70,7 +91,18 @@ describe('ds.batches', () => {
   it('float32 NCHW normalised with mean/std; links decode like stored images', async () => {
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];
-    const bs = await collect(ds.head(10).batches({ columns: ['file'], batchSize: 4, dtype: 'float32', mean, std, decode: { image: { size: [16, 16], fit: 'fill' } } }));
+    const bs = await collect(
+      ds
+        .head(10)
+        .batches({
+          columns: ['file'],
+          batchSize: 4,
+          dtype: 'float32',
+          mean,
+          std,
+          decode: { image: { size: [16, 16], fit: 'fill' } },
+        }),
+    );
     expect(bs[0].shapes.file).toEqual([4, 3, 16, 16]);
     for (const b of bs) {
       const t = b.file as Float32Array;
@@ -87,10 +119,20 @@ describe('ds.batches', () => {
   });
 
   it('uint8 NCHW transposes; dropLast drops the short batch; grey output has one channel', async () => {
-    const bs = await collect(ds.batches({ columns: ['image'], batchSize: 10, dropLast: true, layout: 'NCHW', decode: { image: { size: [8, 8], channels: 1 } } }));
+    const bs = await collect(
+      ds.batches({
+        columns: ['image'],
+        batchSize: 10,
+        dropLast: true,
+        layout: 'NCHW',
+        decode: { image: { size: [8, 8], channels: 1 } },
+      }),
+    );
     expect(bs.length).toBe(4);
     expect(bs[0].shapes.image).toEqual([10, 1, 8, 8]);
-    const rgb = await collect(ds.head(2).batches({ columns: ['image'], batchSize: 2, layout: 'NCHW', decode: { image: { size: [8, 8] } } }));
+    const rgb = await collect(
+      ds.head(2).batches({ columns: ['image'], batchSize: 2, layout: 'NCHW', decode: { image: { size: [8, 8] } } }),
+    );
     const px = await direct(images[1], 8, 8);
     const t = rgb[0].image as Uint8Array;
     for (let p = 0; p < 64; p++) for (let c = 0; c < 3; c++) expect(t[192 + c * 64 + p]).toBe(px[p * 3 + c]);
@@ -98,7 +140,9 @@ describe('ds.batches', () => {
 
   it('shuffle is reproducible with a seed, differs across seeds/epochs, and covers every row once', async () => {
     const run = (seed: number, epoch = 0) =>
-      collect(ds.batches({ columns: ['n'], batchSize: 7, shuffle: true, seed, epoch, shuffleBufferRows: 16 })).then(allIndices);
+      collect(ds.batches({ columns: ['n'], batchSize: 7, shuffle: true, seed, epoch, shuffleBufferRows: 16 })).then(
+        allIndices,
+      );
     const a = await run(42);
     expect(await run(42)).toEqual(a);
     expect(await run(43)).not.toEqual(a);
@@ -118,7 +162,12 @@ describe('ds.batches', () => {
   it('shards are disjoint and complete, with and without shuffle', async () => {
     for (const shuffle of [false, true]) {
       const parts = [];
-      for (let s = 0; s < 4; s++) parts.push(allIndices(await collect(ds.batches({ columns: ['n'], batchSize: 6, shuffle, seed: 5, shard: s, shards: 4 }))));
+      for (let s = 0; s < 4; s++)
+        parts.push(
+          allIndices(
+            await collect(ds.batches({ columns: ['n'], batchSize: 6, shuffle, seed: 5, shard: s, shards: 4 })),
+          ),
+        );
       const all = parts.flat();
       expect(new Set(all).size).toBe(all.length);
       expect([...all].sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
@@ -129,7 +178,13 @@ describe('ds.batches', () => {
 
   it('abort via signal stops the loader: the pending read rejects ABORTED and no batch follows', async () => {
     const ac = new AbortController();
-    const it = ds.batches({ columns: ['image'], batchSize: 4, prefetchBatches: 3, decode: { image: { size: [32, 32] } }, signal: ac.signal });
+    const it = ds.batches({
+      columns: ['image'],
+      batchSize: 4,
+      prefetchBatches: 3,
+      decode: { image: { size: [32, 32] } },
+      signal: ac.signal,
+    });
     const first = await it.next();
     expect(first.done).toBe(false);
     ac.abort();
@@ -169,7 +224,14 @@ describe('ds.batches', () => {
     });
     const view = await Dataset.open(ds.uri, { storage: counting });
     const ac = new AbortController();
-    const it = view.batches({ columns: ['image'], batchSize: 4, prefetchBatches: 1, shuffle: true, decode: { image: { size: [8, 8] } }, signal: ac.signal });
+    const it = view.batches({
+      columns: ['image'],
+      batchSize: 4,
+      prefetchBatches: 1,
+      shuffle: true,
+      decode: { image: { size: [8, 8] } },
+      signal: ac.signal,
+    });
     await it.next();
     await new Promise((r) => setTimeout(r, 300)); // let whatever the loader wants to read, read
     expect(sampleReads).toBeLessThanOrEqual(4 * 2); // the batch handed out + 1 prefetched
@@ -191,8 +253,12 @@ describe('ds.batches', () => {
 
   it('rejects bad options with INVALID_ARGUMENT / UNSUPPORTED', async () => {
     await expect(ds.batches({ batchSize: 0 }).next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(ds.batches({ decode: { image: { size: [8, 8], fit: 'inside' as 'cover' } } }).next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(ds.batches({ decode: { label: { size: [8, 8] } } }).next()).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    await expect(
+      ds.batches({ decode: { image: { size: [8, 8], fit: 'inside' as 'cover' } } }).next(),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(ds.batches({ decode: { label: { size: [8, 8] } } }).next()).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+    });
     await expect(ds.batches({ mean: [0.5] }).next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(ds.batches({ columns: ['nope'] }).next()).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

@@ -46,8 +46,12 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
     await ds.append(rows.slice(0, 8));
     expect(await ds.commit('first eight')).toBe(1);
     await ds.extend({
-      image: rows.slice(8).map((r) => r.image), label: rows.slice(8).map((r) => r.label), boxes: rows.slice(8).map((r) => r.boxes),
-      caption: rows.slice(8).map((r) => r.caption), meta: rows.slice(8).map((r) => r.meta), score: rows.slice(8).map((r) => r.score),
+      image: rows.slice(8).map((r) => r.image),
+      label: rows.slice(8).map((r) => r.label),
+      boxes: rows.slice(8).map((r) => r.boxes),
+      caption: rows.slice(8).map((r) => r.caption),
+      meta: rows.slice(8).map((r) => r.meta),
+      score: rows.slice(8).map((r) => r.score),
       vec: rows.slice(8).map((r) => r.vec),
     });
     expect(await ds.commit('rest')).toBe(2);
@@ -104,9 +108,11 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
     const big = await dogs.filter((r) => (r.score as number) > 2);
     expect(await big.values('caption')).toEqual(['image number 7', 'image number 10']);
     const sorted = await ds.sortBy('score', { descending: true });
-    expect((await sorted.head(2).values('score'))).toEqual([5.5, 5]);
+    expect(await sorted.head(2).values('score')).toEqual([5.5, 5]);
     expect(await ds.groupBy('label').count()).toEqual([
-      { key: 'bird', count: 4 }, { key: 'cat', count: 4 }, { key: 'dog', count: 4 },
+      { key: 'bird', count: 4 },
+      { key: 'cat', count: 4 },
+      { key: 'dog', count: 4 },
     ]);
     const d = await ds.describe();
     expect(d.find((c) => c.column === 'score')).toMatchObject({ count: 12, nulls: 0, min: 0, max: 5.5 });
@@ -144,7 +150,7 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
     await ds.describe();
     expect(storage.chunkReads(mediaIds)).toEqual([]);
     expect(storage.reads.length).toBeGreaterThan(0);
-    await (await ds.row(0)).image instanceof ImageCell;
+    (await (await ds.row(0)).image) instanceof ImageCell;
     await ((await ds.row(0)).image as ImageCell).bytes();
     expect(storage.chunkReads(mediaIds).length).toBeGreaterThan(0);
   });
@@ -153,20 +159,41 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
 describe('Dataset validation', () => {
   it('rejects bad values naming the row and column, and writes nothing', async () => {
     const uri = `memory://validation-${Date.now()}`;
-    await using ds = await Dataset.create(uri, { schema: { image: { htype: 'image' }, n: 'int32', vec: { htype: 'embedding', dim: 3 } } });
+    await using ds = await Dataset.create(uri, {
+      schema: { image: { htype: 'image' }, n: 'int32', vec: { htype: 'embedding', dim: 3 } },
+    });
     const good = await makeJpeg({ width: 8, height: 8, seed: 1 });
-    await expect(ds.append({ image: new Uint8Array([1, 2, 3]) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { row: 0, column: 'image' } });
-    await expect(ds.append({ image: good.subarray(0, good.length - 40) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { row: 0, column: 'image' } });
-    await expect(ds.append({ n: 2 ** 40 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'n' } });
-    await expect(ds.append({ vec: [1, 2] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'vec' } });
-    await expect(ds.append({ nope: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'nope' } });
+    await expect(ds.append({ image: new Uint8Array([1, 2, 3]) })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { row: 0, column: 'image' },
+    });
+    await expect(ds.append({ image: good.subarray(0, good.length - 40) })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { row: 0, column: 'image' },
+    });
+    await expect(ds.append({ n: 2 ** 40 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { column: 'n' },
+    });
+    await expect(ds.append({ vec: [1, 2] })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { column: 'vec' },
+    });
+    await expect(ds.append({ nope: 1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { column: 'nope' },
+    });
     await ds.rollback();
     expect(ds.length).toBe(0);
     await expect(Dataset.create(uri, { schema: {} })).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(Dataset.create(`memory://x${Date.now()}`, { schema: { a: 'nonsense' as 'text' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(
+      Dataset.create(`memory://x${Date.now()}`, { schema: { a: 'nonsense' as 'text' } }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(Dataset.open(`memory://missing-${Date.now()}`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(
-      Dataset.create(`memory://codec-${Date.now()}`, { schema: { a: { htype: 'generic', dtype: 'int32', chunkCompression: 'gzip' as 'lz4' } } }),
+      Dataset.create(`memory://codec-${Date.now()}`, {
+        schema: { a: { htype: 'generic', dtype: 'int32', chunkCompression: 'gzip' as 'lz4' } },
+      }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'chunkCompression' } });
   });
 
@@ -187,7 +214,9 @@ describe('Dataset validation', () => {
 
   it('print() of a 1M-row dataset reads no media and is quick', async () => {
     const uri = `memory://million-${Date.now()}`;
-    const ds = await Dataset.create(uri, { schema: { image: { htype: 'image' }, label: { htype: 'class_label', classNames: ['a', 'b'] } } });
+    const ds = await Dataset.create(uri, {
+      schema: { image: { htype: 'image' }, label: { htype: 'class_label', classNames: ['a', 'b'] } },
+    });
     const jpeg = await makeJpeg({ width: 16, height: 16, seed: 9 });
     // Build 1M rows through the format layer directly for speed: same bytes, same chunks.
     const txn = ds.core.transaction();

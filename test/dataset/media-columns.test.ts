@@ -99,7 +99,10 @@ describe('link columns', () => {
       expect(clip.info.frameCount).toBe(20);
       expect(frameIndexOf(await clip.frame(13))).toBe(13);
     }
-    await expect(ds.append({ img: path.join(dir, 'missing.jpg') })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { row: 2 } });
+    await expect(ds.append({ img: path.join(dir, 'missing.jpg') })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { row: 2 },
+    });
     await ds.close();
   });
 });

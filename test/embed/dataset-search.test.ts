@@ -23,13 +23,24 @@ function randomVectors(n: number, seed: number): Float32Array[] {
 }
 
 /** Float64 brute force: every allowed non-null row scored, sorted best first (ties by row). */
-function brute(query: ArrayLike<number>, metric: 'cosine' | 'l2' | 'dot', k: number, allowed?: (row: number) => boolean): { row: number; score: number }[] {
+function brute(
+  query: ArrayLike<number>,
+  metric: 'cosine' | 'l2' | 'dot',
+  k: number,
+  allowed?: (row: number) => boolean,
+): { row: number; score: number }[] {
   const out: { row: number; score: number }[] = [];
   vecs.forEach((v, row) => {
     if (!v || (allowed && !allowed(row))) return;
-    let dot = 0, qq = 0, vv = 0, l2 = 0;
+    let dot = 0,
+      qq = 0,
+      vv = 0,
+      l2 = 0;
     for (let j = 0; j < DIM; j++) {
-      dot += v[j] * query[j]; qq += query[j] ** 2; vv += v[j] ** 2; l2 += (v[j] - query[j]) ** 2;
+      dot += v[j] * query[j];
+      qq += query[j] ** 2;
+      vv += v[j] ** 2;
+      l2 += (v[j] - query[j]) ** 2;
     }
     out.push({ row, score: metric === 'dot' ? dot : metric === 'l2' ? Math.sqrt(l2) : dot / Math.sqrt(qq * vv) });
   });
@@ -45,7 +56,10 @@ function expectSame(got: { row: number; score: number }[], want: { row: number; 
 beforeAll(async () => {
   vecs = randomVectors(N, 11);
   for (let i = 0; i < N; i += 97) vecs[i] = null;
-  ds = await Dataset.create(mem(), { schema: { vec: { htype: 'embedding', dim: DIM }, label: 'text' }, chunkSizeBytes: 32 * 1024 });
+  ds = await Dataset.create(mem(), {
+    schema: { vec: { htype: 'embedding', dim: DIM }, label: 'text' },
+    chunkSizeBytes: 32 * 1024,
+  });
   await ds.append(vecs.map((vec, i) => ({ vec, label: LABELS[i % 3] })));
   await ds.commit('vectors');
 });
@@ -65,19 +79,40 @@ describe('ds.search: exact', () => {
   it('filters: mask, row list, match, predicate, and views', async () => {
     const q = randomVectors(1, 5)[0];
     const mask = new Uint8Array(N).map((_, i) => (i % 4 === 0 ? 1 : 0));
-    expectSame(await ds.search('vec', q, { k: 7, filter: mask }), brute(q, 'cosine', 7, (r) => r % 4 === 0));
-    expectSame(await ds.search('vec', q, { k: 7, filter: [5, 6, 7, 97, 1000] }), brute(q, 'cosine', 7, (r) => [5, 6, 7, 1000].includes(r)));
-    expectSame(await ds.search('vec', q, { k: 7, filter: { label: 'dog' } }), brute(q, 'cosine', 7, (r) => r % 3 === 1));
-    expectSame(await ds.search('vec', q, { k: 7, metric: 'l2', filter: (row) => row.label !== 'cat' }), brute(q, 'l2', 7, (r) => r % 3 !== 0));
+    expectSame(
+      await ds.search('vec', q, { k: 7, filter: mask }),
+      brute(q, 'cosine', 7, (r) => r % 4 === 0),
+    );
+    expectSame(
+      await ds.search('vec', q, { k: 7, filter: [5, 6, 7, 97, 1000] }),
+      brute(q, 'cosine', 7, (r) => [5, 6, 7, 1000].includes(r)),
+    );
+    expectSame(
+      await ds.search('vec', q, { k: 7, filter: { label: 'dog' } }),
+      brute(q, 'cosine', 7, (r) => r % 3 === 1),
+    );
+    expectSame(
+      await ds.search('vec', q, { k: 7, metric: 'l2', filter: (row) => row.label !== 'cat' }),
+      brute(q, 'l2', 7, (r) => r % 3 !== 0),
+    );
     const view = await ds.filter({ label: 'bird' });
-    expectSame(await view.search('vec', q, { k: 5 }), brute(q, 'cosine', 5, (r) => r % 3 === 2));
-    expectSame(await ds.slice(100, 200).search('vec', q, { k: 5 }), brute(q, 'cosine', 5, (r) => r >= 100 && r < 200));
+    expectSame(
+      await view.search('vec', q, { k: 5 }),
+      brute(q, 'cosine', 5, (r) => r % 3 === 2),
+    );
+    expectSame(
+      await ds.slice(100, 200).search('vec', q, { k: 5 }),
+      brute(q, 'cosine', 5, (r) => r >= 100 && r < 200),
+    );
     await expect(ds.search('vec', q, { k: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(ds.search('vec', [1, 2], { k: 3 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'query' } });
+    await expect(ds.search('vec', [1, 2], { k: 3 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'query' },
+    });
     await expect(ds.search('label', q)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 
-  it('query by row uses that row\'s vector; version searches an older version', async () => {
+  it("query by row uses that row's vector; version searches an older version", async () => {
     const hits = await ds.search('vec', 42, { k: 3 });
     expect(hits[0]).toMatchObject({ row: 42 });
     expect(hits[0].score).toBeCloseTo(1, 6);
@@ -97,7 +132,7 @@ describe('ds.search: exact', () => {
 });
 
 describe('ds.search with images and an HNSW index', () => {
-  it('embeds an image (or a row without a vector) with the column\'s own lineage model', async () => {
+  it("embeds an image (or a row without a vector) with the column's own lineage model", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'strata-search-img-'));
     try {
       const images = await sampleImages(12, 3);
@@ -110,10 +145,16 @@ describe('ds.search with images and an HNSW index', () => {
       expect((await ids.search('embedding', 7, { k: 3 }))[0].row).toBe(7);
       // bytes-given model: the lineage cannot reload it, the caller passes it (sha256 checked)
       await embed(ids, { column: 'image', model: m.bytes, output: 'e2' });
-      await expect(ids.search('e2', images[2])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'model' } });
+      await expect(ids.search('e2', images[2])).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        details: { field: 'model' },
+      });
       expect((await ids.search('e2', images[2], { model: m.bytes }))[0].row).toBe(2);
       const other = await tinyModel(dir, 'other', { seed: 22, inputSize: 32, dim: 16 });
-      await expect(ids.search('e2', images[2], { model: other.bytes })).rejects.toMatchObject({ code: 'CONFLICT', details: { field: 'modelSha256' } });
+      await expect(ids.search('e2', images[2], { model: other.bytes })).rejects.toMatchObject({
+        code: 'CONFLICT',
+        details: { field: 'modelSha256' },
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -124,7 +165,12 @@ describe('ds.search with images and an HNSW index', () => {
     await d.append(vecs.map((vec, i) => ({ vec, label: LABELS[i % 3] })));
     const built = await d.commit();
     const entry = await d.createIndex('vec', { M: 12, efConstruction: 100, efSearch: 64 });
-    expect(entry).toMatchObject({ kind: 'hnsw', metric: 'cosine', builtForVersion: built, vectors: N - Math.ceil(N / 97) });
+    expect(entry).toMatchObject({
+      kind: 'hnsw',
+      metric: 'cosine',
+      builtForVersion: built,
+      vectors: N - Math.ceil(N / 97),
+    });
     expect(d.version).toBe(built + 1);
     expect((d.meta.indexes as Record<string, IndexEntry>).vec).toEqual(entry);
     expect(await d.core.storage.exists(entry.key)).toBe(true);

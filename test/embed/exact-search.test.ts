@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ExactIndex, keyToScore, METRICS, scanExact, searchExact, TopK, type Metric } from '../../src/embed/search/exact.js';
+import {
+  ExactIndex,
+  keyToScore,
+  METRICS,
+  scanExact,
+  searchExact,
+  TopK,
+  type Metric,
+} from '../../src/embed/search/exact.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 function randomVectors(n: number, dim: number, seed: number): Float32Array {
@@ -12,14 +20,23 @@ function randomVectors(n: number, dim: number, seed: number): Float32Array {
 }
 
 /** Brute force: score every allowed row in float64, sort best first, ties by row. */
-function bruteForce(v: Float32Array, dim: number, q: Float32Array, k: number, metric: Metric, allowed?: (i: number) => boolean) {
+function bruteForce(
+  v: Float32Array,
+  dim: number,
+  q: Float32Array,
+  k: number,
+  metric: Metric,
+  allowed?: (i: number) => boolean,
+) {
   const n = v.length / dim;
   const all: { row: number; score: number }[] = [];
   let qq = 0;
   for (let j = 0; j < dim; j++) qq += q[j] * q[j];
   for (let i = 0; i < n; i++) {
     if (allowed && !allowed(i)) continue;
-    let dot = 0, vv = 0, l2 = 0;
+    let dot = 0,
+      vv = 0,
+      l2 = 0;
     for (let j = 0; j < dim; j++) {
       const x = v[i * dim + j];
       dot += x * q[j];
@@ -48,7 +65,8 @@ describe('exact search equals a brute-force reference', () => {
   for (const metric of METRICS) {
     it(`${metric}: k = 1, 10, all`, () => {
       for (const q of queries) {
-        for (const k of [1, 10, n + 5]) expectSame(searchExact(v, dim, q, { k, metric }), bruteForce(v, dim, q, k, metric));
+        for (const k of [1, 10, n + 5])
+          expectSame(searchExact(v, dim, q, { k, metric }), bruteForce(v, dim, q, k, metric));
       }
     });
 
@@ -56,7 +74,10 @@ describe('exact search equals a brute-force reference', () => {
       const mask = Uint8Array.from({ length: n }, (_, i) => (i % 7 === 3 ? 1 : 0));
       const list = [5, 17, 2999, 40, 41, 42, 1000, 7];
       for (const q of queries) {
-        expectSame(searchExact(v, dim, q, { k: 10, metric, filter: mask }), bruteForce(v, dim, q, 10, metric, (i) => mask[i] === 1));
+        expectSame(
+          searchExact(v, dim, q, { k: 10, metric, filter: mask }),
+          bruteForce(v, dim, q, 10, metric, (i) => mask[i] === 1),
+        );
         const want = bruteForce(v, dim, q, 5, metric, (i) => list.includes(i));
         expectSame(searchExact(v, dim, q, { k: 5, metric, filter: list }), want);
         expectSame(searchExact(v, dim, q, { k: 5, metric, filter: Uint32Array.from(list) }), want);

@@ -22,7 +22,14 @@ describe('HNSW recall on 100k × 128-d random vectors', () => {
 
     let progressCalls = 0;
     const index = await HnswIndex.build(v, dim, {
-      metric: 'l2', M: 32, efConstruction: 100, efSearch: 800, threads: 2, onProgress: () => { progressCalls++; },
+      metric: 'l2',
+      M: 32,
+      efConstruction: 100,
+      efSearch: 800,
+      threads: 2,
+      onProgress: () => {
+        progressCalls++;
+      },
     });
     expect(index.size).toBe(n);
     expect(progressCalls).toBeGreaterThan(0);

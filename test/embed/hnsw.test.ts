@@ -9,7 +9,14 @@ function randomVectors(n: number, dim: number, seed: number): Float32Array {
   return out;
 }
 
-function recallAt10(index: HnswIndex, v: Float32Array, dim: number, queries: Float32Array, metric: Metric, efSearch?: number): number {
+function recallAt10(
+  index: HnswIndex,
+  v: Float32Array,
+  dim: number,
+  queries: Float32Array,
+  metric: Metric,
+  efSearch?: number,
+): number {
   const nq = queries.length / dim;
   let hit = 0;
   for (let i = 0; i < nq; i++) {
@@ -87,7 +94,13 @@ describe('HNSW (small)', () => {
     const options = { metric: 'l2' as const, M: 12, efConstruction: 64, efSearch: 128, seed: 5 };
     const serial = await HnswIndex.build(w, d, options);
     let progress = 0;
-    const parallel = await HnswIndex.build(w, d, { ...options, threads: 2, onProgress: () => { progress++; } });
+    const parallel = await HnswIndex.build(w, d, {
+      ...options,
+      threads: 2,
+      onProgress: () => {
+        progress++;
+      },
+    });
     expect(parallel.size).toBe(12_000);
     expect(progress).toBeGreaterThan(0);
     const levelsOf = (b: Uint8Array) => Buffer.from(b.subarray(64, 64 + 12_000));
@@ -113,13 +126,20 @@ describe('HNSW (small)', () => {
     expect(hits.every((h) => h.row % 3 === 0)).toBe(true);
     const truth = searchExact(v, dim, q, { k: 10, metric: 'l2', filter: mask }).map((h) => h.row);
     expect(hits.filter((h) => truth.includes(h.row)).length).toBeGreaterThanOrEqual(9);
-    expect(index.search(q, { k: 5, filter: [10, 20, 30] }).map((h) => h.row).sort()).toEqual([10, 20, 30]);
+    expect(
+      index
+        .search(q, { k: 5, filter: [10, 20, 30] })
+        .map((h) => h.row)
+        .sort(),
+    ).toEqual([10, 20, 30]);
   });
 
   it('damaged bytes → CORRUPT; missing vectors → INVALID_ARGUMENT; abort → ABORTED', async () => {
     const index = await HnswIndex.build(v.subarray(0, 500 * dim), dim, { M: 8 });
     const bytes = index.serialize();
-    expect(() => HnswIndex.deserialize(bytes.subarray(0, bytes.length - 4))).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
+    expect(() => HnswIndex.deserialize(bytes.subarray(0, bytes.length - 4))).toThrow(
+      expect.objectContaining({ code: 'CORRUPT' }),
+    );
     const bad = bytes.slice();
     bad[0] ^= 0xff;
     expect(() => HnswIndex.deserialize(bad)).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
@@ -127,7 +147,8 @@ describe('HNSW (small)', () => {
     new DataView(link.buffer).setInt32(64 + ((500 + 3) & ~3) + 4, 1e6, true); // first link of node 0
     expect(() => HnswIndex.deserialize(link)).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
     expect(() => HnswIndex.deserialize(index.serialize({ includeVectors: false }))).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
     const ac = new AbortController();
     ac.abort();
     await expect(HnswIndex.build(v, dim, { signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });

@@ -32,7 +32,12 @@ describe('inference workers', () => {
     const slots = new InputSlots(6, 4 * ITEM);
     const given = Buffer.from(tiny.bytes); // a Buffer: its slice() is a view, which must not be moved
     const pool = await WorkerPool.start(given, {
-      inputName: reference.inputName, outputName: reference.outputName, uri: tiny.path, workers: 1, intraOpThreads: 1, slots,
+      inputName: reference.inputName,
+      outputName: reference.outputName,
+      uri: tiny.path,
+      workers: 1,
+      intraOpThreads: 1,
+      slots,
     });
     try {
       // the worker got a copy of the model: the caller's bytes are untouched
@@ -42,12 +47,14 @@ describe('inference workers', () => {
       // were copied while an earlier one is still in the session would compute on the wrong batch
       const sizes = [4, 4, 4, 3, 3, 4];
       const inputs = sizes.map((n, k) => batchData(k + 1, n));
-      const outs = await Promise.all(inputs.map((x, k) => {
-        const view = slots.take(x.length);
-        expect(slots.slotOf(view), `batch ${k} is on a slot`).toBeGreaterThanOrEqual(0);
-        view.set(x);
-        return pool.run(view, sizes[k], DIMS);
-      }));
+      const outs = await Promise.all(
+        inputs.map((x, k) => {
+          const view = slots.take(x.length);
+          expect(slots.slotOf(view), `batch ${k} is on a slot`).toBeGreaterThanOrEqual(0);
+          view.set(x);
+          return pool.run(view, sizes[k], DIMS);
+        }),
+      );
       for (let k = 0; k < sizes.length; k++) {
         const want = await reference.run(inputs[k], sizes[k], DIMS);
         expect(Array.from(outs[k]), `batch ${k}`).toEqual(Array.from(want));

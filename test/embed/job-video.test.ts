@@ -34,13 +34,17 @@ afterAll(async () => {
 });
 
 /** Per-frame reference vectors of a video cell: its selected frames through the JS forward pass. */
-async function frameVectors(cell: VideoCell, selection: { count: number } | { everySeconds: number }): Promise<{ vectors: Float64Array[]; times: number[] }> {
+async function frameVectors(
+  cell: VideoCell,
+  selection: { count: number } | { everySeconds: number },
+): Promise<{ vectors: Float64Array[]; times: number[] }> {
   const frames = await cell.frames(selection);
   const vectors: Float64Array[] = [];
   for (const f of frames) {
     const px = await resizeForModel({ data: f.data, width: f.shape[1], height: f.shape[0], channels: 3 }, { size: 32 });
     const x = new Float64Array(3 * 32 * 32);
-    for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) x[c * 1024 + p] = (px[p * 3 + c] / 255 - MEAN[c]) / STD[c];
+    for (let c = 0; c < 3; c++)
+      for (let p = 0; p < 1024; p++) x[c * 1024 + p] = (px[p * 3 + c] / 255 - MEAN[c]) / STD[c];
     vectors.push(tinyConvNetReference(model.weights, x));
   }
   return { vectors, times: frames.map((f) => f.timestampS) };
@@ -48,10 +52,22 @@ async function frameVectors(cell: VideoCell, selection: { count: number } | { ev
 
 describe('embed(): videos', () => {
   it('decodes only the sampled frames and pools them (mean, max) to one vector per video', async () => {
-    const mean = await embed(ds, { column: 'video', model: model.path, frames: { count: 4 }, output: 'mean', batchSize: 3 });
-    const max = await embed(ds, { column: 'video', model: model.path, frames: { count: 4 }, pooling: 'max', output: 'max' });
+    const mean = await embed(ds, {
+      column: 'video',
+      model: model.path,
+      frames: { count: 4 },
+      output: 'mean',
+      batchSize: 3,
+    });
+    const max = await embed(ds, {
+      column: 'video',
+      model: model.path,
+      frames: { count: 4 },
+      pooling: 'max',
+      output: 'max',
+    });
     expect(mean).toMatchObject({ embedded: 2, empty: 1, failures: [] });
-    expect((ds.columnMeta('mean').lineage as EmbeddingLineage)).toMatchObject({ frames: { count: 4 }, pooling: 'mean' });
+    expect(ds.columnMeta('mean').lineage as EmbeddingLineage).toMatchObject({ frames: { count: 4 }, pooling: 'mean' });
     const cells = (await ds.values('video')) as (VideoCell | null)[];
     const gotMean = (await ds.values('mean')) as (Float32Array | null)[];
     const gotMax = (await ds.values('max')) as (Float32Array | null)[];
@@ -67,8 +83,18 @@ describe('embed(): videos', () => {
   });
 
   it("pooling 'none' stores [frames, dim] per video plus frame timestamps", async () => {
-    const s = await embed(ds, { column: 'video', model: model.path, frames: { everySeconds: 1 }, pooling: 'none', output: 'frames' });
-    expect(s.lineage).toMatchObject({ pooling: 'none', frames: { everySeconds: 1 }, timestampsColumn: 'frames_timestamps' });
+    const s = await embed(ds, {
+      column: 'video',
+      model: model.path,
+      frames: { everySeconds: 1 },
+      pooling: 'none',
+      output: 'frames',
+    });
+    expect(s.lineage).toMatchObject({
+      pooling: 'none',
+      frames: { everySeconds: 1 },
+      timestampsColumn: 'frames_timestamps',
+    });
     const got = (await ds.values('frames')) as (Tensor | null)[];
     const times = (await ds.values('frames_timestamps')) as (Tensor | null)[];
     const cells = (await ds.values('video')) as (VideoCell | null)[];
@@ -77,7 +103,8 @@ describe('embed(): videos', () => {
     expect(Array.from(times[1]!.data as Float64Array)).toEqual([0, 1, 2]);
     expect(Array.from(times[0]!.data as Float64Array)).toEqual([0, 1]);
     const ref = await frameVectors(cells[1]!, { everySeconds: 1 });
-    for (let f = 0; f < 3; f++) expect(maxRelDiff((got[1]!.data as Float32Array).subarray(f * 8, f * 8 + 8), ref.vectors[f])).toBeLessThan(1e-4);
+    for (let f = 0; f < 3; f++)
+      expect(maxRelDiff((got[1]!.data as Float32Array).subarray(f * 8, f * 8 + 8), ref.vectors[f])).toBeLessThan(1e-4);
     expect(ref.times).toEqual([0, 1, 2]);
     expect(got[2]).toBeNull();
   });
@@ -86,7 +113,9 @@ describe('embed(): videos', () => {
     const good = await makeVideo({ frames: 12, fps: 12, width: 32, height: 32, format: 'mp4' });
     const bad = new Uint8Array(good);
     bad.fill(0, 48, Math.min(bad.length, 2000));
-    const vds = await Dataset.create(`memory://video-bad-${randomBytes(6).toString('hex')}`, { schema: { video: 'video' } });
+    const vds = await Dataset.create(`memory://video-bad-${randomBytes(6).toString('hex')}`, {
+      schema: { video: 'video' },
+    });
     try {
       await vds.append([{ video: good }]);
       try {

@@ -12,7 +12,15 @@ import { sampleByteRange } from '../../src/format/chunk.js';
 import { openStorage } from '../../src/storage/open.js';
 import { STRATA_VERSION } from '../../src/version.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
-import { damagedJpeg, imageDataset, maxRelDiff, referenceEmbeddings, sampleImages, tinyModel, type TinyModel } from './fixtures/data.js';
+import {
+  damagedJpeg,
+  imageDataset,
+  maxRelDiff,
+  referenceEmbeddings,
+  sampleImages,
+  tinyModel,
+  type TinyModel,
+} from './fixtures/data.js';
 
 let dir: string;
 let images: Uint8Array[];
@@ -37,15 +45,39 @@ async function vectors(ds: Dataset, column: string): Promise<(Float32Array | nul
 describe('embed(): tiny model vs the JS reference', () => {
   const cases = [
     { name: 'defaults (cover, NCHW, RGB)', model: {}, pre: {} },
-    { name: 'NHWC BGR fill', model: { layout: 'NHWC' as const }, pre: { layout: 'NHWC' as const, channels: 'BGR' as const, fit: 'fill' as const } },
-    { name: 'gray contain, custom stats', model: { channels: 1 }, pre: { channels: 'gray' as const, fit: 'contain' as const, mean: [0.5], std: [0.25] } },
-    { name: 'center-crop, scale 1', model: {}, pre: { fit: 'center-crop' as const, scale: 1, mean: [120, 115, 100], std: [60, 60, 60] } },
+    {
+      name: 'NHWC BGR fill',
+      model: { layout: 'NHWC' as const },
+      pre: { layout: 'NHWC' as const, channels: 'BGR' as const, fit: 'fill' as const },
+    },
+    {
+      name: 'gray contain, custom stats',
+      model: { channels: 1 },
+      pre: { channels: 'gray' as const, fit: 'contain' as const, mean: [0.5], std: [0.25] },
+    },
+    {
+      name: 'center-crop, scale 1',
+      model: {},
+      pre: { fit: 'center-crop' as const, scale: 1, mean: [120, 115, 100], std: [60, 60, 60] },
+    },
   ];
   it.each(cases.map((c, i) => [c.name, c, i] as const))('%s: every row within 1e-4', async (_n, c, i) => {
     const m = await tinyModel(dir, `case-${i}`, { seed: 10 + i, inputSize: 32, dim: 12, ...c.model });
     await using ds = await imageDataset(mem(), images);
-    const s = await embed(ds, { column: 'image', model: m.path, preprocess: c.pre, batchSize: 5, commitEveryBatches: 2 });
-    expect(s).toMatchObject({ column: 'embedding', noop: false, processed: images.length, embedded: images.length, dim: 12 });
+    const s = await embed(ds, {
+      column: 'image',
+      model: m.path,
+      preprocess: c.pre,
+      batchSize: 5,
+      commitEveryBatches: 2,
+    });
+    expect(s).toMatchObject({
+      column: 'embedding',
+      noop: false,
+      processed: images.length,
+      embedded: images.length,
+      dim: 12,
+    });
     const got = await vectors(ds, 'embedding');
     const want = await referenceEmbeddings(images, m.weights, { size: 32, ...c.pre });
     expect(got).toHaveLength(images.length);
@@ -54,7 +86,11 @@ describe('embed(): tiny model vs the JS reference', () => {
 
   it('several inference workers (each its own session) and a main-thread model give the same rows in order', async () => {
     const runs: (Float32Array | null)[][] = [];
-    for (const o of [{ inferenceWorkers: 3, batchSize: 2 }, { inferenceWorkers: 1, intraOpThreads: 2, batchSize: 5 }, { inferenceWorker: false, batchSize: 4 }]) {
+    for (const o of [
+      { inferenceWorkers: 3, batchSize: 2 },
+      { inferenceWorkers: 1, intraOpThreads: 2, batchSize: 5 },
+      { inferenceWorker: false, batchSize: 4 },
+    ]) {
       await using ds = await imageDataset(mem(), images);
       const s = await embed(ds, { column: 'image', model: rgb.path, ...o });
       expect(s).toMatchObject({ processed: images.length, embedded: images.length });
@@ -63,18 +99,30 @@ describe('embed(): tiny model vs the JS reference', () => {
     const want = await referenceEmbeddings(images, rgb.weights, { size: 32 });
     for (const got of runs) got.forEach((v, r) => expect(maxRelDiff(v!, want[r]), `row ${r}`).toBeLessThan(1e-4));
     await using ds = await imageDataset(mem(), images.slice(0, 2));
-    await expect(embed(ds, { column: 'image', model: rgb.path, inferenceWorkers: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'inferenceWorkers' } });
+    await expect(embed(ds, { column: 'image', model: rgb.path, inferenceWorkers: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'inferenceWorkers' },
+    });
     expect(ds.core.hasPendingChanges).toBe(false);
   });
 
   it('releases the main-thread session once inference workers hold the model; keeps it when it runs the model', async () => {
     const close = vi.spyOn(EmbeddingModel.prototype, 'close');
     try {
-      for (const [o, closedDuringRun] of [[{}, true], [{ inferenceWorker: false }, false]] as const) {
+      for (const [o, closedDuringRun] of [
+        [{}, true],
+        [{ inferenceWorker: false }, false],
+      ] as const) {
         close.mockClear();
         await using ds = await imageDataset(mem(), images);
         const closedAtProgress: number[] = [];
-        const s = await embed(ds, { column: 'image', model: rgb.path, batchSize: 4, ...o, onProgress: () => closedAtProgress.push(close.mock.calls.length) });
+        const s = await embed(ds, {
+          column: 'image',
+          model: rgb.path,
+          batchSize: 4,
+          ...o,
+          onProgress: () => closedAtProgress.push(close.mock.calls.length),
+        });
         expect(s.embedded).toBe(images.length);
         expect(closedAtProgress.length).toBeGreaterThan(0);
         // close() calls seen by every progress report: one (the early release) or none
@@ -90,13 +138,32 @@ describe('embed(): tiny model vs the JS reference', () => {
     await using ds = await imageDataset(mem(), images);
     const v0 = ds.version;
     const progress: number[] = [];
-    const s = await embed(ds, { column: 'image', model: rgb.path, output: 'vec', batchSize: 4, commitEveryBatches: 2, normalize: true, onProgress: (p) => progress.push(p.done) });
+    const s = await embed(ds, {
+      column: 'image',
+      model: rgb.path,
+      output: 'vec',
+      batchSize: 4,
+      commitEveryBatches: 2,
+      normalize: true,
+      onProgress: (p) => progress.push(p.done),
+    });
     expect(progress.at(-1)).toBe(images.length);
     expect(ds.version - v0).toBe(Math.ceil(Math.ceil(images.length / 4) / 2)); // 6 batches / 2 → 3 commits
     const l = ds.columnMeta('vec').lineage as EmbeddingLineage;
     expect(l).toMatchObject({
-      kind: 'strata.embedding', sourceColumn: 'image', dim: 16, strataVersion: STRATA_VERSION, normalize: true, failureCount: 0,
-      model: { sha256: rgb.sha256, inputName: 'input', outputName: 'embedding', uri: rgb.path, inputDims: [-1, 3, 32, 32] },
+      kind: 'strata.embedding',
+      sourceColumn: 'image',
+      dim: 16,
+      strataVersion: STRATA_VERSION,
+      normalize: true,
+      failureCount: 0,
+      model: {
+        sha256: rgb.sha256,
+        inputName: 'input',
+        outputName: 'embedding',
+        uri: rgb.path,
+        inputDims: [-1, 3, 32, 32],
+      },
       preprocess: { size: [32, 32], fit: 'cover', layout: 'NCHW', channels: 'RGB' },
     });
     expect(Date.parse(l.createdAt)).toBeGreaterThan(Date.now() - 60_000);
@@ -113,19 +180,33 @@ describe('embed(): tiny model vs the JS reference', () => {
     await using ds = await imageDataset(mem(), images);
     const v0 = ds.version;
     const committed: number[] = [];
-    const s = await embed(ds, { column: 'image', model: rgb.path, output: 'by_time', batchSize: 4, onProgress: (p) => committed.push(p.committedRows) });
+    const s = await embed(ds, {
+      column: 'image',
+      model: rgb.path,
+      output: 'by_time',
+      batchSize: 4,
+      onProgress: (p) => committed.push(p.committedRows),
+    });
     expect(s.processed).toBe(images.length);
     expect(ds.version - v0).toBe(1); // 6 batches well inside the default 10 s: only the final commit
     expect(committed.every((c) => c === 0)).toBe(true);
 
     const v1 = ds.version;
-    await embed(ds, { column: 'image', model: rgb.path, output: 'every_batch', batchSize: 4, commitIntervalMs: 0, onProgress: (p) => committed.push(p.committedRows) });
+    await embed(ds, {
+      column: 'image',
+      model: rgb.path,
+      output: 'every_batch',
+      batchSize: 4,
+      commitIntervalMs: 0,
+      onProgress: (p) => committed.push(p.committedRows),
+    });
     expect(ds.version - v1).toBe(Math.ceil(images.length / 4)); // 6 batches → 6 commits
     expect(committed.slice(-6)).toEqual([4, 8, 12, 16, 20, 23]);
 
     for (const bad of [-1, Number.NaN, Infinity]) {
-      await expect(embed(ds, { column: 'image', model: rgb.path, output: 'bad', commitIntervalMs: bad }))
-        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'commitIntervalMs' } });
+      await expect(
+        embed(ds, { column: 'image', model: rgb.path, output: 'bad', commitIntervalMs: bad }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'commitIntervalMs' } });
     }
     expect(ds.core.hasPendingChanges).toBe(false);
   });
@@ -134,25 +215,44 @@ describe('embed(): tiny model vs the JS reference', () => {
     await using ds = await imageDataset(mem(), images);
     await embed(ds, { column: 'image', model: rgb.path });
     const before = await vectors(ds, 'embedding');
-    await expect(embed(ds, { column: 'image', model: other.path })).rejects.toMatchObject({ code: 'CONFLICT', details: { column: 'embedding', differences: ['model sha256'] } });
-    await expect(embed(ds, { column: 'image', model: rgb.path, preprocess: { fit: 'fill' } })).rejects.toMatchObject({ code: 'CONFLICT', details: { differences: ['preprocess'] } });
+    await expect(embed(ds, { column: 'image', model: other.path })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { column: 'embedding', differences: ['model sha256'] },
+    });
+    await expect(embed(ds, { column: 'image', model: rgb.path, preprocess: { fit: 'fill' } })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { differences: ['preprocess'] },
+    });
     const s = await embed(ds, { column: 'image', model: other.path, onLineageMismatch: 'new-column' });
     expect(s.column).toBe('embedding_2');
-    const s2 = await embed(ds, { column: 'image', model: rgb.path, preprocess: { fit: 'fill' }, onLineageMismatch: 'new-column' });
+    const s2 = await embed(ds, {
+      column: 'image',
+      model: rgb.path,
+      preprocess: { fit: 'fill' },
+      onLineageMismatch: 'new-column',
+    });
     expect(s2.column).toBe('embedding_3');
-    expect(await embed(ds, { column: 'image', model: other.path, onLineageMismatch: 'new-column' })).toMatchObject({ column: 'embedding_2', noop: true });
+    expect(await embed(ds, { column: 'image', model: other.path, onLineageMismatch: 'new-column' })).toMatchObject({
+      column: 'embedding_2',
+      noop: true,
+    });
     expect(await vectors(ds, 'embedding')).toEqual(before);
     // a column not written by embed() is never appended to
     ds.addColumn('plain', { htype: 'embedding', dim: 16 });
     await ds.commit();
-    await expect(embed(ds, { column: 'image', model: rgb.path, output: 'plain' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(embed(ds, { column: 'image', model: rgb.path, output: 'plain' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
   });
 
   it('rows appended after the job: the derived column is left short by append(), a re-run embeds just the new rows', async () => {
     await using ds = await imageDataset(mem(), images.slice(0, 6));
     const first = await embed(ds, { column: 'image', model: rgb.path });
     expect(first.lineage.rowsWritten).toBe(6);
-    await ds.append([{ image: images[6], id: 6 }, { image: images[7], id: 7 }]);
+    await ds.append([
+      { image: images[6], id: 6 },
+      { image: images[7], id: 7 },
+    ]);
     await ds.commit();
     expect(ds.core.columnManifest('embedding').length).toBe(6);
     const warnings: string[] = [];
@@ -171,15 +271,31 @@ describe('embed(): tiny model vs the JS reference', () => {
     const v = ds.version;
     const gray = await tinyModel(dir, 'gray', { seed: 3, channels: 1 });
     const nhwc = await tinyModel(dir, 'nhwc', { seed: 4, layout: 'NHWC' });
-    await expect(embed(ds, { column: 'image', model: rgb.path, preprocess: { size: 48 } }))
-      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'preprocess.size', hint: 'set size: [32, 32]' } });
-    await expect(embed(ds, { column: 'image', model: gray.path })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'preprocess.channels' } });
-    await expect(embed(ds, { column: 'image', model: nhwc.path })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'preprocess.layout', hint: "set layout: 'NHWC'" } });
-    await expect(embed(ds, { column: 'image', model: rgb.path, inputName: 'nope' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'inputName' } });
+    await expect(embed(ds, { column: 'image', model: rgb.path, preprocess: { size: 48 } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'preprocess.size', hint: 'set size: [32, 32]' },
+    });
+    await expect(embed(ds, { column: 'image', model: gray.path })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'preprocess.channels' },
+    });
+    await expect(embed(ds, { column: 'image', model: nhwc.path })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'preprocess.layout', hint: "set layout: 'NHWC'" },
+    });
+    await expect(embed(ds, { column: 'image', model: rgb.path, inputName: 'nope' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'inputName' },
+    });
     await expect(embed(ds, { column: 'id', model: rgb.path })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
-    await expect(embed(ds.head(2), { column: 'image', model: rgb.path })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(embed(ds.head(2), { column: 'image', model: rgb.path })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     await ds.append({ image: images[0], id: 9 });
-    await expect(embed(ds, { column: 'image', model: rgb.path })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { hint: 'commit() or rollback() first' } });
+    await expect(embed(ds, { column: 'image', model: rgb.path })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { hint: 'commit() or rollback() first' },
+    });
     await ds.rollback();
     expect(ds.version).toBe(v);
     expect(ds.columns).not.toContain('embedding');
@@ -201,7 +317,9 @@ describe('embed(): tiny model vs the JS reference', () => {
     expect(r.failures).toEqual([{ row: 6, reason: expect.stringMatching(/checksum/) }]);
     const got = await vectors(ds, 'embedding');
     const want = await referenceEmbeddings(images.slice(0, 10), rgb.weights, { size: 32 });
-    got.forEach((v, row) => (row === 6 ? expect(v).toBeNull() : expect(maxRelDiff(v!, want[row]), `row ${row}`).toBeLessThan(1e-4)));
+    got.forEach((v, row) =>
+      row === 6 ? expect(v).toBeNull() : expect(maxRelDiff(v!, want[row]), `row ${row}`).toBeLessThan(1e-4),
+    );
   });
 
   it('records decode failures (row + reason) and stores null; strict mode fails the job', async () => {
@@ -209,8 +327,9 @@ describe('embed(): tiny model vs the JS reference', () => {
     imgs[3] = damagedJpeg(images[0]);
     imgs[5] = null;
     await using strictDs = await imageDataset(mem(), imgs);
-    await expect(embed(strictDs, { column: 'image', model: rgb.path, strict: true, batchSize: 2, commitEveryBatches: 1 }))
-      .rejects.toMatchObject({ code: 'CORRUPT', details: { row: 3, column: 'image' } });
+    await expect(
+      embed(strictDs, { column: 'image', model: rgb.path, strict: true, batchSize: 2, commitEveryBatches: 1 }),
+    ).rejects.toMatchObject({ code: 'CORRUPT', details: { row: 3, column: 'image' } });
     // batch [0,1] was committed before the bad row; nothing after it
     expect((await vectors(strictDs, 'embedding')).filter((v) => v !== null)).toHaveLength(2);
 
@@ -240,14 +359,19 @@ describe('embed(): tiny model vs the JS reference', () => {
     expect(a.lineage.model).toMatchObject({ uri: 'memory://embed-models/rgb.onnx', sha256: rgb.sha256 });
     const session = await ort.InferenceSession.create(rgb.path);
     try {
-      await expect(embed(ds, { column: 'image', model: session, output: 'b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'modelSha256' } });
+      await expect(embed(ds, { column: 'image', model: session, output: 'b' })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        details: { field: 'modelSha256' },
+      });
       const b = await embed(ds, { column: 'image', model: session, modelSha256: rgb.sha256, output: 'b' });
       expect(b.lineage.model.uri).toBe('session');
     } finally {
       await session.release();
     }
     expect(await vectors(ds, 'b')).toEqual(await vectors(ds, 'a'));
-    await expect(embed(ds, { column: 'image', model: 'memory://embed-models/none.onnx', output: 'c' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(
+      embed(ds, { column: 'image', model: 'memory://embed-models/none.onnx', output: 'c' }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
     let s3: S3TestServer | undefined;
     try {
@@ -260,7 +384,12 @@ describe('embed(): tiny model vs the JS reference', () => {
       const bucketStore = await openStorage(`s3://${s3.bucket}/models`, { s3: s3.s3Options });
       await bucketStore.put('rgb.onnx', rgb.bytes);
       await bucketStore.close();
-      const c = await embed(ds, { column: 'image', model: `s3://${s3.bucket}/models/rgb.onnx`, storageOptions: { s3: s3.s3Options }, output: 'c' });
+      const c = await embed(ds, {
+        column: 'image',
+        model: `s3://${s3.bucket}/models/rgb.onnx`,
+        storageOptions: { s3: s3.s3Options },
+        output: 'c',
+      });
       expect(c.lineage.model.sha256).toBe(rgb.sha256);
       expect(await vectors(ds, 'c')).toEqual(await vectors(ds, 'a'));
     } finally {
@@ -271,10 +400,18 @@ describe('embed(): tiny model vs the JS reference', () => {
   it('abort: ABORTED, committed batches stay, a re-run resumes', async () => {
     await using ds = await imageDataset(mem(), images);
     const ac = new AbortController();
-    await expect(embed(ds, {
-      column: 'image', model: rgb.path, batchSize: 3, commitEveryBatches: 1, signal: ac.signal,
-      onProgress: (p) => { if (p.done >= 9) ac.abort(); },
-    })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(
+      embed(ds, {
+        column: 'image',
+        model: rgb.path,
+        batchSize: 3,
+        commitEveryBatches: 1,
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.done >= 9) ac.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
     const partial = (await Dataset.open(ds.uri)).core.columnManifest('embedding').length;
     expect(partial).toBeGreaterThanOrEqual(9);
     expect(partial).toBeLessThan(images.length);

@@ -4,7 +4,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { buildMobileNetV2Like, buildMultiIoModel, buildTinyConvNet, writeModel } from '../../datasets/models/onnx-builder.js';
+import {
+  buildMobileNetV2Like,
+  buildMultiIoModel,
+  buildTinyConvNet,
+  writeModel,
+} from '../../datasets/models/onnx-builder.js';
 import { EmbeddingModel } from '../../src/embed/model.js';
 import { damagedJpeg, sampleImages } from './fixtures/data.js';
 import type { StrataError } from '../../src/errors.js';
@@ -43,7 +48,9 @@ describe('EmbeddingModel.load', () => {
     await a.close(); // idempotent
     await expect(a.run(x, 2)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await c.close();
-    expect((await session.run({ input: new ort.Tensor('float32', x, [2, 3, 32, 32]) })).embedding.dims).toEqual([2, 16]);
+    expect((await session.run({ input: new ort.Tensor('float32', x, [2, 3, 32, 32]) })).embedding.dims).toEqual([
+      2, 16,
+    ]);
     await session.release();
     await b.close();
   });
@@ -55,14 +62,16 @@ describe('EmbeddingModel.load', () => {
     expect(String((err as Error).message)).toContain('image');
     expect(String((err as Error).message)).toContain('mask');
     await expect(EmbeddingModel.load(bytes, { inputName: 'pixels' })).rejects.toMatchObject({
-      code: 'INVALID_ARGUMENT', details: { inputs: ['image', 'mask'] },
+      code: 'INVALID_ARGUMENT',
+      details: { inputs: ['image', 'mask'] },
     });
   });
 
   it('several outputs → INVALID_ARGUMENT listing them; outputName picks one', async () => {
     const bytes = buildMultiIoModel({ inputs: 1, outputs: 2 });
     await expect(EmbeddingModel.load(bytes)).rejects.toMatchObject({
-      code: 'INVALID_ARGUMENT', details: { field: 'outputName', outputs: ['embedding', 'logits'] },
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'outputName', outputs: ['embedding', 'logits'] },
     });
     await using m = await EmbeddingModel.load(bytes, { outputName: 'logits' });
     const x = new Float32Array(3 * 64);
@@ -79,12 +88,20 @@ describe('EmbeddingModel.load', () => {
 
   it('run checks the batch length and wraps runtime shape errors', async () => {
     await using m = await EmbeddingModel.load(buildTinyConvNet({ seed: 2 }).bytes);
-    await expect(m.run(new Float32Array(10), 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'batch' } });
-    await expect(m.run(new Float32Array(3 * 16 * 16), 1, [3, 16, 16])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(m.run(new Float32Array(10), 1)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'batch' },
+    });
+    await expect(m.run(new Float32Array(3 * 16 * 16), 1, [3, 16, 16])).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     await using dyn = await EmbeddingModel.load(buildTinyConvNet({ seed: 2, dynamicSpatial: true }).bytes);
     expect(dyn.inputShape.dims).toEqual([-1, 3, -1, -1]);
     expect(dyn.outputDim).toBe(16);
-    await expect(dyn.run(new Float32Array(3 * 16 * 16), 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'itemDims' } });
+    await expect(dyn.run(new Float32Array(3 * 16 * 16), 1)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'itemDims' },
+    });
     expect((await dyn.run(new Float32Array(3 * 16 * 16), 1, [3, 16, 16])).length).toBe(16);
   });
 });
@@ -93,36 +110,68 @@ describe('validatePreprocess against the model input', () => {
   const nchw3 = [-1, 3, 224, 224];
   it('accepts a match and returns the resolved preprocess', () => {
     const p = validatePreprocess({}, nchw3);
-    expect(p).toMatchObject({ size: [224, 224], fit: 'cover', layout: 'NCHW', channels: 'RGB', scale: 1 / 255, cropFraction: 0.875 });
+    expect(p).toMatchObject({
+      size: [224, 224],
+      fit: 'cover',
+      layout: 'NCHW',
+      channels: 'RGB',
+      scale: 1 / 255,
+      cropFraction: 0.875,
+    });
     expect(validatePreprocess({ size: [100, 60] }, [-1, 3, -1, -1]).size).toEqual([100, 60]);
   });
   it('size vs model H×W', () => {
-    const err = (() => { try { validatePreprocess({ size: 256 }, nchw3); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        validatePreprocess({ size: 256 }, nchw3);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'preprocess.size' } });
     expect(String((err as Error).message)).toContain('224');
     expect(() => validatePreprocess({ size: [224, 200] }, [-1, 3, 224, -1])).not.toThrow();
-    expect(() => validatePreprocess({ size: [200, 224] }, [-1, 3, 224, -1])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => validatePreprocess({ size: [200, 224] }, [-1, 3, 224, -1])).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
   it('channels vs model C', () => {
-    expect(() => validatePreprocess({ channels: 'gray' }, nchw3)).toThrow(expect.objectContaining({
-      code: 'INVALID_ARGUMENT', details: expect.objectContaining({ field: 'preprocess.channels' }),
-    }));
-    expect(() => validatePreprocess({ channels: 'RGB', size: 32 }, [-1, 1, 32, 32])).toThrow(expect.objectContaining({
-      details: expect.objectContaining({ field: 'preprocess.channels', hint: "use channels: 'gray'" }),
-    }));
-    expect(() => validatePreprocess({}, [-1, 4, 224, 224])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => validatePreprocess({ channels: 'gray' }, nchw3)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ field: 'preprocess.channels' }),
+      }),
+    );
+    expect(() => validatePreprocess({ channels: 'RGB', size: 32 }, [-1, 1, 32, 32])).toThrow(
+      expect.objectContaining({
+        details: expect.objectContaining({ field: 'preprocess.channels', hint: "use channels: 'gray'" }),
+      }),
+    );
+    expect(() => validatePreprocess({}, [-1, 4, 224, 224])).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
   it('layout NCHW vs an NHWC model (and back), rank', () => {
-    expect(() => validatePreprocess({ size: 32 }, [-1, 32, 32, 3])).toThrow(expect.objectContaining({
-      details: expect.objectContaining({ field: 'preprocess.layout', hint: "set layout: 'NHWC'" }),
-    }));
-    expect(() => validatePreprocess({ size: 32, layout: 'NHWC' }, [-1, 3, 32, 32])).toThrow(expect.objectContaining({
-      details: expect.objectContaining({ field: 'preprocess.layout' }),
-    }));
+    expect(() => validatePreprocess({ size: 32 }, [-1, 32, 32, 3])).toThrow(
+      expect.objectContaining({
+        details: expect.objectContaining({ field: 'preprocess.layout', hint: "set layout: 'NHWC'" }),
+      }),
+    );
+    expect(() => validatePreprocess({ size: 32, layout: 'NHWC' }, [-1, 3, 32, 32])).toThrow(
+      expect.objectContaining({
+        details: expect.objectContaining({ field: 'preprocess.layout' }),
+      }),
+    );
     expect(() => validatePreprocess({}, [-1, 3, 224])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
   it('bad fields name themselves', () => {
-    const field = (o: object) => { try { resolvePreprocess(o); } catch (e) { return (e as { details: { field: string } }).details.field; } };
+    const field = (o: object) => {
+      try {
+        resolvePreprocess(o);
+      } catch (e) {
+        return (e as { details: { field: string } }).details.field;
+      }
+    };
     expect(field({ mean: [1, 2] })).toBe('preprocess.mean');
     expect(field({ std: [1, 0, 1] })).toBe('preprocess.std');
     expect(field({ fit: 'crop' })).toBe('preprocess.fit');
@@ -133,7 +182,9 @@ describe('validatePreprocess against the model input', () => {
   });
   it('decode failures are CORRUPT; wrong image sizes are INVALID_ARGUMENT', async () => {
     await expect(resizeForModel(new Uint8Array([1, 2, 3, 4]), {})).rejects.toMatchObject({ code: 'CORRUPT' });
-    expect(() => toTensor([new Uint8Array(10)], { size: 4 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => toTensor([new Uint8Array(10)], { size: 4 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
   it('a damaged JPEG decoded among many others is CORRUPT with a reason that names the format (sharp drains warnings process-wide)', async () => {
     const good = await sampleImages(12, 5);

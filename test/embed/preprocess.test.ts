@@ -10,7 +10,16 @@ function pixels(h: number, w: number, seed: number, offset: number): Uint8Array 
   return buf.subarray(offset, offset + h * w * 3);
 }
 
-function reference(images: Uint8Array[], h: number, w: number, channels: 'RGB' | 'BGR', layout: 'NCHW' | 'NHWC', scale: number, mean: number[], std: number[]): Float64Array {
+function reference(
+  images: Uint8Array[],
+  h: number,
+  w: number,
+  channels: 'RGB' | 'BGR',
+  layout: 'NCHW' | 'NHWC',
+  scale: number,
+  mean: number[],
+  std: number[],
+): Float64Array {
   const per = h * w * 3;
   const y = new Float64Array(images.length * per);
   images.forEach((src, i) => {
@@ -29,7 +38,13 @@ describe('toTensor', () => {
   it('equals the per-value formula for every layout and channel order, odd sizes and unaligned buffers', () => {
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];
-    for (const [h, w] of [[5, 3], [4, 4], [7, 9], [1, 1], [2, 6]] as const) {
+    for (const [h, w] of [
+      [5, 3],
+      [4, 4],
+      [7, 9],
+      [1, 1],
+      [2, 6],
+    ] as const) {
       for (const channels of ['RGB', 'BGR'] as const) {
         for (const layout of ['NCHW', 'NHWC'] as const) {
           const images = [0, 1, 2, 3, 4].map((offset) => pixels(h, w, 7 * h + w + offset, offset));

@@ -2,14 +2,31 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildTinyConvNet, tinyConvNetReference, writeModel, type TinyConvNetOptions } from '../../datasets/models/onnx-builder.js';
+import {
+  buildTinyConvNet,
+  tinyConvNetReference,
+  writeModel,
+  type TinyConvNetOptions,
+} from '../../datasets/models/onnx-builder.js';
 import { EmbeddingModel } from '../../src/embed/model.js';
-import { itemDims, resizeForModel, toTensor, validatePreprocess, type PreprocessOptions } from '../../src/embed/preprocess.js';
+import {
+  itemDims,
+  resizeForModel,
+  toTensor,
+  validatePreprocess,
+  type PreprocessOptions,
+} from '../../src/embed/preprocess.js';
 import { sampleImages } from './images.js';
 
 /** Independent NCHW conversion: explicit per-pixel formula, float64. */
-function referenceTensor(pixels: Uint8Array[], size: readonly [number, number], channels: 'RGB' | 'BGR' | 'gray',
-  mean: number[], std: number[], scale: number): Float64Array {
+function referenceTensor(
+  pixels: Uint8Array[],
+  size: readonly [number, number],
+  channels: 'RGB' | 'BGR' | 'gray',
+  mean: number[],
+  std: number[],
+  scale: number,
+): Float64Array {
   const [h, w] = size;
   const C = channels === 'gray' ? 1 : 3;
   const out = new Float64Array(pixels.length * C * h * w);
@@ -39,35 +56,103 @@ interface Case {
   readonly model: Omit<TinyConvNetOptions, 'seed'>;
   readonly pre: PreprocessOptions;
   /** What the reference uses (stated independently of the library defaults). */
-  readonly ref: { size: [number, number]; channels: 'RGB' | 'BGR' | 'gray'; mean: number[]; std: number[]; scale: number };
+  readonly ref: {
+    size: [number, number];
+    channels: 'RGB' | 'BGR' | 'gray';
+    mean: number[];
+    std: number[];
+    scale: number;
+  };
 }
 
 const rgbDefaults = { channels: 'RGB' as const, mean: IMNET_MEAN, std: IMNET_STD, scale: 1 / 255 };
 const CASES: Case[] = [
-  { name: 'defaults (cover, NCHW, RGB, ImageNet, 1/255)', model: {}, pre: { size: 32 }, ref: { size: [32, 32], ...rgbDefaults } },
+  {
+    name: 'defaults (cover, NCHW, RGB, ImageNet, 1/255)',
+    model: {},
+    pre: { size: 32 },
+    ref: { size: [32, 32], ...rgbDefaults },
+  },
   { name: 'fit contain', model: {}, pre: { size: 32, fit: 'contain' }, ref: { size: [32, 32], ...rgbDefaults } },
   { name: 'fit fill', model: {}, pre: { size: 32, fit: 'fill' }, ref: { size: [32, 32], ...rgbDefaults } },
-  { name: 'fit center-crop', model: {}, pre: { size: 32, fit: 'center-crop' }, ref: { size: [32, 32], ...rgbDefaults } },
-  { name: 'layout NHWC', model: { layout: 'NHWC' }, pre: { size: 32, layout: 'NHWC' }, ref: { size: [32, 32], ...rgbDefaults } },
-  { name: 'channels BGR (default mean/std reversed)', model: {}, pre: { size: 32, channels: 'BGR' },
-    ref: { size: [32, 32], channels: 'BGR', mean: [...IMNET_MEAN].reverse(), std: [...IMNET_STD].reverse(), scale: 1 / 255 } },
-  { name: 'channels gray (default 0.449/0.226)', model: { channels: 1 }, pre: { size: 32, channels: 'gray' },
-    ref: { size: [32, 32], channels: 'gray', mean: [0.449], std: [0.226], scale: 1 / 255 } },
-  { name: 'gray NHWC contain', model: { channels: 1, layout: 'NHWC' }, pre: { size: 32, channels: 'gray', layout: 'NHWC', fit: 'contain' },
-    ref: { size: [32, 32], channels: 'gray', mean: [0.449], std: [0.226], scale: 1 / 255 } },
-  { name: 'custom mean/std, scale 1', model: {}, pre: { size: 32, scale: 1, mean: [127.5, 120, 110], std: [60, 65, 70] },
-    ref: { size: [32, 32], channels: 'RGB', mean: [127.5, 120, 110], std: [60, 65, 70], scale: 1 } },
-  { name: 'one-value mean/std broadcast, scale 2/255', model: {}, pre: { size: 32, scale: 2 / 255, mean: [1], std: [1] },
-    ref: { size: [32, 32], channels: 'RGB', mean: [1, 1, 1], std: [1, 1, 1], scale: 2 / 255 } },
-  { name: 'non-square [24, 40], BGR NHWC fill, custom stats', model: { inputSize: [24, 40], layout: 'NHWC' },
+  {
+    name: 'fit center-crop',
+    model: {},
+    pre: { size: 32, fit: 'center-crop' },
+    ref: { size: [32, 32], ...rgbDefaults },
+  },
+  {
+    name: 'layout NHWC',
+    model: { layout: 'NHWC' },
+    pre: { size: 32, layout: 'NHWC' },
+    ref: { size: [32, 32], ...rgbDefaults },
+  },
+  {
+    name: 'channels BGR (default mean/std reversed)',
+    model: {},
+    pre: { size: 32, channels: 'BGR' },
+    ref: {
+      size: [32, 32],
+      channels: 'BGR',
+      mean: [...IMNET_MEAN].reverse(),
+      std: [...IMNET_STD].reverse(),
+      scale: 1 / 255,
+    },
+  },
+  {
+    name: 'channels gray (default 0.449/0.226)',
+    model: { channels: 1 },
+    pre: { size: 32, channels: 'gray' },
+    ref: { size: [32, 32], channels: 'gray', mean: [0.449], std: [0.226], scale: 1 / 255 },
+  },
+  {
+    name: 'gray NHWC contain',
+    model: { channels: 1, layout: 'NHWC' },
+    pre: { size: 32, channels: 'gray', layout: 'NHWC', fit: 'contain' },
+    ref: { size: [32, 32], channels: 'gray', mean: [0.449], std: [0.226], scale: 1 / 255 },
+  },
+  {
+    name: 'custom mean/std, scale 1',
+    model: {},
+    pre: { size: 32, scale: 1, mean: [127.5, 120, 110], std: [60, 65, 70] },
+    ref: { size: [32, 32], channels: 'RGB', mean: [127.5, 120, 110], std: [60, 65, 70], scale: 1 },
+  },
+  {
+    name: 'one-value mean/std broadcast, scale 2/255',
+    model: {},
+    pre: { size: 32, scale: 2 / 255, mean: [1], std: [1] },
+    ref: { size: [32, 32], channels: 'RGB', mean: [1, 1, 1], std: [1, 1, 1], scale: 2 / 255 },
+  },
+  {
+    name: 'non-square [24, 40], BGR NHWC fill, custom stats',
+    model: { inputSize: [24, 40], layout: 'NHWC' },
     pre: { size: [24, 40], fit: 'fill', layout: 'NHWC', channels: 'BGR', mean: [0.5, 0.4, 0.3], std: [0.2, 0.3, 0.25] },
-    ref: { size: [24, 40], channels: 'BGR', mean: [0.5, 0.4, 0.3], std: [0.2, 0.3, 0.25], scale: 1 / 255 } },
-  { name: 'non-square center-crop [40, 24]', model: { inputSize: [40, 24] }, pre: { size: [40, 24], fit: 'center-crop', cropFraction: 0.8 },
-    ref: { size: [40, 24], ...rgbDefaults } },
-  { name: 'head ReduceMean/Reshape/MatMul + Softmax, no BatchNorm', model: { head: 'reducemean-matmul', softmax: true, batchNorm: false },
-    pre: { size: 32 }, ref: { size: [32, 32], ...rgbDefaults } },
-  { name: 'dynamic H/W model', model: { dynamicSpatial: true }, pre: { size: [48, 36] }, ref: { size: [48, 36], ...rgbDefaults } },
-  { name: 'fixed batch 2 (run chunks and pads)', model: { fixedBatch: 2 }, pre: { size: 32 }, ref: { size: [32, 32], ...rgbDefaults } },
+    ref: { size: [24, 40], channels: 'BGR', mean: [0.5, 0.4, 0.3], std: [0.2, 0.3, 0.25], scale: 1 / 255 },
+  },
+  {
+    name: 'non-square center-crop [40, 24]',
+    model: { inputSize: [40, 24] },
+    pre: { size: [40, 24], fit: 'center-crop', cropFraction: 0.8 },
+    ref: { size: [40, 24], ...rgbDefaults },
+  },
+  {
+    name: 'head ReduceMean/Reshape/MatMul + Softmax, no BatchNorm',
+    model: { head: 'reducemean-matmul', softmax: true, batchNorm: false },
+    pre: { size: 32 },
+    ref: { size: [32, 32], ...rgbDefaults },
+  },
+  {
+    name: 'dynamic H/W model',
+    model: { dynamicSpatial: true },
+    pre: { size: [48, 36] },
+    ref: { size: [48, 36], ...rgbDefaults },
+  },
+  {
+    name: 'fixed batch 2 (run chunks and pads)',
+    model: { fixedBatch: 2 },
+    pre: { size: 32 },
+    ref: { size: [32, 32], ...rgbDefaults },
+  },
 ];
 
 let images: Uint8Array[];
@@ -97,17 +182,20 @@ describe('tiny conv net vs independent JS reference', () => {
     expect(got.length).toBe(want.length);
     expect(model.outputDim).toBe(weights.dim);
     let maxDiff = 0;
-    for (let k = 0; k < want.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got[k] - want[k]) / Math.max(1, Math.abs(want[k])));
+    for (let k = 0; k < want.length; k++)
+      maxDiff = Math.max(maxDiff, Math.abs(got[k] - want[k]) / Math.max(1, Math.abs(want[k])));
     expect(maxDiff).toBeLessThan(1e-4);
   });
 
   it('fit modes really differ, and contain pads with black', async () => {
     const wide = images[4]; // 70 × 20
     const px = {} as Record<string, Uint8Array>;
-    for (const fit of ['cover', 'contain', 'fill', 'center-crop'] as const) px[fit] = await resizeForModel(wide, { size: 16, fit });
+    for (const fit of ['cover', 'contain', 'fill', 'center-crop'] as const)
+      px[fit] = await resizeForModel(wide, { size: 16, fit });
     const keys = Object.keys(px);
     for (let a = 0; a < keys.length; a++) {
-      for (let b = a + 1; b < keys.length; b++) expect(Buffer.compare(px[keys[a]], px[keys[b]]), `${keys[a]} vs ${keys[b]}`).not.toBe(0);
+      for (let b = a + 1; b < keys.length; b++)
+        expect(Buffer.compare(px[keys[a]], px[keys[b]]), `${keys[a]} vs ${keys[b]}`).not.toBe(0);
     }
     expect(Math.max(...px.contain.subarray(0, 16 * 3))).toBe(0); // top row is padding
   });

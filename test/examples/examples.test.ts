@@ -13,7 +13,9 @@ import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
-const EXAMPLES = readdirSync(join(ROOT, 'examples')).filter((f) => /^\d\d-.+\.ts$/.test(f)).sort();
+const EXAMPLES = readdirSync(join(ROOT, 'examples'))
+  .filter((f) => /^\d\d-.+\.ts$/.test(f))
+  .sort();
 
 interface Result {
   code: number | null;
@@ -25,7 +27,11 @@ function runExample(file: string, env: NodeJS.ProcessEnv): Promise<Result> {
   return new Promise((resolve, reject) => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
     delete childEnv.NODE_OPTIONS;
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'examples', file)], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'examples', file)], {
+      cwd: ROOT,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -55,16 +61,27 @@ afterAll(async () => {
 describe('examples', () => {
   it('there is one example per user task', () => {
     expect(EXAMPLES).toEqual([
-      '01-open-dataset.ts', '02-ingest-folder.ts', '03-embed-images.ts', '04-embed-videos.ts',
-      '05-search-similar.ts', '06-window-features.ts', '07-serve-features.ts', '08-s3.ts', '09-embed-text.ts',
+      '01-open-dataset.ts',
+      '02-ingest-folder.ts',
+      '03-embed-images.ts',
+      '04-embed-videos.ts',
+      '05-search-similar.ts',
+      '06-window-features.ts',
+      '07-serve-features.ts',
+      '08-s3.ts',
+      '09-embed-text.ts',
     ]);
   });
 
-  it.each(EXAMPLES.filter((f) => f !== '08-s3.ts'))('%s runs and exits 0', async (file) => {
-    const r = await runExample(file, { STRATA_EXAMPLES_DIR: dir });
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stderr).toMatch(/: ok in [\d.]+ s/);
-  }, 180_000);
+  it.each(EXAMPLES.filter((f) => f !== '08-s3.ts'))(
+    '%s runs and exits 0',
+    async (file) => {
+      const r = await runExample(file, { STRATA_EXAMPLES_DIR: dir });
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stderr).toMatch(/: ok in [\d.]+ s/);
+    },
+    180_000,
+  );
 
   it('08-s3.ts runs against an S3-compatible endpoint given by the environment', async () => {
     const r = await runExample('08-s3.ts', {

@@ -14,7 +14,16 @@ import type { Event, Row } from './_oracle.js';
 export function eventsTable(events: readonly Event[], stringKeys = false): A.Table {
   return tableFromRecords(
     events.map((e) => ({ k: e.k, event_timestamp: e.ts, cr: e.cr, v: e.v, s: e.s, rid: e.rid })),
-    { dtypes: { k: stringKeys ? 'string' : 'int64', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64', s: 'string', rid: 'int64' } },
+    {
+      dtypes: {
+        k: stringKeys ? 'string' : 'int64',
+        event_timestamp: 'timestamp',
+        cr: 'timestamp',
+        v: 'float64',
+        s: 'string',
+        rid: 'int64',
+      },
+    },
   );
 }
 
@@ -37,7 +46,13 @@ export async function plainRepo(table: A.Table, ttl?: Duration): Promise<Feature
   return FeatureRepo.fromDefinitions([
     defineEntity({ name: 'ent', joinKeys: ['k'] }),
     defineSource({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' }),
-    defineFeatureView({ name: 'plain', entities: ['ent'], source: 'ev', features: ['v', 's'], ...(ttl ? { ttl } : {}) }),
+    defineFeatureView({
+      name: 'plain',
+      entities: ['ent'],
+      source: 'ev',
+      features: ['v', 's'],
+      ...(ttl ? { ttl } : {}),
+    }),
   ]);
 }
 

@@ -72,7 +72,10 @@ export function generate(o: GenOptions): { events: Event[]; rows: Row[] } {
   }
   const rows: Row[] = [];
   for (let i = 0; i < (o.rows ?? 400); i++) {
-    const qts = r() < 0.3 && events.length ? events[Math.floor(r() * events.length)].ts + (r() < 0.5 ? 0 : 1) : time() + (r() < 0.2 ? 5 * DAY : 0);
+    const qts =
+      r() < 0.3 && events.length
+        ? events[Math.floor(r() * events.length)].ts + (r() < 0.5 ? 0 : 1)
+        : time() + (r() < 0.2 ? 5 * DAY : 0);
     rows.push({ qid: i, qk: key(Math.floor(r() * (E + 5))), qts });
   }
   return { events, rows };
@@ -83,7 +86,12 @@ export async function duck(): Promise<DuckDBConnection> {
   return inst.connect();
 }
 
-export async function loadIntoDuck(con: DuckDBConnection, events: Event[], rows: Row[], stringKeys = false): Promise<void> {
+export async function loadIntoDuck(
+  con: DuckDBConnection,
+  events: Event[],
+  rows: Row[],
+  stringKeys = false,
+): Promise<void> {
   const kt = stringKeys ? 'VARCHAR' : 'BIGINT';
   await con.run(`CREATE OR REPLACE TABLE events(rid INTEGER, k ${kt}, ts BIGINT, cr BIGINT, v DOUBLE, s VARCHAR)`);
   await con.run(`CREATE OR REPLACE TABLE rows(qid INTEGER, qk ${kt}, qts BIGINT)`);
@@ -117,7 +125,9 @@ export async function loadIntoDuck(con: DuckDBConnection, events: Event[], rows:
 
 export async function query(con: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
   const r = await con.runAndReadAll(sql);
-  return r.getRowObjectsJS().map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])));
+  return r
+    .getRowObjectsJS()
+    .map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])));
 }
 
 /** Plain view as of each row: ASOF JOIN over events deduplicated per (key, time) by created then row. */
@@ -199,7 +209,8 @@ export function oracleValue(a: AggregationDef, x: unknown): unknown {
 
 export function close(a: unknown, b: unknown, rel = 1e-9): boolean {
   if (a === null || b === null || a === undefined || b === undefined) return (a ?? null) === (b ?? null);
-  if (typeof a === 'number' && typeof b === 'number') return a === b || Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
+  if (typeof a === 'number' && typeof b === 'number')
+    return a === b || Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => close(x, b[i], rel));
   return a === b;
 }

@@ -35,7 +35,15 @@ describe('backfill', () => {
       );
       const T = repo.view('aggs').tileMs!;
       const tiles = await repo.backfill('aggs');
-      expect(tiles.schema.fields.map((f) => f.name)).toEqual(['k', 'tile_start', 'v__count', 'v__sum', 'v__min', 'v__max', 'rows__count']);
+      expect(tiles.schema.fields.map((f) => f.name)).toEqual([
+        'k',
+        'tile_start',
+        'v__count',
+        'v__sum',
+        'v__min',
+        'v__max',
+        'rows__count',
+      ]);
       const got = tiles
         .toArray()
         .map((r) => r.toJSON())
@@ -48,7 +56,12 @@ describe('backfill', () => {
       expect(got.length).toBe(want.length);
       want.forEach((w, i) => {
         const g = got[i];
-        expect([Number(g.k), g.tile_start, Number(g.v__count), Number(g.rows__count)]).toEqual([w.k, w.tile_start, w.c, w.n]);
+        expect([Number(g.k), g.tile_start, Number(g.v__count), Number(g.rows__count)]).toEqual([
+          w.k,
+          w.tile_start,
+          w.c,
+          w.n,
+        ]);
         expect(close(g.v__sum, (w.c as number) > 0 ? w.s : 0)).toBe(true);
         expect(g.v__min).toBe(w.mn ?? null);
         expect(g.v__max).toBe(w.mx ?? null);
@@ -82,11 +95,20 @@ describe('backfill', () => {
   });
 
   it('key columns keep their type (int32, int64, string) and a time range keeps exactly the overlapping tiles', async () => {
-    const aggs = [{ column: 'v', function: 'sum', window: '1h' }, { function: 'count', window: '1h' }] as const;
+    const aggs = [
+      { column: 'v', function: 'sum', window: '1h' },
+      { function: 'count', window: '1h' },
+    ] as const;
     const gen = { seed: 35, events: 3000, entities: 25, spanSlots: 80 };
     const { events } = generate(gen);
     const sources = [
-      ['Int32', tableFromRecords(events.map((e) => ({ k: e.k, event_timestamp: e.ts, cr: e.cr, v: e.v })), { dtypes: { k: 'int32', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64' } })],
+      [
+        'Int32',
+        tableFromRecords(
+          events.map((e) => ({ k: e.k, event_timestamp: e.ts, cr: e.cr, v: e.v })),
+          { dtypes: { k: 'int32', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64' } },
+        ),
+      ],
       ['Int64', eventsTable(events)],
       ['Utf8', eventsTable(generate({ ...gen, stringKeys: true }).events, true)],
     ] as const;
@@ -95,7 +117,8 @@ describe('backfill', () => {
       expect([none.numRows, String(none.schema.fields[0].type)]).toEqual([0, type]);
     }
     // rows with the key as a number ('u7' → 7 for string keys)
-    const rowsOf = (t: A.Table) => t.toArray().map((r) => ({ ...r.toJSON(), k: Number(String(r.k).replace(/^u/, '')) }));
+    const rowsOf = (t: A.Table) =>
+      t.toArray().map((r) => ({ ...r.toJSON(), k: Number(String(r.k).replace(/^u/, '')) }));
     const T = 15 * 60_000;
     let want: ReturnType<typeof rowsOf> | undefined;
     for (const [type, table] of sources) {
@@ -114,13 +137,17 @@ describe('backfill', () => {
         const kept = rowsOf(await repo.backfill('aggs', { start: new Date(start), end: new Date(end) }));
         expect(kept.length).toBeGreaterThan(0);
         expect(kept.length).toBeLessThan(got.length);
-        expect(kept, `${type} +${offset}`).toEqual(got.filter((r) => (r.tile_start as number) + T > start && (r.tile_start as number) < end));
+        expect(kept, `${type} +${offset}`).toEqual(
+          got.filter((r) => (r.tile_start as number) + T > start && (r.tile_start as number) < end),
+        );
       }
     }
   });
 
   it('needs a known view', async () => {
-    const repo = await aggRepo(eventsTable(generate({ seed: 1, events: 10 }).events), [{ function: 'count', window: '1h' }]);
+    const repo = await aggRepo(eventsTable(generate({ seed: 1, events: 10 }).events), [
+      { function: 'count', window: '1h' },
+    ]);
     await expect(repo.backfill('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
@@ -152,7 +179,13 @@ describe('sortEvents', () => {
       const s = await sortEvents(codes, nCodes, ts, created, [val]);
       const expected = [...Array(n).keys()]
         .filter((i) => codes[i] >= 0 && !Number.isNaN(ts[i]))
-        .sort((a, b) => codes[a] - codes[b] || ts[a] - ts[b] || (Number.isNaN(created[a]) ? -Infinity : created[a]) - (Number.isNaN(created[b]) ? -Infinity : created[b]) || a - b);
+        .sort(
+          (a, b) =>
+            codes[a] - codes[b] ||
+            ts[a] - ts[b] ||
+            (Number.isNaN(created[a]) ? -Infinity : created[a]) - (Number.isNaN(created[b]) ? -Infinity : created[b]) ||
+            a - b,
+        );
       expect(Array.from(s.order)).toEqual(expected);
       expect(Array.from(s.carried[0])).toEqual(expected);
       expect(Array.from(s.ts)).toEqual(expected.map((i) => ts[i]));

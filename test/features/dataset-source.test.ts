@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
 import { FeatureRepo } from '../../src/features/repo.js';
-import { SqliteOnlineStore, defaultOnlineStorePath, getOnlineFeatures, materialize, searchOnline } from '../../src/online/index.js';
+import {
+  SqliteOnlineStore,
+  defaultOnlineStorePath,
+  getOnlineFeatures,
+  materialize,
+  searchOnline,
+} from '../../src/online/index.js';
 
 describe('dataset sources', () => {
   let dir: string;
@@ -20,8 +26,12 @@ describe('dataset sources', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'strata-ds-source-'));
     const uri = join(dir, 'images');
-    const ds = await Dataset.create(uri, { schema: { item_id: 'int64', label: { htype: 'class_label' }, emb: { htype: 'embedding', dim: 4 } } });
-    await ds.append(Array.from({ length: 6 }, (_, i) => ({ item_id: i + 1, label: i % 2 ? 'odd' : 'even', emb: vec(i + 1) })));
+    const ds = await Dataset.create(uri, {
+      schema: { item_id: 'int64', label: { htype: 'class_label' }, emb: { htype: 'embedding', dim: 4 } },
+    });
+    await ds.append(
+      Array.from({ length: 6 }, (_, i) => ({ item_id: i + 1, label: i % 2 ? 'odd' : 'even', emb: vec(i + 1) })),
+    );
     await ds.commit('items');
     committedMs = ds.core.manifest.timestampMs;
     await ds.close();
@@ -60,7 +70,9 @@ feature_views:
       { item_id: 3, event_timestamp: new Date(committedMs - 1000) },
       { item_id: 99, event_timestamp: new Date(committedMs + 1000) },
     ];
-    const out = await repo.getHistoricalFeatures(rows, { features: ['item_embeddings:emb', 'item_embeddings:label'] }).toArray();
+    const out = await repo
+      .getHistoricalFeatures(rows, { features: ['item_embeddings:emb', 'item_embeddings:label'] })
+      .toArray();
     expect(Array.from(out[0].emb as ArrayLike<number>)).toEqual(vec(2));
     expect(out[0].label).toBe('odd');
     expect(out[1].emb).toBeNull();
@@ -70,11 +82,21 @@ feature_views:
   it('materializes embeddings into the online store, serves them as a tensor and searches them', async () => {
     const end = new Date(committedMs + 60_000);
     await materialize(repo, store, { start: new Date(committedMs - 60_000), end });
-    const res = await getOnlineFeatures(repo, store, { features: ['item_embeddings:emb'], entities: { item_id: [1, 4, 42] }, nowMs: end.getTime() });
+    const res = await getOnlineFeatures(repo, store, {
+      features: ['item_embeddings:emb'],
+      entities: { item_id: [1, 4, 42] },
+      nowMs: end.getTime(),
+    });
     expect(res.column('emb').statuses).toEqual(['PRESENT', 'PRESENT', 'NOT_FOUND']);
     const t = res.toTensor({ fill: 0 });
     expect(Array.from(t.data.subarray(0, 8))).toEqual([...vec(1), ...vec(4)]);
-    const hits = await searchOnline(repo, store, { feature: 'item_embeddings:emb', query: vec(5), k: 2, metric: 'l2', nowMs: end.getTime() });
+    const hits = await searchOnline(repo, store, {
+      feature: 'item_embeddings:emb',
+      query: vec(5),
+      k: 2,
+      metric: 'l2',
+      nowMs: end.getTime(),
+    });
     expect(hits[0].entityKey).toEqual({ item_id: 5 });
     expect(hits[0].distance).toBeCloseTo(0);
   });

@@ -4,7 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tableFromRecords } from '../../src/features/build.js';
-import { FeatureRepo, HLL_STD_ERROR, defineEntity, defineFeatureService, defineFeatureView, defineSource, type FeatureRowBatch } from '../../src/features/index.js';
+import {
+  FeatureRepo,
+  HLL_STD_ERROR,
+  defineEntity,
+  defineFeatureService,
+  defineFeatureView,
+  defineSource,
+  type FeatureRowBatch,
+} from '../../src/features/index.js';
 import { HOUR } from './_oracle.js';
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -29,7 +37,13 @@ async function repo() {
       allowedLateness: '10m',
       schema: { user_id: 'string', event_timestamp: 'timestamp', amount: 'float64', country: 'string' },
     }),
-    defineFeatureView({ name: 'last_payment', entities: ['user'], source: 'payments', ttl: '1d', features: ['amount', 'country'] }),
+    defineFeatureView({
+      name: 'last_payment',
+      entities: ['user'],
+      source: 'payments',
+      ttl: '1d',
+      features: ['amount', 'country'],
+    }),
     defineFeatureView({
       name: 'spend',
       entities: ['user'],
@@ -46,7 +60,10 @@ async function repo() {
 
 async function collect(it: AsyncIterable<FeatureRowBatch>) {
   const out: Record<string, { values: Record<string, unknown>; ts: number }> = {};
-  for await (const b of it) b.entityKeys.forEach((k, i) => (out[String(k.user_id)] = { values: b.values[i], ts: Number(b.eventTimestampsMs[i]) }));
+  for await (const b of it)
+    b.entityKeys.forEach(
+      (k, i) => (out[String(k.user_id)] = { values: b.values[i], ts: Number(b.eventTimestampsMs[i]) }),
+    );
   return out;
 }
 
@@ -54,19 +71,31 @@ describe('online contract', () => {
   it('exposes views, entities and services', async () => {
     const r = await repo();
     const last = r.views.find((v) => v.name === 'last_payment')!;
-    expect(last).toMatchObject({ name: 'last_payment', entities: ['user_id'], ttlMs: 86_400_000, features: [{ name: 'amount', dtype: 'float64' }, { name: 'country', dtype: 'string' }] });
+    expect(last).toMatchObject({
+      name: 'last_payment',
+      entities: ['user_id'],
+      ttlMs: 86_400_000,
+      features: [
+        { name: 'amount', dtype: 'float64' },
+        { name: 'country', dtype: 'string' },
+      ],
+    });
     expect(r.views.find((v) => v.name === 'spend')!.features).toEqual([
       { name: 'spend_2h', dtype: 'float64' },
       { name: 'payments', dtype: 'int64' },
       { name: 'countries', dtype: 'list<string>' },
     ]);
     expect(r.entities).toEqual([{ name: 'user', joinKeys: ['user_id'], valueType: 'string' }]);
-    expect(r.services).toEqual([{ name: 'fraud', features: ['last_payment:amount', 'spend:spend_2h', 'spend:payments', 'spend:countries'] }]);
+    expect(r.services).toEqual([
+      { name: 'fraud', features: ['last_payment:amount', 'spend:spend_2h', 'spend:payments', 'spend:countries'] },
+    ]);
   });
 
   it('latestValues: latest rows in [start, end]; window values as of end', async () => {
     const r = await repo();
-    const plain = await collect(r.latestValues('last_payment', { start: new Date(T0 + 30 * 60_000), end: new Date(T0 + 3 * HOUR) }));
+    const plain = await collect(
+      r.latestValues('last_payment', { start: new Date(T0 + 30 * 60_000), end: new Date(T0 + 3 * HOUR) }),
+    );
     expect(plain).toEqual({
       a: { values: { amount: 7, country: 'de' }, ts: T0 + HOUR },
       b: { values: { amount: 1, country: 'fr' }, ts: T0 + 2 * HOUR },
@@ -76,7 +105,9 @@ describe('online contract', () => {
       a: { values: { spend_2h: 7, payments: 2, countries: ['fr', 'de'] }, ts: T0 + 2 * HOUR },
       b: { values: { spend_2h: 1, payments: 1, countries: ['fr'] }, ts: T0 + 2 * HOUR },
     });
-    await expect(collect(r.latestValues('spend', { end: new Date(Number.NaN) }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(collect(r.latestValues('spend', { end: new Date(Number.NaN) }))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     await expect(collect(r.latestValues('nope', { end: new Date() }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
@@ -107,10 +138,14 @@ describe('online contract', () => {
       },
     ]);
     // a late event within 10 minutes updates the same windows
-    const [, spend] = await r.push('payments', [{ user_id: 'a', event_timestamp: T0 + 5 * HOUR - 5 * 60_000, amount: 1, country: 'fr' }]);
+    const [, spend] = await r.push('payments', [
+      { user_id: 'a', event_timestamp: T0 + 5 * HOUR - 5 * 60_000, amount: 1, country: 'fr' },
+    ]);
     expect(spend.values).toEqual([{ spend_2h: 11, payments: 4, countries: ['fr', 'es'] }]);
     // pushed events are part of the offline data too
-    const ts = await r.getHistoricalFeatures([{ user_id: 'a', event_timestamp: new Date(T0 + 6 * HOUR) }], { featureService: 'fraud' }).toArray();
+    const ts = await r
+      .getHistoricalFeatures([{ user_id: 'a', event_timestamp: new Date(T0 + 6 * HOUR) }], { featureService: 'fraud' })
+      .toArray();
     expect(ts[0]).toMatchObject({ amount: 10, spend_2h: 11, payments: 4, countries: ['fr', 'es'] });
     await expect(r.push('history', [])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
@@ -125,16 +160,24 @@ describe('count_distinct', () => {
     const r = await FeatureRepo.fromDefinitions([
       defineEntity({ name: 'e', joinKeys: ['k'] }),
       defineSource({ name: 's', kind: 'table', table }),
-      defineFeatureView({ name: 'v', entities: ['e'], source: 's', tile: '10s', aggregations: [{ column: 'item', function: 'count_distinct', window: 'lifetime', name: 'd' }] }),
+      defineFeatureView({
+        name: 'v',
+        entities: ['e'],
+        source: 's',
+        tile: '10s',
+        aggregations: [{ column: 'item', function: 'count_distinct', window: 'lifetime', name: 'd' }],
+      }),
     ]);
-    const out = await r.getHistoricalFeatures(
-      [
-        { k: 1, event_timestamp: new Date(T0 + n) },
-        { k: 2, event_timestamp: new Date(T0 + n) },
-        { k: 1, event_timestamp: new Date(T0 + 499) },
-      ],
-      { features: ['v:d'] },
-    ).toArray();
+    const out = await r
+      .getHistoricalFeatures(
+        [
+          { k: 1, event_timestamp: new Date(T0 + n) },
+          { k: 2, event_timestamp: new Date(T0 + n) },
+          { k: 1, event_timestamp: new Date(T0 + 499) },
+        ],
+        { features: ['v:d'] },
+      )
+      .toArray();
     expect(Math.abs((out[0].d as number) - 30_000) / 30_000).toBeLessThan(3 * HLL_STD_ERROR);
     expect(out[1].d).toBe(250);
     expect(out[2].d).toBe(500);

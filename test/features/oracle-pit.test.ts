@@ -32,7 +32,9 @@ describe('plain views vs DuckDB ASOF JOIN', () => {
       const { events, rows } = generate({ seed: c.seed, stringKeys: c.stringKeys, entities: c.entities });
       await loadIntoDuck(con, events, rows, c.stringKeys);
       const repo = await plainRepo(eventsTable(events, c.stringKeys), c.ttl);
-      const out = await repo.getHistoricalFeatures(rowsTable(rows, c.stringKeys), { features: ['plain:v', 'plain:s'] }).toArray();
+      const out = await repo
+        .getHistoricalFeatures(rowsTable(rows, c.stringKeys), { features: ['plain:v', 'plain:s'] })
+        .toArray();
       const expected = await query(con, plainSql(c.ttl));
       let hits = 0;
       for (let r = 0; r < rows.length; r++) {

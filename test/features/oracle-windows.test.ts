@@ -25,7 +25,17 @@ const CASES = [
   { seed: 6, stringKeys: false, tile: undefined, tiles: 'auto', aggs: 'finite', path: 'pairs' },
   { seed: 7, stringKeys: true, tile: '15m', tiles: 'auto', aggs: 'finite', path: 'pairs', threads: 2 },
   { seed: 7, stringKeys: true, tile: '15m', tiles: 'virtual', aggs: 'finite', path: 'index' },
-  { seed: 8, stringKeys: false, tile: '5m', entities: 5, events: 2500, tiles: 'auto', aggs: 'finite', path: 'pairs', threads: 2 },
+  {
+    seed: 8,
+    stringKeys: false,
+    tile: '5m',
+    entities: 5,
+    events: 2500,
+    tiles: 'auto',
+    aggs: 'finite',
+    path: 'pairs',
+    threads: 2,
+  },
   { seed: 1, stringKeys: false, tile: undefined, tiles: 'materialize' },
   { seed: 1, stringKeys: false, tile: undefined, tiles: 'virtual' },
   { seed: 2, stringKeys: true, tile: undefined, tiles: 'materialize' },
@@ -43,7 +53,13 @@ describe('aggregation views vs DuckDB', () => {
       setTileStrategy(c.tiles);
       setPairStrategy(path === 'index' ? 'index' : 'auto');
       setParallelMinEvents('threads' in c ? 1 : 1_000_000);
-      const { events, rows } = generate({ seed: c.seed, stringKeys: c.stringKeys, entities: 'entities' in c ? c.entities : undefined, events: 'events' in c ? c.events : undefined, spanSlots: 'spanSlots' in c ? c.spanSlots : undefined });
+      const { events, rows } = generate({
+        seed: c.seed,
+        stringKeys: c.stringKeys,
+        entities: 'entities' in c ? c.entities : undefined,
+        events: 'events' in c ? c.events : undefined,
+        spanSlots: 'spanSlots' in c ? c.spanSlots : undefined,
+      });
       await loadIntoDuck(con, events, rows, c.stringKeys);
       const repo = await aggRepo(eventsTable(events, c.stringKeys), aggs, c.tile);
       const view = repo.view('aggs');
@@ -59,7 +75,9 @@ describe('aggregation views vs DuckDB', () => {
           const want = oracleValue(a, expected[r].x);
           const got = out[r][name];
           if (!close(got, want, rel)) {
-            throw new Error(`${name} row ${r} (key ${rows[r].qk}, t ${rows[r].qts}): engine ${JSON.stringify(got)} ≠ DuckDB ${JSON.stringify(want)}`);
+            throw new Error(
+              `${name} row ${r} (key ${rows[r].qk}, t ${rows[r].qts}): engine ${JSON.stringify(got)} ≠ DuckDB ${JSON.stringify(want)}`,
+            );
           }
           cells++;
         }

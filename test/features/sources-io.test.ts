@@ -8,7 +8,14 @@ import { tableToIPC } from 'apache-arrow';
 import type * as A from 'apache-arrow';
 import { tableFromRecords } from '../../src/features/build.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FeatureRepo, defineEntity, defineFeatureView, defineSource, registerSourceLoader, type SourceDef } from '../../src/features/index.js';
+import {
+  FeatureRepo,
+  defineEntity,
+  defineFeatureView,
+  defineSource,
+  registerSourceLoader,
+  type SourceDef,
+} from '../../src/features/index.js';
 import { readParquetFile, writeParquetFile } from '../../src/features/sources/index.js';
 import { eventsTable, rowsTable } from './_fixtures.js';
 import { generate } from './_oracle.js';
@@ -41,7 +48,10 @@ async function repoOver(source: SourceDef, dir?: string) {
   );
 }
 
-const reference = async () => (await repoOver({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' })).getHistoricalFeatures(rowsTable(rows), { features: FEATURES }).toArray();
+const reference = async () =>
+  (await repoOver({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' }))
+    .getHistoricalFeatures(rowsTable(rows), { features: FEATURES })
+    .toArray();
 
 describe('source formats', () => {
   it('Parquet, JSONL and Arrow IPC sources give the same training set as the in-memory table', async () => {
@@ -51,14 +61,34 @@ describe('source formats', () => {
     await writeFile(join(dir, 'ev.arrow'), tableToIPC(table, 'file'));
     await writeFile(
       join(dir, 'ev.jsonl'),
-      events.map((e) => JSON.stringify({ k: e.k, event_timestamp: new Date(e.ts).toISOString(), cr: e.cr === null ? null : new Date(e.cr).toISOString(), v: e.v, s: e.s, rid: e.rid })).join('\n') + '\n',
+      events
+        .map((e) =>
+          JSON.stringify({
+            k: e.k,
+            event_timestamp: new Date(e.ts).toISOString(),
+            cr: e.cr === null ? null : new Date(e.cr).toISOString(),
+            v: e.v,
+            s: e.s,
+            rid: e.rid,
+          }),
+        )
+        .join('\n') + '\n',
     );
     for (const [kind, path] of [
       ['parquet', 'ev.parquet'],
       ['arrow', 'ev.arrow'],
       ['jsonl', 'ev.jsonl'],
     ] as const) {
-      const repo = await repoOver({ name: 'ev', kind, path, createdTimestampField: 'cr', schema: kind === 'jsonl' ? { v: 'float64' } : undefined }, dir);
+      const repo = await repoOver(
+        {
+          name: 'ev',
+          kind,
+          path,
+          createdTimestampField: 'cr',
+          schema: kind === 'jsonl' ? { v: 'float64' } : undefined,
+        },
+        dir,
+      );
       const got = await repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES }).toArray();
       expect(got, kind).toEqual(want);
     }
@@ -68,7 +98,12 @@ describe('source formats', () => {
     const want = await reference();
     const off = registerSourceLoader('memory', (s) => (s.options?.name === 'events' ? table : undefined));
     try {
-      const repo = await repoOver({ name: 'ev', kind: 'memory', options: { name: 'events' }, createdTimestampField: 'cr' });
+      const repo = await repoOver({
+        name: 'ev',
+        kind: 'memory',
+        options: { name: 'events' },
+        createdTimestampField: 'cr',
+      });
       expect(await repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES }).toArray()).toEqual(want);
     } finally {
       off();
@@ -86,29 +121,71 @@ describe('source formats', () => {
     const repo = await repoOver({ name: 'ev', kind: 'scratch' });
     offTmp();
     repo.refresh();
-    await expect(repo.getHistoricalFeatures(rowsTable(rows), { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    await expect(
+      repo.getHistoricalFeatures(rowsTable(rows), { features: ['plain:v'] }).toArray(),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 });
 
 describe('entities with several join keys', () => {
   it('give the same features as one combined key', async () => {
-    const split = events.filter((e) => e.k !== null).map((e) => ({ a: Number(e.k) % 3, b: `b${Math.floor(Number(e.k) / 3)}`, event_timestamp: e.ts, cr: e.cr, v: e.v, s: e.s }));
-    const two = tableFromRecords(split, { dtypes: { a: 'int64', b: 'string', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64', s: 'string' } });
+    const split = events
+      .filter((e) => e.k !== null)
+      .map((e) => ({
+        a: Number(e.k) % 3,
+        b: `b${Math.floor(Number(e.k) / 3)}`,
+        event_timestamp: e.ts,
+        cr: e.cr,
+        v: e.v,
+        s: e.s,
+      }));
+    const two = tableFromRecords(split, {
+      dtypes: { a: 'int64', b: 'string', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64', s: 'string' },
+    });
     const one = tableFromRecords(
       split.map((e) => ({ ...e, ab: `${e.a}|${e.b}` })),
-      { dtypes: { a: 'int64', b: 'string', ab: 'string', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64', s: 'string' } },
+      {
+        dtypes: {
+          a: 'int64',
+          b: 'string',
+          ab: 'string',
+          event_timestamp: 'timestamp',
+          cr: 'timestamp',
+          v: 'float64',
+          s: 'string',
+        },
+      },
     );
     const mk = (table: A.Table, keys: string[]) =>
       FeatureRepo.fromDefinitions([
         defineEntity({ name: 'ent', joinKeys: keys }),
         defineSource({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' }),
         defineFeatureView({ name: 'plain', entities: ['ent'], source: 'ev', features: ['v', 's'], ttl: '3h' }),
-        defineFeatureView({ name: 'aggs', entities: ['ent'], source: 'ev', aggregations: [{ column: 'v', function: 'sum', window: '2h' }, { column: 's', function: 'last', window: 'lifetime' }] }),
+        defineFeatureView({
+          name: 'aggs',
+          entities: ['ent'],
+          source: 'ev',
+          aggregations: [
+            { column: 'v', function: 'sum', window: '2h' },
+            { column: 's', function: 'last', window: 'lifetime' },
+          ],
+        }),
       ]);
-    const lookups = rows.map((r) => ({ a: Number(r.qk) % 3, b: `b${Math.floor(Number(r.qk) / 3)}`, event_timestamp: new Date(r.qts) }));
+    const lookups = rows.map((r) => ({
+      a: Number(r.qk) % 3,
+      b: `b${Math.floor(Number(r.qk) / 3)}`,
+      event_timestamp: new Date(r.qts),
+    }));
     const features = ['plain:v', 'plain:s', 'aggs:v_sum_2h', 'aggs:s_last_lifetime'];
     const got = await (await mk(two, ['a', 'b'])).getHistoricalFeatures(lookups, { features }).toArray();
-    const want = await (await mk(one, ['ab'])).getHistoricalFeatures(lookups.map((l) => ({ ...l, ab: `${l.a}|${l.b}` })), { features }).toArray();
+    const want = await (
+      await mk(one, ['ab'])
+    )
+      .getHistoricalFeatures(
+        lookups.map((l) => ({ ...l, ab: `${l.a}|${l.b}` })),
+        { features },
+      )
+      .toArray();
     expect(got).toEqual(want.map(({ ab: _ab, ...rest }) => rest));
     expect(got.some((r) => r.v !== null)).toBe(true);
   });
@@ -134,7 +211,9 @@ describe('entity rows in, training sets out', () => {
     const backRows = back.toArray().map((r) => r.toJSON());
     expect(backRows.length).toBe(rows.length);
     expect(backRows.map((r) => r.v ?? null)).toEqual(want.map((r) => r.v));
-    expect(backRows.map((r) => Array.from((r.s_last_n_1d as { toArray(): unknown[] } | null)?.toArray() ?? []))).toEqual(want.map((r) => r.s_last_n_1d));
+    expect(
+      backRows.map((r) => Array.from((r.s_last_n_1d as { toArray(): unknown[] } | null)?.toArray() ?? [])),
+    ).toEqual(want.map((r) => r.s_last_n_1d));
     class FakeFrame {
       constructor(readonly data: Record<string, unknown>[]) {}
     }
@@ -143,28 +222,56 @@ describe('entity rows in, training sets out', () => {
 
   it('names problems: unknown refs, missing columns, key type mismatch, name clashes, abort', async () => {
     const repo = await repoOver({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' });
-    expect(() => repo.getHistoricalFeatures([], { features: ['plain:nope'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect(() => repo.getHistoricalFeatures([], { features: ['nope:v'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect(() => repo.getHistoricalFeatures([], { features: [] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect(() => repo.getHistoricalFeatures([], { featureService: 'nope' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    await expect(repo.getHistoricalFeatures([{ k: 1 }], { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'event_timestamp' } });
-    await expect(repo.getHistoricalFeatures([{ kk: 1, event_timestamp: new Date() }], { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'k' } });
-    await expect(repo.getHistoricalFeatures([{ k: 'one', event_timestamp: new Date() }], { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'k' } });
+    expect(() => repo.getHistoricalFeatures([], { features: ['plain:nope'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => repo.getHistoricalFeatures([], { features: ['nope:v'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => repo.getHistoricalFeatures([], { features: [] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => repo.getHistoricalFeatures([], { featureService: 'nope' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    await expect(repo.getHistoricalFeatures([{ k: 1 }], { features: ['plain:v'] }).toArray()).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { column: 'event_timestamp' },
+    });
+    await expect(
+      repo.getHistoricalFeatures([{ kk: 1, event_timestamp: new Date() }], { features: ['plain:v'] }).toArray(),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'k' } });
+    await expect(
+      repo.getHistoricalFeatures([{ k: 'one', event_timestamp: new Date() }], { features: ['plain:v'] }).toArray(),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'k' } });
     const two = await FeatureRepo.fromDefinitions([
       defineEntity({ name: 'ent', joinKeys: ['k'] }),
       defineSource({ name: 'ev', kind: 'table', table }),
       defineFeatureView({ name: 'a', entities: ['ent'], source: 'ev', features: ['v'] }),
       defineFeatureView({ name: 'b', entities: ['ent'], source: 'ev', features: ['v'] }),
     ]);
-    expect(() => two.getHistoricalFeatures([], { features: ['a:v', 'b:v'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    const full = await two.getHistoricalFeatures([{ k: events[0].k, event_timestamp: new Date(events[0].ts) }], { features: ['a:v', 'b:v'], fullFeatureNames: true }).toArray();
+    expect(() => two.getHistoricalFeatures([], { features: ['a:v', 'b:v'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    const full = await two
+      .getHistoricalFeatures([{ k: events[0].k, event_timestamp: new Date(events[0].ts) }], {
+        features: ['a:v', 'b:v'],
+        fullFeatureNames: true,
+      })
+      .toArray();
     expect(Object.keys(full[0])).toEqual(['k', 'event_timestamp', 'a__v', 'b__v']);
-    await expect(repo.getHistoricalFeatures([{ k: 1, event_timestamp: new Date(), v: 0 }], { features: ['plain:v'] }).toArray()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'v' } });
+    await expect(
+      repo.getHistoricalFeatures([{ k: 1, event_timestamp: new Date(), v: 0 }], { features: ['plain:v'] }).toArray(),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'v' } });
     const ac = new AbortController();
     ac.abort();
-    await expect(repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES, signal: ac.signal }).toArray()).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(
+      repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES, signal: ac.signal }).toArray(),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
     const progress: string[] = [];
-    await repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES, onProgress: (p) => progress.push(p.phase) }).toArray();
+    await repo
+      .getHistoricalFeatures(rowsTable(rows), { features: FEATURES, onProgress: (p) => progress.push(p.phase) })
+      .toArray();
     expect(progress).toContain('views');
   });
 });

@@ -6,17 +6,44 @@
 import { describe, expect, it } from 'vitest';
 import { setTileStrategy } from '../../src/features/series.js';
 import { setPruneEvery } from '../../src/features/stream.js';
-import { FeatureRepo, defineEntity, defineFeatureView, defineSource, type AggregationDef } from '../../src/features/index.js';
+import {
+  FeatureRepo,
+  defineEntity,
+  defineFeatureView,
+  defineSource,
+  type AggregationDef,
+} from '../../src/features/index.js';
 import { ALL_AGGS, eventsTable } from './_fixtures.js';
 import { HOUR, generate, rng, type Event } from './_oracle.js';
 
-const SCHEMA = { k: 'int64', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64', s: 'string', rid: 'int64', eid: 'string' } as const;
+const SCHEMA = {
+  k: 'int64',
+  event_timestamp: 'timestamp',
+  cr: 'timestamp',
+  v: 'float64',
+  s: 'string',
+  rid: 'int64',
+  eid: 'string',
+} as const;
 
 async function pushRepo(aggs: readonly AggregationDef[], latenessMs: number, tile?: string) {
   return FeatureRepo.fromDefinitions([
     defineEntity({ name: 'ent', joinKeys: ['k'] }),
-    defineSource({ name: 'stream', kind: 'push', schema: SCHEMA, createdTimestampField: 'cr', idField: 'eid', allowedLateness: latenessMs }),
-    defineFeatureView({ name: 'aggs', entities: ['ent'], source: 'stream', aggregations: aggs, ...(tile ? { tile } : {}) }),
+    defineSource({
+      name: 'stream',
+      kind: 'push',
+      schema: SCHEMA,
+      createdTimestampField: 'cr',
+      idField: 'eid',
+      allowedLateness: latenessMs,
+    }),
+    defineFeatureView({
+      name: 'aggs',
+      entities: ['ent'],
+      source: 'stream',
+      aggregations: aggs,
+      ...(tile ? { tile } : {}),
+    }),
     defineFeatureView({ name: 'plain', entities: ['ent'], source: 'stream', features: ['v', 's'] }),
   ]);
 }
@@ -32,7 +59,9 @@ async function batchRepo(events: readonly Event[], aggs: readonly AggregationDef
 
 function arrival(events: Event[], seed: number, maxDelay: number): (Event & { eid: string })[] {
   const r = rng(seed);
-  const withIds = events.filter((e) => e.k !== null).map((e) => ({ ...e, eid: `e${e.rid}`, at: e.ts + r() * maxDelay }));
+  const withIds = events
+    .filter((e) => e.k !== null)
+    .map((e) => ({ ...e, eid: `e${e.rid}`, at: e.ts + r() * maxDelay }));
   // a few exact duplicates (same id) arriving later
   for (let i = 0; i < 20; i++) {
     const d = withIds[Math.floor(r() * withIds.length)];
@@ -66,7 +95,7 @@ describe('streaming equals backfill', () => {
       let dropped = 0;
       let dups = 0;
       let checks = 0;
-      for (let at = 0; at < stream.length; ) {
+      for (let at = 0; at < stream.length;) {
         const batch = stream.slice(at, at + 1 + Math.floor(r() * 60));
         at += batch.length;
         for (const e of batch) {
@@ -102,10 +131,16 @@ describe('streaming equals backfill', () => {
       expect(checks).toBeGreaterThan(3);
       expect(dropped).toBeGreaterThan(0);
       expect(dups).toBeGreaterThan(0);
-      expect(repo.streamStats('stream')).toEqual({ highWaterMarkMs: hwm, accepted: accepted.length, droppedLate: dropped, duplicates: dups });
+      expect(repo.streamStats('stream')).toEqual({
+        highWaterMarkMs: hwm,
+        accepted: accepted.length,
+        droppedLate: dropped,
+        duplicates: dups,
+      });
       // the repo's own offline view of the push source (batch over the push log) agrees too
       const online = new Map<number, Record<string, unknown>>();
-      for await (const b of repo.latestValues('aggs', { end: new Date(hwm) })) b.entityKeys.forEach((k, i) => online.set(k.k as number, b.values[i]));
+      for await (const b of repo.latestValues('aggs', { end: new Date(hwm) }))
+        b.entityKeys.forEach((k, i) => online.set(k.k as number, b.values[i]));
       setPruneEvery(65_536);
       const ref = await batchRepo(accepted, aggsUsed, tile);
       for await (const b of ref.latestValues('aggs', { end: new Date(hwm) })) {
@@ -127,7 +162,11 @@ describe('streaming equals backfill', () => {
     await repo.push('stream', [ev(t0, 0.1, 'a'), ev(t0 + 30 * 60_000, 0.2, 'b')]);
     // 25 minutes late, into the first tile
     const [aggsOut] = await repo.push('stream', [ev(t0 + 5 * 60_000, 0.7, 'c')]);
-    expect(aggsOut.values[0]).toEqual({ v_sum_1h: 0.1 + 0.7 + 0.2, v_last_lifetime: 0.2, v_last_n_1d: [0.1, 0.7, 0.2] });
+    expect(aggsOut.values[0]).toEqual({
+      v_sum_1h: 0.1 + 0.7 + 0.2,
+      v_last_lifetime: 0.2,
+      v_last_n_1d: [0.1, 0.7, 0.2],
+    });
     // beyond the lateness: dropped
     const [after] = await repo.push('stream', [ev(t0 - 31 * 60_000, 5, 'd')]);
     expect(after.entityKeys).toEqual([]);
@@ -136,7 +175,12 @@ describe('streaming equals backfill', () => {
 
   it('rejects a bad batch without applying any of it', async () => {
     const repo = await pushRepo([{ function: 'count', window: '1h' }], 0);
-    await expect(repo.push('stream', [{ k: 1, event_timestamp: 1000, eid: 'x' }, { k: 2, event_timestamp: 'not a time', eid: 'y' }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { row: 1 } });
+    await expect(
+      repo.push('stream', [
+        { k: 1, event_timestamp: 1000, eid: 'x' },
+        { k: 2, event_timestamp: 'not a time', eid: 'y' },
+      ]),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { row: 1 } });
     await expect(repo.push('stream', [{ event_timestamp: 1000 }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(repo.streamStats('stream').accepted).toBe(0);
     await expect(repo.push('nope', [])).rejects.toMatchObject({ code: 'NOT_FOUND' });

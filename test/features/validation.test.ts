@@ -5,7 +5,13 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FeatureRepo, defineEntity, defineFeatureService, defineFeatureView, defineSource } from '../../src/features/index.js';
+import {
+  FeatureRepo,
+  defineEntity,
+  defineFeatureService,
+  defineFeatureView,
+  defineSource,
+} from '../../src/features/index.js';
 import { FEATURES_YAML, STRATA_YAML, TRIPS_CSV, cleanup, lineOf, writeRepo } from './_repo.js';
 
 afterAll(cleanup);
@@ -14,7 +20,11 @@ afterAll(cleanup);
 async function loadWith(from: string, to: string): Promise<{ err: unknown; text: string }> {
   expect(FEATURES_YAML).toContain(from);
   const text = FEATURES_YAML.replace(from, to);
-  const dir = await writeRepo({ 'strata.yaml': STRATA_YAML, 'features/drivers.yaml': text, 'data/trips.csv': TRIPS_CSV });
+  const dir = await writeRepo({
+    'strata.yaml': STRATA_YAML,
+    'features/drivers.yaml': text,
+    'data/trips.csv': TRIPS_CSV,
+  });
   const err = await FeatureRepo.load(dir).then(
     () => null,
     (e: unknown) => e,
@@ -33,27 +43,166 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { kind: 'unknown aggregation function', from: 'function: sum, window: 2h', to: 'function: summ, window: 2h', field: 'aggregations[0].function', at: 'summ', hint: /did you mean sum/ },
-  { kind: 'hop not dividing the window', from: 'window: 2h, hop: 1h', to: 'window: 2h, hop: 25m', field: 'aggregations[4].hop', at: 'hop: 25m', hint: /divides/ },
-  { kind: 'missing timestamp column', from: 'timestamp_field: event_timestamp', to: 'timestamp_field: event_ts', field: 'timestampField', at: 'event_ts', hint: /event_timestamp/ },
-  { kind: 'entity key type mismatch', from: 'value_type: int64', to: 'value_type: string', field: 'entities[0]', at: 'entities: [driver]', hint: /types agree/ },
-  { kind: 'duplicate view name', from: '- name: driver_aggs', to: '- name: driver_latest', field: 'name', at: '- name: driver_latest\n'.trim() },
-  { kind: 'unknown entity', from: 'entities: [driver]\n    source: trips\n    tile', to: 'entities: [drivr]\n    source: trips\n    tile', field: 'entities[0]', at: '[drivr]', hint: /did you mean driver/ },
-  { kind: 'unknown source', from: 'source: trips\n    ttl', to: 'source: tripz\n    ttl', field: 'source', at: 'tripz', hint: /did you mean trips/ },
-  { kind: 'unknown view in a service', from: '"driver_latest:fare"', to: '"driver_lates:fare"', field: 'features[0]', at: 'driver_lates:', hint: /did you mean driver_latest/ },
-  { kind: 'bad duration string', from: 'window: lifetime', to: 'window: 3 parsecs', field: 'aggregations[1].window', at: 'parsecs', hint: /duration/ },
+  {
+    kind: 'unknown aggregation function',
+    from: 'function: sum, window: 2h',
+    to: 'function: summ, window: 2h',
+    field: 'aggregations[0].function',
+    at: 'summ',
+    hint: /did you mean sum/,
+  },
+  {
+    kind: 'hop not dividing the window',
+    from: 'window: 2h, hop: 1h',
+    to: 'window: 2h, hop: 25m',
+    field: 'aggregations[4].hop',
+    at: 'hop: 25m',
+    hint: /divides/,
+  },
+  {
+    kind: 'missing timestamp column',
+    from: 'timestamp_field: event_timestamp',
+    to: 'timestamp_field: event_ts',
+    field: 'timestampField',
+    at: 'event_ts',
+    hint: /event_timestamp/,
+  },
+  {
+    kind: 'entity key type mismatch',
+    from: 'value_type: int64',
+    to: 'value_type: string',
+    field: 'entities[0]',
+    at: 'entities: [driver]',
+    hint: /types agree/,
+  },
+  {
+    kind: 'duplicate view name',
+    from: '- name: driver_aggs',
+    to: '- name: driver_latest',
+    field: 'name',
+    at: '- name: driver_latest\n'.trim(),
+  },
+  {
+    kind: 'unknown entity',
+    from: 'entities: [driver]\n    source: trips\n    tile',
+    to: 'entities: [drivr]\n    source: trips\n    tile',
+    field: 'entities[0]',
+    at: '[drivr]',
+    hint: /did you mean driver/,
+  },
+  {
+    kind: 'unknown source',
+    from: 'source: trips\n    ttl',
+    to: 'source: tripz\n    ttl',
+    field: 'source',
+    at: 'tripz',
+    hint: /did you mean trips/,
+  },
+  {
+    kind: 'unknown view in a service',
+    from: '"driver_latest:fare"',
+    to: '"driver_lates:fare"',
+    field: 'features[0]',
+    at: 'driver_lates:',
+    hint: /did you mean driver_latest/,
+  },
+  {
+    kind: 'bad duration string',
+    from: 'window: lifetime',
+    to: 'window: 3 parsecs',
+    field: 'aggregations[1].window',
+    at: 'parsecs',
+    hint: /duration/,
+  },
   { kind: 'bad ttl', from: 'ttl: 2h', to: 'ttl: soonish', field: 'ttl', at: 'soonish', hint: /duration/ },
-  { kind: 'last_n without n', from: 'window: 1d, n: 2 }', to: 'window: 1d }', field: 'aggregations[3].n', at: 'last_n', hint: /n: 5/ },
-  { kind: 'unknown field (typo)', from: 'tile: 30m', to: 'tiel: 30m', field: 'tiel', at: 'tiel', hint: /did you mean tile/ },
-  { kind: 'where reading an unknown column', from: "where: \"city = 'paris'\"", to: "where: \"town = 'paris'\"", field: 'aggregations[2].where', at: 'town', hint: /columns/ },
-  { kind: 'unparsable where', from: "where: \"city = 'paris'\"", to: "where: \"city = = 'paris'\"", field: 'aggregations[2].where', at: '= =', hint: /SQL/ },
-  { kind: 'numeric function over strings', from: '{ column: fare, function: max', to: '{ column: city, function: max', field: 'aggregations[4].function', at: 'column: city, function: max', hint: /count_distinct/ },
-  { kind: 'missing source file', from: 'path: data/trips.csv', to: 'path: data/nope.csv', field: 'path', at: 'nope.csv', hint: /path/ },
-  { kind: 'tile not dividing a hop', from: 'tile: 30m', to: 'tile: 25m', field: 'tile', at: 'tile: 25m', hint: /divides every hop/ },
-  { kind: 'unknown source kind', from: 'kind: csv', to: 'kind: cvs', field: 'kind', at: 'kind: cvs', hint: /did you mean csv/ },
-  { kind: 'missing join key column', from: 'join_keys: [driver_id]', to: 'join_keys: [driver_key]', field: 'entities[0]', at: 'entities: [driver]', hint: /driver_id/ },
-  { kind: 'feature column not in source', from: 'features: [fare, city]', to: 'features: [fare, cty]', field: 'features[1]', at: 'features: [fare, cty]', hint: /did you mean city/ },
-  { kind: 'unknown feature in a service', from: '"driver_latest:fare"', to: '"driver_latest:fair"', field: 'features[0]', at: 'driver_latest:fair', hint: /did you mean fare/ },
+  {
+    kind: 'last_n without n',
+    from: 'window: 1d, n: 2 }',
+    to: 'window: 1d }',
+    field: 'aggregations[3].n',
+    at: 'last_n',
+    hint: /n: 5/,
+  },
+  {
+    kind: 'unknown field (typo)',
+    from: 'tile: 30m',
+    to: 'tiel: 30m',
+    field: 'tiel',
+    at: 'tiel',
+    hint: /did you mean tile/,
+  },
+  {
+    kind: 'where reading an unknown column',
+    from: 'where: "city = \'paris\'"',
+    to: 'where: "town = \'paris\'"',
+    field: 'aggregations[2].where',
+    at: 'town',
+    hint: /columns/,
+  },
+  {
+    kind: 'unparsable where',
+    from: 'where: "city = \'paris\'"',
+    to: 'where: "city = = \'paris\'"',
+    field: 'aggregations[2].where',
+    at: '= =',
+    hint: /SQL/,
+  },
+  {
+    kind: 'numeric function over strings',
+    from: '{ column: fare, function: max',
+    to: '{ column: city, function: max',
+    field: 'aggregations[4].function',
+    at: 'column: city, function: max',
+    hint: /count_distinct/,
+  },
+  {
+    kind: 'missing source file',
+    from: 'path: data/trips.csv',
+    to: 'path: data/nope.csv',
+    field: 'path',
+    at: 'nope.csv',
+    hint: /path/,
+  },
+  {
+    kind: 'tile not dividing a hop',
+    from: 'tile: 30m',
+    to: 'tile: 25m',
+    field: 'tile',
+    at: 'tile: 25m',
+    hint: /divides every hop/,
+  },
+  {
+    kind: 'unknown source kind',
+    from: 'kind: csv',
+    to: 'kind: cvs',
+    field: 'kind',
+    at: 'kind: cvs',
+    hint: /did you mean csv/,
+  },
+  {
+    kind: 'missing join key column',
+    from: 'join_keys: [driver_id]',
+    to: 'join_keys: [driver_key]',
+    field: 'entities[0]',
+    at: 'entities: [driver]',
+    hint: /driver_id/,
+  },
+  {
+    kind: 'feature column not in source',
+    from: 'features: [fare, city]',
+    to: 'features: [fare, cty]',
+    field: 'features[1]',
+    at: 'features: [fare, cty]',
+    hint: /did you mean city/,
+  },
+  {
+    kind: 'unknown feature in a service',
+    from: '"driver_latest:fare"',
+    to: '"driver_latest:fair"',
+    field: 'features[0]',
+    at: 'driver_latest:fair',
+    hint: /did you mean fare/,
+  },
 ];
 
 describe('validation errors name file, line, field and fix', () => {
@@ -66,7 +215,10 @@ describe('validation errors name file, line, field and fix', () => {
       const hit = errors.find((e) => e.field === c.field);
       expect(hit, `${c.kind}: fields reported: ${errors.map((e) => e.field).join(', ')}`).toBeDefined();
       expect(hit!.file).toBe('features/drivers.yaml');
-      const at = c.kind === 'duplicate view name' ? text.split('\n').lastIndexOf('  - name: driver_latest') + 1 : lineOf(text, c.at);
+      const at =
+        c.kind === 'duplicate view name'
+          ? text.split('\n').lastIndexOf('  - name: driver_latest') + 1
+          : lineOf(text, c.at);
       expect(hit!.line).toBe(at);
       expect(hit!.hint.length).toBeGreaterThan(3);
       if (c.hint) expect(hit!.hint).toMatch(c.hint);
@@ -74,8 +226,15 @@ describe('validation errors name file, line, field and fix', () => {
   }
 
   it('reports every problem at once, and applies nothing', async () => {
-    const text = FEATURES_YAML.replace('function: sum, window: 2h', 'function: summ, window: 2h').replace('ttl: 2h', 'ttl: -5m');
-    const dir = await writeRepo({ 'strata.yaml': STRATA_YAML, 'features/drivers.yaml': text, 'data/trips.csv': TRIPS_CSV });
+    const text = FEATURES_YAML.replace('function: sum, window: 2h', 'function: summ, window: 2h').replace(
+      'ttl: 2h',
+      'ttl: -5m',
+    );
+    const dir = await writeRepo({
+      'strata.yaml': STRATA_YAML,
+      'features/drivers.yaml': text,
+      'data/trips.csv': TRIPS_CSV,
+    });
     const err = await FeatureRepo.load(dir).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
     const errors = (err as { details: { errors: { field: string }[] } }).details.errors;
@@ -86,14 +245,26 @@ describe('validation errors name file, line, field and fix', () => {
 
   it('YAML syntax errors name the line', async () => {
     const dir = await writeRepo({ 'strata.yaml': 'project: x\nentities:\n  - name: a\n   bad: [\n' });
-    await expect(FeatureRepo.load(dir)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { file: 'strata.yaml' } });
+    await expect(FeatureRepo.load(dir)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { file: 'strata.yaml' },
+    });
   });
 
   it('TypeScript definitions report the file and line of the define… call', async () => {
     const err = await FeatureRepo.fromDefinitions([
       defineEntity({ name: 'driver', joinKeys: ['driver_id'] }),
-      defineSource({ name: 'p', kind: 'push', schema: { driver_id: 'int64', event_timestamp: 'timestamp', fare: 'float64' } }),
-      defineFeatureView({ name: 'v', entities: ['driver'], source: 'p', aggregations: [{ column: 'fare', function: 'last_n', window: '1h' }] }),
+      defineSource({
+        name: 'p',
+        kind: 'push',
+        schema: { driver_id: 'int64', event_timestamp: 'timestamp', fare: 'float64' },
+      }),
+      defineFeatureView({
+        name: 'v',
+        entities: ['driver'],
+        source: 'p',
+        aggregations: [{ column: 'fare', function: 'last_n', window: '1h' }],
+      }),
       defineFeatureService({ name: 's', features: ['v'] }),
     ]).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'aggregations[0].n' } });

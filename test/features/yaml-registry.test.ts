@@ -5,13 +5,25 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FeatureRepo, defineEntity, defineFeatureService, defineFeatureView, defineSource } from '../../src/features/index.js';
+import {
+  FeatureRepo,
+  defineEntity,
+  defineFeatureService,
+  defineFeatureView,
+  defineSource,
+} from '../../src/features/index.js';
 import { FEATURES_YAML, STRATA_YAML, TRIPS_CSV, cleanup, writeRepo } from './_repo.js';
 
 afterAll(cleanup);
 
 const ROWS = [1, 2, 3, 4].flatMap((d) =>
-  ['2024-01-01T00:30:00Z', '2024-01-01T01:00:00Z', '2024-01-01T02:00:00Z', '2024-01-01T03:00:00Z', '2024-01-02T00:00:00Z'].map((t, i) => ({
+  [
+    '2024-01-01T00:30:00Z',
+    '2024-01-01T01:00:00Z',
+    '2024-01-01T02:00:00Z',
+    '2024-01-01T03:00:00Z',
+    '2024-01-02T00:00:00Z',
+  ].map((t, i) => ({
     driver_id: d,
     event_timestamp: new Date(t),
     label: d * 10 + i,
@@ -21,8 +33,20 @@ const ROWS = [1, 2, 3, 4].flatMap((d) =>
 function tsDefinitions() {
   return [
     defineEntity({ name: 'driver', joinKeys: ['driver_id'], valueType: 'int64' }),
-    defineSource({ name: 'trips', kind: 'csv', path: 'data/trips.csv', timestampField: 'event_timestamp', createdTimestampField: 'created' }),
-    defineFeatureView({ name: 'driver_latest', entities: ['driver'], source: 'trips', ttl: '2h', features: ['fare', 'city'] }),
+    defineSource({
+      name: 'trips',
+      kind: 'csv',
+      path: 'data/trips.csv',
+      timestampField: 'event_timestamp',
+      createdTimestampField: 'created',
+    }),
+    defineFeatureView({
+      name: 'driver_latest',
+      entities: ['driver'],
+      source: 'trips',
+      ttl: '2h',
+      features: ['fare', 'city'],
+    }),
     defineFeatureView({
       name: 'driver_aggs',
       entities: ['driver'],
@@ -42,7 +66,11 @@ function tsDefinitions() {
 
 describe('YAML and TypeScript definitions', () => {
   it('produce the same validated objects and identical training sets', async () => {
-    const dir = await writeRepo({ 'strata.yaml': STRATA_YAML, 'features/drivers.yaml': FEATURES_YAML, 'data/trips.csv': TRIPS_CSV });
+    const dir = await writeRepo({
+      'strata.yaml': STRATA_YAML,
+      'features/drivers.yaml': FEATURES_YAML,
+      'data/trips.csv': TRIPS_CSV,
+    });
     const fromYaml = await FeatureRepo.load(dir);
     const fromTs = await FeatureRepo.fromDefinitions(tsDefinitions(), { dir });
     expect(fromYaml.project).toBe('rides');
@@ -89,7 +117,10 @@ describe('YAML and TypeScript definitions', () => {
 
   it('reports an unknown top-level key with its line', async () => {
     const dir = await writeRepo({ 'strata.yaml': 'project: p\n\nentitees: []\n' });
-    await expect(FeatureRepo.load(dir)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { file: 'strata.yaml', line: 3, field: 'entitees' } });
+    await expect(FeatureRepo.load(dir)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { file: 'strata.yaml', line: 3, field: 'entitees' },
+    });
   });
 });
 
@@ -110,29 +141,47 @@ describe('apply() and the registry', () => {
     expect(await repo.apply()).toMatchObject({ version: 1, changed: false });
 
     // adding a feature is fine
-    const added = FEATURES_YAML.replace('      - { column: fare, function: max', '      - { column: fare, function: min, window: 1h }\n      - { column: fare, function: max');
+    const added = FEATURES_YAML.replace(
+      '      - { column: fare, function: max',
+      '      - { column: fare, function: min, window: 1h }\n      - { column: fare, function: max',
+    );
     const r2 = await (await repoWith(added, dir)).repo.apply();
     expect(r2).toMatchObject({ version: 2, changed: true });
     expect(r2.changes).toContain('view driver_aggs: aggregation fare_min_1h added');
 
     // changing a window (same feature name) breaks materialized data
-    const broken = added.replace('{ column: fare, function: sum, window: 2h }', '{ column: fare, function: sum, window: 3h, name: fare_sum_2h }');
+    const broken = added.replace(
+      '{ column: fare, function: sum, window: 2h }',
+      '{ column: fare, function: sum, window: 3h, name: fare_sum_2h }',
+    );
     const repo3 = (await repoWith(broken, dir)).repo;
     await expect(repo3.apply()).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect((await readdir(join(dir, '.strata', 'registry'))).filter((f) => f.endsWith('.json')).sort()).toEqual(['1.json', '2.json']);
+    expect((await readdir(join(dir, '.strata', 'registry'))).filter((f) => f.endsWith('.json')).sort()).toEqual([
+      '1.json',
+      '2.json',
+    ]);
     const forced = await repo3.apply({ force: true });
     expect(forced).toMatchObject({ version: 3, changed: true });
     expect(forced.changes.some((c) => c.includes('fare_sum_2h.window'))).toBe(true);
 
     // changing a join key or the function is breaking too
-    const rekeyed = broken.replace("{ function: count, window: 1h, where: \"city = 'paris'\", name: paris_trips_1h }", "{ function: count, window: 1h, where: \"city = 'rome'\", name: paris_trips_1h }");
-    await expect((await repoWith(rekeyed, dir)).repo.apply()).rejects.toMatchObject({ code: 'CONFLICT', details: { changes: [expect.stringContaining('where')] } });
+    const rekeyed = broken.replace(
+      '{ function: count, window: 1h, where: "city = \'paris\'", name: paris_trips_1h }',
+      '{ function: count, window: 1h, where: "city = \'rome\'", name: paris_trips_1h }',
+    );
+    await expect((await repoWith(rekeyed, dir)).repo.apply()).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { changes: [expect.stringContaining('where')] },
+    });
   });
 
   it('concurrent applies get distinct versions', async () => {
     const { dir } = await repoWith(FEATURES_YAML);
     const a = await FeatureRepo.load(dir);
-    const withMin = FEATURES_YAML.replace('tile: 30m\n', 'tile: 30m\n').replace('features: [fare, city]', 'features: [fare, city, created]');
+    const withMin = FEATURES_YAML.replace('tile: 30m\n', 'tile: 30m\n').replace(
+      'features: [fare, city]',
+      'features: [fare, city, created]',
+    );
     await writeFile(join(dir, 'features.yaml'), withMin);
     const b = await FeatureRepo.load(dir);
     const [ra, rb] = await Promise.all([a.apply(), b.apply()]);

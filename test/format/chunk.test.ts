@@ -1,7 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { type Sample, decodeChunk, decodeHeader, encodeChunk, sampleAt, sampleByteRange, verifySample } from '../../src/format/chunk.js';
+import {
+  type Sample,
+  decodeChunk,
+  decodeHeader,
+  encodeChunk,
+  sampleAt,
+  sampleByteRange,
+  verifySample,
+} from '../../src/format/chunk.js';
 import { CHUNK_CODECS } from '../../src/format/codec.js';
-import { DTYPES, DTYPE_BYTES, type DType, encodeNumbers, float16BitsToNumber, float32ToFloat16Bits, typedView } from '../../src/format/dtype.js';
+import {
+  DTYPES,
+  DTYPE_BYTES,
+  type DType,
+  encodeNumbers,
+  float16BitsToNumber,
+  float32ToFloat16Bits,
+  typedView,
+} from '../../src/format/dtype.js';
 import { rng, randomSample } from '../helpers/random.js';
 
 describe('chunk encoding', () => {
@@ -40,17 +56,26 @@ describe('chunk encoding', () => {
 
   it('handles an empty chunk and a chunk of one empty sample', () => {
     for (const samples of [[], [{ bytes: new Uint8Array(0), shape: [0] }]] as Sample[][]) {
-      const chunk = decodeChunk(encodeChunk({ dtype: 'uint8', codec: 'zstd', sampleCompression: 'none' }, samples), 'k');
+      const chunk = decodeChunk(
+        encodeChunk({ dtype: 'uint8', codec: 'zstd', sampleCompression: 'none' }, samples),
+        'k',
+      );
       expect(chunk.header.count).toBe(samples.length);
     }
   });
 
   it('keeps min, max, NaN and infinities of every numeric dtype', () => {
     const cases: Partial<Record<DType, (number | bigint)[]>> = {
-      uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767],
-      uint32: [0, 4294967295], int32: [-2147483648, 2147483647],
-      uint64: [0n, 18446744073709551615n], int64: [-9223372036854775808n, 9223372036854775807n],
-      float32: [NaN, Infinity, -Infinity, 3.4028234663852886e38, -0], float64: [NaN, Number.MAX_VALUE, Number.MIN_VALUE, -Infinity],
+      uint8: [0, 255],
+      int8: [-128, 127],
+      uint16: [0, 65535],
+      int16: [-32768, 32767],
+      uint32: [0, 4294967295],
+      int32: [-2147483648, 2147483647],
+      uint64: [0n, 18446744073709551615n],
+      int64: [-9223372036854775808n, 9223372036854775807n],
+      float32: [NaN, Infinity, -Infinity, 3.4028234663852886e38, -0],
+      float64: [NaN, Number.MAX_VALUE, Number.MIN_VALUE, -Infinity],
       float16: [65504, -65504, NaN, Infinity, 0.5],
     };
     for (const [dtype, values] of Object.entries(cases) as [DType, (number | bigint)[]][]) {
@@ -62,7 +87,8 @@ describe('chunk encoding', () => {
   });
 
   it('float16 conversion is exact on representable values', () => {
-    for (const v of [0, 1, -2, 0.5, 65504, 6.103515625e-5, 5.960464477539063e-8]) expect(float16BitsToNumber(float32ToFloat16Bits(v))).toBe(v);
+    for (const v of [0, 1, -2, 0.5, 65504, 6.103515625e-5, 5.960464477539063e-8])
+      expect(float16BitsToNumber(float32ToFloat16Bits(v))).toBe(v);
   });
 
   it('detects a flipped byte anywhere: header, payload or trailer', () => {
@@ -89,14 +115,19 @@ describe('chunk encoding', () => {
   it('ranged reads verify a single sample against its own checksum', () => {
     const r = rng('ranged');
     const samples = Array.from({ length: 5 }, () => randomSample(r, 'uint8', [100]));
-    const bytes = encodeChunk({ dtype: 'uint8', codec: 'none', sampleCompression: 'jpeg' }, samples.map((s, i) => ({ ...s, shape: [i + 1, 100] })));
+    const bytes = encodeChunk(
+      { dtype: 'uint8', codec: 'none', sampleCompression: 'jpeg' },
+      samples.map((s, i) => ({ ...s, shape: [i + 1, 100] })),
+    );
     const h = decodeHeader(bytes.subarray(0, new DataView(bytes.buffer).getUint32(16, true)), 'k');
     expect(h.sampleCompression).toBe('jpeg');
     const [s, e] = sampleByteRange(h, 3);
     const piece = bytes.slice(h.headerBytes + s, h.headerBytes + e);
     expect(() => verifySample(h, 3, piece, 'k')).not.toThrow();
     piece[7] ^= 0xff;
-    expect(() => verifySample(h, 3, piece, 'k')).toThrow(expect.objectContaining({ code: 'CORRUPT' }) as unknown as Error);
+    expect(() => verifySample(h, 3, piece, 'k')).toThrow(
+      expect.objectContaining({ code: 'CORRUPT' }) as unknown as Error,
+    );
     expect(DTYPE_BYTES.uint8).toBe(1);
   });
 });

@@ -14,12 +14,18 @@ import { rng } from '../helpers/random.js';
 const WRITER = path.join(import.meta.dirname, 'fixtures', 'writer.ts');
 
 function startWriter(uri: string, total: number, perCommit: number, writer: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, uri, String(total), String(perCommit), String(writer)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', WRITER, uri, String(total), String(perCommit), String(writer)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise<void>((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve()));
+  const ready = new Promise<void>((resolve) =>
+    child.stdout.on('data', (d) => String(d).includes('ready') && resolve()),
+  );
   const exit = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
   );
@@ -30,8 +36,28 @@ async function createTarget(storage: Storage): Promise<void> {
   const m: Manifest = {
     ...emptyManifest('test'),
     columns: [
-      { name: 'data', id: 'c0', htype: 'generic', dtype: 'uint8', sampleCompression: 'none', chunkCompression: 'none', meta: {}, length: 0, chunks: [] },
-      { name: 'seq', id: 'c1', htype: 'generic', dtype: 'uint32', sampleCompression: 'none', chunkCompression: 'lz4', meta: {}, length: 0, chunks: [] },
+      {
+        name: 'data',
+        id: 'c0',
+        htype: 'generic',
+        dtype: 'uint8',
+        sampleCompression: 'none',
+        chunkCompression: 'none',
+        meta: {},
+        length: 0,
+        chunks: [],
+      },
+      {
+        name: 'seq',
+        id: 'c1',
+        htype: 'generic',
+        dtype: 'uint32',
+        sampleCompression: 'none',
+        chunkCompression: 'lz4',
+        meta: {},
+        length: 0,
+        chunks: [],
+      },
     ],
   };
   await publishManifest(storage, m);

@@ -10,10 +10,26 @@ import type { Storage } from '../../src/storage/storage.js';
 import { BACKENDS, type Backend, startBackend } from '../helpers/backends.js';
 import { randomSample, rng } from '../helpers/random.js';
 
-async function createDataset(storage: Storage, dtype: DType, codec: 'none' | 'lz4' | 'zstd' = 'lz4'): Promise<Manifest> {
+async function createDataset(
+  storage: Storage,
+  dtype: DType,
+  codec: 'none' | 'lz4' | 'zstd' = 'lz4',
+): Promise<Manifest> {
   const m: Manifest = {
     ...emptyManifest('test'),
-    columns: [{ name: 'x', id: 'c0', htype: 'generic', dtype, sampleCompression: 'none', chunkCompression: codec, meta: {}, length: 0, chunks: [] }],
+    columns: [
+      {
+        name: 'x',
+        id: 'c0',
+        htype: 'generic',
+        dtype,
+        sampleCompression: 'none',
+        chunkCompression: codec,
+        meta: {},
+        length: 0,
+        chunks: [],
+      },
+    ],
   };
   await publishManifest(storage, m);
   return m;
@@ -40,7 +56,8 @@ describe.each(BACKENDS)('commits on %s', (name) => {
       const n = 20 + Math.floor(r() * 40);
       for (let i = 0; i < n; i++) {
         const shape = r() < 0.1 ? [0] : r() < 0.2 ? [] : [1 + Math.floor(r() * 5), 1 + Math.floor(r() * 7)];
-        const s = r() < 0.1 ? null : r() < 0.05 ? randomSample(r, dtype, [chunkSizeBytes + 13]) : randomSample(r, dtype, shape);
+        const s =
+          r() < 0.1 ? null : r() < 0.05 ? randomSample(r, dtype, [chunkSizeBytes + 13]) : randomSample(r, dtype, shape);
         expected.push(s);
         await txn.appendRow({ x: s });
       }
@@ -61,7 +78,9 @@ describe.each(BACKENDS)('commits on %s', (name) => {
       for await (const run of reader.scan(start, n)) {
         for (const s of run.samples) {
           const want = expected[i++];
-          expect(s === null ? null : Buffer.from(s.bytes).toString('hex')).toBe(want === null ? null : Buffer.from(want.bytes).toString('hex'));
+          expect(s === null ? null : Buffer.from(s.bytes).toString('hex')).toBe(
+            want === null ? null : Buffer.from(want.bytes).toString('hex'),
+          );
         }
       }
       expect(i).toBe(n);
@@ -75,11 +94,15 @@ describe.each(BACKENDS)('commits on %s', (name) => {
     let m = base;
     for (let v = 1; v <= 3; v++) {
       const txn = new Transaction(storage, m, { writer: 'test' });
-      for (let i = 0; i < v; i++) await txn.appendRow({ x: { bytes: new Uint8Array(new Int32Array([v * 10 + i]).buffer), shape: [] } });
+      for (let i = 0; i < v; i++)
+        await txn.appendRow({ x: { bytes: new Uint8Array(new Int32Array([v * 10 + i]).buffer), shape: [] } });
       m = await txn.commit(`v${v}`);
     }
     expect((await listVersions(storage)).map((v) => [v.version, v.length, v.message])).toEqual([
-      [0, 0, 'create'], [1, 1, 'v1'], [2, 3, 'v2'], [3, 6, 'v3'],
+      [0, 0, 'create'],
+      [1, 1, 'v1'],
+      [2, 3, 'v2'],
+      [3, 6, 'v3'],
     ]);
     const v2 = await readManifest(storage, 2);
     expect(v2.length).toBe(3);
@@ -108,8 +131,22 @@ describe.each(BACKENDS)('commits on %s', (name) => {
     expect(vals).toEqual([1, 2, 3]);
     const c = new Transaction(storage, mb, { writer: 'c' });
     const d = new Transaction(storage, mb, { writer: 'd' });
-    c.addColumn({ name: 'y', htype: 'text', dtype: 'string', sampleCompression: 'none', chunkCompression: 'lz4', meta: {} });
-    d.addColumn({ name: 'z', htype: 'text', dtype: 'string', sampleCompression: 'none', chunkCompression: 'lz4', meta: {} });
+    c.addColumn({
+      name: 'y',
+      htype: 'text',
+      dtype: 'string',
+      sampleCompression: 'none',
+      chunkCompression: 'lz4',
+      meta: {},
+    });
+    d.addColumn({
+      name: 'z',
+      htype: 'text',
+      dtype: 'string',
+      sampleCompression: 'none',
+      chunkCompression: 'lz4',
+      meta: {},
+    });
     await c.commit('c');
     await expect(d.commit('d')).rejects.toMatchObject({ code: 'CONFLICT' });
     await storage.close();
@@ -156,7 +193,10 @@ describe.each(BACKENDS)('commits on %s', (name) => {
     };
     await expect(scan()).rejects.toMatchObject({ code: 'CORRUPT' });
     await storage.delete(key);
-    await expect(new ColumnReader(storage, m.columns[0]).sample(0)).rejects.toMatchObject({ code: 'CORRUPT', details: { key } });
+    await expect(new ColumnReader(storage, m.columns[0]).sample(0)).rejects.toMatchObject({
+      code: 'CORRUPT',
+      details: { key },
+    });
     await storage.close();
   });
 });

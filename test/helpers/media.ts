@@ -48,9 +48,13 @@ export function makePixels(spec: ImageSpec): { data: Buffer; width: number; heig
     const [r, g, b] = spec.color ?? [128, 128, 128];
     for (let p = 0; p < w * h; p++) rgb.set([r, g, b], p * 3);
   } else if (pattern === 'gradient') {
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      rgb.set([Math.round((255 * x) / Math.max(1, w - 1)), Math.round((255 * y) / Math.max(1, h - 1)), 128], (y * w + x) * 3);
-    }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        rgb.set(
+          [Math.round((255 * x) / Math.max(1, w - 1)), Math.round((255 * y) / Math.max(1, h - 1)), 128],
+          (y * w + x) * 3,
+        );
+      }
   } else if (pattern === 'noise') {
     for (let i = 0; i < rgb.length; i++) rgb[i] = Math.floor(rand() * 256);
   } else {
@@ -62,11 +66,16 @@ export function makePixels(spec: ImageSpec): { data: Buffer; width: number; heig
     const out = new Uint8ClampedArray(rgb.buffer, rgb.byteOffset, rgb.length); // rounds and clamps
     let g = Math.floor(rand() * GRAIN.length);
     for (let y = 0; y < h; y++) {
-      const y0 = Math.floor(y / cell), fy = y / cell - y0;
-      const r0 = y0 * gw * 3, r1 = (y0 + 1) * gw * 3;
+      const y0 = Math.floor(y / cell),
+        fy = y / cell - y0;
+      const r0 = y0 * gw * 3,
+        r1 = (y0 + 1) * gw * 3;
       for (let x = 0; x < w; x++) {
-        const x0 = Math.floor(x / cell), fx = x / cell - x0;
-        const a = r0 + x0 * 3, b = r1 + x0 * 3, o = (y * w + x) * 3;
+        const x0 = Math.floor(x / cell),
+          fx = x / cell - x0;
+        const a = r0 + x0 * 3,
+          b = r1 + x0 * 3,
+          o = (y * w + x) * 3;
         for (let c = 0; c < 3; c++) {
           const top = grid[a + c] + (grid[a + 3 + c] - grid[a + c]) * fx;
           const bottom = grid[b + c] + (grid[b + 3 + c] - grid[b + c]) * fx;
@@ -93,11 +102,23 @@ function pipeline(spec: ImageSpec): Sharp {
 const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 export const makeJpeg = async (spec: ImageSpec & { quality?: number }): Promise<Uint8Array> =>
-  bytes(await pipeline({ ...spec, channels: spec.channels === 1 ? 1 : 3 }).jpeg({ quality: spec.quality ?? 80 }).toBuffer());
+  bytes(
+    await pipeline({ ...spec, channels: spec.channels === 1 ? 1 : 3 })
+      .jpeg({ quality: spec.quality ?? 80 })
+      .toBuffer(),
+  );
 export const makePng = async (spec: ImageSpec & { palette?: boolean }): Promise<Uint8Array> =>
-  bytes(await pipeline(spec).png({ palette: spec.palette ?? false }).toBuffer());
+  bytes(
+    await pipeline(spec)
+      .png({ palette: spec.palette ?? false })
+      .toBuffer(),
+  );
 export const makeWebp = async (spec: ImageSpec & { lossless?: boolean; quality?: number }): Promise<Uint8Array> =>
-  bytes(await pipeline(spec).webp({ lossless: spec.lossless ?? false, quality: spec.quality ?? 80 }).toBuffer());
+  bytes(
+    await pipeline(spec)
+      .webp({ lossless: spec.lossless ?? false, quality: spec.quality ?? 80 })
+      .toBuffer(),
+  );
 export const makeGif = async (spec: ImageSpec): Promise<Uint8Array> => bytes(await pipeline(spec).gif().toBuffer());
 export const makeTiff = async (spec: ImageSpec): Promise<Uint8Array> =>
   bytes(await pipeline(spec).tiff({ compression: 'lzw' }).toBuffer());
@@ -116,18 +137,23 @@ export function makeBmp(spec: ImageSpec): Uint8Array {
   out.writeUInt16LE(1, 26);
   out.writeUInt16LE(24, 28);
   out.writeUInt32LE(stride * px.height, 34);
-  for (let y = 0; y < px.height; y++) for (let x = 0; x < px.width; x++) {
-    const s = (y * px.width + x) * 3;
-    const d = 54 + (px.height - 1 - y) * stride + x * 3;
-    out[d] = px.data[s + 2];
-    out[d + 1] = px.data[s + 1];
-    out[d + 2] = px.data[s];
-  }
+  for (let y = 0; y < px.height; y++)
+    for (let x = 0; x < px.width; x++) {
+      const s = (y * px.width + x) * 3;
+      const d = 54 + (px.height - 1 - y) * stride + x * 3;
+      out[d] = px.data[s + 2];
+      out[d + 1] = px.data[s + 1];
+      out[d + 2] = px.data[s];
+    }
   return bytes(out);
 }
 
 export const IMAGE_MAKERS = {
-  jpeg: makeJpeg, png: makePng, webp: makeWebp, gif: makeGif, tiff: makeTiff,
+  jpeg: makeJpeg,
+  png: makePng,
+  webp: makeWebp,
+  gif: makeGif,
+  tiff: makeTiff,
   bmp: async (spec: ImageSpec) => makeBmp(spec),
 } as const;
 
@@ -150,12 +176,15 @@ export function frameMeanColor(frame: { data: Uint8Array; shape: readonly number
   const [h, w, c] = frame.shape;
   const sum = [0, 0, 0];
   let n = 0;
-  const y0 = Math.floor(h / 8), y1 = Math.max(y0 + 1, Math.floor((3 * h) / 8));
-  const x0 = Math.floor((3 * w) / 8), x1 = Math.max(x0 + 1, Math.floor((5 * w) / 8));
-  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) {
-    for (let k = 0; k < 3; k++) sum[k] += frame.data[(y * w + x) * c + k];
-    n++;
-  }
+  const y0 = Math.floor(h / 8),
+    y1 = Math.max(y0 + 1, Math.floor((3 * h) / 8));
+  const x0 = Math.floor((3 * w) / 8),
+    x1 = Math.max(x0 + 1, Math.floor((5 * w) / 8));
+  for (let y = y0; y < y1; y++)
+    for (let x = x0; x < x1; x++) {
+      for (let k = 0; k < 3; k++) sum[k] += frame.data[(y * w + x) * c + k];
+      n++;
+    }
   return [sum[0] / n, sum[1] / n, sum[2] / n];
 }
 
@@ -202,19 +231,47 @@ export async function makeVideo(spec: VideoSpec): Promise<Uint8Array> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-video-'));
   const out = join(dir, `v.${spec.format}`);
   const gop = String(spec.gop ?? Math.max(1, Math.round(spec.fps)));
-  const quality = spec.crf === undefined
-    ? spec.format === 'webm' ? ['-lossless', '1'] : ['-qp', '0']
-    : ['-crf', String(spec.crf), ...(spec.format === 'webm' ? ['-b:v', '0'] : [])];
-  const codec = spec.format === 'webm'
-    ? ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1']
-    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-bf', String(spec.bframes ?? 0), '-x264-params', 'scenecut=0'];
+  const quality =
+    spec.crf === undefined
+      ? spec.format === 'webm'
+        ? ['-lossless', '1']
+        : ['-qp', '0']
+      : ['-crf', String(spec.crf), ...(spec.format === 'webm' ? ['-b:v', '0'] : [])];
+  const codec =
+    spec.format === 'webm'
+      ? ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1']
+      : ['-c:v', 'libx264', '-preset', 'ultrafast', '-bf', String(spec.bframes ?? 0), '-x264-params', 'scenecut=0'];
   try {
-    await runFfmpeg([
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${spec.width}x${spec.height}`, '-r', String(spec.fps), '-i', 'pipe:0',
-      ...codec, ...quality, '-g', gop, '-keyint_min', gop, '-pix_fmt', 'yuv420p',
-      ...(spec.faststart ? ['-movflags', '+faststart'] : []),
-      '-fflags', '+bitexact', '-flags:v', '+bitexact', '-y', out,
-    ], { stdin: rawFrames(spec), what: 'encode a test video' });
+    await runFfmpeg(
+      [
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-s',
+        `${spec.width}x${spec.height}`,
+        '-r',
+        String(spec.fps),
+        '-i',
+        'pipe:0',
+        ...codec,
+        ...quality,
+        '-g',
+        gop,
+        '-keyint_min',
+        gop,
+        '-pix_fmt',
+        'yuv420p',
+        ...(spec.faststart ? ['-movflags', '+faststart'] : []),
+        '-fflags',
+        '+bitexact',
+        '-flags:v',
+        '+bitexact',
+        '-y',
+        out,
+      ],
+      { stdin: rawFrames(spec), what: 'encode a test video' },
+    );
     return new Uint8Array(await readFile(out));
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -235,7 +292,10 @@ export function flipByte(data: Uint8Array, i: number): Uint8Array {
 }
 
 /** A ByteSource over memory that counts what is read (to prove ranged access). */
-export function bufferSource(data: Uint8Array, name = 'memory video'): ByteSource & { stats: { reads: number; bytesRead: number } } {
+export function bufferSource(
+  data: Uint8Array,
+  name = 'memory video',
+): ByteSource & { stats: { reads: number; bytesRead: number } } {
   const stats = { reads: 0, bytesRead: 0 };
   return {
     size: data.length,

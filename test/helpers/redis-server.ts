@@ -13,7 +13,9 @@ import { join } from 'node:path';
 
 function findRedisServer(): string | undefined {
   const fromEnv = process.env.REDIS_SERVER_BIN;
-  const candidates = [fromEnv, 'redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'].filter(Boolean) as string[];
+  const candidates = [fromEnv, 'redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'].filter(
+    Boolean,
+  ) as string[];
   for (const c of candidates) {
     const r = spawnSync(c, ['--version'], { encoding: 'utf8' });
     if (r.status === 0 && /Redis server/i.test(r.stdout)) return c;
@@ -25,7 +27,9 @@ export const REDIS_SERVER_BIN = findRedisServer();
 
 /** Why Redis suites skip, or false when they must run (installed, or CI where missing is a failure). */
 export const REDIS_SKIP: string | false =
-  REDIS_SERVER_BIN || process.env.CI ? false : 'redis-server is not installed (apt-get install -y redis-server); Redis tests skipped';
+  REDIS_SERVER_BIN || process.env.CI
+    ? false
+    : 'redis-server is not installed (apt-get install -y redis-server); Redis tests skipped';
 
 if (REDIS_SKIP) console.warn(`[redis-server helper] ${REDIS_SKIP}`);
 
@@ -110,7 +114,19 @@ export class RedisServer implements AsyncDisposable {
   /** Starts (again) on the same port; resolves once it answers PING. */
   async start(): Promise<void> {
     if (this.#proc) return;
-    const args = ['--port', String(this.port), '--bind', this.host, '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      this.host,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+      ...this.extraArgs,
+    ];
     const proc = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;
     proc.stdout?.on('data', (d) => (this.#log = (this.#log + d.toString()).slice(-4000)));
@@ -179,13 +195,26 @@ export class RedisCluster implements AsyncDisposable {
     const dir = await mkdtemp(join(tmpdir(), 'strata-redis-cluster-'));
     const servers: RedisServer[] = [];
     try {
-      for (let i = 0; i < masters; i++) servers.push(await RedisServer.startWith(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`], join(dir, String(i))));
+      for (let i = 0; i < masters; i++)
+        servers.push(
+          await RedisServer.startWith(
+            ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`],
+            join(dir, String(i)),
+          ),
+        );
       const cli = REDIS_SERVER_BIN.replace(/redis-server$/, 'redis-cli');
       const addrs = servers.map((s) => `${s.host}:${s.port}`);
-      const r = spawnSync(cli, ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(cli, ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
       for (let i = 0; i < 400; i++) {
-        const ok = servers.every((s) => /cluster_state:ok/.test(spawnSync(cli, ['-p', String(s.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout));
+        const ok = servers.every((s) =>
+          /cluster_state:ok/.test(
+            spawnSync(cli, ['-p', String(s.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout,
+          ),
+        );
         if (ok) return new RedisCluster(servers, dir);
         await new Promise((res) => setTimeout(res, 50));
       }

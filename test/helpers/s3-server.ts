@@ -82,11 +82,24 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
   const bucket = options.bucket ?? 'strata-test';
   const directory = await fsp.mkdtemp(path.join(os.tmpdir(), 'strata-s3-'));
   const S3rver = require('s3rver') as S3rverCtor;
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+  });
   const upstream = await s3rver.run();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-  const stats: S3ServerStats = { requests: 0, byMethod: {}, bytesOut: 0, bytesIn: 0, injectedFailures: 0, preconditionFailures: 0 };
+  const stats: S3ServerStats = {
+    requests: 0,
+    byMethod: {},
+    bytesOut: 0,
+    bytesIn: 0,
+    injectedFailures: 0,
+    preconditionFailures: 0,
+  };
   let failCount = 0;
   let failCountStatus: InjectedFailure = 503;
   let failUntil = 0;
@@ -122,7 +135,12 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
       req.on('error', () => resolve(undefined));
     });
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, loseResponse = false): Promise<void> =>
+  const forward = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer,
+    loseResponse = false,
+  ): Promise<void> =>
     new Promise((resolve) => {
       const headers = { ...req.headers };
       delete headers.expect; // unsigned in SigV4; the proxy already answered 100-continue
@@ -166,10 +184,13 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
 
   const objectExists = (urlPath: string): Promise<boolean> =>
     new Promise((resolve, reject) => {
-      const head = http.request({ host: '127.0.0.1', port: upstream.port, method: 'HEAD', path: urlPath, agent }, (r) => {
-        r.resume();
-        resolve(r.statusCode === 200);
-      });
+      const head = http.request(
+        { host: '127.0.0.1', port: upstream.port, method: 'HEAD', path: urlPath, agent },
+        (r) => {
+          r.resume();
+          resolve(r.statusCode === 200);
+        },
+      );
       head.on('error', reject);
       head.end();
     });
@@ -276,7 +297,14 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
       delayCount = 0;
     },
     resetStats() {
-      Object.assign(stats, { requests: 0, byMethod: {}, bytesOut: 0, bytesIn: 0, injectedFailures: 0, preconditionFailures: 0 });
+      Object.assign(stats, {
+        requests: 0,
+        byMethod: {},
+        bytesOut: 0,
+        bytesIn: 0,
+        injectedFailures: 0,
+        preconditionFailures: 0,
+      });
     },
     stop,
   };
@@ -297,7 +325,10 @@ function sendError(res: http.ServerResponse, status: number, method: string): vo
   const body =
     `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>` +
     `${condition}<RequestId>${crypto.randomBytes(8).toString('hex')}</RequestId></Error>`;
-  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': method === 'HEAD' ? 0 : Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/xml',
+    'content-length': method === 'HEAD' ? 0 : Buffer.byteLength(body),
+  });
   res.end(method === 'HEAD' ? undefined : body);
 }
 
@@ -324,12 +355,24 @@ function installDesShim(): void {
     const k = Buffer.from(key as Uint8Array);
     return Buffer.concat([k, k, k]);
   };
-  c.createCipheriv = function (this: unknown, alg: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, opts?: unknown) {
+  c.createCipheriv = function (
+    this: unknown,
+    alg: string,
+    key: crypto.CipherKey,
+    iv: crypto.BinaryLike | null,
+    opts?: unknown,
+  ) {
     return alg === 'des'
       ? origCipher.call(crypto, 'des-ede3-cbc', triple(key), iv)
       : (origCipher as (...a: unknown[]) => unknown).call(crypto, alg, key, iv, opts);
   };
-  c.createDecipheriv = function (this: unknown, alg: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, opts?: unknown) {
+  c.createDecipheriv = function (
+    this: unknown,
+    alg: string,
+    key: crypto.CipherKey,
+    iv: crypto.BinaryLike | null,
+    opts?: unknown,
+  ) {
     return alg === 'des'
       ? origDecipher.call(crypto, 'des-ede3-cbc', triple(key), iv)
       : (origDecipher as (...a: unknown[]) => unknown).call(crypto, alg, key, iv, opts);

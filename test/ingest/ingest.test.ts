@@ -89,20 +89,35 @@ describe('ingest from a local folder', () => {
     for (const format of ['csv', 'jsonl'] as const) {
       const root = path.join(dir, `table-${format}`);
       const files = await writeTable(root, 6, format);
-      if (format === 'csv') await writeFile(path.join(root, 'labels.csv'), `\nimg/missing.jpg,odd,"[[0,0,1,1]]",1,"{}"\n`, { flag: 'a' });
+      if (format === 'csv')
+        await writeFile(path.join(root, 'labels.csv'), `\nimg/missing.jpg,odd,"[[0,0,1,1]]",1,"{}"\n`, { flag: 'a' });
       const target = `memory://table-${format}-${Date.now()}`;
       const summary = await ingest(root, target, { commitEveryRows: 4 });
       expect(summary.ingested).toBe(6);
       expect(summary.commits).toBe(2);
-      if (format === 'csv') expect(summary.skipped).toEqual([{ file: 'img/missing.jpg', reason: 'file not found in the source' }]);
+      if (format === 'csv')
+        expect(summary.skipped).toEqual([{ file: 'img/missing.jpg', reason: 'file not found in the source' }]);
       const ds = await Dataset.open(target);
-      expect(ds.schema).toMatchObject({ image: { htype: 'image' }, label: { htype: 'class_label' }, boxes: { htype: 'bbox' }, score: { htype: 'generic', dtype: 'float64' }, meta: { htype: 'json' } });
+      expect(ds.schema).toMatchObject({
+        image: { htype: 'image' },
+        label: { htype: 'class_label' },
+        boxes: { htype: 'bbox' },
+        score: { htype: 'generic', dtype: 'float64' },
+        meta: { htype: 'json' },
+      });
       const rows = await ds.toArray();
       rows.forEach((r, i) => {
         expect(r._source).toBe(`img/${String(i).padStart(3, '0')}.jpg`);
-        expect(r).toMatchObject({ label: i % 2 ? 'odd' : 'even', boxes: [[i, 1, i + 5, 9]], score: i / 4, meta: { i } });
+        expect(r).toMatchObject({
+          label: i % 2 ? 'odd' : 'even',
+          boxes: [[i, 1, i + 5, 9]],
+          score: i / 4,
+          meta: { i },
+        });
       });
-      expect(Buffer.compare(Buffer.from(await (rows[3].image as ImageCell).bytes()), Buffer.from(files['img/003.jpg']))).toBe(0);
+      expect(
+        Buffer.compare(Buffer.from(await (rows[3].image as ImageCell).bytes()), Buffer.from(files['img/003.jpg'])),
+      ).toBe(0);
       await ds.close();
     }
   });
@@ -111,8 +126,12 @@ describe('ingest from a local folder', () => {
     const root = path.join(dir, 'table-parquet');
     const files = await writeTable(root, 3, 'csv');
     const { ParquetSchema, ParquetWriter } = await import('parquetjs-lite');
-    const w = await ParquetWriter.openFile(new ParquetSchema({ path: { type: 'UTF8' }, category: { type: 'UTF8' }, weight: { type: 'DOUBLE' } }), path.join(root, 'meta.parquet'));
-    for (let i = 0; i < 3; i++) await w.appendRow({ path: Object.keys(files)[i], category: `k${i % 2}`, weight: i + 0.5 });
+    const w = await ParquetWriter.openFile(
+      new ParquetSchema({ path: { type: 'UTF8' }, category: { type: 'UTF8' }, weight: { type: 'DOUBLE' } }),
+      path.join(root, 'meta.parquet'),
+    );
+    for (let i = 0; i < 3; i++)
+      await w.appendRow({ path: Object.keys(files)[i], category: `k${i % 2}`, weight: i + 0.5 });
     await w.close();
     const target = `memory://table-pq-${Date.now()}`;
     const summary = await ingest(root, target, { table: 'meta.parquet', schema: { weight: 'float32' } });
@@ -131,7 +150,12 @@ describe('ingest from a local folder', () => {
     const target = path.join(dir, 'abort-ds');
     const ac = new AbortController();
     await expect(
-      ingest(root, target, { commitEveryRows: 3, concurrency: 1, signal: ac.signal, onProgress: (p) => p.done === 7 && ac.abort() }),
+      ingest(root, target, {
+        commitEveryRows: 3,
+        concurrency: 1,
+        signal: ac.signal,
+        onProgress: (p) => p.done === 7 && ac.abort(),
+      }),
     ).rejects.toMatchObject({ code: 'ABORTED' });
     const ds = await Dataset.open(target);
     expect(ds.length).toBe(6);
@@ -145,7 +169,11 @@ describe('ingest from a local folder', () => {
     const root = path.join(dir, 'kill');
     const files = await writeTable(root, 40, 'csv');
     const target = path.join(dir, 'kill-ds');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'ingest-child.ts'), root, target], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'ingest-child.ts'), root, target],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const killedAt = await new Promise<number>((resolve, reject) => {
@@ -158,7 +186,10 @@ describe('ingest from a local folder', () => {
           resolve(done);
         }
       });
-      child.on('exit', (code, sig) => sig !== 'SIGKILL' && reject(new Error(`child exited ${code} before the kill: ${err}`)));
+      child.on(
+        'exit',
+        (code, sig) => sig !== 'SIGKILL' && reject(new Error(`child exited ${code} before the kill: ${err}`)),
+      );
     });
     await new Promise((r) => child.once('exit', r));
     expect(killedAt).toBeLessThan(40);
@@ -178,7 +209,10 @@ describe('ingest from a local folder', () => {
     expect([...all.keys()].sort()).toEqual(Object.keys(files).sort());
     expect([...all.values()].every((c) => c === 1)).toBe(true);
     const rows = await ds.toArray();
-    for (const r of rows) expect(Buffer.compare(Buffer.from(await (r.image as ImageCell).bytes()), Buffer.from(files[r._source as string]))).toBe(0);
+    for (const r of rows)
+      expect(
+        Buffer.compare(Buffer.from(await (r.image as ImageCell).bytes()), Buffer.from(files[r._source as string])),
+      ).toBe(0);
     await ds.close();
   });
 });
@@ -241,15 +275,22 @@ describe('ingest helpers', () => {
       'ingest [####------]  42% 42/100 12.3 MB/s ETA 9s (2 skipped)',
     );
     const lines: string[] = [];
-    const bar = progressBar({ stream: { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream });
+    const bar = progressBar({
+      stream: { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream,
+    });
     for (let d = 0; d <= 20; d++) bar({ done: d, total: 20, bytes: 0, mbPerS: 0, etaS: 1, skipped: 0 });
     expect(lines.length).toBe(11);
-    expect(parseCsv('a,b\n"x, ""y""",2\r\n,true\n')).toEqual([{ a: 'x, "y"', b: 2 }, { a: null, b: true }]);
+    expect(parseCsv('a,b\n"x, ""y""",2\r\n,true\n')).toEqual([
+      { a: 'x, "y"', b: 2 },
+      { a: null, b: true },
+    ]);
   });
 
   it('bad options and sources fail with stable codes', async () => {
     await expect(ingest(folder, 'memory://x', { concurrency: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(ingest(folder, 'memory://y', { layout: 'table', table: 'nope.csv' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(ingest(folder, 'memory://y', { layout: 'table', table: 'nope.csv' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     const ac = new AbortController();
     ac.abort();
     await expect(ingest(folder, 'memory://z', { signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });

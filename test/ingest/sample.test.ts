@@ -17,7 +17,9 @@ describe.skipIf(!has)('ingest the sample dataset (datasets/generate.ts)', () => 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'strata-sample-'));
     sample = path.join(dir, 'sample');
-    const { generateSampleData } = (await import(generator)) as { generateSampleData: (out: string, o?: Record<string, unknown>) => Promise<unknown> };
+    const { generateSampleData } = (await import(generator)) as {
+      generateSampleData: (out: string, o?: Record<string, unknown>) => Promise<unknown>;
+    };
     await generateSampleData(sample);
   });
   afterAll(async () => {
@@ -31,14 +33,24 @@ describe.skipIf(!has)('ingest the sample dataset (datasets/generate.ts)', () => 
 
   it('labels.csv with the four bbox columns combined into one bbox column', async () => {
     const uri = `memory://sample-csv-${Date.now()}`;
-    const s = await ingest(sample, uri, { table: 'labels.csv', boxColumns: { boxes: ['bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom'] } });
+    const s = await ingest(sample, uri, {
+      table: 'labels.csv',
+      boxColumns: { boxes: ['bbox_left', 'bbox_top', 'bbox_right', 'bbox_bottom'] },
+    });
     expect(s).toMatchObject({ ingested: 60, skipped: [] });
     const ds = await Dataset.open(uri);
-    expect(ds.schema).toMatchObject({ label: { htype: 'class_label' }, boxes: { htype: 'bbox' }, width: { htype: 'generic' }, split: { htype: 'text' } });
+    expect(ds.schema).toMatchObject({
+      label: { htype: 'class_label' },
+      boxes: { htype: 'bbox' },
+      width: { htype: 'generic' },
+      split: { htype: 'text' },
+    });
     const r = await ds.row(0);
     expect((r.boxes as number[][])[0]).toHaveLength(4);
     expect(['circle', 'square', 'triangle']).toContain(r.label);
-    const batch = (await ds.batches({ columns: ['image', 'label'], batchSize: 8, decode: { image: { size: [64, 64] } } }).next()).value!;
+    const batch = (
+      await ds.batches({ columns: ['image', 'label'], batchSize: 8, decode: { image: { size: [64, 64] } } }).next()
+    ).value!;
     expect(batch.shapes.image).toEqual([8, 64, 64, 3]);
     await ds.close();
   });

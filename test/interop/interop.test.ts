@@ -37,7 +37,13 @@ function rowOf(i: number): Record<string, unknown> {
     image: jpegs[i],
     clip: i === 0 ? video : null,
     label: i === 4 ? null : ['cat', 'dog', 'bird'][i % 3],
-    boxes: i === 3 ? [] : [[i, 2, 10, 12], [0.5, 1.5, 3, 4]].slice(0, 1 + (i % 2)),
+    boxes:
+      i === 3
+        ? []
+        : [
+            [i, 2, 10, 12],
+            [0.5, 1.5, 3, 4],
+          ].slice(0, 1 + (i % 2)),
     vec: i === 2 ? null : [i, 1 - i, 0.25],
     caption: i === 1 ? null : `caption ${i} ✓`,
     meta: { i, tags: ['x', String(i)], nested: { ok: i % 2 === 0 } },
@@ -82,10 +88,18 @@ async function expectSameData(a: Dataset, b: Dataset): Promise<void> {
       const x = ra[i][c];
       const y = rb[i][c];
       if (x && typeof x === 'object' && 'bytes' in x) {
-        expect(Buffer.compare(Buffer.from(await (x as ImageCell).bytes()), Buffer.from(await (y as ImageCell | VideoCell).bytes())), `${c}[${i}]`).toBe(0);
+        expect(
+          Buffer.compare(
+            Buffer.from(await (x as ImageCell).bytes()),
+            Buffer.from(await (y as ImageCell | VideoCell).bytes()),
+          ),
+          `${c}[${i}]`,
+        ).toBe(0);
         expect((y as ImageCell).shape).toEqual((x as ImageCell).shape);
       } else if (x && typeof x === 'object' && 'data' in x) {
-        expect(Array.from((y as { data: ArrayLike<number> }).data), `${c}[${i}]`).toEqual(Array.from((x as { data: ArrayLike<number> }).data));
+        expect(Array.from((y as { data: ArrayLike<number> }).data), `${c}[${i}]`).toEqual(
+          Array.from((x as { data: ArrayLike<number> }).data),
+        );
         expect((y as { shape: number[] }).shape).toEqual((x as unknown as { shape: number[] }).shape);
       } else {
         expect(y, `${c}[${i}]`).toEqual(x);
@@ -138,8 +152,15 @@ describe('Arrow', () => {
   it('fromArrow infers htypes for plain Arrow tables (dictionary strings → class_label)', async () => {
     const t = tableFromArrays({ name: ['a', 'b'], n: Int32Array.from([1, 2]), x: Float64Array.from([0.5, 1.5]) });
     const d = await Dataset.fromArrow(t, `memory://plain-${Date.now()}`);
-    expect(d.schema).toEqual({ name: { htype: 'class_label', classNames: ['a', 'b'] }, n: expect.objectContaining({ htype: 'generic', dtype: 'int32' }), x: expect.objectContaining({ htype: 'generic', dtype: 'float64' }) });
-    expect(await d.toArray()).toEqual([{ name: 'a', n: 1, x: 0.5 }, { name: 'b', n: 2, x: 1.5 }]);
+    expect(d.schema).toEqual({
+      name: { htype: 'class_label', classNames: ['a', 'b'] },
+      n: expect.objectContaining({ htype: 'generic', dtype: 'int32' }),
+      x: expect.objectContaining({ htype: 'generic', dtype: 'float64' }),
+    });
+    expect(await d.toArray()).toEqual([
+      { name: 'a', n: 1, x: 0.5 },
+      { name: 'b', n: 2, x: 1.5 },
+    ]);
     await d.close();
   });
 });
@@ -171,8 +192,17 @@ describe('Parquet', () => {
         expect(r.mask).toEqual(m ? Array.from(m.data) : []);
         expect(r.mask__shape).toEqual(m ? m.shape : []);
       }
-      const agg = (await conn.runAndReadAll(`SELECT label, count(*)::INT AS n FROM read_parquet('${file}') GROUP BY label ORDER BY label NULLS LAST`)).getRowObjectsJS();
-      expect(agg).toEqual([{ label: 'bird', n: 1 }, { label: 'cat', n: 2 }, { label: 'dog', n: 1 }, { label: null, n: 1 }]);
+      const agg = (
+        await conn.runAndReadAll(
+          `SELECT label, count(*)::INT AS n FROM read_parquet('${file}') GROUP BY label ORDER BY label NULLS LAST`,
+        )
+      ).getRowObjectsJS();
+      expect(agg).toEqual([
+        { label: 'bird', n: 1 },
+        { label: 'cat', n: 2 },
+        { label: 'dog', n: 1 },
+        { label: null, n: 1 },
+      ]);
     } finally {
       conn.closeSync();
       db.closeSync();
@@ -181,18 +211,43 @@ describe('Parquet', () => {
 
   it('fromParquet restores the dataset (list nulls read back empty, see parquet.ts)', async () => {
     const file = path.join(dir, 'rt.parquet');
-    const src = ds.select(['image', 'clip', 'label', 'boxes', 'caption', 'meta', 'score', 'big', 'flag', 'file', 'mask']);
+    const src = ds.select([
+      'image',
+      'clip',
+      'label',
+      'boxes',
+      'caption',
+      'meta',
+      'score',
+      'big',
+      'flag',
+      'file',
+      'mask',
+    ]);
     await src.toParquet(file);
     const back = await Dataset.fromParquet(file, `memory://from-parquet-${Date.now()}`);
     expect(back.columns).toEqual(src.columns);
     const a = await src.toArray();
     const b = await back.toArray();
     for (let i = 0; i < N; i++) {
-      for (const c of ['label', 'boxes', 'caption', 'meta', 'score', 'big', 'flag']) expect(b[i][c], `${c}[${i}]`).toEqual(a[i][c]);
+      for (const c of ['label', 'boxes', 'caption', 'meta', 'score', 'big', 'flag'])
+        expect(b[i][c], `${c}[${i}]`).toEqual(a[i][c]);
       expect(Buffer.compare(Buffer.from(await (b[i].image as ImageCell).bytes()), Buffer.from(jpegs[i]))).toBe(0);
-      expect(Buffer.compare(Buffer.from(await (b[i].file as ImageCell).bytes()), Buffer.from(await (a[i].file as ImageCell).bytes()))).toBe(0);
+      expect(
+        Buffer.compare(
+          Buffer.from(await (b[i].file as ImageCell).bytes()),
+          Buffer.from(await (a[i].file as ImageCell).bytes()),
+        ),
+      ).toBe(0);
       const m = a[i].mask as { data: Uint8Array; shape: number[] } | null;
-      expect(b[i].mask === null ? null : { data: Array.from((b[i].mask as { data: Uint8Array }).data), shape: (b[i].mask as { shape: number[] }).shape }).toEqual(m && { data: Array.from(m.data), shape: m.shape });
+      expect(
+        b[i].mask === null
+          ? null
+          : {
+              data: Array.from((b[i].mask as { data: Uint8Array }).data),
+              shape: (b[i].mask as { shape: number[] }).shape,
+            },
+      ).toEqual(m && { data: Array.from(m.data), shape: m.shape });
     }
     expect((b[0].clip as VideoCell).info.frameCount).toBe(3);
     expect(back.schema).toEqual(src.schema);
@@ -203,7 +258,9 @@ describe('Parquet', () => {
     const file = path.join(dir, 'duck.parquet');
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
-    await conn.run(`COPY (SELECT 'r' || i AS name, i::INT AS n, i / 2.0 AS x FROM range(3) t(i)) TO '${file}' (FORMAT parquet)`);
+    await conn.run(
+      `COPY (SELECT 'r' || i AS name, i::INT AS n, i / 2.0 AS x FROM range(3) t(i)) TO '${file}' (FORMAT parquet)`,
+    );
     conn.closeSync();
     db.closeSync();
     const d = await Dataset.fromParquet(file, `memory://duck-${Date.now()}`);
@@ -238,7 +295,11 @@ describe('danfo', () => {
       const before = loaded();
       await import('danfojs-node');
       console.log(JSON.stringify({ before, after: loaded() }));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve('.') });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: path.resolve('.') },
+    );
     const out = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(out.before).toBe(0);
     expect(out.after).toBeGreaterThan(0);

@@ -14,7 +14,10 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 afterEach(() => {
-  for (const [key, value] of [['FFMPEG_PATH', saved.ffmpeg], ['FFPROBE_PATH', saved.ffprobe]] as const) {
+  for (const [key, value] of [
+    ['FFMPEG_PATH', saved.ffmpeg],
+    ['FFPROBE_PATH', saved.ffprobe],
+  ] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
@@ -43,7 +46,19 @@ describe('binaries', () => {
 
 describe('runFfmpeg / runFfprobe', () => {
   it('captures stdout as a Buffer', async () => {
-    const { stdout } = await runFfmpeg(['-f', 'lavfi', '-i', 'color=c=red:s=4x2:d=0.1', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+    const { stdout } = await runFfmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=red:s=4x2:d=0.1',
+      '-frames:v',
+      '1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ]);
     expect(Buffer.isBuffer(stdout)).toBe(true);
     expect(stdout.length).toBe(4 * 2 * 3);
     expect(stdout[0]).toBeGreaterThan(250);
@@ -52,7 +67,21 @@ describe('runFfmpeg / runFfprobe', () => {
 
   it('feeds stdin from bytes or an iterable', async () => {
     const pixel = Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9]);
-    const args = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '2x2', '-i', 'pipe:0', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'];
+    const args = [
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      '2x2',
+      '-i',
+      'pipe:0',
+      '-f',
+      'image2pipe',
+      '-c:v',
+      'png',
+      'pipe:1',
+    ];
     const a = await runFfmpeg(args, { stdin: pixel });
     expect(sniffImage(a.stdout)).toMatchObject({ format: 'png', width: 2, height: 2 });
     const b = await runFfmpeg(args, { stdin: [pixel.subarray(0, 5), pixel.subarray(5)] });
@@ -79,7 +108,9 @@ describe('runFfmpeg / runFfprobe', () => {
   it('raises CORRUPT naming the file and row for undecodable input, NOT_FOUND for a missing file', async () => {
     const junk = join(dir, 'junk.mp4');
     await writeFile(junk, Buffer.alloc(4096, 0x42));
-    await expect(runFfprobe(['-show_format', junk], { context: { file: junk, row: 4, column: 'clip' } })).rejects.toMatchObject({
+    await expect(
+      runFfprobe(['-show_format', junk], { context: { file: junk, row: 4, column: 'clip' } }),
+    ).rejects.toMatchObject({
       code: 'CORRUPT',
       details: { file: junk, row: 4, column: 'clip' },
     });
@@ -89,7 +120,9 @@ describe('runFfmpeg / runFfprobe', () => {
 
 describe('classifyFailure', () => {
   it('maps stderr to codes', () => {
-    expect(classifyFailure('[mov,mp4 @ 0x1] moov atom not found\nx.mp4: Invalid data found when processing input')).toBe('CORRUPT');
+    expect(
+      classifyFailure('[mov,mp4 @ 0x1] moov atom not found\nx.mp4: Invalid data found when processing input'),
+    ).toBe('CORRUPT');
     expect(classifyFailure('EBML header parsing failed')).toBe('CORRUPT');
     expect(classifyFailure('x.mp4: No such file or directory')).toBe('NOT_FOUND');
     expect(classifyFailure('Server returned 403 Forbidden (access denied)')).toBe('UNAUTHORIZED');

@@ -33,19 +33,54 @@ interface Case {
 
 const CASES: Case[] = [
   { name: 'jpeg rgb', format: 'jpeg', channels: 3, make: () => makeJpeg({ width: W, height: H, seed: 1 }) },
-  { name: 'jpeg grey', format: 'jpeg', channels: 1, make: () => makeJpeg({ width: W, height: H, seed: 2, channels: 1 }) },
+  {
+    name: 'jpeg grey',
+    format: 'jpeg',
+    channels: 1,
+    make: () => makeJpeg({ width: W, height: H, seed: 2, channels: 1 }),
+  },
   { name: 'png rgb', format: 'png', channels: 3, make: () => makePng({ width: W, height: H, seed: 3 }) },
   { name: 'png grey', format: 'png', channels: 1, make: () => makePng({ width: W, height: H, seed: 4, channels: 1 }) },
   { name: 'png rgba', format: 'png', channels: 4, make: () => makePng({ width: W, height: H, seed: 5, channels: 4 }) },
-  { name: 'png palette', format: 'png', channels: 3, make: () => makePng({ width: W, height: H, seed: 6, palette: true }) },
-  { name: 'png palette+tRNS', format: 'png', channels: 4, make: () => makePng({ width: W, height: H, seed: 6, channels: 4, palette: true }) },
+  {
+    name: 'png palette',
+    format: 'png',
+    channels: 3,
+    make: () => makePng({ width: W, height: H, seed: 6, palette: true }),
+  },
+  {
+    name: 'png palette+tRNS',
+    format: 'png',
+    channels: 4,
+    make: () => makePng({ width: W, height: H, seed: 6, channels: 4, palette: true }),
+  },
   { name: 'webp lossy (VP8)', format: 'webp', channels: 3, make: () => makeWebp({ width: W, height: H, seed: 7 }) },
-  { name: 'webp lossless (VP8L)', format: 'webp', channels: 3, make: () => makeWebp({ width: W, height: H, seed: 8, lossless: true }) },
-  { name: 'webp alpha (VP8X)', format: 'webp', channels: 4, make: () => makeWebp({ width: W, height: H, seed: 9, channels: 4 }) },
+  {
+    name: 'webp lossless (VP8L)',
+    format: 'webp',
+    channels: 3,
+    make: () => makeWebp({ width: W, height: H, seed: 8, lossless: true }),
+  },
+  {
+    name: 'webp alpha (VP8X)',
+    format: 'webp',
+    channels: 4,
+    make: () => makeWebp({ width: W, height: H, seed: 9, channels: 4 }),
+  },
   { name: 'gif', format: 'gif', channels: 3, make: () => makeGif({ width: W, height: H, seed: 10 }) },
-  { name: 'gif transparent', format: 'gif', channels: 4, make: () => makeGif({ width: W, height: H, seed: 10, channels: 4 }) },
+  {
+    name: 'gif transparent',
+    format: 'gif',
+    channels: 4,
+    make: () => makeGif({ width: W, height: H, seed: 10, channels: 4 }),
+  },
   { name: 'tiff', format: 'tiff', channels: 3, make: () => makeTiff({ width: W, height: H, seed: 11 }) },
-  { name: 'tiff grey', format: 'tiff', channels: 1, make: () => makeTiff({ width: W, height: H, seed: 12, channels: 1 }) },
+  {
+    name: 'tiff grey',
+    format: 'tiff',
+    channels: 1,
+    make: () => makeTiff({ width: W, height: H, seed: 12, channels: 1 }),
+  },
   { name: 'bmp', format: 'bmp', channels: 3, make: () => makeBmp({ width: W, height: H, seed: 13 }) },
 ];
 
@@ -94,8 +129,14 @@ describe('checkImageIntegrity', () => {
   it('detects a JPEG without EOI and a PNG without IEND', () => {
     const jpeg = files.get('jpeg rgb')!;
     const png = files.get('png rgb')!;
-    expect(checkImageIntegrity(truncate(jpeg, -2))).toMatchObject({ ok: false, reason: expect.stringContaining('EOI') });
-    expect(checkImageIntegrity(truncate(png, -12))).toMatchObject({ ok: false, reason: expect.stringContaining('IEND') });
+    expect(checkImageIntegrity(truncate(jpeg, -2))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('EOI'),
+    });
+    expect(checkImageIntegrity(truncate(png, -12))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('IEND'),
+    });
   });
 
   it('accepts trailing bytes after the JPEG EOI (camera trailers)', () => {
@@ -107,13 +148,19 @@ describe('checkImageIntegrity', () => {
 
   it('detects a flipped byte inside PNG data by CRC', () => {
     const png = files.get('png rgb')!;
-    expect(checkImageIntegrity(flipByte(png, png.length >> 1))).toMatchObject({ ok: false, reason: expect.stringContaining('CRC') });
+    expect(checkImageIntegrity(flipByte(png, png.length >> 1))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('CRC'),
+    });
   });
 
   it('assertImage raises INVALID_ARGUMENT naming row, column and file', () => {
     const bad = truncate(files.get('jpeg rgb')!, 300);
     expect(() => assertImage(bad, { column: 'image', row: 7, file: 'cats/1.jpg' })).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ column: 'image', row: 7, file: 'cats/1.jpg' }) }),
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ column: 'image', row: 7, file: 'cats/1.jpg' }),
+      }),
     );
     expect(assertImage(files.get('png rgb')!)).toMatchObject({ format: 'png', width: W });
   });
@@ -125,7 +172,10 @@ describe('sniffVideo / checkVideoIntegrity', () => {
     for (const format of ['mp4', 'mov', 'mkv', 'webm'] as const) {
       videos.set(format, await makeVideo({ frames: 6, fps: 10, width: 32, height: 24, format }));
     }
-    videos.set('mp4-faststart', await makeVideo({ frames: 6, fps: 10, width: 32, height: 24, format: 'mp4', faststart: true }));
+    videos.set(
+      'mp4-faststart',
+      await makeVideo({ frames: 6, fps: 10, width: 32, height: 24, format: 'mp4', faststart: true }),
+    );
   });
 
   it('identifies containers from the first bytes', () => {
@@ -145,6 +195,8 @@ describe('sniffVideo / checkVideoIntegrity', () => {
 
   it('assertVideo raises INVALID_ARGUMENT with the row', () => {
     const bad = truncate(videos.get('mp4')!, 500);
-    expect(() => assertVideo(bad, { row: 2 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ row: 2 }) }));
+    expect(() => assertVideo(bad, { row: 2 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ row: 2 }) }),
+    );
   });
 });

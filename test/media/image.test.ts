@@ -1,6 +1,13 @@
 import sharp, { type Sharp } from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { configureSharp, decodeImage, sharpSettings, sniffImage, thumbnail, type DecodedImage } from '../../src/media/index.js';
+import {
+  configureSharp,
+  decodeImage,
+  sharpSettings,
+  sniffImage,
+  thumbnail,
+  type DecodedImage,
+} from '../../src/media/index.js';
 import { flipByte, makeBmp, makeJpeg, makePng, makeWebp, truncate } from '../helpers/media.js';
 
 let jpeg: Uint8Array;
@@ -37,7 +44,9 @@ describe('decodeImage', () => {
 
   it.each(['cover', 'contain', 'fill', 'inside'] as const)('resize fit %s matches sharp', async (fit) => {
     const got = await decodeImage(jpeg, { resize: { width: 64, height: 64, fit } });
-    const want = await direct(sharp(jpeg).resize({ width: 64, height: 64, fit, background: { r: 0, g: 0, b: 0, alpha: 1 } }));
+    const want = await direct(
+      sharp(jpeg).resize({ width: 64, height: 64, fit, background: { r: 0, g: 0, b: 0, alpha: 1 } }),
+    );
     expectSame(got, want);
     expect(got.shape).toEqual(fit === 'inside' ? [48, 64, 3] : [64, 64, 3]);
   });
@@ -74,7 +83,11 @@ describe('decodeImage', () => {
 
   it('raises CORRUPT naming row and column for truncated JPEG and PNG', async () => {
     const context = { column: 'image', row: 12, file: 'a/b.jpg' };
-    for (const bad of [truncate(jpeg, Math.floor(jpeg.length * 0.6)), truncate(jpeg, -2), truncate(png, Math.floor(png.length * 0.6))]) {
+    for (const bad of [
+      truncate(jpeg, Math.floor(jpeg.length * 0.6)),
+      truncate(jpeg, -2),
+      truncate(png, Math.floor(png.length * 0.6)),
+    ]) {
       await expect(decodeImage(bad, {}, context)).rejects.toMatchObject({
         code: 'CORRUPT',
         details: { column: 'image', row: 12, file: 'a/b.jpg' },
@@ -83,7 +96,10 @@ describe('decodeImage', () => {
   });
 
   it('raises CORRUPT for damaged data and for bytes that are not an image', async () => {
-    await expect(decodeImage(flipByte(png, png.length >> 1), {}, { row: 1 })).rejects.toMatchObject({ code: 'CORRUPT', details: { row: 1 } });
+    await expect(decodeImage(flipByte(png, png.length >> 1), {}, { row: 1 })).rejects.toMatchObject({
+      code: 'CORRUPT',
+      details: { row: 1 },
+    });
     // A JPEG whose frame header (SOF0) claims zero components.
     const sof = Buffer.from(jpeg).indexOf(Buffer.from([0xff, 0xc0]));
     const badSof = jpeg.slice();
@@ -100,9 +116,15 @@ describe('decodeImage', () => {
   });
 
   it('rejects bad options with INVALID_ARGUMENT', async () => {
-    await expect(decodeImage(jpeg, { crop: { left: 150, top: 0, width: 20, height: 10 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(decodeImage(jpeg, { resize: { width: 0, height: 10 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(decodeImage(jpeg, { resize: { width: 10, height: 10, fit: 'stretch' as 'fill' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(decodeImage(jpeg, { crop: { left: 150, top: 0, width: 20, height: 10 } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(decodeImage(jpeg, { resize: { width: 0, height: 10 } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(
+      decodeImage(jpeg, { resize: { width: 10, height: 10, fit: 'stretch' as 'fill' } }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(decodeImage(jpeg, { channels: 2 as 3 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const aborted = AbortSignal.abort();
     await expect(decodeImage(jpeg, { signal: aborted })).rejects.toMatchObject({ code: 'ABORTED' });
@@ -118,7 +140,10 @@ describe('thumbnail', () => {
   });
 
   it('raises CORRUPT for damaged input', async () => {
-    await expect(thumbnail(truncate(jpeg, 500), 64, {}, { row: 3 })).rejects.toMatchObject({ code: 'CORRUPT', details: { row: 3 } });
+    await expect(thumbnail(truncate(jpeg, 500), 64, {}, { row: 3 })).rejects.toMatchObject({
+      code: 'CORRUPT',
+      details: { row: 3 },
+    });
   });
 });
 

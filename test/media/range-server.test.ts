@@ -123,8 +123,12 @@ describe('range server', () => {
   });
 
   it('rejects invalid sources and options', async () => {
-    await expect(registerByteSource({ size: -1, read: async () => new Uint8Array() })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(registerByteSource(bufferSource(data), { blockSizeBytes: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(registerByteSource({ size: -1, read: async () => new Uint8Array() })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(registerByteSource(bufferSource(data), { blockSizeBytes: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 
   it('closes once idle and restarts on demand', async () => {
@@ -144,14 +148,20 @@ describe('range server', () => {
     try {
       const script = join(dir, 'hold.mts');
       const server = fileURLToPath(new URL('../../src/media/range-server.ts', import.meta.url));
-      await writeFile(script, [
-        `import { registerByteSource } from ${JSON.stringify(server)};`,
-        `const reg = await registerByteSource({ size: 10, read: async (o, l) => new Uint8Array(l) });`,
-        `const res = await fetch(reg.url, { headers: { Range: 'bytes=0-3' } });`,
-        `await res.arrayBuffer();`,
-        `console.log('registered', res.status);`,
-      ].join('\n'));
-      const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+      await writeFile(
+        script,
+        [
+          `import { registerByteSource } from ${JSON.stringify(server)};`,
+          `const reg = await registerByteSource({ size: 10, read: async (o, l) => new Uint8Array(l) });`,
+          `const res = await fetch(reg.url, { headers: { Range: 'bytes=0-3' } });`,
+          `await res.arrayBuffer();`,
+          `console.log('registered', res.status);`,
+        ].join('\n'),
+      );
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {
+        cwd: process.cwd(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));

@@ -38,14 +38,22 @@ describe('generateSampleData', () => {
       const [l, t, r, b] = [row.bbox_left, row.bbox_top, row.bbox_right, row.bbox_bottom].map(Number);
       expect(0 <= l && l < r && r <= 128 && 0 <= t && t < b && b <= 128).toBe(true);
       const img = await decodeImage(bytes);
-      const px = (x: number, y: number): number[] => Array.from(img.data.subarray((y * 128 + x) * 3, (y * 128 + x) * 3 + 3));
+      const px = (x: number, y: number): number[] =>
+        Array.from(img.data.subarray((y * 128 + x) * 3, (y * 128 + x) * 3 + 3));
       const fill = hexRgb(row.color);
       const dist = (p: number[]): number => Math.max(...p.map((v, i) => Math.abs(v - fill[i])));
       expect(dist(px((l + r) >> 1, (t + b) >> 1)), `${row.path} centre`).toBeLessThan(30);
       expect(dist(px(l > 1 ? 0 : 127, t > 1 ? 0 : 127)), `${row.path} corner`).toBeGreaterThan(30);
     }
-    const jsonl = (await readFile(join(root, 'labels.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(jsonl[0]).toMatchObject({ path: labels[0].path, label: labels[0].label, bbox: [0, 1, 2, 3].map((i) => Number(Object.values(labels[0])[2 + i])) });
+    const jsonl = (await readFile(join(root, 'labels.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(jsonl[0]).toMatchObject({
+      path: labels[0].path,
+      label: labels[0].label,
+      bbox: [0, 1, 2, 3].map((i) => Number(Object.values(labels[0])[2 + i])),
+    });
   });
 
   it('writes short videos whose per-frame boxes follow the shape', async () => {
@@ -55,7 +63,14 @@ describe('generateSampleData', () => {
     const boxes = parseCsv(await readFile(join(root, 'video_frames.csv'), 'utf8'));
     for (const v of videos) {
       const info = await probeVideo(join(root, v.path));
-      expect(info).toMatchObject({ frameCount: Number(v.frames), fps: 10, width: 128, height: 96, format: v.format, codec: v.codec });
+      expect(info).toMatchObject({
+        frameCount: Number(v.frames),
+        fps: 10,
+        width: 128,
+        height: 96,
+        format: v.format,
+        codec: v.codec,
+      });
       expect(info.durationS).toBeGreaterThanOrEqual(2);
       expect(info.durationS).toBeLessThanOrEqual(3);
       await using reader = await VideoReader.open(join(root, v.path));
@@ -63,7 +78,8 @@ describe('generateSampleData', () => {
       const box = boxes.find((r) => r.path === v.path && Number(r.frame) === k)!;
       const f = await reader.frame(k);
       const [l, t, r, b] = [box.bbox_left, box.bbox_top, box.bbox_right, box.bbox_bottom].map(Number);
-      const at = (x: number, y: number): number[] => Array.from(f.data.subarray((y * 128 + x) * 3, (y * 128 + x) * 3 + 3));
+      const at = (x: number, y: number): number[] =>
+        Array.from(f.data.subarray((y * 128 + x) * 3, (y * 128 + x) * 3 + 3));
       const centre = at((l + r) >> 1, (t + b) >> 1);
       const outside = at(l > 10 ? 2 : 125, t > 10 ? 2 : 93);
       expect(Math.max(...centre.map((c, i) => Math.abs(c - outside[i])))).toBeGreaterThan(40);
@@ -86,7 +102,9 @@ describe('generateSampleData', () => {
     expect(again.files).toEqual(summary.files);
     const other = await generateSampleData(join(dir, 'c'), { images: 6, videos: 0, events: 10, seed: 7 });
     expect(other.files.map((f) => f.path)).toContain('images/circle/circle_001.jpg');
-    expect(other.files.find((f) => f.path === 'labels.csv')!.sha256).not.toBe(summary.files.find((f) => f.path === 'labels.csv')!.sha256);
+    expect(other.files.find((f) => f.path === 'labels.csv')!.sha256).not.toBe(
+      summary.files.find((f) => f.path === 'labels.csv')!.sha256,
+    );
     const manifest = JSON.parse(await readFile(join(dir, 'c', 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({ seed: 7, images: 6, videos: 0, events: 10 });
   });

@@ -2,7 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeRangeServer, probeVideo, runFfprobe, selectFrames, VideoReader, type VideoFrame } from '../../src/media/index.js';
+import {
+  closeRangeServer,
+  probeVideo,
+  runFfprobe,
+  selectFrames,
+  VideoReader,
+  type VideoFrame,
+} from '../../src/media/index.js';
 import { bufferSource, frameColor, frameIndexOf, makeVideo, truncate } from '../helpers/media.js';
 
 let dir: string;
@@ -40,8 +47,20 @@ const idx = (f: VideoFrame): number => frameIndexOf(f);
 
 describe('test videos', () => {
   it('have real GOPs, so seeking is exercised (keyframes only every 10 frames)', async () => {
-    const { stdout } = await runFfprobe(['-select_streams', 'v:0', '-show_entries', 'packet=flags', '-of', 'csv=p=0', paths.mp4]);
-    const keys = stdout.toString().trim().split('\n').filter((l) => l.startsWith('K')).length;
+    const { stdout } = await runFfprobe([
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=flags',
+      '-of',
+      'csv=p=0',
+      paths.mp4,
+    ]);
+    const keys = stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('K')).length;
     expect(keys).toBe(3);
   });
 });
@@ -49,10 +68,27 @@ describe('test videos', () => {
 describe('probeVideo', () => {
   it('reports duration, fps, frames, size, codec and container', async () => {
     expect(await probeVideo(paths.mp4)).toMatchObject({
-      durationS: 3, fps: 10, frameCount: 30, frameCountExact: true, width: 64, height: 48, codec: 'h264', format: 'mp4', rotation: 0,
+      durationS: 3,
+      fps: 10,
+      frameCount: 30,
+      frameCountExact: true,
+      width: 64,
+      height: 48,
+      codec: 'h264',
+      format: 'mp4',
+      rotation: 0,
     });
-    expect(await probeVideo(paths.webm)).toMatchObject({ durationS: 3, fps: 10, frameCount: 30, codec: 'vp9', format: 'webm' });
-    expect(await probeVideo(paths.webm, { exactFrameCount: true })).toMatchObject({ frameCount: 30, frameCountExact: true });
+    expect(await probeVideo(paths.webm)).toMatchObject({
+      durationS: 3,
+      fps: 10,
+      frameCount: 30,
+      codec: 'vp9',
+      format: 'webm',
+    });
+    expect(await probeVideo(paths.webm, { exactFrameCount: true })).toMatchObject({
+      frameCount: 30,
+      frameCountExact: true,
+    });
     expect(await probeVideo(paths.mov)).toMatchObject({ format: 'mov', frameCount: 5 });
     expect(await probeVideo(paths.mkv)).toMatchObject({ format: 'mkv', codec: 'h264', frameCount: 5 });
   });
@@ -66,7 +102,8 @@ describe('probeVideo', () => {
     const cut = join(dir, 'cut.mp4');
     await writeFile(cut, truncate(bytes.mp4, bytes.mp4.length >> 1));
     await expect(probeVideo(cut, { context: { column: 'clip', row: 9 } })).rejects.toMatchObject({
-      code: 'CORRUPT', details: { column: 'clip', row: 9, file: cut },
+      code: 'CORRUPT',
+      details: { column: 'clip', row: 9, file: cut },
     });
     await expect(probeVideo(bufferSource(new Uint8Array(10_000).fill(3)))).rejects.toMatchObject({ code: 'CORRUPT' });
     await expect(probeVideo(join(dir, 'absent.mp4'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -75,19 +112,22 @@ describe('probeVideo', () => {
 });
 
 describe('frame accuracy', () => {
-  it.each(['mp4', 'bframes', 'webm'])('%s: frame(k) and frameAt(t) return exactly frame k, local file', async (name) => {
-    await using reader = await VideoReader.open(paths[name]);
-    for (let k = 0; k < SPEC.frames; k++) {
-      const f = await reader.frame(k);
-      expect(f.shape).toEqual([48, 64, 3]);
-      expect(f.dtype).toBe('uint8');
-      expect(f.timestampS).toBeCloseTo(k / 10, 9);
-      expect(idx(f), `frame(${k})`).toBe(k);
-      expect(idx(await reader.frameAt(k / 10 + 0.03)), `frameAt(${k / 10 + 0.03})`).toBe(k);
-    }
-    expect(idx(await reader.frameAt(0.1))).toBe(1); // exactly on a frame boundary
-    expect(idx(await reader.frameAt(2.9999))).toBe(29);
-  });
+  it.each(['mp4', 'bframes', 'webm'])(
+    '%s: frame(k) and frameAt(t) return exactly frame k, local file',
+    async (name) => {
+      await using reader = await VideoReader.open(paths[name]);
+      for (let k = 0; k < SPEC.frames; k++) {
+        const f = await reader.frame(k);
+        expect(f.shape).toEqual([48, 64, 3]);
+        expect(f.dtype).toBe('uint8');
+        expect(f.timestampS).toBeCloseTo(k / 10, 9);
+        expect(idx(f), `frame(${k})`).toBe(k);
+        expect(idx(await reader.frameAt(k / 10 + 0.03)), `frameAt(${k / 10 + 0.03})`).toBe(k);
+      }
+      expect(idx(await reader.frameAt(0.1))).toBe(1); // exactly on a frame boundary
+      expect(idx(await reader.frameAt(2.9999))).toBe(29);
+    },
+  );
 
   it('decoded colours are the encoded ones (within YUV rounding)', async () => {
     await using reader = await VideoReader.open(paths.mp4);
@@ -185,7 +225,9 @@ describe('resize', () => {
     expect(f.shape).toEqual(shape);
     expect(f.data.length).toBe(shape[0] * shape[1] * 3);
     expect(frameIndexOf(f)).toBe(4);
-    const scanned = await reader.frames({ indices: [4] }, { strategy: 'scan', resize: { width: 30, height: 20, fit } }).toArray();
+    const scanned = await reader
+      .frames({ indices: [4] }, { strategy: 'scan', resize: { width: 30, height: 20, fit } })
+      .toArray();
     expect(scanned[0].shape).toEqual(shape);
   });
 });
@@ -196,8 +238,14 @@ describe('damaged video', () => {
     await writeFile(cut, truncate(bytes.faststart, Math.floor(bytes.faststart.length * 0.5)));
     await using reader = await VideoReader.open(cut, { context: { column: 'clip', row: 5 } });
     expect(idx(await reader.frame(2))).toBe(2);
-    await expect(reader.frame(25)).rejects.toMatchObject({ code: 'CORRUPT', details: { column: 'clip', row: 5, file: cut } });
-    await expect(reader.frames({ count: 30 }, { strategy: 'scan' }).toArray()).rejects.toMatchObject({ code: 'CORRUPT', details: { row: 5 } });
+    await expect(reader.frame(25)).rejects.toMatchObject({
+      code: 'CORRUPT',
+      details: { column: 'clip', row: 5, file: cut },
+    });
+    await expect(reader.frames({ count: 30 }, { strategy: 'scan' }).toArray()).rejects.toMatchObject({
+      code: 'CORRUPT',
+      details: { row: 5 },
+    });
   });
 
   it('raises CORRUPT rather than returning a later frame when the decoder drops one', async () => {
@@ -228,7 +276,9 @@ describe('VideoReader lifecycle and arguments', () => {
     await expect(reader.frame(1.5)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(reader.frameAt(-0.1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(reader.frameAt(3.5)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(reader.frame(1, { resize: { width: 0, height: 4 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(reader.frame(1, { resize: { width: 0, height: 4 } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     await expect(reader.frame(1, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 
@@ -245,10 +295,13 @@ describe('VideoReader lifecycle and arguments', () => {
   it('reports a failing byte source as IO, not as damaged media', async () => {
     const good = bufferSource(bytes.big);
     const reader = await VideoReader.open(good);
-    const failing = { ...good, read: async (o: number, l: number) => {
-      if (o > 0) throw new Error('network down');
-      return good.read(o, l);
-    } };
+    const failing = {
+      ...good,
+      read: async (o: number, l: number) => {
+        if (o > 0) throw new Error('network down');
+        return good.read(o, l);
+      },
+    };
     await reader.close();
     const broken = await VideoReader.open(failing, { info: reader.info, context: { row: 1 } });
     await expect(broken.frame(50)).rejects.toMatchObject({ code: 'IO', details: { row: 1 } });

@@ -30,14 +30,24 @@ describe('entity keys', () => {
     const key = { 'we{ird}': 'a,b=c:{d}%', n: -(2n ** 63n), f: 0.25, t: true, x: Uint8Array.from([1, 255]) };
     const text = encodeEntityKey(key);
     expect(text).not.toMatch(/[{}]/);
-    expect(decodeEntityKey(text)).toEqual({ 'we{ird}': 'a,b=c:{d}%', n: -(2n ** 63n), f: 0.25, t: true, x: Uint8Array.from([1, 255]) });
+    expect(decodeEntityKey(text)).toEqual({
+      'we{ird}': 'a,b=c:{d}%',
+      n: -(2n ** 63n),
+      f: 0.25,
+      t: true,
+      x: Uint8Array.from([1, 255]),
+    });
   });
 
   it('reject null, objects and non-finite numbers naming the join key', () => {
     for (const bad of [null, undefined, {}, Number.NaN, Infinity]) {
-      expect(() => encodeEntityKey({ user_id: bad })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ field: 'user_id' }) }));
+      expect(() => encodeEntityKey({ user_id: bad })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ field: 'user_id' }) }),
+      );
     }
-    expect(() => encodeEntityKey({ a: 1 }, ['a', 'b'])).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: 'b' }) }));
+    expect(() => encodeEntityKey({ a: 1 }, ['a', 'b'])).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ field: 'b' }) }),
+    );
   });
 });
 
@@ -105,11 +115,22 @@ describe('repo shapes', () => {
       });
       const r = await materialize(repo, store, { start: new Date(0), end: new Date(100) });
       expect(r.views.map((v) => v.view)).toEqual(['user_stats']);
-      const res = await getOnlineFeatures(repo, store, { featureService: 'all', entities: { user_id: [1] }, nowMs: 20 });
+      const res = await getOnlineFeatures(repo, store, {
+        featureService: 'all',
+        entities: { user_id: [1] },
+        nowMs: 20,
+      });
       expect(res.columns.map((c) => c.ref)).toEqual(USER_VIEW.features.map((f) => `user_stats:${f.name}`));
       expect(res.column('clicks').values).toEqual([2n]);
-      const rec = Object.assign(Object.create(base) as FakeRepo, { views: { user_stats: USER_VIEW }, services: { s: ['user_stats:score'] } });
-      expect((await getOnlineFeatures(rec, store, { featureService: 's', entities: { user_id: [1] }, nowMs: 20 })).column('score').values).toEqual([1]);
+      const rec = Object.assign(Object.create(base) as FakeRepo, {
+        views: { user_stats: USER_VIEW },
+        services: { s: ['user_stats:score'] },
+      });
+      expect(
+        (await getOnlineFeatures(rec, store, { featureService: 's', entities: { user_id: [1] }, nowMs: 20 })).column(
+          'score',
+        ).values,
+      ).toEqual([1]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -80,7 +80,10 @@ describe.each(kinds)('online store conformance: $name', (kind) => {
       await store.write([row(8, { x: 'b' }, 20), row(8, { x: 'c' }, 30), row(8, { x: 'a' }, 10)]);
       expect((await store.read('v', [{ user_id: 8 }]))[0]?.values.x).toBe('c');
       await store.write([row(7, { x: 'newer', y: 1 }, 3000)]);
-      expect((await store.read('v', [{ user_id: 7 }]))[0]).toEqual({ values: { x: 'newer', y: 1 }, eventTimestampMs: 3000 });
+      expect((await store.read('v', [{ user_id: 7 }]))[0]).toEqual({
+        values: { x: 'newer', y: 1 },
+        eventTimestampMs: 3000,
+      });
     }),
   );
 
@@ -119,7 +122,10 @@ describe.each(kinds)('online store conformance: $name', (kind) => {
       expect(await store.read('nope', [{ user_id: 1 }])).toEqual([null]);
       expect(await store.read('v', [])).toEqual([]);
       await store.write([row(1, { x: 1 }, 1)]);
-      expect(await store.read('v', [{ user_id: 2 }, { user_id: 1 }])).toEqual([null, { values: { x: 1 }, eventTimestampMs: 1 }]);
+      expect(await store.read('v', [{ user_id: 2 }, { user_id: 1 }])).toEqual([
+        null,
+        { values: { x: 1 }, eventTimestampMs: 1 },
+      ]);
       expect(await store.read('other', [{ user_id: 1 }])).toEqual([null]);
     }),
   );
@@ -146,7 +152,10 @@ describe.each(kinds)('online store conformance: $name', (kind) => {
   maybe('rejects bad timestamps and entity keys with INVALID_ARGUMENT', () =>
     withStore(async (store) => {
       await expect(store.write([row(1, { x: 1 }, Number.NaN)])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-      await expect(store.write([row(null, { x: 1 }, 1)])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'user_id' } });
+      await expect(store.write([row(null, { x: 1 }, 1)])).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        details: { field: 'user_id' },
+      });
       await expect(store.read('v', [{}])).resolves.toBeDefined(); // an empty key is a (never written) key
     }),
   );

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeatureRepo } from '../../src/features/repo.js';
-import { getOnlineFeatures, materialize, pushToOnline, SqliteOnlineStore, defaultOnlineStorePath } from '../../src/online/index.js';
+import {
+  getOnlineFeatures,
+  materialize,
+  pushToOnline,
+  SqliteOnlineStore,
+  defaultOnlineStorePath,
+} from '../../src/online/index.js';
 import { createFeatureServer } from '../../src/serve/index.js';
 
 const FEATURES_YAML = `
@@ -74,7 +80,11 @@ describe('online layer on a real FeatureRepo (YAML)', () => {
   it('materializes latest values and window aggregates, serves them with statuses and ttl', async () => {
     const r = await materialize(repo, store, { start: new Date('2023-12-31T00:00:00Z'), end: END });
     expect(r.views.map((v) => v.view)).toEqual(expect.arrayContaining(['driver_stats', 'driver_trips_1h']));
-    const res = await getOnlineFeatures(repo, store, { featureService: 'ranker', entities: { driver_id: [1, 2, 3] }, nowMs: END.getTime() });
+    const res = await getOnlineFeatures(repo, store, {
+      featureService: 'ranker',
+      entities: { driver_id: [1, 2, 3] },
+      nowMs: END.getTime(),
+    });
     expect(res.columns.map((c) => c.name)).toEqual(['conv_rate', 'trips', 'trips_1h']);
     expect(res.column('conv_rate').values).toEqual([0.6, 0.7, null]);
     expect(res.column('conv_rate').statuses).toEqual(['PRESENT', 'PRESENT', 'NOT_FOUND']);
@@ -83,21 +93,34 @@ describe('online layer on a real FeatureRepo (YAML)', () => {
     expect(res.column('trips_1h').statuses).toEqual(['PRESENT', 'PRESENT', 'NOT_FOUND']);
     expect(res.column('conv_rate').eventTimestampsMs[0]).toBe(Date.parse('2024-01-01T00:30:00Z'));
     // Two days later the plain view's 1-day ttl has passed.
-    const later = await getOnlineFeatures(repo, store, { features: ['driver_stats:conv_rate'], entities: { driver_id: [1] }, nowMs: END.getTime() + 2 * 86_400_000 });
+    const later = await getOnlineFeatures(repo, store, {
+      features: ['driver_stats:conv_rate'],
+      entities: { driver_id: [1] },
+      nowMs: END.getTime() + 2 * 86_400_000,
+    });
     expect(later.column('conv_rate').statuses).toEqual(['OUTSIDE_MAX_AGE']);
   });
 
   it('pushes through the engine into the store and serves over HTTP', async () => {
-    const pushed = await pushToOnline(repo, store, 'trips_push', [{ driver_id: 1, event_timestamp: '2024-01-01T00:50:00Z', conv_rate: 0.9 }]);
+    const pushed = await pushToOnline(repo, store, 'trips_push', [
+      { driver_id: 1, event_timestamp: '2024-01-01T00:50:00Z', conv_rate: 0.9 },
+    ]);
     expect(pushed.written).toBeGreaterThan(0);
     await using server = await createFeatureServer(repo, store, { token: '' });
     const res = await fetch(server.url + '/get-online-features', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ features: ['driver_live:conv_rate', 'driver_stats:conv_rate'], entities: { driver_id: [1] }, full_feature_names: true }),
+      body: JSON.stringify({
+        features: ['driver_live:conv_rate', 'driver_stats:conv_rate'],
+        entities: { driver_id: [1] },
+        full_feature_names: true,
+      }),
     });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { metadata: { feature_names: string[] }; results: { values: unknown[]; statuses: string[] }[] };
+    const body = (await res.json()) as {
+      metadata: { feature_names: string[] };
+      results: { values: unknown[]; statuses: string[] }[];
+    };
     expect(body.metadata.feature_names).toEqual(['driver_id', 'driver_live__conv_rate', 'driver_stats__conv_rate']);
     expect(body.results[1]).toMatchObject({ values: [0.9], statuses: ['PRESENT'] });
   });

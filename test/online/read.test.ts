@@ -55,7 +55,13 @@ describe.each(kinds)('reading features: $name', (kind) => {
       expect(score.statuses).toEqual(['PRESENT', 'NULL_VALUE', 'OUTSIDE_MAX_AGE', 'PRESENT', 'NOT_FOUND']);
       expect(score.values).toEqual([0.25, null, null, 1, null]);
       expect([...score.eventTimestampsMs]).toEqual([now - 1000, now - 1000, now - 2 * DAY_MS, now - DAY_MS, 0]);
-      expect(res.column('country').statuses).toEqual(['PRESENT', 'NULL_VALUE', 'OUTSIDE_MAX_AGE', 'PRESENT', 'NOT_FOUND']);
+      expect(res.column('country').statuses).toEqual([
+        'PRESENT',
+        'NULL_VALUE',
+        'OUTSIDE_MAX_AGE',
+        'PRESENT',
+        'NOT_FOUND',
+      ]);
       expect(res.column('clicks').values).toEqual([1n, 1n, null, 1n, null]);
       expect(res.featureNames).toEqual(['user_id', 'score', 'country', 'clicks']);
       expect(res.toObjects()[0]).toEqual({ user_id: 1, score: 0.25, country: 'DE', clicks: 1n });
@@ -78,7 +84,13 @@ describe.each(kinds)('reading features: $name', (kind) => {
         fullFeatureNames: true,
         nowMs: now,
       });
-      expect(res.featureNames).toEqual(['user_id', 'item_id', 'user_stats__clicks', 'user_stats__embedding', 'user_item__views']);
+      expect(res.featureNames).toEqual([
+        'user_id',
+        'item_id',
+        'user_stats__clicks',
+        'user_stats__embedding',
+        'user_item__views',
+      ]);
       expect(res.column('user_item__views').statuses).toEqual(['PRESENT', 'NOT_FOUND']);
       const t = res.toTensor();
       expect(t.shape).toEqual([2, 6]);
@@ -94,7 +106,11 @@ describe.each(kinds)('reading features: $name', (kind) => {
       expect([...t.data.slice(6, 11)]).toEqual([7, 5, 6, 7, 8]);
       expect(Number.isNaN(t.data[11])).toBe(true);
       expect(res.toTensor({ fill: 0 }).data[11]).toBe(0);
-      const strings = await getOnlineFeatures(repo, store, { features: ['user_stats:country'], entities: { user_id: [1] }, nowMs: now });
+      const strings = await getOnlineFeatures(repo, store, {
+        features: ['user_stats:country'],
+        entities: { user_id: [1] },
+        nowMs: now,
+      });
       expect(() => strings.toTensor()).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
     }),
   );
@@ -103,19 +119,36 @@ describe.each(kinds)('reading features: $name', (kind) => {
     withStore(async (store) => {
       const repo = new FakeRepo();
       const get = (o: Record<string, unknown>) => getOnlineFeatures(repo, store, { entities: { user_id: [1] }, ...o });
-      await expect(get({ features: ['user_stats:nope'] })).rejects.toMatchObject({ code: 'NOT_FOUND', details: { key: 'user_stats:nope' } });
-      await expect(get({ features: ['ghost:x'] })).rejects.toMatchObject({ code: 'NOT_FOUND', details: { key: 'ghost:x' } });
-      await expect(get({ featureService: 'ghost' })).rejects.toMatchObject({ code: 'NOT_FOUND', details: { key: 'ghost' } });
-      await expect(get({ features: ['score'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'features' } });
+      await expect(get({ features: ['user_stats:nope'] })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        details: { key: 'user_stats:nope' },
+      });
+      await expect(get({ features: ['ghost:x'] })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        details: { key: 'ghost:x' },
+      });
+      await expect(get({ featureService: 'ghost' })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        details: { key: 'ghost' },
+      });
+      await expect(get({ features: ['score'] })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        details: { field: 'features' },
+      });
       await expect(get({})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'features' } });
       await expect(get({ features: ['user_item:views'] })).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
         details: { field: 'entities.item_id' },
       });
       await expect(
-        getOnlineFeatures(repo, store, { features: ['user_item:views'], entities: { user_id: [1, 2], item_id: ['a'] } }),
+        getOnlineFeatures(repo, store, {
+          features: ['user_item:views'],
+          entities: { user_id: [1, 2], item_id: ['a'] },
+        }),
       ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'entities.item_id' } });
-      await expect(get({ features: ['user_stats:clicks', 'user_item:views'], entities: { user_id: [1], item_id: ['a'] } })).resolves.toBeDefined();
+      await expect(
+        get({ features: ['user_stats:clicks', 'user_item:views'], entities: { user_id: [1], item_id: ['a'] } }),
+      ).resolves.toBeDefined();
       const dup = new FakeRepo([], {
         views: [USER_VIEW, { ...USER_VIEW, name: 'other' }],
       });
@@ -136,7 +169,12 @@ describe.each(kinds)('reading features: $name', (kind) => {
         userEvent(5, now - 3 * DAY_MS, { embedding: [1, 0, 0, 0], country: 'DE' }), // outside ttl
       ]);
       await materialize(repo, store, { start: new Date(T0 - 5 * DAY_MS), end: new Date(now) });
-      const hits = await searchOnline(repo, store, { feature: 'user_stats:embedding', query: [1, 0, 0, 0], k: 3, nowMs: now });
+      const hits = await searchOnline(repo, store, {
+        feature: 'user_stats:embedding',
+        query: [1, 0, 0, 0],
+        k: 3,
+        nowMs: now,
+      });
       expect(hits.map((h) => h.entityKey.user_id)).toEqual([1, 2, 3]);
       expect(hits[0].distance).toBeCloseTo(0, 6);
       expect(hits[0].values.country).toBe('DE');
@@ -160,11 +198,15 @@ describe.each(kinds)('reading features: $name', (kind) => {
         nowMs: now,
       });
       expect(fn.map((h) => h.entityKey.user_id)).toEqual([2]);
-      await expect(searchOnline(repo, store, { feature: 'user_stats:embedding', query: [1, 0], nowMs: now })).rejects.toMatchObject({
+      await expect(
+        searchOnline(repo, store, { feature: 'user_stats:embedding', query: [1, 0], nowMs: now }),
+      ).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
         details: { field: 'query' },
       });
-      await expect(searchOnline(repo, store, { feature: 'user_stats:nope', query: [1] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(searchOnline(repo, store, { feature: 'user_stats:nope', query: [1] })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
     }),
   );
 
@@ -174,7 +216,11 @@ describe.each(kinds)('reading features: $name', (kind) => {
       const repo = new FakeRepo(events, { batchRows: 64 });
       const progress: number[] = [];
       const mid = new Date(T0 + DAY_MS / 2);
-      const r1 = await materializeIncremental(repo, store, { end: mid, onProgress: (p) => progress.push(p.done), batchRows: 50 });
+      const r1 = await materializeIncremental(repo, store, {
+        end: mid,
+        onProgress: (p) => progress.push(p.done),
+        batchRows: 50,
+      });
       expect(r1.views.map((v) => v.view)).toEqual(['user_stats', 'user_item']);
       expect(r1.views[0].startMs).toBe(mid.getTime() - DAY_MS); // ttl back from end the first time
       expect(progress.at(-1)).toBe(r1.views[1].rows);
@@ -184,7 +230,11 @@ describe.each(kinds)('reading features: $name', (kind) => {
       expect(r2.views[0].startMs).toBe(mid.getTime());
       // The store now holds, per user, the latest event before `end`.
       const ids = Array.from({ length: 250 }, (_, i) => i);
-      const res = await getOnlineFeatures(repo, store, { features: ['user_stats:score'], entities: { user_id: ids }, nowMs: end.getTime() });
+      const res = await getOnlineFeatures(repo, store, {
+        features: ['user_stats:score'],
+        entities: { user_id: ids },
+        nowMs: end.getTime(),
+      });
       for (const id of ids) {
         const mine = events.filter((e) => e.view === 'user_stats' && e.entityKey.user_id === id);
         const latest = mine.reduce((a, b) => (b.ts >= a.ts ? b : a));
@@ -197,11 +247,17 @@ describe.each(kinds)('reading features: $name', (kind) => {
       // Explicit views and abort.
       const ac = new AbortController();
       ac.abort();
-      await expect(materialize(repo, store, { start: new Date(T0), end, views: ['user_item'], signal: ac.signal })).rejects.toMatchObject({
+      await expect(
+        materialize(repo, store, { start: new Date(T0), end, views: ['user_item'], signal: ac.signal }),
+      ).rejects.toMatchObject({
         code: 'ABORTED',
       });
-      await expect(materialize(repo, store, { start: new Date(T0), end, views: ['ghost'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      await expect(materialize(repo, store, { start: end, end: new Date(T0) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(materialize(repo, store, { start: new Date(T0), end, views: ['ghost'] })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      await expect(materialize(repo, store, { start: end, end: new Date(T0) })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
     }),
   );
 
@@ -210,12 +266,34 @@ describe.each(kinds)('reading features: $name', (kind) => {
       const repo = new FakeRepo([], { pushSources: { user_events: 'user_stats' } });
       const now = T0 + 1000;
       const r = await pushToOnline(repo, store, 'user_events', [
-        { user_id: 1, event_timestamp: now - 10, clicks: 3n, score: 0.5, country: 'JP', active: false, embedding: [0, 0, 1, 0] },
-        { user_id: 2, event_timestamp: new Date(now - 5).toISOString(), clicks: 4n, score: 0.6, country: 'US', active: true, embedding: [0, 1, 0, 0] },
+        {
+          user_id: 1,
+          event_timestamp: now - 10,
+          clicks: 3n,
+          score: 0.5,
+          country: 'JP',
+          active: false,
+          embedding: [0, 0, 1, 0],
+        },
+        {
+          user_id: 2,
+          event_timestamp: new Date(now - 5).toISOString(),
+          clicks: 4n,
+          score: 0.6,
+          country: 'US',
+          active: true,
+          embedding: [0, 1, 0, 0],
+        },
       ]);
       expect(r).toMatchObject({ rows: 2, written: 2, skipped: 0, views: [{ view: 'user_stats', rows: 2 }] });
-      await pushToOnline(repo, store, 'user_events', [{ user_id: 1, event_timestamp: now - 500, clicks: 99n, score: 0.1 }]);
-      const res = await getOnlineFeatures(repo, store, { features: ['user_stats:clicks', 'user_stats:embedding'], entities: { user_id: [1, 2] }, nowMs: now });
+      await pushToOnline(repo, store, 'user_events', [
+        { user_id: 1, event_timestamp: now - 500, clicks: 99n, score: 0.1 },
+      ]);
+      const res = await getOnlineFeatures(repo, store, {
+        features: ['user_stats:clicks', 'user_stats:embedding'],
+        entities: { user_id: [1, 2] },
+        nowMs: now,
+      });
       expect(res.column('clicks').values).toEqual([3n, 4n]);
       expect(res.column('embedding').values[0]).toEqual(Float32Array.from([0, 0, 1, 0]));
     }),

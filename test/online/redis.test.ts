@@ -36,10 +36,17 @@ suite('Redis online store specifics', () => {
   it('one hash per view and entity key, whole entity key as the hash tag', async () => {
     await using store = await RedisOnlineStore.open({ url: server.url, project: 'layout' });
     await store.write([
-      { view: 'user_stats', entityKey: { user_id: 1 }, values: { clicks: 3n, emb: Float32Array.from([1, 2]) }, eventTimestampMs: 1234 },
+      {
+        view: 'user_stats',
+        entityKey: { user_id: 1 },
+        values: { clicks: 3n, emb: Float32Array.from([1, 2]) },
+        eventTimestampMs: 1234,
+      },
       { view: 'user_item', entityKey: { user_id: 1, item_id: 'a b' }, values: { views: 1 }, eventTimestampMs: 5 },
     ]);
-    expect(await raw.keys('layout:*')).toEqual(expect.arrayContaining(['layout:user_stats:{user_id=i:1}', 'layout:user_item:{item_id=s:a%20b,user_id=i:1}']));
+    expect(await raw.keys('layout:*')).toEqual(
+      expect.arrayContaining(['layout:user_stats:{user_id=i:1}', 'layout:user_item:{item_id=s:a%20b,user_id=i:1}']),
+    );
     expect(await raw.hget('layout:user_stats:{user_id=i:1}', '_ts')).toBe('1234');
     const emb = await raw.hgetBuffer('layout:user_stats:{user_id=i:1}', 'emb');
     expect(emb?.byteLength).toBe(1 + 2 * 4); // tag + raw float32
@@ -49,7 +56,9 @@ suite('Redis online store specifics', () => {
   it('optional key TTL: hashes expire and then read as NOT_FOUND', async () => {
     await using store = await RedisOnlineStore.open({ url: server.url, project: 'ttl', keyTtlMs: 300 });
     const repo = new FakeRepo();
-    await store.write([{ view: 'user_stats', entityKey: { user_id: 1 }, values: { clicks: 1n }, eventTimestampMs: Date.now() }]);
+    await store.write([
+      { view: 'user_stats', entityKey: { user_id: 1 }, values: { clicks: 1n }, eventTimestampMs: Date.now() },
+    ]);
     const pttl = await raw.pttl('ttl:user_stats:{user_id=i:1}');
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(300);
@@ -69,7 +78,11 @@ suite('Redis online store specifics', () => {
       await expect(store.write([row])).rejects.toMatchObject({ code: 'UNAVAILABLE' });
       expect((await store.health()).ok).toBe(false);
       await server.start();
-      await until(() => store.health(), (h) => h.ok, 'reconnect');
+      await until(
+        () => store.health(),
+        (h) => h.ok,
+        'reconnect',
+      );
       // The restarted server lost its data (no persistence) and its script cache: writes reload the script.
       expect(await store.read('v', [{ id: 1 }])).toEqual([null]);
       await store.write([row]);

@@ -68,11 +68,16 @@ export function storeKinds(): StoreKind[] {
 }
 
 /** All rows of all given views, sorted, for whole-store comparisons. */
-export async function dumpStore(store: OnlineStore, views: readonly string[], stateKeys: readonly string[] = []): Promise<unknown> {
+export async function dumpStore(
+  store: OnlineStore,
+  views: readonly string[],
+  stateKeys: readonly string[] = [],
+): Promise<unknown> {
   const out: Record<string, unknown> = {};
   for (const v of views) {
     const rows: { key: string; row: unknown }[] = [];
-    for await (const batch of store.scan(v)) for (const r of batch) rows.push({ key: JSON.stringify(r.entityKey), row: r });
+    for await (const batch of store.scan(v))
+      for (const r of batch) rows.push({ key: JSON.stringify(r.entityKey), row: r });
     rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     out[v] = rows.map((r) => r.row);
   }

@@ -23,19 +23,47 @@ function expected(res: OnlineFeatures): unknown {
 }
 
 function column(name: string, values: unknown[], statuses: FeatureStatus[], ts: number[]): FeatureColumn {
-  return { name, ref: `v:${name}`, view: 'v', feature: name, dtype: 'any', values, statuses, eventTimestampsMs: Float64Array.from(ts) };
+  return {
+    name,
+    ref: `v:${name}`,
+    view: 'v',
+    feature: name,
+    dtype: 'any',
+    values,
+    statuses,
+    eventTimestampsMs: Float64Array.from(ts),
+  };
 }
 
 describe('feastResponse', () => {
   it('writes every kind of value in the column-per-feature layout', () => {
     const ts = [Date.UTC(2024, 0, 2, 3, 4, 5), Date.UTC(2024, 0, 2, 3, 4, 5, 250), 0];
-    const res = new OnlineFeatures({ user_id: [1, 'b-2', 3n] }, [
-      column('f32', [Float32Array.from([0.1, -2.5, 1e-12]), new Float32Array(0), null], ['PRESENT', 'PRESENT', 'NOT_FOUND'], ts),
-      column('num', [1.5, Number.NaN, -0], ['PRESENT', 'PRESENT', 'PRESENT'], ts),
-      column('text', ['plain', 'quote " and \\ back', 'ünïcødé ✓ 𝄞'], ['PRESENT', 'PRESENT', 'OUTSIDE_MAX_AGE'], ts),
-      column('misc', [2n ** 60n, Uint8Array.from([0, 255, 7]), new Date(ts[1])], ['PRESENT', 'NULL_VALUE', 'PRESENT'], ts),
-      column('nested', [Float64Array.from([1, Infinity]), [1, 'x', null], { a: [1, 2] }], ['PRESENT', 'PRESENT', 'PRESENT'], ts),
-    ], 3);
+    const res = new OnlineFeatures(
+      { user_id: [1, 'b-2', 3n] },
+      [
+        column(
+          'f32',
+          [Float32Array.from([0.1, -2.5, 1e-12]), new Float32Array(0), null],
+          ['PRESENT', 'PRESENT', 'NOT_FOUND'],
+          ts,
+        ),
+        column('num', [1.5, Number.NaN, -0], ['PRESENT', 'PRESENT', 'PRESENT'], ts),
+        column('text', ['plain', 'quote " and \\ back', 'ünïcødé ✓ 𝄞'], ['PRESENT', 'PRESENT', 'OUTSIDE_MAX_AGE'], ts),
+        column(
+          'misc',
+          [2n ** 60n, Uint8Array.from([0, 255, 7]), new Date(ts[1])],
+          ['PRESENT', 'NULL_VALUE', 'PRESENT'],
+          ts,
+        ),
+        column(
+          'nested',
+          [Float64Array.from([1, Infinity]), [1, 'x', null], { a: [1, 2] }],
+          ['PRESENT', 'PRESENT', 'PRESENT'],
+          ts,
+        ),
+      ],
+      3,
+    );
     const text = feastResponse(res);
     expect(JSON.parse(text)).toEqual(expected(res));
     expect(text).toContain('"ünïcødé ✓ 𝄞"');
@@ -45,10 +73,25 @@ describe('feastResponse', () => {
   it('grows for a large response and stays correct for the small ones after it', () => {
     let seed = 5;
     const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-    const big = (rows: number) => new OnlineFeatures({ id: Array.from({ length: rows }, (_, i) => i) }, [
-      column('emb', Array.from({ length: rows }, () => Float32Array.from({ length: 512 }, rnd)), Array(rows).fill('PRESENT'), Array(rows).fill(1.7e12)),
-      column('name', Array.from({ length: rows }, (_, i) => `n${i}é`), Array(rows).fill('PRESENT'), Array(rows).fill(1.7e12)),
-    ], rows);
+    const big = (rows: number) =>
+      new OnlineFeatures(
+        { id: Array.from({ length: rows }, (_, i) => i) },
+        [
+          column(
+            'emb',
+            Array.from({ length: rows }, () => Float32Array.from({ length: 512 }, rnd)),
+            Array(rows).fill('PRESENT'),
+            Array(rows).fill(1.7e12),
+          ),
+          column(
+            'name',
+            Array.from({ length: rows }, (_, i) => `n${i}é`),
+            Array(rows).fill('PRESENT'),
+            Array(rows).fill(1.7e12),
+          ),
+        ],
+        rows,
+      );
     for (const rows of [1, 300, 2, 1000, 1]) {
       const res = big(rows);
       const got = JSON.parse(feastResponse(res)) as { results: { values: number[][] }[] };

@@ -4,10 +4,19 @@ import { JsonWriter } from '../../src/serve/json-writer.js';
 describe('JsonWriter', () => {
   it('text(): short and long strings, ASCII or not, come out as written (UTF-8 inside, one string out)', () => {
     const parts = [
-      '{', '"a":', '"PRESENT"', ',', '"2024-05-31T12:00:00.000Z"', // short ASCII (the JS loop)
-      '"é"', '"n0é"', '"ünïcødé ✓ 𝄞"', // short, non-ASCII first or after ASCII (falls back to UTF-8)
-      'x'.repeat(64), 'y'.repeat(65), `"${'z'.repeat(70)}ü"`, // at and past the short limit
-      '', '}',
+      '{',
+      '"a":',
+      '"PRESENT"',
+      ',',
+      '"2024-05-31T12:00:00.000Z"', // short ASCII (the JS loop)
+      '"é"',
+      '"n0é"',
+      '"ünïcødé ✓ 𝄞"', // short, non-ASCII first or after ASCII (falls back to UTF-8)
+      'x'.repeat(64),
+      'y'.repeat(65),
+      `"${'z'.repeat(70)}ü"`, // at and past the short limit
+      '',
+      '}',
     ];
     const w = new JsonWriter();
     for (const p of parts) w.text(p);

@@ -34,7 +34,10 @@ suite('feature server on Redis: outage and recovery', () => {
     fetch(server.url + '/push', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ push_source_name: 'user_events', df: { user_id: [1], event_timestamp: [Date.now()], clicks: [41] } }),
+      body: JSON.stringify({
+        push_source_name: 'user_events',
+        df: { user_id: [1], event_timestamp: [Date.now()], clicks: [41] },
+      }),
     });
 
   it('503 while Redis is down, 200 again once it is back', async () => {

@@ -10,10 +10,20 @@ import { DAY_MS, FakeRepo, type FakeEvent } from '../online/fixtures/fake-repo.j
 const NOW = Date.now();
 
 function ev(user_id: number, ts: number, values: Record<string, unknown>): FakeEvent {
-  return { view: 'user_stats', entityKey: { user_id }, values: { clicks: 1n, score: 0.5, country: 'DE', active: true, embedding: [1, 0, 0, 0], ...values }, ts };
+  return {
+    view: 'user_stats',
+    entityKey: { user_id },
+    values: { clicks: 1n, score: 0.5, country: 'DE', active: true, embedding: [1, 0, 0, 0], ...values },
+    ts,
+  };
 }
 
-async function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+async function post(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(base + path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -71,7 +81,11 @@ describe('feature server', () => {
     expect(r.status).toBe(200);
     expect(r.json.metadata.feature_names).toEqual(['user_id', 'clicks', 'score', 'embedding']);
     const [ids, clicks, score, emb] = r.json.results;
-    expect(ids).toEqual({ values: [1, 2, 3, 4], statuses: Array(4).fill('PRESENT'), event_timestamps: Array(4).fill('1970-01-01T00:00:00Z') });
+    expect(ids).toEqual({
+      values: [1, 2, 3, 4],
+      statuses: Array(4).fill('PRESENT'),
+      event_timestamps: Array(4).fill('1970-01-01T00:00:00Z'),
+    });
     expect(clicks.values).toEqual([12, 1, null, null]);
     expect(clicks.statuses).toEqual(['PRESENT', 'PRESENT', 'OUTSIDE_MAX_AGE', 'NOT_FOUND']);
     expect(score.statuses).toEqual(['PRESENT', 'NULL_VALUE', 'OUTSIDE_MAX_AGE', 'NOT_FOUND']);
@@ -87,7 +101,13 @@ describe('feature server', () => {
       full_feature_names: true,
     });
     expect(r.status).toBe(200);
-    expect(r.json.metadata.feature_names).toEqual(['user_id', 'item_id', 'user_stats__clicks', 'user_stats__embedding', 'user_item__views']);
+    expect(r.json.metadata.feature_names).toEqual([
+      'user_id',
+      'item_id',
+      'user_stats__clicks',
+      'user_stats__embedding',
+      'user_item__views',
+    ]);
     expect(r.json.results[4].values).toEqual([9]);
   });
 
@@ -102,7 +122,10 @@ describe('feature server', () => {
       [{ features: ['user_stats:clicks'] }, 'entities'],
       [{ features: ['user_stats:clicks'], entities: { user_id: 1 } }, 'entities.user_id'],
       [{ features: ['user_stats:clicks'], entities: { user_id: [{ a: 1 }] } }, 'entities.user_id.0'],
-      [{ features: ['user_stats:clicks'], entities: { user_id: [1] }, full_feature_names: 'yes' }, 'full_feature_names'],
+      [
+        { features: ['user_stats:clicks'], entities: { user_id: [1] }, full_feature_names: 'yes' },
+        'full_feature_names',
+      ],
       [{ entities: { user_id: [1] } }, 'features'],
       [{ features: ['user_stats:clicks'], entities: { user_id: [1, 2], item_id: [1] } }, 'entities.item_id'],
       [{ features: ['user_item:views'], entities: { user_id: [1] } }, 'entities.item_id'],
@@ -111,7 +134,12 @@ describe('feature server', () => {
     ];
     for (const [body, field] of cases) {
       const r = await post(base, '/get-online-features', body);
-      expect({ body, status: r.status, code: r.json.error?.code, field: r.json.error?.field }).toEqual({ body, status: 400, code: 'INVALID_ARGUMENT', field });
+      expect({ body, status: r.status, code: r.json.error?.code, field: r.json.error?.field }).toEqual({
+        body,
+        status: 400,
+        code: 'INVALID_ARGUMENT',
+        field,
+      });
     }
     const push = await post(base, '/push', { push_source_name: 'user_events', df: { user_id: [1, 2], clicks: [1] } });
     expect(push.status).toBe(400);
@@ -123,10 +151,16 @@ describe('feature server', () => {
   });
 
   it('limits: oversize body → 413, too many entities → 400', async () => {
-    const big = await post(base, '/get-online-features', { features: ['user_stats:clicks'], entities: { user_id: Array.from({ length: 2000 }, (_, i) => i) } });
+    const big = await post(base, '/get-online-features', {
+      features: ['user_stats:clicks'],
+      entities: { user_id: Array.from({ length: 2000 }, (_, i) => i) },
+    });
     expect(big.status).toBe(413);
     expect(big.json.error.code).toBe('INVALID_ARGUMENT');
-    const many = await post(base, '/get-online-features', { features: ['user_stats:clicks'], entities: { user_id: Array.from({ length: 51 }, (_, i) => i) } });
+    const many = await post(base, '/get-online-features', {
+      features: ['user_stats:clicks'],
+      entities: { user_id: Array.from({ length: 51 }, (_, i) => i) },
+    });
     expect(many.status).toBe(400);
     expect(many.json.error.field).toBe('entities.user_id');
   });
@@ -150,25 +184,48 @@ describe('feature server', () => {
     const t = new Date(NOW - 500).toISOString();
     const r = await post(base, '/push', {
       push_source_name: 'user_events',
-      df: { user_id: [10, 11], event_timestamp: [t, t], clicks: [5, 6], score: [0.1, 0.2], embedding: [[0, 0, 0, 1], [0, 0, 1, 0]] },
+      df: {
+        user_id: [10, 11],
+        event_timestamp: [t, t],
+        clicks: [5, 6],
+        score: [0.1, 0.2],
+        embedding: [
+          [0, 0, 0, 1],
+          [0, 0, 1, 0],
+        ],
+      },
       to: 'online',
     });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ status: 'ok', rows: 2, written: 2 });
-    const off = await post(base, '/push', { push_source_name: 'user_events', df: { user_id: [12], event_timestamp: [t], clicks: [1] }, to: 'offline' });
+    const off = await post(base, '/push', {
+      push_source_name: 'user_events',
+      df: { user_id: [12], event_timestamp: [t], clicks: [1] },
+      to: 'offline',
+    });
     expect(off.json).toMatchObject({ status: 'ok', written: 0 });
-    const g = await post(base, '/get-online-features', { features: ['user_stats:clicks', 'user_stats:embedding'], entities: { user_id: [10, 11, 12] } });
+    const g = await post(base, '/get-online-features', {
+      features: ['user_stats:clicks', 'user_stats:embedding'],
+      entities: { user_id: [10, 11, 12] },
+    });
     expect(g.json.results[1].values).toEqual([5, 6, null]);
     expect(g.json.results[2].values[0]).toEqual([0, 0, 0, 1]);
   });
 
   it('POST /materialize and /materialize-incremental', async () => {
     repo.events.push(ev(20, NOW - 100, { clicks: 77n }));
-    const r = await post(base, '/materialize', { start_ts: new Date(NOW - DAY_MS).toISOString(), end_ts: NOW, feature_views: ['user_stats'] });
+    const r = await post(base, '/materialize', {
+      start_ts: new Date(NOW - DAY_MS).toISOString(),
+      end_ts: NOW,
+      feature_views: ['user_stats'],
+    });
     expect(r.status).toBe(200);
     expect(r.json.views).toHaveLength(1);
     expect(r.json.views[0]).toMatchObject({ view: 'user_stats' });
-    const g = await post(base, '/get-online-features', { features: ['user_stats:clicks'], entities: { user_id: [20] } });
+    const g = await post(base, '/get-online-features', {
+      features: ['user_stats:clicks'],
+      entities: { user_id: [20] },
+    });
     expect(g.json.results[1].values).toEqual([77]);
     const inc = await post(base, '/materialize-incremental', { end_ts: new Date(NOW + 1000).toISOString() });
     expect(inc.status).toBe(200);
@@ -178,7 +235,12 @@ describe('feature server', () => {
   });
 
   it('POST /search returns nearest entities', async () => {
-    const r = await post(base, '/search', { feature: 'user_stats:embedding', query: [1, 2, 3, 4.1], k: 2, features: ['clicks'] });
+    const r = await post(base, '/search', {
+      feature: 'user_stats:embedding',
+      query: [1, 2, 3, 4.1],
+      k: 2,
+      features: ['clicks'],
+    });
     expect(r.status).toBe(200);
     expect(r.json.results[0]).toMatchObject({ entity: { user_id: 1 }, values: { clicks: 12 } });
     expect(r.json.results).toHaveLength(2);
@@ -235,7 +297,9 @@ describe('feature server auth', () => {
     try {
       await using server = await createFeatureServer(new FakeRepo(), store);
       expect((await fetch(server.url + '/metrics')).status).toBe(401);
-      expect((await fetch(server.url + '/metrics', { headers: { authorization: 'Bearer from-env' } })).status).toBe(200);
+      expect((await fetch(server.url + '/metrics', { headers: { authorization: 'Bearer from-env' } })).status).toBe(
+        200,
+      );
     } finally {
       if (before === undefined) delete process.env.STRATA_TOKEN;
       else process.env.STRATA_TOKEN = before;

@@ -39,7 +39,14 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
       viewport: { width: 1280, height: 900 },
     });
   }, 120_000);
@@ -69,7 +76,9 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     await page.waitForSelector('#filter-value[data-loaded="true"]');
     await page.selectOption('#filter-value', 'bird');
     await expect.poll(() => page.textContent('#page-info')).toBe('1–24 of 30');
-    const labels = await page.locator('#grid .card').evaluateAll((cards) => cards.map((c: any) => c.dataset.label as string));
+    const labels = await page
+      .locator('#grid .card')
+      .evaluateAll((cards) => cards.map((c: any) => c.dataset.label as string));
     expect(new Set(labels)).toEqual(new Set(['bird']));
 
     // thumbnails really loaded (decoded by the browser), boxes drawn over them
@@ -89,7 +98,9 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     const row = await first.getAttribute('data-row');
     await first.click();
     await page.waitForSelector('#detail.on');
-    await page.waitForFunction("(() => { const i = document.querySelector('#detail-frame img'); return Boolean(i && i.complete && i.naturalWidth > 0); })()");
+    await page.waitForFunction(
+      "(() => { const i = document.querySelector('#detail-frame img'); return Boolean(i && i.complete && i.naturalWidth > 0); })()",
+    );
     expect(await page.locator('#detail-values').textContent()).toContain(`bird number ${row}`);
     expect(await page.locator('#detail-frame svg.boxes rect').count()).toBe(1);
     await page.screenshot({ path: join(OUT, 'viewer-detail.png') });
@@ -101,7 +112,13 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     await expect.poll(() => page.locator('#grid').getAttribute('data-mode')).toBe('similar');
     const cards = page.locator('#grid .card');
     expect(await cards.count()).toBeGreaterThan(5);
-    const shown = await cards.evaluateAll((cs) => cs.map((c: any) => ({ row: c.dataset.row as string, label: c.dataset.label as string, score: Number(c.querySelector('.score')?.textContent) })));
+    const shown = await cards.evaluateAll((cs) =>
+      cs.map((c: any) => ({
+        row: c.dataset.row as string,
+        label: c.dataset.label as string,
+        score: Number(c.querySelector('.score')?.textContent),
+      })),
+    );
     expect(shown.every((s) => s.label === 'bird')).toBe(true);
     expect(shown.map((s) => s.row)).not.toContain(row);
     expect(shown.map((s) => s.score)).toEqual([...shown.map((s) => s.score)].sort((a, b) => b - a));
@@ -130,7 +147,9 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     expect(before).toContain('/api/thumb/clip/1');
     await page.locator('#scrub').fill('1.5');
     await expect.poll(() => img.getAttribute('src')).toContain('/api/frame/clip/1?size=1024&t=1.500');
-    await page.waitForFunction("(() => { const i = document.querySelector('#detail-frame img'); return Boolean(i && i.complete && i.naturalWidth > 0); })()");
+    await page.waitForFunction(
+      "(() => { const i = document.querySelector('#detail-frame img'); return Boolean(i && i.complete && i.naturalWidth > 0); })()",
+    );
     expect(await page.textContent('#scrub-time')).toBe('1.50 s');
     await page.screenshot({ path: join(OUT, 'viewer-video.png') });
     expect(errors).toEqual([]);

@@ -8,7 +8,13 @@ const COLORS = { cat: [230, 140, 40], dog: [40, 90, 220], bird: [40, 180, 80] } 
 /** `n` rows cycling through the labels; row i's embedding points at its label's axis (plus noise). */
 export async function makeViewerDataset(uri: string, n = 60): Promise<Dataset> {
   const ds = await Dataset.create(uri, {
-    schema: { image: 'image', label: { htype: 'class_label', classNames: [...LABELS] }, boxes: { htype: 'bbox', format: 'ltwh' }, embedding: { htype: 'embedding', dim: 8 }, caption: 'text' },
+    schema: {
+      image: 'image',
+      label: { htype: 'class_label', classNames: [...LABELS] },
+      boxes: { htype: 'bbox', format: 'ltwh' },
+      embedding: { htype: 'embedding', dim: 8 },
+      caption: 'text',
+    },
   });
   const r = rng(42);
   for (let i = 0; i < n; i++) {

@@ -51,15 +51,27 @@ describe('viewer API', () => {
 
   it('describes columns and roles', async () => {
     const { body } = await get(viewer, '/api/info');
-    expect(body).toMatchObject({ length: 60, roles: { media: 'image', label: 'label', bbox: 'boxes', embedding: 'embedding' } });
-    expect(body.columns.find((c: any) => c.name === 'label')).toMatchObject({ kind: 'label', filterable: true, classNames: ['cat', 'dog', 'bird'] });
+    expect(body).toMatchObject({
+      length: 60,
+      roles: { media: 'image', label: 'label', bbox: 'boxes', embedding: 'embedding' },
+    });
+    expect(body.columns.find((c: any) => c.name === 'label')).toMatchObject({
+      kind: 'label',
+      filterable: true,
+      classNames: ['cat', 'dog', 'bird'],
+    });
   });
 
   it('pages rows with media shapes and fractional boxes', async () => {
     const { body } = await get(viewer, '/api/rows?offset=24&limit=24');
     expect(body.total).toBe(60);
     expect(body.rows).toHaveLength(24);
-    expect(body.rows[0]).toMatchObject({ index: 24, row: 24, label: 'cat', media: { kind: 'image', width: 160, height: 120 } });
+    expect(body.rows[0]).toMatchObject({
+      index: 24,
+      row: 24,
+      label: 'cat',
+      media: { kind: 'image', width: 160, height: 120 },
+    });
     // ltwh [16, 12, 64, 48] on 160×120 → ltrb fractions
     expect(body.rows[0].boxes[0]).toEqual(toFractionalLtrb([16 + (24 % 5) * 8, 12, 64, 48], 'ltwh', false, 160, 120));
     const last = await get(viewer, '/api/rows?offset=48&limit=24');

@@ -64,7 +64,10 @@ describe('CachedStorage', () => {
     expect(inner.stats.gets).toBe(1);
     expect(cache.stats).toMatchObject({ gets: 2, hits: 1, misses: 1 });
 
-    await inner.put('b', Uint8Array.from({ length: 50 }, (_, i) => i));
+    await inner.put(
+      'b',
+      Uint8Array.from({ length: 50 }, (_, i) => i),
+    );
     expect(Array.from(await cache.getRange('b', 10, 3))).toEqual([10, 11, 12]);
     expect(Array.from(await cache.getRange('b', 10, 3))).toEqual([10, 11, 12]);
     expect(inner.stats.rangeGets).toBe(1);
@@ -72,7 +75,10 @@ describe('CachedStorage', () => {
 
   it('serves ranges from a cached whole object', async () => {
     const { inner, cache } = await seeded(1 << 20);
-    await inner.put('w', Uint8Array.from({ length: 20 }, (_, i) => i));
+    await inner.put(
+      'w',
+      Uint8Array.from({ length: 20 }, (_, i) => i),
+    );
     await cache.get('w');
     expect(Array.from(await cache.getRange('w', 18, 2))).toEqual([18, 19]);
     expect((await cache.getRange('w', 20, 0)).length).toBe(0);
@@ -110,7 +116,10 @@ describe('CachedStorage', () => {
     const inner = new GatedStorage();
     const cache = new CachedStorage(inner, { cacheBytes: 1 << 20 });
     inner.gated = false;
-    await inner.put('k', Uint8Array.from({ length: 64 }, (_, i) => i));
+    await inner.put(
+      'k',
+      Uint8Array.from({ length: 64 }, (_, i) => i),
+    );
     inner.gated = true;
 
     const wholes = Array.from({ length: 10 }, () => cache.get('k'));

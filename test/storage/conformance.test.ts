@@ -26,9 +26,18 @@ afterAll(async () => {
 const backends: Array<{ name: string; open: () => Promise<Storage> }> = [
   { name: 'memory', open: async () => new MemoryStorage() },
   { name: 'local (sync small reads)', open: async () => new LocalStorage(path.join(tmpRoot, `l${++counter}`)) },
-  { name: 'local (async reads, fsync)', open: async () => new LocalStorage(path.join(tmpRoot, `l${++counter}`), { syncReadMaxBytes: 0, fsync: true }) },
-  { name: 's3', open: async () => new S3Storage(s3!.uri(`conf/t${++counter}`), { ...s3!.s3Options, retryBaseDelayMs: 5 }) },
-  { name: 'cache over local', open: async () => new CachedStorage(new LocalStorage(path.join(tmpRoot, `l${++counter}`)), { cacheBytes: 1 << 20 }) },
+  {
+    name: 'local (async reads, fsync)',
+    open: async () => new LocalStorage(path.join(tmpRoot, `l${++counter}`), { syncReadMaxBytes: 0, fsync: true }),
+  },
+  {
+    name: 's3',
+    open: async () => new S3Storage(s3!.uri(`conf/t${++counter}`), { ...s3!.s3Options, retryBaseDelayMs: 5 }),
+  },
+  {
+    name: 'cache over local',
+    open: async () => new CachedStorage(new LocalStorage(path.join(tmpRoot, `l${++counter}`)), { cacheBytes: 1 << 20 }),
+  },
 ];
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
@@ -75,7 +84,10 @@ describe.each(backends)('Storage conformance: $name', ({ open }) => {
 
   it('throws NOT_FOUND with uri and key for missing objects', async () => {
     await fresh();
-    await expect(store.get('missing/x')).rejects.toMatchObject({ code: 'NOT_FOUND', details: { key: 'missing/x', uri: store.uri } });
+    await expect(store.get('missing/x')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      details: { key: 'missing/x', uri: store.uri },
+    });
     await expect(store.getRange('missing/x', 0, 4)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(store.getRange('missing/x', 0, 0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await store.put('dir/file', bytes(1));
@@ -94,14 +106,19 @@ describe.each(backends)('Storage conformance: $name', ({ open }) => {
   it('putIfAbsent creates once, then throws CONFLICT and keeps the first bytes', async () => {
     await fresh();
     await store.putIfAbsent('once/k', text('one'));
-    await expect(store.putIfAbsent('once/k', text('two'))).rejects.toMatchObject({ code: 'CONFLICT', details: { key: 'once/k' } });
+    await expect(store.putIfAbsent('once/k', text('two'))).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { key: 'once/k' },
+    });
     expect(new TextDecoder().decode(await store.get('once/k'))).toBe('one');
     expect(await store.list('once/')).toEqual(['once/k']);
   });
 
   it('16 concurrent putIfAbsent of one key have exactly one winner', async () => {
     await fresh();
-    const attempts = Array.from({ length: 16 }, (_, i) => store.putIfAbsent('race/commit', text(`writer-${i}-${'x'.repeat(i * 100)}`)));
+    const attempts = Array.from({ length: 16 }, (_, i) =>
+      store.putIfAbsent('race/commit', text(`writer-${i}-${'x'.repeat(i * 100)}`)),
+    );
     const results = await Promise.allSettled(attempts);
     const winners = results.map((r, i) => (r.status === 'fulfilled' ? i : -1)).filter((i) => i >= 0);
     expect(winners).toHaveLength(1);

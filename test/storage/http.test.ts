@@ -19,7 +19,12 @@ const seen: Array<{ method: string; url: string; range?: string; auth?: string }
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    seen.push({ method: req.method ?? '', url: req.url ?? '', range: req.headers.range, auth: req.headers.authorization });
+    seen.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      range: req.headers.range,
+      auth: req.headers.authorization,
+    });
     if (failNext > 0) {
       failNext--;
       res.writeHead(503).end('busy');
@@ -42,7 +47,10 @@ beforeAll(async () => {
         return;
       }
       const end = Math.min(Number(m[2]), body.length - 1);
-      res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': end - start + 1 });
+      res.writeHead(206, {
+        'content-range': `bytes ${start}-${end}/${body.length}`,
+        'content-length': end - start + 1,
+      });
       res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end + 1));
       return;
     }

@@ -35,12 +35,17 @@ describe('parseUri', () => {
     expect(parseUri('rel/ds')).toEqual({ scheme: 'file', path: path.resolve('rel/ds') });
     expect(parseUri('s3://bucket')).toEqual({ scheme: 's3', bucket: 'bucket', prefix: '' });
     expect(parseUri('s3://bucket//a/b/')).toEqual({ scheme: 's3', bucket: 'bucket', prefix: 'a/b' });
-    expect(parseUri('https://h.example/x/y.jpg?sig=1')).toEqual({ scheme: 'https', url: 'https://h.example/x/y.jpg?sig=1' });
+    expect(parseUri('https://h.example/x/y.jpg?sig=1')).toEqual({
+      scheme: 'https',
+      url: 'https://h.example/x/y.jpg?sig=1',
+    });
   });
 
   it('rejects invalid URIs with INVALID_ARGUMENT naming the uri and schemes', () => {
     for (const bad of ['', 'gs://bucket/x', 'ftp://host/x', 's3://', 's3:///x', 'http://', 'azure:container']) {
-      expect(() => parseUri(bad)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ uri: bad }) }));
+      expect(() => parseUri(bad)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ uri: bad }) }),
+      );
     }
   });
 });
@@ -117,7 +122,10 @@ describe('LocalStorage specifics', () => {
 
   it('returns arrays with their own buffers', async () => {
     const store = new LocalStorage(path.join(tmp, 'own'));
-    await store.put('f', Uint8Array.from({ length: 64 }, (_, i) => i));
+    await store.put(
+      'f',
+      Uint8Array.from({ length: 64 }, (_, i) => i),
+    );
     const part = await store.getRange('f', 8, 8);
     expect(part.byteOffset).toBe(0);
     expect(part.buffer.byteLength).toBe(8);
@@ -134,20 +142,27 @@ describe('retry helpers', () => {
 
   it('retries only retryable errors and reports attempts', async () => {
     let calls = 0;
-    const giveUp = (err: unknown, attempts: number, exhausted: boolean): Error => Object.assign(new Error('gave up'), { attempts, exhausted, err });
+    const giveUp = (err: unknown, attempts: number, exhausted: boolean): Error =>
+      Object.assign(new Error('gave up'), { attempts, exhausted, err });
     await expect(
-      withRetry(async () => {
-        calls++;
-        throw new Error('transient');
-      }, { maxAttempts: 4, retryBaseDelayMs: 0, isRetryable: () => true, giveUp }),
+      withRetry(
+        async () => {
+          calls++;
+          throw new Error('transient');
+        },
+        { maxAttempts: 4, retryBaseDelayMs: 0, isRetryable: () => true, giveUp },
+      ),
     ).rejects.toMatchObject({ attempts: 4, exhausted: true });
     expect(calls).toBe(4);
     calls = 0;
     await expect(
-      withRetry(async () => {
-        calls++;
-        throw new Error('permanent');
-      }, { maxAttempts: 4, retryBaseDelayMs: 0, isRetryable: () => false, giveUp }),
+      withRetry(
+        async () => {
+          calls++;
+          throw new Error('permanent');
+        },
+        { maxAttempts: 4, retryBaseDelayMs: 0, isRetryable: () => false, giveUp },
+      ),
     ).rejects.toMatchObject({ attempts: 1, exhausted: false });
     expect(calls).toBe(1);
   });

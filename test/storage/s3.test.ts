@@ -8,7 +8,12 @@ let n = 0;
 
 /** A store on a fresh prefix with fast retries (tests must not wait for real backoff). */
 function open(options: ConstructorParameters<typeof S3Storage>[1] = {}): S3Storage {
-  return new S3Storage(s3.uri(`faults/t${++n}`), { ...s3.s3Options, retryBaseDelayMs: 2, retryMaxDelayMs: 20, ...options });
+  return new S3Storage(s3.uri(`faults/t${++n}`), {
+    ...s3.s3Options,
+    retryBaseDelayMs: 2,
+    retryMaxDelayMs: 20,
+    ...options,
+  });
 }
 
 beforeAll(async () => {
@@ -112,7 +117,12 @@ describe('S3Storage retries and failures', () => {
 
   it('fails fast with IO when the server is gone', async () => {
     const gone = await startS3Server();
-    const store = new S3Storage(gone.uri('x'), { ...gone.s3Options, maxAttempts: 3, retryBaseDelayMs: 1, retryMaxDelayMs: 5 });
+    const store = new S3Storage(gone.uri('x'), {
+      ...gone.s3Options,
+      maxAttempts: 3,
+      retryBaseDelayMs: 1,
+      retryMaxDelayMs: 5,
+    });
     await store.put('before', data('1'));
     await gone.stop();
     await gone.stop();
@@ -202,17 +212,26 @@ describe('S3 options', () => {
     });
     expect(resolveS3Options({}, 's3://b', { AWS_ENDPOINT_URL: 'http://e' }).endpoint).toBe('http://e');
     expect(resolveS3Options({}, 's3://b', { STRATA_S3_CHECKSUM: 'when_required' }).checksum).toBe('WHEN_REQUIRED');
-    expect(resolveS3Options({ requestChecksumCalculation: 'WHEN_SUPPORTED' }, 's3://b', { AWS_ENDPOINT_URL: 'http://e' }).checksum).toBe(
-      'WHEN_SUPPORTED',
-    );
+    expect(
+      resolveS3Options({ requestChecksumCalculation: 'WHEN_SUPPORTED' }, 's3://b', { AWS_ENDPOINT_URL: 'http://e' })
+        .checksum,
+    ).toBe('WHEN_SUPPORTED');
     expect(resolveS3Options({}, 's3://b', { STRATA_S3_FORCE_PATH_STYLE: '1' }).client.forcePathStyle).toBe(true);
     expect(resolveS3Options({}, 's3://b', {}).client.forcePathStyle).toBe(false);
-    expect(resolveS3Options({}, 's3://b', {})).toMatchObject({ maxAttempts: 5, retryBaseDelayMs: 100, timeoutMs: 30000 });
+    expect(resolveS3Options({}, 's3://b', {})).toMatchObject({
+      maxAttempts: 5,
+      retryBaseDelayMs: 100,
+      timeoutMs: 30000,
+    });
   });
 
   it('rejects bad option values with INVALID_ARGUMENT', () => {
-    expect(() => resolveS3Options({}, 's3://b', { STRATA_S3_CHECKSUM: 'sometimes' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect(() => resolveS3Options({ maxAttempts: 0 }, 's3://b', {})).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => resolveS3Options({}, 's3://b', { STRATA_S3_CHECKSUM: 'sometimes' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => resolveS3Options({ maxAttempts: 0 }, 's3://b', {})).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
     expect(() => new S3Storage('s3:///nobucket')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });

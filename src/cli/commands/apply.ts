@@ -18,15 +18,35 @@ export const command: Command = {
     const repo = await loadRepo(ctx);
     try {
       const r = await repo.apply({ force: flag(ctx, 'force') });
-      const views = repo.views.map((v) => ({ name: v.name, kind: v.kind, entities: v.entities, features: v.features.map((f) => `${f.name}:${f.dtype}`) }));
+      const views = repo.views.map((v) => ({
+        name: v.name,
+        kind: v.kind,
+        entities: v.entities,
+        features: v.features.map((f) => `${f.name}:${f.dtype}`),
+      }));
       if (flag(ctx, 'json')) {
-        ctx.out(json({ ...r, entities: repo.entities.map((e) => e.name), sources: repo.sources.map((s) => s.name), views, services: repo.services.map((s) => s.name) }));
+        ctx.out(
+          json({
+            ...r,
+            entities: repo.entities.map((e) => e.name),
+            sources: repo.sources.map((s) => s.name),
+            views,
+            services: repo.services.map((s) => s.name),
+          }),
+        );
         return;
       }
-      ctx.out(r.changed ? `applied registry version ${r.version} (${r.path})` : `no changes; registry version ${r.version} is current`);
+      ctx.out(
+        r.changed
+          ? `applied registry version ${r.version} (${r.path})`
+          : `no changes; registry version ${r.version} is current`,
+      );
       for (const c of r.changes) ctx.out(`  ${c}`);
-      ctx.out(`${repo.entities.length} entities, ${repo.sources.length} sources, ${repo.views.length} feature views, ${repo.services.length} services`);
-      for (const v of views) ctx.out(`  ${v.name} (${v.kind}, keys ${v.entities.join(', ')}): ${v.features.join(', ')}`);
+      ctx.out(
+        `${repo.entities.length} entities, ${repo.sources.length} sources, ${repo.views.length} feature views, ${repo.services.length} services`,
+      );
+      for (const v of views)
+        ctx.out(`  ${v.name} (${v.kind}, keys ${v.entities.join(', ')}): ${v.features.join(', ')}`);
     } finally {
       await repo.close();
     }

@@ -16,27 +16,71 @@ export const command: Command = {
     column: { type: 'string', value: 'COL', description: 'image, video, link or text column to embed (required)' },
     model: { type: 'string', value: 'FILE', description: '.onnx model: a path or s3:// URI (required)' },
     output: { type: 'string', value: 'COL', description: 'output column (default embedding)' },
-    size: { type: 'string', value: 'N|HxW', description: 'model input size (default: the model\'s fixed input)' },
+    size: { type: 'string', value: 'N|HxW', description: "model input size (default: the model's fixed input)" },
     fit: { type: 'string', value: 'FIT', description: `${FITS.join(' | ')} (default cover)` },
     mean: { type: 'string', value: 'A,B,C', description: 'per-channel mean (default ImageNet); "0" for none' },
     std: { type: 'string', value: 'A,B,C', description: 'per-channel std (default ImageNet); "1" for none' },
     layout: { type: 'string', value: 'L', description: `${LAYOUTS.join(' | ')} (default NCHW)` },
     channels: { type: 'string', value: 'C', description: `${CHANNEL_ORDERS.join(' | ')} (default RGB)` },
-    scale: { type: 'string', value: 'X', description: 'pixel scale before mean/std (default 1/255 = 0.00392156862745098)' },
+    scale: {
+      type: 'string',
+      value: 'X',
+      description: 'pixel scale before mean/std (default 1/255 = 0.00392156862745098)',
+    },
     normalize: { type: 'boolean', description: 'L2-normalize vectors' },
     'batch-size': { type: 'string', value: 'N', description: 'images per model run (default 4; text 32)' },
     frames: { type: 'string', value: 'N', description: 'videos: frames per video, evenly spaced (default 8)' },
-    'every-seconds': { type: 'string', value: 'S', description: 'videos: one frame every S seconds instead of --frames' },
-    pooling: { type: 'string', value: 'P', description: `videos: ${POOLINGS.join(' | ')} (default mean; none = one vector per frame)` },
-    'on-mismatch': { type: 'string', value: 'M', description: `output exists with another model/preprocess: ${ON_LINEAGE_MISMATCH.join(' | ')} (default error)` },
-    strict: { type: 'boolean', description: 'fail on the first sample that does not decode (default: record it, store null)' },
-    'commit-every': { type: 'string', value: 'BATCHES', description: 'commit every N batches (default: by time, see --commit-interval-ms)' },
-    'commit-interval-ms': { type: 'string', value: 'MS', description: 'commit once MS have passed since the last commit: the most work a kill loses (default 10000; 0: every batch)' },
-    threads: { type: 'string', value: 'N', description: 'ONNX Runtime intra-op threads per session (default: cores / workers)' },
+    'every-seconds': {
+      type: 'string',
+      value: 'S',
+      description: 'videos: one frame every S seconds instead of --frames',
+    },
+    pooling: {
+      type: 'string',
+      value: 'P',
+      description: `videos: ${POOLINGS.join(' | ')} (default mean; none = one vector per frame)`,
+    },
+    'on-mismatch': {
+      type: 'string',
+      value: 'M',
+      description: `output exists with another model/preprocess: ${ON_LINEAGE_MISMATCH.join(' | ')} (default error)`,
+    },
+    strict: {
+      type: 'boolean',
+      description: 'fail on the first sample that does not decode (default: record it, store null)',
+    },
+    'commit-every': {
+      type: 'string',
+      value: 'BATCHES',
+      description: 'commit every N batches (default: by time, see --commit-interval-ms)',
+    },
+    'commit-interval-ms': {
+      type: 'string',
+      value: 'MS',
+      description:
+        'commit once MS have passed since the last commit: the most work a kill loses (default 10000; 0: every batch)',
+    },
+    threads: {
+      type: 'string',
+      value: 'N',
+      description: 'ONNX Runtime intra-op threads per session (default: cores / workers)',
+    },
     workers: { type: 'string', value: 'N', description: 'model sessions in worker threads (default 2)' },
-    tokenizer: { type: 'string', value: 'MODULE', description: 'text columns: a .js/.mjs module exporting (text) => token ids (default export or tokenize)' },
-    'tokenizer-name': { type: 'string', value: 'NAME', description: 'text columns: names the tokenizer in the lineage (default: a hash of its source)' },
-    'max-tokens': { type: 'string', value: 'N', description: 'text columns: longer token sequences are cut (default: the model\'s, else 512)' },
+    tokenizer: {
+      type: 'string',
+      value: 'MODULE',
+      description: 'text columns: a .js/.mjs module exporting (text) => token ids (default export or tokenize)',
+    },
+    'tokenizer-name': {
+      type: 'string',
+      value: 'NAME',
+      description: 'text columns: names the tokenizer in the lineage (default: a hash of its source)',
+    },
+    'max-tokens': {
+      type: 'string',
+      value: 'N',
+      description: "text columns: longer token sequences are cut (default: the model's, else 512)",
+    },
     json: { ...JSON_OPTION, description: 'print the job summary as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
   },
@@ -55,10 +99,15 @@ export const command: Command = {
       if (!m) throw new UsageError('strata embed: --size must be N or HxW, e.g. 224 or 224x224', 'embed');
       pre.size = m[2] ? [Number(m[1]), Number(m[2])] : Number(m[1]);
     }
-    for (const [opt, allowed] of [['fit', FITS], ['layout', LAYOUTS], ['channels', CHANNEL_ORDERS]] as const) {
+    for (const [opt, allowed] of [
+      ['fit', FITS],
+      ['layout', LAYOUTS],
+      ['channels', CHANNEL_ORDERS],
+    ] as const) {
       const v = str(ctx, opt);
       if (v === undefined) continue;
-      if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`strata embed: --${opt} must be one of ${allowed.join(', ')}`, 'embed');
+      if (!(allowed as readonly string[]).includes(v))
+        throw new UsageError(`strata embed: --${opt} must be one of ${allowed.join(', ')}`, 'embed');
       pre[opt] = v;
     }
     for (const opt of ['mean', 'std'] as const) {
@@ -67,9 +116,11 @@ export const command: Command = {
     }
     if (str(ctx, 'scale') !== undefined) pre.scale = numbers(str(ctx, 'scale')!, 'scale')[0];
     const pooling = str(ctx, 'pooling');
-    if (pooling !== undefined && !(POOLINGS as readonly string[]).includes(pooling)) throw new UsageError(`strata embed: --pooling must be one of ${POOLINGS.join(', ')}`, 'embed');
+    if (pooling !== undefined && !(POOLINGS as readonly string[]).includes(pooling))
+      throw new UsageError(`strata embed: --pooling must be one of ${POOLINGS.join(', ')}`, 'embed');
     const mismatch = str(ctx, 'on-mismatch');
-    if (mismatch !== undefined && !(ON_LINEAGE_MISMATCH as readonly string[]).includes(mismatch)) throw new UsageError(`strata embed: --on-mismatch must be one of ${ON_LINEAGE_MISMATCH.join(', ')}`, 'embed');
+    if (mismatch !== undefined && !(ON_LINEAGE_MISMATCH as readonly string[]).includes(mismatch))
+      throw new UsageError(`strata embed: --on-mismatch must be one of ${ON_LINEAGE_MISMATCH.join(', ')}`, 'embed');
     let frames: JobFrames | undefined;
     if (str(ctx, 'every-seconds') !== undefined) {
       const s = numbers(str(ctx, 'every-seconds')!, 'every-seconds')[0];
@@ -90,8 +141,12 @@ export const command: Command = {
         normalize: flag(ctx, 'normalize'),
         strict: flag(ctx, 'strict'),
         ...(str(ctx, 'batch-size') !== undefined ? { batchSize: int(ctx, 'batch-size', 'embed', 32, 1) } : {}),
-        ...(str(ctx, 'commit-every') !== undefined ? { commitEveryBatches: int(ctx, 'commit-every', 'embed', 10, 1) } : {}),
-        ...(str(ctx, 'commit-interval-ms') !== undefined ? { commitIntervalMs: int(ctx, 'commit-interval-ms', 'embed', 10_000, 0) } : {}),
+        ...(str(ctx, 'commit-every') !== undefined
+          ? { commitEveryBatches: int(ctx, 'commit-every', 'embed', 10, 1) }
+          : {}),
+        ...(str(ctx, 'commit-interval-ms') !== undefined
+          ? { commitIntervalMs: int(ctx, 'commit-interval-ms', 'embed', 10_000, 0) }
+          : {}),
         ...(str(ctx, 'threads') !== undefined ? { intraOpThreads: int(ctx, 'threads', 'embed', 1, 1) } : {}),
         ...(str(ctx, 'workers') !== undefined ? { inferenceWorkers: int(ctx, 'workers', 'embed', 2, 1) } : {}),
         ...(tokenizer ? { tokenizer } : {}),
@@ -109,7 +164,9 @@ export const command: Command = {
         return;
       }
       if (summary.noop) {
-        ctx.out(`${summary.column}: every row already embedded with this model and preprocess (version ${summary.version}); nothing to do`);
+        ctx.out(
+          `${summary.column}: every row already embedded with this model and preprocess (version ${summary.version}); nothing to do`,
+        );
       } else {
         ctx.out(
           `embedded ${summary.embedded} rows into ${summary.column} (dim ${summary.dim}, version ${summary.version}, ${summary.imagesPerSecond.toFixed(1)} samples/s` +
@@ -131,6 +188,7 @@ export const command: Command = {
 
 function numbers(v: string, opt: string): number[] {
   const xs = v.split(',').map((x) => Number(x.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) throw new UsageError(`strata embed: --${opt} must be numbers (comma-separated)`, 'embed');
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x)))
+    throw new UsageError(`strata embed: --${opt} must be numbers (comma-separated)`, 'embed');
   return xs;
 }

@@ -19,7 +19,8 @@ export interface ColumnInfo {
 
 export const command: Command = {
   name: 'info',
-  summary: 'Shows a dataset: schema, length, versions and the bytes each column takes (read from the manifest; no chunk is read).',
+  summary:
+    'Shows a dataset: schema, length, versions and the bytes each column takes (read from the manifest; no chunk is read).',
   positionals: [{ name: 'uri', description: 'dataset URI: a path, file://, s3://bucket/prefix, http(s)://' }],
   options: { json: JSON_OPTION, version: VERSION_OPTION },
   examples: ['strata info ./photos.strata', 'strata info s3://my-bucket/datasets/photos --json | jq .columns'],
@@ -54,7 +55,12 @@ export const command: Command = {
         writer: m.writer,
         timestampMs: m.timestampMs,
         message: m.message,
-        versions: versions.map((v) => ({ version: v.version, timestampMs: v.timestampMs, message: v.message, length: v.length })),
+        versions: versions.map((v) => ({
+          version: v.version,
+          timestampMs: v.timestampMs,
+          message: v.message,
+          length: v.length,
+        })),
         columns,
         meta: m.meta,
       };
@@ -63,7 +69,9 @@ export const command: Command = {
         return;
       }
       ctx.out(`dataset   ${ds.uri}`);
-      ctx.out(`version   ${ds.version} of ${versions.length} (${new Date(m.timestampMs).toISOString()}${m.message ? `, "${m.message}"` : ''})`);
+      ctx.out(
+        `version   ${ds.version} of ${versions.length} (${new Date(m.timestampMs).toISOString()}${m.message ? `, "${m.message}"` : ''})`,
+      );
       ctx.out(`rows      ${ds.length}`);
       ctx.out(`size      ${formatBytes(total)} in ${columns.reduce((s, c) => s + c.chunks, 0)} chunks`);
       ctx.out('');

@@ -18,14 +18,27 @@ export const command: Command = {
     { name: 'dst', description: 'dataset URI to write (path, s3://, memory:// is pointless here)' },
   ],
   options: {
-    layout: { type: 'string', value: 'L', description: `${INGEST_LAYOUTS.join(' | ')} (default auto: a table when one sits at the root)` },
-    table: { type: 'string', value: 'FILE', description: 'table file below src mapping paths to columns (labels.csv, meta.parquet, ...)' },
-    'path-column': { type: 'string', value: 'COL', description: 'table column holding file paths (default: file, path, image, ...)' },
+    layout: {
+      type: 'string',
+      value: 'L',
+      description: `${INGEST_LAYOUTS.join(' | ')} (default auto: a table when one sits at the root)`,
+    },
+    table: {
+      type: 'string',
+      value: 'FILE',
+      description: 'table file below src mapping paths to columns (labels.csv, meta.parquet, ...)',
+    },
+    'path-column': {
+      type: 'string',
+      value: 'COL',
+      description: 'table column holding file paths (default: file, path, image, ...)',
+    },
     box: {
       type: 'string',
       value: 'NAME=L,T,R,B',
       multiple: true,
-      description: 'combine four table columns into one bbox column, e.g. boxes=bbox_left,bbox_top,bbox_right,bbox_bottom',
+      description:
+        'combine four table columns into one bbox column, e.g. boxes=bbox_left,bbox_top,bbox_right,bbox_bottom',
     },
     link: { type: 'boolean', description: 'store references to the files instead of their bytes' },
     concurrency: { type: 'string', value: 'N', description: 'files read and validated at once (default 8)' },
@@ -42,7 +55,10 @@ export const command: Command = {
     const [src, dst] = ctx.positionals;
     const layout = str(ctx, 'layout');
     if (layout !== undefined && !(INGEST_LAYOUTS as readonly string[]).includes(layout)) {
-      throw new UsageError(`strata ingest: --layout must be one of ${INGEST_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`, 'ingest');
+      throw new UsageError(
+        `strata ingest: --layout must be one of ${INGEST_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`,
+        'ingest',
+      );
     }
     const boxColumns: Record<string, [string, string, string, string]> = {};
     for (const spec of (ctx.values.box as string[] | undefined) ?? []) {
@@ -56,8 +72,17 @@ export const command: Command = {
     openOptions(dst, ctx.env);
     const { parseUri } = await import('../../storage/open.js');
     const parsed = parseUri(src);
-    if (parsed.scheme === 'file' && !(await stat(parsed.path).then((s) => s.isDirectory(), () => false))) {
-      throw new StrataError('NOT_FOUND', `source folder ${parsed.path} does not exist`, { file: parsed.path, hint: 'pass a folder of images/videos (or with a table), or an s3:// prefix' });
+    if (
+      parsed.scheme === 'file' &&
+      !(await stat(parsed.path).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    ) {
+      throw new StrataError('NOT_FOUND', `source folder ${parsed.path} does not exist`, {
+        file: parsed.path,
+        hint: 'pass a folder of images/videos (or with a table), or an s3:// prefix',
+      });
     }
     const showBar = !flag(ctx, 'quiet');
     const { ingest, progressBar } = await import('../../ingest/index.js');

@@ -19,15 +19,22 @@ export const command: Command = {
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
   },
   notes: STORE_ENV_HELP,
-  examples: ['strata materialize ./feature_repo --start 2024-01-01 --end 2024-01-04', 'strata materialize --incremental --end now'],
+  examples: [
+    'strata materialize ./feature_repo --start 2024-01-01 --end 2024-01-04',
+    'strata materialize --incremental --end now',
+  ],
   async run(ctx) {
     const end = parseTime(requireStr(ctx, 'end', 'materialize'), 'end', 'materialize');
     const incremental = flag(ctx, 'incremental');
     const startRaw = str(ctx, 'start');
-    if (!incremental && startRaw === undefined) throw new UsageError('strata materialize: --start is required (or pass --incremental)', 'materialize');
+    if (!incremental && startRaw === undefined)
+      throw new UsageError('strata materialize: --start is required (or pass --incremental)', 'materialize');
     const start = startRaw === undefined ? undefined : parseTime(startRaw, 'start', 'materialize');
     if (start && start > end) throw new UsageError('strata materialize: --start is after --end', 'materialize');
-    const views = str(ctx, 'views')?.split(',').map((v) => v.trim()).filter(Boolean);
+    const views = str(ctx, 'views')
+      ?.split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
     const repo = await loadRepo(ctx);
     let store;
     const bar = ctx.progress('materialize', 'rows');
@@ -35,19 +42,32 @@ export const command: Command = {
       store = await openStore(ctx, 'materialize', repoDir(ctx), repo.project);
       const { materialize, materializeIncremental } = await import('../../online/materialize.js');
       const common = { ...(views ? { views } : {}), signal: ctx.signal, onProgress: bar.onProgress };
-      const r = start ? await materialize(repo, store, { start, end, ...common }) : await materializeIncremental(repo, store, { end, ...common });
+      const r = start
+        ? await materialize(repo, store, { start, end, ...common })
+        : await materializeIncremental(repo, store, { end, ...common });
       bar.done();
       if (flag(ctx, 'json')) {
-        ctx.out(json({ store: store.kind, start: start?.toISOString() ?? null, end: end.toISOString(), views: r.views }));
+        ctx.out(
+          json({ store: store.kind, start: start?.toISOString() ?? null, end: end.toISOString(), views: r.views }),
+        );
         return;
       }
       ctx.out(
         table(
           ['view', 'from', 'to', 'rows', 'written', 'skipped'],
-          r.views.map((v) => [v.view, iso(v.startMs), iso(v.endMs), String(v.rows), String(v.written), String(v.skipped)]),
+          r.views.map((v) => [
+            v.view,
+            iso(v.startMs),
+            iso(v.endMs),
+            String(v.rows),
+            String(v.written),
+            String(v.skipped),
+          ]),
         ),
       );
-      ctx.out(`materialized ${r.views.length} view${r.views.length === 1 ? '' : 's'} into the ${store.kind} online store`);
+      ctx.out(
+        `materialized ${r.views.length} view${r.views.length === 1 ? '' : 's'} into the ${store.kind} online store`,
+      );
     } catch (err) {
       bar.fail();
       throw err;

@@ -12,20 +12,36 @@ import { loadTokenizer } from '../tokenizer.js';
 export const command: Command = {
   name: 'search',
   summary:
-    'Finds the rows nearest to a query in an embedding column: another row (--row), an image file embedded with the column\'s own model and preprocess from its lineage (--image), or a vector (--vector), or for text embedding columns a text (--text, with --tokenizer). Exact search, or the ANN index when one is current.',
+    "Finds the rows nearest to a query in an embedding column: another row (--row), an image file embedded with the column's own model and preprocess from its lineage (--image), or a vector (--vector), or for text embedding columns a text (--text, with --tokenizer). Exact search, or the ANN index when one is current.",
   positionals: [{ name: 'uri', description: 'dataset URI' }],
   options: {
     column: { type: 'string', value: 'COL', description: 'embedding column (required)' },
-    row: { type: 'string', value: 'N', description: 'query: the vector of row N (N itself is left out of the results)' },
-    image: { type: 'string', value: 'FILE', description: 'query: an image file (jpeg/png/...), embedded like the column' },
+    row: {
+      type: 'string',
+      value: 'N',
+      description: 'query: the vector of row N (N itself is left out of the results)',
+    },
+    image: {
+      type: 'string',
+      value: 'FILE',
+      description: 'query: an image file (jpeg/png/...), embedded like the column',
+    },
     vector: { type: 'string', value: 'X,Y,…', description: 'query: a comma-separated vector' },
     text: { type: 'string', value: 'TEXT', description: 'query: a text, embedded like the column (needs --tokenizer)' },
     tokenizer: { type: 'string', value: 'MODULE', description: 'with --text: the module the column was embedded with' },
     k: { type: 'string', short: 'k', value: 'K', description: 'results (default 10)' },
     metric: { type: 'string', value: 'M', description: `${METRICS.join(' | ')} (default: the index's, else cosine)` },
     where: { type: 'string', value: 'JSON', description: 'only rows matching, e.g. {"label":"cat"}' },
-    show: { type: 'string', value: 'A,B', description: 'columns to print next to each hit (default: the tabular ones)' },
-    model: { type: 'string', value: 'FILE', description: 'the model, when the lineage path is not reachable (sha256 must match)' },
+    show: {
+      type: 'string',
+      value: 'A,B',
+      description: 'columns to print next to each hit (default: the tabular ones)',
+    },
+    model: {
+      type: 'string',
+      value: 'FILE',
+      description: 'the model, when the lineage path is not reachable (sha256 must match)',
+    },
     exact: { type: 'boolean', description: 'ignore any ANN index' },
     json: JSON_OPTION,
     version: VERSION_OPTION,
@@ -39,8 +55,13 @@ export const command: Command = {
     const column = requireStr(ctx, 'column', 'search');
     const k = int(ctx, 'k', 'search', 10, 1);
     const given = ['row', 'image', 'vector', 'text'].filter((o) => ctx.values[o] !== undefined);
-    if (given.length !== 1) throw new UsageError('strata search: give exactly one of --row, --image, --vector, --text', 'search');
-    if (given[0] === 'text' && str(ctx, 'tokenizer') === undefined) throw new UsageError('strata search: --text needs --tokenizer (the module the column was embedded with)', 'search');
+    if (given.length !== 1)
+      throw new UsageError('strata search: give exactly one of --row, --image, --vector, --text', 'search');
+    if (given[0] === 'text' && str(ctx, 'tokenizer') === undefined)
+      throw new UsageError(
+        'strata search: --text needs --tokenizer (the module the column was embedded with)',
+        'search',
+      );
     const tokenizerFile = str(ctx, 'tokenizer');
     const tokenizer = tokenizerFile === undefined ? undefined : await loadTokenizer(tokenizerFile);
     const metric = str(ctx, 'metric');
@@ -62,20 +83,32 @@ export const command: Command = {
       let exclude: number | undefined;
       if (given[0] === 'row') {
         exclude = int(ctx, 'row', 'search', 0, 0);
-        if (exclude >= ds.length) throw new StrataError('INVALID_ARGUMENT', `row ${exclude} is out of range for ${ds.length} rows of ${ds.uri}`, { row: exclude });
+        if (exclude >= ds.length)
+          throw new StrataError(
+            'INVALID_ARGUMENT',
+            `row ${exclude} is out of range for ${ds.length} rows of ${ds.uri}`,
+            { row: exclude },
+          );
         query = { row: exclude };
       } else if (given[0] === 'image') {
         const file = str(ctx, 'image')!;
         try {
           query = new Uint8Array(await readFile(file));
         } catch (cause) {
-          throw new StrataError('NOT_FOUND', `cannot read query image ${file}`, { file, cause, hint: 'pass a readable image file' });
+          throw new StrataError('NOT_FOUND', `cannot read query image ${file}`, {
+            file,
+            cause,
+            hint: 'pass a readable image file',
+          });
         }
       } else if (given[0] === 'text') {
         query = str(ctx, 'text')!;
       } else {
-        const v = str(ctx, 'vector')!.split(',').map((x) => Number(x.trim()));
-        if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw new UsageError('strata search: --vector must be comma-separated numbers', 'search');
+        const v = str(ctx, 'vector')!
+          .split(',')
+          .map((x) => Number(x.trim()));
+        if (v.length === 0 || v.some((x) => !Number.isFinite(x)))
+          throw new UsageError('strata search: --vector must be comma-separated numbers', 'search');
         query = Float32Array.from(v);
       }
       const hits = (
@@ -92,20 +125,42 @@ export const command: Command = {
       )
         .filter((h) => h.row !== exclude)
         .slice(0, k);
-      const show = str(ctx, 'show')?.split(',').map((s) => s.trim()).filter(Boolean) ?? ds.columns.filter((c) => !ds.core.isMedia(c) && ds.core.columnManifest(c).htype !== 'embedding' && c !== column).slice(0, 6);
+      const show =
+        str(ctx, 'show')
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean) ??
+        ds.columns
+          .filter((c) => !ds.core.isMedia(c) && ds.core.columnManifest(c).htype !== 'embedding' && c !== column)
+          .slice(0, 6);
       const rows = [];
       for (const h of hits) {
         const r = await ds.select(show).row(h.row, { signal: ctx.signal });
         rows.push({ row: h.row, score: h.score, values: r });
       }
       if (flag(ctx, 'json')) {
-        ctx.out(json({ uri: ds.uri, version: ds.version, column, k, metric: metric ?? null, query: given[0] === 'row' ? { row: exclude } : given[0], results: rows.map((r) => ({ row: r.row, score: r.score, ...r.values })) }));
+        ctx.out(
+          json({
+            uri: ds.uri,
+            version: ds.version,
+            column,
+            k,
+            metric: metric ?? null,
+            query: given[0] === 'row' ? { row: exclude } : given[0],
+            results: rows.map((r) => ({ row: r.row, score: r.score, ...r.values })),
+          }),
+        );
         return;
       }
       ctx.out(
         table(
           ['rank', 'row', 'score', ...show],
-          rows.map((r, i) => [String(i + 1), String(r.row), r.score.toFixed(4), ...show.map((c) => cellText(r.values[c]))]),
+          rows.map((r, i) => [
+            String(i + 1),
+            String(r.row),
+            r.score.toFixed(4),
+            ...show.map((c) => cellText(r.values[c])),
+          ]),
         ),
       );
     } finally {

@@ -10,7 +10,11 @@ export const command: Command = {
   options: {
     port: { type: 'string', short: 'p', value: 'PORT', description: 'port (default 6566; 0 = any free port)' },
     host: { type: 'string', value: 'HOST', description: 'interface to bind (default 127.0.0.1)' },
-    token: { type: 'string', value: 'TOKEN', description: 'bearer token required on every route but /health (default env STRATA_TOKEN)' },
+    token: {
+      type: 'string',
+      value: 'TOKEN',
+      description: 'bearer token required on every route but /health (default env STRATA_TOKEN)',
+    },
     ...STORE_OPTIONS,
   },
   notes: STORE_ENV_HELP,
@@ -25,7 +29,11 @@ export const command: Command = {
     try {
       store = await openStore(ctx, 'serve', repoDir(ctx), repo.project);
       const { createFeatureServer } = await import('../../serve/server.js');
-      const server = await createFeatureServer(repo, store, { port, ...(str(ctx, 'host') ? { host: str(ctx, 'host') } : {}), ...(str(ctx, 'token') !== undefined ? { token: str(ctx, 'token') } : {}) });
+      const server = await createFeatureServer(repo, store, {
+        port,
+        ...(str(ctx, 'host') ? { host: str(ctx, 'host') } : {}),
+        ...(str(ctx, 'token') !== undefined ? { token: str(ctx, 'token') } : {}),
+      });
       ctx.out(`feature server: ${server.url}  (${repo.views.length} views, ${store.kind} store; Ctrl-C to stop)`);
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) resolve();

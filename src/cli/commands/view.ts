@@ -11,7 +11,11 @@ export const command: Command = {
     port: { type: 'string', short: 'p', value: 'PORT', description: 'port to listen on (default 0: any free port)' },
     host: { type: 'string', value: 'HOST', description: 'interface to bind (default 127.0.0.1: this machine only)' },
     media: { type: 'string', value: 'COLUMN', description: 'image/video column to show (default: the first one)' },
-    embedding: { type: 'string', value: 'COLUMN', description: 'embedding column for "similar" (default: the first one)' },
+    embedding: {
+      type: 'string',
+      value: 'COLUMN',
+      description: 'embedding column for "similar" (default: the first one)',
+    },
     'page-size': { type: 'string', value: 'N', description: 'rows per page (default 48)' },
     version: VERSION_OPTION,
   },
@@ -28,7 +32,10 @@ export const command: Command = {
         pageSize: int(ctx, 'page-size', 'view', 48, 1),
       });
       ctx.out(`viewer: ${viewer.url}/  (${ds.length} rows of ${ds.uri}; Ctrl-C to stop)`);
-      if (!isLoopback(str(ctx, 'host'))) ctx.err(`strata: note: the viewer has no authentication and ${str(ctx, 'host')} is reachable from other machines`);
+      if (!isLoopback(str(ctx, 'host')))
+        ctx.err(
+          `strata: note: the viewer has no authentication and ${str(ctx, 'host')} is reachable from other machines`,
+        );
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) resolve();
         ctx.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -40,7 +40,12 @@ interface DecodePlan {
  * unshuffled pass, chunks of which at least a quarter of the samples are visited (one read per chunk
  * instead of one per sample). Shuffled passes read samples one by one (ranged reads).
  */
-function wholeChunks(reader: ColumnReader, rows: Uint32Array, visited: Uint32Array, shuffled: boolean): Map<number, number> {
+function wholeChunks(
+  reader: ColumnReader,
+  rows: Uint32Array,
+  visited: Uint32Array,
+  shuffled: boolean,
+): Map<number, number> {
   const counts = new Map<number, number>();
   if (shuffled || reader.chunkCount === 0) return counts;
   for (const p of visited) {
@@ -59,7 +64,10 @@ function wholeChunks(reader: ColumnReader, rows: Uint32Array, visited: Uint32Arr
  * shared by its rows, and dropped when its last visited row has been read (so memory holds only the
  * chunks rows in flight need).
  */
-function sampleReader(reader: ColumnReader, remaining: Map<number, number>): (row: number, signal: AbortSignal) => Promise<Uint8Array | undefined> {
+function sampleReader(
+  reader: ColumnReader,
+  remaining: Map<number, number>,
+): (row: number, signal: AbortSignal) => Promise<Uint8Array | undefined> {
   const pinned = new Map<number, Promise<DecodedChunk>>();
   return async (row, signal) => {
     const k = row < reader.length ? reader.locate(row) : -1;
@@ -78,14 +86,23 @@ function sampleReader(reader: ColumnReader, remaining: Map<number, number>): (ro
   };
 }
 
-function decodePlans(core: DatasetCore, columns: readonly string[], decode: BatchesOptions['decode'] = {}, visit?: { rows: Uint32Array; order: Uint32Array; shuffled: boolean }): Map<string, DecodePlan> {
+function decodePlans(
+  core: DatasetCore,
+  columns: readonly string[],
+  decode: BatchesOptions['decode'] = {},
+  visit?: { rows: Uint32Array; order: Uint32Array; shuffled: boolean },
+): Map<string, DecodePlan> {
   const plans = new Map<string, DecodePlan>();
   for (const key of Object.keys(decode)) {
     if (!columns.includes(key) && key !== 'image') {
-      throw new StrataError('INVALID_ARGUMENT', `batches: decode names ${key}, which is not among the returned columns`, {
-        column: key,
-        hint: `columns are: ${columns.join(', ')}`,
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `batches: decode names ${key}, which is not among the returned columns`,
+        {
+          column: key,
+          hint: `columns are: ${columns.join(', ')}`,
+        },
+      );
     }
   }
   for (const column of columns) {
@@ -94,31 +111,38 @@ function decodePlans(core: DatasetCore, columns: readonly string[], decode: Batc
     const spec = decode[column] ?? (isImage ? decode.image : undefined);
     if (!spec) continue;
     if (!isImage) {
-      throw new StrataError('UNSUPPORTED', `batches: column ${column} has htype ${c.htype}; only image columns are decoded`, { column });
+      throw new StrataError(
+        'UNSUPPORTED',
+        `batches: column ${column} has htype ${c.htype}; only image columns are decoded`,
+        { column },
+      );
     }
     const s = checkImageSpec(column, spec);
     // A scan reads every sample once: it goes around the LRU cache (scan-resistant), so an epoch
     // neither evicts what random reads cached nor holds cacheBytes of images.
     const store = core.storage instanceof CachedStorage ? core.storage.inner : core.storage;
     const reader = c.htype === 'image' ? new ColumnReader(store, c) : undefined;
-    const read =
-      reader
-        ? sampleReader(reader, visit ? wholeChunks(reader, visit.rows, visit.order, visit.shuffled) : new Map())
-        : async (row: number, signal: AbortSignal) => {
-            const [cell] = await core.readCells(column, [row], signal);
-            return (cell as ImageCell | null)?.bytes({ signal });
-          };
+    const read = reader
+      ? sampleReader(reader, visit ? wholeChunks(reader, visit.rows, visit.order, visit.shuffled) : new Map())
+      : async (row: number, signal: AbortSignal) => {
+          const [cell] = await core.readCells(column, [row], signal);
+          return (cell as ImageCell | null)?.bytes({ signal });
+        };
     plans.set(column, {
       column,
       ...s,
       read: async (row, signal) => {
         const bytes = await read(row, signal);
         if (!bytes || bytes.byteLength === 0) {
-          throw new StrataError('INVALID_ARGUMENT', `batches: row ${row} of column ${column} is empty and cannot be decoded`, {
-            column,
-            row,
-            hint: 'filter the nulls out first, e.g. ds.filter(r => r.' + column + ' !== null)',
-          });
+          throw new StrataError(
+            'INVALID_ARGUMENT',
+            `batches: row ${row} of column ${column} is empty and cannot be decoded`,
+            {
+              column,
+              row,
+              hint: 'filter the nulls out first, e.g. ds.filter(r => r.' + column + ' !== null)',
+            },
+          );
         }
         return bytes;
       },
@@ -132,12 +156,21 @@ function decodePlans(core: DatasetCore, columns: readonly string[], decode: Batc
  * parallel (`readConcurrency`, `decodeConcurrency`) up to `prefetchBatches` ahead of the consumer,
  * so memory is bounded by about (prefetchBatches + 1) batches (plus any the consumer keeps).
  */
-export async function* batches(core: DatasetCore, rows: Uint32Array, defaultColumns: readonly string[], options: BatchesOptions = {}): AsyncGenerator<Batch> {
+export async function* batches(
+  core: DatasetCore,
+  rows: Uint32Array,
+  defaultColumns: readonly string[],
+  options: BatchesOptions = {},
+): AsyncGenerator<Batch> {
   const o = resolveOptions(options);
   const columns = [...(options.columns ?? defaultColumns)];
   for (const c of columns) {
     core.columnManifest(c);
-    if (RESERVED.has(c)) throw new StrataError('INVALID_ARGUMENT', `batches: column name ${c} clashes with the batch's own field`, { column: c, hint: 'rename or drop it' });
+    if (RESERVED.has(c))
+      throw new StrataError('INVALID_ARGUMENT', `batches: column name ${c} clashes with the batch's own field`, {
+        column: c,
+        hint: 'rename or drop it',
+      });
   }
   const order = planOrder(core, rows, columns, o);
   const nBatches = o.dropLast ? Math.floor(order.length / o.batchSize) : Math.ceil(order.length / o.batchSize);
@@ -153,10 +186,14 @@ export async function* batches(core: DatasetCore, rows: Uint32Array, defaultColu
   // A slot covers read + decode of one image, so compressed bytes held are bounded by the slots.
   const reads = new Limiter(Math.max(o.readConcurrency, o.decodeConcurrency));
   const decodes = new Limiter(o.decodeConcurrency);
-  stop.signal.addEventListener('abort', () => {
-    reads.close(stop.signal.reason);
-    decodes.close(stop.signal.reason);
-  }, { once: true });
+  stop.signal.addEventListener(
+    'abort',
+    () => {
+      reads.close(stop.signal.reason);
+      decodes.close(stop.signal.reason);
+    },
+    { once: true },
+  );
 
   const build = (b: number): Promise<Batch> => {
     const positions = order.subarray(b * o.batchSize, Math.min(order.length, (b + 1) * o.batchSize));
@@ -240,9 +277,10 @@ async function buildBatch(
     const plan = plans.get(column);
     if (!plan) {
       work.push(
-        (core.isMedia(column) ? core.readCells(column, physical, signal) : core.columnValues(column, signal).then((all) => Array.from(physical, (r) => all[r] ?? null))).then(
-          (values) => void (out[column] = values),
-        ),
+        (core.isMedia(column)
+          ? core.readCells(column, physical, signal)
+          : core.columnValues(column, signal).then((all) => Array.from(physical, (r) => all[r] ?? null))
+        ).then((values) => void (out[column] = values)),
       );
       continue;
     }
@@ -257,7 +295,11 @@ async function buildBatch(
           const bytes = await plan.read(row, signal);
           await decodes.run(async () => {
             throwIfAborted(signal, 'batches');
-            const img = await decodeImage(bytes, { resize: { width: w, height: h, fit: plan.fit }, channels: c }, { column, row });
+            const img = await decodeImage(
+              bytes,
+              { resize: { width: w, height: h, fit: plan.fit }, channels: c },
+              { column, row },
+            );
             place(tensor, i, img.data, h * w, c, o.layout, o.mean, o.std);
           });
         }),

@@ -91,23 +91,35 @@ export function resolveOptions(o: BatchesOptions): ResolvedOptions {
   const batchSize = o.batchSize ?? 32;
   if (!posInt(batchSize)) throw bad('batchSize', `batchSize must be a positive integer, got ${batchSize}`);
   const dtype = o.dtype ?? 'uint8';
-  if (!BATCH_DTYPES.includes(dtype)) throw bad('dtype', `dtype must be one of ${BATCH_DTYPES.join(', ')}, got ${dtype}`);
+  if (!BATCH_DTYPES.includes(dtype))
+    throw bad('dtype', `dtype must be one of ${BATCH_DTYPES.join(', ')}, got ${dtype}`);
   const layout = o.layout ?? (dtype === 'float32' ? 'NCHW' : 'NHWC');
   if (!LAYOUTS.includes(layout)) throw bad('layout', `layout must be one of ${LAYOUTS.join(', ')}, got ${layout}`);
-  if ((o.mean || o.std) && dtype !== 'float32') throw bad('mean', 'mean/std need dtype float32', "pass dtype: 'float32'");
-  for (const [field, v] of [['mean', o.mean], ['std', o.std]] as const) {
-    if (v !== undefined && (!Array.isArray(v) || v.some((x) => !Number.isFinite(x)) || (field === 'std' && v.some((x) => x === 0)))) {
+  if ((o.mean || o.std) && dtype !== 'float32')
+    throw bad('mean', 'mean/std need dtype float32', "pass dtype: 'float32'");
+  for (const [field, v] of [
+    ['mean', o.mean],
+    ['std', o.std],
+  ] as const) {
+    if (
+      v !== undefined &&
+      (!Array.isArray(v) || v.some((x) => !Number.isFinite(x)) || (field === 'std' && v.some((x) => x === 0)))
+    ) {
       throw bad(field, `${field} must be finite numbers${field === 'std' ? ' (non-zero)' : ''}, one per channel`);
     }
   }
   const prefetchBatches = o.prefetchBatches ?? 2;
-  if (!Number.isInteger(prefetchBatches) || prefetchBatches < 0) throw bad('prefetchBatches', `prefetchBatches must be an integer >= 0, got ${prefetchBatches}`);
+  if (!Number.isInteger(prefetchBatches) || prefetchBatches < 0)
+    throw bad('prefetchBatches', `prefetchBatches must be an integer >= 0, got ${prefetchBatches}`);
   const decodeConcurrency = o.decodeConcurrency ?? 2 * Math.max(availableParallelism(), sharpSettings().threadpoolSize);
-  if (!posInt(decodeConcurrency)) throw bad('decodeConcurrency', `decodeConcurrency must be a positive integer, got ${decodeConcurrency}`);
+  if (!posInt(decodeConcurrency))
+    throw bad('decodeConcurrency', `decodeConcurrency must be a positive integer, got ${decodeConcurrency}`);
   const readConcurrency = o.readConcurrency ?? 16;
-  if (!posInt(readConcurrency)) throw bad('readConcurrency', `readConcurrency must be a positive integer, got ${readConcurrency}`);
+  if (!posInt(readConcurrency))
+    throw bad('readConcurrency', `readConcurrency must be a positive integer, got ${readConcurrency}`);
   const shuffleBufferRows = o.shuffleBufferRows ?? Math.max(1024, 8 * batchSize);
-  if (!posInt(shuffleBufferRows)) throw bad('shuffleBufferRows', `shuffleBufferRows must be a positive integer, got ${shuffleBufferRows}`);
+  if (!posInt(shuffleBufferRows))
+    throw bad('shuffleBufferRows', `shuffleBufferRows must be a positive integer, got ${shuffleBufferRows}`);
   const seed = (o.seed ?? 0) + Math.imul(o.epoch ?? 0, 0x9e3779b1);
   if (!Number.isFinite(seed)) throw bad('seed', 'seed and epoch must be numbers');
   return {
@@ -128,16 +140,24 @@ export function resolveOptions(o: BatchesOptions): ResolvedOptions {
   };
 }
 
-export function checkImageSpec(column: string, spec: ImageDecodeSpec): { height: number; width: number; fit: BatchFit; channels: 1 | 3 } {
+export function checkImageSpec(
+  column: string,
+  spec: ImageDecodeSpec,
+): { height: number; width: number; fit: BatchFit; channels: 1 | 3 } {
   const size = spec?.size;
   if (!Array.isArray(size) || size.length !== 2 || !posInt(size[0]) || !posInt(size[1])) {
     throw bad('decode', `decode.${column}.size must be [height, width] in pixels, got ${JSON.stringify(size)}`);
   }
   const fit = spec.fit ?? 'cover';
   if (!BATCH_FITS.includes(fit)) {
-    throw bad('decode', `decode.${column}.fit must be one of ${BATCH_FITS.join(', ')}, got ${fit}`, 'batches need one size per column');
+    throw bad(
+      'decode',
+      `decode.${column}.fit must be one of ${BATCH_FITS.join(', ')}, got ${fit}`,
+      'batches need one size per column',
+    );
   }
   const channels = spec.channels ?? 3;
-  if (channels !== 1 && channels !== 3) throw bad('decode', `decode.${column}.channels must be 1 or 3, got ${channels}`);
+  if (channels !== 1 && channels !== 3)
+    throw bad('decode', `decode.${column}.channels must be 1 or 3, got ${channels}`);
   return { height: size[0], width: size[1], fit, channels };
 }

@@ -33,7 +33,12 @@ export interface ShuffleOptions {
  * It is not a uniform permutation of the whole dataset unless bufferRows >= rows. Every position is
  * emitted exactly once; the order depends only on (seed, rows, chunk layout, bufferRows).
  */
-export function visitOrder(start: number, end: number, blockOf: (position: number) => number, shuffle: ShuffleOptions | undefined): Uint32Array {
+export function visitOrder(
+  start: number,
+  end: number,
+  blockOf: (position: number) => number,
+  shuffle: ShuffleOptions | undefined,
+): Uint32Array {
   const n = Math.max(0, end - start);
   const out = new Uint32Array(n);
   if (!shuffle) {

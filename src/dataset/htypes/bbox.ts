@@ -10,15 +10,26 @@ export const bbox: HtypeCodec = {
     const s = spec as Extract<ColumnSpec, { htype: 'bbox' }>;
     const format = s.format ?? 'ltrb';
     if (!BBOX_FORMATS.includes(format)) {
-      throw new StrataError('INVALID_ARGUMENT', `bbox column ${name}: unknown format ${format}`, { column: name, hint: `use ${BBOX_FORMATS.join(', ')}` });
+      throw new StrataError('INVALID_ARGUMENT', `bbox column ${name}: unknown format ${format}`, {
+        column: name,
+        hint: `use ${BBOX_FORMATS.join(', ')}`,
+      });
     }
-    return { htype: 'bbox', dtype: 'float32', sampleCompression: 'none', chunkCompression: 'lz4', meta: { format, coords: s.coords ?? 'pixel' } };
+    return {
+      htype: 'bbox',
+      dtype: 'float32',
+      sampleCompression: 'none',
+      chunkCompression: 'lz4',
+      meta: { format, coords: s.coords ?? 'pixel' },
+    };
   },
   encode(value, ctx) {
     if (value === null || value === undefined) return { sample: null };
     let flat: number[];
-    if (Array.isArray(value) && value.length === 4 && value.every((x) => typeof x === 'number')) flat = value as number[];
-    else if (Array.isArray(value) && value.every((b) => Array.isArray(b) && b.length === 4)) flat = (value as number[][]).flat();
+    if (Array.isArray(value) && value.length === 4 && value.every((x) => typeof x === 'number'))
+      flat = value as number[];
+    else if (Array.isArray(value) && value.every((b) => Array.isArray(b) && b.length === 4))
+      flat = (value as number[][]).flat();
     else if (value instanceof Float32Array && value.length % 4 === 0) flat = Array.from(value);
     else throw badValue(ctx, 'boxes as [x1, y1, x2, y2], [[...4 numbers], ...] or a Float32Array of n×4', value);
     if (flat.some((x) => !Number.isFinite(x))) throw badValue(ctx, 'finite box coordinates', value);

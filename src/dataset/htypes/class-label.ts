@@ -7,7 +7,13 @@ export const classLabel: HtypeCodec = {
   media: false,
   column(_name, spec) {
     const s = spec as Extract<ColumnSpec, { htype: 'class_label' }>;
-    return { htype: 'class_label', dtype: 'int32', sampleCompression: 'none', chunkCompression: 'lz4', meta: { classNames: [...(s.classNames ?? [])] } };
+    return {
+      htype: 'class_label',
+      dtype: 'int32',
+      sampleCompression: 'none',
+      chunkCompression: 'lz4',
+      meta: { classNames: [...(s.classNames ?? [])] },
+    };
   },
   encode(value, ctx) {
     if (value === null || value === undefined) return { sample: null };

@@ -14,7 +14,13 @@ export const embedding: HtypeCodec = {
         field: 'dim',
       });
     }
-    return { htype: 'embedding', dtype: 'float32', sampleCompression: 'none', chunkCompression: 'none', meta: { ...(s.meta ?? {}), dim: s.dim } };
+    return {
+      htype: 'embedding',
+      dtype: 'float32',
+      sampleCompression: 'none',
+      chunkCompression: 'none',
+      meta: { ...(s.meta ?? {}), dim: s.dim },
+    };
   },
   encode(value, ctx) {
     if (value === null || value === undefined) return { sample: null };

@@ -2,13 +2,22 @@ import { StrataError } from '../../errors.js';
 import type { CellContext } from './htype.js';
 
 /** INVALID_ARGUMENT naming the row, the column, what was expected and what came. */
-export function badValue(ctx: Pick<CellContext, 'column' | 'row'>, expected: string, got: unknown, hint?: string): StrataError {
-  return new StrataError('INVALID_ARGUMENT', `row ${ctx.row}, column ${ctx.column}: expected ${expected}, got ${describe(got)}`, {
-    column: ctx.column,
-    row: ctx.row,
-    expected,
-    hint,
-  });
+export function badValue(
+  ctx: Pick<CellContext, 'column' | 'row'>,
+  expected: string,
+  got: unknown,
+  hint?: string,
+): StrataError {
+  return new StrataError(
+    'INVALID_ARGUMENT',
+    `row ${ctx.row}, column ${ctx.column}: expected ${expected}, got ${describe(got)}`,
+    {
+      column: ctx.column,
+      row: ctx.row,
+      expected,
+      hint,
+    },
+  );
 }
 
 export function describe(v: unknown): string {

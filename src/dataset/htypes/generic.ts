@@ -37,7 +37,10 @@ export const generic: HtypeCodec = {
     const dtype = ctx.dtype;
     const sample = toSample(value, dtype, ctx);
     const declared = ctx.meta.shape as number[] | undefined;
-    if (declared && (declared.length !== sample.shape.length || declared.some((d, i) => d !== -1 && d !== sample.shape[i]))) {
+    if (
+      declared &&
+      (declared.length !== sample.shape.length || declared.some((d, i) => d !== -1 && d !== sample.shape[i]))
+    ) {
       throw badValue(ctx, `shape [${declared.join(', ')}]`, `shape [${sample.shape.join(', ')}]`);
     }
     return { sample };
@@ -79,7 +82,10 @@ export function toSample(value: unknown, dtype: DType, ctx: Pick<CellContext, 'c
     }
     const flat = (value as unknown[]).flat(shape.length - 1 || 0) as unknown[];
     const n = shape.reduce((a, b) => a * b, 1);
-    if (flat.length !== n || flat.some((x) => typeof x !== 'number' && typeof x !== 'bigint' && typeof x !== 'boolean')) {
+    if (
+      flat.length !== n ||
+      flat.some((x) => typeof x !== 'number' && typeof x !== 'bigint' && typeof x !== 'boolean')
+    ) {
       throw badValue(ctx, `a rectangular numeric array of shape [${shape.join(', ')}]`, value);
     }
     return { bytes: encodeNumbers(dtype, flat as number[]), shape };
@@ -88,8 +94,12 @@ export function toSample(value: unknown, dtype: DType, ctx: Pick<CellContext, 'c
 }
 
 const LIMITS: Partial<Record<DType, [number, number]>> = {
-  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767],
-  uint32: [0, 4294967295], int32: [-2147483648, 2147483647],
+  uint8: [0, 255],
+  int8: [-128, 127],
+  uint16: [0, 65535],
+  int16: [-32768, 32767],
+  uint32: [0, 4294967295],
+  int32: [-2147483648, 2147483647],
 };
 
 function checkRange(v: number | bigint | boolean, dtype: DType, ctx: Pick<CellContext, 'column' | 'row'>): void {

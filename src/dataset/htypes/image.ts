@@ -16,7 +16,9 @@ export const image: HtypeCodec = {
     const s = spec as Extract<ColumnSpec, { htype: 'image' }>;
     const sc: SampleCompression = s.sampleCompression ?? 'other';
     if (!SAMPLE_COMPRESSIONS.includes(sc)) {
-      throw new StrataError('INVALID_ARGUMENT', `image column ${name}: unknown sampleCompression ${sc}`, { column: name });
+      throw new StrataError('INVALID_ARGUMENT', `image column ${name}: unknown sampleCompression ${sc}`, {
+        column: name,
+      });
     }
     return { htype: 'image', dtype: 'uint8', sampleCompression: sc, chunkCompression: 'none', meta: {} };
   },
@@ -26,7 +28,12 @@ export const image: HtypeCodec = {
     const h = assertImage(value, { column: ctx.column, row: ctx.row });
     const declared = ctx.meta.sampleCompression as SampleCompression | undefined;
     if (declared && declared !== 'other' && declared !== h.format) {
-      throw badValue(ctx, `a ${declared} image (the column's sampleCompression)`, `a ${h.format} image`, 'convert it, or create the column without sampleCompression to accept any format');
+      throw badValue(
+        ctx,
+        `a ${declared} image (the column's sampleCompression)`,
+        `a ${h.format} image`,
+        'convert it, or create the column without sampleCompression to accept any format',
+      );
     }
     const shape = [h.height, h.width, h.channels];
     return { sample: { bytes: value, shape }, info: { format: h.format, shape } };

@@ -13,13 +13,24 @@ import { text } from './text.js';
 import { video } from './video.js';
 
 export const HTYPE_CODECS: Readonly<Record<Htype, HtypeCodec>> = {
-  image, video, class_label: classLabel, bbox, embedding, text, json, generic, link,
+  image,
+  video,
+  class_label: classLabel,
+  bbox,
+  embedding,
+  text,
+  json,
+  generic,
+  link,
 };
 
 export function codecFor(htype: string, column: string): HtypeCodec {
   const c = HTYPE_CODECS[htype as Htype];
   if (!c) {
-    throw new StrataError('UNSUPPORTED', `column ${column} has htype ${htype}, unknown to this version of Strata`, { column, hint: 'upgrade Strata' });
+    throw new StrataError('UNSUPPORTED', `column ${column} has htype ${htype}, unknown to this version of Strata`, {
+      column,
+      hint: 'upgrade Strata',
+    });
   }
   return c;
 }
@@ -31,7 +42,10 @@ export function normalizeSpec(name: string, input: ColumnSpecInput): ColumnSpec 
       if (input === 'embedding' || input === 'generic') {
         throw new StrataError('INVALID_ARGUMENT', `column ${name}: htype ${input} needs options`, {
           column: name,
-          hint: input === 'embedding' ? "write { htype: 'embedding', dim: 512 }" : "write { htype: 'generic', dtype: 'float32' }",
+          hint:
+            input === 'embedding'
+              ? "write { htype: 'embedding', dim: 512 }"
+              : "write { htype: 'generic', dtype: 'float32' }",
         });
       }
       return { htype: input } as ColumnSpec;
@@ -43,10 +57,14 @@ export function normalizeSpec(name: string, input: ColumnSpecInput): ColumnSpec 
     });
   }
   if (!input || typeof input !== 'object' || !(HTYPES as readonly string[]).includes((input as ColumnSpec).htype)) {
-    throw new StrataError('INVALID_ARGUMENT', `column ${name}: unknown htype ${JSON.stringify((input as { htype?: unknown })?.htype)}`, {
-      column: name,
-      hint: `use one of ${HTYPES.join(', ')}`,
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `column ${name}: unknown htype ${JSON.stringify((input as { htype?: unknown })?.htype)}`,
+      {
+        column: name,
+        hint: `use one of ${HTYPES.join(', ')}`,
+      },
+    );
   }
   return input;
 }

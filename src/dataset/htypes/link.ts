@@ -21,7 +21,13 @@ export const link: HtypeCodec = {
   media: true,
   column(_name, spec) {
     const s = spec as Extract<ColumnSpec, { htype: 'link' }>;
-    return { htype: 'link', dtype: 'string', sampleCompression: 'none', chunkCompression: 'lz4', meta: { target: s.target ?? 'image' } };
+    return {
+      htype: 'link',
+      dtype: 'string',
+      sampleCompression: 'none',
+      chunkCompression: 'lz4',
+      meta: { target: s.target ?? 'image' },
+    };
   },
   async encode(value, ctx) {
     if (value === null || value === undefined) return { sample: null, info: null };
@@ -30,17 +36,33 @@ export const link: HtypeCodec = {
     const file = await resolveLink(value);
     const size = await file.storage.size(file.key);
     if (size === undefined) {
-      throw new StrataError('INVALID_ARGUMENT', `row ${ctx.row}, column ${ctx.column}: linked file ${value} does not exist`, {
-        column: ctx.column, row: ctx.row, file: value, hint: 'fix the path or credentials',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `row ${ctx.row}, column ${ctx.column}: linked file ${value} does not exist`,
+        {
+          column: ctx.column,
+          row: ctx.row,
+          file: value,
+          hint: 'fix the path or credentials',
+        },
+      );
     }
     let info: Record<string, unknown> = { url: value, size };
     if (target === 'image') {
-      const head = size <= IMAGE_HEAD_BYTES ? await file.storage.get(file.key) : await file.storage.getRange(file.key, 0, IMAGE_HEAD_BYTES);
-      const h = size <= IMAGE_HEAD_BYTES ? assertImage(head, { column: ctx.column, row: ctx.row, file: value }) : sniffOrThrow(head, value, ctx);
+      const head =
+        size <= IMAGE_HEAD_BYTES
+          ? await file.storage.get(file.key)
+          : await file.storage.getRange(file.key, 0, IMAGE_HEAD_BYTES);
+      const h =
+        size <= IMAGE_HEAD_BYTES
+          ? assertImage(head, { column: ctx.column, row: ctx.row, file: value })
+          : sniffOrThrow(head, value, ctx);
       info = { ...info, format: h.format, shape: [h.height, h.width, h.channels] };
     } else if (target === 'video') {
-      const meta = await probeVideo({ size, read: (o: number, n: number) => file.storage.getRange(file.key, o, n) }, { context: { column: ctx.column, row: ctx.row, file: value } });
+      const meta = await probeVideo(
+        { size, read: (o: number, n: number) => file.storage.getRange(file.key, o, n) },
+        { context: { column: ctx.column, row: ctx.row, file: value } },
+      );
       info = { ...info, ...meta, shape: [meta.frameCount, meta.height, meta.width, 3] };
     }
     return { sample: { bytes: enc.encode(value), shape: [] }, info };
@@ -52,7 +74,14 @@ export const link: HtypeCodec = {
 function sniffOrThrow(head: Uint8Array, file: string, ctx: { column: string; row: number }): ImageHeader {
   const h = sniffImage(head);
   if (h) return h;
-  throw new StrataError('INVALID_ARGUMENT', `row ${ctx.row}, column ${ctx.column}: linked file ${file} is not a readable image`, {
-    column: ctx.column, row: ctx.row, file, hint: 'fix the link or the file',
-  });
+  throw new StrataError(
+    'INVALID_ARGUMENT',
+    `row ${ctx.row}, column ${ctx.column}: linked file ${file} is not a readable image`,
+    {
+      column: ctx.column,
+      row: ctx.row,
+      file,
+      hint: 'fix the link or the file',
+    },
+  );
 }

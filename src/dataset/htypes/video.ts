@@ -16,7 +16,9 @@ export const video: HtypeCodec = {
     const s = spec as Extract<ColumnSpec, { htype: 'video' }>;
     const sc: SampleCompression = s.sampleCompression ?? 'other';
     if (!SAMPLE_COMPRESSIONS.includes(sc)) {
-      throw new StrataError('INVALID_ARGUMENT', `video column ${name}: unknown sampleCompression ${sc}`, { column: name });
+      throw new StrataError('INVALID_ARGUMENT', `video column ${name}: unknown sampleCompression ${sc}`, {
+        column: name,
+      });
     }
     return { htype: 'video', dtype: 'uint8', sampleCompression: sc, chunkCompression: 'none', meta: {} };
   },
@@ -26,15 +28,22 @@ export const video: HtypeCodec = {
     assertVideo(value, { column: ctx.column, row: ctx.row });
     const bytes = value;
     const meta = await probeVideo(
-      { size: bytes.byteLength, read: async (offset: number, length: number) => bytes.subarray(offset, offset + length) },
+      {
+        size: bytes.byteLength,
+        read: async (offset: number, length: number) => bytes.subarray(offset, offset + length),
+      },
       { context: { column: ctx.column, row: ctx.row } },
     ).catch((cause: unknown) => {
-      throw new StrataError('INVALID_ARGUMENT', `row ${ctx.row}, column ${ctx.column}: the video cannot be read (${(cause as Error).message})`, {
-        column: ctx.column,
-        row: ctx.row,
-        cause,
-        hint: 'replace or re-encode the file',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `row ${ctx.row}, column ${ctx.column}: the video cannot be read (${(cause as Error).message})`,
+        {
+          column: ctx.column,
+          row: ctx.row,
+          cause,
+          hint: 'replace or re-encode the file',
+        },
+      );
     });
     const shape = [meta.frameCount, meta.height, meta.width, 3];
     return { sample: { bytes, shape }, info: { ...meta, shape } };

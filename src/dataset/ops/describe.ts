@@ -19,7 +19,12 @@ export interface ColumnSummary {
   readonly bytes: number;
 }
 
-export async function describeColumns(core: DatasetCore, rows: Uint32Array, columns: readonly string[], signal?: AbortSignal): Promise<ColumnSummary[]> {
+export async function describeColumns(
+  core: DatasetCore,
+  rows: Uint32Array,
+  columns: readonly string[],
+  signal?: AbortSignal,
+): Promise<ColumnSummary[]> {
   const out: ColumnSummary[] = [];
   for (const column of columns) {
     const c = core.columnManifest(column);
@@ -31,25 +36,38 @@ export async function describeColumns(core: DatasetCore, rows: Uint32Array, colu
       const formats: Record<string, number> = {};
       for (const i of rows) {
         const cell = values[i] as MediaCell | null;
-        if (!cell) { nulls++; continue; }
+        if (!cell) {
+          nulls++;
+          continue;
+        }
         const f = cell.kind === 'image' ? cell.format : cell.info.format;
         formats[f] = (formats[f] ?? 0) + 1;
       }
       out.push({ ...base, nulls, formats });
       continue;
     }
-    let n = 0, sum = 0, sq = 0, min = Infinity, max = -Infinity;
+    let n = 0,
+      sum = 0,
+      sq = 0,
+      min = Infinity,
+      max = -Infinity;
     const counts = new Map<string, number>();
     for (const i of rows) {
       const v = values[i];
-      if (v === null || v === undefined) { nulls++; continue; }
+      if (v === null || v === undefined) {
+        nulls++;
+        continue;
+      }
       if (typeof v === 'number' || typeof v === 'bigint') {
         const x = Number(v);
-        n++; sum += x; sq += x * x;
+        n++;
+        sum += x;
+        sq += x * x;
         if (x < min) min = x;
         if (x > max) max = x;
       }
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+        counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
     }
     const top = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
     const numeric = n > 0 ? { min, max, mean: sum / n, std: Math.sqrt(Math.max(0, sq / n - (sum / n) ** 2)) } : {};

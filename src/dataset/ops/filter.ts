@@ -23,7 +23,9 @@ export async function filterRows(
     typeof predicate === 'function'
       ? predicate
       : (row) =>
-          Object.entries(predicate).every(([k, want]) => (Array.isArray(want) ? want.includes(row[k]) : row[k] === want));
+          Object.entries(predicate).every(([k, want]) =>
+            Array.isArray(want) ? want.includes(row[k]) : row[k] === want,
+          );
   const out = new Uint32Array(rows.length);
   let n = 0;
   const row: Record<string, unknown> = {};

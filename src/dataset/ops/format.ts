@@ -13,7 +13,12 @@ export interface FormatOptions {
  * A DataFrame-like text table of a view: only the rows shown are read, media cells render from
  * the info column (`<image 640×480×3 jpeg>`) so no media chunk is touched.
  */
-export async function formatTable(core: DatasetCore, rows: Uint32Array, columns: readonly string[], options: FormatOptions = {}): Promise<string> {
+export async function formatTable(
+  core: DatasetCore,
+  rows: Uint32Array,
+  columns: readonly string[],
+  options: FormatOptions = {},
+): Promise<string> {
   const limit = options.rows ?? 10;
   const width = options.maxCellWidth ?? 32;
   const shown: number[] = [];
@@ -36,7 +41,11 @@ export async function formatTable(core: DatasetCore, rows: Uint32Array, columns:
     body.splice(half, 0, ['…', ...columns.map(() => '…')]);
   }
   const widths = header.map((h, k) => Math.max(h.length, ...body.map((r) => r[k].length)));
-  const line = (r: string[]) => r.map((x, k) => (k === 0 ? x.padStart(widths[k]) : x.padEnd(widths[k]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((x, k) => (k === 0 ? x.padStart(widths[k]) : x.padEnd(widths[k])))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...body.map(line), `[${rows.length} rows × ${columns.length} columns]`].join('\n');
 }
 
@@ -48,11 +57,15 @@ export function render(v: unknown): string {
     const head = Array.from(v.subarray(0, 3), (x) => Number(x.toFixed(3)));
     return `[${head.join(', ')}${v.length > 3 ? ', …' : ''}] (${v.length})`;
   }
-  if (typeof (v as { toString?: unknown }).toString === 'function' && (v as object).toString !== Object.prototype.toString) {
+  if (
+    typeof (v as { toString?: unknown }).toString === 'function' &&
+    (v as object).toString !== Object.prototype.toString
+  ) {
     const s = String(v);
     if (!s.startsWith('[object')) return s;
   }
-  if (v && typeof v === 'object' && 'shape' in v && 'dtype' in v) return `<tensor ${(v as { shape: number[] }).shape.join('×')} ${(v as { dtype: string }).dtype}>`;
+  if (v && typeof v === 'object' && 'shape' in v && 'dtype' in v)
+    return `<tensor ${(v as { shape: number[] }).shape.join('×')} ${(v as { dtype: string }).dtype}>`;
   return JSON.stringify(v) ?? String(v);
 }
 

@@ -1,8 +1,15 @@
 import { StrataError } from '../../errors.js';
 import { scanScratch } from './simd.js';
 import {
-  checkK, checkMetric, checkQuery, exactKey, TopK, vectorNorms,
-  type Metric, type RowFilter, type SearchHit,
+  checkK,
+  checkMetric,
+  checkQuery,
+  exactKey,
+  TopK,
+  vectorNorms,
+  type Metric,
+  type RowFilter,
+  type SearchHit,
 } from './metrics.js';
 
 export { METRICS, TopK, vectorNorms, type Metric, type RowFilter, type SearchHit } from './metrics.js';
@@ -36,7 +43,13 @@ const BLOCK_BYTES = 1 << 20;
  * rescored in float64, so keys and order are those of an exact float64 scan. No allocation per row.
  * Call once per chunk with `rowOffset`, then `top.sorted(keyToScore(metric))`.
  */
-export function scanExact(vectors: Float32Array, dim: number, query: Float32Array, top: TopK, options: ScanOptions): void {
+export function scanExact(
+  vectors: Float32Array,
+  dim: number,
+  query: Float32Array,
+  top: TopK,
+  options: ScanOptions,
+): void {
   const n = Math.floor(vectors.length / dim);
   const rowBase = options.rowOffset ?? 0;
   const metric = options.metric;
@@ -97,7 +110,10 @@ export function scanExact(vectors: Float32Array, dim: number, query: Float32Arra
       for (let r = 0; r < cnt; r++) {
         const i = f[t0 + r];
         if (!(i >= 0 && i < n && Number.isInteger(i))) {
-          throw new StrataError('INVALID_ARGUMENT', `filter row ${i} is outside 0..${n - 1}`, { field: 'filter', row: i });
+          throw new StrataError('INVALID_ARGUMENT', `filter row ${i} is outside 0..${n - 1}`, {
+            field: 'filter',
+            row: i,
+          });
         }
         copy(i, r);
       }
@@ -123,9 +139,16 @@ export function keyToScore(metric: Metric): (key: number) => number {
 }
 
 /** Exact top-k over n × dim row-major vectors, best first. */
-export function searchExact(vectors: Float32Array, dim: number, query: ArrayLike<number>, options: ExactSearchOptions): SearchHit[] {
+export function searchExact(
+  vectors: Float32Array,
+  dim: number,
+  query: ArrayLike<number>,
+  options: ExactSearchOptions,
+): SearchHit[] {
   if (!Number.isInteger(dim) || dim < 1 || vectors.length % dim !== 0) {
-    throw new StrataError('INVALID_ARGUMENT', `vectors length ${vectors.length} is not a multiple of dim ${dim}`, { field: 'dim' });
+    throw new StrataError('INVALID_ARGUMENT', `vectors length ${vectors.length} is not a multiple of dim ${dim}`, {
+      field: 'dim',
+    });
   }
   const metric = checkMetric(options.metric ?? 'cosine');
   const top = new TopK(checkK(options.k));
@@ -136,7 +159,11 @@ export function searchExact(vectors: Float32Array, dim: number, query: ArrayLike
 /** Vectors plus their norms, for repeated exact queries. */
 export class ExactIndex {
   readonly norms: Float32Array | undefined;
-  constructor(readonly vectors: Float32Array, readonly dim: number, readonly metric: Metric = 'cosine') {
+  constructor(
+    readonly vectors: Float32Array,
+    readonly dim: number,
+    readonly metric: Metric = 'cosine',
+  ) {
     checkMetric(metric);
     this.norms = metric === 'l2' ? undefined : vectorNorms(vectors, dim);
   }

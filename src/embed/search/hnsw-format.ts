@@ -47,8 +47,24 @@ export function writeHnsw(s: HnswState, vectors: Float32Array | undefined): Uint
   const total = HEADER_WORDS * 4 + levelBytes + 4 * (l0Words + upperWords + vecWords);
   const out = new Uint8Array(total);
   const head = new DataView(out.buffer);
-  const words = [MAGIC, VERSION, METRICS.indexOf(s.metric), s.dim, s.count, s.M, s.M0, s.efConstruction,
-    s.efSearch, s.maxLevel, s.entry, s.rngState, includeVectors ? 1 : 0, upperWords, s.seed, 0];
+  const words = [
+    MAGIC,
+    VERSION,
+    METRICS.indexOf(s.metric),
+    s.dim,
+    s.count,
+    s.M,
+    s.M0,
+    s.efConstruction,
+    s.efSearch,
+    s.maxLevel,
+    s.entry,
+    s.rngState,
+    includeVectors ? 1 : 0,
+    upperWords,
+    s.seed,
+    0,
+  ];
   words.forEach((w, i) => head.setUint32(i * 4, w >>> 0, true));
   let at = HEADER_WORDS * 4;
   out.set(s.levels.subarray(0, s.count), at);
@@ -58,7 +74,10 @@ export function writeHnsw(s: HnswState, vectors: Float32Array | undefined): Uint
   let u = l0Words;
   for (let i = 0; i < s.count; i++) {
     const arr = s.upper[i];
-    if (arr) { i32.set(arr, u); u += arr.length; }
+    if (arr) {
+      i32.set(arr, u);
+      u += arr.length;
+    }
   }
   at += 4 * (l0Words + upperWords);
   if (vectors) new Float32Array(out.buffer, at, vecWords).set(vectors.subarray(0, vecWords));
@@ -110,7 +129,8 @@ export function readHnsw(input: Uint8Array, vectors?: Float32Array): { state: Hn
     for (let o = 0; o < arr.length; o += stride) {
       const c = arr[o];
       if (c < 0 || c > max) throw corrupt(`link count ${c} out of range`);
-      for (let t = 1; t <= c; t++) if (arr[o + t] < 0 || arr[o + t] >= count) throw corrupt(`link to ${arr[o + t]} out of range`);
+      for (let t = 1; t <= c; t++)
+        if (arr[o + t] < 0 || arr[o + t] >= count) throw corrupt(`link to ${arr[o + t]} out of range`);
     }
   };
   checkList(links0, M0 + 1, M0);
@@ -120,15 +140,33 @@ export function readHnsw(input: Uint8Array, vectors?: Float32Array): { state: Hn
     vecs = new Float32Array(bytes.buffer.slice(at, at + 4 * vecWords));
   } else {
     if (!vectors || vectors.length !== count * dim) {
-      throw new StrataError('INVALID_ARGUMENT', `HNSW index was saved without vectors: pass the ${count} × ${dim} vectors`, {
-        field: 'vectors', hint: 'deserialize(bytes, { vectors }) with the column the index was built on',
-      });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `HNSW index was saved without vectors: pass the ${count} × ${dim} vectors`,
+        {
+          field: 'vectors',
+          hint: 'deserialize(bytes, { vectors }) with the column the index was built on',
+        },
+      );
     }
     vecs = vectors;
   }
   const state: HnswState = {
-    metric, dim, M, M0, efConstruction, efSearch, seed, count, capacity: count, maxLevel, entry, rngState,
-    levels, links0, upper,
+    metric,
+    dim,
+    M,
+    M0,
+    efConstruction,
+    efSearch,
+    seed,
+    count,
+    capacity: count,
+    maxLevel,
+    entry,
+    rngState,
+    levels,
+    links0,
+    upper,
   };
   return { state, vectors: vecs };
 }

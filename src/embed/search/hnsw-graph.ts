@@ -37,7 +37,11 @@ export class HnswGraph {
 
   private sharing: GraphSharing | undefined;
 
-  constructor(readonly s: HnswState, vectors?: Float32Array, sharing?: GraphSharing) {
+  constructor(
+    readonly s: HnswState,
+    vectors?: Float32Array,
+    sharing?: GraphSharing,
+  ) {
     const code: DistanceCode = s.metric === 'cosine' ? 0 : s.metric === 'l2' ? 1 : 2;
     this.store = new SimdVectorStore(s.dim, code, Math.max(1, s.capacity), sharing);
     this.sharing = sharing;
@@ -122,7 +126,11 @@ export class HnswGraph {
       let next = cur;
       for (let t = 0; t < cnt; t++) {
         const d = store.distAt(t);
-        if (d < best) { best = d; next = ids[t]; changed = true; }
+        if (d < best) {
+          best = d;
+          next = ids[t];
+          changed = true;
+        }
       }
       cur = next;
     }
@@ -135,7 +143,10 @@ export class HnswGraph {
     cand.clear();
     res.clear();
     const vis = this.visited;
-    if (++this.epoch === 0xffffffff) { vis.fill(0); this.epoch = 1; }
+    if (++this.epoch === 0xffffffff) {
+      vis.fill(0);
+      this.epoch = 1;
+    }
     const epoch = this.epoch;
     const store = this.store;
     const ids = store.ids;
@@ -186,7 +197,10 @@ export class HnswGraph {
     }
     const ids = this.scratchIds;
     const ds = this.scratchD;
-    for (let i = n - 1; i >= 0; i--) { ds[i] = res.topDist(); ids[i] = res.pop(); } // ascending
+    for (let i = n - 1; i >= 0; i--) {
+      ds[i] = res.topDist();
+      ids[i] = res.pop();
+    } // ascending
     let kept = 0;
     const store = this.store;
     const keptIds = store.kept; // the kernel reads kept ids from here
@@ -230,7 +244,13 @@ export class HnswGraph {
     const raises = level > maxLevel;
     if (sh && !raises) this.unlock(globalLock);
     if (entry < 0) {
-      if (top) { top[0] = id; top[1] = level; } else { s.entry = id; s.maxLevel = level; }
+      if (top) {
+        top[0] = id;
+        top[1] = level;
+      } else {
+        s.entry = id;
+        s.maxLevel = level;
+      }
       if (sh) this.unlock(globalLock);
       return;
     }
@@ -255,7 +275,13 @@ export class HnswGraph {
       }
     }
     if (raises) {
-      if (top) { Atomics.store(top, 0, id); Atomics.store(top, 1, level); } else { s.entry = id; s.maxLevel = level; }
+      if (top) {
+        Atomics.store(top, 0, id);
+        Atomics.store(top, 1, level);
+      } else {
+        s.entry = id;
+        s.maxLevel = level;
+      }
       if (sh) this.unlock(globalLock);
     }
   }
@@ -280,5 +306,4 @@ export class HnswGraph {
     for (let t = 0; t < kept; t++) arr[at + 1 + t] = this.sel[t];
     arr[at] = kept;
   }
-
 }

@@ -23,7 +23,12 @@ export interface WorkerInit {
 }
 
 /** Upper-layer lists as views into one flat array (offsets in Int32 units). */
-export function upperViews(levels: Uint8Array, flat: Int32Array, offsets: Int32Array, M: number): (Int32Array | undefined)[] {
+export function upperViews(
+  levels: Uint8Array,
+  flat: Int32Array,
+  offsets: Int32Array,
+  M: number,
+): (Int32Array | undefined)[] {
   const upper: (Int32Array | undefined)[] = new Array(levels.length);
   for (let i = 0; i < levels.length; i++) {
     upper[i] = levels[i] > 0 ? flat.subarray(offsets[i], offsets[i] + levels[i] * (M + 1)) : undefined;
@@ -73,7 +78,12 @@ export async function buildParallel(
   const bytes = SimdVectorStore.layoutBytes(dim, slots, n);
   const memory = sharedMemory(bytes, 2 * bytes + (64 << 20));
   const state: HnswState = {
-    ...base, count: n, capacity: n, rngState: rng.state, levels, links0,
+    ...base,
+    count: n,
+    capacity: n,
+    rngState: rng.state,
+    levels,
+    links0,
     upper: upperViews(levels, upperFlat, offsets, M),
   };
   const graph = new HnswGraph(state, vectors, { kernels: simdKernels(memory), slot: 0, slots, locks, top });
@@ -81,31 +91,62 @@ export async function buildParallel(
   control[0] = 1;
   control[1] = 1;
   const plain: WorkerInit['state'] = {
-    metric: base.metric, dim, M, M0, efConstruction: base.efConstruction, efSearch: base.efSearch, seed: base.seed,
-    count: n, capacity: n, maxLevel: -1, entry: -1, rngState: rng.state,
+    metric: base.metric,
+    dim,
+    M,
+    M0,
+    efConstruction: base.efConstruction,
+    efSearch: base.efSearch,
+    seed: base.seed,
+    count: n,
+    capacity: n,
+    maxLevel: -1,
+    entry: -1,
+    rngState: rng.state,
   };
-  const workers = Array.from({ length: threads }, (_, t) => startWorker({
-    memory, state: plain, levels: levels.buffer as SharedArrayBuffer,
-    links0: links0.buffer as SharedArrayBuffer, upperFlat: upperFlat.buffer as SharedArrayBuffer,
-    upperOffsets: offsets.buffer as SharedArrayBuffer, locks: locks.buffer as SharedArrayBuffer,
-    top: top.buffer as SharedArrayBuffer, control: control.buffer as SharedArrayBuffer, slot: t + 1, slots,
-  }));
+  const workers = Array.from({ length: threads }, (_, t) =>
+    startWorker({
+      memory,
+      state: plain,
+      levels: levels.buffer as SharedArrayBuffer,
+      links0: links0.buffer as SharedArrayBuffer,
+      upperFlat: upperFlat.buffer as SharedArrayBuffer,
+      upperOffsets: offsets.buffer as SharedArrayBuffer,
+      locks: locks.buffer as SharedArrayBuffer,
+      top: top.buffer as SharedArrayBuffer,
+      control: control.buffer as SharedArrayBuffer,
+      slot: t + 1,
+      slots,
+    }),
+  );
   const stop = () => Atomics.store(control, 2, 1);
   options.signal?.addEventListener('abort', stop, { once: true });
   const timer = setInterval(() => options.onProgress?.({ done: Math.min(n, Atomics.load(control, 1)), total: n }), 200);
   try {
-    const results = await Promise.allSettled(workers.map((w) => new Promise<void>((resolve, reject) => {
-      w.once('error', reject);
-      w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`HNSW build worker exited with code ${code}`))));
-    })));
+    const results = await Promise.allSettled(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('error', reject);
+            w.once('exit', (code) =>
+              code === 0 ? resolve() : reject(new Error(`HNSW build worker exited with code ${code}`)),
+            );
+          }),
+      ),
+    );
     const failed = results.find((r) => r.status === 'rejected');
     if (options.signal?.aborted) {
       throw new StrataError('ABORTED', 'HNSW build was aborted', { cause: options.signal.reason });
     }
     if (failed) {
-      throw new StrataError('UNAVAILABLE', `parallel HNSW build failed: ${String((failed as PromiseRejectedResult).reason)}`, {
-        cause: (failed as PromiseRejectedResult).reason, hint: 'retry with threads: 1',
-      });
+      throw new StrataError(
+        'UNAVAILABLE',
+        `parallel HNSW build failed: ${String((failed as PromiseRejectedResult).reason)}`,
+        {
+          cause: (failed as PromiseRejectedResult).reason,
+          hint: 'retry with threads: 1',
+        },
+      );
     }
   } finally {
     stop();

@@ -134,7 +134,9 @@ export class SplitMix {
 export function rowFilterMask(filter: RowFilter, n: number): Uint8Array {
   if (filter instanceof Uint8Array) {
     if (filter.length !== n) {
-      throw new StrataError('INVALID_ARGUMENT', `filter mask has ${filter.length} entries for ${n} rows`, { field: 'filter' });
+      throw new StrataError('INVALID_ARGUMENT', `filter mask has ${filter.length} entries for ${n} rows`, {
+        field: 'filter',
+      });
     }
     return filter;
   }

@@ -1,6 +1,15 @@
 import { StrataError, throwIfAborted } from '../../errors.js';
 import { keyToScore } from './exact.js';
-import { checkK, checkMetric, checkQuery, exactKey, TopK, type Metric, type RowFilter, type SearchHit } from './metrics.js';
+import {
+  checkK,
+  checkMetric,
+  checkQuery,
+  exactKey,
+  TopK,
+  type Metric,
+  type RowFilter,
+  type SearchHit,
+} from './metrics.js';
 import { rowFilterMask } from './hnsw-util.js';
 import { readHnsw, writeHnsw, type HnswState } from './hnsw-format.js';
 import { HnswGraph } from './hnsw-graph.js';
@@ -44,12 +53,21 @@ function initialState(dim: number, options: HnswOptions, capacity: number): Hnsw
     throw new StrataError('INVALID_ARGUMENT', `M must be an integer in 2..256, got ${M}`, { field: 'M' });
   }
   return {
-    metric: checkMetric(options.metric ?? 'cosine'), dim, M, M0: 2 * M,
+    metric: checkMetric(options.metric ?? 'cosine'),
+    dim,
+    M,
+    M0: 2 * M,
     efConstruction: Math.max(options.efConstruction ?? 200, M),
-    efSearch: options.efSearch ?? 64, count: 0, capacity, maxLevel: -1, entry: -1,
-    seed: (options.seed ?? 42) >>> 0, rngState: (options.seed ?? 42) >>> 0,
+    efSearch: options.efSearch ?? 64,
+    count: 0,
+    capacity,
+    maxLevel: -1,
+    entry: -1,
+    seed: (options.seed ?? 42) >>> 0,
+    rngState: (options.seed ?? 42) >>> 0,
     levels: new Uint8Array(capacity),
-    links0: new Int32Array(capacity * (2 * M + 1)), upper: [],
+    links0: new Int32Array(capacity * (2 * M + 1)),
+    upper: [],
   };
 }
 
@@ -76,11 +94,15 @@ export class HnswIndex {
     const base = initialState(dim, options, 0);
     const n = Math.floor(vectors.length / dim);
     if (n * dim !== vectors.length) {
-      throw new StrataError('INVALID_ARGUMENT', `vectors length ${vectors.length} is not a multiple of dim ${dim}`, { field: 'dim' });
+      throw new StrataError('INVALID_ARGUMENT', `vectors length ${vectors.length} is not a multiple of dim ${dim}`, {
+        field: 'dim',
+      });
     }
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) {
-      throw new StrataError('INVALID_ARGUMENT', `threads must be a positive integer, got ${threads}`, { field: 'threads' });
+      throw new StrataError('INVALID_ARGUMENT', `threads must be a positive integer, got ${threads}`, {
+        field: 'threads',
+      });
     }
     throwIfAborted(options.signal, 'HNSW build');
     if (threads > 1 && n >= 4096) return new HnswIndex(await buildParallel(vectors, base, threads, options));
@@ -122,7 +144,10 @@ export class HnswIndex {
    * Approximate top-k, best first (same scores as exact search). `efSearch` trades speed for recall;
    * a `filter` restricts results (the graph is still traversed through filtered-out rows).
    */
-  search(query: ArrayLike<number>, options: { readonly k: number; readonly efSearch?: number; readonly filter?: RowFilter }): SearchHit[] {
+  search(
+    query: ArrayLike<number>,
+    options: { readonly k: number; readonly efSearch?: number; readonly filter?: RowFilter },
+  ): SearchHit[] {
     const g = this.g;
     const s = g.s;
     const k = checkK(options.k);

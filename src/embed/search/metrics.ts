@@ -22,7 +22,8 @@ export type RowFilter = Uint8Array | Uint32Array | Int32Array | readonly number[
 export function checkMetric(metric: string): Metric {
   if (!(METRICS as readonly string[]).includes(metric)) {
     throw new StrataError('INVALID_ARGUMENT', `unknown metric '${metric}'`, {
-      field: 'metric', hint: `use one of ${METRICS.join(', ')}`,
+      field: 'metric',
+      hint: `use one of ${METRICS.join(', ')}`,
     });
   }
   return metric as Metric;
@@ -38,7 +39,8 @@ export function checkK(k: number): number {
 export function checkQuery(query: ArrayLike<number>, dim: number): Float32Array {
   if (query.length !== dim) {
     throw new StrataError('INVALID_ARGUMENT', `query has ${query.length} values, the vectors have ${dim}`, {
-      field: 'query', hint: `pass a ${dim}-d query vector`,
+      field: 'query',
+      hint: `pass a ${dim}-d query vector`,
     });
   }
   return query instanceof Float32Array ? query : Float32Array.from(query);
@@ -51,12 +53,19 @@ export function checkQuery(query: ArrayLike<number>, dim: number): Float32Array 
 export function exactKey(v: Float32Array, o: number, q: Float32Array, dim: number, metric: Metric, qq: number): number {
   if (metric === 'l2') {
     let s = 0;
-    for (let j = 0; j < dim; j++) { const d = v[o + j] - q[j]; s += d * d; }
+    for (let j = 0; j < dim; j++) {
+      const d = v[o + j] - q[j];
+      s += d * d;
+    }
     return -s;
   }
   let dot = 0;
   let vv = 0;
-  for (let j = 0; j < dim; j++) { const x = v[o + j]; dot += x * q[j]; vv += x * x; }
+  for (let j = 0; j < dim; j++) {
+    const x = v[o + j];
+    dot += x * q[j];
+    vv += x * x;
+  }
   if (metric === 'dot') return dot;
   return vv * qq > 0 ? dot / Math.sqrt(vv * qq) : 0;
 }

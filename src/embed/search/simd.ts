@@ -29,21 +29,97 @@ const F32_ADD = 0x92;
 /** Body of one kernel; `l2` squares differences instead of multiplying pairs. */
 function kernel(l2: boolean): number[] {
   // params: 0 a, 1 b, 2 n; locals: 3, 4 accumulators, 5 temp (v128); 6 end (i32)
-  const step = (acc: number, off: number): number[] => l2
-    ? [0x20, 0, ...V128_LOAD(off), 0x20, 1, ...V128_LOAD(off), ...F32X4_SUB, 0x22, 5, 0x20, 5, ...F32X4_MUL,
-      0x20, acc, ...F32X4_ADD, 0x21, acc]
-    : [0x20, acc, 0x20, 0, ...V128_LOAD(off), 0x20, 1, ...V128_LOAD(off), ...F32X4_MUL, ...F32X4_ADD, 0x21, acc];
+  const step = (acc: number, off: number): number[] =>
+    l2
+      ? [
+          0x20,
+          0,
+          ...V128_LOAD(off),
+          0x20,
+          1,
+          ...V128_LOAD(off),
+          ...F32X4_SUB,
+          0x22,
+          5,
+          0x20,
+          5,
+          ...F32X4_MUL,
+          0x20,
+          acc,
+          ...F32X4_ADD,
+          0x21,
+          acc,
+        ]
+      : [0x20, acc, 0x20, 0, ...V128_LOAD(off), 0x20, 1, ...V128_LOAD(off), ...F32X4_MUL, ...F32X4_ADD, 0x21, acc];
   const code = [
-    0x02, 0x03, 0x7b, 0x01, 0x7f, // locals: 3 × v128, 1 × i32
-    0x20, 0, 0x20, 2, 0x41, 2, 0x74, 0x6a, 0x21, 6, // end = a + (n << 2)
-    0x02, 0x40, 0x03, 0x40, // block, loop
-    0x20, 0, 0x20, 6, 0x4f, 0x0d, 1, // if a >= end: break
-    ...step(3, 0), ...step(4, 16),
-    0x20, 0, 0x41, 32, 0x6a, 0x21, 0, // a += 32
-    0x20, 1, 0x41, 32, 0x6a, 0x21, 1, // b += 32
-    0x0c, 0, 0x0b, 0x0b, // br loop; end loop; end block
-    0x20, 3, 0x20, 4, ...F32X4_ADD, 0x21, 3,
-    0x20, 3, ...LANE(0), 0x20, 3, ...LANE(1), F32_ADD, 0x20, 3, ...LANE(2), F32_ADD, 0x20, 3, ...LANE(3), F32_ADD,
+    0x02,
+    0x03,
+    0x7b,
+    0x01,
+    0x7f, // locals: 3 × v128, 1 × i32
+    0x20,
+    0,
+    0x20,
+    2,
+    0x41,
+    2,
+    0x74,
+    0x6a,
+    0x21,
+    6, // end = a + (n << 2)
+    0x02,
+    0x40,
+    0x03,
+    0x40, // block, loop
+    0x20,
+    0,
+    0x20,
+    6,
+    0x4f,
+    0x0d,
+    1, // if a >= end: break
+    ...step(3, 0),
+    ...step(4, 16),
+    0x20,
+    0,
+    0x41,
+    32,
+    0x6a,
+    0x21,
+    0, // a += 32
+    0x20,
+    1,
+    0x41,
+    32,
+    0x6a,
+    0x21,
+    1, // b += 32
+    0x0c,
+    0,
+    0x0b,
+    0x0b, // br loop; end loop; end block
+    0x20,
+    3,
+    0x20,
+    4,
+    ...F32X4_ADD,
+    0x21,
+    3,
+    0x20,
+    3,
+    ...LANE(0),
+    0x20,
+    3,
+    ...LANE(1),
+    F32_ADD,
+    0x20,
+    3,
+    ...LANE(2),
+    F32_ADD,
+    0x20,
+    3,
+    ...LANE(3),
+    F32_ADD,
     0x0b,
   ];
   return [...leb(code.length), ...code];
@@ -56,14 +132,37 @@ const I32 = (v: number) => [0x41, v]; // small non-negative constants only (< 64
 const I32_LOAD = [0x28, 0x02, 0x00];
 const F32_STORE = [0x38, 0x02, 0x00];
 /** Pushes base + mem32[list + 4 * idx] * rowBytes, stores it in local `off`. */
-const ROW_OFFSET = (list: number, idx: number, rowBytes: number, base: number, off: number) =>
-  [...GET(list), ...GET(idx), ...I32(2), 0x74, 0x6a, ...I32_LOAD, ...GET(rowBytes), 0x6c, ...GET(base), 0x6a, ...SET(off)];
+const ROW_OFFSET = (list: number, idx: number, rowBytes: number, base: number, off: number) => [
+  ...GET(list),
+  ...GET(idx),
+  ...I32(2),
+  0x74,
+  0x6a,
+  ...I32_LOAD,
+  ...GET(rowBytes),
+  0x6c,
+  ...GET(base),
+  0x6a,
+  ...SET(off),
+];
 /** Pushes l2sq(a, off, stride) when metric == 1, else dot(a, off, stride) (as f32). */
 const DIST = (a: number, off: number, stride: number, metric: number) => [
-  ...GET(metric), ...I32(1), 0x46, 0x04, 0x7d,
-  ...GET(a), ...GET(off), ...GET(stride), 0x10, 1,
+  ...GET(metric),
+  ...I32(1),
+  0x46,
+  0x04,
+  0x7d,
+  ...GET(a),
+  ...GET(off),
+  ...GET(stride),
+  0x10,
+  1,
   0x05,
-  ...GET(a), ...GET(off), ...GET(stride), 0x10, 0,
+  ...GET(a),
+  ...GET(off),
+  ...GET(stride),
+  0x10,
+  0,
   0x0b,
 ];
 const body = (locals: number[], code: number[]): number[] => {
@@ -77,16 +176,36 @@ const body = (locals: number[], code: number[]): number[] => {
  */
 function distMany(): number[] {
   // params 0 q, 1 ids, 2 count, 3 out, 4 base, 5 rowBytes, 6 stride, 7 metric; locals 8 i, 9 off
-  return body([0x01, 0x02, 0x7f], [
-    0x02, 0x40, 0x03, 0x40,
-    ...GET(8), ...GET(2), 0x4f, 0x0d, 1,
-    ...ROW_OFFSET(1, 8, 5, 4, 9),
-    ...GET(3), ...GET(8), ...I32(2), 0x74, 0x6a, // &out[i]
-    ...DIST(0, 9, 6, 7),
-    ...F32_STORE,
-    ...GET(8), ...I32(1), 0x6a, ...SET(8),
-    0x0c, 0, 0x0b, 0x0b,
-  ]);
+  return body(
+    [0x01, 0x02, 0x7f],
+    [
+      0x02,
+      0x40,
+      0x03,
+      0x40,
+      ...GET(8),
+      ...GET(2),
+      0x4f,
+      0x0d,
+      1,
+      ...ROW_OFFSET(1, 8, 5, 4, 9),
+      ...GET(3),
+      ...GET(8),
+      ...I32(2),
+      0x74,
+      0x6a, // &out[i]
+      ...DIST(0, 9, 6, 7),
+      ...F32_STORE,
+      ...GET(8),
+      ...I32(1),
+      0x6a,
+      ...SET(8),
+      0x0c,
+      0,
+      0x0b,
+      0x0b,
+    ],
+  );
 }
 
 /**
@@ -95,20 +214,56 @@ function distMany(): number[] {
  */
 function anyCloser(): number[] {
   // params 0 c, 1 kept, 2 n, 3 thr (f32), 4 base, 5 rowBytes, 6 stride, 7 metric; locals 8 j, 9 off
-  return body([0x01, 0x02, 0x7f], [
-    0x02, 0x40, 0x03, 0x40,
-    ...GET(8), ...GET(2), 0x4f, 0x0d, 1,
-    ...ROW_OFFSET(1, 8, 5, 4, 9),
-    ...GET(7), ...I32(1), 0x46, 0x04, 0x7f, // if (result i32)
-    ...GET(0), ...GET(9), ...GET(6), 0x10, 1, ...GET(3), 0x5d, // f32.lt
-    0x05,
-    ...GET(0), ...GET(9), ...GET(6), 0x10, 0, ...GET(3), 0x5e, // f32.gt
-    0x0b,
-    0x04, 0x40, ...I32(1), 0x0f, 0x0b, // if closer: return 1
-    ...GET(8), ...I32(1), 0x6a, ...SET(8),
-    0x0c, 0, 0x0b, 0x0b,
-    ...I32(0),
-  ]);
+  return body(
+    [0x01, 0x02, 0x7f],
+    [
+      0x02,
+      0x40,
+      0x03,
+      0x40,
+      ...GET(8),
+      ...GET(2),
+      0x4f,
+      0x0d,
+      1,
+      ...ROW_OFFSET(1, 8, 5, 4, 9),
+      ...GET(7),
+      ...I32(1),
+      0x46,
+      0x04,
+      0x7f, // if (result i32)
+      ...GET(0),
+      ...GET(9),
+      ...GET(6),
+      0x10,
+      1,
+      ...GET(3),
+      0x5d, // f32.lt
+      0x05,
+      ...GET(0),
+      ...GET(9),
+      ...GET(6),
+      0x10,
+      0,
+      ...GET(3),
+      0x5e, // f32.gt
+      0x0b,
+      0x04,
+      0x40,
+      ...I32(1),
+      0x0f,
+      0x0b, // if closer: return 1
+      ...GET(8),
+      ...I32(1),
+      0x6a,
+      ...SET(8),
+      0x0c,
+      0,
+      0x0b,
+      0x0b,
+      ...I32(0),
+    ],
+  );
 }
 
 /**
@@ -122,17 +277,68 @@ function moduleBytes(sharedMemory: boolean): Uint8Array {
     ? section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x03, ...leb(1), ...leb(65536)]) // import shared memory
     : section(5, [1, 0x00, 1]); // own memory, min 1 page
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [3,
-      0x60, 3, i32, i32, i32, 1, f32, // 0: (a, b, n) -> f32
-      0x60, 8, i32, i32, i32, i32, i32, i32, i32, i32, 0, // 1: distMany
-      0x60, 8, i32, i32, i32, f32, i32, i32, i32, i32, 1, i32, // 2: anyCloser
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, [
+      3,
+      0x60,
+      3,
+      i32,
+      i32,
+      i32,
+      1,
+      f32, // 0: (a, b, n) -> f32
+      0x60,
+      8,
+      i32,
+      i32,
+      i32,
+      i32,
+      i32,
+      i32,
+      i32,
+      i32,
+      0, // 1: distMany
+      0x60,
+      8,
+      i32,
+      i32,
+      i32,
+      f32,
+      i32,
+      i32,
+      i32,
+      i32,
+      1,
+      i32, // 2: anyCloser
     ]),
     ...(sharedMemory ? memory : []),
     ...section(3, [4, 0, 0, 1, 2]),
     ...(sharedMemory ? [] : memory),
-    ...section(7, [5, ...str('mem'), 0x02, 0, ...str('dot'), 0x00, 0, ...str('l2sq'), 0x00, 1,
-      ...str('distMany'), 0x00, 2, ...str('anyCloser'), 0x00, 3]),
+    ...section(7, [
+      5,
+      ...str('mem'),
+      0x02,
+      0,
+      ...str('dot'),
+      0x00,
+      0,
+      ...str('l2sq'),
+      0x00,
+      1,
+      ...str('distMany'),
+      0x00,
+      2,
+      ...str('anyCloser'),
+      0x00,
+      3,
+    ]),
     ...section(10, [4, ...kernel(false), ...kernel(true), ...distMany(), ...anyCloser()]),
   ]);
 }
@@ -164,10 +370,26 @@ export interface SimdKernels {
   readonly memory: WasmMemory;
   readonly dot: (a: number, b: number, n: number) => number;
   readonly l2sq: (a: number, b: number, n: number) => number;
-  readonly distMany: (q: number, ids: number, count: number, out: number, base: number, rowBytes: number,
-    stride: number, metric: number) => void;
-  readonly anyCloser: (c: number, kept: number, n: number, thr: number, base: number, rowBytes: number,
-    stride: number, metric: number) => number;
+  readonly distMany: (
+    q: number,
+    ids: number,
+    count: number,
+    out: number,
+    base: number,
+    rowBytes: number,
+    stride: number,
+    metric: number,
+  ) => void;
+  readonly anyCloser: (
+    c: number,
+    kept: number,
+    n: number,
+    thr: number,
+    base: number,
+    rowBytes: number,
+    stride: number,
+    metric: number,
+  ) => number;
 }
 
 /** A fresh instance of the distance kernels: over `memory` (from sharedMemory), or with its own. */

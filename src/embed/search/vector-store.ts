@@ -47,7 +47,12 @@ export class SimdVectorStore {
     return slots * (rowBytes + 12 * SCRATCH_LIST) + rows * rowBytes;
   }
 
-  constructor(readonly dim: number, readonly code: DistanceCode, capacity: number, sharing?: StoreSharing) {
+  constructor(
+    readonly dim: number,
+    readonly code: DistanceCode,
+    capacity: number,
+    sharing?: StoreSharing,
+  ) {
     this.stride = Math.ceil(dim / 8) * 8;
     this.rowBytes = this.stride * 4;
     const slotBytes = this.rowBytes + 12 * SCRATCH_LIST;
@@ -84,8 +89,18 @@ export class SimdVectorStore {
   /** True if some row kept[0..n) is closer to `row` than `d` (a distance as returned by dist). */
   anyCloser(row: number, n: number, d: number): boolean {
     const thr = this.code === 1 ? d : this.code === 0 ? 1 - d : -d;
-    return this.k.anyCloser(this.base + row * this.rowBytes, this.keptAt, n, thr, this.base, this.rowBytes,
-      this.stride, this.kmetric) !== 0;
+    return (
+      this.k.anyCloser(
+        this.base + row * this.rowBytes,
+        this.keptAt,
+        n,
+        thr,
+        this.base,
+        this.rowBytes,
+        this.stride,
+        this.kmetric,
+      ) !== 0
+    );
   }
 
   /** Byte offset of the query slot, for `dist`. */

@@ -9,6 +9,10 @@ export async function readArrowFile(path: string): Promise<Table> {
   try {
     return tableFromIPC(bytes);
   } catch (err) {
-    throw new StrataError('CORRUPT', `${path} is not an Arrow IPC file`, { uri: path, cause: err, hint: 'write it with tableToIPC / pyarrow.feather' });
+    throw new StrataError('CORRUPT', `${path} is not an Arrow IPC file`, {
+      uri: path,
+      cause: err,
+      hint: 'write it with tableToIPC / pyarrow.feather',
+    });
   }
 }

@@ -56,7 +56,8 @@ export function parseCsv(text: string, file = 'csv'): string[][] {
       i++;
     }
   }
-  if (quoted) throw new StrataError('CORRUPT', `${file}: unterminated quoted field`, { file, line, hint: 'close the quote' });
+  if (quoted)
+    throw new StrataError('CORRUPT', `${file}: unterminated quoted field`, { file, line, hint: 'close the quote' });
   if (field !== '' || row.length) {
     row.push(field);
     rows.push(row);
@@ -92,7 +93,8 @@ function inferCsv(cells: string[]): Dtype {
 export async function readCsvFile(path: string, schema?: Readonly<Record<string, Dtype>>): Promise<Table> {
   const text = await readFile(path, 'utf8').catch((err) => readFailure(path, err));
   const rows = parseCsv(text, path);
-  if (rows.length === 0) throw new StrataError('CORRUPT', `${path} is empty`, { uri: path, hint: 'a CSV source needs a header line' });
+  if (rows.length === 0)
+    throw new StrataError('CORRUPT', `${path} is empty`, { uri: path, hint: 'a CSV source needs a header line' });
   const header = rows[0];
   const body = rows.slice(1);
   const dtypes: Record<string, Dtype> = {};
@@ -101,7 +103,11 @@ export async function readCsvFile(path: string, schema?: Readonly<Record<string,
   });
   const records = body.map((r, i) => {
     if (r.length !== header.length) {
-      throw new StrataError('CORRUPT', `${path}: row ${i + 2} has ${r.length} fields, header has ${header.length}`, { uri: path, file: path, line: i + 2 });
+      throw new StrataError('CORRUPT', `${path}: row ${i + 2} has ${r.length} fields, header has ${header.length}`, {
+        uri: path,
+        file: path,
+        line: i + 2,
+      });
     }
     const o: Record<string, unknown> = {};
     header.forEach((name, j) => {

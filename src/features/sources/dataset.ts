@@ -15,7 +15,11 @@ const TABULAR_HTYPES = new Set(['class_label', 'text', 'json', 'generic', 'embed
 
 export async function readDatasetSource(source: Source, ctx: SourceLoaderContext): Promise<A.Table> {
   if (!source.path) {
-    throw new StrataError('INVALID_ARGUMENT', `dataset source ${source.name} has no path`, { key: source.name, field: 'path', hint: 'set path to the dataset URI' });
+    throw new StrataError('INVALID_ARGUMENT', `dataset source ${source.name} has no path`, {
+      key: source.name,
+      field: 'path',
+      hint: 'set path to the dataset URI',
+    });
   }
   const options = (source.options ?? {}) as { columns?: string[]; version?: number; s3?: Record<string, unknown> };
   await using ds = await Dataset.open(source.path, { version: options.version, s3: options.s3, signal: ctx.signal });
@@ -23,17 +27,24 @@ export async function readDatasetSource(source: Source, ctx: SourceLoaderContext
   let table = await toArrow(ds, { columns, signal: ctx.signal });
   // Class labels are features by name, not by id.
   for (const c of columns) {
-    const names = ds.core.columnManifest(c).htype === 'class_label' ? (ds.columnMeta(c).classNames as string[]) : undefined;
+    const names =
+      ds.core.columnManifest(c).htype === 'class_label' ? (ds.columnMeta(c).classNames as string[]) : undefined;
     if (!names) continue;
     const col = table.getChild(c)!;
     const ids = Array.from({ length: col.length }, (_, i) => col.get(i) as number | null);
-    const labels = A.vectorFromArray(ids.map((id) => (id === null || id === undefined ? null : (names[id] ?? String(id)))), new A.Utf8());
+    const labels = A.vectorFromArray(
+      ids.map((id) => (id === null || id === undefined ? null : (names[id] ?? String(id)))),
+      new A.Utf8(),
+    );
     table = table.assign(new A.Table({ [c]: labels }));
   }
   const tsField = source.timestampField ?? 'event_timestamp';
   if (!table.schema.fields.some((f) => f.name === tsField)) {
     const ms = ds.core.manifest.timestampMs;
-    const ts = A.vectorFromArray(Array.from({ length: table.numRows }, () => new Date(ms)), new A.TimestampMillisecond());
+    const ts = A.vectorFromArray(
+      Array.from({ length: table.numRows }, () => new Date(ms)),
+      new A.TimestampMillisecond(),
+    );
     table = table.assign(new A.Table({ [tsField]: ts }));
   }
   return table;

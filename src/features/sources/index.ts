@@ -18,7 +18,11 @@ export { readArrowFile } from './arrow.js';
 
 function needPath(source: Source): string {
   if (!source.path) {
-    throw new StrataError('INVALID_ARGUMENT', `source ${source.name} (${source.kind}) has no path`, { key: source.name, field: 'path', hint: 'set path to the file' });
+    throw new StrataError('INVALID_ARGUMENT', `source ${source.name} (${source.kind}) has no path`, {
+      key: source.name,
+      field: 'path',
+      hint: 'set path to the file',
+    });
   }
   return source.path;
 }
@@ -43,15 +47,23 @@ export async function loadSourceTable(source: Source, ctx: SourceLoaderContext):
     case 'dataset':
       return readDatasetSource(source, ctx);
     case 'table':
-      if (!source.table) throw new StrataError('INVALID_ARGUMENT', `table source ${source.name} has no table`, { key: source.name, field: 'table' });
+      if (!source.table)
+        throw new StrataError('INVALID_ARGUMENT', `table source ${source.name} has no table`, {
+          key: source.name,
+          field: 'table',
+        });
       return source.table;
     case 'push':
       return tableFromRecords([], { columns: Object.keys(source.columns ?? {}), dtypes: source.columns });
     default:
-      throw new StrataError('UNSUPPORTED', `no loader is registered for ${source.kind} sources (source ${source.name})`, {
-        key: source.name,
-        field: 'kind',
-        hint: `call registerSourceLoader('${source.kind}', loader) before loading`,
-      });
+      throw new StrataError(
+        'UNSUPPORTED',
+        `no loader is registered for ${source.kind} sources (source ${source.name})`,
+        {
+          key: source.name,
+          field: 'kind',
+          hint: `call registerSourceLoader('${source.kind}', loader) before loading`,
+        },
+      );
   }
 }

@@ -17,7 +17,13 @@ export async function readJsonlFile(path: string, schema?: Readonly<Record<strin
     try {
       obj = JSON.parse(line);
     } catch (err) {
-      throw new StrataError('CORRUPT', `${path}:${i + 1} is not valid JSON`, { uri: path, file: path, line: i + 1, cause: err, hint: 'one JSON object per line' });
+      throw new StrataError('CORRUPT', `${path}:${i + 1} is not valid JSON`, {
+        uri: path,
+        file: path,
+        line: i + 1,
+        cause: err,
+        hint: 'one JSON object per line',
+      });
     }
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
       throw new StrataError('CORRUPT', `${path}:${i + 1} is not a JSON object`, { uri: path, file: path, line: i + 1 });

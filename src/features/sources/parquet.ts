@@ -39,7 +39,9 @@ const parquet = load('parquetjs-lite') as Parquet;
 // which throws on BigInt: every file with a millisecond timestamp column fails to open. Make the
 // conversion BigInt-safe (same result for numbers).
 {
-  const types = load('parquetjs-lite/lib/types.js') as { PARQUET_LOGICAL_TYPES: Record<string, { fromPrimitive?: (v: unknown) => unknown }> };
+  const types = load('parquetjs-lite/lib/types.js') as {
+    PARQUET_LOGICAL_TYPES: Record<string, { fromPrimitive?: (v: unknown) => unknown }>;
+  };
   const millis = types.PARQUET_LOGICAL_TYPES.TIMESTAMP_MILLIS;
   if (millis) millis.fromPrimitive = (v) => new Date(Number(v));
 }
@@ -104,7 +106,11 @@ export async function readParquetSchema(path: string): Promise<Record<string, Dt
   }
 }
 
-export async function readParquetFile(path: string, schema?: Readonly<Record<string, Dtype>>, signal?: AbortSignal): Promise<A.Table> {
+export async function readParquetFile(
+  path: string,
+  schema?: Readonly<Record<string, Dtype>>,
+  signal?: AbortSignal,
+): Promise<A.Table> {
   const reader = await open(path);
   try {
     const dtypes: Record<string, Dtype> = {};
@@ -115,7 +121,8 @@ export async function readParquetFile(path: string, schema?: Readonly<Record<str
     for (let row = await cursor.next(); row; row = await cursor.next()) {
       for (const k of Object.keys(row)) if (Buffer.isBuffer(row[k])) row[k] = (row[k] as Buffer).toString('utf8');
       rows.push(row);
-      if ((rows.length & 0xffff) === 0 && signal?.aborted) throw new StrataError('ABORTED', `reading ${path} was aborted`, { uri: path });
+      if ((rows.length & 0xffff) === 0 && signal?.aborted)
+        throw new StrataError('ABORTED', `reading ${path} was aborted`, { uri: path });
     }
     return tableFromRecords(rows, { columns: Object.keys(fields), dtypes });
   } finally {
@@ -149,7 +156,9 @@ export async function writeParquetFile(table: A.Table, path: string, signal?: Ab
     fields[f.name] = list ? { type: pqType(dtype), repeated: true } : { type: pqType(dtype), optional: true };
     return { name: f.name, list, cat: categoryOf(listElement(dtype) ?? dtype) };
   });
-  const writer = await parquet.ParquetWriter.openFile(new parquet.ParquetSchema(fields), path).catch((err) => readFailure(path, err));
+  const writer = await parquet.ParquetWriter.openFile(new parquet.ParquetSchema(fields), path).catch((err) =>
+    readFailure(path, err),
+  );
   const cols = kinds.map((k) => table.getChild(k.name)!);
   const conv = (v: unknown, cat: string): unknown => {
     if (typeof v === 'bigint') return Number(v);
@@ -159,7 +168,8 @@ export async function writeParquetFile(table: A.Table, path: string, signal?: Ab
   };
   try {
     for (let i = 0; i < table.numRows; i++) {
-      if ((i & 0xffff) === 0 && signal?.aborted) throw new StrataError('ABORTED', `writing ${path} was aborted`, { uri: path });
+      if ((i & 0xffff) === 0 && signal?.aborted)
+        throw new StrataError('ABORTED', `writing ${path} was aborted`, { uri: path });
       const row: Record<string, unknown> = {};
       kinds.forEach((k, j) => {
         const v = cols[j].get(i);

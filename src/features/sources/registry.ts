@@ -20,7 +20,9 @@ const loaders = new Map<string, SourceLoader>();
 /** Registers a loader for a source kind; returns a function that unregisters it. */
 export function registerSourceLoader(kind: string, loader: SourceLoader): () => void {
   if (!kind || typeof loader !== 'function') {
-    throw new StrataError('INVALID_ARGUMENT', 'registerSourceLoader needs a kind and a loader function', { field: 'kind' });
+    throw new StrataError('INVALID_ARGUMENT', 'registerSourceLoader needs a kind and a loader function', {
+      field: 'kind',
+    });
   }
   loaders.set(kind, loader);
   return () => {

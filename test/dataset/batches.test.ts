@@ -92,16 +92,14 @@ describe('ds.batches', () => {
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];
     const bs = await collect(
-      ds
-        .head(10)
-        .batches({
-          columns: ['file'],
-          batchSize: 4,
-          dtype: 'float32',
-          mean,
-          std,
-          decode: { image: { size: [16, 16], fit: 'fill' } },
-        }),
+      ds.head(10).batches({
+        columns: ['file'],
+        batchSize: 4,
+        dtype: 'float32',
+        mean,
+        std,
+        decode: { image: { size: [16, 16], fit: 'fill' } },
+      }),
     );
     expect(bs[0].shapes.file).toEqual([4, 3, 16, 16]);
     for (const b of bs) {

@@ -23,7 +23,20 @@ declare module 'parquetjs-lite' {
   export interface ParquetCursor {
     next(): Promise<Record<string, unknown> | null>;
   }
+  /** The byte layer of a reader: `readFn(offset, length)` fetches a range of a file of `fileSize` bytes. */
+  export class ParquetEnvelopeReader {
+    constructor(
+      readFn: (offset: number, length: number, file?: unknown) => Promise<Buffer>,
+      closeFn: () => unknown,
+      fileSize: number,
+      options?: Record<string, unknown>,
+    );
+  }
   export class ParquetReader {
+    static openEnvelopeReader(
+      envelope: ParquetEnvelopeReader,
+      options?: { rawStatistics?: boolean },
+    ): Promise<ParquetReader>;
     /** `rawStatistics`: keep column statistics undecoded (INT64 timestamp statistics cannot be decoded). */
     static openFile(path: string, options?: { rawStatistics?: boolean }): Promise<ParquetReader>;
     static openBuffer(buffer: Buffer, options?: { rawStatistics?: boolean }): Promise<ParquetReader>;

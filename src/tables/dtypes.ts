@@ -59,15 +59,15 @@ export function dtypeOfArrow(type: A.DataType): Dtype {
     case A.Type.Date:
       return 'timestamp';
     case A.Type.Dictionary:
-      return dtypeOfArrow((type as A.Dictionary).dictionary);
+      return dtypeOfArrow((type as A.Dictionary).dictionary as A.DataType);
     case A.Type.List:
-      return `list<${dtypeOfArrow((type as A.List).children[0].type)}>`;
+      return `list<${dtypeOfArrow((type as A.List).children[0].type as A.DataType)}>`;
     case A.Type.FixedSizeList: {
       const t = type as A.FixedSizeList;
-      return `${dtypeOfArrow(t.children[0].type)}[${t.listSize}]`;
+      return `${dtypeOfArrow(t.children[0].type as A.DataType)}[${t.listSize}]`;
     }
     default:
-      return String(type).toLowerCase();
+      return (type as { toString(): string }).toString().toLowerCase();
   }
 }
 

@@ -43,15 +43,13 @@ export function parquetLib(): ParquetLib {
 const MICROS_PER_UNIT: Readonly<Record<string, bigint>> = { TIMESTAMP_MILLIS: 1000n, TIMESTAMP_MICROS: 1n };
 
 /**
- * Every record of a just-opened reader, with its timestamp columns exact: epoch microseconds as
- * BigInt. parquetjs-lite itself gives millisecond `Date`s, which drop the sub-millisecond digits of
- * TIMESTAMP_MICROS (DuckDB's and pyarrow's default), so the timestamp type is dropped from this
- * reader's schema (the file is untouched) and the stored INT64 scaled. Returns the records and the
- * names of the timestamp columns.
+ * Makes a just-opened reader's timestamp columns exact and returns their epoch-microsecond factors
+ * by column: parquetjs-lite itself gives millisecond `Date`s, which drop the sub-millisecond digits
+ * of TIMESTAMP_MICROS (DuckDB's and pyarrow's default), so the timestamp type is dropped from this
+ * reader's schema (the file is untouched) and the stored INT64 (a BigInt or number) is to be
+ * multiplied by the factor.
  */
-export async function readRecords(
-  reader: ParquetJs.ParquetReader,
-): Promise<{ records: Record<string, unknown>[]; timestamps: string[] }> {
+export function exactTimestamps(reader: ParquetJs.ParquetReader): Map<string, bigint> {
   const scale = new Map<string, bigint>();
   for (const [name, field] of Object.entries(reader.schema.fields)) {
     const factor = field.originalType === undefined ? undefined : MICROS_PER_UNIT[field.originalType];
@@ -59,6 +57,17 @@ export async function readRecords(
     field.originalType = undefined;
     scale.set(name, factor);
   }
+  return scale;
+}
+
+/**
+ * Every record of a just-opened reader, with its timestamp columns exact: epoch microseconds as
+ * BigInt (see `exactTimestamps`). Returns the records and the names of the timestamp columns.
+ */
+export async function readRecords(
+  reader: ParquetJs.ParquetReader,
+): Promise<{ records: Record<string, unknown>[]; timestamps: string[] }> {
+  const scale = exactTimestamps(reader);
   const records: Record<string, unknown>[] = [];
   const cursor = reader.getCursor();
   for (let r = await cursor.next(); r; r = await cursor.next()) {

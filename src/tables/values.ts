@@ -28,7 +28,8 @@ export function coerce(v: unknown, dtype: Dtype): unknown {
       return Number.isFinite(ms) ? ms : null;
     }
     case 'string':
-      return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+      if (typeof v === 'string') return v;
+      return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : JSON.stringify(v);
     case 'list': {
       const el = listElement(dtype) ?? 'float64';
       const arr = Array.isArray(v)

@@ -49,6 +49,8 @@ export function storageFileHandle(storage: Storage, key: string, size: number, s
     fd: -1,
     stat: () => Promise.resolve({ size }),
     async read(buffer: Uint8Array, offset: number, length: number, position: number) {
+      // a damaged footer points outside the file: a plain error, which the reader reports as CORRUPT
+      if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`read at ${position} in ${key}`);
       const n = Math.max(0, Math.min(length, size - position));
       if (n === 0) return { bytesRead: 0, buffer };
       const bytes = await storage.getRange(key, position, n, { signal });

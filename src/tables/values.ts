@@ -7,7 +7,7 @@ const INTEGER = /^\s*[-+]?\d+\s*$/;
 /** Converts a JS value to what Arrow's builder expects for `dtype` (integer text becomes an exact BigInt). */
 export function coerce(v: unknown, dtype: Dtype): unknown {
   if (v === null || v === undefined) return null;
-  if (dtype === 'json') return JSON.stringify(v);
+  if (dtype === 'json') return jsonText(v);
   const cat = categoryOf(dtype);
   switch (cat) {
     case 'int':
@@ -29,7 +29,7 @@ export function coerce(v: unknown, dtype: Dtype): unknown {
     }
     case 'string':
       if (typeof v === 'string') return v;
-      return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : JSON.stringify(v);
+      return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : jsonText(v);
     case 'list': {
       const el = listElement(dtype) ?? 'float64';
       const arr = Array.isArray(v)
@@ -44,6 +44,13 @@ export function coerce(v: unknown, dtype: Dtype): unknown {
     default:
       return v;
   }
+}
+
+/** JSON text of a value; a BigInt is written as a number when it is one exactly, else as its digits in a string. */
+export function jsonText(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === 'bigint' ? (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString()) : x,
+  );
 }
 
 /** Milliseconds since the epoch for Date / number (ms) / bigint / ISO string; NaN otherwise. */

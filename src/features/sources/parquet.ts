@@ -1,98 +1,38 @@
 /**
- * Parquet files through parquetjs-lite (row-oriented, so meant for modest files): flat schemas with
- * optional and repeated (list) fields.
+ * Parquet sources: src/tables reads them (a row group at a time); this file maps the file's types to
+ * feature dtypes (timestamps in milliseconds, nested groups as JSON text) and writes training sets.
  */
+import path from 'node:path';
 import type * as A from 'apache-arrow';
-import type { ParquetField, ParquetFieldSpec, ParquetReader } from 'parquetjs-lite';
+import type { ParquetFieldSpec } from 'parquetjs-lite';
 import { StrataError } from '../../errors.js';
-import { parquetLib } from '../../interop/parquetjs.js';
-import { tableFromRecords } from '../build.js';
+import { LocalStorage } from '../../storage/local.js';
+import { parquetSchema } from '../../tables/parquet.js';
+import { parquetLib } from '../../tables/parquetjs.js';
+import { collectTable, readTableFile } from '../../tables/read.js';
 import { categoryOf, dtypeOfArrow, listElement } from '../dtypes.js';
 import type { Dtype } from '../types.js';
 import { readFailure } from './errors.js';
 
-function dtypeOfField(f: ParquetField): Dtype {
-  const t = f.originalType ?? f.primitiveType ?? 'UTF8';
-  let d: Dtype;
-  switch (t) {
-    case 'BOOLEAN':
-      d = 'bool';
-      break;
-    case 'INT32':
-    case 'INT_8':
-    case 'INT_16':
-    case 'INT_32':
-    case 'UINT_8':
-    case 'UINT_16':
-      d = 'int32';
-      break;
-    case 'INT64':
-    case 'INT_64':
-    case 'UINT_32':
-    case 'UINT_64':
-      d = 'int64';
-      break;
-    case 'FLOAT':
-      d = 'float32';
-      break;
-    case 'DOUBLE':
-      d = 'float64';
-      break;
-    case 'TIMESTAMP_MILLIS':
-    case 'TIMESTAMP_MICROS':
-    case 'DATE':
-      d = 'timestamp';
-      break;
-    default:
-      d = 'string';
-  }
-  return f.repetitionType === 'REPEATED' ? `list<${d}>` : d;
-}
-
-async function open(path: string): Promise<ParquetReader> {
-  try {
-    // raw statistics: parquetjs-lite cannot decode INT64 timestamp statistics into Dates
-    return await parquetLib().ParquetReader.openFile(path, { rawStatistics: true });
-  } catch (err) {
-    if ((err as { code?: string }).code) readFailure(path, err);
-    throw new StrataError('CORRUPT', `${path} is not a readable Parquet file`, { uri: path, cause: err });
-  }
+/** A table reader's dtype as a feature dtype: feature timestamps are milliseconds, JSON is text. */
+function featureDtype(d: Dtype): Dtype {
+  return d === 'timestamp[us]' ? 'timestamp' : d === 'json' ? 'string' : d;
 }
 
 /** Column dtypes from the file footer (no rows read). */
-export async function readParquetSchema(path: string): Promise<Record<string, Dtype>> {
-  const reader = await open(path);
-  try {
-    const out: Record<string, Dtype> = {};
-    for (const [name, f] of Object.entries(reader.getSchema().fields)) out[name] = dtypeOfField(f);
-    return out;
-  } finally {
-    await reader.close();
-  }
+export async function readParquetSchema(file: string): Promise<Record<string, Dtype>> {
+  const storage = new LocalStorage(path.dirname(path.resolve(file)));
+  const dtypes = await parquetSchema(storage, path.basename(file));
+  return Object.fromEntries(Object.entries(dtypes).map(([name, d]) => [name, featureDtype(d)]));
 }
 
 export async function readParquetFile(
-  path: string,
+  file: string,
   schema?: Readonly<Record<string, Dtype>>,
   signal?: AbortSignal,
 ): Promise<A.Table> {
-  const reader = await open(path);
-  try {
-    const dtypes: Record<string, Dtype> = {};
-    const fields = reader.getSchema().fields;
-    for (const [name, f] of Object.entries(fields)) dtypes[name] = schema?.[name] ?? dtypeOfField(f);
-    const rows: Record<string, unknown>[] = [];
-    const cursor = reader.getCursor();
-    for (let row = await cursor.next(); row; row = await cursor.next()) {
-      for (const [k, v] of Object.entries(row)) if (Buffer.isBuffer(v)) row[k] = v.toString('utf8');
-      rows.push(row);
-      if ((rows.length & 0xffff) === 0 && signal?.aborted)
-        throw new StrataError('ABORTED', `reading ${path} was aborted`, { uri: path });
-    }
-    return tableFromRecords(rows, { columns: Object.keys(fields), dtypes });
-  } finally {
-    await reader.close();
-  }
+  const dtypes = { ...(await readParquetSchema(file)), ...schema };
+  return collectTable(readTableFile(file, { format: 'parquet', schema: dtypes, signal }));
 }
 
 function pqType(dtype: Dtype): string {

@@ -86,7 +86,11 @@ export function tableFromRecords(
   const names: string[] = options.columns ? [...options.columns] : [];
   if (!options.columns) {
     const seen = new Set<string>();
-    for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) (seen.add(k), names.push(k));
+    for (const r of rows)
+      for (const k of Object.keys(r)) {
+        if (!seen.has(k)) names.push(k);
+        seen.add(k);
+      }
   }
   const vectors: Record<string, A.Vector> = {};
   for (const name of names) {

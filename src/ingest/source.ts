@@ -126,17 +126,7 @@ async function planTable(
       uri: source.uri,
       hint: "pass { table: 'labels.csv' }",
     });
-  let bytes: Uint8Array;
-  try {
-    bytes = await source.get(table, { signal });
-  } catch (cause) {
-    throw new StrataError('NOT_FOUND', `ingest: table ${table} not found in ${source.uri}`, {
-      file: table,
-      uri: source.uri,
-      cause,
-    });
-  }
-  const { records, dtypes } = await parseTable(bytes, table);
+  const { records, dtypes } = await parseTable(source, table, signal);
   for (const [name, parts] of Object.entries(options.boxColumns ?? {})) {
     for (const rec of records) {
       const v = parts.map((p) => rec[p]);

@@ -114,32 +114,39 @@ export function csvRows(text: string, file: string): CsvRow[] {
   return [...t.push(text), ...t.end()];
 }
 
-/** The header, then each data row as values by column name (width checked against the header). */
-export async function* csvTableRows(
-  text: AsyncIterable<string>,
-  file: string,
-  onHeader: (header: string[]) => void,
-): AsyncGenerator<{ values: Record<string, string>; line: number }> {
-  const tokenizer = new CsvTokenizer(file);
-  let header: string[] | undefined;
-  const rowsOf = function* (rows: CsvRow[]) {
+/** CSV rows → values by header name, the width of each row checked against the header (the first row). */
+export class CsvRecords {
+  header: string[] | undefined;
+
+  constructor(private readonly file: string) {}
+
+  *of(rows: readonly CsvRow[]): Generator<{ values: Record<string, string>; line: number }> {
     for (const row of rows) {
+      const header = this.header;
       if (!header) {
-        header = row.cells;
-        onHeader(header);
+        this.header = row.cells;
         continue;
       }
       if (row.cells.length !== header.length)
         throw new StrataError(
           'INVALID_ARGUMENT',
-          `${file}, line ${row.line}: ${row.cells.length} fields, the header has ${header.length}`,
-          { file, line: row.line, hint: 'quote fields that contain commas' },
+          `${this.file}, line ${row.line}: ${row.cells.length} fields, the header has ${header.length}`,
+          { file: this.file, line: row.line, hint: 'quote fields that contain commas' },
         );
       const values: Record<string, string> = {};
       for (let k = 0; k < header.length; k++) values[header[k]] = row.cells[k];
       yield { values, line: row.line };
     }
-  };
-  for await (const piece of text) yield* rowsOf(tokenizer.push(piece));
-  yield* rowsOf(tokenizer.end());
+  }
+}
+
+/** The data rows of CSV text arriving in pieces; `records.header` is set once the first row is read. */
+export async function* csvTableRows(
+  text: AsyncIterable<string>,
+  records: CsvRecords,
+  file: string,
+): AsyncGenerator<{ values: Record<string, string>; line: number }> {
+  const tokenizer = new CsvTokenizer(file);
+  for await (const piece of text) yield* records.of(tokenizer.push(piece));
+  yield* records.of(tokenizer.end());
 }

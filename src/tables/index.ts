@@ -10,4 +10,4 @@ export {
 } from './read.js';
 export { type Dtype, JSON_EXTENSION } from './dtypes.js';
 export { parquetDtype, parquetSchema } from './parquet.js';
-export { CsvTokenizer, csvRows, type CsvRow } from './csv.js';
+export { CsvRecords, CsvTokenizer, csvRows, type CsvRow } from './csv.js';

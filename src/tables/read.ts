@@ -12,7 +12,7 @@ import type { Storage } from '../storage/storage.js';
 import { arrowBatches } from './arrow-ipc.js';
 import { typedBatches } from './batches.js';
 import { textChunks } from './bytes.js';
-import { csvTableRows } from './csv.js';
+import { CsvRecords, csvTableRows } from './csv.js';
 import type { Dtype } from './dtypes.js';
 import { jsonlRows } from './jsonl.js';
 import { parquetBatches } from './parquet.js';
@@ -94,14 +94,14 @@ export async function* readTable(
     yield* typedBatches(jsonlRows(text, key), { ...typing, kind: 'json' });
     return;
   }
-  let header: string[] | undefined;
-  const rows = csvTableRows(text, key, (h) => (header = h));
+  const records = new CsvRecords(key);
+  const rows = csvTableRows(text, records, key);
   // the header is known once the first row is pulled; typedBatches reads it through the getter
   const csv = {
     ...typing,
     kind: 'csv' as const,
     get columns() {
-      return header;
+      return records.header;
     },
   };
   let any = false;
@@ -109,7 +109,7 @@ export async function* readTable(
     any = true;
     yield batch;
   }
-  if (!any && header === undefined)
+  if (!any && records.header === undefined)
     throw new StrataError('INVALID_ARGUMENT', `${key} is empty`, {
       file: key,
       hint: 'a CSV table needs a header line',

@@ -84,7 +84,7 @@ export class WorkerModel {
       uri: options.uri,
     };
     try {
-      await worker.call('init', init, [copy.buffer as ArrayBuffer]);
+      await worker.call('init', init, [copy.buffer]);
     } catch (err) {
       await worker.close();
       throw err;

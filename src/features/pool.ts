@@ -60,6 +60,11 @@ export async function runOnWorker<K extends KernelName>(k: K, args: Parameters<(
     if (w.failed && worker === w) worker = null;
     if (w.started) throw err;
     // it never ran anything (its module did not load): this thread does the work
+    if (worker === null) {
+      process.emitWarning(`running feature kernels on the main thread: ${(err as Error).message}`, {
+        code: 'STRATA_NO_KERNEL_WORKER',
+      });
+    }
     void w.close();
     (KERNELS[k] as (a: unknown) => void)(args);
   }

@@ -3,6 +3,7 @@
  * is an interface of methods, each taking one structured-cloneable argument and returning (or
  * resolving to) one structured-cloneable value: `interface KernelMethods { run(a: RunArgs): void }`.
  */
+import { inspect } from 'node:util';
 import { ERROR_CODES, StrataError, type ErrorCode } from '../errors.js';
 
 /** The constraint on a protocol interface `P`: every member is a one-argument method. */
@@ -36,7 +37,7 @@ export function toWire(err: unknown): WireError {
   const details: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(err.details)) {
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') details[k] = v;
-    else if (k === 'cause' && v !== undefined) details[k] = v instanceof Error ? v.message : String(v);
+    else if (k === 'cause' && v !== undefined) details[k] = v instanceof Error ? v.message : inspect(v);
   }
   const hint = err.details.hint ? ` (${err.details.hint})` : '';
   const message = hint && err.message.endsWith(hint) ? err.message.slice(0, -hint.length) : err.message;

@@ -30,7 +30,7 @@ export function upperViews(
   offsets: Int32Array,
   M: number,
 ): (Int32Array | undefined)[] {
-  const upper: (Int32Array | undefined)[] = new Array(levels.length);
+  const upper = new Array<Int32Array | undefined>(levels.length);
   for (let i = 0; i < levels.length; i++) {
     upper[i] = levels[i] > 0 ? flat.subarray(offsets[i], offsets[i] + levels[i] * (M + 1)) : undefined;
   }
@@ -97,13 +97,13 @@ export async function buildParallel(
   const inits = Array.from({ length: threads }, (_, t): WorkerInit => ({
     memory,
     state: plain,
-    levels: levels.buffer as SharedArrayBuffer,
-    links0: links0.buffer as SharedArrayBuffer,
-    upperFlat: upperFlat.buffer as SharedArrayBuffer,
-    upperOffsets: offsets.buffer as SharedArrayBuffer,
-    locks: locks.buffer as SharedArrayBuffer,
-    top: top.buffer as SharedArrayBuffer,
-    control: control.buffer as SharedArrayBuffer,
+    levels: levels.buffer,
+    links0: links0.buffer,
+    upperFlat: upperFlat.buffer,
+    upperOffsets: offsets.buffer,
+    locks: locks.buffer,
+    top: top.buffer,
+    control: control.buffer,
     slot: t + 1,
     slots,
   }));
@@ -116,19 +116,15 @@ export async function buildParallel(
       workers.push(startWorker(new URL('./hnsw-worker.js', import.meta.url), { name: 'HNSW build' }));
     }
     const results = await Promise.allSettled(workers.map((w, t) => w.call('link', inits[t])));
-    const failed = results.find((r) => r.status === 'rejected');
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (options.signal?.aborted) {
       throw new StrataError('ABORTED', 'HNSW build was aborted', { cause: options.signal.reason });
     }
     if (failed) {
-      throw new StrataError(
-        'UNAVAILABLE',
-        `parallel HNSW build failed: ${String((failed as PromiseRejectedResult).reason)}`,
-        {
-          cause: (failed as PromiseRejectedResult).reason,
-          hint: 'retry with threads: 1',
-        },
-      );
+      throw new StrataError('UNAVAILABLE', `parallel HNSW build failed: ${String(failed.reason)}`, {
+        cause: failed.reason,
+        hint: 'retry with threads: 1',
+      });
     }
   } finally {
     stop();

@@ -1,6 +1,6 @@
 /**
- * The sort's inner loops, written as self-contained functions (no imports, no outer variables) so
- * the same code runs on the main thread and — via `Function.prototype.toString` — in a worker.
+ * The sort's inner loops: the same functions run on the main thread and in the kernel worker
+ * (kernel-worker.ts), so arguments are plain data and typed arrays, and results go into them.
  * Each works on a slice: rows [from, to) or buckets [b0, b1). (Probe and tile kernels: probe-kernels.ts, tile-kernel.ts.)
  */
 

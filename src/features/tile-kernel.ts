@@ -1,4 +1,4 @@
-/** Backfill kernel (self-contained, like the sort's, so a worker can run it). */
+/** Backfill kernel (run by either thread, like the sort's; see pool.ts). */
 
 export interface TileArgs {
   b0: number;

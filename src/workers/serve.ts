@@ -36,50 +36,78 @@ export interface ServeOptions {
  * a StrataError arrives with its code, message and details.
  */
 export function serveWorker<P extends Methods<P>>(methods: Served<P>, options: ServeOptions = {}): void {
+  if (!parentPort) throw new StrataError('INVALID_ARGUMENT', 'serveWorker runs only in a worker thread', {});
   const port = parentPort;
-  if (!port) throw new StrataError('INVALID_ARGUMENT', 'serveWorker runs only in a worker thread', {});
   const table = methods as unknown as Record<string, ((arg: unknown) => unknown) | undefined>;
-  let queue = Promise.resolve();
-  let queued = 0;
+  const waiting: Inbound[] = [];
+  let busy = false;
+  let closed = false;
   let idle: NodeJS.Timeout | undefined;
 
-  const post = (m: Outbound, transfer: readonly TransferListItem[] = []) =>
-    port.postMessage(m, transfer as TransferListItem[]);
+  const post = (m: Outbound, transfer?: readonly TransferListItem[]) =>
+    port.postMessage(m, transfer?.length ? (transfer as TransferListItem[]) : undefined);
+  const reply = (id: number, out: unknown) => {
+    if (out instanceof Transfer) post({ kind: 'reply', id, value: out.value }, out.list);
+    else post({ kind: 'reply', id, value: out });
+  };
+  const fail = (id: number, err: unknown) => post({ kind: 'fail', id, error: toWire(err) });
 
-  async function handle(id: number, method: string, arg: unknown): Promise<void> {
+  /** Runs one message; a promise when it finishes later (a method that returned one, or the close hook). */
+  function run(m: Inbound): Promise<void> | undefined {
+    if (m.kind === 'close') {
+      closed = true;
+      return Promise.resolve()
+        .then(options.onClose)
+        .catch(() => undefined) // closing anyway: a failing close hook has no one to tell
+        .finally(() => port.close());
+    }
+    const { id, method, arg } = m;
     try {
       const f = table[method];
       if (typeof f !== 'function' || !Object.hasOwn(table, method)) {
         throw new StrataError('UNSUPPORTED', `this worker has no method '${method}'`, { field: 'method' });
       }
-      const out = await f.call(methods, arg);
-      if (out instanceof Transfer) post({ kind: 'reply', id, value: out.value }, out.list);
-      else post({ kind: 'reply', id, value: out });
+      const out = f.call(methods, arg);
+      if (!(out instanceof Promise)) {
+        reply(id, out); // a synchronous method answers with no extra turn of the event loop
+        return undefined;
+      }
+      return out.then(
+        (v) => reply(id, v),
+        (err) => fail(id, err),
+      );
     } catch (err) {
-      post({ kind: 'fail', id, error: toWire(err) });
+      fail(id, err);
+      return undefined;
     }
   }
 
-  port.on('message', (m: Inbound) => {
-    if (idle) clearTimeout(idle);
-    idle = undefined;
-    if (m.kind === 'close') {
-      queue = queue
-        .then(options.onClose)
-        .catch(() => undefined) // closing anyway: a failing close hook has no one to tell
-        .finally(() => port.close());
-      return;
+  function drain(): void {
+    for (let m = waiting.shift(); m; m = waiting.shift()) {
+      const later = run(m);
+      if (later) {
+        busy = true;
+        void later
+          .catch(() => undefined)
+          .finally(() => {
+            busy = false;
+            drain();
+          });
+        return;
+      }
     }
-    const { id, method, arg } = m;
-    queued++;
-    queue = queue.then(() => handle(id, method, arg));
-    void queue.then(() => {
-      if (--queued === 0 && options.onIdle) idle = setTimeout(whenIdle, options.idleMs ?? 50);
-    });
-  });
+    if (options.onIdle && !closed) idle = setTimeout(whenIdle, options.idleMs ?? 50);
+  }
   const whenIdle = () => {
     idle = undefined;
     options.onIdle?.();
   };
+
+  port.on('message', (m: Inbound) => {
+    if (idle) clearTimeout(idle);
+    idle = undefined;
+    waiting.push(m);
+    if (!busy) drain();
+  });
   post({ kind: 'ready' });
 }

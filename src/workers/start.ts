@@ -85,7 +85,7 @@ export class WorkerThread<P extends Methods<P>> {
       if (this.pending.size === 1) this.worker.ref();
       const message: Inbound = { kind: 'call', id, method, arg };
       try {
-        this.worker.postMessage(message, transfer as TransferListItem[]);
+        this.worker.postMessage(message, transfer.length ? (transfer as TransferListItem[]) : undefined);
       } catch (err) {
         this.settle(id);
         reject(

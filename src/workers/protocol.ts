@@ -49,7 +49,8 @@ export function toWire(err: unknown): WireError {
  * for any other throw an UNAVAILABLE naming the worker, with the worker's stack in `cause`.
  */
 export function fromWire(e: WireError, worker: string): StrataError {
-  const remote = new Error(e.message);
+  // the error as the worker threw it (its stack, and its own cause's message where it had one)
+  const remote = new Error(e.message, e.details?.cause === undefined ? undefined : { cause: e.details.cause });
   if (e.stack) remote.stack = e.stack;
   if (e.code && (ERROR_CODES as readonly string[]).includes(e.code)) {
     return new StrataError(e.code, e.message, { ...e.details, cause: remote });

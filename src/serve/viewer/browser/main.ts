@@ -12,8 +12,8 @@ interface State {
   /** Null until /api/info has answered. */
   info: InfoResponse | null;
   filterColumn: string;
-  /** '' for no filter; a number when the column is numeric. */
-  filterValue: string | number;
+  /** '' for no filter; otherwise a value as /api/values listed it (string, number, boolean, null). */
+  filterValue: unknown;
   offset: number;
   limit: number;
   mode: 'browse' | 'similar';
@@ -57,6 +57,9 @@ const ui = {
   close: byId('close', HTMLButtonElement),
   detailValues: byId('detail-values', HTMLTableSectionElement),
 };
+
+/** The filter-value select's option values → the values /api/values listed for them. */
+const listedValues = new Map<string, unknown>();
 
 function status(text: string, isError = false): void {
   ui.status.textContent = text;
@@ -225,6 +228,7 @@ ui.pageSize.addEventListener('change', () => {
 ui.filterColumn.addEventListener('change', () => {
   state.filterColumn = ui.filterColumn.value;
   state.filterValue = '';
+  listedValues.clear();
   const sel = ui.filterValue;
   sel.textContent = '';
   sel.appendChild(new Option('(any)', ''));
@@ -239,6 +243,7 @@ ui.filterColumn.addEventListener('change', () => {
     .then((body) => {
       for (const v of body.values) {
         const value = typeof v.value === 'string' ? v.value : JSON.stringify(v.value);
+        listedValues.set(value, v.value);
         sel.appendChild(new Option(`${String(v.value)} (${v.count})`, value));
       }
       sel.dataset.loaded = 'true';
@@ -249,8 +254,7 @@ ui.filterColumn.addEventListener('change', () => {
 
 ui.filterValue.addEventListener('change', () => {
   const raw = ui.filterValue.value;
-  const col = state.info?.columns.find((c) => c.name === state.filterColumn);
-  state.filterValue = raw === '' ? '' : col && col.kind === 'number' ? Number(raw) : raw;
+  state.filterValue = raw === '' ? '' : listedValues.has(raw) ? listedValues.get(raw) : raw;
   state.offset = 0;
   void load();
 });

@@ -11,7 +11,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { Dataset, configureLinks, embed, ingest, openStorage } from '../src/index.js';
+import { Dataset, embed, ingest, openStorage } from '../src/index.js';
 import { buildModel, check, run, sampleData, workspace } from './_shared.js';
 
 run('08-s3', async () => {
@@ -78,7 +78,6 @@ run('08-s3', async () => {
     await walk(join(sample, 'images'));
     for (const f of files)
       await store.put(`raw/${relative(join(sample, 'images'), f)}`, new Uint8Array(await readFile(f)));
-    configureLinks({ s3 });
     const fromS3 = await ingest(`${root}/raw`, `${root}/linked`, { link: true, s3 });
     await using linked = await Dataset.open(fromS3.uri, { s3 });
     const first = (await linked.row(0)).image as { url?: string; bytes(): Promise<Uint8Array> };

@@ -6,13 +6,16 @@ import { Transaction, isDerived } from '../format/transaction.js';
 import type { Storage } from '../storage/storage.js';
 import { type CellSource, mediaCell } from './cells.js';
 import { codecFor } from './htypes/index.js';
-import { resolveLink } from './links.js';
+import { LinkResolver } from './links.js';
+import type { OpenStorageOptions } from '../storage/open.js';
 import { type ColumnSpec, infoColumnName, isHiddenColumn } from './schema.js';
 import { STRATA_VERSION } from '../version.js';
 
 export interface CoreOptions {
   /** Target chunk size for writes. Default 8 MiB. */
   readonly chunkSizeBytes?: number;
+  /** Storage options for opening linked files (htype `link`). Default: none (local files, S3 with the default credential chain). */
+  readonly links?: OpenStorageOptions;
 }
 
 /**
@@ -24,12 +27,15 @@ export class DatasetCore {
   private values = new Map<string, Promise<unknown[]>>();
   private txn: Transaction | undefined;
   closed = false;
+  readonly links: LinkResolver;
 
   constructor(
     readonly storage: Storage,
     public manifest: Manifest,
     readonly options: CoreOptions = {},
-  ) {}
+  ) {
+    this.links = new LinkResolver(options.links);
+  }
 
   get uri(): string {
     return this.storage.uri;
@@ -162,11 +168,11 @@ export class DatasetCore {
         row,
         url,
         bytes: async (signal) => {
-          const f = await resolveLink(url);
+          const f = await this.links.resolve(url);
           return f.storage.get(f.key, { signal });
         },
         byteSource: async (signal) => {
-          const f = await resolveLink(url);
+          const f = await this.links.resolve(url);
           const size = knownSize ?? (await f.storage.size(f.key)) ?? 0;
           return { size, read: (o: number, n: number) => f.storage.getRange(f.key, o, n, { signal }) };
         },
@@ -224,6 +230,7 @@ export class DatasetCore {
           const { sampleCompression: _drop, ...rest } = meta;
           txn.setColumnMeta(name, rest);
         },
+        links: this.links,
       });
       out[name] = enc.sample;
       if (codec.media) {

@@ -9,10 +9,10 @@ import {
 } from '../format/versions.js';
 import { vacuum as vacuumStorage, type VacuumOptions, type VacuumResult } from '../format/vacuum.js';
 import type { NewColumn } from '../format/transaction.js';
-import { openStorage } from '../storage/open.js';
+import { type OpenStorageOptions, openStorage } from '../storage/open.js';
 import type { Storage } from '../storage/storage.js';
 import { STRATA_VERSION } from '../version.js';
-import { DatasetCore } from './core.js';
+import { type CoreOptions, DatasetCore } from './core.js';
 import { codecFor, normalizeSpec } from './htypes/index.js';
 import { type ColumnSummary, describeColumns } from './ops/describe.js';
 import { type RowMatch, type RowPredicate, filterRows } from './ops/filter.js';
@@ -25,15 +25,18 @@ import type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions
 import type { DatasetHit, DatasetSearchOptions, SearchQuery } from '../embed/dataset-search.js';
 import type { CreateIndexOptions, IndexEntry } from '../embed/index-store.js';
 
-type StorageOptions = NonNullable<Parameters<typeof openStorage>[1]>;
-
-export interface OpenOptions extends StorageOptions {
+export interface OpenOptions extends OpenStorageOptions {
   /** Version to open (time travel). Default: the latest. */
   readonly version?: number;
   /** Target chunk size for appends. Default 8 MiB. */
   readonly chunkSizeBytes?: number;
   /** Use this storage instead of opening one from the URI. */
   readonly storage?: Storage;
+  /**
+   * Storage options for linked files (htype `link`), e.g. `{ s3: { region, credentials } }`.
+   * Default: this dataset's own `s3`/`local`/`http` options.
+   */
+  readonly links?: OpenStorageOptions;
   readonly signal?: AbortSignal;
 }
 
@@ -76,7 +79,7 @@ export class Dataset {
       }
       throw err;
     }
-    return new Dataset(new DatasetCore(storage, manifest, options), null, null);
+    return new Dataset(new DatasetCore(storage, manifest, coreOptions(options)), null, null);
   }
 
   /** Opens the latest version, or `options.version`. Reads one manifest; no chunk is touched. */
@@ -86,7 +89,7 @@ export class Dataset {
       options.version === undefined
         ? await readLatestManifest(storage, options.signal)
         : await readManifest(storage, options.version, options.signal);
-    return new Dataset(new DatasetCore(storage, manifest, options), null, null);
+    return new Dataset(new DatasetCore(storage, manifest, coreOptions(options)), null, null);
   }
 
   get uri(): string {
@@ -313,6 +316,7 @@ export class Dataset {
         dtype: col!.dtype,
         meta: col!.meta,
         updateMeta: (m) => txn.setColumnMeta(column, m),
+        links: this.core.links,
       });
       await txn.appendToColumn(column, enc.sample);
       row++;
@@ -444,4 +448,12 @@ function identity(n: number): Uint32Array {
 
 function clamp(i: number, n: number): number {
   return Math.max(0, Math.min(n, Math.trunc(i)));
+}
+
+/** The core's options: chunk size, and link options defaulting to the dataset's own storage options. */
+function coreOptions(options: OpenOptions): CoreOptions {
+  return {
+    chunkSizeBytes: options.chunkSizeBytes,
+    links: options.links ?? { s3: options.s3, local: options.local, http: options.http },
+  };
 }

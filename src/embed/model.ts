@@ -93,7 +93,7 @@ export async function readModelFile(path: string): Promise<Uint8Array> {
   }
 }
 
-/** Options for {@link openSession}. */
+/** Options for opening an ONNX session (`EmbeddingModel`, `TextModel`). */
 export interface SessionOptions {
   /** Names model bytes in messages (a path or URI they were read from). Default 'bytes'. */
   readonly uri?: string;

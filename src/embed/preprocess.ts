@@ -1,12 +1,11 @@
 import sharp from 'sharp';
 import { StrataError } from '../errors.js';
 import { sniffImage } from '../media/image-header.js';
+import { TENSOR_LAYOUTS, type TensorLayout } from '../dataset/batches/index.js';
 import { formatDims, type TensorInfo } from './model.js';
 
-export const FITS = ['cover', 'contain', 'fill', 'center-crop'] as const;
-export type Fit = (typeof FITS)[number];
-export const LAYOUTS = ['NCHW', 'NHWC'] as const;
-export type Layout = (typeof LAYOUTS)[number];
+export const PREPROCESS_FITS = ['cover', 'contain', 'fill', 'center-crop'] as const;
+export type PreprocessFit = (typeof PREPROCESS_FITS)[number];
 export const CHANNEL_ORDERS = ['RGB', 'BGR', 'gray'] as const;
 export type ChannelOrder = (typeof CHANNEL_ORDERS)[number];
 
@@ -28,10 +27,10 @@ export interface Preprocess {
    * - 'center-crop': torchvision eval style: resize so the image covers size / cropFraction
    *   (e.g. shorter side 256 for 224 at 0.875), then crop the centre size.
    */
-  readonly fit: Fit;
+  readonly fit: PreprocessFit;
   readonly mean: readonly number[];
   readonly std: readonly number[];
-  readonly layout: Layout;
+  readonly layout: TensorLayout;
   readonly channels: ChannelOrder;
   readonly scale: number;
   /** Used by fit 'center-crop' only. */
@@ -103,10 +102,10 @@ export function resolvePreprocess(options: PreprocessOptions = {}): Preprocess {
     throw bad('cropFraction', `preprocess.cropFraction ${cropFraction} must be in (0, 1]`);
   return {
     size,
-    fit: oneOf('fit', options.fit ?? 'cover', FITS),
+    fit: oneOf('fit', options.fit ?? 'cover', PREPROCESS_FITS),
     mean,
     std,
-    layout: oneOf('layout', options.layout ?? 'NCHW', LAYOUTS),
+    layout: oneOf('layout', options.layout ?? 'NCHW', TENSOR_LAYOUTS),
     channels,
     scale,
     cropFraction,

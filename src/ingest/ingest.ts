@@ -22,8 +22,8 @@ export interface IngestOptions extends OpenStorageOptions {
   readonly boxColumns?: Readonly<Record<string, readonly [string, string, string, string]>>;
   /** Column types for table columns (default: inferred, see `inferSpec`). */
   readonly schema?: Readonly<Record<string, ColumnSpecInput>>;
-  /** Store references (htype link) instead of the bytes. Default false. For s3:// sources call
-   * `configureLinks({ s3 })` first so links resolve with the right credentials. */
+  /** Store references (htype link) instead of the bytes. Default false. Links resolve with the same
+   * `s3`/`local`/`http` options as the source (stored as the dataset's link options when ingest creates it). */
   readonly link?: boolean;
   /** Files read and validated at once. Default 8. */
   readonly concurrency?: number;
@@ -266,7 +266,7 @@ async function encodeItem(
 ): Promise<Outcome> {
   try {
     throwIfAborted(signal, 'ingest');
-    const bytes = link ? undefined : await readItem(src, item, signal);
+    const bytes = link ? undefined : await readItem(src, item, ds.core.links, signal);
     const column = item.kind === 'image' ? names.image : names.video;
     const row = { ...item.values, [column]: link ? item.url : bytes, [names.source]: item.id };
     // Never start encoding while a commit swaps the transaction (the encoder would bind to the old one).

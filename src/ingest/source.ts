@@ -1,14 +1,14 @@
 import path from 'node:path';
 import { StrataError } from '../errors.js';
 import type { ColumnSpecInput } from '../dataset/schema.js';
-import { resolveLink } from '../dataset/links.js';
+import type { LinkResolver } from '../dataset/links.js';
 import type { Storage } from '../storage/storage.js';
 import { parseTable, tableFormatOf } from './table.js';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'bmp'] as const;
 export const VIDEO_EXTENSIONS = ['mp4', 'mov', 'mkv', 'webm', 'avi', 'm4v'] as const;
-export const LAYOUTS = ['auto', 'imagefolder', 'table'] as const;
-export type IngestLayout = (typeof LAYOUTS)[number];
+export const INGEST_LAYOUTS = ['auto', 'imagefolder', 'table'] as const;
+export type IngestLayout = (typeof INGEST_LAYOUTS)[number];
 export type MediaKind = 'image' | 'video';
 
 export function mediaKindOf(file: string): MediaKind | undefined {
@@ -231,8 +231,13 @@ function isBoxes(v: unknown): boolean {
 }
 
 /** The bytes of an item: from the source storage, or through the link resolver for external files. */
-export async function readItem(source: Storage, item: IngestItem, signal?: AbortSignal): Promise<Uint8Array> {
+export async function readItem(
+  source: Storage,
+  item: IngestItem,
+  links: LinkResolver,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   if (item.key !== undefined) return source.get(item.key, { signal });
-  const f = await resolveLink(item.url);
+  const f = await links.resolve(item.url);
   return f.storage.get(f.key, { signal });
 }

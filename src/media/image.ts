@@ -4,10 +4,10 @@ import { StrataError, throwIfAborted } from '../errors.js';
 import { contextDetails, describeContext, type MediaContext } from './context.js';
 import { sniffImage } from './image-header.js';
 
-export const FITS = ['cover', 'contain', 'fill', 'inside'] as const;
+export const IMAGE_FITS = ['cover', 'contain', 'fill', 'inside'] as const;
 /** cover: fill the box, crop the overflow (centred); contain: fit inside, pad with black to the box;
  * fill: stretch to the box; inside: fit inside, no padding (output may be smaller than the box). */
-export type Fit = (typeof FITS)[number];
+export type ImageFit = (typeof IMAGE_FITS)[number];
 
 export const FAIL_ON = ['truncated', 'error', 'warning'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
@@ -16,7 +16,7 @@ export interface ResizeOptions {
   readonly width: number;
   readonly height: number;
   /** Default 'fill'. */
-  readonly fit?: Fit;
+  readonly fit?: ImageFit;
 }
 
 export interface CropBox {
@@ -34,7 +34,7 @@ export interface DecodeImageOptions {
   /** One channel (luminance); alpha is dropped. Same as `channels: 1`. */
   readonly grayscale?: boolean;
   /** Force the channel count: 1 grey, 3 RGB (alpha dropped, grey expanded), 4 RGBA.
-   * Default: the image's own channels, as {@link sniffImage} reports them. */
+   * Default: the image's own channels, as the image header reports them. */
   readonly channels?: 1 | 3 | 4;
   /** Apply the EXIF orientation. Default false, so the shape matches the header's width/height. */
   readonly autoOrient?: boolean;
@@ -134,8 +134,8 @@ function validate(options: DecodeImageOptions, context: MediaContext): void {
         context,
       );
     }
-    if (resize.fit !== undefined && !FITS.includes(resize.fit)) {
-      throw invalid(`resize.fit must be one of ${FITS.join(', ')}, got '${resize.fit}'`, 'resize.fit', context);
+    if (resize.fit !== undefined && !IMAGE_FITS.includes(resize.fit)) {
+      throw invalid(`resize.fit must be one of ${IMAGE_FITS.join(', ')}, got '${resize.fit}'`, 'resize.fit', context);
     }
   }
   if (crop) {

@@ -19,7 +19,7 @@ export {
 } from './integrity.js';
 export {
   FAIL_ON,
-  FITS,
+  IMAGE_FITS,
   configureSharp,
   decodeImage,
   sharpSettings,
@@ -28,7 +28,7 @@ export {
   type DecodeImageOptions,
   type DecodedImage,
   type FailOn,
-  type Fit,
+  type ImageFit,
   type ResizeOptions,
   type SharpSettings,
   type ThumbnailOptions,

@@ -3,7 +3,8 @@ import { UsageError, flag, int, requireStr, str } from '../command.js';
 import { json } from '../format.js';
 import { JSON_OPTION, openDataset } from '../open.js';
 import { ON_LINEAGE_MISMATCH, POOLINGS, type OnLineageMismatch, type Pooling } from '../../embed/lineage.js';
-import { CHANNEL_ORDERS, FITS, LAYOUTS, type PreprocessOptions } from '../../embed/preprocess.js';
+import { CHANNEL_ORDERS, PREPROCESS_FITS, type PreprocessOptions } from '../../embed/preprocess.js';
+import { TENSOR_LAYOUTS } from '../../dataset/batches/index.js';
 import type { JobFrames } from '../../embed/video.js';
 import { loadTokenizer } from '../tokenizer.js';
 
@@ -17,10 +18,10 @@ export const command: Command = {
     model: { type: 'string', value: 'FILE', description: '.onnx model: a path or s3:// URI (required)' },
     output: { type: 'string', value: 'COL', description: 'output column (default embedding)' },
     size: { type: 'string', value: 'N|HxW', description: "model input size (default: the model's fixed input)" },
-    fit: { type: 'string', value: 'FIT', description: `${FITS.join(' | ')} (default cover)` },
+    fit: { type: 'string', value: 'FIT', description: `${PREPROCESS_FITS.join(' | ')} (default cover)` },
     mean: { type: 'string', value: 'A,B,C', description: 'per-channel mean (default ImageNet); "0" for none' },
     std: { type: 'string', value: 'A,B,C', description: 'per-channel std (default ImageNet); "1" for none' },
-    layout: { type: 'string', value: 'L', description: `${LAYOUTS.join(' | ')} (default NCHW)` },
+    layout: { type: 'string', value: 'L', description: `${TENSOR_LAYOUTS.join(' | ')} (default NCHW)` },
     channels: { type: 'string', value: 'C', description: `${CHANNEL_ORDERS.join(' | ')} (default RGB)` },
     scale: {
       type: 'string',
@@ -100,8 +101,8 @@ export const command: Command = {
       pre.size = m[2] ? [Number(m[1]), Number(m[2])] : Number(m[1]);
     }
     for (const [opt, allowed] of [
-      ['fit', FITS],
-      ['layout', LAYOUTS],
+      ['fit', PREPROCESS_FITS],
+      ['layout', TENSOR_LAYOUTS],
       ['channels', CHANNEL_ORDERS],
     ] as const) {
       const v = str(ctx, opt);

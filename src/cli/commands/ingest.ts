@@ -5,9 +5,7 @@ import { UsageError, flag, int, str } from '../command.js';
 import { openOptions } from '../env.js';
 import { json } from '../format.js';
 import { JSON_OPTION } from '../open.js';
-import type { IngestLayout } from '../../ingest/index.js';
-
-const INGEST_LAYOUTS: readonly IngestLayout[] = ['auto', 'imagefolder', 'table'];
+import { INGEST_LAYOUTS, type IngestLayout } from '../../ingest/index.js';
 
 export const command: Command = {
   name: 'ingest',

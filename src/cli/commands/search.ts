@@ -93,7 +93,7 @@ export const command: Command = {
       } else if (given[0] === 'image') {
         const file = str(ctx, 'image')!;
         try {
-          query = new Uint8Array(await readFile(file));
+          query = { image: new Uint8Array(await readFile(file)) };
         } catch (cause) {
           throw new StrataError('NOT_FOUND', `cannot read query image ${file}`, {
             file,
@@ -102,14 +102,14 @@ export const command: Command = {
           });
         }
       } else if (given[0] === 'text') {
-        query = str(ctx, 'text')!;
+        query = { text: str(ctx, 'text')! };
       } else {
         const v = str(ctx, 'vector')!
           .split(',')
           .map((x) => Number(x.trim()));
         if (v.length === 0 || v.some((x) => !Number.isFinite(x)))
           throw new UsageError('strata search: --vector must be comma-separated numbers', 'search');
-        query = Float32Array.from(v);
+        query = { vector: Float32Array.from(v) };
       }
       const hits = (
         await ds.search(column, query, {

@@ -61,6 +61,13 @@ export function urlOf(storage: Storage, key: string): string {
 /** Lists the source and turns it into items, following the layout. */
 export async function planSource(source: Storage, options: PlanOptions, signal?: AbortSignal): Promise<SourcePlan> {
   const keys = (await source.list('', { signal })).filter((k) => !k.split('/').some((p) => p.startsWith('.')));
+  if (keys.length === 0) {
+    // A folder that does not exist lists nothing, like an S3 prefix: refuse before a dataset is created.
+    throw new StrataError('NOT_FOUND', `ingest: ${source.uri} does not exist or holds no files`, {
+      uri: source.uri,
+      hint: 'check the path: ingest reads a folder or s3:// prefix of images/videos (with or without a table)',
+    });
+  }
   let layout = options.layout;
   let table = options.table;
   if (layout === 'auto') {
@@ -140,7 +147,7 @@ async function planTable(
     for (const rec of records) {
       const v = parts.map((p) => rec[p]);
       for (const p of parts) delete rec[p];
-      rec[name] = v.every((x) => typeof x === 'number') ? [v as number[]] : null;
+      rec[name] = v.every((x) => typeof x === 'number') ? [v] : null;
     }
   }
   const header = new Set(records.flatMap((r) => Object.keys(r)));
@@ -218,7 +225,7 @@ export function inferSpec(name: string, values: unknown[]): ColumnSpecInput {
   if (/box/i.test(name) && vs.every(isBoxes)) return { htype: 'bbox', format: 'ltrb' };
   if (vs.every((v) => typeof v === 'boolean')) return 'bool';
   if (vs.every((v) => typeof v === 'number')) {
-    return vs.every((v) => Number.isInteger(v) && Math.abs(v as number) < 2 ** 31) ? 'int32' : 'float64';
+    return vs.every((v) => Number.isInteger(v) && Math.abs(v) < 2 ** 31) ? 'int32' : 'float64';
   }
   if (vs.every((v) => typeof v === 'string')) return 'text';
   return 'json';

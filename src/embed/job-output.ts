@@ -194,12 +194,18 @@ export class OutputWriter {
       }
       if (failure) {
         if (this.options.strict) {
-          throw new StrataError('CORRUPT', `row ${s.row} of ${identity.sourceColumn} cannot be embedded: ${failure}`, {
-            row: s.row,
-            column: identity.sourceColumn,
-            uri: this.ds.uri,
-            hint: 'fix or remove the sample, or run without strict to record it and store null',
-          });
+          const missing = s.failureCode === 'NOT_FOUND';
+          throw new StrataError(
+            s.failureCode ?? 'CORRUPT',
+            `row ${s.row} of ${identity.sourceColumn} cannot be embedded: ${failure}`,
+            {
+              row: s.row,
+              column: identity.sourceColumn,
+              uri: this.ds.uri,
+              ...(s.file !== undefined ? { file: s.file } : {}),
+              hint: `${missing ? 'restore the file or fix the link' : 'fix or remove the sample'}, or run without strict to record it and store null`,
+            },
+          );
         }
         const f = { row: s.row, reason: failure };
         this.failures.push(f);

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { StrataError } from '../errors.js';
 import { sniffImage } from '../media/image-header.js';
+import { ICC_PROFILES, type IccProfile } from '../media/image.js';
 import { formatDims, type TensorInfo } from './model.js';
 
 export const FITS = ['cover', 'contain', 'fill', 'center-crop'] as const;
@@ -36,12 +37,18 @@ export interface Preprocess {
   readonly scale: number;
   /** Used by fit 'center-crop' only. */
   readonly cropFraction: number;
+  /**
+   * An ICC colour profile embedded in an image: 'ignore' its values as PIL and torchvision do, or
+   * convert them to 'srgb' (see ICC_PROFILES in media). Use 'srgb' only for a model trained on
+   * colour-managed pixels.
+   */
+  readonly iccProfile: IccProfile;
 }
 
 /**
  * Options for `resolvePreprocess`; every field is optional. Defaults: size [224, 224] (a number
  * means square), fit 'cover', layout 'NCHW', channels 'RGB', scale 1/255, cropFraction 0.875,
- * mean/std ImageNet ([0.485, 0.456, 0.406] / [0.229, 0.224, 0.225], reversed for 'BGR', and their
+ * iccProfile 'ignore', mean/std ImageNet ([0.485, 0.456, 0.406] / [0.229, 0.224, 0.225], reversed for 'BGR', and their
  * averages 0.449 / 0.226 for 'gray'). Pass mean [0] and std [1] for no normalization.
  * A one-element mean or std applies to every channel.
  */
@@ -110,6 +117,7 @@ export function resolvePreprocess(options: PreprocessOptions = {}): Preprocess {
     channels,
     scale,
     cropFraction,
+    iccProfile: oneOf('iccProfile', options.iccProfile ?? 'ignore', ICC_PROFILES),
   };
 }
 
@@ -184,7 +192,8 @@ export interface RawImage {
 }
 
 /**
- * Decodes (JPEG/PNG/WebP/..., EXIF orientation applied, alpha flattened on black) and resizes to
+ * Decodes (JPEG/PNG/WebP/..., EXIF orientation applied, alpha flattened on black, an embedded ICC
+ * profile ignored or applied per `pre.iccProfile`) and resizes to
  * `pre.size` with `pre.fit`. Returns HWC uint8 pixels of exactly h × w × (1 for 'gray', else 3),
  * always in RGB order (`toTensor` swaps to BGR). Throws CORRUPT when the bytes do not decode.
  */
@@ -198,7 +207,7 @@ export async function resizeForModel(
   try {
     const img =
       source instanceof Uint8Array
-        ? sharp(source, { autoOrient: true })
+        ? sharp(source, { autoOrient: true, ignoreIcc: pre.iccProfile === 'ignore' })
         : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
     img.on('warning', (message: string) => warnings.push(String(message).trim()));
     img.flatten({ background: '#000000' });

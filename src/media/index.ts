@@ -20,6 +20,7 @@ export {
 export {
   FAIL_ON,
   FITS,
+  ICC_PROFILES,
   configureSharp,
   decodeImage,
   sharpSettings,
@@ -29,6 +30,7 @@ export {
   type DecodedImage,
   type FailOn,
   type Fit,
+  type IccProfile,
   type ResizeOptions,
   type SharpSettings,
   type ThumbnailOptions,

@@ -32,7 +32,10 @@ export interface EmbedOptions {
   readonly preprocess?: PreprocessOptions;
   /** Images (or frames) per model run. Default 4 for images/videos (see DEFAULT_IMAGE_BATCH), 32 for text (or the model's fixed batch). */
   readonly batchSize?: number;
-  /** Default: the model's only input (several → INVALID_ARGUMENT listing them). */
+  /**
+   * Default: the model's only input. An image model must have exactly one required input (more are
+   * refused when the job starts, INVALID_ARGUMENT listing them); text models take token tensors.
+   */
   readonly inputName?: string;
   /** Default: the model's only output. */
   readonly outputName?: string;

@@ -135,9 +135,12 @@ export interface EmbedSummary {
   readonly failures: readonly EmbedFailure[];
   readonly dim: number;
   /**
-   * Rows appended to the dataset after this column was last written: `append()` stored null for
-   * them and a job can only append, so they stay null (a warning says so). Embed into a new column
-   * to cover them. Zero normally.
+   * Rows of the output column this job never wrote (past `lineage.rowsWritten`): rows appended to
+   * the dataset with a value for this column (`append({ ..., embedding: null })`), which pads it with
+   * null up to that row and for the rest of that commit; or rows an earlier Strata null-padded on
+   * append (it did not yet leave derived columns short). A job only appends, so they stay as they are (a warning
+   * says so); embed into a new column to cover them. Rows appended without a value for this column
+   * are not counted: the column is left short there and the next run embeds them. Zero normally.
    */
   readonly unembedded: number;
   readonly seconds: number;

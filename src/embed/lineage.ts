@@ -55,7 +55,8 @@ export interface EmbeddingLineage extends LineageIdentity {
   readonly failureCount: number;
   /**
    * Rows the job itself has written (the column length at its last commit). A longer column means
-   * rows were appended to the dataset afterwards and got null here (see EmbedSummary.unembedded).
+   * rows were appended afterwards with a value for this column, or null-padded by an earlier Strata
+   * (see EmbedSummary.unembedded).
    */
   readonly rowsWritten: number;
   /** The first MAX_RECORDED_FAILURES failures, by row. */

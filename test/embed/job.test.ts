@@ -267,6 +267,21 @@ describe('embed(): tiny model vs the JS reference', () => {
     for (let i = 0; i < 8; i++) expect(Array.from(a[i])).toEqual(Array.from(b[i]));
   });
 
+  it('unembedded counts rows given a value for the column by append(); rows appended without one are embedded', async () => {
+    await using ds = await imageDataset(mem(), images.slice(0, 4));
+    await embed(ds, { column: 'image', model: rgb.path });
+    await ds.append({ image: images[4], id: 4, embedding: null });
+    await ds.commit();
+    await ds.append({ image: images[5], id: 5 });
+    await ds.commit();
+    const warnings: string[] = [];
+    const s = await embed(ds, { column: 'image', model: rgb.path, onWarning: (_m, code) => warnings.push(code) });
+    expect(s).toMatchObject({ resumedFrom: 5, processed: 1, embedded: 1, unembedded: 1 });
+    expect(warnings).toEqual(['STRATA_EMBED_UNFILLED']);
+    const got = await vectors(ds, 'embedding');
+    expect(got.map((v) => v === null)).toEqual([false, false, false, false, true, false]);
+  });
+
   it("preprocess.iccProfile is part of the lineage; a column from before it reads as 'srgb' (what it did then)", async () => {
     await using ds = await imageDataset(mem(), images.slice(0, 4));
     const s = await embed(ds, { column: 'image', model: rgb.path, preprocess: { iccProfile: 'srgb' } });

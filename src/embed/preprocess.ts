@@ -192,7 +192,7 @@ export interface RawImage {
 }
 
 /**
- * Decodes (JPEG/PNG/WebP/..., EXIF orientation applied, alpha flattened on black, an embedded ICC
+ * Decodes (JPEG/PNG/WebP/..., EXIF orientation applied, alpha dropped as PIL does, an embedded ICC
  * profile ignored or applied per `pre.iccProfile`) and resizes to
  * `pre.size` with `pre.fit`. Returns HWC uint8 pixels of exactly h × w × (1 for 'gray', else 3),
  * always in RGB order (`toTensor` swaps to BGR). Throws CORRUPT when the bytes do not decode.
@@ -204,22 +204,23 @@ export async function resizeForModel(
   const pre = resolvePreprocess(options);
   const [h, w] = pre.size;
   const warnings: string[] = [];
+  const ignoreIcc = pre.iccProfile === 'ignore';
   try {
+    const src = mayHaveAlpha(source) ? await dropAlpha(source, ignoreIcc, warnings) : source;
     const img =
-      source instanceof Uint8Array
-        ? sharp(source, { autoOrient: true, ignoreIcc: pre.iccProfile === 'ignore' })
-        : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
+      src instanceof Uint8Array
+        ? sharp(src, { autoOrient: true, ignoreIcc })
+        : sharp(src.data, { raw: { width: src.width, height: src.height, channels: src.channels } });
     img.on('warning', (message: string) => warnings.push(String(message).trim()));
-    img.flatten({ background: '#000000' });
     if (pre.channels === 'gray') img.grayscale();
     else img.toColourspace('srgb');
     if (pre.fit === 'center-crop') {
       let W0: number;
       let H0: number;
-      if (source instanceof Uint8Array) {
+      if (src instanceof Uint8Array) {
         const meta = await img.metadata();
         ({ width: W0, height: H0 } = meta.autoOrient);
-      } else ({ width: W0, height: H0 } = source);
+      } else ({ width: W0, height: H0 } = src);
       const s = Math.max(h / H0, w / W0) / pre.cropFraction;
       const rw = Math.max(w, Math.round(W0 * s));
       const rh = Math.max(h, Math.round(H0 * s));
@@ -253,6 +254,33 @@ export async function resizeForModel(
       },
     );
   }
+}
+
+/** Whether `source` has, or may have, an alpha channel (an unrecognised header counts as may). */
+function mayHaveAlpha(source: Uint8Array | RawImage): boolean {
+  if (!(source instanceof Uint8Array)) return source.channels === 2 || source.channels === 4;
+  const header = sniffImage(source);
+  return header === undefined || header.channels === 4;
+}
+
+/**
+ * The pixels with alpha dropped, decoded as for the model (EXIF orientation, ICC per `ignoreIcc`).
+ * Dropped, not composited, and before resizing: PIL's convert('RGB') (torchvision's loader) keeps
+ * the colour values of transparent pixels, which sharp's resize would premultiply away.
+ */
+async function dropAlpha(source: Uint8Array | RawImage, ignoreIcc: boolean, warnings: string[]): Promise<RawImage> {
+  const img =
+    source instanceof Uint8Array
+      ? sharp(source, { autoOrient: true, ignoreIcc })
+      : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
+  img.on('warning', (message: string) => warnings.push(String(message).trim()));
+  const { data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+    channels: info.channels as 1 | 3,
+  };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

@@ -23,6 +23,7 @@ export type { VacuumOptions, VacuumResult } from './format/vacuum.js';
 // media: image and video decoding
 export {
   IMAGE_FITS,
+  ICC_PROFILES,
   FAIL_ON,
   decodeImage,
   thumbnail,
@@ -32,6 +33,7 @@ export {
   type DecodedImage,
   type FailOn,
   type ImageFit,
+  type IccProfile,
   type ResizeOptions,
   type SharpSettings,
   type ThumbnailOptions,

@@ -70,6 +70,7 @@ describe('examples', () => {
       '07-serve-features.ts',
       '08-s3.ts',
       '09-embed-text.ts',
+      '10-bring-your-own-model.ts',
     ]);
   });
 

@@ -214,7 +214,7 @@ export function tilesForQueries(
 /**
  * Tiles from sorted events: pass 1 counts them (a new tile per entity and tile index), pass 2
  * allocates exactly and fills every group's state arrays in event order (one fused loop when all
- * groups need only count/sum/sumsq/min/max).
+ * groups need only count/sum/m2/min/max).
  */
 export function buildTiles(
   plan: ViewPlan,
@@ -245,7 +245,7 @@ export function buildTiles(
     t.max?.fill(-Infinity);
   }
   if (simple && plan.groups.length === 1) {
-    const { cnt, sum, sumsq, min, max } = tiles.g[0];
+    const { cnt, sum, m2, min, max } = tiles.g[0];
     const vals = ev.vals[0];
     let s = -1;
     for (let c = 0; c < nCodes; c++) {
@@ -259,9 +259,12 @@ export function buildTiles(
         }
         const v = vals[i];
         if (v !== v) continue;
-        cnt[s]++;
-        if (sum) sum[s] += v;
-        if (sumsq) sumsq[s] += v * v;
+        const c = cnt[s]++;
+        if (m2) {
+          const d = c ? v - sum![s] / c : 0;
+          sum![s] += v;
+          m2[s] += d * (v - sum![s] / (c + 1));
+        } else if (sum) sum[s] += v;
         if (min && v < min[s]) min[s] = v;
         if (max && v > max[s]) max[s] = v;
       }

@@ -44,6 +44,10 @@ export interface GenOptions {
   stringKeys?: boolean;
   /** Event times: base + grid·15min (+ sometimes a few ms), spanning `spanSlots` slots. */
   spanSlots?: number;
+  /** Added to every value: large offsets with a small spread test numerically stable stddev. */
+  valueOffset?: number;
+  /** Values are the event's epoch seconds (large, spread over the span). */
+  epochValues?: boolean;
 }
 
 const WORDS = ['a', 'b', 'c', 'dd', 'e'];
@@ -66,7 +70,12 @@ export function generate(o: GenOptions): { events: Event[]; rows: Row[] } {
       k: r() < 0.01 ? null : key(Math.floor(r() * E)),
       ts,
       cr: r() < 0.3 ? null : BASE + Math.floor(r() * 5) * 1000,
-      v: r() < 0.12 ? null : Math.round((r() * 20 - 5) * 1000) / 1000,
+      v:
+        r() < 0.12
+          ? null
+          : o.epochValues
+            ? Math.floor(ts / 1000)
+            : (o.valueOffset ?? 0) + Math.round((r() * 20 - 5) * 1000) / 1000,
       s: r() < 0.1 ? null : WORDS[Math.floor(r() * WORDS.length)],
     });
   }

@@ -167,7 +167,31 @@ export function readTimestamps(column: A.Vector): Float64Array {
   return out;
 }
 
-/** Canonical form of a key or value for dictionary coding. */
+/**
+ * True unless the column holds 64-bit integers float64 cannot represent (|v| > 2^53): those must
+ * not go through `readNumeric` where exactness matters (join keys, int64 feature values).
+ */
+export function int64Exact(column: A.Vector): boolean {
+  for (const d of (column as Vec).data) {
+    const vals = d.values as unknown;
+    if (!(vals instanceof BigInt64Array || vals instanceof BigUint64Array)) continue;
+    const w = new Int32Array(vals.buffer, vals.byteOffset + d.offset * 8, d.length * 2);
+    const unsigned = vals instanceof BigUint64Array;
+    for (let i = 1; i < w.length; i += 2) {
+      const hi = w[i];
+      if (unsigned ? hi >>> 0 >= 0x200000 : hi >= 0x200000 || hi < -0x200000) return false;
+    }
+  }
+  return true;
+}
+
+/** A join key value as the engine hands it out: integers as numbers when safe, else exact bigints. */
+export function keyValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+  return canonical(v);
+}
+
+/** Canonical form of a key or value for dictionary coding (integers beyond 2^53 as their decimal text). */
 export function canonical(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
@@ -175,7 +199,9 @@ export function canonical(v: unknown): unknown {
   if (typeof v === 'object') {
     const o = v as { toArray?: () => unknown; toJSON?: () => unknown };
     const plain = typeof o.toArray === 'function' ? Array.from(o.toArray() as ArrayLike<unknown>) : v;
-    return JSON.stringify(plain, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x));
+    return JSON.stringify(plain, (_k, x: unknown) =>
+      typeof x === 'bigint' ? (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString()) : x,
+    );
   }
   return v;
 }

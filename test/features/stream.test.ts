@@ -207,6 +207,45 @@ describe('streaming equals backfill', () => {
     expect(p2.values[0].v_stddev_lifetime).toBeCloseTo(600 * Math.sqrt((n * (n + 1)) / 12), 6);
   });
 
+  it("a key pushed as '7' and as 7 on an int64 schema is one entity, in the stream and in the offline copy", async () => {
+    const aggs: AggregationDef[] = [{ column: 'v', function: 'sum', window: '1h' }];
+    const repo = await pushRepo(aggs, HOUR, '10m');
+    const t0 = Date.UTC(2024, 0, 1);
+    const [agg, plain] = await repo.push('stream', [
+      { k: '7', event_timestamp: t0, v: 1, eid: 'a' },
+      { k: 7, event_timestamp: t0 + 60_000, v: '2.5', eid: 'b' },
+      { k: 7n, event_timestamp: new Date(t0 + 120_000).toISOString(), v: 4, eid: 'c' },
+    ]);
+    expect(agg.entityKeys).toEqual([{ k: 7 }]);
+    expect(agg.values).toEqual([{ v_sum_1h: 7.5 }]);
+    expect(plain.values).toEqual([{ v: 4, s: null }]);
+    // the offline copy (training sets over the push log) gives the same values
+    const rows = [{ k: 7, event_timestamp: new Date(t0 + 120_000) }];
+    const [row] = await repo.getHistoricalFeatures(rows, { features: ['aggs', 'plain:v'] }).toArray();
+    expect(row).toMatchObject({ v_sum_1h: 7.5, v: 4 });
+  });
+
+  it('a value that does not fit the push schema rejects the batch, naming the event and the field', async () => {
+    const repo = await pushRepo([{ function: 'count', window: '1h' }], HOUR);
+    const t0 = Date.UTC(2024, 0, 1);
+    for (const [field, bad] of [
+      ['v', ['lots']],
+      ['v', 'lots'],
+      ['k', 7.5],
+      ['k', 'seven'],
+      ['k', 2 ** 60],
+      ['cr', 'yesterday'],
+    ] as const) {
+      await expect(
+        repo.push('stream', [
+          { k: 1, event_timestamp: t0, v: 1, eid: `ok-${field}` },
+          { k: 1, event_timestamp: t0, v: 1, eid: `bad-${field}`, [field]: bad },
+        ]),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { row: 1, field } });
+    }
+    expect(repo.streamStats('stream').accepted).toBe(0);
+  });
+
   it('rejects a bad batch without applying any of it', async () => {
     const repo = await pushRepo([{ function: 'count', window: '1h' }], 0);
     await expect(

@@ -66,6 +66,22 @@ export interface CodedEvents {
   readonly codes: Int32Array;
   readonly ts: Float64Array;
   readonly created: Float64Array | null;
+  /** Source rows left out because their join key or event time is null. */
+  readonly dropped: number;
+}
+
+/**
+ * Reports the rows `codeEvents` left out for a null key or time, as a progress event
+ * `{ phase: 'dropped <view>', done: <rows>, total: <source rows>, unit: 'events without key or time' }`.
+ */
+export function reportDropped(view: FeatureView, coded: CodedEvents, options: LongOptions): void {
+  if (coded.dropped > 0)
+    options.onProgress?.({
+      phase: `dropped ${view.name}`,
+      done: coded.dropped,
+      total: coded.codes.length,
+      unit: 'events without key or time',
+    });
 }
 
 /** Entity codes, event times and created times of a view's source rows (duplicate ids dropped). */
@@ -80,6 +96,8 @@ export function codeEvents(view: FeatureView, source: Source, table: A.Table): C
   const created = source.createdTimestampField
     ? readTimestamps(column(table, source.createdTimestampField, what))
     : null;
+  let dropped = 0;
+  for (let i = 0; i < n; i++) if (codes[i] < 0 || ts[i] !== ts[i]) dropped++;
   if (source.idField) {
     const ids = column(table, source.idField, what);
     const seen = new Set<unknown>();
@@ -90,7 +108,7 @@ export function codeEvents(view: FeatureView, source: Source, table: A.Table): C
       else seen.add(id);
     }
   }
-  return { keys, codes, ts, created };
+  return { keys, codes, ts, created, dropped };
 }
 
 /** Each group's input per source row (NaN = null or filtered out), and dictionaries of coded inputs. */
@@ -155,7 +173,9 @@ export async function indexEvents(
 ): Promise<IndexedEvents> {
   const what = `source ${source.name} of view ${view.name}`;
   const n = table.numRows;
-  const { keys, codes, ts, created } = codeEvents(view, source, table);
+  const coded = codeEvents(view, source, table);
+  const { keys, codes, ts, created } = coded;
+  reportDropped(view, coded, options);
   const { vals: groupVals, dicts } = groupInputs(plan, table, what);
   throwIfAborted(options.signal, 'indexing');
   options.onProgress?.({ phase: 'sort', done: 0, total: n, unit: 'events' });

@@ -130,7 +130,7 @@ describe('backfill', () => {
     }
     // rows with the key as a number ('u7' → 7 for string keys)
     const rowsOf = (t: A.Table) =>
-      records(t).map((r) => ({ ...r, k: Number(String(r.k as string | number).replace(/^u/, '')) }));
+      records(t).map((r): Rec => ({ ...r, k: Number(String(r.k as string | number).replace(/^u/, '')) }));
     const T = 15 * 60_000;
     let want: ReturnType<typeof rowsOf> | undefined;
     for (const [type, table] of sources) {
@@ -153,6 +153,35 @@ describe('backfill', () => {
           got.filter((r) => (r.tile_start as number) + T > start && (r.tile_start as number) < end),
         );
       }
+    }
+  });
+
+  it('reports the events it drops for a null key or time (backfill, training sets)', async () => {
+    const { events, rows } = generate({ seed: 37, events: 600 });
+    events[5].ts = Number.NaN; // a null event time
+    const nullKeys = events.filter((e) => e.k === null).length;
+    expect(nullKeys).toBeGreaterThan(0);
+    const table = tableFromRecords(
+      events.map((e) => ({ k: e.k, event_timestamp: e.ts === e.ts ? e.ts : null, cr: e.cr, v: e.v })),
+      { dtypes: { k: 'int64', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64' } },
+    );
+    const want = nullKeys + (events[5].k === null ? 0 : 1);
+    for (const aggs of [
+      [{ column: 'v', function: 'sum', window: '1h' }],
+      [{ column: 'v', function: 'last', window: '1h' }],
+    ] as const) {
+      const repo = await aggRepo(table, aggs, '15m');
+      const seen: { phase: string; done: number; total?: number }[] = [];
+      await repo.backfill('aggs', { onProgress: (p) => seen.push(p) });
+      await repo
+        .getHistoricalFeatures(
+          rows.map((q) => ({ k: q.qk, event_timestamp: q.qts })),
+          { features: ['aggs'], onProgress: (p) => seen.push(p) },
+        )
+        .toArray();
+      const dropped = seen.filter((p) => p.phase === 'dropped aggs');
+      expect(dropped.length).toBeGreaterThan(0);
+      for (const p of dropped) expect([p.done, p.total]).toEqual([want, events.length]);
     }
   });
 

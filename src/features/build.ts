@@ -72,6 +72,8 @@ export function setInt64(words: Int32Array, i: number, v: number): void {
   words[2 * i + 1] = hi | 0;
 }
 
+const INT_TEXT = /^[+-]?\d+$/;
+
 /** Converts a JS value to what Arrow's builder expects for `dtype`. */
 export function coerce(v: unknown, dtype: Dtype): unknown {
   if (v === null || v === undefined) return null;
@@ -80,6 +82,11 @@ export function coerce(v: unknown, dtype: Dtype): unknown {
     case 'int':
       if (typeof v === 'bigint') return dtype === 'int32' ? Number(v) : v;
       if (typeof v === 'boolean') return dtype === 'int32' ? Number(v) : BigInt(Number(v));
+      // decimal text is exact for every int64 (a float64 detour would round beyond 2^53)
+      if (typeof v === 'string' && INT_TEXT.test(v.trim())) {
+        const big = BigInt(v.trim());
+        return dtype === 'int32' ? Number(big) : big;
+      }
       {
         const n = Number(v);
         if (!Number.isFinite(n)) return null;
@@ -94,7 +101,8 @@ export function coerce(v: unknown, dtype: Dtype): unknown {
       return Number.isFinite(ms) ? ms : null;
     }
     case 'string':
-      return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+      if (typeof v === 'string') return v;
+      return typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
     case 'list': {
       const el = listElement(dtype) ?? 'float64';
       const arr = Array.isArray(v)
@@ -140,7 +148,13 @@ export function tableFromRecords(
   const names: string[] = options.columns ? [...options.columns] : [];
   if (!options.columns) {
     const seen = new Set<string>();
-    for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) (seen.add(k), names.push(k));
+    for (const r of rows) {
+      for (const k of Object.keys(r)) {
+        if (seen.has(k)) continue;
+        seen.add(k);
+        names.push(k);
+      }
+    }
   }
   const vectors: Record<string, A.Vector> = {};
   for (const name of names) {
@@ -150,11 +164,14 @@ export function tableFromRecords(
   return new A.Table(vectors);
 }
 
-/** A JS value as it reads back from an Arrow column of `dtype` (int64 → number, float32 rounded, time → ms). */
+/**
+ * A JS value as it reads back from an Arrow column of `dtype` (int64 → number, or bigint beyond
+ * 2^53; float32 rounded; time → ms).
+ */
 export function normalizeValue(v: unknown, dtype: Dtype): unknown {
   const c = coerce(v, dtype);
   if (c === null || c === undefined) return null;
-  if (typeof c === 'bigint') return Number(c);
+  if (typeof c === 'bigint') return Number.isSafeInteger(Number(c)) ? Number(c) : c;
   if (dtype === 'float32' && typeof c === 'number') return Math.fround(c);
   if (Array.isArray(c)) {
     const el = listElement(dtype) ?? 'float64';

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { StrataError } from '../errors.js';
 import type { ColumnSpecInput } from '../dataset/schema.js';
+import type { DType } from '../format/dtype.js';
 import type { LinkResolver } from '../dataset/links.js';
 import type { Storage } from '../storage/storage.js';
 import { parseTable, tableFormatOf } from './table.js';
@@ -142,7 +143,7 @@ async function planTable(
       cause,
     });
   }
-  const records = await parseTable(bytes, table);
+  const { records, dtypes } = await parseTable(bytes, table);
   for (const [name, parts] of Object.entries(options.boxColumns ?? {})) {
     for (const rec of records) {
       const v = parts.map((p) => rec[p]);
@@ -199,6 +200,7 @@ async function planTable(
       inferSpec(
         c,
         items.map((it) => it.values[c]),
+        dtypes[c],
       );
     tabular[c] = spec;
     if (spec === 'class_label' || (typeof spec === 'object' && spec.htype === 'class_label')) {
@@ -213,16 +215,18 @@ async function planTable(
   return { layout: 'table', items, tabular, labels, ignored };
 }
 
-/** Column type from the values (see README of ingest): names like label/class → class_label, box columns → bbox. */
-export function inferSpec(name: string, values: unknown[]): ColumnSpecInput {
+/** Column type from the values (see README of ingest): names like label/class → class_label, box columns → bbox;
+ * then the type the table file declares (`declared`, Parquet), else one that holds every value. */
+export function inferSpec(name: string, values: unknown[], declared?: DType): ColumnSpecInput {
   const vs = values.filter((v) => v !== null && v !== undefined);
-  if (vs.length === 0) return 'text';
+  if (vs.length === 0) return declared ?? 'text';
   if (
     /^(label|labels|class|category)$/i.test(name) &&
     vs.every((v) => typeof v === 'string' || (Number.isInteger(v) && (v as number) >= 0))
   )
     return 'class_label';
   if (/box/i.test(name) && vs.every(isBoxes)) return { htype: 'bbox', format: 'ltrb' };
+  if (declared) return declared;
   if (vs.every((v) => typeof v === 'boolean')) return 'bool';
   if (vs.every((v) => typeof v === 'number')) {
     return vs.every((v) => Number.isInteger(v) && Math.abs(v) < 2 ** 31) ? 'int32' : 'float64';

@@ -1,4 +1,6 @@
 import { StrataError } from '../errors.js';
+import type { DType } from '../format/dtype.js';
+import { parquetLib, readRecords } from '../interop/parquetjs.js';
 
 /** Table files that map media paths to columns. */
 export const TABLE_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
@@ -12,16 +14,25 @@ export function tableFormatOf(key: string): TableFormat | undefined {
   return undefined;
 }
 
+/** A table file's records, and the column types the file declares (Parquet only). */
+export interface ParsedTable {
+  readonly records: Record<string, unknown>[];
+  /** Numeric column types from a Parquet schema; a TIMESTAMP column is int64 epoch microseconds. */
+  readonly dtypes: Readonly<Record<string, DType>>;
+}
+
 /** Parses a table file's bytes into records (CSV cells: numbers, JSON arrays/objects, true/false and '' → null are recognised). */
-export async function parseTable(bytes: Uint8Array, key: string): Promise<Record<string, unknown>[]> {
+export async function parseTable(bytes: Uint8Array, key: string): Promise<ParsedTable> {
   const format = tableFormatOf(key);
-  if (format === 'csv') return parseCsv(new TextDecoder().decode(bytes), key);
-  if (format === 'jsonl') return parseJsonl(new TextDecoder().decode(bytes), key);
+  if (format === 'csv') return { records: parseCsv(new TextDecoder().decode(bytes), key), dtypes: {} };
+  if (format === 'jsonl') return { records: parseJsonl(new TextDecoder().decode(bytes), key), dtypes: {} };
   if (format === 'parquet') {
-    const { ParquetReader } = await import('parquetjs-lite');
+    const { ParquetReader } = parquetLib();
     let reader;
     try {
-      reader = await ParquetReader.openBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      reader = await ParquetReader.openBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+        rawStatistics: true,
+      });
     } catch (cause) {
       throw new StrataError('CORRUPT', `table ${key} is not a readable Parquet file`, {
         file: key,
@@ -29,17 +40,33 @@ export async function parseTable(bytes: Uint8Array, key: string): Promise<Record
         hint: 'rewrite it with pyarrow or DuckDB',
       });
     }
-    const out: Record<string, unknown>[] = [];
-    const cursor = reader.getCursor();
-    for (let r = await cursor.next(); r; r = await cursor.next()) out.push(plain(r) as Record<string, unknown>);
-    await reader.close();
-    return out;
+    const dtypes: Record<string, DType> = {};
+    for (const [name, f] of Object.entries(reader.schema.fields)) {
+      const dtype = f.fields || f.repetitionType === 'REPEATED' ? undefined : PARQUET_DTYPES[f.primitiveType ?? ''];
+      if (dtype) dtypes[name] = dtype;
+    }
+    let records: Record<string, unknown>[];
+    try {
+      ({ records } = await readRecords(reader));
+    } finally {
+      await reader.close();
+    }
+    return { records: records.map((r) => plain(r) as Record<string, unknown>), dtypes };
   }
   throw new StrataError('UNSUPPORTED', `table ${key}: unknown format`, {
     file: key,
     hint: `use ${TABLE_FORMATS.join(', ')}`,
   });
 }
+
+/** Strata dtypes of Parquet's numeric physical types (UTF8 and BYTE_ARRAY are left to inference). */
+const PARQUET_DTYPES: Readonly<Record<string, DType>> = {
+  BOOLEAN: 'bool',
+  INT32: 'int32',
+  INT64: 'int64',
+  FLOAT: 'float32',
+  DOUBLE: 'float64',
+};
 
 /** Parquet values as plain JS (Buffers of UTF-8 stay strings; bigints that fit become numbers; {list:[{element}]} unwrapped). */
 function plain(v: unknown): unknown {

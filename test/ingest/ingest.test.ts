@@ -7,6 +7,7 @@ import { Dataset } from '../../src/dataset/dataset.js';
 import type { ImageCell, VideoCell } from '../../src/dataset/cells.js';
 import { formatProgress, ingest, type IngestProgress, parseCsv, progressBar } from '../../src/ingest/index.js';
 import { openStorage } from '../../src/storage/open.js';
+import { parquetLib } from '../../src/interop/parquetjs.js';
 import { type S3TestServer, startS3Server } from '../helpers/s3-server.js';
 import { makeJpeg } from '../helpers/media.js';
 import { writeImageFolder, writeTable } from './fixtures.js';
@@ -124,7 +125,7 @@ describe('ingest from a local folder', () => {
   it('table layout from Parquet', async () => {
     const root = path.join(dir, 'table-parquet');
     const files = await writeTable(root, 3, 'csv');
-    const { ParquetSchema, ParquetWriter } = await import('parquetjs-lite');
+    const { ParquetSchema, ParquetWriter } = parquetLib();
     const w = await ParquetWriter.openFile(
       new ParquetSchema({ path: { type: 'UTF8' }, category: { type: 'UTF8' }, weight: { type: 'DOUBLE' } }),
       path.join(root, 'meta.parquet'),

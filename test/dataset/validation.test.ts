@@ -88,7 +88,12 @@ describe('numeric arrays get the same per-dtype checks as scalars', () => {
     it(`${dtype}: out-of-range or wrong-kind elements are refused in scalars, arrays, nested arrays, tensors`, async () => {
       const ds = await fresh({ x: dtype });
       for (const v of bad) {
-        const forms = [[v], [GOOD[dtype]![0], v], [[GOOD[dtype]![0]], [v]], { data: [GOOD[dtype]![0], v], shape: [2] }];
+        const forms: unknown[] = [
+          [v],
+          [GOOD[dtype]![0], v],
+          [[GOOD[dtype]![0]], [v]],
+          { data: [GOOD[dtype]![0], v], shape: [2] },
+        ];
         if (typeof v === 'number' || typeof v === 'bigint') forms.push(v);
         for (const form of forms) await refused(ds, () => ds.append({ x: form }), { column: 'x', row: 0 });
       }

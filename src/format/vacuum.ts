@@ -8,7 +8,10 @@ export const INDEXES_PREFIX = 'indexes/';
 import { listVersionNumbers, readManifest } from './versions.js';
 
 export interface VacuumOptions {
-  /** Versions younger than this are kept, and so are unreferenced chunks younger than this (a writer may still be committing them). Default 7 days. */
+  /**
+   * Versions younger than this are kept, and so are unreferenced chunks and temporary files
+   * younger than this (a writer may still be committing them). Default 7 days.
+   */
   readonly retentionMs?: number;
   /** Report what would be deleted without deleting. */
   readonly dryRun?: boolean;
@@ -19,6 +22,9 @@ export interface VacuumOptions {
 export interface VacuumResult {
   readonly versionsDeleted: number[];
   readonly chunksDeleted: number;
+  /** Temporary files of killed writers (local `.tmp-*`) older than the retention window. */
+  readonly tempFilesDeleted: number;
+  /** Bytes of deleted chunks, indexes and temporary files. */
   readonly bytesFreed: number;
 }
 
@@ -64,7 +70,17 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     if (!options.dryRun) await storage.delete(k);
     options.onProgress?.({ deleted: ++deleted, total: garbage.length });
   }
-  return { versionsDeleted: doomed, chunksDeleted: garbage.length, bytesFreed };
+  // A writer killed between writing a temp file and renaming it leaves the temp file behind.
+  const temps = (await storage.sweepTemporaries?.(cutoff, { signal: options.signal, dryRun: options.dryRun })) ?? {
+    files: 0,
+    bytes: 0,
+  };
+  return {
+    versionsDeleted: doomed,
+    chunksDeleted: garbage.length,
+    tempFilesDeleted: temps.files,
+    bytesFreed: bytesFreed + temps.bytes,
+  };
 }
 
 /** Every string under `value` that names an object below `indexes/`. */

@@ -9,7 +9,7 @@ export { STRATA_VERSION } from './version.js';
 
 // storage: where bytes live (memory://, local paths, s3://, http(s)://)
 export { openStorage, parseUri, type OpenStorageOptions, type ParsedUri } from './storage/open.js';
-export type { Storage, StorageStats, ReadOptions, WriteOptions } from './storage/storage.js';
+export type { Storage, StorageStats, ReadOptions, WriteOptions, SweepOptions } from './storage/storage.js';
 export { S3_CHECKSUM_MODES, type S3ChecksumMode, type S3StorageOptions } from './storage/index.js';
 export type { LocalStorageOptions } from './storage/local.js';
 export type { HttpStorageOptions } from './storage/http.js';
@@ -17,8 +17,8 @@ export type { HttpStorageOptions } from './storage/http.js';
 // format: element types and codecs of stored columns; versions and vacuum
 export { DTYPES, type DType, type TypedArray } from './format/dtype.js';
 export { CHUNK_CODECS, SAMPLE_COMPRESSIONS, type ChunkCodec, type SampleCompression } from './format/codec.js';
-export type { VersionInfo } from './format/versions.js';
-export type { VacuumOptions, VacuumResult } from './format/vacuum.js';
+export type { VersionInfo, CommittedVersion } from './format/versions.js';
+export type { VacuumOptions, VacuumResult, DamagedVersion } from './format/vacuum.js';
 
 // media: image and video decoding
 export {

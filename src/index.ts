@@ -17,8 +17,8 @@ export type { HttpStorageOptions } from './storage/http.js';
 // format: element types and codecs of stored columns; versions and vacuum
 export { DTYPES, type DType, type TypedArray } from './format/dtype.js';
 export { CHUNK_CODECS, SAMPLE_COMPRESSIONS, type ChunkCodec, type SampleCompression } from './format/codec.js';
-export type { VersionInfo, CommittedVersion } from './format/versions.js';
-export type { VacuumOptions, VacuumResult, DamagedVersion } from './format/vacuum.js';
+export type { VersionInfo, CommittedVersion, DamagedVersion } from './format/versions.js';
+export type { VacuumOptions, VacuumResult } from './format/vacuum.js';
 
 // media: image and video decoding
 export {

@@ -1,4 +1,5 @@
 /** Backfill kernel (run by either thread, like the sort's; see pool.ts). */
+import { radixSortU32 } from './radix.js';
 
 export interface TileArgs {
   b0: number;
@@ -75,40 +76,7 @@ export function tileKernel(a: TileArgs): void {
       idx.sort((x, y) => tk[x] - tk[y] || x - y);
       for (let j = 0; j < m; j++) pa[j] = idx[j];
     } else {
-      const digit = m >= 16384 ? 16 : 11;
-      const radix = 1 << digit;
-      const mask = radix - 1;
-      const np = Math.ceil(bits / digit);
-      for (let pass = 0, sh = 0; pass < np; pass++, sh += digit) {
-        hist.fill(0, 0, radix);
-        for (let j = 0; j < m; j++) hist[(ka[j] >>> sh) & mask]++;
-        let single = false;
-        for (let d = 0; d < radix; d++) {
-          if (hist[d] !== 0) {
-            single = hist[d] === m;
-            break;
-          }
-        }
-        if (single) continue;
-        let sum = 0;
-        for (let d = 0; d < radix; d++) {
-          const h = hist[d];
-          hist[d] = sum;
-          sum += h;
-        }
-        for (let j = 0; j < m; j++) {
-          const x = ka[j];
-          const q = hist[(x >>> sh) & mask]++;
-          kb[q] = x;
-          pb[q] = pa[j];
-        }
-        const t1 = ka;
-        ka = kb;
-        kb = t1;
-        const t2 = pa;
-        pa = pb;
-        pb = t2;
-      }
+      ({ keys: ka, perm: pa, keysTmp: kb, permTmp: pb } = radixSortU32(ka, kb, pa, pb, m, bits, hist));
     }
     // stable counting by the code's low bits
     const base = b << shift;

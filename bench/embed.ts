@@ -70,12 +70,12 @@ async function measureDatasetSearch(n: number, dim: number): Promise<{ loadMs: n
   await ds.commit('vectors');
   const q = () => Float32Array.from({ length: dim }, next);
   let t0 = performance.now();
-  await ds.search('vec', q(), { k: 10 });
+  await ds.search('vec', { vector: q() }, { k: 10 });
   const loadMs = performance.now() - t0;
   let best = Infinity;
   for (let i = 0; i < 10; i++) {
     t0 = performance.now();
-    await ds.search('vec', q(), { k: 10 });
+    await ds.search('vec', { vector: q() }, { k: 10 });
     best = Math.min(best, performance.now() - t0);
   }
   await ds.close();

@@ -41,12 +41,16 @@ run('05-search-similar', async () => {
 
     // By image file: embedded exactly as the column was (model verified by sha256).
     const file = join(sample, 'images', 'square', 'square_002.jpg');
-    const byImage = await ds.search('embedding', new Uint8Array(await readFile(file)), { k: 3 });
+    const byImage = await ds.search('embedding', { image: new Uint8Array(await readFile(file)) }, { k: 3 });
     await show(`nearest to ${file.split('/').slice(-2).join('/')}:`, byImage);
 
     // By vector, with another metric, only among triangles.
     const vector = (await ds.row(0)).embedding as Float32Array;
-    const triangles = await ds.search('embedding', vector, { k: 3, metric: 'l2', filter: { label: 'triangle' } });
+    const triangles = await ds.search(
+      'embedding',
+      { vector: vector },
+      { k: 3, metric: 'l2', filter: { label: 'triangle' } },
+    );
     await show('triangles nearest to row 0 (l2 distance):', triangles);
     check(triangles.length === 3, 'three triangles found');
 

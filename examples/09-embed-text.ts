@@ -59,7 +59,7 @@ run('09-embed-text', async () => {
     );
     check(s.embedded === CAPTIONS.length - 1 && s.empty === 1, 'every caption embedded, the null one left null');
 
-    const hits = await ds.search('embedding', 'red circle', { k: 3, tokenizer });
+    const hits = await ds.search('embedding', { text: 'red circle' }, { k: 3, tokenizer });
     const rows = await ds.take(hits.map((h) => h.row)).toArray();
     console.log('\nnearest captions to "red circle":');
     hits.forEach((h, i) => console.log(`  row ${h.row}  ${h.score.toFixed(3)}  ${String(rows[i].caption)}`));

@@ -131,7 +131,7 @@ run('demo', async () => {
       const sameLabel = near.filter((r, i) => hits[i].row !== query && r.label === q.label).length;
       console.log(`${sameLabel} of the ${hits.length - 1} nearest other images are ${String(q.label)}s`);
       const file = await images.row(5).then((r) => (r.image as { bytes(): Promise<Uint8Array> }).bytes());
-      const fromFile = await images.search('embedding', file, { k: 3 });
+      const fromFile = await images.search('embedding', { image: file }, { k: 3 });
       check(
         fromFile.some((h) => h.row === 5) && fromFile[0].score > 0.9999,
         'searching with the image file finds its row',

@@ -1,72 +1,247 @@
-/** Strata's public API. */
+/**
+ * Strata's public API: everything a program needs to call it, and every type it needs to name.
+ * Grouped by the data's path (storage → format → media → dataset → embed → features → online → serve).
+ * Internals (manifests, chunk layout, the dataset core, progress renderers) are not exported;
+ * etc/strata.api.md is the checked report of this surface.
+ */
 export { StrataError, ERROR_CODES, isStrataError, type ErrorCode, type ErrorDetails } from './errors.js';
 export { STRATA_VERSION } from './version.js';
 
-// storage
-export { openStorage, parseUri } from './storage/open.js';
-export type { Storage, StorageStats, ReadOptions, WriteOptions } from './storage/storage.js';
+// storage: where bytes live (memory://, local paths, s3://, http(s)://)
+export { openStorage, parseUri, type OpenStorageOptions, type ParsedUri } from './storage/open.js';
+export type { Storage, StorageStats, ReadOptions, WriteOptions, SweepOptions } from './storage/storage.js';
+export { S3_CHECKSUM_MODES, type S3ChecksumMode, type S3StorageOptions } from './storage/index.js';
+export type { LocalStorageOptions } from './storage/local.js';
+export type { HttpStorageOptions } from './storage/http.js';
 
-// format
-export { DTYPES, type DType } from './format/dtype.js';
+// format: element types and codecs of stored columns; versions and vacuum
+export { DTYPES, type DType, type TypedArray } from './format/dtype.js';
 export { CHUNK_CODECS, SAMPLE_COMPRESSIONS, type ChunkCodec, type SampleCompression } from './format/codec.js';
-export type { Manifest, ColumnManifest, ChunkRef } from './format/manifest.js';
-export type { VersionInfo } from './format/versions.js';
+export type { VersionInfo, CommittedVersion, DamagedVersion } from './format/versions.js';
 export type { VacuumOptions, VacuumResult } from './format/vacuum.js';
 
-// dataset
+// media: image and video decoding
+export {
+  IMAGE_FITS,
+  ICC_PROFILES,
+  FAIL_ON,
+  decodeImage,
+  thumbnail,
+  configureSharp,
+  type CropBox,
+  type DecodeImageOptions,
+  type DecodedImage,
+  type FailOn,
+  type ImageFit,
+  type IccProfile,
+  type ResizeOptions,
+  type SharpSettings,
+  type ThumbnailOptions,
+} from './media/image.js';
+export type { MediaContext } from './media/context.js';
+export { IMAGE_FORMATS, VIDEO_FORMATS, type ImageFormat, type VideoFormat } from './media/image-header.js';
+export {
+  probeVideo,
+  VideoReader,
+  FrameStream,
+  type ProbeOptions,
+  type VideoInfo,
+  type VideoInput,
+  type VideoFrame,
+  type FrameSelection,
+  type FrameOptions,
+  type FramesOptions,
+  type VideoReaderOptions,
+} from './media/video.js';
+
+// dataset: versioned tables of media, labels, boxes and embeddings
 export { Dataset, type OpenOptions, type CreateOptions } from './dataset/dataset.js';
-export { ImageCell, VideoCell, type MediaCell, type VideoInfo } from './dataset/cells.js';
-export { HTYPES, BBOX_FORMATS, type Htype, type ColumnSpec, type Schema, type BboxFormat } from './dataset/schema.js';
+export { ImageCell, VideoCell, type MediaCell, type CellSource } from './dataset/cells.js';
+export type { ByteSource } from './media/range-server.js';
+export {
+  HTYPES,
+  BBOX_FORMATS,
+  type Htype,
+  type ColumnSpec,
+  type ColumnSpecInput,
+  type Schema,
+  type BboxFormat,
+} from './dataset/schema.js';
 export type { Tensor } from './dataset/htypes/index.js';
+export type { RowMatch, RowPredicate } from './dataset/ops/filter.js';
 export type { ColumnSummary } from './dataset/ops/describe.js';
 export type { GroupCount } from './dataset/ops/group-by.js';
 export type { FormatOptions } from './dataset/ops/format.js';
-export { configureLinks } from './dataset/links.js';
+export {
+  BATCH_DTYPES,
+  BATCH_FITS,
+  TENSOR_LAYOUTS,
+  type Batch,
+  type BatchesOptions,
+  type BatchDType,
+  type BatchFit,
+  type ImageDecodeSpec,
+  type TensorLayout,
+} from './dataset/batches/index.js';
+export type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from './interop/types.js';
 
-// media
-export { decodeImage, thumbnail, configureSharp, type DecodeImageOptions, type DecodedImage } from './media/image.js';
-export { probeVideo, VideoReader, type VideoFrame, type FrameSelection } from './media/video.js';
-
-// ingest, batches, interop
-export { ingest, type IngestOptions, type IngestSummary, type IngestProgress, progressBar } from './ingest/index.js';
-export { type Batch, type BatchesOptions } from './dataset/batches/index.js';
+// ingest: folders, S3 prefixes and tables into a dataset
+export {
+  ingest,
+  INGEST_LAYOUTS,
+  type IngestOptions,
+  type IngestSummary,
+  type IngestProgress,
+  type IngestLayout,
+} from './ingest/index.js';
 
 // embeddings and vector search
-export { embed, type EmbedOptions, type EmbedSummary, type EmbedProgress } from './embed/job.js';
 export {
+  embed,
   EmbeddingModel,
   TextModel,
+  CHANNEL_ORDERS,
+  PREPROCESS_FITS,
+  TEXT_POOLINGS,
+  POOLINGS,
+  ON_LINEAGE_MISMATCH,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  INDEX_KINDS,
+  createIndex,
+  type EmbedOptions,
+  type EmbedSummary,
+  type EmbedProgress,
+  type EmbedFailure,
+  type EmbeddingLineage,
+  type EmbeddingModelOptions,
+  type TextModelOptions,
+  type TensorInfo,
+  type ModelSource,
+  type OnLineageMismatch,
+  type Pooling,
+  type TextPooling,
+  type JobFrames,
   type Preprocess,
+  type PreprocessOptions,
+  type PreprocessFit,
+  type ChannelOrder,
   type TextPreprocess,
   type Tokenizer,
   type TokenizerOutput,
+  type LineageIdentity,
+  type QueryModelOptions,
+  type SearchQuery,
+  type DatasetSearchOptions,
+  type DatasetSearchResult,
+  type DatasetHit,
+  type CreateIndexOptions,
+  type IndexEntry,
+  type IndexKind,
+  type IndexPlan,
 } from './embed/index.js';
-export { createIndex, type CreateIndexOptions, type DatasetSearchResult, type DatasetHit } from './embed/index.js';
-export { METRICS, type Metric } from './embed/search/metrics.js';
-export { HnswIndex } from './embed/search/hnsw.js';
+export type { Tokens } from './embed/text-model.js';
+export type { SessionOptions } from './embed/model.js';
+export { METRICS, type Metric, type RowFilter, type SearchHit } from './embed/search/metrics.js';
+export { HnswIndex, type HnswOptions, type HnswBuildOptions, type BuildProgress } from './embed/search/hnsw.js';
 
-// structured features
+// structured features: definitions, windows, point-in-time training sets
 export {
   FeatureRepo,
+  RetrievalJob,
   defineEntity,
   defineSource,
   defineFeatureView,
   defineFeatureService,
   registerSourceLoader,
+  parseDuration,
+  formatDuration,
   AGG_FUNCTIONS,
   WINDOW_KINDS,
+  SOURCE_KINDS,
+  SCALAR_DTYPES,
   type FeatureRepoOptions,
+  type LatestValuesOptions,
+  type StreamStats,
+  type HistoricalOptions,
+  type EntityRowsInput,
+  type DataFrameLike,
+  type Progress,
+  type ApplyResult,
+  type BackfillRange,
+  type DefinitionIssue,
+  type DefLocation,
+  type SourceLoader,
+  type SourceLoaderContext,
+  type AggFunction,
+  type WindowKind,
+  type SourceKind,
+  type ScalarDtype,
+  type Dtype,
+  type Duration,
+  type LongOptions,
+  type EntityDef,
+  type SourceDef,
+  type AggregationDef,
+  type FeatureDef,
+  type FeatureViewDef,
+  type FeatureServiceDef,
+  type Definitions,
+  type Entity,
+  type Source,
+  type WindowSpec,
+  type Aggregation,
+  type FeatureSpec,
+  type FeatureView,
+  type FeatureService,
+  type FeatureRowBatch,
+  type PushedViewValues,
 } from './features/index.js';
 
 // online store and serving
 export {
   openOnlineStore,
+  ONLINE_STORE_TYPES,
   SqliteOnlineStore,
   RedisOnlineStore,
   getOnlineFeatures,
   materialize,
   materializeIncremental,
+  searchOnline,
+  OnlineFeatures,
+  FEATURE_STATUSES,
   type OnlineStore,
+  type OnlineStoreType,
   type OnlineStoreConfig,
+  type SqliteOnlineStoreOptions,
+  type RedisOnlineStoreOptions,
+  type OnlineWriteRow,
+  type OnlineWriteResult,
+  type OnlineRecord,
+  type OnlineScanRow,
+  type OnlineStoreHealth,
+  type OnlineReadOptions,
+  type OnlineScanOptions,
+  type EntityKey,
+  type OnlineRepo,
+  type OnlineView,
+  type OnlineFeatureDef,
+  type LatestValuesBatch,
+  type PushedBatch,
+  type NamedCollection,
+  type ServiceRefs,
+  type GetOnlineFeaturesOptions,
+  type FeatureStatus,
+  type FeatureColumn,
+  type OnlineRow,
+  type FeatureTensor,
+  type FeatureTensorOptions,
+  type MaterializeOptions,
+  type MaterializeIncrementalOptions,
+  type MaterializeResult,
+  type ViewMaterialization,
+  type SearchOnlineOptions,
+  type SearchFilter,
+  type OnlineSearchHit,
 } from './online/index.js';
-export { createFeatureServer, type FeatureServer, type FeatureServerOptions } from './serve/index.js';
+export { createFeatureServer, ServerMetrics, type FeatureServer, type FeatureServerOptions } from './serve/index.js';

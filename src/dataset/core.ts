@@ -6,13 +6,16 @@ import { Transaction, isDerived } from '../format/transaction.js';
 import type { Storage } from '../storage/storage.js';
 import { type CellSource, mediaCell } from './cells.js';
 import { codecFor } from './htypes/index.js';
-import { resolveLink } from './links.js';
+import { LinkResolver } from './links.js';
+import type { OpenStorageOptions } from '../storage/open.js';
 import { type ColumnSpec, infoColumnName, isHiddenColumn } from './schema.js';
 import { STRATA_VERSION } from '../version.js';
 
 export interface CoreOptions {
   /** Target chunk size for writes. Default 8 MiB. */
   readonly chunkSizeBytes?: number;
+  /** Storage options for opening linked files (htype `link`). Default: none (local files, S3 with the default credential chain). */
+  readonly links?: OpenStorageOptions;
 }
 
 /**
@@ -24,12 +27,15 @@ export class DatasetCore {
   private values = new Map<string, Promise<unknown[]>>();
   private txn: Transaction | undefined;
   closed = false;
+  readonly links: LinkResolver;
 
   constructor(
     readonly storage: Storage,
     public manifest: Manifest,
     readonly options: CoreOptions = {},
-  ) {}
+  ) {
+    this.links = new LinkResolver(options.links);
+  }
 
   get uri(): string {
     return this.storage.uri;
@@ -162,11 +168,11 @@ export class DatasetCore {
         row,
         url,
         bytes: async (signal) => {
-          const f = await resolveLink(url);
+          const f = await this.links.resolve(url);
           return f.storage.get(f.key, { signal });
         },
         byteSource: async (signal) => {
-          const f = await resolveLink(url);
+          const f = await this.links.resolve(url);
           const size = knownSize ?? (await f.storage.size(f.key)) ?? 0;
           return { size, read: (o: number, n: number) => f.storage.getRange(f.key, o, n, { signal }) };
         },
@@ -178,7 +184,7 @@ export class DatasetCore {
       row,
       bytes: async (signal) => (await reader.sample(row, signal))?.bytes ?? new Uint8Array(0),
       byteSource: async (signal) =>
-        (await reader.byteSource(row, signal)) ?? { size: 0, read: async () => new Uint8Array(0) },
+        (await reader.byteSource(row, signal)) ?? { size: 0, read: () => Promise.resolve(new Uint8Array(0)) },
     };
   }
 
@@ -197,9 +203,23 @@ export class DatasetCore {
     return this.txn !== undefined;
   }
 
-  /** Encodes one row through the htypes: validation happens here, before anything is buffered. */
-  async encodeRow(row: Readonly<Record<string, unknown>>, rowIndex: number): Promise<Record<string, Sample | null>> {
+  /**
+   * Encodes one row through the htypes: validation happens here, before anything is buffered.
+   * Column metadata changes (e.g. new class names) go to the transaction at once, or into
+   * `pendingMeta` when given, for the caller to apply once every row of a batch encoded.
+   */
+  async encodeRow(
+    row: Readonly<Record<string, unknown>>,
+    rowIndex: number,
+    pendingMeta?: Map<string, Record<string, unknown>>,
+  ): Promise<Record<string, Sample | null>> {
     const txn = this.transaction();
+    if (typeof row !== 'object' || row === null || Array.isArray(row) || ArrayBuffer.isView(row)) {
+      throw new StrataError('INVALID_ARGUMENT', `row ${rowIndex}: expected an object keyed by column name`, {
+        row: rowIndex,
+        hint: `got ${row === null ? 'null' : Array.isArray(row) ? 'an array' : typeof row}; append({ col: value }) or append([{...}, {...}])`,
+      });
+    }
     const names = new Set(this.visibleColumnsOf(txn));
     for (const k of Object.keys(row)) {
       if (!names.has(k)) {
@@ -210,20 +230,24 @@ export class DatasetCore {
         });
       }
     }
-    const out: Record<string, Sample | null> = {};
+    const out: Record<string, Sample | null> = Object.create(null) as Record<string, Sample | null>;
     for (const name of names) {
       const col = txn.schema.find((c) => c.name === name)!;
-      if (row[name] === undefined && isDerived(col)) continue; // left short for the job that derives it
+      const value = Object.hasOwn(row, name) ? row[name] : undefined;
+      if (value === undefined && isDerived(col)) continue; // left short for the job that derives it
       const codec = codecFor(col.htype, name);
-      const enc = await codec.encode(row[name], {
+      const meta = pendingMeta?.get(name) ?? col.meta;
+      const enc = await codec.encode(value, {
         column: name,
         row: rowIndex,
         dtype: col.dtype,
-        meta: { ...col.meta, sampleCompression: col.sampleCompression },
-        updateMeta: (meta) => {
-          const { sampleCompression: _drop, ...rest } = meta;
-          txn.setColumnMeta(name, rest);
+        meta: { ...meta, sampleCompression: col.sampleCompression },
+        updateMeta: (next) => {
+          const { sampleCompression: _drop, ...rest } = next;
+          if (pendingMeta) pendingMeta.set(name, rest);
+          else txn.setColumnMeta(name, rest);
         },
+        links: this.links,
       });
       out[name] = enc.sample;
       if (codec.media) {
@@ -233,6 +257,20 @@ export class DatasetCore {
       }
     }
     return out;
+  }
+
+  /**
+   * Encodes and validates every row, then appends them to the transaction: a bad row anywhere
+   * leaves the transaction (rows, metadata, uploaded chunks) as it was.
+   */
+  async appendRows(rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<void> {
+    const txn = this.transaction();
+    const pendingMeta = new Map<string, Record<string, unknown>>();
+    const first = this.manifest.length + txn.rowsAppended;
+    const encoded: Record<string, Sample | null>[] = [];
+    for (let i = 0; i < rows.length; i++) encoded.push(await this.encodeRow(rows[i], first + i, pendingMeta));
+    for (const [name, meta] of pendingMeta) txn.setColumnMeta(name, meta);
+    for (const row of encoded) await txn.appendRow(row);
   }
 
   private visibleColumnsOf(txn: Transaction): string[] {

@@ -1,3 +1,5 @@
+import type { Table as ArrowTable } from 'apache-arrow';
+import type { DataFrame as DanfoDataFrame } from 'danfojs-node';
 import { StrataError, isStrataError } from '../errors.js';
 import { emptyManifest, type Manifest, type ColumnManifest } from '../format/manifest.js';
 import {
@@ -9,10 +11,10 @@ import {
 } from '../format/versions.js';
 import { vacuum as vacuumStorage, type VacuumOptions, type VacuumResult } from '../format/vacuum.js';
 import type { NewColumn } from '../format/transaction.js';
-import { openStorage } from '../storage/open.js';
+import { type OpenStorageOptions, openStorage } from '../storage/open.js';
 import type { Storage } from '../storage/storage.js';
 import { STRATA_VERSION } from '../version.js';
-import { DatasetCore } from './core.js';
+import { type CoreOptions, DatasetCore } from './core.js';
 import { codecFor, normalizeSpec } from './htypes/index.js';
 import { type ColumnSummary, describeColumns } from './ops/describe.js';
 import { type RowMatch, type RowPredicate, filterRows } from './ops/filter.js';
@@ -25,15 +27,18 @@ import type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions
 import type { DatasetHit, DatasetSearchOptions, SearchQuery } from '../embed/dataset-search.js';
 import type { CreateIndexOptions, IndexEntry } from '../embed/index-store.js';
 
-type StorageOptions = NonNullable<Parameters<typeof openStorage>[1]>;
-
-export interface OpenOptions extends StorageOptions {
+export interface OpenOptions extends OpenStorageOptions {
   /** Version to open (time travel). Default: the latest. */
   readonly version?: number;
   /** Target chunk size for appends. Default 8 MiB. */
   readonly chunkSizeBytes?: number;
   /** Use this storage instead of opening one from the URI. */
   readonly storage?: Storage;
+  /**
+   * Storage options for linked files (htype `link`), e.g. `{ s3: { region, credentials } }`.
+   * Default: this dataset's own `s3`/`local`/`http` options.
+   */
+  readonly links?: OpenStorageOptions;
   readonly signal?: AbortSignal;
 }
 
@@ -76,7 +81,7 @@ export class Dataset {
       }
       throw err;
     }
-    return new Dataset(new DatasetCore(storage, manifest, options), null, null);
+    return new Dataset(new DatasetCore(storage, manifest, coreOptions(options)), null, null);
   }
 
   /** Opens the latest version, or `options.version`. Reads one manifest; no chunk is touched. */
@@ -86,7 +91,7 @@ export class Dataset {
       options.version === undefined
         ? await readLatestManifest(storage, options.signal)
         : await readManifest(storage, options.version, options.signal);
-    return new Dataset(new DatasetCore(storage, manifest, options), null, null);
+    return new Dataset(new DatasetCore(storage, manifest, coreOptions(options)), null, null);
   }
 
   get uri(): string {
@@ -216,7 +221,7 @@ export class Dataset {
   }
 
   /** This view as an apache-arrow Table (src/interop/arrow.ts; loaded on first use). */
-  async toArrow(options: ToArrowOptions = {}): Promise<import('apache-arrow').Table> {
+  async toArrow(options: ToArrowOptions = {}): Promise<ArrowTable> {
     return (await import('../interop/arrow.js')).toArrow(this, options);
   }
 
@@ -226,16 +231,12 @@ export class Dataset {
   }
 
   /** The tabular columns as a danfojs-node DataFrame; danfo is imported only here. */
-  async toDanfo(options: ToDanfoOptions = {}): Promise<import('danfojs-node').DataFrame> {
+  async toDanfo(options: ToDanfoOptions = {}): Promise<DanfoDataFrame> {
     return (await import('../interop/danfo.js')).toDanfo(this, options);
   }
 
   /** A new dataset at `uri` from an Arrow table (htypes from Strata field metadata, else inferred). */
-  static async fromArrow(
-    table: import('apache-arrow').Table,
-    uri: string,
-    options: FromTableOptions = {},
-  ): Promise<Dataset> {
+  static async fromArrow(table: ArrowTable, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
     return (await import('../interop/arrow.js')).fromArrow(table, uri, options);
   }
 
@@ -267,15 +268,24 @@ export class Dataset {
   ): Promise<void> {
     this.assertWholeDataset('append');
     const list = Array.isArray(rows) ? rows : [rows as Record<string, unknown>];
-    const txn = this.core.transaction();
-    for (const row of list) {
-      const encoded = await this.core.encodeRow(row, this.core.manifest.length + txn.rowsAppended);
-      await txn.appendRow(encoded);
-    }
+    await this.core.appendRows(list);
   }
 
   /** Appends columns of equal length: `{ label: ['cat', 'dog'], image: [a, b] }`. */
   async extend(columns: Readonly<Record<string, readonly unknown[]>>): Promise<void> {
+    if (typeof columns !== 'object' || columns === null || Array.isArray(columns)) {
+      throw new StrataError('INVALID_ARGUMENT', 'extend: expected an object of column arrays', {
+        hint: "write extend({ label: ['cat', 'dog'], score: [0.1, 0.2] })",
+      });
+    }
+    for (const [name, values] of Object.entries(columns)) {
+      if (!Array.isArray(values) && !(ArrayBuffer.isView(values) && !(values instanceof DataView))) {
+        throw new StrataError('INVALID_ARGUMENT', `extend: column ${name} is not an array of values`, {
+          column: name,
+          hint: `got ${typeof values === 'string' ? 'a string' : typeof values}; pass one value per row, e.g. { ${name}: [a, b] }`,
+        });
+      }
+    }
     const lengths = new Set(Object.values(columns).map((v) => v.length));
     if (lengths.size > 1) {
       throw new StrataError('INVALID_ARGUMENT', `extend: columns have different lengths (${[...lengths].join(', ')})`, {
@@ -305,18 +315,22 @@ export class Dataset {
     const codec = codecFor(col!.htype, column);
     if (codec.media)
       throw new StrataError('UNSUPPORTED', `appendToColumn does not take media column ${column}`, { column });
-    let row = col!.length;
+    // Every value is validated before the first is appended: a bad one leaves the column as it was.
+    let meta: Record<string, unknown> | undefined;
+    const samples = [];
     for (const v of values) {
       const enc = await codec.encode(v, {
         column,
-        row,
+        row: col!.length + samples.length,
         dtype: col!.dtype,
-        meta: col!.meta,
-        updateMeta: (m) => txn.setColumnMeta(column, m),
+        meta: meta ?? col!.meta,
+        updateMeta: (m) => (meta = m),
+        links: this.core.links,
       });
-      await txn.appendToColumn(column, enc.sample);
-      row++;
+      samples.push(enc.sample);
     }
+    if (meta) txn.setColumnMeta(column, meta);
+    for (const s of samples) await txn.appendToColumn(column, s);
   }
 
   /** Sets metadata of a column (merged), e.g. lineage. Visible after `commit`. */
@@ -444,4 +458,12 @@ function identity(n: number): Uint32Array {
 
 function clamp(i: number, n: number): number {
   return Math.max(0, Math.min(n, Math.trunc(i)));
+}
+
+/** The core's options: chunk size, and link options defaulting to the dataset's own storage options. */
+function coreOptions(options: OpenOptions): CoreOptions {
+  return {
+    chunkSizeBytes: options.chunkSizeBytes,
+    links: options.links ?? { s3: options.s3, local: options.local, http: options.http },
+  };
 }

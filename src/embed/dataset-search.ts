@@ -10,10 +10,15 @@ import { keyToScore, scanExact } from './search/exact.js';
 import { checkK, checkMetric, checkQuery, TopK, vectorNorms, type Metric, type RowFilter } from './search/metrics.js';
 
 /**
- * A query: a vector, an encoded image (bytes or an ImageCell), a text (for text embedding columns,
- * with options.tokenizer), or a row whose vector (or image) is used.
+ * What to search for, tagged by kind: a vector; an encoded image (bytes or an ImageCell), embedded
+ * with the column's model; a text (text embedding columns; uses `options.tokenizer` when given); or a
+ * row of this dataset, whose vector is used (or, when it has none yet, its image or text is embedded).
  */
-export type SearchQuery = ArrayLike<number> | Uint8Array | ImageCell | string | number | { readonly row: number };
+export type SearchQuery =
+  | { readonly vector: ArrayLike<number> }
+  | { readonly image: Uint8Array | ImageCell }
+  | { readonly text: string }
+  | { readonly row: number };
 
 export interface DatasetSearchOptions extends QueryModelOptions {
   /** Results. Default 10. */
@@ -157,8 +162,11 @@ async function resolveQuery(
   query: SearchQuery,
   options: DatasetSearchOptions,
 ): Promise<Float32Array> {
-  const row = typeof query === 'number' ? query : (query as { row?: unknown }).row;
-  if (typeof row === 'number') {
+  const q = checkQueryShape(query);
+  if ('vector' in q) return checkQuery(q.vector, m.dim);
+  let input: Uint8Array | ImageCell | string;
+  if ('row' in q) {
+    const row = q.row;
     if (!(Number.isInteger(row) && row >= 0 && row < m.rows)) {
       throw new StrataError('INVALID_ARGUMENT', `query row ${row} is outside 0..${m.rows - 1}`, {
         field: 'query',
@@ -174,29 +182,56 @@ async function resolveQuery(
         field: 'query',
         row,
         column,
-        hint: 'pass a vector or an image',
+        hint: 'pass { vector } or { image }',
       });
     }
-    query = cell;
+    input = cell;
+  } else {
+    input = 'text' in q ? q.text : q.image;
   }
-  if (query instanceof ImageCell || query instanceof Uint8Array || typeof query === 'string') {
-    const lineage = readLineage(ds.core.columnManifest(column).meta);
-    if (!lineage) {
-      throw new StrataError(
-        'INVALID_ARGUMENT',
-        `column ${column} has no embedding lineage, so ${typeof query === 'string' ? 'a text' : 'an image'} query cannot be embedded`,
-        {
-          column,
-          field: 'query',
-          hint: 'pass a query vector, or search a column written by embed()',
-        },
-      );
-    }
-    if (typeof query === 'string') return embedQueryText(query, lineage, column, options);
-    const bytes = query instanceof ImageCell ? await query.bytes({ signal: options.signal }) : query;
-    return embedQueryImage(bytes, lineage, column, options);
+  const lineage = readLineage(ds.core.columnManifest(column).meta);
+  if (!lineage) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `column ${column} has no embedding lineage, so ${typeof input === 'string' ? 'a text' : 'an image'} query cannot be embedded`,
+      {
+        column,
+        field: 'query',
+        hint: 'pass { vector }, or search a column written by embed()',
+      },
+    );
   }
-  return checkQuery(query as ArrayLike<number>, m.dim);
+  if (typeof input === 'string') return embedQueryText(input, lineage, column, options);
+  const bytes = input instanceof ImageCell ? await input.bytes({ signal: options.signal }) : input;
+  return embedQueryImage(bytes, lineage, column, options);
+}
+
+/** The query as one of its four tagged forms, or INVALID_ARGUMENT saying which forms exist. */
+function checkQueryShape(query: SearchQuery): SearchQuery {
+  const q = query as unknown;
+  const kinds =
+    q !== null && typeof q === 'object' && !ArrayBuffer.isView(q) && !Array.isArray(q) && !(q instanceof ImageCell)
+      ? (['vector', 'image', 'text', 'row'] as const).filter((k) => k in q)
+      : [];
+  const ok =
+    kinds.length === 1 &&
+    ((kinds[0] === 'vector' && isArrayLike((q as { vector: unknown }).vector)) ||
+      (kinds[0] === 'image' &&
+        ((q as { image: unknown }).image instanceof Uint8Array ||
+          (q as { image: unknown }).image instanceof ImageCell)) ||
+      (kinds[0] === 'text' && typeof (q as { text: unknown }).text === 'string') ||
+      (kinds[0] === 'row' && typeof (q as { row: unknown }).row === 'number'));
+  if (!ok) {
+    throw new StrataError('INVALID_ARGUMENT', 'a search query must be { vector }, { image }, { text } or { row }', {
+      field: 'query',
+      hint: 'e.g. ds.search("embedding", { vector: [0.1, 0.2, ...] }) or ds.search("embedding", { row: 3 })',
+    });
+  }
+  return query;
+}
+
+function isArrayLike(v: unknown): v is ArrayLike<number> {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
 }
 
 /** `ds.search` with the plan it used (exact or HNSW, and why). */

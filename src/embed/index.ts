@@ -2,10 +2,9 @@
 export { EmbeddingModel, formatDims, type EmbeddingModelOptions, type TensorInfo } from './model.js';
 export {
   CHANNEL_ORDERS,
-  FITS,
+  PREPROCESS_FITS,
   IMAGENET_MEAN,
   IMAGENET_STD,
-  LAYOUTS,
   channelCount,
   itemDims,
   resizeForModel,
@@ -13,8 +12,7 @@ export {
   toTensor,
   validatePreprocess,
   type ChannelOrder,
-  type Fit,
-  type Layout,
+  type PreprocessFit,
   type Preprocess,
   type PreprocessOptions,
   type RawImage,

@@ -1,4 +1,4 @@
-import { StrataError, throwIfAborted } from '../errors.js';
+import { StrataError, throwIfAborted, type ErrorCode } from '../errors.js';
 
 /** One sample after the read + decode/resize stage: model-sized pixels (one per image/frame). */
 export interface PreparedSample {
@@ -7,8 +7,12 @@ export interface PreparedSample {
   readonly items: readonly Uint8Array[];
   /** Frame timestamps (seconds) for videos. */
   readonly timestamps?: readonly number[];
-  /** Why the sample could not be embedded (decode error); it is written as null. */
+  /** Why the sample could not be embedded (decode error, missing linked file); it is written as null. */
   readonly failure?: string;
+  /** The error code strict mode raises for `failure`. Default 'CORRUPT'. */
+  readonly failureCode?: ErrorCode;
+  /** The linked file the failure is about, if any. */
+  readonly file?: string;
   /** The source cell was null: written as null, not counted as a failure. */
   readonly empty?: boolean;
 }
@@ -82,7 +86,8 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
   const queue: Promise<PreparedSample>[] = [];
   const changed = new Notifier();
   let sourceDone = false;
-  let failed: unknown;
+  // the first error, boxed: `undefined` could itself be thrown
+  let failed: { readonly error: unknown } | undefined;
   let stopped = false;
   let inFlight = 0;
   let inferring = false;
@@ -104,7 +109,7 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
         changed.notify();
       }
     } catch (err) {
-      failed ??= err;
+      failed ??= { error: err };
     } finally {
       sourceDone = true;
       changed.notify();
@@ -113,7 +118,7 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
 
   const next = async (): Promise<PreparedSample | undefined> => {
     for (;;) {
-      if (failed !== undefined) throw failed;
+      if (failed !== undefined) throw failed.error;
       const p = queue.shift();
       if (p) {
         changed.notify();
@@ -173,7 +178,7 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
     }
     while (pending.length > 0) await drain(pending.shift()!);
   } catch (err) {
-    failed ??= err;
+    failed ??= { error: err };
   } finally {
     stopped = true;
     changed.notify();
@@ -181,7 +186,7 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
     // let started preparations settle so nothing runs after we return
     await Promise.allSettled(queue);
   }
-  if (failed !== undefined) throw failed;
+  if (failed !== undefined) throw failed.error;
   return stats;
 }
 

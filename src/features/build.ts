@@ -100,11 +100,14 @@ export function tableFromRecords(
   return new A.Table(vectors);
 }
 
-/** A JS value as it reads back from an Arrow column of `dtype` (int64 → number, float32 rounded, time → ms). */
+/**
+ * A JS value as it reads back from an Arrow column of `dtype` (int64 → number, or bigint beyond
+ * 2^53; float32 rounded; time → ms).
+ */
 export function normalizeValue(v: unknown, dtype: Dtype): unknown {
   const c = coerce(v, dtype);
   if (c === null || c === undefined) return null;
-  if (typeof c === 'bigint') return Number(c);
+  if (typeof c === 'bigint') return Number.isSafeInteger(Number(c)) ? Number(c) : c;
   if (dtype === 'float32' && typeof c === 'number') return Math.fround(c);
   if (Array.isArray(c)) {
     const el = listElement(dtype) ?? 'float64';

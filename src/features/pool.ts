@@ -1,12 +1,13 @@
 /**
- * One helper worker thread for the sort's kernels (the main thread does the other half). The worker
- * runs the kernels' own source (`fn.toString()`), so there is no separate worker file to build or
- * resolve. Arrays it writes must live on SharedArrayBuffers. If the worker cannot start, callers fall
- * back to running everything on the main thread. The worker runs a GC after each kernel so it never
- * keeps finished kernels' shared arrays alive (see SOURCE).
+ * One helper worker thread for the sort's kernels (the main thread does the other half): the module
+ * kernel-worker.ts, which collects garbage whenever it has been idle for a moment so that it never
+ * keeps finished kernels' shared arrays alive. Arrays it writes must live on SharedArrayBuffers. If
+ * the worker cannot start, callers fall back to running everything on the main thread.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { StrataError } from '../errors.js';
+import { startWorker, type WorkerThread } from '../workers/start.js';
+import type { KernelMethods } from './kernel-worker.js';
 import { pairKernel, probeKernel } from './probe-kernels.js';
 import { bucketKernel, histKernel, scatterKernel } from './sort-kernels.js';
 import { tileKernel } from './tile-kernel.js';
@@ -21,55 +22,18 @@ export const KERNELS = {
 } as const;
 export type KernelName = keyof typeof KERNELS;
 
-/** The kernel worker collects garbage after this long without a kernel to run. */
-const IDLE_GC_MS = 50;
+/** One kernel run: the kernel's name and its arguments. */
+export type KernelCall = {
+  [K in KernelName]: { readonly k: K; readonly a: Parameters<(typeof KERNELS)[K]>[0] };
+}[KernelName];
 
-const SOURCE = `
-const { parentPort } = require('node:worker_threads');
-var __name = (f) => f;
-const K = { ${Object.entries(KERNELS)
-  .map(([k, f]) => `${k}: (${f.toString()})`)
-  .join(',\n')} };
-// The arrays a kernel gets live on SharedArrayBuffers that stay allocated while any thread holds
-// them; this worker allocates almost nothing, so its own GC would not run for minutes and every
-// backfill's arrays (~120 MB for 10M events) piled up, and backfills slowed from ~1.0 s to ~3 s
-// after a few runs in one process. So the worker collects once it has been idle for a moment (not
-// after every kernel: a collection between two kernels of one backfill delays the second). The
-// flag is set the way Jest's leak detector does it; without it the worker still works.
-let gc = null;
-try { require('node:v8').setFlagsFromString('--expose-gc'); gc = require('node:vm').runInNewContext('gc'); } catch {}
-let collect = null;
-parentPort.on('message', (m) => {
-  if (collect) clearTimeout(collect);
-  try { K[m.k](m.a); parentPort.postMessage({ id: m.id }); }
-  catch (e) { parentPort.postMessage({ id: m.id, error: String((e && e.stack) || e) }); }
-  m = null;
-  if (gc) collect = setTimeout(() => { collect = null; gc(); }, ${IDLE_GC_MS});
-});`;
+/** The worker, once asked for: null when it cannot run (then everything runs on the main thread). */
+let worker: WorkerThread<KernelMethods> | null | undefined;
 
-let worker: Worker | null | undefined;
-let nextId = 0;
-const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-
-function getWorker(): Worker | null {
+function getWorker(): WorkerThread<KernelMethods> | null {
   if (worker !== undefined) return worker;
   try {
-    const w = new Worker(SOURCE, { eval: true });
-    w.on('message', (m: { id: number; error?: string }) => {
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (pending.size === 0) w.unref();
-      if (!p) return;
-      if (m.error) p.reject(new Error(m.error));
-      else p.resolve();
-    });
-    w.on('error', (err) => {
-      for (const p of pending.values()) p.reject(err);
-      pending.clear();
-      worker = null;
-    });
-    w.unref();
-    worker = w;
+    worker = startWorker<KernelMethods>(new URL('./kernel-worker.js', import.meta.url), { name: 'feature kernel' });
   } catch {
     worker = null;
   }
@@ -82,16 +46,28 @@ export function canParallelize(): boolean {
   return availableParallelism() >= 2 && typeof SharedArrayBuffer === 'function' && getWorker() !== null;
 }
 
-/** Runs a kernel on the worker thread (arguments' typed arrays must be shared to be written back). */
-export function runOnWorker<K extends KernelName>(k: K, args: Parameters<(typeof KERNELS)[K]>[0]): Promise<void> {
+/**
+ * Runs a kernel on the worker thread (arguments' typed arrays must be shared to be written back).
+ * When the worker turns out not to load, the kernel runs here instead and later calls stay here.
+ */
+export async function runOnWorker<K extends KernelName>(k: K, args: Parameters<(typeof KERNELS)[K]>[0]): Promise<void> {
   const w = getWorker();
-  if (!w) return Promise.reject(new Error('no worker thread'));
-  const id = nextId++;
-  return new Promise<void>((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    w.ref();
-    w.postMessage({ id, k, a: args });
-  });
+  if (!w) throw new StrataError('UNAVAILABLE', 'the feature kernel worker thread is not available', {});
+  try {
+    await w.call('run', { k, a: args } as KernelCall);
+  } catch (err) {
+    // a dead worker is not asked again: later kernels run on this thread
+    if (w.failed && worker === w) worker = null;
+    if (w.started) throw err;
+    // it never ran anything (its module did not load): this thread does the work
+    if (worker === null) {
+      process.emitWarning(`running feature kernels on the main thread: ${(err as Error).message}`, {
+        code: 'STRATA_NO_KERNEL_WORKER',
+      });
+    }
+    void w.close();
+    (KERNELS[k] as (a: unknown) => void)(args);
+  }
 }
 
 export function sharedF64(n: number): Float64Array {

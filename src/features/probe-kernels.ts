@@ -1,5 +1,5 @@
 /**
- * Point-in-time kernels (self-contained, like the sort's, so a worker can run them): events in
+ * Point-in-time kernels (run by either thread, like the sort's; see pool.ts): events in
  * entity buckets probe the time-sorted lookup rows of their entity.
  */
 

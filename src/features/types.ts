@@ -203,6 +203,8 @@ export interface FeatureView {
   /** Join key names (flattened from the view's entities). */
   readonly entities: readonly string[];
   readonly entityNames: readonly string[];
+  /** Join key → dtype (the entity's valueType, else the source column's), where known. */
+  readonly keyDtypes?: Readonly<Record<string, Dtype>>;
   readonly source: string;
   readonly kind: 'plain' | 'aggregation';
   readonly features: readonly FeatureSpec[];

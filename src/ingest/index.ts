@@ -4,7 +4,7 @@ export { type IngestProgress, type ProgressBarOptions, formatProgress, progressB
 export {
   IMAGE_EXTENSIONS,
   VIDEO_EXTENSIONS,
-  LAYOUTS as INGEST_LAYOUTS,
+  INGEST_LAYOUTS,
   type IngestLayout,
   inferSpec,
   mediaKindOf,

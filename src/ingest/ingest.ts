@@ -22,8 +22,8 @@ export interface IngestOptions extends OpenStorageOptions {
   readonly boxColumns?: Readonly<Record<string, readonly [string, string, string, string]>>;
   /** Column types for table columns (default: inferred, see `inferSpec`). */
   readonly schema?: Readonly<Record<string, ColumnSpecInput>>;
-  /** Store references (htype link) instead of the bytes. Default false. For s3:// sources call
-   * `configureLinks({ s3 })` first so links resolve with the right credentials. */
+  /** Store references (htype link) instead of the bytes. Default false. Links resolve with the same
+   * `s3`/`local`/`http` options as the source (stored as the dataset's link options when ingest creates it). */
   readonly link?: boolean;
   /** Files read and validated at once. Default 8. */
   readonly concurrency?: number;
@@ -264,20 +264,33 @@ async function encodeItem(
   i: number,
   signal: AbortSignal | undefined,
 ): Promise<Outcome> {
+  // The row this file would get if nothing before it were skipped: the encoders name it in their
+  // errors, but a skipped file never becomes a row, so skip reasons leave it out (the file names it).
+  const provisionalRow = ds.core.manifest.length + i;
   try {
     throwIfAborted(signal, 'ingest');
-    const bytes = link ? undefined : await readItem(src, item, signal);
+    const bytes = link ? undefined : await readItem(src, item, ds.core.links, signal);
     const column = item.kind === 'image' ? names.image : names.video;
     const row = { ...item.values, [column]: link ? item.url : bytes, [names.source]: item.id };
     // Never start encoding while a commit swaps the transaction (the encoder would bind to the old one).
     while (state.committing) await state.gate;
-    const encoded = await ds.core.encodeRow(row, ds.core.manifest.length + i);
+    const encoded = await ds.core.encodeRow(row, provisionalRow);
     return { ok: true, row: encoded, bytes: bytes?.byteLength ?? 0 };
   } catch (err) {
     if (signal?.aborted) throw err;
     if (isStrataError(err) && ['INVALID_ARGUMENT', 'CORRUPT', 'UNSUPPORTED', 'NOT_FOUND'].includes(err.code))
-      return { ok: false, reason: err.message };
+      return { ok: false, reason: withoutRow(err.message, err.details.row === provisionalRow ? provisionalRow : -1) };
     if (isStrataError(err)) throw err;
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** `message` without the encoders' reference to row `row` (`(column 'x', row 3)` → `(column 'x')`). */
+function withoutRow(message: string, row: number): string {
+  if (row < 0) return message;
+  return message
+    .replace(` (row ${row})`, '')
+    .replace(`(row ${row}, `, '(')
+    .replace(`, row ${row}`, '')
+    .replace(new RegExp(`^row ${row}: `), '');
 }

@@ -2,14 +2,14 @@ import path from 'node:path';
 import { StrataError } from '../errors.js';
 import type { ColumnSpecInput } from '../dataset/schema.js';
 import type { DType } from '../format/dtype.js';
-import { resolveLink } from '../dataset/links.js';
+import type { LinkResolver } from '../dataset/links.js';
 import type { Storage } from '../storage/storage.js';
 import { parseTable, tableFormatOf } from './table.js';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'bmp'] as const;
 export const VIDEO_EXTENSIONS = ['mp4', 'mov', 'mkv', 'webm', 'avi', 'm4v'] as const;
-export const LAYOUTS = ['auto', 'imagefolder', 'table'] as const;
-export type IngestLayout = (typeof LAYOUTS)[number];
+export const INGEST_LAYOUTS = ['auto', 'imagefolder', 'table'] as const;
+export type IngestLayout = (typeof INGEST_LAYOUTS)[number];
 export type MediaKind = 'image' | 'video';
 
 export function mediaKindOf(file: string): MediaKind | undefined {
@@ -62,6 +62,13 @@ export function urlOf(storage: Storage, key: string): string {
 /** Lists the source and turns it into items, following the layout. */
 export async function planSource(source: Storage, options: PlanOptions, signal?: AbortSignal): Promise<SourcePlan> {
   const keys = (await source.list('', { signal })).filter((k) => !k.split('/').some((p) => p.startsWith('.')));
+  if (keys.length === 0) {
+    // A folder that does not exist lists nothing, like an S3 prefix: refuse before a dataset is created.
+    throw new StrataError('NOT_FOUND', `ingest: ${source.uri} does not exist or holds no files`, {
+      uri: source.uri,
+      hint: 'check the path: ingest reads a folder or s3:// prefix of images/videos (with or without a table)',
+    });
+  }
   let layout = options.layout;
   let table = options.table;
   if (layout === 'auto') {
@@ -225,8 +232,13 @@ function isBoxes(v: unknown): boolean {
 }
 
 /** The bytes of an item: from the source storage, or through the link resolver for external files. */
-export async function readItem(source: Storage, item: IngestItem, signal?: AbortSignal): Promise<Uint8Array> {
+export async function readItem(
+  source: Storage,
+  item: IngestItem,
+  links: LinkResolver,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   if (item.key !== undefined) return source.get(item.key, { signal });
-  const f = await resolveLink(item.url);
+  const f = await links.resolve(item.url);
   return f.storage.get(f.key, { signal });
 }

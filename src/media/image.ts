@@ -4,19 +4,29 @@ import { StrataError, throwIfAborted } from '../errors.js';
 import { contextDetails, describeContext, type MediaContext } from './context.js';
 import { sniffImage } from './image-header.js';
 
-export const FITS = ['cover', 'contain', 'fill', 'inside'] as const;
+export const IMAGE_FITS = ['cover', 'contain', 'fill', 'inside'] as const;
 /** cover: fill the box, crop the overflow (centred); contain: fit inside, pad with black to the box;
  * fill: stretch to the box; inside: fit inside, no padding (output may be smaller than the box). */
-export type Fit = (typeof FITS)[number];
+export type ImageFit = (typeof IMAGE_FITS)[number];
 
 export const FAIL_ON = ['truncated', 'error', 'warning'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
+
+/**
+ * What decoding does with an ICC colour profile embedded in the file (Adobe RGB, Display P3, ...):
+ * - 'ignore': the stored values as they are, the pixels PIL (and so torchvision's loader) returns —
+ *   what a model trained in PyTorch was fed.
+ * - 'srgb': converted from the embedded profile to sRGB, the colours a browser shows.
+ * Files without a profile decode the same either way.
+ */
+export const ICC_PROFILES = ['ignore', 'srgb'] as const;
+export type IccProfile = (typeof ICC_PROFILES)[number];
 
 export interface ResizeOptions {
   readonly width: number;
   readonly height: number;
   /** Default 'fill'. */
-  readonly fit?: Fit;
+  readonly fit?: ImageFit;
 }
 
 export interface CropBox {
@@ -34,13 +44,15 @@ export interface DecodeImageOptions {
   /** One channel (luminance); alpha is dropped. Same as `channels: 1`. */
   readonly grayscale?: boolean;
   /** Force the channel count: 1 grey, 3 RGB (alpha dropped, grey expanded), 4 RGBA.
-   * Default: the image's own channels, as {@link sniffImage} reports them. */
+   * Default: the image's own channels, as the image header reports them. */
   readonly channels?: 1 | 3 | 4;
   /** Apply the EXIF orientation. Default false, so the shape matches the header's width/height. */
   readonly autoOrient?: boolean;
   /** How strict the decoder is. Default 'error': truncated or undecodable data fails (CORRUPT).
    * 'warning' also rejects files libjpeg/libpng only warn about. */
   readonly failOn?: FailOn;
+  /** An embedded ICC profile: 'ignore' (default, PIL's pixels) or 'srgb' (convert); see {@link ICC_PROFILES}. */
+  readonly iccProfile?: IccProfile;
   readonly signal?: AbortSignal;
 }
 
@@ -134,8 +146,8 @@ function validate(options: DecodeImageOptions, context: MediaContext): void {
         context,
       );
     }
-    if (resize.fit !== undefined && !FITS.includes(resize.fit)) {
-      throw invalid(`resize.fit must be one of ${FITS.join(', ')}, got '${resize.fit}'`, 'resize.fit', context);
+    if (resize.fit !== undefined && !IMAGE_FITS.includes(resize.fit)) {
+      throw invalid(`resize.fit must be one of ${IMAGE_FITS.join(', ')}, got '${resize.fit}'`, 'resize.fit', context);
     }
   }
   if (crop) {
@@ -154,10 +166,17 @@ function validate(options: DecodeImageOptions, context: MediaContext): void {
       );
   }
   if (channels !== undefined && channels !== 1 && channels !== 3 && channels !== 4) {
-    throw invalid(`channels must be 1, 3 or 4, got ${channels}`, 'channels', context);
+    throw invalid(`channels must be 1, 3 or 4, got ${String(channels)}`, 'channels', context);
   }
   if (options.failOn !== undefined && !FAIL_ON.includes(options.failOn)) {
     throw invalid(`failOn must be one of ${FAIL_ON.join(', ')}, got '${options.failOn}'`, 'failOn', context);
+  }
+  if (options.iccProfile !== undefined && !ICC_PROFILES.includes(options.iccProfile)) {
+    throw invalid(
+      `iccProfile must be one of ${ICC_PROFILES.join(', ')}, got '${options.iccProfile}'`,
+      'iccProfile',
+      context,
+    );
   }
 }
 
@@ -192,7 +211,8 @@ function decodeError(err: unknown, bytes: Uint8Array, context: MediaContext, wha
 
 /**
  * Decodes an image (jpeg, png, webp, gif first frame, tiff, and anything else libvips reads) to
- * HWC uint8 pixels, optionally cropped, resized and converted. Damaged or truncated data raises
+ * HWC uint8 pixels, optionally cropped, resized and converted. An embedded ICC profile is ignored
+ * unless `iccProfile: 'srgb'` (the pixels PIL gives, see {@link ICC_PROFILES}). Damaged or truncated data raises
  * StrataError CORRUPT naming `context` (never a partial or black image); a BMP raises UNSUPPORTED.
  */
 export async function decodeImage(
@@ -215,7 +235,11 @@ export async function decodeImage(
     }
   }
   try {
-    let img = sharp(asBuffer(bytes), { failOn: options.failOn ?? 'error', autoOrient: options.autoOrient ?? false });
+    let img = sharp(asBuffer(bytes), {
+      failOn: options.failOn ?? 'error',
+      autoOrient: options.autoOrient ?? false,
+      ignoreIcc: (options.iccProfile ?? 'ignore') === 'ignore',
+    });
     if (options.crop) img = img.extract(options.crop);
     if (options.resize) {
       const { width, height, fit = 'fill' } = options.resize;

@@ -19,7 +19,8 @@ export {
 } from './integrity.js';
 export {
   FAIL_ON,
-  FITS,
+  IMAGE_FITS,
+  ICC_PROFILES,
   configureSharp,
   decodeImage,
   sharpSettings,
@@ -28,7 +29,8 @@ export {
   type DecodeImageOptions,
   type DecodedImage,
   type FailOn,
-  type Fit,
+  type ImageFit,
+  type IccProfile,
   type ResizeOptions,
   type SharpSettings,
   type ThumbnailOptions,

@@ -1,5 +1,5 @@
 import { StrataError } from '../errors.js';
-import { FITS, type ResizeOptions } from './image.js';
+import { IMAGE_FITS, type ResizeOptions } from './image.js';
 import type { VideoInfo } from './video-probe.js';
 
 /** One decoded frame, HWC uint8 RGB. `timestampS` = index / fps, from the start of the video. */
@@ -38,10 +38,10 @@ export function scaleFilter(
 ): { filter?: string; width: number; height: number } {
   if (!resize) return { width: w, height: h };
   const { width: W, height: H, fit = 'fill' } = resize;
-  if (!Number.isInteger(W) || !Number.isInteger(H) || W <= 0 || H <= 0 || !FITS.includes(fit)) {
+  if (!Number.isInteger(W) || !Number.isInteger(H) || W <= 0 || H <= 0 || !IMAGE_FITS.includes(fit)) {
     throw new StrataError(
       'INVALID_ARGUMENT',
-      `resize needs positive integer width/height and fit in ${FITS.join(', ')}, got ${JSON.stringify(resize)}`,
+      `resize needs positive integer width/height and fit in ${IMAGE_FITS.join(', ')}, got ${JSON.stringify(resize)}`,
       { field: 'resize' },
     );
   }

@@ -19,11 +19,9 @@ export type {
   OnlineView,
   OnlineFeatureDef,
   LatestValuesBatch,
-  LatestValuesOptions,
-  PushedViewValues,
+  PushedBatch,
   NamedCollection,
   ServiceRefs,
-  Progress,
 } from './types.js';
 export { indexRepo, resolveFeatures, resolveRef, viewOf, type RepoIndex, type ResolvedFeature } from './repo-index.js';
 export { getOnlineFeatures, type GetOnlineFeaturesOptions } from './read.js';
@@ -33,17 +31,10 @@ export {
   type FeatureStatus,
   type FeatureColumn,
   type OnlineRow,
-  type Tensor,
-  type TensorOptions,
+  type FeatureTensor,
+  type FeatureTensorOptions,
 } from './result.js';
-export {
-  searchOnline,
-  SEARCH_METRICS,
-  type SearchMetric,
-  type SearchFilter,
-  type SearchHit,
-  type SearchOnlineOptions,
-} from './search.js';
+export { searchOnline, type SearchFilter, type OnlineSearchHit, type SearchOnlineOptions } from './search.js';
 export {
   materialize,
   materializeIncremental,

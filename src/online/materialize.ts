@@ -8,7 +8,8 @@ import { StrataError, throwIfAborted } from '../errors.js';
 import { coerceForDtype } from './dtypes.js';
 import { indexRepo, viewOf } from './repo-index.js';
 import type { OnlineStore, OnlineWriteRow } from './store.js';
-import type { LatestValuesBatch, OnlineRepo, OnlineView, Progress } from './types.js';
+import type { Progress } from '../features/index.js';
+import type { LatestValuesBatch, OnlineRepo, OnlineView } from './types.js';
 
 export interface MaterializeOptions {
   readonly start: Date;

@@ -30,12 +30,12 @@ export interface OnlineRow {
   readonly eventTimestampsMs: Record<string, number>;
 }
 
-export interface TensorOptions {
+export interface FeatureTensorOptions {
   /** Value for NOT_FOUND / NULL_VALUE / OUTSIDE_MAX_AGE cells. Default NaN. */
   readonly fill?: number;
 }
 
-export interface Tensor {
+export interface FeatureTensor {
   /** Row-major `[rows, cols]`. */
   readonly data: Float32Array;
   readonly shape: readonly [number, number];
@@ -94,7 +94,7 @@ export class OnlineFeatures {
    * Dense row-major Float32Array of the feature columns (entity keys excluded), vector features
    * flattened in place. Numbers, bigints, booleans and Dates convert; strings are refused (UNSUPPORTED).
    */
-  toTensor(options: TensorOptions = {}): Tensor {
+  toTensor(options: FeatureTensorOptions = {}): FeatureTensor {
     const fill = options.fill ?? Number.NaN;
     const widths = this.columns.map((c) => widthOf(c));
     const cols = widths.reduce((a, b) => a + b, 0);

@@ -4,12 +4,10 @@
  * view's ttl and rows failing `filter` are skipped.
  */
 import { StrataError, throwIfAborted } from '../errors.js';
+import { METRICS, type Metric } from '../embed/search/metrics.js';
 import { indexRepo, resolveRef } from './repo-index.js';
 import type { OnlineStore } from './store.js';
 import type { OnlineRepo } from './types.js';
-
-export const SEARCH_METRICS = ['cosine', 'l2', 'dot'] as const;
-export type SearchMetric = (typeof SEARCH_METRICS)[number];
 
 /** Equality filter on entity keys and feature values (a list means "any of"), or a predicate. */
 export type SearchFilter =
@@ -23,7 +21,7 @@ export interface SearchOnlineOptions {
   /** Hits to return. Default 10. */
   readonly k?: number;
   /** Default `cosine`. */
-  readonly metric?: SearchMetric;
+  readonly metric?: Metric;
   readonly filter?: SearchFilter;
   /** Other features of the same view to return with each hit (names or refs). Default: all of the view's. */
   readonly features?: readonly string[];
@@ -32,7 +30,7 @@ export interface SearchOnlineOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface SearchHit {
+export interface OnlineSearchHit {
   readonly entityKey: Record<string, unknown>;
   /** Lower is nearer: 1 − cosine similarity, euclidean distance, or −dot product. */
   readonly distance: number;
@@ -44,13 +42,13 @@ export async function searchOnline(
   repo: OnlineRepo,
   store: OnlineStore,
   options: SearchOnlineOptions,
-): Promise<SearchHit[]> {
+): Promise<OnlineSearchHit[]> {
   const { view, feature } = resolveRef(indexRepo(repo), options.feature);
   const metric = options.metric ?? 'cosine';
-  if (!SEARCH_METRICS.includes(metric)) {
+  if (!METRICS.includes(metric)) {
     throw new StrataError('INVALID_ARGUMENT', `unknown metric ${String(metric)}`, {
       field: 'metric',
-      hint: `use one of ${SEARCH_METRICS.join(', ')}`,
+      hint: `use one of ${METRICS.join(', ')}`,
     });
   }
   const k = options.k ?? 10;
@@ -69,7 +67,7 @@ export async function searchOnline(
   const now = options.nowMs ?? Date.now();
   const accept = compileFilter(options.filter);
 
-  const hits: SearchHit[] = [];
+  const hits: OnlineSearchHit[] = [];
   for await (const batch of store.scan(view.name, { signal: options.signal })) {
     throwIfAborted(options.signal, 'online search');
     for (const row of batch) {
@@ -98,7 +96,7 @@ export async function searchOnline(
   return hits;
 }
 
-function insertSorted(hits: SearchHit[], hit: SearchHit, k: number): void {
+function insertSorted(hits: OnlineSearchHit[], hit: OnlineSearchHit, k: number): void {
   let lo = 0;
   let hi = hits.length;
   while (lo < hi) {
@@ -116,7 +114,7 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-function distance(metric: SearchMetric, q: Float32Array, qNorm: number, v: ArrayLike<number>): number {
+function distance(metric: Metric, q: Float32Array, qNorm: number, v: ArrayLike<number>): number {
   if (metric === 'l2') {
     let s = 0;
     for (let i = 0; i < q.length; i++) {

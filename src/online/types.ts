@@ -3,6 +3,7 @@
  * Structural on purpose: `FeatureRepo` satisfies it, and so does any small data source
  * with the same members (tests use one).
  */
+import type { LatestValuesOptions } from '../features/index.js';
 
 /** One feature of a view: its name and dtype as declared in the repo (e.g. `float64`, `float32[512]`). */
 export interface OnlineFeatureDef {
@@ -15,6 +16,11 @@ export interface OnlineView {
   readonly name: string;
   /** Join key names of the view's entities, e.g. `['user_id']`. */
   readonly entities: readonly string[];
+  /**
+   * Join key → dtype where known (e.g. `{ user_id: 'int64' }`). Integer keys are then also found by
+   * their decimal text (`"1152921504606846977"`), exact beyond 2^53.
+   */
+  readonly keyDtypes?: Readonly<Record<string, string>>;
   readonly features: readonly OnlineFeatureDef[];
   /** Values older than this are served with status `OUTSIDE_MAX_AGE`. Unset or 0: no limit. */
   readonly ttlMs?: number;
@@ -27,27 +33,9 @@ export interface LatestValuesBatch {
   readonly eventTimestampsMs: Float64Array | readonly number[];
 }
 
-/** What `repo.push()` returns: the current values of every view the pushed events touched. */
-export interface PushedViewValues extends LatestValuesBatch {
+/** What `repo.push()` returns per touched view: the view's current values for the pushed entities. */
+export interface PushedBatch extends LatestValuesBatch {
   readonly view: string;
-}
-
-/** Progress of a long operation. */
-export interface Progress {
-  /** What is being worked on, e.g. the view name. */
-  readonly phase: string;
-  /** Units done so far (rows written for materialization). */
-  readonly done: number;
-  /** Total units when known. */
-  readonly total?: number;
-  readonly unit: string;
-}
-
-export interface LatestValuesOptions {
-  readonly start?: Date;
-  readonly end: Date;
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (p: Progress) => void;
 }
 
 /** A feature service: its refs directly, or an object with `name` and `features`. */
@@ -62,5 +50,5 @@ export interface OnlineRepo {
   /** Feature service name → feature refs (`view:feature`), or service objects carrying `features`. */
   readonly services: NamedCollection<ServiceRefs>;
   latestValues(viewName: string, options: LatestValuesOptions): AsyncIterable<LatestValuesBatch>;
-  push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<readonly PushedViewValues[]>;
+  push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<readonly PushedBatch[]>;
 }

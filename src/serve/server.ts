@@ -24,8 +24,8 @@ import {
   searchOnline,
   type OnlineRepo,
   type OnlineStore,
-  type SearchMetric,
 } from '../online/index.js';
+import type { Metric } from '../embed/search/metrics.js';
 import {
   dfToEvents,
   feastResponse,
@@ -310,7 +310,7 @@ export async function createFeatureServer(
     feature: string;
     query: number[];
     k?: number;
-    metric?: SearchMetric;
+    metric?: Metric;
     filter?: Record<string, unknown>;
     features?: string[];
   };

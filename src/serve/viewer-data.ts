@@ -6,40 +6,17 @@ import type { Dataset } from '../dataset/dataset.js';
 import { render } from '../dataset/ops/format.js';
 import { StrataError } from '../errors.js';
 import { ImageCell, VideoCell } from '../dataset/cells.js';
+import {
+  COLUMN_KINDS,
+  type ColumnKind,
+  type ViewerColumn,
+  type ViewerMedia,
+  type ViewerRoles,
+  type ViewerRow,
+} from './viewer/wire.js';
 
-export const COLUMN_KINDS = ['image', 'video', 'label', 'bbox', 'embedding', 'text', 'number', 'other'] as const;
-export type ColumnKind = (typeof COLUMN_KINDS)[number];
-
-export interface ViewerColumn {
-  readonly name: string;
-  readonly htype: string;
-  readonly kind: ColumnKind;
-  /** Whether the page offers it as a filter (labels, text, numbers). */
-  readonly filterable: boolean;
-  readonly classNames?: readonly string[];
-  readonly dim?: number;
-}
-
-export interface ViewerRoles {
-  readonly media?: string;
-  readonly label?: string;
-  readonly bbox?: string;
-  readonly embedding?: string;
-}
-
-export interface ViewerRow {
-  /** Position in the (filtered) view. */
-  readonly index: number;
-  /** Physical row number in the dataset version. */
-  readonly row: number;
-  readonly label?: string;
-  readonly media?: Record<string, unknown>;
-  /** Boxes as [left, top, right, bottom] fractions of the image. */
-  readonly boxes?: number[][];
-  /** Display text of every non-media column. */
-  readonly values: Record<string, string>;
-  readonly score?: number;
-}
+export { COLUMN_KINDS };
+export type { ColumnKind, ViewerColumn, ViewerMedia, ViewerRoles, ViewerRow };
 
 const NUMERIC = new Set([
   'int8',
@@ -181,20 +158,21 @@ export function toViewerRow(
     else if (v instanceof Float32Array && v.length > 8) values[k] = `[${v.length}-d vector]`;
     else values[k] = render(v);
   }
-  const cell = roles.media ? r[roles.media] : undefined;
-  let media: Record<string, unknown> | undefined;
+  const column = roles.media;
+  const cell = column ? r[column] : undefined;
+  let media: ViewerMedia | undefined;
   let width = 0;
   let height = 0;
-  if (cell instanceof ImageCell) {
+  if (column && cell instanceof ImageCell) {
     height = cell.shape[0] ?? 0;
     width = cell.shape[1] ?? 0;
-    media = { kind: 'image', column: roles.media, width, height, format: cell.format };
-  } else if (cell instanceof VideoCell) {
+    media = { kind: 'image', column, width, height, format: cell.format };
+  } else if (column && cell instanceof VideoCell) {
     width = cell.info.width;
     height = cell.info.height;
     media = {
       kind: 'video',
-      column: roles.media,
+      column,
       width,
       height,
       durationS: cell.info.durationS,
@@ -207,8 +185,9 @@ export function toViewerRow(
   let boxes: number[][] | undefined;
   if (roles.bbox && Array.isArray(r[roles.bbox]) && width > 0 && height > 0) {
     const meta = ds.core.columnManifest(roles.bbox).meta as Record<string, unknown>;
+    const format = typeof meta.format === 'string' ? meta.format : 'ltrb';
     boxes = (r[roles.bbox] as number[][]).map((b) =>
-      toFractionalLtrb(b, String(meta.format ?? 'ltrb'), meta.coords === 'fractional', width, height),
+      toFractionalLtrb(b, format, meta.coords === 'fractional', width, height),
     );
   }
   return {

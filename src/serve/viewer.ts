@@ -3,7 +3,7 @@
  * thumbnails, video posters with frame scrubbing, labels and boxes drawn over images, filters,
  * paging and "similar images" over an embedding column. One static page plus a JSON API:
  *
- *   GET /                         the page (no build step, no CDN)
+ *   GET /  /app.js  /app.css      the page, built from src/serve/viewer/browser/ (no CDN; see viewer/assets.ts)
  *   GET /api/info                 dataset, columns, roles
  *   GET /api/values?column=c      distinct values with counts (for filters)
  *   GET /api/rows?offset&limit&filter={"label":"cat"}
@@ -30,8 +30,8 @@ import {
   rowsAt,
 } from './viewer-data.js';
 import { embeddingColumns, similarRows } from './viewer-similar.js';
-import { APP_JS } from './viewer/app.js';
-import { PAGE_HTML } from './viewer/page.js';
+import { loadViewerFiles } from './viewer/assets.js';
+import type { InfoResponse, RowsResponse, SimilarResponse, ValuesResponse } from './viewer/wire.js';
 
 export interface ViewerOptions {
   /** Interface to bind. Default `127.0.0.1`. */
@@ -92,6 +92,7 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
       });
     }
   }
+  const files = await loadViewerFiles();
   const roles = pickRoles(columns, { media: options.mediaColumn, embedding: options.embeddingColumn });
   const views = new Map<string, Promise<Dataset>>();
   const filtered = (filter: Record<string, unknown> | undefined): Promise<Dataset> => {
@@ -119,15 +120,12 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
     sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
   );
 
-  app.get('/', (_req, reply) =>
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(PAGE_HTML),
-  );
-  app.get('/app.js', (_req, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-store').send(APP_JS),
-  );
+  for (const f of files) {
+    app.get(f.path, (_req, reply) => reply.type(f.type).header('cache-control', 'no-store').send(f.body));
+  }
   app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
 
-  app.get('/api/info', async () => ({
+  app.get('/api/info', (): InfoResponse => ({
     uri: ds.uri,
     version: ds.version,
     length: ds.length,
@@ -138,7 +136,7 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
     thumbSize,
   }));
 
-  app.get<{ Querystring: { column?: string } }>('/api/values', async (req) => {
+  app.get<{ Querystring: { column?: string } }>('/api/values', async (req): Promise<ValuesResponse> => {
     const col = filterableColumn(columns, req.query.column);
     const counts = await ds.groupBy(col.name).count();
     return {
@@ -148,18 +146,21 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
     };
   });
 
-  app.get<{ Querystring: { offset?: string; limit?: string; filter?: string } }>('/api/rows', async (req) => {
-    const offset = intParam(req.query.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const limit = intParam(req.query.limit, 'limit', pageSize, 1, MAX_LIMIT);
-    const filter = parseFilter(req.query.filter, columns);
-    const view = await filtered(filter);
-    const rows = await pageRows(view, offset, limit, roles);
-    return { total: view.length, offset, limit, filter: filter ?? null, rows };
-  });
+  app.get<{ Querystring: { offset?: string; limit?: string; filter?: string } }>(
+    '/api/rows',
+    async (req): Promise<RowsResponse> => {
+      const offset = intParam(req.query.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+      const limit = intParam(req.query.limit, 'limit', pageSize, 1, MAX_LIMIT);
+      const filter = parseFilter(req.query.filter, columns);
+      const view = await filtered(filter);
+      const rows = await pageRows(view, offset, limit, roles);
+      return { total: view.length, offset, limit, filter: filter ?? null, rows };
+    },
+  );
 
   app.get<{ Querystring: { row?: string; k?: string; column?: string; filter?: string } }>(
     '/api/similar',
-    async (req) => {
+    async (req): Promise<SimilarResponse> => {
       const column = req.query.column ?? roles.embedding;
       if (!column) {
         throw new StrataError('NOT_FOUND', `${ds.uri} has no embedding column to search`, {

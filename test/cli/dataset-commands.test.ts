@@ -72,7 +72,12 @@ describe('dataset commands', () => {
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ ingested: 24, skipped: [], version: 1, commits: 1 });
-    expect(r.stderr).toContain('ingest ['); // progress on stderr
+    // progress on stderr: JSON events with --json, the last one the summary
+    expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toMatchObject({
+      progress: 'ingest',
+      done: 24,
+      finished: true,
+    });
     const again = await strata([
       'ingest',
       sample,
@@ -149,7 +154,12 @@ describe('dataset commands', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ column: 'embedding', embedded: 24, dim: 16, noop: false });
-    expect(r.stderr).toContain('embed [');
+    // progress on stderr: JSON events with --json, the last one the summary
+    expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toMatchObject({
+      progress: 'embed',
+      done: 24,
+      finished: true,
+    });
     // --commit-interval-ms 0: a commit after each of the 3 batches
     const versions = JSON.parse((await strata(['versions', ds, '--json'])).stdout).versions as { message: string }[];
     expect(versions.filter((v) => v.message.startsWith('embed image'))).toHaveLength(3);

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
 import { ImageCell, VideoCell } from '../../src/dataset/cells.js';
-import { configureLinks } from '../../src/dataset/links.js';
 import { openStorage } from '../../src/storage/open.js';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
@@ -70,16 +69,15 @@ describe('link columns', () => {
     await s3.put('b.jpg', jpeg);
     await s3.put('v.mp4', video);
     await s3.close();
-    configureLinks({ s3: server.s3Options });
   });
   afterAll(async () => {
-    configureLinks({});
     await server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
   it('references local and S3 images and videos, fetched lazily through storage', async () => {
     const ds = await Dataset.create(`memory://links-${Date.now()}`, {
+      links: { s3: server.s3Options },
       schema: { img: { htype: 'link', target: 'image' }, clip: { htype: 'link', target: 'video' } },
     });
     await ds.append([

@@ -271,14 +271,14 @@ describe('embed() on a text column with a user tokenizer', () => {
   it('searches by text with the same tokenizer; clear errors for a missing tokenizer, an image model, strict mode', async () => {
     await using ds = await textDataset();
     await embed(ds, { column: 'caption', model: tokensModel.path, tokenizer, tokenizerName: 'toy-words' });
-    const hits = await search(ds, 'embedding', 'the bird flies over the tree', { k: 3, tokenizer });
+    const hits = await search(ds, 'embedding', { text: 'the bird flies over the tree' }, { k: 3, tokenizer });
     expect(hits[0]).toMatchObject({ row: 2 });
     expect(hits[0].score).toBeCloseTo(1, 5);
-    await expect(search(ds, 'embedding', 'a cat')).rejects.toMatchObject({
+    await expect(search(ds, 'embedding', { text: 'a cat' })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       details: { field: 'tokenizer' },
     });
-    await expect(search(ds, 'embedding', new Uint8Array([0xff, 0xd8, 0xff]))).rejects.toMatchObject({
+    await expect(search(ds, 'embedding', { image: new Uint8Array([0xff, 0xd8, 0xff]) })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       details: { field: 'query' },
     });

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
-import { configureLinks } from '../../src/dataset/links.js';
 import type { ImageCell, VideoCell } from '../../src/dataset/cells.js';
 import { formatProgress, ingest, type IngestProgress, parseCsv, progressBar } from '../../src/ingest/index.js';
 import { openStorage } from '../../src/storage/open.js';
@@ -254,19 +253,14 @@ describe('ingest from S3', () => {
     await ds.close();
   });
 
-  it('ImageFolder from an S3 prefix, link mode (links resolve with configureLinks)', async () => {
-    configureLinks({ s3: s3.s3Options });
-    try {
-      const target = `memory://s3-link-${Date.now()}`;
-      const summary = await ingest(prefix, target, { s3: s3.s3Options, link: true });
-      expect(summary.ingested).toBe(8);
-      const ds = await Dataset.open(target);
-      await checkImageFolder(ds, fixture.files, true);
-      expect((await ds.values('_source')).length).toBe(8);
-      await ds.close();
-    } finally {
-      configureLinks({});
-    }
+  it('ImageFolder from an S3 prefix, link mode (links resolve with the options given at open)', async () => {
+    const target = `memory://s3-link-${Date.now()}`;
+    const summary = await ingest(prefix, target, { s3: s3.s3Options, link: true });
+    expect(summary.ingested).toBe(8);
+    const ds = await Dataset.open(target, { links: { s3: s3.s3Options } });
+    await checkImageFolder(ds, fixture.files, true);
+    expect((await ds.values('_source')).length).toBe(8);
+    await ds.close();
   });
 });
 

@@ -1,9 +1,10 @@
 import type { Command } from '../command.js';
-import { UsageError, flag, int, requireStr, str } from '../command.js';
+import { UsageError, flag, int, integerAtLeast, requireStr, str } from '../command.js';
 import { json } from '../format.js';
 import { JSON_OPTION, openDataset } from '../open.js';
 import { ON_LINEAGE_MISMATCH, POOLINGS, type OnLineageMismatch, type Pooling } from '../../embed/lineage.js';
-import { CHANNEL_ORDERS, FITS, LAYOUTS, type PreprocessOptions } from '../../embed/preprocess.js';
+import { CHANNEL_ORDERS, PREPROCESS_FITS } from '../../embed/preprocess.js';
+import { TENSOR_LAYOUTS } from '../../dataset/batches/index.js';
 import type { JobFrames } from '../../embed/video.js';
 import { loadTokenizer } from '../tokenizer.js';
 
@@ -17,23 +18,35 @@ export const command: Command = {
     model: { type: 'string', value: 'FILE', description: '.onnx model: a path or s3:// URI (required)' },
     output: { type: 'string', value: 'COL', description: 'output column (default embedding)' },
     size: { type: 'string', value: 'N|HxW', description: "model input size (default: the model's fixed input)" },
-    fit: { type: 'string', value: 'FIT', description: `${FITS.join(' | ')} (default cover)` },
+    fit: { type: 'string', value: 'FIT', description: `${PREPROCESS_FITS.join(' | ')} (default cover)` },
     mean: { type: 'string', value: 'A,B,C', description: 'per-channel mean (default ImageNet); "0" for none' },
     std: { type: 'string', value: 'A,B,C', description: 'per-channel std (default ImageNet); "1" for none' },
-    layout: { type: 'string', value: 'L', description: `${LAYOUTS.join(' | ')} (default NCHW)` },
+    layout: { type: 'string', value: 'L', description: `${TENSOR_LAYOUTS.join(' | ')} (default NCHW)` },
     channels: { type: 'string', value: 'C', description: `${CHANNEL_ORDERS.join(' | ')} (default RGB)` },
     scale: {
       type: 'string',
       value: 'X',
       description: 'pixel scale before mean/std (default 1/255 = 0.00392156862745098)',
+      number: {},
     },
     normalize: { type: 'boolean', description: 'L2-normalize vectors' },
-    'batch-size': { type: 'string', value: 'N', description: 'images per model run (default 4; text 32)' },
-    frames: { type: 'string', value: 'N', description: 'videos: frames per video, evenly spaced (default 8)' },
+    'batch-size': {
+      type: 'string',
+      value: 'N',
+      description: 'images per model run (default 4; text 32)',
+      number: integerAtLeast(1),
+    },
+    frames: {
+      type: 'string',
+      value: 'N',
+      description: 'videos: frames per video, evenly spaced (default 8)',
+      number: integerAtLeast(1),
+    },
     'every-seconds': {
       type: 'string',
       value: 'S',
       description: 'videos: one frame every S seconds instead of --frames',
+      number: { above: 0 },
     },
     pooling: {
       type: 'string',
@@ -53,19 +66,27 @@ export const command: Command = {
       type: 'string',
       value: 'BATCHES',
       description: 'commit every N batches (default: by time, see --commit-interval-ms)',
+      number: integerAtLeast(1),
     },
     'commit-interval-ms': {
       type: 'string',
       value: 'MS',
       description:
         'commit once MS have passed since the last commit: the most work a kill loses (default 10000; 0: every batch)',
+      number: integerAtLeast(0),
     },
     threads: {
       type: 'string',
       value: 'N',
       description: 'ONNX Runtime intra-op threads per session (default: cores / workers)',
+      number: integerAtLeast(1),
     },
-    workers: { type: 'string', value: 'N', description: 'model sessions in worker threads (default 2)' },
+    workers: {
+      type: 'string',
+      value: 'N',
+      description: 'model sessions in worker threads (default 2)',
+      number: integerAtLeast(1),
+    },
     tokenizer: {
       type: 'string',
       value: 'MODULE',
@@ -80,9 +101,17 @@ export const command: Command = {
       type: 'string',
       value: 'N',
       description: "text columns: longer token sequences are cut (default: the model's, else 512)",
+      number: integerAtLeast(1),
     },
     json: { ...JSON_OPTION, description: 'print the job summary as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
+  },
+  hintFlags: {
+    onLineageMismatch: 'on-mismatch',
+    inferenceWorkers: 'workers',
+    intraOpThreads: 'threads',
+    commitEveryBatches: 'commit-every',
+    batchSize: 'batch-size',
   },
   examples: [
     'strata embed ./shapes.strata --column image --model ./models/tiny.onnx --output embedding --size 32 --normalize',
@@ -100,8 +129,8 @@ export const command: Command = {
       pre.size = m[2] ? [Number(m[1]), Number(m[2])] : Number(m[1]);
     }
     for (const [opt, allowed] of [
-      ['fit', FITS],
-      ['layout', LAYOUTS],
+      ['fit', PREPROCESS_FITS],
+      ['layout', TENSOR_LAYOUTS],
       ['channels', CHANNEL_ORDERS],
     ] as const) {
       const v = str(ctx, opt);
@@ -137,7 +166,7 @@ export const command: Command = {
         column,
         model,
         output: str(ctx, 'output') ?? 'embedding',
-        preprocess: pre as PreprocessOptions,
+        preprocess: pre,
         normalize: flag(ctx, 'normalize'),
         strict: flag(ctx, 'strict'),
         ...(str(ctx, 'batch-size') !== undefined ? { batchSize: int(ctx, 'batch-size', 'embed', 32, 1) } : {}),

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from '../command.js';
-import { UsageError, flag, int, requireStr, str } from '../command.js';
+import { UsageError, flag, int, integerAtLeast, requireStr, str } from '../command.js';
 import { json, table } from '../format.js';
 import { JSON_OPTION, VERSION_OPTION, openDataset } from '../open.js';
 import { render } from '../../dataset/ops/format.js';
@@ -20,6 +20,7 @@ export const command: Command = {
       type: 'string',
       value: 'N',
       description: 'query: the vector of row N (N itself is left out of the results)',
+      number: integerAtLeast(0),
     },
     image: {
       type: 'string',
@@ -29,7 +30,7 @@ export const command: Command = {
     vector: { type: 'string', value: 'X,Y,…', description: 'query: a comma-separated vector' },
     text: { type: 'string', value: 'TEXT', description: 'query: a text, embedded like the column (needs --tokenizer)' },
     tokenizer: { type: 'string', value: 'MODULE', description: 'with --text: the module the column was embedded with' },
-    k: { type: 'string', short: 'k', value: 'K', description: 'results (default 10)' },
+    k: { type: 'string', short: 'k', value: 'K', description: 'results (default 10)', number: integerAtLeast(1) },
     metric: { type: 'string', value: 'M', description: `${METRICS.join(' | ')} (default: the index's, else cosine)` },
     where: { type: 'string', value: 'JSON', description: 'only rows matching, e.g. {"label":"cat"}' },
     show: {
@@ -46,6 +47,7 @@ export const command: Command = {
     json: JSON_OPTION,
     version: VERSION_OPTION,
   },
+  hintFlags: { filter: 'where' },
   examples: [
     'strata search ./shapes.strata --column embedding --row 0 -k 5',
     'strata search ./shapes.strata --column embedding --image ./query.jpg -k 5 --json',
@@ -93,7 +95,7 @@ export const command: Command = {
       } else if (given[0] === 'image') {
         const file = str(ctx, 'image')!;
         try {
-          query = new Uint8Array(await readFile(file));
+          query = { image: new Uint8Array(await readFile(file)) };
         } catch (cause) {
           throw new StrataError('NOT_FOUND', `cannot read query image ${file}`, {
             file,
@@ -102,14 +104,14 @@ export const command: Command = {
           });
         }
       } else if (given[0] === 'text') {
-        query = str(ctx, 'text')!;
+        query = { text: str(ctx, 'text')! };
       } else {
         const v = str(ctx, 'vector')!
           .split(',')
           .map((x) => Number(x.trim()));
         if (v.length === 0 || v.some((x) => !Number.isFinite(x)))
           throw new UsageError('strata search: --vector must be comma-separated numbers', 'search');
-        query = Float32Array.from(v);
+        query = { vector: Float32Array.from(v) };
       }
       const hits = (
         await ds.search(column, query, {

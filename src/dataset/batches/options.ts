@@ -2,8 +2,9 @@ import { availableParallelism } from 'node:os';
 import { StrataError } from '../../errors.js';
 import { sharpSettings } from '../../media/image.js';
 
-export const LAYOUTS = ['NHWC', 'NCHW'] as const;
-export type Layout = (typeof LAYOUTS)[number];
+/** Memory layouts of an image tensor batch: channels first (PyTorch, ONNX) or last (TensorFlow). */
+export const TENSOR_LAYOUTS = ['NCHW', 'NHWC'] as const;
+export type TensorLayout = (typeof TENSOR_LAYOUTS)[number];
 export const BATCH_DTYPES = ['uint8', 'float32'] as const;
 export type BatchDType = (typeof BATCH_DTYPES)[number];
 export const BATCH_FITS = ['cover', 'contain', 'fill'] as const;
@@ -40,7 +41,7 @@ export interface BatchesOptions {
    */
   readonly decode?: Readonly<Record<string, ImageDecodeSpec>>;
   /** Default 'NHWC' for uint8, 'NCHW' for float32. */
-  readonly layout?: Layout;
+  readonly layout?: TensorLayout;
   /** uint8 pixels as decoded (default), or float32 normalised: (pixel / 255 - mean) / std. */
   readonly dtype?: BatchDType;
   /** Per-channel means on the [0, 1] scale (float32 only). Default 0 for every channel. */
@@ -70,7 +71,7 @@ export interface ResolvedOptions {
   readonly seed: number;
   readonly shuffleBufferRows: number;
   readonly dropLast: boolean;
-  readonly layout: Layout;
+  readonly layout: TensorLayout;
   readonly dtype: BatchDType;
   readonly mean: readonly number[];
   readonly std: readonly number[];
@@ -94,7 +95,8 @@ export function resolveOptions(o: BatchesOptions): ResolvedOptions {
   if (!BATCH_DTYPES.includes(dtype))
     throw bad('dtype', `dtype must be one of ${BATCH_DTYPES.join(', ')}, got ${dtype}`);
   const layout = o.layout ?? (dtype === 'float32' ? 'NCHW' : 'NHWC');
-  if (!LAYOUTS.includes(layout)) throw bad('layout', `layout must be one of ${LAYOUTS.join(', ')}, got ${layout}`);
+  if (!TENSOR_LAYOUTS.includes(layout))
+    throw bad('layout', `layout must be one of ${TENSOR_LAYOUTS.join(', ')}, got ${layout}`);
   if ((o.mean || o.std) && dtype !== 'float32')
     throw bad('mean', 'mean/std need dtype float32', "pass dtype: 'float32'");
   for (const [field, v] of [

@@ -1,4 +1,4 @@
-import type { BatchDType, Layout } from './options.js';
+import type { BatchDType, TensorLayout } from './options.js';
 
 /**
  * Output tensor of one image column for a whole batch. Not zero-filled (a batch is a few MB, made
@@ -11,7 +11,7 @@ export function allocate(dtype: BatchDType, n: number, h: number, w: number, c: 
   return dtype === 'uint8' ? new Uint8Array(buf, 0, elements) : new Float32Array(buf, 0, elements);
 }
 
-export function tensorShape(layout: Layout, n: number, h: number, w: number, c: number): number[] {
+export function tensorShape(layout: TensorLayout, n: number, h: number, w: number, c: number): number[] {
   return layout === 'NHWC' ? [n, h, w, c] : [n, c, h, w];
 }
 
@@ -25,7 +25,7 @@ export function place(
   src: Uint8Array,
   hw: number,
   c: number,
-  layout: Layout,
+  layout: TensorLayout,
   mean: readonly number[],
   std: readonly number[],
 ): void {

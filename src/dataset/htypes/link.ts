@@ -3,7 +3,6 @@ import { type ImageHeader, sniffImage } from '../../media/image-header.js';
 import { assertImage } from '../../media/integrity.js';
 import { probeVideo } from '../../media/video.js';
 import type { ColumnSpec } from '../schema.js';
-import { resolveLink } from '../links.js';
 import type { HtypeCodec } from './htype.js';
 import { badValue } from './errors.js';
 
@@ -33,7 +32,7 @@ export const link: HtypeCodec = {
     if (value === null || value === undefined) return { sample: null, info: null };
     if (typeof value !== 'string' || value.length === 0) throw badValue(ctx, 'a URL or path string', value);
     const target = (ctx.meta.target as string) ?? 'image';
-    const file = await resolveLink(value);
+    const file = await ctx.links.resolve(value);
     const size = await file.storage.size(file.key);
     if (size === undefined) {
       throw new StrataError(

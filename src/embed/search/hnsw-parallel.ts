@@ -1,12 +1,13 @@
-import { Worker } from 'node:worker_threads';
 import { StrataError } from '../../errors.js';
+import { startWorker, type WorkerThread } from '../../workers/start.js';
 import type { HnswState } from './hnsw-format.js';
+import type { HnswWorkerMethods } from './hnsw-worker.js';
 import { drawLevel, HnswGraph } from './hnsw-graph.js';
 import { SplitMix } from './hnsw-util.js';
 import { sharedMemory, simdKernels, type WasmMemory } from './simd.js';
 import { SimdVectorStore } from './vector-store.js';
 
-/** What each build worker receives (all buffers shared). */
+/** What each build worker (hnsw-worker.ts) receives (all buffers shared). */
 export interface WorkerInit {
   readonly memory: WasmMemory;
   readonly state: Omit<HnswState, 'levels' | 'links0' | 'upper'>;
@@ -29,22 +30,11 @@ export function upperViews(
   offsets: Int32Array,
   M: number,
 ): (Int32Array | undefined)[] {
-  const upper: (Int32Array | undefined)[] = new Array(levels.length);
+  const upper = new Array<Int32Array | undefined>(levels.length);
   for (let i = 0; i < levels.length; i++) {
     upper[i] = levels[i] > 0 ? flat.subarray(offsets[i], offsets[i] + levels[i] * (M + 1)) : undefined;
   }
   return upper;
-}
-
-function startWorker(init: WorkerInit): Worker {
-  const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    // running from TypeScript sources (tests, tsx): load the worker through tsx's loader
-    const url = new URL('./hnsw-worker.ts', self).href;
-    const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(code, { eval: true, workerData: init });
-  }
-  return new Worker(new URL('./hnsw-worker.js', self), { workerData: init });
 }
 
 /**
@@ -104,54 +94,43 @@ export async function buildParallel(
     entry: -1,
     rngState: rng.state,
   };
-  const workers = Array.from({ length: threads }, (_, t) =>
-    startWorker({
-      memory,
-      state: plain,
-      levels: levels.buffer as SharedArrayBuffer,
-      links0: links0.buffer as SharedArrayBuffer,
-      upperFlat: upperFlat.buffer as SharedArrayBuffer,
-      upperOffsets: offsets.buffer as SharedArrayBuffer,
-      locks: locks.buffer as SharedArrayBuffer,
-      top: top.buffer as SharedArrayBuffer,
-      control: control.buffer as SharedArrayBuffer,
-      slot: t + 1,
-      slots,
-    }),
-  );
+  const inits = Array.from({ length: threads }, (_, t): WorkerInit => ({
+    memory,
+    state: plain,
+    levels: levels.buffer,
+    links0: links0.buffer,
+    upperFlat: upperFlat.buffer,
+    upperOffsets: offsets.buffer,
+    locks: locks.buffer,
+    top: top.buffer,
+    control: control.buffer,
+    slot: t + 1,
+    slots,
+  }));
   const stop = () => Atomics.store(control, 2, 1);
   options.signal?.addEventListener('abort', stop, { once: true });
   const timer = setInterval(() => options.onProgress?.({ done: Math.min(n, Atomics.load(control, 1)), total: n }), 200);
+  const workers: WorkerThread<HnswWorkerMethods>[] = [];
   try {
-    const results = await Promise.allSettled(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            w.once('error', reject);
-            w.once('exit', (code) =>
-              code === 0 ? resolve() : reject(new Error(`HNSW build worker exited with code ${code}`)),
-            );
-          }),
-      ),
-    );
-    const failed = results.find((r) => r.status === 'rejected');
+    for (let t = 0; t < threads; t++) {
+      workers.push(startWorker(new URL('./hnsw-worker.js', import.meta.url), { name: 'HNSW build' }));
+    }
+    const results = await Promise.allSettled(workers.map((w, t) => w.call('link', inits[t])));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (options.signal?.aborted) {
       throw new StrataError('ABORTED', 'HNSW build was aborted', { cause: options.signal.reason });
     }
     if (failed) {
-      throw new StrataError(
-        'UNAVAILABLE',
-        `parallel HNSW build failed: ${String((failed as PromiseRejectedResult).reason)}`,
-        {
-          cause: (failed as PromiseRejectedResult).reason,
-          hint: 'retry with threads: 1',
-        },
-      );
+      throw new StrataError('UNAVAILABLE', `parallel HNSW build failed: ${String(failed.reason)}`, {
+        cause: failed.reason,
+        hint: 'retry with threads: 1',
+      });
     }
   } finally {
     stop();
     clearInterval(timer);
     options.signal?.removeEventListener('abort', stop);
+    await Promise.all(workers.map((w) => w.close()));
   }
   graph.detach();
   options.onProgress?.({ done: n, total: n });

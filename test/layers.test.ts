@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
-/** The order of CONTRIBUTING.md (ingest and interop sit beside dataset). */
+/** The order of CONTRIBUTING.md (tables and workers sit beside storage; ingest and interop beside dataset). */
 const LAYERS: Record<string, number> = {
   storage: 0,
+  tables: 0,
+  workers: 0,
   format: 1,
   media: 2,
   dataset: 3,
@@ -32,6 +34,8 @@ describe('layers', () => {
     const order = [...text.matchAll(/`src\/(\w+)`/g)].map((m) => m[1]).filter((l) => l in LAYERS);
     expect([...new Set(order)]).toEqual([
       'storage',
+      'tables',
+      'workers',
       'format',
       'media',
       'dataset',

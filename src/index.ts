@@ -6,6 +6,7 @@
  */
 export { StrataError, ERROR_CODES, isStrataError, type ErrorCode, type ErrorDetails } from './errors.js';
 export { STRATA_VERSION } from './version.js';
+export type { Progress } from './progress.js';
 
 // storage: where bytes live (memory://, local paths, s3://, http(s)://)
 export { openStorage, parseUri, type OpenStorageOptions, type ParsedUri } from './storage/open.js';
@@ -86,14 +87,7 @@ export {
 export type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from './interop/types.js';
 
 // ingest: folders, S3 prefixes and tables into a dataset
-export {
-  ingest,
-  INGEST_LAYOUTS,
-  type IngestOptions,
-  type IngestSummary,
-  type IngestProgress,
-  type IngestLayout,
-} from './ingest/index.js';
+export { ingest, INGEST_LAYOUTS, type IngestOptions, type IngestSummary, type IngestLayout } from './ingest/index.js';
 
 // embeddings and vector search
 export {
@@ -111,7 +105,6 @@ export {
   createIndex,
   type EmbedOptions,
   type EmbedSummary,
-  type EmbedProgress,
   type EmbedFailure,
   type EmbeddingLineage,
   type EmbeddingModelOptions,
@@ -143,7 +136,7 @@ export {
 export type { Tokens } from './embed/text-model.js';
 export type { SessionOptions } from './embed/model.js';
 export { METRICS, type Metric, type RowFilter, type SearchHit } from './embed/search/metrics.js';
-export { HnswIndex, type HnswOptions, type HnswBuildOptions, type BuildProgress } from './embed/search/hnsw.js';
+export { HnswIndex, type HnswOptions, type HnswBuildOptions } from './embed/search/hnsw.js';
 
 // structured features: definitions, windows, point-in-time training sets
 export {
@@ -166,7 +159,6 @@ export {
   type HistoricalOptions,
   type EntityRowsInput,
   type DataFrameLike,
-  type Progress,
   type ApplyResult,
   type BackfillRange,
   type DefinitionIssue,

@@ -8,6 +8,8 @@
  *   bar.done();
  */
 
+import type { Progress } from '../progress.js';
+
 export interface ProgressBarOptions {
   /** Unit shown after the counts (`rows`, `images`, `bytes`: shown as MB). Default 'items'. */
   readonly unit?: string;
@@ -26,13 +28,8 @@ export interface ProgressBarOptions {
   readonly json?: boolean;
 }
 
-/** The shape every long operation reports (`onProgress`). */
-export interface ProgressEvent {
-  readonly phase?: string;
-  readonly done: number;
-  readonly total?: number;
-  readonly unit?: string;
-}
+/** What the bar draws from: any operation's `Progress` (phase and unit optional for the CLI's own counters). */
+export type ProgressEvent = Pick<Progress, 'done' | 'total'> & Partial<Pick<Progress, 'phase' | 'unit'>>;
 
 const WIDTH = 24;
 

@@ -2,24 +2,9 @@ import type { OpenStorageOptions } from '../storage/open.js';
 import type { ModelSource } from './job-model.js';
 import type { EmbedFailure, EmbeddingLineage, OnLineageMismatch, Pooling } from './lineage.js';
 import type { PreprocessOptions } from './preprocess.js';
+import type { Progress } from '../progress.js';
 import type { JobFrames } from './video.js';
 import type { TextPooling, Tokenizer } from './text-model.js';
-
-/** Progress of an embedding job (samples = images or videos). */
-export interface EmbedProgress {
-  readonly phase: 'embed';
-  /** Samples processed in this run (embedded, failed or empty). */
-  readonly done: number;
-  /** Samples this run has to process. */
-  readonly total: number;
-  readonly imagesPerSecond: number;
-  /** Seconds left at the current rate (Infinity before the first batch). */
-  readonly etaSeconds: number;
-  readonly elapsedSeconds: number;
-  /** Rows of the output column visible in the last commit. */
-  readonly committedRows: number;
-  readonly failed: number;
-}
 
 export interface EmbedOptions {
   /** Image, video or link column to embed; or a text column (then pass `tokenizer`). */
@@ -112,7 +97,7 @@ export interface EmbedOptions {
    */
   readonly onLineageMismatch?: OnLineageMismatch;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (p: EmbedProgress) => void;
+  readonly onProgress?: (p: Progress) => void;
   /** Receives warnings (rows left null, see EmbedSummary.unembedded). Default process.emitWarning. */
   readonly onWarning?: (message: string, code: string) => void;
 }

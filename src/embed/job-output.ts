@@ -228,13 +228,9 @@ export class OutputWriter {
         ? this.batches % this.cadence.everyBatches === 0
         : performance.now() - this.lastCommitMs >= this.cadence.intervalMs;
     if (due) await this.commit();
-    const p = this.meter.add(samples.length);
-    this.options.onProgress?.({
-      phase: 'embed',
-      ...p,
-      committedRows: this.committedRows,
-      failed: this.failures.length,
-    });
+    this.options.onProgress?.(
+      this.meter.add(samples.length, { committedRows: this.committedRows, skipped: this.failures.length }),
+    );
   }
 
   /** Publishes the rows written so far (with the lineage and failures); the first run always commits. */

@@ -29,7 +29,7 @@ import {
 } from './preprocess.js';
 import { checkFrames, videoFrames, type JobFrames } from './video.js';
 
-export type { EmbedOptions, EmbedProgress, EmbedSummary } from './job-options.js';
+export type { EmbedOptions, EmbedSummary } from './job-options.js';
 
 /**
  * Images (or frames) per model run when neither the caller nor the model fixes it. Small on purpose:

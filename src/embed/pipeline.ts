@@ -1,4 +1,5 @@
 import { StrataError, throwIfAborted, type ErrorCode } from '../errors.js';
+import { type Progress, ProgressClock } from '../progress.js';
 
 /** One sample after the read + decode/resize stage: model-sized pixels (one per image/frame). */
 export interface PreparedSample {
@@ -214,22 +215,15 @@ async function inferBatch<S>(
   return samples.map(({ items: its, ...rest }) => ({ ...rest, vectors: its.map(() => outputs[k++]) }));
 }
 
-/** Adds the rows of `run` to an images/s rate and an ETA. */
+/** Counts the samples of a run: progress snapshots with elapsed time and time left. */
 export class RateMeter {
-  private readonly t0 = performance.now();
+  private readonly clock: ProgressClock;
   private done = 0;
-  constructor(private readonly total: number) {}
-  add(n: number): { done: number; total: number; imagesPerSecond: number; etaSeconds: number; elapsedSeconds: number } {
+  constructor(total: number, unit = 'samples') {
+    this.clock = new ProgressClock('embed', unit, total);
+  }
+  add(n: number, extra: Partial<Pick<Progress, 'skipped' | 'committedRows'>> = {}): Progress {
     this.done += n;
-    const elapsed = (performance.now() - this.t0) / 1000;
-    const rate = elapsed > 0 ? this.done / elapsed : 0;
-    const left = this.total - this.done;
-    return {
-      done: this.done,
-      total: this.total,
-      imagesPerSecond: rate,
-      etaSeconds: rate > 0 ? left / rate : Infinity,
-      elapsedSeconds: elapsed,
-    };
+    return this.clock.at(this.done, extra);
   }
 }

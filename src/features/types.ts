@@ -36,13 +36,8 @@ export type { Dtype };
 /** A duration: milliseconds, or a string like `500ms`, `30s`, `30m`, `1h30m`, `1d`, `2w`. */
 export type Duration = number | string;
 
-export interface Progress {
-  /** What is being worked on, e.g. `sort`, `tiles`, `join`. */
-  readonly phase: string;
-  readonly done: number;
-  readonly total?: number;
-  readonly unit: string;
-}
+export type { Progress } from '../progress.js';
+import type { Progress } from '../progress.js';
 
 export interface LongOptions {
   readonly signal?: AbortSignal;

@@ -1,4 +1,5 @@
 import { throwIfAborted } from '../errors.js';
+import type { Progress } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { chunkTimeMs } from './column-writer.js';
 import { CHUNKS_PREFIX, versionKey } from './manifest.js';
@@ -16,7 +17,8 @@ export interface VacuumOptions {
   /** Report what would be deleted without deleting. */
   readonly dryRun?: boolean;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (p: { deleted: number; total: number }) => void;
+  /** Deletions so far (phase `vacuum`, unit `objects`). */
+  readonly onProgress?: (p: Progress) => void;
 }
 
 export interface VacuumResult {
@@ -78,7 +80,7 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     throwIfAborted(options.signal, 'vacuum');
     bytesFreed += (await storage.size(k)) ?? 0;
     if (!options.dryRun) await storage.delete(k);
-    options.onProgress?.({ deleted: ++deleted, total: garbage.length });
+    options.onProgress?.({ phase: 'vacuum', done: ++deleted, total: garbage.length, unit: 'objects' });
   }
   // A writer killed between writing a temp file and renaming it leaves the temp file behind.
   const temps = (await storage.sweepTemporaries?.(cutoff, { signal: options.signal, dryRun: options.dryRun })) ?? {

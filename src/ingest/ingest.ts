@@ -5,7 +5,8 @@ import { normalizeSpec } from '../dataset/htypes/index.js';
 import type { Sample } from '../format/chunk.js';
 import { type OpenStorageOptions, openStorage } from '../storage/open.js';
 import type { Storage } from '../storage/storage.js';
-import { type IngestProgress, ProgressTracker } from './progress.js';
+import { ProgressTracker } from './progress.js';
+import type { Progress } from '../progress.js';
 import { type IngestItem, type IngestLayout, type SourcePlan, planSource, readItem } from './source.js';
 
 export interface IngestOptions extends OpenStorageOptions {
@@ -39,7 +40,7 @@ export interface IngestOptions extends OpenStorageOptions {
   readonly chunkSizeBytes?: number;
   /** Commit message prefix. Default 'ingest <source>'. */
   readonly message?: string;
-  readonly onProgress?: (p: IngestProgress) => void;
+  readonly onProgress?: (p: Progress) => void;
   readonly signal?: AbortSignal;
 }
 

@@ -186,7 +186,7 @@ describe('embed(): tiny model vs the JS reference', () => {
       model: rgb.path,
       output: 'by_time',
       batchSize: 4,
-      onProgress: (p) => committed.push(p.committedRows),
+      onProgress: (p) => committed.push(p.committedRows ?? -1),
     });
     expect(s.processed).toBe(images.length);
     expect(ds.version - v0).toBe(1); // 6 batches well inside the default 10 s: only the final commit
@@ -199,7 +199,7 @@ describe('embed(): tiny model vs the JS reference', () => {
       output: 'every_batch',
       batchSize: 4,
       commitIntervalMs: 0,
-      onProgress: (p) => committed.push(p.committedRows),
+      onProgress: (p) => committed.push(p.committedRows ?? -1),
     });
     expect(ds.version - v1).toBe(Math.ceil(images.length / 4)); // 6 batches → 6 commits
     expect(committed.slice(-6)).toEqual([4, 8, 12, 16, 20, 23]);

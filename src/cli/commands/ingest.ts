@@ -105,7 +105,7 @@ export const command: Command = {
       concurrency,
       ...(every !== undefined ? { commitEveryRows: every } : {}),
       onProgress: (p) => {
-        skipped = p.skipped;
+        skipped = p.skipped ?? skipped;
         bar.update(p.done, p.total);
       },
       signal: ctx.signal,

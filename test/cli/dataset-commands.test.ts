@@ -254,7 +254,7 @@ describe('dataset commands', () => {
         ])
       ).stdout,
     ) as SearchJson;
-    expect(filtered.results.every((h: { label: string }) => h.label === 'square')).toBe(true);
+    expect(filtered.results.every((h) => h.label === 'square')).toBe(true);
   });
 
   it('search errors: no query, two queries, wrong column, wrong dimension', async () => {

@@ -186,7 +186,7 @@ describe('embed() on a text column with a user tokenizer', () => {
     await embed(ds, { column: 'caption', model: tokensModel.path, tokenizer, tokenPooling: 'first' });
     const got = await vectors(ds);
     got.forEach((v, r) =>
-      expect(maxRelDiff(v!, textEncoderReference(tokensModel.weights, wordIds(TEXTS[r]), [0], 'first'))).toBeLessThan(
+      expect(maxRelDiff(v!, textEncoderReference(tokensModel.weights, wordIds(TEXTS[r]!), [0], 'first'))).toBeLessThan(
         1e-4,
       ),
     );
@@ -203,7 +203,7 @@ describe('embed() on a text column with a user tokenizer', () => {
       output: 'typed',
     });
     (await vectors(ds, 'typed')).forEach((v, r) => {
-      const ids = wordIds(TEXTS[r]);
+      const ids = wordIds(TEXTS[r]!);
       expect(
         maxRelDiff(
           v!,

@@ -154,7 +154,7 @@ export function toWriteRows(view: OnlineView, batch: LatestValuesBatch): OnlineW
       },
     );
   }
-  const out: OnlineWriteRow[] = new Array(n);
+  const out = new Array<OnlineWriteRow>(n);
   for (let i = 0; i < n; i++) {
     const src = batch.entityKeys[i];
     const entityKey: Record<string, unknown> = {};

@@ -115,6 +115,8 @@ async function materializeView(
     start: new Date(startMs),
     end: new Date(endMs),
     signal: options.signal,
+    // the engine's own progress, e.g. events dropped for a null key or time ('dropped <view>')
+    onProgress: options.onProgress,
   });
   let pending: OnlineWriteRow[] = [];
   const flush = async (): Promise<void> => {

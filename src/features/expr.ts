@@ -214,7 +214,10 @@ function norm(v: unknown): V {
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof Date) return v.getTime();
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  return String(v);
+  // Any other value (an Arrow list vector, struct row, decimal or binary; a pushed list or object)
+  // compares by its String() text.
+  const cell: { toString(): string } = v;
+  return String(cell);
 }
 
 function compare(a: V, b: V): number | null {

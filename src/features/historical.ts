@@ -119,13 +119,13 @@ export interface ViewAccess {
 
 function rowKeys(rows: A.Table, view: FeatureView, idx: { table: A.Table }): A.Vector[] {
   return view.entities.map((k) => {
-    const v = rows.getChild(k);
+    const v = rows.getChild(k) as A.Vector<A.DataType> | null;
     if (!v)
       throw new StrataError('INVALID_ARGUMENT', `entity rows lack join key ${k} (view ${view.name})`, {
         column: k,
         hint: `add a ${k} column to the entity rows`,
       });
-    const src = idx.table.getChild(k);
+    const src = idx.table.getChild(k) as A.Vector<A.DataType> | null;
     if (src && rows.numRows > 0) {
       const a = categoryOf(dtypeOfArrow(v.type));
       const b = categoryOf(dtypeOfArrow(src.type));

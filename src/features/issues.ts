@@ -121,3 +121,12 @@ export function checkFields(
     }
   }
 }
+
+/**
+ * Whether a definition field declared as a list is one (definitions come from YAML or JSON, so it may
+ * be anything). Unlike `Array.isArray`, which narrows to `any[]`, this keeps the declared element
+ * type; the caller still checks each element.
+ */
+export function isList<T>(value: readonly T[] | undefined): value is readonly T[] {
+  return Array.isArray(value);
+}

@@ -3,6 +3,15 @@ import * as A from 'apache-arrow';
 import { coerce } from './build.js';
 import { dtypeOfArrow } from './dtypes.js';
 
+/** A vector of any Arrow type (typed, unlike `A.Vector`'s default `any`). */
+type Vec = A.Vector<A.DataType>;
+
+/** Arrow's name of a type, e.g. `Int32` or `List<Utf8>`: every concrete type class defines `toString`. */
+function typeName(type: A.DataType): string {
+  const named: { toString(): string } = type;
+  return String(named);
+}
+
 /** `a` followed by `b`'s rows; columns of `b` are cast to `a`'s types; missing columns become null. */
 export function concatTables(a: A.Table, b: A.Table): A.Table {
   if (b.numRows === 0) return a;
@@ -10,11 +19,11 @@ export function concatTables(a: A.Table, b: A.Table): A.Table {
   const names = [...new Set([...a.schema.fields.map((f) => f.name), ...b.schema.fields.map((f) => f.name)])];
   const cols: Record<string, A.Vector> = {};
   for (const name of names) {
-    const va = a.getChild(name);
-    const vb = b.getChild(name);
+    const va = a.getChild(name) as Vec | null;
+    const vb = b.getChild(name) as Vec | null;
     const type = (va ?? vb)!.type;
-    const part = (v: A.Vector | null, n: number): A.Vector => {
-      if (v && String(v.type) === String(type) && v.type.typeId === type.typeId) return v;
+    const part = (v: Vec | null, n: number): A.Vector => {
+      if (v && typeName(v.type) === typeName(type) && v.type.typeId === type.typeId) return v;
       const dtype = dtypeOfArrow(type);
       const vals = v ? [...v].map((x) => coerce(x, dtype)) : new Array(n).fill(null);
       return A.vectorFromArray(vals as never[], type as never);

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isStrataError } from '../errors.js';
 import { categoryOf } from './dtypes.js';
 import { parseDuration } from './duration.js';
-import { checkFields, checkName, didYouMean, type Issues } from './issues.js';
+import { checkFields, checkName, didYouMean, isList, type Issues } from './issues.js';
 import { registeredKinds } from './sources/registry.js';
 import {
   FILE_SOURCE_KINDS,
@@ -45,7 +45,7 @@ export function validateEntities(issues: Issues, defs: readonly EntityDef[]): Ma
       continue;
     }
     const joinKeys = def.joinKeys ?? [name];
-    if (!Array.isArray(joinKeys) || joinKeys.length === 0 || joinKeys.some((k) => typeof k !== 'string' || !k)) {
+    if (!isList(joinKeys) || joinKeys.length === 0 || joinKeys.some((k) => typeof k !== 'string' || !k)) {
       issues.add(
         def,
         obj,

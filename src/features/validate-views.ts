@@ -2,7 +2,7 @@
 import { categoryOf, isNumericDtype } from './dtypes.js';
 import { formatDuration, gcd, parseDuration } from './duration.js';
 import { ExprError, exprColumns, parseExpr } from './expr.js';
-import { checkFields, checkName, didYouMean, type Issues } from './issues.js';
+import { checkFields, checkName, didYouMean, isList, type Issues } from './issues.js';
 import {
   AGG_FUNCTIONS,
   WINDOW_KINDS,
@@ -307,7 +307,7 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
   }
   taken.add(name);
   let ok = true;
-  const entityNames = Array.isArray(def.entities) ? def.entities : [];
+  const entityNames = isList(def.entities) ? def.entities : [];
   if (entityNames.length === 0) {
     issues.add(def, obj, 'entities', 'a feature view needs at least one entity', 'e.g. entities: [driver]');
     ok = false;
@@ -379,8 +379,7 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
       ttlMs = undefined;
     }
   }
-  const hasAggs = Array.isArray(def.aggregations) && def.aggregations.length > 0;
-  if (def.aggregations !== undefined && !Array.isArray(def.aggregations)) {
+  if (def.aggregations !== undefined && !isList(def.aggregations)) {
     issues.add(
       def,
       obj,
@@ -390,6 +389,8 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
     );
     return undefined;
   }
+  const aggDefs = def.aggregations ?? [];
+  const hasAggs = aggDefs.length > 0;
   if (hasAggs && def.features !== undefined) {
     issues.add(
       def,
@@ -425,7 +426,7 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
   };
   if (hasAggs) {
     const aggs: Aggregation[] = [];
-    def.aggregations!.forEach((a, i) => {
+    aggDefs.forEach((a, i) => {
       const agg = validateAggregation(ctx, def, i, a, columns);
       if (agg) {
         dup(agg.name, `aggregations[${i}]${a.name ? '.name' : ''}`);
@@ -443,13 +444,13 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
     tileMs ??= defaultTile(aggs.map((a) => a.window));
     aggs.forEach((a, i) => {
       const step = a.window.hopMs;
-      if (step !== undefined && step % tileMs! !== 0) {
+      if (step !== undefined && step % tileMs !== 0) {
         issues.add(
           def,
           obj,
           'tile',
-          `tile ${formatDuration(tileMs!)} does not divide the ${a.window.kind} step ${formatDuration(step)} of ${a.name}`,
-          `use a tile that divides every hop, e.g. ${formatDuration(gcd(step, tileMs!))}`,
+          `tile ${formatDuration(tileMs)} does not divide the ${a.window.kind} step ${formatDuration(step)} of ${a.name}`,
+          `use a tile that divides every hop, e.g. ${formatDuration(gcd(step, tileMs))}`,
         );
         ok = false;
       }
@@ -467,7 +468,7 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
   }
   const skip = new Set([...joinKeys, source.timestampField, source.createdTimestampField, source.idField]);
   const list = def.features ?? (columns ? Object.keys(columns).filter((c) => !skip.has(c)) : []);
-  if (!Array.isArray(list)) {
+  if (!isList(list)) {
     issues.add(
       def,
       obj,

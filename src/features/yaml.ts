@@ -138,7 +138,7 @@ async function parseFile(file: string, shownAs: string): Promise<Parsed> {
   const settingsAt = new Map<string, number>();
   for (const pair of top?.items ?? []) {
     const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    settingsAt.set(key, lineOf(conv, pair.key as Node) ?? 1);
+    settingsAt.set(key, lineOf(conv, pair.key) ?? 1);
     sections[key] = pair.value;
   }
   return { file: shownAs, lc, sections, lines: conv.lines, settingsAt };
@@ -155,7 +155,7 @@ export async function loadYamlDefinitions(
   let patterns: string[] = ['**/*.yaml', '**/*.yml'];
   if (main.sections.features !== undefined) {
     const v = toJs(main.sections.features, '', { lc: new LineCounter(), lines: new Map() }, true);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) patterns = v as string[];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) patterns = v;
     else if (typeof v === 'string') patterns = [v];
     else
       issues.add(
@@ -221,7 +221,7 @@ export async function loadYamlDefinitions(
           );
           continue;
         }
-        const def = it.name !== undefined ? { name: it.name, ...(value as object) } : (value as object);
+        const def = it.name !== undefined ? { name: it.name, ...value } : value;
         const line = lineOf(conv, it.node as Node);
         setLocation(def, { file: p.file, line, lines: conv.lines });
         (defs[section] as object[]).push(def);

@@ -208,7 +208,7 @@ describe('entity rows in, training sets out', () => {
     const job = repo.getHistoricalFeatures(rowsTable(rows), { features: FEATURES });
     await job.toParquet(join(dir, 'out.parquet'));
     const back = await readParquetFile(join(dir, 'out.parquet'));
-    const backRows = back.toArray().map((r) => r.toJSON());
+    const backRows = back.toArray().map((r: { toJSON(): Record<string, unknown> }) => r.toJSON());
     expect(backRows.length).toBe(rows.length);
     expect(backRows.map((r) => r.v ?? null)).toEqual(want.map((r) => r.v));
     expect(

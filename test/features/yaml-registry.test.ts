@@ -136,8 +136,8 @@ describe('apply() and the registry', () => {
     const first = await repo.apply();
     expect(first).toMatchObject({ version: 1, changed: true });
     expect(first.path).toBe(join(dir, '.strata', 'registry', '1.json'));
-    const stored = JSON.parse(await readFile(first.path, 'utf8'));
-    expect(stored.views.map((v: { name: string }) => v.name)).toEqual(['driver_aggs', 'driver_latest']);
+    const stored = JSON.parse(await readFile(first.path, 'utf8')) as { views: { name: string }[] };
+    expect(stored.views.map((v) => v.name)).toEqual(['driver_aggs', 'driver_latest']);
     expect(await repo.apply()).toMatchObject({ version: 1, changed: false });
 
     // adding a feature is fine

@@ -107,7 +107,7 @@ describe('chunk encoding', () => {
             const [s, e] = sampleByteRange(chunk.header, i);
             verifySample(chunk.header, i, chunk.payload.subarray(s, e), 'key-x');
           }
-        }).toThrow(expect.objectContaining({ code: 'CORRUPT' }) as unknown as Error);
+        }).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
       }
     }
   });
@@ -125,9 +125,7 @@ describe('chunk encoding', () => {
     const piece = bytes.slice(h.headerBytes + s, h.headerBytes + e);
     expect(() => verifySample(h, 3, piece, 'k')).not.toThrow();
     piece[7] ^= 0xff;
-    expect(() => verifySample(h, 3, piece, 'k')).toThrow(
-      expect.objectContaining({ code: 'CORRUPT' }) as unknown as Error,
-    );
+    expect(() => verifySample(h, 3, piece, 'k')).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
     expect(DTYPE_BYTES.uint8).toBe(1);
   });
 });

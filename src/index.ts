@@ -169,7 +169,7 @@ export {
   type WindowKind,
   type SourceKind,
   type ScalarDtype,
-  type Dtype,
+  type TableDtype,
   type Duration,
   type LongOptions,
   type EntityDef,

@@ -8,7 +8,7 @@
 import * as A from 'apache-arrow';
 import { numericVector, setInt64, vectorOf } from './build.js';
 import { categoryOf, dtypeOfArrow } from './dtypes.js';
-import type { Dtype } from './types.js';
+import type { TableDtype } from './types.js';
 import type { ViewPlan } from './plan.js';
 import type { KeyIndex } from './keys.js';
 import type { TileStore } from './tiles.js';
@@ -105,7 +105,7 @@ export function tilesTable(plan: ViewPlan, set: TileSet, range: BackfillRange = 
 }
 
 /** A key column: entity c's value repeated over output rows [runOff[c], runOff[c + 1]). */
-function repeatRuns(values: readonly unknown[], runOff: Int32Array, dtype: Dtype): A.Vector {
+function repeatRuns(values: readonly unknown[], runOff: Int32Array, dtype: TableDtype): A.Vector {
   const n = runOff.length - 1;
   const m = runOff[n];
   if (typeof values[0] === 'number' && categoryOf(dtype) !== 'bool') {

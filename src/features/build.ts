@@ -2,7 +2,7 @@
 import * as A from 'apache-arrow';
 import { categoryOf, inferDtype, listElement } from '../tables/dtypes.js';
 import { coerce, vectorOf } from '../tables/values.js';
-import type { Dtype } from './types.js';
+import type { TableDtype } from './types.js';
 
 export { coerce, toMs, vectorOf } from '../tables/values.js';
 
@@ -30,7 +30,7 @@ export function float64Vector(values: Float64Array, valid?: Uint8Array | null): 
 }
 
 /** Vector of `dtype` from float64 numbers (ints rounded, timestamps as ms, bools as 0/1). */
-export function numericVector(values: Float64Array, valid: Uint8Array | null | undefined, dtype: Dtype): A.Vector {
+export function numericVector(values: Float64Array, valid: Uint8Array | null | undefined, dtype: TableDtype): A.Vector {
   const n = values.length;
   const { bitmap, nullCount } = packValidity(valid, n);
   const cat = categoryOf(dtype);
@@ -81,7 +81,7 @@ export function setInt64(words: Int32Array, i: number, v: number): void {
  */
 export function tableFromRecords(
   rows: readonly Record<string, unknown>[],
-  options: { columns?: readonly string[]; dtypes?: Readonly<Record<string, Dtype>> } = {},
+  options: { columns?: readonly string[]; dtypes?: Readonly<Record<string, TableDtype>> } = {},
 ): A.Table {
   const names: string[] = options.columns ? [...options.columns] : [];
   if (!options.columns) {
@@ -104,7 +104,7 @@ export function tableFromRecords(
  * A JS value as it reads back from an Arrow column of `dtype` (int64 → number, or bigint beyond
  * 2^53; float32 rounded; time → ms).
  */
-export function normalizeValue(v: unknown, dtype: Dtype): unknown {
+export function normalizeValue(v: unknown, dtype: TableDtype): unknown {
   const c = coerce(v, dtype);
   if (c === null || c === undefined) return null;
   if (typeof c === 'bigint') return Number.isSafeInteger(Number(c)) ? Number(c) : c;

@@ -24,7 +24,7 @@ export {
   type WindowKind,
   type SourceKind,
   type ScalarDtype,
-  type Dtype,
+  type TableDtype,
   type Duration,
   type Progress,
   type LongOptions,

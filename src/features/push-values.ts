@@ -7,7 +7,7 @@
 import { StrataError } from '../errors.js';
 import { normalizeValue, toMs } from './build.js';
 import { categoryOf, listElement } from './dtypes.js';
-import type { Dtype, Source } from './types.js';
+import type { TableDtype, Source } from './types.js';
 
 const INT_TEXT = /^[+-]?\d+$/;
 const INT64_MIN = -(2n ** 63n);
@@ -15,7 +15,7 @@ const INT64_MAX = 2n ** 63n - 1n;
 const BOOL_TEXT = /^(true|false|t|f|yes|no|1|0)$/i;
 
 /** Why `v` does not fit `dtype`, or undefined when it does (null always fits). */
-function mismatch(v: unknown, dtype: Dtype): string | undefined {
+function mismatch(v: unknown, dtype: TableDtype): string | undefined {
   if (v === null || v === undefined) return undefined;
   switch (categoryOf(dtype)) {
     case 'int': {

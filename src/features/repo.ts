@@ -34,7 +34,7 @@ import { concatTables } from './tables.js';
 import { tilesTable, type BackfillRange } from './backfill.js';
 import type {
   Definitions,
-  Dtype,
+  TableDtype,
   Entity,
   FeatureRowBatch,
   FeatureService,
@@ -110,7 +110,7 @@ export class FeatureRepo {
   static async #create(defs: Required<Definitions>, options: FeatureRepoOptions): Promise<FeatureRepo> {
     const dir = options.dir ?? process.cwd();
     const tables = new Map<string, Promise<A.Table>>();
-    const readColumns = async (s: Source): Promise<Record<string, Dtype> | undefined> => {
+    const readColumns = async (s: Source): Promise<Record<string, TableDtype> | undefined> => {
       if (s.kind === 'parquet' && s.path && !registeredLoader('parquet')) return readParquetSchema(s.path);
       const p = loadSourceTable(s, { dir });
       tables.set(s.name, p);

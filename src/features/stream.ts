@@ -16,7 +16,7 @@ import type { GroupPlan, ViewPlan } from './plan.js';
 import { planView } from './plan.js';
 import { coercePushEvent } from './push-values.js';
 import { aggJsValue } from './values.js';
-import type { Dtype, FeatureRowBatch, FeatureView, PushedViewValues, Source } from './types.js';
+import type { TableDtype, FeatureRowBatch, FeatureView, PushedViewValues, Source } from './types.js';
 
 /** Turns one event into a group's input value (same rules as the batch path). */
 class GroupInput {
@@ -28,8 +28,8 @@ class GroupInput {
 
   constructor(
     readonly plan: GroupPlan,
-    readonly dtype: Dtype | null,
-    readonly dtypes: Readonly<Record<string, Dtype>>,
+    readonly dtype: TableDtype | null,
+    readonly dtypes: Readonly<Record<string, TableDtype>>,
   ) {
     this.dict = plan.coded ? [] : null;
     this.#plainNumber = dtype === 'float64' || dtype === 'float32' || dtype === 'int32' || dtype === 'int64';

@@ -3,7 +3,7 @@
  * engine works with. Definitions say *what* (aggregation, window, filter, key); sources say *where*.
  */
 import type { Table } from 'apache-arrow';
-import type { Dtype } from '../tables/dtypes.js';
+import type { TableDtype } from '../tables/dtypes.js';
 
 export const AGG_FUNCTIONS = [
   'count',
@@ -31,7 +31,7 @@ export type SourceKind = (typeof SOURCE_KINDS)[number] | (string & {});
 export const SCALAR_DTYPES = ['bool', 'int32', 'int64', 'float32', 'float64', 'string', 'timestamp'] as const;
 export type ScalarDtype = (typeof SCALAR_DTYPES)[number];
 /** A dtype string: a scalar, `list<scalar>`, or a vector spelling such as `float32[512]` (src/tables/dtypes.ts). */
-export type { Dtype };
+export type { TableDtype };
 
 /** A duration: milliseconds, or a string like `500ms`, `30s`, `30m`, `1h30m`, `1d`, `2w`. */
 export type Duration = number | string;
@@ -70,7 +70,7 @@ export interface SourceDef {
   /** Push sources: how far behind the newest event a late event may be and still count. Default 0. */
   readonly allowedLateness?: Duration;
   /** Column dtypes; required for push sources, optional override elsewhere. */
-  readonly schema?: Readonly<Record<string, Dtype>>;
+  readonly schema?: Readonly<Record<string, TableDtype>>;
   /** Push sources: a batch source holding their history. */
   readonly batchSource?: string;
   /** `table` sources: the in-memory Arrow table. */
@@ -104,7 +104,7 @@ export interface FeatureDef {
   readonly name: string;
   /** Source column. Default: `name`. */
   readonly column?: string;
-  readonly dtype?: Dtype;
+  readonly dtype?: TableDtype;
 }
 
 export interface FeatureViewDef {
@@ -158,7 +158,7 @@ export interface Source {
   readonly idField?: string;
   readonly allowedLatenessMs: number;
   /** Known column dtypes (declared or read from the file). */
-  readonly columns?: Readonly<Record<string, Dtype>>;
+  readonly columns?: Readonly<Record<string, TableDtype>>;
   readonly batchSource?: string;
   readonly table?: Table;
   readonly options?: Readonly<Record<string, unknown>>;
@@ -183,14 +183,14 @@ export interface Aggregation {
   readonly n?: number;
   readonly exactLimit: number;
   /** Output dtype. */
-  readonly dtype: Dtype;
+  readonly dtype: TableDtype;
   /** dtype of the input column (null for row counts). */
-  readonly inputDtype: Dtype | null;
+  readonly inputDtype: TableDtype | null;
 }
 
 export interface FeatureSpec {
   readonly name: string;
-  readonly dtype: Dtype;
+  readonly dtype: TableDtype;
 }
 
 export interface FeatureView {
@@ -199,7 +199,7 @@ export interface FeatureView {
   readonly entities: readonly string[];
   readonly entityNames: readonly string[];
   /** Join key → dtype (the entity's valueType, else the source column's), where known. */
-  readonly keyDtypes?: Readonly<Record<string, Dtype>>;
+  readonly keyDtypes?: Readonly<Record<string, TableDtype>>;
   readonly source: string;
   readonly kind: 'plain' | 'aggregation';
   readonly features: readonly FeatureSpec[];

@@ -9,7 +9,7 @@ import {
   FILE_SOURCE_KINDS,
   SCALAR_DTYPES,
   SOURCE_KINDS,
-  type Dtype,
+  type TableDtype,
   type Entity,
   type EntityDef,
   type Source,
@@ -74,7 +74,7 @@ export function validateEntities(issues: Issues, defs: readonly EntityDef[]): Ma
   return out;
 }
 
-export type ColumnReader = (source: Source) => Promise<Record<string, Dtype> | undefined>;
+export type ColumnReader = (source: Source) => Promise<Record<string, TableDtype> | undefined>;
 
 export async function validateSources(
   issues: Issues,

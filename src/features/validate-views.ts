@@ -9,7 +9,7 @@ import {
   type AggFunction,
   type Aggregation,
   type AggregationDef,
-  type Dtype,
+  type TableDtype,
   type Entity,
   type FeatureView,
   type FeatureViewDef,
@@ -44,7 +44,7 @@ export function defaultTile(windows: readonly WindowSpec[]): number {
   return g || 3_600_000;
 }
 
-function aggDtype(fn: AggFunction, input: Dtype | null): Dtype {
+function aggDtype(fn: AggFunction, input: TableDtype | null): TableDtype {
   switch (fn) {
     case 'count':
     case 'count_distinct':
@@ -71,7 +71,7 @@ function validateAggregation(
   view: FeatureViewDef,
   i: number,
   a: AggregationDef,
-  columns: Record<string, Dtype> | undefined,
+  columns: Record<string, TableDtype> | undefined,
 ): Aggregation | undefined {
   const { issues } = ctx;
   const obj = `feature view ${view.name}`;
@@ -111,7 +111,7 @@ function validateAggregation(
     );
     ok = false;
   }
-  let inputDtype: Dtype | null = null;
+  let inputDtype: TableDtype | null = null;
   if (column !== null && columns) {
     if (!(column in columns)) {
       issues.add(
@@ -482,7 +482,7 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
     issues.add(def, obj, 'features', 'the view has no features', 'list features, or add aggregations');
     return undefined;
   }
-  const features: { name: string; dtype: Dtype }[] = [];
+  const features: { name: string; dtype: TableDtype }[] = [];
   const cols: string[] = [];
   list.forEach((f, i) => {
     const spec = typeof f === 'string' ? { name: f } : f;

@@ -4,7 +4,15 @@
  */
 import { categoryOf } from './dtypes.js';
 import { checkFields, checkName, didYouMean, Issues } from './issues.js';
-import type { Definitions, Dtype, Entity, FeatureService, FeatureServiceDef, FeatureView, Source } from './types.js';
+import type {
+  Definitions,
+  TableDtype,
+  Entity,
+  FeatureService,
+  FeatureServiceDef,
+  FeatureView,
+  Source,
+} from './types.js';
 import { validateEntities, validateSources, type ColumnReader } from './validate-sources.js';
 import { validateView } from './validate-views.js';
 
@@ -133,8 +141,8 @@ function keyDtypesOf(
   view: FeatureView,
   entities: ReadonlyMap<string, Entity>,
   sources: ReadonlyMap<string, Source>,
-): Record<string, Dtype> {
-  const out: Record<string, Dtype> = {};
+): Record<string, TableDtype> {
+  const out: Record<string, TableDtype> = {};
   const columns = sources.get(view.source)?.columns;
   for (const en of view.entityNames) {
     const e = entities.get(en);

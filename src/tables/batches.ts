@@ -6,7 +6,7 @@
  */
 import * as A from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
-import { JSON_EXTENSION, type Dtype } from './dtypes.js';
+import { JSON_EXTENSION, type TableDtype } from './dtypes.js';
 import { csvCellFits, inferCsvDtype, jsonValueFits } from './infer.js';
 import { inferDtype } from './dtypes.js';
 import { vectorOf } from './values.js';
@@ -23,7 +23,7 @@ export interface TypingOptions {
   readonly kind: 'csv' | 'json';
   /** The header (CSV); JSON columns are those seen in the window, in first-seen order. */
   readonly columns?: readonly string[];
-  readonly schema?: Readonly<Record<string, Dtype>>;
+  readonly schema?: Readonly<Record<string, TableDtype>>;
   /** 'values' types undeclared columns from the window; 'none' keeps CSV cells as text and JSON values as JSON text. */
   readonly infer: 'values' | 'none';
   readonly inferRows: number;
@@ -33,7 +33,7 @@ export interface TypingOptions {
 
 export async function* typedBatches(rows: AsyncIterable<TextRow>, o: TypingOptions): AsyncGenerator<A.RecordBatch> {
   const window: TextRow[] = [];
-  let types: Map<string, Dtype> | undefined;
+  let types: Map<string, TableDtype> | undefined;
   let pending: TextRow[] = [];
   let emitted = false;
   for await (const row of rows) {
@@ -62,7 +62,7 @@ export async function* typedBatches(rows: AsyncIterable<TextRow>, o: TypingOptio
   for (let at = 0; at < pending.length; at += o.batchRows) yield batchOf(pending.slice(at, at + o.batchRows), types, o);
 }
 
-function typesOf(window: readonly TextRow[], o: TypingOptions): Map<string, Dtype> {
+function typesOf(window: readonly TextRow[], o: TypingOptions): Map<string, TableDtype> {
   const names = o.columns ? [...o.columns] : [];
   if (!o.columns) {
     const seen = new Set<string>();
@@ -72,7 +72,7 @@ function typesOf(window: readonly TextRow[], o: TypingOptions): Map<string, Dtyp
         seen.add(k);
       }
   }
-  const types = new Map<string, Dtype>();
+  const types = new Map<string, TableDtype>();
   for (const name of names) {
     const declared = o.schema?.[name];
     if (declared) types.set(name, declared);
@@ -83,7 +83,7 @@ function typesOf(window: readonly TextRow[], o: TypingOptions): Map<string, Dtyp
   return types;
 }
 
-function check(row: TextRow, types: ReadonlyMap<string, Dtype>, o: TypingOptions): void {
+function check(row: TextRow, types: ReadonlyMap<string, TableDtype>, o: TypingOptions): void {
   for (const [name, v] of Object.entries(row.values)) {
     const dtype = types.get(name);
     if (dtype === undefined)
@@ -113,7 +113,7 @@ function check(row: TextRow, types: ReadonlyMap<string, Dtype>, o: TypingOptions
   }
 }
 
-function batchOf(rows: readonly TextRow[], types: ReadonlyMap<string, Dtype>, o: TypingOptions): A.RecordBatch {
+function batchOf(rows: readonly TextRow[], types: ReadonlyMap<string, TableDtype>, o: TypingOptions): A.RecordBatch {
   const fields: A.Field[] = [];
   const vectors: A.Vector[] = [];
   for (const [name, dtype] of types) {

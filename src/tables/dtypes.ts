@@ -1,13 +1,13 @@
 /**
- * Dtype strings ↔ Arrow types, and inference of a dtype from JS values. The one vocabulary of the
+ * Dtype strings (`TableDtype`; distinct from the stored element types, `DType`) ↔ Arrow types, and inference of a dtype from JS values. The one vocabulary of the
  * table readers and the features engine: `bool`, `int32`, `int64`, `float32`, `float64`, `string`,
  * `timestamp` (epoch milliseconds), `timestamp[us]` (exact epoch microseconds), `json` (JSON text in
  * an `arrow.json` extension column), `list<x>` and vector spellings such as `float32[512]`.
  */
 import * as A from 'apache-arrow';
 
-/** A dtype string (see the module comment). */
-export type Dtype = string;
+/** A table column's dtype string, as tables and feature definitions spell it (see the module comment). */
+export type TableDtype = string;
 
 /** Arrow's canonical JSON extension type: a Utf8 column whose field metadata names it. */
 export const JSON_EXTENSION: ReadonlyMap<string, string> = new Map([['ARROW:extension:name', 'arrow.json']]);
@@ -20,7 +20,7 @@ export function looksLikeTimestamp(s: string): boolean {
   return ISO_TS.test(s);
 }
 
-export function categoryOf(dtype: Dtype): DtypeCategory {
+export function categoryOf(dtype: TableDtype): DtypeCategory {
   const d = dtype.toLowerCase();
   if (/^u?int(8|16|32|64)?$/.test(d)) return 'int';
   if (/^float(16|32|64)?$|^double$/.test(d)) return 'float';
@@ -31,18 +31,18 @@ export function categoryOf(dtype: Dtype): DtypeCategory {
   return 'other';
 }
 
-export function isNumericDtype(dtype: Dtype): boolean {
+export function isNumericDtype(dtype: TableDtype): boolean {
   const c = categoryOf(dtype);
   return c === 'int' || c === 'float' || c === 'bool' || c === 'timestamp';
 }
 
 /** Element dtype of `list<x>` / `x[n]`, else undefined. */
-export function listElement(dtype: Dtype): Dtype | undefined {
+export function listElement(dtype: TableDtype): TableDtype | undefined {
   const m = /^list<\s*([\w]+)\s*>$/i.exec(dtype) ?? /^([\w]+)\s*\[\s*\d*\s*\]$/.exec(dtype);
   return m?.[1];
 }
 
-export function dtypeOfArrow(type: A.DataType): Dtype {
+export function dtypeOfArrow(type: A.DataType): TableDtype {
   switch (type.typeId) {
     case A.Type.Bool:
       return 'bool';
@@ -71,7 +71,7 @@ export function dtypeOfArrow(type: A.DataType): Dtype {
   }
 }
 
-export function arrowOfDtype(dtype: Dtype): A.DataType {
+export function arrowOfDtype(dtype: TableDtype): A.DataType {
   const d = dtype.toLowerCase();
   switch (d) {
     case 'bool':
@@ -109,7 +109,7 @@ export function arrowOfDtype(dtype: Dtype): A.DataType {
 }
 
 /** Infers a dtype from sample values (nulls ignored; an all-null column is `string`). */
-export function inferDtype(values: Iterable<unknown>): Dtype {
+export function inferDtype(values: Iterable<unknown>): TableDtype {
   let kind: string | undefined;
   let allInt = true;
   let elem: unknown[] | undefined;

@@ -8,6 +8,6 @@ export {
   readTableFile,
   tableFormatOf,
 } from './read.js';
-export { type Dtype, JSON_EXTENSION } from './dtypes.js';
+export { type TableDtype, JSON_EXTENSION } from './dtypes.js';
 export { parquetDtype, parquetSchema } from './parquet.js';
 export { CsvRecords, CsvTokenizer, csvRows, type CsvRow } from './csv.js';

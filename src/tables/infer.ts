@@ -5,9 +5,9 @@
  * strings, lists; objects and mixed columns → string). A later value fits a column when it would
  * not have changed the column's type.
  */
-import { inferDtype, listElement, looksLikeTimestamp, type Dtype } from './dtypes.js';
+import { inferDtype, listElement, looksLikeTimestamp, type TableDtype } from './dtypes.js';
 
-function csvCellKind(c: string): Dtype {
+function csvCellKind(c: string): TableDtype {
   const x = Number(c);
   if (c.trim() !== '' && Number.isFinite(x)) return Number.isInteger(x) && !/[.eE]/.test(c) ? 'int64' : 'float64';
   if (/^(true|false)$/i.test(c)) return 'bool';
@@ -16,7 +16,7 @@ function csvCellKind(c: string): Dtype {
 }
 
 /** The CSV type of a column's cells ('' is null; a column with no values is string). */
-export function inferCsvDtype(cells: Iterable<string>): Dtype {
+export function inferCsvDtype(cells: Iterable<string>): TableDtype {
   let num = true;
   let int = true;
   let bool = true;
@@ -42,7 +42,7 @@ export function inferCsvDtype(cells: Iterable<string>): Dtype {
 }
 
 /** Whether a CSV cell read after the inference window fits the column's inferred type. */
-export function csvCellFits(c: string, dtype: Dtype): boolean {
+export function csvCellFits(c: string, dtype: TableDtype): boolean {
   if (c === '' || dtype === 'string') return true;
   const kind = csvCellKind(c);
   if (kind === dtype) return true;
@@ -52,7 +52,7 @@ export function csvCellFits(c: string, dtype: Dtype): boolean {
 }
 
 /** Whether a JSON value read after the inference window fits the column's inferred type. */
-export function jsonValueFits(v: unknown, dtype: Dtype): boolean {
+export function jsonValueFits(v: unknown, dtype: TableDtype): boolean {
   if (v === null || v === undefined || dtype === 'string') return true;
   const el = listElement(dtype);
   if (el !== undefined) return Array.isArray(v) && v.every((x) => jsonValueFits(x, el));

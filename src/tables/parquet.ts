@@ -14,14 +14,14 @@ import { StrataError, throwIfAborted } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { recordBatch } from './batches.js';
 import { sizeOf } from './bytes.js';
-import { JSON_EXTENSION, categoryOf, type Dtype } from './dtypes.js';
+import { JSON_EXTENSION, categoryOf, type TableDtype } from './dtypes.js';
 import { exactTimestamps, parquetLib } from './parquetjs.js';
 import { vectorOf } from './values.js';
 
 /** The dtype a Parquet field reads as (see the module comment). */
-export function parquetDtype(f: ParquetField): Dtype {
+export function parquetDtype(f: ParquetField): TableDtype {
   if (f.fields) return 'json';
-  let d: Dtype;
+  let d: TableDtype;
   switch (f.originalType ?? f.primitiveType ?? 'UTF8') {
     case 'BOOLEAN':
       d = 'bool';
@@ -91,7 +91,7 @@ export async function parquetSchema(
   storage: Storage,
   key: string,
   signal?: AbortSignal,
-): Promise<Record<string, Dtype>> {
+): Promise<Record<string, TableDtype>> {
   const reader = await openParquet(storage, key, signal);
   try {
     return Object.fromEntries(Object.entries(reader.getSchema().fields).map(([name, f]) => [name, parquetDtype(f)]));
@@ -104,7 +104,11 @@ export async function parquetSchema(
 export async function* parquetBatches(
   storage: Storage,
   key: string,
-  o: { readonly schema?: Readonly<Record<string, Dtype>>; readonly batchRows: number; readonly signal?: AbortSignal },
+  o: {
+    readonly schema?: Readonly<Record<string, TableDtype>>;
+    readonly batchRows: number;
+    readonly signal?: AbortSignal;
+  },
 ): AsyncGenerator<A.RecordBatch> {
   const reader = await openParquet(storage, key, o.signal);
   try {
@@ -152,7 +156,7 @@ export async function* parquetBatches(
 }
 
 /** A parquetjs-lite value as the JS value `vectorOf` takes for `dtype`. */
-function cell(v: unknown, dtype: Dtype, microsPerUnit: bigint | undefined): unknown {
+function cell(v: unknown, dtype: TableDtype, microsPerUnit: bigint | undefined): unknown {
   if (v === null || v === undefined) return null;
   if (microsPerUnit !== undefined) {
     const us = BigInt(v as bigint | number) * microsPerUnit;

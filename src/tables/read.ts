@@ -13,7 +13,7 @@ import { arrowBatches } from './arrow-ipc.js';
 import { typedBatches } from './batches.js';
 import { textChunks } from './bytes.js';
 import { CsvRecords, csvTableRows } from './csv.js';
-import type { Dtype } from './dtypes.js';
+import type { TableDtype } from './dtypes.js';
 import { jsonlRows } from './jsonl.js';
 import { parquetBatches } from './parquet.js';
 
@@ -40,7 +40,7 @@ export interface ReadTableOptions {
   /** Default: from the extension (.csv, .jsonl/.ndjson, .parquet, .arrow/.arrows/.feather/.ipc). */
   readonly format?: TableFormat;
   /** Dtypes of columns by name (src/tables/dtypes.ts); other columns are typed from the file. Arrow IPC keeps its own types. */
-  readonly schema?: Readonly<Record<string, Dtype>>;
+  readonly schema?: Readonly<Record<string, TableDtype>>;
   /** Rows per batch (the last may be shorter). Default 65,536. */
   readonly batchRows?: number;
   /**

@@ -1,11 +1,11 @@
 /** JS values → Arrow vectors of a dtype (the one conversion the table readers and features share). */
 import * as A from 'apache-arrow';
-import { arrowOfDtype, categoryOf, listElement, type Dtype } from './dtypes.js';
+import { arrowOfDtype, categoryOf, listElement, type TableDtype } from './dtypes.js';
 
 const INTEGER = /^\s*[-+]?\d+\s*$/;
 
 /** Converts a JS value to what Arrow's builder expects for `dtype` (integer text becomes an exact BigInt). */
-export function coerce(v: unknown, dtype: Dtype): unknown {
+export function coerce(v: unknown, dtype: TableDtype): unknown {
   if (v === null || v === undefined) return null;
   if (dtype === 'json') return jsonText(v);
   const cat = categoryOf(dtype);
@@ -66,7 +66,7 @@ export function toMs(v: unknown): number {
 }
 
 /** One vector from JS values with a known dtype (`timestamp[us]` takes BigInt epoch microseconds). */
-export function vectorOf(values: readonly unknown[], dtype: Dtype): A.Vector {
+export function vectorOf(values: readonly unknown[], dtype: TableDtype): A.Vector {
   if (dtype === 'timestamp[us]') return microsVector(values);
   const type = arrowOfDtype(dtype);
   return A.vectorFromArray(values.map((v) => coerce(v, dtype)) as never[], type as never);

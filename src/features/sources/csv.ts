@@ -5,8 +5,8 @@
  */
 import type { Table } from 'apache-arrow';
 import { collectTable, readTableFile } from '../../tables/read.js';
-import type { Dtype } from '../types.js';
+import type { TableDtype } from '../types.js';
 
-export async function readCsvFile(path: string, schema?: Readonly<Record<string, Dtype>>): Promise<Table> {
+export async function readCsvFile(path: string, schema?: Readonly<Record<string, TableDtype>>): Promise<Table> {
   return collectTable(readTableFile(path, { format: 'csv', schema, inferRows: Number.POSITIVE_INFINITY }));
 }

@@ -11,16 +11,16 @@ import { parquetSchema } from '../../tables/parquet.js';
 import { parquetLib } from '../../tables/parquetjs.js';
 import { collectTable, readTableFile } from '../../tables/read.js';
 import { categoryOf, dtypeOfArrow, listElement } from '../dtypes.js';
-import type { Dtype } from '../types.js';
+import type { TableDtype } from '../types.js';
 import { readFailure } from './errors.js';
 
 /** A table reader's dtype as a feature dtype: feature timestamps are milliseconds, JSON is text. */
-function featureDtype(d: Dtype): Dtype {
+function featureDtype(d: TableDtype): TableDtype {
   return d === 'timestamp[us]' ? 'timestamp' : d === 'json' ? 'string' : d;
 }
 
 /** Column dtypes from the file footer (no rows read). */
-export async function readParquetSchema(file: string): Promise<Record<string, Dtype>> {
+export async function readParquetSchema(file: string): Promise<Record<string, TableDtype>> {
   const storage = new LocalStorage(path.dirname(path.resolve(file)));
   const dtypes = await parquetSchema(storage, path.basename(file));
   return Object.fromEntries(Object.entries(dtypes).map(([name, d]) => [name, featureDtype(d)]));
@@ -28,14 +28,14 @@ export async function readParquetSchema(file: string): Promise<Record<string, Dt
 
 export async function readParquetFile(
   file: string,
-  schema?: Readonly<Record<string, Dtype>>,
+  schema?: Readonly<Record<string, TableDtype>>,
   signal?: AbortSignal,
 ): Promise<A.Table> {
   const dtypes = { ...(await readParquetSchema(file)), ...schema };
   return collectTable(readTableFile(file, { format: 'parquet', schema: dtypes, signal }));
 }
 
-function pqType(dtype: Dtype): string {
+function pqType(dtype: TableDtype): string {
   const el = listElement(dtype);
   const d = el ?? dtype;
   switch (categoryOf(d)) {

@@ -12,18 +12,13 @@ import * as A from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
 import { readTimestamps } from './columns.js';
 import { categoryOf, dtypeOfArrow } from './dtypes.js';
+import type { Engine } from './engine.js';
 import { aggregateRows, aggVector, gatherColumn } from './pit.js';
 import { latestRowsByProbe } from './probe.js';
 import { aggregateByPairs, type PairInputs } from './pairs.js';
 import type { ViewPlan } from './plan.js';
 import type { CodedEvents, IndexedEvents } from './series.js';
 import type { FeatureService, FeatureView, LongOptions, Source } from './types.js';
-
-let pairStrategy: 'auto' | 'index' = 'auto';
-/** 'index' forces aggregation lookups through the sorted index (tests compare both paths). */
-export function setPairStrategy(s: 'auto' | 'index'): void {
-  pairStrategy = s;
-}
 
 export interface HistoricalOptions extends LongOptions {
   /** Feature refs `view:feature` (or `view` for all of its features). */
@@ -107,6 +102,8 @@ export function resolveRequest(
 }
 
 export interface ViewAccess {
+  /** The repo's engine tuning (read once per call). */
+  readonly engine: Engine;
   view(name: string): FeatureView;
   source(name: string): Source;
   plan(view: FeatureView): ViewPlan | null;
@@ -161,6 +158,7 @@ export async function historicalFeatures(
     });
   }
   const rowTs = readTimestamps(tsVec);
+  const { pairStrategy, tileStrategy, parallelMinEvents } = access.engine;
   const columns: Record<string, A.Vector> = {};
   for (const f of rows.schema.fields) columns[f.name] = rows.getChild(f.name)!;
   for (const [ref, name] of req.outNames) {
@@ -180,7 +178,7 @@ export async function historicalFeatures(
       const { table, coded } = await access.events(view, options);
       const rowCodes = coded.keys.lookup(rowKeys(rows, view, { table }));
       throwIfAborted(options.signal, 'getHistoricalFeatures');
-      const matched = await latestRowsByProbe(coded, rowCodes, rowTs, view.ttlMs);
+      const matched = await latestRowsByProbe(coded, rowCodes, rowTs, view.ttlMs, parallelMinEvents);
       for (const name of names) {
         const i = view.features.findIndex((f) => f.name === name);
         columns[out(name)] = gatherColumn(table, view.columns[i], view.features[i].dtype, matched);
@@ -194,13 +192,13 @@ export async function historicalFeatures(
       let dicts: readonly (unknown[] | null)[] = [];
       if (inputs) {
         const rowCodes = inputs.coded.keys.lookup(rowKeys(rows, view, inputs));
-        cols = await aggregateByPairs(plan, inputs, rowCodes, rowTs, want, options);
+        cols = await aggregateByPairs(plan, inputs, rowCodes, rowTs, want, parallelMinEvents, options);
         dicts = inputs.dicts;
       }
       if (!cols) {
         const idx = await access.index(view, options);
         const rowCodes = idx.keys.lookup(rowKeys(rows, view, idx));
-        cols = await aggregateRows(plan, idx, rowCodes, rowTs, want, options);
+        cols = await aggregateRows(plan, idx, rowCodes, rowTs, want, tileStrategy, options);
         dicts = idx.dicts;
       }
       for (const col of cols) columns[out(col.agg.name)] = aggVector(col, dicts[col.group]);

@@ -3,7 +3,14 @@
  * streaming, point-in-time-correct training sets, and the online contract (`latestValues`, `push`).
  * See docs/FEATURES.md.
  */
-export { FeatureRepo, type FeatureRepoOptions, type LatestValuesOptions, type StreamStats } from './repo.js';
+export {
+  FeatureRepo,
+  type FeatureRepoOptions,
+  type FeatureRepoLoadOptions,
+  type LatestValuesOptions,
+  type StreamStats,
+} from './repo.js';
+export type { EngineOptions, PairStrategy, TileStrategy } from './engine.js';
 export { defineEntity, defineSource, defineFeatureView, defineFeatureService, type DefLocation } from './define.js';
 export { RetrievalJob } from './retrieval.js';
 export type { HistoricalOptions } from './historical.js';

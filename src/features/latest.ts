@@ -6,6 +6,7 @@
 import { throwIfAborted } from '../errors.js';
 import { cellValue } from './columns.js';
 import { Composer, lowerBound, upperBound, type EntityRange } from './compose.js';
+import type { TileStrategy } from './engine.js';
 import type { ViewPlan } from './plan.js';
 import { plainValue } from './retrieval.js';
 import { tilesForQueries, type IndexedEvents } from './series.js';
@@ -19,6 +20,7 @@ export function* latestBatches(
   plan: ViewPlan | null,
   idx: IndexedEvents,
   range: { startMs: number; endMs: number },
+  tileStrategy: TileStrategy,
   options: LongOptions,
 ): Generator<FeatureRowBatch> {
   const { offsets, ts, order } = idx.sorted;
@@ -26,7 +28,7 @@ export function* latestBatches(
   const nCodes = idx.keys.size;
   const cols = view.kind === 'plain' ? view.columns.map((c) => idx.table.getChild(c)!) : [];
   const composer = plan ? new Composer(plan) : null;
-  const built = plan ? tilesForQueries(plan, idx, nCodes) : null;
+  const built = plan ? tilesForQueries(plan, idx, nCodes, tileStrategy) : null;
   const r: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };
   let batch: { entityKeys: Record<string, unknown>[]; values: Record<string, unknown>[]; eventTimestampsMs: number[] } =
     { entityKeys: [], values: [], eventTimestampsMs: [] };

@@ -57,6 +57,7 @@ export async function aggregateByPairs(
   rowCodes: Int32Array,
   rowTs: Float64Array,
   want: readonly number[],
+  parallelMinEvents: number,
   options: LongOptions = {},
 ): Promise<AggColumn[] | null> {
   const reach = reachOf(plan);
@@ -66,7 +67,7 @@ export async function aggregateByPairs(
   const n = rowCodes.length;
   const rows = sortRows(rowCodes, rowTs, nCodes);
   const m = rows.row.length;
-  const bk = await bucketize(coded.codes, nCodes, coded.ts, coded.created ? [coded.created] : []);
+  const bk = await bucketize(coded.codes, nCodes, coded.ts, coded.created ? [coded.created] : [], parallelMinEvents);
   throwIfAborted(options.signal, 'getHistoricalFeatures');
   const i32 = bk.par ? sharedI32 : (k: number) => new Int32Array(k);
   const f64 = bk.par ? sharedF64 : (k: number) => new Float64Array(k);

@@ -10,6 +10,7 @@ import { numericVector, vectorOf } from './build.js';
 import { int64Exact, readNumeric } from './columns.js';
 import { Composer, type EntityRange } from './compose.js';
 import { categoryOf } from './dtypes.js';
+import type { TileStrategy } from './engine.js';
 import type { ViewPlan } from './plan.js';
 import { tilesForQueries, type IndexedEvents } from './series.js';
 import type { Aggregation, LongOptions } from './types.js';
@@ -78,6 +79,7 @@ export async function aggregateRows(
   rowCodes: Int32Array,
   rowTs: Float64Array,
   want: readonly number[],
+  tileStrategy: TileStrategy,
   options: LongOptions = {},
 ): Promise<AggColumn[]> {
   const n = rowCodes.length;
@@ -93,7 +95,7 @@ export async function aggregateRows(
   );
   const composer = new Composer(plan);
   const { offsets } = idx.sorted;
-  const built = tilesForQueries(plan, idx, n);
+  const built = tilesForQueries(plan, idx, n, tileStrategy);
   const tiles = built?.tiles ?? null;
   const tileOff = built?.tileOff ?? null;
   const range: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };

@@ -63,12 +63,13 @@ export async function latestRowsByProbe(
   ev: CodedEvents,
   rowCodes: Int32Array,
   rowTs: Float64Array,
-  ttlMs?: number,
+  ttlMs: number | undefined,
+  parallelMinEvents: number,
 ): Promise<Int32Array> {
   const nCodes = ev.keys.size;
   const rows = sortRows(rowCodes, rowTs, nCodes);
   const m = rows.row.length;
-  const bk = await bucketize(ev.codes, nCodes, ev.ts, ev.created ? [ev.created] : []);
+  const bk = await bucketize(ev.codes, nCodes, ev.ts, ev.created ? [ev.created] : [], parallelMinEvents);
   const f64 = bk.par ? sharedF64 : (k: number) => new Float64Array(k);
   const i32 = bk.par ? sharedI32 : (k: number) => new Int32Array(k);
   const rowOff = i32(nCodes + 1);

@@ -10,6 +10,7 @@ import { StrataError, throwIfAborted } from '../errors.js';
 import { tableFromRecords } from './build.js';
 import { groupDefinitions } from './define.js';
 import { dtypeOfArrow } from './dtypes.js';
+import { resolveEngine, type Engine, type EngineOptions } from './engine.js';
 import { historicalFeatures, resolveRequest, type HistoricalOptions } from './historical.js';
 import { latestBatches } from './latest.js';
 import { planView, type ViewPlan } from './plan.js';
@@ -51,6 +52,14 @@ export interface FeatureRepoOptions {
   readonly dir?: string;
   /** Project name stored in the registry. */
   readonly project?: string;
+  /** Advanced tuning (execution paths, threads, streaming memory); every setting gives the same results. */
+  readonly engine?: EngineOptions;
+}
+
+export interface FeatureRepoLoadOptions {
+  readonly signal?: AbortSignal;
+  /** Advanced tuning, as in {@link FeatureRepoOptions.engine}. */
+  readonly engine?: EngineOptions;
 }
 
 export interface LatestValuesOptions extends LongOptions {
@@ -75,6 +84,7 @@ export class FeatureRepo {
   readonly views: readonly FeatureView[];
   readonly services: readonly FeatureService[];
   readonly #repo: ValidatedRepo;
+  readonly #engine: Engine;
   readonly #tables: Map<string, Promise<A.Table>>;
   readonly #plans = new Map<string, ViewPlan | null>();
   readonly #indexes = new Map<string, { table: A.Table; index: Promise<IndexedEvents> }>();
@@ -82,8 +92,14 @@ export class FeatureRepo {
   readonly #pushTables = new Map<string, { log: number; table: A.Table }>();
   #closed = false;
 
-  private constructor(repo: ValidatedRepo, tables: Map<string, Promise<A.Table>>, options: FeatureRepoOptions) {
+  private constructor(
+    repo: ValidatedRepo,
+    tables: Map<string, Promise<A.Table>>,
+    engine: Engine,
+    options: FeatureRepoOptions,
+  ) {
     this.#repo = repo;
+    this.#engine = engine;
     this.#tables = tables;
     if (options.dir) this.dir = options.dir;
     if (options.project) this.project = options.project;
@@ -94,9 +110,10 @@ export class FeatureRepo {
   }
 
   /** Loads `strata.yaml` and its feature files from `dir`, validated (INVALID_ARGUMENT lists every problem). */
-  static async load(dir: string, _options: { readonly signal?: AbortSignal } = {}): Promise<FeatureRepo> {
+  static async load(dir: string, options: FeatureRepoLoadOptions = {}): Promise<FeatureRepo> {
+    const engine = resolveEngine(options.engine);
     const { defs, project } = await loadYamlDefinitions(dir);
-    return FeatureRepo.#create(defs, { dir, ...(project ? { project } : {}) });
+    return FeatureRepo.#create(defs, { dir, ...(project ? { project } : {}), engine });
   }
 
   /** Builds a repo from `define…` results (a flat list or `{ entities, sources, views, services }`). */
@@ -108,6 +125,7 @@ export class FeatureRepo {
   }
 
   static async #create(defs: Required<Definitions>, options: FeatureRepoOptions): Promise<FeatureRepo> {
+    const engine = resolveEngine(options.engine);
     const dir = options.dir ?? process.cwd();
     const tables = new Map<string, Promise<A.Table>>();
     const readColumns = async (s: Source): Promise<Record<string, TableDtype> | undefined> => {
@@ -120,7 +138,7 @@ export class FeatureRepo {
     };
     const repo = await validateDefinitions(defs, dir, readColumns);
     for (const name of tables.keys()) if (!repo.sources.has(name)) tables.delete(name);
-    return new FeatureRepo(repo, tables, options);
+    return new FeatureRepo(repo, tables, engine, options);
   }
 
   view(name: string): FeatureView {
@@ -166,6 +184,7 @@ export class FeatureRepo {
       const rows = await entityRowsTable(entityRows, options.signal);
       return historicalFeatures(
         {
+          engine: this.#engine,
           view: (n) => this.view(n),
           source: (n) => this.source(n),
           plan: (v) => this.#plan(v),
@@ -211,7 +230,7 @@ export class FeatureRepo {
       reportDropped(view, coded, options);
       const { vals } = groupInputs(plan, table, `source ${source.name} of view ${view.name}`);
       throwIfAborted(options.signal, `backfill(${viewName})`);
-      const built = await buildTilesDirect(plan, coded, vals);
+      const built = await buildTilesDirect(plan, coded, vals, this.#engine.parallelMinEvents);
       options.onProgress?.({ phase: 'tiles', done: built.tiles.m, total: built.tiles.m, unit: 'tiles' });
       return tilesTable(plan, { keys: coded.keys, table, ...built }, options);
     }
@@ -228,7 +247,7 @@ export class FeatureRepo {
       throw new StrataError('INVALID_ARGUMENT', 'latestValues needs end: a valid Date', { field: 'end' });
     const startMs = options.start ? options.start.getTime() : -Infinity;
     const idx = await this.#index(view, options);
-    yield* latestBatches(view, this.#plan(view), idx, { startMs, endMs }, options);
+    yield* latestBatches(view, this.#plan(view), idx, { startMs, endMs }, this.#engine.tileStrategy, options);
   }
 
   /** Applies events to a push source's streaming tiles; returns the touched entities' new values per view. */
@@ -247,6 +266,7 @@ export class FeatureRepo {
       state = new PushState(
         source,
         this.views.filter((v) => v.source === sourceName),
+        this.#engine.pruneEveryEvents,
       );
       if (source.batchSource) {
         const history = tableToRecords(await this.#sourceTable(this.source(source.batchSource)));
@@ -328,7 +348,7 @@ export class FeatureRepo {
     const table = await this.#sourceTable(source, options);
     const hit = this.#indexes.get(view.name);
     if (hit && hit.table === table) return hit.index;
-    const index = indexEvents(view, this.#plan(view), source, table, options);
+    const index = indexEvents(view, this.#plan(view), source, table, this.#engine.parallelMinEvents, options);
     this.#indexes.set(view.name, { table, index });
     index.catch(() => this.#indexes.delete(view.name));
     return index;

@@ -6,6 +6,7 @@ import type * as A from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
 import { canonical, readCoded, readTimestamps } from './columns.js';
 import type { EventStore } from './compose.js';
+import type { TileStrategy } from './engine.js';
 import { compileExpr, parseExpr } from './expr.js';
 import { hashNumber, hashValue } from './hll.js';
 import { KeyIndex } from './keys.js';
@@ -169,6 +170,7 @@ export async function indexEvents(
   plan: ViewPlan | null,
   source: Source,
   table: A.Table,
+  parallelMinEvents: number,
   options: LongOptions = {},
 ): Promise<IndexedEvents> {
   const what = `source ${source.name} of view ${view.name}`;
@@ -179,19 +181,11 @@ export async function indexEvents(
   const { vals: groupVals, dicts } = groupInputs(plan, table, what);
   throwIfAborted(options.signal, 'indexing');
   options.onProgress?.({ phase: 'sort', done: 0, total: n, unit: 'events' });
-  const sorted = await sortEvents(codes, keys.size, ts, created, groupVals);
+  const sorted = await sortEvents(codes, keys.size, ts, created, groupVals, parallelMinEvents);
   options.onProgress?.({ phase: 'sort', done: n, total: n, unit: 'events' });
   const hash = groupHashes(plan, sorted.carried, dicts);
   const ev: EventStore = { ts: sorted.ts, vals: sorted.carried, hash };
   return { table, keys, sorted, ev, dicts, tiles: null, tileOff: null };
-}
-
-export const TILE_STRATEGIES = ['auto', 'materialize', 'virtual'] as const;
-export type TileStrategy = (typeof TILE_STRATEGIES)[number];
-let strategy: TileStrategy = 'auto';
-/** Forces a tile strategy (tests run the oracle under both). */
-export function setTileStrategy(s: TileStrategy): void {
-  strategy = s;
 }
 
 /** The view's materialized tiles, built once per index. */
@@ -204,11 +198,13 @@ export function tilesFor(plan: ViewPlan, idx: IndexedEvents): { tiles: TileStore
  * Tiles for `lookups` window queries, or null to compute tile partials on the fly from the sorted
  * raw events (bit-identical: each tile's events are still summed on their own, in order, then
  * added). On the fly wins when windows hold few events; lifetime windows always use tiles.
+ * `strategy` other than 'auto' forces one or the other (EngineOptions.tileStrategy).
  */
 export function tilesForQueries(
   plan: ViewPlan,
   idx: IndexedEvents,
   lookups: number,
+  strategy: TileStrategy,
 ): { tiles: TileStore; tileOff: Int32Array } | null {
   if (idx.tiles || strategy === 'materialize') return tilesFor(plan, idx);
   if (strategy === 'virtual') return null;

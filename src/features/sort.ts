@@ -20,13 +20,6 @@ export interface SortedEvents {
   readonly created: Float64Array | null;
 }
 
-/** Below this many events the sort stays on the main thread. */
-let parallelMin = 1_000_000;
-/** Sets the parallel threshold (tests use a small one to exercise the worker path). */
-export function setParallelMinEvents(n: number): void {
-  parallelMin = n;
-}
-
 export interface Buckets {
   readonly par: boolean;
   readonly shift: number;
@@ -44,17 +37,18 @@ export interface Buckets {
 
 /**
  * Step 1 of the sort (also used on its own by point-in-time probes): rows with a code and a time,
- * scattered into buckets of entity codes (stable), with columns carried along.
+ * scattered into buckets of entity codes (stable), with columns carried along. Inputs of at least
+ * `parallelMinEvents` rows are split with one worker thread (when workers are available).
  */
 export async function bucketize(
   codes: Int32Array,
   nCodes: number,
   ts: Float64Array,
   carry: readonly Float64Array[],
-  parallel?: boolean,
+  parallelMinEvents: number,
 ): Promise<Buckets> {
   const n = codes.length;
-  const par = parallel ?? (n >= parallelMin && canParallelize());
+  const par = n >= parallelMinEvents && canParallelize();
   const f64 = par ? sharedF64 : (k: number) => new Float64Array(k);
   const i32 = par ? sharedI32 : (k: number) => new Int32Array(k);
   if (par) {
@@ -113,6 +107,7 @@ export function splitBuckets(b: Buckets): number {
  * the main thread and one worker (rows for the histogram and scatter, buckets for the radix passes).
  * @param codes entity code per row (0…nCodes-1, or -1)
  * @param carry columns to reorder alongside (same length as codes)
+ * @param parallelMinEvents inputs with at least this many rows use the worker (EngineOptions)
  */
 export async function sortEvents(
   codes: Int32Array,
@@ -120,8 +115,9 @@ export async function sortEvents(
   ts: Float64Array,
   created: Float64Array | null,
   carry: readonly Float64Array[],
+  parallelMinEvents: number,
 ): Promise<SortedEvents> {
-  const bk = await bucketize(codes, nCodes, ts, [...carry, ...(created ? [created] : [])]);
+  const bk = await bucketize(codes, nCodes, ts, [...carry, ...(created ? [created] : [])], parallelMinEvents);
   const { par, shift, nb, boff, bts, bidx, bcode, bcarry, min, max, ints } = bk;
   const f64 = par ? sharedF64 : (k: number) => new Float64Array(k);
   const i32 = par ? sharedI32 : (k: number) => new Int32Array(k);

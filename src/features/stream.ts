@@ -131,12 +131,6 @@ class PlainStream implements ViewStream {
   prune(): void {}
 }
 
-let pruneEvery = 65_536;
-/** How many ingested events between retention sweeps (tests lower it to exercise pruning). */
-export function setPruneEvery(n: number): void {
-  pruneEvery = Math.max(1, n);
-}
-
 class AggStream implements ViewStream {
   readonly #entities = new Map<unknown, EntityStream>();
   readonly #inputs: GroupInput[];
@@ -145,6 +139,7 @@ class AggStream implements ViewStream {
   readonly #vals: number[];
   readonly #hashes: number[];
   #ingested = 0;
+  readonly #pruneEvery: number;
   #out: Record<string, unknown> = {};
   readonly #emit: (ai: number, v: number | number[]) => void;
 
@@ -152,7 +147,9 @@ class AggStream implements ViewStream {
     readonly view: FeatureView,
     readonly plan: ViewPlan,
     source: Source,
+    pruneEveryEvents: number,
   ) {
+    this.#pruneEvery = pruneEveryEvents;
     const cols = source.columns ?? {};
     this.#inputs = plan.groups.map(
       (g) => new GroupInput(g, g.column === null ? null : (cols[g.column] ?? 'float64'), cols),
@@ -198,7 +195,7 @@ class AggStream implements ViewStream {
   }
 
   prune(hwm: number, latenessMs: number): void {
-    if (this.#ingested < pruneEvery) return;
+    if (this.#ingested < this.#pruneEvery) return;
     this.#ingested = 0;
     const eventCut = hwm - latenessMs - this.#retentionMs;
     const tileCut = this.plan.hasLifetime ? -Infinity : eventCut;
@@ -216,12 +213,14 @@ export class PushState {
   #idsPruneAt = 100_000;
   readonly #views: ViewStream[];
 
+  /** `pruneEveryEvents`: events an aggregation view ingests between retention sweeps (EngineOptions). */
   constructor(
     readonly source: Source,
     views: readonly FeatureView[],
+    pruneEveryEvents: number,
   ) {
     this.#views = views.map((v) =>
-      v.kind === 'plain' ? new PlainStream(v, source) : new AggStream(v, planView(v), source),
+      v.kind === 'plain' ? new PlainStream(v, source) : new AggStream(v, planView(v), source, pruneEveryEvents),
     );
   }
 

@@ -18,10 +18,17 @@ export async function buildTilesDirect(
   plan: ViewPlan,
   coded: CodedEvents,
   vals: readonly Float64Array[],
+  parallelMinEvents: number,
 ): Promise<{ tiles: TileStore; tileOff: Int32Array }> {
   const nCodes = coded.keys.size;
   const T = plan.tileMs;
-  const bk = await bucketize(coded.codes, nCodes, coded.ts, [...vals, ...(coded.created ? [coded.created] : [])]);
+  const bk = await bucketize(
+    coded.codes,
+    nCodes,
+    coded.ts,
+    [...vals, ...(coded.created ? [coded.created] : [])],
+    parallelMinEvents,
+  );
   const kept = bk.boff[bk.nb];
   const f64 = bk.par ? sharedF64 : (k: number) => new Float64Array(k);
   const i32 = bk.par ? sharedI32 : (k: number) => new Int32Array(k);

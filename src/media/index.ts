@@ -50,7 +50,6 @@ export {
 } from './ffmpeg.js';
 export {
   closeRangeServer,
-  configureRangeServer,
   rangeServerRunning,
   registerByteSource,
   type ByteSource,

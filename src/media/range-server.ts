@@ -27,6 +27,9 @@ export interface RegisterOptions {
   /** Largest window. Default 8 MiB. `Infinity`: answer open-ended requests in full, then
    * read-ahead is bounded only by socket buffers (often several MB on loopback). */
   readonly maxWindowBytes?: number;
+  /** Once this registration is released and nothing else is registered, the shared server closes
+   * after this long (a later registration restarts it). Default 2000. */
+  readonly idleCloseMs?: number;
 }
 
 export interface Registration {
@@ -46,6 +49,7 @@ interface Entry {
   readonly blockSize: number;
   readonly firstWindow: number;
   readonly maxWindow: number;
+  readonly idleCloseMs: number;
   window: number;
   /** Where the last open-ended response stopped: a request starting here is sequential. */
   nextOffset: number;
@@ -53,20 +57,6 @@ interface Entry {
   lastError: unknown;
 }
 
-let idleCloseMs = 2_000;
-
-/** Process-wide server settings. `idleCloseMs`: how long the server stays up with nothing
- * registered (default 2000). */
-export function configureRangeServer(options: { readonly idleCloseMs?: number }): void {
-  if (options.idleCloseMs !== undefined) {
-    if (!(Number.isFinite(options.idleCloseMs) && options.idleCloseMs >= 0)) {
-      throw new StrataError('INVALID_ARGUMENT', `idleCloseMs must be >= 0, got ${options.idleCloseMs}`, {
-        field: 'idleCloseMs',
-      });
-    }
-    idleCloseMs = options.idleCloseMs;
-  }
-}
 const entries = new Map<string, Entry>();
 let server: Server | undefined;
 let listening: Promise<number> | undefined;
@@ -182,7 +172,7 @@ function ensureServer(): Promise<number> {
   return listening;
 }
 
-function scheduleIdleClose(): void {
+function scheduleIdleClose(idleCloseMs: number): void {
   if (idleTimer || entries.size > 0) return;
   idleTimer = setTimeout(() => {
     idleTimer = undefined;
@@ -200,7 +190,12 @@ function scheduleIdleClose(): void {
  * random 128-bit token and answer only while registered.
  */
 export async function registerByteSource(source: ByteSource, options: RegisterOptions = {}): Promise<Registration> {
-  const { blockSizeBytes = 256 * 1024, firstWindowBytes = 64 * 1024, maxWindowBytes = 8 * 1024 * 1024 } = options;
+  const {
+    blockSizeBytes = 256 * 1024,
+    firstWindowBytes = 64 * 1024,
+    maxWindowBytes = 8 * 1024 * 1024,
+    idleCloseMs = 2_000,
+  } = options;
   if (!Number.isSafeInteger(source.size) || source.size < 0) {
     throw new StrataError(
       'INVALID_ARGUMENT',
@@ -212,6 +207,11 @@ export async function registerByteSource(source: ByteSource, options: RegisterOp
     if (!(v === Infinity || (Number.isInteger(v) && v > 0))) {
       throw new StrataError('INVALID_ARGUMENT', `${field} must be a positive integer, got ${v}`, { field });
     }
+  }
+  if (!(Number.isFinite(idleCloseMs) && idleCloseMs >= 0)) {
+    throw new StrataError('INVALID_ARGUMENT', `idleCloseMs must be >= 0, got ${idleCloseMs}`, {
+      field: 'idleCloseMs',
+    });
   }
   const port = await ensureServer();
   if (!listening) return registerByteSource(source, options); // closed while we waited
@@ -225,6 +225,7 @@ export async function registerByteSource(source: ByteSource, options: RegisterOp
     blockSize: Math.min(blockSizeBytes, 2 ** 30),
     firstWindow: Math.min(firstWindowBytes, maxWindowBytes),
     maxWindow: maxWindowBytes,
+    idleCloseMs,
     window: firstWindowBytes,
     nextOffset: -1,
     reg: { requests: 0, bytesServed: 0 },
@@ -234,7 +235,7 @@ export async function registerByteSource(source: ByteSource, options: RegisterOp
   const release = (): void => {
     if (entries.get(token) === entry) {
       entries.delete(token);
-      scheduleIdleClose();
+      scheduleIdleClose(entry.idleCloseMs);
     }
   };
   return {

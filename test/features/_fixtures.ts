@@ -8,6 +8,7 @@ import {
   defineSource,
   type AggregationDef,
   type Duration,
+  type EngineOptions,
 } from '../../src/features/index.js';
 import type { Event, Row } from './_oracle.js';
 
@@ -34,26 +35,43 @@ export function rowsTable(rows: readonly Row[], stringKeys = false): A.Table {
   );
 }
 
-export async function aggRepo(table: A.Table, aggs: readonly AggregationDef[], tile?: Duration): Promise<FeatureRepo> {
-  return FeatureRepo.fromDefinitions([
-    defineEntity({ name: 'ent', joinKeys: ['k'] }),
-    defineSource({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr', idField: undefined }),
-    defineFeatureView({ name: 'aggs', entities: ['ent'], source: 'ev', aggregations: aggs, ...(tile ? { tile } : {}) }),
-  ]);
+export async function aggRepo(
+  table: A.Table,
+  aggs: readonly AggregationDef[],
+  tile?: Duration,
+  engine: EngineOptions = {},
+): Promise<FeatureRepo> {
+  return FeatureRepo.fromDefinitions(
+    [
+      defineEntity({ name: 'ent', joinKeys: ['k'] }),
+      defineSource({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr', idField: undefined }),
+      defineFeatureView({
+        name: 'aggs',
+        entities: ['ent'],
+        source: 'ev',
+        aggregations: aggs,
+        ...(tile ? { tile } : {}),
+      }),
+    ],
+    { engine },
+  );
 }
 
-export async function plainRepo(table: A.Table, ttl?: Duration): Promise<FeatureRepo> {
-  return FeatureRepo.fromDefinitions([
-    defineEntity({ name: 'ent', joinKeys: ['k'] }),
-    defineSource({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' }),
-    defineFeatureView({
-      name: 'plain',
-      entities: ['ent'],
-      source: 'ev',
-      features: ['v', 's'],
-      ...(ttl ? { ttl } : {}),
-    }),
-  ]);
+export async function plainRepo(table: A.Table, ttl?: Duration, engine: EngineOptions = {}): Promise<FeatureRepo> {
+  return FeatureRepo.fromDefinitions(
+    [
+      defineEntity({ name: 'ent', joinKeys: ['k'] }),
+      defineSource({ name: 'ev', kind: 'table', table, createdTimestampField: 'cr' }),
+      defineFeatureView({
+        name: 'plain',
+        entities: ['ent'],
+        source: 'ev',
+        features: ['v', 's'],
+        ...(ttl ? { ttl } : {}),
+      }),
+    ],
+    { engine },
+  );
 }
 
 /** Aggregations covering every function and window kind, with filters. */

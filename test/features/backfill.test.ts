@@ -3,7 +3,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type * as A from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableFromRecords } from '../../src/features/build.js';
-import { setParallelMinEvents, sortEvents } from '../../src/features/sort.js';
+import { sortEvents } from '../../src/features/sort.js';
 import { aggRepo, eventsTable } from './_fixtures.js';
 import { close, duck, generate, loadIntoDuck, query, rng } from './_oracle.js';
 
@@ -95,15 +95,14 @@ describe('backfill', () => {
       { function: 'count', window: '1h', where: "s = 'a'" },
     ] as const;
     for (const threads of [1, 2]) {
-      setParallelMinEvents(threads === 2 ? 1 : 1e12);
-      const direct = await (await aggRepo(eventsTable(events), aggs, '15m')).backfill('aggs');
-      const viaIndex = await aggRepo(eventsTable(events), aggs, '15m');
+      const engine = { parallelMinEvents: threads === 2 ? 1 : Infinity };
+      const direct = await (await aggRepo(eventsTable(events), aggs, '15m', engine)).backfill('aggs');
+      const viaIndex = await aggRepo(eventsTable(events), aggs, '15m', engine);
       for await (const _ of viaIndex.latestValues('aggs', { end: new Date() })) void _;
       const indexed = await viaIndex.backfill('aggs');
       expect(direct.numRows).toBe(indexed.numRows);
       expect(records(direct)).toEqual(records(indexed));
     }
-    setParallelMinEvents(1_000_000);
   });
 
   it('key columns keep their type (int32, int64, string) and a time range keeps exactly the overlapping tiles', async () => {
@@ -203,7 +202,6 @@ describe('sortEvents', () => {
       [5, true, false, 2, 5000, 700],
       [6, false, false, 2, 60_000, 3],
     ] as const) {
-      setParallelMinEvents(threads === 2 ? 1 : 1e12);
       const r = rng(seed);
       const codes = new Int32Array(n);
       const ts = new Float64Array(n);
@@ -217,7 +215,7 @@ describe('sortEvents', () => {
         created[i] = r() < 0.3 ? Number.NaN : Math.floor(r() * 3);
         val[i] = i;
       }
-      const s = await sortEvents(codes, nCodes, ts, created, [val]);
+      const s = await sortEvents(codes, nCodes, ts, created, [val], threads === 2 ? 1 : Infinity);
       const expected = [...Array(n).keys()]
         .filter((i) => codes[i] >= 0 && !Number.isNaN(ts[i]))
         .sort(
@@ -235,6 +233,5 @@ describe('sortEvents', () => {
       }
       expect(s.order.buffer instanceof SharedArrayBuffer).toBe(threads === 2);
     }
-    setParallelMinEvents(1_000_000);
   });
 });

@@ -5,7 +5,6 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setParallelMinEvents } from '../../src/features/sort.js';
 import { eventsTable, plainRepo, rowsTable } from './_fixtures.js';
 import { HOUR, duck, generate, loadIntoDuck, plainSql, query } from './_oracle.js';
 
@@ -38,7 +37,6 @@ const CASES: {
 describe('plain views vs DuckDB ASOF JOIN', () => {
   for (const c of CASES) {
     it(`seed ${c.seed} (${c.stringKeys ? 'string' : c.bigKeys ? 'int64 > 2^53' : 'int'} keys, ttl ${c.ttl ?? 'none'}${c.threads ? ', two threads' : ''})`, async () => {
-      setParallelMinEvents(c.threads ? 1 : 1_000_000);
       const { events, rows } = generate({
         seed: c.seed,
         stringKeys: c.stringKeys,
@@ -47,7 +45,9 @@ describe('plain views vs DuckDB ASOF JOIN', () => {
         noNullKeys: c.bigKeys,
       });
       await loadIntoDuck(con, events, rows, c.stringKeys);
-      const repo = await plainRepo(eventsTable(events, c.stringKeys), c.ttl);
+      const repo = await plainRepo(eventsTable(events, c.stringKeys), c.ttl, {
+        parallelMinEvents: c.threads ? 1 : Infinity,
+      });
       const out = await repo
         .getHistoricalFeatures(rowsTable(rows, c.stringKeys), { features: ['plain:v', 'plain:s'] })
         .toArray();
@@ -62,7 +62,6 @@ describe('plain views vs DuckDB ASOF JOIN', () => {
       expect(hits).toBeLessThan(rows.length);
       // entity rows come back unchanged, in order
       expect(out.map((o) => o.qid)).toEqual(rows.map((q) => q.qid));
-      setParallelMinEvents(1_000_000);
     });
   }
 });

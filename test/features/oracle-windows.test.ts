@@ -5,9 +5,6 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setPairStrategy } from '../../src/features/historical.js';
-import { setTileStrategy } from '../../src/features/series.js';
-import { setParallelMinEvents } from '../../src/features/sort.js';
 import { ALL_AGGS, aggRepo, eventsTable, rowsTable } from './_fixtures.js';
 import { aggSql, close, duck, generate, loadIntoDuck, oracleValue, query } from './_oracle.js';
 
@@ -62,9 +59,6 @@ describe('aggregation views vs DuckDB', () => {
       ('valueOffset' in c ? ', values 1e9 + small' : 'epochValues' in c ? ', epoch-second values' : '') +
       ('bigKeys' in c ? ', int64 keys > 2^53' : '');
     it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, tile ${c.tile ?? 'default'}, ${c.tiles} tiles, ${aggs === FINITE ? 'finite windows' : 'all windows'}, ${path}${'threads' in c ? ', two threads' : ''}${values})`, async () => {
-      setTileStrategy(c.tiles);
-      setPairStrategy(path === 'index' ? 'index' : 'auto');
-      setParallelMinEvents('threads' in c ? 1 : 1_000_000);
       const { events, rows } = generate({
         seed: c.seed,
         stringKeys: c.stringKeys,
@@ -77,7 +71,11 @@ describe('aggregation views vs DuckDB', () => {
         noNullKeys: 'bigKeys' in c,
       });
       await loadIntoDuck(con, events, rows, c.stringKeys);
-      const repo = await aggRepo(eventsTable(events, c.stringKeys), aggs, c.tile);
+      const repo = await aggRepo(eventsTable(events, c.stringKeys), aggs, c.tile, {
+        tileStrategy: c.tiles,
+        pairStrategy: path === 'index' ? 'index' : 'auto',
+        parallelMinEvents: 'threads' in c ? 1 : Infinity,
+      });
       const view = repo.view('aggs');
       const out = await repo.getHistoricalFeatures(rowsTable(rows, c.stringKeys), { features: ['aggs'] }).toArray();
       expect(out.length).toBe(rows.length);
@@ -99,9 +97,6 @@ describe('aggregation views vs DuckDB', () => {
         }
       }
       expect(cells).toBe(aggs.length * rows.length);
-      setTileStrategy('auto');
-      setPairStrategy('auto');
-      setParallelMinEvents(1_000_000);
     });
   }
 });

@@ -4,14 +4,13 @@
  * push() returns are identical — bit for bit — to a batch computation over the accepted events.
  */
 import { describe, expect, it } from 'vitest';
-import { setTileStrategy } from '../../src/features/series.js';
-import { setPruneEvery } from '../../src/features/stream.js';
 import {
   FeatureRepo,
   defineEntity,
   defineFeatureView,
   defineSource,
   type AggregationDef,
+  type EngineOptions,
 } from '../../src/features/index.js';
 import { ALL_AGGS, eventsTable } from './_fixtures.js';
 import { HOUR, generate, rng, type Event } from './_oracle.js';
@@ -26,35 +25,57 @@ const SCHEMA = {
   eid: 'string',
 } as const;
 
-async function pushRepo(aggs: readonly AggregationDef[], latenessMs: number, tile?: string) {
-  return FeatureRepo.fromDefinitions([
-    defineEntity({ name: 'ent', joinKeys: ['k'] }),
-    defineSource({
-      name: 'stream',
-      kind: 'push',
-      schema: SCHEMA,
-      createdTimestampField: 'cr',
-      idField: 'eid',
-      allowedLateness: latenessMs,
-    }),
-    defineFeatureView({
-      name: 'aggs',
-      entities: ['ent'],
-      source: 'stream',
-      aggregations: aggs,
-      ...(tile ? { tile } : {}),
-    }),
-    defineFeatureView({ name: 'plain', entities: ['ent'], source: 'stream', features: ['v', 's'] }),
-  ]);
+async function pushRepo(
+  aggs: readonly AggregationDef[],
+  latenessMs: number,
+  tile?: string,
+  engine: EngineOptions = {},
+) {
+  return FeatureRepo.fromDefinitions(
+    [
+      defineEntity({ name: 'ent', joinKeys: ['k'] }),
+      defineSource({
+        name: 'stream',
+        kind: 'push',
+        schema: SCHEMA,
+        createdTimestampField: 'cr',
+        idField: 'eid',
+        allowedLateness: latenessMs,
+      }),
+      defineFeatureView({
+        name: 'aggs',
+        entities: ['ent'],
+        source: 'stream',
+        aggregations: aggs,
+        ...(tile ? { tile } : {}),
+      }),
+      defineFeatureView({ name: 'plain', entities: ['ent'], source: 'stream', features: ['v', 's'] }),
+    ],
+    { engine },
+  );
 }
 
-async function batchRepo(events: readonly Event[], aggs: readonly AggregationDef[], tile?: string) {
-  return FeatureRepo.fromDefinitions([
-    defineEntity({ name: 'ent', joinKeys: ['k'] }),
-    defineSource({ name: 'ev', kind: 'table', table: eventsTable(events), createdTimestampField: 'cr' }),
-    defineFeatureView({ name: 'aggs', entities: ['ent'], source: 'ev', aggregations: aggs, ...(tile ? { tile } : {}) }),
-    defineFeatureView({ name: 'plain', entities: ['ent'], source: 'ev', features: ['v', 's'] }),
-  ]);
+async function batchRepo(
+  events: readonly Event[],
+  aggs: readonly AggregationDef[],
+  tile?: string,
+  engine: EngineOptions = {},
+) {
+  return FeatureRepo.fromDefinitions(
+    [
+      defineEntity({ name: 'ent', joinKeys: ['k'] }),
+      defineSource({ name: 'ev', kind: 'table', table: eventsTable(events), createdTimestampField: 'cr' }),
+      defineFeatureView({
+        name: 'aggs',
+        entities: ['ent'],
+        source: 'ev',
+        aggregations: aggs,
+        ...(tile ? { tile } : {}),
+      }),
+      defineFeatureView({ name: 'plain', entities: ['ent'], source: 'ev', features: ['v', 's'] }),
+    ],
+    { engine },
+  );
 }
 
 function arrival(events: Event[], seed: number, maxDelay: number): (Event & { eid: string })[] {
@@ -81,13 +102,14 @@ describe('streaming equals backfill', () => {
   ] as const) {
     const what = `${tiles} tiles${finite ? ', finite windows (training sets via event/row pairs)' : ''}${prune ? ', retention pruning' : ''}`;
     it(`seed ${seed}: push() values are identical to a batch run over the accepted events (${what})`, async () => {
-      setPruneEvery(prune ? 40 : 65_536);
-      setTileStrategy(tiles);
       const aggsUsed = finite ? ALL_AGGS.filter((a) => a.window !== 'lifetime') : ALL_AGGS;
       const { events } = generate({ seed, events: 1200, entities: 15, spanSlots: span });
       const lateness = 2 * HOUR;
       const stream = arrival(events, seed, 3 * HOUR);
-      const repo = await pushRepo(aggsUsed, lateness, tile);
+      const repo = await pushRepo(aggsUsed, lateness, tile, {
+        pruneEveryEvents: prune ? 40 : 65_536,
+        tileStrategy: tiles,
+      });
       const r = rng(seed + 100);
       let hwm = -Infinity;
       const seen = new Set<string>();
@@ -114,7 +136,7 @@ describe('streaming equals backfill', () => {
         expect(pushed.map((p) => p.view)).toEqual(['aggs', 'plain']);
         if (r() < 0.25 || at >= stream.length) {
           checks++;
-          const ref = await batchRepo(accepted, aggsUsed, tile);
+          const ref = await batchRepo(accepted, aggsUsed, tile, { tileStrategy: tiles });
           for (const p of pushed) {
             const keys = p.entityKeys.map((k) => k.k as number);
             const rows = keys.map((k) => ({ k, event_timestamp: new Date(hwm) }));
@@ -141,12 +163,10 @@ describe('streaming equals backfill', () => {
       const online = new Map<number, Record<string, unknown>>();
       for await (const b of repo.latestValues('aggs', { end: new Date(hwm) }))
         b.entityKeys.forEach((k, i) => online.set(k.k as number, b.values[i]));
-      setPruneEvery(65_536);
-      const ref = await batchRepo(accepted, aggsUsed, tile);
+      const ref = await batchRepo(accepted, aggsUsed, tile, { tileStrategy: tiles });
       for await (const b of ref.latestValues('aggs', { end: new Date(hwm) })) {
         b.entityKeys.forEach((k, i) => expect(online.get(k.k as number)).toEqual(b.values[i]));
       }
-      setTileStrategy('auto');
     });
   }
 

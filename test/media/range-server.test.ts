@@ -3,19 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import {
-  closeRangeServer,
-  configureRangeServer,
-  rangeServerRunning,
-  registerByteSource,
-  type ByteSource,
-} from '../../src/media/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeRangeServer, rangeServerRunning, registerByteSource, type ByteSource } from '../../src/media/index.js';
 import { bufferSource } from '../helpers/media.js';
 
 const data = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 31 + (i >> 8)) & 0xff);
 
-afterEach(() => configureRangeServer({ idleCloseMs: 2_000 }));
 afterAll(() => closeRangeServer());
 
 async function get(url: string, headers: Record<string, string> = {}, method = 'GET') {
@@ -131,11 +124,13 @@ describe('range server', () => {
     await expect(registerByteSource(bufferSource(data), { blockSizeBytes: 0 })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
+    await expect(registerByteSource(bufferSource(data), { idleCloseMs: -1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 
   it('closes once idle and restarts on demand', async () => {
-    configureRangeServer({ idleCloseMs: 20 });
-    const reg = await registerByteSource(bufferSource(data));
+    const reg = await registerByteSource(bufferSource(data), { idleCloseMs: 20 });
     expect(rangeServerRunning()).toBe(true);
     reg.release();
     await new Promise((r) => setTimeout(r, 100));

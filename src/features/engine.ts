@@ -5,14 +5,15 @@
  */
 import { StrataError } from '../errors.js';
 
-export const PAIR_STRATEGIES = ['auto', 'index'] as const;
 /** How training sets answer aggregation lookups: see {@link EngineOptions.pairStrategy}. */
-export type PairStrategy = (typeof PAIR_STRATEGIES)[number];
+export type PairStrategy = 'auto' | 'index';
+export const PAIR_STRATEGIES: readonly PairStrategy[] = ['auto', 'index'];
 
-export const TILE_STRATEGIES = ['auto', 'materialize', 'virtual'] as const;
 /** Where window lookups get tile partials: see {@link EngineOptions.tileStrategy}. */
-export type TileStrategy = (typeof TILE_STRATEGIES)[number];
+export type TileStrategy = 'auto' | 'materialize' | 'virtual';
+export const TILE_STRATEGIES: readonly TileStrategy[] = ['auto', 'materialize', 'virtual'];
 
+/** Advanced tuning of the feature engine (`FeatureRepoOptions.engine`); every setting gives the same results. */
 export interface EngineOptions {
   /**
    * `'auto'` (default): short windows pair events with entity rows directly (no full sort), other
@@ -45,23 +46,31 @@ export const DEFAULT_ENGINE: Engine = Object.freeze({
   parallelMinEvents: 1_000_000,
 });
 
-function bad(field: string, value: unknown, hint: string): StrataError {
-  return new StrataError('INVALID_ARGUMENT', `engine option ${field} cannot be ${String(value)}`, {
+function bad(field: string, value: string | number | undefined, hint: string): StrataError {
+  const what =
+    value === undefined ? `unknown engine option ${field}` : `engine option ${field} cannot be ${String(value)}`;
+  return new StrataError('INVALID_ARGUMENT', what, {
     field: `engine.${field}`,
     hint,
   });
 }
 
-/** Fills in defaults; INVALID_ARGUMENT names the bad option. */
+/** Fills in defaults; INVALID_ARGUMENT names the bad or unknown option. */
 export function resolveEngine(options: EngineOptions = {}): Engine {
-  const e = { ...DEFAULT_ENGINE, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
-  if (!(PAIR_STRATEGIES as readonly unknown[]).includes(e.pairStrategy))
+  for (const k of Object.keys(options))
+    if (!(k in DEFAULT_ENGINE)) throw bad(k, undefined, `options: ${Object.keys(DEFAULT_ENGINE).join(', ')}`);
+  const e: Engine = {
+    pairStrategy: options.pairStrategy ?? DEFAULT_ENGINE.pairStrategy,
+    tileStrategy: options.tileStrategy ?? DEFAULT_ENGINE.tileStrategy,
+    pruneEveryEvents: options.pruneEveryEvents ?? DEFAULT_ENGINE.pruneEveryEvents,
+    parallelMinEvents: options.parallelMinEvents ?? DEFAULT_ENGINE.parallelMinEvents,
+  };
+  if (!PAIR_STRATEGIES.includes(e.pairStrategy))
     throw bad('pairStrategy', e.pairStrategy, `use one of ${PAIR_STRATEGIES.join(', ')}`);
-  if (!(TILE_STRATEGIES as readonly unknown[]).includes(e.tileStrategy))
+  if (!TILE_STRATEGIES.includes(e.tileStrategy))
     throw bad('tileStrategy', e.tileStrategy, `use one of ${TILE_STRATEGIES.join(', ')}`);
-  const count = (v: unknown, min: number) =>
-    typeof v === 'number' && v >= min && (Number.isInteger(v) || v === Infinity);
+  const count = (v: number, min: number) => v >= min && (Number.isInteger(v) || v === Infinity);
   if (!count(e.pruneEveryEvents, 1)) throw bad('pruneEveryEvents', e.pruneEveryEvents, 'use an integer >= 1');
   if (!count(e.parallelMinEvents, 0)) throw bad('parallelMinEvents', e.parallelMinEvents, 'use an integer >= 0');
-  return Object.freeze(e as Engine);
+  return Object.freeze(e);
 }

@@ -56,7 +56,9 @@ export interface FeatureRepoOptions {
   readonly engine?: EngineOptions;
 }
 
+/** Options of `FeatureRepo.load` (directory and project come from the repo's `strata.yaml`). */
 export interface FeatureRepoLoadOptions {
+  /** Aborts reading the definitions. */
   readonly signal?: AbortSignal;
   /** Advanced tuning, as in {@link FeatureRepoOptions.engine}. */
   readonly engine?: EngineOptions;

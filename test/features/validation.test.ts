@@ -283,4 +283,39 @@ describe('validation errors name file, line, field and fix', () => {
     expect(fields).toContain('schema');
     expect(fields).toContain('source');
   });
+
+  it('engine options: a bad strategy or count is INVALID_ARGUMENT naming the option; good ones load', async () => {
+    const defs = [
+      defineEntity({ name: 'u', joinKeys: ['k'] }),
+      defineSource({ name: 'p', kind: 'push', schema: { k: 'int64', event_timestamp: 'timestamp' } }),
+    ];
+    for (const [engine, field] of [
+      [{ pairStrategy: 'pairs' }, 'engine.pairStrategy'],
+      [{ tileStrategy: 'lazy' }, 'engine.tileStrategy'],
+      [{ pruneEveryEvents: 0 }, 'engine.pruneEveryEvents'],
+      [{ pruneEveryEvents: 1.5 }, 'engine.pruneEveryEvents'],
+      [{ parallelMinEvents: -1 }, 'engine.parallelMinEvents'],
+      [{ parallelMinEvents: Number.NaN }, 'engine.parallelMinEvents'],
+      [{ pruneEvery: 10 }, 'engine.pruneEvery'],
+      [{ parallelMinEvents: '1' }, 'engine.parallelMinEvents'],
+    ] as const) {
+      await expect(FeatureRepo.fromDefinitions(defs, { engine: engine as never })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        details: { field },
+      });
+    }
+    const dir = await writeRepo({
+      'strata.yaml': STRATA_YAML,
+      'features/drivers.yaml': FEATURES_YAML,
+      'data/trips.csv': TRIPS_CSV,
+    });
+    await expect(FeatureRepo.load(dir, { engine: { tileStrategy: 'lazy' as never } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'engine.tileStrategy' },
+    });
+    const repo = await FeatureRepo.load(dir, {
+      engine: { pairStrategy: 'index', tileStrategy: 'virtual', pruneEveryEvents: 10, parallelMinEvents: Infinity },
+    });
+    expect(repo.views.length).toBeGreaterThan(0);
+  });
 });

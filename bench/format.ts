@@ -101,7 +101,7 @@ function appender(uri: string, options: object, writer: number): Promise<{ ok: n
   return new Promise((resolve, reject) =>
     child.on('exit', (code) =>
       code === 0
-        ? resolve(JSON.parse(out.trim().split('\n').at(-1)!))
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as { ok: number; failed: number })
         : reject(new Error(`appender ${writer} exited ${code}`)),
     ),
   );

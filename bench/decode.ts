@@ -143,7 +143,13 @@ async function buildBig(uri: string): Promise<{ bytes: number; rows: number }> {
   return { bytes, rows };
 }
 
-function runChild(uri: string): Promise<{ peak_rss_mb: number; rows: number; seconds: number }> {
+interface ScanResult {
+  peak_rss_mb: number;
+  rows: number;
+  seconds: number;
+}
+
+function runChild(uri: string): Promise<ScanResult> {
   return new Promise((resolve, reject) => {
     const here = fileURLToPath(import.meta.url);
     const child = spawn(process.execPath, ['--import', 'tsx', here, '--scan', uri], {
@@ -155,7 +161,7 @@ function runChild(uri: string): Promise<{ peak_rss_mb: number; rows: number; sec
     child.on('error', reject);
     child.on('exit', (code) =>
       code === 0
-        ? resolve(JSON.parse(out.trim().split('\n').at(-1)!))
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as ScanResult)
         : reject(new Error(`scan child exited with ${code}`)),
     );
   });

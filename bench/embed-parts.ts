@@ -57,7 +57,7 @@ export async function measureInfer(
   try {
     const item = model.inputShape.dims.slice(1);
     if (item.some((d) => d < 1))
-      throw new Error(`measureInfer needs a model with fixed item dims, got [${model.inputShape.dims}]`);
+      throw new Error(`measureInfer needs a model with fixed item dims, got [${model.inputShape.dims.join(',')}]`);
     const per = item.reduce((a, b) => a * b, 1);
     const perBatch: { batch: number; msPerImage: number }[] = [];
     for (const batch of options.batchSizes ?? [1, 4, 8, 16, 32, 64]) {

@@ -168,7 +168,7 @@ export async function run(): Promise<Record<string, number>> {
         output: `embedding_r${round + 1}`,
         onProgress: (p) => {
           marks.push([performance.now() - tCall, p.done]);
-          last = `${p.done}/${p.total} ${fmt(p.imagesPerSecond, 1)} img/s, ETA ${fmt(p.etaSeconds, 0)} s`;
+          last = `${p.done}/${p.total} ${fmt((1000 * p.done) / (p.elapsedMs ?? Infinity), 1)} img/s, ETA ${fmt((p.etaMs ?? Infinity) / 1000, 0)} s`;
         },
       });
       const st = summary.stageSeconds;

@@ -256,7 +256,7 @@ export async function run(): Promise<Record<string, number>> {
       const [, tc] = sums(t, 'value__count');
       const [, tsum] = sums(t, 'value__sum');
       if (t.numRows !== duck[0] || tc !== duck[1] || !near(tsum, duck[2]))
-        throw new Error(`backfill mismatch: ${t.numRows}/${tc}/${tsum} vs ${duck}`);
+        throw new Error(`backfill mismatch: ${t.numRows}/${tc}/${tsum} vs ${duck.join(',')}`);
     },
   );
   const duckBackfill = backfill.duck;
@@ -273,7 +273,8 @@ export async function run(): Promise<Record<string, number>> {
     async () => (await repoFor(data.events)).getHistoricalFeatures(data.rows, { features: ['latest:value'] }).toArrow(),
     (t, duck) => {
       const [ln, ls] = sums(t, 'value');
-      if (ln !== duck[0] || !near(ls, duck[1])) throw new Error(`pit_latest mismatch: ${ln}/${ls} vs ${duck}`);
+      if (ln !== duck[0] || !near(ls, duck[1]))
+        throw new Error(`pit_latest mismatch: ${ln}/${ls} vs ${duck.join(',')}`);
     },
   );
   const duckLatest = latest.duck;
@@ -303,10 +304,11 @@ export async function run(): Promise<Record<string, number>> {
         .toArrow(),
     (t, duck) => {
       if (duck[0] !== duckRange.out[0] || !near(duck[1], duckRange.out[1]))
-        throw new Error(`DuckDB window queries disagree: ${duck} vs ${duckRange.out}`);
+        throw new Error(`DuckDB window queries disagree: ${duck.join(',')} vs ${duckRange.out.join(',')}`);
       const [, wn] = sums(t, 'n_30m');
       const [, wm] = sums(t, 'mean_30m');
-      if (wn !== duck[0] || !near(wm, duck[1])) throw new Error(`pit_window mismatch: ${wn}/${wm} vs ${duck}`);
+      if (wn !== duck[0] || !near(wm, duck[1]))
+        throw new Error(`pit_window mismatch: ${wn}/${wm} vs ${duck.join(',')}`);
     },
   );
   const duckJoin = windowRun.duck;

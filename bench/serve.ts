@@ -92,8 +92,8 @@ class BenchRepo implements OnlineRepo {
       yield { entityKeys, values, eventTimestampsMs: ts };
     }
   }
-  async push(): Promise<never[]> {
-    return [];
+  push(): Promise<never[]> {
+    return Promise.resolve([]);
   }
 }
 
@@ -264,7 +264,7 @@ function load<T>(cfg: Record<string, unknown>): Promise<T> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let text = '';
-    child.stdout.on('data', (d) => (text += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => {
       const line = text.trim().split('\n').pop() ?? '';
@@ -336,7 +336,7 @@ async function serverMain(spec: ServerSpec): Promise<void> {
     // parse the request body, as the real route does.
     const constant = JSON.parse(spec.body) as object;
     const bare = Fastify({ logger: false });
-    bare.post('/get-online-features', async () => constant);
+    bare.post('/get-online-features', () => Promise.resolve(constant));
     bare.post('/preserialized', (_req, reply) => {
       reply.type('application/json; charset=utf-8').send(spec.body);
     });

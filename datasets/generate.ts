@@ -13,6 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { runFfmpeg } from '../src/media/ffmpeg.js';
 import { prng } from '../src/random.js';
+import { EDGE_ORIENTATION_FILE, edgeOrientationModel } from './models/edge-orientation.js';
+import { writeModel } from './models/onnx-builder.js';
 
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle'] as const;
 export type ShapeClass = (typeof SHAPE_CLASSES)[number];
@@ -309,16 +311,24 @@ const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (invokedDirectly) {
   const started = Date.now();
-  generateSampleData(process.argv[2] ?? DEFAULT_OUT_DIR).then(
-    (s) => {
-      const mb = s.files.reduce((a, f) => a + f.bytes, 0) / 1e6;
-      console.log(
-        `sample data in ${s.outDir}: ${s.images} images, ${s.videos} videos, ${s.events} events, ${s.files.length} files, ${mb.toFixed(2)} MB, ${Date.now() - started} ms`,
-      );
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exitCode = 1;
-    },
-  );
+  const outDir = process.argv[2] ?? DEFAULT_OUT_DIR;
+  generateSampleData(outDir)
+    .then(async (s) => {
+      // The README tour's model: built here (nothing downloaded), beside the data it embeds.
+      const model = join(s.outDir, 'models', EDGE_ORIENTATION_FILE);
+      await writeModel(model, edgeOrientationModel());
+      return s;
+    })
+    .then(
+      (s) => {
+        const mb = s.files.reduce((a, f) => a + f.bytes, 0) / 1e6;
+        console.log(
+          `sample data in ${s.outDir}: ${s.images} images, ${s.videos} videos, ${s.events} events, ${s.files.length} files, ${mb.toFixed(2)} MB, ${Date.now() - started} ms; model in models/${EDGE_ORIENTATION_FILE}`,
+        );
+      },
+      (err: unknown) => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exitCode = 1;
+      },
+    );
 }

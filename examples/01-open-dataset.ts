@@ -42,7 +42,7 @@ run('01-open-dataset', async () => {
     const row = await ds.row(0);
     const image = row.image as ImageCell;
     check(image instanceof ImageCell, 'row 0 has an image cell');
-    console.log(`\nrow 0: ${image} label=${String(row.label)} boxes=${JSON.stringify(row.boxes)}`);
+    console.log(`\nrow 0: ${image.toString()} label=${String(row.label)} boxes=${JSON.stringify(row.boxes)}`);
     const px = await image.decode({ resize: { width: 32, height: 32 } });
     console.log(
       `decoded: shape ${px.shape.join('×')} ${px.dtype}, first pixel rgb(${Array.from(px.data.subarray(0, 3)).join(', ')})`,

@@ -5,7 +5,7 @@
  *   npx tsx examples/04-embed-videos.ts
  */
 import { join } from 'node:path';
-import { Dataset, VideoCell, embed, ingest, type Tensor } from '../src/index.js';
+import { Dataset, type VideoCell, embed, ingest, type Tensor } from '../src/index.js';
 import { buildModel, check, run, sampleData, workspace } from './_shared.js';
 
 run('04-embed-videos', async () => {
@@ -21,7 +21,7 @@ run('04-embed-videos', async () => {
     const clip = (await ds.row(1)).video as VideoCell;
     const frame = await clip.frameAt(1.0);
     console.log(
-      `\n${clip}: frame at 1.0 s is #${frame.index} (${frame.shape.join('×')}, t=${frame.timestampS.toFixed(2)} s)`,
+      `\n${clip.toString()}: frame at 1.0 s is #${frame.index} (${frame.shape.join('×')}, t=${frame.timestampS.toFixed(2)} s)`,
     );
 
     // Mean-pooled: one vector per video from 4 evenly spaced frames.

@@ -10,6 +10,12 @@ import { join } from 'node:path';
 import { FeatureRepo, createFeatureServer, materialize, openOnlineStore } from '../src/index.js';
 import { check, run, sampleData, workspace } from './_shared.js';
 
+/** Feast's response layout: one column per feature (what this example reads of it). */
+interface FeastResponse {
+  metadata: { feature_names: string[] };
+  results: { values: unknown[]; statuses: string[] }[];
+}
+
 const STRATA_YAML = `project: shop
 entities:
   - { name: user, join_keys: [user_id] }
@@ -55,13 +61,13 @@ run('07-serve-features', async () => {
 
     await using server = await createFeatureServer(repo, store, { port: 0 }); // 127.0.0.1, any free port
     console.log(`feature server on ${server.url}`);
-    const post = async (path: string, body: unknown) => {
+    const post = async (path: string, body: unknown): Promise<FeastResponse> => {
       const res = await fetch(server.url + path, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      const json = (await res.json()) as Record<string, any>;
+      const json = (await res.json()) as FeastResponse;
       if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
       return json;
     };
@@ -72,7 +78,7 @@ run('07-serve-features', async () => {
       `\ncurl -s ${server.url}/get-online-features -H 'content-type: application/json' -d '${JSON.stringify(req)}'`,
     );
     const res = await post('/get-online-features', req);
-    res.metadata.feature_names.forEach((name: string, i: number) =>
+    res.metadata.feature_names.forEach((name, i) =>
       console.log(
         `  ${name.padEnd(12)} ${JSON.stringify(res.results[i].values)}  ${JSON.stringify(res.results[i].statuses)}`,
       ),
@@ -99,7 +105,7 @@ run('07-serve-features', async () => {
       entities: { user_id: ['u001'] },
     });
     console.log(
-      `\nafter a pushed purchase: events_1d ${before} → ${after.results[1].values[0]}, spend_1d → ${after.results[2].values[0]}`,
+      `\nafter a pushed purchase: events_1d ${before} → ${String(after.results[1].values[0])}, spend_1d → ${String(after.results[2].values[0])}`,
     );
     check(after.results[1].values[0] === before + 1, 'the pushed event counts');
 

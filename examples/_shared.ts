@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateSampleData, type SampleDataOptions } from '../datasets/generate.js';
-import { GraphBuilder, writeModel } from '../datasets/models/onnx-builder.js';
+import { EDGE_ORIENTATION_FILE, edgeOrientationModel } from '../datasets/models/edge-orientation.js';
+import { writeModel } from '../datasets/models/onnx-builder.js';
 
 export interface Workspace {
   readonly dir: string;
@@ -22,7 +23,7 @@ export async function workspace(name: string): Promise<Workspace> {
     const dir = resolve(base, name);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    return { dir, cleanup: async () => undefined };
+    return { dir, cleanup: () => Promise.resolve() };
   }
   const dir = await mkdtemp(join(tmpdir(), `strata-${name}-`));
   return {
@@ -38,36 +39,10 @@ export async function sampleData(dir: string, options: SampleDataOptions = {}): 
   return out;
 }
 
-/**
- * The examples' image model, built in-process (nothing downloaded, no training): an edge-orientation
- * descriptor. 16 oriented Sobel filters (every 22.5°, both polarities) over the RGB input, ReLU, then
- * global average pooling: a histogram of edge directions, which tells squares (0°/90° edges),
- * triangles (0°/±60°) and circles (every direction) apart wherever the shape sits and whatever its
- * size (after L2 normalization). A real ONNX graph run by ONNX Runtime like any model you bring.
- */
-export const MODEL_INPUT = 64;
-export const MODEL_DIM = 16;
-
-export function edgeOrientationModel(): Uint8Array {
-  const g = new GraphBuilder('edge_orientation');
-  const x = g.input('image', ['N', 3, MODEL_INPUT, MODEL_INPUT]);
-  const sobelX = [-1, 0, 1, -2, 0, 2, -1, 0, 1];
-  const sobelY = [-1, -2, -1, 0, 0, 0, 1, 2, 1];
-  const w = new Float32Array(MODEL_DIM * 3 * 9);
-  for (let o = 0; o < MODEL_DIM; o++) {
-    const theta = (2 * Math.PI * o) / MODEL_DIM;
-    for (let c = 0; c < 3; c++)
-      for (let k = 0; k < 9; k++)
-        w[(o * 3 + c) * 9 + k] = (Math.cos(theta) * sobelX[k] + Math.sin(theta) * sobelY[k]) / 3;
-  }
-  const edges = g.relu(g.conv(x, g.weight('sobel.w', [MODEL_DIM, 3, 3, 3], w), undefined, 3, { pads: [1, 1, 1, 1] }));
-  g.flatten(g.globalAveragePool(edges), 1, 'embedding');
-  g.output('embedding', ['N', MODEL_DIM]);
-  return g.toBytes();
-}
+export { MODEL_DIM, MODEL_INPUT, edgeOrientationModel } from '../datasets/models/edge-orientation.js';
 
 export async function buildModel(dir: string): Promise<string> {
-  const path = join(dir, 'models', 'edge-orientation.onnx');
+  const path = join(dir, 'models', EDGE_ORIENTATION_FILE);
   await writeModel(path, edgeOrientationModel());
   return path;
 }

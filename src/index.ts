@@ -6,10 +6,11 @@
  */
 export { StrataError, ERROR_CODES, isStrataError, type ErrorCode, type ErrorDetails } from './errors.js';
 export { STRATA_VERSION } from './version.js';
+export type { Progress } from './progress.js';
 
 // storage: where bytes live (memory://, local paths, s3://, http(s)://)
 export { openStorage, parseUri, type OpenStorageOptions, type ParsedUri } from './storage/open.js';
-export type { Storage, StorageStats, ReadOptions, WriteOptions } from './storage/storage.js';
+export type { Storage, StorageStats, ReadOptions, WriteOptions, SweepOptions } from './storage/storage.js';
 export { S3_CHECKSUM_MODES, type S3ChecksumMode, type S3StorageOptions } from './storage/index.js';
 export type { LocalStorageOptions } from './storage/local.js';
 export type { HttpStorageOptions } from './storage/http.js';
@@ -17,12 +18,13 @@ export type { HttpStorageOptions } from './storage/http.js';
 // format: element types and codecs of stored columns; versions and vacuum
 export { DTYPES, type DType, type TypedArray } from './format/dtype.js';
 export { CHUNK_CODECS, SAMPLE_COMPRESSIONS, type ChunkCodec, type SampleCompression } from './format/codec.js';
-export type { VersionInfo } from './format/versions.js';
+export type { VersionInfo, CommittedVersion, DamagedVersion } from './format/versions.js';
 export type { VacuumOptions, VacuumResult } from './format/vacuum.js';
 
 // media: image and video decoding
 export {
   IMAGE_FITS,
+  ICC_PROFILES,
   FAIL_ON,
   decodeImage,
   thumbnail,
@@ -32,6 +34,7 @@ export {
   type DecodedImage,
   type FailOn,
   type ImageFit,
+  type IccProfile,
   type ResizeOptions,
   type SharpSettings,
   type ThumbnailOptions,
@@ -84,14 +87,7 @@ export {
 export type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from './interop/types.js';
 
 // ingest: folders, S3 prefixes and tables into a dataset
-export {
-  ingest,
-  INGEST_LAYOUTS,
-  type IngestOptions,
-  type IngestSummary,
-  type IngestProgress,
-  type IngestLayout,
-} from './ingest/index.js';
+export { ingest, INGEST_LAYOUTS, type IngestOptions, type IngestSummary, type IngestLayout } from './ingest/index.js';
 
 // embeddings and vector search
 export {
@@ -109,7 +105,6 @@ export {
   createIndex,
   type EmbedOptions,
   type EmbedSummary,
-  type EmbedProgress,
   type EmbedFailure,
   type EmbeddingLineage,
   type EmbeddingModelOptions,
@@ -141,7 +136,7 @@ export {
 export type { Tokens } from './embed/text-model.js';
 export type { SessionOptions } from './embed/model.js';
 export { METRICS, type Metric, type RowFilter, type SearchHit } from './embed/search/metrics.js';
-export { HnswIndex, type HnswOptions, type HnswBuildOptions, type BuildProgress } from './embed/search/hnsw.js';
+export { HnswIndex, type HnswOptions, type HnswBuildOptions } from './embed/search/hnsw.js';
 
 // structured features: definitions, windows, point-in-time training sets
 export {
@@ -164,7 +159,6 @@ export {
   type HistoricalOptions,
   type EntityRowsInput,
   type DataFrameLike,
-  type Progress,
   type ApplyResult,
   type BackfillRange,
   type DefinitionIssue,

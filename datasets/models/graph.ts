@@ -82,7 +82,8 @@ export class GraphBuilder {
   /** A float32 initializer. */
   weight(name: string, dims: readonly number[], data: Float32Array): string {
     const expected = dims.reduce((a, b) => a * b, 1);
-    if (data.length !== expected) throw new Error(`initializer ${name}: ${data.length} values for dims [${dims}]`);
+    if (data.length !== expected)
+      throw new Error(`initializer ${name}: ${data.length} values for dims [${dims.join(',')}]`);
     this.inits.push({ name, dims, data });
     this.parameterCount += data.length;
     return name;

@@ -216,7 +216,9 @@ export function tinyConvNetReference(
   const out = new Float64Array(n * weights.dim);
   for (let s = 0; s < n; s++) {
     const x = Float64Array.from({ length: per }, (_, i) => inputNCHW[s * per + i]);
-    let { y: a, h, w } = conv2d(x, H, W, weights.conv1);
+    const conv1 = conv2d(x, H, W, weights.conv1);
+    const { h, w } = conv1;
+    let a = conv1.y;
     const hw = h * w;
     if (weights.bn) {
       const bn = weights.bn;

@@ -13,7 +13,29 @@ export interface OptionSpec {
   /** Shown in help as the value name, e.g. `N` for `-n N`. */
   readonly value?: string;
   readonly multiple?: boolean;
+  /** A number option: checked when the arguments are parsed, before any work (usage error, exit 2). */
+  readonly number?: NumberSpec;
 }
+
+/** What a number option accepts. */
+export interface NumberSpec {
+  /** Whole numbers only. Default false. */
+  readonly integer?: boolean;
+  /** Smallest value allowed (inclusive). */
+  readonly min?: number;
+  /** Values must be greater than this. */
+  readonly above?: number;
+  /** Largest value allowed (inclusive). */
+  readonly max?: number;
+}
+
+/** An integer option with a lower bound (the common case: counts, sizes, ports). */
+export function integerAtLeast(min: number): NumberSpec {
+  return { integer: true, min };
+}
+
+/** A TCP port (0: any free port). */
+export const PORT_NUMBER: NumberSpec = { integer: true, min: 0, max: 65535 };
 
 export interface PositionalSpec {
   readonly name: string;
@@ -47,6 +69,11 @@ export interface Command {
   readonly examples: readonly string[];
   /** Extra help paragraphs. */
   readonly notes?: readonly string[];
+  /**
+   * Library option names that are spelt differently on the command line (`{ onLineageMismatch: 'on-mismatch' }`),
+   * so hints raised by the library read as flags. Same-named options (`pathColumn` → `--path-column`) need no entry.
+   */
+  readonly hintFlags?: Readonly<Record<string, string>>;
   /** Returns the exit code (default 0). */
   run(ctx: CommandContext): Promise<number | void>;
 }
@@ -71,15 +98,25 @@ export function parseCommandArgs(
     options[k] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeNumbers(cmd, argv), options, allowPositionals: true, strict: true });
   } catch (err) {
+    const message = (err as Error).message.split('\n')[0] ?? 'bad arguments';
+    const ambiguous = /^Option '(-[^' ,]+)(?:, --[^' ]+)?(?: <value>)?' argument (?:is ambiguous|missing)/.exec(
+      message,
+    );
     throw new UsageError(
-      ((err as Error).message.split('\n')[0] ?? 'bad arguments').replace(/\. To specify.*$/, ''),
+      ambiguous
+        ? `strata ${cmd.name}: ${ambiguous[1]} needs a value${message.includes('ambiguous') ? ` (to pass one that starts with a dash, write ${ambiguous[1]}=VALUE)` : ''}`
+        : `strata ${cmd.name}: ${message.replace(/\. To specify.*$/, '')}`,
       cmd.name,
     );
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) return { values, positionals: parsed.positionals };
+  for (const [name, o] of Object.entries(cmd.options)) {
+    const raw = values[name];
+    if (o.number && typeof raw === 'string') checkNumber(cmd.name, name, o, raw);
+  }
   const required = cmd.positionals.filter((p) => p.required !== false).length;
   if (parsed.positionals.length < required) {
     const missing = cmd.positionals
@@ -95,6 +132,51 @@ export function parseCommandArgs(
     );
   }
   return { values, positionals: parsed.positionals };
+}
+
+/** How a user writes the option: `-n` for one-letter names, `--name` otherwise. */
+export function flagOf(name: string): string {
+  return name.length === 1 ? `-${name}` : `--${name}`;
+}
+
+/** `-n -3` → `--n=-3`: a negative number after an option that takes a value is that value. */
+function joinNegativeNumbers(cmd: Command, argv: readonly string[]): string[] {
+  const byFlag = new Map<string, string>();
+  for (const [name, o] of Object.entries(cmd.options)) {
+    if (o.type !== 'string') continue;
+    byFlag.set(`--${name}`, name);
+    if (o.short) byFlag.set(`-${o.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = byFlag.get(argv[i]);
+    const next = argv[i + 1];
+    if (name !== undefined && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
+}
+
+function checkNumber(command: string, name: string, o: OptionSpec, raw: string): void {
+  const spec = o.number!;
+  const n = raw.trim() === '' ? NaN : Number(raw);
+  const bounds = [
+    spec.min !== undefined ? `>= ${spec.min}` : '',
+    spec.above !== undefined ? `> ${spec.above}` : '',
+    spec.max !== undefined ? `<= ${spec.max}` : '',
+  ].filter(Boolean);
+  const want = `${spec.integer ? 'a whole number' : 'a number'}${bounds.length ? ` ${bounds.join(' and ')}` : ''}`;
+  if (
+    !Number.isFinite(n) ||
+    (spec.integer && !Number.isInteger(n)) ||
+    (spec.min !== undefined && n < spec.min) ||
+    (spec.above !== undefined && n <= spec.above) ||
+    (spec.max !== undefined && n > spec.max)
+  ) {
+    throw new UsageError(`strata ${command}: ${flagOf(name)} must be ${want}, got ${JSON.stringify(raw)}`, command);
+  }
 }
 
 function optionLabel(name: string, o: OptionSpec): string {
@@ -141,10 +223,10 @@ export function flag(ctx: CommandContext, name: string): boolean {
 export function int(ctx: CommandContext, name: string, command: string, fallback: number, min = 0): number {
   const v = str(ctx, name);
   if (v === undefined) return fallback;
-  const n = Number(v);
+  const n = v.trim() === '' ? NaN : Number(v);
   if (!Number.isInteger(n) || n < min)
     throw new UsageError(
-      `strata ${command}: --${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`,
+      `strata ${command}: ${flagOf(name)} must be a whole number >= ${min}, got ${JSON.stringify(v)}`,
       command,
     );
   return n;

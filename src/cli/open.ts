@@ -7,6 +7,7 @@ export const VERSION_OPTION = {
   type: 'string',
   value: 'N',
   description: 'open this version (default: latest)',
+  number: { integer: true, min: 0 },
 } as const;
 export const JSON_OPTION = { type: 'boolean', description: 'print JSON (one document) instead of text' } as const;
 

@@ -1,32 +1,35 @@
 /**
- * A small progress bar on stderr. On a terminal it redraws one line; elsewhere (pipes, CI logs) it
- * prints a line at most every `intervalMs` and a final one, so logs stay readable.
+ * The CLI's one progress renderer, on stderr. On a terminal it redraws one line; elsewhere (pipes,
+ * CI logs) it prints a line at most every `intervalMs` (5 s) and a final one, so logs stay readable;
+ * with `json` those lines are JSON objects.
  *
  *   const bar = new ProgressBar('embed', { unit: 'images' });
  *   job.onProgress = (p) => bar.update(p.done, p.total);
  *   bar.done();
  */
 
+import type { Progress } from '../progress.js';
+
 export interface ProgressBarOptions {
   /** Unit shown after the counts (`rows`, `images`, `bytes`: shown as MB). Default 'items'. */
   readonly unit?: string;
   /** Where to write. Default process.stderr. */
   readonly stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  /** Non-terminal output: at most one line per this many ms. Default 2000. */
+  /** Non-terminal output: at most one line per this many ms. Default 5000. */
   readonly intervalMs?: number;
   /** Terminal redraws at most this often. Default 100. */
   readonly redrawMs?: number;
-  /** Print nothing (e.g. `--quiet` or `--json`). Default false. */
+  /** Print nothing (`--quiet`). Default false. */
   readonly silent?: boolean;
+  /**
+   * One JSON object per line instead of a bar (`--json`), as often as plain lines:
+   * `{"progress":"ingest","done":12,"total":60,"unit":"files"}`, the last with `"finished":true`.
+   */
+  readonly json?: boolean;
 }
 
-/** The shape every long operation reports (`onProgress`). */
-export interface ProgressEvent {
-  readonly phase?: string;
-  readonly done: number;
-  readonly total?: number;
-  readonly unit?: string;
-}
+/** What the bar draws from: any operation's `Progress` (phase and unit optional for the CLI's own counters). */
+export type ProgressEvent = Pick<Progress, 'done' | 'total'> & Partial<Pick<Progress, 'phase' | 'unit'>>;
 
 const WIDTH = 24;
 
@@ -47,7 +50,7 @@ export class ProgressBar {
     private readonly options: ProgressBarOptions = {},
   ) {
     this.stream = options.stream ?? process.stderr;
-    this.tty = Boolean(this.stream.isTTY);
+    this.tty = Boolean(this.stream.isTTY) && !options.json;
     this.unit = options.unit ?? 'items';
   }
 
@@ -57,7 +60,7 @@ export class ProgressBar {
     if (total !== undefined) this.total = total;
     if (phase !== undefined) this.phase = phase;
     const now = Date.now();
-    const every = this.tty ? (this.options.redrawMs ?? 100) : (this.options.intervalMs ?? 2000);
+    const every = this.tty ? (this.options.redrawMs ?? 100) : (this.options.intervalMs ?? 5000);
     if (now - this.last >= every) this.draw(now);
   }
 
@@ -72,6 +75,10 @@ export class ProgressBar {
     if (this.finished) return;
     this.finished = true;
     if (this.options.silent) return;
+    if (this.options.json) {
+      this.stream.write(`${this.event(true, note)}\n`);
+      return;
+    }
     const text = this.render(Date.now(), true) + (note ? `  ${note}` : '');
     this.stream.write(this.tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
   }
@@ -111,6 +118,20 @@ export class ProgressBar {
     return parts.join(' ');
   }
 
+  /** The JSON progress event now. */
+  private event(finished: boolean, note?: string): string {
+    return JSON.stringify({
+      progress: this.label,
+      ...(this.phase !== undefined ? { phase: this.phase } : {}),
+      done: this.doneCount,
+      ...(this.total !== undefined ? { total: this.total } : {}),
+      unit: this.unit,
+      elapsedMs: Date.now() - this.started,
+      ...(finished ? { finished: true } : {}),
+      ...(note ? { note } : {}),
+    });
+  }
+
   private unitName(): string {
     return this.unit === 'bytes' ? 'MB' : this.unit;
   }
@@ -123,6 +144,10 @@ export class ProgressBar {
     if (this.finished || this.options.silent) return;
     this.last = now;
     this.drawn = true;
+    if (this.options.json) {
+      this.stream.write(`${this.event(false)}\n`);
+      return;
+    }
     const text = this.render(now);
     this.stream.write(this.tty ? `\r\x1b[2K${text}` : `${text}\n`);
   }

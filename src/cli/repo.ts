@@ -3,7 +3,9 @@
  * SQLite file inside the repo unless `--store redis` (or STRATA_ONLINE_STORE=redis) is given;
  * the Redis URL comes from `--redis-url`, STRATA_REDIS_URL or REDIS_URL.
  */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { StrataError, isStrataError } from '../errors.js';
 import type { FeatureRepo } from '../features/repo.js';
 import type { OnlineStore, OnlineStoreType } from '../online/index.js';
 
@@ -43,9 +45,33 @@ export function repoDir(ctx: CommandContext): string {
   return resolve(ctx.cwd, ctx.positionals[0] ?? '.');
 }
 
+/** Loads the repository named on the command line; a missing folder or strata.yaml is NOT_FOUND naming the path. */
 export async function loadRepo(ctx: CommandContext): Promise<FeatureRepo> {
+  const dir = repoDir(ctx);
+  const given = ctx.positionals[0] ?? '.';
+  const named = given === dir ? dir : `${given} (${dir})`;
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) {
+    throw new StrataError('NOT_FOUND', `feature repository ${named} does not exist`, {
+      file: dir,
+      hint: 'pass the folder that holds strata.yaml, e.g. strata apply ./feature_repo',
+    });
+  }
   const { FeatureRepo } = await import('../features/repo.js');
-  return FeatureRepo.load(repoDir(ctx), { signal: ctx.signal });
+  try {
+    return await FeatureRepo.load(dir, { signal: ctx.signal });
+  } catch (err) {
+    if (isStrataError(err, 'NOT_FOUND') && err.details.file === 'strata.yaml')
+      throw new StrataError('NOT_FOUND', `no strata.yaml in ${named}`, {
+        file: resolve(dir, 'strata.yaml'),
+        cause: err,
+        hint: 'run it in a feature repository, or pass its folder: strata apply ./feature_repo',
+      });
+    throw err;
+  }
 }
 
 export async function openStore(

@@ -64,6 +64,8 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
   const out = (s: string) => void stdout.write(`${s}\n`);
   const err = (s: string) => void stderr.write(`${s}\n`);
   const [name, ...rest] = argv;
+  let command: Command | undefined;
+  let jsonMode = false;
   try {
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       if (name === 'help' && rest[0]) return runCli([rest[0], '--help'], io);
@@ -79,7 +81,8 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
         `unknown command ${JSON.stringify(name)}; commands are: ${Object.keys(COMMANDS).join(', ')}`,
       );
     }
-    const { command } = await COMMANDS[name as CommandName].load();
+    command = (await COMMANDS[name as CommandName].load()).command;
+    jsonMode = command.options.json !== undefined && rest.includes('--json');
     const { values, positionals } = parseCommandArgs(command, rest);
     if (values.help) {
       out(commandHelp(command));
@@ -91,14 +94,17 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       out,
       err,
       signal: io.signal ?? processSignal(),
-      progress: (label, unit) => new ProgressBar(label, { stream: stderr, unit, silent: values.quiet === true }),
+      progress: (label, unit) =>
+        new ProgressBar(label, { stream: stderr, unit, silent: values.quiet === true, json: jsonMode }),
       env: io.env ?? process.env,
       cwd: io.cwd ?? process.cwd(),
     };
     return (await command.run(ctx)) ?? 0;
   } catch (e) {
-    const f = describeFailure(e);
+    const f = describeFailure(e, command);
     err(f.line);
+    for (const p of f.problems) err(p);
+    if (jsonMode) out(JSON.stringify(f.json));
     if ((io.env ?? process.env).STRATA_DEBUG) err(String((e as Error)?.stack ?? e));
     return f.exitCode;
   }

@@ -133,5 +133,5 @@ export function mediaCell(
   if (info === null) return null;
   const isVideo = spec.htype === 'video' || (spec.htype === 'link' && spec.target === 'video');
   if (isVideo) return new VideoCell(info as unknown as VideoInfo, source);
-  return new ImageCell(String(info.format ?? 'file'), (info.shape as number[]) ?? [], source);
+  return new ImageCell(typeof info.format === 'string' ? info.format : 'file', (info.shape as number[]) ?? [], source);
 }

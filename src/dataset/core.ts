@@ -210,7 +210,7 @@ export class DatasetCore {
       row,
       bytes: async (signal) => (await reader.sample(row, signal))?.bytes ?? new Uint8Array(0),
       byteSource: async (signal) =>
-        (await reader.byteSource(row, signal)) ?? { size: 0, read: async () => new Uint8Array(0) },
+        (await reader.byteSource(row, signal)) ?? { size: 0, read: () => Promise.resolve(new Uint8Array(0)) },
     };
   }
 
@@ -231,9 +231,23 @@ export class DatasetCore {
     return this.txn !== undefined;
   }
 
-  /** Encodes one row through the htypes: validation happens here, before anything is buffered. */
-  async encodeRow(row: Readonly<Record<string, unknown>>, rowIndex: number): Promise<Record<string, Sample | null>> {
+  /**
+   * Encodes one row through the htypes: validation happens here, before anything is buffered.
+   * Column metadata changes (e.g. new class names) go to the transaction at once, or into
+   * `pendingMeta` when given, for the caller to apply once every row of a batch encoded.
+   */
+  async encodeRow(
+    row: Readonly<Record<string, unknown>>,
+    rowIndex: number,
+    pendingMeta?: Map<string, Record<string, unknown>>,
+  ): Promise<Record<string, Sample | null>> {
     const txn = this.transaction();
+    if (typeof row !== 'object' || row === null || Array.isArray(row) || ArrayBuffer.isView(row)) {
+      throw new StrataError('INVALID_ARGUMENT', `row ${rowIndex}: expected an object keyed by column name`, {
+        row: rowIndex,
+        hint: `got ${row === null ? 'null' : Array.isArray(row) ? 'an array' : typeof row}; append({ col: value }) or append([{...}, {...}])`,
+      });
+    }
     const names = new Set(this.visibleColumnsOf(txn));
     for (const k of Object.keys(row)) {
       if (!names.has(k)) {
@@ -244,19 +258,22 @@ export class DatasetCore {
         });
       }
     }
-    const out: Record<string, Sample | null> = {};
+    const out: Record<string, Sample | null> = Object.create(null) as Record<string, Sample | null>;
     for (const name of names) {
       const col = txn.schema.find((c) => c.name === name)!;
-      if (row[name] === undefined && col.meta.lineage !== undefined) continue; // left short for the job that derives it
+      const value = Object.hasOwn(row, name) ? row[name] : undefined;
+      if (value === undefined && col.meta.lineage !== undefined) continue; // left short for the job that derives it
       const codec = codecFor(col.htype, name);
-      const enc = await codec.encode(row[name], {
+      const meta = pendingMeta?.get(name) ?? col.meta;
+      const enc = await codec.encode(value, {
         column: name,
         row: rowIndex,
         dtype: col.dtype,
-        meta: { ...col.meta, sampleCompression: col.sampleCompression },
-        updateMeta: (meta) => {
-          const { sampleCompression: _drop, ...rest } = meta;
-          txn.setColumnMeta(name, rest);
+        meta: { ...meta, sampleCompression: col.sampleCompression },
+        updateMeta: (next) => {
+          const { sampleCompression: _drop, ...rest } = next;
+          if (pendingMeta) pendingMeta.set(name, rest);
+          else txn.setColumnMeta(name, rest);
         },
         links: this.links,
       });
@@ -268,6 +285,20 @@ export class DatasetCore {
       }
     }
     return out;
+  }
+
+  /**
+   * Encodes and validates every row, then appends them to the transaction: a bad row anywhere
+   * leaves the transaction (rows, metadata, uploaded chunks) as it was.
+   */
+  async appendRows(rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<void> {
+    const txn = this.transaction();
+    const pendingMeta = new Map<string, Record<string, unknown>>();
+    const first = this.manifest.length + txn.rowsAppended;
+    const encoded: Record<string, Sample | null>[] = [];
+    for (let i = 0; i < rows.length; i++) encoded.push(await this.encodeRow(rows[i], first + i, pendingMeta));
+    for (const [name, meta] of pendingMeta) txn.setColumnMeta(name, meta);
+    for (const row of encoded) await txn.appendRow(row);
   }
 
   private visibleColumnsOf(txn: TransactionV2): string[] {

@@ -1,3 +1,5 @@
+import type { Table as ArrowTable } from 'apache-arrow';
+import type { DataFrame as DanfoDataFrame } from 'danfojs-node';
 import { StrataError, isStrataError } from '../errors.js';
 import { type ColumnSchema, emptyManifestV2, encodeManifestV2 } from '../format/manifest-v2.js';
 import { versionKey } from '../format/manifest.js';
@@ -228,7 +230,7 @@ export class Dataset {
   }
 
   /** This view as an apache-arrow Table (src/interop/arrow.ts; loaded on first use). */
-  async toArrow(options: ToArrowOptions = {}): Promise<import('apache-arrow').Table> {
+  async toArrow(options: ToArrowOptions = {}): Promise<ArrowTable> {
     return (await import('../interop/arrow.js')).toArrow(this, options);
   }
 
@@ -238,16 +240,12 @@ export class Dataset {
   }
 
   /** The tabular columns as a danfojs-node DataFrame; danfo is imported only here. */
-  async toDanfo(options: ToDanfoOptions = {}): Promise<import('danfojs-node').DataFrame> {
+  async toDanfo(options: ToDanfoOptions = {}): Promise<DanfoDataFrame> {
     return (await import('../interop/danfo.js')).toDanfo(this, options);
   }
 
   /** A new dataset at `uri` from an Arrow table (htypes from Strata field metadata, else inferred). */
-  static async fromArrow(
-    table: import('apache-arrow').Table,
-    uri: string,
-    options: FromTableOptions = {},
-  ): Promise<Dataset> {
+  static async fromArrow(table: ArrowTable, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
     return (await import('../interop/arrow.js')).fromArrow(table, uri, options);
   }
 
@@ -279,15 +277,24 @@ export class Dataset {
   ): Promise<void> {
     this.assertWholeDataset('append');
     const list = Array.isArray(rows) ? rows : [rows as Record<string, unknown>];
-    const txn = this.core.transaction();
-    for (const row of list) {
-      const encoded = await this.core.encodeRow(row, this.core.manifest.length + txn.rowsAppended);
-      await txn.appendRow(encoded);
-    }
+    await this.core.appendRows(list);
   }
 
   /** Appends columns of equal length: `{ label: ['cat', 'dog'], image: [a, b] }`. */
   async extend(columns: Readonly<Record<string, readonly unknown[]>>): Promise<void> {
+    if (typeof columns !== 'object' || columns === null || Array.isArray(columns)) {
+      throw new StrataError('INVALID_ARGUMENT', 'extend: expected an object of column arrays', {
+        hint: "write extend({ label: ['cat', 'dog'], score: [0.1, 0.2] })",
+      });
+    }
+    for (const [name, values] of Object.entries(columns)) {
+      if (!Array.isArray(values) && !(ArrayBuffer.isView(values) && !(values instanceof DataView))) {
+        throw new StrataError('INVALID_ARGUMENT', `extend: column ${name} is not an array of values`, {
+          column: name,
+          hint: `got ${typeof values === 'string' ? 'a string' : typeof values}; pass one value per row, e.g. { ${name}: [a, b] }`,
+        });
+      }
+    }
     const lengths = new Set(Object.values(columns).map((v) => v.length));
     if (lengths.size > 1) {
       throw new StrataError('INVALID_ARGUMENT', `extend: columns have different lengths (${[...lengths].join(', ')})`, {
@@ -317,21 +324,25 @@ export class Dataset {
     const codec = codecFor(col!.htype, column);
     if (codec.media)
       throw new StrataError('UNSUPPORTED', `appendToColumn does not take media column ${column}`, { column });
-    let row = this.core.manifest.columns.some((c) => c.name === column)
+    const first = this.core.manifest.columns.some((c) => c.name === column)
       ? await this.core.reader(column).storedLength()
       : 0;
+    // Every value is validated before the first is appended: a bad one leaves the column as it was.
+    let meta: Record<string, unknown> | undefined;
+    const samples = [];
     for (const v of values) {
       const enc = await codec.encode(v, {
         column,
-        row,
+        row: first + samples.length,
         dtype: col!.dtype,
-        meta: col!.meta,
-        updateMeta: (m) => txn.setColumnMeta(column, m),
+        meta: meta ?? col!.meta,
+        updateMeta: (m) => (meta = m),
         links: this.core.links,
       });
-      await txn.appendToColumn(column, enc.sample);
-      row++;
+      samples.push(enc.sample);
     }
+    if (meta) txn.setColumnMeta(column, meta);
+    for (const s of samples) await txn.appendToColumn(column, s);
   }
 
   /** Sets metadata of a column (merged), e.g. lineage. Visible after `commit`. */

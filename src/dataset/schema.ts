@@ -52,7 +52,16 @@ export function isHiddenColumn(name: string): boolean {
   return name.endsWith(INFO_SUFFIX);
 }
 
+/** Names that would collide with JavaScript object machinery when rows are plain objects. */
+export const RESERVED_COLUMN_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
 export function validateColumnName(name: string): void {
+  if (RESERVED_COLUMN_NAMES.includes(name)) {
+    throw new StrataError('INVALID_ARGUMENT', `column name ${JSON.stringify(name)} is reserved`, {
+      column: name,
+      hint: `rows are plain objects, so ${RESERVED_COLUMN_NAMES.join(', ')} cannot be column names; choose another`,
+    });
+  }
   if (!/^[A-Za-z_][A-Za-z0-9_\-./ ]{0,127}$/.test(name) || isHiddenColumn(name)) {
     throw new StrataError('INVALID_ARGUMENT', `column name ${JSON.stringify(name)} is not allowed`, {
       column: name,

@@ -68,11 +68,11 @@ const matrices = new WeakMap<VersionSummary, Map<string, Promise<VectorMatrix>>>
 export function loadMatrix(ds: Dataset, column: string, signal?: AbortSignal): Promise<VectorMatrix> {
   const manifest = ds.core.manifest;
   let m = matrices.get(manifest);
-  if (!m) matrices.set(manifest, (m = new Map()));
+  if (!m) matrices.set(manifest, (m = new Map<string, Promise<VectorMatrix>>()));
   let p = m.get(column);
   if (!p) {
     p = readMatrix(ds, column, signal);
-    p.catch(() => m!.delete(column));
+    p.catch(() => m.delete(column));
     m.set(column, p);
   }
   return p;

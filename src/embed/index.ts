@@ -17,7 +17,7 @@ export {
   type PreprocessOptions,
   type RawImage,
 } from './preprocess.js';
-export { embed, type EmbedOptions, type EmbedProgress, type EmbedSummary } from './job.js';
+export { embed, type EmbedOptions, type EmbedSummary } from './job.js';
 export {
   TEXT_POOLINGS,
   TextModel,
@@ -67,5 +67,5 @@ export {
   type IndexPlan,
 } from './index-store.js';
 export { ExactIndex, keyToScore, scanExact, searchExact, type ExactSearchOptions } from './search/exact.js';
-export { HnswIndex, type BuildProgress, type HnswBuildOptions, type HnswOptions } from './search/hnsw.js';
+export { HnswIndex, type HnswBuildOptions, type HnswOptions } from './search/hnsw.js';
 export { METRICS, TopK, vectorNorms, type Metric, type RowFilter, type SearchHit } from './search/metrics.js';

@@ -2,24 +2,9 @@ import type { OpenStorageOptions } from '../storage/open.js';
 import type { ModelSource } from './job-model.js';
 import type { EmbedFailure, EmbeddingLineage, OnLineageMismatch, Pooling } from './lineage.js';
 import type { PreprocessOptions } from './preprocess.js';
+import type { Progress } from '../progress.js';
 import type { JobFrames } from './video.js';
 import type { TextPooling, Tokenizer } from './text-model.js';
-
-/** Progress of an embedding job (samples = images or videos). */
-export interface EmbedProgress {
-  readonly phase: 'embed';
-  /** Samples processed in this run (embedded, failed or empty). */
-  readonly done: number;
-  /** Samples this run has to process. */
-  readonly total: number;
-  readonly imagesPerSecond: number;
-  /** Seconds left at the current rate (Infinity before the first batch). */
-  readonly etaSeconds: number;
-  readonly elapsedSeconds: number;
-  /** Rows of the output column visible in the last commit. */
-  readonly committedRows: number;
-  readonly failed: number;
-}
 
 export interface EmbedOptions {
   /** Image, video or link column to embed; or a text column (then pass `tokenizer`). */
@@ -32,7 +17,10 @@ export interface EmbedOptions {
   readonly preprocess?: PreprocessOptions;
   /** Images (or frames) per model run. Default 4 for images/videos (see DEFAULT_IMAGE_BATCH), 32 for text (or the model's fixed batch). */
   readonly batchSize?: number;
-  /** Default: the model's only input (several → INVALID_ARGUMENT listing them). */
+  /**
+   * Default: the model's only input. An image model must have exactly one required input (more are
+   * refused when the job starts, INVALID_ARGUMENT listing them); text models take token tensors.
+   */
   readonly inputName?: string;
   /** Default: the model's only output. */
   readonly outputName?: string;
@@ -109,7 +97,7 @@ export interface EmbedOptions {
    */
   readonly onLineageMismatch?: OnLineageMismatch;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (p: EmbedProgress) => void;
+  readonly onProgress?: (p: Progress) => void;
   /** Receives warnings (rows left null, see EmbedSummary.unembedded). Default process.emitWarning. */
   readonly onWarning?: (message: string, code: string) => void;
 }
@@ -132,9 +120,12 @@ export interface EmbedSummary {
   readonly failures: readonly EmbedFailure[];
   readonly dim: number;
   /**
-   * Rows appended to the dataset after this column was last written: `append()` stored null for
-   * them and a job can only append, so they stay null (a warning says so). Embed into a new column
-   * to cover them. Zero normally.
+   * Rows of the output column this job never wrote (past `lineage.rowsWritten`): rows appended to
+   * the dataset with a value for this column (`append({ ..., embedding: null })`), which pads it with
+   * null up to that row and for the rest of that commit; or rows an earlier Strata null-padded on
+   * append (it did not yet leave derived columns short). A job only appends, so they stay as they are (a warning
+   * says so); embed into a new column to cover them. Rows appended without a value for this column
+   * are not counted: the column is left short there and the next run embeds them. Zero normally.
    */
   readonly unembedded: number;
   readonly seconds: number;

@@ -98,12 +98,13 @@ export async function planOutput(
   const timestampsColumn = identity.pooling === 'none' ? `${column}_timestamps` : undefined;
   const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn });
   const resumedFrom = choice.existing ? await ds.core.reader(column).storedLength() : 0;
-  // rows appended to the dataset after the job last ran were padded with null in this column by
-  // append(); a job can only append, so they stay null (reported, not silently skipped)
+  // rows past the job's last write that it did not write (append() given a value for this column,
+  // which pads it with null; or an earlier Strata's null padding): a job only appends, so they stay
+  // as they are (reported, not silently skipped). Rows appended without a value leave the column short.
   const unembedded = choice.existing ? Math.max(0, resumedFrom - (choice.existing.rowsWritten ?? resumedFrom)) : 0;
   if (unembedded > 0) {
     (options.onWarning ?? ((m: string, code: string) => process.emitWarning(m, { code })))(
-      `${unembedded} rows of ${column} (rows ${choice.existing!.rowsWritten}..${resumedFrom - 1}) were appended after embed() last ran and hold null; ` +
+      `${unembedded} rows of ${column} (rows ${choice.existing!.rowsWritten}..${resumedFrom - 1}) were written by append(), not by embed() (null or a given value); ` +
         `embed() appends only, so it cannot fill them: embed into a new output column to cover every row`,
       'STRATA_EMBED_UNFILLED',
     );
@@ -194,12 +195,18 @@ export class OutputWriter {
       }
       if (failure) {
         if (this.options.strict) {
-          throw new StrataError('CORRUPT', `row ${s.row} of ${identity.sourceColumn} cannot be embedded: ${failure}`, {
-            row: s.row,
-            column: identity.sourceColumn,
-            uri: this.ds.uri,
-            hint: 'fix or remove the sample, or run without strict to record it and store null',
-          });
+          const missing = s.failureCode === 'NOT_FOUND';
+          throw new StrataError(
+            s.failureCode ?? 'CORRUPT',
+            `row ${s.row} of ${identity.sourceColumn} cannot be embedded: ${failure}`,
+            {
+              row: s.row,
+              column: identity.sourceColumn,
+              uri: this.ds.uri,
+              ...(s.file !== undefined ? { file: s.file } : {}),
+              hint: `${missing ? 'restore the file or fix the link' : 'fix or remove the sample'}, or run without strict to record it and store null`,
+            },
+          );
         }
         const f = { row: s.row, reason: failure };
         this.failures.push(f);
@@ -221,13 +228,9 @@ export class OutputWriter {
         ? this.batches % this.cadence.everyBatches === 0
         : performance.now() - this.lastCommitMs >= this.cadence.intervalMs;
     if (due) await this.commit();
-    const p = this.meter.add(samples.length);
-    this.options.onProgress?.({
-      phase: 'embed',
-      ...p,
-      committedRows: this.committedRows,
-      failed: this.failures.length,
-    });
+    this.options.onProgress?.(
+      this.meter.add(samples.length, { committedRows: this.committedRows, skipped: this.failures.length }),
+    );
   }
 
   /** Publishes the rows written so far (with the lineage and failures); the first run always commits. */

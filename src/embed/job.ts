@@ -29,7 +29,7 @@ import {
 } from './preprocess.js';
 import { checkFrames, videoFrames, type JobFrames } from './video.js';
 
-export type { EmbedOptions, EmbedProgress, EmbedSummary } from './job-options.js';
+export type { EmbedOptions, EmbedSummary } from './job-options.js';
 
 /**
  * Images (or frames) per model run when neither the caller nor the model fixes it. Small on purpose:
@@ -177,7 +177,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
   }
 }
 
-/** Read + decode + resize + pack one sample; decode errors become a recorded failure. */
+/** Read + decode + resize + pack one sample; decode errors and missing linked files become a recorded failure. */
 async function prepareSample(
   item: SourceItem,
   pre: Preprocess,
@@ -200,6 +200,12 @@ async function prepareSample(
     return { row, items: [px] };
   } catch (err) {
     if (isStrataError(err) && SAMPLE_ERRORS.has(err.code)) return { row, items: [], failure: err.message };
+    // a linked file that is gone fails its row, like an undecodable one (the job could never get
+    // past it otherwise: a re-run resumes at that same row); other storage errors stop the job
+    const url = cell instanceof ImageCell || cell instanceof VideoCell ? cell.url : undefined;
+    if (url !== undefined && isStrataError(err, 'NOT_FOUND')) {
+      return { row, items: [], failure: `linked file ${url} does not exist`, failureCode: 'NOT_FOUND', file: url };
+    }
     throw err;
   }
 }

@@ -55,7 +55,8 @@ export interface EmbeddingLineage extends LineageIdentity {
   readonly failureCount: number;
   /**
    * Rows the job itself has written (the column length at its last commit). A longer column means
-   * rows were appended to the dataset afterwards and got null here (see EmbedSummary.unembedded).
+   * rows were appended afterwards with a value for this column, or null-padded by an earlier Strata
+   * (see EmbedSummary.unembedded).
    */
   readonly rowsWritten: number;
   /** The first MAX_RECORDED_FAILURES failures, by row. */
@@ -84,10 +85,17 @@ export function newLineage(
   };
 }
 
-/** The lineage stored on a column, or undefined when the column has none. */
+/**
+ * The lineage stored on a column, or undefined when the column has none. A column written before
+ * `preprocess.iccProfile` existed had embedded ICC profiles applied (sharp's default then): its
+ * lineage reads as `iccProfile: 'srgb'`, so a query or a resumed run preprocesses the same way.
+ */
 export function readLineage(meta: Readonly<Record<string, unknown>>): EmbeddingLineage | undefined {
   const l = meta.lineage as EmbeddingLineage | undefined;
-  return l && l.kind === 'strata.embedding' ? l : undefined;
+  if (!l || l.kind !== 'strata.embedding') return undefined;
+  const p = l.preprocess;
+  if (!isTextPreprocess(p) && p.iccProfile === undefined) return { ...l, preprocess: { ...p, iccProfile: 'srgb' } };
+  return l;
 }
 
 function identityKey(l: LineageIdentity): string {
@@ -99,7 +107,17 @@ function identityKey(l: LineageIdentity): string {
     l.model.outputName,
     isTextPreprocess(p)
       ? p
-      : [p.size, p.fit, p.mean, p.std, p.layout, p.channels, p.scale, p.fit === 'center-crop' ? p.cropFraction : null],
+      : [
+          p.size,
+          p.fit,
+          p.mean,
+          p.std,
+          p.layout,
+          p.channels,
+          p.scale,
+          p.fit === 'center-crop' ? p.cropFraction : null,
+          p.iccProfile,
+        ],
     l.normalize,
     l.frames,
     l.pooling,

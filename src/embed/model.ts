@@ -15,7 +15,10 @@ export interface TensorInfo {
 }
 
 export interface EmbeddingModelOptions {
-  /** Input to feed. Default: the model's only input (several → INVALID_ARGUMENT listing them). */
+  /**
+   * Input to feed. Default: the model's only input. A model with more than one required input is
+   * refused (INVALID_ARGUMENT listing them): nothing could feed the others.
+   */
   readonly inputName?: string;
   /** Output to read. Default: the model's only output (several → INVALID_ARGUMENT listing them). */
   readonly outputName?: string;
@@ -76,6 +79,33 @@ export function pick(
     });
   }
   return all[0];
+}
+
+/**
+ * An image model is fed one tensor, the pixel batch: every other input the session declares (ONNX
+ * Runtime lists only required ones; an input with an initializer is not listed) would need a value
+ * the job cannot supply. Such a model is refused when it is loaded (INVALID_ARGUMENT naming the
+ * inputs), with or without `inputName` picking the pixel input.
+ */
+function refuseExtraInputs(inputs: readonly TensorInfo[], fed: TensorInfo | undefined, uri: string): void {
+  if (inputs.length <= 1) return;
+  const names = inputs.map((t) => t.name);
+  const extra = fed ? names.filter((n) => n !== fed.name) : names;
+  const list = (xs: readonly string[]) => xs.map((n) => `'${n}'`).join(', ');
+  const what = fed
+    ? `nothing can feed ${list(extra)} besides the pixel batch '${fed.name}'`
+    : 'an image embedding model takes one, the pixel batch';
+  throw new StrataError(
+    'INVALID_ARGUMENT',
+    `model ${uri} has ${inputs.length} required inputs (${list(names)}); ${what}`,
+    {
+      uri,
+      field: 'inputName',
+      inputs: names,
+      extraInputs: extra,
+      hint: 'export the model with the image as its only input (fix the other inputs as constants or initializers); see docs/MODELS.md',
+    },
+  );
 }
 
 /** A local .onnx file's bytes; NOT_FOUND (or IO) naming the file when it cannot be read. */
@@ -201,24 +231,30 @@ export class EmbeddingModel {
     options: EmbeddingModelOptions = {},
   ): Promise<EmbeddingModel> {
     const { session, owns, uri, sha256 } = await openSession(source, options);
-    const inputs = session.inputMetadata.map(describe);
-    const outputs = session.outputMetadata.map(describe);
-    const input = pick('input', inputs, options.inputName, uri);
-    const output = pick('output', outputs, options.outputName, uri);
-    for (const [kind, t] of [
-      ['input', input],
-      ['output', output],
-    ] as const) {
-      if (t.type !== 'float32') {
-        if (owns) await session.release();
-        throw new StrataError('UNSUPPORTED', `model ${uri} ${kind} '${t.name}' is ${t.type}, expected float32`, {
-          uri,
-          field: `${kind}Name`,
-          hint: 'image embedding models must take and return float32 tensors',
-        });
+    try {
+      const inputs = session.inputMetadata.map(describe);
+      const outputs = session.outputMetadata.map(describe);
+      if (options.inputName === undefined) refuseExtraInputs(inputs, undefined, uri);
+      const input = pick('input', inputs, options.inputName, uri);
+      const output = pick('output', outputs, options.outputName, uri);
+      for (const [kind, t] of [
+        ['input', input],
+        ['output', output],
+      ] as const) {
+        if (t.type !== 'float32') {
+          throw new StrataError('UNSUPPORTED', `model ${uri} ${kind} '${t.name}' is ${t.type}, expected float32`, {
+            uri,
+            field: `${kind}Name`,
+            hint: 'image embedding models must take and return float32 tensors',
+          });
+        }
       }
+      refuseExtraInputs(inputs, input, uri);
+      return new EmbeddingModel(session, owns, uri, sha256, inputs, outputs, input, output);
+    } catch (err) {
+      if (owns) await session.release();
+      throw err;
     }
-    return new EmbeddingModel(session, owns, uri, sha256, inputs, outputs, input, output);
   }
 
   /**
@@ -290,7 +326,7 @@ export class EmbeddingModel {
     } finally {
       tensor.dispose();
     }
-    const y = result[this.outputName] as ort.Tensor;
+    const y = result[this.outputName];
     if (y.dims[0] !== n) {
       throw new StrataError(
         'UNSUPPORTED',

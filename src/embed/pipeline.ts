@@ -1,4 +1,5 @@
-import { StrataError, throwIfAborted } from '../errors.js';
+import { StrataError, throwIfAborted, type ErrorCode } from '../errors.js';
+import { type Progress, ProgressClock } from '../progress.js';
 
 /** One sample after the read + decode/resize stage: model-sized pixels (one per image/frame). */
 export interface PreparedSample {
@@ -7,8 +8,12 @@ export interface PreparedSample {
   readonly items: readonly Uint8Array[];
   /** Frame timestamps (seconds) for videos. */
   readonly timestamps?: readonly number[];
-  /** Why the sample could not be embedded (decode error); it is written as null. */
+  /** Why the sample could not be embedded (decode error, missing linked file); it is written as null. */
   readonly failure?: string;
+  /** The error code strict mode raises for `failure`. Default 'CORRUPT'. */
+  readonly failureCode?: ErrorCode;
+  /** The linked file the failure is about, if any. */
+  readonly file?: string;
   /** The source cell was null: written as null, not counted as a failure. */
   readonly empty?: boolean;
 }
@@ -82,7 +87,8 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
   const queue: Promise<PreparedSample>[] = [];
   const changed = new Notifier();
   let sourceDone = false;
-  let failed: unknown;
+  // the first error, boxed: `undefined` could itself be thrown
+  let failed: { readonly error: unknown } | undefined;
   let stopped = false;
   let inFlight = 0;
   let inferring = false;
@@ -104,7 +110,7 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
         changed.notify();
       }
     } catch (err) {
-      failed ??= err;
+      failed ??= { error: err };
     } finally {
       sourceDone = true;
       changed.notify();
@@ -113,7 +119,7 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
 
   const next = async (): Promise<PreparedSample | undefined> => {
     for (;;) {
-      if (failed !== undefined) throw failed;
+      if (failed !== undefined) throw failed.error;
       const p = queue.shift();
       if (p) {
         changed.notify();
@@ -173,7 +179,7 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
     }
     while (pending.length > 0) await drain(pending.shift()!);
   } catch (err) {
-    failed ??= err;
+    failed ??= { error: err };
   } finally {
     stopped = true;
     changed.notify();
@@ -181,7 +187,7 @@ export async function runPipeline<S>(o: PipelineOptions<S>): Promise<PipelineSta
     // let started preparations settle so nothing runs after we return
     await Promise.allSettled(queue);
   }
-  if (failed !== undefined) throw failed;
+  if (failed !== undefined) throw failed.error;
   return stats;
 }
 
@@ -209,22 +215,15 @@ async function inferBatch<S>(
   return samples.map(({ items: its, ...rest }) => ({ ...rest, vectors: its.map(() => outputs[k++]) }));
 }
 
-/** Adds the rows of `run` to an images/s rate and an ETA. */
+/** Counts the samples of a run: progress snapshots with elapsed time and time left. */
 export class RateMeter {
-  private readonly t0 = performance.now();
+  private readonly clock: ProgressClock;
   private done = 0;
-  constructor(private readonly total: number) {}
-  add(n: number): { done: number; total: number; imagesPerSecond: number; etaSeconds: number; elapsedSeconds: number } {
+  constructor(total: number, unit = 'samples') {
+    this.clock = new ProgressClock('embed', unit, total);
+  }
+  add(n: number, extra: Partial<Pick<Progress, 'skipped' | 'committedRows'>> = {}): Progress {
     this.done += n;
-    const elapsed = (performance.now() - this.t0) / 1000;
-    const rate = elapsed > 0 ? this.done / elapsed : 0;
-    const left = this.total - this.done;
-    return {
-      done: this.done,
-      total: this.total,
-      imagesPerSecond: rate,
-      etaSeconds: rate > 0 ? left / rate : Infinity,
-      elapsedSeconds: elapsed,
-    };
+    return this.clock.at(this.done, extra);
   }
 }

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { StrataError } from '../errors.js';
 import { sniffImage } from '../media/image-header.js';
 import { TENSOR_LAYOUTS, type TensorLayout } from '../dataset/batches/index.js';
+import { ICC_PROFILES, type IccProfile } from '../media/image.js';
 import { formatDims, type TensorInfo } from './model.js';
 
 export const PREPROCESS_FITS = ['cover', 'contain', 'fill', 'center-crop'] as const;
@@ -35,12 +36,18 @@ export interface Preprocess {
   readonly scale: number;
   /** Used by fit 'center-crop' only. */
   readonly cropFraction: number;
+  /**
+   * An ICC colour profile embedded in an image: 'ignore' its values as PIL and torchvision do, or
+   * convert them to 'srgb' (see ICC_PROFILES in media). Use 'srgb' only for a model trained on
+   * colour-managed pixels.
+   */
+  readonly iccProfile: IccProfile;
 }
 
 /**
  * Options for `resolvePreprocess`; every field is optional. Defaults: size [224, 224] (a number
  * means square), fit 'cover', layout 'NCHW', channels 'RGB', scale 1/255, cropFraction 0.875,
- * mean/std ImageNet ([0.485, 0.456, 0.406] / [0.229, 0.224, 0.225], reversed for 'BGR', and their
+ * iccProfile 'ignore', mean/std ImageNet ([0.485, 0.456, 0.406] / [0.229, 0.224, 0.225], reversed for 'BGR', and their
  * averages 0.449 / 0.226 for 'gray'). Pass mean [0] and std [1] for no normalization.
  * A one-element mean or std applies to every channel.
  */
@@ -109,6 +116,7 @@ export function resolvePreprocess(options: PreprocessOptions = {}): Preprocess {
     channels,
     scale,
     cropFraction,
+    iccProfile: oneOf('iccProfile', options.iccProfile ?? 'ignore', ICC_PROFILES),
   };
 }
 
@@ -183,7 +191,8 @@ export interface RawImage {
 }
 
 /**
- * Decodes (JPEG/PNG/WebP/..., EXIF orientation applied, alpha flattened on black) and resizes to
+ * Decodes (JPEG/PNG/WebP/..., EXIF orientation applied, alpha dropped as PIL does, an embedded ICC
+ * profile ignored or applied per `pre.iccProfile`) and resizes to
  * `pre.size` with `pre.fit`. Returns HWC uint8 pixels of exactly h × w × (1 for 'gray', else 3),
  * always in RGB order (`toTensor` swaps to BGR). Throws CORRUPT when the bytes do not decode.
  */
@@ -194,22 +203,23 @@ export async function resizeForModel(
   const pre = resolvePreprocess(options);
   const [h, w] = pre.size;
   const warnings: string[] = [];
+  const ignoreIcc = pre.iccProfile === 'ignore';
   try {
+    const src = mayHaveAlpha(source) ? await dropAlpha(source, ignoreIcc, warnings) : source;
     const img =
-      source instanceof Uint8Array
-        ? sharp(source, { autoOrient: true })
-        : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
+      src instanceof Uint8Array
+        ? sharp(src, { autoOrient: true, ignoreIcc })
+        : sharp(src.data, { raw: { width: src.width, height: src.height, channels: src.channels } });
     img.on('warning', (message: string) => warnings.push(String(message).trim()));
-    img.flatten({ background: '#000000' });
     if (pre.channels === 'gray') img.grayscale();
     else img.toColourspace('srgb');
     if (pre.fit === 'center-crop') {
       let W0: number;
       let H0: number;
-      if (source instanceof Uint8Array) {
+      if (src instanceof Uint8Array) {
         const meta = await img.metadata();
         ({ width: W0, height: H0 } = meta.autoOrient);
-      } else ({ width: W0, height: H0 } = source);
+      } else ({ width: W0, height: H0 } = src);
       const s = Math.max(h / H0, w / W0) / pre.cropFraction;
       const rw = Math.max(w, Math.round(W0 * s));
       const rh = Math.max(h, Math.round(H0 * s));
@@ -243,6 +253,33 @@ export async function resizeForModel(
       },
     );
   }
+}
+
+/** Whether `source` has, or may have, an alpha channel (an unrecognised header counts as may). */
+function mayHaveAlpha(source: Uint8Array | RawImage): boolean {
+  if (!(source instanceof Uint8Array)) return source.channels === 2 || source.channels === 4;
+  const header = sniffImage(source);
+  return header === undefined || header.channels === 4;
+}
+
+/**
+ * The pixels with alpha dropped, decoded as for the model (EXIF orientation, ICC per `ignoreIcc`).
+ * Dropped, not composited, and before resizing: PIL's convert('RGB') (torchvision's loader) keeps
+ * the colour values of transparent pixels, which sharp's resize would premultiply away.
+ */
+async function dropAlpha(source: Uint8Array | RawImage, ignoreIcc: boolean, warnings: string[]): Promise<RawImage> {
+  const img =
+    source instanceof Uint8Array
+      ? sharp(source, { autoOrient: true, ignoreIcc })
+      : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
+  img.on('warning', (message: string) => warnings.push(String(message).trim()));
+  const { data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+    channels: info.channels as 1 | 3,
+  };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

@@ -138,7 +138,7 @@ export class TextModel {
     let length = -1;
     for (const input of this.inputs) {
       let v: ArrayLike<number | bigint> | undefined;
-      if (named) v = (out as Tokens)[input.name];
+      if (named) v = out[input.name];
       else if (input.name === this.roles.ids) v = ids;
       else if (input.name === this.roles.mask) v = new Int32Array(ids!.length).fill(1);
       else if (input.name === this.roles.types) v = new Int32Array(ids!.length);
@@ -207,7 +207,7 @@ export class TextModel {
     }
     let y: ort.Tensor;
     try {
-      y = (await this.session.run(feeds, [this.output.name]))[this.output.name] as ort.Tensor;
+      y = (await this.session.run(feeds, [this.output.name]))[this.output.name];
     } catch (err) {
       throw new StrataError(
         'INVALID_ARGUMENT',

@@ -1,6 +1,5 @@
 import type { VideoCell } from '../dataset/cells.js';
 import { StrataError } from '../errors.js';
-import type { FrameSelection } from '../media/video-frames.js';
 import type { Pooling } from './lineage.js';
 import { resizeForModel, type Preprocess } from './preprocess.js';
 
@@ -27,7 +26,7 @@ export async function videoFrames(
   frames: JobFrames,
   pre: Preprocess,
 ): Promise<{ items: Uint8Array[]; timestamps: number[] }> {
-  const decoded = await cell.frames(frames as FrameSelection);
+  const decoded = await cell.frames(frames);
   if (decoded.length === 0)
     throw new StrataError('CORRUPT', 'no frame could be selected from the video', {
       hint: 'check the video duration and frames option',

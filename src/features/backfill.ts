@@ -1,7 +1,7 @@
 /**
  * Backfill output: the tiles of an aggregation view as an Arrow table — join keys, `tile_start`
  * (the tile covers (tile_start, tile_start + tile]), and per input group the partial states:
- * `<input>__count`, `__sum`, `__sumsq`, `__min`, `__max`, `__first`, `__first_ts`, `__last`, `__last_ts`
+ * `<input>__count`, `__sum`, `__m2` (sum of squared deviations from the tile's mean), `__min`, `__max`, `__first`, `__first_ts`, `__last`, `__last_ts`
  * (only those the view's functions need). `<input>` is the column name (`rows` for row counts), with
  * `__where<i>` appended for filtered groups. last_n and count_distinct states stay in memory.
  */
@@ -57,7 +57,7 @@ export function tilesTable(plan: ViewPlan, set: TileSet, range: BackfillRange = 
   const m = runOff[nCodes];
   const cols: Record<string, A.Vector> = {};
   keys.columns.forEach((k, j) => {
-    cols[k] = repeatRuns(keys.values[j], runOff, dtypeOfArrow(set.table.getChild(k)!.type));
+    cols[k] = repeatRuns(keys.values[j], runOff, dtypeOfArrow(set.table.getChild(k)!.type as A.DataType));
   });
   // tile_start written as int64 words (no float64 copy to convert)
   const starts = new BigInt64Array(m);
@@ -93,7 +93,7 @@ export function tilesTable(plan: ViewPlan, set: TileSet, range: BackfillRange = 
     const inDtype = g.coded ? 'int64' : 'float64';
     add('count', t.cnt, 'int64', false);
     add('sum', t.sum, 'float64', false);
-    add('sumsq', t.sumsq, 'float64', false);
+    add('m2', t.m2, 'float64', false);
     add('min', t.min, 'float64', true);
     add('max', t.max, 'float64', true);
     add('first', t.firstV, inDtype, true);
@@ -114,7 +114,7 @@ function repeatRuns(values: readonly unknown[], runOff: Int32Array, dtype: Dtype
     const src = once.data[0].values as Int32Array | Float64Array | Float32Array | BigInt64Array;
     const out = new (src.constructor as new (length: number) => typeof src)(m);
     for (let c = 0; c < n; c++) if (runOff[c + 1] > runOff[c]) out.fill(src[c] as never, runOff[c], runOff[c + 1]);
-    return A.makeVector(A.makeData({ type: once.type, length: m, data: out } as never));
+    return A.makeVector(A.makeData({ type: once.type as A.DataType, length: m, data: out } as never));
   }
   const rows = new Array<unknown>(m);
   for (let c = 0; c < n; c++) for (let r = runOff[c]; r < runOff[c + 1]; r++) rows[r] = values[c];

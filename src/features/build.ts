@@ -1,7 +1,10 @@
 /** Building Arrow vectors and tables: from typed arrays (zero-copy) and from JS records. */
 import * as A from 'apache-arrow';
-import { arrowOfDtype, categoryOf, inferDtype, listElement } from './dtypes.js';
+import { categoryOf, inferDtype, listElement } from '../tables/dtypes.js';
+import { coerce, vectorOf } from '../tables/values.js';
 import type { Dtype } from './types.js';
+
+export { coerce, toMs, vectorOf } from '../tables/values.js';
 
 /** Packs a 0/1 validity array into an Arrow null bitmap; undefined when nothing is null. */
 export function packValidity(
@@ -72,63 +75,6 @@ export function setInt64(words: Int32Array, i: number, v: number): void {
   words[2 * i + 1] = hi | 0;
 }
 
-/** Converts a JS value to what Arrow's builder expects for `dtype`. */
-export function coerce(v: unknown, dtype: Dtype): unknown {
-  if (v === null || v === undefined) return null;
-  const cat = categoryOf(dtype);
-  switch (cat) {
-    case 'int':
-      if (typeof v === 'bigint') return dtype === 'int32' ? Number(v) : v;
-      if (typeof v === 'boolean') return dtype === 'int32' ? Number(v) : BigInt(Number(v));
-      {
-        const n = Number(v);
-        if (!Number.isFinite(n)) return null;
-        return dtype === 'int32' ? Math.trunc(n) : BigInt(Math.trunc(n));
-      }
-    case 'float':
-      return typeof v === 'boolean' ? Number(v) : v === '' ? null : Number(v);
-    case 'bool':
-      return typeof v === 'string' ? /^(true|1|t|yes)$/i.test(v) : Boolean(v);
-    case 'timestamp': {
-      const ms = toMs(v);
-      return Number.isFinite(ms) ? ms : null;
-    }
-    case 'string':
-      return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    case 'list': {
-      const el = listElement(dtype) ?? 'float64';
-      const arr = Array.isArray(v)
-        ? v
-        : ArrayBuffer.isView(v)
-          ? Array.from(v as unknown as ArrayLike<unknown>)
-          : typeof (v as { toArray?: unknown }).toArray === 'function'
-            ? Array.from((v as { toArray(): ArrayLike<unknown> }).toArray())
-            : [v];
-      return arr.map((x) => coerce(x, el));
-    }
-    default:
-      return v;
-  }
-}
-
-/** Milliseconds since the epoch for Date / number (ms) / bigint / ISO string; NaN otherwise. */
-export function toMs(v: unknown): number {
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string') {
-    if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v);
-    return Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(v) || !/T|\d \d/.test(v) ? v : `${v}Z`);
-  }
-  return Number.NaN;
-}
-
-/** One vector from JS values with a known dtype. */
-export function vectorOf(values: readonly unknown[], dtype: Dtype): A.Vector {
-  const type = arrowOfDtype(dtype);
-  return A.vectorFromArray(values.map((v) => coerce(v, dtype)) as never[], type as never);
-}
-
 /**
  * An Arrow table from row objects. Column order: `columns` if given, else first-seen order.
  * Dtypes: `dtypes[col]` if given, else inferred from the values.
@@ -140,7 +86,11 @@ export function tableFromRecords(
   const names: string[] = options.columns ? [...options.columns] : [];
   if (!options.columns) {
     const seen = new Set<string>();
-    for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) (seen.add(k), names.push(k));
+    for (const r of rows)
+      for (const k of Object.keys(r)) {
+        if (!seen.has(k)) names.push(k);
+        seen.add(k);
+      }
   }
   const vectors: Record<string, A.Vector> = {};
   for (const name of names) {
@@ -150,11 +100,14 @@ export function tableFromRecords(
   return new A.Table(vectors);
 }
 
-/** A JS value as it reads back from an Arrow column of `dtype` (int64 → number, float32 rounded, time → ms). */
+/**
+ * A JS value as it reads back from an Arrow column of `dtype` (int64 → number, or bigint beyond
+ * 2^53; float32 rounded; time → ms).
+ */
 export function normalizeValue(v: unknown, dtype: Dtype): unknown {
   const c = coerce(v, dtype);
   if (c === null || c === undefined) return null;
-  if (typeof c === 'bigint') return Number(c);
+  if (typeof c === 'bigint') return Number.isSafeInteger(Number(c)) ? Number(c) : c;
   if (dtype === 'float32' && typeof c === 'number') return Math.fround(c);
   if (Array.isArray(c)) {
     const el = listElement(dtype) ?? 'float64';

@@ -6,6 +6,9 @@ import * as A from 'apache-arrow';
 import { toMs } from './build.js';
 import { allocF64 } from './pool.js';
 
+/** A vector of any Arrow type (typed, unlike `A.Vector`'s default `any`). */
+type Vec = A.Vector<A.DataType>;
+
 export interface NumericColumn {
   readonly values: Float64Array;
   /** 1 = present; null when nothing is missing. */
@@ -32,19 +35,41 @@ function bitValid(data: A.Data, out: Uint8Array, at: number): boolean {
   return true;
 }
 
+/** Multiplier to ms for timestamps in seconds and dates in days (µs / ns go through `finerThanMs`). */
 function unitScale(type: A.DataType): number {
-  if (type.typeId === A.Type.Timestamp) {
-    const u = (type as A.Timestamp).unit;
-    return u === A.TimeUnit.SECOND
-      ? 1000
-      : u === A.TimeUnit.MILLISECOND
-        ? 1
-        : u === A.TimeUnit.MICROSECOND
-          ? 1e-3
-          : 1e-6;
-  }
+  if (type.typeId === A.Type.Timestamp) return (type as A.Timestamp).unit === A.TimeUnit.SECOND ? 1000 : 1;
   if (type.typeId === A.Type.Date) return (type as A.Date_).unit === A.DateUnit.DAY ? 86_400_000 : 1;
   return 1;
+}
+
+/** Units per ms of a µs or ns timestamp type; 0 for any other type. */
+function finerThanMs(type: A.DataType): bigint | 0 {
+  if (type.typeId !== A.Type.Timestamp) return 0;
+  const u = (type as A.Timestamp).unit;
+  return u === A.TimeUnit.MICROSECOND ? 1000n : u === A.TimeUnit.NANOSECOND ? 1_000_000n : 0;
+}
+
+/** floor(x / d) as a number: exact for every int64 (BigInt division truncates toward zero). */
+function floorDiv(x: bigint, d: bigint): number {
+  const q = x / d;
+  return Number(x < 0n && q * d !== x ? q - 1n : q);
+}
+
+/**
+ * A cell read as a plain JS value, with µs / ns timestamps as exact integer ms (Arrow's own `get`
+ * returns them as fractional ms).
+ */
+export function cellValue(column: A.Vector, i: number): unknown {
+  const vec = column as Vec;
+  const perMs = finerThanMs(vec.type);
+  if (!perMs) return vec.get(i) as unknown;
+  if (!vec.isValid(i)) return null;
+  let at = i;
+  for (const d of vec.data) {
+    if (at < d.length) return floorDiv((d.values as BigInt64Array)[d.offset + at], perMs);
+    at -= d.length;
+  }
+  return null;
 }
 
 /** Reads one chunk's fixed-width numbers into out[at…]; returns false if the type is not fixed-width numeric. */
@@ -69,6 +94,12 @@ function readChunk(data: A.Data, out: Float64Array, at: number): boolean {
     t.typeId === A.Type.Int || t.typeId === A.Type.Float || t.typeId === A.Type.Timestamp || t.typeId === A.Type.Date;
   if (!numeric) return false;
   const scale = unitScale(t);
+  const perMs = finerThanMs(t);
+  if (perMs && vals instanceof BigInt64Array) {
+    // µs / ns: exact integer division to ms, rounding down (a float product would shift the time)
+    for (let i = 0; i < n; i++) out[at + i] = floorDiv(vals[off + i], perMs);
+    return true;
+  }
   if (vals instanceof BigInt64Array || vals instanceof BigUint64Array) {
     // 64-bit words read as two 32-bit halves: exact below 2^53, no BigInt per value.
     const w = new Int32Array(vals.buffer, vals.byteOffset + off * 8, n * 2);
@@ -86,12 +117,13 @@ function readChunk(data: A.Data, out: Float64Array, at: number): boolean {
   }
   const src = (vals as unknown as Float64Array).subarray(off, off + n);
   if (scale === 1) out.set(src, at);
-  else for (let i = 0; i < n; i++) out[at + i] = (src[i] as number) * scale;
+  else for (let i = 0; i < n; i++) out[at + i] = src[i] * scale;
   return true;
 }
 
 /** A numeric column (ints, floats, bools, timestamps as ms) as float64 + validity; undefined if not numeric. */
-export function readNumeric(vec: A.Vector): NumericColumn | undefined {
+export function readNumeric(column: A.Vector): NumericColumn | undefined {
+  const vec = column as Vec;
   const chunks = vec.data;
   if (
     chunks.length === 1 &&
@@ -120,7 +152,8 @@ export function readNumeric(vec: A.Vector): NumericColumn | undefined {
 }
 
 /** Timestamps (any Arrow time type, numbers as ms, or ISO strings) as float64 ms; missing → NaN. */
-export function readTimestamps(vec: A.Vector): Float64Array {
+export function readTimestamps(column: A.Vector): Float64Array {
+  const vec = column as Vec;
   const num = readNumeric(vec);
   if (num) {
     if (num.valid) for (let i = 0; i < num.values.length; i++) if (!num.valid[i]) num.values[i] = Number.NaN;
@@ -128,13 +161,37 @@ export function readTimestamps(vec: A.Vector): Float64Array {
   }
   const out = new Float64Array(vec.length);
   for (let i = 0; i < vec.length; i++) {
-    const v = vec.get(i);
+    const v = vec.get(i) as unknown;
     out[i] = v === null || v === undefined ? Number.NaN : toMs(v);
   }
   return out;
 }
 
-/** Canonical form of a key or value for dictionary coding. */
+/**
+ * True unless the column holds 64-bit integers float64 cannot represent (|v| > 2^53): those must
+ * not go through `readNumeric` where exactness matters (join keys, int64 feature values).
+ */
+export function int64Exact(column: A.Vector): boolean {
+  for (const d of (column as Vec).data) {
+    const vals = d.values as unknown;
+    if (!(vals instanceof BigInt64Array || vals instanceof BigUint64Array)) continue;
+    const w = new Int32Array(vals.buffer, vals.byteOffset + d.offset * 8, d.length * 2);
+    const unsigned = vals instanceof BigUint64Array;
+    for (let i = 1; i < w.length; i += 2) {
+      const hi = w[i];
+      if (unsigned ? hi >>> 0 >= 0x200000 : hi >= 0x200000 || hi < -0x200000) return false;
+    }
+  }
+  return true;
+}
+
+/** A join key value as the engine hands it out: integers as numbers when safe, else exact bigints. */
+export function keyValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+  return canonical(v);
+}
+
+/** Canonical form of a key or value for dictionary coding (integers beyond 2^53 as their decimal text). */
 export function canonical(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
@@ -142,13 +199,16 @@ export function canonical(v: unknown): unknown {
   if (typeof v === 'object') {
     const o = v as { toArray?: () => unknown; toJSON?: () => unknown };
     const plain = typeof o.toArray === 'function' ? Array.from(o.toArray() as ArrayLike<unknown>) : v;
-    return JSON.stringify(plain, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));
+    return JSON.stringify(plain, (_k, x: unknown) =>
+      typeof x === 'bigint' ? (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString()) : x,
+    );
   }
   return v;
 }
 
 /** Any column as float64: numbers directly, everything else as dictionary codes (code → value in `dict`). */
-export function readCoded(vec: A.Vector, dictMap?: Map<unknown, number>, dict?: unknown[]): CodedColumn {
+export function readCoded(column: A.Vector, dictMap?: Map<unknown, number>, dict?: unknown[]): CodedColumn {
+  const vec = column as Vec;
   const num = readNumeric(vec);
   if (num) return { ...num, dict: null };
   const n = vec.length;
@@ -157,7 +217,7 @@ export function readCoded(vec: A.Vector, dictMap?: Map<unknown, number>, dict?: 
   const map = dictMap ?? new Map<unknown, number>();
   const d = dict ?? [];
   for (let i = 0; i < n; i++) {
-    const raw = vec.get(i);
+    const raw = vec.get(i) as unknown;
     if (raw === null || raw === undefined) {
       if (!valid) valid = new Uint8Array(n).fill(1);
       valid[i] = 0;

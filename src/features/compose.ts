@@ -42,7 +42,8 @@ export function lowerBound(a: Float64Array, x: number, lo: number, hi: number): 
 export class GroupAcc {
   cnt = 0;
   sum = 0;
-  sumsq = 0;
+  /** Sum of squared deviations from the mean (Welford; merged with Chan's formula). */
+  m2 = 0;
   min = Infinity;
   max = -Infinity;
   firstV = Number.NaN;
@@ -59,7 +60,7 @@ export class GroupAcc {
   reset(): void {
     this.cnt = 0;
     this.sum = 0;
-    this.sumsq = 0;
+    this.m2 = 0;
     this.min = Infinity;
     this.max = -Infinity;
     this.firstV = Number.NaN;
@@ -99,20 +100,27 @@ export class GroupAcc {
     const vals = ev.vals[gi];
     const p = this.plan;
     const simple = !p.first && !p.last && !p.lastN && !p.distinct;
+    const dev = p.m2;
     if (simple) {
-      let { cnt, sum, sumsq, min, max } = this;
+      let { cnt, sum, m2, min, max } = this;
       for (let i = lo; i < hi; i++) {
         const v = vals[i];
         if (v !== v) continue;
-        cnt++;
-        sum += v;
-        sumsq += v * v;
+        if (dev) {
+          const d = cnt ? v - sum / cnt : 0;
+          sum += v;
+          cnt++;
+          m2 += d * (v - sum / cnt);
+        } else {
+          cnt++;
+          sum += v;
+        }
         if (v < min) min = v;
         if (v > max) max = v;
       }
       this.cnt = cnt;
       this.sum = sum;
-      this.sumsq = sumsq;
+      this.m2 = m2;
       this.min = min;
       this.max = max;
       return;
@@ -122,9 +130,15 @@ export class GroupAcc {
       const v = vals[i];
       if (v !== v) continue;
       if (this.cnt === 0) this.firstV = v;
-      this.cnt++;
-      this.sum += v;
-      this.sumsq += v * v;
+      if (dev) {
+        const d = this.cnt ? v - this.sum / this.cnt : 0;
+        this.sum += v;
+        this.cnt++;
+        this.m2 += d * (v - this.sum / this.cnt);
+      } else {
+        this.cnt++;
+        this.sum += v;
+      }
       if (v < this.min) this.min = v;
       if (v > this.max) this.max = v;
       this.lastV = v;
@@ -135,60 +149,66 @@ export class GroupAcc {
 
   /**
    * Events [lo, hi) taken tile by tile, exactly as materialized tiles would add them: each tile's
-   * sum (and sum of squares) is built on its own from 0, then added. Other states do not depend on
+   * count, sum and m2 are built on their own from 0, then merged. Other states do not depend on
    * the grouping.
    */
   addEventsAsTiles(ev: EventStore, gi: number, lo: number, hi: number, tileMs: number): void {
     const p = this.plan;
-    if (p.first || p.last || p.lastN || p.distinct) {
-      // order-independent of grouping except sum/sumsq, handled below via a second pass
-      const { sum, sumsq } = this;
+    const full = !(p.first || p.last || p.lastN || p.distinct);
+    const dev = p.m2;
+    let { cnt, sum, m2 } = this;
+    if (!full) {
+      // the other states do not depend on the grouping; count, sum and m2 are redone below
       this.addEvents(ev, gi, lo, hi);
-      this.sum = sum;
-      this.sumsq = sumsq;
     }
     const vals = ev.vals[gi];
     const ts = ev.ts;
-    const full = !(p.first || p.last || p.lastN || p.distinct);
-    let { cnt, sum, sumsq, min, max } = this;
+    let { min, max } = this;
     let k = Number.NaN;
-    let ts_ = 0;
-    let ss_ = 0;
-    let any = false;
+    let tc = 0;
+    let tsum = 0;
+    let tm2 = 0;
     for (let i = lo; i < hi; i++) {
       const kk = Math.ceil(ts[i] / tileMs) - 1;
       if (kk !== k) {
-        if (any) {
-          sum += ts_;
-          sumsq += ss_;
+        if (tc) {
+          if (dev) m2 = mergeM2(cnt, sum, m2, tc, tsum, tm2);
+          cnt += tc;
+          sum += tsum;
         }
-        ts_ = 0;
-        ss_ = 0;
-        any = false;
+        tc = 0;
+        tsum = 0;
+        tm2 = 0;
         k = kk;
       }
       const v = vals[i];
       if (v !== v) continue;
-      any = true;
-      ts_ += v;
-      ss_ += v * v;
+      if (dev) {
+        const d = tc ? v - tsum / tc : 0;
+        tsum += v;
+        tc++;
+        tm2 += d * (v - tsum / tc);
+      } else {
+        tc++;
+        tsum += v;
+      }
       if (full) {
-        cnt++;
         if (v < min) min = v;
         if (v > max) max = v;
       }
     }
-    if (any) {
-      sum += ts_;
-      sumsq += ss_;
+    if (tc) {
+      if (dev) m2 = mergeM2(cnt, sum, m2, tc, tsum, tm2);
+      cnt += tc;
+      sum += tsum;
     }
     if (full) {
-      this.cnt = cnt;
       this.min = min;
       this.max = max;
     }
+    this.cnt = cnt;
     this.sum = sum;
-    this.sumsq = sumsq;
+    this.m2 = m2;
   }
 
   addTiles(tiles: TileStore, gi: number, lo: number, hi: number): void {
@@ -198,9 +218,9 @@ export class GroupAcc {
       const c = t.cnt[s];
       if (c === 0) continue;
       if (this.cnt === 0 && t.firstV) this.firstV = t.firstV[s];
+      if (t.m2) this.m2 = mergeM2(this.cnt, this.sum, this.m2, c, t.sum![s], t.m2[s]);
       this.cnt += c;
       if (t.sum) this.sum += t.sum[s];
-      if (t.sumsq) this.sumsq += t.sumsq[s];
       if (t.min && t.min[s] < this.min) this.min = t.min[s];
       if (t.max && t.max[s] > this.max) this.max = t.max[s];
       if (t.lastV) this.lastV = t.lastV[s];
@@ -228,7 +248,7 @@ export class GroupAcc {
       case 'mean':
         return c ? this.sum / c : Number.NaN;
       case 'stddev':
-        return c > 1 ? Math.sqrt(Math.max(0, (this.sumsq - (this.sum * this.sum) / c) / (c - 1))) : Number.NaN;
+        return c > 1 ? Math.sqrt(Math.max(0, this.m2 / (c - 1))) : Number.NaN;
       case 'min':
         return c ? this.min : Number.NaN;
       case 'max':
@@ -243,6 +263,18 @@ export class GroupAcc {
         return this.hll ? hllEstimate(this.hll) : (this.exact?.size ?? 0);
     }
   }
+}
+
+/**
+ * Chan et al.'s parallel merge of two partial variances: the m2 (sum of squared deviations from the
+ * mean) of A ∪ B from A's (count, sum, m2) and B's. Stable when values are large relative to their
+ * spread (no sum of squares is ever formed).
+ */
+export function mergeM2(cA: number, sA: number, mA: number, cB: number, sB: number, mB: number): number {
+  if (cA === 0) return mB;
+  if (cB === 0) return mA;
+  const d = sB / cB - sA / cA;
+  return mA + mB + ((d * d * cA) / (cA + cB)) * cB;
 }
 
 /** One entity's event and tile ranges, handed to `Composer.at`. */

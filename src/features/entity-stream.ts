@@ -129,7 +129,7 @@ function insertTile(tiles: TileStore, s: number, k: number): number {
   if (s < m) {
     tiles.idx.copyWithin(s + 1, s, m);
     for (const t of tiles.g) {
-      for (const key of ['cnt', 'sum', 'sumsq', 'min', 'max', 'firstV', 'firstT', 'lastV', 'lastT'] as const)
+      for (const key of ['cnt', 'sum', 'm2', 'min', 'max', 'firstV', 'firstT', 'lastV', 'lastT'] as const)
         t[key]?.copyWithin(s + 1, s, m);
       if (t.lastN) {
         const n = t.lastN.length / tiles.capacity;

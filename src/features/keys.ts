@@ -1,9 +1,11 @@
 /**
  * Entity keys → dense int32 codes. Integer keys with a compact range use a direct lookup table
- * (no hashing in the hot loop); other keys use one Map lookup per row.
+ * (no hashing in the hot loop); other keys use one Map lookup per row. Keys are exact for every
+ * int64: a column holding integers beyond 2^53 never goes through float64 (its Map keys are the
+ * decimal text, its values bigints).
  */
 import type * as A from 'apache-arrow';
-import { canonical, readNumeric } from './columns.js';
+import { canonical, int64Exact, keyValue, readNumeric } from './columns.js';
 import { allocI32 } from './pool.js';
 
 const DIRECT_MAX_RANGE = 1 << 24;
@@ -40,7 +42,7 @@ export class KeyIndex {
   static build(columns: readonly string[], vectors: readonly A.Vector[]): { index: KeyIndex; codes: Int32Array } {
     const n = vectors[0]?.length ?? 0;
     const codes = allocI32(n);
-    if (vectors.length === 1) {
+    if (vectors.length === 1 && int64Exact(vectors[0])) {
       const num = readNumeric(vectors[0]);
       if (num && !num.valid) {
         const v = num.values;
@@ -82,7 +84,7 @@ export class KeyIndex {
       if (c === undefined) {
         c = map.size;
         map.set(key, c);
-        for (let k = 0; k < vectors.length; k++) values[k].push(canonical(vectors[k].get(i)));
+        for (let k = 0; k < vectors.length; k++) values[k].push(keyValue(vectors[k].get(i)));
       }
       codes[i] = c;
     }
@@ -95,7 +97,7 @@ export class KeyIndex {
     const out = new Int32Array(n).fill(-1);
     const direct = this.#direct;
     if (direct) {
-      const num = readNumeric(vectors[0]);
+      const num = int64Exact(vectors[0]) ? readNumeric(vectors[0]) : undefined;
       if (num) {
         const { min, table } = direct;
         const len = table.length;
@@ -127,8 +129,8 @@ export class KeyIndex {
 }
 
 function compositeKey(vectors: readonly A.Vector[], i: number): unknown {
-  if (vectors.length === 1) return canonical(vectors[0].get(i));
-  return tupleKey(vectors.map((v) => v.get(i)));
+  if (vectors.length === 1) return canonical(vectors[0].get(i) as unknown);
+  return tupleKey(vectors.map((v) => v.get(i) as unknown));
 }
 
 /** Map key for a key tuple: the value itself for one key, a JSON array for several. */

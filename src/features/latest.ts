@@ -4,6 +4,7 @@
  * every entity with an event in [start, end] (event timestamp reported = `end`).
  */
 import { throwIfAborted } from '../errors.js';
+import { cellValue } from './columns.js';
 import { Composer, lowerBound, upperBound, type EntityRange } from './compose.js';
 import type { ViewPlan } from './plan.js';
 import { plainValue } from './retrieval.js';
@@ -13,13 +14,13 @@ import { aggJsValue } from './values.js';
 
 export const LATEST_BATCH_ROWS = 10_000;
 
-export async function* latestBatches(
+export function* latestBatches(
   view: FeatureView,
   plan: ViewPlan | null,
   idx: IndexedEvents,
   range: { startMs: number; endMs: number },
   options: LongOptions,
-): AsyncGenerator<FeatureRowBatch> {
+): Generator<FeatureRowBatch> {
   const { offsets, ts, order } = idx.sorted;
   const { startMs, endMs } = range;
   const nCodes = idx.keys.size;
@@ -39,7 +40,7 @@ export async function* latestBatches(
     const values: Record<string, unknown> = {};
     if (view.kind === 'plain') {
       const p = end - 1;
-      view.features.forEach((f, i) => (values[f.name] = plainValue(cols[i].get(order[p]))));
+      view.features.forEach((f, i) => (values[f.name] = plainValue(cellValue(cols[i], order[p]))));
       batch.eventTimestampsMs.push(ts[p]);
     } else {
       r.e0 = lo;

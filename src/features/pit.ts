@@ -4,10 +4,10 @@
  * tiles plus raw edge events, so nothing after the row's time leaks in; empty windows give count 0
  * and null elsewhere). Plain-view matching itself lives in probe.ts, short windows in pairs.ts.
  */
-import * as A from 'apache-arrow';
+import type * as A from 'apache-arrow';
 import { throwIfAborted } from '../errors.js';
 import { numericVector, vectorOf } from './build.js';
-import { readNumeric } from './columns.js';
+import { int64Exact, readNumeric } from './columns.js';
 import { Composer, type EntityRange } from './compose.js';
 import { categoryOf } from './dtypes.js';
 import type { ViewPlan } from './plan.js';
@@ -42,7 +42,7 @@ export function gatherColumn(table: A.Table, column: string, dtype: string, rows
   const vec = table.getChild(column)!;
   const n = rows.length;
   const cat = categoryOf(dtype);
-  if (cat === 'int' || cat === 'float' || cat === 'bool' || cat === 'timestamp') {
+  if ((cat === 'int' || cat === 'float' || cat === 'bool' || cat === 'timestamp') && int64Exact(vec)) {
     const num = readNumeric(vec);
     if (num) {
       const values = new Float64Array(n);

@@ -13,7 +13,8 @@ export interface GroupPlan {
   /** Values are dictionary codes (strings, lists) rather than numbers. */
   readonly coded: boolean;
   readonly sum: boolean;
-  readonly sumsq: boolean;
+  /** Welford m2 (stddev). */
+  readonly m2: boolean;
   readonly min: boolean;
   readonly max: boolean;
   readonly first: boolean;
@@ -45,7 +46,7 @@ const NEEDS: Record<AggFunction, (keyof GroupPlan)[]> = {
   count: [],
   sum: ['sum'],
   mean: ['sum'],
-  stddev: ['sum', 'sumsq'],
+  stddev: ['sum', 'm2'],
   min: ['min'],
   max: ['max'],
   first: ['first'],
@@ -72,7 +73,7 @@ export function planView(view: FeatureView): ViewPlan {
         where: agg.where,
         coded,
         sum: false,
-        sumsq: false,
+        m2: false,
         min: false,
         max: false,
         first: false,

@@ -16,7 +16,15 @@ import { planView, type ViewPlan } from './plan.js';
 import { applyRegistry, type ApplyResult } from './registry.js';
 import { RetrievalJob, tableToRecords } from './retrieval.js';
 import { entityRowsTable, type EntityRowsInput } from './rows.js';
-import { codeEvents, groupHashes, groupInputs, indexEvents, tilesFor, type IndexedEvents } from './series.js';
+import {
+  codeEvents,
+  groupHashes,
+  groupInputs,
+  indexEvents,
+  reportDropped,
+  tilesFor,
+  type IndexedEvents,
+} from './series.js';
 import { buildTilesDirect, isSimplePlan } from './tile-build.js';
 import { loadSourceTable } from './sources/index.js';
 import { readParquetSchema } from './sources/parquet.js';
@@ -108,7 +116,7 @@ export class FeatureRepo {
       tables.set(s.name, p);
       p.catch(() => tables.delete(s.name));
       const t = await p;
-      return Object.fromEntries(t.schema.fields.map((f) => [f.name, dtypeOfArrow(f.type)]));
+      return Object.fromEntries(t.schema.fields.map((f) => [f.name, dtypeOfArrow(f.type as A.DataType)]));
     };
     const repo = await validateDefinitions(defs, dir, readColumns);
     for (const name of tables.keys()) if (!repo.sources.has(name)) tables.delete(name);
@@ -165,7 +173,9 @@ export class FeatureRepo {
           events: async (v, o) => {
             const source = this.source(v.source);
             const table = await this.#sourceTable(source, o);
-            return { table, coded: codeEvents(v, source, table) };
+            const coded = codeEvents(v, source, table);
+            reportDropped(v, coded, o);
+            return { table, coded };
           },
           pairInputs: async (v, o) => {
             const plan = this.#plan(v);
@@ -173,6 +183,7 @@ export class FeatureRepo {
             const table = await this.#sourceTable(source, o);
             if (!plan || this.#indexes.get(v.name)?.table === table) return null;
             const coded = codeEvents(v, source, table);
+            reportDropped(v, coded, o);
             const { vals, dicts } = groupInputs(plan, table, `source ${source.name} of view ${v.name}`);
             return { table, coded, vals, dicts, hashes: groupHashes(plan, vals, dicts) };
           },
@@ -197,6 +208,7 @@ export class FeatureRepo {
     if (isSimplePlan(plan) && cached?.table !== table) {
       // straight to tiles: no full time sort needed
       const coded = codeEvents(view, source, table);
+      reportDropped(view, coded, options);
       const { vals } = groupInputs(plan, table, `source ${source.name} of view ${view.name}`);
       throwIfAborted(options.signal, `backfill(${viewName})`);
       const built = await buildTilesDirect(plan, coded, vals);

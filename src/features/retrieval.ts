@@ -1,8 +1,9 @@
 /** The result of `getHistoricalFeatures`: computed once, on first use; then as Arrow, objects, Parquet or danfo. */
 import type * as A from 'apache-arrow';
+import { cellValue } from './columns.js';
 import { writeParquetFile } from './sources/parquet.js';
 
-/** Plain JS record of an Arrow row: int64 → number (when safe), lists → arrays. */
+/** Plain JS value of an Arrow cell: int64 → number (when safe), lists → arrays. */
 export function plainValue(v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (v && typeof v === 'object' && typeof (v as { toArray?: unknown }).toArray === 'function') {
@@ -17,7 +18,7 @@ export function tableToRecords(table: A.Table): Record<string, unknown>[] {
   const out = new Array<Record<string, unknown>>(table.numRows);
   for (let i = 0; i < table.numRows; i++) {
     const o: Record<string, unknown> = {};
-    for (let j = 0; j < names.length; j++) o[names[j]] = plainValue(cols[j].get(i));
+    for (let j = 0; j < names.length; j++) o[names[j]] = plainValue(cellValue(cols[j], i));
     out[i] = o;
   }
   return out;
@@ -37,7 +38,7 @@ export class RetrievalJob {
     return this.#result;
   }
 
-  /** Rows as plain objects (int64 as number, timestamps as epoch ms, lists as arrays). */
+  /** Rows as plain objects (int64 as number when safe, timestamps as integer epoch ms, lists as arrays). */
   async toArray(): Promise<Record<string, unknown>[]> {
     return tableToRecords(await this.toArrow());
   }

@@ -66,6 +66,22 @@ export interface CodedEvents {
   readonly codes: Int32Array;
   readonly ts: Float64Array;
   readonly created: Float64Array | null;
+  /** Source rows left out because their join key or event time is null. */
+  readonly dropped: number;
+}
+
+/**
+ * Reports the rows `codeEvents` left out for a null key or time, as a progress event
+ * `{ phase: 'dropped <view>', done: <rows>, total: <source rows>, unit: 'events without key or time' }`.
+ */
+export function reportDropped(view: FeatureView, coded: CodedEvents, options: LongOptions): void {
+  if (coded.dropped > 0)
+    options.onProgress?.({
+      phase: `dropped ${view.name}`,
+      done: coded.dropped,
+      total: coded.codes.length,
+      unit: 'events without key or time',
+    });
 }
 
 /** Entity codes, event times and created times of a view's source rows (duplicate ids dropped). */
@@ -80,6 +96,8 @@ export function codeEvents(view: FeatureView, source: Source, table: A.Table): C
   const created = source.createdTimestampField
     ? readTimestamps(column(table, source.createdTimestampField, what))
     : null;
+  let dropped = 0;
+  for (let i = 0; i < n; i++) if (codes[i] < 0 || ts[i] !== ts[i]) dropped++;
   if (source.idField) {
     const ids = column(table, source.idField, what);
     const seen = new Set<unknown>();
@@ -90,7 +108,7 @@ export function codeEvents(view: FeatureView, source: Source, table: A.Table): C
       else seen.add(id);
     }
   }
-  return { keys, codes, ts, created };
+  return { keys, codes, ts, created, dropped };
 }
 
 /** Each group's input per source row (NaN = null or filtered out), and dictionaries of coded inputs. */
@@ -155,7 +173,9 @@ export async function indexEvents(
 ): Promise<IndexedEvents> {
   const what = `source ${source.name} of view ${view.name}`;
   const n = table.numRows;
-  const { keys, codes, ts, created } = codeEvents(view, source, table);
+  const coded = codeEvents(view, source, table);
+  const { keys, codes, ts, created } = coded;
+  reportDropped(view, coded, options);
   const { vals: groupVals, dicts } = groupInputs(plan, table, what);
   throwIfAborted(options.signal, 'indexing');
   options.onProgress?.({ phase: 'sort', done: 0, total: n, unit: 'events' });
@@ -214,7 +234,7 @@ export function tilesForQueries(
 /**
  * Tiles from sorted events: pass 1 counts them (a new tile per entity and tile index), pass 2
  * allocates exactly and fills every group's state arrays in event order (one fused loop when all
- * groups need only count/sum/sumsq/min/max).
+ * groups need only count/sum/m2/min/max).
  */
 export function buildTiles(
   plan: ViewPlan,
@@ -245,7 +265,7 @@ export function buildTiles(
     t.max?.fill(-Infinity);
   }
   if (simple && plan.groups.length === 1) {
-    const { cnt, sum, sumsq, min, max } = tiles.g[0];
+    const { cnt, sum, m2, min, max } = tiles.g[0];
     const vals = ev.vals[0];
     let s = -1;
     for (let c = 0; c < nCodes; c++) {
@@ -259,9 +279,12 @@ export function buildTiles(
         }
         const v = vals[i];
         if (v !== v) continue;
-        cnt[s]++;
-        if (sum) sum[s] += v;
-        if (sumsq) sumsq[s] += v * v;
+        const c = cnt[s]++;
+        if (m2) {
+          const d = c ? v - sum![s] / c : 0;
+          sum![s] += v;
+          m2[s] += d * (v - sum![s] / (c + 1));
+        } else if (sum) sum[s] += v;
         if (min && v < min[s]) min[s] = v;
         if (max && v > max[s]) max[s] = v;
       }

@@ -3,6 +3,7 @@
  * (kernel-worker.ts), so arguments are plain data and typed arrays, and results go into them.
  * Each works on a slice: rows [from, to) or buckets [b0, b1). (Probe and tile kernels: probe-kernels.ts, tile-kernel.ts.)
  */
+import { radixSortU32 } from './radix.js';
 
 export interface HistArgs {
   codes: Int32Array;
@@ -124,42 +125,8 @@ export function bucketKernel(a: BucketArgs): void {
       idx.sort((x, y) => bts[base0 + x] - bts[base0 + y] || x - y);
       for (let j = 0; j < m; j++) pa[j] = idx[j];
     } else if (small) {
-      // big buckets: 16-bit digits (fewer passes); small ones: 11-bit (cheaper histograms)
-      const digit = m >= 16384 ? 16 : 11;
-      const radix = 1 << digit;
-      const mask = radix - 1;
-      const np = Math.ceil(bits / digit);
       for (let j = 0; j < m; j++) ua[j] = bts[base0 + j] - min;
-      for (let pass = 0, sh = 0; pass < np; pass++, sh += digit) {
-        hist.fill(0, 0, radix);
-        for (let j = 0; j < m; j++) hist[(ua[j] >>> sh) & mask]++;
-        let single = false;
-        for (let d = 0; d < radix; d++) {
-          if (hist[d] !== 0) {
-            single = hist[d] === m;
-            break;
-          }
-        }
-        if (single) continue;
-        let sum = 0;
-        for (let d = 0; d < radix; d++) {
-          const h = hist[d];
-          hist[d] = sum;
-          sum += h;
-        }
-        for (let j = 0; j < m; j++) {
-          const x = ua[j];
-          const q = hist[(x >>> sh) & mask]++;
-          ub[q] = x;
-          pb[q] = pa[j];
-        }
-        const tu = ua;
-        ua = ub;
-        ub = tu;
-        const tp = pa;
-        pa = pb;
-        pb = tp;
-      }
+      ({ keys: ua, perm: pa, keysTmp: ub, permTmp: pb } = radixSortU32(ua, ub, pa, pb, m, bits, hist));
     } else {
       for (let j = 0; j < m; j++) fa[j] = bts[base0 + j] - min;
       for (let pass = 0, div = 1; pass < passes; pass++, div *= RADIX) {

@@ -6,7 +6,7 @@
  */
 import { StrataError } from '../errors.js';
 import { normalizeValue, toMs } from './build.js';
-import { canonical } from './columns.js';
+import { canonical, keyValue } from './columns.js';
 import { Composer } from './compose.js';
 import { EntityStream } from './entity-stream.js';
 import { compileExpr, parseExpr } from './expr.js';
@@ -14,6 +14,7 @@ import { hashNumber, hashValue } from './hll.js';
 import { tupleKey } from './keys.js';
 import type { GroupPlan, ViewPlan } from './plan.js';
 import { planView } from './plan.js';
+import { coercePushEvent } from './push-values.js';
 import { aggJsValue } from './values.js';
 import type { Dtype, FeatureRowBatch, FeatureView, PushedViewValues, Source } from './types.js';
 
@@ -110,7 +111,7 @@ class PlainStream implements ViewStream {
     const values: Record<string, unknown> = {};
     this.view.features.forEach((f, i) => (values[f.name] = normalizeValue(e[this.view.columns[i]], f.dtype)));
     this.#rows.set(id, {
-      key: Object.fromEntries(this.view.entities.map((k, i) => [k, canonical(keyVals[i])])),
+      key: Object.fromEntries(this.view.entities.map((k, i) => [k, keyValue(keyVals[i])])),
       ts,
       created,
       values,
@@ -174,7 +175,7 @@ class AggStream implements ViewStream {
     const id = (keys.length === 1 ? canonical(e[keys[0]]) : tupleKey(keys.map((k) => e[k]))) as string;
     let ent = this.#entities.get(id);
     if (!ent) {
-      ent = new EntityStream(this.plan, Object.fromEntries(keys.map((k) => [k, canonical(e[k])])));
+      ent = new EntityStream(this.plan, Object.fromEntries(keys.map((k) => [k, keyValue(e[k])])));
       this.#entities.set(id, ent);
     }
     for (let g = 0; g < this.#inputs.length; g++) this.#inputs[g].read(e, g, this.#vals, this.#hashes);
@@ -224,16 +225,20 @@ export class PushState {
     );
   }
 
-  /** Checks a batch before anything is applied (so a bad event leaves the state untouched). */
-  check(events: readonly Record<string, unknown>[]): Float64Array {
-    const ts = new Float64Array(events.length);
+  /**
+   * Checks a batch before anything is applied (so a bad event leaves the state untouched) and
+   * coerces its values by the source's schema; returns the coerced events and their times.
+   */
+  check(batch: readonly Record<string, unknown>[]): { events: Record<string, unknown>[]; ts: Float64Array } {
+    const ts = new Float64Array(batch.length);
     const keys = new Set(this.#views.flatMap((v) => v.view.entities));
-    events.forEach((e, i) => {
-      if (!e || typeof e !== 'object')
+    const events = batch.map((raw, i) => {
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw))
         throw new StrataError('INVALID_ARGUMENT', `push to ${this.source.name}: event ${i} is not an object`, {
           row: i,
           key: this.source.name,
         });
+      const e = coercePushEvent(this.source, raw, i);
       ts[i] = toMs(e[this.source.timestampField]);
       if (!Number.isFinite(ts[i])) {
         throw new StrataError(
@@ -254,8 +259,9 @@ export class PushState {
           });
         }
       }
+      return e;
     });
-    return ts;
+    return { events, ts };
   }
 
   /** Replays a push source's batch history (sorted by time, then created time, then row order; not logged). */
@@ -287,8 +293,8 @@ export class PushState {
   }
 
   /** Applies a batch; returns the new current values of the entities it touched, per view. */
-  push(events: readonly Record<string, unknown>[]): PushedViewValues[] {
-    const ts = this.check(events);
+  push(batch: readonly Record<string, unknown>[]): PushedViewValues[] {
+    const { events, ts } = this.check(batch);
     const touched = this.#views.map(() => new Set<string>());
     const { idField, createdTimestampField, allowedLatenessMs } = this.source;
     for (let i = 0; i < events.length; i++) {

@@ -1,5 +1,5 @@
 /**
- * Backfill straight to tiles (views whose groups need only count/sum/sumsq/min/max): events are
+ * Backfill straight to tiles (views whose groups need only count/sum/m2/min/max): events are
  * bucketed by entity, then per bucket radix-sorted by tile index — fewer bits than the event time —
  * and each tile's events are put in (time, created, input) order before folding, so the tiles equal
  * the sorted path's and streaming's bit for bit. Runs on two threads for large inputs.
@@ -47,8 +47,8 @@ export async function buildTilesDirect(
     tileIdx: f64(kept),
     tileCode: i32(kept),
     cnt: state(() => true),
-    sum: state((gi) => plan.groups[gi].sum || plan.groups[gi].sumsq),
-    sumsq: state((gi) => plan.groups[gi].sumsq),
+    sum: state((gi) => plan.groups[gi].sum || plan.groups[gi].m2),
+    m2: state((gi) => plan.groups[gi].m2),
     min: state((gi) => plan.groups[gi].min),
     max: state((gi) => plan.groups[gi].max),
   };
@@ -56,7 +56,7 @@ export async function buildTilesDirect(
   // compact the per-bucket runs in place (each run moves left), then wrap the arrays
   const tileOff = new Int32Array(nCodes + 1);
   let at = 0;
-  const all = [a0.tileIdx, ...a0.cnt, ...a0.sum, ...a0.sumsq, ...a0.min, ...a0.max].filter((x) => x.length > 0);
+  const all = [a0.tileIdx, ...a0.cnt, ...a0.sum, ...a0.m2, ...a0.min, ...a0.max].filter((x) => x.length > 0);
   for (let b = 0; b < bk.nb; b++) {
     const from = bk.boff[b];
     const len = a0.tileCount[b];

@@ -1,4 +1,5 @@
 /** Backfill kernel (run by either thread, like the sort's; see pool.ts). */
+import { radixSortU32 } from './radix.js';
 
 export interface TileArgs {
   b0: number;
@@ -24,13 +25,14 @@ export interface TileArgs {
   /** Per group state arrays (length-0 arrays for components the group does not need). */
   cnt: Float64Array[];
   sum: Float64Array[];
-  sumsq: Float64Array[];
+  /** Sum of squared deviations from the tile's mean (Welford's update, as TileStore.add). */
+  m2: Float64Array[];
   min: Float64Array[];
   max: Float64Array[];
 }
 
 /**
- * Backfill for groups needing only count/sum/sumsq/min/max, buckets [b0, b1): radix by tile index,
+ * Backfill for groups needing only count/sum/m2/min/max, buckets [b0, b1): radix by tile index,
  * counting by code, then events of each (entity, tile) in (time, created, input) order — the order
  * the sorted path and streaming use — folded into the tile's state.
  */
@@ -53,7 +55,7 @@ export function tileKernel(a: TileArgs): void {
   const v0 = bcarry[0];
   const cnt0 = a.cnt[0];
   const sum0 = a.sum[0];
-  const sq0 = a.sumsq[0];
+  const sq0 = a.m2[0];
   const min0 = a.min[0];
   const max0 = a.max[0];
   const hasSum0 = one && sum0.length > 0;
@@ -74,40 +76,7 @@ export function tileKernel(a: TileArgs): void {
       idx.sort((x, y) => tk[x] - tk[y] || x - y);
       for (let j = 0; j < m; j++) pa[j] = idx[j];
     } else {
-      const digit = m >= 16384 ? 16 : 11;
-      const radix = 1 << digit;
-      const mask = radix - 1;
-      const np = Math.ceil(bits / digit);
-      for (let pass = 0, sh = 0; pass < np; pass++, sh += digit) {
-        hist.fill(0, 0, radix);
-        for (let j = 0; j < m; j++) hist[(ka[j] >>> sh) & mask]++;
-        let single = false;
-        for (let d = 0; d < radix; d++) {
-          if (hist[d] !== 0) {
-            single = hist[d] === m;
-            break;
-          }
-        }
-        if (single) continue;
-        let sum = 0;
-        for (let d = 0; d < radix; d++) {
-          const h = hist[d];
-          hist[d] = sum;
-          sum += h;
-        }
-        for (let j = 0; j < m; j++) {
-          const x = ka[j];
-          const q = hist[(x >>> sh) & mask]++;
-          kb[q] = x;
-          pb[q] = pa[j];
-        }
-        const t1 = ka;
-        ka = kb;
-        kb = t1;
-        const t2 = pa;
-        pa = pb;
-        pb = t2;
-      }
+      ({ keys: ka, perm: pa, keysTmp: kb, permTmp: pb } = radixSortU32(ka, kb, pa, pb, m, bits, hist));
     }
     // stable counting by the code's low bits
     const base = b << shift;
@@ -158,9 +127,15 @@ export function tileKernel(a: TileArgs): void {
         for (let x = k; x < e; x++) {
           const v = v0[base0 + perm[x]];
           if (v !== v) continue;
-          c++;
-          su += v;
-          ss += v * v;
+          if (hasSq0) {
+            const d = c ? v - su / c : 0;
+            su += v;
+            c++;
+            ss += d * (v - su / c);
+          } else {
+            c++;
+            su += v;
+          }
           if (v < lo) lo = v;
           if (v > hi) hi = v;
         }
@@ -172,6 +147,7 @@ export function tileKernel(a: TileArgs): void {
       } else {
         for (let g = 0; g < ng; g++) {
           const vals = bcarry[g];
+          const dev = a.m2[g].length > 0;
           let c = 0;
           let su = 0;
           let ss = 0;
@@ -180,15 +156,21 @@ export function tileKernel(a: TileArgs): void {
           for (let x = k; x < e; x++) {
             const v = vals[base0 + perm[x]];
             if (v !== v) continue;
-            c++;
-            su += v;
-            ss += v * v;
+            if (dev) {
+              const d = c ? v - su / c : 0;
+              su += v;
+              c++;
+              ss += d * (v - su / c);
+            } else {
+              c++;
+              su += v;
+            }
             if (v < lo) lo = v;
             if (v > hi) hi = v;
           }
           a.cnt[g][s] = c;
           if (a.sum[g].length) a.sum[g][s] = su;
-          if (a.sumsq[g].length) a.sumsq[g][s] = ss;
+          if (dev) a.m2[g][s] = ss;
           if (a.min[g].length) a.min[g][s] = lo;
           if (a.max[g].length) a.max[g][s] = hi;
         }

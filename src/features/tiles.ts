@@ -1,7 +1,8 @@
 /**
  * Tiles: partial aggregates per entity per tile interval, columnar (one typed array per state
  * component, one slot per tile). Tile k of width T holds events with kT < ts <= (k+1)T.
- *   count/sum/min/max as-is; mean = (sum, count); stddev = (count, sum, sum of squares);
+ *   count/sum/min/max as-is; mean = (sum, count); stddev = (count, sum, m2 — the sum of squared
+ *   deviations from the tile's mean, Welford's update; tiles merge with Chan's formula);
  *   first/last = value + time; last_n = the tile's last n values, oldest first;
  *   count_distinct = exact values (+ their hashes) up to the limit, else HyperLogLog registers.
  * Batch backfill and streaming both fill tiles with `add`, in event-time order, so equal event
@@ -16,7 +17,8 @@ export type DistinctState = Map<number, number> | Uint8Array;
 export interface GroupTiles {
   cnt: Float64Array;
   sum: Float64Array | null;
-  sumsq: Float64Array | null;
+  /** Sum of squared deviations from the tile's mean. */
+  m2: Float64Array | null;
   min: Float64Array | null;
   max: Float64Array | null;
   firstV: Float64Array | null;
@@ -44,8 +46,8 @@ export class TileStore {
     this.idx = new Float64Array(capacity);
     this.g = plan.groups.map((gp) => ({
       cnt: new Float64Array(capacity),
-      sum: gp.sum || gp.sumsq ? new Float64Array(capacity) : null,
-      sumsq: gp.sumsq ? new Float64Array(capacity) : null,
+      sum: gp.sum || gp.m2 ? new Float64Array(capacity) : null,
+      m2: gp.m2 ? new Float64Array(capacity) : null,
       min: gp.min ? new Float64Array(capacity) : null,
       max: gp.max ? new Float64Array(capacity) : null,
       firstV: gp.first ? new Float64Array(capacity) : null,
@@ -57,7 +59,7 @@ export class TileStore {
     }));
   }
 
-  /** A store over existing arrays (first `m` slots in use); groups must need only count/sum/sumsq/min/max. */
+  /** A store over existing arrays (first `m` slots in use); groups must need only count/sum/m2/min/max. */
   static wrap(
     plan: ViewPlan,
     m: number,
@@ -65,7 +67,7 @@ export class TileStore {
     arrays: {
       cnt: Float64Array[];
       sum: Float64Array[];
-      sumsq: Float64Array[];
+      m2: Float64Array[];
       min: Float64Array[];
       max: Float64Array[];
     },
@@ -77,8 +79,8 @@ export class TileStore {
       const t = store.g[gi];
       const view = (a: Float64Array, on: boolean) => (on ? a.subarray(0, m) : null);
       t.cnt = arrays.cnt[gi].subarray(0, m);
-      t.sum = view(arrays.sum[gi], gp.sum || gp.sumsq);
-      t.sumsq = view(arrays.sumsq[gi], gp.sumsq);
+      t.sum = view(arrays.sum[gi], gp.sum || gp.m2);
+      t.m2 = view(arrays.m2[gi], gp.m2);
       t.min = view(arrays.min[gi], gp.min);
       t.max = view(arrays.max[gi], gp.max);
     });
@@ -102,7 +104,7 @@ export class TileStore {
     this.g.forEach((t, gi) => {
       t.cnt = grow(t.cnt);
       if (t.sum) t.sum = grow(t.sum);
-      if (t.sumsq) t.sumsq = grow(t.sumsq);
+      if (t.m2) t.m2 = grow(t.m2);
       if (t.min) t.min = grow(t.min);
       if (t.max) t.max = grow(t.max);
       if (t.firstV) t.firstV = grow(t.firstV);
@@ -120,7 +122,7 @@ export class TileStore {
       const t = this.g[gi];
       t.cnt[s] = 0;
       if (t.sum) t.sum[s] = 0;
-      if (t.sumsq) t.sumsq[s] = 0;
+      if (t.m2) t.m2[s] = 0;
       if (t.min) t.min[s] = Infinity;
       if (t.max) t.max[s] = -Infinity;
       if (t.distinct) t.distinct[s] = undefined;
@@ -140,8 +142,12 @@ export class TileStore {
     if (v !== v) return;
     const t = this.g[gi];
     const c = t.cnt[s]++;
-    if (t.sum) t.sum[s] += v;
-    if (t.sumsq) t.sumsq[s] += v * v;
+    if (t.m2) {
+      // Welford: the deviation from the mean before and after this value
+      const d = c ? v - t.sum![s] / c : 0;
+      t.sum![s] += v;
+      t.m2[s] += d * (v - t.sum![s] / (c + 1));
+    } else if (t.sum) t.sum[s] += v;
     if (t.min && v < t.min[s]) t.min[s] = v;
     if (t.max && v > t.max[s]) t.max[s] = v;
     if (t.firstV && c === 0) {
@@ -170,7 +176,7 @@ export class TileStore {
     const m = this.m;
     this.idx.copyWithin(0, k, m);
     this.g.forEach((t, gi) => {
-      for (const key of ['cnt', 'sum', 'sumsq', 'min', 'max', 'firstV', 'firstT', 'lastV', 'lastT'] as const)
+      for (const key of ['cnt', 'sum', 'm2', 'min', 'max', 'firstV', 'firstT', 'lastV', 'lastT'] as const)
         t[key]?.copyWithin(0, k, m);
       const n = this.#groups[gi].lastN;
       t.lastN?.copyWithin(0, k * n, m * n);

@@ -3,6 +3,7 @@
  * engine works with. Definitions say *what* (aggregation, window, filter, key); sources say *where*.
  */
 import type { Table } from 'apache-arrow';
+import type { Dtype } from '../tables/dtypes.js';
 
 export const AGG_FUNCTIONS = [
   'count',
@@ -29,19 +30,14 @@ export type SourceKind = (typeof SOURCE_KINDS)[number] | (string & {});
 /** Scalar dtypes of columns and features; lists are written `list<float64>`. */
 export const SCALAR_DTYPES = ['bool', 'int32', 'int64', 'float32', 'float64', 'string', 'timestamp'] as const;
 export type ScalarDtype = (typeof SCALAR_DTYPES)[number];
-/** A dtype string: a scalar, `list<scalar>`, or a vector spelling such as `float32[512]`. */
-export type Dtype = string;
+/** A dtype string: a scalar, `list<scalar>`, or a vector spelling such as `float32[512]` (src/tables/dtypes.ts). */
+export type { Dtype };
 
 /** A duration: milliseconds, or a string like `500ms`, `30s`, `30m`, `1h30m`, `1d`, `2w`. */
 export type Duration = number | string;
 
-export interface Progress {
-  /** What is being worked on, e.g. `sort`, `tiles`, `join`. */
-  readonly phase: string;
-  readonly done: number;
-  readonly total?: number;
-  readonly unit: string;
-}
+export type { Progress } from '../progress.js';
+import type { Progress } from '../progress.js';
 
 export interface LongOptions {
   readonly signal?: AbortSignal;
@@ -202,6 +198,8 @@ export interface FeatureView {
   /** Join key names (flattened from the view's entities). */
   readonly entities: readonly string[];
   readonly entityNames: readonly string[];
+  /** Join key → dtype (the entity's valueType, else the source column's), where known. */
+  readonly keyDtypes?: Readonly<Record<string, Dtype>>;
   readonly source: string;
   readonly kind: 'plain' | 'aggregation';
   readonly features: readonly FeatureSpec[];

@@ -4,7 +4,7 @@
  */
 import { categoryOf } from './dtypes.js';
 import { checkFields, checkName, didYouMean, Issues } from './issues.js';
-import type { Definitions, Entity, FeatureService, FeatureServiceDef, FeatureView, Source } from './types.js';
+import type { Definitions, Dtype, Entity, FeatureService, FeatureServiceDef, FeatureView, Source } from './types.js';
 import { validateEntities, validateSources, type ColumnReader } from './validate-sources.js';
 import { validateView } from './validate-views.js';
 
@@ -96,7 +96,7 @@ export async function validateDefinitions(
   for (const def of defs.views) {
     if (!def || typeof def !== 'object') continue;
     const v = validateView({ issues, entities, sources }, def, taken);
-    if (v) views.set(v.name, v);
+    if (v) views.set(v.name, { ...v, keyDtypes: keyDtypesOf(v, entities, sources) });
   }
   // an entity's key must have one type across every source that feeds it
   const keyTypes = new Map<string, { cat: string; source: string }>();
@@ -126,4 +126,22 @@ export async function validateDefinitions(
   const services = validateServices(issues, defs.services, views, taken);
   issues.throwIfAny();
   return { entities, sources, views, services };
+}
+
+/** Join key → dtype: the entity's valueType, else the view source's column dtype (where known). */
+function keyDtypesOf(
+  view: FeatureView,
+  entities: ReadonlyMap<string, Entity>,
+  sources: ReadonlyMap<string, Source>,
+): Record<string, Dtype> {
+  const out: Record<string, Dtype> = {};
+  const columns = sources.get(view.source)?.columns;
+  for (const en of view.entityNames) {
+    const e = entities.get(en);
+    for (const k of e?.joinKeys ?? []) {
+      const dt = e?.valueType ?? columns?.[k];
+      if (dt) out[k] = dt;
+    }
+  }
+  return out;
 }

@@ -162,6 +162,14 @@ export function decodeHeader(bytes: Uint8Array, key: string): ChunkHeader {
   const flags = view.getUint16(10, true);
   const count = view.getUint32(12, true);
   const isFixed = (flags & FLAG_FIXED) !== 0;
+  const arrayBytes =
+    (isFixed ? 4 : (count + 1) * 4) +
+    (isFixed ? 1 : count) * ndim * 4 +
+    (flags & FLAG_SAMPLE_CRCS ? count * 4 : 0) +
+    (flags & FLAG_NULLS ? Math.ceil(count / 8) : 0);
+  if (PREAMBLE_BYTES + arrayBytes !== headerBytes) {
+    throw corrupt(key, `header is ${headerBytes} bytes, its ${count} samples need ${PREAMBLE_BYTES + arrayBytes}`);
+  }
   // Copy header arrays out so they are aligned and do not pin a large buffer.
   let o = bytes.byteOffset + PREAMBLE_BYTES;
   const take = (n: number): Uint8Array => {
@@ -174,23 +182,34 @@ export function decodeHeader(bytes: Uint8Array, key: string): ChunkHeader {
   const shapes = new Uint32Array(take((isFixed ? 1 : count) * ndim * 4).buffer);
   const sampleCrcs = flags & FLAG_SAMPLE_CRCS ? new Uint32Array(take(count * 4).buffer) : undefined;
   const nulls = flags & FLAG_NULLS ? take(Math.ceil(count / 8)) : undefined;
-  return {
-    formatVersion,
-    dtype: dtypeFromCode(view.getUint8(6)),
-    codec: chunkCodecFromCode(view.getUint8(7)),
-    sampleCompression: sampleCompressionFromCode(view.getUint8(8)),
-    ndim,
-    count,
-    headerBytes,
-    payloadBytes: view.getUint32(20, true),
-    rawPayloadBytes: view.getUint32(24, true),
-    offsets,
-    shapes: isFixed ? undefined : shapes,
-    fixedBytes,
-    fixedShape: isFixed ? Array.from(shapes) : undefined,
-    sampleCrcs,
-    nulls,
-  };
+  let codes: Pick<ChunkHeader, 'dtype' | 'codec' | 'sampleCompression'>;
+  try {
+    codes = {
+      dtype: dtypeFromCode(view.getUint8(6)),
+      codec: chunkCodecFromCode(view.getUint8(7)),
+      sampleCompression: sampleCompressionFromCode(view.getUint8(8)),
+    };
+  } catch (err) {
+    throw corrupt(key, (err as Error).message);
+  }
+  return checkLayout(
+    {
+      formatVersion,
+      ...codes,
+      ndim,
+      count,
+      headerBytes,
+      payloadBytes: view.getUint32(20, true),
+      rawPayloadBytes: view.getUint32(24, true),
+      offsets,
+      shapes: isFixed ? undefined : shapes,
+      fixedBytes,
+      fixedShape: isFixed ? Array.from(shapes) : undefined,
+      sampleCrcs,
+      nulls,
+    },
+    key,
+  );
 }
 
 /** A fully read chunk: header plus uncompressed payload, verified. */
@@ -212,7 +231,24 @@ export function decodeChunk(bytes: Uint8Array, key: string, header = decodeHeade
   } catch (cause) {
     throw corrupt(key, `payload does not decompress (${(cause as Error).message})`);
   }
+  if (payload.byteLength !== header.rawPayloadBytes) {
+    throw corrupt(key, `payload is ${payload.byteLength} bytes, header says ${header.rawPayloadBytes}`);
+  }
   return { header, payload };
+}
+
+/** Sample byte ranges must tile the raw payload exactly, so no sample read can run out of it. */
+function checkLayout(h: ChunkHeader, key: string): ChunkHeader {
+  const rawBytes = h.rawPayloadBytes;
+  if (h.codec === 'none' && h.payloadBytes !== rawBytes) throw corrupt(key, 'uncompressed payload sizes disagree');
+  if (h.fixedBytes !== undefined) {
+    if (h.fixedBytes * h.count !== rawBytes) throw corrupt(key, 'fixed sample size does not match the payload');
+    return h;
+  }
+  const o = h.offsets!;
+  if (o[0] !== 0 || o[h.count] !== rawBytes) throw corrupt(key, 'sample offsets do not span the payload');
+  for (let i = 0; i < h.count; i++) if (o[i + 1] < o[i]) throw corrupt(key, `sample ${i} has a negative length`);
+  return h;
 }
 
 export function isNull(header: ChunkHeader, i: number): boolean {

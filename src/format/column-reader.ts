@@ -4,14 +4,13 @@ import {
   type ChunkHeader,
   type DecodedChunk,
   type Sample,
-  decodeChunk,
-  decodeHeader,
   isNull,
   sampleAt,
   sampleByteRange,
   sampleShape,
   verifySample,
 } from './chunk.js';
+import { decodeRefChunk, decodeRefHeader } from './chunk-ref.js';
 import type { ColumnManifest } from './manifest.js';
 
 export interface ColumnReaderOptions {
@@ -81,7 +80,7 @@ export class ColumnReader {
       const ref = this.column.chunks[k];
       p = this.storage
         .getRange(ref.key, 0, ref.headerBytes, { signal })
-        .then((bytes) => decodeHeader(bytes, ref.key))
+        .then((bytes) => decodeRefHeader(bytes, ref, this.column))
         .catch((err: unknown) => {
           this.headers.delete(k);
           throw this.wrap(err, ref.key);
@@ -98,7 +97,7 @@ export class ColumnReader {
       const ref = this.column.chunks[k];
       p = this.storage
         .get(ref.key, { signal })
-        .then((bytes) => decodeChunk(bytes, ref.key))
+        .then((bytes) => decodeRefChunk(bytes, ref, this.column))
         .catch((err: unknown) => {
           this.chunks.delete(k);
           throw this.wrap(err, ref.key);
@@ -152,7 +151,7 @@ export class ColumnReader {
     if (h.codec !== 'none') {
       const s = await this.sample(i, signal);
       const bytes = s!.bytes;
-      return { size: bytes.byteLength, read: async (o, n) => bytes.subarray(o, o + n) };
+      return { size: bytes.byteLength, read: (o, n) => Promise.resolve(bytes.subarray(o, o + n)) };
     }
     const [s, e] = sampleByteRange(h, local);
     const key = this.column.chunks[k].key;
@@ -192,7 +191,7 @@ export class ColumnReader {
       const ref = this.column.chunks[k];
       const p = this.storage
         .get(ref.key, { signal: options.signal })
-        .then((bytes) => decodeChunk(bytes, ref.key))
+        .then((bytes) => decodeRefChunk(bytes, ref, this.column))
         .catch((err: unknown) => {
           throw this.wrap(err, ref.key);
         });
@@ -207,7 +206,7 @@ export class ColumnReader {
       const base = this.starts[k];
       const from = Math.max(start, base) - base;
       const to = Math.min(stop, this.starts[k + 1]) - base;
-      const samples: (Sample | null)[] = new Array(to - from);
+      const samples = new Array<Sample | null>(to - from);
       for (let j = from; j < to; j++) samples[j - from] = sampleAt(chunk, j);
       yield { start: base + from, samples };
     }
@@ -236,10 +235,22 @@ export class ColumnReader {
         },
       );
     }
+    if (isStrataError(err, 'INVALID_ARGUMENT') && err.details.key === key) {
+      // A range the manifest and header promise lies past the object's end: the object is truncated.
+      return new StrataError('CORRUPT', `chunk ${key} of column ${this.column.name} is truncated`, {
+        key,
+        column: this.column.name,
+        uri: this.storage.uri,
+        reason: 'truncated',
+        hint: 'restore the object from a backup or open an earlier version',
+        cause: err,
+      });
+    }
     if (isStrataError(err, 'CORRUPT') && err.details.column === undefined) {
-      const reason = String(err.details.reason ?? 'unreadable');
+      const reason = typeof err.details.reason === 'string' ? err.details.reason : 'unreadable';
       return new StrataError('CORRUPT', `chunk ${key} of column ${this.column.name} is damaged: ${reason}`, {
         ...err.details,
+        key,
         column: this.column.name,
         uri: this.storage.uri,
         cause: err,

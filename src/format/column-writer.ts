@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Storage } from '../storage/storage.js';
-import { type Sample, decodeChunk, encodeChunk, sampleAt } from './chunk.js';
+import { type Sample, encodeChunk, sampleAt } from './chunk.js';
+import { decodeRefChunk } from './chunk-ref.js';
 import { CHUNKS_PREFIX, type ChunkRef, type ColumnManifest } from './manifest.js';
 
 /** Default target chunk size (Deep Lake's): 8 MiB. A sample larger than the target is stored alone in its own chunk. */
@@ -46,7 +47,7 @@ export class ColumnWriter {
   private appended = 0;
   private readonly target: number;
   private readonly maxInflight: number;
-  private failure: unknown;
+  private failure: Error | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -85,7 +86,7 @@ export class ColumnWriter {
         tail &&
         tail.bytes + this.pendingBytes <= this.target / 2
       ) {
-        const old = decodeChunk(await this.storage.get(tail.key, { signal: this.options.signal }), tail.key);
+        const old = decodeRefChunk(await this.storage.get(tail.key, { signal: this.options.signal }), tail, this.base);
         const merged: (Sample | null)[] = [];
         for (let i = 0; i < old.header.count; i++) merged.push(sampleAt(old, i));
         this.pending = merged.concat(this.pending);
@@ -114,7 +115,7 @@ export class ColumnWriter {
     const p = this.storage
       .put(key, bytes, { signal: this.options.signal })
       .catch((err: unknown) => {
-        this.failure ??= err;
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
       })
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);

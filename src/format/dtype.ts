@@ -121,14 +121,80 @@ export function typedView(dtype: DType, bytes: Uint8Array): TypedArray {
   }
 }
 
-/** Encodes numbers (or bigints for 64-bit ints) into little-endian bytes of `dtype`. */
-export function encodeNumbers(dtype: DType, values: ArrayLike<number | bigint | boolean>): Uint8Array {
+/** Inclusive integer range of each integer dtype. */
+export const INT_RANGES: Readonly<Partial<Record<DType, readonly [bigint, bigint]>>> = {
+  uint8: [0n, 255n],
+  int8: [-128n, 127n],
+  uint16: [0n, 65535n],
+  int16: [-32768n, 32767n],
+  uint32: [0n, 4294967295n],
+  int32: [-2147483648n, 2147483647n],
+  uint64: [0n, 18446744073709551615n],
+  int64: [-9223372036854775808n, 9223372036854775807n],
+};
+
+/**
+ * The one element check of every numeric dtype: undefined when `v` is stored exactly, else what
+ * was expected. Integers take integral numbers or bigints in range (booleans as 0/1); floats take
+ * any number (NaN and ±Infinity included) but not a finite one that overflows to infinity; bool
+ * takes true/false/0/1.
+ */
+export function numberProblem(dtype: DType, v: unknown): string | undefined {
+  const range = INT_RANGES[dtype];
+  if (range) {
+    if (typeof v === 'boolean') return undefined;
+    let ok: boolean;
+    if (typeof v === 'bigint') ok = v >= range[0] && v <= range[1];
+    else if (typeof v === 'number' && Number.isInteger(v)) {
+      // Number(range) may round up (2^64 - 1 → 2^64): the bigint comparison settles the edge.
+      ok = v >= Number(range[0]) && (v < Number(range[1]) || BigInt(v) <= range[1]);
+    } else ok = false;
+    return ok ? undefined : `an integer in [${range[0]}, ${range[1]}] (${dtype})`;
+  }
+  switch (dtype) {
+    case 'bool':
+      return v === true || v === false || v === 0 || v === 1 || v === 0n || v === 1n
+        ? undefined
+        : 'true, false, 0 or 1';
+    case 'float16':
+    case 'float32':
+    case 'float64': {
+      const n = typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : undefined;
+      if (n === undefined) return `a number (${dtype})`;
+      if (!Number.isFinite(n) || dtype === 'float64') return undefined;
+      const stored = dtype === 'float32' ? Math.fround(n) : float16BitsToNumber(float32ToFloat16Bits(n));
+      return Number.isFinite(stored) ? undefined : `a number within the ${dtype} range`;
+    }
+    default:
+      return `a value of a numeric dtype (${dtype} is not numeric)`;
+  }
+}
+
+/**
+ * Encodes numbers (or bigints) into little-endian bytes of `dtype`. Every element is checked with
+ * `numberProblem` first; a bad one goes to `onInvalid` (which must throw), else INVALID_ARGUMENT.
+ */
+export function encodeNumbers(
+  dtype: DType,
+  values: ArrayLike<unknown>,
+  onInvalid?: (index: number, value: unknown, expected: string) => never,
+): Uint8Array {
   const n = values.length;
   const width = DTYPE_BYTES[dtype];
+  if (width === 0) throw new StrataError('INVALID_ARGUMENT', `dtype ${dtype} is not numeric`);
+  for (let i = 0; i < n; i++) {
+    const problem = numberProblem(dtype, values[i]);
+    if (problem === undefined) continue;
+    if (onInvalid) onInvalid(i, values[i], problem);
+    throw new StrataError('INVALID_ARGUMENT', `element ${i}: expected ${problem}, got ${String(values[i])}`, {
+      index: i,
+      expected: problem,
+    });
+  }
   const out = new Uint8Array(n * width);
   const view = new DataView(out.buffer);
   for (let i = 0; i < n; i++) {
-    const v = values[i];
+    const v = values[i] as number | bigint | boolean;
     const o = i * width;
     switch (dtype) {
       case 'uint8':
@@ -153,10 +219,10 @@ export function encodeNumbers(dtype: DType, values: ArrayLike<number | bigint | 
         view.setInt32(o, Number(v), true);
         break;
       case 'uint64':
-        view.setBigUint64(o, BigInt(v as number | bigint), true);
+        view.setBigUint64(o, typeof v === 'bigint' ? v : BigInt(Number(v)), true);
         break;
       case 'int64':
-        view.setBigInt64(o, BigInt(v as number | bigint), true);
+        view.setBigInt64(o, typeof v === 'bigint' ? v : BigInt(Number(v)), true);
         break;
       case 'float16':
         view.setUint16(o, float32ToFloat16Bits(Number(v)), true);
@@ -164,11 +230,8 @@ export function encodeNumbers(dtype: DType, values: ArrayLike<number | bigint | 
       case 'float32':
         view.setFloat32(o, Number(v), true);
         break;
-      case 'float64':
-        view.setFloat64(o, Number(v), true);
-        break;
       default:
-        throw new StrataError('INVALID_ARGUMENT', `dtype ${dtype} is not numeric`);
+        view.setFloat64(o, Number(v), true);
     }
   }
   return out;
@@ -200,7 +263,7 @@ export function float32ToFloat16Bits(value: number): number {
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;

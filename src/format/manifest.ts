@@ -1,6 +1,7 @@
 import { StrataError } from '../errors.js';
 import type { ChunkCodec, SampleCompression } from './codec.js';
 import type { DType } from './dtype.js';
+import { CHUNKS_PREFIX, serializeManifest, validateManifest, verifyManifestChecksum } from './manifest-check.js';
 
 export const MANIFEST_FORMAT = 'strata-dataset';
 export const MANIFEST_FORMAT_VERSION = 1;
@@ -48,10 +49,15 @@ export interface Manifest {
   readonly meta: Readonly<Record<string, unknown>>;
   /** Strata version that wrote this manifest. */
   readonly writer: string;
+  /**
+   * `crc32c:<8 hex>` of the manifest text before this member (written last by encodeManifest,
+   * verified on read when present; manifests written before it existed have none).
+   */
+  readonly checksum?: string;
 }
 
 export const VERSIONS_PREFIX = 'versions/';
-export const CHUNKS_PREFIX = 'chunks/';
+export { CHUNKS_PREFIX };
 
 export function versionKey(version: number): string {
   return `${VERSIONS_PREFIX}${String(version).padStart(20, '0')}.json`;
@@ -62,14 +68,21 @@ export function versionFromKey(key: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** UTF-8 JSON with a trailing `checksum` member (see manifest-check.ts and docs/FORMAT.md). */
 export function encodeManifest(m: Manifest): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(m));
+  return new TextEncoder().encode(serializeManifest(m));
 }
 
+/**
+ * Parses and validates a manifest: JSON, format, format version, checksum when present, then its
+ * structure (validateManifest). Any damage is CORRUPT naming the key; a newer format is UNSUPPORTED.
+ */
 export function decodeManifest(bytes: Uint8Array, key: string): Manifest {
-  let m: Manifest;
+  let text: string;
+  let m: Record<string, unknown>;
   try {
-    m = JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    m = JSON.parse(text) as Record<string, unknown>;
   } catch (cause) {
     throw new StrataError('CORRUPT', `manifest ${key} is not valid JSON`, {
       key,
@@ -77,19 +90,23 @@ export function decodeManifest(bytes: Uint8Array, key: string): Manifest {
       hint: 'open an earlier version',
     });
   }
-  if (m?.format !== MANIFEST_FORMAT || !Array.isArray(m.columns) || typeof m.version !== 'number') {
+  if (m?.format !== MANIFEST_FORMAT) {
     throw new StrataError('CORRUPT', `manifest ${key} is not a Strata manifest`, {
       key,
       hint: 'open an earlier version',
     });
   }
+  if (typeof m.formatVersion !== 'number') {
+    throw new StrataError('CORRUPT', `manifest ${key} has no format version`, { key, field: 'formatVersion' });
+  }
   if (m.formatVersion > MANIFEST_FORMAT_VERSION) {
-    throw new StrataError('UNSUPPORTED', `manifest ${key} has format version ${m.formatVersion}`, {
+    throw new StrataError('UNSUPPORTED', `manifest ${key} has format version ${String(m.formatVersion)}`, {
       key,
       hint: 'upgrade Strata',
     });
   }
-  return m;
+  verifyManifestChecksum(text, m, key);
+  return validateManifest(m, key);
 }
 
 export function emptyManifest(writer: string): Manifest {

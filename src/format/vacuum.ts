@@ -1,40 +1,57 @@
 import { throwIfAborted } from '../errors.js';
+import type { Progress } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { chunkTimeMs } from './column-writer.js';
 import { CHUNKS_PREFIX, versionKey } from './manifest.js';
 
 /** Where derived objects such as vector indexes live; referenced by key from manifest meta. */
 export const INDEXES_PREFIX = 'indexes/';
-import { listVersionNumbers } from './versions.js';
-import { readAnyManifest } from './latest.js';
+import type { DamagedVersion } from './versions.js';
+import { readAllAnyManifests } from './version-list.js';
 import { liveObjects } from './live-objects.js';
 import { FRAGMENTS_PREFIX, PAGES_PREFIX, objectTimeMs } from './object-keys.js';
 
 export interface VacuumOptions {
-  /** Versions younger than this are kept, and so are unreferenced chunks younger than this (a writer may still be committing them). Default 7 days. */
+  /**
+   * Versions younger than this are kept, and so are unreferenced chunks and temporary files
+   * younger than this (a writer may still be committing them). Default 7 days.
+   */
   readonly retentionMs?: number;
   /** Report what would be deleted without deleting. */
   readonly dryRun?: boolean;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (p: { deleted: number; total: number }) => void;
+  /** Deletions so far (phase `vacuum`, unit `objects`). */
+  readonly onProgress?: (p: Progress) => void;
 }
 
 export interface VacuumResult {
   readonly versionsDeleted: number[];
   readonly chunksDeleted: number;
+  /** Temporary files of killed writers (local `.tmp-*`) older than the retention window. */
+  readonly tempFilesDeleted: number;
+  /**
+   * Versions whose manifest could not be read (CORRUPT or UNSUPPORTED, naming the version). They
+   * are left in place, and while any exists no chunk or index object is deleted, since the damaged
+   * manifest may reference it; old readable versions and temporary files are still removed.
+   */
+  readonly damagedVersions: DamagedVersion[];
+  /** Bytes of deleted chunks, indexes and temporary files. */
   readonly bytesFreed: number;
 }
 
 /**
  * Deletes versions older than the retention window (never the latest), then chunk objects no
  * remaining version references and older than the window (Lance's cleanup, not Deep Lake's locks).
+ * A damaged manifest does not stop it: it is reported in `damagedVersions`, kept, and blocks only
+ * the deletion of chunks and indexes (see VacuumResult).
  */
 export async function vacuum(storage: Storage, options: VacuumOptions = {}): Promise<VacuumResult> {
   const retentionMs = options.retentionMs ?? 7 * 24 * 3600 * 1000;
   const cutoff = Date.now() - retentionMs;
-  const numbers = await listVersionNumbers(storage, options.signal);
-  const latest = numbers[numbers.length - 1];
-  const manifests = await Promise.all(numbers.map((v) => readAnyManifest(storage, v, options.signal)));
+  const reads = await readAllAnyManifests(storage, options.signal);
+  const latest = reads[reads.length - 1]?.version;
+  const manifests = reads.flatMap((r) => (r.manifest ? [r.manifest] : []));
+  const damaged: DamagedVersion[] = reads.flatMap((r) => (r.error ? [{ version: r.version, error: r.error }] : []));
   const doomed = manifests.filter((m) => m.version !== latest && m.timestampMs < cutoff).map((m) => m.version);
   const kept = manifests.filter((m) => !doomed.includes(m.version));
   // Chunks, fragment files and pages of every kept version (v1 and v2).
@@ -62,16 +79,28 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     const built = /-v(\d+)-[0-9a-f]+\.[a-z]+$/.exec(k);
     return built !== null && Number(built[1]) < oldestKept;
   };
-  const garbage = keys.filter(isGarbage);
+  // A damaged manifest may reference any chunk or index: delete none until it is restored or removed.
+  const garbage = damaged.length > 0 ? [] : keys.filter(isGarbage);
   let bytesFreed = 0;
   let deleted = 0;
   for (const k of garbage) {
     throwIfAborted(options.signal, 'vacuum');
     bytesFreed += (await storage.size(k)) ?? 0;
     if (!options.dryRun) await storage.delete(k);
-    options.onProgress?.({ deleted: ++deleted, total: garbage.length });
+    options.onProgress?.({ phase: 'vacuum', done: ++deleted, total: garbage.length, unit: 'objects' });
   }
-  return { versionsDeleted: doomed, chunksDeleted: garbage.length, bytesFreed };
+  // A writer killed between writing a temp file and renaming it leaves the temp file behind.
+  const temps = (await storage.sweepTemporaries?.(cutoff, { signal: options.signal, dryRun: options.dryRun })) ?? {
+    files: 0,
+    bytes: 0,
+  };
+  return {
+    versionsDeleted: doomed,
+    chunksDeleted: garbage.length,
+    tempFilesDeleted: temps.files,
+    damagedVersions: damaged,
+    bytesFreed: bytesFreed + temps.bytes,
+  };
 }
 
 /** Every string under `value` that names an object below `indexes/`. */

@@ -9,13 +9,32 @@ import {
   versionKey,
 } from './manifest.js';
 
-/** Summary of one version, as listed by `versions()`. */
-export interface VersionInfo {
+/** Summary of one readable version, as listed by `versions()`. */
+export interface CommittedVersion {
   readonly version: number;
   readonly timestampMs: number;
   readonly message: string;
   readonly length: number;
+  readonly error?: undefined;
 }
+
+/** A version whose manifest cannot be read: listed with the typed error instead of its summary. */
+export interface DamagedVersion {
+  readonly version: number;
+  /** CORRUPT (or UNSUPPORTED for a newer format), with `details.version` and `details.key`. */
+  readonly error: StrataError;
+  readonly timestampMs?: undefined;
+  readonly message?: undefined;
+  readonly length?: undefined;
+}
+
+/** One entry of `versions()`: check `error` to tell a damaged manifest from a readable one. */
+export type VersionInfo = CommittedVersion | DamagedVersion;
+
+/** A version's manifest, or why it could not be read. */
+export type ManifestRead<M extends { readonly version: number } = Manifest> =
+  | { readonly version: number; readonly manifest: M; readonly error?: undefined }
+  | { readonly version: number; readonly manifest?: undefined; readonly error: StrataError };
 
 /** Version numbers present, ascending. */
 export async function listVersionNumbers(storage: Storage, signal?: AbortSignal): Promise<number[]> {
@@ -61,13 +80,49 @@ export async function publishManifest(storage: Storage, m: Manifest, signal?: Ab
   await storage.putIfAbsent(versionKey(m.version), encodeManifest(m), { signal, contentType: 'application/json' });
 }
 
-export async function listVersions(storage: Storage, signal?: AbortSignal): Promise<VersionInfo[]> {
+/**
+ * Every listed version's manifest, ascending. A damaged (CORRUPT) or newer-format (UNSUPPORTED)
+ * manifest is returned as an error naming its version instead of failing the whole listing; a
+ * manifest deleted meanwhile (by vacuum) is left out; other errors (IO, ABORTED, ...) are thrown.
+ */
+export async function readAllManifests<M extends { readonly version: number } = Manifest>(
+  storage: Storage,
+  signal?: AbortSignal,
+  read: (storage: Storage, version: number, signal?: AbortSignal) => Promise<M> = readManifest as never,
+): Promise<ManifestRead<M>[]> {
   const numbers = await listVersionNumbers(storage, signal);
-  const manifests = await Promise.all(numbers.map((v) => readManifest(storage, v, signal)));
-  return manifests.map((m) => ({
-    version: m.version,
-    timestampMs: m.timestampMs,
-    message: m.message,
-    length: m.length,
-  }));
+  const reads = await Promise.all(
+    numbers.map(async (version): Promise<ManifestRead<M> | undefined> => {
+      try {
+        return { version, manifest: await read(storage, version, signal) };
+      } catch (err) {
+        if (isStrataError(err, 'NOT_FOUND')) return undefined;
+        if (!isStrataError(err, 'CORRUPT') && !isStrataError(err, 'UNSUPPORTED')) throw err;
+        const key = versionKey(version);
+        const error = new StrataError(err.code, `version ${version} of ${storage.uri}: ${err.message}`, {
+          ...err.details,
+          uri: storage.uri,
+          key,
+          version,
+          cause: err,
+        });
+        return { version, error };
+      }
+    }),
+  );
+  return reads.filter((r): r is ManifestRead<M> => r !== undefined);
+}
+
+/** Every version, oldest first; a damaged manifest is listed with its `error` (see DamagedVersion). */
+export async function listVersions(storage: Storage, signal?: AbortSignal): Promise<VersionInfo[]> {
+  return (await readAllManifests(storage, signal)).map((r) =>
+    r.error
+      ? { version: r.version, error: r.error }
+      : {
+          version: r.version,
+          timestampMs: r.manifest.timestampMs,
+          message: r.manifest.message,
+          length: r.manifest.length,
+        },
+  );
 }

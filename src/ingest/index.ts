@@ -1,6 +1,5 @@
 /** Getting data in: `ingest` from local folders and S3 prefixes (ImageFolder or table layouts). */
 export { ingest, type IngestOptions, type IngestSummary } from './ingest.js';
-export { type IngestProgress, type ProgressBarOptions, formatProgress, progressBar } from './progress.js';
 export {
   IMAGE_EXTENSIONS,
   VIDEO_EXTENSIONS,

@@ -5,7 +5,8 @@ import { normalizeSpec } from '../dataset/htypes/index.js';
 import type { Sample } from '../format/chunk.js';
 import { type OpenStorageOptions, openStorage } from '../storage/open.js';
 import type { Storage } from '../storage/storage.js';
-import { type IngestProgress, ProgressTracker } from './progress.js';
+import { ProgressTracker } from './progress.js';
+import type { Progress } from '../progress.js';
 import { type IngestItem, type IngestLayout, type SourcePlan, planSource, readItem } from './source.js';
 
 export interface IngestOptions extends OpenStorageOptions {
@@ -39,7 +40,7 @@ export interface IngestOptions extends OpenStorageOptions {
   readonly chunkSizeBytes?: number;
   /** Commit message prefix. Default 'ingest <source>'. */
   readonly message?: string;
-  readonly onProgress?: (p: IngestProgress) => void;
+  readonly onProgress?: (p: Progress) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -264,6 +265,9 @@ async function encodeItem(
   i: number,
   signal: AbortSignal | undefined,
 ): Promise<Outcome> {
+  // The row this file would get if nothing before it were skipped: the encoders name it in their
+  // errors, but a skipped file never becomes a row, so skip reasons leave it out (the file names it).
+  const provisionalRow = ds.core.manifest.length + i;
   try {
     throwIfAborted(signal, 'ingest');
     const bytes = link ? undefined : await readItem(src, item, ds.core.links, signal);
@@ -271,13 +275,23 @@ async function encodeItem(
     const row = { ...item.values, [column]: link ? item.url : bytes, [names.source]: item.id };
     // Never start encoding while a commit swaps the transaction (the encoder would bind to the old one).
     while (state.committing) await state.gate;
-    const encoded = await ds.core.encodeRow(row, ds.core.manifest.length + i);
+    const encoded = await ds.core.encodeRow(row, provisionalRow);
     return { ok: true, row: encoded, bytes: bytes?.byteLength ?? 0 };
   } catch (err) {
     if (signal?.aborted) throw err;
     if (isStrataError(err) && ['INVALID_ARGUMENT', 'CORRUPT', 'UNSUPPORTED', 'NOT_FOUND'].includes(err.code))
-      return { ok: false, reason: err.message };
+      return { ok: false, reason: withoutRow(err.message, err.details.row === provisionalRow ? provisionalRow : -1) };
     if (isStrataError(err)) throw err;
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** `message` without the encoders' reference to row `row` (`(column 'x', row 3)` → `(column 'x')`). */
+function withoutRow(message: string, row: number): string {
+  if (row < 0) return message;
+  return message
+    .replace(` (row ${row})`, '')
+    .replace(`(row ${row}, `, '(')
+    .replace(`, row ${row}`, '')
+    .replace(new RegExp(`^row ${row}: `), '');
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { StrataError } from '../errors.js';
 import type { ColumnSpecInput } from '../dataset/schema.js';
+import type { DType } from '../format/dtype.js';
 import type { LinkResolver } from '../dataset/links.js';
 import type { Storage } from '../storage/storage.js';
 import { parseTable, tableFormatOf } from './table.js';
@@ -61,6 +62,13 @@ export function urlOf(storage: Storage, key: string): string {
 /** Lists the source and turns it into items, following the layout. */
 export async function planSource(source: Storage, options: PlanOptions, signal?: AbortSignal): Promise<SourcePlan> {
   const keys = (await source.list('', { signal })).filter((k) => !k.split('/').some((p) => p.startsWith('.')));
+  if (keys.length === 0) {
+    // A folder that does not exist lists nothing, like an S3 prefix: refuse before a dataset is created.
+    throw new StrataError('NOT_FOUND', `ingest: ${source.uri} does not exist or holds no files`, {
+      uri: source.uri,
+      hint: 'check the path: ingest reads a folder or s3:// prefix of images/videos (with or without a table)',
+    });
+  }
   let layout = options.layout;
   let table = options.table;
   if (layout === 'auto') {
@@ -125,22 +133,12 @@ async function planTable(
       uri: source.uri,
       hint: "pass { table: 'labels.csv' }",
     });
-  let bytes: Uint8Array;
-  try {
-    bytes = await source.get(table, { signal });
-  } catch (cause) {
-    throw new StrataError('NOT_FOUND', `ingest: table ${table} not found in ${source.uri}`, {
-      file: table,
-      uri: source.uri,
-      cause,
-    });
-  }
-  const records = await parseTable(bytes, table);
+  const { records, dtypes } = await parseTable(source, table, signal);
   for (const [name, parts] of Object.entries(options.boxColumns ?? {})) {
     for (const rec of records) {
       const v = parts.map((p) => rec[p]);
       for (const p of parts) delete rec[p];
-      rec[name] = v.every((x) => typeof x === 'number') ? [v as number[]] : null;
+      rec[name] = v.every((x) => typeof x === 'number') ? [v] : null;
     }
   }
   const header = new Set(records.flatMap((r) => Object.keys(r)));
@@ -192,6 +190,7 @@ async function planTable(
       inferSpec(
         c,
         items.map((it) => it.values[c]),
+        dtypes[c],
       );
     tabular[c] = spec;
     if (spec === 'class_label' || (typeof spec === 'object' && spec.htype === 'class_label')) {
@@ -206,19 +205,21 @@ async function planTable(
   return { layout: 'table', items, tabular, labels, ignored };
 }
 
-/** Column type from the values (see README of ingest): names like label/class → class_label, box columns → bbox. */
-export function inferSpec(name: string, values: unknown[]): ColumnSpecInput {
+/** Column type from the values (see README of ingest): names like label/class → class_label, box columns → bbox;
+ * then the type the table file declares (`declared`, Parquet), else one that holds every value. */
+export function inferSpec(name: string, values: unknown[], declared?: DType): ColumnSpecInput {
   const vs = values.filter((v) => v !== null && v !== undefined);
-  if (vs.length === 0) return 'text';
+  if (vs.length === 0) return declared ?? 'text';
   if (
     /^(label|labels|class|category)$/i.test(name) &&
     vs.every((v) => typeof v === 'string' || (Number.isInteger(v) && (v as number) >= 0))
   )
     return 'class_label';
   if (/box/i.test(name) && vs.every(isBoxes)) return { htype: 'bbox', format: 'ltrb' };
+  if (declared) return declared;
   if (vs.every((v) => typeof v === 'boolean')) return 'bool';
   if (vs.every((v) => typeof v === 'number')) {
-    return vs.every((v) => Number.isInteger(v) && Math.abs(v as number) < 2 ** 31) ? 'int32' : 'float64';
+    return vs.every((v) => Number.isInteger(v) && Math.abs(v) < 2 ** 31) ? 'int32' : 'float64';
   }
   if (vs.every((v) => typeof v === 'string')) return 'text';
   return 'json';

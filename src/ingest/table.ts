@@ -1,141 +1,97 @@
-import { StrataError } from '../errors.js';
+/**
+ * The table of a table-layout source, as records: src/tables reads the file (CSV, JSON Lines,
+ * Parquet, Arrow IPC) and this file applies ingest's cell rules. CSV cells: '' → null, true/false,
+ * numbers, JSON arrays/objects, else the text as written; header names trimmed. JSON Lines: the
+ * values as written. Parquet/Arrow: int64 as numbers when exact (else BigInt), timestamps as int64
+ * epoch microseconds, lists as arrays.
+ */
+import * as A from 'apache-arrow';
+import type { DType } from '../format/dtype.js';
+import type { Storage } from '../storage/storage.js';
+import { CsvRecords, csvRows } from '../tables/csv.js';
+import { JSON_EXTENSION } from '../tables/dtypes.js';
+import { readTable, tableFormatOf } from '../tables/read.js';
 
-/** Table files that map media paths to columns. */
-export const TABLE_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
-export type TableFormat = (typeof TABLE_FORMATS)[number];
+export { TABLE_FORMATS, type TableFormat, tableFormatOf } from '../tables/read.js';
 
-export function tableFormatOf(key: string): TableFormat | undefined {
-  const ext = key.toLowerCase().split('.').pop();
-  if (ext === 'csv') return 'csv';
-  if (ext === 'jsonl' || ext === 'ndjson') return 'jsonl';
-  if (ext === 'parquet') return 'parquet';
-  return undefined;
+/** A table file's records, and the column types the file declares (Parquet and Arrow only). */
+export interface ParsedTable {
+  readonly records: Record<string, unknown>[];
+  /** Numeric column types the file declares; a timestamp column is int64 epoch microseconds. */
+  readonly dtypes: Readonly<Record<string, DType>>;
 }
 
-/** Parses a table file's bytes into records (CSV cells: numbers, JSON arrays/objects, true/false and '' → null are recognised). */
-export async function parseTable(bytes: Uint8Array, key: string): Promise<Record<string, unknown>[]> {
+/** Reads a table file of a source into records (see the module comment). */
+export async function parseTable(storage: Storage, key: string, signal?: AbortSignal): Promise<ParsedTable> {
   const format = tableFormatOf(key);
-  if (format === 'csv') return parseCsv(new TextDecoder().decode(bytes), key);
-  if (format === 'jsonl') return parseJsonl(new TextDecoder().decode(bytes), key);
-  if (format === 'parquet') {
-    const { ParquetReader } = await import('parquetjs-lite');
-    let reader;
-    try {
-      reader = await ParquetReader.openBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    } catch (cause) {
-      throw new StrataError('CORRUPT', `table ${key} is not a readable Parquet file`, {
-        file: key,
-        cause,
-        hint: 'rewrite it with pyarrow or DuckDB',
-      });
+  const text = format === 'csv' || format === 'jsonl';
+  const records: Record<string, unknown>[] = [];
+  const dtypes: Record<string, DType> = {};
+  for await (const batch of readTable(storage, key, { infer: 'none', inferRows: Number.POSITIVE_INFINITY, signal })) {
+    const columns = batch.schema.fields.map((f, k) => {
+      const dtype = text ? undefined : declared(f.type as A.DataType);
+      if (dtype) dtypes[f.name] = dtype;
+      return { name: format === 'csv' ? f.name.trim() : f.name, field: f, vector: batch.getChildAt(k)! };
+    });
+    for (let i = 0; i < batch.numRows; i++) {
+      const rec: Record<string, unknown> = {};
+      for (const c of columns) rec[c.name] = cellOf(c.field, c.vector, i, format === 'csv');
+      records.push(rec);
     }
-    const out: Record<string, unknown>[] = [];
-    const cursor = reader.getCursor();
-    for (let r = await cursor.next(); r; r = await cursor.next()) out.push(plain(r) as Record<string, unknown>);
-    await reader.close();
-    return out;
   }
-  throw new StrataError('UNSUPPORTED', `table ${key}: unknown format`, {
-    file: key,
-    hint: `use ${TABLE_FORMATS.join(', ')}`,
-  });
+  return { records, dtypes };
 }
 
-/** Parquet values as plain JS (Buffers of UTF-8 stay strings; bigints that fit become numbers; {list:[{element}]} unwrapped). */
+/** Strata dtypes of the Arrow types a Parquet/Arrow file declares (strings are left to inference). */
+const DECLARED: Readonly<Partial<Record<A.Type, DType>>> = {
+  [A.Type.Bool]: 'bool',
+  [A.Type.Timestamp]: 'int64',
+};
+
+function declared(type: A.DataType): DType | undefined {
+  if (type instanceof A.Int) return type.bitWidth === 64 ? 'int64' : 'int32';
+  if (type instanceof A.Float) return type.precision === A.Precision.DOUBLE ? 'float64' : 'float32';
+  return DECLARED[type.typeId];
+}
+
+function cellOf(field: A.Field, vector: A.Vector, i: number, csv: boolean): unknown {
+  if (!vector.isValid(i)) return null;
+  if (field.metadata.get(JSON_EXTENSION_NAME) === 'arrow.json') return JSON.parse(vector.get(i) as string);
+  if (csv) return csvValue(vector.get(i) as string);
+  if (field.type instanceof A.Timestamp) return plain(microsOf(vector, i, field.type.unit));
+  return plain(vector.get(i));
+}
+
+const JSON_EXTENSION_NAME = [...JSON_EXTENSION.keys()][0];
+
+/** A timestamp cell as exact epoch microseconds. */
+function microsOf(vector: A.Vector, i: number, unit: A.TimeUnit): bigint {
+  let at = i;
+  for (const data of vector.data) {
+    if (at < data.length) {
+      const raw = BigInt((data.values as BigInt64Array)[data.offset + at]);
+      const f = unit === A.TimeUnit.SECOND ? 1_000_000n : unit === A.TimeUnit.MILLISECOND ? 1000n : 1n;
+      return unit === A.TimeUnit.NANOSECOND ? raw / 1000n : raw * f;
+    }
+    at -= data.length;
+  }
+  return 0n;
+}
+
+/** Arrow values as plain JS: bigints that fit become numbers, nested vectors arrays. */
 function plain(v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === 'object' && !(v instanceof Date)) {
-    const o = v as Record<string, unknown>;
-    if (Array.isArray(o.list) && Object.keys(o).length === 1)
-      return o.list.map((e) =>
-        plain((e as Record<string, unknown>)?.element ?? (e as Record<string, unknown>)?.item ?? e),
-      );
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
-  }
+  if (v instanceof A.Vector) return Array.from(v, plain);
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
   return v;
 }
 
-function parseJsonl(text: string, key: string): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line) continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch (cause) {
-      throw new StrataError('INVALID_ARGUMENT', `table ${key}, line ${i + 1}: not valid JSON`, {
-        file: key,
-        line: i + 1,
-        cause,
-        hint: 'one JSON object per line',
-      });
-    }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) {
-      throw new StrataError('INVALID_ARGUMENT', `table ${key}, line ${i + 1}: expected a JSON object`, {
-        file: key,
-        line: i + 1,
-      });
-    }
-    out.push(v as Record<string, unknown>);
-  }
-  return out;
-}
-
-/** RFC 4180 CSV with a header row: quoted fields, "" escapes, newlines inside quotes, CRLF. */
+/** RFC 4180 CSV text with a header row into records, with ingest's cell rules (see the module comment). */
 export function parseCsv(text: string, key = 'table.csv'): Record<string, unknown>[] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  for (; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      field = '';
-      if (row.length > 1 || row[0] !== '') rows.push(row);
-      row = [];
-    } else field += ch;
-  }
-  if (quoted)
-    throw new StrataError('INVALID_ARGUMENT', `table ${key}: unterminated quoted field`, {
-      file: key,
-      hint: 'close the quote',
-    });
-  row.push(field);
-  if (row.length > 1 || row[0] !== '') rows.push(row);
-  if (rows.length === 0) return [];
-  const header = rows[0].map((h) => h.trim());
-  return rows.slice(1).map((cells, r) => {
-    if (cells.length !== header.length) {
-      throw new StrataError(
-        'INVALID_ARGUMENT',
-        `table ${key}, line ${r + 2}: ${cells.length} fields, the header has ${header.length}`,
-        {
-          file: key,
-          line: r + 2,
-          hint: 'quote fields that contain commas',
-        },
-      );
-    }
-    return Object.fromEntries(header.map((h, k) => [h, csvValue(cells[k])]));
-  });
+  const records = new CsvRecords(key);
+  const rows = [...records.of(csvRows(text, key))];
+  const header = (records.header ?? []).map((h) => ({ name: h, as: h.trim() }));
+  return rows.map((r) => Object.fromEntries(header.map((h) => [h.as, csvValue(r.values[h.name])])));
 }
 
 function csvValue(s: string): unknown {
@@ -145,7 +101,7 @@ function csvValue(s: string): unknown {
   if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return Number(t);
   if ((t.startsWith('[') && t.endsWith(']')) || (t.startsWith('{') && t.endsWith('}'))) {
     try {
-      return JSON.parse(t);
+      return JSON.parse(t) as unknown;
     } catch {
       return s;
     }

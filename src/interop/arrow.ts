@@ -1,16 +1,20 @@
 import {
   Binary,
+  type Builder,
   Bool,
   type DataType,
   Field,
   FixedSizeList,
+  type Float,
   Float32,
   Float64,
+  type Int,
   Int8,
   Int16,
   Int32,
   Int64,
   List,
+  Precision,
   RecordBatch,
   Schema,
   Struct,
@@ -97,8 +101,9 @@ function typeOf(col: ExtractedColumn): DataType {
   }
 }
 
-function vectorOf(type: DataType, values: readonly unknown[]): Vector {
-  const b = makeBuilder({ type, nullValues: [null, undefined] });
+function vectorOf(type: DataType, values: readonly unknown[]): Vector<DataType> {
+  // makeBuilder types a builder for the base DataType as Builder<any>: typed here, at the boundary.
+  const b = makeBuilder({ type, nullValues: [null, undefined] }) as Builder<DataType>;
   for (const v of values) b.append(v);
   return b.finish().toVector();
 }
@@ -114,7 +119,7 @@ function cellFor(col: ExtractedColumn, v: unknown): unknown {
 export async function toArrow(ds: Dataset, options: ToArrowOptions = {}): Promise<Table> {
   const cols = await extractColumns(ds, options.columns, options.signal);
   const fields: Field[] = [];
-  const vectors: Vector[] = [];
+  const vectors: Vector<DataType>[] = [];
   for (const col of cols) {
     throwIfAborted(options.signal, 'toArrow');
     const type = typeOf(col);
@@ -162,7 +167,7 @@ function jsOf(v: unknown): unknown {
     typeof (v as Vector).toArray === 'function' &&
     'length' in v
   ) {
-    const vec = v as Vector;
+    const vec = v as Vector<DataType>;
     const t = vec.type.typeId;
     if (t === Type.List || t === Type.FixedSizeList || t === Type.Struct || t === Type.Utf8 || t === Type.Binary)
       return Array.from(vec, jsOf);
@@ -181,7 +186,7 @@ function jsOf(v: unknown): unknown {
 function inferSpec(field: Field, column: Vector): ColumnSpecInput {
   const t = field.type as DataType;
   if (DataTypeIs.int(t)) return intDType(t);
-  if (DataTypeIs.float(t)) return (t as Float32).precision === 2 ? 'float64' : 'float32';
+  if (DataTypeIs.float(t)) return floatDType(t);
   if (t.typeId === Type.Bool) return 'bool';
   if (t.typeId === Type.Utf8 || t.typeId === Type.LargeUtf8) return 'text';
   if (t.typeId === Type.Dictionary) return 'class_label';
@@ -198,27 +203,30 @@ function inferSpec(field: Field, column: Vector): ColumnSpecInput {
     });
   }
   if (t.typeId === Type.FixedSizeList) {
-    const child = (t as FixedSizeList).children[0].type;
+    const child = (t as FixedSizeList<DataType>).children[0].type;
     if (DataTypeIs.float(child)) return { htype: 'embedding', dim: (t as FixedSizeList).listSize };
   }
   if (t.typeId === Type.List) {
-    const child = (t as List).children[0].type;
+    const child = (t as List<DataType>).children[0].type;
     if (child.typeId === Type.FixedSizeList && (child as FixedSizeList).listSize === 4)
       return { htype: 'bbox', format: 'ltrb' };
     if (DataTypeIs.int(child)) return intDType(child);
-    if (DataTypeIs.float(child)) return (child as Float32).precision === 2 ? 'float64' : 'float32';
+    if (DataTypeIs.float(child)) return floatDType(child);
   }
   return 'json';
 }
 
 const DataTypeIs = {
-  int: (t: DataType) => t.typeId === Type.Int,
-  float: (t: DataType) => t.typeId === Type.Float,
+  int: (t: DataType): t is Int => t.typeId === Type.Int,
+  float: (t: DataType): t is Float => t.typeId === Type.Float,
 };
 
-function intDType(t: DataType): DType {
-  const { bitWidth, isSigned } = t as unknown as { bitWidth: number; isSigned: boolean };
-  return `${isSigned ? 'int' : 'uint'}${bitWidth}` as DType;
+function intDType(t: Int): DType {
+  return `${t.isSigned ? 'int' : 'uint'}${t.bitWidth}` as DType;
+}
+
+function floatDType(t: Float): DType {
+  return t.precision === Precision.DOUBLE ? 'float64' : 'float32';
 }
 
 /** A new dataset at `uri` from an Arrow table: Strata field metadata restores every htype exactly; other fields are inferred. */

@@ -4,17 +4,19 @@ import { ImageCell, VideoCell } from '../dataset/cells.js';
 import type { Tensor } from '../dataset/htypes/generic.js';
 import { render } from '../dataset/ops/format.js';
 import { extractColumns } from './columns.js';
+import { loadDanfo } from './danfo-module.js';
 import type { ToDanfoOptions } from './types.js';
 
 /**
  * The view as a danfojs-node DataFrame. danfo (and the TensorFlow.js it pulls in) is imported here,
- * on the first call, never by the rest of Strata. Cells become what a DataFrame can hold:
+ * on the first call, never by the rest of Strata; it is an optional peer dependency, `UNSUPPORTED`
+ * (saying what to install) when missing. Cells become what a DataFrame can hold:
  * text/class names/numbers/booleans as they are; media as the link URL, or `<image 480×640×3 jpeg>`
  * (media 'describe', default) / `480×640×3` (media 'shape'); embeddings and tensors as their shape
  * (`float32[512]`); boxes and JSON as JSON text.
  */
 export async function toDanfo(ds: Dataset, options: ToDanfoOptions = {}): Promise<DataFrame> {
-  const dfd = await import('danfojs-node');
+  const dfd = await loadDanfo();
   const names = [...(options.columns ?? ds.columns)];
   const data: Record<string, unknown[]> = {};
   for (const name of names) {

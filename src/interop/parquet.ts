@@ -4,6 +4,7 @@ import type { ColumnSpecInput } from '../dataset/schema.js';
 import type { DType } from '../format/dtype.js';
 import { sniffImage, sniffVideo } from '../media/image-header.js';
 import { type ExtractedColumn, SHAPE_SUFFIX, extractColumns, specFromMeta, tensorValue } from './columns.js';
+import { parquetLib, readRecords } from './parquetjs.js';
 import type { FromTableOptions, ToParquetOptions } from './types.js';
 
 /**
@@ -14,9 +15,10 @@ import type { FromTableOptions, ToParquetOptions } from './types.js';
  *   generic tensor → repeated <type> (flattened) plus `<name>__shape` repeated INT32
  * Scalars are OPTIONAL (null → missing). Lists are written the legacy way (a bare repeated field,
  * which DuckDB and pyarrow read as a list); they cannot be null, so a null list cell reads back as
- * an empty list (embeddings: as null). parquetjs-lite writes INT64 through JS numbers, so 64-bit
- * integers beyond ±2^53 lose precision. Every column's htype, dtype and metadata are kept in the
+ * an empty list (embeddings: as null). int64 is written exactly; uint64 goes through JS numbers, so
+ * values beyond 2^53 lose precision. Every column's htype, dtype and metadata are kept in the
  * file's key-value metadata (`strata.schema`), so `fromParquet` restores the dataset's schema.
+ * Reading a file without that metadata, a TIMESTAMP column becomes int64 epoch microseconds.
  */
 const META_KEY = 'strata.schema';
 
@@ -80,14 +82,16 @@ function cellOf(col: ExtractedColumn, v: unknown): unknown {
       return JSON.stringify(v);
     case 'class_label': {
       const names = (col.meta.classNames as string[] | undefined) ?? [];
-      return names[v as number] ?? String(v);
+      const id = Number(v);
+      return names[id] ?? String(id);
     }
     case 'bbox':
       return (v as number[][]).flat();
     case 'embedding':
       return Array.from(v as Float32Array);
     case 'generic': {
-      const conv = (x: unknown) => (typeof x === 'bigint' ? Number(x) : col.dtype === 'bool' ? Boolean(x) : x);
+      const conv = (x: unknown) =>
+        typeof x === 'bigint' ? (col.dtype === 'int64' ? x : Number(x)) : col.dtype === 'bool' ? Boolean(x) : x;
       return col.shapes ? Array.from(v as ArrayLike<unknown>, conv) : conv(v);
     }
     default:
@@ -96,7 +100,7 @@ function cellOf(col: ExtractedColumn, v: unknown): unknown {
 }
 
 export async function toParquet(ds: Dataset, path: string, options: ToParquetOptions = {}): Promise<void> {
-  const { ParquetSchema, ParquetWriter } = await import('parquetjs-lite');
+  const { ParquetSchema, ParquetWriter } = parquetLib();
   const cols = await extractColumns(ds, options.columns, options.signal);
   const fields: Record<string, { type: string; optional?: boolean; repeated?: boolean }> = {};
   for (const col of cols) {
@@ -144,10 +148,10 @@ export async function toParquet(ds: Dataset, path: string, options: ToParquetOpt
 
 /** A new dataset at `uri` from a Parquet file (written by Strata, or any flat file: types are inferred). */
 export async function fromParquet(path: string, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
-  const { ParquetReader } = await import('parquetjs-lite');
+  const { ParquetReader } = parquetLib();
   let reader;
   try {
-    reader = await ParquetReader.openFile(path);
+    reader = await ParquetReader.openFile(path, { rawStatistics: true });
   } catch (cause) {
     throw new StrataError('CORRUPT', `fromParquet: ${path} is not a readable Parquet file`, {
       file: path,
@@ -155,7 +159,7 @@ export async function fromParquet(path: string, uri: string, options: FromTableO
       hint: 'check the path; rewrite the file with pyarrow or DuckDB',
     });
   }
-  const records: Record<string, unknown>[] = [];
+  let records: Record<string, unknown>[];
   let metaText: string | undefined;
   try {
     metaText = reader.getMetadata()[META_KEY];
@@ -164,8 +168,7 @@ export async function fromParquet(path: string, uri: string, options: FromTableO
   }
   const fields = reader.schema.fields;
   try {
-    const cursor = reader.getCursor();
-    for (let r = await cursor.next(); r; r = await cursor.next()) records.push(r);
+    ({ records } = await readRecords(reader));
   } finally {
     await reader.close();
   }
@@ -203,7 +206,7 @@ function valueOf(c: StoredColumn, v: unknown, shape: unknown): unknown {
         ? null
         : new Uint8Array((v as Buffer).buffer, (v as Buffer).byteOffset, (v as Buffer).byteLength);
     case 'json':
-      return v === null || v === undefined ? null : JSON.parse(String(v));
+      return v === null || v === undefined ? null : JSON.parse(textOf(v));
     case 'bbox': {
       const flat = list(v) as number[];
       const out: number[][] = [];
@@ -224,14 +227,16 @@ function valueOf(c: StoredColumn, v: unknown, shape: unknown): unknown {
       return tensorValue(flat, s.length === 0 && flat.length !== 1 ? [flat.length] : s);
     }
     default:
-      return v === undefined
-        ? null
-        : typeof v === 'string' || v === null
-          ? v
-          : Buffer.isBuffer(v)
-            ? v.toString('utf8')
-            : String(v);
+      return v === null || v === undefined ? null : textOf(v);
   }
+}
+
+/** A Parquet cell as text: UTF8 as is, BYTE_ARRAY decoded, numbers and booleans printed. */
+function textOf(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
 }
 
 /** Strata columns for a Parquet file without Strata metadata (flat columns only; nested → json). */

@@ -137,7 +137,7 @@ export function startProcess(bin: string, args: readonly string[], options: RunO
     failure ??= new StrataError(code, message, { ...contextDetails(context), ...extra });
     kill();
   };
-  const onAbort = (): void => fail('ABORTED', `${label} was aborted`, { cause: signal?.reason });
+  const onAbort = (): void => fail('ABORTED', `${label} was aborted`, { cause: signal?.reason as unknown });
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
   const timer = setTimeout(

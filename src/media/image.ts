@@ -12,6 +12,16 @@ export type ImageFit = (typeof IMAGE_FITS)[number];
 export const FAIL_ON = ['truncated', 'error', 'warning'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
+/**
+ * What decoding does with an ICC colour profile embedded in the file (Adobe RGB, Display P3, ...):
+ * - 'ignore': the stored values as they are, the pixels PIL (and so torchvision's loader) returns —
+ *   what a model trained in PyTorch was fed.
+ * - 'srgb': converted from the embedded profile to sRGB, the colours a browser shows.
+ * Files without a profile decode the same either way.
+ */
+export const ICC_PROFILES = ['ignore', 'srgb'] as const;
+export type IccProfile = (typeof ICC_PROFILES)[number];
+
 export interface ResizeOptions {
   readonly width: number;
   readonly height: number;
@@ -41,6 +51,8 @@ export interface DecodeImageOptions {
   /** How strict the decoder is. Default 'error': truncated or undecodable data fails (CORRUPT).
    * 'warning' also rejects files libjpeg/libpng only warn about. */
   readonly failOn?: FailOn;
+  /** An embedded ICC profile: 'ignore' (default, PIL's pixels) or 'srgb' (convert); see {@link ICC_PROFILES}. */
+  readonly iccProfile?: IccProfile;
   readonly signal?: AbortSignal;
 }
 
@@ -154,10 +166,17 @@ function validate(options: DecodeImageOptions, context: MediaContext): void {
       );
   }
   if (channels !== undefined && channels !== 1 && channels !== 3 && channels !== 4) {
-    throw invalid(`channels must be 1, 3 or 4, got ${channels}`, 'channels', context);
+    throw invalid(`channels must be 1, 3 or 4, got ${String(channels)}`, 'channels', context);
   }
   if (options.failOn !== undefined && !FAIL_ON.includes(options.failOn)) {
     throw invalid(`failOn must be one of ${FAIL_ON.join(', ')}, got '${options.failOn}'`, 'failOn', context);
+  }
+  if (options.iccProfile !== undefined && !ICC_PROFILES.includes(options.iccProfile)) {
+    throw invalid(
+      `iccProfile must be one of ${ICC_PROFILES.join(', ')}, got '${options.iccProfile}'`,
+      'iccProfile',
+      context,
+    );
   }
 }
 
@@ -192,7 +211,8 @@ function decodeError(err: unknown, bytes: Uint8Array, context: MediaContext, wha
 
 /**
  * Decodes an image (jpeg, png, webp, gif first frame, tiff, and anything else libvips reads) to
- * HWC uint8 pixels, optionally cropped, resized and converted. Damaged or truncated data raises
+ * HWC uint8 pixels, optionally cropped, resized and converted. An embedded ICC profile is ignored
+ * unless `iccProfile: 'srgb'` (the pixels PIL gives, see {@link ICC_PROFILES}). Damaged or truncated data raises
  * StrataError CORRUPT naming `context` (never a partial or black image); a BMP raises UNSUPPORTED.
  */
 export async function decodeImage(
@@ -215,7 +235,11 @@ export async function decodeImage(
     }
   }
   try {
-    let img = sharp(asBuffer(bytes), { failOn: options.failOn ?? 'error', autoOrient: options.autoOrient ?? false });
+    let img = sharp(asBuffer(bytes), {
+      failOn: options.failOn ?? 'error',
+      autoOrient: options.autoOrient ?? false,
+      ignoreIcc: (options.iccProfile ?? 'ignore') === 'ignore',
+    });
     if (options.crop) img = img.extract(options.crop);
     if (options.resize) {
       const { width, height, fit = 'fill' } = options.resize;

@@ -20,6 +20,7 @@ export {
 export {
   FAIL_ON,
   IMAGE_FITS,
+  ICC_PROFILES,
   configureSharp,
   decodeImage,
   sharpSettings,
@@ -29,6 +30,7 @@ export {
   type DecodedImage,
   type FailOn,
   type ImageFit,
+  type IccProfile,
   type ResizeOptions,
   type SharpSettings,
   type ThumbnailOptions,

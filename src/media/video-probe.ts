@@ -79,7 +79,7 @@ export async function resolveInput(
       url: input,
       name: context.file ?? redactUrls(input),
       inputArgs: HTTP_INPUT_ARGS,
-      head: async () => undefined,
+      head: () => Promise.resolve(undefined),
       release: () => {},
     };
   }
@@ -234,24 +234,16 @@ export function sourceFailure(input: ResolvedInput, err: unknown, context: Media
   const cause = input.registration?.lastError;
   if (cause === undefined || (err instanceof StrataError && err.code === 'ABORTED')) {
     if (err instanceof StrataError) return err;
-    return new StrataError(
-      'IO',
-      `video ${input.name}${describeContext(context)}: ${err instanceof Error ? err.message : String(err)}`,
-      {
-        ...contextDetails(context),
-        cause: err,
-      },
-    );
+    return new StrataError('IO', `video ${input.name}${describeContext(context)}: ${messageOf(err)}`, {
+      ...contextDetails(context),
+      cause: err,
+    });
   }
   if (cause instanceof StrataError) return cause;
-  return new StrataError(
-    'IO',
-    `reading ${input.name} failed${describeContext(context)}: ${cause instanceof Error ? cause.message : String(cause)}`,
-    {
-      ...contextDetails(context),
-      cause,
-    },
-  );
+  return new StrataError('IO', `reading ${input.name} failed${describeContext(context)}: ${messageOf(cause)}`, {
+    ...contextDetails(context),
+    cause,
+  });
 }
 
 /** Duration, fps, frame count, size, codec and container of a video via ffprobe. */
@@ -263,4 +255,9 @@ export async function probeVideo(input: VideoInput, options: ProbeOptions = {}):
   } finally {
     resolved.release();
   }
+}
+
+/** An Error's message, or any other thrown value as text. */
+function messageOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
 }

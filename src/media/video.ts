@@ -174,13 +174,14 @@ export class VideoReader {
         indices.length > 1 &&
         (last < 300 || indices.length * 12 >= last + 1) &&
         indices.length <= 2000);
-    const self = this;
+    const frame = (i: number): Promise<VideoFrame> => this.frame(i, options);
+    const scanFrames = (): AsyncGenerator<VideoFrame> => this.scanFrames(indices, options);
     return new FrameStream(async function* () {
       if (!scan) {
-        for (const i of indices) yield await self.frame(i, options);
+        for (const i of indices) yield await frame(i);
         return;
       }
-      yield* self.scanFrames(indices, options);
+      yield* scanFrames();
     });
   }
 
@@ -270,10 +271,12 @@ export class VideoReader {
   }
 
   /** Idempotent; releases the byte source's URL. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.input.release();
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.input.release();
+    }
+    return Promise.resolve();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -95,3 +95,33 @@ export function decodeEntityKey(text: string): Record<string, unknown> {
   }
   return out;
 }
+
+const INT_KEY = /^(?:int(?:8|16|32|64)?|uint(?:8|16|32|64))$/i;
+const INT_TEXT = /^[+-]?\d+$/;
+
+/**
+ * An entity key value for a join key of `dtype`: integer keys accept numbers, bigints and decimal
+ * text (exact for every int64) and come out as numbers when safe, else bigints. A number beyond
+ * 2^53 has already lost precision (it could name another entity): INVALID_ARGUMENT.
+ */
+export function keyForDtype(value: unknown, dtype: string | undefined, field: string): unknown {
+  if (dtype === undefined || !INT_KEY.test(dtype)) return value;
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `entity key ${field}: ${value} is beyond 2^53 and not exact as a number`,
+        {
+          field,
+          hint: 'send integer ids above 9007199254740991 as decimal strings (or bigints)',
+        },
+      );
+    }
+    return value;
+  }
+  let big: bigint | undefined;
+  if (typeof value === 'bigint') big = value;
+  else if (typeof value === 'string' && INT_TEXT.test(value)) big = BigInt(value);
+  if (big === undefined) return value;
+  return Number.isSafeInteger(Number(big)) ? Number(big) : big;
+}

@@ -115,6 +115,8 @@ async function materializeView(
     start: new Date(startMs),
     end: new Date(endMs),
     signal: options.signal,
+    // the engine's own progress, e.g. events dropped for a null key or time ('dropped <view>')
+    onProgress: options.onProgress,
   });
   let pending: OnlineWriteRow[] = [];
   const flush = async (): Promise<void> => {
@@ -154,7 +156,7 @@ export function toWriteRows(view: OnlineView, batch: LatestValuesBatch): OnlineW
       },
     );
   }
-  const out: OnlineWriteRow[] = new Array(n);
+  const out = new Array<OnlineWriteRow>(n);
   for (let i = 0; i < n; i++) {
     const src = batch.entityKeys[i];
     const entityKey: Record<string, unknown> = {};

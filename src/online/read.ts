@@ -4,6 +4,7 @@
  * `now - ttl` is `OUTSIDE_MAX_AGE` (its value is withheld as null), never `PRESENT`.
  */
 import { StrataError } from '../errors.js';
+import { keyForDtype } from './keys.js';
 import { indexRepo, resolveFeatures } from './repo-index.js';
 import { OnlineFeatures, type FeatureColumn, type FeatureStatus } from './result.js';
 import type { OnlineRecord, OnlineStore } from './store.js';
@@ -72,7 +73,7 @@ function planFor(repo: OnlineRepo, options: GetOnlineFeaturesOptions): Plan {
     columns.push({ name, ref: r.ref, view: r.view.name, feature: r.feature.name, dtype: r.feature.dtype });
   }
   const plan: Plan = { columns, views: [...byView.values()] };
-  if (!perIndex) plans.set(index, (perIndex = new Map()));
+  if (!perIndex) plans.set(index, (perIndex = new Map<string, Plan>()));
   if (perIndex.size >= PLAN_CACHE_MAX) perIndex.clear();
   perIndex.set(key, plan);
   return plan;
@@ -88,7 +89,7 @@ export async function getOnlineFeatures(
   const now = options.nowMs ?? Date.now();
   // Columns of one view share their event times (one row per entity): one array per view.
   const times = plan.views.map(() => new Float64Array(rowCount));
-  const columns: FeatureColumn[] = new Array(plan.columns.length);
+  const columns = new Array<FeatureColumn>(plan.columns.length);
   plan.views.forEach((vp, k) => {
     for (const ci of vp.columnIndex) {
       const c = plan.columns[ci];
@@ -98,8 +99,8 @@ export async function getOnlineFeatures(
         view: c.view,
         feature: c.feature,
         dtype: c.dtype,
-        values: new Array(rowCount),
-        statuses: new Array(rowCount),
+        values: new Array<unknown>(rowCount),
+        statuses: new Array<FeatureStatus>(rowCount),
         eventTimestampsMs: times[k],
       };
     }
@@ -139,7 +140,7 @@ export async function getOnlineFeatures(
   if (plan.views.length === 1) {
     fill(plan.views[0], times[0], await read(plan.views[0]));
   } else {
-    const all = await Promise.all(plan.views.map(read));
+    const all = await Promise.all(plan.views.map(async (vp) => read(vp)));
     plan.views.forEach((vp, k) => fill(vp, times[k], all[k]));
   }
   return new OnlineFeatures(options.entities, columns, rowCount);
@@ -192,16 +193,21 @@ function entityKeysFor(
       });
     }
   }
-  const keys: Record<string, unknown>[] = new Array(rowCount);
+  const keys = new Array<Record<string, unknown>>(rowCount);
+  const dtypes = view.keyDtypes ?? {};
   if (joinKeys.length === 1) {
     const k = joinKeys[0];
     const col = entities[k];
-    for (let i = 0; i < rowCount; i++) keys[i] = { [k]: col[i] };
+    const dt = dtypes[k];
+    for (let i = 0; i < rowCount; i++) {
+      const v = col[i];
+      keys[i] = { [k]: typeof v === 'number' && Number.isSafeInteger(v) ? v : keyForDtype(v, dt, `entities.${k}`) };
+    }
     return keys;
   }
   for (let i = 0; i < rowCount; i++) {
     const key: Record<string, unknown> = {};
-    for (const k of joinKeys) key[k] = entities[k][i];
+    for (const k of joinKeys) key[k] = keyForDtype(entities[k][i], dtypes[k], `entities.${k}`);
     keys[i] = key;
   }
   return keys;

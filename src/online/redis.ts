@@ -73,6 +73,11 @@ export interface RedisOnlineStoreOptions {
 
 type Client = Redis | Cluster;
 type WriteFn = (numKeys: number, ...args: (string | Buffer)[]) => Promise<number>;
+/** An ioredis pipeline with the write script: calls queue (and chain) until `exec()`. */
+interface WritePipeline {
+  strataOnlineWrite(numKeys: number, ...args: (string | Buffer)[]): WritePipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
 
 export class RedisOnlineStore implements OnlineStore {
   readonly kind = 'redis';
@@ -83,8 +88,6 @@ export class RedisOnlineStore implements OnlineStore {
   readonly #batchKeys: number;
   readonly #stateKey: string;
   #closed = false;
-  /** Last connection error seen (for health()). */
-  #lastError: Error | undefined;
 
   private constructor(client: Client, owns: boolean, options: RedisOnlineStoreOptions) {
     this.#client = client;
@@ -94,12 +97,9 @@ export class RedisOnlineStore implements OnlineStore {
     this.#batchKeys = options.writeBatchKeys ?? 256;
     this.#stateKey = `${this.project}:_strata_state`;
     client.defineCommand('strataOnlineWrite', { lua: WRITE_LUA });
-    client.on('error', (err: Error) => {
-      this.#lastError = err;
-    });
-    client.on('ready', () => {
-      this.#lastError = undefined;
-    });
+    // Connection errors surface on the commands that meet them (UNAVAILABLE); this listener only
+    // keeps ioredis from reporting them as unhandled 'error' events.
+    client.on('error', () => {});
   }
 
   /** Connects (waiting up to `connectTimeoutMs`) and returns the store. Fails UNAVAILABLE when Redis is not there. */
@@ -163,7 +163,7 @@ export class RedisOnlineStore implements OnlineStore {
     this.#check();
     const client = this.#client as unknown as {
       strataOnlineWrite: WriteFn;
-      pipeline(): Record<string, WriteFn> & { exec(): Promise<[Error | null, unknown][] | null> };
+      pipeline(): WritePipeline;
     };
     const ttl = String(this.#keyTtlMs);
     const calls: { keys: string[]; args: (string | Buffer)[] }[] = [];

@@ -79,7 +79,7 @@ export class OnlineFeatures {
 
   /** One plain object per entity row: entity keys and feature values (null when not PRESENT). */
   toObjects(): Record<string, unknown>[] {
-    const out: Record<string, unknown>[] = new Array(this.rowCount);
+    const out = new Array<Record<string, unknown>>(this.rowCount);
     const ents = Object.entries(this.entities);
     for (let i = 0; i < this.rowCount; i++) {
       const o: Record<string, unknown> = {};

@@ -54,7 +54,7 @@ export async function searchOnline(
   const k = options.k ?? 10;
   if (!Number.isInteger(k) || k < 1)
     throw new StrataError('INVALID_ARGUMENT', `k must be a positive integer, got ${k}`, { field: 'k' });
-  const q = Float32Array.from(options.query as ArrayLike<number>);
+  const q = Float32Array.from(options.query);
   if (q.length === 0 || q.some((x) => !Number.isFinite(x))) {
     throw new StrataError('INVALID_ARGUMENT', 'query must be a non-empty list of finite numbers', { field: 'query' });
   }

@@ -120,7 +120,7 @@ export class SqliteOnlineStore implements OnlineStore {
   readSync(view: string, entityKeys: readonly EntityKey[], options: OnlineReadOptions = {}): (OnlineRecord | null)[] {
     this.#open();
     const only = options.features ? featureSet(options.features) : undefined;
-    const out: (OnlineRecord | null)[] = new Array(entityKeys.length);
+    const out = new Array<OnlineRecord | null>(entityKeys.length);
     for (let i = 0; i < entityKeys.length; i++) out[i] = this.readEncoded(view, encodeEntityKey(entityKeys[i]), only);
     return out;
   }
@@ -183,13 +183,13 @@ export class SqliteOnlineStore implements OnlineStore {
     );
   }
 
-  async health(): Promise<OnlineStoreHealth> {
+  health(): Promise<OnlineStoreHealth> {
     const t0 = performance.now();
     try {
       this.#open().prepare('SELECT 1').get();
-      return { ok: true, kind: this.kind, latencyMs: performance.now() - t0 };
+      return Promise.resolve({ ok: true, kind: this.kind, latencyMs: performance.now() - t0 });
     } catch (err) {
-      return { ok: false, kind: this.kind, error: (err as Error).message };
+      return Promise.resolve({ ok: false, kind: this.kind, error: (err as Error).message });
     }
   }
 

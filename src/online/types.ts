@@ -16,6 +16,11 @@ export interface OnlineView {
   readonly name: string;
   /** Join key names of the view's entities, e.g. `['user_id']`. */
   readonly entities: readonly string[];
+  /**
+   * Join key → dtype where known (e.g. `{ user_id: 'int64' }`). Integer keys are then also found by
+   * their decimal text (`"1152921504606846977"`), exact beyond 2^53.
+   */
+  readonly keyDtypes?: Readonly<Record<string, string>>;
   readonly features: readonly OnlineFeatureDef[];
   /** Values older than this are served with status `OUTSIDE_MAX_AGE`. Unset or 0: no limit. */
   readonly ttlMs?: number;

@@ -46,7 +46,7 @@ export function jsonValue(v: unknown): string {
     return JSON.stringify(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
   if (v instanceof Date) return JSON.stringify(isoTimestamp(v.getTime()));
   if (Array.isArray(v)) return '[' + v.map(jsonValue).join(',') + ']';
-  return JSON.stringify(v, (_k, x) =>
+  return JSON.stringify(v, (_k, x: unknown) =>
     typeof x === 'bigint' ? (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString()) : x,
   );
 }
@@ -156,7 +156,7 @@ export function dfToEvents(df: Record<string, readonly unknown[]>, maxRows: numb
       hint: 'split the push into smaller requests',
     });
   }
-  const events: Record<string, unknown>[] = new Array(n);
+  const events = new Array<Record<string, unknown>>(n);
   for (let i = 0; i < n; i++) {
     const e: Record<string, unknown> = {};
     for (const [name, values] of cols) e[name] = values[i];

@@ -123,7 +123,7 @@ function putDigits(buf: Buffer, end: number, n: number, count: number): number {
     buf[--q] = PAIRS[r];
     n = t;
   }
-  if (q > stop) buf[--q] = 0x30 + n;
+  if (q > stop) buf[q - 1] = 0x30 + n;
   return end;
 }
 

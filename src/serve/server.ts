@@ -180,15 +180,14 @@ export async function createFeatureServer(
       const status = HTTP_STATUS[err.code] ?? 500;
       if (err.code === 'UNAVAILABLE' || err.code === 'IO') metrics.storeError(store.kind);
       if (status >= 500) req.log.warn({ err }, 'request failed');
-      return sendError(reply, status, err.code, err.message, err.details as Record<string, unknown>);
+      return sendError(reply, status, err.code, err.message, err.details);
     }
-    const fe = err as FastifyError;
-    if (fe.validation && fe.validation.length) {
-      const v = fe.validation[0] as { instancePath?: string; params?: Record<string, unknown>; message?: string };
+    if (err.validation && err.validation.length) {
+      const v = err.validation[0] as { instancePath?: string; params?: Record<string, unknown>; message?: string };
       const field = fieldOf(v);
       return sendError(reply, 400, 'INVALID_ARGUMENT', `body field ${field} ${v.message ?? 'is invalid'}`, { field });
     }
-    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return sendError(
         reply,
         413,
@@ -201,21 +200,21 @@ export async function createFeatureServer(
       );
     }
     if (
-      fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
-      fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+      err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
       err instanceof SyntaxError
     ) {
-      return sendError(reply, 400, 'INVALID_ARGUMENT', `request body is not valid JSON: ${fe.message}`, {
+      return sendError(reply, 400, 'INVALID_ARGUMENT', `request body is not valid JSON: ${err.message}`, {
         field: '(body)',
       });
     }
-    const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'unhandled error');
     return sendError(
       reply,
       status,
       status === 500 ? 'INTERNAL' : 'INVALID_ARGUMENT',
-      status === 500 ? 'internal error' : fe.message,
+      status === 500 ? 'internal error' : err.message,
     );
   });
 

@@ -43,16 +43,7 @@ export function raceSignal<T>(
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(abortedError(what, signal, details));
     signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
+    promise.finally(() => signal.removeEventListener('abort', onAbort)).then(resolve, reject);
   });
 }
 

@@ -1,7 +1,14 @@
 import { raceSignal } from './abort.js';
 import { assertOpen, rangePastEnd, validateKey, validateRange } from './checks.js';
 import { ByteLru } from './lru.js';
-import { newStats, type ReadOptions, type Storage, type StorageStats, type WriteOptions } from './storage.js';
+import {
+  newStats,
+  type ReadOptions,
+  type Storage,
+  type StorageStats,
+  type SweepOptions,
+  type WriteOptions,
+} from './storage.js';
 
 export interface CachedStorageOptions {
   /** Bytes of object data to keep (LRU). Objects/ranges larger than this are not cached. Default 256 MiB. */
@@ -130,6 +137,11 @@ export class CachedStorage implements Storage {
       this.invalidate(key);
     }
     this.stats.bytesWritten += data.length;
+  }
+
+  /** Forwards to the wrapped store (temporaries are never cached). */
+  sweepTemporaries(cutoffMs: number, options?: SweepOptions): Promise<{ files: number; bytes: number }> {
+    return this.inner.sweepTemporaries?.(cutoffMs, options) ?? Promise.resolve({ files: 0, bytes: 0 });
   }
 
   async delete(key: string, options?: WriteOptions): Promise<void> {

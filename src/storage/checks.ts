@@ -26,6 +26,19 @@ export function validateKey(key: string, uri: string): void {
   }
 }
 
+/**
+ * The first `.` or `..` segment of the path part of a storage URI (a bucket prefix, a memory store
+ * name, a file URL path), or undefined. Percent-encoded dots count, since URL parsers decode them.
+ * Such segments would let a URI name objects outside the root it appears to name.
+ */
+export function dotSegment(uriPath: string): string | undefined {
+  for (const part of uriPath.split('/')) {
+    const decoded = part.replace(/%2e/gi, '.');
+    if (decoded === '.' || decoded === '..') return part;
+  }
+  return undefined;
+}
+
 /** A list prefix: '' (everything) or a key-like string that may end with '/'. */
 export function validatePrefix(prefix: string, uri: string): void {
   if (typeof prefix !== 'string') {

@@ -119,27 +119,30 @@ export class HttpStorage implements Storage {
     return (await this.size(key, options)) !== undefined;
   }
 
-  async put(key: string, _data?: Uint8Array, _options?: WriteOptions): Promise<void> {
-    throw this.readOnly('put', key);
+  put(key: string, _data?: Uint8Array, _options?: WriteOptions): Promise<void> {
+    return Promise.reject(this.readOnly('put', key));
   }
 
-  async putIfAbsent(key: string, _data?: Uint8Array, _options?: WriteOptions): Promise<void> {
-    throw this.readOnly('putIfAbsent', key);
+  putIfAbsent(key: string, _data?: Uint8Array, _options?: WriteOptions): Promise<void> {
+    return Promise.reject(this.readOnly('putIfAbsent', key));
   }
 
-  async delete(key: string, _options?: WriteOptions): Promise<void> {
-    throw this.readOnly('delete', key);
+  delete(key: string, _options?: WriteOptions): Promise<void> {
+    return Promise.reject(this.readOnly('delete', key));
   }
 
-  async list(_prefix?: string, _options?: ReadOptions): Promise<string[]> {
-    throw new StrataError('UNSUPPORTED', `cannot list ${this.uri}: HTTP storage has no listing`, {
-      uri: this.uri,
-      hint: 'reference files by full URL',
-    });
+  list(_prefix?: string, _options?: ReadOptions): Promise<string[]> {
+    return Promise.reject(
+      new StrataError('UNSUPPORTED', `cannot list ${this.uri}: HTTP storage has no listing`, {
+        uri: this.uri,
+        hint: 'reference files by full URL',
+      }),
+    );
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
+    return Promise.resolve();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
+import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,15 @@ import {
   validateRange,
 } from './checks.js';
 import { readRangeAsync, readRangeSync, type RangeRead } from './local-read.js';
-import { newStats, type ReadOptions, type Storage, type StorageStats, type WriteOptions } from './storage.js';
+import { sweepTempFiles, type TempSweep } from './local-temp.js';
+import {
+  newStats,
+  type ReadOptions,
+  type Storage,
+  type StorageStats,
+  type SweepOptions,
+  type WriteOptions,
+} from './storage.js';
 
 export interface LocalStorageOptions {
   /** fsync each file (and its directory) before it becomes visible: durable across power loss, slower. Default false. */
@@ -53,8 +61,8 @@ export class LocalStorage implements Storage {
   }
 
   /** Opens a directory (created lazily on first write). */
-  static async open(uri: string, options?: LocalStorageOptions): Promise<LocalStorage> {
-    return new LocalStorage(uri, options);
+  static open(uri: string, options?: LocalStorageOptions): Promise<LocalStorage> {
+    return Promise.resolve().then(() => new LocalStorage(uri, options));
   }
 
   async get(key: string, options?: ReadOptions): Promise<Uint8Array> {
@@ -165,8 +173,19 @@ export class LocalStorage implements Storage {
     return (await this.size(key, options)) !== undefined;
   }
 
-  async close(): Promise<void> {
+  /** Deletes `.tmp-*` files older than `cutoffMs` left by killed writers (see local-temp.ts). */
+  async sweepTemporaries(cutoffMs: number, options: SweepOptions = {}): Promise<TempSweep> {
+    assertOpen(this.closed, this.uri);
+    try {
+      return await sweepTempFiles(this.root, cutoffMs, options);
+    } catch (err) {
+      throw this.fail(err, TEMP_PREFIX, 'delete');
+    }
+  }
+
+  close(): Promise<void> {
     this.closed = true;
+    return Promise.resolve();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

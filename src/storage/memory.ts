@@ -17,7 +17,7 @@ type Objects = Map<string, Uint8Array>;
 const REGISTRY_SYMBOL = Symbol.for('strata.storage.memory.registry');
 function registry(): Map<string, Objects> {
   const g = globalThis as { [REGISTRY_SYMBOL]?: Map<string, Objects> };
-  return (g[REGISTRY_SYMBOL] ??= new Map());
+  return (g[REGISTRY_SYMBOL] ??= new Map<string, Objects>());
 }
 
 /**
@@ -51,9 +51,9 @@ export class MemoryStorage implements Storage {
   }
 
   /** Opens `memory://name` (or a private store for `memory://`). */
-  static async open(uri: string): Promise<MemoryStorage> {
+  static open(uri: string): Promise<MemoryStorage> {
     const name = uri.replace(/^memory:\/\//, '').replace(/\/+$/, '');
-    return new MemoryStorage(name);
+    return Promise.resolve(new MemoryStorage(name));
   }
 
   /** Forgets a named store's objects (tests). Open instances keep their current map. */
@@ -118,8 +118,9 @@ export class MemoryStorage implements Storage {
     return (await this.size(key, options)) !== undefined;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
+    return Promise.resolve();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../errors.js';
+import { dotSegment } from './checks.js';
 import { CachedStorage } from './cache.js';
 import { HttpStorage, type HttpStorageOptions } from './http.js';
 import { LocalStorage, type LocalStorageOptions } from './local.js';
@@ -53,6 +54,10 @@ export function parseUri(uri: string): ParsedUri {
   }
   const scheme = m[1].toLowerCase();
   const rest = m[2];
+  if (scheme === 'memory' || scheme === 'file' || scheme === 's3') {
+    const dots = dotSegment(rest.replace(/[?#].*$/s, ''));
+    if (dots !== undefined) throw invalid(uri, `has a "${dots}" path segment (it would name objects outside the root)`);
+  }
   switch (scheme) {
     case 'memory':
       return { scheme: 'memory', name: rest.replace(/\/+$/, '') };
@@ -93,7 +98,11 @@ export function parseUri(uri: string): ParsedUri {
  * Opens the storage a URI names: `memory://name`, `file://...` or a plain path, `s3://bucket/prefix`,
  * `http(s)://...` (read-only). `cacheBytes > 0` adds an LRU byte cache in front.
  */
-export async function openStorage(uri: string, options: OpenStorageOptions = {}): Promise<Storage> {
+export function openStorage(uri: string, options: OpenStorageOptions = {}): Promise<Storage> {
+  return Promise.resolve().then(() => storageFor(uri, options));
+}
+
+function storageFor(uri: string, options: OpenStorageOptions): Storage {
   const parsed = parseUri(uri);
   let storage: Storage;
   switch (parsed.scheme) {

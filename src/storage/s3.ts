@@ -12,6 +12,7 @@ import { withAttemptDeadline } from './abort.js';
 import {
   assertOpen,
   conflict,
+  dotSegment,
   notFound,
   rangePastEnd,
   sortKeys,
@@ -52,6 +53,13 @@ export class S3Storage implements Storage {
         hint: 'use s3://bucket or s3://bucket/prefix',
       });
     }
+    const dots = dotSegment(m[2] ?? '');
+    if (dots !== undefined) {
+      throw new StrataError('INVALID_ARGUMENT', `S3 URI "${uri}" has a "${dots}" path segment`, {
+        uri,
+        hint: 'a prefix may not contain . or .. segments (they would name objects outside it)',
+      });
+    }
     this.bucket = m[1];
     this.prefix = joinKey(m[2] ?? '');
     this.uri = this.prefix ? `s3://${this.bucket}/${this.prefix}` : `s3://${this.bucket}`;
@@ -60,8 +68,8 @@ export class S3Storage implements Storage {
   }
 
   /** Opens `s3://bucket/prefix` (no request is made until first use). */
-  static async open(uri: string, options?: S3StorageOptions): Promise<S3Storage> {
-    return new S3Storage(uri, options);
+  static open(uri: string, options?: S3StorageOptions): Promise<S3Storage> {
+    return Promise.resolve().then(() => new S3Storage(uri, options));
   }
 
   async get(key: string, options?: ReadOptions): Promise<Uint8Array> {
@@ -201,10 +209,12 @@ export class S3Storage implements Storage {
     return (await this.size(key, options)) !== undefined;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.client.destroy();
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.client.destroy();
+    }
+    return Promise.resolve();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -20,6 +20,12 @@ export interface Storage {
   /** Size in bytes, or undefined when absent. */
   size(key: string, options?: ReadOptions): Promise<number | undefined>;
   exists(key: string, options?: ReadOptions): Promise<boolean>;
+  /**
+   * Backends that write temporary objects (local: `.tmp-*` files before a rename) delete those
+   * last modified before `cutoffMs` (ms since the epoch), left by writers that were killed.
+   * Absent on backends without temporaries. Used by `vacuum`.
+   */
+  sweepTemporaries?(cutoffMs: number, options?: SweepOptions): Promise<{ files: number; bytes: number }>;
   /** Counters for tests and benchmarks (requests and bytes moved). */
   readonly stats: StorageStats;
   /** Idempotent. */
@@ -29,6 +35,12 @@ export interface Storage {
 
 export interface ReadOptions {
   readonly signal?: AbortSignal;
+}
+
+export interface SweepOptions {
+  readonly signal?: AbortSignal;
+  /** Count what would be deleted without deleting. */
+  readonly dryRun?: boolean;
 }
 
 export interface WriteOptions {

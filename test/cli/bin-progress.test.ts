@@ -11,7 +11,7 @@ const run = promisify(execFile);
 
 function sink(tty: boolean): Writable & { isTTY: boolean; text: string } {
   const w = new Writable({
-    write(chunk, _enc, cb) {
+    write(chunk: Buffer, _enc, cb) {
       w.text += chunk.toString();
       cb();
     },

@@ -9,6 +9,20 @@ import { Dataset } from '../../src/dataset/dataset.js';
 import { COMMANDS } from '../../src/cli/run.js';
 import { errorCode, startServer, strata } from './run-cli.js';
 
+/** The parts of `strata info --json` these tests read. */
+interface InfoJson {
+  length: number;
+  version: number;
+  bytes: number;
+  versions: { version: number }[];
+  columns: { name: string; bytes: number; meta: { lineage?: { model?: { sha256?: string } } } }[];
+}
+
+/** The parts of `strata search --json` these tests read. */
+interface SearchJson {
+  results: { row: number; score: number; label?: string }[];
+}
+
 let dir: string;
 let sample: string;
 let ds: string;
@@ -70,9 +84,14 @@ describe('dataset commands', () => {
       '--json',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout);
+    const summary: unknown = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ ingested: 24, skipped: [], version: 1, commits: 1 });
-    expect(r.stderr).toContain('ingest ['); // progress on stderr
+    // progress on stderr: JSON events with --json, the last one the summary
+    expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toMatchObject({
+      progress: 'ingest',
+      done: 24,
+      finished: true,
+    });
     const again = await strata([
       'ingest',
       sample,
@@ -94,12 +113,12 @@ describe('dataset commands', () => {
     expect(text.stdout).toMatch(/rows\s+24/);
     expect(text.stdout).toMatch(/image\s+image/);
     const r = await strata(['info', ds, '--json']);
-    const info = JSON.parse(r.stdout);
+    const info = JSON.parse(r.stdout) as InfoJson;
     expect(info).toMatchObject({ length: 24, version: 1 });
     expect(info.versions.map((v: { version: number }) => v.version)).toEqual([0, 1]);
-    const image = info.columns.find((c: { name: string }) => c.name === 'image');
-    expect(image.bytes).toBeGreaterThan(24 * 500);
-    expect(info.bytes).toBe(info.columns.reduce((s: number, c: { bytes: number }) => s + c.bytes, 0));
+    const image = info.columns.find((c) => c.name === 'image');
+    expect(image?.bytes).toBeGreaterThan(24 * 500);
+    expect(info.bytes).toBe(info.columns.reduce((s, c) => s + c.bytes, 0));
     expect(info.columns.find((c: { name: string }) => c.name === 'label')).toMatchObject({ htype: 'class_label' });
   });
 
@@ -112,7 +131,7 @@ describe('dataset commands', () => {
     const rows = r.stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l));
+      .map((l) => JSON.parse(l) as { boxes: number[][] });
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ image: { kind: 'image', shape: [128, 128, 3] }, label: 'circle' });
     expect(rows[0].boxes[0]).toHaveLength(4);
@@ -124,7 +143,7 @@ describe('dataset commands', () => {
   it('versions lists versions', async () => {
     const r = await strata(['versions', ds, '--json']);
     expect(r.code).toBe(0);
-    const v = JSON.parse(r.stdout);
+    const v = JSON.parse(r.stdout) as { versions: { length: number }[] };
     expect(v.versions.map((x: { length: number }) => x.length)).toEqual([0, 24]);
     const text = await strata(['versions', ds]);
     expect(text.stdout).toMatch(/^version\s+time\s+rows\s+message/);
@@ -149,9 +168,16 @@ describe('dataset commands', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ column: 'embedding', embedded: 24, dim: 16, noop: false });
-    expect(r.stderr).toContain('embed [');
+    // progress on stderr: JSON events with --json, the last one the summary
+    expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toMatchObject({
+      progress: 'embed',
+      done: 24,
+      finished: true,
+    });
     // --commit-interval-ms 0: a commit after each of the 3 batches
-    const versions = JSON.parse((await strata(['versions', ds, '--json'])).stdout).versions as { message: string }[];
+    const { versions } = JSON.parse((await strata(['versions', ds, '--json'])).stdout) as {
+      versions: { message: string }[];
+    };
     expect(versions.filter((v) => v.message.startsWith('embed image'))).toHaveLength(3);
     const again = await strata([
       'embed',
@@ -166,16 +192,14 @@ describe('dataset commands', () => {
     ]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to do');
-    const info = JSON.parse((await strata(['info', ds, '--json'])).stdout);
-    expect(info.columns.find((c: { name: string }) => c.name === 'embedding').meta.lineage.model.sha256).toMatch(
-      /^[0-9a-f]{64}$/,
-    );
+    const info = JSON.parse((await strata(['info', ds, '--json'])).stdout) as InfoJson;
+    expect(info.columns.find((c) => c.name === 'embedding')?.meta.lineage?.model?.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('search by row, by image file and by vector', async () => {
     const byRow = JSON.parse(
       (await strata(['search', ds, '--column', 'embedding', '--row', '0', '-k', '5', '--json'])).stdout,
-    );
+    ) as SearchJson;
     expect(byRow.results).toHaveLength(5);
     expect(byRow.results.map((h: { row: number }) => h.row)).not.toContain(0);
     const scores = byRow.results.map((h: { score: number }) => h.score);
@@ -184,12 +208,12 @@ describe('dataset commands', () => {
     const image = join(sample, 'images', 'circle', 'circle_001.jpg');
     const byImage = JSON.parse(
       (await strata(['search', ds, '--column', 'embedding', '--image', image, '-k', '3', '--json'])).stdout,
-    );
+    ) as SearchJson;
     const stored = (await strata(['head', ds, '-n', '24', '--json', '--columns', '_source,embedding'])).stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l))
-      .find((r: { _source: string }) => r._source === 'images/circle/circle_001.jpg');
+      .map((l) => JSON.parse(l) as { _source: string; embedding: number[] })
+      .find((r) => r._source === 'images/circle/circle_001.jpg');
     const byStored = JSON.parse(
       (
         await strata([
@@ -198,13 +222,13 @@ describe('dataset commands', () => {
           '--column',
           'embedding',
           '--vector',
-          stored.embedding.join(','),
+          stored!.embedding.join(','),
           '-k',
           '3',
           '--json',
         ])
       ).stdout,
-    );
+    ) as SearchJson;
     expect(byImage.results.map((h: { row: number }) => h.row)).toEqual(
       byStored.results.map((h: { row: number }) => h.row),
     );
@@ -229,8 +253,8 @@ describe('dataset commands', () => {
           '--json',
         ])
       ).stdout,
-    );
-    expect(filtered.results.every((h: { label: string }) => h.label === 'square')).toBe(true);
+    ) as SearchJson;
+    expect(filtered.results.every((h) => h.label === 'square')).toBe(true);
   });
 
   it('search errors: no query, two queries, wrong column, wrong dimension', async () => {
@@ -279,7 +303,7 @@ describe('dataset commands', () => {
       embedded: 4,
       lineage: { preprocess: { kind: 'text', tokenizer: 'cli-words' } },
     });
-    const hits = JSON.parse(
+    const hits: unknown = JSON.parse(
       (
         await strata([
           'search',

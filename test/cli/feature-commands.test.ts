@@ -52,7 +52,7 @@ describe('feature repository commands', () => {
   it('apply validates and registers definitions; a second apply changes nothing', async () => {
     const r = await strata(['apply', repo, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout);
+    const out = JSON.parse(r.stdout) as { views: { name: string }[] };
     expect(out).toMatchObject({ version: 1, changed: true, services: ['ranker'] });
     expect(out.views.map((v: { name: string }) => v.name).sort()).toEqual(['user_activity', 'user_last']);
     const again = await strata(['apply'], { cwd: repo });
@@ -85,14 +85,14 @@ describe('feature repository commands', () => {
       '--json',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout);
+    const out = JSON.parse(r.stdout) as { store: string; views: { view: string; written: number }[] };
     expect(out.store).toBe('sqlite');
     expect(out.views.map((v: { view: string }) => v.view).sort()).toEqual(['user_activity', 'user_last']);
     expect(out.views.every((v: { written: number }) => v.written > 0)).toBe(true);
     expect(r.stderr).toContain('materialize');
     const again = JSON.parse(
       (await strata(['materialize', repo, '--incremental', '--end', '2024-01-04T00:00:00Z', '--json'])).stdout,
-    );
+    ) as { views: { written: number }[] };
     expect(again.views.every((v: { written: number }) => v.written === 0)).toBe(true);
     expect((await strata(['materialize', repo, '--end', '2024-01-04'])).code).toBe(2);
     expect((await strata(['materialize', repo, '--start', 'yesterday-ish', '--end', '2024-01-04'])).code).toBe(2);
@@ -141,7 +141,7 @@ describe('feature repository commands', () => {
         env,
       });
       expect(m.code, m.stderr).toBe(0);
-      expect(JSON.parse(m.stdout).store).toBe('redis');
+      expect((JSON.parse(m.stdout) as { store: string }).store).toBe('redis');
       const server = await startServer(['serve', repo, '--port', '0'], { env });
       const res = await fetch(`${server.url}/get-online-features`, {
         method: 'POST',

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
 import type { Batch } from '../../src/dataset/batches/index.js';
+import type { Storage } from '../../src/storage/storage.js';
 import { makeJpeg, makePng } from '../helpers/media.js';
 
 const N = 45;
@@ -218,8 +219,8 @@ describe('ds.batches', () => {
           return inner.getRange(key, offset, length, o);
         },
       },
-      close: { value: async () => undefined },
-    });
+      close: { value: () => Promise.resolve() },
+    }) as Storage;
     const view = await Dataset.open(ds.uri, { storage: counting });
     const ac = new AbortController();
     const it = view.batches({

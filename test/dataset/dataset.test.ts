@@ -118,7 +118,7 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
     expect(d.find((c) => c.column === 'score')).toMatchObject({ count: 12, nulls: 0, min: 0, max: 5.5 });
     expect(d.find((c) => c.column === 'image')?.formats).toEqual({ jpeg: 9, png: 3 });
     await expect(ds.filter({ nope: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect(() => ds.take([99])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as unknown as Error);
+    expect(() => ds.take([99])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
   it('prints like a DataFrame, media as <image h×w×c fmt>', async () => {
@@ -150,7 +150,7 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
     await ds.describe();
     expect(storage.chunkReads(mediaIds)).toEqual([]);
     expect(storage.reads.length).toBeGreaterThan(0);
-    (await (await ds.row(0)).image) instanceof ImageCell;
+    expect((await ds.row(0)).image).toBeInstanceOf(ImageCell);
     await ((await ds.row(0)).image as ImageCell).bytes();
     expect(storage.chunkReads(mediaIds).length).toBeGreaterThan(0);
   });

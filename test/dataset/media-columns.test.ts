@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
-import { ImageCell, VideoCell } from '../../src/dataset/cells.js';
+import { type ImageCell, VideoCell } from '../../src/dataset/cells.js';
 import { openStorage } from '../../src/storage/open.js';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';

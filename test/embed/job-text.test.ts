@@ -105,7 +105,7 @@ describe('embed() on a text column with a user tokenizer', () => {
         commitEveryBatches: 2,
       });
       expect(s).toMatchObject({ processed: TEXTS.length, embedded: TEXTS.length - 2, empty: 1, dim: 8 });
-      expect(s.failures).toEqual([{ row: 8, reason: expect.stringContaining('NUL in text') }]);
+      expect(s.failures).toEqual([{ row: 8, reason: expect.stringContaining('NUL in text') as unknown }]);
       runs.push(await vectors(ds));
     }
     for (const got of runs) {
@@ -116,8 +116,8 @@ describe('embed() on a text column with a user tokenizer', () => {
             v!,
             textEncoderReference(
               model.weights,
-              wordIds(TEXTS[r]!),
-              wordIds(TEXTS[r]!).map(() => 0),
+              wordIds(TEXTS[r]),
+              wordIds(TEXTS[r]).map(() => 0),
             ),
           ),
           `row ${r}`,
@@ -226,7 +226,7 @@ describe('embed() on a text column with a user tokenizer', () => {
     expect(s.lineage.preprocess).toMatchObject({ kind: 'text', maxTokens: 6 });
     (await vectors(ds)).forEach((v, r) => {
       if (TEXTS[r] === null || r === 8) return expect(v).toBeNull();
-      const ids = wordIds(TEXTS[r]!).slice(0, 6);
+      const ids = wordIds(TEXTS[r]).slice(0, 6);
       expect(
         maxRelDiff(
           v!,
@@ -311,7 +311,7 @@ describe('embed() on a text column with a user tokenizer', () => {
       tokenizer: (t: string) => (t === 'sky' ? [] : tokenizer(t)),
     });
     expect(s.failures).toEqual([
-      { row: 8, reason: expect.stringContaining('NUL') },
+      { row: 8, reason: expect.stringContaining('NUL') as unknown },
       { row: 9, reason: 'the tokenizer returned no tokens' },
     ]);
     expect((await vectors(fresh))[9]).toBeNull();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { tinyConvNetReference } from '../../datasets/models/onnx-builder.js';
-import { VideoCell } from '../../src/dataset/cells.js';
+import type { VideoCell } from '../../src/dataset/cells.js';
 import { Dataset } from '../../src/dataset/dataset.js';
 import type { Tensor } from '../../src/dataset/htypes/index.js';
 import { embed } from '../../src/embed/job.js';
@@ -59,7 +59,7 @@ describe('embed(): videos', () => {
       output: 'mean',
       batchSize: 3,
     });
-    const max = await embed(ds, {
+    await embed(ds, {
       column: 'video',
       model: model.path,
       frames: { count: 4 },
@@ -128,7 +128,7 @@ describe('embed(): videos', () => {
       expect(s.embedded + s.failures.length).toBe(2);
       expect(s.failures).toHaveLength(1);
       expect(s.failures[0].row).toBe(1);
-      expect(((await vds.values('embedding')) as unknown[])[1]).toBeNull();
+      expect((await vds.values('embedding'))[1]).toBeNull();
     } finally {
       await vds.close();
     }

@@ -8,6 +8,7 @@ import { Dataset } from '../../src/dataset/dataset.js';
 import { embed } from '../../src/embed/job.js';
 import type { EmbeddingLineage } from '../../src/embed/lineage.js';
 import { EmbeddingModel } from '../../src/embed/model.js';
+import type { Preprocess } from '../../src/embed/preprocess.js';
 import { sampleByteRange } from '../../src/format/chunk.js';
 import { openStorage } from '../../src/storage/open.js';
 import { STRATA_VERSION } from '../../src/version.js';
@@ -185,7 +186,7 @@ describe('embed(): tiny model vs the JS reference', () => {
       model: rgb.path,
       output: 'by_time',
       batchSize: 4,
-      onProgress: (p) => committed.push(p.committedRows),
+      onProgress: (p) => committed.push(p.committedRows ?? -1),
     });
     expect(s.processed).toBe(images.length);
     expect(ds.version - v0).toBe(1); // 6 batches well inside the default 10 s: only the final commit
@@ -198,7 +199,7 @@ describe('embed(): tiny model vs the JS reference', () => {
       output: 'every_batch',
       batchSize: 4,
       commitIntervalMs: 0,
-      onProgress: (p) => committed.push(p.committedRows),
+      onProgress: (p) => committed.push(p.committedRows ?? -1),
     });
     expect(ds.version - v1).toBe(Math.ceil(images.length / 4)); // 6 batches → 6 commits
     expect(committed.slice(-6)).toEqual([4, 8, 12, 16, 20, 23]);
@@ -266,6 +267,42 @@ describe('embed(): tiny model vs the JS reference', () => {
     for (let i = 0; i < 8; i++) expect(Array.from(a[i])).toEqual(Array.from(b[i]));
   });
 
+  it('unembedded counts rows given a value for the column by append(); rows appended without one are embedded', async () => {
+    await using ds = await imageDataset(mem(), images.slice(0, 4));
+    await embed(ds, { column: 'image', model: rgb.path });
+    await ds.append({ image: images[4], id: 4, embedding: null });
+    await ds.commit();
+    await ds.append({ image: images[5], id: 5 });
+    await ds.commit();
+    const warnings: string[] = [];
+    const s = await embed(ds, { column: 'image', model: rgb.path, onWarning: (_m, code) => warnings.push(code) });
+    expect(s).toMatchObject({ resumedFrom: 5, processed: 1, embedded: 1, unembedded: 1 });
+    expect(warnings).toEqual(['STRATA_EMBED_UNFILLED']);
+    const got = await vectors(ds, 'embedding');
+    expect(got.map((v) => v === null)).toEqual([false, false, false, false, true, false]);
+  });
+
+  it("preprocess.iccProfile is part of the lineage; a column from before it reads as 'srgb' (what it did then)", async () => {
+    await using ds = await imageDataset(mem(), images.slice(0, 4));
+    const s = await embed(ds, { column: 'image', model: rgb.path, preprocess: { iccProfile: 'srgb' } });
+    expect(s.lineage.preprocess).toMatchObject({ iccProfile: 'srgb' });
+    await expect(embed(ds, { column: 'image', model: rgb.path })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { differences: ['preprocess'] },
+    });
+    // an older column: its lineage has no iccProfile; its vectors were computed with the profile applied
+    const stored = ds.columnMeta('embedding').lineage as EmbeddingLineage;
+    const { iccProfile: _, ...legacy } = stored.preprocess as Preprocess;
+    ds.setColumnMeta('embedding', { lineage: { ...stored, preprocess: legacy } });
+    await ds.commit();
+    await expect(embed(ds, { column: 'image', model: rgb.path })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await embed(ds, { column: 'image', model: rgb.path, preprocess: { iccProfile: 'srgb' } })).toMatchObject({
+      noop: true,
+    });
+    const fresh = await embed(ds, { column: 'image', model: rgb.path, output: 'plain' });
+    expect(fresh.lineage.preprocess).toMatchObject({ iccProfile: 'ignore' });
+  });
+
   it('mismatched input shapes give a clear INVALID_ARGUMENT before anything is written', async () => {
     await using ds = await imageDataset(mem(), images.slice(0, 3));
     const v = ds.version;
@@ -314,7 +351,9 @@ describe('embed(): tiny model vs the JS reference', () => {
 
     const r = await embed(ds, { column: 'image', model: rgb.path, batchSize: 4 });
     expect(r).toMatchObject({ processed: 10, embedded: 9 });
-    expect(r.failures).toEqual([{ row: 6, reason: expect.stringMatching(/checksum/) }]);
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures[0].row).toBe(6);
+    expect(r.failures[0].reason).toMatch(/checksum/);
     const got = await vectors(ds, 'embedding');
     const want = await referenceEmbeddings(images.slice(0, 10), rgb.weights, { size: 32 });
     got.forEach((v, row) =>
@@ -336,7 +375,8 @@ describe('embed(): tiny model vs the JS reference', () => {
     await using ds = await imageDataset(mem(), imgs);
     const s = await embed(ds, { column: 'image', model: rgb.path, batchSize: 4 });
     expect(s.failures).toHaveLength(1);
-    expect(s.failures[0]).toMatchObject({ row: 3, reason: expect.stringMatching(/corrupt|premature|truncat|jpeg/i) });
+    expect(s.failures[0].row).toBe(3);
+    expect(s.failures[0].reason).toMatch(/corrupt|premature|truncat|jpeg/i);
     expect(s).toMatchObject({ embedded: 8, empty: 1, processed: 10 });
     const got = await vectors(ds, 'embedding');
     expect(got[3]).toBeNull();

@@ -10,12 +10,23 @@ import {
   buildTinyConvNet,
   writeModel,
 } from '../../datasets/models/onnx-builder.js';
+import { Dataset } from '../../src/dataset/dataset.js';
+import { embed } from '../../src/embed/job.js';
 import { EmbeddingModel } from '../../src/embed/model.js';
 import { damagedJpeg, sampleImages } from './fixtures/data.js';
 import type { StrataError } from '../../src/errors.js';
 import { resizeForModel, resolvePreprocess, toTensor, validatePreprocess } from '../../src/embed/preprocess.js';
 
 let dir: string;
+/** The error `f` throws (fails the test when it returns). */
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-embed-err-'));
 });
@@ -65,6 +76,39 @@ describe('EmbeddingModel.load', () => {
       code: 'INVALID_ARGUMENT',
       details: { inputs: ['image', 'mask'] },
     });
+  });
+
+  it('a second required input is refused at load even when inputName picks the image, naming the inputs', async () => {
+    const bytes = buildMultiIoModel({ inputs: 2, outputs: 1 });
+    const err = await EmbeddingModel.load(bytes, { inputName: 'image' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'inputName', inputs: ['image', 'mask'], extraInputs: ['mask'] },
+    });
+    expect(String((err as Error).message)).toContain("'mask'");
+    const session = await ort.InferenceSession.create(bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await expect(EmbeddingModel.load(session, { sha256, inputName: 'image' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { extraInputs: ['mask'] },
+    });
+    await session.release();
+  });
+
+  it('embed() refuses such a model before anything is written, not at run time', async () => {
+    const path = join(dir, 'two-inputs.onnx');
+    await writeModel(path, buildMultiIoModel({ inputs: 2, outputs: 1 }));
+    await using ds = await Dataset.create(`memory://two-inputs-${Date.now()}`, { schema: { image: 'image' } });
+    await ds.append((await sampleImages(3)).map((image) => ({ image })));
+    await ds.commit();
+    const v = ds.version;
+    for (const inputName of [undefined, 'image']) {
+      await expect(
+        embed(ds, { column: 'image', model: path, inputName, preprocess: { size: 8 } }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { inputs: ['image', 'mask'] } });
+    }
+    expect(ds.version).toBe(v);
+    expect(ds.columns).not.toContain('embedding');
   });
 
   it('several outputs → INVALID_ARGUMENT listing them; outputName picks one', async () => {
@@ -136,32 +180,24 @@ describe('validatePreprocess against the model input', () => {
     );
   });
   it('channels vs model C', () => {
-    expect(() => validatePreprocess({ channels: 'gray' }, nchw3)).toThrow(
-      expect.objectContaining({
-        code: 'INVALID_ARGUMENT',
-        details: expect.objectContaining({ field: 'preprocess.channels' }),
-      }),
-    );
-    expect(() => validatePreprocess({ channels: 'RGB', size: 32 }, [-1, 1, 32, 32])).toThrow(
-      expect.objectContaining({
-        details: expect.objectContaining({ field: 'preprocess.channels', hint: "use channels: 'gray'" }),
-      }),
-    );
+    expect(thrown(() => validatePreprocess({ channels: 'gray' }, nchw3))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'preprocess.channels' },
+    });
+    expect(thrown(() => validatePreprocess({ channels: 'RGB', size: 32 }, [-1, 1, 32, 32]))).toMatchObject({
+      details: { field: 'preprocess.channels', hint: "use channels: 'gray'" },
+    });
     expect(() => validatePreprocess({}, [-1, 4, 224, 224])).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
     );
   });
   it('layout NCHW vs an NHWC model (and back), rank', () => {
-    expect(() => validatePreprocess({ size: 32 }, [-1, 32, 32, 3])).toThrow(
-      expect.objectContaining({
-        details: expect.objectContaining({ field: 'preprocess.layout', hint: "set layout: 'NHWC'" }),
-      }),
-    );
-    expect(() => validatePreprocess({ size: 32, layout: 'NHWC' }, [-1, 3, 32, 32])).toThrow(
-      expect.objectContaining({
-        details: expect.objectContaining({ field: 'preprocess.layout' }),
-      }),
-    );
+    expect(thrown(() => validatePreprocess({ size: 32 }, [-1, 32, 32, 3]))).toMatchObject({
+      details: { field: 'preprocess.layout', hint: "set layout: 'NHWC'" },
+    });
+    expect(thrown(() => validatePreprocess({ size: 32, layout: 'NHWC' }, [-1, 3, 32, 32]))).toMatchObject({
+      details: { field: 'preprocess.layout' },
+    });
     expect(() => validatePreprocess({}, [-1, 3, 224])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
   it('bad fields name themselves', () => {

@@ -1,6 +1,7 @@
 /** toTensor against a plain per-value reference: every layout/channel order, odd sizes, unaligned pixel buffers. */
 import { describe, expect, it } from 'vitest';
-import { resolvePreprocess, toTensor } from '../../src/embed/preprocess.js';
+import sharp from 'sharp';
+import { resizeForModel, resolvePreprocess, toTensor } from '../../src/embed/preprocess.js';
 
 /** h × w RGB pixels at byte offset `offset` of a larger buffer (unaligned when offset % 4 ≠ 0). */
 function pixels(h: number, w: number, seed: number, offset: number): Uint8Array {
@@ -58,5 +59,31 @@ describe('toTensor', () => {
         }
       }
     }
+  });
+});
+
+describe("resizeForModel gives PIL's pixels for images with alpha", () => {
+  // PIL's convert('RGB'), torchvision's loader, drops alpha and keeps the colour of transparent pixels
+  const [h, w] = [24, 40];
+  const rgba = new Uint8Array(h * w * 4);
+  for (let p = 0; p < h * w; p++)
+    rgba.set([(p * 7) % 256, (p * 13) % 256, (p * 29) % 256, p % w < 10 ? 0 : 128], p * 4);
+  const rgb = Uint8Array.from({ length: h * w * 3 }, (_, i) => rgba[Math.floor(i / 3) * 4 + (i % 3)]);
+
+  it('an RGBA PNG with transparent and translucent pixels: alpha dropped, colours kept exactly', async () => {
+    const png = new Uint8Array(
+      await sharp(rgba, { raw: { width: w, height: h, channels: 4 } })
+        .png()
+        .toBuffer(),
+    );
+    for (const fit of ['fill', 'center-crop'] as const) {
+      const px = await resizeForModel(png, { size: [h, w], fit, cropFraction: 1 });
+      expect(Buffer.from(px).equals(Buffer.from(rgb)), fit).toBe(true);
+    }
+  });
+
+  it('raw RGBA pixels likewise', async () => {
+    const px = await resizeForModel({ data: rgba, width: w, height: h, channels: 4 }, { size: [h, w], fit: 'fill' });
+    expect(Buffer.from(px).equals(Buffer.from(rgb))).toBe(true);
   });
 });

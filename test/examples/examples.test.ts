@@ -70,6 +70,7 @@ describe('examples', () => {
       '07-serve-features.ts',
       '08-s3.ts',
       '09-embed-text.ts',
+      '10-bring-your-own-model.ts',
     ]);
   });
 
@@ -96,6 +97,16 @@ describe('examples', () => {
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).not.toContain('SKIPPED');
     expect(r.stdout).toContain(`s3://${s3.bucket}/`);
+  }, 180_000);
+
+  it('08-s3.ts without an S3 bucket says it was skipped, why and how to run it, and never "ok"', async () => {
+    const env: NodeJS.ProcessEnv = { STRATA_EXAMPLES_DIR: dir };
+    const r = await runExample('08-s3.ts', { ...env, STRATA_S3_BUCKET: '' });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stderr).toMatch(/^08-s3: SKIPPED/m);
+    expect(r.stderr).toContain('STRATA_S3_BUCKET');
+    expect(r.stderr).toContain('s3rver');
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/: ok in/);
   }, 180_000);
 
   it('an example that fails exits non-zero with one FAILED line', async () => {

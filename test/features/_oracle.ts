@@ -24,7 +24,7 @@ export function rng(seed: number): () => number {
 
 export interface Event {
   rid: number;
-  k: number | string | null;
+  k: number | string | bigint | null;
   ts: number;
   cr: number | null;
   v: number | null;
@@ -32,7 +32,7 @@ export interface Event {
 }
 export interface Row {
   qid: number;
-  qk: number | string;
+  qk: number | string | bigint;
   qts: number;
 }
 
@@ -42,8 +42,16 @@ export interface GenOptions {
   events?: number;
   rows?: number;
   stringKeys?: boolean;
+  /** Integer keys 2^60 + i (Snowflake-style ids that float64 cannot tell apart), as bigints. */
+  bigKeys?: boolean;
+  /** No event without a key (a key column without nulls takes the engine's direct-table path). */
+  noNullKeys?: boolean;
   /** Event times: base + grid·15min (+ sometimes a few ms), spanning `spanSlots` slots. */
   spanSlots?: number;
+  /** Added to every value: large offsets with a small spread test numerically stable stddev. */
+  valueOffset?: number;
+  /** Values are the event's epoch seconds (large, spread over the span). */
+  epochValues?: boolean;
 }
 
 const WORDS = ['a', 'b', 'c', 'dd', 'e'];
@@ -52,7 +60,7 @@ export function generate(o: GenOptions): { events: Event[]; rows: Row[] } {
   const r = rng(o.seed);
   const E = o.entities ?? 40;
   const span = o.spanSlots ?? 300;
-  const key = (i: number) => (o.stringKeys ? `u${i}` : i);
+  const key = (i: number) => (o.stringKeys ? `u${i}` : o.bigKeys ? 2n ** 60n + BigInt(i) : i);
   const time = () => {
     const slot = Math.floor(r() * span);
     const jitter = r() < 0.6 ? 0 : r() < 0.5 ? 1 : Math.floor(r() * 15 * MIN);
@@ -63,10 +71,15 @@ export function generate(o: GenOptions): { events: Event[]; rows: Row[] } {
     const ts = r() < 0.15 && events.length ? events[Math.floor(r() * events.length)].ts : time();
     events.push({
       rid: i,
-      k: r() < 0.01 ? null : key(Math.floor(r() * E)),
+      k: r() < 0.01 && !o.noNullKeys ? null : key(Math.floor(r() * E)),
       ts,
       cr: r() < 0.3 ? null : BASE + Math.floor(r() * 5) * 1000,
-      v: r() < 0.12 ? null : Math.round((r() * 20 - 5) * 1000) / 1000,
+      v:
+        r() < 0.12
+          ? null
+          : o.epochValues
+            ? Math.floor(ts / 1000)
+            : (o.valueOffset ?? 0) + Math.round((r() * 20 - 5) * 1000) / 1000,
       s: r() < 0.1 ? null : WORDS[Math.floor(r() * WORDS.length)],
     });
   }

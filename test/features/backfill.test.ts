@@ -7,20 +7,32 @@ import { setParallelMinEvents, sortEvents } from '../../src/features/sort.js';
 import { aggRepo, eventsTable } from './_fixtures.js';
 import { close, duck, generate, loadIntoDuck, query, rng } from './_oracle.js';
 
+type Rec = Record<string, unknown>;
+/** Rows of a table as plain records. */
+const records = (t: A.Table): Rec[] => t.toArray().map((r: { toJSON(): Rec }) => r.toJSON());
+
 let con: DuckDBConnection;
+
+/** Orders integer keys exactly (bigints beyond 2^53 included). */
+function cmpKey(a: unknown, b: unknown): number {
+  const x = BigInt(a as bigint);
+  const y = BigInt(b as bigint);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
 beforeAll(async () => {
   con = await duck();
 });
 afterAll(() => con.closeSync());
 
 describe('backfill', () => {
-  for (const [seed, tile] of [
-    [31, '1m'],
-    [32, '15m'],
-    [33, '1h'],
+  for (const [seed, tile, bigKeys] of [
+    [31, '1m', false],
+    [32, '15m', false],
+    [33, '1h', false],
+    [36, '15m', true],
   ] as const) {
-    it(`tiles (${tile}) equal GROUP BY k, tile in DuckDB (seed ${seed})`, async () => {
-      const { events, rows } = generate({ seed });
+    it(`tiles (${tile}) equal GROUP BY k, tile in DuckDB (seed ${seed}${bigKeys ? ', int64 keys > 2^53' : ''})`, async () => {
+      const { events, rows } = generate({ seed, bigKeys, noNullKeys: bigKeys });
       await loadIntoDuck(con, events, rows);
       const repo = await aggRepo(
         eventsTable(events),
@@ -44,19 +56,19 @@ describe('backfill', () => {
         'v__max',
         'rows__count',
       ]);
-      const got = tiles
-        .toArray()
-        .map((r) => r.toJSON())
-        .sort((a, b) => Number(a.k) - Number(b.k) || (a.tile_start as number) - (b.tile_start as number));
+      const got = records(tiles).sort(
+        (a, b) => cmpKey(a.k, b.k) || (a.tile_start as number) - (b.tile_start as number),
+      );
       const want = await query(
         con,
-        `SELECT k, (CAST(ceil(ts / ${T}::DOUBLE) AS BIGINT) - 1) * ${T} AS tile_start, count(v) c, sum(v) s, min(v) mn, max(v) mx, count(*) n
-         FROM events WHERE k IS NOT NULL GROUP BY ALL ORDER BY k, tile_start`,
+        `SELECT CAST(k AS VARCHAR) AS k, (CAST(ceil(ts / ${T}::DOUBLE) AS BIGINT) - 1) * ${T} AS tile_start, count(v) c, sum(v) s, min(v) mn, max(v) mx, count(*) n
+         FROM events WHERE k IS NOT NULL GROUP BY ALL`,
       );
+      want.sort((a, b) => cmpKey(a.k, b.k) || (a.tile_start as number) - (b.tile_start as number));
       expect(got.length).toBe(want.length);
       want.forEach((w, i) => {
         const g = got[i];
-        expect([Number(g.k), g.tile_start, Number(g.v__count), Number(g.rows__count)]).toEqual([
+        expect([String(g.k), g.tile_start, Number(g.v__count), Number(g.rows__count)]).toEqual([
           w.k,
           w.tile_start,
           w.c,
@@ -89,7 +101,7 @@ describe('backfill', () => {
       for await (const _ of viaIndex.latestValues('aggs', { end: new Date() })) void _;
       const indexed = await viaIndex.backfill('aggs');
       expect(direct.numRows).toBe(indexed.numRows);
-      expect(direct.toArray().map((r) => r.toJSON())).toEqual(indexed.toArray().map((r) => r.toJSON()));
+      expect(records(direct)).toEqual(records(indexed));
     }
     setParallelMinEvents(1_000_000);
   });
@@ -118,7 +130,7 @@ describe('backfill', () => {
     }
     // rows with the key as a number ('u7' → 7 for string keys)
     const rowsOf = (t: A.Table) =>
-      t.toArray().map((r) => ({ ...r.toJSON(), k: Number(String(r.k).replace(/^u/, '')) }));
+      records(t).map((r): Rec => ({ ...r, k: Number(String(r.k as string | number).replace(/^u/, '')) }));
     const T = 15 * 60_000;
     let want: ReturnType<typeof rowsOf> | undefined;
     for (const [type, table] of sources) {
@@ -141,6 +153,35 @@ describe('backfill', () => {
           got.filter((r) => (r.tile_start as number) + T > start && (r.tile_start as number) < end),
         );
       }
+    }
+  });
+
+  it('reports the events it drops for a null key or time (backfill, training sets)', async () => {
+    const { events, rows } = generate({ seed: 37, events: 600 });
+    events[5].ts = Number.NaN; // a null event time
+    const nullKeys = events.filter((e) => e.k === null).length;
+    expect(nullKeys).toBeGreaterThan(0);
+    const table = tableFromRecords(
+      events.map((e) => ({ k: e.k, event_timestamp: e.ts === e.ts ? e.ts : null, cr: e.cr, v: e.v })),
+      { dtypes: { k: 'int64', event_timestamp: 'timestamp', cr: 'timestamp', v: 'float64' } },
+    );
+    const want = nullKeys + (events[5].k === null ? 0 : 1);
+    for (const aggs of [
+      [{ column: 'v', function: 'sum', window: '1h' }],
+      [{ column: 'v', function: 'last', window: '1h' }],
+    ] as const) {
+      const repo = await aggRepo(table, aggs, '15m');
+      const seen: { phase: string; done: number; total?: number }[] = [];
+      await repo.backfill('aggs', { onProgress: (p) => seen.push(p) });
+      await repo
+        .getHistoricalFeatures(
+          rows.map((q) => ({ k: q.qk, event_timestamp: q.qts })),
+          { features: ['aggs'], onProgress: (p) => seen.push(p) },
+        )
+        .toArray();
+      const dropped = seen.filter((p) => p.phase === 'dropped aggs');
+      expect(dropped.length).toBeGreaterThan(0);
+      for (const p of dropped) expect([p.done, p.total]).toEqual([want, events.length]);
     }
   });
 

@@ -15,7 +15,14 @@ beforeAll(async () => {
 });
 afterAll(() => con.closeSync());
 
-const CASES: { seed: number; stringKeys: boolean; ttl?: number; entities?: number; threads?: number }[] = [
+const CASES: {
+  seed: number;
+  stringKeys: boolean;
+  ttl?: number;
+  entities?: number;
+  threads?: number;
+  bigKeys?: boolean;
+}[] = [
   { seed: 11, stringKeys: false, ttl: undefined },
   { seed: 12, stringKeys: false, ttl: 2 * HOUR },
   { seed: 13, stringKeys: true, ttl: 45 * 60_000 },
@@ -23,13 +30,22 @@ const CASES: { seed: number; stringKeys: boolean; ttl?: number; entities?: numbe
   { seed: 15, stringKeys: false, ttl: 1, entities: 10 },
   { seed: 16, stringKeys: false, ttl: 3 * HOUR, threads: 2 },
   { seed: 17, stringKeys: true, ttl: undefined, threads: 2, entities: 600 },
+  // int64 keys 2^60 + i: distinct entities that collapse to one float64
+  { seed: 18, stringKeys: false, ttl: 2 * HOUR, bigKeys: true },
+  { seed: 19, stringKeys: false, ttl: undefined, bigKeys: true, threads: 2 },
 ];
 
 describe('plain views vs DuckDB ASOF JOIN', () => {
   for (const c of CASES) {
-    it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, ttl ${c.ttl ?? 'none'}${c.threads ? ', two threads' : ''})`, async () => {
+    it(`seed ${c.seed} (${c.stringKeys ? 'string' : c.bigKeys ? 'int64 > 2^53' : 'int'} keys, ttl ${c.ttl ?? 'none'}${c.threads ? ', two threads' : ''})`, async () => {
       setParallelMinEvents(c.threads ? 1 : 1_000_000);
-      const { events, rows } = generate({ seed: c.seed, stringKeys: c.stringKeys, entities: c.entities });
+      const { events, rows } = generate({
+        seed: c.seed,
+        stringKeys: c.stringKeys,
+        entities: c.entities,
+        bigKeys: c.bigKeys,
+        noNullKeys: c.bigKeys,
+      });
       await loadIntoDuck(con, events, rows, c.stringKeys);
       const repo = await plainRepo(eventsTable(events, c.stringKeys), c.ttl);
       const out = await repo

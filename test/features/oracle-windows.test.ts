@@ -43,13 +43,25 @@ const CASES = [
   { seed: 4, stringKeys: false, tile: '5m', entities: 5, events: 2500, tiles: 'materialize' },
   { seed: 4, stringKeys: false, tile: '5m', entities: 5, events: 2500, tiles: 'virtual' },
   { seed: 5, stringKeys: true, tile: '1m', spanSlots: 40, tiles: 'auto' },
+  // large values with a small spread (stddev must not cancel): 1e9 + [-5, 15], and epoch seconds
+  { seed: 41, stringKeys: false, tile: '15m', tiles: 'materialize', valueOffset: 1e9 },
+  { seed: 41, stringKeys: false, tile: '15m', tiles: 'virtual', valueOffset: 1e9 },
+  { seed: 42, stringKeys: false, tile: undefined, tiles: 'auto', aggs: 'finite', path: 'pairs', valueOffset: 1e9 },
+  { seed: 43, stringKeys: false, tile: '5m', tiles: 'materialize', epochValues: true },
+  { seed: 43, stringKeys: false, tile: '5m', tiles: 'virtual', epochValues: true, threads: 2 },
+  // int64 keys 2^60 + i: distinct entities that collapse to one float64
+  { seed: 44, stringKeys: false, tile: '15m', tiles: 'materialize', bigKeys: true },
+  { seed: 45, stringKeys: false, tile: undefined, tiles: 'auto', aggs: 'finite', path: 'pairs', bigKeys: true },
 ] as const;
 
 describe('aggregation views vs DuckDB', () => {
   for (const c of CASES) {
     const aggs = 'aggs' in c ? FINITE : ALL_AGGS;
     const path = 'path' in c ? c.path : 'index';
-    it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, tile ${c.tile ?? 'default'}, ${c.tiles} tiles, ${aggs === FINITE ? 'finite windows' : 'all windows'}, ${path}${'threads' in c ? ', two threads' : ''})`, async () => {
+    const values =
+      ('valueOffset' in c ? ', values 1e9 + small' : 'epochValues' in c ? ', epoch-second values' : '') +
+      ('bigKeys' in c ? ', int64 keys > 2^53' : '');
+    it(`seed ${c.seed} (${c.stringKeys ? 'string' : 'int'} keys, tile ${c.tile ?? 'default'}, ${c.tiles} tiles, ${aggs === FINITE ? 'finite windows' : 'all windows'}, ${path}${'threads' in c ? ', two threads' : ''}${values})`, async () => {
       setTileStrategy(c.tiles);
       setPairStrategy(path === 'index' ? 'index' : 'auto');
       setParallelMinEvents('threads' in c ? 1 : 1_000_000);
@@ -59,6 +71,10 @@ describe('aggregation views vs DuckDB', () => {
         entities: 'entities' in c ? c.entities : undefined,
         events: 'events' in c ? c.events : undefined,
         spanSlots: 'spanSlots' in c ? c.spanSlots : undefined,
+        valueOffset: 'valueOffset' in c ? c.valueOffset : undefined,
+        epochValues: 'epochValues' in c ? c.epochValues : undefined,
+        bigKeys: 'bigKeys' in c ? c.bigKeys : undefined,
+        noNullKeys: 'bigKeys' in c,
       });
       await loadIntoDuck(con, events, rows, c.stringKeys);
       const repo = await aggRepo(eventsTable(events, c.stringKeys), aggs, c.tile);

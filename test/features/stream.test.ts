@@ -173,6 +173,79 @@ describe('streaming equals backfill', () => {
     expect(repo.streamStats('stream').droppedLate).toBe(1);
   });
 
+  it('stddev of large values with a small spread (1e9 + [0..4]) is 1.58 in push, latestValues and training sets', async () => {
+    const aggs: AggregationDef[] = [
+      { column: 'v', function: 'stddev', window: '1h' },
+      { column: 'v', function: 'stddev', window: 'lifetime' },
+    ];
+    const repo = await pushRepo(aggs, HOUR, '10m');
+    const t0 = Date.UTC(2024, 0, 1);
+    // two tiles and out-of-order arrival: tile merges and the raw-event edge both take part
+    const events = [0, 1, 2, 3, 4].map((i) => ({
+      k: 1,
+      event_timestamp: t0 + i * 7 * 60_000,
+      v: 1e9 + i,
+      eid: `e${i}`,
+    }));
+    const [pushed] = await repo.push('stream', [events[3], events[0], events[4], events[1], events[2]]);
+    const want = Math.sqrt(2.5);
+    for (const v of Object.values(pushed.values[0])) expect(v).toBeCloseTo(want, 12);
+    const end = new Date(t0 + 28 * 60_000);
+    for await (const b of repo.latestValues('aggs', { end }))
+      for (const v of Object.values(b.values[0])) expect(v).toBeCloseTo(want, 12);
+    const [row] = await repo.getHistoricalFeatures([{ k: 1, event_timestamp: end }], { features: ['aggs'] }).toArray();
+    expect(row.v_stddev_1h).toBeCloseTo(want, 12);
+    // epoch seconds as values (a day of events every 10 minutes): sample stddev of an arithmetic series
+    const secs = Array.from({ length: 144 }, (_, i) => ({
+      k: 2,
+      event_timestamp: t0 + i * 600_000,
+      v: t0 / 1000 + i * 600,
+      eid: `s${i}`,
+    }));
+    const [p2] = await repo.push('stream', secs);
+    const n = 144;
+    expect(p2.values[0].v_stddev_lifetime).toBeCloseTo(600 * Math.sqrt((n * (n + 1)) / 12), 6);
+  });
+
+  it("a key pushed as '7' and as 7 on an int64 schema is one entity, in the stream and in the offline copy", async () => {
+    const aggs: AggregationDef[] = [{ column: 'v', function: 'sum', window: '1h' }];
+    const repo = await pushRepo(aggs, HOUR, '10m');
+    const t0 = Date.UTC(2024, 0, 1);
+    const [agg, plain] = await repo.push('stream', [
+      { k: '7', event_timestamp: t0, v: 1, eid: 'a' },
+      { k: 7, event_timestamp: t0 + 60_000, v: '2.5', eid: 'b' },
+      { k: 7n, event_timestamp: new Date(t0 + 120_000).toISOString(), v: 4, eid: 'c' },
+    ]);
+    expect(agg.entityKeys).toEqual([{ k: 7 }]);
+    expect(agg.values).toEqual([{ v_sum_1h: 7.5 }]);
+    expect(plain.values).toEqual([{ v: 4, s: null }]);
+    // the offline copy (training sets over the push log) gives the same values
+    const rows = [{ k: 7, event_timestamp: new Date(t0 + 120_000) }];
+    const [row] = await repo.getHistoricalFeatures(rows, { features: ['aggs', 'plain:v'] }).toArray();
+    expect(row).toMatchObject({ v_sum_1h: 7.5, v: 4 });
+  });
+
+  it('a value that does not fit the push schema rejects the batch, naming the event and the field', async () => {
+    const repo = await pushRepo([{ function: 'count', window: '1h' }], HOUR);
+    const t0 = Date.UTC(2024, 0, 1);
+    for (const [field, bad] of [
+      ['v', ['lots']],
+      ['v', 'lots'],
+      ['k', 7.5],
+      ['k', 'seven'],
+      ['k', 2 ** 60],
+      ['cr', 'yesterday'],
+    ] as const) {
+      await expect(
+        repo.push('stream', [
+          { k: 1, event_timestamp: t0, v: 1, eid: `ok-${field}` },
+          { k: 1, event_timestamp: t0, v: 1, eid: `bad-${field}`, [field]: bad },
+        ]),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { row: 1, field } });
+    }
+    expect(repo.streamStats('stream').accepted).toBe(0);
+  });
+
   it('rejects a bad batch without applying any of it', async () => {
     const repo = await pushRepo([{ function: 'count', window: '1h' }], 0);
     await expect(

@@ -154,7 +154,7 @@ export const IMAGE_MAKERS = {
   webp: makeWebp,
   gif: makeGif,
   tiff: makeTiff,
-  bmp: async (spec: ImageSpec) => makeBmp(spec),
+  bmp: (spec: ImageSpec) => Promise.resolve(makeBmp(spec)),
 } as const;
 
 /** Colour of video frame k: 8 levels per channel 32 apart (512 distinct, then repeating), so
@@ -301,10 +301,10 @@ export function bufferSource(
     size: data.length,
     name,
     stats,
-    async read(offset: number, length: number) {
+    read(offset: number, length: number) {
       stats.reads++;
       stats.bytesRead += length;
-      return data.subarray(offset, offset + length);
+      return Promise.resolve(data.subarray(offset, offset + length));
     },
   };
 }

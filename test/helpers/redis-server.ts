@@ -129,8 +129,8 @@ export class RedisServer implements AsyncDisposable {
     ];
     const proc = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;
-    proc.stdout?.on('data', (d) => (this.#log = (this.#log + d.toString()).slice(-4000)));
-    proc.stderr?.on('data', (d) => (this.#log = (this.#log + d.toString()).slice(-4000)));
+    proc.stdout?.on('data', (d: Buffer) => (this.#log = (this.#log + d.toString()).slice(-4000)));
+    proc.stderr?.on('data', (d: Buffer) => (this.#log = (this.#log + d.toString()).slice(-4000)));
     let exited = false;
     proc.once('exit', () => {
       exited = true;

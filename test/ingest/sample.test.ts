@@ -48,9 +48,11 @@ describe.skipIf(!has)('ingest the sample dataset (datasets/generate.ts)', () => 
     const r = await ds.row(0);
     expect((r.boxes as number[][])[0]).toHaveLength(4);
     expect(['circle', 'square', 'triangle']).toContain(r.label);
-    const batch = (
-      await ds.batches({ columns: ['image', 'label'], batchSize: 8, decode: { image: { size: [64, 64] } } }).next()
-    ).value!;
+    const first = await ds
+      .batches({ columns: ['image', 'label'], batchSize: 8, decode: { image: { size: [64, 64] } } })
+      .next();
+    if (first.done) throw new Error('the sample dataset gave no batch');
+    const batch = first.value;
     expect(batch.shapes.image).toEqual([8, 64, 64, 3]);
     await ds.close();
   });

@@ -4,7 +4,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { FixedSizeList, Int32, List, tableFromArrays, tableFromIPC, tableToIPC, Type, Utf8 } from 'apache-arrow';
+import {
+  type DataType,
+  type Field,
+  FixedSizeList,
+  type Float32,
+  Int32,
+  List,
+  tableFromArrays,
+  tableFromIPC,
+  tableToIPC,
+  Type,
+  Utf8,
+  type Vector,
+} from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageCell, VideoCell } from '../../src/dataset/cells.js';
 import { Dataset } from '../../src/dataset/dataset.js';
@@ -112,7 +125,8 @@ describe('Arrow', () => {
   it('toArrow: one field per column with Arrow types and Strata metadata', async () => {
     const t = await ds.toArrow();
     expect(t.numRows).toBe(N);
-    const f = Object.fromEntries(t.schema.fields.map((x) => [x.name, x]));
+    const fields = t.schema.fields as Field<DataType>[]; // Arrow types a schema's fields as Field<any>
+    const f = Object.fromEntries(fields.map((x) => [x.name, x]));
     expect(f.image.type.typeId).toBe(Type.Binary);
     expect(f.clip.type.typeId).toBe(Type.Binary);
     expect(f.label.type).toBeInstanceOf(Int32);
@@ -130,7 +144,7 @@ describe('Arrow', () => {
     expect(t.getChild('label')!.get(4)).toBeNull();
     expect(t.getChild('big')!.get(2)).toBe(BigInt(2 ** 40 + 2));
     expect(Buffer.compare(Buffer.from(t.getChild('image')!.get(1) as Uint8Array), Buffer.from(jpegs[1]))).toBe(0);
-    expect(Array.from(t.getChild('vec')!.get(1)!.toArray() as Float32Array)).toEqual([1, 0, 0.25]);
+    expect(Array.from((t.getChild('vec')!.get(1) as Vector<Float32>).toArray())).toEqual([1, 0, 0.25]);
     expect(t.getChild('file')!.get(2)).toBe(linked[2]);
     const sel = await ds.slice(1, 3).toArrow({ columns: ['caption', 'score'] });
     expect(sel.schema.fields.map((x) => x.name)).toEqual(['caption', 'score']);
@@ -154,8 +168,8 @@ describe('Arrow', () => {
     const d = await Dataset.fromArrow(t, `memory://plain-${Date.now()}`);
     expect(d.schema).toEqual({
       name: { htype: 'class_label', classNames: ['a', 'b'] },
-      n: expect.objectContaining({ htype: 'generic', dtype: 'int32' }),
-      x: expect.objectContaining({ htype: 'generic', dtype: 'float64' }),
+      n: expect.objectContaining({ htype: 'generic', dtype: 'int32' }) as unknown,
+      x: expect.objectContaining({ htype: 'generic', dtype: 'float64' }) as unknown,
     });
     expect(await d.toArray()).toEqual([
       { name: 'a', n: 1, x: 0.5 },
@@ -300,7 +314,7 @@ describe('danfo', () => {
       ['--import', 'tsx', '--input-type=module', '-e', script],
       { cwd: path.resolve('.') },
     );
-    const out = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { before: number; after: number };
     expect(out.before).toBe(0);
     expect(out.after).toBeGreaterThan(0);
   });

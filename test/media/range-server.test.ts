@@ -110,9 +110,9 @@ describe('range server', () => {
   it('cuts the body and records the error when the source fails', async () => {
     const failing: ByteSource = {
       size: 1_000_000,
-      async read(offset) {
-        if (offset > 0) throw new Error('disk on fire');
-        return new Uint8Array(256 * 1024);
+      read(offset) {
+        if (offset > 0) return Promise.reject(new Error('disk on fire'));
+        return Promise.resolve(new Uint8Array(256 * 1024));
       },
     };
     const reg = await registerByteSource(failing);
@@ -123,9 +123,11 @@ describe('range server', () => {
   });
 
   it('rejects invalid sources and options', async () => {
-    await expect(registerByteSource({ size: -1, read: async () => new Uint8Array() })).rejects.toMatchObject({
-      code: 'INVALID_ARGUMENT',
-    });
+    await expect(registerByteSource({ size: -1, read: () => Promise.resolve(new Uint8Array()) })).rejects.toMatchObject(
+      {
+        code: 'INVALID_ARGUMENT',
+      },
+    );
     await expect(registerByteSource(bufferSource(data), { blockSizeBytes: 0 })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });

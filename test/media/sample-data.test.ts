@@ -48,7 +48,7 @@ describe('generateSampleData', () => {
     const jsonl = (await readFile(join(root, 'labels.jsonl'), 'utf8'))
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l));
+      .map((l): unknown => JSON.parse(l));
     expect(jsonl[0]).toMatchObject({
       path: labels[0].path,
       label: labels[0].label,
@@ -105,7 +105,7 @@ describe('generateSampleData', () => {
     expect(other.files.find((f) => f.path === 'labels.csv')!.sha256).not.toBe(
       summary.files.find((f) => f.path === 'labels.csv')!.sha256,
     );
-    const manifest = JSON.parse(await readFile(join(dir, 'c', 'manifest.json'), 'utf8'));
+    const manifest: unknown = JSON.parse(await readFile(join(dir, 'c', 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({ seed: 7, images: 6, videos: 0, events: 10 });
   });
 });

@@ -124,4 +124,25 @@ describe('online layer on a real FeatureRepo (YAML)', () => {
     expect(body.metadata.feature_names).toEqual(['driver_id', 'driver_live__conv_rate', 'driver_stats__conv_rate']);
     expect(body.results[1]).toMatchObject({ values: [0.9], statuses: ['PRESENT'] });
   });
+
+  it('/push checks values against the push schema: a list on a float64 column is 400 naming the field', async () => {
+    await using server = await createFeatureServer(repo, store, { token: '' });
+    const res = await fetch(server.url + '/push', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        push_source_name: 'trips_push',
+        df: { driver_id: [2], event_timestamp: ['2024-01-01T00:55:00Z'], conv_rate: [['lots']] },
+      }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; field: string } };
+    expect(body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'conv_rate' });
+    // nothing was applied: driver 2 has no live value
+    const live = await getOnlineFeatures(repo, store, {
+      features: ['driver_live:conv_rate'],
+      entities: { driver_id: [2] },
+    });
+    expect(live.column('conv_rate').statuses).toEqual(['NOT_FOUND']);
+  });
 });

@@ -20,7 +20,7 @@ function runAndKill(args: string[], minRows: number): Promise<{ killedAt: string
     let out = '';
     let err = '';
     let killedAt = '';
-    child.stdout.on('data', (d) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const lines = out.trim().split('\n');
       const last = lines[lines.length - 1];
@@ -30,7 +30,7 @@ function runAndKill(args: string[], minRows: number): Promise<{ killedAt: string
         child.kill('SIGKILL');
       }
     });
-    child.stderr.on('data', (d) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('exit', (_code, signal) => {
       if (!killedAt) reject(new Error(`child finished before it could be killed:\n${out}\n${err}`));

@@ -7,14 +7,14 @@ function expected(res: OnlineFeatures): unknown {
   const results: unknown[] = [];
   for (const col of Object.values(res.entities)) {
     results.push({
-      values: col.map((v) => JSON.parse(jsonValue(v))),
+      values: col.map((v) => JSON.parse(jsonValue(v)) as unknown),
       statuses: col.map(() => 'PRESENT'),
       event_timestamps: col.map(() => '1970-01-01T00:00:00Z'),
     });
   }
   for (const c of res.columns) {
     results.push({
-      values: c.values.map((v) => JSON.parse(jsonValue(v))),
+      values: c.values.map((v) => JSON.parse(jsonValue(v)) as unknown),
       statuses: [...c.statuses],
       event_timestamps: Array.from(c.eventTimestampsMs, (ms) => isoTimestamp(ms)),
     });
@@ -80,14 +80,14 @@ describe('feastResponse', () => {
           column(
             'emb',
             Array.from({ length: rows }, () => Float32Array.from({ length: 512 }, rnd)),
-            Array(rows).fill('PRESENT'),
-            Array(rows).fill(1.7e12),
+            Array<'PRESENT'>(rows).fill('PRESENT'),
+            Array<number>(rows).fill(1.7e12),
           ),
           column(
             'name',
             Array.from({ length: rows }, (_, i) => `n${i}é`),
-            Array(rows).fill('PRESENT'),
-            Array(rows).fill(1.7e12),
+            Array<'PRESENT'>(rows).fill('PRESENT'),
+            Array<number>(rows).fill(1.7e12),
           ),
         ],
         rows,

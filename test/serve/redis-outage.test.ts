@@ -22,8 +22,12 @@ suite('feature server on Redis: outage and recovery', () => {
     await redis?.close();
   });
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const json = async (r: Response): Promise<any> => r.json();
+  /** The parts of the server's responses these tests read. */
+  interface ResponseJson {
+    results: { values: unknown[]; statuses: string[] }[];
+    error: { code: string };
+  }
+  const json = async (r: Response): Promise<ResponseJson> => (await r.json()) as ResponseJson;
   const get = () =>
     fetch(server.url + '/get-online-features', {
       method: 'POST',

@@ -18,12 +18,25 @@ function ev(user_id: number, ts: number, values: Record<string, unknown>): FakeE
   };
 }
 
+/** The parts of the server's JSON responses these tests read (any one response has some of them). */
+interface ResponseJson {
+  metadata: { feature_names: string[] };
+  results: {
+    values: unknown[];
+    statuses: string[];
+    event_timestamps: string[];
+    distance?: number;
+  }[];
+  views: { view: string; rows: number }[];
+  error: { code: string; message: string; field?: string; key?: string };
+}
+
 async function post(
   base: string,
   path: string,
   body: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; json: any; headers: Headers }> {
+): Promise<{ status: number; json: ResponseJson; headers: Headers }> {
   const res = await fetch(base + path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -36,7 +49,7 @@ async function post(
   } catch {
     json = text;
   }
-  return { status: res.status, json, headers: res.headers };
+  return { status: res.status, json: json as ResponseJson, headers: res.headers };
 }
 
 describe('feature server', () => {
@@ -229,7 +242,7 @@ describe('feature server', () => {
     expect(g.json.results[1].values).toEqual([77]);
     const inc = await post(base, '/materialize-incremental', { end_ts: new Date(NOW + 1000).toISOString() });
     expect(inc.status).toBe(200);
-    expect(inc.json.views.map((v: { view: string }) => v.view)).toEqual(['user_stats', 'user_item']);
+    expect(inc.json.views.map((v) => v.view)).toEqual(['user_stats', 'user_item']);
     const unknown = await post(base, '/materialize', { start_ts: 0, end_ts: NOW, feature_views: ['ghost'] });
     expect(unknown.status).toBe(404);
   });

@@ -13,6 +13,12 @@ import type { Dataset } from '../../src/dataset/dataset.js';
 import { startViewer, type Viewer } from '../../src/serve/viewer.js';
 import { makeVideoDataset, makeViewerDataset } from './viewer-fixture.js';
 
+/** What these tests read of a grid card in the page (the project's TypeScript lib has no DOM). */
+interface CardElement {
+  readonly dataset: Readonly<Record<string, string | undefined>>;
+  querySelector(selector: string): { readonly textContent: string | null } | null;
+}
+
 const CHROMIUM = process.env.STRATA_CHROMIUM ?? '/usr/bin/chromium';
 const missing = existsSync(CHROMIUM) ? undefined : `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
 if (missing && process.env.CI) throw new Error(`browser test cannot run in CI: ${missing}`);
@@ -78,7 +84,7 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     await expect.poll(() => page.textContent('#page-info')).toBe('1–24 of 30');
     const labels = await page
       .locator('#grid .card')
-      .evaluateAll((cards) => cards.map((c: any) => c.dataset.label as string));
+      .evaluateAll((cards: CardElement[]) => cards.map((c) => c.dataset.label as string));
     expect(new Set(labels)).toEqual(new Set(['bird']));
 
     // thumbnails really loaded (decoded by the browser), boxes drawn over them
@@ -112,8 +118,8 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     await expect.poll(() => page.locator('#grid').getAttribute('data-mode')).toBe('similar');
     const cards = page.locator('#grid .card');
     expect(await cards.count()).toBeGreaterThan(5);
-    const shown = await cards.evaluateAll((cs) =>
-      cs.map((c: any) => ({
+    const shown = await cards.evaluateAll((cs: CardElement[]) =>
+      cs.map((c) => ({
         row: c.dataset.row as string,
         label: c.dataset.label as string,
         score: Number(c.querySelector('.score')?.textContent),

@@ -23,7 +23,7 @@ export async function makeViewerDataset(uri: string, n = 60): Promise<Dataset> {
     emb[i % 3] = 1;
     for (let d = 0; d < 8; d++) emb[d] += (r() - 0.5) * 0.2;
     await ds.append({
-      image: await makeJpeg({ width: 160, height: 120, color: COLORS[label] as unknown as [number, number, number] }),
+      image: await makeJpeg({ width: 160, height: 120, color: COLORS[label] }),
       label,
       boxes: [[16 + (i % 5) * 8, 12, 64, 48]],
       embedding: emb,

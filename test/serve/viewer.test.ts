@@ -32,10 +32,24 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function get(v: Viewer, path: string): Promise<{ status: number; body: any; bytes: Buffer; type: string }> {
+/** The parts of the viewer's JSON responses these tests read (any one response has some of them). */
+interface BodyJson {
+  total: number;
+  columns: { name: string }[];
+  rows: { row: number; label: string; score: number; boxes: number[][]; media: unknown }[];
+  values: { value: string; count: number }[];
+  error: { code: string };
+}
+
+async function get(v: Viewer, path: string): Promise<{ status: number; body: BodyJson; bytes: Buffer; type: string }> {
   const res = await v.app.inject({ method: 'GET', url: path });
   const type = String(res.headers['content-type'] ?? '');
-  return { status: res.statusCode, body: type.includes('json') ? res.json() : undefined, bytes: res.rawPayload, type };
+  return {
+    status: res.statusCode,
+    body: (type.includes('json') ? res.json() : undefined) as BodyJson,
+    bytes: res.rawPayload,
+    type,
+  };
 }
 
 describe('viewer API', () => {
@@ -55,7 +69,7 @@ describe('viewer API', () => {
       length: 60,
       roles: { media: 'image', label: 'label', bbox: 'boxes', embedding: 'embedding' },
     });
-    expect(body.columns.find((c: any) => c.name === 'label')).toMatchObject({
+    expect(body.columns.find((c) => c.name === 'label')).toMatchObject({
       kind: 'label',
       filterable: true,
       classNames: ['cat', 'dog', 'bird'],
@@ -83,15 +97,15 @@ describe('viewer API', () => {
     expect(values.body.values).toEqual(expect.arrayContaining([{ value: 'dog', count: 20 }]));
     const { body } = await get(viewer, `/api/rows?limit=100&filter=${encodeURIComponent('{"label":"dog"}')}`);
     expect(body.total).toBe(20);
-    expect(body.rows.every((r: any) => r.label === 'dog')).toBe(true);
+    expect(body.rows.every((r) => r.label === 'dog')).toBe(true);
   });
 
   it('finds similar rows by the embedding column', async () => {
     const { body } = await get(viewer, '/api/similar?row=4&k=10');
     expect(body.rows).toHaveLength(10);
-    expect(body.rows.map((r: any) => r.row)).not.toContain(4);
-    expect(body.rows.every((r: any) => r.label === 'dog')).toBe(true);
-    const scores = body.rows.map((r: any) => r.score);
+    expect(body.rows.map((r) => r.row)).not.toContain(4);
+    expect(body.rows.every((r) => r.label === 'dog')).toBe(true);
+    const scores = body.rows.map((r) => r.score);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
   });
 
@@ -100,7 +114,7 @@ describe('viewer API', () => {
     expect(a.status).toBe(200);
     expect(a.type).toBe('image/jpeg');
     const meta = await sharp(a.bytes).metadata();
-    expect(Math.max(meta.width!, meta.height!)).toBe(64);
+    expect(Math.max(meta.width, meta.height)).toBe(64);
     const hits = viewer.cache.hits;
     await get(viewer, '/api/thumb/image/5?size=64');
     expect(viewer.cache.hits).toBe(hits + 1);

@@ -49,10 +49,10 @@ const fail = (e: unknown) => (): never => {
 const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-async function seeded(cacheBytes: number): Promise<{ inner: MemoryStorage; cache: CachedStorage }> {
+function seeded(cacheBytes: number): Promise<{ inner: MemoryStorage; cache: CachedStorage }> {
   const inner = new MemoryStorage();
   const cache = new CachedStorage(inner, { cacheBytes });
-  return { inner, cache };
+  return Promise.resolve({ inner, cache });
 }
 
 describe('CachedStorage', () => {

@@ -24,19 +24,27 @@ afterAll(async () => {
 });
 
 const backends: Array<{ name: string; open: () => Promise<Storage> }> = [
-  { name: 'memory', open: async () => new MemoryStorage() },
-  { name: 'local (sync small reads)', open: async () => new LocalStorage(path.join(tmpRoot, `l${++counter}`)) },
+  { name: 'memory', open: () => Promise.resolve(new MemoryStorage()) },
+  {
+    name: 'local (sync small reads)',
+    open: () => Promise.resolve(new LocalStorage(path.join(tmpRoot, `l${++counter}`))),
+  },
   {
     name: 'local (async reads, fsync)',
-    open: async () => new LocalStorage(path.join(tmpRoot, `l${++counter}`), { syncReadMaxBytes: 0, fsync: true }),
+    open: () =>
+      Promise.resolve(new LocalStorage(path.join(tmpRoot, `l${++counter}`), { syncReadMaxBytes: 0, fsync: true })),
   },
   {
     name: 's3',
-    open: async () => new S3Storage(s3!.uri(`conf/t${++counter}`), { ...s3!.s3Options, retryBaseDelayMs: 5 }),
+    open: () =>
+      Promise.resolve(new S3Storage(s3!.uri(`conf/t${++counter}`), { ...s3!.s3Options, retryBaseDelayMs: 5 })),
   },
   {
     name: 'cache over local',
-    open: async () => new CachedStorage(new LocalStorage(path.join(tmpRoot, `l${++counter}`)), { cacheBytes: 1 << 20 }),
+    open: () =>
+      Promise.resolve(
+        new CachedStorage(new LocalStorage(path.join(tmpRoot, `l${++counter}`)), { cacheBytes: 1 << 20 }),
+      ),
   },
 ];
 

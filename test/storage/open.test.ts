@@ -44,7 +44,10 @@ describe('parseUri', () => {
   it('rejects invalid URIs with INVALID_ARGUMENT naming the uri and schemes', () => {
     for (const bad of ['', 'gs://bucket/x', 'ftp://host/x', 's3://', 's3:///x', 'http://', 'azure:container']) {
       expect(() => parseUri(bad)).toThrow(
-        expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ uri: bad }) }),
+        expect.objectContaining({
+          code: 'INVALID_ARGUMENT',
+          details: expect.objectContaining({ uri: bad }) as unknown,
+        }),
       );
     }
   });
@@ -146,9 +149,9 @@ describe('retry helpers', () => {
       Object.assign(new Error('gave up'), { attempts, exhausted, err });
     await expect(
       withRetry(
-        async () => {
+        () => {
           calls++;
-          throw new Error('transient');
+          return Promise.reject(new Error('transient'));
         },
         { maxAttempts: 4, retryBaseDelayMs: 0, isRetryable: () => true, giveUp },
       ),
@@ -157,9 +160,9 @@ describe('retry helpers', () => {
     calls = 0;
     await expect(
       withRetry(
-        async () => {
+        () => {
           calls++;
-          throw new Error('permanent');
+          return Promise.reject(new Error('permanent'));
         },
         { maxAttempts: 4, retryBaseDelayMs: 0, isRetryable: () => false, giveUp },
       ),

@@ -1,9 +1,9 @@
 import type { Command } from '../command.js';
-import { UsageError, flag, int, requireStr, str } from '../command.js';
+import { UsageError, flag, int, integerAtLeast, requireStr, str } from '../command.js';
 import { json } from '../format.js';
 import { JSON_OPTION, openDataset } from '../open.js';
 import { ON_LINEAGE_MISMATCH, POOLINGS, type OnLineageMismatch, type Pooling } from '../../embed/lineage.js';
-import { CHANNEL_ORDERS, PREPROCESS_FITS, type PreprocessOptions } from '../../embed/preprocess.js';
+import { CHANNEL_ORDERS, PREPROCESS_FITS } from '../../embed/preprocess.js';
 import { TENSOR_LAYOUTS } from '../../dataset/batches/index.js';
 import type { JobFrames } from '../../embed/video.js';
 import { loadTokenizer } from '../tokenizer.js';
@@ -27,14 +27,26 @@ export const command: Command = {
       type: 'string',
       value: 'X',
       description: 'pixel scale before mean/std (default 1/255 = 0.00392156862745098)',
+      number: {},
     },
     normalize: { type: 'boolean', description: 'L2-normalize vectors' },
-    'batch-size': { type: 'string', value: 'N', description: 'images per model run (default 4; text 32)' },
-    frames: { type: 'string', value: 'N', description: 'videos: frames per video, evenly spaced (default 8)' },
+    'batch-size': {
+      type: 'string',
+      value: 'N',
+      description: 'images per model run (default 4; text 32)',
+      number: integerAtLeast(1),
+    },
+    frames: {
+      type: 'string',
+      value: 'N',
+      description: 'videos: frames per video, evenly spaced (default 8)',
+      number: integerAtLeast(1),
+    },
     'every-seconds': {
       type: 'string',
       value: 'S',
       description: 'videos: one frame every S seconds instead of --frames',
+      number: { above: 0 },
     },
     pooling: {
       type: 'string',
@@ -54,19 +66,27 @@ export const command: Command = {
       type: 'string',
       value: 'BATCHES',
       description: 'commit every N batches (default: by time, see --commit-interval-ms)',
+      number: integerAtLeast(1),
     },
     'commit-interval-ms': {
       type: 'string',
       value: 'MS',
       description:
         'commit once MS have passed since the last commit: the most work a kill loses (default 10000; 0: every batch)',
+      number: integerAtLeast(0),
     },
     threads: {
       type: 'string',
       value: 'N',
       description: 'ONNX Runtime intra-op threads per session (default: cores / workers)',
+      number: integerAtLeast(1),
     },
-    workers: { type: 'string', value: 'N', description: 'model sessions in worker threads (default 2)' },
+    workers: {
+      type: 'string',
+      value: 'N',
+      description: 'model sessions in worker threads (default 2)',
+      number: integerAtLeast(1),
+    },
     tokenizer: {
       type: 'string',
       value: 'MODULE',
@@ -81,9 +101,17 @@ export const command: Command = {
       type: 'string',
       value: 'N',
       description: "text columns: longer token sequences are cut (default: the model's, else 512)",
+      number: integerAtLeast(1),
     },
     json: { ...JSON_OPTION, description: 'print the job summary as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
+  },
+  hintFlags: {
+    onLineageMismatch: 'on-mismatch',
+    inferenceWorkers: 'workers',
+    intraOpThreads: 'threads',
+    commitEveryBatches: 'commit-every',
+    batchSize: 'batch-size',
   },
   examples: [
     'strata embed ./shapes.strata --column image --model ./models/tiny.onnx --output embedding --size 32 --normalize',
@@ -138,7 +166,7 @@ export const command: Command = {
         column,
         model,
         output: str(ctx, 'output') ?? 'embedding',
-        preprocess: pre as PreprocessOptions,
+        preprocess: pre,
         normalize: flag(ctx, 'normalize'),
         strict: flag(ctx, 'strict'),
         ...(str(ctx, 'batch-size') !== undefined ? { batchSize: int(ctx, 'batch-size', 'embed', 32, 1) } : {}),

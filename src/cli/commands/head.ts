@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { UsageError, flag, int, str } from '../command.js';
+import { UsageError, flag, int, integerAtLeast, str } from '../command.js';
 import { json } from '../format.js';
 import { JSON_OPTION, VERSION_OPTION, openDataset } from '../open.js';
 
@@ -9,7 +9,7 @@ export const command: Command = {
     'Prints the first rows of a dataset like a DataFrame. Media show as <image 640×480×3 jpeg>; nothing is decoded.',
   positionals: [{ name: 'uri', description: 'dataset URI' }],
   options: {
-    n: { type: 'string', short: 'n', value: 'N', description: 'rows to print (default 5)' },
+    n: { type: 'string', short: 'n', value: 'N', description: 'rows to print (default 5)', number: integerAtLeast(0) },
     columns: { type: 'string', short: 'c', value: 'A,B', description: 'only these columns (comma-separated)' },
     json: { ...JSON_OPTION, description: 'print one JSON object per row (JSON Lines); media as {kind, shape, format}' },
     version: VERSION_OPTION,

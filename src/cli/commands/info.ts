@@ -111,6 +111,6 @@ function details(c: ColumnInfo): string {
     return `dim ${String(m.dim)}${lineage.sourceColumn ? ` from ${lineage.sourceColumn}` : ''}${sha ? `, model sha256 ${sha.slice(0, 12)}` : ''}`;
   }
   if (c.htype === 'bbox') return `${String(m.format)} ${String(m.coords)}`;
-  if (c.htype === 'link') return `→ ${String(m.target ?? 'file')}`;
+  if (c.htype === 'link') return `→ ${typeof m.target === 'string' ? m.target : 'file'}`;
   return '';
 }

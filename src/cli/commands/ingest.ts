@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from '../command.js';
 import { StrataError } from '../../errors.js';
-import { UsageError, flag, int, str } from '../command.js';
+import { UsageError, flag, int, integerAtLeast, str } from '../command.js';
 import { openOptions } from '../env.js';
 import { json } from '../format.js';
 import { JSON_OPTION } from '../open.js';
@@ -39,11 +39,22 @@ export const command: Command = {
         'combine four table columns into one bbox column, e.g. boxes=bbox_left,bbox_top,bbox_right,bbox_bottom',
     },
     link: { type: 'boolean', description: 'store references to the files instead of their bytes' },
-    concurrency: { type: 'string', value: 'N', description: 'files read and validated at once (default 8)' },
-    'commit-every': { type: 'string', value: 'ROWS', description: 'commit every ROWS rows (default: once at the end)' },
+    concurrency: {
+      type: 'string',
+      value: 'N',
+      description: 'files read and validated at once (default 8)',
+      number: integerAtLeast(1),
+    },
+    'commit-every': {
+      type: 'string',
+      value: 'ROWS',
+      description: 'commit every ROWS rows (default: once at the end)',
+      number: integerAtLeast(1),
+    },
     json: { ...JSON_OPTION, description: 'print the summary as JSON (ingested, skipped with reasons, version, ...)' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
   },
+  hintFlags: { boxColumns: 'box', commitEveryRows: 'commit-every' },
   examples: [
     'strata ingest ./pets ./pets.strata',
     'strata ingest datasets/sample ./shapes.strata --table labels.csv --box boxes=bbox_left,bbox_top,bbox_right,bbox_bottom',
@@ -82,8 +93,9 @@ export const command: Command = {
         hint: 'pass a folder of images/videos (or with a table), or an s3:// prefix',
       });
     }
-    const showBar = !flag(ctx, 'quiet');
-    const { ingest, progressBar } = await import('../../ingest/index.js');
+    const { ingest } = await import('../../ingest/index.js');
+    const bar = ctx.progress('ingest', 'files');
+    let skipped = 0;
     const summary = await ingest(src, dst, {
       ...(layout ? { layout: layout as IngestLayout } : {}),
       table: str(ctx, 'table'),
@@ -92,9 +104,16 @@ export const command: Command = {
       link: flag(ctx, 'link'),
       concurrency,
       ...(every !== undefined ? { commitEveryRows: every } : {}),
-      ...(showBar ? { onProgress: progressBar({ label: 'ingest' }) } : {}),
+      onProgress: (p) => {
+        skipped = p.skipped ?? skipped;
+        bar.update(p.done, p.total);
+      },
       signal: ctx.signal,
+    }).catch((err: unknown) => {
+      bar.fail();
+      throw err;
     });
+    bar.done(skipped ? `${skipped} skipped` : undefined);
     if (flag(ctx, 'json')) {
       ctx.out(json(summary));
       return;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from '../command.js';
-import { UsageError, flag, int, requireStr, str } from '../command.js';
+import { UsageError, flag, int, integerAtLeast, requireStr, str } from '../command.js';
 import { json, table } from '../format.js';
 import { JSON_OPTION, VERSION_OPTION, openDataset } from '../open.js';
 import { render } from '../../dataset/ops/format.js';
@@ -20,6 +20,7 @@ export const command: Command = {
       type: 'string',
       value: 'N',
       description: 'query: the vector of row N (N itself is left out of the results)',
+      number: integerAtLeast(0),
     },
     image: {
       type: 'string',
@@ -29,7 +30,7 @@ export const command: Command = {
     vector: { type: 'string', value: 'X,Y,…', description: 'query: a comma-separated vector' },
     text: { type: 'string', value: 'TEXT', description: 'query: a text, embedded like the column (needs --tokenizer)' },
     tokenizer: { type: 'string', value: 'MODULE', description: 'with --text: the module the column was embedded with' },
-    k: { type: 'string', short: 'k', value: 'K', description: 'results (default 10)' },
+    k: { type: 'string', short: 'k', value: 'K', description: 'results (default 10)', number: integerAtLeast(1) },
     metric: { type: 'string', value: 'M', description: `${METRICS.join(' | ')} (default: the index's, else cosine)` },
     where: { type: 'string', value: 'JSON', description: 'only rows matching, e.g. {"label":"cat"}' },
     show: {
@@ -46,6 +47,7 @@ export const command: Command = {
     json: JSON_OPTION,
     version: VERSION_OPTION,
   },
+  hintFlags: { filter: 'where' },
   examples: [
     'strata search ./shapes.strata --column embedding --row 0 -k 5',
     'strata search ./shapes.strata --column embedding --image ./query.jpg -k 5 --json',

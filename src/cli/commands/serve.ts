@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { int, str } from '../command.js';
+import { PORT_NUMBER, int, str } from '../command.js';
 import { REPO_POSITIONAL, STORE_ENV_HELP, STORE_OPTIONS, loadRepo, openStore, repoDir } from '../repo.js';
 
 export const command: Command = {
@@ -8,7 +8,13 @@ export const command: Command = {
     "Runs the HTTP feature server for a repository, speaking Feast's wire format: POST /get-online-features, /push, /materialize, /materialize-incremental, /search; GET /health, /metrics. Binds 127.0.0.1 unless --host says otherwise; STRATA_TOKEN (or --token) requires a bearer token. Ctrl-C drains in-flight requests and stops.",
   positionals: [REPO_POSITIONAL],
   options: {
-    port: { type: 'string', short: 'p', value: 'PORT', description: 'port (default 6566; 0 = any free port)' },
+    port: {
+      type: 'string',
+      short: 'p',
+      value: 'PORT',
+      description: 'port (default 6566; 0 = any free port)',
+      number: PORT_NUMBER,
+    },
     host: { type: 'string', value: 'HOST', description: 'interface to bind (default 127.0.0.1)' },
     token: {
       type: 'string',

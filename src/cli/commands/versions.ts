@@ -14,13 +14,20 @@ export const command: Command = {
     try {
       const versions = await ds.versions({ signal: ctx.signal });
       if (flag(ctx, 'json')) {
-        ctx.out(json({ uri: ds.uri, latest: ds.version, versions }));
+        const list = versions.map((v) =>
+          v.error ? { version: v.version, error: { code: v.error.code, message: v.error.message } } : v,
+        );
+        ctx.out(json({ uri: ds.uri, latest: ds.version, versions: list }));
         return;
       }
       ctx.out(
         table(
           ['version', 'time', 'rows', 'message'],
-          versions.map((v) => [String(v.version), new Date(v.timestampMs).toISOString(), String(v.length), v.message]),
+          versions.map((v) =>
+            v.error
+              ? [String(v.version), '-', '-', `DAMAGED ${v.error.code}: ${v.error.message}`]
+              : [String(v.version), new Date(v.timestampMs).toISOString(), String(v.length), v.message],
+          ),
         ),
       );
     } finally {

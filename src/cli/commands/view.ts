@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { int, str } from '../command.js';
+import { PORT_NUMBER, int, integerAtLeast, str } from '../command.js';
 import { VERSION_OPTION, openDataset } from '../open.js';
 
 export const command: Command = {
@@ -8,7 +8,13 @@ export const command: Command = {
     'Opens a local web page to browse a dataset: thumbnails, video posters with frame scrubbing, labels and boxes drawn over images, filters, paging and "similar images" over an embedding column. Stops on Ctrl-C.',
   positionals: [{ name: 'uri', description: 'dataset URI' }],
   options: {
-    port: { type: 'string', short: 'p', value: 'PORT', description: 'port to listen on (default 0: any free port)' },
+    port: {
+      type: 'string',
+      short: 'p',
+      value: 'PORT',
+      description: 'port to listen on (default 0: any free port)',
+      number: PORT_NUMBER,
+    },
     host: { type: 'string', value: 'HOST', description: 'interface to bind (default 127.0.0.1: this machine only)' },
     media: { type: 'string', value: 'COLUMN', description: 'image/video column to show (default: the first one)' },
     embedding: {
@@ -16,7 +22,7 @@ export const command: Command = {
       value: 'COLUMN',
       description: 'embedding column for "similar" (default: the first one)',
     },
-    'page-size': { type: 'string', value: 'N', description: 'rows per page (default 48)' },
+    'page-size': { type: 'string', value: 'N', description: 'rows per page (default 48)', number: integerAtLeast(1) },
     version: VERSION_OPTION,
   },
   examples: ['strata view ./photos.strata --port 8080   # then open http://127.0.0.1:8080'],

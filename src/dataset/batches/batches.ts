@@ -122,7 +122,11 @@ async function decodePlans(
     const reader = c.htype === 'image' ? new VersionColumnReader(core.version, c, store) : undefined;
     const index = reader && visit && !visit.shuffled ? await reader.index() : undefined;
     const read = reader
-      ? sampleReader(reader, index, index ? wholeChunks(index, visit!.rows, visit!.order, visit!.shuffled) : new Map())
+      ? sampleReader(
+          reader,
+          index,
+          index && visit ? wholeChunks(index, visit.rows, visit.order, visit.shuffled) : new Map<number, number>(),
+        )
       : async (row: number, signal: AbortSignal) => {
           const [cell] = await core.readCells(column, [row], signal);
           return (cell as ImageCell | null)?.bytes({ signal });
@@ -188,8 +192,8 @@ export async function* batches(
   stop.signal.addEventListener(
     'abort',
     () => {
-      reads.close(stop.signal.reason);
-      decodes.close(stop.signal.reason);
+      reads.close(stopReason(stop.signal));
+      decodes.close(stopReason(stop.signal));
     },
     { once: true },
   );
@@ -208,7 +212,7 @@ export async function* batches(
     for (let b = 0; b < nBatches; b++) {
       const batch = await orAbort(inflight.shift()!, stop.signal);
       yield batch;
-      if (stop.signal.aborted) throw stop.signal.reason;
+      if (stop.signal.aborted) throw stopReason(stop.signal);
       // Started only once the consumer asks for more: while it works on a batch, at most
       // prefetchBatches others are being built (so prefetchBatches + 1 tensors alive).
       if (next < nBatches) inflight.push(build(next++));
@@ -225,21 +229,18 @@ export async function* batches(
  * promise: every race would leave a reaction on it holding its result — a batch — forever.)
  */
 function orAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) return Promise.reject(stopReason(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+    const onAbort = () => reject(stopReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
+    p.finally(() => signal.removeEventListener('abort', onAbort)).then(resolve, reject);
   });
+}
+
+/** Why `stop` fired: `batches` only ever aborts it with a StrataError. */
+function stopReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new StrataError('ABORTED', 'batches was aborted', { cause: reason });
 }
 
 async function planOrder(

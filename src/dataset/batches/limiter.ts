@@ -6,8 +6,8 @@ import { StrataError } from '../../errors.js';
  */
 export class Limiter {
   private active = 0;
-  private readonly queue: { resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private closedWith: unknown;
+  private readonly queue: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private closedWith: Error | undefined;
 
   constructor(readonly limit: number) {}
 
@@ -20,7 +20,7 @@ export class Limiter {
     }
   }
 
-  close(reason: unknown = new StrataError('ABORTED', 'loader closed')): void {
+  close(reason: Error = new StrataError('ABORTED', 'loader closed')): void {
     this.closedWith ??= reason;
     for (const w of this.queue.splice(0)) w.reject(reason);
   }

@@ -90,7 +90,7 @@ const posInt = (v: unknown): v is number => Number.isInteger(v) && (v as number)
 
 export function resolveOptions(o: BatchesOptions): ResolvedOptions {
   const batchSize = o.batchSize ?? 32;
-  if (!posInt(batchSize)) throw bad('batchSize', `batchSize must be a positive integer, got ${batchSize}`);
+  if (!posInt(batchSize)) throw bad('batchSize', `batchSize must be a positive integer, got ${String(batchSize)}`);
   const dtype = o.dtype ?? 'uint8';
   if (!BATCH_DTYPES.includes(dtype))
     throw bad('dtype', `dtype must be one of ${BATCH_DTYPES.join(', ')}, got ${dtype}`);
@@ -115,13 +115,13 @@ export function resolveOptions(o: BatchesOptions): ResolvedOptions {
     throw bad('prefetchBatches', `prefetchBatches must be an integer >= 0, got ${prefetchBatches}`);
   const decodeConcurrency = o.decodeConcurrency ?? 2 * Math.max(availableParallelism(), sharpSettings().threadpoolSize);
   if (!posInt(decodeConcurrency))
-    throw bad('decodeConcurrency', `decodeConcurrency must be a positive integer, got ${decodeConcurrency}`);
+    throw bad('decodeConcurrency', `decodeConcurrency must be a positive integer, got ${String(decodeConcurrency)}`);
   const readConcurrency = o.readConcurrency ?? 16;
   if (!posInt(readConcurrency))
-    throw bad('readConcurrency', `readConcurrency must be a positive integer, got ${readConcurrency}`);
+    throw bad('readConcurrency', `readConcurrency must be a positive integer, got ${String(readConcurrency)}`);
   const shuffleBufferRows = o.shuffleBufferRows ?? Math.max(1024, 8 * batchSize);
   if (!posInt(shuffleBufferRows))
-    throw bad('shuffleBufferRows', `shuffleBufferRows must be a positive integer, got ${shuffleBufferRows}`);
+    throw bad('shuffleBufferRows', `shuffleBufferRows must be a positive integer, got ${String(shuffleBufferRows)}`);
   const seed = (o.seed ?? 0) + Math.imul(o.epoch ?? 0, 0x9e3779b1);
   if (!Number.isFinite(seed)) throw bad('seed', 'seed and epoch must be numbers');
   return {
@@ -160,6 +160,6 @@ export function checkImageSpec(
   }
   const channels = spec.channels ?? 3;
   if (channels !== 1 && channels !== 3)
-    throw bad('decode', `decode.${column}.channels must be 1 or 3, got ${channels}`);
+    throw bad('decode', `decode.${column}.channels must be 1 or 3, got ${String(channels)}`);
   return { height: size[0], width: size[1], fit, channels };
 }

@@ -26,8 +26,7 @@ export const bbox: HtypeCodec = {
   encode(value, ctx) {
     if (value === null || value === undefined) return { sample: null };
     let flat: number[];
-    if (Array.isArray(value) && value.length === 4 && value.every((x) => typeof x === 'number'))
-      flat = value as number[];
+    if (Array.isArray(value) && value.length === 4 && value.every((x) => typeof x === 'number')) flat = value;
     else if (Array.isArray(value) && value.every((b) => Array.isArray(b) && b.length === 4))
       flat = (value as number[][]).flat();
     else if (value instanceof Float32Array && value.length % 4 === 0) flat = Array.from(value);

@@ -27,5 +27,14 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return `array(${v.length})`;
   if (typeof v === 'string') return v.length > 40 ? `string "${v.slice(0, 37)}..."` : `string "${v}"`;
   if (typeof v === 'object') return 'object';
-  return `${typeof v} ${String(v)}`;
+  if (
+    typeof v === 'number' ||
+    typeof v === 'bigint' ||
+    typeof v === 'boolean' ||
+    typeof v === 'symbol' ||
+    typeof v === 'function' ||
+    typeof v === 'undefined'
+  )
+    return `${typeof v} ${String(v)}`;
+  return typeof v;
 }

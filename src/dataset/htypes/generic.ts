@@ -16,7 +16,7 @@ export interface Tensor {
 /** Numeric tensors of any dtype and shape (scalars read back as numbers, or bigints for 64-bit ints). */
 export const generic: HtypeCodec = {
   media: false,
-  column(_name, spec) {
+  column(name, spec) {
     const s = spec as Extract<ColumnSpec, { htype: 'generic' }>;
     const dtype = assertDType(s.dtype);
     if (DTYPE_BYTES[dtype] === 0) {
@@ -29,7 +29,7 @@ export const generic: HtypeCodec = {
       dtype,
       sampleCompression: 'none',
       chunkCompression: assertChunkCodec(s.chunkCompression ?? 'lz4'),
-      meta: s.shape ? { shape: [...s.shape] } : {},
+      meta: s.shape ? { shape: declaredShape(name, s.shape) } : {},
     };
   },
   encode(value, ctx) {
@@ -59,19 +59,26 @@ export const generic: HtypeCodec = {
 
 /** Encodes a scalar, (nested) array, typed array or {data, shape} into a sample of `dtype`. */
 export function toSample(value: unknown, dtype: DType, ctx: Pick<CellContext, 'column' | 'row'>): Sample {
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
-    checkRange(value, dtype, ctx);
-    return { bytes: encodeNumbers(dtype, [value]), shape: [] };
-  }
+  const encode = (values: ArrayLike<unknown>, shape: number[]): Sample => ({
+    bytes: encodeNumbers(dtype, values, (i, v, expected) => {
+      throw badValue(ctx, expected, v, shape.length > 0 ? `element ${i} (row-major)` : undefined);
+    }),
+    shape,
+  });
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return encode([value], []);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     const arr = value as unknown as ArrayLike<number | bigint>;
-    return { bytes: encodeNumbers(dtype, arr), shape: [arr.length] };
+    return encode(arr, [arr.length]);
   }
   if (value && typeof value === 'object' && 'data' in value && 'shape' in value) {
-    const t = value as { data: ArrayLike<number | bigint>; shape: number[] };
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw badValue(ctx, `${n} elements for shape [${t.shape.join(', ')}]`, t.data);
-    return { bytes: encodeNumbers(dtype, t.data), shape: [...t.shape] };
+    const shape = checkShape(value.shape, ctx);
+    const data = value.data;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const isList = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
+    if (!isList || (data as ArrayLike<unknown>).length !== n) {
+      throw badValue(ctx, `${n} elements for shape [${shape.join(', ')}]`, data);
+    }
+    return encode(data as ArrayLike<unknown>, shape);
   }
   if (Array.isArray(value)) {
     const shape: number[] = [];
@@ -80,31 +87,52 @@ export function toSample(value: unknown, dtype: DType, ctx: Pick<CellContext, 'c
       shape.push(probe.length);
       probe = probe[0];
     }
-    const flat = (value as unknown[]).flat(shape.length - 1 || 0) as unknown[];
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (
-      flat.length !== n ||
-      flat.some((x) => typeof x !== 'number' && typeof x !== 'bigint' && typeof x !== 'boolean')
-    ) {
+    const flat: unknown[] = [];
+    if (!flatten(value, shape, 0, flat)) {
       throw badValue(ctx, `a rectangular numeric array of shape [${shape.join(', ')}]`, value);
     }
-    return { bytes: encodeNumbers(dtype, flat as number[]), shape };
+    return encode(flat, shape);
   }
   throw badValue(ctx, `a ${dtype} number, array or typed array`, value);
 }
 
-const LIMITS: Partial<Record<DType, [number, number]>> = {
-  uint8: [0, 255],
-  int8: [-128, 127],
-  uint16: [0, 65535],
-  int16: [-32768, 32767],
-  uint32: [0, 4294967295],
-  int32: [-2147483648, 2147483647],
-};
-
-function checkRange(v: number | bigint | boolean, dtype: DType, ctx: Pick<CellContext, 'column' | 'row'>): void {
-  const lim = LIMITS[dtype];
-  if (lim && typeof v === 'number' && (!Number.isInteger(v) || v < lim[0] || v > lim[1])) {
-    throw badValue(ctx, `an integer in [${lim[0]}, ${lim[1]}] (${dtype})`, v);
+/** Appends the elements of a nested array of exactly `shape` to `out`; false when ragged or holey. */
+function flatten(value: unknown, shape: readonly number[], depth: number, out: unknown[]): boolean {
+  if (depth === shape.length) {
+    if (Array.isArray(value)) return false;
+    out.push(value);
+    return true;
   }
+  if (!Array.isArray(value) || value.length !== shape[depth]) return false;
+  for (let i = 0; i < value.length; i++) {
+    if (!(i in value) || !flatten(value[i], shape, depth + 1, out)) return false;
+  }
+  return true;
+}
+
+/** A tensor shape: an array of non-negative integer dimensions that fit the chunk format (u32). */
+export function checkShape(shape: unknown, ctx: Pick<CellContext, 'column' | 'row'>): number[] {
+  if (
+    !Array.isArray(shape) ||
+    shape.length > 255 ||
+    !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0 && d <= 0xffffffff)
+  ) {
+    throw badValue(ctx, 'a shape of non-negative integer dimensions', shape);
+  }
+  return [...(shape as number[])];
+}
+
+/** A declared column shape: integer dimensions, each non-negative or -1 (any size). */
+function declaredShape(column: string, shape: unknown): number[] {
+  if (
+    !Array.isArray(shape) ||
+    !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= -1 && d <= 0xffffffff)
+  ) {
+    throw new StrataError('INVALID_ARGUMENT', `column ${column}: shape ${JSON.stringify(shape)} is not valid`, {
+      column,
+      field: 'shape',
+      hint: 'use non-negative integer dimensions, or -1 for a dimension of any size',
+    });
+  }
+  return [...(shape as number[])];
 }

@@ -56,7 +56,7 @@ export function normalizeSpec(name: string, input: ColumnSpecInput): ColumnSpec 
       hint: `use an htype (${HTYPES.join(', ')}) or a dtype (${DTYPES.join(', ')})`,
     });
   }
-  if (!input || typeof input !== 'object' || !(HTYPES as readonly string[]).includes((input as ColumnSpec).htype)) {
+  if (!input || typeof input !== 'object' || !(HTYPES as readonly string[]).includes(input.htype)) {
     throw new StrataError(
       'INVALID_ARGUMENT',
       `column ${name}: unknown htype ${JSON.stringify((input as { htype?: unknown })?.htype)}`,

@@ -18,5 +18,5 @@ export const json: HtypeCodec = {
     }
     return { sample: { bytes: enc.encode(text), shape: [] } };
   },
-  decode: (s) => (s === null ? null : JSON.parse(dec.decode(s.bytes))),
+  decode: (s) => (s === null ? null : (JSON.parse(dec.decode(s.bytes)) as unknown)),
 };

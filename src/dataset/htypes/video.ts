@@ -30,7 +30,7 @@ export const video: HtypeCodec = {
     const meta = await probeVideo(
       {
         size: bytes.byteLength,
-        read: async (offset: number, length: number) => bytes.subarray(offset, offset + length),
+        read: (offset: number, length: number) => Promise.resolve(bytes.subarray(offset, offset + length)),
       },
       { context: { column: ctx.column, row: ctx.row } },
     ).catch((cause: unknown) => {

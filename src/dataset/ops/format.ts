@@ -57,16 +57,19 @@ export function render(v: unknown): string {
     const head = Array.from(v.subarray(0, 3), (x) => Number(x.toFixed(3)));
     return `[${head.join(', ')}${v.length > 3 ? ', …' : ''}] (${v.length})`;
   }
-  if (
-    typeof (v as { toString?: unknown }).toString === 'function' &&
-    (v as object).toString !== Object.prototype.toString
-  ) {
-    const s = String(v);
-    if (!s.startsWith('[object')) return s;
-  }
+  const s = customString(v);
+  if (s !== undefined && !s.startsWith('[object')) return s;
   if (v && typeof v === 'object' && 'shape' in v && 'dtype' in v)
     return `<tensor ${(v as { shape: number[] }).shape.join('×')} ${(v as { dtype: string }).dtype}>`;
-  return JSON.stringify(v) ?? String(v);
+  return JSON.stringify(v) ?? Object.prototype.toString.call(v);
+}
+
+/** `v.toString()` when `v` (not null or undefined) has one other than Object's `[object …]` one. */
+function customString(v: unknown): string | undefined {
+  const { toString } = v as { toString?: unknown };
+  if (typeof toString !== 'function' || toString === Object.prototype.toString) return undefined;
+  const s = (v as { toString(): unknown }).toString();
+  return typeof s === 'string' ? s : undefined;
 }
 
 function clip(s: string, width: number): string {

@@ -116,7 +116,7 @@ export function readHnsw(input: Uint8Array, vectors?: Float32Array): { state: Hn
   at += 4 * l0Words;
   const upperAll = new Int32Array(bytes.buffer, at, upperWords);
   at += 4 * upperWords;
-  const upper: (Int32Array | undefined)[] = new Array(count);
+  const upper = new Array<Int32Array | undefined>(count);
   let u = 0;
   for (let i = 0; i < count; i++) {
     const len = levels[i] * (M + 1);

@@ -1,4 +1,5 @@
 import { StrataError } from '../../errors.js';
+import type { Progress } from '../../progress.js';
 import { startWorker, type WorkerThread } from '../../workers/start.js';
 import type { HnswState } from './hnsw-format.js';
 import type { HnswWorkerMethods } from './hnsw-worker.js';
@@ -46,7 +47,7 @@ export async function buildParallel(
   vectors: Float32Array,
   base: HnswState,
   threads: number,
-  options: { readonly signal?: AbortSignal; readonly onProgress?: (p: { done: number; total: number }) => void },
+  options: { readonly signal?: AbortSignal; readonly onProgress?: (p: Progress) => void },
 ): Promise<HnswGraph> {
   const { dim, M, M0 } = base;
   const n = vectors.length / dim;
@@ -109,7 +110,11 @@ export async function buildParallel(
   }));
   const stop = () => Atomics.store(control, 2, 1);
   options.signal?.addEventListener('abort', stop, { once: true });
-  const timer = setInterval(() => options.onProgress?.({ done: Math.min(n, Atomics.load(control, 1)), total: n }), 200);
+  const timer = setInterval(
+    () =>
+      options.onProgress?.({ phase: 'hnsw', done: Math.min(n, Atomics.load(control, 1)), total: n, unit: 'vectors' }),
+    200,
+  );
   const workers: WorkerThread<HnswWorkerMethods>[] = [];
   try {
     for (let t = 0; t < threads; t++) {
@@ -133,6 +138,6 @@ export async function buildParallel(
     await Promise.all(workers.map((w) => w.close()));
   }
   graph.detach();
-  options.onProgress?.({ done: n, total: n });
+  options.onProgress?.({ phase: 'hnsw', done: n, total: n, unit: 'vectors' });
   return graph;
 }

@@ -1,4 +1,5 @@
 import { StrataError, throwIfAborted } from '../../errors.js';
+import type { Progress } from '../../progress.js';
 import { keyToScore } from './exact.js';
 import {
   checkK,
@@ -28,11 +29,6 @@ export interface HnswOptions {
   readonly seed?: number;
 }
 
-export interface BuildProgress {
-  readonly done: number;
-  readonly total: number;
-}
-
 export interface HnswBuildOptions extends HnswOptions {
   /**
    * Worker threads linking rows concurrently. Default 1: a serial, deterministic build. With more,
@@ -41,7 +37,7 @@ export interface HnswBuildOptions extends HnswOptions {
    */
   readonly threads?: number;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (p: BuildProgress) => void;
+  readonly onProgress?: (p: Progress) => void;
 }
 
 function initialState(dim: number, options: HnswOptions, capacity: number): HnswState {
@@ -112,11 +108,11 @@ export class HnswIndex {
       index.add(vectors.subarray(i * dim, (i + 1) * dim));
       if ((i & 1023) === 1023) {
         throwIfAborted(options.signal, 'HNSW build');
-        options.onProgress?.({ done: i + 1, total: n });
+        options.onProgress?.({ phase: 'hnsw', done: i + 1, total: n, unit: 'vectors' });
         await new Promise((r) => setImmediate(r));
       }
     }
-    options.onProgress?.({ done: n, total: n });
+    options.onProgress?.({ phase: 'hnsw', done: n, total: n, unit: 'vectors' });
     return index;
   }
 

@@ -12,7 +12,7 @@ import { registeredLoader, type SourceLoaderContext } from './registry.js';
 
 export { registerSourceLoader, registeredKinds, type SourceLoader, type SourceLoaderContext } from './registry.js';
 export { readParquetFile, writeParquetFile, readParquetSchema } from './parquet.js';
-export { readCsvFile, parseCsv } from './csv.js';
+export { readCsvFile } from './csv.js';
 export { readJsonlFile } from './jsonl.js';
 export { readArrowFile } from './arrow.js';
 

@@ -1,0 +1,142 @@
+/**
+ * Rows of a text table (CSV cells or JSON values) → Arrow record batches of one schema. The first
+ * `inferRows` rows are held to type the undeclared columns; after that, rows are typed as they come
+ * and a value that does not fit its column (or a column not seen in the window) is an error naming
+ * the file, line and column, so nothing is silently converted.
+ */
+import * as A from 'apache-arrow';
+import { StrataError, throwIfAborted } from '../errors.js';
+import { JSON_EXTENSION, type Dtype } from './dtypes.js';
+import { csvCellFits, inferCsvDtype, jsonValueFits } from './infer.js';
+import { inferDtype } from './dtypes.js';
+import { vectorOf } from './values.js';
+
+/** One row of a text table: its values by column, and the line it starts on. */
+export interface TextRow {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly line: number;
+}
+
+export interface TypingOptions {
+  readonly file: string;
+  /** 'csv': values are cell text; 'json': values are parsed JSON. */
+  readonly kind: 'csv' | 'json';
+  /** The header (CSV); JSON columns are those seen in the window, in first-seen order. */
+  readonly columns?: readonly string[];
+  readonly schema?: Readonly<Record<string, Dtype>>;
+  /** 'values' types undeclared columns from the window; 'none' keeps CSV cells as text and JSON values as JSON text. */
+  readonly infer: 'values' | 'none';
+  readonly inferRows: number;
+  readonly batchRows: number;
+  readonly signal?: AbortSignal;
+}
+
+export async function* typedBatches(rows: AsyncIterable<TextRow>, o: TypingOptions): AsyncGenerator<A.RecordBatch> {
+  const window: TextRow[] = [];
+  let types: Map<string, Dtype> | undefined;
+  let pending: TextRow[] = [];
+  let emitted = false;
+  for await (const row of rows) {
+    if (!types) {
+      window.push(row);
+      if (window.length < o.inferRows) continue;
+      types = typesOf(window, o);
+      pending = window.splice(0);
+    } else {
+      check(row, types, o);
+      pending.push(row);
+    }
+    while (pending.length >= o.batchRows) {
+      throwIfAborted(o.signal, `reading ${o.file}`);
+      emitted = true;
+      yield batchOf(pending.splice(0, o.batchRows), types, o);
+    }
+  }
+  if (!types) {
+    if (window.length === 0 && !o.columns?.length) return;
+    types = typesOf(window, o);
+    pending = window;
+  }
+  // a file with a header and no rows still yields one empty batch, so its columns are known
+  if (pending.length === 0 && !emitted) yield batchOf([], types, o);
+  for (let at = 0; at < pending.length; at += o.batchRows) yield batchOf(pending.slice(at, at + o.batchRows), types, o);
+}
+
+function typesOf(window: readonly TextRow[], o: TypingOptions): Map<string, Dtype> {
+  const names = o.columns ? [...o.columns] : [];
+  if (!o.columns) {
+    const seen = new Set<string>();
+    for (const r of window)
+      for (const k of Object.keys(r.values)) {
+        if (!seen.has(k)) names.push(k);
+        seen.add(k);
+      }
+  }
+  const types = new Map<string, Dtype>();
+  for (const name of names) {
+    const declared = o.schema?.[name];
+    if (declared) types.set(name, declared);
+    else if (o.infer === 'none') types.set(name, o.kind === 'csv' ? 'string' : 'json');
+    else if (o.kind === 'csv') types.set(name, inferCsvDtype(window.map((r) => r.values[name] as string)));
+    else types.set(name, inferDtype(window.map((r) => r.values[name])));
+  }
+  return types;
+}
+
+function check(row: TextRow, types: ReadonlyMap<string, Dtype>, o: TypingOptions): void {
+  for (const [name, v] of Object.entries(row.values)) {
+    const dtype = types.get(name);
+    if (dtype === undefined)
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `${o.file}, line ${row.line}: column ${name} first appears after the rows used to type the table`,
+        {
+          file: o.file,
+          line: row.line,
+          column: name,
+          hint: `declare it in schema, or read with a larger inferRows`,
+        },
+      );
+    if (o.schema?.[name] || o.infer === 'none') continue;
+    const fits = o.kind === 'csv' ? csvCellFits(v as string, dtype) : jsonValueFits(v, dtype);
+    if (!fits)
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `${o.file}, line ${row.line}: column ${name} holds ${JSON.stringify(v)}, not a ${dtype}`,
+        {
+          file: o.file,
+          line: row.line,
+          column: name,
+          hint: `the first rows typed ${name} as ${dtype}; declare its type in schema, or read with a larger inferRows`,
+        },
+      );
+  }
+}
+
+function batchOf(rows: readonly TextRow[], types: ReadonlyMap<string, Dtype>, o: TypingOptions): A.RecordBatch {
+  const fields: A.Field[] = [];
+  const vectors: A.Vector[] = [];
+  for (const [name, dtype] of types) {
+    // an empty CSV cell is null, unless the column is kept as text
+    const keepEmpty = o.kind === 'csv' && o.infer === 'none' && !o.schema?.[name];
+    const values = rows.map((r) => {
+      const v = r.values[name];
+      return v === '' && o.kind === 'csv' && !keepEmpty ? null : v;
+    });
+    const vec = vectorOf(values, dtype);
+    vectors.push(vec);
+    fields.push(new A.Field(name, vec.type, true, dtype === 'json' ? new Map(JSON_EXTENSION) : undefined));
+  }
+  return recordBatch(fields, vectors, rows.length);
+}
+
+/** A record batch from one vector per field (multi-chunk vectors are joined). */
+export function recordBatch(fields: A.Field[], vectors: readonly A.Vector[], length: number): A.RecordBatch {
+  const children: A.Data[] = vectors.map((v): A.Data => (v.data.length === 1 ? (v.data[0] as A.Data) : joined(v)));
+  const type = new A.Struct(fields);
+  return new A.RecordBatch(new A.Schema(fields), A.makeData({ type, length, children, nullCount: 0 }));
+}
+
+function joined(v: A.Vector): A.Data {
+  return A.vectorFromArray(v.toArray() as never, v.type as never).data[0];
+}

@@ -1,0 +1,102 @@
+/**
+ * The README tour cannot drift: its TypeScript blocks are extracted in order into one module inside
+ * the repository (`strata` mapped to src/ by a tsconfig path, as the package's own name resolves for
+ * a user), type-checked with `tsc --strict` and run against the sample data that the README's set-up
+ * command writes (`npx tsx datasets/generate.ts`, here into a temp folder).
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Dataset } from '../../src/dataset/dataset.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+    delete childEnv.NODE_OPTIONS;
+    const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The fenced blocks of one language, in order. */
+function blocks(markdown: string, lang: string): string[] {
+  return [...markdown.matchAll(new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm'))].map((m) => m[1]);
+}
+
+let readme: string;
+let dir: string;
+
+beforeAll(async () => {
+  readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  await mkdir(join(ROOT, '.tmp'), { recursive: true });
+  dir = await mkdtemp(join(ROOT, '.tmp', 'readme-'));
+  const toRoot = relative(dir, ROOT) || '.';
+  await writeFile(join(dir, 'tour.ts'), blocks(readme, 'ts').join('\n'));
+  await writeFile(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: `${toRoot}/tsconfig.json`,
+      compilerOptions: { strict: true, noEmit: true, paths: { strata: [`${toRoot}/src/index.ts`] } },
+      include: ['tour.ts', `${toRoot}/src/**/*.d.ts`],
+    }),
+  );
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('README', () => {
+  it('reads like a product: about 1,200 words before the dependency table, with a TypeScript tour', () => {
+    const head = readme.slice(0, readme.indexOf('## Dependencies'));
+    expect(readme.indexOf('## Dependencies')).toBeGreaterThan(0);
+    expect(head.split(/\s+/).filter(Boolean).length).toBeLessThanOrEqual(1250);
+    expect(blocks(readme, 'ts').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('the tour type-checks with tsc --strict', async () => {
+    const r = await run([TSC, '-p', join(dir, 'tsconfig.json')], ROOT);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+  }, 180_000);
+
+  it('the tour runs as written on the data its set-up command writes', async () => {
+    const setup = blocks(readme, 'sh').flatMap((b) => b.split('\n').filter((l) => l.includes('datasets/generate.ts')));
+    expect(setup.map((l) => l.replace(/\s*#.*$/, ''))).toEqual(['npx tsx datasets/generate.ts']);
+    // The same script, writing to the tour's own folder instead of the clone's datasets/sample.
+    await mkdir(join(dir, 'datasets'));
+    const gen = await run(
+      ['--import', TSX, join(ROOT, 'datasets', 'generate.ts'), join(dir, 'datasets', 'sample')],
+      ROOT,
+    );
+    expect(gen.code, gen.stderr).toBe(0);
+    const r = await run(['--import', TSX, join(dir, 'tour.ts')], dir, {
+      TSX_TSCONFIG_PATH: join(dir, 'tsconfig.json'),
+    });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    await using ds = await Dataset.open(join(dir, 'data', 'shapes'));
+    expect(ds.length).toBe(60);
+    expect(ds.schema.embedding.htype).toBe('embedding');
+    expect(r.stdout).toContain('PRESENT');
+  }, 180_000);
+});

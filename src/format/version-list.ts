@@ -13,6 +13,11 @@ export async function listAllVersions(storage: Storage, signal?: AbortSignal): P
   return (await readAllAnyManifests(storage, signal)).map((r) =>
     r.error
       ? { version: r.version, error: r.error }
-      : { version: r.version, timestampMs: r.manifest.timestampMs, message: r.manifest.message, length: r.manifest.length },
+      : {
+          version: r.version,
+          timestampMs: r.manifest.timestampMs,
+          message: r.manifest.message,
+          length: r.manifest.length,
+        },
   );
 }

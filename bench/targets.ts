@@ -12,6 +12,11 @@ export const TARGETS: Record<string, Record<string, Target>> = {
     s3_ratio: { op: '>=', value: 20 },
     s3_bytes_overfetch: { op: '<', value: 1.2001 },
   },
+  format: {
+    commit_growth: { op: '<', value: 1.5001 },
+    open_requests_s3: { op: '<', value: 5.0001 },
+    failed_commits: { op: '<', value: 0.5 },
+  },
   decode: {
     ratio: { op: '>=', value: 0.9 },
     peak_rss_mb: { op: '<', value: 500 },

@@ -1,8 +1,9 @@
 import { StrataError, throwIfAborted } from '../errors.js';
 import type { Sample } from '../format/chunk.js';
-import { ColumnReader } from '../format/column-reader.js';
-import type { ColumnManifest, Manifest } from '../format/manifest.js';
-import { Transaction, isDerived } from '../format/transaction.js';
+import type { AnyManifest, ColumnSchema } from '../format/manifest-v2.js';
+import { TransactionV2 } from '../format/transaction-v2.js';
+import { VersionColumnReader } from '../format/version-column-reader.js';
+import { VersionReader } from '../format/version-reader.js';
 import type { Storage } from '../storage/storage.js';
 import { type CellSource, mediaCell } from './cells.js';
 import { codecFor } from './htypes/index.js';
@@ -14,8 +15,24 @@ import { STRATA_VERSION } from '../version.js';
 export interface CoreOptions {
   /** Target chunk size for writes. Default 8 MiB. */
   readonly chunkSizeBytes?: number;
+  /** Commit attempts (rebases onto concurrent commits included) before CONFLICT. Default 100. */
+  readonly maxCommitAttempts?: number;
+  /** Time budget of one commit, rebases included. Default 120 000. */
+  readonly commitTimeoutMs?: number;
   /** Storage options for opening linked files (htype `link`). Default: none (local files, S3 with the default credential chain). */
   readonly links?: OpenStorageOptions;
+}
+
+/** What the layers above see of the open version's manifest (fragments hidden). */
+export interface VersionSummary {
+  readonly version: number;
+  readonly parent: number | null;
+  readonly timestampMs: number;
+  readonly message: string;
+  readonly writer: string;
+  readonly length: number;
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly columns: readonly ColumnSchema[];
 }
 
 /**
@@ -23,18 +40,26 @@ export interface CoreOptions {
  * column readers and decoded-column caches, and the pending write transaction.
  */
 export class DatasetCore {
-  private readers = new Map<string, ColumnReader>();
+  private readers = new Map<string, VersionColumnReader>();
   private values = new Map<string, Promise<unknown[]>>();
-  private txn: Transaction | undefined;
+  private txn: TransactionV2 | undefined;
+  private summary!: VersionSummary;
+  version!: VersionReader;
   closed = false;
   readonly links: LinkResolver;
 
   constructor(
     readonly storage: Storage,
-    public manifest: Manifest,
+    manifest: AnyManifest,
     readonly options: CoreOptions = {},
   ) {
     this.links = new LinkResolver(options.links);
+    this.setManifest(manifest);
+  }
+
+  /** The open version's counters, schema and metadata. */
+  get manifest(): VersionSummary {
+    return this.summary;
   }
 
   get uri(): string {
@@ -46,7 +71,7 @@ export class DatasetCore {
     return this.manifest.columns.filter((c) => !isHiddenColumn(c.name)).map((c) => c.name);
   }
 
-  columnManifest(name: string): ColumnManifest {
+  columnManifest(name: string): ColumnSchema {
     const c = this.manifest.columns.find((x) => x.name === name);
     if (!c) {
       throw new StrataError(
@@ -94,10 +119,11 @@ export class DatasetCore {
     return codecFor(this.columnManifest(name).htype, name).media;
   }
 
-  reader(name: string): ColumnReader {
+  /** Reads one column across the version's fragments (sample, scan, shape, byteSource, stats). */
+  reader(name: string): VersionColumnReader {
     let r = this.readers.get(name);
     if (!r) {
-      r = new ColumnReader(this.storage, this.columnManifest(name));
+      r = new VersionColumnReader(this.version, this.columnManifest(name));
       this.readers.set(name, r);
     }
     return r;
@@ -190,11 +216,13 @@ export class DatasetCore {
 
   // ---- writing ----
 
-  transaction(): Transaction {
+  transaction(): TransactionV2 {
     this.assertOpen();
-    this.txn ??= new Transaction(this.storage, this.manifest, {
+    this.txn ??= new TransactionV2(this.storage, this.version, {
       writer: `strata ${STRATA_VERSION}`,
       chunkSizeBytes: this.options.chunkSizeBytes,
+      maxCommitAttempts: this.options.maxCommitAttempts,
+      commitTimeoutMs: this.options.commitTimeoutMs,
     });
     return this.txn;
   }
@@ -234,7 +262,7 @@ export class DatasetCore {
     for (const name of names) {
       const col = txn.schema.find((c) => c.name === name)!;
       const value = Object.hasOwn(row, name) ? row[name] : undefined;
-      if (value === undefined && isDerived(col)) continue; // left short for the job that derives it
+      if (value === undefined && col.meta.lineage !== undefined) continue; // left short for the job that derives it
       const codec = codecFor(col.htype, name);
       const meta = pendingMeta?.get(name) ?? col.meta;
       const enc = await codec.encode(value, {
@@ -273,18 +301,19 @@ export class DatasetCore {
     for (const row of encoded) await txn.appendRow(row);
   }
 
-  private visibleColumnsOf(txn: Transaction): string[] {
+  private visibleColumnsOf(txn: TransactionV2): string[] {
     return txn.schema.filter((c) => !isHiddenColumn(c.name)).map((c) => c.name);
   }
 
-  async commit(message: string): Promise<Manifest> {
+  /** Publishes the pending transaction; returns the version now open. */
+  async commit(message: string): Promise<number> {
     this.assertOpen();
     const txn = this.txn;
-    if (!txn) return this.manifest;
+    if (!txn) return this.manifest.version;
     this.txn = undefined;
     const m = await txn.commit(message);
     this.setManifest(m);
-    return m;
+    return m.version;
   }
 
   async rollback(): Promise<void> {
@@ -293,8 +322,18 @@ export class DatasetCore {
     await txn?.abandon();
   }
 
-  setManifest(m: Manifest): void {
-    this.manifest = m;
+  setManifest(m: AnyManifest): void {
+    this.version = new VersionReader(this.storage, m);
+    this.summary = {
+      version: m.version,
+      parent: m.parent,
+      timestampMs: m.timestampMs,
+      message: m.message,
+      writer: m.writer,
+      length: m.length,
+      meta: m.meta,
+      columns: this.version.schema,
+    };
     this.readers.clear();
     this.values.clear();
   }

@@ -1,14 +1,12 @@
 import type { Table as ArrowTable } from 'apache-arrow';
 import type { DataFrame as DanfoDataFrame } from 'danfojs-node';
 import { StrataError, isStrataError } from '../errors.js';
-import { emptyManifest, type Manifest, type ColumnManifest } from '../format/manifest.js';
-import {
-  publishManifest,
-  readLatestManifest,
-  readManifest,
-  listVersions,
-  type VersionInfo,
-} from '../format/versions.js';
+import { type ColumnSchema, emptyManifestV2, encodeManifestV2 } from '../format/manifest-v2.js';
+import { versionKey } from '../format/manifest.js';
+import type { VersionInfo } from '../format/versions.js';
+import { readAnyManifest, readLatestAnyManifest, writeLatestHint } from '../format/latest.js';
+import { newColumnId } from '../format/object-keys.js';
+import { listAllVersions } from '../format/version-list.js';
 import { vacuum as vacuumStorage, type VacuumOptions, type VacuumResult } from '../format/vacuum.js';
 import type { NewColumn } from '../format/transaction.js';
 import { type OpenStorageOptions, openStorage } from '../storage/open.js';
@@ -32,6 +30,10 @@ export interface OpenOptions extends OpenStorageOptions {
   readonly version?: number;
   /** Target chunk size for appends. Default 8 MiB. */
   readonly chunkSizeBytes?: number;
+  /** Commit attempts (rebases onto concurrent commits included) before CONFLICT. Default 100. */
+  readonly maxCommitAttempts?: number;
+  /** Time budget of one commit, rebases and backoff included. Default 120 000. */
+  readonly commitTimeoutMs?: number;
   /** Use this storage instead of opening one from the URI. */
   readonly storage?: Storage;
   /**
@@ -63,14 +65,18 @@ export class Dataset {
   /** Creates an empty dataset with the given schema (version 0). */
   static async create(uri: string, options: CreateOptions): Promise<Dataset> {
     const storage = options.storage ?? (await openStorage(uri, options));
-    const columns: ColumnManifest[] = [];
+    const columns: ColumnSchema[] = [];
     for (const [name, input] of Object.entries(options.schema)) {
       validateColumnName(name);
-      for (const c of columnsFor(name, input)) columns.push({ ...c, id: `c${columns.length}`, length: 0, chunks: [] });
+      for (const c of columnsFor(name, input)) columns.push({ ...c, id: newColumnId() });
     }
-    const manifest: Manifest = { ...emptyManifest(`strata ${STRATA_VERSION}`), columns };
+    const manifest = emptyManifestV2(`strata ${STRATA_VERSION}`, columns);
     try {
-      await publishManifest(storage, manifest, options.signal);
+      await storage.putIfAbsent(versionKey(0), encodeManifestV2(manifest), {
+        signal: options.signal,
+        contentType: 'application/json',
+      });
+      await writeLatestHint(storage, 0, options.signal);
     } catch (err) {
       if (isStrataError(err, 'CONFLICT')) {
         if (options.ifExists === 'open') return Dataset.open(uri, { ...options, storage });
@@ -84,13 +90,16 @@ export class Dataset {
     return new Dataset(new DatasetCore(storage, manifest, coreOptions(options)), null, null);
   }
 
-  /** Opens the latest version, or `options.version`. Reads one manifest; no chunk is touched. */
+  /**
+   * Opens the latest version (found through the `_latest.json` hint, verified by probing: about 3
+   * requests), or `options.version`. Reads one manifest; no fragment or chunk is touched.
+   */
   static async open(uri: string, options: OpenOptions = {}): Promise<Dataset> {
     const storage = options.storage ?? (await openStorage(uri, { cacheBytes: 256 * 1024 * 1024, ...options }));
     const manifest =
       options.version === undefined
-        ? await readLatestManifest(storage, options.signal)
-        : await readManifest(storage, options.version, options.signal);
+        ? await readLatestAnyManifest(storage, options.signal)
+        : await readAnyManifest(storage, options.version, options.signal);
     return new Dataset(new DatasetCore(storage, manifest, coreOptions(options)), null, null);
   }
 
@@ -315,13 +324,16 @@ export class Dataset {
     const codec = codecFor(col!.htype, column);
     if (codec.media)
       throw new StrataError('UNSUPPORTED', `appendToColumn does not take media column ${column}`, { column });
+    const first = this.core.manifest.columns.some((c) => c.name === column)
+      ? await this.core.reader(column).storedLength()
+      : 0;
     // Every value is validated before the first is appended: a bad one leaves the column as it was.
     let meta: Record<string, unknown> | undefined;
     const samples = [];
     for (const v of values) {
       const enc = await codec.encode(v, {
         column,
-        row: col!.length + samples.length,
+        row: first + samples.length,
         dtype: col!.dtype,
         meta: meta ?? col!.meta,
         updateMeta: (m) => (meta = m),
@@ -348,7 +360,7 @@ export class Dataset {
 
   /** Publishes pending changes atomically as the next version; returns it. */
   async commit(message = ''): Promise<number> {
-    return (await this.core.commit(message)).version;
+    return this.core.commit(message);
   }
 
   /** Drops pending changes. */
@@ -358,18 +370,18 @@ export class Dataset {
 
   /** Every version with its time and message. */
   versions(options: { signal?: AbortSignal } = {}): Promise<VersionInfo[]> {
-    return listVersions(this.core.storage, options.signal);
+    return listAllVersions(this.core.storage, options.signal);
   }
 
   /** Re-reads the latest version (after another writer committed). */
   async refresh(options: { signal?: AbortSignal } = {}): Promise<this> {
-    this.core.setManifest(await readLatestManifest(this.core.storage, options.signal));
+    this.core.setManifest(await readLatestAnyManifest(this.core.storage, options.signal));
     return this;
   }
 
   /** Another version of the same dataset (time travel), sharing storage and cache. */
   async checkout(version: number, options: { signal?: AbortSignal } = {}): Promise<Dataset> {
-    const m = await readManifest(this.core.storage, version, options.signal);
+    const m = await readAnyManifest(this.core.storage, version, options.signal);
     return new Dataset(new DatasetCore(this.core.storage, m, this.core.options), null, null);
   }
 
@@ -464,6 +476,8 @@ function clamp(i: number, n: number): number {
 function coreOptions(options: OpenOptions): CoreOptions {
   return {
     chunkSizeBytes: options.chunkSizeBytes,
+    maxCommitAttempts: options.maxCommitAttempts,
+    commitTimeoutMs: options.commitTimeoutMs,
     links: options.links ?? { s3: options.s3, local: options.local, http: options.http },
   };
 }

@@ -1,7 +1,7 @@
 import { ImageCell } from '../dataset/cells.js';
 import type { Dataset } from '../dataset/dataset.js';
 import type { RowMatch, RowPredicate } from '../dataset/ops/filter.js';
-import type { Manifest } from '../format/manifest.js';
+import type { VersionSummary } from '../dataset/core.js';
 import { StrataError, throwIfAborted } from '../errors.js';
 import { embedQueryImage, embedQueryText, type QueryModelOptions } from './job-query.js';
 import { readLineage } from './lineage.js';
@@ -62,7 +62,7 @@ export interface VectorMatrix {
   norms?: Float32Array;
 }
 
-const matrices = new WeakMap<Manifest, Map<string, Promise<VectorMatrix>>>();
+const matrices = new WeakMap<VersionSummary, Map<string, Promise<VectorMatrix>>>();
 
 /** Loads (and caches per version) an embedding column as one matrix, chunk by chunk. */
 export function loadMatrix(ds: Dataset, column: string, signal?: AbortSignal): Promise<VectorMatrix> {
@@ -91,7 +91,7 @@ async function readMatrix(ds: Dataset, column: string, signal?: AbortSignal): Pr
   const vectors = new Float32Array(rows * dim);
   const valid = new Uint8Array(rows);
   let count = 0;
-  for await (const run of ds.core.reader(column).scan(0, c.length, { signal, prefetchChunks: 4 })) {
+  for await (const run of ds.core.reader(column).scan(0, rows, { signal, prefetchChunks: 4 })) {
     throwIfAborted(signal, 'search');
     for (let j = 0; j < run.samples.length; j++) {
       const s = run.samples[j];

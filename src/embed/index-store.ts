@@ -51,11 +51,15 @@ const MAGIC = 0x31584953; // 'SIX1'
 /** Below this share of rows left by a filter, exact search is used (a filtered graph walk loses recall). */
 const MIN_FILTER_SHARE = 0.1;
 
-export function columnFingerprint(ds: Dataset, column: string): string {
+/** Changes whenever the column's stored data does (its chunk keys across the version's fragments). */
+export async function columnFingerprint(ds: Dataset, column: string): Promise<string> {
   const c = ds.core.columnManifest(column);
-  return createHash('sha256')
-    .update(JSON.stringify([c.id, c.length, c.chunks.map((k) => k.key)]))
-    .digest('hex');
+  const hash = createHash('sha256').update(c.id);
+  for (const slot of await ds.core.version.allFragments()) {
+    for (const s of (await ds.core.version.fragment(slot.ref)).columns[c.id] ?? [])
+      hash.update(JSON.stringify([slot.start + s.offset, s.rows, s.chunks.map((k) => k.key)]));
+  }
+  return hash.digest('hex');
 }
 
 function indexesOf(ds: Dataset): Record<string, IndexEntry> {
@@ -110,7 +114,7 @@ export async function createIndex(ds: Dataset, column: string, options: CreateIn
     key,
     metric: index.metric,
     builtForVersion,
-    fingerprint: columnFingerprint(ds, column),
+    fingerprint: await columnFingerprint(ds, column),
     vectors: n,
     options: { M: o.M, efConstruction: o.efConstruction, efSearch: o.efSearch, seed: o.seed },
     createdAt: new Date().toISOString(),
@@ -171,7 +175,7 @@ export async function currentIndex(
   const entry = indexesOf(ds)[column];
   if (!entry) return { method: 'exact', reason: 'no index' };
   if (o.exact) return { method: 'exact', reason: 'exact requested' };
-  if (entry.fingerprint !== columnFingerprint(ds, column)) {
+  if (entry.fingerprint !== (await columnFingerprint(ds, column))) {
     o.warn(
       `the ${entry.kind} index on ${column} of ${ds.uri} was built for version ${entry.builtForVersion} and the column has changed since ` +
         `(now version ${ds.version}); it is ignored and exact search is used. Rebuild it with ds.createIndex('${column}')`,

@@ -79,12 +79,12 @@ export interface OutputPlan {
  * Picks the output column for `identity` (same lineage: resume it; another: CONFLICT or a new name)
  * and how far an earlier run got. Warns about rows that were appended after the last run.
  */
-export function planOutput(
+export async function planOutput(
   ds: Dataset,
   identity: LineageIdentity,
   options: EmbedOptions,
   model: { readonly uri: string; readonly inputDims: readonly number[]; readonly dim: number },
-): OutputPlan {
+): Promise<OutputPlan> {
   const known = (name: string) =>
     ds.core.manifest.columns.some((c) => c.name === name) ? ds.columnMeta(name) : undefined;
   const choice = chooseOutput(
@@ -97,7 +97,7 @@ export function planOutput(
   const column = choice.column;
   const timestampsColumn = identity.pooling === 'none' ? `${column}_timestamps` : undefined;
   const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn });
-  const resumedFrom = choice.existing ? ds.core.columnManifest(column).length : 0;
+  const resumedFrom = choice.existing ? await ds.core.reader(column).storedLength() : 0;
   // rows past the job's last write that it did not write (append() given a value for this column,
   // which pads it with null; or an earlier Strata's null padding): a job only appends, so they stay
   // as they are (reported, not silently skipped). Rows appended without a value leave the column short.

@@ -79,7 +79,7 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
       frames: null,
       pooling: null,
     };
-    const plan = planOutput(ds, identity, options, { uri, inputDims: model.inputs[0].dims, dim });
+    const plan = await planOutput(ds, identity, options, { uri, inputDims: model.inputs[0].dims, dim });
     if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
     const writer = new OutputWriter(ds, plan, identity, dim, options, cadence);
     let inferMs = 0;

@@ -112,7 +112,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       frames,
       pooling,
     };
-    const plan = planOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim });
+    const plan = await planOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim });
     if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
     const writer = new OutputWriter(ds, plan, identity, dim, options, cadence);
 

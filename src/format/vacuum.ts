@@ -6,7 +6,10 @@ import { CHUNKS_PREFIX, versionKey } from './manifest.js';
 
 /** Where derived objects such as vector indexes live; referenced by key from manifest meta. */
 export const INDEXES_PREFIX = 'indexes/';
-import { type DamagedVersion, readAllManifests } from './versions.js';
+import type { DamagedVersion } from './versions.js';
+import { readAllAnyManifests } from './version-list.js';
+import { liveObjects } from './live-objects.js';
+import { FRAGMENTS_PREFIX, PAGES_PREFIX, objectTimeMs } from './object-keys.js';
 
 export interface VacuumOptions {
   /**
@@ -45,14 +48,14 @@ export interface VacuumResult {
 export async function vacuum(storage: Storage, options: VacuumOptions = {}): Promise<VacuumResult> {
   const retentionMs = options.retentionMs ?? 7 * 24 * 3600 * 1000;
   const cutoff = Date.now() - retentionMs;
-  const reads = await readAllManifests(storage, options.signal);
+  const reads = await readAllAnyManifests(storage, options.signal);
   const latest = reads[reads.length - 1]?.version;
   const manifests = reads.flatMap((r) => (r.manifest ? [r.manifest] : []));
   const damaged: DamagedVersion[] = reads.flatMap((r) => (r.error ? [{ version: r.version, error: r.error }] : []));
   const doomed = manifests.filter((m) => m.version !== latest && m.timestampMs < cutoff).map((m) => m.version);
   const kept = manifests.filter((m) => !doomed.includes(m.version));
-  const live = new Set<string>();
-  for (const m of kept) for (const c of m.columns) for (const ch of c.chunks) live.add(ch.key);
+  // Chunks, fragment files and pages of every kept version (v1 and v2).
+  const live = await liveObjects(storage, kept, options.signal);
   for (const v of doomed) {
     throwIfAborted(options.signal, 'vacuum');
     if (!options.dryRun) await storage.delete(versionKey(v));
@@ -62,6 +65,8 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
   const keys = [
     ...(await storage.list(CHUNKS_PREFIX, { signal: options.signal })),
     ...(await storage.list(INDEXES_PREFIX, { signal: options.signal })),
+    ...(await storage.list(FRAGMENTS_PREFIX, { signal: options.signal })),
+    ...(await storage.list(PAGES_PREFIX, { signal: options.signal })),
   ];
   // An unreferenced index built for a version older than every kept version can no longer be
   // published; a newer one may belong to a createIndex still committing.
@@ -69,6 +74,8 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
   const isGarbage = (k: string): boolean => {
     if (live.has(k)) return false;
     if (k.startsWith(CHUNKS_PREFIX)) return (chunkTimeMs(k) ?? 0) < cutoff;
+    // an unreferenced fragment or page younger than the window may belong to a commit in progress
+    if (k.startsWith(FRAGMENTS_PREFIX) || k.startsWith(PAGES_PREFIX)) return (objectTimeMs(k) ?? Infinity) < cutoff;
     const built = /-v(\d+)-[0-9a-f]+\.[a-z]+$/.exec(k);
     return built !== null && Number(built[1]) < oldestKept;
   };

@@ -32,8 +32,8 @@ export interface DamagedVersion {
 export type VersionInfo = CommittedVersion | DamagedVersion;
 
 /** A version's manifest, or why it could not be read. */
-export type ManifestRead =
-  | { readonly version: number; readonly manifest: Manifest; readonly error?: undefined }
+export type ManifestRead<M extends { readonly version: number } = Manifest> =
+  | { readonly version: number; readonly manifest: M; readonly error?: undefined }
   | { readonly version: number; readonly manifest?: undefined; readonly error: StrataError };
 
 /** Version numbers present, ascending. */
@@ -85,12 +85,16 @@ export async function publishManifest(storage: Storage, m: Manifest, signal?: Ab
  * manifest is returned as an error naming its version instead of failing the whole listing; a
  * manifest deleted meanwhile (by vacuum) is left out; other errors (IO, ABORTED, ...) are thrown.
  */
-export async function readAllManifests(storage: Storage, signal?: AbortSignal): Promise<ManifestRead[]> {
+export async function readAllManifests<M extends { readonly version: number } = Manifest>(
+  storage: Storage,
+  signal?: AbortSignal,
+  read: (storage: Storage, version: number, signal?: AbortSignal) => Promise<M> = readManifest as never,
+): Promise<ManifestRead<M>[]> {
   const numbers = await listVersionNumbers(storage, signal);
   const reads = await Promise.all(
-    numbers.map(async (version): Promise<ManifestRead | undefined> => {
+    numbers.map(async (version): Promise<ManifestRead<M> | undefined> => {
       try {
-        return { version, manifest: await readManifest(storage, version, signal) };
+        return { version, manifest: await read(storage, version, signal) };
       } catch (err) {
         if (isStrataError(err, 'NOT_FOUND')) return undefined;
         if (!isStrataError(err, 'CORRUPT') && !isStrataError(err, 'UNSUPPORTED')) throw err;
@@ -106,7 +110,7 @@ export async function readAllManifests(storage: Storage, signal?: AbortSignal): 
       }
     }),
   );
-  return reads.filter((r): r is ManifestRead => r !== undefined);
+  return reads.filter((r): r is ManifestRead<M> => r !== undefined);
 }
 
 /** Every version, oldest first; a damaged manifest is listed with its `error` (see DamagedVersion). */

@@ -255,7 +255,7 @@ describe('embed(): tiny model vs the JS reference', () => {
       { image: images[7], id: 7 },
     ]);
     await ds.commit();
-    expect(ds.core.columnManifest('embedding').length).toBe(6);
+    expect(await ds.core.reader('embedding').storedLength()).toBe(6);
     const warnings: string[] = [];
     const s = await embed(ds, { column: 'image', model: rgb.path, onWarning: (m, code) => warnings.push(code) });
     expect(s).toMatchObject({ processed: 2, resumedFrom: 6, unembedded: 0 });
@@ -340,8 +340,8 @@ describe('embed(): tiny model vs the JS reference', () => {
 
   it('a damaged chunk fails only its damaged sample (per-sample checksums), rows read a chunk at a time', async () => {
     await using ds = await imageDataset(mem(), images.slice(0, 10));
-    const reader = ds.core.reader('image');
-    const ref = ds.core.columnManifest('image').chunks[0];
+    const reader = await ds.core.reader('image').index();
+    const ref = reader.ref(0);
     const header = await reader.header(0);
     const [s, e] = sampleByteRange(header, 6);
     const bytes = (await ds.core.storage.get(ref.key)).slice();
@@ -452,7 +452,7 @@ describe('embed(): tiny model vs the JS reference', () => {
         },
       }),
     ).rejects.toMatchObject({ code: 'ABORTED' });
-    const partial = (await Dataset.open(ds.uri)).core.columnManifest('embedding').length;
+    const partial = await (await Dataset.open(ds.uri)).core.reader('embedding').storedLength();
     expect(partial).toBeGreaterThanOrEqual(9);
     expect(partial).toBeLessThan(images.length);
     const s = await embed(ds, { column: 'image', model: rgb.path, batchSize: 3 });

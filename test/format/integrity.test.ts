@@ -4,11 +4,19 @@ import { Dataset } from '../../src/dataset/dataset.js';
 import { type Manifest, decodeManifest, encodeManifest, versionKey } from '../../src/format/manifest.js';
 import { readManifest } from '../../src/format/versions.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
+import { copyAsV1 } from './fixtures/v1-copy.js';
+import { type FragmentFile, encodeFragment } from '../../src/format/fragment.js';
+import { readAnyManifest } from '../../src/format/latest.js';
+import { VersionReader } from '../../src/format/version-reader.js';
 
-/** A committed dataset with a text, a float32 and an uncompressed uint8 column, in two versions. */
+/**
+ * A committed v1 dataset (the format these checks guard when such a dataset is opened) with a text,
+ * a float32 and an uncompressed uint8 column, in two versions.
+ */
 async function twoVersions(): Promise<{ storage: MemoryStorage; uri: string; v1: Manifest; v2: Manifest }> {
+  const written = `memory://integrity-v2-${randomBytes(6).toString('hex')}`;
   const uri = `memory://integrity-${randomBytes(6).toString('hex')}`;
-  const ds = await Dataset.create(uri, {
+  const ds = await Dataset.create(written, {
     schema: { t: 'text', f: 'float32', raw: { htype: 'generic', dtype: 'uint8', chunkCompression: 'none' } },
   });
   await ds.extend({ t: ['a', 'bb', 'ccc'], f: [1.5, 2.5, 3.5], raw: [[1, 2], [3, 4], [5]] });
@@ -17,6 +25,7 @@ async function twoVersions(): Promise<{ storage: MemoryStorage; uri: string; v1:
   await ds.commit('five');
   await ds.close();
   const storage = new MemoryStorage(uri.slice('memory://'.length));
+  await copyAsV1(new MemoryStorage(written.slice('memory://'.length)), storage, [0, 1, 2]);
   return { storage, uri, v1: await readManifest(storage, 1), v2: await readManifest(storage, 2) };
 }
 
@@ -35,9 +44,10 @@ describe('chunks are checked against their manifest entry', () => {
   it("a manifest naming another version's chunk is CORRUPT naming the chunk, not wrong values", async () => {
     const { storage, uri, v1, v2 } = await twoVersions();
     const old = v1.columns.find((c) => c.name === 't')!.chunks[0];
-    // v2 keeps its own sample count and sizes but names v1's three-sample chunk.
+    // v2's last chunk (rows 3-4) keeps its own sample count and sizes but names v1's three-sample chunk.
+    expect(v2.columns.find((c) => c.name === 't')!.chunks.at(-1)!.samples).not.toBe(old.samples);
     await rewrite(storage, v2, (m) => {
-      col(m, 't').chunks[0].key = old.key;
+      col(m, 't').chunks.at(-1)!.key = old.key;
     });
     const ds = await Dataset.open(uri);
     await expect(ds.values('t')).rejects.toMatchObject({ code: 'CORRUPT', details: { key: old.key, column: 't' } });
@@ -46,9 +56,10 @@ describe('chunks are checked against their manifest entry', () => {
 
   it('a float32 chunk named by a text column is CORRUPT, not garbage strings', async () => {
     const { storage, uri, v2 } = await twoVersions();
-    const f = v2.columns.find((c) => c.name === 'f')!.chunks[0];
+    const fs = v2.columns.find((c) => c.name === 'f')!.chunks;
+    const f = fs[0];
     await rewrite(storage, v2, (m) => {
-      col(m, 't').chunks = [{ ...f }];
+      col(m, 't').chunks = fs.map((k) => ({ ...k }));
     });
     const ds = await Dataset.open(uri);
     await expect(ds.values('t')).rejects.toMatchObject({ code: 'CORRUPT', details: { key: f.key, column: 't' } });
@@ -59,7 +70,7 @@ describe('chunks are checked against their manifest entry', () => {
     for (const cut of ['payload', 'header'] as const) {
       const { storage, uri, v2 } = await twoVersions();
       for (const name of ['t', 'raw']) {
-        const ref = v2.columns.find((c) => c.name === name)!.chunks[0];
+        const ref = v2.columns.find((c) => c.name === name)!.chunks.at(-1)!; // holds row 4
         const bytes = await storage.get(ref.key);
         await storage.put(ref.key, bytes.subarray(0, cut === 'payload' ? ref.bytes - 6 : ref.headerBytes - 3));
       }
@@ -129,5 +140,45 @@ describe('manifests are validated when read', () => {
     await storage.put(versionKey(2), new TextEncoder().encode(JSON.stringify(old)));
     const ds = await Dataset.open(uri);
     expect(await ds.values('t')).toEqual(['a', 'bb', 'ccc', 'dddd', 'e']);
+  });
+});
+
+describe('v2 fragment files are validated when read', () => {
+  it('a chunk key that is absolute, has .. or leaves chunks/, or a segment its chunks disagree with, is CORRUPT naming the fragment', async () => {
+    const edits: ((f: Mutable<FragmentFile>, id: string) => void)[] = [
+      (f, id) => {
+        f.columns[id][0].chunks[0].key = '/etc/passwd';
+      },
+      (f, id) => {
+        f.columns[id][0].chunks[0].key = 'chunks/../versions/00000000000000000001.json';
+      },
+      (f, id) => {
+        f.columns[id][0].chunks[0].key = 'indexes/x.chunk';
+      },
+      (f, id) => {
+        f.columns[id][0].rows += 1;
+      },
+      (f, id) => {
+        f.columns[id][0].offset = f.rows;
+      },
+      (f, id) => {
+        delete (f.columns[id][0] as { chunks?: unknown }).chunks;
+      },
+    ];
+    for (const edit of edits) {
+      const uri = `memory://integrity-frag-${randomBytes(6).toString('hex')}`;
+      const ds = await Dataset.create(uri, { schema: { t: 'text' } });
+      await ds.extend({ t: ['a', 'bb', 'ccc'] });
+      await ds.commit('three');
+      await ds.close();
+      const storage = new MemoryStorage(uri.slice('memory://'.length));
+      const reader = new VersionReader(storage, await readAnyManifest(storage, 1));
+      const [slot] = await reader.allFragments();
+      const file = structuredClone(await reader.fragment(slot.ref)) as Mutable<FragmentFile>;
+      edit(file, reader.column('t').id);
+      await storage.put(slot.ref.key, encodeFragment(file));
+      const opened = await Dataset.open(uri);
+      await expect(opened.values('t')).rejects.toMatchObject({ code: 'CORRUPT', details: { key: slot.ref.key } });
+    }
   });
 });

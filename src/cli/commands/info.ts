@@ -30,22 +30,25 @@ export const command: Command = {
       const m = ds.core.manifest;
       const versions = await ds.versions({ signal: ctx.signal });
       const byName = new Map(m.columns.map((c) => [c.name, c]));
-      const columns: ColumnInfo[] = ds.columns.map((name) => {
+      const columns: ColumnInfo[] = [];
+      for (const name of ds.columns) {
         const c = byName.get(name)!;
         const info = byName.get(`${name}${INFO_SUFFIX}`);
-        const bytes = [c, ...(info ? [info] : [])].reduce((s, x) => s + x.chunks.reduce((t, k) => t + k.bytes, 0), 0);
-        return {
+        const stats = await ds.core.reader(name).stats(ctx.signal);
+        const infoBytes = info ? (await ds.core.reader(info.name).stats(ctx.signal)).bytes : 0;
+        const bytes = stats.bytes + infoBytes;
+        columns.push({
           name,
           htype: c.htype,
           dtype: c.dtype,
           sampleCompression: c.sampleCompression,
           chunkCompression: c.chunkCompression,
-          samples: c.length,
-          chunks: c.chunks.length,
+          samples: stats.storedRows,
+          chunks: stats.chunks,
           bytes,
           meta: c.meta,
-        };
-      });
+        });
+      }
       const total = columns.reduce((s, c) => s + c.bytes, 0);
       const doc = {
         uri: ds.uri,

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { StrataError, throwIfAborted } from '../../errors.js';
 import { type DecodedChunk, sampleAt } from '../../format/chunk.js';
-import { ColumnReader } from '../../format/column-reader.js';
+import { type ChunkIndex, VersionColumnReader } from '../../format/version-column-reader.js';
 import { CachedStorage } from '../../storage/cache.js';
 import { decodeImage } from '../../media/image.js';
 import type { ImageCell } from '../cells.js';
@@ -41,21 +41,18 @@ interface DecodePlan {
  * instead of one per sample). Shuffled passes read samples one by one (ranged reads).
  */
 function wholeChunks(
-  reader: ColumnReader,
+  index: ChunkIndex,
   rows: Uint32Array,
   visited: Uint32Array,
   shuffled: boolean,
 ): Map<number, number> {
   const counts = new Map<number, number>();
-  if (shuffled || reader.chunkCount === 0) return counts;
+  if (shuffled || index.chunkCount === 0) return counts;
   for (const p of visited) {
-    const r = rows[p];
-    if (r < reader.length) {
-      const k = reader.locate(r);
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    }
+    const k = index.locate(rows[p]);
+    if (k >= 0) counts.set(k, (counts.get(k) ?? 0) + 1);
   }
-  for (const [k, n] of counts) if (n * 4 < reader.column.chunks[k].samples) counts.delete(k);
+  for (const [k, n] of counts) if (n * 4 < index.chunkSamples(k)) counts.delete(k);
   return counts;
 }
 
@@ -65,33 +62,34 @@ function wholeChunks(
  * chunks rows in flight need).
  */
 function sampleReader(
-  reader: ColumnReader,
+  reader: VersionColumnReader,
+  index: ChunkIndex | undefined,
   remaining: Map<number, number>,
 ): (row: number, signal: AbortSignal) => Promise<Uint8Array | undefined> {
   const pinned = new Map<number, Promise<DecodedChunk>>();
   return async (row, signal) => {
-    const k = row < reader.length ? reader.locate(row) : -1;
+    const k = index && row < reader.length ? index.locate(row) : -1;
     const left = remaining.get(k);
     if (left === undefined) return (await reader.sample(row, signal))?.bytes;
     let p = pinned.get(k);
     if (!p) {
-      p = reader.chunk(k, signal);
+      p = index!.chunk(k, signal);
       pinned.set(k, p);
     }
     if (left <= 1) {
       remaining.delete(k);
       pinned.delete(k);
     } else remaining.set(k, left - 1);
-    return sampleAt(await p, row - reader.chunkStart(k))?.bytes;
+    return sampleAt(await p, row - index!.chunkStart(k))?.bytes;
   };
 }
 
-function decodePlans(
+async function decodePlans(
   core: DatasetCore,
   columns: readonly string[],
   decode: BatchesOptions['decode'] = {},
   visit?: { rows: Uint32Array; order: Uint32Array; shuffled: boolean },
-): Map<string, DecodePlan> {
+): Promise<Map<string, DecodePlan>> {
   const plans = new Map<string, DecodePlan>();
   for (const key of Object.keys(decode)) {
     if (!columns.includes(key) && key !== 'image') {
@@ -121,11 +119,13 @@ function decodePlans(
     // A scan reads every sample once: it goes around the LRU cache (scan-resistant), so an epoch
     // neither evicts what random reads cached nor holds cacheBytes of images.
     const store = core.storage instanceof CachedStorage ? core.storage.inner : core.storage;
-    const reader = c.htype === 'image' ? new ColumnReader(store, c) : undefined;
+    const reader = c.htype === 'image' ? new VersionColumnReader(core.version, c, store) : undefined;
+    const index = reader && visit && !visit.shuffled ? await reader.index() : undefined;
     const read = reader
       ? sampleReader(
           reader,
-          visit ? wholeChunks(reader, visit.rows, visit.order, visit.shuffled) : new Map<number, number>(),
+          index,
+          index && visit ? wholeChunks(index, visit.rows, visit.order, visit.shuffled) : new Map<number, number>(),
         )
       : async (row: number, signal: AbortSignal) => {
           const [cell] = await core.readCells(column, [row], signal);
@@ -175,10 +175,10 @@ export async function* batches(
         hint: 'rename or drop it',
       });
   }
-  const order = planOrder(core, rows, columns, o);
+  const order = await planOrder(core, rows, columns, o);
   const nBatches = o.dropLast ? Math.floor(order.length / o.batchSize) : Math.ceil(order.length / o.batchSize);
   const visited = order.subarray(0, Math.min(order.length, nBatches * o.batchSize));
-  const plans = decodePlans(core, columns, options.decode, { rows, order: visited, shuffled: o.shuffle });
+  const plans = await decodePlans(core, columns, options.decode, { rows, order: visited, shuffled: o.shuffle });
 
   const stop = new AbortController();
   setMaxListeners(0, stop.signal); // one listener per read in flight
@@ -243,18 +243,21 @@ function stopReason(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new StrataError('ABORTED', 'batches was aborted', { cause: reason });
 }
 
-function planOrder(core: DatasetCore, rows: Uint32Array, columns: readonly string[], o: ResolvedOptions): Uint32Array {
+async function planOrder(
+  core: DatasetCore,
+  rows: Uint32Array,
+  columns: readonly string[],
+  o: ResolvedOptions,
+): Promise<Uint32Array> {
   const [start, end] = shardRange(rows.length, o.shard, o.shards);
   if (!o.shuffle) return visitOrder(start, end, () => 0, undefined);
   // Blocks follow the chunks of the widest column returned (the media column when there is one).
-  const widest = [...columns].sort((a, b) => bytesOf(core, b) - bytesOf(core, a))[0];
-  const reader = widest ? core.reader(widest) : undefined;
-  const blockOf = (p: number) => (reader && rows[p] < reader.length ? reader.locate(rows[p]) : -1);
+  const bytes = new Map<string, number>();
+  for (const c of columns) bytes.set(c, (await core.reader(c).stats()).bytes);
+  const widest = [...columns].sort((a, b) => bytes.get(b)! - bytes.get(a)!)[0];
+  const index = widest ? await core.reader(widest).index() : undefined;
+  const blockOf = (p: number) => (index ? index.locate(rows[p]) : -1);
   return visitOrder(start, end, blockOf, { seed: o.seed, bufferRows: o.shuffleBufferRows });
-}
-
-function bytesOf(core: DatasetCore, column: string): number {
-  return core.columnManifest(column).chunks.reduce((n, c) => n + c.bytes, 0);
 }
 
 async function buildBatch(

@@ -29,7 +29,7 @@ export async function describeColumns(
   for (const column of columns) {
     const c = core.columnManifest(column);
     const values = await core.columnValues(column, signal);
-    const bytes = c.chunks.reduce((n, ch) => n + ch.bytes, 0);
+    const { bytes } = await core.reader(column).stats(signal);
     let nulls = 0;
     const base = { column, htype: c.htype, dtype: c.dtype, count: rows.length, bytes };
     if (core.isMedia(column)) {

@@ -1,0 +1,114 @@
+import type { ColumnSchema } from './manifest-v2.js';
+
+/** What a commit did, recorded in its manifest so a concurrent writer can rebase onto it. */
+export type Action =
+  /** New fragments, in order (ids and row ids are assigned when applied). */
+  | { readonly type: 'append'; readonly fragments: readonly { readonly key: string; readonly rows: number }[] }
+  /**
+   * New segments for `columns` (ids) in fragment `fragmentId`: the fragment's file `baseKey` is
+   * replaced by `newKey` (a copy with the segments added).
+   */
+  | {
+      readonly type: 'fill';
+      readonly columns: readonly string[];
+      readonly fragmentId: number;
+      readonly baseKey: string;
+      readonly newKey: string;
+    }
+  | { readonly type: 'addColumn'; readonly column: ColumnSchema }
+  /** Sets (or with `remove`, deletes) one key of a column's metadata. */
+  | {
+      readonly type: 'setColumnMeta';
+      readonly column: string;
+      readonly key: string;
+      readonly value?: unknown;
+      readonly remove?: boolean;
+    }
+  /** Appends class names (set union); this writer's rows use ids baseCount.. for `names`. */
+  | {
+      readonly type: 'addClassNames';
+      readonly column: string;
+      readonly names: readonly string[];
+      readonly baseCount: number;
+    }
+  /** Sets (or with `remove`, deletes) one key of the dataset metadata. */
+  | { readonly type: 'setMeta'; readonly key: string; readonly value?: unknown; readonly remove?: boolean }
+  /** Upgrades a v1 base: its rows become fragment 0, file `key`. A no-op on a v2 base. */
+  | { readonly type: 'migrate'; readonly key: string };
+
+export const ACTION_TYPES = [
+  'append',
+  'fill',
+  'addColumn',
+  'setColumnMeta',
+  'addClassNames',
+  'setMeta',
+  'migrate',
+] as const;
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Schema fields that must match for two addColumn actions of one name to merge. */
+export function sameColumnSpec(a: ColumnSchema, b: ColumnSchema): boolean {
+  return (
+    a.name === b.name &&
+    a.htype === b.htype &&
+    a.dtype === b.dtype &&
+    a.sampleCompression === b.sampleCompression &&
+    a.chunkCompression === b.chunkCompression &&
+    same(a.meta, b.meta)
+  );
+}
+
+/**
+ * Why `mine` cannot be re-applied after `theirs` (a description of what collided), or undefined
+ * when they commute. `columnName` resolves column ids for messages.
+ */
+export function collision(mine: Action, theirs: Action, columnName: (id: string) => string): string | undefined {
+  if (!(ACTION_TYPES as readonly string[]).includes(theirs.type)) return `an unknown operation "${theirs.type}"`;
+  switch (mine.type) {
+    case 'append':
+    case 'migrate':
+      return undefined;
+    case 'fill':
+      if (theirs.type === 'fill' && theirs.fragmentId === mine.fragmentId) {
+        const both = mine.columns.filter((c) => theirs.columns.includes(c));
+        if (both.length > 0)
+          return `column ${both.map(columnName).join(', ')} of fragment ${mine.fragmentId} (filled by both)`;
+      }
+      return undefined;
+    case 'addColumn':
+      if (
+        theirs.type === 'addColumn' &&
+        theirs.column.name === mine.column.name &&
+        !sameColumnSpec(theirs.column, mine.column)
+      )
+        return `column ${mine.column.name} (added by both with different specs)`;
+      return undefined;
+    case 'setColumnMeta':
+      if (
+        theirs.type === 'setColumnMeta' &&
+        theirs.column === mine.column &&
+        theirs.key === mine.key &&
+        !(same(theirs.value, mine.value) && !!theirs.remove === !!mine.remove)
+      )
+        return `metadata key ${mine.key} of column ${columnName(mine.column)}`;
+      if (theirs.type === 'addClassNames' && theirs.column === mine.column && mine.key === 'classNames')
+        return `metadata key classNames of column ${columnName(mine.column)}`;
+      return undefined;
+    case 'addClassNames':
+      if (theirs.type === 'setColumnMeta' && theirs.column === mine.column && theirs.key === 'classNames')
+        return `metadata key classNames of column ${columnName(mine.column)}`;
+      return undefined; // union; id shifts are checked when applied
+    case 'setMeta':
+      if (
+        theirs.type === 'setMeta' &&
+        theirs.key === mine.key &&
+        !(same(theirs.value, mine.value) && !!theirs.remove === !!mine.remove)
+      )
+        return `dataset metadata key ${mine.key}`;
+      return undefined;
+  }
+}

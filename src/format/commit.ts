@@ -1,0 +1,118 @@
+import { StrataError, isStrataError, throwIfAborted } from '../errors.js';
+import type { Storage } from '../storage/storage.js';
+import { type Action, collision } from './actions.js';
+import { type ApplyContext, applyActions } from './apply.js';
+import { writeLatestHint, tryReadManifest } from './latest.js';
+import { type AnyManifest, type ManifestV2, encodeManifestV2, isV2, schemaOf } from './manifest-v2.js';
+import { versionKey } from './manifest.js';
+
+export interface CommitOptions extends Omit<ApplyContext, 'storage' | 'readVersion'> {
+  /** Publication attempts (the first plus rebases) before giving up with CONFLICT. Default 100. */
+  readonly maxCommitAttempts?: number;
+  /** Time budget for the commit, rebases included, before giving up with TIMEOUT. Default 120 000. */
+  readonly commitTimeoutMs?: number;
+}
+
+const BACKOFF_BASE_MS = 20;
+const BACKOFF_CAP_MS = 2000;
+
+/**
+ * Publishes `actions` applied to `base` as version base+1 (put-if-absent). When another writer
+ * published that version first, reads every version since, checks that their operations commute
+ * with `actions` (CONFLICT naming what collided otherwise), re-applies onto the newest one and
+ * retries after a jittered exponential backoff. Writes the latest hint after success.
+ */
+export async function commitActions(
+  storage: Storage,
+  base: AnyManifest,
+  actions: readonly Action[],
+  options: CommitOptions,
+): Promise<ManifestV2> {
+  const maxAttempts = options.maxCommitAttempts ?? 100;
+  const timeoutMs = options.commitTimeoutMs ?? 120_000;
+  const started = performance.now();
+  const ctx: ApplyContext = { ...options, storage, readVersion: base.version };
+  let current = base;
+  for (let attempt = 1; ; attempt++) {
+    throwIfAborted(options.signal, 'commit');
+    const next = await applyActions(current, actions, ctx);
+    try {
+      await storage.putIfAbsent(versionKey(next.version), encodeManifestV2(next), {
+        signal: options.signal,
+        contentType: 'application/json',
+      });
+      await writeLatestHint(storage, next.version, options.signal);
+      return next;
+    } catch (err) {
+      if (!isStrataError(err, 'CONFLICT')) throw err;
+    }
+    if (attempt >= maxAttempts) {
+      throw new StrataError('CONFLICT', `gave up committing to ${storage.uri} after ${attempt} attempts`, {
+        uri: storage.uri,
+        hint: 'too many concurrent writers; raise maxCommitAttempts or retry later',
+      });
+    }
+    if (performance.now() - started > timeoutMs) {
+      throw new StrataError('TIMEOUT', `commit to ${storage.uri} did not succeed within ${timeoutMs} ms`, {
+        uri: storage.uri,
+        hint: 'raise commitTimeoutMs or retry later',
+      });
+    }
+    current = await catchUp(storage, current, actions, options.signal);
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
+    await sleep(Math.random() * ceiling, options.signal);
+  }
+}
+
+/** Reads the versions after `from` and checks each one's operation against `mine`; returns the newest. */
+async function catchUp(
+  storage: Storage,
+  from: AnyManifest,
+  mine: readonly Action[],
+  signal?: AbortSignal,
+): Promise<AnyManifest> {
+  let latest = from;
+  for (;;) {
+    const m = await tryReadManifest(storage, latest.version + 1, signal);
+    if (!m) return latest;
+    if (!isV2(m)) {
+      throw new StrataError(
+        'CONFLICT',
+        `version ${m.version} of ${storage.uri} was written by an older Strata (format v1)`,
+        {
+          uri: storage.uri,
+          version: m.version,
+          hint: 'reopen the dataset at its latest version and apply the change again',
+        },
+      );
+    }
+    const names = new Map([...schemaOf(latest), ...m.schema].map((c) => [c.id, c.name]));
+    for (const theirs of m.operation.actions) {
+      for (const a of mine) {
+        const what = collision(a, theirs, (id) => names.get(id) ?? id);
+        if (what) {
+          throw new StrataError('CONFLICT', `version ${m.version} of ${storage.uri} also changed ${what}`, {
+            uri: storage.uri,
+            version: m.version,
+            hint: 'reopen the dataset at its latest version and apply the change again',
+          });
+        }
+      }
+    }
+    latest = m;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new StrataError('ABORTED', 'commit aborted', { cause: signal?.reason }));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,142 @@
+import { StrataError } from '../errors.js';
+import type { Action } from './actions.js';
+import type { ChunkCodec, SampleCompression } from './codec.js';
+import type { DType } from './dtype.js';
+import { decodeCheckedJson, encodeCheckedJson, hasChecksumSuffix } from './json-file.js';
+import { MANIFEST_FORMAT, type Manifest, decodeManifest } from './manifest.js';
+
+export const MANIFEST_V2 = 2;
+/** Fragment refs kept in a manifest's tail before they are sealed into a page. */
+export const PAGE_FRAGMENTS = 256;
+
+/** A column as declared in a v2 schema (its data lives in fragments). */
+export interface ColumnSchema {
+  readonly name: string;
+  /** Stable id (`c` + 8 hex; v1 datasets keep `c<n>`), used in fragment files and chunk keys. */
+  readonly id: string;
+  readonly htype: string;
+  readonly dtype: DType;
+  readonly sampleCompression: SampleCompression;
+  readonly chunkCompression: ChunkCodec;
+  readonly meta: Readonly<Record<string, unknown>>;
+}
+
+/** A fragment as referenced from a manifest or page. */
+export interface FragmentRef {
+  /** Dataset-unique, assigned when the append is applied; kept when the fragment file is replaced by a fill. */
+  readonly id: number;
+  readonly key: string;
+  /** Physical rows. */
+  readonly rows: number;
+  /** Deleted rows (milestone 2; 0 for now). */
+  readonly deleted: number;
+  readonly deletion: string | null;
+  /** Row id of the fragment's first row when its ids are consecutive; null when the file lists them. */
+  readonly rowIdStart: number | null;
+}
+
+/** A sealed, immutable page of up to PAGE_FRAGMENTS fragment refs. */
+export interface PageRef {
+  readonly key: string;
+  readonly fragments: number;
+  readonly rows: number;
+  readonly liveRows: number;
+  /** Smallest and largest fragment id in the page (so a fill finds its page without reading all). */
+  readonly minId: number;
+  readonly maxId: number;
+}
+
+export interface ManifestV2 {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly formatVersion: typeof MANIFEST_V2;
+  readonly version: number;
+  readonly parent: number | null;
+  readonly timestampMs: number;
+  readonly message: string;
+  readonly writer: string;
+  /** Live rows. */
+  readonly length: number;
+  readonly physicalRows: number;
+  readonly nextRowId: number;
+  readonly nextFragmentId: number;
+  readonly schema: readonly ColumnSchema[];
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly fragments: { readonly pages: readonly PageRef[]; readonly tail: readonly FragmentRef[] };
+  readonly operation: { readonly actions: readonly Action[] };
+  /** The version the writer started from (its operation was rebased onto `parent`). */
+  readonly readVersion: number | null;
+}
+
+export type AnyManifest = Manifest | ManifestV2;
+
+export function isV2(m: AnyManifest): m is ManifestV2 {
+  return m.formatVersion === MANIFEST_V2;
+}
+
+export function encodeManifestV2(m: ManifestV2): Uint8Array {
+  return encodeCheckedJson(m);
+}
+
+/** Decodes a v1 or v2 manifest; v2 is checksum-verified (CORRUPT naming the key). */
+export function decodeAnyManifest(bytes: Uint8Array, key: string): AnyManifest {
+  if (!hasChecksumSuffix(bytes)) {
+    const text = new TextDecoder().decode(bytes.subarray(0, 200));
+    if (/"formatVersion":\s*2\b/.test(text)) {
+      throw new StrataError('CORRUPT', `manifest ${key} is damaged: its crc32c suffix is missing`, {
+        key,
+        hint: 'open an earlier version',
+      });
+    }
+    return decodeManifest(bytes, key);
+  }
+  const m = decodeCheckedJson<ManifestV2>(bytes, key, 'manifest');
+  if (m.format !== MANIFEST_FORMAT || typeof m.version !== 'number' || !Array.isArray(m.schema) || !m.fragments) {
+    throw new StrataError('CORRUPT', `manifest ${key} is not a Strata manifest`, {
+      key,
+      hint: 'open an earlier version',
+    });
+  }
+  if (m.formatVersion > MANIFEST_V2) {
+    throw new StrataError('UNSUPPORTED', `manifest ${key} has format version ${m.formatVersion}`, {
+      key,
+      hint: 'upgrade Strata',
+    });
+  }
+  return m;
+}
+
+/** The schema of any manifest (a v1 column without its chunk list). */
+export function schemaOf(m: AnyManifest): readonly ColumnSchema[] {
+  if (isV2(m)) return m.schema;
+  return m.columns.map((c) => ({
+    name: c.name,
+    id: c.id,
+    htype: c.htype,
+    dtype: c.dtype,
+    sampleCompression: c.sampleCompression,
+    chunkCompression: c.chunkCompression,
+    meta: c.meta,
+  }));
+}
+
+/** Version 0 of a new v2 dataset. */
+export function emptyManifestV2(writer: string, schema: readonly ColumnSchema[]): ManifestV2 {
+  return {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_V2,
+    version: 0,
+    parent: null,
+    timestampMs: Date.now(),
+    message: 'create',
+    writer,
+    length: 0,
+    physicalRows: 0,
+    nextRowId: 0,
+    nextFragmentId: 0,
+    schema,
+    meta: {},
+    fragments: { pages: [], tail: [] },
+    operation: { actions: schema.map((column) => ({ type: 'addColumn' as const, column })) },
+    readVersion: null,
+  };
+}

@@ -1,7 +1,7 @@
 import type { Storage } from '../storage/storage.js';
 import { readAnyManifest } from './latest.js';
 import type { AnyManifest } from './manifest-v2.js';
-import { type ManifestRead, type VersionInfo, readAllManifests } from './versions.js';
+import { type ManifestRead, type VersionInfo, listVersions, readAllManifests } from './versions.js';
 
 /** Every version's manifest (v1 or v2), ascending; a damaged one comes with its error (see readAllManifests). */
 export function readAllAnyManifests(storage: Storage, signal?: AbortSignal): Promise<ManifestRead<AnyManifest>[]> {
@@ -9,15 +9,6 @@ export function readAllAnyManifests(storage: Storage, signal?: AbortSignal): Pro
 }
 
 /** Every version (v1 or v2 manifest) with its time, message and length, ascending; damaged ones with their error. */
-export async function listAllVersions(storage: Storage, signal?: AbortSignal): Promise<VersionInfo[]> {
-  return (await readAllAnyManifests(storage, signal)).map((r) =>
-    r.error
-      ? { version: r.version, error: r.error }
-      : {
-          version: r.version,
-          timestampMs: r.manifest.timestampMs,
-          message: r.manifest.message,
-          length: r.manifest.length,
-        },
-  );
+export function listAllVersions(storage: Storage, signal?: AbortSignal): Promise<VersionInfo[]> {
+  return listVersions<AnyManifest>(storage, signal, readAnyManifest);
 }

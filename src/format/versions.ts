@@ -31,6 +31,14 @@ export interface DamagedVersion {
 /** One entry of `versions()`: check `error` to tell a damaged manifest from a readable one. */
 export type VersionInfo = CommittedVersion | DamagedVersion;
 
+/** What `listVersions` needs of a manifest (v1 or v2). */
+export interface VersionSummary {
+  readonly version: number;
+  readonly timestampMs: number;
+  readonly message: string;
+  readonly length: number;
+}
+
 /** A version's manifest, or why it could not be read. */
 export type ManifestRead<M extends { readonly version: number } = Manifest> =
   | { readonly version: number; readonly manifest: M; readonly error?: undefined }
@@ -114,8 +122,12 @@ export async function readAllManifests<M extends { readonly version: number } = 
 }
 
 /** Every version, oldest first; a damaged manifest is listed with its `error` (see DamagedVersion). */
-export async function listVersions(storage: Storage, signal?: AbortSignal): Promise<VersionInfo[]> {
-  return (await readAllManifests(storage, signal)).map((r) =>
+export async function listVersions<M extends Manifest | VersionSummary = Manifest>(
+  storage: Storage,
+  signal?: AbortSignal,
+  read?: (storage: Storage, version: number, signal?: AbortSignal) => Promise<M>,
+): Promise<VersionInfo[]> {
+  return (await readAllManifests<M>(storage, signal, read)).map((r) =>
     r.error
       ? { version: r.version, error: r.error }
       : {

@@ -2,9 +2,13 @@
  * The README tour cannot drift: its TypeScript blocks are extracted in order into one module inside
  * the repository (`strata` mapped to src/ by a tsconfig path, as the package's own name resolves for
  * a user), type-checked with `tsc --strict` and run against the sample data that the README's set-up
- * command writes (`npx tsx datasets/generate.ts`, here into a temp folder).
+ * command writes (`npx tsx datasets/generate.ts`, here into a temp folder). The shell blocks run too:
+ * the set-up command, every command of the CLI reference (`--help`) and the "try S3 locally" recipe;
+ * the install commands are what `.ci/run` itself runs (`npm ci`/`npm test`, and the packed tarball
+ * installed into an empty project by `.ci/pack-check.sh`).
  */
 import { spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,4 +103,60 @@ describe('README', () => {
     expect(ds.schema.embedding.htype).toBe('embedding');
     expect(r.stdout).toContain('PRESENT');
   }, 180_000);
+
+  it('the CLI reference names commands that exist, and each answers --help', async () => {
+    const cli = blocks(readme, 'sh').find((b) => b.includes('strata ingest'))!;
+    const commands = [...new Set([...cli.matchAll(/strata (\w+)/g)].map((m) => m[1]))];
+    expect(commands.length).toBeGreaterThanOrEqual(9);
+    for (const c of commands) {
+      const r = await run([join(ROOT, 'bin', 'strata.js'), c, '--help'], ROOT);
+      expect(r.code, `strata ${c} --help: ${r.stderr}`).toBe(0);
+    }
+  }, 180_000);
+
+  it('the "try S3 locally" recipe runs as written (on a free port)', async () => {
+    const recipe = blocks(readme, 'sh').find((b) => b.includes('s3rver'))!;
+    const port = await freePort();
+    const script = recipe.replaceAll('4568', String(port));
+    // Its own process group, so the server it starts in the background goes when the test ends.
+    const r = await new Promise<Result>((resolve, reject) => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.NODE_OPTIONS;
+      const child = spawn('bash', ['-c', script], {
+        cwd: ROOT,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGTERM');
+          } catch {
+            // the group is gone already
+          }
+          resolve({ code, stdout, stderr });
+        }, 200);
+      });
+    });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain('SKIPPED');
+    expect(r.stderr).toMatch(/08-s3: ok/);
+  }, 180_000);
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -1,25 +1,17 @@
 import { StrataError } from '../errors.js';
 import type { Action } from './actions.js';
-import type { ChunkCodec, SampleCompression } from './codec.js';
-import type { DType } from './dtype.js';
 import { decodeCheckedJson, encodeCheckedJson, hasChecksumSuffix } from './json-file.js';
-import { MANIFEST_FORMAT, type Manifest, decodeManifest } from './manifest.js';
+import { type ColumnManifest, MANIFEST_FORMAT, type Manifest, decodeManifest } from './manifest.js';
 
 export const MANIFEST_V2 = 2;
 /** Fragment refs kept in a manifest's tail before they are sealed into a page. */
 export const PAGE_FRAGMENTS = 256;
 
-/** A column as declared in a v2 schema (its data lives in fragments). */
-export interface ColumnSchema {
-  readonly name: string;
-  /** Stable id (`c` + 8 hex; v1 datasets keep `c<n>`), used in fragment files and chunk keys. */
-  readonly id: string;
-  readonly htype: string;
-  readonly dtype: DType;
-  readonly sampleCompression: SampleCompression;
-  readonly chunkCompression: ChunkCodec;
-  readonly meta: Readonly<Record<string, unknown>>;
-}
+/**
+ * A column as declared in a v2 schema: a v1 column entry without its data (which lives in
+ * fragments). Ids are `c` + 8 hex in v2; v1 datasets keep `c<n>`.
+ */
+export type ColumnSchema = Omit<ColumnManifest, 'length' | 'chunks'>;
 
 /** A fragment as referenced from a manifest or page. */
 export interface FragmentRef {

@@ -3,23 +3,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ColumnReader } from '../../src/format/column-reader.js';
-import { type Manifest, emptyManifest } from '../../src/format/manifest.js';
-import { listVersionNumbers, publishManifest, readLatestManifest } from '../../src/format/versions.js';
+import { readLatestAnyManifest } from '../../src/format/latest.js';
+import { VersionColumnReader } from '../../src/format/version-column-reader.js';
+import { VersionReader } from '../../src/format/version-reader.js';
 import { openStorage } from '../../src/storage/open.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { rowBytes } from './fixtures/writer.js';
+import { createV2 } from './v2-helpers.js';
 import { rng } from '../helpers/random.js';
 
-const WRITER = path.join(import.meta.dirname, 'fixtures', 'writer.ts');
+/** The format-v2 writer process (the one datasets use): `append <commits> <rowsPerCommit>`. */
+const WRITER = path.join(import.meta.dirname, 'fixtures', 'writer-v2.ts');
 
-function startWriter(uri: string, total: number, perCommit: number, writer: number) {
+function startWriter(uri: string, commits: number, perCommit: number, writer: number) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', WRITER, uri, String(total), String(perCommit), String(writer)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    ['--import', 'tsx', WRITER, uri, '{}', 'append', String(writer), String(commits), String(perCommit)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -32,59 +32,32 @@ function startWriter(uri: string, total: number, perCommit: number, writer: numb
   return { child, ready, exit };
 }
 
-async function createTarget(storage: Storage): Promise<void> {
-  const m: Manifest = {
-    ...emptyManifest('test'),
-    columns: [
-      {
-        name: 'data',
-        id: 'c0',
-        htype: 'generic',
-        dtype: 'uint8',
-        sampleCompression: 'none',
-        chunkCompression: 'none',
-        meta: {},
-        length: 0,
-        chunks: [],
-      },
-      {
-        name: 'seq',
-        id: 'c1',
-        htype: 'generic',
-        dtype: 'uint32',
-        sampleCompression: 'none',
-        chunkCompression: 'lz4',
-        meta: {},
-        length: 0,
-        chunks: [],
-      },
-    ],
-  };
-  await publishManifest(storage, m);
+async function latest(storage: Storage): Promise<VersionReader> {
+  return new VersionReader(storage, await readLatestAnyManifest(storage));
 }
 
 /** Every committed row is whole and correct; returns the rows per writer in order. */
 async function verify(storage: Storage): Promise<Map<number, number[]>> {
-  const m = await readLatestManifest(storage);
-  for (const c of m.columns) expect(c.length, `column ${c.name}`).toBe(m.length);
-  const data = new ColumnReader(storage, m.columns[0]);
-  const seq = new ColumnReader(storage, m.columns[1]);
+  const v = await latest(storage);
+  const seqs: number[] = [];
+  for await (const run of new VersionColumnReader(v, v.column('seq')).scan())
+    for (const s of run.samples) seqs.push(new DataView(s!.bytes.buffer, s!.bytes.byteOffset).getUint32(0, true));
+  expect(seqs.length).toBe(v.length);
   const perWriter = new Map<number, number[]>();
   let i = 0;
-  for await (const run of data.scan()) {
+  for await (const run of new VersionColumnReader(v, v.column('data')).scan()) {
     for (const s of run.samples) {
       const view = new DataView(s!.bytes.buffer, s!.bytes.byteOffset);
       const w = view.getUint32(0, true);
       const q = view.getUint32(4, true);
       expect(Buffer.from(s!.bytes).equals(Buffer.from(rowBytes(w, q))), `row ${i}`).toBe(true);
-      const seqCell = await seq.sample(i);
-      expect(new DataView(seqCell!.bytes.buffer, seqCell!.bytes.byteOffset).getUint32(0, true)).toBe(q);
+      expect(seqs[i]).toBe(q);
       if (!perWriter.has(w)) perWriter.set(w, []);
       perWriter.get(w)!.push(q);
       i++;
     }
   }
-  expect(i).toBe(m.length);
+  expect(i).toBe(v.length);
   return perWriter;
 }
 
@@ -100,7 +73,7 @@ describe('crash safety and concurrent writers (local storage, real processes)', 
   it('SIGKILL at 30 random points leaves the dataset at its last commit, with no partial rows', async () => {
     const uri = path.join(dir, 'killed');
     const storage = await openStorage(uri);
-    await createTarget(storage);
+    await createV2(storage);
     const r = rng('kills');
     let kills = 0;
     let lastLength = 0;
@@ -115,9 +88,9 @@ describe('crash safety and concurrent writers (local storage, real processes)', 
       if (res.signal === 'SIGKILL') kills++;
       else expect(res.stderr).toBe('');
       const perWriter = await verify(storage);
-      const m = await readLatestManifest(storage);
-      expect(m.length).toBeGreaterThanOrEqual(lastLength);
-      lastLength = m.length;
+      const length = (await latest(storage)).length;
+      expect(length).toBeGreaterThanOrEqual(lastLength);
+      lastLength = length;
       // a writer's rows are a prefix 0..n-1 of its sequence: commits are all-or-nothing
       for (const seqs of perWriter.values()) expect(seqs).toEqual(seqs.map((_, k) => k));
     }
@@ -129,16 +102,16 @@ describe('crash safety and concurrent writers (local storage, real processes)', 
   it('two writer processes appending concurrently: every row lands exactly once', async () => {
     const uri = path.join(dir, 'concurrent');
     const storage = await openStorage(uri);
-    await createTarget(storage);
-    const a = startWriter(uri, 300, 3, 1);
-    const b = startWriter(uri, 300, 5, 2);
+    await createV2(storage);
+    const a = startWriter(uri, 100, 3, 1);
+    const b = startWriter(uri, 60, 5, 2);
     const [ra, rb] = await Promise.all([a.exit, b.exit]);
     expect(ra.stderr + rb.stderr).toBe('');
     expect([ra.code, rb.code]).toEqual([0, 0]);
     const perWriter = await verify(storage);
     expect(perWriter.get(1)).toEqual(Array.from({ length: 300 }, (_, k) => k));
     expect(perWriter.get(2)).toEqual(Array.from({ length: 300 }, (_, k) => k));
-    expect((await listVersionNumbers(storage)).length).toBe(1 + 100 + 60);
+    expect((await latest(storage)).version).toBe(100 + 60);
     await storage.close();
   }, 120_000);
 });

@@ -1,17 +1,14 @@
 /** Runs the CLI as a child process (`node --import tsx src/cli/main.ts ...`), as a user would. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type ChildResult, childEnv, collect } from '../helpers/child-process.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** tsx by absolute URL, so the child can run from any working directory. */
 export const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
-export interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type CliResult = ChildResult;
 
 export interface CliRunOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -19,34 +16,16 @@ export interface CliRunOptions {
   readonly timeoutMs?: number;
 }
 
-function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
-  delete env.NODE_OPTIONS; // vitest's loader hooks are not for the child
-  return env;
-}
-
 export function startStrata(args: readonly string[], options: CliRunOptions = {}): ChildProcess {
   return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: childEnv(options.env),
+    env: childEnv({ NO_COLOR: '1', ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
 export function strata(args: readonly string[], options: CliRunOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = startStrata(args, options);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return collect(startStrata(args, options), options.timeoutMs ?? 60_000);
 }
 
 /** Starts a long-running command (serve, view), waits for its `http://…` line; `stop()` sends SIGTERM and returns the exit code. */

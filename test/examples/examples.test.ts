@@ -2,13 +2,13 @@
  * Runs every example and the demo as a child process (as `npx tsx examples/<name>.ts` would), so
  * they cannot rot. The S3 example runs against the loopback S3 test server.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChildResult, childEnv, runChild } from '../helpers/child-process.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,31 +17,10 @@ const EXAMPLES = readdirSync(join(ROOT, 'examples'))
   .filter((f) => /^\d\d-.+\.ts$/.test(f))
   .sort();
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runExample(file: string, env: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-    delete childEnv.NODE_OPTIONS;
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'examples', file)], {
-      cwd: ROOT,
-      env: childEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+function runExample(file: string, env: NodeJS.ProcessEnv): Promise<ChildResult> {
+  return runChild(process.execPath, ['--import', TSX, join(ROOT, 'examples', file)], {
+    cwd: ROOT,
+    env: childEnv(env),
   });
 }
 

@@ -14,33 +14,14 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
+import { type ChildResult, childEnv, runChild } from '../helpers/child-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-    delete childEnv.NODE_OPTIONS;
-    const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
+  return runChild(process.execPath, args, { cwd, env: childEnv(env) });
 }
 
 /** The fenced blocks of one language, in order. */
@@ -119,9 +100,8 @@ describe('README', () => {
     const port = await freePort();
     const script = recipe.replaceAll('4568', String(port));
     // Its own process group, so the server it starts in the background goes when the test ends.
-    const r = await new Promise<Result>((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env };
-      delete env.NODE_OPTIONS;
+    const r = await new Promise<ChildResult>((resolve, reject) => {
+      const env = childEnv();
       const child = spawn('bash', ['-c', script], {
         cwd: ROOT,
         env,

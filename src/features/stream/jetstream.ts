@@ -2,11 +2,13 @@
  * NATS JetStream transport: one JetStream stream `<name>` (file storage) with subjects
  * `<name>.<partition>`; the offset is the stream sequence. Publishes carry the event id as
  * `Nats-Msg-Id`, so a retried publish inside the server's duplicate window is stored once. A reader
- * is an ordered consumer filtered to the partition's subject, starting at the sequence after its offset
- * (the checkpoint is the durable position; the ordered consumer recreates itself after a gap).
+ * is an ephemeral pull consumer (no acks) filtered to the partition's subject, starting at the sequence
+ * after its offset: the durable position is the consumer's checkpoint, saved with the window state.
  */
 import {
+  AckPolicy,
   connect,
+  nanos,
   DeliverPolicy,
   StorageType,
   type ConsumerMessages,
@@ -86,17 +88,22 @@ export class JetStreamSource implements StreamSource {
   }
 
   async reader(partition: number, afterOffset: string | null): Promise<PartitionReader> {
-    const consumer = await this.js.consumers
-      .get(this.config.name, {
-        filterSubjects: this.subject(partition),
+    // An ephemeral pull consumer without acks: the position that survives is the checkpoint's offset.
+    const subject = this.subject(partition);
+    const consumer = await this.jsm.consumers
+      .add(this.config.name, {
+        filter_subject: subject,
+        ack_policy: AckPolicy.None,
+        inactive_threshold: nanos(60_000),
         ...(afterOffset === null
           ? { deliver_policy: DeliverPolicy.All }
           : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(afterOffset) + 1 }),
       })
+      .then(async (info) => ({ name: info.name, c: await this.js.consumers.get(this.config.name, info.name) }))
       .catch((err: unknown) => {
-        throw unavailable(`consumer of ${this.subject(partition)}`, err);
+        throw unavailable(`consumer of ${subject}`, err);
       });
-    const messages: ConsumerMessages = await consumer.consume({ max_messages: 1024 });
+    const messages: ConsumerMessages = await consumer.c.consume({ max_messages: 1024 });
     const buffer: StreamRecord[] = [];
     let failure: unknown;
     const pump = (async () => {
@@ -116,9 +123,10 @@ export class JetStreamSource implements StreamSource {
         if (failure) return Promise.reject(unavailable(`read of ${partition}`, failure));
         return Promise.resolve(buffer.splice(0, maxEvents));
       },
-      async close(): Promise<void> {
+      close: async (): Promise<void> => {
         messages.stop();
         await pump;
+        await this.jsm.consumers.delete(this.config.name, consumer.name).catch(() => undefined);
       },
     };
   }

@@ -64,9 +64,12 @@ export class RedisStreamSource implements StreamSource {
     const client = this.client;
     return {
       async next(maxEvents: number): Promise<StreamRecord[]> {
-        const res = (await client.xread('COUNT', maxEvents, 'STREAMS', key, last).catch((err: unknown) => {
+        let res: [string, [string, string[]][]][] | null;
+        try {
+          res = await client.xread('COUNT', maxEvents, 'STREAMS', key, last);
+        } catch (err) {
           throw unavailable(`read of ${key}`, err);
-        })) as [string, [string, string[]][]][] | null;
+        }
         if (!res) return [];
         const out: StreamRecord[] = [];
         for (const [id, fields] of res[0][1]) {

@@ -191,7 +191,8 @@ export class StreamPartition {
       );
     this.#state = this.#fresh();
     if (this.#history.length) this.#state.seed(this.#history);
-    this.#state.seed(cp.events);
+    // coerced as push coerces (`'7'` and `7` are one entity), then replayed in arrival order
+    this.#state.seed(cp.events.map((e, i) => coercePushEvent(this.source, e, i)));
     this.#state.dropped = cp.dropped;
     this.#state.duplicates = cp.duplicates;
     const ts = this.source.timestampField;

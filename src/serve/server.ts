@@ -354,9 +354,10 @@ export async function createFeatureServer(
     return { status: h.ok ? 'ok' : 'unavailable', store: h };
   });
 
-  app.get('/metrics', hooks('/metrics'), async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind)),
-  );
+  app.get('/metrics', hooks('/metrics'), async (_req, reply) => {
+    const lag = (await publisher.lag()).flatMap((l) => publisher.views(l.source).map((view) => ({ view, ...l })));
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind, lag));
+  });
 
   // ---------------------------------------------------------------- lifecycle
   await app.listen({ host, port: options.port ?? 0 });

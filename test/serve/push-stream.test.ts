@@ -73,6 +73,11 @@ describe.skipIf(Boolean(REDIS_SKIP))('/push on a fleet', () => {
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ status: 'ok', rows: 10, published: 10 });
     }
+    const lagLine = async () =>
+      /strata_stream_lag_events\{view="user_stats",source="tx"\} (\d+)/.exec(
+        (await servers[0].app.inject({ method: 'GET', url: '/metrics' })).body,
+      )?.[1];
+    expect(await lagLine()).toBe('100');
     const consumer = await StreamConsumer.start(r, store, { redisUrl: redis.url, leaseMs: 500 });
     let got: unknown;
     for (let i = 0; i < 200; i++) {
@@ -83,6 +88,7 @@ describe.skipIf(Boolean(REDIS_SKIP))('/push on a fleet', () => {
     expect(got).toBe(100);
     await consumer.close();
     expect(consumer.applied).toBe(100);
+    expect(await lagLine()).toBe('0'); // from the checkpoints saved on close
     for (const s of servers) await s.close();
 
     // the single-process behaviour of push sources, for contrast: each replica keeps its own window state

@@ -28,6 +28,8 @@ export interface PartitionCheckpoint {
   readonly invalid: number;
   readonly dropped: number;
   readonly duplicates: number;
+  /** Newest accepted event time (ms); null before the first. */
+  readonly highWaterMarkMs: number | null;
   /** Accepted events (as published) still within the views' reach, in arrival order. */
   readonly events: readonly Record<string, unknown>[];
 }
@@ -177,6 +179,7 @@ export class StreamPartition {
       invalid: this.invalid,
       dropped: this.#state.dropped,
       duplicates: this.#state.duplicates,
+      highWaterMarkMs: Number.isFinite(this.#state.hwm) ? this.#state.hwm : null,
       events: this.#kept.map((k) => k.event),
     };
   }

@@ -16,6 +16,7 @@ const cp = (partition: number, offset: string): PartitionCheckpoint => ({
   invalid: 0,
   dropped: 0,
   duplicates: 0,
+  highWaterMarkMs: null,
   events: [],
 });
 

@@ -39,7 +39,9 @@ export interface StreamConsumerOptions {
 export type StreamConsumerEvent =
   | { readonly type: 'acquired'; readonly partition: number; readonly offset: string | null; readonly events: number }
   | { readonly type: 'released'; readonly partition: number; readonly offset: string | null }
-  | { readonly type: 'lost'; readonly partition: number };
+  | { readonly type: 'lost'; readonly partition: number }
+  /** A step failed (Redis, the stream or the online store); the consumer retries by itself. */
+  | { readonly type: 'error'; readonly error: unknown };
 
 /** Per-partition position of this consumer, for `/metrics` and tests. */
 export interface StreamPartitionStats {
@@ -156,7 +158,8 @@ export class StreamConsumer implements AsyncDisposable {
           await this.#checkpointAll();
           nextCkpt = Date.now() + ckptMs;
         }
-      } catch {
+      } catch (error) {
+        this.options.onEvent?.({ type: 'error', error });
         // Redis unreachable: stop applying once our leases may have expired (another owner may take over)
         if (Date.now() - lastRenew > leaseMs / 2) await this.#dropAll();
         await sleep(tickMs);
@@ -172,7 +175,8 @@ export class StreamConsumer implements AsyncDisposable {
           const updates = owned.state.apply(records);
           await writePushed(this.repo, this.store, updates);
           this.applied += records.length;
-        } catch {
+        } catch (error) {
+          this.options.onEvent?.({ type: 'error', error });
           // the online store or the stream failed mid-batch: give the partition up; it is taken
           // again from its checkpoint (the batch replays, same values)
           await this.#drop(p, 'lost');

@@ -50,13 +50,15 @@ export const command: Command = {
         leaseMs: int(ctx, 'lease-ms', 'stream', 5000, 100),
         checkpointIntervalMs: int(ctx, 'checkpoint-ms', 'stream', 1000, 10),
         onEvent: (e) =>
-          ctx.out(
-            e.type === 'acquired'
-              ? `partition ${e.partition} acquired (offset ${e.offset ?? 'start'}, ${e.events} events in checkpoint)`
-              : e.type === 'released'
-                ? `partition ${e.partition} released (offset ${e.offset ?? 'start'})`
-                : `partition ${e.partition} lost`,
-          ),
+          e.type === 'error'
+            ? ctx.err(`stream consumer: ${e.error instanceof Error ? e.error.message : String(e.error)} (retrying)`)
+            : ctx.out(
+                e.type === 'acquired'
+                  ? `partition ${e.partition} acquired (offset ${e.offset ?? 'start'}, ${e.events} events in checkpoint)`
+                  : e.type === 'released'
+                    ? `partition ${e.partition} released (offset ${e.offset ?? 'start'})`
+                    : `partition ${e.partition} lost`,
+              ),
       });
       ctx.out(`stream consumer ${consumer.consumerId}: source ${consumer.source} (Ctrl-C to stop)`);
       await new Promise<void>((resolve, reject) => {

@@ -167,7 +167,8 @@ export class StreamConsumer implements AsyncDisposable {
       }
       let n = 0;
       for (const [p, owned] of this.#owned) {
-        if (this.#stopped) break;
+        // leases are renewed between batches: a long backlog must not starve the tick
+        if (this.#stopped || Date.now() >= nextTick) break;
         try {
           const records = await owned.reader.next(batch);
           if (!records.length) continue;

@@ -23,7 +23,7 @@ import type { PartitionReader, StreamPublish, StreamRecord, StreamSource, Stream
 /** Records buffered per reader before it stops pulling (back-pressure). */
 const READER_BUFFER = 4096;
 /** Publishes in flight at once. */
-const PUBLISH_WINDOW = 256;
+const PUBLISH_WINDOW = 1024;
 
 function unavailable(what: string, err: unknown): StrataError {
   return new StrataError('UNAVAILABLE', `JetStream ${what} failed: ${(err as Error).message}`, {

@@ -192,6 +192,20 @@ export {
   type FeatureService,
   type FeatureRowBatch,
   type PushedViewValues,
+  STREAM_TRANSPORTS,
+  type StreamTransport,
+  type StreamConfig,
+  openStreamSource,
+  partitionOf,
+  StreamPartition,
+  StreamCoordinator,
+  type StreamSource,
+  type StreamSourceOptions,
+  type StreamRecord,
+  type StreamPublish,
+  type PartitionReader,
+  type PartitionCheckpoint,
+  type CoordinatorOptions,
 } from './features/index.js';
 
 // online store and serving
@@ -239,5 +253,9 @@ export {
   type SearchOnlineOptions,
   type SearchFilter,
   type OnlineSearchHit,
+  StreamConsumer,
+  type StreamConsumerOptions,
+  type StreamConsumerEvent,
+  type StreamPartitionStats,
 } from './online/index.js';
 export { createFeatureServer, ServerMetrics, type FeatureServer, type FeatureServerOptions } from './serve/index.js';

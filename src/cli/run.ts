@@ -24,6 +24,10 @@ export const COMMANDS = {
     load: () => import('./commands/materialize.js'),
   },
   serve: { summary: 'run the HTTP feature server', load: () => import('./commands/serve.js') },
+  stream: {
+    summary: 'consume a stream source into the online store',
+    load: () => import('./commands/stream.js'),
+  },
   view: { summary: 'browse a dataset in a local web page', load: () => import('./commands/view.js') },
 } as const satisfies Record<string, { summary: string; load: () => Promise<{ command: Command }> }>;
 

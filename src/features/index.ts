@@ -21,11 +21,15 @@ export type { DefinitionIssue } from './issues.js';
 export { registerSourceLoader, type SourceLoader, type SourceLoaderContext } from './sources/registry.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { HLL_STD_ERROR } from './hll.js';
+export * from './stream/index.js';
 export {
   AGG_FUNCTIONS,
   WINDOW_KINDS,
   SOURCE_KINDS,
   FILE_SOURCE_KINDS,
+  STREAM_TRANSPORTS,
+  type StreamTransport,
+  type StreamConfig,
   SCALAR_DTYPES,
   type AggFunction,
   type WindowKind,

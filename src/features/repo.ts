@@ -31,6 +31,7 @@ import { loadSourceTable } from './sources/index.js';
 import { readParquetSchema } from './sources/parquet.js';
 import { registeredLoader } from './sources/registry.js';
 import { PushState } from './stream.js';
+import { StreamPartition } from './stream/partition.js';
 import { concatTables } from './tables.js';
 import { tilesTable, type BackfillRange } from './backfill.js';
 import type {
@@ -256,10 +257,10 @@ export class FeatureRepo {
   async push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<PushedViewValues[]> {
     this.#open();
     const source = this.source(sourceName);
-    if (source.kind !== 'push')
+    if (source.kind !== 'push' && source.kind !== 'stream')
       throw new StrataError('INVALID_ARGUMENT', `source ${sourceName} is a ${source.kind} source, not a push source`, {
         key: sourceName,
-        hint: "declare kind: 'push' to push events",
+        hint: "declare kind: 'push' (or kind: 'stream') to push events",
       });
     if (!Array.isArray(events))
       throw new StrataError('INVALID_ARGUMENT', 'push expects an array of events', { key: sourceName });
@@ -277,6 +278,28 @@ export class FeatureRepo {
       this.#push.set(sourceName, state);
     }
     return state.push(events);
+  }
+
+  /**
+   * A new, empty window state for one partition of a `kind: stream` source (src/features/stream/):
+   * what a stream consumer applies the partition's events to and checkpoints.
+   */
+  streamPartition(sourceName: string, partition: number): StreamPartition {
+    this.#open();
+    const source = this.source(sourceName);
+    return new StreamPartition(
+      source,
+      this.views.filter((v) => v.source === sourceName),
+      partition,
+      this.#engine.pruneEveryEvents,
+    );
+  }
+
+  /** The batch history of a stream source with a `batchSource` (rows as records), or [] without one. */
+  async streamHistory(sourceName: string, options: LongOptions = {}): Promise<Record<string, unknown>[]> {
+    const source = this.source(sourceName);
+    if (!source.batchSource) return [];
+    return tableToRecords(await this.#sourceTable(this.source(source.batchSource), options));
   }
 
   streamStats(sourceName: string): StreamStats {
@@ -317,7 +340,7 @@ export class FeatureRepo {
   }
 
   async #sourceTable(source: Source, options: LongOptions = {}): Promise<A.Table> {
-    if (source.kind === 'push') {
+    if (source.kind === 'push' || source.kind === 'stream') {
       const base = source.batchSource
         ? await this.#sourceTable(this.source(source.batchSource), options)
         : tableFromRecords([], { columns: Object.keys(source.columns ?? {}), dtypes: source.columns });

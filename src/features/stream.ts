@@ -213,11 +213,15 @@ export class PushState {
   #idsPruneAt = 100_000;
   readonly #views: ViewStream[];
 
-  /** `pruneEveryEvents`: events an aggregation view ingests between retention sweeps (EngineOptions). */
+  /**
+   * `pruneEveryEvents`: events an aggregation view ingests between retention sweeps (EngineOptions).
+   * `keepLog` false: accepted events are not kept in `log` (stream partitions keep their own copy).
+   */
   constructor(
     readonly source: Source,
     views: readonly FeatureView[],
     pruneEveryEvents: number,
+    readonly keepLog = true,
   ) {
     this.#views = views.map((v) =>
       v.kind === 'plain' ? new PlainStream(v, source) : new AggStream(v, planView(v), source, pruneEveryEvents),
@@ -291,8 +295,11 @@ export class PushState {
     }
   }
 
-  /** Applies a batch; returns the new current values of the entities it touched, per view. */
-  push(batch: readonly Record<string, unknown>[]): PushedViewValues[] {
+  /**
+   * Applies a batch; returns the new current values of the entities it touched, per view.
+   * `onAccept(i, ts)` is called for every event of the batch that counted (not late, not a duplicate).
+   */
+  push(batch: readonly Record<string, unknown>[], onAccept?: (index: number, ts: number) => void): PushedViewValues[] {
     const { events, ts } = this.check(batch);
     const touched = this.#views.map(() => new Set<string>());
     const { idField, createdTimestampField, allowedLatenessMs } = this.source;
@@ -314,7 +321,8 @@ export class PushState {
       if (t > this.hwm) this.hwm = t;
       const created = createdTimestampField ? toMs(e[createdTimestampField]) : Number.NaN;
       const cr = created === created ? created : -Infinity;
-      this.log.push(e);
+      if (this.keepLog) this.log.push(e);
+      onAccept?.(i, t);
       this.#views.forEach((v, j) => touched[j].add(v.ingest(e, t, cr)));
     }
     this.#prune();

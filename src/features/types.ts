@@ -23,7 +23,10 @@ export const WINDOW_KINDS = ['sliding', 'hopping', 'tumbling', 'lifetime'] as co
 export type WindowKind = (typeof WINDOW_KINDS)[number];
 
 export const FILE_SOURCE_KINDS = ['parquet', 'csv', 'jsonl', 'arrow'] as const;
-export const SOURCE_KINDS = [...FILE_SOURCE_KINDS, 'push', 'dataset', 'table'] as const;
+export const SOURCE_KINDS = [...FILE_SOURCE_KINDS, 'push', 'stream', 'dataset', 'table'] as const;
+/** Transports of `kind: stream` sources (src/features/stream/). */
+export const STREAM_TRANSPORTS = ['redis', 'jetstream'] as const;
+export type StreamTransport = (typeof STREAM_TRANSPORTS)[number];
 /** Built-in kinds; further kinds become valid once `registerSourceLoader(kind, …)` is called. */
 export type SourceKind = (typeof SOURCE_KINDS)[number] | (string & {});
 
@@ -73,6 +76,14 @@ export interface SourceDef {
   readonly schema?: Readonly<Record<string, TableDtype>>;
   /** Push sources: a batch source holding their history. */
   readonly batchSource?: string;
+  /** Stream sources: `redis` (Redis Streams) or `jetstream` (NATS JetStream). */
+  readonly transport?: StreamTransport;
+  /** Stream sources: the stream name (Redis key prefix / JetStream stream; subjects `<stream>.<partition>`). */
+  readonly stream?: string;
+  /** Stream sources: number of partitions (events routed by a hash of `keyField`). Default 8. */
+  readonly partitions?: number;
+  /** Stream sources: the entity key column events are partitioned by (a join key of every view over it). */
+  readonly keyField?: string;
   /** `table` sources: the in-memory Arrow table. */
   readonly table?: Table;
   /** Loader-specific settings (e.g. a dataset's columns). */
@@ -148,6 +159,14 @@ export interface Entity {
   readonly description?: string;
 }
 
+/** A validated stream source's transport settings. */
+export interface StreamConfig {
+  readonly transport: StreamTransport;
+  readonly name: string;
+  readonly partitions: number;
+  readonly keyField: string;
+}
+
 export interface Source {
   readonly name: string;
   readonly kind: SourceKind;
@@ -160,6 +179,8 @@ export interface Source {
   /** Known column dtypes (declared or read from the file). */
   readonly columns?: Readonly<Record<string, TableDtype>>;
   readonly batchSource?: string;
+  /** `kind: stream` sources: where events are published and how they are partitioned. */
+  readonly stream?: StreamConfig;
   readonly table?: Table;
   readonly options?: Readonly<Record<string, unknown>>;
   readonly description?: string;

@@ -9,6 +9,8 @@ import {
   FILE_SOURCE_KINDS,
   SCALAR_DTYPES,
   SOURCE_KINDS,
+  STREAM_TRANSPORTS,
+  type StreamConfig,
   type TableDtype,
   type Entity,
   type EntityDef,
@@ -27,6 +29,10 @@ const SOURCE_FIELDS = [
   'allowedLateness',
   'schema',
   'batchSource',
+  'transport',
+  'stream',
+  'partitions',
+  'keyField',
   'table',
   'options',
   'description',
@@ -143,12 +149,13 @@ export async function validateSources(
         }
       }
     }
-    if (def.kind === 'push' && !def.schema) {
+    const pushLike = def.kind === 'push' || def.kind === 'stream';
+    if (pushLike && !def.schema) {
       issues.add(
         def,
         obj,
         'schema',
-        'a push source needs a schema (column → dtype)',
+        `a ${def.kind} source needs a schema (column → dtype)`,
         'e.g. schema: { user_id: int64, amount: float64, event_timestamp: timestamp }',
       );
       continue;
@@ -156,6 +163,11 @@ export async function validateSources(
     if (def.kind === 'table' && !(def.table && typeof (def.table as { getChild?: unknown }).getChild === 'function')) {
       issues.add(def, obj, 'table', 'a table source needs an Arrow table', 'pass table: an apache-arrow Table');
       continue;
+    }
+    let stream: StreamConfig | undefined;
+    if (def.kind === 'stream') {
+      stream = streamConfig(issues, def, obj);
+      if (!stream) continue;
     }
     const path =
       def.path && !/^[a-z][a-z0-9+.-]*:\/\//i.test(def.path) && !isAbsolute(def.path)
@@ -171,12 +183,13 @@ export async function validateSources(
       allowedLatenessMs: lateness ?? 0,
       ...(def.schema && schemaOk ? { columns: { ...def.schema } } : {}),
       ...(def.batchSource ? { batchSource: def.batchSource } : {}),
+      ...(stream ? { stream } : {}),
       ...(def.table ? { table: def.table } : {}),
       ...(def.options ? { options: def.options } : {}),
       ...(def.description ? { description: def.description } : {}),
     };
     let columns = source.columns;
-    if (def.kind !== 'push') {
+    if (!pushLike) {
       try {
         const read = await readColumns(source);
         if (read) columns = { ...read, ...(source.columns ?? {}) };
@@ -231,14 +244,67 @@ export async function validateSources(
         `unknown source ${s.batchSource}`,
         `${didYouMean(s.batchSource, [...out.keys()])}name a defined source`,
       );
-    else if (b.kind === 'push')
+    else if (b.kind === 'push' || b.kind === 'stream')
       issues.add(
         def,
         `source ${s.name}`,
         'batchSource',
-        `batch source ${b.name} is itself a push source`,
+        `batch source ${b.name} is itself a ${b.kind} source`,
         'point batchSource at a file or table source',
       );
   }
   return out;
+}
+
+/** The transport settings of a `kind: stream` source, or undefined (with issues added) when they are wrong. */
+function streamConfig(issues: Issues, def: SourceDef, obj: string): StreamConfig | undefined {
+  let ok = true;
+  if (!(STREAM_TRANSPORTS as readonly string[]).includes(def.transport as string)) {
+    issues.add(
+      def,
+      obj,
+      'transport',
+      `unknown stream transport ${JSON.stringify(def.transport ?? null)}`,
+      `${didYouMean(String(def.transport), STREAM_TRANSPORTS)}use one of ${STREAM_TRANSPORTS.join(', ')}`,
+    );
+    ok = false;
+  }
+  if (typeof def.stream !== 'string' || !/^[A-Za-z0-9_-]+$/.test(def.stream)) {
+    issues.add(
+      def,
+      obj,
+      'stream',
+      `stream name ${JSON.stringify(def.stream ?? null)} is not a name`,
+      'use letters, digits, _ and - (it names the Redis keys / JetStream stream)',
+    );
+    ok = false;
+  }
+  const partitions = def.partitions ?? 8;
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 4096) {
+    issues.add(def, obj, 'partitions', `partitions must be an integer from 1 to 4096, got ${partitions}`, 'e.g. 8');
+    ok = false;
+  }
+  const schema = def.schema ?? {};
+  if (typeof def.keyField !== 'string' || !(def.keyField in schema)) {
+    issues.add(
+      def,
+      obj,
+      'keyField',
+      `key field ${JSON.stringify(def.keyField ?? null)} is not a column of the schema`,
+      `${didYouMean(String(def.keyField), Object.keys(schema))}name the entity key column events are partitioned by`,
+    );
+    ok = false;
+  }
+  if (!def.idField) {
+    issues.add(
+      def,
+      obj,
+      'idField',
+      'a stream source needs an idField (event id)',
+      'replays after a crash count each event once by its id; add an id column to the schema',
+    );
+    ok = false;
+  }
+  if (!ok) return undefined;
+  return { transport: def.transport!, name: def.stream!, partitions, keyField: def.keyField! };
 }

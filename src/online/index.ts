@@ -46,4 +46,10 @@ export {
   type MaterializeResult,
   type ViewMaterialization,
 } from './materialize.js';
-export { pushToOnline, type PushToOnlineOptions, type PushToOnlineResult } from './push.js';
+export { pushToOnline, writePushed, type PushToOnlineOptions, type PushToOnlineResult } from './push.js';
+export {
+  StreamConsumer,
+  type StreamConsumerOptions,
+  type StreamConsumerEvent,
+  type StreamPartitionStats,
+} from './stream-consumer.js';

@@ -59,7 +59,14 @@ export class ServerMetrics {
     return n;
   }
 
-  render(storeKind: string): string {
+  /**
+   * `streamLag`: per view over a `kind: stream` source, events published but not yet applied by the
+   * stream consumers and the age in seconds of the newest applied event while any are pending.
+   */
+  render(
+    storeKind: string,
+    streamLag: readonly { view: string; source: string; events: number; seconds: number }[] = [],
+  ): string {
     const out: string[] = [];
     out.push('# HELP strata_http_requests_total HTTP requests by route, method and status code.');
     out.push('# TYPE strata_http_requests_total counter');
@@ -83,6 +90,18 @@ export class ServerMetrics {
     out.push('# TYPE strata_online_store_errors_total counter');
     if (!this.#storeErrors.has(storeKind)) out.push(`strata_online_store_errors_total{store="${esc(storeKind)}"} 0`);
     for (const [kind, n] of this.#storeErrors) out.push(`strata_online_store_errors_total{store="${esc(kind)}"} ${n}`);
+    if (streamLag.length) {
+      out.push('# HELP strata_stream_lag_events Events on the stream not yet applied by its consumers, by view.');
+      out.push('# TYPE strata_stream_lag_events gauge');
+      for (const l of streamLag)
+        out.push(`strata_stream_lag_events{view="${esc(l.view)}",source="${esc(l.source)}"} ${l.events}`);
+      out.push(
+        '# HELP strata_stream_lag_seconds Age of the newest applied event while events are pending (0 when caught up).',
+      );
+      out.push('# TYPE strata_stream_lag_seconds gauge');
+      for (const l of streamLag)
+        out.push(`strata_stream_lag_seconds{view="${esc(l.view)}",source="${esc(l.source)}"} ${l.seconds}`);
+    }
     out.push('# HELP strata_process_uptime_seconds Seconds since the server started.');
     out.push('# TYPE strata_process_uptime_seconds gauge');
     out.push(`strata_process_uptime_seconds ${(Date.now() - this.#started) / 1000}`);

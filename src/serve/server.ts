@@ -39,6 +39,7 @@ import {
   SEARCH_SCHEMA,
 } from './feast.js';
 import { ServerMetrics } from './metrics.js';
+import { StreamPublisher, type StreamSourceOptions } from './stream-publish.js';
 
 export interface FeatureServerOptions {
   /** Interface to bind. Default `127.0.0.1` (loopback only). */
@@ -57,6 +58,12 @@ export interface FeatureServerOptions {
   readonly logger?: boolean | Record<string, unknown> | FastifyBaseLogger;
   /** `close()` force-closes connections still open after this long. Default 10000. */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * Where `kind: stream` sources' transports are (Redis URL, NATS URL): `/push` to a stream source
+   * publishes onto its stream (consumed by `strata stream` processes) instead of updating this
+   * process's window state. Push sources keep the single-process behaviour.
+   */
+  readonly streams?: StreamSourceOptions;
 }
 
 export interface FeatureServer extends AsyncDisposable {
@@ -110,6 +117,7 @@ export async function createFeatureServer(
   const maxEntities = options.maxEntitiesPerRequest ?? 1000;
   const maxPushRows = options.maxPushRows ?? 10_000;
   const metrics = new ServerMetrics();
+  const publisher = new StreamPublisher(repo, options.streams ?? {});
   const logger = options.logger;
   const isInstance =
     typeof logger === 'object' && logger !== null && typeof (logger as FastifyBaseLogger).child === 'function';
@@ -268,6 +276,10 @@ export async function createFeatureServer(
   app.post<{ Body: PushBody }>('/push', { ...hooks('/push'), schema: { body: PUSH_SCHEMA } }, async (req) => {
     const b = req.body;
     const events = dfToEvents(b.df, maxPushRows);
+    if (publisher.handles(b.push_source_name)) {
+      const n = await publisher.publish(b.push_source_name, events);
+      return { status: 'ok', rows: events.length, views: [], written: 0, skipped: 0, published: n };
+    }
     if (b.to === 'offline') {
       const updates = await repo.push(b.push_source_name, events);
       return { status: 'ok', rows: events.length, views: updates.map((u) => u.view), written: 0, skipped: 0 };
@@ -342,9 +354,10 @@ export async function createFeatureServer(
     return { status: h.ok ? 'ok' : 'unavailable', store: h };
   });
 
-  app.get('/metrics', hooks('/metrics'), async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind)),
-  );
+  app.get('/metrics', hooks('/metrics'), async (_req, reply) => {
+    const lag = (await publisher.lag()).flatMap((l) => publisher.views(l.source).map((view) => ({ view, ...l })));
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind, lag));
+  });
 
   // ---------------------------------------------------------------- lifecycle
   await app.listen({ host, port: options.port ?? 0 });
@@ -360,6 +373,7 @@ export async function createFeatureServer(
       timer.unref();
       try {
         await app.close();
+        await publisher.close();
       } finally {
         clearInterval(idle);
         clearTimeout(timer);

@@ -21,6 +21,11 @@ export const command: Command = {
       value: 'TOKEN',
       description: 'bearer token required on every route but /health (default env STRATA_TOKEN)',
     },
+    'nats-url': {
+      type: 'string',
+      value: 'URL',
+      description: '/push to a kind: stream source on transport jetstream publishes here (default env STRATA_NATS_URL)',
+    },
     ...STORE_OPTIONS,
   },
   notes: STORE_ENV_HELP,
@@ -35,10 +40,16 @@ export const command: Command = {
     try {
       store = await openStore(ctx, 'serve', repoDir(ctx), repo.project);
       const { createFeatureServer } = await import('../../serve/server.js');
+      const redisUrl = str(ctx, 'redis-url') ?? (ctx.env.STRATA_REDIS_URL || ctx.env.REDIS_URL || undefined);
+      const natsUrl = str(ctx, 'nats-url') ?? (ctx.env.STRATA_NATS_URL || undefined);
       const server = await createFeatureServer(repo, store, {
         port,
         ...(str(ctx, 'host') ? { host: str(ctx, 'host') } : {}),
         ...(str(ctx, 'token') !== undefined ? { token: str(ctx, 'token') } : {}),
+        streams: {
+          ...(redisUrl ? { redisUrl } : {}),
+          ...(natsUrl ? { natsUrl } : {}),
+        },
       });
       ctx.out(`feature server: ${server.url}  (${repo.views.length} views, ${store.kind} store; Ctrl-C to stop)`);
       await new Promise<void>((resolve) => {

@@ -54,6 +54,7 @@ export async function loadSourceTable(source: Source, ctx: SourceLoaderContext):
         });
       return source.table;
     case 'push':
+    case 'stream':
       return tableFromRecords([], { columns: Object.keys(source.columns ?? {}), dtypes: source.columns });
     default:
       throw new StrataError(

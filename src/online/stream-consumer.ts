@@ -1,0 +1,279 @@
+/**
+ * A stream consumer: owns a fair share of a `kind: stream` source's partitions (leases in Redis, see
+ * features/stream/coordinator.ts), applies each owned partition's events to its window state in order,
+ * writes the touched entities' values online (the same path as `/push`), and checkpoints every owned
+ * partition (state + offset, one fenced Redis write) every `checkpointIntervalMs` and when it lets a
+ * partition go. A partition taken over after a crash resumes from its checkpoint and replays only the
+ * events after the checkpoint's offset; replayed events give the same values (effectively-once).
+ * Any number of consumers may run; they rebalance when one joins, leaves or dies (within `leaseMs`).
+ */
+import { StrataError } from '../errors.js';
+import type { FeatureRepo } from '../features/repo.js';
+import { openStreamSource, type PartitionReader, type StreamSource } from '../features/stream/contract.js';
+import { StreamCoordinator } from '../features/stream/coordinator.js';
+import type { StreamPartition } from '../features/stream/partition.js';
+import { writePushed } from './push.js';
+import type { OnlineStore } from './store.js';
+
+export interface StreamConsumerOptions {
+  /** The stream source to consume. Default: the repo's only `kind: stream` source. */
+  readonly source?: string;
+  /** Unique id of this consumer. Default `<hostname>-<pid>`-like: `consumer-<pid>-<random>`. */
+  readonly consumerId?: string;
+  /** Redis URL for leases and checkpoints (and the `redis` transport). Default `redis://127.0.0.1:6379`. */
+  readonly redisUrl?: string;
+  /** NATS URL for the `jetstream` transport. Default `nats://127.0.0.1:4222`. */
+  readonly natsUrl?: string;
+  /** Lease length: a dead consumer's partitions move within it. Default 5000. */
+  readonly leaseMs?: number;
+  /** Checkpoint interval per owned partition. Default 1000. */
+  readonly checkpointIntervalMs?: number;
+  /** Events read per partition per step. Default 1000. */
+  readonly batchEvents?: number;
+  /** Stops the consumer (as `close()` does). */
+  readonly signal?: AbortSignal;
+  /** Partition acquired / released / lost, for logs. */
+  readonly onEvent?: (e: StreamConsumerEvent) => void;
+}
+
+export type StreamConsumerEvent =
+  | { readonly type: 'acquired'; readonly partition: number; readonly offset: string | null; readonly events: number }
+  | { readonly type: 'released'; readonly partition: number; readonly offset: string | null }
+  | { readonly type: 'lost'; readonly partition: number }
+  /** A step failed (Redis, the stream or the online store); the consumer retries by itself. */
+  | { readonly type: 'error'; readonly error: unknown };
+
+/** Per-partition position of this consumer, for `/metrics` and tests. */
+export interface StreamPartitionStats {
+  readonly partition: number;
+  readonly offset: string | null;
+  /** Events read from the partition (since its start, carried in checkpoints). */
+  readonly read: number;
+  /** Events the partition holds that this consumer has not read yet. */
+  readonly behind: number;
+  /** Wall-clock time minus the newest event time applied (ms); NaN before the first event. */
+  readonly behindMs: number;
+}
+
+interface Owned {
+  readonly state: StreamPartition;
+  readonly reader: PartitionReader;
+}
+
+export class StreamConsumer implements AsyncDisposable {
+  readonly consumerId: string;
+  readonly source: string;
+  /** Events applied by this process (replays after a takeover included). */
+  applied = 0;
+  readonly #owned = new Map<number, Owned>();
+  #stopped = false;
+  readonly #done: Promise<void>;
+
+  private constructor(
+    readonly repo: FeatureRepo,
+    readonly store: OnlineStore,
+    readonly stream: StreamSource,
+    readonly coordinator: StreamCoordinator,
+    readonly options: StreamConsumerOptions,
+    source: string,
+  ) {
+    this.consumerId = coordinator.consumerId;
+    this.source = source;
+    this.#done = this.#run();
+    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  static async start(
+    repo: FeatureRepo,
+    store: OnlineStore,
+    options: StreamConsumerOptions = {},
+  ): Promise<StreamConsumer> {
+    const streams = repo.sources.filter((s) => s.kind === 'stream');
+    const source = options.source ? repo.source(options.source) : streams[0];
+    if (!source?.stream || (!options.source && streams.length !== 1))
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        options.source
+          ? `source ${options.source} is not a stream source`
+          : `the repo has ${streams.length} stream sources; name the one to consume`,
+        {
+          key: options.source ?? '',
+          field: 'source',
+          hint: `stream sources: ${streams.map((s) => s.name).join(', ') || 'none'}`,
+        },
+      );
+    repo.streamPartition(source.name, 0); // checks the views are keyed by the stream's keyField
+    const id = options.consumerId ?? `consumer-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const coordinator = await StreamCoordinator.open(source.stream.name, id, options);
+    let stream: StreamSource;
+    try {
+      stream = await openStreamSource(source.stream, options);
+    } catch (err) {
+      await coordinator.close();
+      throw err;
+    }
+    return new StreamConsumer(repo, store, stream, coordinator, options, source.name);
+  }
+
+  /** Partitions this consumer owns now, sorted. */
+  get partitions(): number[] {
+    return [...this.#owned.keys()].sort((a, b) => a - b);
+  }
+
+  async stats(): Promise<StreamPartitionStats[]> {
+    const now = Date.now();
+    const out: StreamPartitionStats[] = [];
+    for (const p of this.partitions) {
+      const { state } = this.#owned.get(p)!;
+      const size = await this.stream.size(p);
+      const hwm = state.highWaterMarkMs;
+      out.push({
+        partition: p,
+        offset: state.offset,
+        read: state.read,
+        behind: Math.max(0, size - state.read),
+        behindMs: Number.isFinite(hwm) ? now - hwm : Number.NaN,
+      });
+    }
+    return out;
+  }
+
+  async #run(): Promise<void> {
+    const leaseMs = this.coordinator.leaseMs;
+    const tickMs = Math.max(50, Math.floor(leaseMs / 4));
+    const ckptMs = this.options.checkpointIntervalMs ?? 1000;
+    const batch = this.options.batchEvents ?? 1000;
+    let nextTick = 0;
+    let nextCkpt = Date.now() + ckptMs;
+    let lastRenew = Date.now();
+    while (!this.#stopped) {
+      const now = Date.now();
+      try {
+        if (now >= nextTick) {
+          await this.#tick();
+          lastRenew = Date.now();
+          nextTick = lastRenew + tickMs;
+        }
+        if (now >= nextCkpt) {
+          await this.#checkpointAll();
+          nextCkpt = Date.now() + ckptMs;
+        }
+      } catch (error) {
+        this.options.onEvent?.({ type: 'error', error });
+        // Redis unreachable: stop applying once our leases may have expired (another owner may take over)
+        if (Date.now() - lastRenew > leaseMs / 2) await this.#dropAll();
+        await sleep(tickMs);
+        continue;
+      }
+      let n = 0;
+      for (const [p, owned] of this.#owned) {
+        // leases are renewed between batches: a long backlog must not starve the tick
+        if (this.#stopped || Date.now() >= nextTick) break;
+        try {
+          const records = await owned.reader.next(batch);
+          if (!records.length) continue;
+          n += records.length;
+          const updates = owned.state.apply(records);
+          await writePushed(this.repo, this.store, updates);
+          this.applied += records.length;
+        } catch (error) {
+          this.options.onEvent?.({ type: 'error', error });
+          // the online store or the stream failed mid-batch: give the partition up; it is taken
+          // again from its checkpoint (the batch replays, same values)
+          await this.#drop(p, 'lost');
+          await this.coordinator.release(p).catch(() => undefined);
+          break;
+        }
+      }
+      if (!n) await sleep(10);
+    }
+  }
+
+  /** Heartbeat, renew, release what is over the fair share, acquire free partitions up to it. */
+  async #tick(): Promise<void> {
+    const members = await this.coordinator.heartbeat();
+    const total = this.stream.config.partitions;
+    for (const p of [...this.#owned.keys()]) {
+      if (!(await this.coordinator.renew(p))) await this.#drop(p, 'lost');
+    }
+    const share = this.coordinator.fairShare(members, total);
+    const owned = this.partitions;
+    for (const p of owned.slice(share).reverse()) await this.#letGo(p);
+    for (let p = 0; p < total && this.#owned.size < share; p++) {
+      if (this.#owned.has(p)) continue;
+      if (await this.coordinator.acquire(p)) await this.#take(p);
+    }
+  }
+
+  async #take(p: number): Promise<void> {
+    const state = this.repo.streamPartition(this.source, p);
+    state.seedHistory(await this.repo.streamHistory(this.source));
+    const cp = await this.coordinator.load(p);
+    if (cp) state.restore(cp);
+    const reader = await this.stream.reader(p, state.offset);
+    this.#owned.set(p, { state, reader });
+    this.options.onEvent?.({ type: 'acquired', partition: p, offset: state.offset, events: cp?.events.length ?? 0 });
+  }
+
+  /** Checkpoints, then releases the lease. */
+  async #letGo(p: number): Promise<void> {
+    const owned = this.#owned.get(p);
+    if (!owned) return;
+    await this.#save(p, owned);
+    this.#owned.delete(p);
+    await owned.reader.close();
+    await this.coordinator.release(p);
+    this.options.onEvent?.({ type: 'released', partition: p, offset: owned.state.offset });
+  }
+
+  async #drop(p: number, why: 'lost'): Promise<void> {
+    const owned = this.#owned.get(p);
+    if (!owned) return;
+    this.#owned.delete(p);
+    await owned.reader.close().catch(() => undefined);
+    this.options.onEvent?.({ type: why, partition: p });
+  }
+
+  async #dropAll(): Promise<void> {
+    for (const p of [...this.#owned.keys()]) await this.#drop(p, 'lost');
+  }
+
+  async #save(p: number, owned: Owned): Promise<void> {
+    const cp = owned.state.checkpoint();
+    if (!(await this.coordinator.save(cp))) {
+      await this.#drop(p, 'lost');
+      return;
+    }
+    const commit = (this.stream as { commit?: (p: number, o: string) => Promise<void> }).commit;
+    if (cp.offset !== null && commit) await commit.call(this.stream, p, cp.offset);
+  }
+
+  async #checkpointAll(): Promise<void> {
+    for (const [p, owned] of [...this.#owned]) await this.#save(p, owned);
+  }
+
+  /** Stops reading, checkpoints and releases every owned partition, leaves the group. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      await this.#done.catch(() => undefined);
+      for (const p of this.partitions) await this.#letGo(p).catch(() => this.#drop(p, 'lost'));
+      await this.stream.close();
+      await this.coordinator.close();
+    }
+    await this.#done.catch(() => undefined);
+  }
+
+  /** Resolves when the consumer stops (rejects if its loop failed). */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,128 @@
+/**
+ * A real nats-server with JetStream for tests: random loopback port, temp store dir
+ * (`nats-server -js -a 127.0.0.1 -p <port> -sd <dir>`). Same skip rule as redis-server.ts: outside CI
+ * a missing binary skips (NATS_SKIP holds why); with CI=true it fails the suite.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function findNatsServer(): string | undefined {
+  for (const c of [process.env.NATS_SERVER_BIN, 'nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server']) {
+    if (!c) continue;
+    const r = spawnSync(c, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0 && /nats-server/i.test(r.stdout + r.stderr)) return c;
+  }
+  return undefined;
+}
+
+export const NATS_SERVER_BIN = findNatsServer();
+
+export const NATS_SKIP: string | false =
+  NATS_SERVER_BIN || process.env.CI
+    ? false
+    : 'nats-server is not installed (apt-get install -y nats-server); JetStream tests skipped';
+
+if (NATS_SKIP) console.warn(`[nats-server helper] ${NATS_SKIP}`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True once the server sends its INFO line. */
+async function ready(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.setTimeout(500, () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on('error', () => resolve(false));
+    s.on('data', (d) => {
+      s.destroy();
+      resolve(d.toString().startsWith('INFO'));
+    });
+  });
+}
+
+export class NatsServer implements AsyncDisposable {
+  readonly host = '127.0.0.1';
+  #proc: ChildProcess | undefined;
+  #log = '';
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+
+  get url(): string {
+    return `nats://${this.host}:${this.port}`;
+  }
+
+  static async start(): Promise<NatsServer> {
+    if (!NATS_SERVER_BIN) throw new Error('nats-server is not installed and CI is set: apt-get install -y nats-server');
+    const dir = await mkdtemp(join(tmpdir(), 'strata-nats-'));
+    for (let attempt = 0; ; attempt++) {
+      const server = new NatsServer(await freePort(), dir);
+      try {
+        await server.#start();
+        return server;
+      } catch (err) {
+        if (attempt >= 4) {
+          await rm(dir, { recursive: true, force: true });
+          throw err;
+        }
+      }
+    }
+  }
+
+  async #start(): Promise<void> {
+    const proc = spawn(NATS_SERVER_BIN!, ['-js', '-a', this.host, '-p', String(this.port), '-sd', this.dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#proc = proc;
+    const log = (d: Buffer) => (this.#log = (this.#log + d.toString()).slice(-4000));
+    proc.stdout?.on('data', log);
+    proc.stderr?.on('data', log);
+    let exited = false;
+    proc.once('exit', () => {
+      exited = true;
+      if (this.#proc === proc) this.#proc = undefined;
+    });
+    for (let i = 0; i < 200; i++) {
+      if (exited) break;
+      if (await ready(this.port)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    proc.kill('SIGKILL');
+    this.#proc = undefined;
+    throw new Error(`nats-server did not start on port ${this.port}:\n${this.#log}`);
+  }
+
+  /** Stops the server and removes its store. Idempotent. */
+  async close(): Promise<void> {
+    const proc = this.#proc;
+    this.#proc = undefined;
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGKILL');
+      });
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -12,9 +12,8 @@ import { encodeCheckedJson } from '../src/format/json-file.js';
 import { readLatestAnyManifest, writeLatestHint } from '../src/format/latest.js';
 import { type ColumnSchema, type FragmentRef, emptyManifestV2, encodeManifestV2 } from '../src/format/manifest-v2.js';
 import { versionKey } from '../src/format/manifest.js';
-import { PAGE_FRAGMENTS } from '../src/format/manifest-v2.js';
+import { FragmentListEditor } from '../src/format/fragment-list.js';
 import { newFragmentKey } from '../src/format/object-keys.js';
-import { writePage } from '../src/format/pages.js';
 import { TransactionV2 } from '../src/format/transaction-v2.js';
 import { VersionReader } from '../src/format/version-reader.js';
 import { openStorage } from '../src/storage/open.js';
@@ -47,10 +46,7 @@ async function generate(storage: Storage, fragments: number): Promise<void> {
     deletion: null,
     rowIdStart: id * 10,
   }));
-  const sealed = Math.floor(fragments / PAGE_FRAGMENTS) * PAGE_FRAGMENTS;
-  const pages = [];
-  for (let s = 0; s < sealed; s += PAGE_FRAGMENTS)
-    pages.push(await writePage(storage, refs.slice(s, s + PAGE_FRAGMENTS)));
+  const list = await new FragmentListEditor(storage, { indexes: [], pages: [], tail: refs }).seal();
   const base = emptyManifestV2('bench', SCHEMA);
   const m = {
     ...base,
@@ -60,7 +56,7 @@ async function generate(storage: Storage, fragments: number): Promise<void> {
     physicalRows: fragments * 10,
     nextRowId: fragments * 10,
     nextFragmentId: fragments,
-    fragments: { pages, tail: refs.slice(sealed) },
+    fragments: list,
     operation: { actions: [] },
   };
   await storage.put(versionKey(0), encodeManifestV2(base));

@@ -47,20 +47,27 @@ export interface OpenOptions extends OpenStorageOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of `Dataset.optimize`. */
 export interface OptimizeDatasetOptions {
   /** Target size of rewritten chunks. Default 8 MiB. */
   readonly targetChunkBytes?: number;
   /** Rows per rewritten fragment (at most). Default 1 048 576. */
   readonly targetFragmentRows?: number;
+  /** Cancels the rewrite (ABORTED); nothing is published. */
   readonly signal?: AbortSignal;
+  /** Fragments rewritten so far (phase 'optimize', unit 'fragments'). */
   readonly onProgress?: (p: Progress) => void;
 }
 
+/** What `Dataset.optimize` did. */
 export interface OptimizeSummary {
   /** The version now open (unchanged when there was nothing to compact). */
   readonly version: number;
+  /** Small fragments merged away. */
   readonly fragmentsRemoved: number;
+  /** Fragments written in their place. */
   readonly fragmentsAdded: number;
+  /** Rows copied into the new fragments. */
   readonly rowsRewritten: number;
 }
 

@@ -154,7 +154,7 @@ describe('SIGKILL during fill, metadata, optimize and migrate commits (local sto
       await appendRows(storage, 2, from, 30, 2 + (round % 3)); // small fragments for the optimizer
       for (let q = from; q < from + 30; q++) expected.push([2, q]);
       // the optimizer loops (compacting what there is, then finding nothing), so late kills land after its commit
-      if (await killDuring(uri, ['optimize', 300 + round, 1000, 4096], Math.floor(r() * 600))) kills++;
+      if (await killDuring(uri, ['optimize', 300 + round, 1e9, 4096], Math.floor(r() * 600))) kills++;
       if ((await verify(storage, expected)).manifest.message.startsWith('optimize')) optimized++;
     }
     expect(optimized).toBeGreaterThan(0);

@@ -13,6 +13,7 @@ import {
 } from '../../src/format/manifest-v2.js';
 import { versionKey } from '../../src/format/manifest.js';
 import { newFragmentKey } from '../../src/format/object-keys.js';
+import { optimize } from '../../src/format/optimize.js';
 import { TransactionV2 } from '../../src/format/transaction-v2.js';
 import { VersionColumnReader } from '../../src/format/version-column-reader.js';
 import { VersionReader } from '../../src/format/version-reader.js';
@@ -107,5 +108,23 @@ describe('format v2 index pages (two-level fragment list)', () => {
     ]);
     const live = await liveObjects(storage, [m3]);
     for (const x of m3.fragments.indexes!) expect(live.has(x.key)).toBe(true);
+  });
+
+  it('optimize rewrites fragments sealed in index pages: positions and row ids kept, the manifest stays small', async () => {
+    const storage = await openStorage(`memory://pages-optimize-${Date.now()}`);
+    const m1 = await generate(storage);
+    const r = await optimize(storage, new VersionReader(storage, m1), { writer: 't', targetFragmentRows: 30_000 });
+    expect(r.fragmentsAdded).toBe(Math.ceil((FRAGMENTS * 10) / 30_000));
+    const m2 = r.manifest as ManifestV2;
+    expect(refCount(m2)).toBeLessThanOrEqual(r.fragmentsAdded);
+    expect(m2.length).toBe(FRAGMENTS * 10);
+    const v = new VersionReader(storage, m2);
+    const slots = await v.allFragments();
+    expect(slots).toHaveLength(r.fragmentsAdded);
+    const ids: number[] = [];
+    for (const s of slots) ids.push(...(await v.rowIdsOf(s)));
+    expect(ids).toEqual(Array.from({ length: FRAGMENTS * 10 }, (_, i) => i));
+    const slot = await v.slotAt(123_456);
+    expect((await v.rowIdsOf(slot))[123_456 - slot.start]).toBe(123_456);
   });
 });

@@ -64,18 +64,30 @@ async function generate(storage: Storage, fragments: number): Promise<void> {
   await writeLatestHint(storage, 1);
 }
 
-async function commitMs(storage: Storage, times: number): Promise<number> {
-  const ms: number[] = [];
+async function commitOnce(storage: Storage): Promise<number> {
+  const t0 = performance.now();
+  const base = new VersionReader(storage, await readLatestAnyManifest(storage));
+  const txn = new TransactionV2(storage, base, { writer: 'bench' });
+  for (let r = 0; r < 50; r++)
+    await txn.appendRow({ n: { bytes: new Uint8Array(new Uint32Array([r]).buffer), shape: [] } });
+  await txn.commit('50 rows');
+  return performance.now() - t0;
+}
+
+/** Median commit times on both datasets, alternating (so a busy machine's drift hits both alike). */
+async function commitMs(small: Storage, large: Storage, times: number): Promise<[number, number]> {
+  const smallMs: number[] = [];
+  const largeMs: number[] = [];
   for (let t = 0; t < times; t++) {
-    const t0 = performance.now();
-    const base = new VersionReader(storage, await readLatestAnyManifest(storage));
-    const txn = new TransactionV2(storage, base, { writer: 'bench' });
-    for (let r = 0; r < 50; r++)
-      await txn.appendRow({ n: { bytes: new Uint8Array(new Uint32Array([r]).buffer), shape: [] } });
-    await txn.commit('50 rows');
-    ms.push(performance.now() - t0);
+    if (t % 2 === 0) {
+      smallMs.push(await commitOnce(small));
+      largeMs.push(await commitOnce(large));
+    } else {
+      largeMs.push(await commitOnce(large));
+      smallMs.push(await commitOnce(small));
+    }
   }
-  return median(ms);
+  return [median(smallMs), median(largeMs)];
 }
 
 function median(xs: number[]): number {
@@ -111,8 +123,7 @@ export async function run(): Promise<Record<string, number>> {
     const large = await openStorage(path.join(dir, 'large'));
     await generate(small, 1_000);
     await generate(large, 100_000);
-    const commitSmall = await commitMs(small, 7);
-    const commitLarge = await commitMs(large, 7);
+    const [commitSmall, commitLarge] = await commitMs(small, large, 15);
     const opens: number[] = [];
     for (let t = 0; t < 7; t++) {
       const t0 = performance.now();

@@ -78,7 +78,7 @@ export async function optimize(
   return { manifest, fragmentsRemoved: total, fragmentsAdded: groups.length, rowsRewritten: rows };
 }
 
-/** Runs of ≥ 2 adjacent fragments with at most `target` live rows together. */
+/** Runs of ≥ 2 adjacent fragments without deletions, with at most `target` rows together. */
 function plan(slots: readonly FragmentSlot[], target: number): FragmentSlot[][] {
   const groups: FragmentSlot[][] = [];
   let run: FragmentSlot[] = [];
@@ -91,7 +91,12 @@ function plan(slots: readonly FragmentSlot[], target: number): FragmentSlot[][] 
   for (const s of slots) {
     const live = s.ref.rows - s.ref.deleted;
     if (rows + live > target) close();
-    if (live >= target) continue;
+    // a fragment with deleted rows is left alone until segment offsets (physical) can be mapped to
+    // live positions through its deletion vector (milestone 2)
+    if (live >= target || s.ref.deleted > 0) {
+      close();
+      continue;
+    }
     run.push(s);
     rows += live;
   }

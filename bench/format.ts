@@ -12,9 +12,8 @@ import { encodeCheckedJson } from '../src/format/json-file.js';
 import { readLatestAnyManifest, writeLatestHint } from '../src/format/latest.js';
 import { type ColumnSchema, type FragmentRef, emptyManifestV2, encodeManifestV2 } from '../src/format/manifest-v2.js';
 import { versionKey } from '../src/format/manifest.js';
-import { PAGE_FRAGMENTS } from '../src/format/manifest-v2.js';
+import { FragmentListEditor } from '../src/format/fragment-list.js';
 import { newFragmentKey } from '../src/format/object-keys.js';
-import { writePage } from '../src/format/pages.js';
 import { TransactionV2 } from '../src/format/transaction-v2.js';
 import { VersionReader } from '../src/format/version-reader.js';
 import { openStorage } from '../src/storage/open.js';
@@ -47,10 +46,7 @@ async function generate(storage: Storage, fragments: number): Promise<void> {
     deletion: null,
     rowIdStart: id * 10,
   }));
-  const sealed = Math.floor(fragments / PAGE_FRAGMENTS) * PAGE_FRAGMENTS;
-  const pages = [];
-  for (let s = 0; s < sealed; s += PAGE_FRAGMENTS)
-    pages.push(await writePage(storage, refs.slice(s, s + PAGE_FRAGMENTS)));
+  const list = await new FragmentListEditor(storage, { indexes: [], pages: [], tail: refs }).seal();
   const base = emptyManifestV2('bench', SCHEMA);
   const m = {
     ...base,
@@ -60,7 +56,7 @@ async function generate(storage: Storage, fragments: number): Promise<void> {
     physicalRows: fragments * 10,
     nextRowId: fragments * 10,
     nextFragmentId: fragments,
-    fragments: { pages, tail: refs.slice(sealed) },
+    fragments: list,
     operation: { actions: [] },
   };
   await storage.put(versionKey(0), encodeManifestV2(base));
@@ -68,18 +64,30 @@ async function generate(storage: Storage, fragments: number): Promise<void> {
   await writeLatestHint(storage, 1);
 }
 
-async function commitMs(storage: Storage, times: number): Promise<number> {
-  const ms: number[] = [];
+async function commitOnce(storage: Storage): Promise<number> {
+  const t0 = performance.now();
+  const base = new VersionReader(storage, await readLatestAnyManifest(storage));
+  const txn = new TransactionV2(storage, base, { writer: 'bench' });
+  for (let r = 0; r < 50; r++)
+    await txn.appendRow({ n: { bytes: new Uint8Array(new Uint32Array([r]).buffer), shape: [] } });
+  await txn.commit('50 rows');
+  return performance.now() - t0;
+}
+
+/** Median commit times on both datasets, alternating (so a busy machine's drift hits both alike). */
+async function commitMs(small: Storage, large: Storage, times: number): Promise<[number, number]> {
+  const smallMs: number[] = [];
+  const largeMs: number[] = [];
   for (let t = 0; t < times; t++) {
-    const t0 = performance.now();
-    const base = new VersionReader(storage, await readLatestAnyManifest(storage));
-    const txn = new TransactionV2(storage, base, { writer: 'bench' });
-    for (let r = 0; r < 50; r++)
-      await txn.appendRow({ n: { bytes: new Uint8Array(new Uint32Array([r]).buffer), shape: [] } });
-    await txn.commit('50 rows');
-    ms.push(performance.now() - t0);
+    if (t % 2 === 0) {
+      smallMs.push(await commitOnce(small));
+      largeMs.push(await commitOnce(large));
+    } else {
+      largeMs.push(await commitOnce(large));
+      smallMs.push(await commitOnce(small));
+    }
   }
-  return median(ms);
+  return [median(smallMs), median(largeMs)];
 }
 
 function median(xs: number[]): number {
@@ -115,8 +123,7 @@ export async function run(): Promise<Record<string, number>> {
     const large = await openStorage(path.join(dir, 'large'));
     await generate(small, 1_000);
     await generate(large, 100_000);
-    const commitSmall = await commitMs(small, 7);
-    const commitLarge = await commitMs(large, 7);
+    const [commitSmall, commitLarge] = await commitMs(small, large, 15);
     const opens: number[] = [];
     for (let t = 0; t < 7; t++) {
       const t0 = performance.now();

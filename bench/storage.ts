@@ -16,6 +16,7 @@ import type { ColumnManifest } from '../src/format/manifest.js';
 import { ColumnReader } from '../src/format/column-reader.js';
 import { openStorage } from '../src/storage/open.js';
 import { startS3Server } from '../test/helpers/s3-server.js';
+import { compareFormats } from './storage-formats.js';
 
 const N = Number(process.env.BENCH_STORAGE_N ?? 10_000);
 const N_S3 = Number(process.env.BENCH_STORAGE_S3_N ?? 2_000);
@@ -289,6 +290,9 @@ export async function run(): Promise<Record<string, number>> {
     await objects.close();
     await server.stop();
 
+    console.log('format v1 vs v2 on the same images...');
+    const formats = await compareFormats(dir, images, evict);
+
     const figures = {
       samples: N,
       mean_sample_kb: totalBytes / N / 1024,
@@ -311,6 +315,7 @@ export async function run(): Promise<Record<string, number>> {
       s3_scan_MBps_objects: mbps(s3objects),
       s3_ratio: mbps(s3chunked) / mbps(s3objects),
       s3_bytes_overfetch: fetched / needed,
+      ...formats,
     };
     console.table({
       'cold: chunked scan (MB/s)': figures.scan_MBps_chunked.toFixed(0),
@@ -328,6 +333,9 @@ export async function run(): Promise<Record<string, number>> {
       'S3 one object per image (MB/s)': figures.s3_scan_MBps_objects.toFixed(1),
       'S3 ratio (target >= 20)': figures.s3_ratio.toFixed(1),
       'S3 bytes fetched / needed, 100 random (target <= 1.2)': figures.s3_bytes_overfetch.toFixed(3),
+      'format v2 / v1 cold scan (target >= 0.95)': formats.fmt_v2_vs_v1_cold_scan.toFixed(3),
+      'format v2 / v1 warm scan (target >= 0.95)': formats.fmt_v2_vs_v1_warm_scan.toFixed(3),
+      'format v1 / v2 random read p50 (target >= 0.95)': formats.fmt_v1_vs_v2_random_read_p50.toFixed(3),
     });
     console.log(`cold rounds (interleaved; figures are the best of ${COLD_ROUNDS}):\n  ${pairs.join('\n  ')}`);
     console.log(

@@ -11,6 +11,9 @@ export const TARGETS: Record<string, Record<string, Target>> = {
     random_read_us_p50: { op: '<', value: 100 },
     s3_ratio: { op: '>=', value: 20 },
     s3_bytes_overfetch: { op: '<', value: 1.2001 },
+    fmt_v2_vs_v1_cold_scan: { op: '>=', value: 0.95 },
+    fmt_v2_vs_v1_warm_scan: { op: '>=', value: 0.95 },
+    fmt_v1_vs_v2_random_read_p50: { op: '>=', value: 0.95 },
   },
   format: {
     commit_growth: { op: '<', value: 1.5001 },

@@ -56,7 +56,13 @@ export {
 } from './media/video.js';
 
 // dataset: versioned tables of media, labels, boxes and embeddings
-export { Dataset, type OpenOptions, type CreateOptions } from './dataset/dataset.js';
+export {
+  Dataset,
+  type OpenOptions,
+  type CreateOptions,
+  type OptimizeDatasetOptions,
+  type OptimizeSummary,
+} from './dataset/dataset.js';
 export { ImageCell, VideoCell, type MediaCell, type CellSource } from './dataset/cells.js';
 export type { ByteSource } from './media/range-server.js';
 export {

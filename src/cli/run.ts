@@ -16,6 +16,7 @@ export const COMMANDS = {
   info: { summary: 'schema, length, versions and bytes per column', load: () => import('./commands/info.js') },
   head: { summary: 'print the first rows', load: () => import('./commands/head.js') },
   versions: { summary: 'list versions (time, message, rows)', load: () => import('./commands/versions.js') },
+  migrate: { summary: 'upgrade a format v1 dataset to v2', load: () => import('./commands/migrate.js') },
   embed: { summary: 'compute an embedding column with an ONNX model', load: () => import('./commands/embed.js') },
   search: { summary: 'nearest neighbours in an embedding column', load: () => import('./commands/search.js') },
   apply: { summary: 'validate and register feature definitions', load: () => import('./commands/apply.js') },

@@ -7,6 +7,9 @@ import type { VersionInfo } from '../format/versions.js';
 import { readAnyManifest, readLatestAnyManifest, writeLatestHint } from '../format/latest.js';
 import { newColumnId } from '../format/object-keys.js';
 import { listAllVersions } from '../format/version-list.js';
+import { type MigrateResult, migrateToV2 } from '../format/migrate.js';
+import { type OptimizeResult, optimize as optimizeVersion } from '../format/optimize.js';
+import type { Progress } from '../progress.js';
 import { vacuum as vacuumStorage, type VacuumOptions, type VacuumResult } from '../format/vacuum.js';
 import type { NewColumn } from '../format/transaction.js';
 import { type OpenStorageOptions, openStorage } from '../storage/open.js';
@@ -42,6 +45,30 @@ export interface OpenOptions extends OpenStorageOptions {
    */
   readonly links?: OpenStorageOptions;
   readonly signal?: AbortSignal;
+}
+
+/** Options of `Dataset.optimize`. */
+export interface OptimizeDatasetOptions {
+  /** Target size of rewritten chunks. Default 8 MiB. */
+  readonly targetChunkBytes?: number;
+  /** Rows per rewritten fragment (at most). Default 1 048 576. */
+  readonly targetFragmentRows?: number;
+  /** Cancels the rewrite (ABORTED); nothing is published. */
+  readonly signal?: AbortSignal;
+  /** Fragments rewritten so far (phase 'optimize', unit 'fragments'). */
+  readonly onProgress?: (p: Progress) => void;
+}
+
+/** What `Dataset.optimize` did. */
+export interface OptimizeSummary {
+  /** The version now open (unchanged when there was nothing to compact). */
+  readonly version: number;
+  /** Small fragments merged away. */
+  readonly fragmentsRemoved: number;
+  /** Fragments written in their place. */
+  readonly fragmentsAdded: number;
+  /** Rows copied into the new fragments. */
+  readonly rowsRewritten: number;
 }
 
 export interface CreateOptions extends Omit<OpenOptions, 'version'> {
@@ -393,6 +420,51 @@ export class Dataset {
   /** Builds and persists an ANN (HNSW) index of an embedding column (see src/embed/index-store.ts). */
   async createIndex(column: string, options: CreateIndexOptions = {}): Promise<IndexEntry> {
     return (await import('../embed/index-store.js')).createIndex(this, column, options);
+  }
+
+  /**
+   * Compacts the latest version: small adjacent fragments (and so their small chunks) are rewritten
+   * into fragments of up to `targetFragmentRows` rows with chunks near `targetChunkBytes`, as one
+   * commit that keeps rows appended meanwhile and every row's id. Versions before it still read
+   * their objects until `vacuum`. Opens the version it published.
+   */
+  async optimize(options: OptimizeDatasetOptions = {}): Promise<OptimizeSummary> {
+    if (this.core.hasPendingChanges) {
+      throw new StrataError('INVALID_ARGUMENT', `dataset ${this.uri} has uncommitted changes`, {
+        uri: this.uri,
+        hint: 'commit or roll back before optimize',
+      });
+    }
+    await this.refresh(options);
+    const r: OptimizeResult = await optimizeVersion(this.core.storage, this.core.version, {
+      ...options,
+      writer: `strata ${STRATA_VERSION}`,
+      maxCommitAttempts: this.core.options.maxCommitAttempts,
+      commitTimeoutMs: this.core.options.commitTimeoutMs,
+    });
+    this.core.setManifest(r.manifest);
+    const { manifest, ...counts } = r;
+    return { version: manifest.version, ...counts };
+  }
+
+  /**
+   * Upgrades a format v1 dataset to v2 in place (one commit; the v1 chunks are referenced, not
+   * copied). A no-op (`migrated: false`) when the latest version is already v2.
+   */
+  static async migrate(
+    uri: string,
+    options: OpenStorageOptions & { readonly storage?: Storage; readonly signal?: AbortSignal } = {},
+  ): Promise<{ version: number; migrated: boolean }> {
+    const storage = options.storage ?? (await openStorage(uri, options));
+    try {
+      const r: MigrateResult = await migrateToV2(storage, {
+        writer: `strata ${STRATA_VERSION}`,
+        signal: options.signal,
+      });
+      return { version: r.manifest.version, migrated: r.migrated };
+    } finally {
+      if (!options.storage) await storage.close();
+    }
   }
 
   vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {

@@ -33,6 +33,15 @@ export type Action =
     }
   /** Sets (or with `remove`, deletes) one key of the dataset metadata. */
   | { readonly type: 'setMeta'; readonly key: string; readonly value?: unknown; readonly remove?: boolean }
+  /**
+   * Compaction: fragments `fragmentIds` are replaced by `newFragments` (placed where the first of
+   * them was), whose files carry the rows' ids (`rowIds`), in the same order.
+   */
+  | {
+      readonly type: 'rewrite';
+      readonly fragmentIds: readonly number[];
+      readonly newFragments: readonly { readonly key: string; readonly rows: number }[];
+    }
   /** Upgrades a v1 base: its rows become fragment 0, file `key`. A no-op on a v2 base. */
   | { readonly type: 'migrate'; readonly key: string };
 
@@ -44,6 +53,7 @@ export const ACTION_TYPES = [
   'addClassNames',
   'setMeta',
   'migrate',
+  'rewrite',
 ] as const;
 
 function same(a: unknown, b: unknown): boolean {
@@ -73,6 +83,8 @@ export function collision(mine: Action, theirs: Action, columnName: (id: string)
     case 'migrate':
       return undefined;
     case 'fill':
+      if (theirs.type === 'rewrite' && theirs.fragmentIds.includes(mine.fragmentId))
+        return `fragment ${mine.fragmentId} (rewritten by a concurrent optimize)`;
       if (theirs.type === 'fill' && theirs.fragmentId === mine.fragmentId) {
         const both = mine.columns.filter((c) => theirs.columns.includes(c));
         if (both.length > 0)
@@ -102,6 +114,17 @@ export function collision(mine: Action, theirs: Action, columnName: (id: string)
       if (theirs.type === 'setColumnMeta' && theirs.column === mine.column && theirs.key === 'classNames')
         return `metadata key classNames of column ${columnName(mine.column)}`;
       return undefined; // union; id shifts are checked when applied
+    case 'rewrite': {
+      const touched = (id: number) => mine.fragmentIds.includes(id);
+      // any action naming one fragment (fill, and delete) changes it under the rewrite
+      const one = (theirs as { fragmentId?: unknown }).fragmentId;
+      if (typeof one === 'number' && touched(one)) return `fragment ${one} (changed while being rewritten)`;
+      if (theirs.type === 'rewrite') {
+        const both = theirs.fragmentIds.find(touched);
+        if (both !== undefined) return `fragment ${both} (rewritten by both)`;
+      }
+      return undefined;
+    }
     case 'setMeta':
       if (
         theirs.type === 'setMeta' &&

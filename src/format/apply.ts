@@ -7,13 +7,11 @@ import {
   type FragmentRef,
   type ManifestV2,
   MANIFEST_V2,
-  PAGE_FRAGMENTS,
-  type PageRef,
   isV2,
   schemaOf,
 } from './manifest-v2.js';
 import { MANIFEST_FORMAT } from './manifest.js';
-import { readPage, writePage } from './pages.js';
+import { FragmentListEditor } from './fragment-list.js';
 
 export interface ApplyContext {
   readonly storage: Storage;
@@ -50,8 +48,7 @@ export async function applyActions(
   const v2 = isV2(base);
   const schema: ColumnSchema[] = [...schemaOf(base)];
   let meta: Record<string, unknown> = { ...base.meta };
-  const pages: PageRef[] = v2 ? [...base.fragments.pages] : [];
-  const tail: FragmentRef[] = v2 ? [...base.fragments.tail] : [];
+  const list = new FragmentListEditor(ctx.storage, v2 ? base.fragments : { pages: [], tail: [] }, ctx.signal);
   let length = base.length;
   let physicalRows = v2 ? base.physicalRows : base.length;
   let nextRowId = v2 ? base.nextRowId : base.length;
@@ -68,13 +65,13 @@ export async function applyActions(
     switch (a.type) {
       case 'migrate':
         if (!v2 && (base.length > 0 || base.columns.some((c) => c.length > 0))) {
-          tail.push({ id: 0, key: a.key, rows: base.length, deleted: 0, deletion: null, rowIdStart: 0 });
+          list.tail.push({ id: 0, key: a.key, rows: base.length, deleted: 0, deletion: null, rowIdStart: 0 });
           nextFragmentId = 1;
         }
         break;
       case 'append':
         for (const f of a.fragments) {
-          tail.push({
+          list.tail.push({
             id: nextFragmentId++,
             key: f.key,
             rows: f.rows,
@@ -88,8 +85,25 @@ export async function applyActions(
         }
         break;
       case 'fill':
-        await replaceFragment(a, pages, tail, ctx);
+        await replaceFragment(a, list, ctx);
         break;
+      case 'rewrite': {
+        const added: FragmentRef[] = a.newFragments.map((f) => ({
+          id: nextFragmentId++,
+          key: f.key,
+          rows: f.rows,
+          deleted: 0,
+          deletion: null,
+          rowIdStart: null,
+        }));
+        const removed = await list.replace(a.fragmentIds, added);
+        const live = removed.reduce((n, r) => n + r.rows - r.deleted, 0);
+        const rows = added.reduce((n, r) => n + r.rows, 0);
+        if (live !== rows) throw conflict(`fragment ${removed[0].id} (rows were deleted)`, { fragment: removed[0].id });
+        length += rows - live;
+        physicalRows += rows - removed.reduce((n, r) => n + r.rows, 0);
+        break;
+      }
       case 'addColumn': {
         const existing = schema.find((c) => c.name === a.column.name);
         if (!existing) schema.push(a.column);
@@ -130,8 +144,7 @@ export async function applyActions(
         break;
     }
   }
-  while (tail.length > PAGE_FRAGMENTS)
-    pages.push(await writePage(ctx.storage, tail.splice(0, PAGE_FRAGMENTS), ctx.signal));
+  const fragments = await list.seal();
   return {
     format: MANIFEST_FORMAT,
     formatVersion: MANIFEST_V2,
@@ -146,36 +159,21 @@ export async function applyActions(
     nextFragmentId,
     schema,
     meta,
-    fragments: { pages, tail },
+    fragments,
     operation: { actions },
     readVersion: ctx.readVersion,
   };
 }
 
-/** Points fragment `a.fragmentId` at the filled file (in the tail, or by rewriting its page). */
+/** Points fragment `a.fragmentId` at the filled file (CONFLICT when it no longer exists). */
 async function replaceFragment(
   a: Extract<Action, { type: 'fill' }>,
-  pages: PageRef[],
-  tail: FragmentRef[],
+  list: FragmentListEditor,
   ctx: ApplyContext,
 ): Promise<void> {
-  const swap = async (ref: FragmentRef): Promise<FragmentRef> => ({
+  const found = await list.update(a.fragmentId, async (ref) => ({
     ...ref,
     key: ref.key === a.baseKey ? a.newKey : await ctx.refill(a, ref.key),
-  });
-  const t = tail.findIndex((r) => r.id === a.fragmentId);
-  if (t >= 0) {
-    tail[t] = await swap(tail[t]);
-    return;
-  }
-  for (let p = 0; p < pages.length; p++) {
-    if (a.fragmentId < pages[p].minId || a.fragmentId > pages[p].maxId) continue;
-    const refs = [...(await readPage(ctx.storage, pages[p].key, ctx.signal)).fragments];
-    const i = refs.findIndex((r) => r.id === a.fragmentId);
-    if (i < 0) continue;
-    refs[i] = await swap(refs[i]);
-    pages[p] = await writePage(ctx.storage, refs, ctx.signal);
-    return;
-  }
-  throw conflict(`fragment ${a.fragmentId} (it no longer exists)`, { fragment: a.fragmentId });
+  }));
+  if (!found) throw conflict(`fragment ${a.fragmentId} (it no longer exists)`, { fragment: a.fragmentId });
 }

@@ -1,11 +1,11 @@
 import type { Storage } from '../storage/storage.js';
 import { readFragment } from './fragment.js';
 import { type AnyManifest, isV2 } from './manifest-v2.js';
-import { readPage } from './pages.js';
+import { readIndex, readPage } from './pages.js';
 
 /**
  * Every object the given manifests reference: chunks (v1 column lists, or the segments of v2
- * fragment files), fragment files and pages. Each fragment file and page is read once.
+ * fragment files), fragment files, pages and index pages. Each is read once.
  */
 export async function liveObjects(
   storage: Storage,
@@ -20,7 +20,13 @@ export async function liveObjects(
       continue;
     }
     for (const r of m.fragments.tail) fragments.add(r.key);
-    for (const p of m.fragments.pages) {
+    const pages = [...m.fragments.pages];
+    for (const x of m.fragments.indexes ?? []) {
+      if (live.has(x.key)) continue;
+      live.add(x.key);
+      pages.push(...(await readIndex(storage, x.key, signal)).pages);
+    }
+    for (const p of pages) {
       if (live.has(p.key)) continue;
       live.add(p.key);
       for (const r of (await readPage(storage, p.key, signal)).fragments) fragments.add(r.key);

@@ -6,6 +6,8 @@ import { type ColumnManifest, MANIFEST_FORMAT, type Manifest, decodeManifest } f
 export const MANIFEST_V2 = 2;
 /** Fragment refs kept in a manifest's tail before they are sealed into a page. */
 export const PAGE_FRAGMENTS = 256;
+/** Page refs kept loose in a manifest before they are sealed into an index page. */
+export const INDEX_PAGES = 32;
 
 /**
  * A column as declared in a v2 schema: a v1 column entry without its data (which lives in
@@ -38,6 +40,28 @@ export interface PageRef {
   readonly maxId: number;
 }
 
+/**
+ * A sealed, immutable index page: up to INDEX_PAGES page refs, so the manifest stays small
+ * (a few hundred refs) at any size. Counts are sums over its pages.
+ */
+export interface IndexRef {
+  readonly key: string;
+  readonly pages: number;
+  readonly fragments: number;
+  readonly rows: number;
+  readonly liveRows: number;
+  readonly minId: number;
+  readonly maxId: number;
+}
+
+/** A version's fragments in row order: those of `indexes`, then of `pages`, then `tail`. */
+export interface FragmentList {
+  /** Absent in manifests written before index pages existed (read as []). */
+  readonly indexes?: readonly IndexRef[];
+  readonly pages: readonly PageRef[];
+  readonly tail: readonly FragmentRef[];
+}
+
 export interface ManifestV2 {
   readonly format: typeof MANIFEST_FORMAT;
   readonly formatVersion: typeof MANIFEST_V2;
@@ -53,7 +77,7 @@ export interface ManifestV2 {
   readonly nextFragmentId: number;
   readonly schema: readonly ColumnSchema[];
   readonly meta: Readonly<Record<string, unknown>>;
-  readonly fragments: { readonly pages: readonly PageRef[]; readonly tail: readonly FragmentRef[] };
+  readonly fragments: FragmentList;
   readonly operation: { readonly actions: readonly Action[] };
   /** The version the writer started from (its operation was rebased onto `parent`). */
   readonly readVersion: number | null;
@@ -127,7 +151,7 @@ export function emptyManifestV2(writer: string, schema: readonly ColumnSchema[])
     nextFragmentId: 0,
     schema,
     meta: {},
-    fragments: { pages: [], tail: [] },
+    fragments: { indexes: [], pages: [], tail: [] },
     operation: { actions: schema.map((column) => ({ type: 'addColumn' as const, column })) },
     readVersion: null,
   };

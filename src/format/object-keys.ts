@@ -17,9 +17,13 @@ export function newPageKey(): string {
   return `${PAGES_PREFIX}${stamp()}.page.json`;
 }
 
-/** Creation time encoded in a fragment or page key. */
+export function newIndexKey(): string {
+  return `${PAGES_PREFIX}${stamp()}.index.json`;
+}
+
+/** Creation time encoded in a fragment, page or index page key. */
 export function objectTimeMs(key: string): number | undefined {
-  const m = /\/([0-9a-f]{12})-[0-9a-f]{16}\.(frag|page)\.json$/.exec(key);
+  const m = /\/([0-9a-f]{12})-[0-9a-f]{16}\.(frag|page|index)\.json$/.exec(key);
   return m ? parseInt(m[1], 16) : undefined;
 }
 

@@ -1,8 +1,16 @@
 import { StrataError, isStrataError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { type FragmentFile, readFragment } from './fragment.js';
-import { type AnyManifest, type ColumnSchema, type FragmentRef, type PageRef, isV2, schemaOf } from './manifest-v2.js';
-import { readPage } from './pages.js';
+import {
+  type AnyManifest,
+  type ColumnSchema,
+  type FragmentRef,
+  type IndexRef,
+  type PageRef,
+  isV2,
+  schemaOf,
+} from './manifest-v2.js';
+import { readIndex, readPage } from './pages.js';
 
 /** A fragment and the position of its first row in the version. */
 export interface FragmentSlot {
@@ -17,10 +25,11 @@ export interface VersionReaderOptions {
   readonly pageCacheEntries?: number;
 }
 
-/** A page or a tail fragment, with its first row position. */
+/** An index page, a page or a tail fragment, with its first row position. */
 interface Unit {
   readonly start: number;
   readonly rows: number;
+  readonly index?: IndexRef;
   readonly page?: PageRef;
   readonly ref?: FragmentRef;
 }
@@ -34,6 +43,7 @@ export class VersionReader {
   readonly schema: readonly ColumnSchema[];
   private readonly units: Unit[] = [];
   private readonly pages = new Map<string, Promise<FragmentSlot[]>>();
+  private readonly indexes = new Map<string, Promise<Unit[]>>();
   private readonly files = new Map<string, Promise<FragmentFile>>();
   private readonly v1File: FragmentFile | undefined;
   private readonly maxFiles: number;
@@ -49,6 +59,10 @@ export class VersionReader {
     this.maxPages = options.pageCacheEntries ?? 256;
     let start = 0;
     if (isV2(manifest)) {
+      for (const index of manifest.fragments.indexes ?? []) {
+        this.units.push({ start, rows: index.liveRows, index });
+        start += index.liveRows;
+      }
       for (const page of manifest.fragments.pages) {
         this.units.push({ start, rows: page.liveRows, page });
         start += page.liveRows;
@@ -102,7 +116,11 @@ export class VersionReader {
 
   /** The fragment holding row position `pos` (0 ≤ pos < length). */
   async slotAt(pos: number, signal?: AbortSignal): Promise<FragmentSlot> {
-    const u = this.units[search(this.units, pos, (x) => x.start)];
+    let u = this.units[search(this.units, pos, (x) => x.start)];
+    if (u.index) {
+      const pages = await this.indexUnits(u, signal);
+      u = pages[search(pages, pos, (x) => x.start)];
+    }
     if (!u.page) return { ref: u.ref!, start: u.start };
     const slots = await this.pageSlots(u, signal);
     return slots[search(slots, pos, (s) => s.start)];
@@ -114,9 +132,33 @@ export class VersionReader {
     for (let i = search(this.units, from, (x) => x.start); i < this.units.length; i++) {
       const u = this.units[i];
       if (u.start >= to) return;
-      if (!u.page) yield { ref: u.ref!, start: u.start };
-      else for (const s of await this.pageSlots(u, signal)) if (s.start + s.ref.rows > from && s.start < to) yield s;
+      if (u.index) {
+        for (const p of await this.indexUnits(u, signal))
+          if (p.start + p.rows > from && p.start < to) yield* this.pageRange(p, from, to, signal);
+      } else if (!u.page) yield { ref: u.ref!, start: u.start };
+      else yield* this.pageRange(u, from, to, signal);
     }
+  }
+
+  /** Live row ids of a fragment in position order (deletions not applied yet: every row is live). */
+  async rowIdsOf(slot: FragmentSlot, signal?: AbortSignal): Promise<number[]> {
+    const { ref } = slot;
+    if (ref.rowIdStart !== null) return Array.from({ length: ref.rows }, (_, i) => ref.rowIdStart! + i);
+    const file = await this.fragment(ref, signal);
+    const out: number[] = [];
+    for (const [start, count] of file.rowIds ?? []) for (let i = 0; i < count; i++) out.push(start + i);
+    if (out.length !== ref.rows) {
+      throw new StrataError('CORRUPT', `fragment ${ref.key} lists ${out.length} row ids for ${ref.rows} rows`, {
+        key: ref.key,
+        uri: this.storage.uri,
+        hint: 'open an earlier version',
+      });
+    }
+    return out;
+  }
+
+  private async *pageRange(u: Unit, from: number, to: number, signal?: AbortSignal): AsyncGenerator<FragmentSlot> {
+    for (const s of await this.pageSlots(u, signal)) if (s.start + s.ref.rows > from && s.start < to) yield s;
   }
 
   /** Every fragment ref of the version (reads every page). */
@@ -139,6 +181,30 @@ export class VersionReader {
     } else {
       this.files.delete(ref.key);
       this.files.set(ref.key, p);
+    }
+    return p;
+  }
+
+  /** An index page's pages as units with their first row positions, read once and cached. */
+  private indexUnits(u: Unit, signal?: AbortSignal): Promise<Unit[]> {
+    const key = u.index!.key;
+    let p = this.indexes.get(key);
+    if (!p) {
+      p = readIndex(this.storage, key, signal).then(
+        (index) => {
+          let start = u.start;
+          return index.pages.map((page) => {
+            const unit = { start, rows: page.liveRows, page };
+            start += page.liveRows;
+            return unit;
+          });
+        },
+        (err: unknown) => {
+          this.indexes.delete(key);
+          throw missing(err, key, this.storage.uri, 'index page');
+        },
+      );
+      remember(this.indexes, key, p, this.maxPages);
     }
     return p;
   }

@@ -27,6 +27,15 @@ export interface ApplyContext {
    * a new file = the current one plus this writer's segments, returns its key.
    */
   readonly refill: (action: Extract<Action, { type: 'fill' }>, currentKey: string) => Promise<string>;
+  /**
+   * A delete whose fragment's deletion file changed since the writer read it: writes the union of
+   * the current file and this writer's deleted rows and returns it; CONFLICT naming the row when
+   * the current file already deletes one of them.
+   */
+  readonly redelete?: (
+    action: Extract<Action, { type: 'delete' }>,
+    current: FragmentRef,
+  ) => Promise<{ deletion: string; deleted: number }>;
   readonly signal?: AbortSignal;
 }
 
@@ -63,8 +72,11 @@ export async function applyActions(
     return i;
   };
   const setColMeta = (i: number, m: Record<string, unknown>) => (schema[i] = { ...schema[i], meta: m });
+  const refs = new RefEditor(pages, tail, ctx);
+  const recorded: Action[] = [];
 
   for (const a of actions) {
+    recorded.push(a);
     switch (a.type) {
       case 'migrate':
         if (!v2 && (base.length > 0 || base.columns.some((c) => c.length > 0))) {
@@ -80,15 +92,29 @@ export async function applyActions(
             rows: f.rows,
             deleted: 0,
             deletion: null,
-            rowIdStart: nextRowId,
+            rowIdStart: f.ownRowIds ? null : nextRowId,
           });
-          nextRowId += f.rows;
+          if (!f.ownRowIds) nextRowId += f.rows;
           length += f.rows;
           physicalRows += f.rows;
         }
         break;
       case 'fill':
-        await replaceFragment(a, pages, tail, ctx);
+        await refs.edit(a.fragmentId, async (ref) => ({
+          ...ref,
+          key: ref.key === a.baseKey ? a.newKey : await ctx.refill(a, ref.key),
+        }));
+        break;
+      case 'delete':
+        await refs.edit(a.fragmentId, async (ref) => {
+          const next =
+            ref.deletion === a.baseDeletion
+              ? { deletion: a.deletion, deleted: a.deleted }
+              : await redelete(ctx, a, ref);
+          length -= next.deleted - ref.deleted;
+          recorded[recorded.length - 1] = { ...a, baseDeletion: ref.deletion, ...next };
+          return { ...ref, ...next };
+        });
         break;
       case 'addColumn': {
         const existing = schema.find((c) => c.name === a.column.name);
@@ -130,6 +156,7 @@ export async function applyActions(
         break;
     }
   }
+  await refs.flush();
   while (tail.length > PAGE_FRAGMENTS)
     pages.push(await writePage(ctx.storage, tail.splice(0, PAGE_FRAGMENTS), ctx.signal));
   return {
@@ -147,35 +174,54 @@ export async function applyActions(
     schema,
     meta,
     fragments: { pages, tail },
-    operation: { actions },
+    operation: { actions: recorded },
     readVersion: ctx.readVersion,
   };
 }
 
-/** Points fragment `a.fragmentId` at the filled file (in the tail, or by rewriting its page). */
-async function replaceFragment(
-  a: Extract<Action, { type: 'fill' }>,
-  pages: PageRef[],
-  tail: FragmentRef[],
+function redelete(
   ctx: ApplyContext,
-): Promise<void> {
-  const swap = async (ref: FragmentRef): Promise<FragmentRef> => ({
-    ...ref,
-    key: ref.key === a.baseKey ? a.newKey : await ctx.refill(a, ref.key),
-  });
-  const t = tail.findIndex((r) => r.id === a.fragmentId);
-  if (t >= 0) {
-    tail[t] = await swap(tail[t]);
-    return;
+  a: Extract<Action, { type: 'delete' }>,
+  ref: FragmentRef,
+): Promise<{ deletion: string; deleted: number }> {
+  if (!ctx.redelete) throw conflict(`the deleted rows of fragment ${a.fragmentId}`, { fragment: a.fragmentId });
+  return ctx.redelete(a, ref);
+}
+
+/**
+ * Changes fragment refs by id: in the tail directly, in pages by loading the page once and writing
+ * one new page per changed page at `flush`.
+ */
+class RefEditor {
+  private readonly edited = new Map<number, FragmentRef[]>();
+
+  constructor(
+    private readonly pages: PageRef[],
+    private readonly tail: FragmentRef[],
+    private readonly ctx: ApplyContext,
+  ) {}
+
+  async edit(id: number, change: (ref: FragmentRef) => Promise<FragmentRef>): Promise<void> {
+    const t = this.tail.findIndex((r) => r.id === id);
+    if (t >= 0) {
+      this.tail[t] = await change(this.tail[t]);
+      return;
+    }
+    for (let p = 0; p < this.pages.length; p++) {
+      if (id < this.pages[p].minId || id > this.pages[p].maxId) continue;
+      let refs = this.edited.get(p);
+      if (!refs) refs = [...(await readPage(this.ctx.storage, this.pages[p].key, this.ctx.signal)).fragments];
+      const i = refs.findIndex((r) => r.id === id);
+      if (i < 0) continue;
+      refs[i] = await change(refs[i]);
+      this.edited.set(p, refs);
+      return;
+    }
+    throw conflict(`fragment ${id} (it no longer exists)`, { fragment: id });
   }
-  for (let p = 0; p < pages.length; p++) {
-    if (a.fragmentId < pages[p].minId || a.fragmentId > pages[p].maxId) continue;
-    const refs = [...(await readPage(ctx.storage, pages[p].key, ctx.signal)).fragments];
-    const i = refs.findIndex((r) => r.id === a.fragmentId);
-    if (i < 0) continue;
-    refs[i] = await swap(refs[i]);
-    pages[p] = await writePage(ctx.storage, refs, ctx.signal);
-    return;
+
+  async flush(): Promise<void> {
+    for (const [p, refs] of this.edited) this.pages[p] = await writePage(this.ctx.storage, refs, this.ctx.signal);
+    this.edited.clear();
   }
-  throw conflict(`fragment ${a.fragmentId} (it no longer exists)`, { fragment: a.fragmentId });
 }

@@ -1,5 +1,6 @@
 import { StrataError, isStrataError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
+import { DeletionVector, readDeletion } from './deletion.js';
 import { type FragmentFile, readFragment } from './fragment.js';
 import { type AnyManifest, type ColumnSchema, type FragmentRef, type PageRef, isV2, schemaOf } from './manifest-v2.js';
 import { readPage } from './pages.js';
@@ -16,6 +17,15 @@ export interface VersionReaderOptions {
   /** Parsed pages kept in memory (LRU). Default 256. */
   readonly pageCacheEntries?: number;
 }
+
+/** A live row's fragment and its physical offset there. */
+export interface RowLocation {
+  readonly slot: FragmentSlot;
+  /** Physical row offset within the fragment. */
+  readonly offset: number;
+}
+
+const NO_DELETIONS = new DeletionVector(new Uint32Array(0));
 
 /** A page or a tail fragment, with its first row position. */
 interface Unit {
@@ -35,6 +45,8 @@ export class VersionReader {
   private readonly units: Unit[] = [];
   private readonly pages = new Map<string, Promise<FragmentSlot[]>>();
   private readonly files = new Map<string, Promise<FragmentFile>>();
+  private readonly deletionFiles = new Map<string, Promise<DeletionVector>>();
+  private rowIdIndex: Promise<RowIdRun[]> | undefined;
   private readonly v1File: FragmentFile | undefined;
   private readonly maxFiles: number;
   private readonly maxPages: number;
@@ -54,8 +66,8 @@ export class VersionReader {
         start += page.liveRows;
       }
       for (const ref of manifest.fragments.tail) {
-        this.units.push({ start, rows: ref.rows - ref.deleted, ref });
-        start += ref.rows - ref.deleted;
+        this.units.push({ start, rows: live(ref), ref });
+        start += live(ref);
       }
     } else {
       const columns: Record<string, FragmentFile['columns'][string]> = {};
@@ -115,14 +127,17 @@ export class VersionReader {
       const u = this.units[i];
       if (u.start >= to) return;
       if (!u.page) yield { ref: u.ref!, start: u.start };
-      else for (const s of await this.pageSlots(u, signal)) if (s.start + s.ref.rows > from && s.start < to) yield s;
+      else for (const s of await this.pageSlots(u, signal)) if (s.start + live(s.ref) > from && s.start < to) yield s;
     }
   }
 
-  /** Every fragment ref of the version (reads every page). */
+  /** Every fragment ref of the version, fully deleted ones included (reads every page). */
   async allFragments(signal?: AbortSignal): Promise<FragmentSlot[]> {
     const out: FragmentSlot[] = [];
-    for await (const s of this.slots(0, Number.MAX_SAFE_INTEGER, signal)) out.push(s);
+    for (const u of this.units) {
+      if (!u.page) out.push({ ref: u.ref!, start: u.start });
+      else out.push(...(await this.pageSlots(u, signal)));
+    }
     return out;
   }
 
@@ -143,6 +158,94 @@ export class VersionReader {
     return p;
   }
 
+  /** The deleted rows of a fragment (an empty vector when it has none), read once and cached. */
+  deletions(ref: FragmentRef, signal?: AbortSignal): Promise<DeletionVector> {
+    const key = ref.deletion;
+    if (!key) return Promise.resolve(NO_DELETIONS);
+    let p = this.deletionFiles.get(key);
+    if (!p) {
+      p = readDeletion(this.storage, key, { rows: ref.rows, deleted: ref.deleted, signal }).catch((err: unknown) => {
+        this.deletionFiles.delete(key);
+        throw missing(err, key, this.storage.uri, 'deletion file');
+      });
+      remember(this.deletionFiles, key, p, this.maxFiles);
+    }
+    return p;
+  }
+
+  /** The fragment and physical offset of the live row at position `pos` (0 ≤ pos < length). */
+  async locate(pos: number, signal?: AbortSignal): Promise<RowLocation> {
+    const slot = await this.slotAt(pos, signal);
+    const local = pos - slot.start;
+    if (!slot.ref.deletion) return { slot, offset: local };
+    return { slot, offset: (await this.deletions(slot.ref, signal)).physical(local) };
+  }
+
+  /**
+   * Row ids of the live rows of a fragment, in position order. A row keeps its id for life: across
+   * deletes of other rows, appends, updates (the new copy carries the old id) and compaction.
+   */
+  async rowIdsOf(slot: FragmentSlot, signal?: AbortSignal): Promise<number[]> {
+    const { ref } = slot;
+    const deleted = await this.deletions(ref, signal);
+    const out: number[] = [];
+    if (ref.rowIdStart !== null) {
+      for (let p = 0, j = 0; p < ref.rows; p++) {
+        if (j < deleted.size && deleted.offsets[j] === p) j++;
+        else out.push(ref.rowIdStart + p);
+      }
+      return out;
+    }
+    const file = await this.fragment(ref, signal);
+    let p = 0;
+    let j = 0;
+    for (const [start, count] of file.rowIds ?? []) {
+      for (let k = 0; k < count; k++, p++) {
+        if (j < deleted.size && deleted.offsets[j] === p) j++;
+        else out.push(start + k);
+      }
+    }
+    return out;
+  }
+
+  /** Position of the live row with id `rowId` in this version, or undefined when it has none. */
+  async positionOf(rowId: number, signal?: AbortSignal): Promise<number | undefined> {
+    this.rowIdIndex ??= this.buildRowIdIndex(signal);
+    this.rowIdIndex.catch(() => (this.rowIdIndex = undefined));
+    const runs = await this.rowIdIndex;
+    let lo = 0;
+    let hi = runs.length - 1;
+    if (hi < 0 || rowId < runs[0].id) return undefined;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (runs[mid].id <= rowId) lo = mid;
+      else hi = mid - 1;
+    }
+    const r = runs[lo];
+    if (rowId >= r.id + r.count) return undefined;
+    const offset = r.offset + rowId - r.id;
+    const deleted = await this.deletions(r.slot.ref, signal);
+    return deleted.has(offset) ? undefined : r.slot.start + deleted.liveBefore(offset);
+  }
+
+  /** Row id runs of every fragment, sorted by id (reads fragment files that list their ids). */
+  private async buildRowIdIndex(signal?: AbortSignal): Promise<RowIdRun[]> {
+    const runs: RowIdRun[] = [];
+    for (const slot of await this.allFragments(signal)) {
+      const { ref } = slot;
+      if (ref.rowIdStart !== null) {
+        runs.push({ id: ref.rowIdStart, count: ref.rows, slot, offset: 0 });
+        continue;
+      }
+      let offset = 0;
+      for (const [id, count] of (await this.fragment(ref, signal)).rowIds ?? []) {
+        runs.push({ id, count, slot, offset });
+        offset += count;
+      }
+    }
+    return runs.sort((a, b) => a.id - b.id);
+  }
+
   private pageSlots(u: Unit, signal?: AbortSignal): Promise<FragmentSlot[]> {
     const key = u.page!.key;
     let p = this.pages.get(key);
@@ -152,7 +255,7 @@ export class VersionReader {
           let start = u.start;
           return page.fragments.map((ref) => {
             const s = { ref, start };
-            start += ref.rows - ref.deleted;
+            start += live(ref);
             return s;
           });
         },
@@ -165,6 +268,19 @@ export class VersionReader {
     }
     return p;
   }
+}
+
+/** Live rows of a fragment. */
+export function live(ref: FragmentRef): number {
+  return ref.rows - ref.deleted;
+}
+
+/** Consecutive row ids id..id+count-1 at physical offsets offset.. of a fragment. */
+interface RowIdRun {
+  readonly id: number;
+  readonly count: number;
+  readonly slot: FragmentSlot;
+  readonly offset: number;
 }
 
 /** Index of the last item whose start ≤ pos. */

@@ -222,25 +222,35 @@ export class VersionReader {
       else hi = mid - 1;
     }
     const r = runs[lo];
-    if (rowId >= r.id + r.count) return undefined;
-    const offset = r.offset + rowId - r.id;
-    const deleted = await this.deletions(r.slot.ref, signal);
-    return deleted.has(offset) ? undefined : r.slot.start + deleted.liveBefore(offset);
+    return rowId < r.id + r.count ? r.position + rowId - r.id : undefined;
   }
 
-  /** Row id runs of every fragment, sorted by id (reads fragment files that list their ids). */
+  /**
+   * Runs of consecutive live row ids at consecutive positions, sorted by id (disjoint: a live id
+   * is in one place). Reads the deletion files, and the fragment files that list their ids.
+   */
   private async buildRowIdIndex(signal?: AbortSignal): Promise<RowIdRun[]> {
     const runs: RowIdRun[] = [];
     for (const slot of await this.allFragments(signal)) {
       const { ref } = slot;
-      if (ref.rowIdStart !== null) {
-        runs.push({ id: ref.rowIdStart, count: ref.rows, slot, offset: 0 });
-        continue;
-      }
+      const ids =
+        ref.rowIdStart !== null ? [[ref.rowIdStart, ref.rows] as const] : (await this.fragment(ref, signal)).rowIds;
+      const dv = await this.deletions(ref, signal);
       let offset = 0;
-      for (const [id, count] of (await this.fragment(ref, signal)).rowIds ?? []) {
-        runs.push({ id, count, slot, offset });
-        offset += count;
+      let j = 0;
+      for (const [id, count] of ids ?? []) {
+        // split [offset, offset + count) at the deleted offsets inside it
+        let from = offset;
+        const end = offset + count;
+        for (; j < dv.size && dv.offsets[j] < end; j++) {
+          const d = dv.offsets[j];
+          if (d > from)
+            runs.push({ id: id + from - offset, count: d - from, position: slot.start + dv.liveBefore(from) });
+          from = d + 1;
+        }
+        if (end > from)
+          runs.push({ id: id + from - offset, count: end - from, position: slot.start + dv.liveBefore(from) });
+        offset = end;
       }
     }
     return runs.sort((a, b) => a.id - b.id);
@@ -275,12 +285,11 @@ export function live(ref: FragmentRef): number {
   return ref.rows - ref.deleted;
 }
 
-/** Consecutive row ids id..id+count-1 at physical offsets offset.. of a fragment. */
+/** Live row ids id..id+count-1 at positions position.. */
 interface RowIdRun {
   readonly id: number;
   readonly count: number;
-  readonly slot: FragmentSlot;
-  readonly offset: number;
+  readonly position: number;
 }
 
 /** Index of the last item whose start ≤ pos. */

@@ -59,7 +59,7 @@ describe.each(BACKENDS)('delete, update and merge (%s)', (name) => {
     expect(Buffer.from(await cell.bytes()).equals(Buffer.from(images[2]))).toBe(true);
     // update by predicate and by row ids: same ids, new values, moved to the end
     expect(await ds.update((r) => r.key === 2, { caption: 'two' })).toBe(1);
-    expect(await ds.update({ rowIds: [4] }, (r) => ({ caption: `${String(r.caption)}!`, label: 'new' }))).toBe(1);
+    expect(await ds.update({ rowIds: [4] }, (r) => ({ ...r, caption: `${String(r.caption)}!`, label: 'new' }))).toBe(1);
     expect(ds.version).toBe(4);
     expect(await tabular(ds)).toEqual([
       { key: 0, label: 'even', caption: 'c0' },

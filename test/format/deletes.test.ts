@@ -10,6 +10,10 @@ import type { Storage } from '../../src/storage/storage.js';
 import { BACKENDS, type Backend, startBackend } from '../helpers/backends.js';
 import { SCHEMA, createV2 } from './v2-helpers.js';
 import { openStorage } from '../../src/storage/open.js';
+import { type Manifest, emptyManifest } from '../../src/format/manifest.js';
+import { publishManifest } from '../../src/format/versions.js';
+import { Transaction } from '../../src/format/transaction.js';
+import { Dataset } from '../../src/dataset/dataset.js';
 
 const u32 = (n: number) => ({ bytes: new Uint8Array(new Uint32Array([n]).buffer), shape: [] });
 const vec = (r: number) => ({ bytes: new Uint8Array(new Float32Array([r, -r]).buffer), shape: [2] });
@@ -249,5 +253,25 @@ describe('format v2 deletes on memory storage', () => {
     expect(await storage.list('deletions/')).toEqual([second]);
     expect(await seqs(await open(storage))).toEqual([2, 3, 4, 5]);
     await storage.close();
+  });
+
+  it('deleting from and updating a v1 dataset migrates it in the same commit; v1 versions still read', async () => {
+    const storage = await openStorage(`memory://del-v1-${Date.now()}`);
+    const v1: Manifest = {
+      ...emptyManifest('v1'),
+      columns: SCHEMA.slice(0, 2).map((c, n) => ({ ...c, id: `c${n}`, length: 0, chunks: [] })),
+    };
+    await publishManifest(storage, v1);
+    const txn = new Transaction(storage, v1, { writer: 'v1', chunkSizeBytes: 64 });
+    for (let i = 0; i < 6; i++) await txn.appendRow({ data: { bytes: new Uint8Array([i]), shape: [1] }, seq: u32(i) });
+    await txn.commit('v1 rows');
+    const ds = await Dataset.open('memory://v1', { storage });
+    expect(await ds.delete({ rowIds: [1, 4] })).toBe(2);
+    expect(await seqs(await open(storage))).toEqual([0, 2, 3, 5]);
+    expect(await ds.update({ rowIds: [0] }, { seq: 10 })).toBe(1);
+    expect(await seqs(await open(storage))).toEqual([2, 3, 5, 10]);
+    expect(Array.from(await ds.rowIds())).toEqual([2, 3, 5, 0]);
+    expect(await seqs(await open(storage, 1))).toEqual([0, 1, 2, 3, 4, 5]);
+    await ds.close();
   });
 });

@@ -13,7 +13,9 @@ export type RowChanges =
   Readonly<Record<string, unknown>> | ((row: Readonly<Record<string, unknown>>) => Readonly<Record<string, unknown>>);
 
 export interface MergeResult {
+  /** Existing rows rewritten with the values of a matching input row. */
   readonly updated: number;
+  /** Input rows appended because no row had their key. */
   readonly inserted: number;
 }
 
@@ -93,7 +95,14 @@ export async function updateRows(
     const encoded: Encoded[] = [];
     for (const p of positions) {
       throwIfAborted(signal, 'update');
-      const next = typeof changes === 'function' ? changes(await decodedRow(core, p, signal)) : changes;
+      let next = changes;
+      if (typeof changes === 'function') {
+        const before = await decodedRow(core, p, signal);
+        next = changes(before);
+        checkChanges(next, 'update');
+        // values handed back unchanged (e.g. `r => ({ ...r, caption })` with its media cells) are not re-encoded
+        next = Object.fromEntries(Object.entries(next).filter(([k, v]) => !(k in before) || before[k] !== v));
+      }
       checkChanges(next, 'update');
       encoded.push(await updatedRow(core, p, next, pendingMeta, signal));
     }

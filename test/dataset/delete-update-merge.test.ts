@@ -119,6 +119,14 @@ describe.each(BACKENDS)('delete, update and merge (%s)', (name) => {
     await fresh.close();
     const hits = await ds.search('vec', { vector: [4, 1] }, { k: 1 });
     expect((await ds.row(hits[0].row)).key).toBe(4);
+    if (name === 'local') {
+      const file = `${uri}-rows.parquet`;
+      await ds.select(['key', 'caption']).toParquet(file);
+      const back = await Dataset.fromParquet(file, `memory://parquet-${Date.now()}`);
+      expect(await back.values('key')).toEqual([0, 2, 4, 6, 9]);
+      expect(await back.values('caption')).toEqual(['c0', 'two', 'c4!', 'six', 'c9']);
+      await back.close();
+    }
     const table = await ds.select(['key', 'caption']).toArrow();
     expect(table.numRows).toBe(5);
     expect(Array.from(table.getChild('key')!.toArray() as Int32Array)).toEqual([0, 2, 4, 6, 9]);

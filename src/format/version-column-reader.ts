@@ -104,6 +104,8 @@ export class VersionColumnReader {
       next = await slots.next();
       file = next.done ? undefined : this.version.fragment(next.value.ref, options.signal);
       file?.catch(() => undefined); // surfaced when awaited in order
+      if (!next.done && next.value.ref.deletion)
+        this.version.deletions(next.value.ref, options.signal).catch(() => undefined); // prefetch; surfaced when awaited
       const liveFrom = Math.max(start, slot.start) - slot.start;
       const liveTo = Math.min(stop, slot.start + live(slot.ref)) - slot.start;
       if (liveFrom >= liveTo) continue;

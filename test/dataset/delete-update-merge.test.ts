@@ -251,3 +251,25 @@ describe('delete, update and merge against an array model (memory)', () => {
     }
   });
 });
+
+describe('update and derived columns (memory)', () => {
+  it('a derived column of a changed source loses its value; of an unchanged one keeps it', async () => {
+    const ds = await Dataset.create(`memory://derived-${Date.now()}`, {
+      schema: { caption: 'text', other: 'text', vec: { htype: 'embedding', dim: 2 } },
+    });
+    await ds.append([
+      { caption: 'a', other: 'x', vec: [1, 1] },
+      { caption: 'b', other: 'y', vec: [2, 2] },
+    ]);
+    ds.setColumnMeta('vec', { lineage: { sourceColumn: 'caption', model: { name: 'test' } } });
+    await ds.commit('rows with derived vectors');
+    expect(await ds.update({ caption: 'a' }, { other: 'z' })).toBe(1);
+    expect(await ds.update({ caption: 'b' }, { caption: 'c' })).toBe(1);
+    const vecs = (await ds.values('vec')) as (Float32Array | null)[];
+    expect(await ds.values('caption')).toEqual(['a', 'c']);
+    expect(Array.from(vecs[0]!)).toEqual([1, 1]);
+    expect(vecs[1]).toBeNull();
+    expect(await ds.core.reader('vec').storedLength()).toBe(1); // not computed: the embed job fills it
+    await ds.close();
+  });
+});

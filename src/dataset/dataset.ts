@@ -391,6 +391,8 @@ export class Dataset {
   /**
    * Upsert (Lance's merge_insert): each of `rows` whose `on` value matches existing rows updates
    * them as `update` does (missing columns keep their values); the others are appended. One commit.
+   * A concurrent commit that updated or deleted a matched row makes it fail with CONFLICT naming the
+   * row id; two concurrent merges that both insert a new key both insert it (no unique index).
    */
   async merge(
     rows: ReadonlyArray<Readonly<Record<string, unknown>>>,

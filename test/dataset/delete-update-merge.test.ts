@@ -273,3 +273,23 @@ describe('update and derived columns (memory)', () => {
     await ds.close();
   });
 });
+
+describe('concurrent delete and update through two Dataset handles (memory)', () => {
+  it('the second to commit gets CONFLICT naming the row id, publishes nothing, and succeeds after refresh', async () => {
+    const uri = `memory://handles-${Date.now()}`;
+    const a = await Dataset.create(uri, { schema: { key: 'int32', caption: 'text' } });
+    await a.append([0, 1, 2, 3].map((key) => ({ key, caption: `c${key}` })));
+    await a.commit('rows');
+    const b = await Dataset.open(uri, { storage: a.core.storage });
+    expect(await a.update({ key: 2 }, { caption: 'two' })).toBe(1);
+    await expect(b.delete({ key: 2 })).rejects.toMatchObject({ code: 'CONFLICT', details: { row: 2 } });
+    expect(b.version).toBe(1);
+    expect(await b.delete({ key: 1 })).toBe(1); // another row of the same fragment: rebased, no conflict
+    expect(b.version).toBe(3);
+    await b.refresh();
+    expect(await b.values('caption')).toEqual(['c0', 'c3', 'two']);
+    expect(await b.delete({ key: 2 })).toBe(1);
+    expect(Array.from(await b.rowIds())).toEqual([0, 3]);
+    await b.close();
+  });
+});

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Dataset } from '../src/dataset/dataset.js';
+import { deleteFigures } from './format-deletes.js';
 import { encodeCheckedJson } from '../src/format/json-file.js';
 import { readLatestAnyManifest, writeLatestHint } from '../src/format/latest.js';
 import { type ColumnSchema, type FragmentRef, emptyManifestV2, encodeManifestV2 } from '../src/format/manifest-v2.js';
@@ -150,7 +151,10 @@ export async function run(): Promise<Record<string, number>> {
     const failed = results.reduce((n, r) => n + r.failed, 0);
     const finalLength = (await readLatestAnyManifest(s3append)).length;
 
+    const deletes = await deleteFigures(path.join(dir, 'deletes'));
+
     const figures = {
+      ...deletes,
       commit_ms_small: round(commitSmall),
       commit_ms_large: round(commitLarge),
       commit_growth: round(commitLarge / commitSmall),
@@ -170,6 +174,10 @@ export async function run(): Promise<Record<string, number>> {
     console.log(
       `  ${APPENDERS} appenders × ${APPENDER_COMMITS} commits on S3   ${figures.appenders_16_commits_per_s} commits/s, ${failed} failed, ${finalLength} rows (expected ${APPENDERS * APPENDER_COMMITS * 3})`,
     );
+    console.log(
+      `  scan after deleting 1%                  ${deletes.scan_ratio_after_deletes}× of before (${deletes.scan_ms_before_deletes} → ${deletes.scan_ms_after_deletes} ms)`,
+    );
+    console.log(`  one-row update commit                   ${deletes.point_update_ms} ms`);
     await Promise.all([small.close(), large.close(), s3large.close(), s3append.close()]);
     return figures;
   } finally {

@@ -19,6 +19,7 @@ export const TARGETS: Record<string, Record<string, Target>> = {
     commit_growth: { op: '<', value: 1.5001 },
     open_requests_s3: { op: '<', value: 5.0001 },
     failed_commits: { op: '<', value: 0.5 },
+    scan_ratio_after_deletes: { op: '>=', value: 0.9 },
   },
   decode: {
     ratio: { op: '>=', value: 0.9 },

@@ -76,6 +76,7 @@ export {
 } from './dataset/schema.js';
 export type { Tensor } from './dataset/htypes/index.js';
 export type { RowMatch, RowPredicate } from './dataset/ops/filter.js';
+export type { MergeResult, RowChanges, RowSelector } from './dataset/ops/mutate.js';
 export type { ColumnSummary } from './dataset/ops/describe.js';
 export type { GroupCount } from './dataset/ops/group-by.js';
 export type { FormatOptions } from './dataset/ops/format.js';

@@ -216,9 +216,11 @@ export class DatasetCore {
 
   // ---- writing ----
 
-  transaction(): TransactionV2 {
+  /** The pending transaction, started on first use (`signal` aborts its writes when it starts it). */
+  transaction(signal?: AbortSignal): TransactionV2 {
     this.assertOpen();
     this.txn ??= new TransactionV2(this.storage, this.version, {
+      signal,
       writer: `strata ${STRATA_VERSION}`,
       chunkSizeBytes: this.options.chunkSizeBytes,
       maxCommitAttempts: this.options.maxCommitAttempts,

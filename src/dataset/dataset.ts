@@ -21,6 +21,14 @@ import { type ColumnSummary, describeColumns } from './ops/describe.js';
 import { type RowMatch, type RowPredicate, filterRows } from './ops/filter.js';
 import { type FormatOptions, formatTable } from './ops/format.js';
 import { type GroupCount, countBy, groupRows } from './ops/group-by.js';
+import {
+  type MergeResult,
+  type RowChanges,
+  type RowSelector,
+  deleteRows,
+  mergeRows,
+  updateRows,
+} from './ops/mutate.js';
 import { sortRows } from './ops/sort.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
@@ -383,6 +391,63 @@ export class Dataset {
   setMeta(meta: Record<string, unknown>): void {
     const txn = this.core.transaction();
     txn.setMeta({ ...this.core.manifest.meta, ...meta });
+  }
+
+  /**
+   * Deletes the rows `selector` picks (a `filter` predicate or match object, or `{ rowIds }`) as
+   * one commit, writing deletion files only (no data rewritten); returns how many. Older versions
+   * still have the rows. Needs no uncommitted changes.
+   */
+  async delete(selector: RowSelector, options: { signal?: AbortSignal } = {}): Promise<number> {
+    this.assertWholeDataset('delete');
+    return deleteRows(this.core, selector, options.signal);
+  }
+
+  /**
+   * Changes the rows `selector` picks as one commit: `changes` (values for some columns, or a
+   * function of the decoded row returning them) are validated like `append`, then each row's new
+   * copy is appended — it keeps its row id and moves to the end of the dataset — and the old row is
+   * deleted. Returns how many rows changed. Derived columns (embeddings) of a changed source column
+   * lose their value until their job fills it again.
+   */
+  async update(selector: RowSelector, changes: RowChanges, options: { signal?: AbortSignal } = {}): Promise<number> {
+    this.assertWholeDataset('update');
+    return updateRows(this.core, selector, changes, options.signal);
+  }
+
+  /**
+   * Upsert (Lance's merge_insert): each of `rows` whose `on` value matches existing rows updates
+   * them as `update` does (missing columns keep their values); the others are appended. One commit.
+   * A concurrent commit that updated or deleted a matched row makes it fail with CONFLICT naming the
+   * row id; two concurrent merges that both insert a new key both insert it (no unique index).
+   */
+  async merge(
+    rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
+    options: { on: string; signal?: AbortSignal },
+  ): Promise<MergeResult> {
+    this.assertWholeDataset('merge');
+    return mergeRows(this.core, rows, options?.on, options?.signal);
+  }
+
+  /**
+   * Stable row ids of this view's rows, in view order (Lance's `_rowid`). A row keeps its id across
+   * appends, deletes of other rows, its own updates and compaction; `row(i)` still takes positions.
+   * Ids are integers below 2^53, returned as a Float64Array (one 8-byte entry per row).
+   */
+  async rowIds(options: { signal?: AbortSignal } = {}): Promise<Float64Array> {
+    const v = this.core.version;
+    const all = new Float64Array(v.length);
+    for await (const slot of v.slots(0, v.length, options.signal))
+      all.set(await v.rowIdsOf(slot, options.signal), slot.start);
+    return this.rowIndex ? Float64Array.from(this.rowIndex, (p) => all[p]) : all;
+  }
+
+  /** Position in this view of the row with id `rowId`, or undefined when the view has no such live row. */
+  async rowPosition(rowId: number, options: { signal?: AbortSignal } = {}): Promise<number | undefined> {
+    const pos = await this.core.version.positionOf(rowId, options.signal);
+    if (pos === undefined || !this.rowIndex) return pos;
+    const j = this.rowIndex.indexOf(pos);
+    return j < 0 ? undefined : j;
   }
 
   /** Publishes pending changes atomically as the next version; returns it. */

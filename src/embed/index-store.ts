@@ -51,11 +51,12 @@ const MAGIC = 0x31584953; // 'SIX1'
 /** Below this share of rows left by a filter, exact search is used (a filtered graph walk loses recall). */
 const MIN_FILTER_SHARE = 0.1;
 
-/** Changes whenever the column's stored data does (its chunk keys across the version's fragments). */
+/** Changes whenever the column's stored data or row positions do (chunk keys and deletion files across the version's fragments). */
 export async function columnFingerprint(ds: Dataset, column: string): Promise<string> {
   const c = ds.core.columnManifest(column);
   const hash = createHash('sha256').update(c.id);
   for (const slot of await ds.core.version.allFragments()) {
+    hash.update(JSON.stringify([slot.ref.id, slot.ref.deletion])); // deletes move rows
     for (const s of (await ds.core.version.fragment(slot.ref)).columns[c.id] ?? [])
       hash.update(JSON.stringify([slot.start + s.offset, s.rows, s.chunks.map((k) => k.key)]));
   }

@@ -2,8 +2,24 @@ import type { ColumnSchema } from './manifest-v2.js';
 
 /** What a commit did, recorded in its manifest so a concurrent writer can rebase onto it. */
 export type Action =
-  /** New fragments, in order (ids and row ids are assigned when applied). */
-  | { readonly type: 'append'; readonly fragments: readonly { readonly key: string; readonly rows: number }[] }
+  /**
+   * New fragments, in order (ids and row ids are assigned when applied). A fragment with
+   * `ownRowIds` lists its rows' ids in its file (an update's new copies keep the old ids).
+   */
+  | { readonly type: 'append'; readonly fragments: readonly AppendedFragment[] }
+  /**
+   * Deletes rows of fragment `fragmentId`: its deletion file `baseDeletion` (null: none) is
+   * replaced by `deletion`, which lists `deleted` rows (the old ones plus the new). When the
+   * fragment's deletion file changed meanwhile, the writer writes the union again (CONFLICT naming
+   * the row when both deleted the same row).
+   */
+  | {
+      readonly type: 'delete';
+      readonly fragmentId: number;
+      readonly baseDeletion: string | null;
+      readonly deletion: string;
+      readonly deleted: number;
+    }
   /**
    * New segments for `columns` (ids) in fragment `fragmentId`: the fragment's file `baseKey` is
    * replaced by `newKey` (a copy with the segments added).
@@ -45,8 +61,15 @@ export type Action =
   /** Upgrades a v1 base: its rows become fragment 0, file `key`. A no-op on a v2 base. */
   | { readonly type: 'migrate'; readonly key: string };
 
+export interface AppendedFragment {
+  readonly key: string;
+  readonly rows: number;
+  readonly ownRowIds?: true;
+}
+
 export const ACTION_TYPES = [
   'append',
+  'delete',
   'fill',
   'addColumn',
   'setColumnMeta',
@@ -81,6 +104,10 @@ export function collision(mine: Action, theirs: Action, columnName: (id: string)
   switch (mine.type) {
     case 'append':
     case 'migrate':
+      return undefined;
+    case 'delete': // deletes of one fragment re-union when applied (CONFLICT there on a shared row)
+      if (theirs.type === 'rewrite' && theirs.fragmentIds.includes(mine.fragmentId))
+        return `fragment ${mine.fragmentId} (rewritten by a concurrent optimize)`;
       return undefined;
     case 'fill':
       if (theirs.type === 'rewrite' && theirs.fragmentIds.includes(mine.fragmentId))

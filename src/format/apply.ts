@@ -25,6 +25,15 @@ export interface ApplyContext {
    * a new file = the current one plus this writer's segments, returns its key.
    */
   readonly refill: (action: Extract<Action, { type: 'fill' }>, currentKey: string) => Promise<string>;
+  /**
+   * A delete whose fragment's deletion file changed since the writer read it: writes the union of
+   * the current file and this writer's deleted rows and returns it; CONFLICT naming the row when
+   * the current file already deletes one of them.
+   */
+  readonly redelete?: (
+    action: Extract<Action, { type: 'delete' }>,
+    current: FragmentRef,
+  ) => Promise<{ deletion: string; deleted: number }>;
   readonly signal?: AbortSignal;
 }
 
@@ -60,8 +69,10 @@ export async function applyActions(
     return i;
   };
   const setColMeta = (i: number, m: Record<string, unknown>) => (schema[i] = { ...schema[i], meta: m });
+  const recorded: Action[] = [];
 
   for (const a of actions) {
+    recorded.push(a);
     switch (a.type) {
       case 'migrate':
         if (!v2 && (base.length > 0 || base.columns.some((c) => c.length > 0))) {
@@ -77,9 +88,9 @@ export async function applyActions(
             rows: f.rows,
             deleted: 0,
             deletion: null,
-            rowIdStart: nextRowId,
+            rowIdStart: f.ownRowIds ? null : nextRowId,
           });
-          nextRowId += f.rows;
+          if (!f.ownRowIds) nextRowId += f.rows;
           length += f.rows;
           physicalRows += f.rows;
         }
@@ -87,6 +98,19 @@ export async function applyActions(
       case 'fill':
         await replaceFragment(a, list, ctx);
         break;
+      case 'delete': {
+        const found = await list.update(a.fragmentId, async (ref) => {
+          const next =
+            ref.deletion === a.baseDeletion
+              ? { deletion: a.deletion, deleted: a.deleted }
+              : await redelete(ctx, a, ref);
+          length -= next.deleted - ref.deleted;
+          recorded[recorded.length - 1] = { ...a, baseDeletion: ref.deletion, ...next };
+          return { ...ref, ...next };
+        });
+        if (!found) throw conflict(`fragment ${a.fragmentId} (it no longer exists)`, { fragment: a.fragmentId });
+        break;
+      }
       case 'rewrite': {
         const added: FragmentRef[] = a.newFragments.map((f) => ({
           id: nextFragmentId++,
@@ -160,7 +184,7 @@ export async function applyActions(
     schema,
     meta,
     fragments,
-    operation: { actions },
+    operation: { actions: recorded },
     readVersion: ctx.readVersion,
   };
 }
@@ -176,4 +200,13 @@ async function replaceFragment(
     key: ref.key === a.baseKey ? a.newKey : await ctx.refill(a, ref.key),
   }));
   if (!found) throw conflict(`fragment ${a.fragmentId} (it no longer exists)`, { fragment: a.fragmentId });
+}
+
+function redelete(
+  ctx: ApplyContext,
+  a: Extract<Action, { type: 'delete' }>,
+  ref: FragmentRef,
+): Promise<{ deletion: string; deleted: number }> {
+  if (!ctx.redelete) throw conflict(`the deleted rows of fragment ${a.fragmentId}`, { fragment: a.fragmentId });
+  return ctx.redelete(a, ref);
 }

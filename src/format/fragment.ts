@@ -36,8 +36,47 @@ export function decodeFragment(bytes: Uint8Array, key: string): FragmentFile {
       hint: 'open an earlier version',
     });
   }
+  if (f.rowIds !== null) checkRowIds(key, f.rows, f.rowIds);
   for (const [column, segments] of Object.entries(f.columns)) checkSegments(key, f.rows, column, segments);
   return f;
+}
+
+/** Row id runs are [start, count] pairs of safe non-negative integers covering exactly `rows`. */
+function checkRowIds(key: string, rows: number, runs: unknown): void {
+  let total = 0;
+  const ok =
+    Array.isArray(runs) &&
+    runs.every((r: unknown) => {
+      if (!Array.isArray(r) || r.length !== 2) return false;
+      const [start, count] = r as unknown[];
+      if (
+        !Number.isSafeInteger(start) ||
+        !Number.isSafeInteger(count) ||
+        (start as number) < 0 ||
+        (count as number) < 1
+      )
+        return false;
+      total += count as number;
+      return true;
+    });
+  if (!ok || total !== rows) {
+    throw new StrataError('CORRUPT', `fragment ${key} is damaged: its row ids do not cover its ${rows} rows`, {
+      key,
+      field: 'rowIds',
+      hint: 'open an earlier version (see versions()) or restore the fragment from a backup',
+    });
+  }
+}
+
+/** Row ids (ascending within each run, in row order) as [start, count] runs. */
+export function rowIdRuns(ids: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const id of ids) {
+    const last = runs.at(-1);
+    if (last && last[0] + last[1] === id) last[1]++;
+    else runs.push([id, 1]);
+  }
+  return runs;
 }
 
 /**

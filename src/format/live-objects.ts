@@ -5,7 +5,7 @@ import { readIndex, readPage } from './pages.js';
 
 /**
  * Every object the given manifests reference: chunks (v1 column lists, or the segments of v2
- * fragment files), fragment files, pages and index pages. Each is read once.
+ * fragment files), fragment files, deletion files, pages and index pages. Each fragment file and page is read once.
  */
 export async function liveObjects(
   storage: Storage,
@@ -19,7 +19,10 @@ export async function liveObjects(
       for (const c of m.columns) for (const ch of c.chunks) live.add(ch.key);
       continue;
     }
-    for (const r of m.fragments.tail) fragments.add(r.key);
+    for (const r of m.fragments.tail) {
+      fragments.add(r.key);
+      if (r.deletion) live.add(r.deletion);
+    }
     const pages = [...m.fragments.pages];
     for (const x of m.fragments.indexes ?? []) {
       if (live.has(x.key)) continue;
@@ -29,7 +32,10 @@ export async function liveObjects(
     for (const p of pages) {
       if (live.has(p.key)) continue;
       live.add(p.key);
-      for (const r of (await readPage(storage, p.key, signal)).fragments) fragments.add(r.key);
+      for (const r of (await readPage(storage, p.key, signal)).fragments) {
+        fragments.add(r.key);
+        if (r.deletion) live.add(r.deletion);
+      }
     }
   }
   for (const key of fragments) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 export const FRAGMENTS_PREFIX = 'fragments/';
 export const PAGES_PREFIX = 'pages/';
+export const DELETIONS_PREFIX = 'deletions/';
 export const LATEST_KEY = '_latest.json';
 
 /** `<12 hex ms time>-<16 hex random>`: unique and time-ordered, so vacuum can judge age from the key. */
@@ -21,9 +22,13 @@ export function newIndexKey(): string {
   return `${PAGES_PREFIX}${stamp()}.index.json`;
 }
 
-/** Creation time encoded in a fragment, page or index page key. */
+export function newDeletionKey(): string {
+  return `${DELETIONS_PREFIX}${stamp()}.del`;
+}
+
+/** Creation time encoded in a fragment, page, index page or deletion file key. */
 export function objectTimeMs(key: string): number | undefined {
-  const m = /\/([0-9a-f]{12})-[0-9a-f]{16}\.(frag|page|index)\.json$/.exec(key);
+  const m = /\/([0-9a-f]{12})-[0-9a-f]{16}\.(frag\.json|page\.json|index\.json|del)$/.exec(key);
   return m ? parseInt(m[1], 16) : undefined;
 }
 

@@ -1,12 +1,13 @@
 import { StrataError, throwIfAborted } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
-import type { Action } from './actions.js';
+import type { Action, AppendedFragment } from './actions.js';
 import type { Sample } from './chunk.js';
 import { ColumnWriter, type ColumnWriterOptions } from './column-writer.js';
 import { commitActions } from './commit.js';
-import { type FragmentFile, type Segment, encodeFragment, readFragment, withSegments } from './fragment.js';
+import { type FragmentFile, type Segment, encodeFragment, readFragment, rowIdRuns, withSegments } from './fragment.js';
 import type { AnyManifest, ColumnSchema, FragmentRef } from './manifest-v2.js';
 import { newColumnId, newFragmentKey } from './object-keys.js';
+import { PendingDeletes } from './pending-deletes.js';
 import type { NewColumn } from './transaction.js';
 import { VersionColumnReader } from './version-column-reader.js';
 import type { VersionReader } from './version-reader.js';
@@ -47,8 +48,11 @@ export class TransactionV2 {
   private datasetMeta: Record<string, unknown>;
   private current = new Map<string, Run>();
   private fragmentRows = 0;
+  /** Row ids of the fragment being built when its rows keep existing ids (updates), else null. */
+  private fragmentIds: number[] | null = null;
   private rows = 0;
-  private readonly appended: { key: string; rows: number }[] = [];
+  private readonly appended: AppendedFragment[] = [];
+  private readonly deletes: PendingDeletes;
   private readonly fills = new Map<number, Fill>();
   private readonly cursors = new Map<string, number>();
   private readonly withData = new Set<string>();
@@ -61,6 +65,19 @@ export class TransactionV2 {
   ) {
     this.columns = base.schema.map((c) => ({ ...c }));
     this.datasetMeta = { ...base.meta };
+    this.deletes = new PendingDeletes(storage, base, options.signal);
+  }
+
+  /** Rows deleted so far. */
+  get rowsDeleted(): number {
+    return this.deletes.size;
+  }
+
+  /** Deletes the row at position `pos` of the base version; returns its row id. */
+  async deleteRow(pos: number): Promise<number> {
+    this.assertOpen();
+    throwIfAborted(this.options.signal, 'delete');
+    return this.deletes.add(pos);
   }
 
   get rowsAppended(): number {
@@ -101,9 +118,16 @@ export class TransactionV2 {
    * Appends one row; columns missing from `values` get null, except derived columns (with
    * `meta.lineage`), which stay uncovered so the job that derives them can fill the rows later.
    */
-  async appendRow(values: Readonly<Record<string, Sample | null | undefined>>): Promise<void> {
+  async appendRow(
+    values: Readonly<Record<string, Sample | null | undefined>>,
+    options: { rowId?: number } = {},
+  ): Promise<void> {
     this.assertOpen();
     throwIfAborted(this.options.signal, 'append');
+    // rows keeping an id (an update's new copies) and new rows go to separate fragments
+    if (this.fragmentRows > 0 && (options.rowId !== undefined) !== (this.fragmentIds !== null))
+      await this.sealFragment();
+    if (options.rowId !== undefined) (this.fragmentIds ??= []).push(options.rowId);
     for (const c of this.columns) {
       let run = this.current.get(c.id);
       if (!run) {
@@ -145,10 +169,9 @@ export class TransactionV2 {
       });
     }
     for (let j = 0; j < samples.length; j++) {
-      const slot = await this.base.slotAt(row + j, this.options.signal);
+      const { slot, offset: local } = await this.base.locate(row + j, this.options.signal);
       let fill = this.fills.get(slot.ref.id);
       if (!fill) this.fills.set(slot.ref.id, (fill = { ref: slot.ref, runs: new Map() }));
-      const local = row + j - slot.start;
       const runs = fill.runs.get(c.id) ?? [];
       fill.runs.set(c.id, runs);
       let run = runs.at(-1);
@@ -171,6 +194,7 @@ export class TransactionV2 {
         message,
         columnsWithData: this.withData,
         refill: (a, key) => this.refill(a.fragmentId, key),
+        redelete: (a, ref) => this.deletes.redelete(a, ref),
         maxCommitAttempts: this.options.maxCommitAttempts,
         commitTimeoutMs: this.options.commitTimeoutMs,
         signal: this.options.signal,
@@ -194,13 +218,17 @@ export class TransactionV2 {
     let migrated: string | undefined;
     const v1 = this.base.v1Fragment;
     const metaChanges = this.metaActions();
-    if (v1 && (this.appended.length || this.fills.size || this.added.length || metaChanges.length)) {
+    if (
+      v1 &&
+      (this.appended.length || this.fills.size || this.added.length || metaChanges.length || this.deletes.size)
+    ) {
       migrated = await this.putFragment(v1);
       actions.push({ type: 'migrate', key: migrated });
     }
     for (const c of this.added) actions.push({ type: 'addColumn', column: this.columns.find((x) => x.id === c.id)! });
     actions.push(...metaChanges);
     if (this.appended.length) actions.push({ type: 'append', fragments: this.appended });
+    actions.push(...(await this.deletes.actions()));
     for (const fill of this.fills.values()) {
       fill.segments = new Map();
       for (const [id, runs] of fill.runs) {
@@ -260,12 +288,12 @@ export class TransactionV2 {
       columns[id] = [{ offset: run.offset, rows: run.writer.count, chunks: a.chunks }];
       this.withData.add(id);
     }
-    this.appended.push({
-      key: await this.putFragment({ rows: this.fragmentRows, rowIds: null, columns }),
-      rows: this.fragmentRows,
-    });
+    const ids = this.fragmentIds;
+    const key = await this.putFragment({ rows: this.fragmentRows, rowIds: ids ? rowIdRuns(ids) : null, columns });
+    this.appended.push(ids ? { key, rows: this.fragmentRows, ownRowIds: true } : { key, rows: this.fragmentRows });
     this.current = new Map();
     this.fragmentRows = 0;
+    this.fragmentIds = null;
   }
 
   private async putFragment(f: FragmentFile): Promise<string> {

@@ -9,7 +9,7 @@ export const INDEXES_PREFIX = 'indexes/';
 import type { DamagedVersion } from './versions.js';
 import { readAllAnyManifests } from './version-list.js';
 import { liveObjects } from './live-objects.js';
-import { FRAGMENTS_PREFIX, PAGES_PREFIX, objectTimeMs } from './object-keys.js';
+import { DELETIONS_PREFIX, FRAGMENTS_PREFIX, PAGES_PREFIX, objectTimeMs } from './object-keys.js';
 
 export interface VacuumOptions {
   /**
@@ -67,6 +67,7 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     ...(await storage.list(INDEXES_PREFIX, { signal: options.signal })),
     ...(await storage.list(FRAGMENTS_PREFIX, { signal: options.signal })),
     ...(await storage.list(PAGES_PREFIX, { signal: options.signal })),
+    ...(await storage.list(DELETIONS_PREFIX, { signal: options.signal })),
   ];
   // An unreferenced index built for a version older than every kept version can no longer be
   // published; a newer one may belong to a createIndex still committing.
@@ -74,8 +75,9 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
   const isGarbage = (k: string): boolean => {
     if (live.has(k)) return false;
     if (k.startsWith(CHUNKS_PREFIX)) return (chunkTimeMs(k) ?? 0) < cutoff;
-    // an unreferenced fragment or page younger than the window may belong to a commit in progress
-    if (k.startsWith(FRAGMENTS_PREFIX) || k.startsWith(PAGES_PREFIX)) return (objectTimeMs(k) ?? Infinity) < cutoff;
+    // an unreferenced fragment, page or deletion file younger than the window may belong to a commit in progress
+    if (k.startsWith(FRAGMENTS_PREFIX) || k.startsWith(PAGES_PREFIX) || k.startsWith(DELETIONS_PREFIX))
+      return (objectTimeMs(k) ?? Infinity) < cutoff;
     const built = /-v(\d+)-[0-9a-f]+\.[a-z]+$/.exec(k);
     return built !== null && Number(built[1]) < oldestKept;
   };

@@ -3,9 +3,10 @@ import type { Storage } from '../storage/storage.js';
 import type { ChunkHeader, DecodedChunk, Sample } from './chunk.js';
 import type { ChunkRef } from './manifest.js';
 import { ColumnReader, type SampleRun } from './column-reader.js';
+import type { DeletionVector } from './deletion.js';
 import type { FragmentFile, Segment } from './fragment.js';
 import type { ColumnSchema } from './manifest-v2.js';
-import type { FragmentSlot, VersionReader } from './version-reader.js';
+import { type FragmentSlot, type VersionReader, live } from './version-reader.js';
 
 /** Longest run of nulls yielded at once for rows no segment covers. */
 const NULL_RUN = 65536;
@@ -15,7 +16,7 @@ interface Located {
   readonly slot: FragmentSlot;
   readonly file: FragmentFile;
   readonly segment: Segment | undefined;
-  /** Row within the fragment. */
+  /** Physical row within the fragment. */
   readonly local: number;
 }
 
@@ -24,7 +25,11 @@ export interface ChunkIndex {
   readonly chunkCount: number;
   /** Chunk holding row i, or -1 when no segment covers it. */
   locate(i: number): number;
+  /** Position of the chunk's first live row. */
   chunkStart(k: number): number;
+  /** Sample index inside chunk k of the row at position i (deleted samples of the chunk counted). */
+  offsetIn(k: number, i: number): number;
+  /** Samples stored in chunk k (deleted rows included). */
   chunkSamples(k: number): number;
   chunk(k: number, signal?: AbortSignal): Promise<DecodedChunk>;
   header(k: number, signal?: AbortSignal): Promise<ChunkHeader>;
@@ -79,7 +84,10 @@ export class VersionColumnReader {
     return this.segmentReader(at.slot, at.segment).byteSource(at.local - at.segment.offset, signal);
   }
 
-  /** Samples [start, end) in order as runs (one per chunk; uncovered rows as runs of nulls). */
+  /**
+   * Samples at positions [start, end) in order as runs (about one per chunk; uncovered rows as
+   * runs of nulls). Deleted rows are dropped from each run, so runs stay position-contiguous.
+   */
   async *scan(
     start = 0,
     end = this.length,
@@ -96,25 +104,43 @@ export class VersionColumnReader {
       next = await slots.next();
       file = next.done ? undefined : this.version.fragment(next.value.ref, options.signal);
       file?.catch(() => undefined); // surfaced when awaited in order
-      const from = Math.max(start, slot.start) - slot.start;
-      const to = Math.min(stop, slot.start + slot.ref.rows) - slot.start;
+      if (!next.done && next.value.ref.deletion)
+        this.version.deletions(next.value.ref, options.signal).catch(() => undefined); // prefetch; surfaced when awaited
+      const liveFrom = Math.max(start, slot.start) - slot.start;
+      const liveTo = Math.min(stop, slot.start + live(slot.ref)) - slot.start;
+      if (liveFrom >= liveTo) continue;
+      const dv = slot.ref.deletion ? await this.version.deletions(slot.ref, options.signal) : undefined;
+      const from = dv ? dv.physical(liveFrom) : liveFrom;
+      const to = dv ? (liveTo === live(slot.ref) ? slot.ref.rows : dv.physical(liveTo)) : liveTo;
+      const emit = (p: number, samples: ReadonlyArray<Sample | null>): SampleRun | undefined => {
+        if (!dv) return { start: slot.start + p, samples };
+        const kept = dropDeleted(dv, p, samples);
+        return kept.length ? { start: slot.start + dv.liveBefore(p), samples: kept } : undefined;
+      };
       let at = from;
       for (const seg of current.columns[this.column.id] ?? []) {
         const s = Math.max(from, seg.offset);
         const e = Math.min(to, seg.offset + seg.rows);
         if (s >= e) continue;
-        yield* nulls(slot.start + at, s - at);
+        for (const run of nulls(at, s - at)) {
+          const r = emit(run.start, run.samples);
+          if (r) yield r;
+        }
         const reader = this.segmentReader(slot, seg);
         for await (const run of reader.scan(s - seg.offset, e - seg.offset, options)) {
-          yield { start: slot.start + seg.offset + run.start, samples: run.samples };
+          const r = emit(seg.offset + run.start, run.samples);
+          if (r) yield r;
         }
         at = e;
       }
-      yield* nulls(slot.start + at, to - at);
+      for (const run of nulls(at, to - at)) {
+        const r = emit(run.start, run.samples);
+        if (r) yield r;
+      }
     }
   }
 
-  /** Position of the first row no segment covers (= length when every row has a stored value). */
+  /** Position of the first live row no segment covers (= length when every live row has a stored value). */
   async storedLength(signal?: AbortSignal): Promise<number> {
     for await (const slot of this.version.slots(0, this.length, signal)) {
       const f = await this.version.fragment(slot.ref, signal);
@@ -123,7 +149,8 @@ export class VersionColumnReader {
         if (s.offset !== end) break;
         end += s.rows;
       }
-      if (end < slot.ref.rows) return slot.start + end;
+      const liveEnd = (await this.version.deletions(slot.ref, signal)).liveBefore(end);
+      if (liveEnd < live(slot.ref)) return slot.start + liveEnd;
     }
     return this.length;
   }
@@ -152,16 +179,21 @@ export class VersionColumnReader {
   private async buildIndex(signal?: AbortSignal): Promise<ChunkIndex> {
     const starts: number[] = [];
     const counts: number[] = [];
-    const owners: { reader: ColumnReader; k: number }[] = [];
+    const owners: { reader: ColumnReader; k: number; slot: FragmentSlot; p: number; dv?: DeletionVector }[] = [];
     for await (const slot of this.version.slots(0, this.length, signal)) {
+      const dv = slot.ref.deletion ? await this.version.deletions(slot.ref, signal) : undefined;
       for (const seg of (await this.version.fragment(slot.ref, signal)).columns[this.column.id] ?? []) {
         const reader = this.segmentReader(slot, seg);
-        let s = slot.start + seg.offset;
+        let p = seg.offset;
         seg.chunks.forEach((c, k) => {
-          starts.push(s);
-          counts.push(c.samples);
-          owners.push({ reader, k });
-          s += c.samples;
+          const first = dv ? dv.liveBefore(p) : p;
+          const liveCount = (dv ? dv.liveBefore(p + c.samples) : p + c.samples) - first;
+          if (liveCount > 0) {
+            starts.push(slot.start + first);
+            counts.push(liveCount);
+            owners.push({ reader, k, slot, p, dv });
+          }
+          p += c.samples;
         });
       }
     }
@@ -179,7 +211,12 @@ export class VersionColumnReader {
         return i < starts[lo] + counts[lo] ? lo : -1;
       },
       chunkStart: (k) => starts[k],
-      chunkSamples: (k) => counts[k],
+      offsetIn: (k, i) => {
+        const o = owners[k];
+        const local = i - o.slot.start;
+        return (o.dv ? o.dv.physical(local) : local) - o.p;
+      },
+      chunkSamples: (k) => owners[k].reader.column.chunks[owners[k].k].samples,
       chunk: (k, sig) => owners[k].reader.chunk(owners[k].k, sig),
       header: (k, sig) => owners[k].reader.header(owners[k].k, sig),
       ref: (k) => owners[k].reader.column.chunks[owners[k].k],
@@ -194,9 +231,8 @@ export class VersionColumnReader {
       });
     }
     if (i >= this.length) return undefined;
-    const slot = await this.version.slotAt(i, signal);
+    const { slot, offset: local } = await this.version.locate(i, signal);
     const file = await this.version.fragment(slot.ref, signal);
-    const local = i - slot.start;
     const segment = (file.columns[this.column.id] ?? []).find((s) => s.offset <= local && local < s.offset + s.rows);
     return { slot, file, segment, local };
   }
@@ -211,6 +247,22 @@ export class VersionColumnReader {
     }
     return r;
   }
+}
+
+/** The samples of physical rows p.. that are not deleted. */
+function dropDeleted(dv: DeletionVector, p: number, samples: ReadonlyArray<Sample | null>): (Sample | null)[] {
+  let j = dv.deletedBefore(p);
+  const end = p + samples.length;
+  if (j >= dv.size || dv.offsets[j] >= end) return samples as (Sample | null)[];
+  const out: (Sample | null)[] = [];
+  let from = 0;
+  for (; j < dv.size && dv.offsets[j] < end; j++) {
+    const d = dv.offsets[j] - p;
+    for (let x = from; x < d; x++) out.push(samples[x]);
+    from = d + 1;
+  }
+  for (let x = from; x < samples.length; x++) out.push(samples[x]);
+  return out;
 }
 
 function* nulls(start: number, count: number): Generator<SampleRun> {

@@ -1,5 +1,6 @@
 import { StrataError, isStrataError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
+import { DeletionVector, readDeletion } from './deletion.js';
 import { type FragmentFile, readFragment } from './fragment.js';
 import {
   type AnyManifest,
@@ -25,6 +26,15 @@ export interface VersionReaderOptions {
   readonly pageCacheEntries?: number;
 }
 
+/** A live row's fragment and its physical offset there. */
+export interface RowLocation {
+  readonly slot: FragmentSlot;
+  /** Physical row offset within the fragment. */
+  readonly offset: number;
+}
+
+const NO_DELETIONS = new DeletionVector(new Uint32Array(0));
+
 /** An index page, a page or a tail fragment, with its first row position. */
 interface Unit {
   readonly start: number;
@@ -45,6 +55,8 @@ export class VersionReader {
   private readonly pages = new Map<string, Promise<FragmentSlot[]>>();
   private readonly indexes = new Map<string, Promise<Unit[]>>();
   private readonly files = new Map<string, Promise<FragmentFile>>();
+  private readonly deletionFiles = new Map<string, Promise<DeletionVector>>();
+  private rowIdIndex: Promise<RowIdRun[]> | undefined;
   private readonly v1File: FragmentFile | undefined;
   private readonly maxFiles: number;
   private readonly maxPages: number;
@@ -68,8 +80,8 @@ export class VersionReader {
         start += page.liveRows;
       }
       for (const ref of manifest.fragments.tail) {
-        this.units.push({ start, rows: ref.rows - ref.deleted, ref });
-        start += ref.rows - ref.deleted;
+        this.units.push({ start, rows: live(ref), ref });
+        start += live(ref);
       }
     } else {
       const columns: Record<string, FragmentFile['columns'][string]> = {};
@@ -140,31 +152,18 @@ export class VersionReader {
     }
   }
 
-  /** Live row ids of a fragment in position order (deletions not applied yet: every row is live). */
-  async rowIdsOf(slot: FragmentSlot, signal?: AbortSignal): Promise<number[]> {
-    const { ref } = slot;
-    if (ref.rowIdStart !== null) return Array.from({ length: ref.rows }, (_, i) => ref.rowIdStart! + i);
-    const file = await this.fragment(ref, signal);
-    const out: number[] = [];
-    for (const [start, count] of file.rowIds ?? []) for (let i = 0; i < count; i++) out.push(start + i);
-    if (out.length !== ref.rows) {
-      throw new StrataError('CORRUPT', `fragment ${ref.key} lists ${out.length} row ids for ${ref.rows} rows`, {
-        key: ref.key,
-        uri: this.storage.uri,
-        hint: 'open an earlier version',
-      });
-    }
-    return out;
-  }
-
   private async *pageRange(u: Unit, from: number, to: number, signal?: AbortSignal): AsyncGenerator<FragmentSlot> {
-    for (const s of await this.pageSlots(u, signal)) if (s.start + s.ref.rows > from && s.start < to) yield s;
+    for (const s of await this.pageSlots(u, signal)) if (s.start + live(s.ref) > from && s.start < to) yield s;
   }
 
-  /** Every fragment ref of the version (reads every page). */
+  /** Every fragment ref of the version, fully deleted ones included (reads every page). */
   async allFragments(signal?: AbortSignal): Promise<FragmentSlot[]> {
     const out: FragmentSlot[] = [];
-    for await (const s of this.slots(0, Number.MAX_SAFE_INTEGER, signal)) out.push(s);
+    for (const u of this.units) {
+      if (u.index) for (const p of await this.indexUnits(u, signal)) out.push(...(await this.pageSlots(p, signal)));
+      else if (!u.page) out.push({ ref: u.ref!, start: u.start });
+      else out.push(...(await this.pageSlots(u, signal)));
+    }
     return out;
   }
 
@@ -209,6 +208,104 @@ export class VersionReader {
     return p;
   }
 
+  /** The deleted rows of a fragment (an empty vector when it has none), read once and cached. */
+  deletions(ref: FragmentRef, signal?: AbortSignal): Promise<DeletionVector> {
+    const key = ref.deletion;
+    if (!key) return Promise.resolve(NO_DELETIONS);
+    let p = this.deletionFiles.get(key);
+    if (!p) {
+      p = readDeletion(this.storage, key, { rows: ref.rows, deleted: ref.deleted, signal }).catch((err: unknown) => {
+        this.deletionFiles.delete(key);
+        throw missing(err, key, this.storage.uri, 'deletion file');
+      });
+      remember(this.deletionFiles, key, p, this.maxFiles);
+    }
+    return p;
+  }
+
+  /** The fragment and physical offset of the live row at position `pos` (0 ≤ pos < length). */
+  async locate(pos: number, signal?: AbortSignal): Promise<RowLocation> {
+    const slot = await this.slotAt(pos, signal);
+    const local = pos - slot.start;
+    if (!slot.ref.deletion) return { slot, offset: local };
+    return { slot, offset: (await this.deletions(slot.ref, signal)).physical(local) };
+  }
+
+  /**
+   * Row ids of the live rows of a fragment, in position order. A row keeps its id for life: across
+   * deletes of other rows, appends, updates (the new copy carries the old id) and compaction.
+   */
+  async rowIdsOf(slot: FragmentSlot, signal?: AbortSignal): Promise<number[]> {
+    const { ref } = slot;
+    const deleted = await this.deletions(ref, signal);
+    const out: number[] = [];
+    if (ref.rowIdStart !== null) {
+      for (let p = 0, j = 0; p < ref.rows; p++) {
+        if (j < deleted.size && deleted.offsets[j] === p) j++;
+        else out.push(ref.rowIdStart + p);
+      }
+      return out;
+    }
+    const file = await this.fragment(ref, signal);
+    let p = 0;
+    let j = 0;
+    for (const [start, count] of file.rowIds ?? []) {
+      for (let k = 0; k < count; k++, p++) {
+        if (j < deleted.size && deleted.offsets[j] === p) j++;
+        else out.push(start + k);
+      }
+    }
+    return out;
+  }
+
+  /** Position of the live row with id `rowId` in this version, or undefined when it has none. */
+  async positionOf(rowId: number, signal?: AbortSignal): Promise<number | undefined> {
+    this.rowIdIndex ??= this.buildRowIdIndex(signal);
+    this.rowIdIndex.catch(() => (this.rowIdIndex = undefined));
+    const runs = await this.rowIdIndex;
+    let lo = 0;
+    let hi = runs.length - 1;
+    if (hi < 0 || rowId < runs[0].id) return undefined;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (runs[mid].id <= rowId) lo = mid;
+      else hi = mid - 1;
+    }
+    const r = runs[lo];
+    return rowId < r.id + r.count ? r.position + rowId - r.id : undefined;
+  }
+
+  /**
+   * Runs of consecutive live row ids at consecutive positions, sorted by id (disjoint: a live id
+   * is in one place). Reads the deletion files, and the fragment files that list their ids.
+   */
+  private async buildRowIdIndex(signal?: AbortSignal): Promise<RowIdRun[]> {
+    const runs: RowIdRun[] = [];
+    for (const slot of await this.allFragments(signal)) {
+      const { ref } = slot;
+      const ids =
+        ref.rowIdStart !== null ? [[ref.rowIdStart, ref.rows] as const] : (await this.fragment(ref, signal)).rowIds;
+      const dv = await this.deletions(ref, signal);
+      let offset = 0;
+      let j = 0;
+      for (const [id, count] of ids ?? []) {
+        // split [offset, offset + count) at the deleted offsets inside it
+        let from = offset;
+        const end = offset + count;
+        for (; j < dv.size && dv.offsets[j] < end; j++) {
+          const d = dv.offsets[j];
+          if (d > from)
+            runs.push({ id: id + from - offset, count: d - from, position: slot.start + dv.liveBefore(from) });
+          from = d + 1;
+        }
+        if (end > from)
+          runs.push({ id: id + from - offset, count: end - from, position: slot.start + dv.liveBefore(from) });
+        offset = end;
+      }
+    }
+    return runs.sort((a, b) => a.id - b.id);
+  }
+
   private pageSlots(u: Unit, signal?: AbortSignal): Promise<FragmentSlot[]> {
     const key = u.page!.key;
     let p = this.pages.get(key);
@@ -218,7 +315,7 @@ export class VersionReader {
           let start = u.start;
           return page.fragments.map((ref) => {
             const s = { ref, start };
-            start += ref.rows - ref.deleted;
+            start += live(ref);
             return s;
           });
         },
@@ -231,6 +328,18 @@ export class VersionReader {
     }
     return p;
   }
+}
+
+/** Live rows of a fragment. */
+export function live(ref: FragmentRef): number {
+  return ref.rows - ref.deleted;
+}
+
+/** Live row ids id..id+count-1 at positions position.. */
+interface RowIdRun {
+  readonly id: number;
+  readonly count: number;
+  readonly position: number;
 }
 
 /** Index of the last item whose start ≤ pos. */

@@ -80,7 +80,7 @@ function sampleReader(
       remaining.delete(k);
       pinned.delete(k);
     } else remaining.set(k, left - 1);
-    return sampleAt(await p, row - index!.chunkStart(k))?.bytes;
+    return sampleAt(await p, index!.offsetIn(k, row))?.bytes;
   };
 }
 

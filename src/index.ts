@@ -20,6 +20,9 @@ export { DTYPES, type DType, type TypedArray } from './format/dtype.js';
 export { CHUNK_CODECS, SAMPLE_COMPRESSIONS, type ChunkCodec, type SampleCompression } from './format/codec.js';
 export type { VersionInfo, CommittedVersion, DamagedVersion } from './format/versions.js';
 export type { VacuumOptions, VacuumResult } from './format/vacuum.js';
+export type { Tag } from './format/tags.js';
+export type { BranchInfo } from './format/branches.js';
+export type { BranchOrigin } from './format/manifest-v2.js';
 
 // media: image and video decoding
 export {
@@ -56,7 +59,7 @@ export {
 } from './media/video.js';
 
 // dataset: versioned tables of media, labels, boxes and embeddings
-export { Dataset, type OpenOptions, type CreateOptions } from './dataset/dataset.js';
+export { Dataset, type OpenOptions, type CreateOptions, type BranchOptions } from './dataset/dataset.js';
 export { ImageCell, VideoCell, type MediaCell, type CellSource } from './dataset/cells.js';
 export type { ByteSource } from './media/range-server.js';
 export {

@@ -5,7 +5,7 @@ import { readPage } from './pages.js';
 
 /**
  * Every object the given manifests reference: chunks (v1 column lists, or the segments of v2
- * fragment files), fragment files and pages. Each fragment file and page is read once.
+ * fragment files), fragment files, pages and deletion files. Each fragment file and page is read once.
  */
 export async function liveObjects(
   storage: Storage,
@@ -19,11 +19,17 @@ export async function liveObjects(
       for (const c of m.columns) for (const ch of c.chunks) live.add(ch.key);
       continue;
     }
-    for (const r of m.fragments.tail) fragments.add(r.key);
+    for (const r of m.fragments.tail) {
+      fragments.add(r.key);
+      if (r.deletion) live.add(r.deletion);
+    }
     for (const p of m.fragments.pages) {
       if (live.has(p.key)) continue;
       live.add(p.key);
-      for (const r of (await readPage(storage, p.key, signal)).fragments) fragments.add(r.key);
+      for (const r of (await readPage(storage, p.key, signal)).fragments) {
+        fragments.add(r.key);
+        if (r.deletion) live.add(r.deletion);
+      }
     }
   }
   for (const key of fragments) {

@@ -57,6 +57,17 @@ export interface ManifestV2 {
   readonly operation: { readonly actions: readonly Action[] };
   /** The version the writer started from (its operation was rebased onto `parent`). */
   readonly readVersion: number | null;
+  /**
+   * Only in version 0 of a branch (`branches/<name>/versions/…0.json`): the version it was copied
+   * from (`branch` null for main).
+   */
+  readonly origin?: BranchOrigin;
+}
+
+/** Where a branch forked: a version of main (`branch` null) or of another branch. */
+export interface BranchOrigin {
+  readonly branch: string | null;
+  readonly version: number;
 }
 
 export type AnyManifest = Manifest | ManifestV2;

@@ -49,6 +49,8 @@ export class DatasetCore {
   private summary!: VersionSummary;
   version!: VersionReader;
   closed = false;
+  /** False for a dataset derived from another (a branch it created, a checkout): close leaves the storage open. */
+  ownsStorage = true;
   readonly links: LinkResolver;
 
   constructor(

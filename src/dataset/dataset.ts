@@ -419,7 +419,7 @@ export class Dataset {
   /** Another version of this branch (time travel), sharing storage and cache. */
   async checkout(version: number, options: { signal?: AbortSignal } = {}): Promise<Dataset> {
     const m = await readAnyManifest(this.core.storage, version, options.signal, this.core.ref);
-    return new Dataset(new DatasetCore(this.core.storage, m, this.core.options), null, null);
+    return Dataset.sharing(new DatasetCore(this.core.storage, m, this.core.options));
   }
 
   // ---- tags and branches (src/format/tags.ts, branches.ts, merge.ts) ----
@@ -453,7 +453,7 @@ export class Dataset {
       source = await readAnyManifest(storage, tag.version, options.signal, from);
     } else if (options.from !== undefined) source = await readAnyManifest(storage, options.from, options.signal, from);
     const m = await createBranch(storage, name, from, source, `strata ${STRATA_VERSION}`, options.signal);
-    return new Dataset(new DatasetCore(storage, m, { ...this.core.options, ref: refOf(name) }), null, null);
+    return Dataset.sharing(new DatasetCore(storage, m, { ...this.core.options, ref: refOf(name) }));
   }
 
   /** Every branch (main not included) with its origin and newest version. */
@@ -508,7 +508,7 @@ export class Dataset {
     if (this.core.closed) return;
     await this.core.rollback();
     this.core.closed = true;
-    await this.core.storage.close();
+    if (this.core.ownsStorage) await this.core.storage.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -516,6 +516,12 @@ export class Dataset {
   }
 
   // ---- internals ----
+
+  /** A dataset on another version or branch of this one's storage: closing it leaves the storage open. */
+  private static sharing(core: DatasetCore): Dataset {
+    core.ownsStorage = false;
+    return new Dataset(core, null, null);
+  }
 
   /** @internal physical rows of this view */
   rows(): Uint32Array {

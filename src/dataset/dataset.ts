@@ -59,6 +59,7 @@ export interface OpenOptions extends OpenStorageOptions {
 
 /** Where `Dataset.branch` starts the branch: a version of the current branch, or a tag. Default: the open version. */
 export interface BranchOptions {
+  /** A version number of the current branch, or a tag name. Default: the open version. */
   readonly from?: number | string;
   readonly signal?: AbortSignal;
 }

@@ -8,10 +8,13 @@ import { listVersionNumbers } from './versions.js';
 
 /** A branch as listed by `branches()`. */
 export interface BranchInfo {
+  /** The branch name (`Dataset.open(uri, { branch: name })`). */
   readonly name: string;
+  /** The version it forked from. */
   readonly origin: BranchOrigin;
   /** Its newest version (0 right after it was created). */
   readonly version: number;
+  /** Commit time of its newest version (ms since the epoch). */
   readonly timestampMs: number;
 }
 

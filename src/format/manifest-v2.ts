@@ -66,7 +66,9 @@ export interface ManifestV2 {
 
 /** Where a branch forked: a version of main (`branch` null) or of another branch. */
 export interface BranchOrigin {
+  /** The branch forked from; null for main. */
   readonly branch: string | null;
+  /** The version of that branch the fork copied. */
   readonly version: number;
 }
 

@@ -7,9 +7,11 @@ import { type Ref, TAGS_PREFIX, refOf, validateRefName } from './refs.js';
 /** A named version: `tags/<name>.json`. */
 export interface Tag {
   readonly name: string;
+  /** The version it names (of `branch`). */
   readonly version: number;
   /** The branch whose version it names; null for main. */
   readonly branch: string | null;
+  /** When the tag was created (ms since the epoch). */
   readonly timestampMs: number;
 }
 

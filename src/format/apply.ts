@@ -27,6 +27,8 @@ export interface ApplyContext {
    * a new file = the current one plus this writer's segments, returns its key.
    */
   readonly refill: (action: Extract<Action, { type: 'fill' }>, currentKey: string) => Promise<string>;
+  /** Recorded as the manifest's `merged` (a branch merge). */
+  readonly merged?: ManifestV2['merged'];
   readonly signal?: AbortSignal;
 }
 
@@ -149,6 +151,7 @@ export async function applyActions(
     fragments: { pages, tail },
     operation: { actions },
     readVersion: ctx.readVersion,
+    ...(ctx.merged ? { merged: ctx.merged } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export interface CommitOptions extends Omit<ApplyContext, 'storage' | 'readVersi
    * of the branch's new fragments). Default: `actions` as given. Commutation is checked on `actions`.
    */
   readonly actionsFor?: (base: AnyManifest) => readonly Action[];
+  /** Called with each version published since the base before rebasing onto it; may throw (e.g. CONFLICT). */
+  readonly inspect?: (m: ManifestV2) => void;
 }
 
 const BACKOFF_BASE_MS = 20;
@@ -66,7 +68,7 @@ export async function commitActions(
         hint: 'raise commitTimeoutMs or retry later',
       });
     }
-    current = await catchUp(storage, current, actions, options.signal, ref);
+    current = await catchUp(storage, current, actions, options.signal, ref, undefined, options.inspect);
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
     await sleep(Math.random() * ceiling, options.signal);
   }
@@ -83,6 +85,7 @@ export async function catchUp(
   signal?: AbortSignal,
   ref: Ref = MAIN,
   upTo?: number,
+  inspect?: (m: ManifestV2) => void,
 ): Promise<AnyManifest> {
   let latest = from;
   for (;;) {
@@ -110,6 +113,7 @@ export async function catchUp(
         },
       );
     }
+    inspect?.(m);
     const names = new Map([...schemaOf(latest), ...m.schema].map((c) => [c.id, c.name]));
     for (const theirs of m.operation.actions) {
       for (const a of mine) {

@@ -62,6 +62,8 @@ export interface ManifestV2 {
    * from (`branch` null for main).
    */
   readonly origin?: BranchOrigin;
+  /** Only in a version published by a branch merge: the branch and the branch version merged. */
+  readonly merged?: { readonly branch: string; readonly version: number };
 }
 
 /** Where a branch forked: a version of main (`branch` null) or of another branch. */

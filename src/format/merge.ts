@@ -4,7 +4,7 @@ import type { Action } from './actions.js';
 import { branchOrigin } from './branches.js';
 import { type CommitOptions, catchUp, commitActions } from './commit.js';
 import { encodeFragment, readFragment, withSegments } from './fragment.js';
-import { readAnyManifest, readLatestAnyManifest, writeLatestHint } from './latest.js';
+import { readAnyManifest, readLatestAnyManifest, tryReadManifest, writeLatestHint } from './latest.js';
 import { type AnyManifest, type ManifestV2, encodeManifestV2, isV2 } from './manifest-v2.js';
 import { newFragmentKey } from './object-keys.js';
 import { type Ref, branchRef, refLabel, refOf } from './refs.js';
@@ -15,7 +15,7 @@ export interface MergeOptions extends Pick<CommitOptions, 'maxCommitAttempts' | 
 }
 
 export interface MergeResult {
-  /** The target's new version (its latest, unchanged, when the branch has no commits). */
+  /** The target's new version (its latest, unchanged, when there is nothing new to merge). */
   readonly manifest: AnyManifest;
   /** True when the target had not moved since the fork and took the branch head as is. */
   readonly fastForward: boolean;
@@ -63,6 +63,29 @@ export async function mergeBranch(
   }
   const latest = await readLatestAnyManifest(storage, signal, target);
   if (actions.length === 0) return { manifest: latest, fastForward: true };
+  // A branch is merged once: replaying it again would apply its commits twice.
+  const alreadyMerged = (m: AnyManifest): boolean => {
+    if (!isV2(m) || m.merged?.branch !== name) return false;
+    if (m.merged.version === head.version) return true;
+    throw new StrataError(
+      'CONFLICT',
+      `branch ${name} was already merged into ${refLabel(target)} (version ${m.version}, from its version ${m.merged.version})`,
+      { uri: storage.uri, version: m.version, hint: 'create a new branch from the latest version for further changes' },
+    );
+  };
+  for (let v = origin.version + 1; v <= latest.version; v++) {
+    const m = v === latest.version ? latest : await tryReadManifest(storage, v, signal, target);
+    if (m && alreadyMerged(m)) return { manifest: latest, fastForward: false };
+  }
+  const concurrentMerge = (m: ManifestV2): void => {
+    if (alreadyMerged(m))
+      throw new StrataError('CONFLICT', `branch ${name} was merged concurrently (version ${m.version})`, {
+        uri: storage.uri,
+        version: m.version,
+        hint: 'reopen the dataset: the branch is merged',
+      });
+  };
+  const merged = { branch: name, version: head.version };
   const message = options.message ?? `merge branch ${name}`;
 
   if (latest.version === origin.version && isV2(head)) {
@@ -76,6 +99,7 @@ export async function mergeBranch(
       writer: options.writer,
       operation: { actions },
       readVersion: origin.version,
+      merged,
     };
     try {
       await storage.putIfAbsent(target.versionKey(next.version), encodeManifestV2(next), {
@@ -100,7 +124,7 @@ export async function mergeBranch(
   // A fill of a fragment the branch appended cannot collide with anything the target did.
   const checked = actions.filter((a) => !(a.type === 'fill' && a.fragmentId >= firstNew));
   const forkOnTarget: ManifestV2 = { ...fork, version: origin.version };
-  const base = await catchUp(storage, forkOnTarget, checked, signal, target, latest.version);
+  const base = await catchUp(storage, forkOnTarget, checked, signal, target, latest.version, concurrentMerge);
   const columnsWithData = new Set(actions.flatMap((a) => (a.type === 'addColumn' ? [a.column.id] : [])));
   const manifest = await commitActions(storage, base, checked, {
     ...options,
@@ -108,6 +132,8 @@ export async function mergeBranch(
     ref: target,
     actionsFor: shifted,
     columnsWithData,
+    merged,
+    inspect: concurrentMerge,
     refill: (a, currentKey) => refill(storage, a, currentKey, signal),
   });
   return { manifest, fastForward: false };

@@ -137,6 +137,12 @@ describe.each(BACKENDS)('tags and branches on %s', (name) => {
     await main.append(rows(7, 1));
     expect(await main.commit('after')).toBe(3);
     expect(await all(await main.refresh())).toEqual(rows(0, 8));
+    // a merged branch is not applied twice: nothing new is a no-op, new commits are CONFLICT
+    expect(await main.mergeBranch('ff')).toBe(3);
+    await br.append(rows(100, 1));
+    await br.commit('b3');
+    expect(await codeOf(main.mergeBranch('ff'))).toBe('CONFLICT');
+    expect(await all(await main.refresh())).toEqual(rows(0, 8));
     await Promise.all([br.close(), ds.close()]);
   });
 
@@ -164,9 +170,11 @@ describe.each(BACKENDS)('tags and branches on %s', (name) => {
     const got = await main.toArray();
     expect(got.map((r) => ({ n: r.n, text: r.text }))).toEqual([...rows(0, 6), ...rows(100, 6, 'b')]);
     expect(got.map((r) => r.score)).toEqual([...new Array<null>(10).fill(null), 52, 52.5]);
-    // the branch is untouched
+    // the branch is untouched, and merging it again changes nothing
     await using b = await Dataset.open(uri, { ...backend.options, branch: 'work' });
     expect(b.length).toBe(9);
+    expect(await ds.mergeBranch('work')).toBe(4);
+    expect((await ds.refresh()).version).toBe(4);
     await Promise.all([br.close(), ds.close()]);
   });
 

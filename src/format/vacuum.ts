@@ -1,4 +1,4 @@
-import { throwIfAborted } from '../errors.js';
+import { isStrataError, throwIfAborted } from '../errors.js';
 import type { Progress } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { chunkTimeMs } from './column-writer.js';
@@ -9,7 +9,7 @@ export const INDEXES_PREFIX = 'indexes/';
 import type { DamagedVersion } from './versions.js';
 import { readAllAnyManifests } from './version-list.js';
 import { liveObjects } from './live-objects.js';
-import type { AnyManifest } from './manifest-v2.js';
+import type { AnyManifest, BranchOrigin } from './manifest-v2.js';
 import { branchOrigin, listBranchNames } from './branches.js';
 import { MAIN, type Ref, branchRef } from './refs.js';
 import { listTags } from './tags.js';
@@ -66,8 +66,8 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
   for (const r of refs) {
     if (r.branch === null) continue;
     pinned.get(r.branch)!.add(0);
-    const { origin } = await branchOrigin(storage, r.branch, signal);
-    pinned.get(origin.branch)?.add(origin.version);
+    const origin = await originOf(storage, r.branch, signal);
+    if (origin) pinned.get(origin.branch)?.add(origin.version);
   }
   const kept: AnyManifest[] = [];
   const keptMain: number[] = [];
@@ -94,6 +94,19 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     throwIfAborted(signal, 'vacuum');
     bytesFreed += (await storage.size(d.ref.versionKey(d.version))) ?? 0;
     if (!options.dryRun) await storage.delete(d.ref.versionKey(d.version));
+  }
+  // A branch created meanwhile may copy a version just deleted (its creator re-checks the source
+  // after publishing, so either it saw the deletion and gave up, or it is listed now): keep its objects.
+  const known = new Set(refs.map((r) => r.branch));
+  for (const late of await listBranchNames(storage, signal)) {
+    if (known.has(late)) continue;
+    const reads = await readAllAnyManifests(storage, signal, branchRef(late));
+    for (const k of await liveObjects(
+      storage,
+      reads.flatMap((r) => (r.manifest ? [r.manifest] : [])),
+      signal,
+    ))
+      live.add(k);
   }
   // Other objects a manifest can reference (e.g. vector indexes under indexes/) are named in its meta.
   for (const m of kept) collectKeys(m.meta, live);
@@ -138,6 +151,16 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     damagedVersions: damaged,
     bytesFreed: bytesFreed + temps.bytes,
   };
+}
+
+/** A branch's origin, or undefined when it was deleted meanwhile. */
+async function originOf(storage: Storage, branch: string, signal?: AbortSignal): Promise<BranchOrigin | undefined> {
+  try {
+    return (await branchOrigin(storage, branch, signal)).origin;
+  } catch (err) {
+    if (isStrataError(err, 'NOT_FOUND')) return undefined;
+    throw err;
+  }
 }
 
 /** Every string under `value` that names an object below `indexes/`. */

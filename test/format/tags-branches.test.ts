@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
+import { type StrataError, isStrataError } from '../../src/errors.js';
 import { readFragment } from '../../src/format/fragment.js';
 import { readAnyManifest } from '../../src/format/latest.js';
 import { isV2 } from '../../src/format/manifest-v2.js';
@@ -178,6 +179,33 @@ describe.each(BACKENDS)('tags, branches and vacuum on %s', (name) => {
     expect(await dataObjects(storage)).toEqual([...(await referenced(storage, MAIN, 4))].sort());
     expect(await storage.list('branches/')).toEqual([]);
     await Promise.all([feature.close(), ds.close()]);
+    await storage.close();
+  });
+
+  it('a damaged tag stops vacuum with CORRUPT naming it, before anything is deleted', async () => {
+    const uri = backend.uri();
+    const storage = await backend.open(uri);
+    const ds = await Dataset.create(uri, { schema, ...backend.options });
+    for (let v = 1; v <= 3; v++) {
+      await ds.append([row(v)]);
+      await ds.commit(`v${v}`);
+    }
+    await ds.tag('keep', 1);
+    const bytes = await storage.get('tags/keep.json');
+    bytes[bytes.length - 30] ^= 1;
+    await storage.put('tags/keep.json', bytes);
+    const before = await storage.list('');
+    await pause();
+    let error: unknown;
+    try {
+      await ds.vacuum({ retentionMs: 0 });
+    } catch (err) {
+      error = err;
+    }
+    expect(isStrataError(error, 'CORRUPT')).toBe(true);
+    expect((error as StrataError).details.key).toBe('tags/keep.json');
+    expect(await storage.list('')).toEqual(before);
+    await ds.close();
     await storage.close();
   });
 

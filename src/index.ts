@@ -20,6 +20,9 @@ export { DTYPES, type DType, type TypedArray } from './format/dtype.js';
 export { CHUNK_CODECS, SAMPLE_COMPRESSIONS, type ChunkCodec, type SampleCompression } from './format/codec.js';
 export type { VersionInfo, CommittedVersion, DamagedVersion } from './format/versions.js';
 export type { VacuumOptions, VacuumResult } from './format/vacuum.js';
+export type { Tag } from './format/tags.js';
+export type { BranchInfo } from './format/branches.js';
+export type { BranchOrigin } from './format/manifest-v2.js';
 
 // media: image and video decoding
 export {
@@ -62,6 +65,7 @@ export {
   type CreateOptions,
   type OptimizeDatasetOptions,
   type OptimizeSummary,
+  type BranchOptions,
 } from './dataset/dataset.js';
 export { ImageCell, VideoCell, type MediaCell, type CellSource } from './dataset/cells.js';
 export type { ByteSource } from './media/range-server.js';

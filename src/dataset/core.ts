@@ -1,6 +1,7 @@
 import { StrataError, throwIfAborted } from '../errors.js';
 import type { Sample } from '../format/chunk.js';
 import type { AnyManifest, ColumnSchema } from '../format/manifest-v2.js';
+import { MAIN, type Ref } from '../format/refs.js';
 import { TransactionV2 } from '../format/transaction-v2.js';
 import { VersionColumnReader } from '../format/version-column-reader.js';
 import { VersionReader } from '../format/version-reader.js';
@@ -21,6 +22,8 @@ export interface CoreOptions {
   readonly commitTimeoutMs?: number;
   /** Storage options for opening linked files (htype `link`). Default: none (local files, S3 with the default credential chain). */
   readonly links?: OpenStorageOptions;
+  /** The version key space commits go to (main or a branch). Default main. */
+  readonly ref?: Ref;
 }
 
 /** What the layers above see of the open version's manifest (fragments hidden). */
@@ -46,6 +49,8 @@ export class DatasetCore {
   private summary!: VersionSummary;
   version!: VersionReader;
   closed = false;
+  /** False for a dataset derived from another (a branch it created, a checkout): close leaves the storage open. */
+  ownsStorage = true;
   readonly links: LinkResolver;
 
   constructor(
@@ -64,6 +69,11 @@ export class DatasetCore {
 
   get uri(): string {
     return this.storage.uri;
+  }
+
+  /** The branch this dataset reads and commits on (main when not opened on a branch). */
+  get ref(): Ref {
+    return this.options.ref ?? MAIN;
   }
 
   /** User-visible column names, in schema order. */
@@ -225,6 +235,7 @@ export class DatasetCore {
       chunkSizeBytes: this.options.chunkSizeBytes,
       maxCommitAttempts: this.options.maxCommitAttempts,
       commitTimeoutMs: this.options.commitTimeoutMs,
+      ref: this.ref,
     });
     return this.txn;
   }

@@ -10,6 +10,15 @@ import { listAllVersions } from '../format/version-list.js';
 import { type MigrateResult, migrateToV2 } from '../format/migrate.js';
 import { type OptimizeResult, optimize as optimizeVersion } from '../format/optimize.js';
 import type { Progress } from '../progress.js';
+import {
+  type BranchInfo,
+  createBranch,
+  deleteBranch as deleteBranchObjects,
+  listBranches,
+} from '../format/branches.js';
+import { mergeBranch as mergeBranchInto } from '../format/merge.js';
+import { refOf } from '../format/refs.js';
+import { type Tag, createTag, deleteTag as deleteTagObject, listTags, readTag } from '../format/tags.js';
 import { vacuum as vacuumStorage, type VacuumOptions, type VacuumResult } from '../format/vacuum.js';
 import type { NewColumn } from '../format/transaction.js';
 import { type OpenStorageOptions, openStorage } from '../storage/open.js';
@@ -37,8 +46,12 @@ import type { DatasetHit, DatasetSearchOptions, SearchQuery } from '../embed/dat
 import type { CreateIndexOptions, IndexEntry } from '../embed/index-store.js';
 
 export interface OpenOptions extends OpenStorageOptions {
-  /** Version to open (time travel). Default: the latest. */
+  /** Version to open (time travel; of `branch` when given). Default: the latest. */
   readonly version?: number;
+  /** Opens the version this tag names (on its branch); not with `version` or `branch`. */
+  readonly tag?: string;
+  /** Opens (the latest version of) this branch; commits go to the branch, never to main. Default main. */
+  readonly branch?: string;
   /** Target chunk size for appends. Default 8 MiB. */
   readonly chunkSizeBytes?: number;
   /** Commit attempts (rebases onto concurrent commits included) before CONFLICT. Default 100. */
@@ -79,7 +92,14 @@ export interface OptimizeSummary {
   readonly rowsRewritten: number;
 }
 
-export interface CreateOptions extends Omit<OpenOptions, 'version'> {
+/** Where `Dataset.branch` starts the branch: a version of the current branch, or a tag. Default: the open version. */
+export interface BranchOptions {
+  /** A version number of the current branch, or a tag name. Default: the open version. */
+  readonly from?: number | string;
+  readonly signal?: AbortSignal;
+}
+
+export interface CreateOptions extends Omit<OpenOptions, 'version' | 'tag' | 'branch'> {
   readonly schema: Schema;
   /** What to do when a dataset already exists at the URI. Default 'error' (CONFLICT). */
   readonly ifExists?: 'error' | 'open';
@@ -130,12 +150,25 @@ export class Dataset {
    * requests), or `options.version`. Reads one manifest; no fragment or chunk is touched.
    */
   static async open(uri: string, options: OpenOptions = {}): Promise<Dataset> {
+    if (options.tag !== undefined && (options.version !== undefined || options.branch !== undefined)) {
+      throw new StrataError('INVALID_ARGUMENT', 'open: pass either tag, or version and/or branch', {
+        field: 'tag',
+        hint: 'a tag already names a branch and a version',
+      });
+    }
     const storage = options.storage ?? (await openStorage(uri, { cacheBytes: 256 * 1024 * 1024, ...options }));
+    let ref = refOf(options.branch);
+    let version = options.version;
+    if (options.tag !== undefined) {
+      const tag = await readTag(storage, options.tag, options.signal);
+      ref = refOf(tag.branch);
+      version = tag.version;
+    }
     const manifest =
-      options.version === undefined
-        ? await readLatestAnyManifest(storage, options.signal)
-        : await readAnyManifest(storage, options.version, options.signal);
-    return new Dataset(new DatasetCore(storage, manifest, coreOptions(options)), null, null);
+      version === undefined
+        ? await readLatestAnyManifest(storage, options.signal, ref)
+        : await readAnyManifest(storage, version, options.signal, ref);
+    return new Dataset(new DatasetCore(storage, manifest, { ...coreOptions(options), ref }), null, null);
   }
 
   get uri(): string {
@@ -144,6 +177,11 @@ export class Dataset {
 
   get version(): number {
     return this.core.manifest.version;
+  }
+
+  /** The branch this dataset is open on; null for main. */
+  get branchName(): string | null {
+    return this.core.ref.branch;
   }
 
   /** Rows in this view. */
@@ -460,21 +498,88 @@ export class Dataset {
     return this.core.rollback();
   }
 
-  /** Every version with its time and message. */
+  /** Every version (of this branch) with its time and message. */
   versions(options: { signal?: AbortSignal } = {}): Promise<VersionInfo[]> {
-    return listAllVersions(this.core.storage, options.signal);
+    return listAllVersions(this.core.storage, options.signal, this.core.ref);
   }
 
-  /** Re-reads the latest version (after another writer committed). */
+  /** Re-reads the latest version of this branch (after another writer committed). */
   async refresh(options: { signal?: AbortSignal } = {}): Promise<this> {
-    this.core.setManifest(await readLatestAnyManifest(this.core.storage, options.signal));
+    this.core.setManifest(await readLatestAnyManifest(this.core.storage, options.signal, this.core.ref));
     return this;
   }
 
-  /** Another version of the same dataset (time travel), sharing storage and cache. */
+  /** Another version of this branch (time travel), sharing storage and cache. */
   async checkout(version: number, options: { signal?: AbortSignal } = {}): Promise<Dataset> {
-    const m = await readAnyManifest(this.core.storage, version, options.signal);
-    return new Dataset(new DatasetCore(this.core.storage, m, this.core.options), null, null);
+    const m = await readAnyManifest(this.core.storage, version, options.signal, this.core.ref);
+    return Dataset.sharing(new DatasetCore(this.core.storage, m, this.core.options));
+  }
+
+  // ---- tags and branches (src/format/tags.ts, branches.ts, merge.ts) ----
+
+  /** Names `version` (default: the open one) of this branch; CONFLICT when the tag exists. Writes no version. */
+  tag(name: string, version: number = this.version, options: { signal?: AbortSignal } = {}): Promise<Tag> {
+    return createTag(this.core.storage, name, version, this.core.ref, options.signal);
+  }
+
+  /** Every tag, by name. */
+  tags(options: { signal?: AbortSignal } = {}): Promise<Tag[]> {
+    return listTags(this.core.storage, options.signal);
+  }
+
+  /** Deletes a tag (NOT_FOUND when absent); vacuum may then collect what only it kept. */
+  deleteTag(name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return deleteTagObject(this.core.storage, name, options.signal);
+  }
+
+  /**
+   * Creates branch `name` from `options.from` (a version of this branch or a tag; default the open
+   * version) and returns it opened. Its commits never move the branch it came from.
+   */
+  async branch(name: string, options: BranchOptions = {}): Promise<Dataset> {
+    const { storage } = this.core;
+    let from = this.core.ref;
+    let source = this.core.version.manifest;
+    if (typeof options.from === 'string') {
+      const tag = await readTag(storage, options.from, options.signal);
+      from = refOf(tag.branch);
+      source = await readAnyManifest(storage, tag.version, options.signal, from);
+    } else if (options.from !== undefined) source = await readAnyManifest(storage, options.from, options.signal, from);
+    const m = await createBranch(storage, name, from, source, `strata ${STRATA_VERSION}`, options.signal);
+    return Dataset.sharing(new DatasetCore(storage, m, { ...this.core.options, ref: refOf(name) }));
+  }
+
+  /** Every branch (main not included) with its origin and newest version. */
+  branches(options: { signal?: AbortSignal } = {}): Promise<BranchInfo[]> {
+    return listBranches(this.core.storage, options.signal);
+  }
+
+  /** Deletes a branch (CONFLICT while a tag names it); vacuum may then collect what only it kept. */
+  deleteBranch(name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return deleteBranchObjects(this.core.storage, name, options.signal);
+  }
+
+  /**
+   * Merges branch `name` into this branch (the one it forked from): fast-forward when this branch
+   * has not moved since the fork, else its recorded operations are replayed onto the latest version
+   * (CONFLICT naming what collided when they do not commute). Opens and returns the new version.
+   */
+  async mergeBranch(name: string, options: { message?: string; signal?: AbortSignal } = {}): Promise<number> {
+    this.assertWholeDataset('mergeBranch');
+    if (this.core.hasPendingChanges) {
+      throw new StrataError('INVALID_ARGUMENT', `mergeBranch: ${this.uri} has uncommitted changes`, {
+        hint: 'commit or roll them back first',
+      });
+    }
+    const { manifest } = await mergeBranchInto(this.core.storage, name, this.core.ref, {
+      writer: `strata ${STRATA_VERSION}`,
+      message: options.message,
+      signal: options.signal,
+      maxCommitAttempts: this.core.options.maxCommitAttempts,
+      commitTimeoutMs: this.core.options.commitTimeoutMs,
+    });
+    this.core.setManifest(manifest);
+    return manifest.version;
   }
 
   /** Top-k rows by similarity of an embedding column to a vector, image or row (see src/embed/dataset-search.ts). */
@@ -541,7 +646,7 @@ export class Dataset {
     if (this.core.closed) return;
     await this.core.rollback();
     this.core.closed = true;
-    await this.core.storage.close();
+    if (this.core.ownsStorage) await this.core.storage.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -549,6 +654,12 @@ export class Dataset {
   }
 
   // ---- internals ----
+
+  /** A dataset on another version or branch of this one's storage: closing it leaves the storage open. */
+  private static sharing(core: DatasetCore): Dataset {
+    core.ownsStorage = false;
+    return new Dataset(core, null, null);
+  }
 
   /** @internal physical rows of this view */
   rows(): Uint32Array {

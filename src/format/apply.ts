@@ -34,6 +34,8 @@ export interface ApplyContext {
     action: Extract<Action, { type: 'delete' }>,
     current: FragmentRef,
   ) => Promise<{ deletion: string; deleted: number }>;
+  /** Recorded as the manifest's `merged` (a branch merge). */
+  readonly merged?: ManifestV2['merged'];
   readonly signal?: AbortSignal;
 }
 
@@ -186,6 +188,7 @@ export async function applyActions(
     fragments,
     operation: { actions: recorded },
     readVersion: ctx.readVersion,
+    ...(ctx.merged ? { merged: ctx.merged } : {}),
   };
 }
 

@@ -4,13 +4,22 @@ import { type Action, collision } from './actions.js';
 import { type ApplyContext, applyActions } from './apply.js';
 import { writeLatestHint, tryReadManifest } from './latest.js';
 import { type AnyManifest, type ManifestV2, encodeManifestV2, isV2, schemaOf } from './manifest-v2.js';
-import { versionKey } from './manifest.js';
+import { MAIN, type Ref, refLabel } from './refs.js';
 
 export interface CommitOptions extends Omit<ApplyContext, 'storage' | 'readVersion'> {
   /** Publication attempts (the first plus rebases) before giving up with CONFLICT. Default 100. */
   readonly maxCommitAttempts?: number;
   /** Time budget for the commit, rebases included, before giving up with TIMEOUT. Default 120 000. */
   readonly commitTimeoutMs?: number;
+  /** The version key space to publish in (main or a branch). Default main. */
+  readonly ref?: Ref;
+  /**
+   * The actions to apply onto a given base, when they depend on it (a branch merge shifts the ids
+   * of the branch's new fragments). Default: `actions` as given. Commutation is checked on `actions`.
+   */
+  readonly actionsFor?: (base: AnyManifest) => readonly Action[];
+  /** Called with each version published since the base before rebasing onto it; may throw (e.g. CONFLICT). */
+  readonly inspect?: (m: ManifestV2) => void;
 }
 
 const BACKOFF_BASE_MS = 20;
@@ -31,17 +40,18 @@ export async function commitActions(
   const maxAttempts = options.maxCommitAttempts ?? 100;
   const timeoutMs = options.commitTimeoutMs ?? 120_000;
   const started = performance.now();
+  const ref = options.ref ?? MAIN;
   const ctx: ApplyContext = { ...options, storage, readVersion: base.version };
   let current = base;
   for (let attempt = 1; ; attempt++) {
     throwIfAborted(options.signal, 'commit');
-    const next = await applyActions(current, actions, ctx);
+    const next = await applyActions(current, options.actionsFor?.(current) ?? actions, ctx);
     try {
-      await storage.putIfAbsent(versionKey(next.version), encodeManifestV2(next), {
+      await storage.putIfAbsent(ref.versionKey(next.version), encodeManifestV2(next), {
         signal: options.signal,
         contentType: 'application/json',
       });
-      await writeLatestHint(storage, next.version, options.signal);
+      await writeLatestHint(storage, next.version, options.signal, ref);
       return next;
     } catch (err) {
       if (!isStrataError(err, 'CONFLICT')) throw err;
@@ -58,22 +68,39 @@ export async function commitActions(
         hint: 'raise commitTimeoutMs or retry later',
       });
     }
-    current = await catchUp(storage, current, actions, options.signal);
+    current = await catchUp(storage, current, actions, options.signal, ref, undefined, options.inspect);
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
     await sleep(Math.random() * ceiling, options.signal);
   }
 }
 
-/** Reads the versions after `from` and checks each one's operation against `mine`; returns the newest. */
-async function catchUp(
+/**
+ * Reads the versions of `ref` after `from` and checks each one's operation against `mine`; returns
+ * the newest. With `upTo`, every version up to it must exist (CONFLICT when one was vacuumed).
+ */
+export async function catchUp(
   storage: Storage,
   from: AnyManifest,
   mine: readonly Action[],
   signal?: AbortSignal,
+  ref: Ref = MAIN,
+  upTo?: number,
+  inspect?: (m: ManifestV2) => void,
 ): Promise<AnyManifest> {
   let latest = from;
   for (;;) {
-    const m = await tryReadManifest(storage, latest.version + 1, signal);
+    const m = await tryReadManifest(storage, latest.version + 1, signal, ref);
+    if (!m && upTo !== undefined && latest.version < upTo) {
+      throw new StrataError(
+        'CONFLICT',
+        `version ${latest.version + 1} of ${refLabel(ref)} of ${storage.uri} was vacuumed: its changes cannot be checked`,
+        {
+          uri: storage.uri,
+          version: latest.version + 1,
+          hint: 'the branch forked before the retention window; re-create it from a recent version',
+        },
+      );
+    }
     if (!m) return latest;
     if (!isV2(m)) {
       throw new StrataError(
@@ -86,6 +113,7 @@ async function catchUp(
         },
       );
     }
+    inspect?.(m);
     const names = new Map([...schemaOf(latest), ...m.schema].map((c) => [c.id, c.name]));
     for (const theirs of m.operation.actions) {
       for (const a of mine) {
@@ -94,6 +122,7 @@ async function catchUp(
           throw new StrataError('CONFLICT', `version ${m.version} of ${storage.uri} also changed ${what}`, {
             uri: storage.uri,
             version: m.version,
+            collision: what,
             hint: 'reopen the dataset at its latest version and apply the change again',
           });
         }

@@ -81,6 +81,21 @@ export interface ManifestV2 {
   readonly operation: { readonly actions: readonly Action[] };
   /** The version the writer started from (its operation was rebased onto `parent`). */
   readonly readVersion: number | null;
+  /**
+   * Only in version 0 of a branch (`branches/<name>/versions/…0.json`): the version it was copied
+   * from (`branch` null for main).
+   */
+  readonly origin?: BranchOrigin;
+  /** Only in a version published by a branch merge: the branch and the branch version merged. */
+  readonly merged?: { readonly branch: string; readonly version: number };
+}
+
+/** Where a branch forked: a version of main (`branch` null) or of another branch. */
+export interface BranchOrigin {
+  /** The branch forked from; null for main. */
+  readonly branch: string | null;
+  /** The version of that branch the fork copied. */
+  readonly version: number;
 }
 
 export type AnyManifest = Manifest | ManifestV2;

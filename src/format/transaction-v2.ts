@@ -8,6 +8,7 @@ import { type FragmentFile, type Segment, encodeFragment, readFragment, rowIdRun
 import type { AnyManifest, ColumnSchema, FragmentRef } from './manifest-v2.js';
 import { newColumnId, newFragmentKey } from './object-keys.js';
 import { PendingDeletes } from './pending-deletes.js';
+import type { Ref } from './refs.js';
 import type { NewColumn } from './transaction.js';
 import { VersionColumnReader } from './version-column-reader.js';
 import type { VersionReader } from './version-reader.js';
@@ -21,6 +22,8 @@ export interface TransactionV2Options extends ColumnWriterOptions {
   readonly commitTimeoutMs?: number;
   /** Rows per appended fragment. Default 1 048 576. */
   readonly maxFragmentRows?: number;
+  /** The version key space the commit publishes in (main or a branch). Default main. */
+  readonly ref?: Ref;
 }
 
 /** A column's samples being written into one fragment, from row `offset` of it. */
@@ -198,6 +201,7 @@ export class TransactionV2 {
         maxCommitAttempts: this.options.maxCommitAttempts,
         commitTimeoutMs: this.options.commitTimeoutMs,
         signal: this.options.signal,
+        ref: this.options.ref,
       });
     } catch (err) {
       await this.abandon();

@@ -1,14 +1,18 @@
-import { throwIfAborted } from '../errors.js';
+import { isStrataError, throwIfAborted } from '../errors.js';
 import type { Progress } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { chunkTimeMs } from './column-writer.js';
-import { CHUNKS_PREFIX, versionKey } from './manifest.js';
+import { CHUNKS_PREFIX } from './manifest.js';
 
 /** Where derived objects such as vector indexes live; referenced by key from manifest meta. */
 export const INDEXES_PREFIX = 'indexes/';
 import type { DamagedVersion } from './versions.js';
 import { readAllAnyManifests } from './version-list.js';
 import { liveObjects } from './live-objects.js';
+import type { AnyManifest, BranchOrigin } from './manifest-v2.js';
+import { branchOrigin, listBranchNames } from './branches.js';
+import { MAIN, type Ref, branchRef } from './refs.js';
+import { listTags } from './tags.js';
 import { DELETIONS_PREFIX, FRAGMENTS_PREFIX, PAGES_PREFIX, objectTimeMs } from './object-keys.js';
 
 export interface VacuumOptions {
@@ -25,7 +29,10 @@ export interface VacuumOptions {
 }
 
 export interface VacuumResult {
+  /** Versions of main deleted. */
   readonly versionsDeleted: number[];
+  /** Versions of branches deleted. */
+  readonly branchVersionsDeleted: { readonly branch: string; readonly version: number }[];
   readonly chunksDeleted: number;
   /** Temporary files of killed writers (local `.tmp-*`) older than the retention window. */
   readonly tempFilesDeleted: number;
@@ -35,30 +42,71 @@ export interface VacuumResult {
    * manifest may reference it; old readable versions and temporary files are still removed.
    */
   readonly damagedVersions: DamagedVersion[];
-  /** Bytes of deleted chunks, indexes and temporary files. */
+  /** Bytes of deleted manifests, chunks, fragment files, pages, indexes and temporary files. */
   readonly bytesFreed: number;
 }
 
 /**
- * Deletes versions older than the retention window (never the latest), then chunk objects no
- * remaining version references and older than the window (Lance's cleanup, not Deep Lake's locks).
- * A damaged manifest does not stop it: it is reported in `damagedVersions`, kept, and blocks only
- * the deletion of chunks and indexes (see VacuumResult).
+ * Deletes versions older than the retention window, then every object no remaining version
+ * references that is older than the window (Lance's cleanup, not Deep Lake's locks). Kept whatever
+ * their age: the latest version of main, every tagged version, each branch's head and version 0
+ * (its fork copy), and the version each branch forked from. Every other object's age is read from
+ * its own key, so a tag on an old version never shields newer garbage (lance#8705). A damaged
+ * manifest does not stop it: it is reported in `damagedVersions`, kept, and blocks only the
+ * deletion of objects (see VacuumResult). A damaged tag stops it (CORRUPT naming the tag).
  */
 export async function vacuum(storage: Storage, options: VacuumOptions = {}): Promise<VacuumResult> {
   const retentionMs = options.retentionMs ?? 7 * 24 * 3600 * 1000;
   const cutoff = Date.now() - retentionMs;
-  const reads = await readAllAnyManifests(storage, options.signal);
-  const latest = reads[reads.length - 1]?.version;
-  const manifests = reads.flatMap((r) => (r.manifest ? [r.manifest] : []));
-  const damaged: DamagedVersion[] = reads.flatMap((r) => (r.error ? [{ version: r.version, error: r.error }] : []));
-  const doomed = manifests.filter((m) => m.version !== latest && m.timestampMs < cutoff).map((m) => m.version);
-  const kept = manifests.filter((m) => !doomed.includes(m.version));
-  // Chunks, fragment files and pages of every kept version (v1 and v2).
-  const live = await liveObjects(storage, kept, options.signal);
-  for (const v of doomed) {
-    throwIfAborted(options.signal, 'vacuum');
-    if (!options.dryRun) await storage.delete(versionKey(v));
+  const { signal } = options;
+  const tags = await listTags(storage, signal);
+  const refs: Ref[] = [MAIN, ...(await listBranchNames(storage, signal)).map(branchRef)];
+  const pinned = new Map<string | null, Set<number>>(refs.map((r) => [r.branch, new Set<number>()]));
+  for (const t of tags) pinned.get(t.branch)?.add(t.version);
+  for (const r of refs) {
+    if (r.branch === null) continue;
+    pinned.get(r.branch)!.add(0);
+    const origin = await originOf(storage, r.branch, signal);
+    if (origin) pinned.get(origin.branch)?.add(origin.version);
+  }
+  const kept: AnyManifest[] = [];
+  const keptMain: number[] = [];
+  const damaged: DamagedVersion[] = [];
+  const doomed: { ref: Ref; version: number }[] = [];
+  for (const ref of refs) {
+    const reads = await readAllAnyManifests(storage, signal, ref);
+    const latest = reads[reads.length - 1]?.version;
+    const keep = pinned.get(ref.branch)!;
+    for (const r of reads) {
+      if (r.error) damaged.push({ version: r.version, error: r.error });
+      else if (r.version !== latest && !keep.has(r.version) && r.manifest.timestampMs < cutoff)
+        doomed.push({ ref, version: r.version });
+      else {
+        kept.push(r.manifest);
+        if (ref.branch === null) keptMain.push(r.version);
+      }
+    }
+  }
+  // Chunks, fragment files, pages and deletion files of every kept version (v1 and v2).
+  const live = await liveObjects(storage, kept, signal);
+  let bytesFreed = 0;
+  for (const d of doomed) {
+    throwIfAborted(signal, 'vacuum');
+    bytesFreed += (await storage.size(d.ref.versionKey(d.version))) ?? 0;
+    if (!options.dryRun) await storage.delete(d.ref.versionKey(d.version));
+  }
+  // A branch created meanwhile may copy a version just deleted (its creator re-checks the source
+  // after publishing, so either it saw the deletion and gave up, or it is listed now): keep its objects.
+  const known = new Set(refs.map((r) => r.branch));
+  for (const late of await listBranchNames(storage, signal)) {
+    if (known.has(late)) continue;
+    const reads = await readAllAnyManifests(storage, signal, branchRef(late));
+    for (const k of await liveObjects(
+      storage,
+      reads.flatMap((r) => (r.manifest ? [r.manifest] : [])),
+      signal,
+    ))
+      live.add(k);
   }
   // Other objects a manifest can reference (e.g. vector indexes under indexes/) are named in its meta.
   for (const m of kept) collectKeys(m.meta, live);
@@ -71,7 +119,7 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
   ];
   // An unreferenced index built for a version older than every kept version can no longer be
   // published; a newer one may belong to a createIndex still committing.
-  const oldestKept = Math.min(...kept.map((m) => m.version));
+  const oldestKept = Math.min(...keptMain);
   const isGarbage = (k: string): boolean => {
     if (live.has(k)) return false;
     if (k.startsWith(CHUNKS_PREFIX)) return (chunkTimeMs(k) ?? 0) < cutoff;
@@ -83,7 +131,6 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
   };
   // A damaged manifest may reference any chunk or index: delete none until it is restored or removed.
   const garbage = damaged.length > 0 ? [] : keys.filter(isGarbage);
-  let bytesFreed = 0;
   let deleted = 0;
   for (const k of garbage) {
     throwIfAborted(options.signal, 'vacuum');
@@ -97,12 +144,25 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     bytes: 0,
   };
   return {
-    versionsDeleted: doomed,
+    versionsDeleted: doomed.filter((d) => d.ref.branch === null).map((d) => d.version),
+    branchVersionsDeleted: doomed.flatMap((d) =>
+      d.ref.branch === null ? [] : [{ branch: d.ref.branch, version: d.version }],
+    ),
     chunksDeleted: garbage.length,
     tempFilesDeleted: temps.files,
     damagedVersions: damaged,
     bytesFreed: bytesFreed + temps.bytes,
   };
+}
+
+/** A branch's origin, or undefined when it was deleted meanwhile. */
+async function originOf(storage: Storage, branch: string, signal?: AbortSignal): Promise<BranchOrigin | undefined> {
+  try {
+    return (await branchOrigin(storage, branch, signal)).origin;
+  } catch (err) {
+    if (isStrataError(err, 'NOT_FOUND')) return undefined;
+    throw err;
+  }
 }
 
 /** Every string under `value` that names an object below `indexes/`. */

@@ -1,13 +1,7 @@
 import { StrataError, isStrataError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
-import {
-  type Manifest,
-  VERSIONS_PREFIX,
-  decodeManifest,
-  encodeManifest,
-  versionFromKey,
-  versionKey,
-} from './manifest.js';
+import { type Manifest, decodeManifest, encodeManifest, versionKey } from './manifest.js';
+import { MAIN, type Ref } from './refs.js';
 
 /** Summary of one readable version, as listed by `versions()`. */
 export interface CommittedVersion {
@@ -45,11 +39,11 @@ export type ManifestRead<M extends { readonly version: number } = Manifest> =
   | { readonly version: number; readonly manifest?: undefined; readonly error: StrataError };
 
 /** Version numbers present, ascending. */
-export async function listVersionNumbers(storage: Storage, signal?: AbortSignal): Promise<number[]> {
-  const keys = await storage.list(VERSIONS_PREFIX, { signal });
+export async function listVersionNumbers(storage: Storage, signal?: AbortSignal, ref: Ref = MAIN): Promise<number[]> {
+  const keys = await storage.list(ref.versionsPrefix, { signal });
   const out: number[] = [];
   for (const k of keys) {
-    const v = versionFromKey(k);
+    const v = ref.versionFromKey(k);
     if (v !== undefined) out.push(v);
   }
   return out.sort((a, b) => a - b);
@@ -97,8 +91,9 @@ export async function readAllManifests<M extends { readonly version: number } = 
   storage: Storage,
   signal?: AbortSignal,
   read: (storage: Storage, version: number, signal?: AbortSignal) => Promise<M> = readManifest as never,
+  ref: Ref = MAIN,
 ): Promise<ManifestRead<M>[]> {
-  const numbers = await listVersionNumbers(storage, signal);
+  const numbers = await listVersionNumbers(storage, signal, ref);
   const reads = await Promise.all(
     numbers.map(async (version): Promise<ManifestRead<M> | undefined> => {
       try {
@@ -106,7 +101,7 @@ export async function readAllManifests<M extends { readonly version: number } = 
       } catch (err) {
         if (isStrataError(err, 'NOT_FOUND')) return undefined;
         if (!isStrataError(err, 'CORRUPT') && !isStrataError(err, 'UNSUPPORTED')) throw err;
-        const key = versionKey(version);
+        const key = ref.versionKey(version);
         const error = new StrataError(err.code, `version ${version} of ${storage.uri}: ${err.message}`, {
           ...err.details,
           uri: storage.uri,
@@ -126,8 +121,9 @@ export async function listVersions<M extends Manifest | VersionSummary = Manifes
   storage: Storage,
   signal?: AbortSignal,
   read?: (storage: Storage, version: number, signal?: AbortSignal) => Promise<M>,
+  ref: Ref = MAIN,
 ): Promise<VersionInfo[]> {
-  return (await readAllManifests<M>(storage, signal, read)).map((r) =>
+  return (await readAllManifests<M>(storage, signal, read, ref)).map((r) =>
     r.error
       ? { version: r.version, error: r.error }
       : {

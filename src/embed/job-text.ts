@@ -12,6 +12,7 @@ import {
   positiveInt,
   type SourceItem,
 } from './job-output.js';
+import { overRanges } from './job-shard.js';
 import type { LineageIdentity } from './lineage.js';
 import type { EmbeddedSample } from './pipeline.js';
 import {
@@ -96,7 +97,7 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
         writeMs += performance.now() - tw;
         batch = [];
       };
-      for await (const item of cells(ds, column, plan.resumedFrom, options.signal)) {
+      for await (const item of overRanges(plan.todo, (start, end) => cells(ds, column, start, end, options.signal))) {
         throwIfAborted(options.signal, 'embedding job');
         batch.push(item);
         if (batch.length >= batchSize) await flush();

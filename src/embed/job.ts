@@ -6,6 +6,9 @@ import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import { InputSlots, WorkerPool } from './job-infer.js';
 import { loadModel } from './job-model.js';
 import { embedTextColumn } from './job-text.js';
+import { prepareOutput } from './job-prepare.js';
+import { overRanges } from './job-shard.js';
+import { checkShard } from '../shard.js';
 import { POOLINGS, type LineageIdentity } from './lineage.js';
 import {
   cells,
@@ -13,7 +16,6 @@ import {
   imageBytes,
   noopSummary,
   OutputWriter,
-  planOutput,
   positiveInt,
   type SourceItem,
 } from './job-output.js';
@@ -69,7 +71,16 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     );
   }
   const spec = ds.schema[column] ?? ds.core.spec(column);
-  if (spec.htype === 'text') return embedTextColumn(ds, options, t0);
+  const shard = options.shard === undefined ? undefined : checkShard(options.shard);
+  if (spec.htype === 'text') {
+    if (shard)
+      throw new StrataError('UNSUPPORTED', `embed() does not shard text columns yet (${column} is text)`, {
+        column,
+        field: 'shard',
+        hint: 'run the text embedding as one job',
+      });
+    return embedTextColumn(ds, options, t0);
+  }
   const isVideo = spec.htype === 'video' || (spec.htype === 'link' && spec.target === 'video');
   if (!(isVideo || spec.htype === 'image' || spec.htype === 'link')) {
     throw new StrataError('UNSUPPORTED', `embed() reads image, video or text columns; ${column} is ${spec.htype}`, {
@@ -94,6 +105,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
   );
 
   const { model, uri, sha256, bytes } = await loadModel(options.model, options);
+  const providers = model.executionProviders;
   let worker: Promise<WorkerPool> | undefined;
   try {
     const pre = validatePreprocess(withModelSize(options.preprocess ?? {}, model), model.inputShape);
@@ -112,8 +124,9 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       frames,
       pooling,
     };
-    const plan = await planOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim });
-    if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
+    const plan = await prepareOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim }, shard);
+    const extra = { ...(shard ? { shard } : {}), ...(providers ? { executionProviders: providers } : {}) };
+    if (plan.existing && plan.total <= 0) return { ...noopSummary(ds, plan, dim, t0), ...extra };
     const writer = new OutputWriter(ds, plan, identity, dim, options, cadence);
 
     let slots: InputSlots | undefined;
@@ -129,6 +142,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
         slots,
         intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
         spinning: options.ortSpinning,
+        executionProviders: providers,
       });
       worker.catch(() => undefined);
       // the workers run the model from here on; the main thread's session would hold the weights
@@ -143,10 +157,11 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     const tRun = performance.now();
     try {
       stats = await runPipeline({
-        source:
+        source: overRanges(plan.todo, (start, end) =>
           spec.htype === 'image'
-            ? imageBytes(ds, column, plan.resumedFrom, options.signal)
-            : cells(ds, column, plan.resumedFrom, options.signal),
+            ? imageBytes(ds, column, start, end, options.signal)
+            : cells(ds, column, start, end, options.signal),
+        ),
         prepare: (item) => prepareSample(item, pre, frames, options.signal),
         concurrency: decodeConcurrency,
         concurrencyWhileInferring: options.decodeWhileInferring,
@@ -165,12 +180,15 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       await ds.rollback();
       throw err;
     }
-    return writer.summary(t0, {
-      setup: (tRun - t0) / 1000,
-      infer: stats.inferMs / 1000,
-      starved: stats.starvedMs / 1000,
-      write: stats.writeMs / 1000,
-    });
+    return {
+      ...writer.summary(t0, {
+        setup: (tRun - t0) / 1000,
+        infer: stats.inferMs / 1000,
+        starved: stats.starvedMs / 1000,
+        write: stats.writeMs / 1000,
+      }),
+      ...extra,
+    };
   } finally {
     if (worker) await (await worker.catch(() => undefined))?.close();
     await model.close();

@@ -30,6 +30,10 @@ export const TARGETS: Record<string, Record<string, Target>> = {
     ratio_pit_latest: { op: '>=', value: 1 },
     ratio_pit_window: { op: '>=', value: 1 },
   },
+  scale: {
+    shard_overhead: { op: '>=', value: 0.95 },
+    conflicts: { op: '<', value: 0.5 },
+  },
   serve: {
     ratio_embedded: { op: '>=', value: 0.6 },
     p99_ms_embedded: { op: '<', value: 5 },

@@ -7,7 +7,9 @@ import { StrataError } from './errors.js';
  * Every shard commits its own part; together the `count` shards do the whole job once.
  */
 export interface Shard {
+  /** This shard, 0 ≤ index < count. */
   readonly index: number;
+  /** How many shards the job is split into. */
   readonly count: number;
 }
 
@@ -45,6 +47,7 @@ export function parseShard(text: string, field = 'shard'): Shard {
   return checkShard({ index: integer(m[1], field, 'the index'), count: integer(m[2], field, 'the count') }, field);
 }
 
+/** Where resolveShard looks for the shard. */
 export interface ResolveShardOptions {
   /** An explicit shard (the option or `--shard i/n`); wins over the environment. */
   readonly shard?: Shard | string;

@@ -135,6 +135,7 @@ export interface SessionOptions {
   readonly intraOpThreads?: number;
   readonly interOpThreads?: number;
   readonly spinning?: boolean;
+  /** sha256 (hex) of the model file, when `source` is a session. */
   readonly sha256?: string;
   /** See EmbeddingModelOptions.executionProviders. */
   readonly executionProviders?: readonly string[];
@@ -200,8 +201,6 @@ export async function openSession(
 export class EmbeddingModel {
   private closed = false;
   private learnedDim: number | undefined;
-  /** The execution providers the session runs with (undefined for a session passed in). */
-  executionProviders: readonly string[] | undefined;
 
   private constructor(
     /** The underlying ONNX Runtime session (for advanced use; do not release it yourself). */
@@ -217,6 +216,8 @@ export class EmbeddingModel {
     readonly inputShape: TensorInfo,
     /** The output read by `run()`. */
     readonly outputShape: TensorInfo,
+    /** The execution providers the session runs with (undefined for a session passed in). */
+    readonly executionProviders?: readonly string[],
   ) {
     const rest = outputShape.dims.slice(1);
     if (rest.length > 0 && rest.every((d) => d > 0)) this.learnedDim = rest.reduce((a, b) => a * b, 1);
@@ -270,9 +271,7 @@ export class EmbeddingModel {
         }
       }
       refuseExtraInputs(inputs, input, uri);
-      const model = new EmbeddingModel(session, owns, uri, sha256, inputs, outputs, input, output);
-      model.executionProviders = executionProviders;
-      return model;
+      return new EmbeddingModel(session, owns, uri, sha256, inputs, outputs, input, output, executionProviders);
     } catch (err) {
       if (owns) await session.release();
       throw err;

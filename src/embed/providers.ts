@@ -3,6 +3,7 @@ import { StrataError } from '../errors.js';
 
 /** ONNX Runtime execution providers onnxruntime-node knows by name (which ones load depends on its build). */
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'qnn'] as const;
+/** One of EXECUTION_PROVIDERS. */
 export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
 
 /** Checks a provider list: known names, at least one, no repeats. */

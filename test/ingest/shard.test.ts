@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
+import { ingest } from '../../src/ingest/index.js';
 import { makeJpeg } from '../helpers/media.js';
 import { strata } from '../cli/run-cli.js';
 
@@ -43,7 +44,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('sharded and concurrent ingest (separate processes)', () => {
+describe('sharded and concurrent ingest into one dataset', () => {
   it('2 shards of one ImageFolder, shard from the Kubernetes and AWS Batch variables: each file once, labels right', async () => {
     const src = await folder('one', ['ant', 'bee', 'cow', 'elk'], 5);
     const dst = join(dir, 'one.strata');
@@ -66,10 +67,13 @@ describe('sharded and concurrent ingest (separate processes)', () => {
   }, 60_000);
 
   it('2 ingests of disjoint ImageFolder classes into one dataset at once: no CONFLICT, the class list is the union', async () => {
-    const left = await folder('left', ['cat', 'dog'], 4);
-    const right = await folder('right', ['bird', 'fish'], 4);
+    const left = await folder('left', ['cat', 'dog'], 8);
+    const right = await folder('right', ['bird', 'fish'], 8);
+    const seed = await folder('seed', ['ant'], 2);
     for (const round of [1, 2]) {
+      // the dataset exists with another class: both ingests add class names to it at once
       const dst = join(dir, `union-${round}.strata`);
+      await ingest(seed, dst);
       const runs = await Promise.all([
         strata(['ingest', left, dst, '--json', '-q', '--shard', '0/1']),
         strata(['ingest', right, dst, '--json', '-q']),
@@ -78,7 +82,23 @@ describe('sharded and concurrent ingest (separate processes)', () => {
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
       }
-      expect([...(await check(dst, 16))].sort()).toEqual(['bird', 'cat', 'dog', 'fish']);
+      const classes = await check(dst, 34);
+      expect(classes[0]).toBe('ant');
+      expect([...classes].sort()).toEqual(['ant', 'bird', 'cat', 'dog', 'fish']);
+    }
+  }, 60_000);
+
+  it('the same race in one process (both ingests read the base before either commits): no CONFLICT', async () => {
+    const left = await folder('left-inproc', ['cat', 'dog'], 8);
+    const right = await folder('right-inproc', ['bird', 'fish'], 8);
+    const seed = await folder('seed-inproc', ['ant'], 2);
+    for (const round of [1, 2, 3]) {
+      const dst = join(dir, `union-inproc-${round}.strata`);
+      await ingest(seed, dst);
+      const [a, b] = await Promise.all([ingest(left, dst), ingest(right, dst)]);
+      expect(a.ingested + b.ingested).toBe(32);
+      const classes = await check(dst, 34);
+      expect([...classes].sort()).toEqual(['ant', 'bird', 'cat', 'dog', 'fish']);
     }
   }, 60_000);
 

@@ -3,16 +3,9 @@ import type { Dataset } from '../dataset/dataset.js';
 import { StrataError, throwIfAborted } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import { loadTextModel } from './job-model.js';
-import {
-  cells,
-  commitCadence,
-  noopSummary,
-  OutputWriter,
-  planOutput,
-  positiveInt,
-  type SourceItem,
-} from './job-output.js';
+import { commitCadence, noopSummary, OutputWriter, planOutput, positiveInt } from './job-output.js';
 import { overRanges } from './job-shard.js';
+import { cells, type SourceItem } from './job-source.js';
 import type { LineageIdentity } from './lineage.js';
 import type { EmbeddedSample } from './pipeline.js';
 import {

@@ -8,17 +8,10 @@ import { loadModel } from './job-model.js';
 import { embedTextColumn } from './job-text.js';
 import { prepareOutput } from './job-prepare.js';
 import { overRanges } from './job-shard.js';
+import { cells, imageBytes, type SourceItem } from './job-source.js';
 import { checkShard } from '../shard.js';
 import { POOLINGS, type LineageIdentity } from './lineage.js';
-import {
-  cells,
-  commitCadence,
-  imageBytes,
-  noopSummary,
-  OutputWriter,
-  positiveInt,
-  type SourceItem,
-} from './job-output.js';
+import { commitCadence, noopSummary, OutputWriter, positiveInt } from './job-output.js';
 import type { EmbeddingModel } from './model.js';
 import { runPipeline, type PipelineStats, type PreparedSample } from './pipeline.js';
 import {

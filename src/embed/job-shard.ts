@@ -38,10 +38,12 @@ export async function planRows(ds: Dataset, columnId: string | undefined, shard?
     if (last && last[1] === s) last[1] = e;
     else todo.push([s, e]);
   };
-  let rows = 0;
   const version = ds.core.version;
-  for (const slot of await version.allFragments()) {
-    if (!fragmentInShard(slot.ref.id, shard)) continue;
+  const slots = (await version.allFragments()).filter((slot) => fragmentInShard(slot.ref.id, shard));
+  // fragment files are read PLAN_READS at a time (on S3 each is a request), then walked in order
+  const files = columnId === undefined ? [] : await mapLimit(slots, PLAN_READS, (slot) => version.fragment(slot.ref));
+  let rows = 0;
+  for (const [k, slot] of slots.entries()) {
     const n = slot.ref.rows - slot.ref.deleted;
     rows += n;
     if (columnId === undefined) {
@@ -49,13 +51,30 @@ export async function planRows(ds: Dataset, columnId: string | undefined, shard?
       continue;
     }
     let at = 0;
-    for (const seg of (await version.fragment(slot.ref)).columns[columnId] ?? []) {
+    for (const seg of files[k].columns[columnId] ?? []) {
       add(slot.start + at, slot.start + Math.min(seg.offset, n));
       at = Math.max(at, seg.offset + seg.rows);
     }
     add(slot.start + at, slot.start + n);
   }
   return { todo, rows };
+}
+
+/** Fragment files planRows reads at the same time. */
+const PLAN_READS = 32;
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
 }
 
 /** The items of `source(start, end)` for each range, in order. */

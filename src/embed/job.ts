@@ -40,9 +40,11 @@ const SAMPLE_ERRORS = new Set(['CORRUPT', 'UNSUPPORTED', 'INVALID_ARGUMENT']);
 /**
  * Computes an embedding column for an image or video column (or a text column with a tokenizer,
  * see embedTextColumn) with an ONNX model: storage reads,
- * decode/resize and inference overlap (see runPipeline); vectors are appended to `output` and
- * committed every ~10 s (commitIntervalMs, or every `commitEveryBatches` batches) with lineage in the column metadata. Re-running
- * computes only rows the column does not have yet (killed jobs resume; a finished one is a no-op).
+ * decode/resize and inference overlap (see runPipeline); vectors are stored in `output` for the rows
+ * that have none and committed every ~10 s (commitIntervalMs, or every `commitEveryBatches` batches)
+ * with lineage in the column metadata. Re-running computes only rows the column does not have yet
+ * (killed jobs resume; a finished one is a no-op). With `shard`, only that shard's fragments (see
+ * EmbedOptions.shard and docs/SCALING.md).
  */
 export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSummary> {
   const t0 = performance.now();

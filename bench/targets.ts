@@ -37,6 +37,10 @@ export const TARGETS: Record<string, Record<string, Target>> = {
   stream: {
     stream_vs_raw: { op: '>=', value: 0.5 },
   },
+  scale: {
+    shard_overhead: { op: '>=', value: 0.95 },
+    conflicts: { op: '<', value: 0.5 },
+  },
   serve: {
     ratio_embedded: { op: '>=', value: 0.6 },
     p99_ms_embedded: { op: '<', value: 5 },

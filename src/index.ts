@@ -97,6 +97,9 @@ export {
 } from './dataset/batches/index.js';
 export type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from './interop/types.js';
 
+// shards of long jobs (embed, ingest): --shard i/n, Kubernetes Indexed Jobs, AWS Batch array jobs
+export { resolveShard, parseShard, shardOfKey, type Shard, type ShardEnv, type ResolveShardOptions } from './shard.js';
+
 // ingest: folders, S3 prefixes and tables into a dataset
 export { ingest, INGEST_LAYOUTS, type IngestOptions, type IngestSummary, type IngestLayout } from './ingest/index.js';
 
@@ -146,6 +149,7 @@ export {
 } from './embed/index.js';
 export type { Tokens } from './embed/text-model.js';
 export type { SessionOptions } from './embed/model.js';
+export { EXECUTION_PROVIDERS, type ExecutionProviderName } from './embed/providers.js';
 export { METRICS, type Metric, type RowFilter, type SearchHit } from './embed/search/metrics.js';
 export { HnswIndex, type HnswOptions, type HnswBuildOptions } from './embed/search/hnsw.js';
 

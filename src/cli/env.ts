@@ -13,6 +13,8 @@ export const ENV_HELP = [
   '  S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION,',
   '      AWS_ENDPOINT_URL_S3 (MinIO, R2, ...), STRATA_S3_FORCE_PATH_STYLE=1, STRATA_S3_CHECKSUM=WHEN_REQUIRED',
   '  STRATA_CACHE_BYTES  read cache in front of remote storage (default 268435456)',
+  '  embed/ingest shard (--shard): JOB_COMPLETION_INDEX + STRATA_SHARDS (Kubernetes Indexed Job),',
+  '      AWS_BATCH_JOB_ARRAY_INDEX + AWS_BATCH_JOB_ARRAY_SIZE (AWS Batch array job)',
 ];
 
 /** Options for `Dataset.open` from the environment. */

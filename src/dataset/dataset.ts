@@ -418,6 +418,34 @@ export class Dataset {
     for (const s of samples) await txn.appendToColumn(column, s);
   }
 
+  /**
+   * Stores values of one column for existing rows `row`, `row + 1`, … that have none yet (a sharded
+   * derived-column job filling its own fragments). Filling rows that already have values is a
+   * CONFLICT at commit.
+   */
+  async fillRows(column: string, row: number, values: readonly unknown[]): Promise<void> {
+    this.assertWholeDataset('fillRows');
+    const txn = this.core.transaction();
+    const col = txn.schema.find((c) => c.name === column) ?? this.core.columnManifest(column);
+    const codec = codecFor(col.htype, column);
+    if (codec.media) throw new StrataError('UNSUPPORTED', `fillRows does not take media column ${column}`, { column });
+    let meta: Record<string, unknown> | undefined;
+    const samples = [];
+    for (const v of values) {
+      const enc = await codec.encode(v, {
+        column,
+        row: row + samples.length,
+        dtype: col.dtype,
+        meta: meta ?? col.meta,
+        updateMeta: (m) => (meta = m),
+        links: this.core.links,
+      });
+      samples.push(enc.sample);
+    }
+    if (meta) txn.setColumnMeta(column, meta);
+    await txn.fillRows(column, row, samples);
+  }
+
   /** Sets metadata of a column (merged), e.g. lineage. Visible after `commit`. */
   setColumnMeta(column: string, meta: Record<string, unknown>): void {
     const txn = this.core.transaction();

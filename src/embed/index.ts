@@ -18,6 +18,7 @@ export {
   type RawImage,
 } from './preprocess.js';
 export { embed, type EmbedOptions, type EmbedSummary } from './job.js';
+export { EXECUTION_PROVIDERS, type ExecutionProviderName } from './providers.js';
 export {
   TEXT_POOLINGS,
   TextModel,

@@ -53,6 +53,8 @@ export interface WorkerModelOptions {
   readonly spinning?: boolean;
   /** For messages. */
   readonly uri: string;
+  /** Execution providers (those the main thread's session loaded with). Default: CPU. */
+  readonly executionProviders?: readonly string[];
 }
 
 /** An ONNX Runtime session living in a worker thread; `run` resolves without blocking this thread. */
@@ -70,6 +72,7 @@ export class WorkerModel {
       interOpNumThreads: 1,
       executionMode: 'sequential' as const,
       graphOptimizationLevel: 'all' as const,
+      ...(options.executionProviders ? { executionProviders: [...options.executionProviders] } : {}),
       // Idle intra-op threads sleep instead of spinning: spinning burns the cores the decoders need.
       ...(options.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
     };

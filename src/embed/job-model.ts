@@ -12,6 +12,10 @@ export interface LoadModelOptions {
   readonly outputName?: string;
   /** ONNX Runtime intra-op threads. Default: all cores. */
   readonly intraOpThreads?: number;
+  /** ONNX Runtime execution providers in order of preference, e.g. ['cuda', 'cpu'] (see createSession). Default: CPU. */
+  readonly executionProviders?: readonly string[];
+  /** Receives a warning when a listed execution provider is unavailable. Default process.emitWarning. */
+  readonly onWarning?: (message: string, code: string) => void;
   /** sha256 of the model file; required with an InferenceSession (its bytes are not visible). */
   readonly modelSha256?: string;
   /** Options for the storage a model URI is read from (S3 endpoint, credentials, ...). */
@@ -61,6 +65,8 @@ export function loadModel(source: ModelSource, options: LoadModelOptions = {}): 
       inputName: options.inputName,
       outputName: options.outputName,
       intraOpThreads: options.intraOpThreads,
+      executionProviders: options.executionProviders,
+      onWarning: options.onWarning,
       sha256,
       uri,
     }),
@@ -70,7 +76,14 @@ export function loadModel(source: ModelSource, options: LoadModelOptions = {}): 
 /** A text model (token tensor inputs), see TextModel. */
 export function loadTextModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel<TextModel>> {
   return loadWith(source, options, (src, sha256, uri) =>
-    TextModel.load(src, { outputName: options.outputName, intraOpThreads: options.intraOpThreads, sha256, uri }),
+    TextModel.load(src, {
+      outputName: options.outputName,
+      intraOpThreads: options.intraOpThreads,
+      executionProviders: options.executionProviders,
+      onWarning: options.onWarning,
+      sha256,
+      uri,
+    }),
   );
 }
 

@@ -1,4 +1,5 @@
 import type { OpenStorageOptions } from '../storage/open.js';
+import type { Shard } from '../shard.js';
 import type { ModelSource } from './job-model.js';
 import type { EmbedFailure, EmbeddingLineage, OnLineageMismatch, Pooling } from './lineage.js';
 import type { PreprocessOptions } from './preprocess.js';
@@ -96,6 +97,21 @@ export interface EmbedOptions {
    * to `<output>_2` (`_3`, ...), reusing the first one whose lineage matches.
    */
   readonly onLineageMismatch?: OnLineageMismatch;
+  /**
+   * Do one shard of the job: the fragments whose id mod `count` is `index` (see resolveShard for the
+   * Kubernetes / AWS Batch environment). Each shard fills only its fragments' rows, so shards running
+   * at the same time (and appends beside them) commit without conflicts; rows appended after a shard
+   * started are left for the next run. A killed shard re-run computes only its rows still missing.
+   * The first shard records the lineage; a shard with another model or preprocess stops with CONFLICT.
+   * Image, video and link columns. Default: the whole job.
+   */
+  readonly shard?: Shard;
+  /**
+   * ONNX Runtime execution providers in order of preference, e.g. ['cuda', 'cpu']. A provider that
+   * cannot load on this machine is dropped with a warning (STRATA_EP_UNAVAILABLE) while others remain;
+   * a list whose only provider cannot load fails with UNAVAILABLE. Default: CPU.
+   */
+  readonly executionProviders?: readonly string[];
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: Progress) => void;
   /** Receives warnings (rows left null, see EmbedSummary.unembedded). Default process.emitWarning. */
@@ -142,4 +158,8 @@ export interface EmbedSummary {
     readonly write: number;
   };
   readonly lineage: EmbeddingLineage;
+  /** The shard this run did (absent for a whole job). */
+  readonly shard?: Shard;
+  /** The execution providers the model ran with (absent for an InferenceSession passed in). */
+  readonly executionProviders?: readonly string[];
 }

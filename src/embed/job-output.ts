@@ -1,5 +1,5 @@
 import type { Dataset } from '../dataset/dataset.js';
-import { isStrataError, StrataError } from '../errors.js';
+import { StrataError } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import {
   chooseOutput,
@@ -9,56 +9,10 @@ import {
   type EmbeddingLineage,
   type LineageIdentity,
 } from './lineage.js';
+import { planRows, rangesText, shardFailuresKey, withShardFailures, type RowRange } from './job-shard.js';
 import { RateMeter, type EmbeddedSample } from './pipeline.js';
+import { shardLabel, type Shard } from '../shard.js';
 import { l2normalize, pool } from './video.js';
-
-/** One source cell of the column being embedded. */
-export interface SourceItem {
-  readonly row: number;
-  readonly cell: unknown;
-}
-
-/**
- * The encoded bytes of image column `column` (samples stored in its chunks, not links) from row
- * `start` on, in order, as `cell` (null for null rows). Read a whole chunk at a time, one ahead: lazy
- * cells read each image with its own open/read/close, ~0.15 ms of main-thread time per image that
- * the decoders and the model could use (interleaved A/B, 600 JPEGs: median 210 vs 205 images/s, ahead
- * in 5 of 5 rounds, identical vectors).
- */
-export async function* imageBytes(
-  ds: Dataset,
-  column: string,
-  start: number,
-  signal?: AbortSignal,
-): AsyncGenerator<SourceItem> {
-  let row = start;
-  try {
-    for await (const run of ds.core.reader(column).scan(start, ds.length, { signal, prefetchChunks: 1 })) {
-      for (const s of run.samples) yield { row: row++, cell: s ? s.bytes : null };
-    }
-  } catch (err) {
-    if (!isStrataError(err, 'CORRUPT')) throw err;
-    // A damaged chunk (its checksum covers every sample): read on sample by sample, whose own checksums
-    // fail only the damaged rows, recorded like undecodable images.
-    yield* cells(ds, column, row, signal);
-    return;
-  }
-  // rows past the column's stored length (a column added after rows were) are null
-  while (row < ds.length) yield { row: row++, cell: null };
-}
-
-/** The column's cells from row `start` on, in order, read in batches. */
-export async function* cells(
-  ds: Dataset,
-  column: string,
-  start: number,
-  signal?: AbortSignal,
-): AsyncGenerator<SourceItem> {
-  let row = start;
-  for await (const batch of ds.slice(start).select([column]).iterRows({ batchSize: 256, signal })) {
-    for (const r of batch) yield { row: row++, cell: r[column] };
-  }
-}
 
 /** Where an embedding job writes: the column, its lineage, and the rows already there. */
 export interface OutputPlan {
@@ -66,9 +20,14 @@ export interface OutputPlan {
   /** The column exists with the same lineage (resume or no-op). */
   readonly existing: boolean;
   readonly lineage: EmbeddingLineage;
+  /** Unsharded: the first row without a value; a shard: its rows that have one. */
   readonly resumedFrom: number;
   /** Rows this run has to process. */
   readonly total: number;
+  /** Those rows, in order. */
+  readonly todo: readonly RowRange[];
+  /** The shard this run does (commits then leave the shared lineage as it is). */
+  readonly shard?: Shard;
   /** Rows appended to the dataset after the job last ran (null in the column; see EmbedSummary). */
   readonly unembedded: number;
   /** Per-frame video vectors: the frame timestamps column. */
@@ -84,6 +43,7 @@ export async function planOutput(
   identity: LineageIdentity,
   options: EmbedOptions,
   model: { readonly uri: string; readonly inputDims: readonly number[]; readonly dim: number },
+  shard?: Shard,
 ): Promise<OutputPlan> {
   const known = (name: string) =>
     ds.core.manifest.columns.some((c) => c.name === name) ? ds.columnMeta(name) : undefined;
@@ -97,14 +57,21 @@ export async function planOutput(
   const column = choice.column;
   const timestampsColumn = identity.pooling === 'none' ? `${column}_timestamps` : undefined;
   const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn });
-  const resumedFrom = choice.existing ? await ds.core.reader(column).storedLength() : 0;
+  const rows = await planRows(ds, choice.existing ? ds.core.columnManifest(column).id : undefined, shard);
+  const total = rows.todo.reduce((n, [a, b]) => n + b - a, 0);
+  const storedLength = choice.existing ? await ds.core.reader(column).storedLength() : 0;
+  const resumedFrom = shard ? rows.rows - total : storedLength;
   // rows past the job's last write that it did not write (append() given a value for this column,
-  // which pads it with null; or an earlier Strata's null padding): a job only appends, so they stay
-  // as they are (reported, not silently skipped). Rows appended without a value leave the column short.
-  const unembedded = choice.existing ? Math.max(0, resumedFrom - (choice.existing.rowsWritten ?? resumedFrom)) : 0;
+  // which pads it with null; or an earlier Strata's null padding): a job only fills rows without a
+  // value, so they stay as they are (reported, not silently skipped). Rows appended without a value
+  // leave the column short. Sharded runs do not record rowsWritten (see EmbeddingLineage.sharded).
+  const unembedded =
+    choice.existing && !choice.existing.sharded
+      ? Math.max(0, storedLength - (choice.existing.rowsWritten ?? storedLength))
+      : 0;
   if (unembedded > 0) {
     (options.onWarning ?? ((m: string, code: string) => process.emitWarning(m, { code })))(
-      `${unembedded} rows of ${column} (rows ${choice.existing!.rowsWritten}..${resumedFrom - 1}) were written by append(), not by embed() (null or a given value); ` +
+      `${unembedded} rows of ${column} (rows ${choice.existing!.rowsWritten}..${storedLength - 1}) were written by append(), not by embed() (null or a given value); ` +
         `embed() appends only, so it cannot fill them: embed into a new output column to cover every row`,
       'STRATA_EMBED_UNFILLED',
     );
@@ -114,7 +81,9 @@ export async function planOutput(
     existing: choice.existing !== undefined,
     lineage,
     resumedFrom,
-    total: ds.length - resumedFrom,
+    total,
+    todo: rows.todo,
+    shard,
     unembedded,
     timestampsColumn,
   };
@@ -155,8 +124,12 @@ export class OutputWriter {
   private batches = 0;
   private commits = 0;
   private lastCommitMs = performance.now();
+  /** Unsharded: the column length at the last commit; a shard: its rows with a value then. */
   private committedRows: number;
   private written: number;
+  private processed = 0;
+  /** Row ranges written since the last commit. */
+  private pendingRanges: [number, number][] = [];
   private readonly meter: RateMeter;
 
   constructor(
@@ -170,13 +143,7 @@ export class OutputWriter {
     this.lineage = plan.lineage;
     this.committedRows = this.written = plan.resumedFrom;
     this.meter = new RateMeter(plan.total);
-    if (!plan.existing) {
-      if (plan.timestampsColumn) {
-        ds.addColumn(plan.column, { htype: 'generic', dtype: 'float32', shape: [-1, dim] });
-        ds.addColumn(plan.timestampsColumn, { htype: 'generic', dtype: 'float64', shape: [-1] });
-      } else ds.addColumn(plan.column, { htype: 'embedding', dim });
-      ds.setColumnMeta(plan.column, { lineage: this.lineage });
-    }
+    if (!plan.existing) addOutputColumns(ds, plan, dim, this.lineage);
   }
 
   async write(samples: readonly EmbeddedSample[]): Promise<void> {
@@ -219,9 +186,20 @@ export class OutputWriter {
         value === null ? null : { data: Float64Array.from(s.timestamps ?? []), shape: [s.timestamps?.length ?? 0] },
       );
     }
-    await this.ds.appendToColumn(this.plan.column, values);
-    if (this.plan.timestampsColumn) await this.ds.appendToColumn(this.plan.timestampsColumn, times);
-    this.written += samples.length;
+    // consecutive rows are stored together (a batch may span the end of one range and the next)
+    for (let i = 0; i < samples.length;) {
+      let j = i + 1;
+      while (j < samples.length && samples[j].row === samples[j - 1].row + 1) j++;
+      const row = samples[i].row;
+      await this.ds.fillRows(this.plan.column, row, values.slice(i, j));
+      if (this.plan.timestampsColumn) await this.ds.fillRows(this.plan.timestampsColumn, row, times.slice(i, j));
+      const last = this.pendingRanges.at(-1);
+      if (last && last[1] === row) last[1] = row + j - i;
+      else this.pendingRanges.push([row, row + j - i]);
+      i = j;
+    }
+    if (samples.length > 0) this.written = Math.max(this.written, samples[samples.length - 1].row + 1);
+    this.processed += samples.length;
     this.batches++;
     const due =
       this.cadence.everyBatches !== undefined
@@ -235,22 +213,35 @@ export class OutputWriter {
 
   /** Publishes the rows written so far (with the lineage and failures); the first run always commits. */
   async commit(): Promise<void> {
-    if (this.written === this.committedRows && (this.plan.existing || this.commits > 0)) return;
+    if (this.pendingRanges.length === 0 && (this.plan.existing || this.commits > 0)) return;
     this.commits++;
-    this.lineage = withFailures(this.lineage, this.pendingFailures, this.written);
+    const shard = this.plan.shard;
+    if (shard) {
+      // the lineage is shared by every shard and stays as recorded; failures go under this shard's own key
+      if (this.pendingFailures.length > 0) {
+        const key = shardFailuresKey(shard);
+        this.ds.setColumnMeta(this.plan.column, {
+          [key]: withShardFailures(this.ds.columnMeta(this.plan.column)[key], this.pendingFailures),
+        });
+      }
+    } else {
+      this.lineage = withFailures(this.lineage, this.pendingFailures, this.written);
+      this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
+    }
     this.pendingFailures = [];
-    this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
+    const ranges = this.pendingRanges.length ? rangesText(this.pendingRanges) : 'rows 0..0';
     await this.ds.commit(
-      `embed ${this.identity.sourceColumn} → ${this.plan.column}: rows ${this.committedRows}..${this.written}`,
+      `embed ${this.identity.sourceColumn} → ${this.plan.column}${shard ? ` (shard ${shardLabel(shard)})` : ''}: ${ranges}`,
     );
-    this.committedRows = this.written;
+    this.pendingRanges = [];
+    this.committedRows = this.plan.shard ? this.plan.resumedFrom + this.processed : this.written;
     this.lastCommitMs = performance.now();
   }
 
   /** The summary after the last commit. */
   summary(t0: number, stageSeconds: EmbedSummary['stageSeconds']): EmbedSummary {
     const seconds = (performance.now() - t0) / 1000;
-    const processed = this.written - this.plan.resumedFrom;
+    const processed = this.processed;
     return {
       column: this.plan.column,
       resumedFrom: this.plan.resumedFrom,
@@ -268,6 +259,15 @@ export class OutputWriter {
       stageSeconds,
     };
   }
+}
+
+/** Adds the output column (and the frame timestamps column) with its lineage, in the pending transaction. */
+export function addOutputColumns(ds: Dataset, plan: OutputPlan, dim: number, lineage: EmbeddingLineage): void {
+  if (plan.timestampsColumn) {
+    ds.addColumn(plan.column, { htype: 'generic', dtype: 'float32', shape: [-1, dim] });
+    ds.addColumn(plan.timestampsColumn, { htype: 'generic', dtype: 'float64', shape: [-1] });
+  } else ds.addColumn(plan.column, { htype: 'embedding', dim });
+  ds.setColumnMeta(plan.column, { lineage });
 }
 
 function concat(vs: readonly Float32Array[], dim: number): Float32Array {

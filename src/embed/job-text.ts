@@ -3,15 +3,9 @@ import type { Dataset } from '../dataset/dataset.js';
 import { StrataError, throwIfAborted } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import { loadTextModel } from './job-model.js';
-import {
-  cells,
-  commitCadence,
-  noopSummary,
-  OutputWriter,
-  planOutput,
-  positiveInt,
-  type SourceItem,
-} from './job-output.js';
+import { commitCadence, noopSummary, OutputWriter, planOutput, positiveInt } from './job-output.js';
+import { overRanges } from './job-shard.js';
+import { cells, type SourceItem } from './job-source.js';
 import type { LineageIdentity } from './lineage.js';
 import type { EmbeddedSample } from './pipeline.js';
 import {
@@ -96,7 +90,7 @@ export async function embedTextColumn(ds: Dataset, options: EmbedOptions, t0: nu
         writeMs += performance.now() - tw;
         batch = [];
       };
-      for await (const item of cells(ds, column, plan.resumedFrom, options.signal)) {
+      for await (const item of overRanges(plan.todo, (start, end) => cells(ds, column, start, end, options.signal))) {
         throwIfAborted(options.signal, 'embedding job');
         batch.push(item);
         if (batch.length >= batchSize) await flush();

@@ -6,17 +6,12 @@ import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import { InputSlots, WorkerPool } from './job-infer.js';
 import { loadModel } from './job-model.js';
 import { embedTextColumn } from './job-text.js';
+import { prepareOutput } from './job-prepare.js';
+import { overRanges } from './job-shard.js';
+import { cells, imageBytes, type SourceItem } from './job-source.js';
+import { checkShard } from '../shard.js';
 import { POOLINGS, type LineageIdentity } from './lineage.js';
-import {
-  cells,
-  commitCadence,
-  imageBytes,
-  noopSummary,
-  OutputWriter,
-  planOutput,
-  positiveInt,
-  type SourceItem,
-} from './job-output.js';
+import { commitCadence, noopSummary, OutputWriter, positiveInt } from './job-output.js';
 import type { EmbeddingModel } from './model.js';
 import { runPipeline, type PipelineStats, type PreparedSample } from './pipeline.js';
 import {
@@ -45,9 +40,11 @@ const SAMPLE_ERRORS = new Set(['CORRUPT', 'UNSUPPORTED', 'INVALID_ARGUMENT']);
 /**
  * Computes an embedding column for an image or video column (or a text column with a tokenizer,
  * see embedTextColumn) with an ONNX model: storage reads,
- * decode/resize and inference overlap (see runPipeline); vectors are appended to `output` and
- * committed every ~10 s (commitIntervalMs, or every `commitEveryBatches` batches) with lineage in the column metadata. Re-running
- * computes only rows the column does not have yet (killed jobs resume; a finished one is a no-op).
+ * decode/resize and inference overlap (see runPipeline); vectors are stored in `output` for the rows
+ * that have none and committed every ~10 s (commitIntervalMs, or every `commitEveryBatches` batches)
+ * with lineage in the column metadata. Re-running computes only rows the column does not have yet
+ * (killed jobs resume; a finished one is a no-op). With `shard`, only that shard's fragments (see
+ * EmbedOptions.shard and docs/SCALING.md).
  */
 export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSummary> {
   const t0 = performance.now();
@@ -69,7 +66,16 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     );
   }
   const spec = ds.schema[column] ?? ds.core.spec(column);
-  if (spec.htype === 'text') return embedTextColumn(ds, options, t0);
+  const shard = options.shard === undefined ? undefined : checkShard(options.shard);
+  if (spec.htype === 'text') {
+    if (shard)
+      throw new StrataError('UNSUPPORTED', `embed() does not shard text columns yet (${column} is text)`, {
+        column,
+        field: 'shard',
+        hint: 'run the text embedding as one job',
+      });
+    return embedTextColumn(ds, options, t0);
+  }
   const isVideo = spec.htype === 'video' || (spec.htype === 'link' && spec.target === 'video');
   if (!(isVideo || spec.htype === 'image' || spec.htype === 'link')) {
     throw new StrataError('UNSUPPORTED', `embed() reads image, video or text columns; ${column} is ${spec.htype}`, {
@@ -94,6 +100,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
   );
 
   const { model, uri, sha256, bytes } = await loadModel(options.model, options);
+  const providers = model.executionProviders;
   let worker: Promise<WorkerPool> | undefined;
   try {
     const pre = validatePreprocess(withModelSize(options.preprocess ?? {}, model), model.inputShape);
@@ -112,8 +119,9 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       frames,
       pooling,
     };
-    const plan = await planOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim });
-    if (plan.existing && plan.total <= 0) return noopSummary(ds, plan, dim, t0);
+    const plan = await prepareOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim }, shard);
+    const extra = { ...(shard ? { shard } : {}), ...(providers ? { executionProviders: providers } : {}) };
+    if (plan.existing && plan.total <= 0) return { ...noopSummary(ds, plan, dim, t0), ...extra };
     const writer = new OutputWriter(ds, plan, identity, dim, options, cadence);
 
     let slots: InputSlots | undefined;
@@ -129,6 +137,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
         slots,
         intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
         spinning: options.ortSpinning,
+        executionProviders: providers,
       });
       worker.catch(() => undefined);
       // the workers run the model from here on; the main thread's session would hold the weights
@@ -143,10 +152,11 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     const tRun = performance.now();
     try {
       stats = await runPipeline({
-        source:
+        source: overRanges(plan.todo, (start, end) =>
           spec.htype === 'image'
-            ? imageBytes(ds, column, plan.resumedFrom, options.signal)
-            : cells(ds, column, plan.resumedFrom, options.signal),
+            ? imageBytes(ds, column, start, end, options.signal)
+            : cells(ds, column, start, end, options.signal),
+        ),
         prepare: (item) => prepareSample(item, pre, frames, options.signal),
         concurrency: decodeConcurrency,
         concurrencyWhileInferring: options.decodeWhileInferring,
@@ -165,12 +175,15 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       await ds.rollback();
       throw err;
     }
-    return writer.summary(t0, {
-      setup: (tRun - t0) / 1000,
-      infer: stats.inferMs / 1000,
-      starved: stats.starvedMs / 1000,
-      write: stats.writeMs / 1000,
-    });
+    return {
+      ...writer.summary(t0, {
+        setup: (tRun - t0) / 1000,
+        infer: stats.inferMs / 1000,
+        starved: stats.starvedMs / 1000,
+        write: stats.writeMs / 1000,
+      }),
+      ...extra,
+    };
   } finally {
     if (worker) await (await worker.catch(() => undefined))?.close();
     await model.close();

@@ -63,6 +63,12 @@ export interface EmbeddingLineage extends LineageIdentity {
   readonly failures: readonly EmbedFailure[];
   /** Per-frame columns ('none' pooling): the name of the timestamps column. */
   readonly timestampsColumn?: string;
+  /**
+   * Set once a sharded run (EmbedOptions.shard) has written the column. Shards never update the
+   * lineage (it is shared: they would collide), so from then on `rowsWritten`, `failureCount` and
+   * `failures` cover unsharded runs only; each shard records its failures under `failures i/n`.
+   */
+  readonly sharded?: boolean;
 }
 
 export function newLineage(
@@ -191,14 +197,19 @@ export function chooseOutput(
     const diff = existing ? lineageDiff(existing, identity) : ['not written by embed()'];
     if (diff.length === 0) return { column: name, existing };
     if (onMismatch === 'error') {
+      const models =
+        existing && existing.model.sha256 !== identity.model.sha256
+          ? `: its model is sha256 ${existing.model.sha256} (${existing.model.uri}), this job's is sha256 ${identity.model.sha256}`
+          : '';
       throw new StrataError(
         'CONFLICT',
-        `column ${name} of ${uri} holds embeddings from a different model or preprocess (differs in: ${diff.join(', ')})`,
+        `column ${name} of ${uri} holds embeddings from a different model or preprocess (differs in: ${diff.join(', ')})${models}`,
         {
           column: name,
           uri,
           field: 'output',
           differences: diff,
+          ...(existing ? { columnModel: existing.model.sha256, jobModel: identity.model.sha256 } : {}),
           hint: `write to a new column (output: '${output}_v2'), or pass onLineageMismatch: 'new-column' to pick ${output}_2, ${output}_3, ... automatically`,
         },
       );

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { StrataError } from '../errors.js';
+import { checkProviders, createSession } from './providers.js';
 
 /** One model input or output. `dims` uses -1 for dynamic (symbolic or unknown) dimensions. */
 export interface TensorInfo {
@@ -35,6 +36,10 @@ export interface EmbeddingModelOptions {
   readonly sha256?: string;
   /** Names model bytes in messages (the path or URI they were read from). Default 'bytes'. */
   readonly uri?: string;
+  /** ONNX Runtime execution providers in order of preference (see createSession). Default: CPU. */
+  readonly executionProviders?: readonly string[];
+  /** Receives a warning when a listed execution provider is unavailable. Default process.emitWarning. */
+  readonly onWarning?: (message: string, code: string) => void;
 }
 
 export function describe(meta: ort.InferenceSession.ValueMetadata): TensorInfo {
@@ -130,7 +135,11 @@ export interface SessionOptions {
   readonly intraOpThreads?: number;
   readonly interOpThreads?: number;
   readonly spinning?: boolean;
+  /** sha256 (hex) of the model file, when `source` is a session. */
   readonly sha256?: string;
+  /** See EmbeddingModelOptions.executionProviders. */
+  readonly executionProviders?: readonly string[];
+  readonly onWarning?: (message: string, code: string) => void;
 }
 
 /** An ONNX Runtime session from a path, bytes or a session, with its origin and the bytes' sha256. */
@@ -143,8 +152,12 @@ export async function openSession(
   readonly owns: boolean;
   readonly uri: string;
   readonly sha256: string | undefined;
+  /** The execution providers the session runs with (['cpu'] by default; unknown for a session passed in). */
+  readonly executionProviders?: readonly string[];
 }> {
   let session: ort.InferenceSession;
+  let executionProviders: readonly string[] | undefined;
+  const providers = options.executionProviders ? checkProviders(options.executionProviders) : undefined;
   let uri: string;
   let sha256 = options.sha256;
   const owns = typeof source === 'string' || source instanceof Uint8Array;
@@ -152,26 +165,32 @@ export async function openSession(
     uri = typeof source === 'string' ? source : (options.uri ?? 'bytes');
     const bytes = typeof source === 'string' ? await readModelFile(source) : source;
     sha256 = createHash('sha256').update(bytes).digest('hex');
-    try {
-      session = await ort.InferenceSession.create(bytes, {
+    const name = uri;
+    ({ session, providers: executionProviders } = await createSession(
+      bytes,
+      {
         intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
         interOpNumThreads: options.interOpThreads ?? 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
         ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
-      });
-    } catch (err) {
-      throw new StrataError('CORRUPT', `ONNX Runtime cannot load model ${uri}: ${(err as Error).message}`, {
-        uri,
-        cause: err,
-        hint: 'check that the file is a valid .onnx model (opset supported by onnxruntime-node)',
-      });
-    }
+      },
+      providers,
+      uri,
+      (err) => {
+        throw new StrataError('CORRUPT', `ONNX Runtime cannot load model ${name}: ${(err as Error).message}`, {
+          uri: name,
+          cause: err,
+          hint: 'check that the file is a valid .onnx model (opset supported by onnxruntime-node)',
+        });
+      },
+      options.onWarning,
+    ));
   } else {
     session = source;
     uri = 'session';
   }
-  return { session, owns, uri, sha256 };
+  return { session, owns, uri, sha256, executionProviders };
 }
 
 /**
@@ -197,6 +216,8 @@ export class EmbeddingModel {
     readonly inputShape: TensorInfo,
     /** The output read by `run()`. */
     readonly outputShape: TensorInfo,
+    /** The execution providers the session runs with (undefined for a session passed in). */
+    readonly executionProviders?: readonly string[],
   ) {
     const rest = outputShape.dims.slice(1);
     if (rest.length > 0 && rest.every((d) => d > 0)) this.learnedDim = rest.reduce((a, b) => a * b, 1);
@@ -230,7 +251,7 @@ export class EmbeddingModel {
     source: string | Uint8Array | ort.InferenceSession,
     options: EmbeddingModelOptions = {},
   ): Promise<EmbeddingModel> {
-    const { session, owns, uri, sha256 } = await openSession(source, options);
+    const { session, owns, uri, sha256, executionProviders } = await openSession(source, options);
     try {
       const inputs = session.inputMetadata.map(describe);
       const outputs = session.outputMetadata.map(describe);
@@ -250,7 +271,7 @@ export class EmbeddingModel {
         }
       }
       refuseExtraInputs(inputs, input, uri);
-      return new EmbeddingModel(session, owns, uri, sha256, inputs, outputs, input, output);
+      return new EmbeddingModel(session, owns, uri, sha256, inputs, outputs, input, output, executionProviders);
     } catch (err) {
       if (owns) await session.release();
       throw err;

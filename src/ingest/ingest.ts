@@ -6,6 +6,7 @@ import type { Sample } from '../format/chunk.js';
 import { type OpenStorageOptions, openStorage } from '../storage/open.js';
 import type { Storage } from '../storage/storage.js';
 import { ProgressTracker } from './progress.js';
+import { checkShard, shardOfKey, type Shard } from '../shard.js';
 import type { Progress } from '../progress.js';
 import { type IngestItem, type IngestLayout, type SourcePlan, planSource, readItem } from './source.js';
 
@@ -40,6 +41,14 @@ export interface IngestOptions extends OpenStorageOptions {
   readonly chunkSizeBytes?: number;
   /** Commit message prefix. Default 'ingest <source>'. */
   readonly message?: string;
+  /**
+   * Ingest one shard of the source: the files whose path (below the source root) hashes to `index`
+   * mod `count` (see shardOfKey). Shards run at the same time into one dataset: each first commits
+   * the columns and the whole source's class names on their own (retried after a concurrent commit,
+   * so class ids never shift under encoded rows), then appends only its rows, which commute. The
+   * class list is the union of what the shards (or separate ingests) declared. Default: every file.
+   */
+  readonly shard?: Shard;
   readonly onProgress?: (p: Progress) => void;
   readonly signal?: AbortSignal;
 }
@@ -91,6 +100,8 @@ export async function ingest(
     label: options.labelColumn ?? 'label',
     source: options.sourceColumn ?? '_source',
   };
+  const shard = options.shard === undefined ? undefined : checkShard(options.shard);
+  const inShard = (file: string) => !shard || shardOfKey(file, shard.count) === shard.index;
   const storageOptions: OpenStorageOptions = { s3: options.s3, local: options.local, http: options.http };
   const src = await openStorage(source, storageOptions);
   const t0 = performance.now();
@@ -120,22 +131,27 @@ export async function ingest(
             signal,
           })
         : target;
-    prepareColumns(ds, schema, plan);
+    const message = options.message ?? `ingest ${src.uri}`;
+    let commits = 0;
+    if (shard || addsClassNames(ds, plan)) {
+      // Columns and class names first, in a commit of their own: rows encode class ids, which must
+      // not shift when another ingest (shard) declares names at the same time.
+      commits += await declareColumns(ds, schema, plan, `${message}: columns and class names`);
+    } else prepareColumns(ds, schema, plan);
     let schemaPending = ds.core.hasPendingChanges;
     const present =
       ds.columns.includes(names.source) && ds.length > 0
         ? new Set((await ds.values(names.source, { signal })).filter((v): v is string => typeof v === 'string'))
         : new Set<string>();
-    const todo = plan.items.filter((it) => !present.has(it.id));
-    const skipped = [...plan.ignored];
+    const mine = plan.items.filter((it) => inShard(it.id));
+    const todo = mine.filter((it) => !present.has(it.id));
+    const skipped = plan.ignored.filter((f) => inShard(f.file));
     const tracker = new ProgressTracker(todo.length);
-    const message = options.message ?? `ingest ${src.uri}`;
     const state = { committing: false, gate: Promise.resolve() };
     const work = (item: IngestItem, i: number): Promise<Outcome> =>
       encodeItem(ds!, src, item, names, options.link ?? false, state, i, signal);
 
     let ingested = 0;
-    let commits = 0;
     let sinceCommit = 0;
     const window: Promise<Outcome>[] = [];
     let started = 0;
@@ -182,7 +198,7 @@ export async function ingest(
       uri: ds.uri,
       version: ds.version,
       ingested,
-      alreadyPresent: plan.items.length - todo.length,
+      alreadyPresent: mine.length - todo.length,
       skipped,
       bytes: tracker.bytes,
       seconds: (performance.now() - t0) / 1000,
@@ -220,6 +236,41 @@ function schemaFor(
   for (const [c, classNames] of plan.labels) schema[c] = { htype: 'class_label', classNames };
   schema[names.source] = 'text';
   return schema;
+}
+
+/** True when the target exists with a class column that lacks some of the source's class names. */
+function addsClassNames(ds: Dataset, plan: SourcePlan): boolean {
+  for (const [c, names] of plan.labels) {
+    if (!ds.columns.includes(c)) continue;
+    const existing = (ds.columnMeta(c).classNames as string[] | undefined) ?? [];
+    if (names.some((n) => !existing.includes(n))) return true;
+  }
+  return false;
+}
+
+/**
+ * Commits what the target lacks (columns, class names) on its own; after a CONFLICT (another ingest
+ * declared names or columns first) re-reads the latest version and declares what is still missing.
+ * Returns the number of commits made (0 or 1).
+ */
+async function declareColumns(
+  ds: Dataset,
+  schema: Record<string, ColumnSpecInput>,
+  plan: SourcePlan,
+  message: string,
+): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    prepareColumns(ds, schema, plan);
+    if (!ds.core.hasPendingChanges) return 0;
+    try {
+      await ds.commit(message);
+      return 1;
+    } catch (err) {
+      await ds.rollback();
+      if (!isStrataError(err, 'CONFLICT') || attempt >= 8) throw err;
+      await ds.refresh();
+    }
+  }
 }
 
 /** Adds what the target lacks (columns, class names) in the pending transaction; checks htypes agree. */

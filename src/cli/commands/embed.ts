@@ -7,6 +7,7 @@ import { CHANNEL_ORDERS, PREPROCESS_FITS } from '../../embed/preprocess.js';
 import { TENSOR_LAYOUTS } from '../../dataset/batches/index.js';
 import type { JobFrames } from '../../embed/video.js';
 import { loadTokenizer } from '../tokenizer.js';
+import { SHARD_OPTIONS, shardOf } from '../shard.js';
 
 export const command: Command = {
   name: 'embed',
@@ -103,6 +104,13 @@ export const command: Command = {
       description: "text columns: longer token sequences are cut (default: the model's, else 512)",
       number: integerAtLeast(1),
     },
+    ...SHARD_OPTIONS,
+    providers: {
+      type: 'string',
+      value: 'LIST',
+      description:
+        'ONNX Runtime execution providers in order of preference, e.g. cuda,cpu (an unavailable one is skipped with a warning; default cpu)',
+    },
     json: { ...JSON_OPTION, description: 'print the job summary as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
   },
@@ -116,6 +124,7 @@ export const command: Command = {
   examples: [
     'strata embed ./shapes.strata --column image --model ./models/tiny.onnx --output embedding --size 32 --normalize',
     'strata embed ./clips.strata --column video --model s3://models/clip.onnx --frames 8 --pooling mean',
+    'strata embed s3://lake/pets --column image --model s3://models/clip.onnx --shard 3/16 --providers cuda,cpu',
     'strata embed ./captions.strata --column caption --model ./models/text.onnx --tokenizer ./tokenizer.mjs --tokenizer-name wordpiece-v1',
   ],
   async run(ctx) {
@@ -156,6 +165,11 @@ export const command: Command = {
       frames = { everySeconds: s };
     } else if (str(ctx, 'frames') !== undefined) frames = { count: int(ctx, 'frames', 'embed', 8, 1) };
 
+    const shard = shardOf(ctx);
+    const providers = str(ctx, 'providers')
+      ?.split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     const tokenizerFile = str(ctx, 'tokenizer');
     const tokenizer = tokenizerFile === undefined ? undefined : await loadTokenizer(tokenizerFile);
     const ds = await openDataset(ctx, ctx.positionals[0], 'embed');
@@ -184,6 +198,8 @@ export const command: Command = {
         ...(pooling ? { pooling: pooling as Pooling } : {}),
         ...(mismatch ? { onLineageMismatch: mismatch as OnLineageMismatch } : {}),
         ...(frames ? { frames } : {}),
+        ...(shard ? { shard } : {}),
+        ...(providers ? { executionProviders: providers } : {}),
         signal: ctx.signal,
         onProgress: (p) => bar.update(p.done, p.total),
       });
@@ -198,7 +214,7 @@ export const command: Command = {
         );
       } else {
         ctx.out(
-          `embedded ${summary.embedded} rows into ${summary.column} (dim ${summary.dim}, version ${summary.version}, ${summary.imagesPerSecond.toFixed(1)} samples/s` +
+          `${summary.shard ? `shard ${summary.shard.index}/${summary.shard.count}: ` : ''}embedded ${summary.embedded} rows into ${summary.column} (dim ${summary.dim}, version ${summary.version}, ${summary.imagesPerSecond.toFixed(1)} samples/s` +
             `${summary.resumedFrom ? `, resumed after ${summary.resumedFrom}` : ''}${summary.empty ? `, ${summary.empty} empty` : ''})`,
         );
       }

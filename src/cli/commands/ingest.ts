@@ -6,6 +6,7 @@ import { openOptions } from '../env.js';
 import { json } from '../format.js';
 import { JSON_OPTION } from '../open.js';
 import { INGEST_LAYOUTS, type IngestLayout } from '../../ingest/index.js';
+import { SHARD_OPTIONS, shardOf } from '../shard.js';
 
 export const command: Command = {
   name: 'ingest',
@@ -51,6 +52,7 @@ export const command: Command = {
       description: 'commit every ROWS rows (default: once at the end)',
       number: integerAtLeast(1),
     },
+    ...SHARD_OPTIONS,
     json: { ...JSON_OPTION, description: 'print the summary as JSON (ingested, skipped with reasons, version, ...)' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
   },
@@ -76,6 +78,7 @@ export const command: Command = {
       boxColumns[m[1]] = [m[2], m[3], m[4], m[5]];
     }
     const concurrency = int(ctx, 'concurrency', 'ingest', 8, 1);
+    const shard = shardOf(ctx);
     const every = ctx.values['commit-every'] === undefined ? undefined : int(ctx, 'commit-every', 'ingest', 0, 1);
     openOptions(src, ctx.env);
     openOptions(dst, ctx.env);
@@ -103,6 +106,7 @@ export const command: Command = {
       ...(Object.keys(boxColumns).length ? { boxColumns } : {}),
       link: flag(ctx, 'link'),
       concurrency,
+      ...(shard ? { shard } : {}),
       ...(every !== undefined ? { commitEveryRows: every } : {}),
       onProgress: (p) => {
         skipped = p.skipped ?? skipped;

@@ -1,0 +1,24 @@
+import type { CommandContext, OptionSpec } from './command.js';
+import { integerAtLeast, str } from './command.js';
+import { resolveShard, type Shard } from '../shard.js';
+
+/** `--shard i/n` and `--shards N`, shared by the commands that run as shards (embed, ingest). */
+export const SHARD_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  shard: {
+    type: 'string',
+    value: 'I/N',
+    description:
+      'run shard I of N (0-based); default from JOB_COMPLETION_INDEX (Kubernetes Indexed Job, with --shards) or AWS_BATCH_JOB_ARRAY_INDEX/SIZE',
+  },
+  shards: {
+    type: 'string',
+    value: 'N',
+    description: 'shard count of a Kubernetes Indexed Job (its completions; default $STRATA_SHARDS)',
+    number: integerAtLeast(1),
+  },
+};
+
+/** The shard this command runs (see resolveShard), from its options and environment. */
+export function shardOf(ctx: CommandContext): Shard | undefined {
+  return resolveShard({ shard: str(ctx, 'shard'), shards: str(ctx, 'shards'), env: ctx.env });
+}

@@ -1,0 +1,32 @@
+import type { Dataset } from '../dataset/dataset.js';
+import type { Shard } from '../shard.js';
+import type { EmbedOptions } from './job-options.js';
+import { addOutputColumns, planOutput, type OutputPlan } from './job-output.js';
+import { tryCommit, untilCommitted } from './job-shard.js';
+import type { LineageIdentity } from './lineage.js';
+
+/**
+ * The output plan of a run; for a shard, first makes sure the column exists with this job's lineage
+ * marked `sharded`, in a commit of its own. That commit races with the other shards' (each adds the
+ * same column, or marks the same lineage): the loser re-reads the winner's lineage and adopts it when
+ * it matches (same model, preprocess, ...) or stops with CONFLICT naming both models, so shards of
+ * different models never write into one column.
+ */
+export async function prepareOutput(
+  ds: Dataset,
+  identity: LineageIdentity,
+  options: EmbedOptions,
+  model: { readonly uri: string; readonly inputDims: readonly number[]; readonly dim: number },
+  shard: Shard | undefined,
+): Promise<OutputPlan> {
+  if (!shard) return planOutput(ds, identity, options, model);
+  return untilCommitted(ds, async () => {
+    const plan = await planOutput(ds, identity, options, model, shard);
+    if (plan.existing && plan.lineage.sharded) return plan;
+    const lineage = { ...plan.lineage, sharded: true };
+    if (plan.existing) ds.setColumnMeta(plan.column, { lineage });
+    else addOutputColumns(ds, plan, model.dim, lineage);
+    const message = `embed ${identity.sourceColumn} → ${plan.column}: lineage for sharded runs`;
+    return (await tryCommit(ds, message)) ? planOutput(ds, identity, options, model, shard) : undefined;
+  });
+}

@@ -2,18 +2,16 @@
  * SIGKILL during fill, metadata, optimize and migrate commits (test/format/crash.test.ts kills
  * appends): after every kill the dataset reopens at a committed version with every byte checked.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLatestAnyManifest } from '../../src/format/latest.js';
 import { isV2 } from '../../src/format/manifest-v2.js';
 import { emptyManifest, type Manifest } from '../../src/format/manifest.js';
 import { Transaction } from '../../src/format/transaction.js';
 import { TransactionV2 } from '../../src/format/transaction-v2.js';
 import { VersionColumnReader } from '../../src/format/version-column-reader.js';
-import { VersionReader } from '../../src/format/version-reader.js';
+import { type VersionReader } from '../../src/format/version-reader.js';
 import { publishManifest } from '../../src/format/versions.js';
 import { openStorage } from '../../src/storage/open.js';
 import type { Storage } from '../../src/storage/storage.js';
@@ -21,25 +19,9 @@ import { rng } from '../helpers/random.js';
 import { rowBytes } from './fixtures/writer.js';
 import { fillBytes } from './fixtures/writer-v2.js';
 import { SCHEMA, createV2 } from './v2-helpers.js';
+import { latestVersion, startWriter } from './fixtures/run-writer.js';
 
-const WRITER = path.join(import.meta.dirname, 'fixtures', 'writer-v2.ts');
 const u32 = (n: number) => ({ bytes: new Uint8Array(new Uint32Array([n]).buffer), shape: [] });
-
-/** Starts a writer-v2 process; resolves `ready` once it opened the storage. */
-function startWriter(uri: string, args: (string | number)[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, uri, '{}', ...args.map(String)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise<void>((resolve) =>
-    child.stdout.on('data', (d) => String(d).includes('ready') && resolve()),
-  );
-  const exit = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
-  );
-  return { child, ready, exit };
-}
 
 /** Runs a writer for `args`, SIGKILLs it after `delayMs` past ready; true when the kill hit it alive. */
 async function killDuring(uri: string, args: (string | number)[], delayMs: number): Promise<boolean> {
@@ -54,14 +36,10 @@ async function killDuring(uri: string, args: (string | number)[], delayMs: numbe
   return false;
 }
 
-async function latest(storage: Storage): Promise<VersionReader> {
-  return new VersionReader(storage, await readLatestAnyManifest(storage));
-}
-
 /** Appends rows (writer w, seq from..) in commits of `perCommit` rows, in this process. */
 async function appendRows(storage: Storage, w: number, from: number, n: number, perCommit: number): Promise<void> {
   for (let s = from; s < from + n; s += perCommit) {
-    const txn = new TransactionV2(storage, await latest(storage), { writer: 'seed', chunkSizeBytes: 256 });
+    const txn = new TransactionV2(storage, await latestVersion(storage), { writer: 'seed', chunkSizeBytes: 256 });
     for (let q = s; q < Math.min(from + n, s + perCommit); q++) {
       const bytes = rowBytes(w, q);
       await txn.appendRow({ data: { bytes, shape: [bytes.length] }, seq: u32(q) });
@@ -72,7 +50,7 @@ async function appendRows(storage: Storage, w: number, from: number, n: number, 
 
 /** The latest version holds exactly `expected` rows (writer, seq) in order, every byte checked, and emb as filled. */
 async function verify(storage: Storage, expected: readonly [number, number][]): Promise<VersionReader> {
-  const v = await latest(storage);
+  const v = await latestVersion(storage);
   expect(v.length).toBe(expected.length);
   const data: Buffer[] = [];
   for await (const r of new VersionColumnReader(v, v.column('data')).scan())
@@ -124,7 +102,7 @@ describe('SIGKILL during fill, metadata, optimize and migrate commits (local sto
     const r = rng('crash-v2');
     for (let round = 0; round < 8; round++) {
       await seed(1, 60, 3); // 20 more fragments to fill
-      const start = await new VersionColumnReader(await latest(storage), SCHEMA[2]).storedLength();
+      const start = await new VersionColumnReader(await latestVersion(storage), SCHEMA[2]).storedLength();
       if (await killDuring(uri, ['fill', 100 + round, 'emb', start, expected.length], 20 + Math.floor(r() * 250)))
         kills++;
       await verify(storage, expected);
@@ -138,7 +116,7 @@ describe('SIGKILL during fill, metadata, optimize and migrate commits (local sto
         .sort((a, b) => a - b);
       expect(mine).toEqual(mine.map((_, i) => i)); // metadata commits are all-or-nothing, in order
     }
-    expect(await new VersionColumnReader(await latest(storage), SCHEMA[2]).storedLength()).toBeGreaterThan(0);
+    expect(await new VersionColumnReader(await latestVersion(storage), SCHEMA[2]).storedLength()).toBeGreaterThan(0);
     await storage.close();
   }, 120_000);
 

@@ -1,44 +1,18 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLatestAnyManifest } from '../../src/format/latest.js';
 import { VersionColumnReader } from '../../src/format/version-column-reader.js';
-import { VersionReader } from '../../src/format/version-reader.js';
 import { openStorage } from '../../src/storage/open.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { rowBytes } from './fixtures/writer.js';
 import { createV2 } from './v2-helpers.js';
 import { rng } from '../helpers/random.js';
-
-/** The format-v2 writer process (the one datasets use): `append <commits> <rowsPerCommit>`. */
-const WRITER = path.join(import.meta.dirname, 'fixtures', 'writer-v2.ts');
-
-function startWriter(uri: string, commits: number, perCommit: number, writer: number) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', WRITER, uri, '{}', 'append', String(writer), String(commits), String(perCommit)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise<void>((resolve) =>
-    child.stdout.on('data', (d) => String(d).includes('ready') && resolve()),
-  );
-  const exit = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
-  );
-  return { child, ready, exit };
-}
-
-async function latest(storage: Storage): Promise<VersionReader> {
-  return new VersionReader(storage, await readLatestAnyManifest(storage));
-}
+import { latestVersion, startWriter } from './fixtures/run-writer.js';
 
 /** Every committed row is whole and correct; returns the rows per writer in order. */
 async function verify(storage: Storage): Promise<Map<number, number[]>> {
-  const v = await latest(storage);
+  const v = await latestVersion(storage);
   const seqs: number[] = [];
   for await (const run of new VersionColumnReader(v, v.column('seq')).scan())
     for (const s of run.samples) seqs.push(new DataView(s!.bytes.buffer, s!.bytes.byteOffset).getUint32(0, true));
@@ -80,7 +54,7 @@ describe('crash safety and concurrent writers (local storage, real processes)', 
     for (let round = 0; round < 30; round++) {
       // Each round resumes where the committed data ends (the writer's seq restarts at 0, so
       // we only check structure and bytes, not continuity, across rounds).
-      const w = startWriter(uri, 100_000, 1 + Math.floor(r() * 20), round);
+      const w = startWriter(uri, ['append', round, 100_000, 1 + Math.floor(r() * 20)]);
       await w.ready;
       await new Promise((res) => setTimeout(res, 20 + Math.floor(r() * 300)));
       w.child.kill('SIGKILL');
@@ -88,7 +62,7 @@ describe('crash safety and concurrent writers (local storage, real processes)', 
       if (res.signal === 'SIGKILL') kills++;
       else expect(res.stderr).toBe('');
       const perWriter = await verify(storage);
-      const length = (await latest(storage)).length;
+      const length = (await latestVersion(storage)).length;
       expect(length).toBeGreaterThanOrEqual(lastLength);
       lastLength = length;
       // a writer's rows are a prefix 0..n-1 of its sequence: commits are all-or-nothing
@@ -103,15 +77,15 @@ describe('crash safety and concurrent writers (local storage, real processes)', 
     const uri = path.join(dir, 'concurrent');
     const storage = await openStorage(uri);
     await createV2(storage);
-    const a = startWriter(uri, 100, 3, 1);
-    const b = startWriter(uri, 60, 5, 2);
+    const a = startWriter(uri, ['append', 1, 100, 3]);
+    const b = startWriter(uri, ['append', 2, 60, 5]);
     const [ra, rb] = await Promise.all([a.exit, b.exit]);
     expect(ra.stderr + rb.stderr).toBe('');
     expect([ra.code, rb.code]).toEqual([0, 0]);
     const perWriter = await verify(storage);
     expect(perWriter.get(1)).toEqual(Array.from({ length: 300 }, (_, k) => k));
     expect(perWriter.get(2)).toEqual(Array.from({ length: 300 }, (_, k) => k));
-    expect((await latest(storage)).version).toBe(100 + 60);
+    expect((await latestVersion(storage)).version).toBe(100 + 60);
     await storage.close();
   }, 120_000);
 });

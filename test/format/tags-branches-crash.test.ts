@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,25 +14,7 @@ import type { Storage } from '../../src/storage/storage.js';
 import { rowBytes } from './fixtures/writer.js';
 import { createV2 } from './v2-helpers.js';
 import { rng } from '../helpers/random.js';
-
-const WRITER = path.join(import.meta.dirname, 'fixtures', 'writer-v2.ts');
-
-function startWriter(uri: string, mode: string, writer: number, ...args: number[]) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', WRITER, uri, '{}', mode, String(writer), ...args.map(String)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise<void>((resolve) =>
-    child.stdout.on('data', (d) => String(d).includes('ready') && resolve()),
-  );
-  const exit = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
-  );
-  return { child, ready, exit };
-}
+import { startWriter } from './fixtures/run-writer.js';
 
 /** Reads every row of a version, checking every byte; returns the seqs per writer in row order. */
 async function verify(v: VersionReader, order: number[] = []): Promise<Map<number, number[]>> {
@@ -89,7 +70,7 @@ describe('SIGKILL during tag and branch commits (local storage, real processes)'
     for (let round = 0; round < 12; round++) {
       const per = 1 + Math.floor(r() * 8);
       perCommit.set(round, per);
-      const w = startWriter(uri, 'tag', round, 100_000, per);
+      const w = startWriter(uri, ['tag', round, 100_000, per]);
       await w.ready;
       await new Promise((res) => setTimeout(res, 100 + Math.floor(r() * 600)));
       w.child.kill('SIGKILL');
@@ -141,7 +122,7 @@ describe('SIGKILL during tag and branch commits (local storage, real processes)'
     for (let round = 0; round < 12; round++) {
       const per = 1 + Math.floor(r() * 8);
       perCommit.set(round, per);
-      const w = startWriter(uri, 'branch', round, 100_000, per);
+      const w = startWriter(uri, ['branch', round, 100_000, per]);
       await w.ready;
       await new Promise((res) => setTimeout(res, 100 + Math.floor(r() * 600)));
       w.child.kill('SIGKILL');

@@ -1,41 +1,16 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLatestAnyManifest } from '../../src/format/latest.js';
 import { VersionColumnReader } from '../../src/format/version-column-reader.js';
-import { VersionReader } from '../../src/format/version-reader.js';
-import type { Storage } from '../../src/storage/storage.js';
+import { type VersionReader } from '../../src/format/version-reader.js';
 import { type Backend, startBackend } from '../helpers/backends.js';
 import { rowBytes } from './fixtures/writer.js';
 import { fillBytes } from './fixtures/writer-v2.js';
 import { SCHEMA, createV2 } from './v2-helpers.js';
+import { latestVersion, runWriter } from './fixtures/run-writer.js';
 
-const WRITER = path.join(import.meta.dirname, 'fixtures', 'writer-v2.ts');
 /** STRATA_FULL_CONCURRENCY=1 runs the full size (16 appenders × 50 commits). */
 const FULL = process.env.STRATA_FULL_CONCURRENCY === '1';
 const APPENDERS = FULL ? 16 : 4;
 const COMMITS = FULL ? 50 : 8;
-
-function run(uri: string, options: Record<string, unknown>, args: (string | number)[]) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', WRITER, uri, JSON.stringify(options), ...args.map(String)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdout.on('data', (d) => (stdout += d));
-  return new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, stderr, stdout })),
-  );
-}
-
-async function latest(storage: Storage): Promise<VersionReader> {
-  return new VersionReader(storage, await readLatestAnyManifest(storage));
-}
 
 /** Rows per writer, in order, with every byte checked. */
 async function rowsByWriter(v: VersionReader): Promise<Map<number, number[]>> {
@@ -75,11 +50,11 @@ for (const name of ['local', 's3'] as const) {
       const storage = await backend.open(uri);
       await createV2(storage);
       const results = await Promise.all(
-        Array.from({ length: APPENDERS }, (_, w) => run(uri, backend.options, ['append', w + 1, COMMITS, 3])),
+        Array.from({ length: APPENDERS }, (_, w) => runWriter(uri, backend.options, ['append', w + 1, COMMITS, 3])),
       );
       for (const r of results) expect(r.stderr).toBe('');
       expect(results.map((r) => r.code)).toEqual(results.map(() => 0));
-      const v = await latest(storage);
+      const v = await latestVersion(storage);
       expect(v.version).toBe(APPENDERS * COMMITS);
       const per = await rowsByWriter(v);
       for (let w = 1; w <= APPENDERS; w++) expect(per.get(w)).toEqual(Array.from({ length: COMMITS * 3 }, (_, k) => k));
@@ -90,17 +65,17 @@ for (const name of ['local', 's3'] as const) {
       const uri = backend.uri();
       const storage = await backend.open(uri);
       await createV2(storage);
-      const seed = await run(uri, backend.options, ['append', 9, 8, 5]); // 8 fragments of 5 rows
+      const seed = await runWriter(uri, backend.options, ['append', 9, 8, 5]); // 8 fragments of 5 rows
       expect(seed.code).toBe(0);
       const results = await Promise.all([
-        run(uri, backend.options, ['fill', 1, 'emb', 0, 20]),
-        run(uri, backend.options, ['fill', 2, 'emb', 20, 40]),
-        run(uri, backend.options, ['append', 3, 6, 2]),
-        run(uri, backend.options, ['meta', 4, 6]),
+        runWriter(uri, backend.options, ['fill', 1, 'emb', 0, 20]),
+        runWriter(uri, backend.options, ['fill', 2, 'emb', 20, 40]),
+        runWriter(uri, backend.options, ['append', 3, 6, 2]),
+        runWriter(uri, backend.options, ['meta', 4, 6]),
       ]);
       for (const r of results) expect(r.stderr).toBe('');
       expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0]);
-      const v = await latest(storage);
+      const v = await latestVersion(storage);
       expect(v.length).toBe(40 + 12);
       const emb = new VersionColumnReader(v, v.column('emb'));
       for (let r = 0; r < 40; r++)

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,23 +10,7 @@ import type { Storage } from '../../src/storage/storage.js';
 import { rng } from '../helpers/random.js';
 import { rowBytes } from './fixtures/writer.js';
 import { createV2 } from './v2-helpers.js';
-
-const WRITER = path.join(import.meta.dirname, 'fixtures', 'writer-v2.ts');
-
-function startChurn(uri: string, writer: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, uri, '{}', 'churn', String(writer), '100000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise<void>((resolve) =>
-    child.stdout.on('data', (d) => String(d).includes('ready') && resolve()),
-  );
-  const exit = new Promise<{ signal: string | null; stderr: string }>((resolve) =>
-    child.on('exit', (_code, signal) => resolve({ signal, stderr })),
-  );
-  return { child, ready, exit };
-}
+import { startWriter } from './fixtures/run-writer.js';
 
 /** Every live row of version `v` is whole and correct, and its row ids are distinct. */
 async function verify(storage: Storage, v: VersionReader): Promise<void> {
@@ -70,7 +53,7 @@ describe('SIGKILL during delete and update commits (local storage, real processe
     let kills = 0;
     let lastVersion = 0;
     for (let round = 0; round < 20; round++) {
-      const w = startChurn(uri, round + 1);
+      const w = startWriter(uri, ['churn', round + 1, 100_000]);
       await w.ready;
       await new Promise((res) => setTimeout(res, 50 + Math.floor(r() * 400)));
       w.child.kill('SIGKILL');

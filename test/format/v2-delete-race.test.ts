@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAnyManifest, readLatestAnyManifest } from '../../src/format/latest.js';
+import { readAnyManifest } from '../../src/format/latest.js';
 import { TransactionV2 } from '../../src/format/transaction-v2.js';
 import { VersionColumnReader } from '../../src/format/version-column-reader.js';
 import { VersionReader } from '../../src/format/version-reader.js';
@@ -9,30 +7,9 @@ import type { Storage } from '../../src/storage/storage.js';
 import { type Backend, startBackend } from '../helpers/backends.js';
 import { rowBytes } from './fixtures/writer.js';
 import { createV2 } from './v2-helpers.js';
+import { latestVersion, runWriter } from './fixtures/run-writer.js';
 
-const WRITER = path.join(import.meta.dirname, 'fixtures', 'writer-v2.ts');
 const ROUNDS = 3;
-
-function run(uri: string, options: Record<string, unknown>, args: (string | number)[]) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', WRITER, uri, JSON.stringify(options), ...args.map(String)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdout.on('data', (d) => (stdout += d));
-  return new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, stderr, stdout })),
-  );
-}
-
-async function latest(storage: Storage): Promise<VersionReader> {
-  return new VersionReader(storage, await readLatestAnyManifest(storage));
-}
 
 /** (writer, seq) of every live row in position order, every byte checked. */
 async function rows(v: VersionReader): Promise<[number, number][]> {
@@ -51,7 +28,7 @@ async function rows(v: VersionReader): Promise<[number, number][]> {
 
 async function seed(storage: Storage, n: number): Promise<void> {
   await createV2(storage);
-  const txn = new TransactionV2(storage, await latest(storage), { writer: 'seed', chunkSizeBytes: 64 });
+  const txn = new TransactionV2(storage, await latestVersion(storage), { writer: 'seed', chunkSizeBytes: 64 });
   for (let q = 0; q < n; q++) {
     const bytes = rowBytes(9, q);
     await txn.appendRow({
@@ -77,18 +54,18 @@ for (const name of ['local', 's3'] as const) {
       const storage = await backend.open(uri);
       await seed(storage, 10);
       for (let round = 0; round < ROUNDS; round++) {
-        const base = await latest(storage);
+        const base = await latestVersion(storage);
         const pos = round; // row ids 0.. are at positions 0.. until updated
         const rowId = (await base.rowIdsOf(await base.slotAt(pos)))[pos - (await base.slotAt(pos)).start];
         const [del, upd] = await Promise.all([
-          run(uri, backend.options, ['delete', 1, base.version, pos]),
-          run(uri, backend.options, ['update', 2, base.version, pos]),
+          runWriter(uri, backend.options, ['delete', 1, base.version, pos]),
+          runWriter(uri, backend.options, ['update', 2, base.version, pos]),
         ]);
         for (const r of [del, upd]) expect(r.stderr).toBe('');
         expect([del.code, upd.code].sort()).toEqual([0, 3]);
         const loser = del.code === 3 ? del : upd;
         expect(loser.stdout).toContain(`conflict ${rowId}`);
-        const v = await latest(storage);
+        const v = await latestVersion(storage);
         expect(v.version).toBe(base.version + 1);
         const ids: number[] = [];
         for (const slot of await v.allFragments()) ids.push(...(await v.rowIdsOf(slot)));
@@ -111,13 +88,13 @@ for (const name of ['local', 's3'] as const) {
       const storage = await backend.open(uri);
       await seed(storage, 6);
       const results = await Promise.all([
-        run(uri, backend.options, ['deletes', 1, 5]),
-        run(uri, backend.options, ['append', 3, 5, 2]),
-        run(uri, backend.options, ['append', 4, 5, 2]),
+        runWriter(uri, backend.options, ['deletes', 1, 5]),
+        runWriter(uri, backend.options, ['append', 3, 5, 2]),
+        runWriter(uri, backend.options, ['append', 4, 5, 2]),
       ]);
       for (const r of results) expect(r.stderr).toBe('');
       expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
-      const v = await latest(storage);
+      const v = await latestVersion(storage);
       expect(v.version).toBe(1 + 15);
       const got = await rows(v);
       expect(got.length).toBe(6 + 20 - 5);

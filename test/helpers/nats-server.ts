@@ -3,22 +3,17 @@
  * (`nats-server -js -a 127.0.0.1 -p <port> -sd <dir>`). Same skip rule as redis-server.ts: outside CI
  * a missing binary skips (NATS_SKIP holds why); with CI=true it fails the suite.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findBinary, freePort } from './ports.js';
 
-function findNatsServer(): string | undefined {
-  for (const c of [process.env.NATS_SERVER_BIN, 'nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server']) {
-    if (!c) continue;
-    const r = spawnSync(c, ['--version'], { encoding: 'utf8' });
-    if (r.status === 0 && /nats-server/i.test(r.stdout + r.stderr)) return c;
-  }
-  return undefined;
-}
-
-export const NATS_SERVER_BIN = findNatsServer();
+export const NATS_SERVER_BIN = findBinary(
+  [process.env.NATS_SERVER_BIN, 'nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server'],
+  /nats-server/i,
+);
 
 export const NATS_SKIP: string | false =
   NATS_SERVER_BIN || process.env.CI
@@ -26,18 +21,6 @@ export const NATS_SKIP: string | false =
     : 'nats-server is not installed (apt-get install -y nats-server); JetStream tests skipped';
 
 if (NATS_SKIP) console.warn(`[nats-server helper] ${NATS_SKIP}`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** True once the server sends its INFO line. */
 async function ready(port: number): Promise<boolean> {

@@ -7,23 +7,15 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findBinary, freePort } from './ports.js';
 
-function findRedisServer(): string | undefined {
-  const fromEnv = process.env.REDIS_SERVER_BIN;
-  const candidates = [fromEnv, 'redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'].filter(
-    Boolean,
-  ) as string[];
-  for (const c of candidates) {
-    const r = spawnSync(c, ['--version'], { encoding: 'utf8' });
-    if (r.status === 0 && /Redis server/i.test(r.stdout)) return c;
-  }
-  return undefined;
-}
-
-export const REDIS_SERVER_BIN = findRedisServer();
+export const REDIS_SERVER_BIN = findBinary(
+  [process.env.REDIS_SERVER_BIN, 'redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'],
+  /Redis server/i,
+);
 
 /** Why Redis suites skip, or false when they must run (installed, or CI where missing is a failure). */
 export const REDIS_SKIP: string | false =
@@ -32,18 +24,6 @@ export const REDIS_SKIP: string | false =
     : 'redis-server is not installed (apt-get install -y redis-server); Redis tests skipped';
 
 if (REDIS_SKIP) console.warn(`[redis-server helper] ${REDIS_SKIP}`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -21,7 +21,7 @@ const AGGS = [
 
 /** Rows ordered by entity key text, then tile start: a canonical order for comparing tables. */
 function canonical(rows: Rec[]): Rec[] {
-  const key = (r: Rec) => encodeEntityKey({ k: r.k }) + '|' + String(r.tile_start ?? '').padStart(20, '0');
+  const key = (r: Rec) => encodeEntityKey({ k: r.k }) + '|' + String(Number(r.tile_start ?? 0)).padStart(20, '0');
   return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 

@@ -97,8 +97,16 @@ export {
 } from './dataset/batches/index.js';
 export type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from './interop/types.js';
 
-// shards of long jobs (embed, ingest): --shard i/n, Kubernetes Indexed Jobs, AWS Batch array jobs
-export { resolveShard, parseShard, shardOfKey, type Shard, type ShardEnv, type ResolveShardOptions } from './shard.js';
+// shards of long jobs (embed, ingest, backfill, materialize): --shard i/n, Kubernetes Indexed Jobs, AWS Batch array jobs
+export {
+  resolveShard,
+  parseShard,
+  shardOfKey,
+  shardOfEntity,
+  type Shard,
+  type ShardEnv,
+  type ResolveShardOptions,
+} from './shard.js';
 
 // ingest: folders, S3 prefixes and tables into a dataset
 export { ingest, INGEST_LAYOUTS, type IngestOptions, type IngestSummary, type IngestLayout } from './ingest/index.js';
@@ -180,6 +188,7 @@ export {
   type DataFrameLike,
   type ApplyResult,
   type BackfillRange,
+  type BackfillOptions,
   type DefinitionIssue,
   type DefLocation,
   type SourceLoader,

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { StrataError } from './errors.js';
+import { encodeEntityKey } from './online/keys.js';
 
 /**
  * One shard of a job split `count` ways: shard `index` (0-based) does its deterministic part of the
- * work (embed: whole fragments, by fragment id; ingest: source files, by a hash of their path).
+ * work (embed: whole fragments, by fragment id; ingest: source files, by a hash of their path;
+ * backfill and materialize: entities, by a hash of the entity key — see shardOfEntity).
  * Every shard commits its own part; together the `count` shards do the whole job once.
  */
 export interface Shard {
@@ -114,6 +116,30 @@ export function resolveShard(options: ResolveShardOptions = {}): Shard | undefin
 export function shardOfKey(key: string, count: number): number {
   const h = createHash('sha256').update(key).digest();
   return h.readUIntBE(0, 6) % count;
+}
+
+/**
+ * The shard (0..count-1) of an entity: shardOfKey of its canonical online-store key text
+ * (`encodeEntityKey` over `joinKeys`), so every process on every run puts an entity in the same
+ * shard. Give the key as the schema types it (the engine's keys): an int64 join key 7 and the
+ * string '7' are different keys, as they are in the store; 7 and 7n are the same.
+ */
+export function shardOfEntity(
+  key: Readonly<Record<string, unknown>>,
+  joinKeys: readonly string[],
+  count: number,
+): number {
+  return count === 1 ? 0 : shardOfKey(encodeEntityKey(key, joinKeys), count);
+}
+
+/** A predicate: does an entity key belong to `shard`? Always true without a shard. */
+export function entityFilter(
+  shard: Shard | undefined,
+  joinKeys: readonly string[],
+): ((key: Readonly<Record<string, unknown>>) => boolean) | null {
+  if (!shard || shard.count === 1) return null;
+  const { index, count } = checkShard(shard);
+  return (key) => shardOfEntity(key, joinKeys, count) === index;
 }
 
 /** `i/n`, as the CLI writes it. */

@@ -2,7 +2,7 @@ import type { CommandContext, OptionSpec } from './command.js';
 import { integerAtLeast, str } from './command.js';
 import { resolveShard, type Shard } from '../shard.js';
 
-/** `--shard i/n` and `--shards N`, shared by the commands that run as shards (embed, ingest). */
+/** `--shard i/n` and `--shards N`, shared by the commands that run as shards (embed, ingest, materialize). */
 export const SHARD_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   shard: {
     type: 'string',

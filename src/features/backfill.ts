@@ -33,20 +33,33 @@ export interface TileSet {
   readonly tileOff: Int32Array;
 }
 
-export function tilesTable(plan: ViewPlan, set: TileSet, range: BackfillRange = {}): A.Table {
+/**
+ * The tiles of `set` in `range`, as a table; with `entity`, only the entities it accepts (a shard's:
+ * their tiles are whole, the same rows an unsharded backfill has for them).
+ */
+export function tilesTable(
+  plan: ViewPlan,
+  set: TileSet,
+  range: BackfillRange = {},
+  entity: ((key: Record<string, unknown>) => boolean) | null = null,
+): A.Table {
   const { tiles, tileOff, keys } = set;
   const T = plan.tileMs;
   const lo = range.start ? range.start.getTime() : -Infinity;
   const hi = range.end ? range.end.getTime() : Infinity;
   const nCodes = keys.size;
   // the selected tile slots (null: all, in slot order) and each entity's run of output rows
-  const all = lo === -Infinity && hi === Infinity;
+  const all = lo === -Infinity && hi === Infinity && !entity;
   const keep = all ? null : new Int32Array(tiles.m);
   let runOff = tileOff;
   if (keep) {
     runOff = new Int32Array(nCodes + 1);
     let k = 0;
     for (let c = 0; c < nCodes; c++) {
+      if (entity && !entity(keys.keyOf(c))) {
+        runOff[c + 1] = k;
+        continue;
+      }
       for (let s = tileOff[c]; s < tileOff[c + 1]; s++) {
         const start = tiles.idx[s] * T;
         if (start + T > lo && start < hi) keep[k++] = s;

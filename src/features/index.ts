@@ -8,6 +8,7 @@ export {
   type FeatureRepoOptions,
   type FeatureRepoLoadOptions,
   type LatestValuesOptions,
+  type BackfillOptions,
   type StreamStats,
 } from './repo.js';
 export type { EngineOptions, PairStrategy, TileStrategy } from './engine.js';

@@ -4,6 +4,7 @@
  * every entity with an event in [start, end] (event timestamp reported = `end`).
  */
 import { throwIfAborted } from '../errors.js';
+import { entityFilter, type Shard } from '../shard.js';
 import { cellValue } from './columns.js';
 import { Composer, lowerBound, upperBound, type EntityRange } from './compose.js';
 import type { TileStrategy } from './engine.js';
@@ -21,7 +22,7 @@ export function* latestBatches(
   idx: IndexedEvents,
   range: { startMs: number; endMs: number },
   tileStrategy: TileStrategy,
-  options: LongOptions,
+  options: LongOptions & { readonly shard?: Shard },
 ): Generator<FeatureRowBatch> {
   const { offsets, ts, order } = idx.sorted;
   const { startMs, endMs } = range;
@@ -29,6 +30,8 @@ export function* latestBatches(
   const cols = view.kind === 'plain' ? view.columns.map((c) => idx.table.getChild(c)!) : [];
   const composer = plan ? new Composer(plan) : null;
   const built = plan ? tilesForQueries(plan, idx, nCodes, tileStrategy) : null;
+  // tiles are chosen for all entities (as unsharded), so a shard's values are bit-identical to those of a whole run
+  const inShard = entityFilter(options.shard, idx.keys.columns);
   const r: EntityRange = { e0: 0, e1: 0, t0: 0, t1: 0 };
   let batch: { entityKeys: Record<string, unknown>[]; values: Record<string, unknown>[]; eventTimestampsMs: number[] } =
     { entityKeys: [], values: [], eventTimestampsMs: [] };
@@ -39,6 +42,7 @@ export function* latestBatches(
     const first = lowerBound(ts, startMs, lo, hi);
     const end = upperBound(ts, endMs, first, hi);
     if (end <= first) continue;
+    if (inShard && !inShard(idx.keys.keyOf(c))) continue;
     const values: Record<string, unknown> = {};
     if (view.kind === 'plain') {
       const p = end - 1;

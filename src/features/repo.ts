@@ -7,6 +7,7 @@
  */
 import type * as A from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
+import { entityFilter, type Shard } from '../shard.js';
 import { tableFromRecords } from './build.js';
 import { groupDefinitions } from './define.js';
 import { dtypeOfArrow } from './dtypes.js';
@@ -68,6 +69,13 @@ export interface FeatureRepoLoadOptions {
 export interface LatestValuesOptions extends LongOptions {
   readonly start?: Date;
   readonly end: Date;
+  /** Only the entities of this shard (by a stable hash of the entity key; see shardOfEntity). */
+  readonly shard?: Shard;
+}
+
+export interface BackfillOptions extends LongOptions, BackfillRange {
+  /** Only the tiles of this shard's entities (by a stable hash of the entity key; see shardOfEntity). */
+  readonly shard?: Shard;
 }
 
 export interface StreamStats {
@@ -218,7 +226,7 @@ export class FeatureRepo {
   }
 
   /** The tiles of an aggregation view over its whole source (see backfill.ts for the columns). */
-  async backfill(viewName: string, options: LongOptions & BackfillRange = {}): Promise<A.Table> {
+  async backfill(viewName: string, options: BackfillOptions = {}): Promise<A.Table> {
     this.#open();
     const view = this.view(viewName);
     if (view.kind !== 'aggregation')
@@ -235,10 +243,20 @@ export class FeatureRepo {
       throwIfAborted(options.signal, `backfill(${viewName})`);
       const built = await buildTilesDirect(plan, coded, vals, this.#engine.parallelMinEvents);
       options.onProgress?.({ phase: 'tiles', done: built.tiles.m, total: built.tiles.m, unit: 'tiles' });
-      return tilesTable(plan, { keys: coded.keys, table, ...built }, options);
+      return tilesTable(
+        plan,
+        { keys: coded.keys, table, ...built },
+        options,
+        entityFilter(options.shard, coded.keys.columns),
+      );
     }
     const idx = await this.#index(view, options);
-    return tilesTable(plan, { keys: idx.keys, table: idx.table, ...tilesFor(plan, idx) }, options);
+    return tilesTable(
+      plan,
+      { keys: idx.keys, table: idx.table, ...tilesFor(plan, idx) },
+      options,
+      entityFilter(options.shard, idx.keys.columns),
+    );
   }
 
   /** Values the online store should hold as of `end` (online contract; see latest.ts). */

@@ -40,6 +40,7 @@ export {
   materializeIncremental,
   materializedEnd,
   watermarkKey,
+  shardWatermarkKey,
   toWriteRows,
   type MaterializeOptions,
   type MaterializeIncrementalOptions,

@@ -3,8 +3,16 @@
  * an online store, batch by batch. Safe to kill and re-run: writes are idempotent and ordered by event
  * time, and a view's watermark (`view:<name>:materialized_end_ms` in the store's state) only advances
  * after the whole view is written, so a re-run converges to the state an uninterrupted run leaves.
+ *
+ * Sharded (`shard: { index, count }`): each shard writes only its entities' rows (split by a stable
+ * hash of the entity key, shardOfEntity), so shards never write the same row. Watermarks merge: a
+ * shard advances its own `view:<name>:materialized_end_ms:shard:<i>/<n>`, and the view's watermark
+ * advances to the minimum of the `count` shard watermarks once every shard has one — it never passes
+ * the end of a shard that has not finished. (Two shards finishing at once may leave it one run
+ * behind; an incremental run then re-writes the same rows, which the event-time rule makes harmless.)
  */
 import { StrataError, throwIfAborted } from '../errors.js';
+import { checkShard, entityFilter, shardLabel, type Shard } from '../shard.js';
 import { coerceForDtype } from './dtypes.js';
 import { indexRepo, viewOf } from './repo-index.js';
 import type { OnlineStore, OnlineWriteRow } from './store.js';
@@ -20,6 +28,8 @@ export interface MaterializeOptions {
   readonly onProgress?: (p: Progress) => void;
   /** Rows per store write. Default 1000. */
   readonly batchRows?: number;
+  /** Only this shard's entities (by a stable hash of the entity key); see the module comment for watermarks. */
+  readonly shard?: Shard;
 }
 
 export interface MaterializeIncrementalOptions {
@@ -28,6 +38,8 @@ export interface MaterializeIncrementalOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: Progress) => void;
   readonly batchRows?: number;
+  /** Only this shard's entities; it starts where this shard (else the whole view) last ended. */
+  readonly shard?: Shard;
 }
 
 export interface ViewMaterialization {
@@ -48,6 +60,11 @@ export interface MaterializeResult {
 /** State key of a view's materialization watermark (epoch ms, as text). */
 export function watermarkKey(view: string): string {
   return `view:${view}:materialized_end_ms`;
+}
+
+/** State key of one shard's materialization watermark of a view. */
+export function shardWatermarkKey(view: string, shard: Shard): string {
+  return `${watermarkKey(view)}:shard:${shardLabel(shard)}`;
 }
 
 /** Last materialized end of a view, or undefined when never materialized. */
@@ -72,6 +89,7 @@ export async function materialize(
       },
     );
   }
+  wholeOrShard(options.shard); // INVALID_ARGUMENT before anything is written
   const views = pickViews(repo, options.views);
   const out: ViewMaterialization[] = [];
   for (const view of views) out.push(await materializeView(repo, store, view, startMs, endMs, options));
@@ -84,9 +102,12 @@ export async function materializeIncremental(
   options: MaterializeIncrementalOptions,
 ): Promise<MaterializeResult> {
   const endMs = checkDate(options.end, 'end');
+  const shard = wholeOrShard(options.shard);
   const out: ViewMaterialization[] = [];
   for (const view of pickViews(repo, options.views)) {
-    const prev = await store.getState(watermarkKey(view.name));
+    const prev =
+      (shard ? await store.getState(shardWatermarkKey(view.name, shard)) : undefined) ??
+      (await store.getState(watermarkKey(view.name)));
     const startMs = prev !== undefined ? Number(prev) : view.ttlMs && view.ttlMs > 0 ? endMs - view.ttlMs : 0;
     if (startMs >= endMs) {
       out.push({ view: view.name, startMs, endMs, rows: 0, written: 0, skipped: 0 });
@@ -103,9 +124,12 @@ async function materializeView(
   view: OnlineView,
   startMs: number,
   endMs: number,
-  options: { signal?: AbortSignal; onProgress?: (p: Progress) => void; batchRows?: number },
+  options: { signal?: AbortSignal; onProgress?: (p: Progress) => void; batchRows?: number; shard?: Shard },
 ): Promise<ViewMaterialization> {
   const batchRows = options.batchRows ?? 1000;
+  const shard = wholeOrShard(options.shard);
+  // the repo may ignore `shard` (an OnlineRepo need not support it): rows are filtered here too
+  const inShard = entityFilter(shard, view.entities);
   let rows = 0;
   let written = 0;
   let skipped = 0;
@@ -117,6 +141,7 @@ async function materializeView(
     signal: options.signal,
     // the engine's own progress, e.g. events dropped for a null key or time ('dropped <view>')
     onProgress: options.onProgress,
+    ...(shard ? { shard } : {}),
   });
   let pending: OnlineWriteRow[] = [];
   const flush = async (): Promise<void> => {
@@ -131,16 +156,37 @@ async function materializeView(
   for await (const batch of source) {
     throwIfAborted(options.signal, phase);
     for (const row of toWriteRows(view, batch)) {
+      if (inShard && !inShard(row.entityKey)) continue;
       pending.push(row);
       if (pending.length >= batchRows) await flush();
     }
     await flush();
   }
   await flush();
-  const key = watermarkKey(view.name);
+  if (shard) {
+    await advanceState(store, shardWatermarkKey(view.name, shard), endMs);
+    const ends: number[] = [];
+    for (let i = 0; i < shard.count; i++) {
+      const s = await store.getState(shardWatermarkKey(view.name, { index: i, count: shard.count }));
+      if (s === undefined) break;
+      ends.push(Number(s));
+    }
+    if (ends.length === shard.count) await advanceState(store, watermarkKey(view.name), Math.min(...ends));
+  } else await advanceState(store, watermarkKey(view.name), endMs);
+  return { view: view.name, startMs, endMs, rows, written, skipped };
+}
+
+/** Sets a watermark to `endMs` unless it already is at or past it. */
+async function advanceState(store: OnlineStore, key: string, endMs: number): Promise<void> {
   const prev = await store.getState(key);
   if (prev === undefined || Number(prev) < endMs) await store.setState(key, String(endMs));
-  return { view: view.name, startMs, endMs, rows, written, skipped };
+}
+
+/** A checked shard, or undefined for the whole job (no shard, or 1 shard). */
+function wholeOrShard(shard: Shard | undefined): Shard | undefined {
+  if (!shard) return undefined;
+  const s = checkShard(shard);
+  return s.count === 1 ? undefined : s;
 }
 
 /** Turns an engine batch into store rows: the view's join keys and features only, values coerced to their dtype. */

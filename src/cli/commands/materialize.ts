@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { UsageError, flag, requireStr, str } from '../command.js';
 import { json, table } from '../format.js';
 import { JSON_OPTION } from '../open.js';
+import { SHARD_OPTIONS, shardOf } from '../shard.js';
 import { REPO_POSITIONAL, STORE_ENV_HELP, STORE_OPTIONS, loadRepo, openStore, parseTime, repoDir } from '../repo.js';
 
 export const command: Command = {
@@ -14,6 +15,7 @@ export const command: Command = {
     end: { type: 'string', value: 'TIME', description: 'end (ISO 8601, epoch ms, or now); required' },
     incremental: { type: 'boolean', description: 'start where the last materialization of each view ended' },
     views: { type: 'string', value: 'A,B', description: 'only these feature views (default: all online views)' },
+    ...SHARD_OPTIONS,
     ...STORE_OPTIONS,
     json: { ...JSON_OPTION, description: 'print the per-view result as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
@@ -22,6 +24,7 @@ export const command: Command = {
   examples: [
     'strata materialize ./feature_repo --start 2024-01-01 --end 2024-01-04',
     'strata materialize --incremental --end now',
+    'strata materialize ./feature_repo --start 2024-01-01 --end 2024-01-04 --shard 0/4   # entities of shard 0 of 4',
   ],
   async run(ctx) {
     const end = parseTime(requireStr(ctx, 'end', 'materialize'), 'end', 'materialize');
@@ -35,20 +38,32 @@ export const command: Command = {
       ?.split(',')
       .map((v) => v.trim())
       .filter(Boolean);
+    const shard = shardOf(ctx);
     const repo = await loadRepo(ctx);
     let store;
     const bar = ctx.progress('materialize', 'rows');
     try {
       store = await openStore(ctx, 'materialize', repoDir(ctx), repo.project);
       const { materialize, materializeIncremental } = await import('../../online/materialize.js');
-      const common = { ...(views ? { views } : {}), signal: ctx.signal, onProgress: bar.onProgress };
+      const common = {
+        ...(views ? { views } : {}),
+        ...(shard ? { shard } : {}),
+        signal: ctx.signal,
+        onProgress: bar.onProgress,
+      };
       const r = start
         ? await materialize(repo, store, { start, end, ...common })
         : await materializeIncremental(repo, store, { end, ...common });
       bar.done();
       if (flag(ctx, 'json')) {
         ctx.out(
-          json({ store: store.kind, start: start?.toISOString() ?? null, end: end.toISOString(), views: r.views }),
+          json({
+            store: store.kind,
+            ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}),
+            start: start?.toISOString() ?? null,
+            end: end.toISOString(),
+            views: r.views,
+          }),
         );
         return;
       }

@@ -74,6 +74,11 @@ export interface OptimizeDatasetOptions {
   readonly targetChunkBytes?: number;
   /** Rows per rewritten fragment (at most). Default 1 048 576. */
   readonly targetFragmentRows?: number;
+  /**
+   * A fragment with more than this fraction of its rows deleted is rewritten without them even when
+   * it is large or alone. Default 0.1.
+   */
+  readonly maxDeletedFraction?: number;
   /** Cancels the rewrite (ABORTED); nothing is published. */
   readonly signal?: AbortSignal;
   /** Fragments rewritten so far (phase 'optimize', unit 'fragments'). */

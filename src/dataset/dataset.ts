@@ -74,6 +74,11 @@ export interface OptimizeDatasetOptions {
   readonly targetChunkBytes?: number;
   /** Rows per rewritten fragment (at most). Default 1 048 576. */
   readonly targetFragmentRows?: number;
+  /**
+   * A fragment with more than this fraction of its rows deleted is rewritten without them even when
+   * it is large or alone. Default 0.1.
+   */
+  readonly maxDeletedFraction?: number;
   /** Cancels the rewrite (ABORTED); nothing is published. */
   readonly signal?: AbortSignal;
   /** Fragments rewritten so far (phase 'optimize', unit 'fragments'). */
@@ -623,8 +628,9 @@ export class Dataset {
   /**
    * Compacts the latest version: small adjacent fragments (and so their small chunks) are rewritten
    * into fragments of up to `targetFragmentRows` rows with chunks near `targetChunkBytes`, as one
-   * commit that keeps rows appended meanwhile and every row's id. Versions before it still read
-   * their objects until `vacuum`. Opens the version it published.
+   * commit that keeps rows appended meanwhile and every row's id. Deleted rows are not copied (a
+   * fragment with more than `maxDeletedFraction` deleted is rewritten even alone). Versions before
+   * it still read their objects until `vacuum`. Opens the version it published.
    */
   async optimize(options: OptimizeDatasetOptions = {}): Promise<OptimizeSummary> {
     if (this.core.hasPendingChanges) {

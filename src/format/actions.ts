@@ -51,7 +51,8 @@ export type Action =
   | { readonly type: 'setMeta'; readonly key: string; readonly value?: unknown; readonly remove?: boolean }
   /**
    * Compaction: fragments `fragmentIds` are replaced by `newFragments` (placed where the first of
-   * them was), whose files carry the rows' ids (`rowIds`), in the same order.
+   * them was; none when every row was deleted), which hold their live rows in the same order, without
+   * deletions, and whose files carry the rows' ids (`rowIds`).
    */
   | {
       readonly type: 'rewrite';

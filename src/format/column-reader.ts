@@ -173,6 +173,22 @@ export class ColumnReader {
   }
 
   /**
+   * Chunk k read and verified now, bypassing the chunk cache (a scan's read-ahead). A rejection is
+   * already observed, so it surfaces only where the promise is awaited.
+   */
+  loadChunk(k: number, signal?: AbortSignal): Promise<DecodedChunk> {
+    const ref = this.column.chunks[k];
+    const p = this.storage
+      .get(ref.key, { signal })
+      .then((bytes) => decodeRefChunk(bytes, ref, this.column))
+      .catch((err: unknown) => {
+        throw this.wrap(err, ref.key);
+      });
+    p.catch(() => undefined);
+    return p;
+  }
+
+  /**
    * Samples [start, end) in order, one run per chunk, reading whole chunks with up to
    * `prefetchChunks` reads ahead (bounded memory: at most prefetch+1 chunks held).
    */
@@ -187,17 +203,7 @@ export class ColumnReader {
     const last = this.locate(stop - 1);
     const prefetch = Math.max(0, options.prefetchChunks ?? 2);
     const queue: Promise<DecodedChunk>[] = [];
-    const load = (k: number): Promise<DecodedChunk> => {
-      const ref = this.column.chunks[k];
-      const p = this.storage
-        .get(ref.key, { signal: options.signal })
-        .then((bytes) => decodeRefChunk(bytes, ref, this.column))
-        .catch((err: unknown) => {
-          throw this.wrap(err, ref.key);
-        });
-      p.catch(() => undefined); // surfaced when awaited in order
-      return p;
-    };
+    const load = (k: number): Promise<DecodedChunk> => this.loadChunk(k, options.signal);
     let next = first;
     while (next <= last && queue.length <= prefetch) queue.push(load(next++));
     for (let k = first; k <= last; k++) {

@@ -15,9 +15,9 @@ export interface CommitOptions extends Omit<ApplyContext, 'storage' | 'readVersi
   readonly ref?: Ref;
   /**
    * The actions to apply onto a given base, when they depend on it (a branch merge shifts the ids
-   * of the branch's new fragments). Default: `actions` as given. Commutation is checked on `actions`.
+   * of the branch's new fragments and rows). Default: `actions` as given. Commutation is checked on `actions`.
    */
-  readonly actionsFor?: (base: AnyManifest) => readonly Action[];
+  readonly actionsFor?: (base: AnyManifest) => readonly Action[] | Promise<readonly Action[]>;
   /** Called with each version published since the base before rebasing onto it; may throw (e.g. CONFLICT). */
   readonly inspect?: (m: ManifestV2) => void;
 }
@@ -45,7 +45,7 @@ export async function commitActions(
   let current = base;
   for (let attempt = 1; ; attempt++) {
     throwIfAborted(options.signal, 'commit');
-    const next = await applyActions(current, options.actionsFor?.(current) ?? actions, ctx);
+    const next = await applyActions(current, (await options.actionsFor?.(current)) ?? actions, ctx);
     try {
       await storage.putIfAbsent(ref.versionKey(next.version), encodeManifestV2(next), {
         signal: options.signal,

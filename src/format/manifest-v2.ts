@@ -22,7 +22,7 @@ export interface FragmentRef {
   readonly key: string;
   /** Physical rows. */
   readonly rows: number;
-  /** Deleted rows (milestone 2; 0 for now). */
+  /** Deleted rows (listed in the `deletion` file). */
   readonly deleted: number;
   readonly deletion: string | null;
   /** Row id of the fragment's first row when its ids are consecutive; null when the file lists them. */

@@ -3,7 +3,7 @@ import type { Storage } from '../storage/storage.js';
 import type { Action } from './actions.js';
 import { branchOrigin } from './branches.js';
 import { type CommitOptions, catchUp, commitActions } from './commit.js';
-import { encodeFragment, readFragment, withSegments } from './fragment.js';
+import { encodeFragment, readFragment, rowIdRuns, withSegments } from './fragment.js';
 import { readAnyManifest, readLatestAnyManifest, tryReadManifest, writeLatestHint } from './latest.js';
 import { type AnyManifest, type ManifestV2, encodeManifestV2, isV2 } from './manifest-v2.js';
 import { newFragmentKey } from './object-keys.js';
@@ -114,16 +114,28 @@ export async function mergeBranch(
   }
 
   // Fragments the branch appended get ids from the target's counter when replayed: shift the
-  // fills, deletes and rewrites naming them.
+  // fills, deletes and rewrites naming them. Rows the branch appended get row ids from the
+  // target's counter too: files listing such ids (update copies, rewrites) are copied with them shifted.
   const firstNew = fork.nextFragmentId;
-  const shifted = (base: AnyManifest): Action[] => {
+  const rowIds = new RowIdShifter(storage, fork.nextRowId, signal);
+  const shifted = (base: AnyManifest): Promise<Action[]> => {
     const delta = (isV2(base) ? base.nextFragmentId : 0) - firstNew;
+    const rowDelta = (isV2(base) ? base.nextRowId : base.length) - fork.nextRowId;
     const id = (x: number) => (x >= firstNew ? x + delta : x);
-    return actions.map((a) => {
-      if (a.type === 'fill' || a.type === 'delete') return { ...a, fragmentId: id(a.fragmentId) };
-      if (a.type === 'rewrite') return { ...a, fragmentIds: a.fragmentIds.map(id) };
-      return a;
-    });
+    const file = <F extends { key: string; ownRowIds?: true }>(f: F, listed: boolean) =>
+      listed ? rowIds.shift(f.key, rowDelta).then((key) => ({ ...f, key })) : Promise.resolve(f);
+    return Promise.all(
+      actions.map(async (a): Promise<Action> => {
+        if (a.type === 'fill' || a.type === 'delete') return { ...a, fragmentId: id(a.fragmentId) };
+        if (a.type === 'rewrite') {
+          const newFragments = await Promise.all(a.newFragments.map((f) => file(f, true)));
+          return { ...a, fragmentIds: a.fragmentIds.map(id), newFragments };
+        }
+        if (a.type === 'append')
+          return { ...a, fragments: await Promise.all(a.fragments.map((f) => file(f, !!f.ownRowIds))) };
+        return a;
+      }),
+    );
   };
   // A fill or delete of a fragment the branch appended cannot collide with anything the target did.
   const checked = actions.filter((a) => !((a.type === 'fill' || a.type === 'delete') && a.fragmentId >= firstNew));
@@ -141,6 +153,46 @@ export async function mergeBranch(
     refill: (a, currentKey) => refill(storage, a, currentKey, signal),
   });
   return { manifest, fastForward: false };
+}
+
+/**
+ * Copies of fragment files whose listed row ids include ids the branch assigned (≥ `firstNew`),
+ * with those ids moved by the target's counter; a file listing none is used as is.
+ */
+class RowIdShifter {
+  private readonly copies = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly firstNew: number,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  shift(key: string, delta: number): Promise<string> {
+    if (delta === 0) return Promise.resolve(key);
+    const memo = `${key} ${delta}`;
+    let p = this.copies.get(memo);
+    if (!p) {
+      p = this.copy(key, delta);
+      this.copies.set(memo, p);
+      p.catch(() => this.copies.delete(memo));
+    }
+    return p;
+  }
+
+  private async copy(key: string, delta: number): Promise<string> {
+    const file = await readFragment(this.storage, key, this.signal);
+    if (!file.rowIds?.some(([start, count]) => start + count > this.firstNew)) return key;
+    const ids: number[] = [];
+    for (const [start, count] of file.rowIds)
+      for (let k = 0; k < count; k++) ids.push(start + k >= this.firstNew ? start + k + delta : start + k);
+    const out = newFragmentKey();
+    await this.storage.put(out, encodeFragment({ ...file, rowIds: rowIdRuns(ids) }), {
+      signal: this.signal,
+      contentType: 'application/json',
+    });
+    return out;
+  }
 }
 
 /** The target's current file of a fragment the branch filled, plus the segments the branch added. */

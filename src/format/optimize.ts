@@ -1,4 +1,4 @@
-import { throwIfAborted } from '../errors.js';
+import { StrataError, throwIfAborted } from '../errors.js';
 import type { Progress } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import type { Action } from './actions.js';
@@ -17,6 +17,11 @@ export interface OptimizeOptions {
   readonly targetChunkBytes?: number;
   /** Rows per rewritten fragment (at most). Default 1 048 576. */
   readonly targetFragmentRows?: number;
+  /**
+   * A fragment whose deleted rows exceed this fraction of its rows is rewritten without them even
+   * when it is large or has no small neighbour (Lance's `materialize_deletions_threshold`). Default 0.1.
+   */
+  readonly maxDeletedFraction?: number;
   readonly maxCommitAttempts?: number;
   readonly commitTimeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -32,11 +37,14 @@ export interface OptimizeResult {
 }
 
 /**
- * Compacts `base`: runs of adjacent fragments whose rows fit in `targetFragmentRows` are rewritten
- * as one fragment each, with chunks of about `targetChunkBytes`, and published as ONE commit of
- * `rewrite` actions. Rows are read by position (deleted rows are dropped), keep their row ids and
- * their order; rows no segment covers stay uncovered. The commit rebases over concurrent appends
- * and over changes to other fragments; a fill of a rewritten fragment makes it CONFLICT.
+ * Compacts `base`: runs of adjacent fragments whose live rows fit in `targetFragmentRows` are
+ * rewritten as one fragment each, with chunks of about `targetChunkBytes`, and published as ONE
+ * commit of `rewrite` actions; a fragment with more than `maxDeletedFraction` of its rows deleted
+ * is rewritten even alone. Only live rows are copied (a rewritten fragment has no deletion file,
+ * so the old one becomes garbage for vacuum); they keep their row ids and their order, and rows no
+ * segment covers stay uncovered. A group whose rows are all deleted is removed without a
+ * replacement. The commit rebases over concurrent appends and over changes to other fragments; a
+ * fill, delete or update of a rewritten fragment makes one of the two commits CONFLICT.
  */
 export async function optimize(
   storage: Storage,
@@ -44,61 +52,76 @@ export async function optimize(
   options: OptimizeOptions,
 ): Promise<OptimizeResult> {
   const target = options.targetFragmentRows ?? 1 << 20;
+  const maxDeleted = options.maxDeletedFraction ?? 0.1;
+  if (!(maxDeleted >= 0 && maxDeleted <= 1)) {
+    throw new StrataError('INVALID_ARGUMENT', `maxDeletedFraction must be in [0, 1], got ${maxDeleted}`, {
+      field: 'maxDeletedFraction',
+      hint: 'pass a fraction such as 0.1',
+    });
+  }
   const none = { manifest: base.manifest, fragmentsRemoved: 0, fragmentsAdded: 0, rowsRewritten: 0 };
   if (!isV2(base.manifest)) return none;
-  const groups = plan(await base.allFragments(options.signal), target);
+  const groups = plan(await base.allFragments(options.signal), target, maxDeleted);
   const total = groups.reduce((n, g) => n + g.length, 0);
   if (total === 0) return none;
   const actions: Action[] = [];
   let done = 0;
   let rows = 0;
+  let added = 0;
   for (const group of groups) {
     throwIfAborted(options.signal, 'optimize');
     const file = await rewriteGroup(storage, base, group, options);
-    const key = newFragmentKey();
-    await storage.put(key, encodeFragment(file), { signal: options.signal, contentType: 'application/json' });
-    actions.push({
-      type: 'rewrite',
-      fragmentIds: group.map((s) => s.ref.id),
-      newFragments: [{ key, rows: file.rows }],
-    });
+    const newFragments: { key: string; rows: number }[] = [];
+    if (file.rows > 0) {
+      const key = newFragmentKey();
+      await storage.put(key, encodeFragment(file), { signal: options.signal, contentType: 'application/json' });
+      newFragments.push({ key, rows: file.rows });
+    }
+    actions.push({ type: 'rewrite', fragmentIds: group.map((s) => s.ref.id), newFragments });
     rows += file.rows;
+    added += newFragments.length;
     done += group.length;
     options.onProgress?.({ phase: 'optimize', done, total, unit: 'fragments' });
   }
   const manifest = await commitActions(storage, base.manifest, actions, {
     writer: options.writer,
-    message: `optimize: ${total} fragments into ${groups.length}`,
+    message: `optimize: ${total} fragments into ${added}`,
     columnsWithData: new Set(),
     refill: () => Promise.reject(new Error('optimize commits no fills')),
     maxCommitAttempts: options.maxCommitAttempts,
     commitTimeoutMs: options.commitTimeoutMs,
     signal: options.signal,
   });
-  return { manifest, fragmentsRemoved: total, fragmentsAdded: groups.length, rowsRewritten: rows };
+  return { manifest, fragmentsRemoved: total, fragmentsAdded: added, rowsRewritten: rows };
 }
 
-/** Runs of ≥ 2 adjacent fragments without deletions, with at most `target` rows together. */
-function plan(slots: readonly FragmentSlot[], target: number): FragmentSlot[][] {
+/**
+ * Runs of adjacent fragments with at most `target` live rows together: of ≥ 2 fragments, or of one
+ * with more than `maxDeleted` of its rows deleted (such a fragment is also rewritten alone when large).
+ */
+function plan(slots: readonly FragmentSlot[], target: number, maxDeleted: number): FragmentSlot[][] {
   const groups: FragmentSlot[][] = [];
   let run: FragmentSlot[] = [];
   let rows = 0;
+  let purge = false;
   const close = () => {
-    if (run.length >= 2) groups.push(run);
+    if (run.length >= 2 || (run.length === 1 && purge)) groups.push(run);
     run = [];
     rows = 0;
+    purge = false;
   };
   for (const s of slots) {
     const live = s.ref.rows - s.ref.deleted;
+    const mostlyDeleted = s.ref.deleted > 0 && s.ref.deleted > maxDeleted * s.ref.rows;
     if (rows + live > target) close();
-    // a fragment with deleted rows is left alone until segment offsets (physical) can be mapped to
-    // live positions through its deletion vector (milestone 2)
-    if (live >= target || s.ref.deleted > 0) {
+    if (live >= target) {
       close();
+      if (mostlyDeleted) groups.push([s]);
       continue;
     }
     run.push(s);
     rows += live;
+    purge ||= mostlyDeleted;
   }
   close();
   return groups;
@@ -141,8 +164,13 @@ async function rewriteColumn(
   let at = 0; // row of the new fragment where this slot starts
   for (const slot of group) {
     const file = await base.fragment(slot.ref, options.signal);
+    const dv = await base.deletions(slot.ref, options.signal);
     for (const seg of file.columns[column.id] ?? []) {
-      const offset = at + seg.offset;
+      // the segment's live rows: positions slot.start + [first, end) of the version
+      const first = dv.liveBefore(seg.offset);
+      const end = dv.liveBefore(seg.offset + seg.rows);
+      if (end === first) continue;
+      const offset = at + first;
       if (!run || run.offset + run.writer.count !== offset || JSON.stringify(run.meta) !== JSON.stringify(seg.meta)) {
         await finish();
         run = {
@@ -158,8 +186,7 @@ async function rewriteColumn(
           ),
         };
       }
-      const from = slot.start + seg.offset;
-      for await (const r of reader.scan(from, from + seg.rows, { signal: options.signal }))
+      for await (const r of reader.scan(slot.start + first, slot.start + end, { signal: options.signal }))
         for (const sample of r.samples) await run.writer.append(sample);
     }
     at += slot.ref.rows - slot.ref.deleted;

@@ -7,9 +7,7 @@ import type { DeletionVector } from './deletion.js';
 import type { FragmentFile, Segment } from './fragment.js';
 import type { ColumnSchema } from './manifest-v2.js';
 import { type FragmentSlot, type VersionReader, live } from './version-reader.js';
-
-/** Longest run of nulls yielded at once for rows no segment covers. */
-const NULL_RUN = 65536;
+import { scanColumn } from './version-scan.js';
 
 /** Where one row of a column is: its fragment, and the segment covering it (none: not computed). */
 interface Located {
@@ -87,6 +85,7 @@ export class VersionColumnReader {
   /**
    * Samples at positions [start, end) in order as runs (about one per chunk; uncovered rows as
    * runs of nulls). Deleted rows are dropped from each run, so runs stay position-contiguous.
+   * `prefetchChunks` (default 2) chunk reads run ahead, across fragment boundaries.
    */
   async *scan(
     start = 0,
@@ -95,49 +94,7 @@ export class VersionColumnReader {
   ): AsyncGenerator<SampleRun> {
     const stop = Math.min(end, this.length);
     if (start >= stop) return;
-    const slots = this.version.slots(start, stop, options.signal);
-    let next = await slots.next();
-    let file = next.done ? undefined : this.version.fragment(next.value.ref, options.signal);
-    while (!next.done) {
-      const slot = next.value;
-      const current = await file!;
-      next = await slots.next();
-      file = next.done ? undefined : this.version.fragment(next.value.ref, options.signal);
-      file?.catch(() => undefined); // surfaced when awaited in order
-      if (!next.done && next.value.ref.deletion)
-        this.version.deletions(next.value.ref, options.signal).catch(() => undefined); // prefetch; surfaced when awaited
-      const liveFrom = Math.max(start, slot.start) - slot.start;
-      const liveTo = Math.min(stop, slot.start + live(slot.ref)) - slot.start;
-      if (liveFrom >= liveTo) continue;
-      const dv = slot.ref.deletion ? await this.version.deletions(slot.ref, options.signal) : undefined;
-      const from = dv ? dv.physical(liveFrom) : liveFrom;
-      const to = dv ? (liveTo === live(slot.ref) ? slot.ref.rows : dv.physical(liveTo)) : liveTo;
-      const emit = (p: number, samples: ReadonlyArray<Sample | null>): SampleRun | undefined => {
-        if (!dv) return { start: slot.start + p, samples };
-        const kept = dropDeleted(dv, p, samples);
-        return kept.length ? { start: slot.start + dv.liveBefore(p), samples: kept } : undefined;
-      };
-      let at = from;
-      for (const seg of current.columns[this.column.id] ?? []) {
-        const s = Math.max(from, seg.offset);
-        const e = Math.min(to, seg.offset + seg.rows);
-        if (s >= e) continue;
-        for (const run of nulls(at, s - at)) {
-          const r = emit(run.start, run.samples);
-          if (r) yield r;
-        }
-        const reader = this.segmentReader(slot, seg);
-        for await (const run of reader.scan(s - seg.offset, e - seg.offset, options)) {
-          const r = emit(seg.offset + run.start, run.samples);
-          if (r) yield r;
-        }
-        at = e;
-      }
-      for (const run of nulls(at, to - at)) {
-        const r = emit(run.start, run.samples);
-        if (r) yield r;
-      }
-    }
+    yield* scanColumn(this.version, this.column.id, (slot, seg) => this.segmentReader(slot, seg), start, stop, options);
   }
 
   /** Position of the first live row no segment covers (= length when every live row has a stored value). */
@@ -246,27 +203,5 @@ export class VersionColumnReader {
       if (this.segmentReaders.size > 1024) this.segmentReaders.delete(this.segmentReaders.keys().next().value!);
     }
     return r;
-  }
-}
-
-/** The samples of physical rows p.. that are not deleted. */
-function dropDeleted(dv: DeletionVector, p: number, samples: ReadonlyArray<Sample | null>): (Sample | null)[] {
-  let j = dv.deletedBefore(p);
-  const end = p + samples.length;
-  if (j >= dv.size || dv.offsets[j] >= end) return samples as (Sample | null)[];
-  const out: (Sample | null)[] = [];
-  let from = 0;
-  for (; j < dv.size && dv.offsets[j] < end; j++) {
-    const d = dv.offsets[j] - p;
-    for (let x = from; x < d; x++) out.push(samples[x]);
-    from = d + 1;
-  }
-  for (let x = from; x < samples.length; x++) out.push(samples[x]);
-  return out;
-}
-
-function* nulls(start: number, count: number): Generator<SampleRun> {
-  for (let s = 0; s < count; s += NULL_RUN) {
-    yield { start: start + s, samples: new Array<null>(Math.min(NULL_RUN, count - s)).fill(null) };
   }
 }

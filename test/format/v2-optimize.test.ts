@@ -134,6 +134,102 @@ describe('format v2 optimize', () => {
     expect(Buffer.from((await emb.sample(20))!.bytes).equals(Buffer.from(vec(20).bytes))).toBe(true);
   });
 
+  it('drops deleted rows: live bytes, nulls and row ids kept, old versions intact, old deletion files vacuumed', async () => {
+    const storage = await openStorage(`memory://optimize-del-${Date.now()}`);
+    await createV2(storage);
+    // fragments A 10 rows, B 10, C 3, D 3, E 10, F 2 (positions 0.., 10.., 20.., 23.., 26.., 36..)
+    for (const [from, n] of [
+      [0, 10],
+      [10, 10],
+      [20, 3],
+      [23, 3],
+      [26, 10],
+      [36, 2],
+    ])
+      await append(storage, from, n);
+    const fill = new TransactionV2(storage, await at(storage), { writer: 't' });
+    await fill.fillRows(
+      'emb',
+      2,
+      Array.from({ length: 6 }, (_, k) => vec(2 + k)),
+    );
+    await fill.commit('fill 2..7');
+    const del = new TransactionV2(storage, await at(storage), { writer: 't' });
+    // A: 3 of 10 (rewritten alone although large), C: 1 (grouped with D), E: 1 of 10 (kept), F: all
+    for (const pos of [0, 3, 8, 21, 30, 36, 37]) await del.deleteRow(pos);
+    await del.commit('delete');
+    const before = await at(storage);
+    expect(before.length).toBe(31);
+    const a = await snapshot(before);
+    expect(await storage.list('deletions/')).toHaveLength(4);
+
+    const r = await optimize(storage, before, { writer: 't', targetChunkBytes: MIB, targetFragmentRows: 8 });
+    expect(r).toMatchObject({ fragmentsRemoved: 4, fragmentsAdded: 2, rowsRewritten: 12 });
+    const after = await at(storage);
+    const m = after.manifest as ManifestV2;
+    expect(m.length).toBe(31);
+    expect(m.physicalRows).toBe(32); // only E's deleted row is still stored
+    const refs = (await after.allFragments()).map((s) => s.ref);
+    expect(refs.map((x) => [x.rows, x.deleted])).toEqual([
+      [7, 0],
+      [10, 0],
+      [5, 0],
+      [10, 1],
+    ]);
+    const b = await snapshot(after);
+    expect(b.columns).toEqual(a.columns);
+    expect(b.rowIds).toEqual(a.rowIds);
+    // stored rows are physical: the deleted copies are gone but E's deleted row (emb filled on 2..7 less row 3)
+    expect(b.stored).toEqual({ data: 32, seq: 32, emb: 5 });
+    expect(b.rowIds).not.toContain(3);
+    expect(await snapshot(await at(storage, before.version))).toEqual(a);
+
+    await vacuum(storage, { retentionMs: 0 });
+    expect(await storage.list('deletions/')).toHaveLength(1); // E's; the replaced ones are unreferenced
+    expect(await snapshot(await at(storage))).toEqual(b);
+    // below the threshold E stays; at maxDeletedFraction 0.05 it is rewritten too
+    expect((await optimize(storage, after, { writer: 't', targetFragmentRows: 8 })).manifest.version).toBe(
+      after.version,
+    );
+    const all = await optimize(storage, after, { writer: 't', targetFragmentRows: 8, maxDeletedFraction: 0.05 });
+    expect(all).toMatchObject({ fragmentsRemoved: 1, fragmentsAdded: 1, rowsRewritten: 9 });
+    const last = await at(storage);
+    expect((last.manifest as ManifestV2).physicalRows).toBe(31);
+    expect(await snapshot(last)).toMatchObject({ columns: a.columns, rowIds: a.rowIds });
+    await expect(optimize(storage, last, { writer: 't', maxDeletedFraction: 2 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
+  it('a delete racing an optimize of its fragment: one commits, the other is a CONFLICT naming the fragment', async () => {
+    for (const first of ['delete', 'optimize'] as const) {
+      const storage = await openStorage(`memory://optimize-del-race-${first}-${Date.now()}`);
+      await createV2(storage);
+      for (let c = 0; c < 4; c++) await append(storage, c * 3, 3);
+      const pre = new TransactionV2(storage, await at(storage), { writer: 'd' });
+      await pre.deleteRow(3); // the optimize rewrites a fragment that already has a deletion file
+      await pre.commit('delete 3');
+      const base = await at(storage);
+      const id = (await base.slotAt(3)).ref.id;
+      const del = new TransactionV2(storage, base, { writer: 'd' });
+      await del.deleteRow(3); // row 4
+      let err: unknown;
+      if (first === 'delete') {
+        await del.commit('delete 4');
+        err = await optimize(storage, base, { writer: 'o' }).catch((e: unknown) => e);
+      } else {
+        await optimize(storage, base, { writer: 'o' });
+        err = await del.commit('delete 4').catch((e: unknown) => e);
+      }
+      expect(err, first).toMatchObject({ code: 'CONFLICT' });
+      expect((err as Error).message).toContain(`fragment ${id}`);
+      const v = await at(storage);
+      expect(v.version).toBe(base.version + 1);
+      const seq = (await snapshot(v)).columns.seq.map((h) => Buffer.from(h!, 'hex').readUInt32LE(0));
+      expect(seq).toEqual(first === 'delete' ? [0, 1, 2, 5, 6, 7, 8, 9, 10, 11] : [0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11]);
+    }
+  });
+
   it('Dataset.optimize compacts and reopens the new version', async () => {
     const ds = await Dataset.create(`memory://optimize-ds-${Date.now()}`, {
       schema: { n: { htype: 'generic', dtype: 'int32' } },

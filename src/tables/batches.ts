@@ -33,29 +33,33 @@ export interface TypingOptions {
   readonly signal?: AbortSignal;
 }
 
-export async function* typedBatches(rows: AsyncIterable<TextRow>, o: TypingOptions): AsyncGenerator<A.RecordBatch> {
+export async function* typedBatches(
+  chunks: AsyncIterable<readonly TextRow[]>,
+  o: TypingOptions,
+): AsyncGenerator<A.RecordBatch> {
   const window: TextRow[] = [];
   let types: ReadonlyMap<string, TableDtype> | undefined = o.types;
   let pending: TextRow[] = [];
   let emitted = false;
   let any = false;
-  for await (const row of rows) {
-    any = true;
-    if (!types) {
-      window.push(row);
-      if (window.length < o.inferRows) continue;
-      types = typesOf(window, o);
-      pending = window.splice(0);
-    } else {
-      check(row, types, o);
-      pending.push(row);
+  for await (const rows of chunks)
+    for (const row of rows) {
+      any = true;
+      if (!types) {
+        window.push(row);
+        if (window.length < o.inferRows) continue;
+        types = typesOf(window, o);
+        pending = window.splice(0);
+      } else {
+        check(row, types, o);
+        pending.push(row);
+      }
+      while (pending.length >= o.batchRows) {
+        throwIfAborted(o.signal, `reading ${o.file}`);
+        emitted = true;
+        yield batchOf(pending.splice(0, o.batchRows), types, o);
+      }
     }
-    while (pending.length >= o.batchRows) {
-      throwIfAborted(o.signal, `reading ${o.file}`);
-      emitted = true;
-      yield batchOf(pending.splice(0, o.batchRows), types, o);
-    }
-  }
   if (!any && !o.columns?.length) return;
   if (!types) {
     types = typesOf(window, o);
@@ -71,20 +75,25 @@ export async function* typedBatches(rows: AsyncIterable<TextRow>, o: TypingOptio
  * vote per column and no rows (a CSV whose every column is declared or kept as text stops after the
  * header). Read the rows again with `{ types }` to get the batches.
  */
-export async function streamTypes(rows: AsyncIterable<TextRow>, o: TypingOptions): Promise<Map<string, TableDtype>> {
+export async function streamTypes(
+  chunks: AsyncIterable<readonly TextRow[]>,
+  o: TypingOptions,
+): Promise<Map<string, TableDtype>> {
   const fixed = (name: string) => o.schema?.[name] !== undefined || o.infer === 'none';
   const votes = new Map<string, { add(v: never): boolean } | undefined>();
   let n = 0;
-  for await (const row of rows) {
-    if ((++n & 0xffff) === 0) throwIfAborted(o.signal, `reading ${o.file}`);
-    if (n === 1 && o.kind === 'csv' && o.columns?.every(fixed)) break;
-    for (const name in row.values) {
-      let vote = votes.get(name);
-      if (vote === undefined && !votes.has(name)) {
-        vote = fixed(name) ? undefined : o.kind === 'csv' ? new CsvDtypeVote() : new DtypeVote();
-        votes.set(name, vote);
+  read: for await (const rows of chunks) {
+    throwIfAborted(o.signal, `reading ${o.file}`);
+    for (const row of rows) {
+      if (++n === 1 && o.kind === 'csv' && o.columns?.every(fixed)) break read;
+      for (const name in row.values) {
+        let vote = votes.get(name);
+        if (vote === undefined && !votes.has(name)) {
+          vote = fixed(name) ? undefined : o.kind === 'csv' ? new CsvDtypeVote() : new DtypeVote();
+          votes.set(name, vote);
+        }
+        vote?.add(row.values[name] as never);
       }
-      vote?.add(row.values[name] as never);
     }
   }
   const types = new Map<string, TableDtype>();

@@ -176,9 +176,17 @@ function batchOf(rows: readonly TextRow[], types: ReadonlyMap<string, TableDtype
 
 /** A record batch from one vector per field (multi-chunk vectors are joined). */
 export function recordBatch(fields: A.Field[], vectors: readonly A.Vector[], length: number): A.RecordBatch {
-  const children: A.Data[] = vectors.map((v): A.Data => (v.data.length === 1 ? (v.data[0] as A.Data) : joined(v)));
+  const children: A.Data[] = vectors.map((v): A.Data => tight(v.data.length === 1 ? (v.data[0] as A.Data) : joined(v)));
   const type = new A.Struct(fields);
   return new A.RecordBatch(new A.Schema(fields), A.makeData({ type, length, children, nullCount: 0 }));
+}
+
+/** The data with buffers no longer than they need (Arrow's builders leave up to twice the capacity). */
+function tight(d: A.Data): A.Data {
+  const trim = <T extends ArrayBufferView>(b: T | undefined): T | undefined =>
+    b && b.byteLength < b.buffer.byteLength ? ((b as unknown as { slice(): T }).slice() as T) : b;
+  const buffers = [trim(d.valueOffsets), trim(d.values as ArrayBufferView), trim(d.nullBitmap), trim(d.typeIds)];
+  return new A.Data(d.type, d.offset, d.length, d.nullCount, buffers as never, d.children.map(tight), d.dictionary);
 }
 
 function joined(v: A.Vector): A.Data {

@@ -184,7 +184,7 @@ export function recordBatch(fields: A.Field[], vectors: readonly A.Vector[], len
 /** The data with buffers no longer than they need (Arrow's builders leave up to twice the capacity). */
 function tight(d: A.Data): A.Data {
   const trim = <T extends ArrayBufferView>(b: T | undefined): T | undefined =>
-    b && b.byteLength < b.buffer.byteLength ? ((b as unknown as { slice(): T }).slice()) : b;
+    b && b.byteLength < b.buffer.byteLength ? (b as unknown as { slice(): T }).slice() : b;
   const buffers = [trim(d.valueOffsets), trim(d.values as ArrayBufferView), trim(d.nullBitmap), trim(d.typeIds)];
   return new A.Data(d.type, d.offset, d.length, d.nullCount, buffers as never, d.children.map(tight), d.dictionary);
 }

@@ -33,7 +33,7 @@ async function writeCsv(file: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     buf += `${i % 100_000},${new Date(t0 + i * 1000).toISOString()},${(i % 1000) / 4},${i % 7 === 0 ? '"a, ""b"""' : 'x'}\n`;
     if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
       buf = '';
     }
   }

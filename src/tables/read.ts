@@ -45,7 +45,8 @@ export interface ReadTableOptions {
   readonly batchRows?: number;
   /**
    * CSV/JSONL: rows held to type the undeclared columns before the first batch (later rows must
-   * fit). Default `batchRows`; `Infinity` types over the whole file (and holds it).
+   * fit). Default `batchRows`; `Infinity` types over the whole file, reading it twice (types,
+   * then batches) rather than holding its rows.
    */
   readonly inferRows?: number;
   /**

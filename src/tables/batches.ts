@@ -7,8 +7,8 @@
 import * as A from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
 import { JSON_EXTENSION, type TableDtype } from './dtypes.js';
-import { csvCellFits, inferCsvDtype, jsonValueFits } from './infer.js';
-import { inferDtype } from './dtypes.js';
+import { CsvDtypeVote, csvCellFits, inferCsvDtype, jsonValueFits } from './infer.js';
+import { DtypeVote, inferDtype } from './dtypes.js';
 import { vectorOf } from './values.js';
 
 /** One row of a text table: its values by column, and the line it starts on. */
@@ -28,38 +28,82 @@ export interface TypingOptions {
   readonly infer: 'values' | 'none';
   readonly inferRows: number;
   readonly batchRows: number;
+  /** The column types, already found (`streamTypes`): no rows are held to type the table. */
+  readonly types?: ReadonlyMap<string, TableDtype>;
   readonly signal?: AbortSignal;
 }
 
-export async function* typedBatches(rows: AsyncIterable<TextRow>, o: TypingOptions): AsyncGenerator<A.RecordBatch> {
+export async function* typedBatches(
+  chunks: AsyncIterable<readonly TextRow[]>,
+  o: TypingOptions,
+): AsyncGenerator<A.RecordBatch> {
   const window: TextRow[] = [];
-  let types: Map<string, TableDtype> | undefined;
+  let types: ReadonlyMap<string, TableDtype> | undefined = o.types;
   let pending: TextRow[] = [];
   let emitted = false;
-  for await (const row of rows) {
-    if (!types) {
-      window.push(row);
-      if (window.length < o.inferRows) continue;
-      types = typesOf(window, o);
-      pending = window.splice(0);
-    } else {
-      check(row, types, o);
-      pending.push(row);
+  let any = false;
+  for await (const rows of chunks)
+    for (const row of rows) {
+      any = true;
+      if (!types) {
+        window.push(row);
+        if (window.length < o.inferRows) continue;
+        types = typesOf(window, o);
+        pending = window.splice(0);
+      } else {
+        check(row, types, o);
+        pending.push(row);
+      }
+      while (pending.length >= o.batchRows) {
+        throwIfAborted(o.signal, `reading ${o.file}`);
+        emitted = true;
+        yield batchOf(pending.splice(0, o.batchRows), types, o);
+      }
     }
-    while (pending.length >= o.batchRows) {
-      throwIfAborted(o.signal, `reading ${o.file}`);
-      emitted = true;
-      yield batchOf(pending.splice(0, o.batchRows), types, o);
-    }
-  }
+  if (!any && !o.columns?.length) return;
   if (!types) {
-    if (window.length === 0 && !o.columns?.length) return;
     types = typesOf(window, o);
     pending = window;
   }
   // a file with a header and no rows still yields one empty batch, so its columns are known
   if (pending.length === 0 && !emitted) yield batchOf([], types, o);
   for (let at = 0; at < pending.length; at += o.batchRows) yield batchOf(pending.slice(at, at + o.batchRows), types, o);
+}
+
+/**
+ * The types `typedBatches` would find with a window of every row, found in one pass that holds one
+ * vote per column and no rows (a CSV whose every column is declared or kept as text stops after the
+ * header). Read the rows again with `{ types }` to get the batches.
+ */
+export async function streamTypes(
+  chunks: AsyncIterable<readonly TextRow[]>,
+  o: TypingOptions,
+): Promise<Map<string, TableDtype>> {
+  const fixed = (name: string) => o.schema?.[name] !== undefined || o.infer === 'none';
+  const votes = new Map<string, { add(v: never): boolean } | undefined>();
+  let n = 0;
+  read: for await (const rows of chunks) {
+    throwIfAborted(o.signal, `reading ${o.file}`);
+    for (const row of rows) {
+      if (++n === 1 && o.kind === 'csv' && o.columns?.every(fixed)) break read;
+      for (const name in row.values) {
+        let vote = votes.get(name);
+        if (vote === undefined && !votes.has(name)) {
+          vote = fixed(name) ? undefined : o.kind === 'csv' ? new CsvDtypeVote() : new DtypeVote();
+          votes.set(name, vote);
+        }
+        vote?.add(row.values[name] as never);
+      }
+    }
+  }
+  const types = new Map<string, TableDtype>();
+  for (const name of o.columns ?? votes.keys()) {
+    const declared = o.schema?.[name];
+    if (declared) types.set(name, declared);
+    else if (o.infer === 'none') types.set(name, o.kind === 'csv' ? 'string' : 'json');
+    else types.set(name, (votes.get(name) as { dtype: TableDtype } | undefined)?.dtype ?? 'string');
+  }
+  return types;
 }
 
 function typesOf(window: readonly TextRow[], o: TypingOptions): Map<string, TableDtype> {
@@ -132,9 +176,17 @@ function batchOf(rows: readonly TextRow[], types: ReadonlyMap<string, TableDtype
 
 /** A record batch from one vector per field (multi-chunk vectors are joined). */
 export function recordBatch(fields: A.Field[], vectors: readonly A.Vector[], length: number): A.RecordBatch {
-  const children: A.Data[] = vectors.map((v): A.Data => (v.data.length === 1 ? (v.data[0] as A.Data) : joined(v)));
+  const children: A.Data[] = vectors.map((v): A.Data => tight(v.data.length === 1 ? (v.data[0] as A.Data) : joined(v)));
   const type = new A.Struct(fields);
   return new A.RecordBatch(new A.Schema(fields), A.makeData({ type, length, children, nullCount: 0 }));
+}
+
+/** The data with buffers no longer than they need (Arrow's builders leave up to twice the capacity). */
+function tight(d: A.Data): A.Data {
+  const trim = <T extends ArrayBufferView>(b: T | undefined): T | undefined =>
+    b && b.byteLength < b.buffer.byteLength ? (b as unknown as { slice(): T }).slice() : b;
+  const buffers = [trim(d.valueOffsets), trim(d.values as ArrayBufferView), trim(d.nullBitmap), trim(d.typeIds)];
+  return new A.Data(d.type, d.offset, d.length, d.nullCount, buffers as never, d.children.map(tight), d.dictionary);
 }
 
 function joined(v: A.Vector): A.Data {

@@ -140,13 +140,19 @@ export class CsvRecords {
   }
 }
 
-/** The data rows of CSV text arriving in pieces; `records.header` is set once the first row is read. */
+/**
+ * The data rows of CSV text arriving in pieces, a piece's rows at a time (an array per piece, so the
+ * stream costs one await per piece, not per row); `records.header` is set once the first row is read.
+ */
 export async function* csvTableRows(
   text: AsyncIterable<string>,
   records: CsvRecords,
   file: string,
-): AsyncGenerator<{ values: Record<string, string>; line: number }> {
+): AsyncGenerator<{ values: Record<string, string>; line: number }[]> {
   const tokenizer = new CsvTokenizer(file);
-  for await (const piece of text) yield* records.of(tokenizer.push(piece));
-  yield* records.of(tokenizer.end());
+  for await (const piece of text) {
+    const rows = [...records.of(tokenizer.push(piece))];
+    if (rows.length > 0 || records.header) yield rows;
+  }
+  yield [...records.of(tokenizer.end())];
 }

@@ -110,42 +110,65 @@ export function arrowOfDtype(dtype: TableDtype): A.DataType {
 
 /** Infers a dtype from sample values (nulls ignored; an all-null column is `string`). */
 export function inferDtype(values: Iterable<unknown>): TableDtype {
-  let kind: string | undefined;
-  let allInt = true;
-  let elem: unknown[] | undefined;
-  for (const v of values) {
-    if (v === null || v === undefined) continue;
+  const vote = new DtypeVote();
+  for (const v of values) if (!vote.add(v)) break;
+  return vote.dtype;
+}
+
+/**
+ * `inferDtype` one value at a time, so a column's type is found over a stream without holding its
+ * values: `add` returns false once the type is decided (later values cannot change it).
+ */
+export class DtypeVote {
+  private kind: string | undefined;
+  private allInt = true;
+  private elem: DtypeVote | undefined;
+  private decided: TableDtype | undefined;
+
+  add(v: unknown): boolean {
+    if (this.decided !== undefined) return false;
+    if (v === null || v === undefined) return true;
     let k: string;
     if (typeof v === 'number') {
       k = 'num';
-      if (!Number.isInteger(v)) allInt = false;
+      if (!Number.isInteger(v)) this.allInt = false;
     } else if (typeof v === 'bigint') k = 'num';
     else if (typeof v === 'boolean') k = 'bool';
     else if (v instanceof Date) k = 'ts';
     else if (typeof v === 'string') k = looksLikeTimestamp(v) ? 'tsstr' : 'str';
-    else if (v instanceof Float32Array) return `list<float32>`;
-    else if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+    else if (v instanceof Float32Array) {
+      this.decided = 'list<float32>';
+      return false;
+    } else if (Array.isArray(v) || ArrayBuffer.isView(v)) {
       k = 'list';
-      elem ??= [];
-      for (const x of Array.from(v as ArrayLike<unknown>)) elem.push(x);
+      this.elem ??= new DtypeVote();
+      for (const x of Array.from(v as ArrayLike<unknown>)) this.elem.add(x);
     } else k = 'str';
-    if (kind === undefined) kind = k;
-    else if (kind !== k) {
-      if ((kind === 'ts' || kind === 'tsstr') && (k === 'ts' || k === 'tsstr')) kind = 'ts';
-      else return 'string';
+    if (this.kind === undefined) this.kind = k;
+    else if (this.kind !== k) {
+      if ((this.kind === 'ts' || this.kind === 'tsstr') && (k === 'ts' || k === 'tsstr')) this.kind = 'ts';
+      else {
+        this.decided = 'string';
+        return false;
+      }
     }
+    return true;
   }
-  switch (kind) {
-    case 'num':
-      return allInt ? 'int64' : 'float64';
-    case 'bool':
-      return 'bool';
-    case 'ts':
-    case 'tsstr':
-      return 'timestamp';
-    case 'list':
-      return `list<${inferDtype(elem ?? [])}>`;
-    default:
-      return 'string';
+
+  get dtype(): TableDtype {
+    if (this.decided !== undefined) return this.decided;
+    switch (this.kind) {
+      case 'num':
+        return this.allInt ? 'int64' : 'float64';
+      case 'bool':
+        return 'bool';
+      case 'ts':
+      case 'tsstr':
+        return 'timestamp';
+      case 'list':
+        return `list<${(this.elem ?? new DtypeVote()).dtype}>`;
+      default:
+        return 'string';
+    }
   }
 }

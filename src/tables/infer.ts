@@ -17,28 +17,40 @@ function csvCellKind(c: string): TableDtype {
 
 /** The CSV type of a column's cells ('' is null; a column with no values is string). */
 export function inferCsvDtype(cells: Iterable<string>): TableDtype {
-  let num = true;
-  let int = true;
-  let bool = true;
-  let ts = true;
-  let any = false;
-  for (const c of cells) {
-    if (c === '') continue;
-    any = true;
-    if (num) {
+  const vote = new CsvDtypeVote();
+  for (const c of cells) if (!vote.add(c)) break;
+  return vote.dtype;
+}
+
+/** `inferCsvDtype` one cell at a time; `add` returns false once the column is decided (string). */
+export class CsvDtypeVote {
+  private num = true;
+  private int = true;
+  private bool = true;
+  private ts = true;
+  private any = false;
+
+  add(c: string): boolean {
+    if (c === '') return true;
+    if (this.any && !this.num && !this.bool && !this.ts) return false;
+    this.any = true;
+    if (this.num) {
       const x = Number(c);
-      if (c.trim() === '' || !Number.isFinite(x)) num = false;
-      else if (!Number.isInteger(x) || /[.eE]/.test(c)) int = false;
+      if (c.trim() === '' || !Number.isFinite(x)) this.num = false;
+      else if (!Number.isInteger(x) || /[.eE]/.test(c)) this.int = false;
     }
-    if (bool && !/^(true|false)$/i.test(c)) bool = false;
-    if (ts && !looksLikeTimestamp(c)) ts = false;
-    if (!num && !bool && !ts) return 'string';
+    if (this.bool && !/^(true|false)$/i.test(c)) this.bool = false;
+    if (this.ts && !looksLikeTimestamp(c)) this.ts = false;
+    return this.num || this.bool || this.ts;
   }
-  if (!any) return 'string';
-  if (num) return int ? 'int64' : 'float64';
-  if (bool) return 'bool';
-  if (ts) return 'timestamp';
-  return 'string';
+
+  get dtype(): TableDtype {
+    if (!this.any) return 'string';
+    if (this.num) return this.int ? 'int64' : 'float64';
+    if (this.bool) return 'bool';
+    if (this.ts) return 'timestamp';
+    return 'string';
+  }
 }
 
 /** Whether a CSV cell read after the inference window fits the column's inferred type. */

@@ -1,10 +1,10 @@
-/** JSON Lines: one JSON object per line (LF or CRLF); blank lines skipped. */
+/** JSON Lines: one JSON object per line (LF or CRLF); blank lines skipped. Rows come a text piece's worth at a time. */
 import { StrataError } from '../errors.js';
 
 export async function* jsonlRows(
   text: AsyncIterable<string>,
   file: string,
-): AsyncGenerator<{ values: Record<string, unknown>; line: number }> {
+): AsyncGenerator<{ values: Record<string, unknown>; line: number }[]> {
   let rest = '';
   let line = 0;
   const parse = (raw: string) => {
@@ -33,11 +33,13 @@ export async function* jsonlRows(
   for await (const piece of text) {
     const lines = (rest + piece).split('\n');
     rest = lines.pop() ?? '';
+    const rows = [];
     for (const l of lines) {
       const row = parse(l);
-      if (row) yield row;
+      if (row) rows.push(row);
     }
+    if (rows.length > 0) yield rows;
   }
   const last = parse(rest);
-  if (last) yield last;
+  if (last) yield [last];
 }

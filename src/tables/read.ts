@@ -10,7 +10,7 @@ import { StrataError, throwIfAborted } from '../errors.js';
 import { LocalStorage } from '../storage/local.js';
 import type { Storage } from '../storage/storage.js';
 import { arrowBatches } from './arrow-ipc.js';
-import { typedBatches } from './batches.js';
+import { streamTypes, typedBatches } from './batches.js';
 import { textChunks } from './bytes.js';
 import { CsvRecords, csvTableRows } from './csv.js';
 import type { TableDtype } from './dtypes.js';
@@ -45,7 +45,8 @@ export interface ReadTableOptions {
   readonly batchRows?: number;
   /**
    * CSV/JSONL: rows held to type the undeclared columns before the first batch (later rows must
-   * fit). Default `batchRows`; `Infinity` types over the whole file (and holds it).
+   * fit). Default `batchRows`; `Infinity` types over the whole file, reading it twice (types,
+   * then batches) rather than holding its rows.
    */
   readonly inferRows?: number;
   /**
@@ -81,7 +82,8 @@ export async function* readTable(
     yield* arrowBatches(storage, key, { signal });
     return;
   }
-  const text = textChunks(storage, key, { chunkBytes: positive(options.chunkBytes ?? 1 << 20, 'chunkBytes'), signal });
+  const text = () =>
+    textChunks(storage, key, { chunkBytes: positive(options.chunkBytes ?? 1 << 20, 'chunkBytes'), signal });
   const typing = {
     file: key,
     schema: options.schema,
@@ -90,22 +92,31 @@ export async function* readTable(
     batchRows,
     signal,
   } as const;
+  // typing over the whole file reads it twice (types, then batches) rather than holding its rows
+  const whole = typing.inferRows === Number.POSITIVE_INFINITY;
   if (format === 'jsonl') {
-    yield* typedBatches(jsonlRows(text, key), { ...typing, kind: 'json' });
+    const json = { ...typing, kind: 'json' as const };
+    const types = whole ? await streamTypes(jsonlRows(text(), key), json) : undefined;
+    yield* typedBatches(jsonlRows(text(), key), { ...json, types });
     return;
   }
-  const records = new CsvRecords(key);
-  const rows = csvTableRows(text, records, key);
-  // the header is known once the first row is pulled; typedBatches reads it through the getter
-  const csv = {
+  const csvOf = (records: CsvRecords, types?: ReadonlyMap<string, TableDtype>) => ({
     ...typing,
     kind: 'csv' as const,
+    types,
+    // the header is known once the first row is pulled; typing reads it through the getter
     get columns() {
       return records.header;
     },
-  };
+  });
+  let types: Map<string, TableDtype> | undefined;
+  if (whole) {
+    const first = new CsvRecords(key);
+    types = await streamTypes(csvTableRows(text(), first, key), csvOf(first));
+  }
+  const records = new CsvRecords(key);
   let any = false;
-  for await (const batch of typedBatches(rows, csv)) {
+  for await (const batch of typedBatches(csvTableRows(text(), records, key), csvOf(records, types))) {
     any = true;
     yield batch;
   }

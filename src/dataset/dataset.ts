@@ -39,6 +39,7 @@ import {
   updateRows,
 } from './ops/mutate.js';
 import { sortRows } from './ops/sort.js';
+import { dropColumn, renameColumn } from './ops/columns.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
 import type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from '../interop/types.js';
@@ -456,6 +457,26 @@ export class Dataset {
     const txn = this.core.transaction();
     const col = txn.schema.find((c) => c.name === column) ?? this.core.columnManifest(column);
     txn.setColumnMeta(column, { ...col.meta, ...meta });
+  }
+
+  /**
+   * Drops a column as one commit and returns the new version (metadata only: earlier versions
+   * still read it; `vacuum` keeps its data while a live fragment lists it). Columns derived from it
+   * and its vector index are not dropped. NOT_FOUND for an unknown column; needs no uncommitted changes.
+   */
+  async dropColumn(name: string, options: { signal?: AbortSignal } = {}): Promise<number> {
+    this.assertWholeDataset('dropColumn');
+    return dropColumn(this.core, name, options.signal);
+  }
+
+  /**
+   * Renames a column as one commit and returns the new version; its data, metadata and id stay.
+   * NOT_FOUND for an unknown column, INVALID_ARGUMENT for a reserved name, CONFLICT for a taken
+   * one; needs no uncommitted changes.
+   */
+  async renameColumn(from: string, to: string, options: { signal?: AbortSignal } = {}): Promise<number> {
+    this.assertWholeDataset('renameColumn');
+    return renameColumn(this.core, from, to, options.signal);
   }
 
   /** Sets dataset-level metadata (merged). Visible after `commit`. */

@@ -59,6 +59,13 @@ export type Action =
       readonly fragmentIds: readonly number[];
       readonly newFragments: readonly { readonly key: string; readonly rows: number }[];
     }
+  /**
+   * Removes column `column` (id) from the schema. Metadata only: fragment files keep its segments,
+   * and versions before it still read the column.
+   */
+  | { readonly type: 'dropColumn'; readonly column: string }
+  /** Renames column `column` (id) to `name`; its id, data and metadata stay. */
+  | { readonly type: 'renameColumn'; readonly column: string; readonly name: string }
   /** Upgrades a v1 base: its rows become fragment 0, file `key`. A no-op on a v2 base. */
   | { readonly type: 'migrate'; readonly key: string };
 
@@ -78,6 +85,8 @@ export const ACTION_TYPES = [
   'setMeta',
   'migrate',
   'rewrite',
+  'dropColumn',
+  'renameColumn',
 ] as const;
 
 function same(a: unknown, b: unknown): boolean {
@@ -102,6 +111,8 @@ export function sameColumnSpec(a: ColumnSchema, b: ColumnSchema): boolean {
  */
 export function collision(mine: Action, theirs: Action, columnName: (id: string) => string): string | undefined {
   if (!(ACTION_TYPES as readonly string[]).includes(theirs.type)) return `an unknown operation "${theirs.type}"`;
+  const dropped = droppedColumnCollision(mine, theirs, columnName) ?? droppedColumnCollision(theirs, mine, columnName);
+  if (dropped !== undefined) return dropped;
   switch (mine.type) {
     case 'append':
     case 'migrate':
@@ -119,7 +130,19 @@ export function collision(mine: Action, theirs: Action, columnName: (id: string)
           return `column ${both.map(columnName).join(', ')} of fragment ${mine.fragmentId} (filled by both)`;
       }
       return undefined;
+    case 'dropColumn':
+      return undefined; // against actions touching the column: droppedColumnCollision
+    case 'renameColumn':
+      if (theirs.type === 'renameColumn' && theirs.column === mine.column && theirs.name !== mine.name)
+        return `column ${columnName(mine.column)} (renamed by both, to ${theirs.name} and ${mine.name})`;
+      if (theirs.type === 'renameColumn' && theirs.column !== mine.column && theirs.name === mine.name)
+        return `column name ${mine.name} (taken by a concurrent rename)`;
+      if (theirs.type === 'addColumn' && theirs.column.name === mine.name)
+        return `column name ${mine.name} (taken by a concurrent addColumn)`;
+      return undefined;
     case 'addColumn':
+      if (theirs.type === 'renameColumn' && theirs.name === mine.column.name)
+        return `column name ${mine.column.name} (taken by a concurrent rename)`;
       if (
         theirs.type === 'addColumn' &&
         theirs.column.name === mine.column.name &&
@@ -162,4 +185,27 @@ export function collision(mine: Action, theirs: Action, columnName: (id: string)
         return `dataset metadata key ${mine.key}`;
       return undefined;
   }
+}
+
+/** Column ids an action changes the data or schema entry of (not appends, which cover every column). */
+function columnsTouched(a: Action): readonly string[] {
+  switch (a.type) {
+    case 'fill':
+      return a.columns;
+    case 'setColumnMeta':
+    case 'addClassNames':
+    case 'renameColumn':
+    case 'dropColumn':
+      return [a.column];
+    default:
+      return [];
+  }
+}
+
+/** A drop (`drop`) collides with any other action touching the same column (including another drop). */
+function droppedColumnCollision(drop: Action, other: Action, columnName: (id: string) => string): string | undefined {
+  if (drop.type !== 'dropColumn') return undefined;
+  if (other.type === 'dropColumn' && other.column === drop.column) return undefined; // both drop it: same result
+  if (!columnsTouched(other).includes(drop.column)) return undefined;
+  return `column ${columnName(drop.column)} (dropped while a concurrent commit changed it)`;
 }

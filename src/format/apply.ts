@@ -140,6 +140,19 @@ export async function applyActions(
         }
         break;
       }
+      case 'dropColumn': {
+        const i = schema.findIndex((c) => c.id === (remap.get(a.column) ?? a.column));
+        if (i >= 0) schema.splice(i, 1); // absent: a concurrent commit dropped it too
+        break;
+      }
+      case 'renameColumn': {
+        const i = col(a.column);
+        const taken = schema.find((c) => c.name === a.name);
+        if (taken && taken.id !== schema[i].id)
+          throw conflict(`column name ${a.name} (taken concurrently)`, { column: a.name });
+        schema[i] = { ...schema[i], name: a.name };
+        break;
+      }
       case 'setColumnMeta': {
         const i = col(a.column);
         const m = { ...schema[i].meta };

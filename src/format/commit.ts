@@ -114,7 +114,8 @@ export async function catchUp(
       );
     }
     inspect?.(m);
-    const names = new Map([...schemaOf(latest), ...m.schema].map((c) => [c.id, c.name]));
+    // names as the writer last saw them (before a rename or drop in m), new columns' from m
+    const names = new Map([...m.schema, ...schemaOf(latest)].map((c) => [c.id, c.name]));
     for (const theirs of m.operation.actions) {
       for (const a of mine) {
         const what = collision(a, theirs, (id) => names.get(id) ?? id);

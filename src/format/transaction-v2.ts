@@ -59,6 +59,8 @@ export class TransactionV2 {
   private readonly fills = new Map<number, Fill>();
   private readonly cursors = new Map<string, number>();
   private readonly withData = new Set<string>();
+  /** Base columns dropped or renamed (id → new name) by this transaction, in call order. */
+  private readonly schemaChanges: Action[] = [];
   private done = false;
 
   constructor(
@@ -102,6 +104,41 @@ export class TransactionV2 {
     const c = { ...spec, id: newColumnId() };
     this.columns.push(c);
     this.added.push(c);
+  }
+
+  /**
+   * Removes column `name` from the schema (metadata only: its stored segments stay in the fragment
+   * files). Not allowed once this transaction wrote values of the column.
+   */
+  dropColumn(name: string): void {
+    this.assertOpen();
+    const i = this.index(name);
+    const c = this.columns[i];
+    if (this.current.has(c.id) || [...this.fills.values()].some((f) => f.runs.has(c.id))) {
+      throw new StrataError('INVALID_ARGUMENT', `column ${name} has values pending in this transaction`, {
+        column: name,
+        hint: 'commit or abandon them before dropping the column',
+      });
+    }
+    this.columns.splice(i, 1);
+    const added = this.added.indexOf(c);
+    if (added >= 0) this.added.splice(added, 1);
+    else this.schemaChanges.push({ type: 'dropColumn', column: c.id });
+  }
+
+  /** Renames column `from` to `to` (CONFLICT when `to` is taken). */
+  renameColumn(from: string, to: string): void {
+    this.assertOpen();
+    const i = this.index(from);
+    if (this.columns.some((c) => c.name === to)) {
+      throw new StrataError('CONFLICT', `column ${to} already exists`, { column: to, hint: 'choose another name' });
+    }
+    const c = this.columns[i];
+    const renamed = { ...c, name: to };
+    this.columns[i] = renamed;
+    const added = this.added.indexOf(c);
+    if (added >= 0) this.added[added] = renamed;
+    else this.schemaChanges.push({ type: 'renameColumn', column: c.id, name: to });
   }
 
   /** Replaces a column's metadata (recorded as per-key changes). */
@@ -224,11 +261,18 @@ export class TransactionV2 {
     const metaChanges = this.metaActions();
     if (
       v1 &&
-      (this.appended.length || this.fills.size || this.added.length || metaChanges.length || this.deletes.size)
+      (this.appended.length ||
+        this.fills.size ||
+        this.added.length ||
+        metaChanges.length ||
+        this.deletes.size ||
+        this.schemaChanges.length)
     ) {
       migrated = await this.putFragment(v1);
       actions.push({ type: 'migrate', key: migrated });
     }
+    // drops and renames first: a column added by this transaction may take a name they freed
+    actions.push(...this.schemaChanges);
     for (const c of this.added) actions.push({ type: 'addColumn', column: this.columns.find((x) => x.id === c.id)! });
     actions.push(...metaChanges);
     if (this.appended.length) actions.push({ type: 'append', fragments: this.appended });

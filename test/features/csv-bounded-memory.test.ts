@@ -63,7 +63,7 @@ describe('CSV sources in bounded memory', () => {
   it('a 3 M-row CSV reads with a JS heap smaller than its text; peak RSS stays within the columns', async () => {
     const file = path.join(dir, 'big.csv');
     await writeCsv(file, 3_000_000);
-    const heap = ['--max-old-space-size=96'];
+    const heap = ['--max-old-space-size=96', '--max-semi-space-size=8']; // old and young generation both bounded
     const idle = await child('idle', file);
     const whole = await child('whole', file);
     // holding the text whole does not fit the heap the streaming read runs in

@@ -19,22 +19,9 @@ import { rng } from '../helpers/random.js';
 import { rowBytes } from './fixtures/writer.js';
 import { fillBytes } from './fixtures/writer-v2.js';
 import { SCHEMA, createV2 } from './v2-helpers.js';
-import { latestVersion, startWriter } from './fixtures/run-writer.js';
+import { killDuring, latestVersion } from './fixtures/run-writer.js';
 
 const u32 = (n: number) => ({ bytes: new Uint8Array(new Uint32Array([n]).buffer), shape: [] });
-
-/** Runs a writer for `args`, SIGKILLs it after `delayMs` past ready; true when the kill hit it alive. */
-async function killDuring(uri: string, args: (string | number)[], delayMs: number): Promise<boolean> {
-  const w = startWriter(uri, args);
-  await w.ready;
-  await new Promise((res) => setTimeout(res, delayMs));
-  w.child.kill('SIGKILL');
-  const res = await w.exit;
-  if (res.signal === 'SIGKILL') return true;
-  expect(res.stderr).toBe('');
-  expect(res.code).toBe(0);
-  return false;
-}
 
 /** Appends rows (writer w, seq from..) in commits of `perCommit` rows, in this process. */
 async function appendRows(storage: Storage, w: number, from: number, n: number, perCommit: number): Promise<void> {

@@ -8,7 +8,7 @@ import type { Storage } from '../../src/storage/storage.js';
 import { rowBytes } from './fixtures/writer.js';
 import { createV2 } from './v2-helpers.js';
 import { rng } from '../helpers/random.js';
-import { latestVersion, startWriter } from './fixtures/run-writer.js';
+import { killDuring, latestVersion, startWriter } from './fixtures/run-writer.js';
 
 /** Every committed row is whole and correct; returns the rows per writer in order. */
 async function verify(storage: Storage): Promise<Map<number, number[]>> {
@@ -54,13 +54,8 @@ describe('crash safety and concurrent writers (local storage, real processes)', 
     for (let round = 0; round < 30; round++) {
       // Each round resumes where the committed data ends (the writer's seq restarts at 0, so
       // we only check structure and bytes, not continuity, across rounds).
-      const w = startWriter(uri, ['append', round, 100_000, 1 + Math.floor(r() * 20)]);
-      await w.ready;
-      await new Promise((res) => setTimeout(res, 20 + Math.floor(r() * 300)));
-      w.child.kill('SIGKILL');
-      const res = await w.exit;
-      if (res.signal === 'SIGKILL') kills++;
-      else expect(res.stderr).toBe('');
+      if (await killDuring(uri, ['append', round, 100_000, 1 + Math.floor(r() * 20)], 20 + Math.floor(r() * 300)))
+        kills++;
       const perWriter = await verify(storage);
       const length = (await latestVersion(storage)).length;
       expect(length).toBeGreaterThanOrEqual(lastLength);

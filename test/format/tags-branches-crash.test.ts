@@ -14,7 +14,7 @@ import type { Storage } from '../../src/storage/storage.js';
 import { rowBytes } from './fixtures/writer.js';
 import { createV2 } from './v2-helpers.js';
 import { rng } from '../helpers/random.js';
-import { startWriter } from './fixtures/run-writer.js';
+import { killDuring } from './fixtures/run-writer.js';
 
 /** Reads every row of a version, checking every byte; returns the seqs per writer in row order. */
 async function verify(v: VersionReader, order: number[] = []): Promise<Map<number, number[]>> {
@@ -70,13 +70,7 @@ describe('SIGKILL during tag and branch commits (local storage, real processes)'
     for (let round = 0; round < 12; round++) {
       const per = 1 + Math.floor(r() * 8);
       perCommit.set(round, per);
-      const w = startWriter(uri, ['tag', round, 100_000, per]);
-      await w.ready;
-      await new Promise((res) => setTimeout(res, 100 + Math.floor(r() * 600)));
-      w.child.kill('SIGKILL');
-      const res = await w.exit;
-      if (res.signal === 'SIGKILL') kills++;
-      else expect(res.stderr).toBe('');
+      if (await killDuring(uri, ['tag', round, 100_000, per], 100 + Math.floor(r() * 600))) kills++;
       const latest = await open(storage, MAIN);
       const order: number[] = [];
       const main = await verify(latest, order);
@@ -122,13 +116,7 @@ describe('SIGKILL during tag and branch commits (local storage, real processes)'
     for (let round = 0; round < 12; round++) {
       const per = 1 + Math.floor(r() * 8);
       perCommit.set(round, per);
-      const w = startWriter(uri, ['branch', round, 100_000, per]);
-      await w.ready;
-      await new Promise((res) => setTimeout(res, 100 + Math.floor(r() * 600)));
-      w.child.kill('SIGKILL');
-      const res = await w.exit;
-      if (res.signal === 'SIGKILL') kills++;
-      else expect(res.stderr).toBe('');
+      if (await killDuring(uri, ['branch', round, 100_000, per], 100 + Math.floor(r() * 600))) kills++;
       const main = await open(storage, MAIN);
       expect(main.version).toBe(1);
       expect(await verify(main)).toEqual(new Map([[999, range(0, 5)]]));

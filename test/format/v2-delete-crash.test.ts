@@ -10,7 +10,7 @@ import type { Storage } from '../../src/storage/storage.js';
 import { rng } from '../helpers/random.js';
 import { rowBytes } from './fixtures/writer.js';
 import { createV2 } from './v2-helpers.js';
-import { startWriter } from './fixtures/run-writer.js';
+import { killDuring } from './fixtures/run-writer.js';
 
 /** Every live row of version `v` is whole and correct, and its row ids are distinct. */
 async function verify(storage: Storage, v: VersionReader): Promise<void> {
@@ -53,13 +53,7 @@ describe('SIGKILL during delete and update commits (local storage, real processe
     let kills = 0;
     let lastVersion = 0;
     for (let round = 0; round < 20; round++) {
-      const w = startWriter(uri, ['churn', round + 1, 100_000]);
-      await w.ready;
-      await new Promise((res) => setTimeout(res, 50 + Math.floor(r() * 400)));
-      w.child.kill('SIGKILL');
-      const res = await w.exit;
-      if (res.signal === 'SIGKILL') kills++;
-      else expect(res.stderr).toBe('');
+      if (await killDuring(uri, ['churn', round + 1, 100_000], 50 + Math.floor(r() * 400))) kills++;
       const v = new VersionReader(storage, await readLatestAnyManifest(storage));
       expect(v.version).toBeGreaterThanOrEqual(lastVersion);
       await verify(storage, v);

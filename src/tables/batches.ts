@@ -10,6 +10,7 @@ import { JSON_EXTENSION, type TableDtype } from './dtypes.js';
 import { CsvDtypeVote, csvCellFits, inferCsvDtype, jsonValueFits } from './infer.js';
 import { DtypeVote, inferDtype } from './dtypes.js';
 import { vectorOf } from './values.js';
+import { declaredValueFits } from './declared.js';
 
 /** One row of a text table: its values by column, and the line it starts on. */
 export interface TextRow {
@@ -167,11 +168,37 @@ function batchOf(rows: readonly TextRow[], types: ReadonlyMap<string, TableDtype
       const v = r.values[name];
       return v === '' && o.kind === 'csv' && !keepEmpty ? null : v;
     });
+    if (o.schema?.[name] !== undefined) checkDeclared(rows, values, name, dtype, o);
     const vec = vectorOf(values, dtype);
     vectors.push(vec);
     fields.push(new A.Field(name, vec.type, true, dtype === 'json' ? new Map(JSON_EXTENSION) : undefined));
   }
   return recordBatch(fields, vectors, rows.length);
+}
+
+/** Every value of a declared column converts to its dtype as it is (else a typed error naming the line). */
+function checkDeclared(
+  rows: readonly TextRow[],
+  values: readonly unknown[],
+  name: string,
+  dtype: TableDtype,
+  o: TypingOptions,
+): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (declaredValueFits(v, dtype, o.kind)) continue;
+    const line = rows[i].line;
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `${o.file}, line ${line}: column ${name} holds ${typeof v === 'bigint' ? String(v) : JSON.stringify(v)}, not a ${dtype}`,
+      {
+        file: o.file,
+        line,
+        column: name,
+        hint: `the schema declares ${name} as ${dtype}: fix the value, or declare another type`,
+      },
+    );
+  }
 }
 
 /** A record batch from one vector per field (multi-chunk vectors are joined). */

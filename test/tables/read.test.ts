@@ -117,6 +117,50 @@ describe('CSV', () => {
     await expect(rowsOf(s, 'data.xlsx')).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 
+  it('a value that does not convert to its declared type is an error naming its line, in or after the first rows', async () => {
+    const s = await store({
+      'typed.csv': 'n,x,ok,at\n1,0.5,true,2024-01-01\n2,,no,\n3,1e3,0,2024-01-02T10:00:00Z\n',
+      'n.csv': 'n\n1\n2\nabc\n',
+      'frac.csv': 'n\n1\n1.5\n',
+      'x.csv': 'x\n0.5\noops\n',
+      'ok.csv': 'ok\ntrue\nmaybe\n',
+      'at.csv': 'at\n2024-01-01\nyesterday\n',
+      'wide.csv': 'n\n1\n3000000000\n',
+      'late.csv': `n\n${'1\n'.repeat(50)}x\n`,
+      'typed.jsonl': '{"n": 1, "v": [1, 2]}\n{"n": "two", "v": [1]}\n',
+      'vec.jsonl': '{"v": [1, 2]}\n{"v": ["a"]}\n',
+    });
+    const schema = { n: 'int32', x: 'float64', ok: 'bool', at: 'timestamp' } as const;
+    expect(await rowsOf(s, 'typed.csv', { schema })).toEqual([
+      { n: 1, x: 0.5, ok: true, at: Date.parse('2024-01-01') },
+      { n: 2, x: null, ok: false, at: null },
+      { n: 3, x: 1000, ok: false, at: Date.parse('2024-01-02T10:00:00Z') },
+    ]);
+    for (const [file, line, column] of [
+      ['n.csv', 4, 'n'],
+      ['frac.csv', 3, 'n'],
+      ['x.csv', 3, 'x'],
+      ['ok.csv', 3, 'ok'],
+      ['at.csv', 3, 'at'],
+      ['wide.csv', 3, 'n'],
+      ['late.csv', 52, 'n'],
+    ] as const) {
+      for (const inferRows of [2, 1000])
+        await expect(rowsOf(s, file, { schema, inferRows }), `${file} inferRows ${inferRows}`).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          details: { file, line, column },
+        });
+    }
+    await expect(rowsOf(s, 'typed.jsonl', { schema: { n: 'int64' } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { line: 2, column: 'n' },
+    });
+    await expect(rowsOf(s, 'vec.jsonl', { schema: { v: 'list<float32>' } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { line: 2, column: 'v' },
+    });
+  });
+
   it('a header without rows is one empty batch with the columns', async () => {
     const s = await store({ 'h.csv': 'a,b\n' });
     const batches = [];

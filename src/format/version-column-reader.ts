@@ -34,6 +34,16 @@ export interface ChunkIndex {
   ref(k: number): ChunkRef;
 }
 
+/** Positions [start, end) of a version read as rows 0.. of one segment's chunk reader. */
+interface Resolved {
+  readonly start: number;
+  readonly end: number;
+  readonly reader: ColumnReader;
+}
+
+/** Located segments remembered for random reads at most (then the list starts over). */
+const MAX_RESOLVED = 1024;
+
 /** Size of a column over a version (reads every fragment file). */
 export interface ColumnStats {
   /** Rows with a stored value or stored null (covered by a segment). */
@@ -48,6 +58,8 @@ export interface ColumnStats {
  */
 export class VersionColumnReader {
   private readonly segmentReaders = new Map<string, ColumnReader>();
+  /** Segments of fragments without deletions already located, sorted by first position (see `resolvedAt`). */
+  private readonly resolved: Resolved[] = [];
   private indexPromise: Promise<ChunkIndex> | undefined;
 
   /** `chunkStorage` (default: the version's) serves the chunk reads, e.g. around a cache for a scan. */
@@ -62,9 +74,38 @@ export class VersionColumnReader {
   }
 
   async sample(i: number, signal?: AbortSignal): Promise<Sample | null> {
+    const hit = this.resolvedAt(i);
+    if (hit) return hit.reader.sample(i - hit.start, signal);
     const at = await this.locateRow(i, signal);
     if (!at?.segment) return null;
-    return this.segmentReader(at.slot, at.segment).sample(at.local - at.segment.offset, signal);
+    const reader = this.segmentReader(at.slot, at.segment);
+    if (!at.slot.ref.deletion) this.remember(at.slot.start + at.segment.offset, at.segment.rows, reader);
+    return reader.sample(at.local - at.segment.offset, signal);
+  }
+
+  /**
+   * The segment holding position i when it was located before (a fragment without deletions, so
+   * positions map to its rows one to one): found by a binary search, without awaiting the fragment.
+   */
+  private resolvedAt(i: number): Resolved | undefined {
+    const r = this.resolved;
+    let lo = 0;
+    let hi = r.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const e = r[mid];
+      if (i < e.start) hi = mid - 1;
+      else if (i >= e.end) lo = mid + 1;
+      else return e;
+    }
+    return undefined;
+  }
+
+  private remember(start: number, rows: number, reader: ColumnReader): void {
+    if (this.resolved.length >= MAX_RESOLVED) this.resolved.length = 0;
+    let at = this.resolved.length;
+    while (at > 0 && this.resolved[at - 1].start > start) at--;
+    this.resolved.splice(at, 0, { start, end: start + rows, reader });
   }
 
   async shape(i: number, signal?: AbortSignal): Promise<number[] | undefined> {

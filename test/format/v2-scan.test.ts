@@ -83,3 +83,40 @@ describe('format v2 column scan read-ahead', () => {
     expect(starts).toEqual([3]);
   });
 });
+
+describe('format v2 random sample reads', () => {
+  it('sample(i) in any order, repeated, equals the scan, with fragments with and without deletions', async () => {
+    const storage: Storage = await openStorage(`memory://v2-sample-${Date.now()}`);
+    await createV2(storage);
+    let next = 0;
+    for (let c = 0; c < 6; c++) {
+      const txn = new TransactionV2(storage, new VersionReader(storage, await readLatestAnyManifest(storage)), {
+        writer: 't',
+        chunkSizeBytes: 8,
+      });
+      for (let k = 0; k < 3 + c; k++) await txn.appendRow({ seq: u32(next++) });
+      await txn.commit(`fragment ${c}`);
+    }
+    const del = new TransactionV2(storage, new VersionReader(storage, await readLatestAnyManifest(storage)), {
+      writer: 't',
+    });
+    await del.deleteRow(4); // second fragment
+    await del.deleteRow(20); // fifth fragment
+    await del.commit('two deletes');
+    const v = new VersionReader(storage, await readLatestAnyManifest(storage));
+    const reader = new VersionColumnReader(v, v.column('seq'));
+    const scanned: number[] = [];
+    for await (const run of new VersionColumnReader(v, v.column('seq')).scan())
+      for (const s of run.samples) scanned.push(new Uint32Array(s!.bytes.slice().buffer)[0]);
+    expect(scanned.length).toBe(next - 2);
+    expect(scanned).not.toContain(4);
+    expect(scanned).not.toContain(20);
+    const order = Array.from(scanned.keys()).sort((a, b) => ((a * 7919) % 31) - ((b * 7919) % 31) || a - b);
+    for (const round of [0, 1])
+      for (const i of [...order, ...order.reverse()]) {
+        const s = await reader.sample(i);
+        expect(new Uint32Array(s!.bytes.slice().buffer)[0], `round ${round} position ${i}`).toBe(scanned[i]);
+      }
+    expect(await reader.sample(scanned.length)).toBeNull();
+  });
+});

@@ -3,12 +3,13 @@
  * (`nats-server -js -a 127.0.0.1 -p <port> -sd <dir>`). Same skip rule as redis-server.ts: outside CI
  * a missing binary skips (NATS_SKIP holds why); with CI=true it fails the suite.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary, freePort } from './ports.js';
+import { killService, startService } from './server-process.js';
 
 export const NATS_SERVER_BIN = findBinary(
   [process.env.NATS_SERVER_BIN, 'nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server'],
@@ -41,7 +42,6 @@ async function ready(port: number): Promise<boolean> {
 export class NatsServer implements AsyncDisposable {
   readonly host = '127.0.0.1';
   #proc: ChildProcess | undefined;
-  #log = '';
 
   private constructor(
     readonly port: number,
@@ -70,38 +70,21 @@ export class NatsServer implements AsyncDisposable {
   }
 
   async #start(): Promise<void> {
-    const proc = spawn(NATS_SERVER_BIN!, ['-js', '-a', this.host, '-p', String(this.port), '-sd', this.dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#proc = proc;
-    const log = (d: Buffer) => (this.#log = (this.#log + d.toString()).slice(-4000));
-    proc.stdout?.on('data', log);
-    proc.stderr?.on('data', log);
-    let exited = false;
-    proc.once('exit', () => {
-      exited = true;
-      if (this.#proc === proc) this.#proc = undefined;
-    });
-    for (let i = 0; i < 200; i++) {
-      if (exited) break;
-      if (await ready(this.port)) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    proc.kill('SIGKILL');
-    this.#proc = undefined;
-    throw new Error(`nats-server did not start on port ${this.port}:\n${this.#log}`);
+    this.#proc = await startService(
+      NATS_SERVER_BIN!,
+      ['-js', '-a', this.host, '-p', String(this.port), '-sd', this.dir],
+      () => ready(this.port),
+      (ended) => {
+        if (this.#proc === ended) this.#proc = undefined;
+      },
+    );
   }
 
   /** Stops the server and removes its store. Idempotent. */
   async close(): Promise<void> {
     const proc = this.#proc;
     this.#proc = undefined;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        proc.once('exit', () => resolve());
-        proc.kill('SIGKILL');
-      });
-    }
+    await killService(proc);
     await rm(this.dir, { recursive: true, force: true });
   }
 

@@ -5,12 +5,13 @@
  * When redis-server is not installed: outside CI, `REDIS_SKIP` holds the reason and suites skip
  * (printing it); with CI=true `REDIS_SKIP` is false and `startRedisServer` throws, failing the suite.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary, freePort } from './ports.js';
+import { killService, startService } from './server-process.js';
 
 export const REDIS_SERVER_BIN = findBinary(
   [process.env.REDIS_SERVER_BIN, 'redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'],
@@ -48,7 +49,6 @@ async function ping(port: number): Promise<boolean> {
 export class RedisServer implements AsyncDisposable {
   readonly host = '127.0.0.1';
   #proc: ChildProcess | undefined;
-  #log = '';
 
   private constructor(
     readonly port: number,
@@ -107,35 +107,21 @@ export class RedisServer implements AsyncDisposable {
       this.dir,
       ...this.extraArgs,
     ];
-    const proc = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#proc = proc;
-    proc.stdout?.on('data', (d: Buffer) => (this.#log = (this.#log + d.toString()).slice(-4000)));
-    proc.stderr?.on('data', (d: Buffer) => (this.#log = (this.#log + d.toString()).slice(-4000)));
-    let exited = false;
-    proc.once('exit', () => {
-      exited = true;
-      if (this.#proc === proc) this.#proc = undefined;
-    });
-    for (let i = 0; i < 200; i++) {
-      if (exited) break;
-      if (await ping(this.port)) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    proc.kill('SIGKILL');
-    this.#proc = undefined;
-    throw new Error(`redis-server did not start on port ${this.port}:\n${this.#log}`);
+    this.#proc = await startService(
+      this.bin,
+      args,
+      () => ping(this.port),
+      (ended) => {
+        if (this.#proc === ended) this.#proc = undefined;
+      },
+    );
   }
 
   /** Stops the server (SIGKILL: an abrupt outage) and waits for the port to close. */
   async stop(): Promise<void> {
     const proc = this.#proc;
-    if (!proc) return;
     this.#proc = undefined;
-    await new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGKILL');
-    });
+    await killService(proc);
   }
 
   /** Stops and removes the temp dir. Idempotent. */

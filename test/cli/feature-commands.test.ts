@@ -1,36 +1,14 @@
 /** apply → materialize → serve on a YAML feature repository over the sample event log, as child processes. */
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSampleData } from '../../datasets/generate.js';
 import { REDIS_SKIP, startRedisServer } from '../helpers/redis-server.js';
 import { errorCode, startServer, strata } from './run-cli.js';
+import { eventRepoYaml, makeEventRepo } from './fixtures/event-repo.js';
 
-const REPO_YAML = `project: shop
-entities:
-  - name: user
-    join_keys: [user_id]
-sources:
-  - name: events
-    kind: csv
-    path: events.csv
-    id_field: event_id
-feature_views:
-  - name: user_activity
-    entities: [user]
-    source: events
-    aggregations:
-      - { function: count, window: 1h, name: events_1h }
-      - { column: amount, function: sum, window: 1d, where: "event_type = 'purchase'", name: spend_1d }
-  - name: user_last
-    entities: [user]
-    source: events
-    features: [event_type, item_path]
-feature_services:
-  - name: ranker
-    features: [user_activity, user_last:event_type]
-`;
+const REPO_YAML = eventRepoYaml('shop', { service: true });
 
 let dir: string;
 let repo: string;
@@ -38,10 +16,7 @@ let repo: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-cli-features-'));
   await generateSampleData(join(dir, 'sample'), { images: 6, videos: 0, events: 400 });
-  repo = join(dir, 'repo');
-  await import('node:fs/promises').then((fs) => fs.mkdir(repo));
-  await copyFile(join(dir, 'sample', 'events.csv'), join(repo, 'events.csv'));
-  await writeFile(join(repo, 'strata.yaml'), REPO_YAML);
+  repo = await makeEventRepo(join(dir, 'repo'), join(dir, 'sample'), REPO_YAML);
 }, 60_000);
 
 afterAll(async () => {
@@ -61,10 +36,11 @@ describe('feature repository commands', () => {
   });
 
   it('apply of an invalid definition names the file and line, exit 1, nothing applied', async () => {
-    const bad = join(dir, 'bad-repo');
-    await import('node:fs/promises').then((fs) => fs.mkdir(bad));
-    await copyFile(join(repo, 'events.csv'), join(bad, 'events.csv'));
-    await writeFile(join(bad, 'strata.yaml'), REPO_YAML.replace('function: count', 'function: countt'));
+    const bad = await makeEventRepo(
+      join(dir, 'bad-repo'),
+      join(dir, 'sample'),
+      REPO_YAML.replace('function: count', 'function: countt'),
+    );
     const r = await strata(['apply', bad]);
     expect(r.code).toBe(1);
     expect(errorCode(r.stderr)).toBe('INVALID_ARGUMENT');

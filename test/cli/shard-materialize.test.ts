@@ -5,7 +5,7 @@
  * `strata materialize` does — on SQLite and on a 3-master Redis Cluster.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,28 +14,8 @@ import { RedisOnlineStore, SqliteOnlineStore, watermarkKey, type OnlineStore } f
 import { REDIS_SKIP, RedisCluster } from '../helpers/redis-server.js';
 import { dumpStore } from '../online/stores.js';
 import { errorCode, strata } from './run-cli.js';
+import { eventRepoYaml, makeEventRepo } from './fixtures/event-repo.js';
 
-const yaml = (project: string) => `project: ${project}
-entities:
-  - name: user
-    join_keys: [user_id]
-sources:
-  - name: events
-    kind: csv
-    path: events.csv
-    id_field: event_id
-feature_views:
-  - name: user_activity
-    entities: [user]
-    source: events
-    aggregations:
-      - { function: count, window: 1h, name: events_1h }
-      - { column: amount, function: sum, window: 1d, where: "event_type = 'purchase'", name: spend_1d }
-  - name: user_last
-    entities: [user]
-    source: events
-    features: [event_type, item_path]
-`;
 const VIEWS = ['user_activity', 'user_last'];
 const STATE = VIEWS.map(watermarkKey);
 const RANGE = ['--start', '2024-01-01T00:00:00Z', '--end', '2024-01-04T00:00:00Z'];
@@ -52,11 +32,7 @@ afterAll(async () => {
 });
 
 async function makeRepo(name: string): Promise<string> {
-  const repo = join(dir, name);
-  await mkdir(repo);
-  await copyFile(join(dir, 'sample', 'events.csv'), join(repo, 'events.csv'));
-  await writeFile(join(repo, 'strata.yaml'), yaml(name));
-  return repo;
+  return makeEventRepo(join(dir, name), join(dir, 'sample'), eventRepoYaml(name));
 }
 
 async function materialize(repo: string, extra: string[], env: NodeJS.ProcessEnv): Promise<void> {

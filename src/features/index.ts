@@ -11,17 +11,17 @@ export {
   type BackfillOptions,
   type StreamStats,
 } from './repo.js';
-export type { EngineOptions, PairStrategy, TileStrategy } from './engine.js';
-export { defineEntity, defineSource, defineFeatureView, defineFeatureService, type DefLocation } from './define.js';
-export { RetrievalJob } from './retrieval.js';
-export type { HistoricalOptions } from './historical.js';
-export type { EntityRowsInput, DataFrameLike } from './rows.js';
-export type { ApplyResult } from './registry.js';
-export type { BackfillRange } from './backfill.js';
-export type { DefinitionIssue } from './issues.js';
+export type { EngineOptions, PairStrategy, TileStrategy } from './engine/engine.js';
+export { defineEntity, defineSource, defineFeatureView, defineFeatureService, type DefLocation } from './definitions/define.js';
+export { RetrievalJob } from './retrieval/retrieval.js';
+export type { HistoricalOptions } from './retrieval/historical.js';
+export type { EntityRowsInput, DataFrameLike } from './retrieval/rows.js';
+export type { ApplyResult } from './definitions/registry.js';
+export type { BackfillRange } from './retrieval/backfill.js';
+export type { DefinitionIssue } from './definitions/issues.js';
 export { registerSourceLoader, type SourceLoader, type SourceLoaderContext } from './sources/registry.js';
-export { parseDuration, formatDuration } from './duration.js';
-export { HLL_STD_ERROR } from './hll.js';
+export { parseDuration, formatDuration } from './definitions/duration.js';
+export { HLL_STD_ERROR } from './engine/hll.js';
 export * from './stream/index.js';
 export {
   AGG_FUNCTIONS,
@@ -56,4 +56,4 @@ export {
   type FeatureService,
   type FeatureRowBatch,
   type PushedViewValues,
-} from './types.js';
+} from './definitions/types.js';

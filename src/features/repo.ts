@@ -8,16 +8,16 @@
 import type * as A from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
 import { entityFilter, type Shard } from '../shard.js';
-import { tableFromRecords } from './build.js';
-import { groupDefinitions } from './define.js';
-import { dtypeOfArrow } from './dtypes.js';
-import { resolveEngine, type Engine, type EngineOptions } from './engine.js';
-import { historicalFeatures, resolveRequest, type HistoricalOptions } from './historical.js';
-import { latestBatches } from './latest.js';
-import { planView, type ViewPlan } from './plan.js';
-import { applyRegistry, type ApplyResult } from './registry.js';
-import { RetrievalJob, tableToRecords } from './retrieval.js';
-import { entityRowsTable, type EntityRowsInput } from './rows.js';
+import { tableFromRecords } from './engine/build.js';
+import { groupDefinitions } from './definitions/define.js';
+import { dtypeOfArrow } from './definitions/dtypes.js';
+import { resolveEngine, type Engine, type EngineOptions } from './engine/engine.js';
+import { historicalFeatures, resolveRequest, type HistoricalOptions } from './retrieval/historical.js';
+import { latestBatches } from './retrieval/latest.js';
+import { planView, type ViewPlan } from './engine/plan.js';
+import { applyRegistry, type ApplyResult } from './definitions/registry.js';
+import { RetrievalJob, tableToRecords } from './retrieval/retrieval.js';
+import { entityRowsTable, type EntityRowsInput } from './retrieval/rows.js';
 import {
   codeEvents,
   groupHashes,
@@ -26,15 +26,15 @@ import {
   reportDropped,
   tilesFor,
   type IndexedEvents,
-} from './series.js';
-import { buildTilesDirect, isSimplePlan } from './tile-build.js';
+} from './engine/series.js';
+import { buildTilesDirect, isSimplePlan } from './engine/tile-build.js';
 import { loadSourceTable } from './sources/index.js';
 import { readParquetSchema } from './sources/parquet.js';
 import { registeredLoader } from './sources/registry.js';
-import { PushState } from './stream.js';
+import { PushState } from './stream/push.js';
 import { StreamPartition } from './stream/partition.js';
-import { concatTables } from './tables.js';
-import { tilesTable, type BackfillRange } from './backfill.js';
+import { concatTables } from './engine/tables.js';
+import { tilesTable, type BackfillRange } from './retrieval/backfill.js';
 import type {
   Definitions,
   TableDtype,
@@ -45,9 +45,9 @@ import type {
   LongOptions,
   PushedViewValues,
   Source,
-} from './types.js';
-import { validateDefinitions, type ValidatedRepo } from './validate.js';
-import { loadYamlDefinitions } from './yaml.js';
+} from './definitions/types.js';
+import { validateDefinitions, type ValidatedRepo } from './definitions/validate.js';
+import { loadYamlDefinitions } from './definitions/yaml.js';
 
 export interface FeatureRepoOptions {
   /** Repository directory: relative source paths resolve against it; `apply()` writes its registry there. */

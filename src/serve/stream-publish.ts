@@ -8,7 +8,7 @@ import { StrataError } from '../errors.js';
 import { openStreamSource, type StreamSource, type StreamSourceOptions } from '../features/stream/contract.js';
 import { StreamCoordinator } from '../features/stream/coordinator.js';
 import { StreamPartition } from '../features/stream/partition.js';
-import type { Source } from '../features/types.js';
+import type { Source } from '../features/definitions/types.js';
 import type { OnlineRepo } from '../online/index.js';
 
 export type { StreamSourceOptions };

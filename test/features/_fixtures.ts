@@ -1,6 +1,6 @@
 /** Builds engine inputs (Arrow tables, repos) from the oracle's random data. */
 import type * as A from 'apache-arrow';
-import { tableFromRecords } from '../../src/features/build.js';
+import { tableFromRecords } from '../../src/features/engine/build.js';
 import {
   FeatureRepo,
   defineEntity,

@@ -2,8 +2,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type * as A from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableFromRecords } from '../../src/features/build.js';
-import { sortEvents } from '../../src/features/sort.js';
+import { tableFromRecords } from '../../src/features/engine/build.js';
+import { sortEvents } from '../../src/features/engine/sort.js';
 import { aggRepo, eventsTable } from './_fixtures.js';
 import { close, duck, generate, loadIntoDuck, query, rng } from './_oracle.js';
 

@@ -3,7 +3,7 @@
  * plus count_distinct's exact → HyperLogLog switch.
  */
 import { describe, expect, it } from 'vitest';
-import { tableFromRecords } from '../../src/features/build.js';
+import { tableFromRecords } from '../../src/features/engine/build.js';
 import {
   FeatureRepo,
   HLL_STD_ERROR,

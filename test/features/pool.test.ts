@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { canParallelize, runOnWorker, sharedF64, sharedI32 } from '../../src/features/pool.js';
+import { canParallelize, runOnWorker, sharedF64, sharedI32 } from '../../src/features/engine/pool.js';
 
 /** This process's own full GC (the flag is only needed to reach it from a test). */
 function collect(): void {

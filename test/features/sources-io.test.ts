@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tableToIPC } from 'apache-arrow';
 import type * as A from 'apache-arrow';
-import { tableFromRecords } from '../../src/features/build.js';
+import { tableFromRecords } from '../../src/features/engine/build.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   FeatureRepo,

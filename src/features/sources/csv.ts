@@ -5,7 +5,7 @@
  */
 import type { Table } from 'apache-arrow';
 import { collectTable, readTableFile } from '../../tables/read.js';
-import type { TableDtype } from '../types.js';
+import type { TableDtype } from '../definitions/types.js';
 
 export async function readCsvFile(path: string, schema?: Readonly<Record<string, TableDtype>>): Promise<Table> {
   return collectTable(readTableFile(path, { format: 'csv', schema, inferRows: Number.POSITIVE_INFINITY }));

@@ -8,7 +8,7 @@ import * as A from 'apache-arrow';
 import { Dataset } from '../../dataset/dataset.js';
 import { StrataError } from '../../errors.js';
 import { toArrow } from '../../interop/arrow.js';
-import type { Source } from '../types.js';
+import type { Source } from '../definitions/types.js';
 import type { SourceLoaderContext } from './registry.js';
 
 const TABULAR_HTYPES = new Set(['class_label', 'text', 'json', 'generic', 'embedding', 'bbox']);

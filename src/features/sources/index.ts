@@ -1,8 +1,8 @@
 /** Loads a source's events as an Arrow table: registered loaders first, then the built-ins. */
 import type { Table } from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../../errors.js';
-import { tableFromRecords } from '../build.js';
-import type { Source } from '../types.js';
+import { tableFromRecords } from '../engine/build.js';
+import type { Source } from '../definitions/types.js';
 import { readArrowFile } from './arrow.js';
 import { readCsvFile } from './csv.js';
 import { readDatasetSource } from './dataset.js';

@@ -10,8 +10,8 @@ import { LocalStorage } from '../../storage/local.js';
 import { parquetSchema } from '../../tables/parquet.js';
 import { parquetLib } from '../../tables/parquetjs.js';
 import { collectTable, readTableFile } from '../../tables/read.js';
-import { categoryOf, dtypeOfArrow, listElement } from '../dtypes.js';
-import type { TableDtype } from '../types.js';
+import { categoryOf, dtypeOfArrow, listElement } from '../definitions/dtypes.js';
+import type { TableDtype } from '../definitions/types.js';
 import { readFailure } from './errors.js';
 
 /** A table reader's dtype as a feature dtype: feature timestamps are milliseconds, JSON is text. */

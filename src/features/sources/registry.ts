@@ -5,7 +5,7 @@
  */
 import type { Table } from 'apache-arrow';
 import { StrataError } from '../../errors.js';
-import type { Source } from '../types.js';
+import type { Source } from '../definitions/types.js';
 
 export interface SourceLoaderContext {
   /** The repository directory (relative paths are already resolved against it). */

@@ -5,7 +5,7 @@
  * sequence number). Events travel as JSON objects exactly as they were pushed (the consumer coerces
  * them by the source's schema, as `/push` does).
  */
-import type { StreamConfig } from '../types.js';
+import type { StreamConfig } from '../definitions/types.js';
 
 /** One event read from a partition. */
 export interface StreamRecord {

@@ -17,7 +17,7 @@ import {
   type NatsConnection,
 } from 'nats';
 import { StrataError } from '../../errors.js';
-import type { StreamConfig } from '../types.js';
+import type { StreamConfig } from '../definitions/types.js';
 import type { PartitionReader, StreamPublish, StreamRecord, StreamSource, StreamSourceOptions } from './contract.js';
 
 /** Records buffered per reader before it stops pulling (back-pressure). */

@@ -7,13 +7,13 @@
  * checkpoints grow with the stream); plain views keep each entity's latest event.
  */
 import { StrataError, isStrataError } from '../../errors.js';
-import { toMs } from '../build.js';
-import { canonical } from '../columns.js';
-import { tupleKey } from '../keys.js';
-import { planView } from '../plan.js';
-import { coercePushEvent } from '../push-values.js';
-import { PushState } from '../stream.js';
-import type { FeatureView, PushedViewValues, Source, StreamConfig } from '../types.js';
+import { toMs } from '../engine/build.js';
+import { canonical } from '../engine/columns.js';
+import { tupleKey } from '../engine/keys.js';
+import { planView } from '../engine/plan.js';
+import { coercePushEvent } from './push-values.js';
+import { PushState } from './push.js';
+import type { FeatureView, PushedViewValues, Source, StreamConfig } from '../definitions/types.js';
 import type { StreamRecord } from './contract.js';
 import { partitionOf } from './partitioning.js';
 

@@ -4,8 +4,8 @@
  * the partition count. `'7'` and `7` on an int64 key are one entity once coerced by the schema, so
  * callers hash the coerced value.
  */
-import { canonical } from '../columns.js';
-import { hashValue } from '../hll.js';
+import { canonical } from '../engine/columns.js';
+import { hashValue } from '../engine/hll.js';
 
 export function partitionOf(key: unknown, partitions: number): number {
   return (hashValue(canonical(key)) >>> 0) % partitions;

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { StrataError } from '../../errors.js';
-import type { StreamConfig } from '../types.js';
+import type { StreamConfig } from '../definitions/types.js';
 import type { PartitionReader, StreamPublish, StreamRecord, StreamSource, StreamSourceOptions } from './contract.js';
 
 export const REDIS_STREAM_GROUP = 'strata';

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tableFromRecords } from '../../../src/features/build.js';
+import { tableFromRecords } from '../../../src/features/engine/build.js';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../../../src/features/index.js';
 import { RedisOnlineStore, SqliteOnlineStore, materialize, type OnlineRecord } from '../../../src/online/index.js';
 import { startServer, startStrata } from '../../cli/run-cli.js';

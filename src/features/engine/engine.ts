@@ -3,7 +3,7 @@
  * Every choice gives identical results; the defaults pick the fastest path from the data's shape,
  * so these exist to pin one path (tests run each on purpose) or to tune memory and threads.
  */
-import { StrataError } from '../errors.js';
+import { StrataError } from '../../errors.js';
 
 /** How training sets answer aggregation lookups: see {@link EngineOptions.pairStrategy}. */
 export type PairStrategy = 'auto' | 'index';

@@ -4,10 +4,10 @@
  * key are one entity in both). A value that does not fit its column's dtype rejects the batch with
  * INVALID_ARGUMENT naming the event (`row`) and the column (`field`); nothing is silently nulled.
  */
-import { StrataError } from '../errors.js';
-import { normalizeValue, toMs } from './build.js';
-import { categoryOf, listElement } from './dtypes.js';
-import type { TableDtype, Source } from './types.js';
+import { StrataError } from '../../errors.js';
+import { normalizeValue, toMs } from '../engine/build.js';
+import { categoryOf, listElement } from '../definitions/dtypes.js';
+import type { TableDtype, Source } from '../definitions/types.js';
 
 const INT_TEXT = /^[+-]?\d+$/;
 const INT64_MIN = -(2n ** 63n);

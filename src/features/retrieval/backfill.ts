@@ -6,12 +6,12 @@
  * `__where<i>` appended for filtered groups. last_n and count_distinct states stay in memory.
  */
 import * as A from 'apache-arrow';
-import { numericVector, setInt64, vectorOf } from './build.js';
-import { categoryOf, dtypeOfArrow } from './dtypes.js';
-import type { TableDtype } from './types.js';
-import type { ViewPlan } from './plan.js';
-import type { KeyIndex } from './keys.js';
-import type { TileStore } from './tiles.js';
+import { numericVector, setInt64, vectorOf } from '../engine/build.js';
+import { categoryOf, dtypeOfArrow } from '../definitions/dtypes.js';
+import type { TableDtype } from '../definitions/types.js';
+import type { ViewPlan } from '../engine/plan.js';
+import type { KeyIndex } from '../engine/keys.js';
+import type { TileStore } from '../engine/tiles.js';
 
 export interface BackfillRange {
   /** Keep tiles ending after this time. */

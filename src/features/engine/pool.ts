@@ -5,8 +5,8 @@
  * the worker cannot start, callers fall back to running everything on the main thread.
  */
 import { availableParallelism } from 'node:os';
-import { StrataError } from '../errors.js';
-import { startWorker, type WorkerThread } from '../workers/start.js';
+import { StrataError } from '../../errors.js';
+import { startWorker, type WorkerThread } from '../../workers/start.js';
 import type { KernelMethods } from './kernel-worker.js';
 import { pairKernel, probeKernel } from './probe-kernels.js';
 import { bucketKernel, histKernel, scatterKernel } from './sort-kernels.js';

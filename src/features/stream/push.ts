@@ -4,19 +4,19 @@
  * are dropped; with an `idField`, repeated ids are ignored (ids are remembered for the lateness
  * horizon). Returned values are as of the newest event time seen (the high-water mark).
  */
-import { StrataError } from '../errors.js';
-import { normalizeValue, toMs } from './build.js';
-import { canonical, keyValue } from './columns.js';
-import { Composer } from './compose.js';
+import { StrataError } from '../../errors.js';
+import { normalizeValue, toMs } from '../engine/build.js';
+import { canonical, keyValue } from '../engine/columns.js';
+import { Composer } from '../engine/compose.js';
 import { EntityStream } from './entity-stream.js';
-import { compileExpr, parseExpr } from './expr.js';
-import { hashNumber, hashValue } from './hll.js';
-import { tupleKey } from './keys.js';
-import type { GroupPlan, ViewPlan } from './plan.js';
-import { planView } from './plan.js';
+import { compileExpr, parseExpr } from '../definitions/expr.js';
+import { hashNumber, hashValue } from '../engine/hll.js';
+import { tupleKey } from '../engine/keys.js';
+import type { GroupPlan, ViewPlan } from '../engine/plan.js';
+import { planView } from '../engine/plan.js';
 import { coercePushEvent } from './push-values.js';
-import { aggJsValue } from './values.js';
-import type { TableDtype, FeatureRowBatch, FeatureView, PushedViewValues, Source } from './types.js';
+import { aggJsValue } from '../engine/values.js';
+import type { TableDtype, FeatureRowBatch, FeatureView, PushedViewValues, Source } from '../definitions/types.js';
 
 /** Turns one event into a group's input value (same rules as the batch path). */
 class GroupInput {

@@ -3,9 +3,9 @@
  * DataFrame-like object (danfo: `columns` + `values`, or `toJSON()` rows) — danfo itself is not imported.
  */
 import * as A from 'apache-arrow';
-import { StrataError } from '../errors.js';
-import { tableFromRecords } from './build.js';
-import { readParquetFile } from './sources/parquet.js';
+import { StrataError } from '../../errors.js';
+import { tableFromRecords } from '../engine/build.js';
+import { readParquetFile } from '../sources/parquet.js';
 
 /** Anything with the shape of a danfo DataFrame. */
 export interface DataFrameLike {

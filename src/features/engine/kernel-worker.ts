@@ -4,7 +4,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { serveWorker } from '../workers/serve.js';
+import { serveWorker } from '../../workers/serve.js';
 import { KERNELS, type KernelCall } from './pool.js';
 
 export interface KernelMethods {

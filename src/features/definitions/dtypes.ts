@@ -1,2 +1,2 @@
 /** Feature dtypes are the table readers' dtypes (src/tables/dtypes.ts): one vocabulary for both. */
-export * from '../tables/dtypes.js';
+export * from '../../tables/dtypes.js';

@@ -3,7 +3,8 @@
  * Each returns a frozen copy tagged with its kind and the caller's file and line, so validation
  * errors point at the `define…` call the same way YAML errors point at the YAML line.
  */
-import { StrataError } from '../errors.js';
+import { fileURLToPath } from 'node:url';
+import { StrataError } from '../../errors.js';
 import type { Definitions, EntityDef, FeatureServiceDef, FeatureViewDef, SourceDef } from './types.js';
 
 export const DEF_KINDS = ['entity', 'source', 'view', 'service'] as const;
@@ -47,10 +48,14 @@ export function defKindOf(def: object): DefKind | undefined {
   return (def as Record<symbol, DefKind | undefined>)[KIND];
 }
 
+/** This module's own frames are skipped: the location is the caller's `define…` call. */
+const SELF_URL = import.meta.url;
+const SELF_PATH = fileURLToPath(import.meta.url);
+
 function callerLocation(): DefLocation {
   const stack = new Error().stack?.split('\n').slice(1) ?? [];
   for (const frame of stack) {
-    if (/features[\\/]define\.[jt]s/.test(frame)) continue;
+    if (frame.includes(SELF_URL) || frame.includes(SELF_PATH)) continue;
     const m = /\(?((?:file:\/\/)?[^()\s]+?):(\d+):\d+\)?\s*$/.exec(frame);
     if (m && !m[1].startsWith('node:')) return { file: m[1].replace(/^file:\/\//, ''), line: Number(m[2]) };
   }

@@ -3,16 +3,16 @@
  * latest row with event time in [start, end]; aggregation views: the window values as of `end` for
  * every entity with an event in [start, end] (event timestamp reported = `end`).
  */
-import { throwIfAborted } from '../errors.js';
-import { entityFilter, type Shard } from '../shard.js';
-import { cellValue } from './columns.js';
-import { Composer, lowerBound, upperBound, type EntityRange } from './compose.js';
-import type { TileStrategy } from './engine.js';
-import type { ViewPlan } from './plan.js';
+import { throwIfAborted } from '../../errors.js';
+import { entityFilter, type Shard } from '../../shard.js';
+import { cellValue } from '../engine/columns.js';
+import { Composer, lowerBound, upperBound, type EntityRange } from '../engine/compose.js';
+import type { TileStrategy } from '../engine/engine.js';
+import type { ViewPlan } from '../engine/plan.js';
 import { plainValue } from './retrieval.js';
-import { tilesForQueries, type IndexedEvents } from './series.js';
-import type { FeatureRowBatch, FeatureView, LongOptions } from './types.js';
-import { aggJsValue } from './values.js';
+import { tilesForQueries, type IndexedEvents } from '../engine/series.js';
+import type { FeatureRowBatch, FeatureView, LongOptions } from '../definitions/types.js';
+import { aggJsValue } from '../engine/values.js';
 
 export const LATEST_BATCH_ROWS = 10_000;
 

@@ -4,9 +4,9 @@
  * batch backfill would; an out-of-order event is inserted in place and its tile is rebuilt from the
  * raw events, so the tiles always equal what a backfill over the same events produces.
  */
-import { lowerBound, upperBound, type Composer, type EntityRange, type EventStore } from './compose.js';
-import type { ViewPlan } from './plan.js';
-import { TileStore, tileIndex } from './tiles.js';
+import { lowerBound, upperBound, type Composer, type EntityRange, type EventStore } from '../engine/compose.js';
+import type { ViewPlan } from '../engine/plan.js';
+import { TileStore, tileIndex } from '../engine/tiles.js';
 
 export class EntityStream {
   n = 0;

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrataError } from '../errors.js';
+import { StrataError } from '../../errors.js';
 import type { ValidatedRepo } from './validate.js';
 import type { FeatureView, Source } from './types.js';
 

@@ -3,7 +3,7 @@
  * one INVALID_ARGUMENT StrataError carrying all of them (`details.errors`), so nothing is applied
  * when any definition is invalid.
  */
-import { StrataError } from '../errors.js';
+import { StrataError } from '../../errors.js';
 import { locate } from './define.js';
 
 export interface DefinitionIssue {

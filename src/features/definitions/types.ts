@@ -3,7 +3,7 @@
  * engine works with. Definitions say *what* (aggregation, window, filter, key); sources say *where*.
  */
 import type { Table } from 'apache-arrow';
-import type { TableDtype } from '../tables/dtypes.js';
+import type { TableDtype } from '../../tables/dtypes.js';
 
 export const AGG_FUNCTIONS = [
   'count',
@@ -39,8 +39,8 @@ export type { TableDtype };
 /** A duration: milliseconds, or a string like `500ms`, `30s`, `30m`, `1h30m`, `1d`, `2w`. */
 export type Duration = number | string;
 
-export type { Progress } from '../progress.js';
-import type { Progress } from '../progress.js';
+export type { Progress } from '../../progress.js';
+import type { Progress } from '../../progress.js';
 
 export interface LongOptions {
   readonly signal?: AbortSignal;

@@ -9,16 +9,16 @@
  *    an empty window gives count 0 and null for the other functions.
  */
 import * as A from 'apache-arrow';
-import { StrataError, throwIfAborted } from '../errors.js';
-import { readTimestamps } from './columns.js';
-import { categoryOf, dtypeOfArrow } from './dtypes.js';
-import type { Engine } from './engine.js';
+import { StrataError, throwIfAborted } from '../../errors.js';
+import { readTimestamps } from '../engine/columns.js';
+import { categoryOf, dtypeOfArrow } from '../definitions/dtypes.js';
+import type { Engine } from '../engine/engine.js';
 import { aggregateRows, aggVector, gatherColumn } from './pit.js';
-import { latestRowsByProbe } from './probe.js';
+import { latestRowsByProbe } from '../engine/probe.js';
 import { aggregateByPairs, type PairInputs } from './pairs.js';
-import type { ViewPlan } from './plan.js';
-import type { CodedEvents, IndexedEvents } from './series.js';
-import type { FeatureService, FeatureView, LongOptions, Source } from './types.js';
+import type { ViewPlan } from '../engine/plan.js';
+import type { CodedEvents, IndexedEvents } from '../engine/series.js';
+import type { FeatureService, FeatureView, LongOptions, Source } from '../definitions/types.js';
 
 export interface HistoricalOptions extends LongOptions {
   /** Feature refs `view:feature` (or `view` for all of its features). */

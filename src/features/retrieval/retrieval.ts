@@ -1,7 +1,7 @@
 /** The result of `getHistoricalFeatures`: computed once, on first use; then as Arrow, objects, Parquet or danfo. */
 import type * as A from 'apache-arrow';
-import { cellValue } from './columns.js';
-import { writeParquetFile } from './sources/parquet.js';
+import { cellValue } from '../engine/columns.js';
+import { writeParquetFile } from '../sources/parquet.js';
 
 /** Plain JS value of an Arrow cell: int64 → number (when safe), lists → arrays. */
 export function plainValue(v: unknown): unknown {

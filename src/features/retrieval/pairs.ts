@@ -5,15 +5,15 @@
  * (time, created, input row) and composed with the same code as the sorted path — left edge, tile
  * partials, right edge — so the values are identical. Too many pairs → null (use the sorted index).
  */
-import { throwIfAborted } from '../errors.js';
-import { Composer, type EntityRange, type EventStore } from './compose.js';
+import { throwIfAborted } from '../../errors.js';
+import { Composer, type EntityRange, type EventStore } from '../engine/compose.js';
 import type { AggColumn } from './pit.js';
-import type { ViewPlan } from './plan.js';
-import { sharedF64, sharedI32 } from './pool.js';
-import { sortRows } from './probe.js';
-import type { CodedEvents } from './series.js';
-import { both, bucketize, splitBuckets } from './sort.js';
-import type { LongOptions } from './types.js';
+import type { ViewPlan } from '../engine/plan.js';
+import { sharedF64, sharedI32 } from '../engine/pool.js';
+import { sortRows } from '../engine/probe.js';
+import type { CodedEvents } from '../engine/series.js';
+import { both, bucketize, splitBuckets } from '../engine/sort.js';
+import type { LongOptions } from '../definitions/types.js';
 
 /** How far back a row at time t may need events, over all of the plan's windows (Infinity: lifetime). */
 export function reachOf(plan: ViewPlan): number {

@@ -8,7 +8,7 @@ import { hllAdd, hllEstimate, hllMerge, hllNew } from './hll.js';
 import type { GroupPlan, ViewPlan } from './plan.js';
 import { windowBounds } from './plan.js';
 import type { TileStore } from './tiles.js';
-import type { AggFunction } from './types.js';
+import type { AggFunction } from '../definitions/types.js';
 
 /** Raw events of one or many entities (sorted by time within each entity). */
 export interface EventStore {

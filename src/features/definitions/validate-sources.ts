@@ -1,10 +1,10 @@
 /** Validation of entities and sources. */
 import { isAbsolute, resolve } from 'node:path';
-import { isStrataError } from '../errors.js';
+import { isStrataError } from '../../errors.js';
 import { categoryOf } from './dtypes.js';
 import { parseDuration } from './duration.js';
 import { checkFields, checkName, didYouMean, isList, type Issues } from './issues.js';
-import { registeredKinds } from './sources/registry.js';
+import { registeredKinds } from '../sources/registry.js';
 import {
   FILE_SOURCE_KINDS,
   SCALAR_DTYPES,

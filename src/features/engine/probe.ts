@@ -6,7 +6,7 @@
  * Same rules and tie-breaks as the sorted index: the latest (time, created, input row) with
  * time <= row time, and >= row time - ttl when set.
  */
-import { rowsByEntity } from './pit.js';
+import { rowsByEntity } from '../retrieval/pit.js';
 import { sharedF64, sharedI32 } from './pool.js';
 import { both, bucketize, splitBuckets } from './sort.js';
 import type { CodedEvents } from './series.js';

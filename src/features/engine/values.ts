@@ -1,6 +1,6 @@
 /** Engine numbers → JS values for FeatureRowBatch (NaN → null, codes → dictionary values, bools). */
-import { listElement } from './dtypes.js';
-import type { Aggregation } from './types.js';
+import { listElement } from '../definitions/dtypes.js';
+import type { Aggregation } from '../definitions/types.js';
 
 function scalar(v: number, dtype: string, dict: unknown[] | null): unknown {
   if (v !== v) return null;

@@ -1,10 +1,10 @@
 /** Building Arrow vectors and tables: from typed arrays (zero-copy) and from JS records. */
 import * as A from 'apache-arrow';
-import { categoryOf, inferDtype, listElement } from '../tables/dtypes.js';
-import { coerce, vectorOf } from '../tables/values.js';
-import type { TableDtype } from './types.js';
+import { categoryOf, inferDtype, listElement } from '../../tables/dtypes.js';
+import { coerce, vectorOf } from '../../tables/values.js';
+import type { TableDtype } from '../definitions/types.js';
 
-export { coerce, toMs, vectorOf } from '../tables/values.js';
+export { coerce, toMs, vectorOf } from '../../tables/values.js';
 
 /** Packs a 0/1 validity array into an Arrow null bitmap; undefined when nothing is null. */
 export function packValidity(

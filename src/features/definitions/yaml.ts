@@ -12,7 +12,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
-import { StrataError } from '../errors.js';
+import { StrataError } from '../../errors.js';
 import { setLocation } from './define.js';
 import { Issues } from './issues.js';
 import type { Definitions, EntityDef, FeatureServiceDef, FeatureViewDef, SourceDef } from './types.js';

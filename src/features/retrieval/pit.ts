@@ -5,15 +5,15 @@
  * and null elsewhere). Plain-view matching itself lives in probe.ts, short windows in pairs.ts.
  */
 import type * as A from 'apache-arrow';
-import { throwIfAborted } from '../errors.js';
-import { numericVector, vectorOf } from './build.js';
-import { int64Exact, readNumeric } from './columns.js';
-import { Composer, type EntityRange } from './compose.js';
-import { categoryOf } from './dtypes.js';
-import type { TileStrategy } from './engine.js';
-import type { ViewPlan } from './plan.js';
-import { tilesForQueries, type IndexedEvents } from './series.js';
-import type { Aggregation, LongOptions } from './types.js';
+import { throwIfAborted } from '../../errors.js';
+import { numericVector, vectorOf } from '../engine/build.js';
+import { int64Exact, readNumeric } from '../engine/columns.js';
+import { Composer, type EntityRange } from '../engine/compose.js';
+import { categoryOf } from '../definitions/dtypes.js';
+import type { TileStrategy } from '../engine/engine.js';
+import type { ViewPlan } from '../engine/plan.js';
+import { tilesForQueries, type IndexedEvents } from '../engine/series.js';
+import type { Aggregation, LongOptions } from '../definitions/types.js';
 
 /**
  * Rows with a known entity, ordered by entity code (stable counting sort), so that lookups walk the

@@ -3,18 +3,18 @@
  * created, input order), per-group input values, and — for aggregation views, on demand — the tiles.
  */
 import type * as A from 'apache-arrow';
-import { StrataError, throwIfAborted } from '../errors.js';
+import { StrataError, throwIfAborted } from '../../errors.js';
 import { canonical, readCoded, readTimestamps } from './columns.js';
 import type { EventStore } from './compose.js';
 import type { TileStrategy } from './engine.js';
-import { compileExpr, parseExpr } from './expr.js';
+import { compileExpr, parseExpr } from '../definitions/expr.js';
 import { hashNumber, hashValue } from './hll.js';
 import { KeyIndex } from './keys.js';
 import type { ViewPlan } from './plan.js';
 import { allocF64 } from './pool.js';
 import { sortEvents, type SortedEvents } from './sort.js';
 import { TileStore } from './tiles.js';
-import type { FeatureView, LongOptions, Source } from './types.js';
+import type { FeatureView, LongOptions, Source } from '../definitions/types.js';
 
 export interface IndexedEvents {
   readonly table: A.Table;

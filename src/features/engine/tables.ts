@@ -1,7 +1,7 @@
 /** Appending rows to an Arrow table (the push log onto a batch source). */
 import * as A from 'apache-arrow';
 import { coerce } from './build.js';
-import { dtypeOfArrow } from './dtypes.js';
+import { dtypeOfArrow } from '../definitions/dtypes.js';
 
 /** A vector of any Arrow type (typed, unlike `A.Vector`'s default `any`). */
 type Vec = A.Vector<A.DataType>;

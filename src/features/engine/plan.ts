@@ -3,8 +3,8 @@
  * state group, so count/sum/min/max over one column are computed in one pass; aggregations sharing a
  * window share its bounds.
  */
-import { categoryOf } from './dtypes.js';
-import type { AggFunction, Aggregation, FeatureView, WindowSpec } from './types.js';
+import { categoryOf } from '../definitions/dtypes.js';
+import type { AggFunction, Aggregation, FeatureView, WindowSpec } from '../definitions/types.js';
 
 export interface GroupPlan {
   /** Input column; null counts rows. */

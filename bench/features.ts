@@ -23,7 +23,7 @@ import {
   type DuckDBConnection,
 } from '@duckdb/node-api';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../src/features/index.js';
-import { readNumeric } from '../src/features/columns.js';
+import { readNumeric } from '../src/features/engine/columns.js';
 
 const env = (k: string, d: number) => Number(process.env[`FEATURES_BENCH_${k}`] ?? d);
 const N = env('EVENTS', 10_000_000);

@@ -48,7 +48,10 @@ function evaluate(e: Expr, typer: ColumnTyper, input: EvalInput): Result {
       return map1(ev(e.arg), n, (a) => (a === null ? null : -(a as number)), false);
     case 'logic': {
       const and = e.op === 'AND';
-      return map2(evb(e.left), evb(e.right), n, true, (a, b) => {
+      const l = evb(e.left);
+      const r = evb(e.right);
+      if ('v' in l && 'v' in r) return { v: (and ? and3 : or3)(l.v as Uint8Array, r.v as Uint8Array) };
+      return map2(l, r, n, true, (a, b) => {
         if (and) return a === FALSE || b === FALSE ? FALSE : a === NULL || b === NULL ? NULL : TRUE;
         return a === TRUE || b === TRUE ? TRUE : a === NULL || b === NULL ? NULL : FALSE;
       });
@@ -57,9 +60,10 @@ function evaluate(e: Expr, typer: ColumnTyper, input: EvalInput): Result {
       const t = operandType(e.left, e.right, typer);
       const test = comparer(e.op, t);
       const nil = t === 'bool' ? NULL : null;
-      return map2(evt(e.left, t), evt(e.right, t), n, true, (a, b) =>
-        a === nil || b === nil ? NULL : test(a!, b!) ? TRUE : FALSE,
-      );
+      const l = evt(e.left, t);
+      const r = evt(e.right, t);
+      if ('v' in l && 'c' in r && t !== 'bool' && r.c !== null) return { v: compareConst(l.v, e.op, t, r.c) };
+      return map2(l, r, n, true, (a, b) => (a === nil || b === nil ? NULL : test(a!, b!) ? TRUE : FALSE));
     }
     case 'arith': {
       const f = arith[e.op];
@@ -105,6 +109,80 @@ function evaluate(e: Expr, typer: ColumnTyper, input: EvalInput): Result {
       );
     }
   }
+}
+
+function and3(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    out[i] = x === FALSE || y === FALSE ? FALSE : x === NULL || y === NULL ? NULL : TRUE;
+  }
+  return out;
+}
+
+function or3(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    out[i] = x === TRUE || y === TRUE ? TRUE : x === NULL || y === NULL ? NULL : FALSE;
+  }
+  return out;
+}
+
+/** `column op constant` over numbers or strings without a call per row (the common filter shape). */
+function compareConst(v: ArrayLike<Value>, op: CompareOp, t: ExprType, c: number | string): Uint8Array {
+  const out = new Uint8Array(v.length);
+  if (t === 'string' && (op === '=' || op === '!=')) {
+    const eq = op === '=' ? TRUE : FALSE;
+    const ne = op === '=' ? FALSE : TRUE;
+    for (let i = 0; i < v.length; i++) {
+      const a = v[i];
+      out[i] = a === null ? NULL : a === c ? eq : ne;
+    }
+    return out;
+  }
+  if (t === 'number' && !Number.isNaN(c)) {
+    const k = c as number;
+    const vs = v as ArrayLike<number | null>;
+    // NaN (a !== a) is above every number, so it passes > and >= and fails = < <=.
+    for (let i = 0; i < vs.length; i++) {
+      const a = vs[i];
+      if (a === null) {
+        out[i] = NULL;
+        continue;
+      }
+      let ok: boolean;
+      switch (op) {
+        case '=':
+          ok = a === k;
+          break;
+        case '!=':
+          ok = a !== k;
+          break;
+        case '<':
+          ok = a < k;
+          break;
+        case '<=':
+          ok = a <= k;
+          break;
+        case '>':
+          ok = a > k || a !== a;
+          break;
+        default:
+          ok = a >= k || a !== a;
+      }
+      out[i] = ok ? TRUE : FALSE;
+    }
+    return out;
+  }
+  const test = comparer(op, t);
+  for (let i = 0; i < v.length; i++) {
+    const a = v[i];
+    out[i] = a === null ? NULL : test(a, c) ? TRUE : FALSE;
+  }
+  return out;
 }
 
 /** A condition's result with a NULL literal as the NULL truth code. */

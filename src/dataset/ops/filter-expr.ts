@@ -42,10 +42,7 @@ export async function filterByExpression(
     throwIfAborted(signal, 'filter');
     if (whole) {
       const all = await core.columnValues(c, signal);
-      values.set(
-        c,
-        Array.from(candidates, (i) => all[i]),
-      );
+      values.set(c, isIdentity(candidates, all.length) ? all : gather(all, candidates));
     } else {
       values.set(c, await valuesAt(core, c, candidates, signal));
     }
@@ -83,5 +80,17 @@ async function valuesAt(
     const sample = sampleAt(chunk!, index.offsetIn(k, row));
     out[j] = codec.decode(sample, { column: name, row, dtype: c.dtype, meta: c.meta });
   }
+  return out;
+}
+
+function isIdentity(rows: Uint32Array, n: number): boolean {
+  if (rows.length !== n) return false;
+  for (let i = 0; i < n; i++) if (rows[i] !== i) return false;
+  return true;
+}
+
+function gather(all: readonly unknown[], rows: Uint32Array): unknown[] {
+  const out = new Array<unknown>(rows.length);
+  for (let j = 0; j < rows.length; j++) out[j] = all[rows[j]];
   return out;
 }

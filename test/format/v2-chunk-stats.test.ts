@@ -14,6 +14,8 @@ import type { ChunkRef } from '../../src/format/manifest.js';
 import type { ManifestV2 } from '../../src/format/manifest-v2.js';
 import { VersionReader } from '../../src/format/version-reader.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
+import { encodeManifest, versionKey } from '../../src/format/manifest.js';
+import { copyAsV1 } from './fixtures/v1-copy.js';
 import { typedView } from '../../src/format/dtype.js';
 import { prng } from '../../src/random.js';
 
@@ -50,6 +52,46 @@ const text = (rand: () => number): string => {
   return s;
 };
 
+/** Checks every chunk's stats of the latest version against its recomputed values; returns the chunks checked. */
+async function checkAllStats(storage: MemoryStorage): Promise<number> {
+  const { reader, files } = await fragmentsOf(storage);
+  let checked = 0;
+  for (const column of reader.schema) {
+    for (const f of files) {
+      for (const seg of f.columns[column.id] ?? []) {
+        for (const ref of seg.chunks) {
+          const chunk = decodeChunk(await storage.get(ref.key), ref.key);
+          const values: Value[] = [];
+          for (let k = 0; k < chunk.header.count; k++) {
+            const s = sampleAt(chunk, k);
+            if (s === null) values.push(null);
+            else if (column.dtype === 'string') values.push(new TextDecoder().decode(s.bytes));
+            else values.push(Number(typedView(column.dtype, s.bytes)[0]));
+          }
+          const want = expected(values);
+          const got = readChunkStats(ref.stats)!;
+          expect(got).toBeDefined();
+          expect(got.nulls).toBe(want.nulls);
+          expect(got.hasNaN).toBe(want.hasNaN);
+          if (typeof want.min === 'string') {
+            // A long string is bounded by a prefix: min ≤ the true min, max is the true max's prefix.
+            expect(compareStrings(got.min as string, want.min)).toBeLessThanOrEqual(0);
+            expect(want.min.startsWith(got.min as string)).toBe(true);
+            expect(want.max as string).toSatisfy(
+              (m: string) => m === got.max || (got.maxIsPrefix && m.startsWith(got.max as string)),
+            );
+          } else {
+            expect(got.min).toBe(want.min);
+            expect(got.max).toBe(want.max);
+          }
+          checked++;
+        }
+      }
+    }
+  }
+  return checked;
+}
+
 describe('per-chunk statistics', () => {
   it('equal the values recomputed from every chunk (random data with nulls, NaN, empty strings)', async () => {
     const name = `stats-${randomBytes(6).toString('hex')}`;
@@ -74,42 +116,31 @@ describe('per-chunk statistics', () => {
     await ds.extend({ f: Array(20).fill(null), i: Array(20).fill(null) });
     await ds.commit('nulls');
     const storage = new MemoryStorage(name);
-    const { reader, files } = await fragmentsOf(storage);
-    let checked = 0;
-    for (const column of reader.schema) {
-      for (const f of files) {
-        for (const seg of f.columns[column.id] ?? []) {
-          for (const ref of seg.chunks) {
-            const chunk = decodeChunk(await storage.get(ref.key), ref.key);
-            const values: Value[] = [];
-            for (let k = 0; k < chunk.header.count; k++) {
-              const s = sampleAt(chunk, k);
-              if (s === null) values.push(null);
-              else if (column.dtype === 'string') values.push(new TextDecoder().decode(s.bytes));
-              else values.push(Number(typedView(column.dtype, s.bytes)[0]));
-            }
-            const want = expected(values);
-            const got = readChunkStats(ref.stats)!;
-            expect(got).toBeDefined();
-            expect(got.nulls).toBe(want.nulls);
-            expect(got.hasNaN).toBe(want.hasNaN);
-            if (typeof want.min === 'string') {
-              // A long string is bounded by a prefix: min ≤ the true min, max is the true max's prefix.
-              expect(compareStrings(got.min as string, want.min)).toBeLessThanOrEqual(0);
-              expect(want.min.startsWith(got.min as string)).toBe(true);
-              expect(want.max as string).toSatisfy(
-                (m: string) => m === got.max || (got.maxIsPrefix && m.startsWith(got.max as string)),
-              );
-            } else {
-              expect(got.min).toBe(want.min);
-              expect(got.max).toBe(want.max);
-            }
-            checked++;
-          }
-        }
-      }
-    }
-    expect(checked).toBeGreaterThan(30);
+    expect(await checkAllStats(storage)).toBeGreaterThan(30);
+    // Updates write new copies, optimize rewrites: their chunks carry stats too.
+    await ds.update((row) => row.i !== null && (row.i as number) % 3 === 0, { t: 'updated', f: 1.5 });
+    await ds.commit('update');
+    await ds.optimize({ maxDeletedFraction: 0, targetChunkBytes: 64 });
+    expect(await checkAllStats(storage)).toBeGreaterThan(30);
+    await ds.close();
+  });
+
+  it('a v1 migration computes the stats of scalar chunks that have none', async () => {
+    const name = `stats-v1-${randomBytes(6).toString('hex')}`;
+    const ds = await Dataset.create(`memory://${name}`, { schema: { x: 'float64', t: 'text' }, chunkSizeBytes: 64 });
+    await ds.extend({ x: [3, null, -2, NaN, 8, 1, 0.5], t: ['b', 'a', null, '', 'zz', 'c', 'b'] });
+    await ds.commit('rows');
+    await ds.close();
+    const v1Name = `${name}-v1`;
+    const v1 = new MemoryStorage(v1Name);
+    const [m] = await copyAsV1(new MemoryStorage(name), v1, [1]);
+    const stripped = {
+      ...m,
+      columns: m.columns.map((c) => ({ ...c, chunks: c.chunks.map(({ stats: _s, ...k }) => k) })),
+    };
+    await v1.put(versionKey(m.version), encodeManifest(stripped));
+    expect(await Dataset.migrate(`memory://${v1Name}`)).toMatchObject({ migrated: true });
+    expect(await checkAllStats(v1)).toBe(2);
   });
 
   it('are computed for scalar dtypes only, and stay absent for tensors and 64-bit ints beyond 2^53', () => {

@@ -9,7 +9,9 @@ import { prng } from '../../../src/random.js';
  * NaN, empty strings and quotes, clustered columns (so chunk pruning is exercised) and deleted rows.
  */
 const N = 1500;
-const WORDS = ['', 'a', 'ab', 'abc', 'b', "it's", 'b%c', 'zz', 'é', 'Z'];
+/** Includes strings longer than the 64-code-unit stats prefix (chunk max stored as a cut prefix) and astral characters. */
+const LONG = 'b'.repeat(64);
+const WORDS = ['', 'a', 'ab', 'abc', 'b', "it's", 'b%c', 'zz', 'é', 'Z', `${LONG}c`, `${LONG}a`, LONG, '😀', '\uffff'];
 const LABELS = ['cat', 'dog', 'eel'];
 
 interface Row {

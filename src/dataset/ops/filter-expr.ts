@@ -9,7 +9,7 @@ import { parseExpression } from '../expr/parse.js';
 import { pruneRows } from '../expr/prune.js';
 import { codecFor } from '../htypes/index.js';
 
-/** Above this fraction of candidate rows, whole cached columns are cheaper than reading chunk by chunk. */
+/** Above this fraction of the version's rows, a view with nothing pruned reads whole (cached) columns. */
 const WHOLE_COLUMN_FRACTION = 0.5;
 
 /**
@@ -36,7 +36,9 @@ export async function filterByExpression(
     for (let j = 0; j < rows.length; j++) if (pruned.candidates[rows[j]]) keep[m++] = rows[j];
     candidates = keep.slice(0, m);
   }
-  const whole = candidates.length > WHOLE_COLUMN_FRACTION * core.manifest.length;
+  // Whole (cached) columns when no chunk was ruled out and the view is most of the version;
+  // otherwise only the chunks holding candidate rows are read.
+  const whole = candidates.length === rows.length && rows.length > WHOLE_COLUMN_FRACTION * core.manifest.length;
   const values = new Map<string, ArrayLike<unknown>>();
   for (const c of columnsOf(expr)) {
     throwIfAborted(signal, 'filter');

@@ -1,7 +1,7 @@
 import { type ChunkStats, compareStrings } from '../../format/chunk-stats.js';
 import type { ColumnSchema } from '../../format/manifest-v2.js';
 import type { CompareOp, Expr } from './ast.js';
-import { compareNumbers } from './evaluate.js';
+import { compareNumbers } from './kernels.js';
 
 /** A condition on one column that a chunk's statistics may refute (so the chunk is not read). */
 export interface ColumnCondition {

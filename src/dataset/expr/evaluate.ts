@@ -1,14 +1,10 @@
 import { StrataError } from '../../errors.js';
-import { compareStrings } from '../../format/chunk-stats.js';
-import type { CompareOp, Expr } from './ast.js';
+import { FALSE, NULL, TRUE, type Value, and3, compareConst, comparer, likeRegExp, or3 } from './kernels.js';
+import type { Expr } from './ast.js';
 import { type ColumnTyper, type ExprType, typeOf } from './check.js';
 
-/** Tri-state truth values: a condition's result per row. */
-export const FALSE = 0;
-export const TRUE = 1;
-export const NULL = 2;
+export { FALSE, NULL, TRUE } from './kernels.js';
 
-type Value = number | string | null;
 /** A node's result: one value for every row, or one per row. Conditions hold FALSE/TRUE/NULL codes. */
 type Result = { readonly c: Value } | { readonly v: ArrayLike<Value> };
 
@@ -111,80 +107,6 @@ function evaluate(e: Expr, typer: ColumnTyper, input: EvalInput): Result {
   }
 }
 
-function and3(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length);
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    out[i] = x === FALSE || y === FALSE ? FALSE : x === NULL || y === NULL ? NULL : TRUE;
-  }
-  return out;
-}
-
-function or3(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length);
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    out[i] = x === TRUE || y === TRUE ? TRUE : x === NULL || y === NULL ? NULL : FALSE;
-  }
-  return out;
-}
-
-/** `column op constant` over numbers or strings without a call per row (the common filter shape). */
-function compareConst(v: ArrayLike<Value>, op: CompareOp, t: ExprType, c: number | string): Uint8Array {
-  const out = new Uint8Array(v.length);
-  if (t === 'string' && (op === '=' || op === '!=')) {
-    const eq = op === '=' ? TRUE : FALSE;
-    const ne = op === '=' ? FALSE : TRUE;
-    for (let i = 0; i < v.length; i++) {
-      const a = v[i];
-      out[i] = a === null ? NULL : a === c ? eq : ne;
-    }
-    return out;
-  }
-  if (t === 'number' && !Number.isNaN(c)) {
-    const k = c as number;
-    const vs = v as ArrayLike<number | null>;
-    // NaN (a !== a) is above every number, so it passes > and >= and fails = < <=.
-    for (let i = 0; i < vs.length; i++) {
-      const a = vs[i];
-      if (a === null) {
-        out[i] = NULL;
-        continue;
-      }
-      let ok: boolean;
-      switch (op) {
-        case '=':
-          ok = a === k;
-          break;
-        case '!=':
-          ok = a !== k;
-          break;
-        case '<':
-          ok = a < k;
-          break;
-        case '<=':
-          ok = a <= k;
-          break;
-        case '>':
-          ok = a > k || a !== a;
-          break;
-        default:
-          ok = a >= k || a !== a;
-      }
-      out[i] = ok ? TRUE : FALSE;
-    }
-    return out;
-  }
-  const test = comparer(op, t);
-  for (let i = 0; i < v.length; i++) {
-    const a = v[i];
-    out[i] = a === null ? NULL : test(a, c) ? TRUE : FALSE;
-  }
-  return out;
-}
-
 /** A condition's result with a NULL literal as the NULL truth code. */
 function asCondition(r: Result): Result {
   return 'c' in r && r.c === null ? { c: NULL } : r;
@@ -193,48 +115,6 @@ function asCondition(r: Result): Result {
 function operandType(a: Expr, b: Expr, typer: ColumnTyper): ExprType {
   const t = typeOf(a, typer);
   return t === 'null' ? typeOf(b, typer) : t;
-}
-
-/** `%` any run, `_` one character; everything else literal; the whole string must match. */
-export function likeRegExp(pattern: string): RegExp {
-  let src = '';
-  for (const ch of pattern) {
-    if (ch === '%') src += '[\\s\\S]*';
-    else if (ch === '_') src += '[\\s\\S]';
-    else src += ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-  }
-  return new RegExp(`^${src}$`, 'u');
-}
-
-/** DuckDB's order: NaN above every number and equal to itself. */
-export function compareNumbers(a: number, b: number): number {
-  if (a < b) return -1;
-  if (a > b) return 1;
-  if (a === b) return 0;
-  const na = Number.isNaN(a);
-  const nb = Number.isNaN(b);
-  return na === nb ? 0 : na ? 1 : -1;
-}
-
-function comparer(op: CompareOp, t: ExprType): (a: number | string, b: number | string) => boolean {
-  const cmp =
-    t === 'string'
-      ? (a: number | string, b: number | string) => compareStrings(a as string, b as string)
-      : (a: number | string, b: number | string) => compareNumbers(a as number, b as number);
-  switch (op) {
-    case '=':
-      return t === 'string' ? (a, b) => a === b : (a, b) => a === b || cmp(a, b) === 0;
-    case '!=':
-      return t === 'string' ? (a, b) => a !== b : (a, b) => a !== b && cmp(a, b) !== 0;
-    case '<':
-      return (a, b) => cmp(a, b) < 0;
-    case '<=':
-      return (a, b) => cmp(a, b) <= 0;
-    case '>':
-      return (a, b) => cmp(a, b) > 0;
-    case '>=':
-      return (a, b) => cmp(a, b) >= 0;
-  }
 }
 
 const arith = {

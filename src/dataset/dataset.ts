@@ -28,6 +28,7 @@ import { type CoreOptions, DatasetCore } from './core.js';
 import { codecFor, normalizeSpec } from './htypes/index.js';
 import { type ColumnSummary, describeColumns } from './ops/describe.js';
 import { type RowMatch, type RowPredicate, filterRows } from './ops/filter.js';
+import { filterByExpression } from './ops/filter-expr.js';
 import { type FormatOptions, formatTable } from './ops/format.js';
 import { type GroupCount, countBy, groupRows } from './ops/group-by.js';
 import {
@@ -247,7 +248,16 @@ export class Dataset {
     return new Dataset(this.core, this.rowIndex, [...columns]);
   }
 
-  async filter(predicate: RowPredicate | RowMatch, options: { signal?: AbortSignal } = {}): Promise<Dataset> {
+  /**
+   * The rows `predicate` keeps: a function of the row, a match object, or a SQL-like expression
+   * (`"label = 'cat' AND score > 0.5"`: comparisons, AND/OR/NOT, IN, BETWEEN, IS NULL, LIKE,
+   * arithmetic; NULL comparisons drop the row). An expression reads only the chunks whose
+   * statistics do not rule its conditions out.
+   */
+  async filter(predicate: RowPredicate | RowMatch | string, options: { signal?: AbortSignal } = {}): Promise<Dataset> {
+    if (typeof predicate === 'string') {
+      return this.view(await filterByExpression(this.core, this.rows(), this.columns, predicate, options.signal));
+    }
     return this.view(await filterRows(this.core, this.rows(), this.columns, predicate, options.signal));
   }
 

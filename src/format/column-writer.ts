@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Storage } from '../storage/storage.js';
 import { type Sample, encodeChunk, sampleAt } from './chunk.js';
 import { decodeRefChunk } from './chunk-ref.js';
+import { computeChunkStats } from './chunk-stats.js';
 import { CHUNKS_PREFIX, type ChunkRef, type ColumnManifest } from './manifest.js';
 
 /** Default target chunk size (Deep Lake's): 8 MiB. A sample larger than the target is stored alone in its own chunk. */
@@ -109,7 +110,14 @@ export class ColumnWriter {
     );
     const key = newChunkKey(this.base.id);
     const headerBytes = new DataView(bytes.buffer).getUint32(16, true);
-    this.written.push({ key, samples: samples.length, bytes: bytes.byteLength, headerBytes });
+    const stats = computeChunkStats(this.base.dtype, samples);
+    this.written.push({
+      key,
+      samples: samples.length,
+      bytes: bytes.byteLength,
+      headerBytes,
+      ...(stats ? { stats } : {}),
+    });
     while (this.inflight.size >= this.maxInflight) await Promise.race(this.inflight);
     if (this.failure) throw this.failure;
     const p = this.storage

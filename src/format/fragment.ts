@@ -1,5 +1,6 @@
 import { StrataError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
+import { statsProblem } from './chunk-stats.js';
 import { decodeCheckedJson, encodeCheckedJson } from './json-file.js';
 import type { ChunkRef } from './manifest.js';
 import { isChunkKey } from './manifest-check.js';
@@ -105,6 +106,10 @@ function checkSegments(key: string, rows: number, column: string, segments: unkn
       const n = c.samples;
       if (n === undefined || !Number.isSafeInteger(n) || n < 0) throw bad(`chunk ${c.key} has no sample count`);
       samples += n;
+      if (c.stats !== undefined) {
+        const problem = statsProblem(c.stats, n);
+        if (problem) throw bad(`chunk ${c.key}: ${problem}`);
+      }
     }
     if (samples !== s.rows) throw bad(`segment at ${s.offset} has ${s.rows} rows but its chunks hold ${samples}`);
   }

@@ -1,5 +1,6 @@
 import { StrataError } from '../errors.js';
 import type { ChunkCodec, SampleCompression } from './codec.js';
+import type { ChunkStatsJson } from './chunk-stats.js';
 import type { DType } from './dtype.js';
 import { CHUNKS_PREFIX, serializeManifest, validateManifest, verifyManifestChecksum } from './manifest-check.js';
 
@@ -16,6 +17,8 @@ export interface ChunkRef {
   readonly bytes: number;
   /** Length of the chunk header (preamble + arrays), so a reader can fetch it with one ranged read. */
   readonly headerBytes: number;
+  /** Min/max/null count of a scalar column's chunk (v2 fragment files; absent: unknown). */
+  readonly stats?: ChunkStatsJson;
 }
 
 /** A column (tensor) as recorded in a manifest. */

@@ -3,6 +3,7 @@ import { commitActions } from './commit.js';
 import { encodeFragment } from './fragment.js';
 import { readLatestAnyManifest } from './latest.js';
 import { type AnyManifest, isV2 } from './manifest-v2.js';
+import { withMigratedStats } from './migrate-stats.js';
 import { newFragmentKey } from './object-keys.js';
 import { VersionReader } from './version-reader.js';
 
@@ -23,12 +24,14 @@ export interface MigrateResult {
 
 /**
  * Upgrades a dataset whose latest version is format v1: publishes a v2 manifest whose fragment 0
- * references the v1 chunks (one fragment file is written; no chunk is copied). A no-op on v2.
+ * references the v1 chunks (one fragment file is written; no chunk is copied; the chunks of scalar
+ * columns are read for their statistics). A no-op on v2.
  */
 export async function migrateToV2(storage: Storage, options: MigrateOptions): Promise<MigrateResult> {
   const latest = await readLatestAnyManifest(storage, options.signal);
   if (isV2(latest)) return { manifest: latest, migrated: false };
-  const v1 = new VersionReader(storage, latest).v1Fragment!;
+  const reader = new VersionReader(storage, latest);
+  const v1 = await withMigratedStats(storage, reader.v1Fragment!, reader.schema, options.signal);
   const key = newFragmentKey();
   await storage.put(key, encodeFragment(v1), { signal: options.signal, contentType: 'application/json' });
   const manifest = await commitActions(storage, latest, [{ type: 'migrate', key }], {

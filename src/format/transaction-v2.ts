@@ -3,6 +3,7 @@ import type { Storage } from '../storage/storage.js';
 import type { Action, AppendedFragment } from './actions.js';
 import type { Sample } from './chunk.js';
 import { ColumnWriter, type ColumnWriterOptions } from './column-writer.js';
+import { withMigratedStats } from './migrate-stats.js';
 import { commitActions } from './commit.js';
 import { type FragmentFile, type Segment, encodeFragment, readFragment, rowIdRuns, withSegments } from './fragment.js';
 import type { AnyManifest, ColumnSchema, FragmentRef } from './manifest-v2.js';
@@ -268,7 +269,9 @@ export class TransactionV2 {
         this.deletes.size ||
         this.schemaChanges.length)
     ) {
-      migrated = await this.putFragment(v1);
+      migrated = await this.putFragment(
+        await withMigratedStats(this.storage, v1, this.base.schema, this.options.signal),
+      );
       actions.push({ type: 'migrate', key: migrated });
     }
     // drops and renames first: a column added by this transaction may take a name they freed

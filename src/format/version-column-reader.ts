@@ -25,6 +25,8 @@ export interface ChunkIndex {
   locate(i: number): number;
   /** Position of the chunk's first live row. */
   chunkStart(k: number): number;
+  /** Live rows of chunk k (positions chunkStart(k) .. + chunkRows(k)). */
+  chunkRows(k: number): number;
   /** Sample index inside chunk k of the row at position i (deleted samples of the chunk counted). */
   offsetIn(k: number, i: number): number;
   /** Samples stored in chunk k (deleted rows included). */
@@ -209,6 +211,7 @@ export class VersionColumnReader {
         return i < starts[lo] + counts[lo] ? lo : -1;
       },
       chunkStart: (k) => starts[k],
+      chunkRows: (k) => counts[k],
       offsetIn: (k, i) => {
         const o = owners[k];
         const local = i - o.slot.start;

@@ -3,8 +3,15 @@ import type { Dataset } from '../../dataset/dataset.js';
 import { StrataError } from '../../errors.js';
 import type { SqlOptions } from '../types.js';
 import { ROWID, type MediaRef } from './columns.js';
+import { decodeImageFunction } from './decode-image.js';
 import { duckConnection, duckModule, ident } from './duckdb.js';
-import { AsyncValues, type SqlFunctionContext, registerMacros, sqlFunctions } from './functions.js';
+import {
+  AsyncValues,
+  type SqlFunctionContext,
+  registerMacros,
+  registerSqlFunction,
+  sqlFunctions,
+} from './functions.js';
 import { type LoadedTable, loadTable, releaseTables } from './load.js';
 import { parseQuery } from './parse.js';
 import { pushdown } from './pushdown.js';
@@ -13,6 +20,8 @@ import { resultTable } from './result.js';
 export { registerSqlFunction, type AsyncSqlFunction, type SqlFunctionContext } from './functions.js';
 export { mediaRefType, type MediaRef } from './columns.js';
 export { whereConjuncts, type Conjunct, type Literal, type WhereSummary } from './where.js';
+
+registerSqlFunction(decodeImageFunction);
 
 /** Runs of a query with async functions (embed, decode_image) before DuckDB has every value. */
 const MAX_PASSES = 4;
@@ -51,6 +60,11 @@ export async function sql(ds: Dataset, query: string, options: SqlOptions = {}):
     }
     await registerMacros(con);
     const fns = sqlFunctions().filter((f) => parsed.functions.has(f.name.toLowerCase()));
+    if (parsed.functions.has('embed') && !fns.some((f) => f.name === 'embed')) {
+      throw new StrataError('UNAVAILABLE', 'embed() in SQL needs the embed module, which is not loaded', {
+        hint: "import from 'strata' (the package entry loads it), or import 'strata/src/embed/sql-embed.js'",
+      });
+    }
     const values = new AsyncValues();
     const ctx = functionContext(tables, options.signal);
     values.register(duck, con, ctx, fns);

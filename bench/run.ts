@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TARGETS, type Target } from './targets.js';
 
-const AREAS = ['storage', 'format', 'decode', 'embed', 'features', 'serve', 'stream', 'scale'] as const;
+const AREAS = ['storage', 'format', 'decode', 'embed', 'features', 'serve', 'stream', 'scale', 'query'] as const;
 type Area = (typeof AREAS)[number];
 
 async function runArea(area: Area): Promise<Record<string, number>> {

@@ -41,6 +41,9 @@ export const TARGETS: Record<string, Record<string, Target>> = {
     shard_overhead: { op: '>=', value: 0.95 },
     conflicts: { op: '<', value: 0.5 },
   },
+  query: {
+    sql_vs_duckdb_parquet: { op: '>=', value: 0.5 },
+  },
   serve: {
     ratio_embedded: { op: '>=', value: 0.6 },
     p99_ms_embedded: { op: '<', value: 5 },

@@ -102,6 +102,24 @@ describe('ds.sql equals DuckDB over the exported Parquet', () => {
     await expect(view.sql('SELECT score FROM ds')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('after deletes, updates and an append: the live rows of the new version, not a stale cached copy', async () => {
+    await using ds = await randomDataset('sql-mutate', 400);
+    const q =
+      'SELECT label, count(*) AS n, sum(width) AS s, max(score) AS m FROM ds GROUP BY label ORDER BY label NULLS LAST';
+    await ds.sql(q, { batchRows: 50 }); // caches version 1
+    const ids = await ds.rowIds();
+    await ds.delete({ rowIds: Array.from(ids.subarray(0, 400)).filter((_, i) => i % 7 === 3) });
+    await ds.commit('delete');
+    await ds.update({ rowIds: [ids[0], ids[5]] }, { width: 1000, label: 'updated' });
+    await ds.commit('update');
+    await ds.append({ label: 'new', width: 1, score: 0.5, flag: true, big: 7n });
+    await ds.commit('append');
+    await parquetView('ds', ds);
+    const want = normalize((await duck.runAndReadAll(q)).getRowObjectsJS());
+    expect(normalize(arrowRows(await ds.sql(q, { batchRows: 50 })))).toEqual(want);
+    expect(want.find((r) => r.label === 'updated')).toMatchObject({ n: 2, s: 2000 });
+  });
+
   it('a table larger than one batch is copied in several batches', async () => {
     await using ds = await randomDataset('sql-stream', 1000);
     const seen: Progress[] = [];

@@ -4,7 +4,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
-import type { Dataset } from '../../src/dataset/dataset.js';
+import { Dataset } from '../../src/dataset/dataset.js';
 import { embed } from '../../src/embed/job.js';
 import { sqlEmbedStats } from '../../src/embed/sql-embed.js';
 import { sniffImage } from '../../src/media/image-header.js';
@@ -110,6 +110,15 @@ describe('ds.sql: media references and functions', () => {
     });
   });
 
+  it('SELECT * leaves out columns SQL cannot show; naming one is UNSUPPORTED', async () => {
+    await using ds = await Dataset.create(mem(), { schema: { image: 'image', boxes: 'bbox', n: 'int32' } });
+    await ds.append({ image: images[0], boxes: [[1, 2, 3, 4]], n: 5 });
+    await ds.commit('one');
+    const t = await ds.sql('SELECT * FROM ds');
+    expect(t.schema.fields.map((f) => f.name)).toEqual(['image', 'n']);
+    await expect(ds.sql('SELECT boxes FROM ds')).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+  });
+
   it('cosine and l2 over FLOAT[] equal a JS computation', async () => {
     await using ds = await imageDataset(mem(), images.slice(0, 3));
     const t = rows(
@@ -121,4 +130,3 @@ describe('ds.sql: media references and functions', () => {
     expect(t[0].d).toBeCloseTo(jsL2([1, 2, 3], [3, -1, 0.5]), 6);
   });
 });
-export type { Dataset };

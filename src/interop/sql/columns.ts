@@ -158,3 +158,13 @@ export function sqlColumns(ds: Dataset, names: readonly string[]): SqlColumn[] {
     });
   });
 }
+
+/** Whether SQL can show the column (a `*` leaves the others out; naming one is UNSUPPORTED). */
+export function sqlShowable(ds: Dataset, name: string): boolean {
+  try {
+    sqlColumns(ds, [name]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -2,7 +2,7 @@ import type { Table } from 'apache-arrow';
 import type { Dataset } from '../../dataset/dataset.js';
 import { StrataError } from '../../errors.js';
 import type { SqlOptions } from '../types.js';
-import { ROWID, type MediaRef } from './columns.js';
+import { ROWID, type MediaRef, sqlShowable } from './columns.js';
 import { decodeImageFunction } from './decode-image.js';
 import { duckConnection, duckModule, ident } from './duckdb.js';
 import {
@@ -47,7 +47,9 @@ export async function sql(ds: Dataset, query: string, options: SqlOptions = {}):
     }
     for (const [alias, t] of Object.entries(tables)) {
       const source = await pushdown(t, alias, parsed);
-      const wanted = [...source.columns.filter((c) => parsed.star || parsed.names.has(c.toLowerCase()))];
+      const wanted = source.columns.filter((c) =>
+        parsed.names.has(c.toLowerCase()) ? true : parsed.star && sqlShowable(source, c),
+      );
       if (parsed.names.has(ROWID)) wanted.push(ROWID);
       const table = await loadTable(duck, con, source, alias, wanted, {
         batchRows,

@@ -49,6 +49,15 @@ for (const name of ['danfojs-node', '@tensorflow/tfjs-core', '@tensorflow/tfjs-n
   assert.throws(() => strataRequire.resolve(name), { code: 'MODULE_NOT_FOUND' }, `${name} was installed`);
 }
 await assert.rejects(ds.toDanfo(), (err) => err.code === 'UNSUPPORTED' && /npm install danfojs-node/.test(err.message));
+// SQL through DuckDB (@duckdb/node-api, a dependency loaded on first use), with embed() from SQL
+const counts = (await ds.sql('SELECT label, count(*)::INT AS n FROM ds GROUP BY label ORDER BY label')).toArray();
+assert.equal(
+  counts.reduce((a, r) => a + r.n, 0),
+  6,
+  JSON.stringify(counts),
+);
+const sims = (await ds.sql(`SELECT min(cosine(embed('${modelPath}', image), emb)) AS c FROM ds`)).toArray();
+assert.ok(Math.abs(sims[0].c - 1) < 1e-5, JSON.stringify(sims));
 const committedMs = ds.core.manifest.timestampMs;
 await ds.close();
 

@@ -1,7 +1,8 @@
 /**
  * Query figures (issue 19): chunk pruning by per-chunk statistics (`pushdown_read_fraction`: chunks
  * of the predicate column read by a 1%-selective `ds.filter(expression)` over 1 M clustered rows)
- * and filter throughput of a string expression vs the equivalent JS predicate (`filter_rows_s`).
+ * and filter throughput of a string expression vs the equivalent JS predicate (`filter_rows_s`), and
+ * `ds.sql` vs DuckDB over Parquet (`sql_vs_duckdb_parquet`).
  * Each section is a function returning its figures; `run` prints one table and the JSON line.
  * `npx tsx bench/query.ts [--quick]`.
  */
@@ -10,6 +11,7 @@ import { Dataset } from '../src/dataset/dataset.js';
 import { prng } from '../src/random.js';
 import { MemoryStorage } from '../src/storage/memory.js';
 import { CountingStorage } from '../test/helpers/counting-storage.js';
+import { sqlFigures } from './query-sql.js';
 
 type Figures = Record<string, number>;
 interface Section {
@@ -95,10 +97,20 @@ async function filterThroughput(quick: boolean): Promise<Figures> {
   };
 }
 
-/** Sections in print order; another area of issue 19 (SQL through DuckDB) adds its own here. */
+/**
+ * `ds.sql` GROUP BY vs DuckDB over a Parquet export of the same columns (bench/query-sql.ts): 10 M
+ * metadata rows (2 × 10^5 with --quick; STRATA_BENCH_QUERY_ROWS overrides), first and repeated query.
+ */
+async function sql(quick: boolean): Promise<Figures> {
+  const rows = Number(process.env.STRATA_BENCH_QUERY_ROWS ?? (quick ? 200_000 : 10_000_000));
+  return { ...(await sqlFigures(rows, quick ? 2 : 5)) };
+}
+
+/** Sections in print order. */
 const SECTIONS: readonly Section[] = [
   { name: 'pushdown', run: pushdown },
   { name: 'filter', run: filterThroughput },
+  { name: 'sql', run: sql },
 ];
 
 export async function run(quick = quickRun): Promise<Figures> {

@@ -43,6 +43,7 @@ export const TARGETS: Record<string, Record<string, Target>> = {
   },
   query: {
     pushdown_read_fraction: { op: '<', value: 0.0501 },
+    sql_vs_duckdb_parquet: { op: '>=', value: 0.5 },
   },
   serve: {
     ratio_embedded: { op: '>=', value: 0.6 },

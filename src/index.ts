@@ -95,7 +95,13 @@ export {
   type ImageDecodeSpec,
   type TensorLayout,
 } from './dataset/batches/index.js';
-export type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from './interop/types.js';
+export type {
+  FromTableOptions,
+  SqlOptions,
+  ToArrowOptions,
+  ToDanfoOptions,
+  ToParquetOptions,
+} from './interop/types.js';
 
 // shards of long jobs (embed, ingest, backfill, materialize): --shard i/n, Kubernetes Indexed Jobs, AWS Batch array jobs
 export {
@@ -154,6 +160,7 @@ export {
   type IndexEntry,
   type IndexKind,
   type IndexPlan,
+  sqlEmbedStats,
 } from './embed/index.js';
 export type { Tokens } from './embed/text-model.js';
 export type { SessionOptions } from './embed/model.js';

@@ -43,7 +43,13 @@ import { sortRows } from './ops/sort.js';
 import { dropColumn, renameColumn } from './ops/columns.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
-import type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from '../interop/types.js';
+import type {
+  FromTableOptions,
+  SqlOptions,
+  ToArrowOptions,
+  ToDanfoOptions,
+  ToParquetOptions,
+} from '../interop/types.js';
 import type { DatasetHit, DatasetSearchOptions, SearchQuery } from '../embed/dataset-search.js';
 import type { CreateIndexOptions, IndexEntry } from '../embed/index-store.js';
 
@@ -321,6 +327,15 @@ export class Dataset {
   /** This view as an apache-arrow Table (src/interop/arrow.ts; loaded on first use). */
   async toArrow(options: ToArrowOptions = {}): Promise<ArrowTable> {
     return (await import('../interop/arrow.js')).toArrow(this, options);
+  }
+
+  /**
+   * Runs one SELECT over this view as table `ds` (and `options.tables`) in DuckDB, loaded on first
+   * use; the answer as an Arrow Table. Media columns are references (`image.width`, `image.format`),
+   * with `embed(model, image)`, `decode_image(image)`, `cosine(a, b)`, `l2(a, b)` (docs/SQL.md).
+   */
+  async sql(query: string, options: SqlOptions = {}): Promise<ArrowTable> {
+    return (await import('../interop/sql/index.js')).sql(this, query, options);
   }
 
   /** Writes this view to a Parquet file that DuckDB/pyarrow read (src/interop/parquet.ts). */

@@ -70,3 +70,5 @@ export {
 export { ExactIndex, keyToScore, scanExact, searchExact, type ExactSearchOptions } from './search/exact.js';
 export { HnswIndex, type HnswBuildOptions, type HnswOptions } from './search/hnsw.js';
 export { METRICS, TopK, vectorNorms, type Metric, type RowFilter, type SearchHit } from './search/metrics.js';
+/** `embed(model, image)` in `ds.sql` (registered when this module loads). */
+export { embedFunction, sqlEmbedStats } from './sql-embed.js';

@@ -224,7 +224,7 @@ async function prepareSample(
 }
 
 /** Fills preprocess.size from the model's fixed input H×W when the caller did not give one. */
-function withModelSize(options: PreprocessOptions, model: EmbeddingModel): PreprocessOptions {
+export function withModelSize(options: PreprocessOptions, model: EmbeddingModel): PreprocessOptions {
   if (options.size !== undefined) return options;
   const d = model.inputShape.dims;
   if (d.length !== 4) return options;

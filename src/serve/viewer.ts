@@ -8,6 +8,7 @@
  *   GET /api/values?column=c      distinct values with counts (for filters)
  *   GET /api/rows?offset&limit&filter={"label":"cat"}
  *   GET /api/similar?row=r&k=12[&column=emb][&filter=...]
+ *   GET /api/sql?q=SELECT…[&limit=1000]                 the query bar: ds.sql (table ds), JSON rows
  *   GET /api/thumb/:column/:row?size=256[&t=seconds]   JPEG (images: sharp thumbnail; videos: a frame)
  *   GET /api/frame/:column/:row?t=seconds[&size=640]   JPEG of one video frame (scrubbing)
  *
@@ -30,6 +31,7 @@ import {
   rowsAt,
 } from './viewer-data.js';
 import { embeddingColumns, similarRows } from './viewer-similar.js';
+import { registerSqlRoute } from './viewer-sql.js';
 import { loadViewerFiles } from './viewer/assets.js';
 import type { InfoResponse, RowsResponse, SimilarResponse, ValuesResponse } from './viewer/wire.js';
 
@@ -186,6 +188,8 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
       return { column, query: row, metric: 'cosine', rows: rows.map((r, j) => ({ ...r, score: hits[j].score })) };
     },
   );
+
+  registerSqlRoute(app, ds);
 
   type MediaParams = { Params: { column: string; row: string }; Querystring: { size?: string; t?: string } };
   app.get<MediaParams>('/api/thumb/:column/:row', async (req, reply) => {

@@ -103,3 +103,12 @@ export interface SimilarResponse {
 export interface ErrorResponse {
   readonly error: { readonly code: string; readonly message: string };
 }
+
+/** GET /api/sql?q=SELECT…[&limit=N]: the answer of `ds.sql(q)`, at most `limit` rows as JSON values. */
+export interface SqlResponse {
+  readonly columns: readonly string[];
+  /** One array of cells per row: numbers (bigints beyond 2^53 as strings), strings, null, lists, objects; BLOBs as "<n bytes>". */
+  readonly rows: readonly (readonly unknown[])[];
+  /** Rows in the whole answer. */
+  readonly total: number;
+}

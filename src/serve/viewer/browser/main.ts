@@ -7,6 +7,7 @@ import type { InfoResponse, RowsResponse, SimilarResponse, ValuesResponse, Viewe
 import { api } from './api.js';
 import { byId, el, errorText } from './dom.js';
 import { mediaFrame } from './media.js';
+import './sql-bar.js';
 
 interface State {
   /** Null until /api/info has answered. */

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { whereConjuncts } from '../../src/interop/sql/where.js';
+
+let db: DuckDBInstance;
+let con: DuckDBConnection;
+beforeAll(async () => {
+  db = await DuckDBInstance.create(':memory:');
+  con = await db.connect();
+});
+afterAll(() => {
+  con.closeSync();
+  db.closeSync();
+});
+
+async function where(query: string) {
+  const r = await con.runAndReadAll(`SELECT json_serialize_sql('${query.replaceAll("'", "''")}')`);
+  return whereConjuncts(r.getRowsJS()[0][0] as string);
+}
+
+describe('WHERE conjuncts from DuckDB parse trees (pushdown input)', () => {
+  it('col op literal, literal op col, IN, BETWEEN, IS [NOT] NULL, decimals and negatives', async () => {
+    const w = await where(
+      `SELECT * FROM ds WHERE label = 'cat' AND score > 0.5 AND 10 >= width AND x IN (1, 2, 3)
+         AND h BETWEEN 2 AND 7.25 AND note IS NULL AND tag IS NOT NULL AND y <> -3 AND ds.z <= 4`,
+    );
+    expect(w).toEqual({
+      table: 'ds',
+      conjuncts: [
+        { column: 'label', op: '=', value: 'cat' },
+        { column: 'score', op: '>', value: 0.5 },
+        { column: 'width', op: '<=', value: 10 },
+        { column: 'x', op: 'in', values: [1, 2, 3] },
+        { column: 'h', op: 'between', low: 2, high: 7.25 },
+        { column: 'note', op: 'is null' },
+        { column: 'tag', op: 'is not null' },
+        { column: 'y', op: '!=', value: -3 },
+        { column: 'z', op: '<=', value: 4 },
+      ],
+    });
+  });
+
+  it('leaves out what is not a simple conjunct (OR, functions, column vs column) and non-table sources', async () => {
+    const w = await where(
+      `SELECT * FROM ds WHERE (a = 1 OR b = 2) AND lower(s) = 'x' AND a < b AND c IN (1, d) AND e >= 5`,
+    );
+    expect(w).toEqual({ table: 'ds', conjuncts: [{ column: 'e', op: '>=', value: 5 }] });
+    expect(await where('SELECT * FROM ds a JOIN o b ON a.x = b.x WHERE a.y = 1')).toEqual({
+      table: null,
+      conjuncts: [],
+    });
+    expect(await where('SELECT 1')).toEqual({ table: null, conjuncts: [] });
+    expect((await where('SELECT * FROM ds')).conjuncts).toEqual([]);
+  });
+});

@@ -100,6 +100,7 @@ export type { JoinOptions, JoinSource } from './dataset/verbs/join.js';
 export type { SampleOptions, SampleSize } from './dataset/verbs/sample.js';
 export type { SortKey, SortOptions } from './dataset/verbs/sort-by.js';
 export type { SplitOptions } from './dataset/verbs/split.js';
+export type { SavedView } from './dataset/ops/saved-views.js';
 export {
   type CellOf,
   type Filled,

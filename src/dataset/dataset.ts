@@ -64,6 +64,7 @@ import {
   type Frame,
   type ViewColumn,
   type ViewPlan,
+  NO_EXTRA,
   RowSource,
   cellsAt,
   columnNames,
@@ -75,6 +76,14 @@ import {
 } from './verbs/view.js';
 import { withColumn } from './verbs/with-column.js';
 import { dropColumn, renameColumn } from './ops/columns.js';
+import {
+  type SavedView,
+  deleteSavedView,
+  listSavedViews,
+  positionsOf,
+  readSavedView,
+  writeSavedView,
+} from './ops/saved-views.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
 import type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from '../interop/types.js';
@@ -695,6 +704,43 @@ export class Dataset<out R extends Row = Row> {
     if (pos === undefined || this.plan.rows.whole) return pos;
     const j = (await this.frame(options.signal)).rows.indexOf(pos);
     return j < 0 ? undefined : j;
+  }
+
+  /**
+   * Saves a view of this dataset (default: all of it) as `name` (`views/<name>.json`, like a tag:
+   * not a version). It keeps the view's rows by stable row id, in order, and its columns, so a
+   * `split` part reloads as the same rows after appends, updates and compaction (deleted rows drop
+   * out). CONFLICT when the name is taken; UNSUPPORTED for renamed, computed or joined columns.
+   */
+  async saveView(name: string, view: Dataset<R> = this, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (view.core.storage !== this.core.storage) {
+      throw new StrataError('INVALID_ARGUMENT', `saveView: the view is not of ${this.uri}`, {
+        uri: this.uri,
+        hint: 'save views of this dataset only',
+      });
+    }
+    const v = await view.resolved('saveView', options.signal);
+    const rowIds = Array.from(await v.rowIds(options));
+    const saved = { name, version: v.version, branch: v.branchName, timestampMs: Date.now(), rowIds };
+    await writeSavedView(this.core, { ...saved, columns: v.plan.columns ? v.columns : null }, options.signal);
+  }
+
+  /** Saved view `name` on this dataset's open version (NOT_FOUND when there is none). */
+  async loadView(name: string, options: { signal?: AbortSignal } = {}): Promise<Dataset<R>> {
+    const saved = await readSavedView(this.core, name, options.signal);
+    const rows = Uint32Array.from(await positionsOf(this.core, saved.rowIds, options.signal));
+    const plan: ViewPlan = { core: this.core, rows: RowSource.of({ rows, extra: NO_EXTRA }), columns: null };
+    return this.with(saved.columns ? select(plan, saved.columns) : plan);
+  }
+
+  /** Every saved view (name, version, branch, columns, time), by name. */
+  savedViews(options: { signal?: AbortSignal } = {}): Promise<Omit<SavedView, 'rowIds'>[]> {
+    return listSavedViews(this.core, options.signal);
+  }
+
+  /** Deletes saved view `name` (NOT_FOUND when absent). */
+  deleteView(name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return deleteSavedView(this.core, name, options.signal);
   }
 
   /** Publishes pending changes atomically as the next version; returns it. */

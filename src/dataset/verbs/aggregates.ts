@@ -17,8 +17,8 @@ export const count = (column?: string): Aggregate<number> => ({ op: 'count', col
 /** Sum of the non-null values; null when there are none. */
 export const sum = (column: string): Aggregate<number | null> => ({ op: 'sum', column });
 export const mean = (column: string): Aggregate<number | null> => ({ op: 'mean', column });
-export const min = <T = number>(column: string): Aggregate<T | null> => ({ op: 'min', column });
-export const max = <T = number>(column: string): Aggregate<T | null> => ({ op: 'max', column });
+export const min = <T = number>(column: string): Aggregate<NoInfer<T> | null> => ({ op: 'min', column });
+export const max = <T = number>(column: string): Aggregate<NoInfer<T> | null> => ({ op: 'max', column });
 /** Sample standard deviation (SQL `stddev_samp`); null for fewer than two values. */
 export const std = (column: string): Aggregate<number | null> => ({ op: 'std', column });
 export const countDistinct = (column: string): Aggregate<number> => ({ op: 'countDistinct', column });

@@ -82,8 +82,9 @@ export type { Tensor } from './dataset/htypes/index.js';
 export type { FilterArgument, RowMatch, RowPredicate } from './dataset/verbs/filter.js';
 export type { MergeResult, RowChanges, RowSelector } from './dataset/ops/mutate.js';
 export type { ColumnSummary } from './dataset/ops/describe.js';
-export { type AggResult, type GroupCount, GroupBy } from './dataset/verbs/group-by.js';
+export type { AggResult, GroupBy, GroupCount } from './dataset/verbs/group-by.js';
 export {
+  AGGREGATE_OPS,
   type Aggregate,
   type AggregateOp,
   count,

@@ -51,7 +51,7 @@ import { drop } from './verbs/drop.js';
 import { dropNulls } from './verbs/drop-nulls.js';
 import { fillNulls } from './verbs/fill-nulls.js';
 import { type FilterArgument, filter } from './verbs/filter.js';
-import { type GroupCount, GroupBy } from './verbs/group-by.js';
+import { type GroupBy, type GroupCount, Groups } from './verbs/group-by.js';
 import { type JoinOptions, type JoinSource, join } from './verbs/join.js';
 import { rename } from './verbs/rename.js';
 import { type SampleOptions, type SampleSize, sample } from './verbs/sample.js';
@@ -385,7 +385,7 @@ export class Dataset<out R extends Row = Row> {
 
   /** Groups by one or more columns: `.agg({ n: count(), w: mean('width') })`, `.count()`, `.views()`. */
   groupBy<K extends keyof R & string>(columns: K | readonly K[]): GroupBy<Dataset<R>, { [P in K]: R[P] }> {
-    return new GroupBy(this.plan, typeof columns === 'string' ? [columns] : [...columns], (p) => this.with(p));
+    return new Groups(this.plan, typeof columns === 'string' ? [columns] : [...columns], (p) => this.with(p));
   }
 
   /** The distinct values of a column, in order of first appearance (null included). */

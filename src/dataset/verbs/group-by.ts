@@ -95,10 +95,26 @@ export async function groupViews(
 export type AggResult<A> = { -readonly [P in keyof A]: A[P] extends Aggregate<infer T> ? T : never };
 
 /**
- * The groups of a view by one or more columns; `V` is the view type `views()` returns, `G` the
- * group columns' record type.
+ * The groups of a view by one or more columns (`ds.groupBy(...)`); `V` is the view type `views()`
+ * returns, `G` the group columns' record type.
  */
-export class GroupBy<V, G extends object> {
+export interface GroupBy<V, G extends object> {
+  /**
+   * One record per group, in order of first appearance: the group's values and each aggregate
+   * (`{ n: count(), mean_w: mean('width') }`), nulls ignored as in SQL (SQL `GROUP BY`).
+   */
+  agg<const A extends Readonly<Record<string, Aggregate>>>(
+    spec: A,
+    options?: { signal?: AbortSignal },
+  ): Promise<Array<G & AggResult<A>>>;
+  /** Rows per group, most frequent first; `key` is the value (an array of values for several columns). */
+  count(options?: { signal?: AbortSignal }): Promise<GroupCount[]>;
+  /** A view of each group's rows, by `key` as in `count()`. */
+  views(options?: { signal?: AbortSignal }): Promise<Map<unknown, V>>;
+}
+
+/** The groups of a view (see `GroupBy`). */
+export class Groups<V, G extends object> implements GroupBy<V, G> {
   constructor(
     private readonly plan: ViewPlan,
     private readonly columns: readonly string[],

@@ -2,6 +2,7 @@
  * Lazy views: built synchronously without reading, resolved once by an awaited terminal; `length`
  * rules; typed errors of the verbs; computed columns in every read path; saved views (splits).
  */
+import { tableFromJSON } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Dataset, count, mean } from '../../src/index.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
@@ -112,6 +113,21 @@ describe('lazy views', () => {
     expect(t.numRows).toBe(3);
     expect(t.schema.fields.map((f) => f.name)).toEqual(v.columns);
     expect([...(t.getChild('big') ?? [])]).toEqual([true, true, true]);
+    const arrow = tableFromJSON([
+      { label: 'dog', legs: 4 },
+      { label: 'bird', legs: 2 },
+      { label: 'bird', legs: 3 },
+    ]);
+    const viaArrow = ds.join(arrow, { on: 'label', how: 'inner' }).filter((r) => (r.key as number) < 6);
+    expect(viaArrow.columns).toEqual(['key', 'label', 'score', 'note', 'legs']);
+    expect(await viaArrow.select(['key', 'legs']).toArray()).toEqual([
+      { key: 1, legs: 4 },
+      { key: 2, legs: 2 },
+      { key: 2, legs: 3 },
+      { key: 4, legs: 4 },
+      { key: 5, legs: 2 },
+      { key: 5, legs: 3 },
+    ]);
     expect(await ds.groupBy('label').agg({ n: count(), s: mean('score') })).toEqual([
       { label: 'cat', n: 7, s: 4.5 },
       { label: 'dog', n: 7, s: 5 },

@@ -27,13 +27,13 @@ run('01-open-dataset', async () => {
     // Print like a DataFrame: media render from their info column (<image 128×128×3 jpeg>).
     await ds.select(['image', 'label', 'boxes', 'width', 'split']).print({ rows: 6 });
 
-    // Views are index lists over the same version: nothing is copied.
-    const circles = await ds.filter({ label: 'circle' });
-    const bigFirst = await circles.sortBy('width', { descending: true });
-    console.log(`\ncircles: ${circles.length} rows; label counts:`, await ds.groupBy('label').count());
+    // Views are built at once and run by an awaited terminal (count, row, values, print, ...); nothing is copied.
+    const circles = ds.filter({ label: 'circle' });
+    const bigFirst = circles.sortBy('width', { descending: true });
+    console.log(`\ncircles: ${await circles.count()} rows; label counts:`, await ds.groupBy('label').count());
     await bigFirst.head(3).select(['label', 'boxes', '_source']).print();
-    const train = await ds.filter((row) => row.split === 'train');
-    console.log(`train split: ${train.length} of ${ds.length}`);
+    const train = ds.filter((row) => row.split === 'train');
+    console.log(`train split: ${await train.count()} of ${ds.length}`);
 
     for (const s of await ds.select(['label', 'width', 'image']).describe())
       console.log('describe:', JSON.stringify(s));

@@ -79,10 +79,42 @@ export {
   type BboxFormat,
 } from './dataset/schema.js';
 export type { Tensor } from './dataset/htypes/index.js';
-export type { RowMatch, RowPredicate } from './dataset/ops/filter.js';
+export type { FilterArgument, RowMatch, RowPredicate } from './dataset/verbs/filter.js';
 export type { MergeResult, RowChanges, RowSelector } from './dataset/ops/mutate.js';
 export type { ColumnSummary } from './dataset/ops/describe.js';
-export type { GroupCount } from './dataset/ops/group-by.js';
+export type { AggResult, GroupBy, GroupCount } from './dataset/verbs/group-by.js';
+export {
+  AGGREGATE_OPS,
+  type Aggregate,
+  type AggregateOp,
+  count,
+  countDistinct,
+  first,
+  last,
+  max,
+  mean,
+  min,
+  std,
+  sum,
+} from './dataset/verbs/aggregates.js';
+export type { JoinOptions, JoinSource } from './dataset/verbs/join.js';
+export type { SampleOptions, SampleSize } from './dataset/verbs/sample.js';
+export type { SortKey, SortOptions } from './dataset/verbs/sort-by.js';
+export type { SplitOptions } from './dataset/verbs/split.js';
+export type { SavedView } from './dataset/ops/saved-views.js';
+export {
+  type CellOf,
+  type Filled,
+  type Joined,
+  type NonNull,
+  type Renamed,
+  type Row,
+  type RowFor,
+  type RowOf,
+  type ScalarOf,
+  type WithColumn,
+  defineSchema,
+} from './dataset/row-types.js';
 export type { FormatOptions } from './dataset/ops/format.js';
 export {
   BATCH_DTYPES,

@@ -27,10 +27,7 @@ import { STRATA_VERSION } from '../version.js';
 import { type CoreOptions, DatasetCore } from './core.js';
 import { codecFor, normalizeSpec } from './htypes/index.js';
 import { type ColumnSummary, describeColumns } from './ops/describe.js';
-import { type RowMatch, type RowPredicate, filterRows } from './ops/filter.js';
-import { filterByExpression } from './ops/filter-expr.js';
 import { type FormatOptions, formatTable } from './ops/format.js';
-import { type GroupCount, countBy, groupRows } from './ops/group-by.js';
 import {
   type MergeResult,
   type RowChanges,
@@ -39,8 +36,54 @@ import {
   mergeRows,
   updateRows,
 } from './ops/mutate.js';
-import { sortRows } from './ops/sort.js';
+import {
+  type Filled,
+  type Joined,
+  type NonNull,
+  type Renamed,
+  type Row,
+  type RowFor,
+  type RowOf,
+  type WithColumn,
+} from './row-types.js';
+import { concat } from './verbs/concat.js';
+import { drop } from './verbs/drop.js';
+import { dropNulls } from './verbs/drop-nulls.js';
+import { fillNulls } from './verbs/fill-nulls.js';
+import { type FilterArgument, filter } from './verbs/filter.js';
+import { type GroupBy, type GroupCount, Groups } from './verbs/group-by.js';
+import { type JoinOptions, type JoinSource, join } from './verbs/join.js';
+import { rename } from './verbs/rename.js';
+import { type SampleOptions, type SampleSize, sample } from './verbs/sample.js';
+import { select } from './verbs/select.js';
+import { head, slice, tail, take } from './verbs/slice.js';
+import { type SortKey, type SortOptions, sortBy } from './verbs/sort-by.js';
+import { type SplitOptions, split } from './verbs/split.js';
+import { unique, valueCounts } from './verbs/unique.js';
+import {
+  type Frame,
+  type ViewColumn,
+  type ViewPlan,
+  NO_EXTRA,
+  RowSource,
+  cellsAt,
+  columnNames,
+  columnValues,
+  findColumn,
+  identity,
+  rowsAt,
+  viewColumns,
+} from './verbs/view.js';
+import { withColumn } from './verbs/with-column.js';
 import { dropColumn, renameColumn } from './ops/columns.js';
+import {
+  type SavedView,
+  deleteSavedView,
+  listSavedViews,
+  positionsOf,
+  readSavedView,
+  writeSavedView,
+} from './ops/saved-views.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
 import type {
@@ -112,26 +155,37 @@ export interface BranchOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface CreateOptions extends Omit<OpenOptions, 'version' | 'tag' | 'branch'> {
-  readonly schema: Schema;
+export interface CreateOptions<S extends Schema = Schema> extends Omit<OpenOptions, 'version' | 'tag' | 'branch'> {
+  /** The columns; declared inline, `as const` or with `defineSchema`, it types the rows. */
+  readonly schema: S;
   /** What to do when a dataset already exists at the URI. Default 'error' (CONFLICT). */
   readonly ifExists?: 'error' | 'open';
 }
 
 /**
  * A versioned dataset of named columns (images, videos, labels, boxes, embeddings, ...), opened
- * like a DataFrame. Views (`head`, `slice`, `take`, `select`, `filter`, `sortBy`) are index lists
- * over the same version: no data is copied and nothing is decoded until asked for.
+ * like a DataFrame, and every view of it. `R` is the row type (inferred from a `create` schema or
+ * given to `open<S>()`).
+ *
+ * Views are built synchronously and lazily: `select`, `drop`, `rename`, `withColumn`, `fillNulls`,
+ * `filter`, `sortBy`, `slice`/`head`/`tail`/`take`, `sample`, `split`, `join`, `dropNulls` and
+ * `concat` return a view at once and read nothing; an awaited terminal (`row`, `values`,
+ * `iterRows`, `toArray`, `count`, `collect`, `batches`, `toArrow`, ...) resolves its rows on first
+ * use and caches them. No data is copied and media is not decoded until asked for. (`await
+ * ds.filter(...)` still works: awaiting a view returns it unchanged.)
  */
-export class Dataset {
+export class Dataset<out R extends Row = Row> {
+  private readonly plan: ViewPlan;
+
   private constructor(
     /** @internal */ readonly core: DatasetCore,
-    private readonly rowIndex: Uint32Array | null,
-    private readonly selected: readonly string[] | null,
-  ) {}
+    plan: ViewPlan | null = null,
+  ) {
+    this.plan = plan ?? { core, rows: RowSource.all(), columns: null };
+  }
 
   /** Creates an empty dataset with the given schema (version 0). */
-  static async create(uri: string, options: CreateOptions): Promise<Dataset> {
+  static async create<const S extends Schema>(uri: string, options: CreateOptions<S>): Promise<Dataset<RowOf<S>>> {
     const storage = options.storage ?? (await openStorage(uri, options));
     const columns: ColumnSchema[] = [];
     for (const [name, input] of Object.entries(options.schema)) {
@@ -147,7 +201,7 @@ export class Dataset {
       await writeLatestHint(storage, 0, options.signal);
     } catch (err) {
       if (isStrataError(err, 'CONFLICT')) {
-        if (options.ifExists === 'open') return Dataset.open(uri, { ...options, storage });
+        if (options.ifExists === 'open') return (await Dataset.open(uri, { ...options, storage })) as Dataset<RowOf<S>>;
         throw new StrataError('CONFLICT', `a dataset already exists at ${storage.uri}`, {
           uri: storage.uri,
           hint: "open it with Dataset.open, or pass { ifExists: 'open' }",
@@ -155,14 +209,17 @@ export class Dataset {
       }
       throw err;
     }
-    return new Dataset(new DatasetCore(storage, manifest, coreOptions(options)), null, null);
+    return new Dataset(new DatasetCore(storage, manifest, coreOptions(options)));
   }
 
   /**
    * Opens the latest version (found through the `_latest.json` hint, verified by probing: about 3
    * requests), or `options.version`. Reads one manifest; no fragment or chunk is touched.
    */
-  static async open(uri: string, options: OpenOptions = {}): Promise<Dataset> {
+  static async open<S extends Schema | null = null>(
+    uri: string,
+    options: OpenOptions = {},
+  ): Promise<Dataset<RowFor<S>>> {
     if (options.tag !== undefined && (options.version !== undefined || options.branch !== undefined)) {
       throw new StrataError('INVALID_ARGUMENT', 'open: pass either tag, or version and/or branch', {
         field: 'tag',
@@ -181,7 +238,7 @@ export class Dataset {
       version === undefined
         ? await readLatestAnyManifest(storage, options.signal, ref)
         : await readAnyManifest(storage, version, options.signal, ref);
-    return new Dataset(new DatasetCore(storage, manifest, { ...coreOptions(options), ref }), null, null);
+    return new Dataset(new DatasetCore(storage, manifest, { ...coreOptions(options), ref }));
   }
 
   get uri(): string {
@@ -197,18 +254,34 @@ export class Dataset {
     return this.core.ref.branch;
   }
 
-  /** Rows in this view. */
+  /**
+   * Rows in this view. Known without reading for a dataset and for views whose rows need no data
+   * to compute (`head`, `slice`, `take`, `select`, `sample`, unstratified `split`, ... of a known
+   * view, or any view after `await view.collect()`); for a view with a pending `filter`, `sortBy`,
+   * `join`, `dropNulls` or stratified `split`, INVALID_ARGUMENT with the hint to `await
+   * view.count()` (or `await view.collect()` first).
+   */
   get length(): number {
-    return this.rowIndex ? this.rowIndex.length : this.core.manifest.length;
+    const frame = this.plan.rows.known(this.core);
+    if (!frame) {
+      throw new StrataError('INVALID_ARGUMENT', `the rows of this view of ${this.uri} are not computed yet`, {
+        uri: this.uri,
+        hint: 'use await view.count(), or const v = await view.collect() and then v.length',
+      });
+    }
+    return frame.rows.length;
   }
 
   /** Visible column names of this view. */
   get columns(): string[] {
-    return this.selected ? [...this.selected] : this.core.visibleColumns();
+    return columnNames(this.plan);
   }
 
+  /** Specs of the stored columns of this view (computed and joined columns have none). */
   get schema(): Record<string, ColumnSpec> {
-    return Object.fromEntries(this.columns.map((c) => [c, this.core.spec(c)]));
+    const out: Record<string, ColumnSpec> = {};
+    for (const c of viewColumns(this.plan)) if (c.kind === 'stored') out[c.name] = this.core.spec(c.source);
+    return out;
   }
 
   /** Dataset-level metadata (vector indexes and the like). */
@@ -221,112 +294,185 @@ export class Dataset {
     return this.core.columnManifest(column).meta;
   }
 
-  /** Physical row numbers of this view (a copy). */
+  /** Physical row numbers of this view (a copy); INVALID_ARGUMENT as `length` when not computed yet. */
   indices(): Uint32Array {
     return this.rows().slice();
   }
 
-  // ---- views ----
+  // ---- views (src/dataset/verbs: one file per verb; built synchronously, resolved by a terminal) ----
 
-  head(n = 5): Dataset {
-    return this.slice(0, n);
+  head(n = 5): Dataset<R> {
+    return this.with(head(this.plan, n));
   }
 
-  tail(n = 5): Dataset {
-    return this.slice(Math.max(0, this.length - n), this.length);
+  tail(n = 5): Dataset<R> {
+    return this.with(tail(this.plan, n));
   }
 
-  slice(start = 0, end = this.length): Dataset {
-    const s = clamp(start < 0 ? this.length + start : start, this.length);
-    const e = clamp(end < 0 ? this.length + end : end, this.length);
-    return this.view(this.rows().subarray(s, Math.max(s, e)));
+  /** Rows `start` to `end` (exclusive) of the view; negative values count from the end. */
+  slice(start = 0, end?: number): Dataset<R> {
+    return this.with(slice(this.plan, start, end));
   }
 
-  take(indices: ArrayLike<number>): Dataset {
-    const rows = this.rows();
-    const out = new Uint32Array(indices.length);
-    for (let j = 0; j < indices.length; j++) out[j] = rows[this.checkRow(indices[j])];
-    return this.view(out);
+  /** The rows at these positions of the view (repeats allowed). */
+  take(indices: ArrayLike<number>): Dataset<R> {
+    return this.with(take(this.plan, indices));
   }
 
-  select(columns: readonly string[]): Dataset {
-    for (const c of columns) this.core.columnManifest(c);
-    return new Dataset(this.core, this.rowIndex, [...columns]);
+  select<K extends keyof R & string>(columns: readonly K[]): Dataset<Pick<R, K>> {
+    return this.with(select(this.plan, columns));
+  }
+
+  /** The view without these columns (nothing is written; `dropColumn` commits a drop). */
+  drop<K extends keyof R & string>(columns: readonly K[]): Dataset<Omit<R, K>> {
+    return this.with(drop(this.plan, columns));
+  }
+
+  /** The view with columns renamed, `{ old: 'new' }` (nothing is written; `renameColumn` commits one). */
+  rename<const M extends { readonly [K in keyof R & string]?: string }>(mapping: M): Dataset<Renamed<R, M>> {
+    return this.with(rename(this.plan, mapping as Readonly<Record<string, string>>));
+  }
+
+  /** The view with column `name` computed on read from each row (replacing one of that name). */
+  withColumn<N extends string, T>(name: N, fn: (row: R) => T): Dataset<WithColumn<R, N, T>> {
+    return this.with(withColumn(this.plan, name, fn as (row: Row) => unknown));
   }
 
   /**
-   * The rows `predicate` keeps: a function of the row, a match object, or a SQL-like expression
-   * (`"label = 'cat' AND score > 0.5"`: comparisons, AND/OR/NOT, IN, BETWEEN, IS NULL, LIKE,
-   * arithmetic; NULL comparisons drop the row). An expression reads only the chunks whose
-   * statistics do not rule its conditions out.
+   * Rows passing a predicate, a match object (`{ label: 'cat' }`, arrays match any of) or a SQL-like
+   * expression over stored columns (`"label = 'cat' AND score > 0.5"`: comparisons, AND/OR/NOT, IN,
+   * BETWEEN, IS NULL, LIKE, arithmetic; a NULL comparison drops the row). An expression is checked
+   * now (INVALID_ARGUMENT naming the position or column) and reads only the chunks whose statistics
+   * do not rule its conditions out.
    */
-  async filter(predicate: RowPredicate | RowMatch | string, options: { signal?: AbortSignal } = {}): Promise<Dataset> {
-    if (typeof predicate === 'string') {
-      return this.view(await filterByExpression(this.core, this.rows(), this.columns, predicate, options.signal));
-    }
-    return this.view(await filterRows(this.core, this.rows(), this.columns, predicate, options.signal));
+  filter(predicate: FilterArgument<R> | string, options: { signal?: AbortSignal } = {}): Dataset<R> {
+    void options;
+    return this.with(filter(this.plan, predicate as FilterArgument | string));
   }
 
-  async sortBy(column: string, options: { descending?: boolean; signal?: AbortSignal } = {}): Promise<Dataset> {
-    return this.view(await sortRows(this.core, this.rows(), column, options));
+  /** Stable sort by one or more keys (`['label', { column: 'score', descending: true }]`); nulls last. */
+  sortBy(
+    keys: SortKey<keyof R & string> | readonly SortKey<keyof R & string>[],
+    options: SortOptions = {},
+  ): Dataset<R> {
+    return this.with(sortBy(this.plan, keys, options));
   }
 
-  groupBy(column: string): { count(): Promise<GroupCount[]>; views(): Promise<Map<unknown, Dataset>> } {
-    return {
-      count: () => countBy(this.core, this.rows(), column),
-      views: async () =>
-        new Map([...(await groupRows(this.core, this.rows(), column))].map(([k, r]) => [k, this.view(r)])),
-    };
+  /** `n` (or `{ fraction }` of the) rows drawn without replacement, in view order; deterministic with a seed. */
+  sample(size: SampleSize, options: SampleOptions = {}): Dataset<R> {
+    return this.with(sample(this.plan, size, options));
+  }
+
+  /** Disjoint random parts by name (`{ train: 0.8, val: 0.2 }`), optionally stratified; save one with `saveView`. */
+  split<K extends string>(fractions: Readonly<Record<K, number>>, options: SplitOptions = {}): Record<K, Dataset<R>> {
+    const parts = split(this.plan, fractions, options);
+    return Object.fromEntries(Object.entries(parts).map(([k, p]) => [k, this.with(p as ViewPlan)])) as Record<
+      K,
+      Dataset<R>
+    >;
+  }
+
+  /** Rows with no null in these columns (default: in any column of the view). */
+  dropNulls<K extends keyof R & string = keyof R & string>(columns?: readonly K[]): Dataset<NonNull<R, K>> {
+    return this.with(dropNulls(this.plan, columns));
+  }
+
+  /** The view with nulls of some columns read as the given values (`{ score: 0 }`). */
+  fillNulls<const F extends { readonly [K in keyof R]?: unknown }>(values: F): Dataset<Filled<R, F>> {
+    return this.with(fillNulls(this.plan, values as Readonly<Record<string, unknown>>));
+  }
+
+  /**
+   * The view joined with a table of metadata on a key (`{ on: 'id' }` or `{ on: ['id', 'image_id'] }`),
+   * `how: 'left'` (default) or `'inner'`; the other columns of the table are added to the rows.
+   */
+  join<T extends Row>(other: Dataset<T> | ReadonlyArray<T> | ArrowTable, options: JoinOptions): Dataset<R & Joined<T>> {
+    return this.with(join(this.plan, other instanceof Dataset ? other.joinSide() : (other as JoinSource), options));
+  }
+
+  /** This view's rows followed by the others' (views of this dataset with the same columns). */
+  concat(...others: Dataset<R>[]): Dataset<R> {
+    return this.with(concat([this.plan, ...others.map((o) => o.plan)]));
+  }
+
+  /** Groups by one or more columns: `.agg({ n: count(), w: mean('width') })`, `.count()`, `.views()`. */
+  groupBy<K extends keyof R & string>(columns: K | readonly K[]): GroupBy<Dataset<R>, { [P in K]: R[P] }> {
+    return new Groups(this.plan, typeof columns === 'string' ? [columns] : [...columns], (p) => this.with(p));
+  }
+
+  /** The distinct values of a column, in order of first appearance (null included). */
+  unique<K extends keyof R & string>(column: K, options: { signal?: AbortSignal } = {}): Promise<R[K][]> {
+    return unique(this.plan, column, options.signal) as Promise<R[K][]>;
+  }
+
+  /** Rows per value of a column (null included), most frequent first. */
+  valueCounts(column: keyof R & string, options: { signal?: AbortSignal } = {}): Promise<GroupCount[]> {
+    return valueCounts(this.plan, column, options.signal);
   }
 
   describe(options: { signal?: AbortSignal } = {}): Promise<ColumnSummary[]> {
-    return describeColumns(this.core, this.rows(), this.columns, options.signal);
+    return this.resolved('describe', options.signal).then((v) =>
+      describeColumns(v.core, v.rows(), v.columns, options.signal),
+    );
   }
 
-  // ---- reading ----
+  // ---- reading (terminals: each resolves the view's rows first) ----
+
+  /** Rows in this view (resolving it). */
+  async count(options: { signal?: AbortSignal } = {}): Promise<number> {
+    return (await this.frame(options.signal)).rows.length;
+  }
+
+  /** This view with its rows computed (then `length` and `indices()` are known); cached. */
+  async collect(options: { signal?: AbortSignal } = {}): Promise<Dataset<R>> {
+    return this.with({ ...this.plan, rows: RowSource.of(await this.frame(options.signal)) });
+  }
 
   /** Row i of this view: tabular values decoded, media as lazy cells. */
-  async row(i: number, options: { signal?: AbortSignal } = {}): Promise<Record<string, unknown>> {
-    const physical = this.rows()[this.checkRow(i)];
-    const out: Record<string, unknown> = {};
-    for (const c of this.columns) out[c] = (await this.core.readCells(c, [physical], options.signal))[0];
-    return out;
+  async row(i: number, options: { signal?: AbortSignal } = {}): Promise<R> {
+    const frame = await this.frame(options.signal);
+    return (await rowsAt(this.core, frame, viewColumns(this.plan), [this.checkRow(i, frame)], options.signal))[0] as R;
   }
 
   /** All values of one column in this view. */
+  values<K extends keyof R & string>(column: K, options?: { signal?: AbortSignal }): Promise<R[K][]>;
+  /** Columns added after the row type was fixed (addColumn, embedding jobs) are read untyped. */
+  values(column: string, options?: { signal?: AbortSignal }): Promise<unknown[]>;
   async values(column: string, options: { signal?: AbortSignal } = {}): Promise<unknown[]> {
-    const all = await this.core.columnValues(column, options.signal);
-    return this.rowIndex ? Array.from(this.rowIndex, (i) => all[i]) : all.slice();
+    const col = findColumn(this.plan, column, 'values');
+    return columnValues(this.core, await this.frame(options.signal), col, options.signal);
   }
 
   /** Rows in batches of `batchSize` (default 1024): bounded memory, cells are lazy. */
-  async *iterRows(
-    options: { batchSize?: number; signal?: AbortSignal } = {},
-  ): AsyncGenerator<Record<string, unknown>[]> {
+  async *iterRows(options: { batchSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<R[]> {
     const size = options.batchSize ?? 1024;
-    const rows = this.rows();
-    for (let s = 0; s < rows.length; s += size) {
-      const part = rows.subarray(s, Math.min(rows.length, s + size));
-      const cols = await Promise.all(this.columns.map((c) => this.core.readCells(c, part, options.signal)));
-      yield Array.from(part, (_, j) => Object.fromEntries(this.columns.map((c, k) => [c, cols[k][j]])));
+    const frame = await this.frame(options.signal);
+    const cols = viewColumns(this.plan);
+    for (let s = 0; s < frame.rows.length; s += size) {
+      const positions = identity(Math.min(frame.rows.length, s + size)).subarray(s);
+      yield (await rowsAt(this.core, frame, cols, positions, options.signal)) as R[];
     }
   }
 
   /** Collects every row of the view (explicit: can be large). */
-  async toArray(options: { signal?: AbortSignal } = {}): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
+  async toArray(options: { signal?: AbortSignal } = {}): Promise<R[]> {
+    const out: R[] = [];
     for await (const batch of this.iterRows({ batchSize: 4096, signal: options.signal })) out.push(...batch);
     return out;
   }
 
-  /** Model-ready batches: decoded image tensors plus the tabular columns (src/dataset/batches). */
-  batches(options: BatchesOptions = {}): AsyncGenerator<Batch> {
-    return batches(this.core, this.rows(), this.columns, options);
+  /** Model-ready batches: decoded image tensors plus the tabular columns (src/dataset/batches); stored columns only. */
+  async *batches(options: BatchesOptions = {}): AsyncGenerator<Batch> {
+    const v = await this.resolved('batches', options.signal);
+    yield* batches(v.core, v.rows(), v.columns, options);
   }
 
-  /** This view as an apache-arrow Table (src/interop/arrow.ts; loaded on first use). */
+  /** This view as an apache-arrow Table (src/interop/arrow.ts; loaded on first use); computed columns included. */
   async toArrow(options: ToArrowOptions = {}): Promise<ArrowTable> {
-    return (await import('../interop/arrow.js')).toArrow(this, options);
+    const plan = { ...this.plan, rows: RowSource.of(await this.frame(options.signal)) };
+    const exportStored = async (p: ViewPlan, o: ToArrowOptions) =>
+      (await import('../interop/arrow.js')).toArrow(this.with(p), o);
+    return (await import('./verbs/to-arrow.js')).viewToArrow(plan, options, exportStored);
   }
 
   /**
@@ -335,17 +481,21 @@ export class Dataset {
    * with `embed(model, image)`, `decode_image(image)`, `cosine(a, b)`, `l2(a, b)` (docs/SQL.md).
    */
   async sql(query: string, options: SqlOptions = {}): Promise<ArrowTable> {
-    return (await import('../interop/sql/index.js')).sql(this, query, options);
+    return (await import('../interop/sql/index.js')).sql(await this.resolved('sql', options.signal), query, options);
   }
 
-  /** Writes this view to a Parquet file that DuckDB/pyarrow read (src/interop/parquet.ts). */
+  /** Writes this view to a Parquet file that DuckDB/pyarrow read (src/interop/parquet.ts); stored columns only. */
   async toParquet(path: string, options: ToParquetOptions = {}): Promise<void> {
-    return (await import('../interop/parquet.js')).toParquet(this, path, options);
+    return (await import('../interop/parquet.js')).toParquet(
+      await this.resolved('toParquet', options.signal),
+      path,
+      options,
+    );
   }
 
-  /** The tabular columns as a danfojs-node DataFrame; danfo is imported only here. */
+  /** The tabular columns as a danfojs-node DataFrame; danfo is imported only here; stored columns only. */
   async toDanfo(options: ToDanfoOptions = {}): Promise<DanfoDataFrame> {
-    return (await import('../interop/danfo.js')).toDanfo(this, options);
+    return (await import('../interop/danfo.js')).toDanfo(await this.resolved('toDanfo'), options);
   }
 
   /** A new dataset at `uri` from an Arrow table (htypes from Strata field metadata, else inferred). */
@@ -359,18 +509,27 @@ export class Dataset {
   }
 
   /** A DataFrame-like table of the first and last rows; media shown as `<image 640×480×3 jpeg>`. */
-  format(options: FormatOptions = {}): Promise<string> {
-    return formatTable(this.core, this.rows(), this.columns, options);
+  async format(options: FormatOptions = {}): Promise<string> {
+    const frame = await this.frame(options.signal);
+    const read = (c: string, at: readonly number[], signal?: AbortSignal) =>
+      cellsAt(this.core, frame, findColumn(this.plan, c), at, signal);
+    return formatTable(frame.rows.length, this.columns, read, options);
   }
 
   async print(options: FormatOptions = {}): Promise<void> {
-    console.log(`${this.toString()}\n${await this.format(options)}`);
+    const text = await this.format(options);
+    console.log(`${this.toString()}\n${text}`);
   }
 
-  /** One-line summary (synchronous: no data read). Use `format()`/`print()` for the rows. */
+  /** One-line summary (synchronous: no data read; `?` rows for a view not resolved yet). Use `format()`/`print()` for the rows. */
   toString(): string {
-    const cols = this.columns.map((c) => `${c}: ${this.core.columnManifest(c).htype}`).join(', ');
-    return `Dataset(${this.uri} @ v${this.version}, ${this.length} rows, ${cols})`;
+    const kind = (c: ViewColumn) =>
+      c.kind === 'stored' ? this.core.columnManifest(c.source).htype : c.kind === 'extra' ? 'joined' : 'computed';
+    const cols = viewColumns(this.plan)
+      .map((c) => `${c.name}: ${kind(c)}`)
+      .join(', ');
+    const frame = this.plan.rows.known(this.core);
+    return `Dataset(${this.uri} @ v${this.version}, ${frame ? frame.rows.length : '?'} rows, ${cols})`;
   }
 
   // ---- writing ----
@@ -556,15 +715,53 @@ export class Dataset {
     const all = new Float64Array(v.length);
     for await (const slot of v.slots(0, v.length, options.signal))
       all.set(await v.rowIdsOf(slot, options.signal), slot.start);
-    return this.rowIndex ? Float64Array.from(this.rowIndex, (p) => all[p]) : all;
+    if (this.plan.rows.whole) return all;
+    return Float64Array.from((await this.frame(options.signal)).rows, (p) => all[p]);
   }
 
   /** Position in this view of the row with id `rowId`, or undefined when the view has no such live row. */
   async rowPosition(rowId: number, options: { signal?: AbortSignal } = {}): Promise<number | undefined> {
     const pos = await this.core.version.positionOf(rowId, options.signal);
-    if (pos === undefined || !this.rowIndex) return pos;
-    const j = this.rowIndex.indexOf(pos);
+    if (pos === undefined || this.plan.rows.whole) return pos;
+    const j = (await this.frame(options.signal)).rows.indexOf(pos);
     return j < 0 ? undefined : j;
+  }
+
+  /**
+   * Saves a view of this dataset (default: all of it) as `name` (`views/<name>.json`, like a tag:
+   * not a version). It keeps the view's rows by stable row id, in order, and its columns, so a
+   * `split` part reloads as the same rows after appends, updates and compaction (deleted rows drop
+   * out). CONFLICT when the name is taken; UNSUPPORTED for renamed, computed or joined columns.
+   */
+  async saveView(name: string, view: Dataset<R> = this, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (view.core.storage !== this.core.storage) {
+      throw new StrataError('INVALID_ARGUMENT', `saveView: the view is not of ${this.uri}`, {
+        uri: this.uri,
+        hint: 'save views of this dataset only',
+      });
+    }
+    const v = await view.resolved('saveView', options.signal);
+    const rowIds = Array.from(await v.rowIds(options));
+    const saved = { name, version: v.version, branch: v.branchName, timestampMs: Date.now(), rowIds };
+    await writeSavedView(this.core, { ...saved, columns: v.plan.columns ? v.columns : null }, options.signal);
+  }
+
+  /** Saved view `name` on this dataset's open version (NOT_FOUND when there is none). */
+  async loadView(name: string, options: { signal?: AbortSignal } = {}): Promise<Dataset<R>> {
+    const saved = await readSavedView(this.core, name, options.signal);
+    const rows = Uint32Array.from(await positionsOf(this.core, saved.rowIds, options.signal));
+    const plan: ViewPlan = { core: this.core, rows: RowSource.of({ rows, extra: NO_EXTRA }), columns: null };
+    return this.with(saved.columns ? select(plan, saved.columns) : plan);
+  }
+
+  /** Every saved view (name, version, branch, columns, time), by name. */
+  savedViews(options: { signal?: AbortSignal } = {}): Promise<Omit<SavedView, 'rowIds'>[]> {
+    return listSavedViews(this.core, options.signal);
+  }
+
+  /** Deletes saved view `name` (NOT_FOUND when absent). */
+  deleteView(name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return deleteSavedView(this.core, name, options.signal);
   }
 
   /** Publishes pending changes atomically as the next version; returns it. */
@@ -663,7 +860,8 @@ export class Dataset {
 
   /** Top-k rows by similarity of an embedding column to a vector, image or row (see src/embed/dataset-search.ts). */
   async search(column: string, query: SearchQuery, options: DatasetSearchOptions = {}): Promise<DatasetHit[]> {
-    return (await import('../embed/dataset-search.js')).search(this, column, query, options);
+    const view = await this.resolved('search', options.signal);
+    return (await import('../embed/dataset-search.js')).search(view, column, query, options);
   }
 
   /** Builds and persists an ANN (HNSW) index of an embedding column (see src/embed/index-store.ts). */
@@ -738,22 +936,50 @@ export class Dataset {
   /** A dataset on another version or branch of this one's storage: closing it leaves the storage open. */
   private static sharing(core: DatasetCore): Dataset {
     core.ownsStorage = false;
-    return new Dataset(core, null, null);
+    return new Dataset(core);
   }
 
-  /** @internal physical rows of this view */
+  /** @internal physical rows of this view; INVALID_ARGUMENT as `length` while they are not computed. */
   rows(): Uint32Array {
-    return this.rowIndex ?? identity(this.core.manifest.length);
+    const frame = this.plan.rows.known(this.core);
+    if (!frame) void this.length;
+    return frame!.rows;
   }
 
-  private view(rows: Uint32Array): Dataset {
-    return new Dataset(this.core, rows, this.selected);
+  private with<T extends Row>(plan: ViewPlan): Dataset<T> {
+    return new Dataset<T>(this.core, plan);
   }
 
-  private checkRow(i: number): number {
-    const j = i < 0 ? this.length + i : i;
-    if (!Number.isInteger(j) || j < 0 || j >= this.length) {
-      throw new StrataError('INVALID_ARGUMENT', `row ${i} is out of range for ${this.length} rows of ${this.uri}`, {
+  private frame(signal?: AbortSignal): Promise<Frame> {
+    return this.plan.rows.resolve(this.core, signal);
+  }
+
+  /** This view resolved, for terminals that read stored columns by name (UNSUPPORTED for renamed, computed or joined ones). */
+  private async resolved(op: string, signal?: AbortSignal): Promise<Dataset<R>> {
+    const other = viewColumns(this.plan).filter((c) => c.kind !== 'stored' || c.name !== c.source);
+    if (other.length) {
+      throw new StrataError(
+        'UNSUPPORTED',
+        `${op} reads stored columns; ${other.map((c) => c.name).join(', ')} are renamed, computed or joined`,
+        {
+          column: other[0].name,
+          hint: 'select the stored columns first, or use toArrow()/toArray(), which include them',
+        },
+      );
+    }
+    return this.collect({ signal });
+  }
+
+  /** This view as the right side of a join. */
+  private joinSide(): JoinSource {
+    return { columns: this.columns, load: (signal) => this.toArray({ signal }) };
+  }
+
+  private checkRow(i: number, frame: Frame): number {
+    const n = frame.rows.length;
+    const j = i < 0 ? n + i : i;
+    if (!Number.isInteger(j) || j < 0 || j >= n) {
+      throw new StrataError('INVALID_ARGUMENT', `row ${i} is out of range for ${n} rows of ${this.uri}`, {
         row: i,
         uri: this.uri,
       });
@@ -762,7 +988,7 @@ export class Dataset {
   }
 
   private assertWholeDataset(op: string): void {
-    if (this.rowIndex || this.selected) {
+    if (!this.plan.rows.whole || this.plan.columns !== null) {
       throw new StrataError('INVALID_ARGUMENT', `${op} is not allowed on a view of ${this.uri}`, {
         hint: 'call it on the dataset itself',
       });
@@ -785,19 +1011,6 @@ function columnsFor(name: string, input: ColumnSpecInput): NewColumn[] {
     meta: { hidden: true, infoOf: name },
   };
   return [main, info];
-}
-
-let identityCache = new Uint32Array(0);
-function identity(n: number): Uint32Array {
-  if (identityCache.length < n) {
-    identityCache = new Uint32Array(Math.max(n, identityCache.length * 2));
-    for (let i = 0; i < identityCache.length; i++) identityCache[i] = i;
-  }
-  return identityCache.subarray(0, n);
-}
-
-function clamp(i: number, n: number): number {
-  return Math.max(0, Math.min(n, Math.trunc(i)));
 }
 
 /** The core's options: chunk size, and link options defaulting to the dataset's own storage options. */

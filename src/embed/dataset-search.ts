@@ -1,6 +1,6 @@
 import { ImageCell } from '../dataset/cells.js';
 import type { Dataset } from '../dataset/dataset.js';
-import type { RowMatch, RowPredicate } from '../dataset/ops/filter.js';
+import type { RowMatch, RowPredicate } from '../dataset/verbs/filter.js';
 import type { VersionSummary } from '../dataset/core.js';
 import { StrataError, throwIfAborted } from '../errors.js';
 import { embedQueryImage, embedQueryText, type QueryModelOptions } from './job-query.js';
@@ -144,7 +144,7 @@ async function allowedRows(
   } else if (Array.isArray(filter) || filter instanceof Uint32Array || filter instanceof Int32Array) {
     restrict(filter as ArrayLike<number>);
   } else if (filter !== undefined) {
-    restrict((await ds.filter(filter as RowPredicate | RowMatch, { signal })).indices());
+    restrict((await ds.filter(filter as RowPredicate | RowMatch).collect({ signal })).indices());
   }
   return mask;
 }

@@ -102,7 +102,7 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
     const key = JSON.stringify(filter);
     let p = views.get(key);
     if (!p) {
-      p = ds.filter(filter);
+      p = ds.filter(filter).collect();
       p.catch(() => views.delete(key));
       views.set(key, p);
       if (views.size > 32) views.delete(views.keys().next().value as string);

@@ -151,7 +151,7 @@ describe('ds.batches', () => {
   });
 
   it('shuffles a filtered view: indices are view positions, values follow them', async () => {
-    const view = await ds.filter((r) => (r.n as number) % 2 === 0);
+    const view = await ds.filter((r) => (r.n as number) % 2 === 0).collect();
     const bs = await collect(view.batches({ columns: ['n'], batchSize: 5, shuffle: true, seed: 1 }));
     const idx = allIndices(bs);
     expect([...idx].sort((x, y) => x - y)).toEqual(Array.from({ length: view.length }, (_, i) => i));

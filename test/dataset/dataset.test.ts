@@ -102,12 +102,12 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
     const sel = ds.select(['label', 'score']);
     expect(sel.columns).toEqual(['label', 'score']);
     expect(Object.keys(await sel.row(0))).toEqual(['label', 'score']);
-    const dogs = await ds.filter({ label: 'dog' });
+    const dogs = await ds.filter({ label: 'dog' }).collect();
     expect(dogs.length).toBe(4);
     expect(Array.from(dogs.indices())).toEqual([1, 4, 7, 10]);
-    const big = await dogs.filter((r) => (r.score as number) > 2);
+    const big = dogs.filter((r) => (r.score as number) > 2);
     expect(await big.values('caption')).toEqual(['image number 7', 'image number 10']);
-    const sorted = await ds.sortBy('score', { descending: true });
+    const sorted = ds.sortBy('score', { descending: true });
     expect(await sorted.head(2).values('score')).toEqual([5.5, 5]);
     expect(await ds.groupBy('label').count()).toEqual([
       { key: 'bird', count: 4 },
@@ -117,7 +117,7 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
     const d = await ds.describe();
     expect(d.find((c) => c.column === 'score')).toMatchObject({ count: 12, nulls: 0, min: 0, max: 5.5 });
     expect(d.find((c) => c.column === 'image')?.formats).toEqual({ jpeg: 9, png: 3 });
-    await expect(ds.filter({ nope: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(() => ds.filter({ nope: 1 })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     expect(() => ds.take([99])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
@@ -144,7 +144,7 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
     await using ds = await Dataset.open(uri, { storage });
     const mediaIds = ds.core.manifest.columns.filter((c) => c.htype === 'image').map((c) => c.id);
     await ds.head(3).toArray();
-    const cats = await ds.filter({ label: 'cat' });
+    const cats = ds.filter({ label: 'cat' });
     await cats.format();
     await ds.format();
     await ds.describe();

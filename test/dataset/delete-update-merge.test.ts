@@ -96,7 +96,7 @@ describe.each(BACKENDS)('delete, update and merge (%s)', (name) => {
     ]);
     expect(Array.from(await ds.rowIds())).toEqual([0, 2, 4, 6, 8]);
     // views, batches, search, Arrow
-    const view = await ds.filter({ label: 'even' });
+    const view = ds.filter({ label: 'even' });
     expect(await view.values('key')).toEqual([0, 2, 6]);
     expect(Array.from(await view.rowIds())).toEqual([0, 2, 6]);
     expect(await view.rowPosition(6)).toBe(2);

@@ -95,7 +95,7 @@ describe('ds.search: exact', () => {
       await ds.search('vec', { vector: q }, { k: 7, metric: 'l2', filter: (row) => row.label !== 'cat' }),
       brute(q, 'l2', 7, (r) => r % 3 !== 0),
     );
-    const view = await ds.filter({ label: 'bird' });
+    const view = ds.filter({ label: 'bird' });
     expectSame(
       await view.search('vec', { vector: q }, { k: 5 }),
       brute(q, 'cosine', 5, (r) => r % 3 === 2),

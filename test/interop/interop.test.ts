@@ -244,7 +244,7 @@ describe('Parquet', () => {
     const a = await src.toArray();
     const b = await back.toArray();
     for (let i = 0; i < N; i++) {
-      for (const c of ['label', 'boxes', 'caption', 'meta', 'score', 'big', 'flag'])
+      for (const c of ['label', 'boxes', 'caption', 'meta', 'score', 'big', 'flag'] as const)
         expect(b[i][c], `${c}[${i}]`).toEqual(a[i][c]);
       expect(Buffer.compare(Buffer.from(await (b[i].image as ImageCell).bytes()), Buffer.from(jpegs[i]))).toBe(0);
       expect(

@@ -1,5 +1,3 @@
-import type { DatasetCore } from '../core.js';
-
 /** Options for `print()` / `format()`. */
 export interface FormatOptions {
   /** Rows shown: the first half and the last half of this many. Default 10. */
@@ -14,29 +12,28 @@ export interface FormatOptions {
  * the info column (`<image 640×480×3 jpeg>`) so no media chunk is touched.
  */
 export async function formatTable(
-  core: DatasetCore,
-  rows: Uint32Array,
+  length: number,
   columns: readonly string[],
+  read: (column: string, positions: readonly number[], signal?: AbortSignal) => Promise<unknown[]>,
   options: FormatOptions = {},
 ): Promise<string> {
   const limit = options.rows ?? 10;
   const width = options.maxCellWidth ?? 32;
   const shown: number[] = [];
-  if (rows.length <= limit) shown.push(...Array.from(rows.keys()));
+  if (length <= limit) for (let j = 0; j < length; j++) shown.push(j);
   else {
     const half = Math.ceil(limit / 2);
     for (let j = 0; j < half; j++) shown.push(j);
-    for (let j = rows.length - (limit - half); j < rows.length; j++) shown.push(j);
+    for (let j = length - (limit - half); j < length; j++) shown.push(j);
   }
-  const physical = shown.map((j) => rows[j]);
   const cells: string[][] = [];
   for (const c of columns) {
-    const vals = await core.readCells(c, physical, options.signal);
+    const vals = await read(c, shown, options.signal);
     cells.push(vals.map((v) => clip(render(v), width)));
   }
   const header = ['', ...columns];
   const body = shown.map((j, r) => [String(j), ...cells.map((col) => col[r])]);
-  if (rows.length > limit) {
+  if (length > limit) {
     const half = Math.ceil(limit / 2);
     body.splice(half, 0, ['…', ...columns.map(() => '…')]);
   }
@@ -46,7 +43,7 @@ export async function formatTable(
       .map((x, k) => (k === 0 ? x.padStart(widths[k]) : x.padEnd(widths[k])))
       .join('  ')
       .trimEnd();
-  return [line(header), ...body.map(line), `[${rows.length} rows × ${columns.length} columns]`].join('\n');
+  return [line(header), ...body.map(line), `[${length} rows × ${columns.length} columns]`].join('\n');
 }
 
 export function render(v: unknown): string {

@@ -3,7 +3,7 @@ import type { Sample } from '../../format/chunk.js';
 import type { DatasetCore } from '../core.js';
 import { codecFor } from '../htypes/index.js';
 import { infoColumnName, isHiddenColumn } from '../schema.js';
-import { type RowMatch, type RowPredicate, filterRows } from './filter.js';
+import { type RowMatch, type RowPredicate, filterRows } from '../verbs/filter.js';
 
 /** Rows to delete or update: a filter (`filter`'s predicate or match object) or explicit row ids. */
 export type RowSelector = RowPredicate | RowMatch | { readonly rowIds: readonly number[] };

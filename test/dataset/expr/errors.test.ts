@@ -40,10 +40,12 @@ describe('filter expression errors', () => {
     ['label IS NOT 3', 13],
   ])('a malformed expression %j is INVALID_ARGUMENT naming position %i', async (text, pos) => {
     expect(() => parseExpression(text)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    await expect(ds.filter(text)).rejects.toMatchObject({
-      code: 'INVALID_ARGUMENT',
-      details: { field: `expression@${pos}` },
-    });
+    expect(() => ds.filter(text)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ field: `expression@${pos}` }),
+      }),
+    );
   });
 
   it.each([
@@ -56,23 +58,24 @@ describe('filter expression errors', () => {
     ['label LIKE 5', undefined, 11],
     ['NOT score', undefined, 4],
   ])('an ill-typed expression %j is INVALID_ARGUMENT naming the column or position', async (text, column, pos) => {
-    await expect(ds.filter(text)).rejects.toMatchObject({
-      code: 'INVALID_ARGUMENT',
-      details: { field: `expression@${pos}`, ...(column ? { column } : {}) },
-    });
+    expect(() => ds.filter(text)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ field: `expression@${pos}`, ...(column ? { column } : {}) }),
+      }),
+    );
   });
 
   it("reads quoted strings, quoted column names, keywords in any case, and '' escapes", async () => {
     expect(await (await ds.filter("label = 'o''neil'")).values('score')).toEqual([Math.fround(0.1)]);
     expect(await (await ds.filter('"score" > 0.5 and not ok')).values('label')).toEqual([null]);
-    expect((await ds.filter("ok IS NULL OR label like 'c%'")).length).toBe(2);
+    expect(await ds.filter("ok IS NULL OR label like 'c%'").count()).toBe(2);
     expect((await ds.filter('score > 0.5')).columns).toEqual(ds.columns);
   });
 
   it('checks columns against the view: a column not selected is unknown', async () => {
-    await expect(ds.select(['label']).filter('score > 0.5')).rejects.toMatchObject({
-      code: 'INVALID_ARGUMENT',
-      details: { column: 'score' },
-    });
+    expect(() => ds.select(['label']).filter('score > 0.5')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ column: 'score' }) }),
+    );
   });
 });

@@ -33,7 +33,7 @@ describe('predicate pushdown', () => {
     const chunks = (await ds.core.reader('t').stats()).chunks;
     expect(chunks).toBeGreaterThan(100);
     const where = 't >= 500000 AND t < 510000 AND score > 0.25';
-    const view = await ds.filter(where);
+    const view = await ds.filter(where).collect();
     const read = new Set(storage.chunkReads([idOf(ds, 't')]));
     const fraction = read.size / chunks;
     expect(fraction).toBeLessThanOrEqual(0.05);

@@ -1,0 +1,76 @@
+import {
+  type DataType,
+  Field,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  type Vector,
+  makeData,
+  vectorFromArray,
+} from 'apache-arrow';
+import { type ViewPlan, columnValues, findColumn, viewColumns } from './view.js';
+
+/** A column of the view for `withViewColumns`: a child of the stored table (maybe renamed), or values computed on read. */
+export type ArrowColumn =
+  { readonly name: string; readonly source: string } | { readonly name: string; readonly values: readonly unknown[] };
+
+/**
+ * The Arrow table of a view with renamed, computed or joined columns: stored columns come from
+ * `stored` (the export of their source columns, with their Strata field metadata and shape
+ * columns), the others are built from their values with Arrow's type inference.
+ */
+function withViewColumns(stored: Table, columns: readonly ArrowColumn[], suffix: string): Table {
+  const fields: Field[] = [];
+  const vectors: Vector<DataType>[] = [];
+  const add = (name: string, from: string): void => {
+    const i = stored.schema.fields.findIndex((f) => f.name === from);
+    if (i < 0) return;
+    const f = stored.schema.fields[i];
+    fields.push(new Field(name, f.type, f.nullable, f.metadata));
+    vectors.push(stored.getChildAt(i)!);
+  };
+  for (const c of columns) {
+    if ('source' in c) {
+      add(c.name, c.source);
+      add(`${c.name}${suffix}`, `${c.source}${suffix}`);
+      continue;
+    }
+    const values = c.values.map((v) => (v === undefined ? null : v));
+    const vector = vectorFromArray(values as unknown[]) as Vector<DataType>;
+    fields.push(new Field(c.name, vector.type, true));
+    vectors.push(vector);
+  }
+  const schema = new Schema(fields, stored.schema.metadata);
+  const data = makeData({
+    type: new Struct(fields),
+    length: stored.numRows,
+    nullCount: 0,
+    children: vectors.map((v) => (v.data.length === 1 ? v.data[0] : vectorFromArray([...v]).data[0])),
+  });
+  return new Table([new RecordBatch(schema, data)]);
+}
+
+/**
+ * A resolved view (`plan` with known rows) as an Arrow table: `exportStored` exports stored columns
+ * under their own names (src/interop/arrow.ts); renamed, computed and joined columns are added on top.
+ */
+export async function viewToArrow(
+  plan: ViewPlan,
+  options: { readonly columns?: readonly string[]; readonly signal?: AbortSignal },
+  exportStored: (plan: ViewPlan, options: { columns?: readonly string[]; signal?: AbortSignal }) => Promise<Table>,
+): Promise<Table> {
+  const cols = options.columns ? options.columns.map((c) => findColumn(plan, c, 'toArrow')) : viewColumns(plan);
+  if (cols.every((c) => c.kind === 'stored' && c.name === c.source)) return exportStored(plan, options);
+  const frame = plan.rows.known(plan.core)!;
+  const sources = [...new Set(cols.flatMap((c) => (c.kind === 'stored' ? [c.source] : [])))];
+  const columns = sources.map((s) => ({ name: s, kind: 'stored', source: s }) as const);
+  const stored = await exportStored({ ...plan, columns }, { signal: options.signal });
+  const out: ArrowColumn[] = [];
+  for (const c of cols) {
+    out.push(
+      c.kind === 'stored' ? c : { name: c.name, values: await columnValues(plan.core, frame, c, options.signal) },
+    );
+  }
+  return withViewColumns(stored, out, '__shape');
+}

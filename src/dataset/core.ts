@@ -12,6 +12,7 @@ import { LinkResolver } from './links.js';
 import type { OpenStorageOptions } from '../storage/open.js';
 import { type ColumnSpec, infoColumnName, isHiddenColumn } from './schema.js';
 import { STRATA_VERSION } from '../version.js';
+import type { VersionSummary } from './read.js';
 
 export interface CoreOptions {
   /** Target chunk size for writes. Default 8 MiB. */
@@ -26,17 +27,7 @@ export interface CoreOptions {
   readonly ref?: Ref;
 }
 
-/** What the layers above see of the open version's manifest (fragments hidden). */
-export interface VersionSummary {
-  readonly version: number;
-  readonly parent: number | null;
-  readonly timestampMs: number;
-  readonly message: string;
-  readonly writer: string;
-  readonly length: number;
-  readonly meta: Readonly<Record<string, unknown>>;
-  readonly columns: readonly ColumnSchema[];
-}
+export type { VersionSummary } from './read.js';
 
 /**
  * The state shared by a dataset and all its views: storage, the manifest of the open version,

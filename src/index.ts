@@ -77,6 +77,7 @@ export type {
   StoredColumn,
   VersionSummary,
 } from './dataset/read.js';
+export { Transaction, TRANSACTION_STATES, type TransactionState, type AppendRows } from './dataset/transaction.js';
 export { ImageCell, VideoCell, type MediaCell, type CellSource } from './dataset/cells.js';
 export type { ByteSource } from './media/range-server.js';
 export {

@@ -43,6 +43,7 @@ import { dropColumn, renameColumn } from './ops/columns.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
 import { bindCore } from './internal.js';
+import { type Transaction, openTransaction } from './transaction.js';
 import type {
   ColumnInfo,
   ColumnStats,
@@ -639,6 +640,18 @@ export class Dataset implements DatasetReader {
     if (pos === undefined || !this.rowIndex) return pos;
     const j = this.rowIndex.indexOf(pos);
     return j < 0 ? undefined : j;
+  }
+
+  /**
+   * Starts a transaction: append, extend, addColumn, appendToColumn, fillRows, setColumnMeta,
+   * setMeta, update, delete and merge on it are published together by `tx.commit(message)` as one
+   * version; `await using tx = ds.transaction()` rolls back what was not committed. The dataset's
+   * own write methods are refused while it is open. INVALID_ARGUMENT on a view, with uncommitted
+   * changes, or while another transaction is open.
+   */
+  transaction(): Transaction {
+    this.assertWholeDataset('transaction');
+    return openTransaction(this, this.core);
   }
 
   /** Publishes pending changes atomically as the next version; returns it. */

@@ -238,8 +238,9 @@ export class DatasetCore {
     return this.txn;
   }
 
+  /** Staged changes, or an open explicit transaction (which may stage some at any time). */
   get hasPendingChanges(): boolean {
-    return this.txn !== undefined;
+    return this.txn !== undefined || this.explicit !== undefined;
   }
 
   /**

@@ -132,7 +132,10 @@ describe('ds.transaction()', () => {
   it('a transaction that staged nothing publishes no version; closing the dataset ends an open one', async () => {
     const ds = await animals();
     const tx = ds.transaction();
+    expect(ds.hasPendingChanges).toBe(true); // an open transaction counts: optimize, embed and mergeBranch wait for it
+    await expect(ds.optimize()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(await tx.commit('nothing')).toBe(1);
+    expect(ds.hasPendingChanges).toBe(false);
     expect((await ds.versions()).length).toBe(2);
     const open = ds.transaction();
     await open.append({ id: 4n, label: 'elk', score: 0.4 });

@@ -10,8 +10,8 @@ import { Worker } from 'node:worker_threads';
 import { buildMobileNetV2Like } from '../datasets/models/onnx-builder.js';
 import { EmbeddingModel } from '../src/embed/model.js';
 import { resizeForModel, resolvePreprocess, toTensor } from '../src/embed/preprocess.js';
-import { searchExact, vectorNorms } from '../src/embed/search/exact.js';
-import { HnswIndex, type HnswOptions } from '../src/embed/search/hnsw.js';
+import { searchExact, vectorNorms } from '../src/dataset/search/exact.js';
+import { HnswIndex, type HnswOptions } from '../src/dataset/search/hnsw.js';
 
 export interface InferResult {
   /** Per batch size: best wall time per image over the repeats. */

@@ -42,12 +42,12 @@ async function pushdown(quick: boolean): Promise<Figures> {
   await writer.close();
   const storage = new CountingStorage(new MemoryStorage(name));
   const ds = await Dataset.open(`memory://${name}`, { storage });
-  const chunks = (await ds.core.reader('t').stats()).chunks;
+  const chunks = (await ds.columnStats('t')).chunks;
   const lo = Math.floor(n / 2);
   const started = performance.now();
   const matches = await ds.filter(`t >= ${lo} AND t < ${lo + n / 100}`).count();
   const ms = performance.now() - started;
-  const read = new Set(storage.chunkReads([ds.core.columnManifest('t').id])).size;
+  const read = new Set(storage.chunkReads([ds.columnInfo('t').id])).size;
   await ds.close();
   return {
     pushdown_rows: n,

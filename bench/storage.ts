@@ -17,6 +17,7 @@ import { ColumnReader } from '../src/format/column-reader.js';
 import { openStorage } from '../src/storage/open.js';
 import { startS3Server } from '../test/helpers/s3-server.js';
 import { compareFormats } from './storage-formats.js';
+import { coreOf } from '../src/dataset/internal.js';
 
 const N = Number(process.env.BENCH_STORAGE_N ?? 10_000);
 const N_S3 = Number(process.env.BENCH_STORAGE_S3_N ?? 2_000);
@@ -233,7 +234,7 @@ export async function run(): Promise<Record<string, number>> {
 
     // Warm random single-sample reads through the dataset's cache.
     const cached = await Dataset.open(uri, { cacheBytes: 512 * 2 ** 20 });
-    const warmReader = new ColumnReader(cached.core.storage, column);
+    const warmReader = new ColumnReader(coreOf(cached).storage, column);
     const hot = Array.from({ length: 2000 }, (_, i) => (i * 7919) % N);
     for (const i of hot) await warmReader.sample(i);
     const lat: number[] = [];
@@ -359,8 +360,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
 
 /** The image column of a one-commit dataset (one segment of one fragment) as a plain chunk list. */
 async function imageColumn(ds: Dataset): Promise<ColumnManifest> {
-  const schema = ds.core.columnManifest('image');
-  const [slot] = await ds.core.version.allFragments();
-  const [segment] = (await ds.core.version.fragment(slot.ref)).columns[schema.id];
+  const schema = ds.columnInfo('image');
+  const [slot] = await coreOf(ds).version.allFragments();
+  const [segment] = (await coreOf(ds).version.fragment(slot.ref)).columns[schema.id];
   return { ...schema, length: segment.rows, chunks: segment.chunks };
 }

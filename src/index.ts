@@ -67,6 +67,17 @@ export {
   type OptimizeSummary,
   type BranchOptions,
 } from './dataset/dataset.js';
+export type {
+  DatasetReader,
+  ColumnInfo,
+  ColumnStats,
+  FragmentCoverage,
+  Sample,
+  SampleRun,
+  StoredColumn,
+  VersionSummary,
+} from './dataset/read.js';
+export { Transaction, TRANSACTION_STATES, type TransactionState, type AppendRows } from './dataset/transaction.js';
 export { ImageCell, VideoCell, type MediaCell, type CellSource } from './dataset/cells.js';
 export type { ByteSource } from './media/range-server.js';
 export {
@@ -193,12 +204,14 @@ export {
   type IndexKind,
   type IndexPlan,
   sqlEmbedStats,
+  embedSearchQuery,
 } from './embed/index.js';
+export type { QueryEmbedder, QueryEmbedOptions, EmbedQueryInput } from './dataset/search/query-embedder.js';
 export type { Tokens } from './embed/text-model.js';
 export type { SessionOptions } from './embed/model.js';
 export { EXECUTION_PROVIDERS, type ExecutionProviderName } from './embed/providers.js';
-export { METRICS, type Metric, type RowFilter, type SearchHit } from './embed/search/metrics.js';
-export { HnswIndex, type HnswOptions, type HnswBuildOptions } from './embed/search/hnsw.js';
+export { METRICS, type Metric, type RowFilter, type SearchHit } from './dataset/search/metrics.js';
+export { HnswIndex, type HnswOptions, type HnswBuildOptions } from './dataset/search/hnsw.js';
 
 // structured features: definitions, windows, point-in-time training sets
 export {

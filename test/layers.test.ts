@@ -60,8 +60,20 @@ describe('layers', () => {
         if (to in LAYERS && LAYERS[to] > LAYERS[from]) upward.push(`${relative(SRC, file)} → ${m[1]}`);
       }
     }
-    // The one documented exception (CONTRIBUTING.md): Dataset.search/createIndex load src/embed on call.
-    const allowed = (u: string) => /^dataset\/dataset\.ts → \.\.\/embed\/(dataset-search|index-store)\.js$/.test(u);
-    expect(upward.filter((u) => !allowed(u))).toEqual([]);
+    expect(upward).toEqual([]);
+  });
+
+  it('no module outside src/dataset reaches into the internals of a dataset (it reads through DatasetReader)', () => {
+    const reaching: string[] = [];
+    for (const file of files(SRC)) {
+      const path = relative(SRC, file);
+      if (path.startsWith('dataset/')) continue;
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        if (/\.core\b(?!\()|\[\s*['"]core['"]\s*\]|\bcoreOf\b|dataset\/(internal|core)\.js/.test(line))
+          reaching.push(`${path}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(reaching).toEqual([]);
   });
 });

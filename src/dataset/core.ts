@@ -12,6 +12,8 @@ import { LinkResolver } from './links.js';
 import type { OpenStorageOptions } from '../storage/open.js';
 import { type ColumnSpec, infoColumnName, isHiddenColumn } from './schema.js';
 import { STRATA_VERSION } from '../version.js';
+import type { VersionSummary } from './read.js';
+import { writeScope } from './write-scope.js';
 
 export interface CoreOptions {
   /** Target chunk size for writes. Default 8 MiB. */
@@ -26,17 +28,7 @@ export interface CoreOptions {
   readonly ref?: Ref;
 }
 
-/** What the layers above see of the open version's manifest (fragments hidden). */
-export interface VersionSummary {
-  readonly version: number;
-  readonly parent: number | null;
-  readonly timestampMs: number;
-  readonly message: string;
-  readonly writer: string;
-  readonly length: number;
-  readonly meta: Readonly<Record<string, unknown>>;
-  readonly columns: readonly ColumnSchema[];
-}
+export type { VersionSummary } from './read.js';
 
 /**
  * The state shared by a dataset and all its views: storage, the manifest of the open version,
@@ -49,6 +41,11 @@ export class DatasetCore {
   private summary!: VersionSummary;
   version!: VersionReader;
   closed = false;
+  /**
+   * The explicit transaction (`ds.transaction()`) the pending changes belong to: while it is open,
+   * only writes running for it (see write-scope.ts) may stage or publish changes.
+   */
+  explicit: object | undefined;
   /** False for a dataset derived from another (a branch it created, a checkout): close leaves the storage open. */
   ownsStorage = true;
   readonly links: LinkResolver;
@@ -229,6 +226,7 @@ export class DatasetCore {
   /** The pending transaction, started on first use (`signal` aborts its writes when it starts it). */
   transaction(signal?: AbortSignal): TransactionV2 {
     this.assertOpen();
+    this.assertWriter();
     this.txn ??= new TransactionV2(this.storage, this.version, {
       signal,
       writer: `strata ${STRATA_VERSION}`,
@@ -240,8 +238,9 @@ export class DatasetCore {
     return this.txn;
   }
 
+  /** Staged changes, or an open explicit transaction (which may stage some at any time). */
   get hasPendingChanges(): boolean {
-    return this.txn !== undefined;
+    return this.txn !== undefined || this.explicit !== undefined;
   }
 
   /**
@@ -321,6 +320,7 @@ export class DatasetCore {
   /** Publishes the pending transaction; returns the version now open. */
   async commit(message: string): Promise<number> {
     this.assertOpen();
+    this.assertWriter();
     const txn = this.txn;
     if (!txn) return this.manifest.version;
     this.txn = undefined;
@@ -329,9 +329,11 @@ export class DatasetCore {
     return m.version;
   }
 
+  /** Drops the pending changes (those of an open explicit transaction too: it ends). */
   async rollback(): Promise<void> {
     const txn = this.txn;
     this.txn = undefined;
+    this.explicit = undefined;
     await txn?.abandon();
   }
 
@@ -349,6 +351,21 @@ export class DatasetCore {
     };
     this.readers.clear();
     this.values.clear();
+  }
+
+  /** True when the running write belongs to the open explicit transaction. */
+  get inExplicitTransaction(): boolean {
+    return this.explicit !== undefined && writeScope.getStore() === this.explicit;
+  }
+
+  /** While an explicit transaction is open, writes from outside it are refused. */
+  private assertWriter(): void {
+    if (this.explicit !== undefined && writeScope.getStore() !== this.explicit) {
+      throw new StrataError('INVALID_ARGUMENT', `dataset ${this.uri} has an open transaction`, {
+        uri: this.uri,
+        hint: 'write through the transaction (tx.append, tx.update, ...) and tx.commit() it, or dispose it first',
+      });
+    }
   }
 
   private assertOpen(): void {

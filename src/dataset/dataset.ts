@@ -86,15 +86,28 @@ import {
 } from './ops/saved-views.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
+import { bindCore } from './internal.js';
+import { type Transaction, openTransaction } from './transaction.js';
+import type {
+  ColumnInfo,
+  ColumnStats,
+  DatasetReader,
+  FragmentCoverage,
+  Sample,
+  SampleRun,
+  VersionSummary,
+} from './read.js';
+import { columnInfo, fragmentCoverage, readSamples, scanSamples } from './reading.js';
 import type {
   FromTableOptions,
   SqlOptions,
+  TableImport,
   ToArrowOptions,
   ToDanfoOptions,
   ToParquetOptions,
 } from '../interop/types.js';
-import type { DatasetHit, DatasetSearchOptions, SearchQuery } from '../embed/dataset-search.js';
-import type { CreateIndexOptions, IndexEntry } from '../embed/index-store.js';
+import { type DatasetHit, type DatasetSearchOptions, type SearchQuery, search } from './search/dataset-search.js';
+import { type CreateIndexOptions, type IndexEntry, createIndex } from './search/index-store.js';
 
 export interface OpenOptions extends OpenStorageOptions {
   /** Version to open (time travel; of `branch` when given). Default: the latest. */
@@ -174,14 +187,15 @@ export interface CreateOptions<S extends Schema = Schema> extends Omit<OpenOptio
  * use and caches them. No data is copied and media is not decoded until asked for. (`await
  * ds.filter(...)` still works: awaiting a view returns it unchanged.)
  */
-export class Dataset<out R extends Row = Row> {
+export class Dataset<out R extends Row = Row> implements DatasetReader {
   private readonly plan: ViewPlan;
 
   private constructor(
-    /** @internal */ readonly core: DatasetCore,
+    private readonly core: DatasetCore,
     plan: ViewPlan | null = null,
   ) {
     this.plan = plan ?? { core, rows: RowSource.all(), columns: null };
+    bindCore(this, core);
   }
 
   /** Creates an empty dataset with the given schema (version 0). */
@@ -297,6 +311,68 @@ export class Dataset<out R extends Row = Row> {
   /** Physical row numbers of this view (a copy); INVALID_ARGUMENT as `length` when not computed yet. */
   indices(): Uint32Array {
     return this.rows().slice();
+  }
+
+  // ---- DatasetReader (read.ts): what the layers above read ----
+
+  /** The open version's time, writer, message and whole-version length. */
+  get versionInfo(): VersionSummary {
+    return this.core.manifest;
+  }
+
+  /** True while writes wait for `commit` (or `rollback`). */
+  get hasPendingChanges(): boolean {
+    return this.core.hasPendingChanges;
+  }
+
+  /** A stored column (hidden info columns too); NOT_FOUND naming the columns there are. */
+  columnInfo(column: string): ColumnInfo {
+    return columnInfo(this.core, column);
+  }
+
+  /** Whether the open version stores a column of this name (hidden ones too). */
+  hasColumn(column: string): boolean {
+    return this.core.manifest.columns.some((c) => c.name === column);
+  }
+
+  /** Values of `column` at version positions `rows` (see `indices()`): decoded values, lazy media cells. */
+  readCells(column: string, rows: ArrayLike<number>, options: { signal?: AbortSignal } = {}): Promise<unknown[]> {
+    return this.core.readCells(column, rows, options.signal);
+  }
+
+  /** Stored samples (encoded bytes and shape) of `column` at version positions `rows`; null where none. */
+  readSamples(
+    column: string,
+    rows: ArrayLike<number>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<(Sample | null)[]> {
+    return readSamples(this.core, column, rows, options.signal);
+  }
+
+  /** Stored samples of `column` at version positions [start, end), a chunk at a time (`prefetchChunks` ahead). */
+  scanSamples(
+    column: string,
+    options: { start?: number; end?: number; signal?: AbortSignal; prefetchChunks?: number } = {},
+  ): AsyncGenerator<SampleRun> {
+    return scanSamples(this.core, column, options);
+  }
+
+  /** Stored rows, chunks and bytes of a column (reads fragment files, no chunk). */
+  columnStats(column: string, options: { signal?: AbortSignal } = {}): Promise<ColumnStats> {
+    return this.core.reader(column).stats(options.signal);
+  }
+
+  /** Position of the first live row `column` stores no value for (the version's length when none). */
+  storedLength(column: string, options: { signal?: AbortSignal } = {}): Promise<number> {
+    return this.core.reader(column).storedLength(options.signal);
+  }
+
+  /** The version's fragments (those `only` keeps), each with the rows `column` stores values for. */
+  fragmentCoverage(
+    column?: string,
+    options: { signal?: AbortSignal; only?: (fragmentId: number) => boolean } = {},
+  ): Promise<FragmentCoverage[]> {
+    return fragmentCoverage(this.core, column, options);
   }
 
   // ---- views (src/dataset/verbs: one file per verb; built synchronously, resolved by a terminal) ----
@@ -500,12 +576,30 @@ export class Dataset<out R extends Row = Row> {
 
   /** A new dataset at `uri` from an Arrow table (htypes from Strata field metadata, else inferred). */
   static async fromArrow(table: ArrowTable, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
-    return (await import('../interop/arrow.js')).fromArrow(table, uri, options);
+    return Dataset.fromTable((await import('../interop/arrow.js')).readArrowTable(table, options), uri, options);
   }
 
   /** A new dataset at `uri` from a Parquet file. */
   static async fromParquet(path: string, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
-    return (await import('../interop/parquet.js')).fromParquet(path, uri, options);
+    return Dataset.fromTable(
+      await (await import('../interop/parquet.js')).readParquetFile(path, options),
+      uri,
+      options,
+    );
+  }
+
+  /** Creates the dataset of an imported table and commits its rows as one version; on failure it is closed. */
+  private static async fromTable(table: TableImport, uri: string, options: FromTableOptions): Promise<Dataset> {
+    const { schema: _given, batchRows: _rows, message = table.message, ...createOptions } = options;
+    const ds = await Dataset.create(uri, { ...createOptions, schema: table.schema });
+    try {
+      for await (const rows of table.batches) await ds.append(rows);
+      await ds.commit(message);
+      return ds;
+    } catch (err) {
+      await ds.close();
+      throw err;
+    }
   }
 
   /** A DataFrame-like table of the first and last rows; media shown as `<image 640×480×3 jpeg>`. */
@@ -764,6 +858,18 @@ export class Dataset<out R extends Row = Row> {
     return deleteSavedView(this.core, name, options.signal);
   }
 
+  /**
+   * Starts a transaction: append, extend, addColumn, appendToColumn, fillRows, setColumnMeta,
+   * setMeta, update, delete and merge on it are published together by `tx.commit(message)` as one
+   * version; `await using tx = ds.transaction()` rolls back what was not committed. The dataset's
+   * own write methods are refused while it is open. INVALID_ARGUMENT on a view, with uncommitted
+   * changes, or while another transaction is open.
+   */
+  transaction(): Transaction {
+    this.assertWholeDataset('transaction');
+    return openTransaction(this, this.core);
+  }
+
   /** Publishes pending changes atomically as the next version; returns it. */
   async commit(message = ''): Promise<number> {
     return this.core.commit(message);
@@ -858,15 +964,17 @@ export class Dataset<out R extends Row = Row> {
     return manifest.version;
   }
 
-  /** Top-k rows by similarity of an embedding column to a vector, image or row (see src/embed/dataset-search.ts). */
+  /**
+   * Top-k rows by similarity of an embedding column to a vector, image, text or row (see
+   * src/dataset/search/dataset-search.ts; images and texts are embedded by the query embedder).
+   */
   async search(column: string, query: SearchQuery, options: DatasetSearchOptions = {}): Promise<DatasetHit[]> {
-    const view = await this.resolved('search', options.signal);
-    return (await import('../embed/dataset-search.js')).search(view, column, query, options);
+    return search(await this.resolved('search', options.signal), column, query, options);
   }
 
-  /** Builds and persists an ANN (HNSW) index of an embedding column (see src/embed/index-store.ts). */
-  async createIndex(column: string, options: CreateIndexOptions = {}): Promise<IndexEntry> {
-    return (await import('../embed/index-store.js')).createIndex(this, column, options);
+  /** Builds and persists an ANN (HNSW) index of an embedding column (see src/dataset/search/index-store.ts). */
+  createIndex(column: string, options: CreateIndexOptions = {}): Promise<IndexEntry> {
+    return createIndex(this, column, options);
   }
 
   /**

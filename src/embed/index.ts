@@ -1,4 +1,7 @@
-/** Embedding features: ONNX models, preprocessing, the embedding job, lineage, and vector search. */
+/**
+ * Embedding features: ONNX models, preprocessing, the embedding job, lineage, and the query embedder
+ * of image/text searches (installed on load); vector search itself lives in src/dataset/search.
+ */
 export { EmbeddingModel, formatDims, type EmbeddingModelOptions, type TensorInfo } from './model.js';
 export {
   CHANNEL_ORDERS,
@@ -58,7 +61,8 @@ export {
   type DatasetSearchOptions,
   type DatasetSearchResult,
   type SearchQuery,
-} from './dataset-search.js';
+} from '../dataset/search/dataset-search.js';
+export { embedSearchQuery } from './query-embedder.js';
 export {
   INDEX_KINDS,
   createIndex,
@@ -66,9 +70,9 @@ export {
   type IndexEntry,
   type IndexKind,
   type IndexPlan,
-} from './index-store.js';
-export { ExactIndex, keyToScore, scanExact, searchExact, type ExactSearchOptions } from './search/exact.js';
-export { HnswIndex, type HnswBuildOptions, type HnswOptions } from './search/hnsw.js';
-export { METRICS, TopK, vectorNorms, type Metric, type RowFilter, type SearchHit } from './search/metrics.js';
+} from '../dataset/search/index-store.js';
+export { ExactIndex, keyToScore, scanExact, searchExact, type ExactSearchOptions } from '../dataset/search/exact.js';
+export { HnswIndex, type HnswBuildOptions, type HnswOptions } from '../dataset/search/hnsw.js';
+export { METRICS, TopK, vectorNorms, type Metric, type RowFilter, type SearchHit } from '../dataset/search/metrics.js';
 /** `embed(model, image)` in `ds.sql` (registered when this module loads). */
 export { embedFunction, sqlEmbedStats } from './sql-embed.js';

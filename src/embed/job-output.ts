@@ -45,8 +45,7 @@ export async function planOutput(
   model: { readonly uri: string; readonly inputDims: readonly number[]; readonly dim: number },
   shard?: Shard,
 ): Promise<OutputPlan> {
-  const known = (name: string) =>
-    ds.core.manifest.columns.some((c) => c.name === name) ? ds.columnMeta(name) : undefined;
+  const known = (name: string) => (ds.hasColumn(name) ? ds.columnMeta(name) : undefined);
   const choice = chooseOutput(
     options.output ?? 'embedding',
     identity,
@@ -57,9 +56,9 @@ export async function planOutput(
   const column = choice.column;
   const timestampsColumn = identity.pooling === 'none' ? `${column}_timestamps` : undefined;
   const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn });
-  const rows = await planRows(ds, choice.existing ? ds.core.columnManifest(column).id : undefined, shard);
+  const rows = await planRows(ds, choice.existing ? column : undefined, shard);
   const total = rows.todo.reduce((n, [a, b]) => n + b - a, 0);
-  const storedLength = choice.existing ? await ds.core.reader(column).storedLength() : 0;
+  const storedLength = choice.existing ? await ds.storedLength(column) : 0;
   const resumedFrom = shard ? rows.rows - total : storedLength;
   // rows past the job's last write that it did not write (append() given a value for this column,
   // which pads it with null; or an earlier Strata's null padding): a job only fills rows without a

@@ -1,4 +1,5 @@
 import type { Dataset } from '../dataset/dataset.js';
+import type { DatasetReader } from '../dataset/read.js';
 import { isStrataError, StrataError } from '../errors.js';
 import type { Shard } from '../shard.js';
 import { shardLabel } from '../shard.js';
@@ -26,11 +27,11 @@ export function fragmentInShard(fragmentId: number, shard: Shard | undefined): b
 }
 
 /**
- * The rows of `shard`'s fragments (every fragment without one) that output column `columnId` does
+ * The rows of `shard`'s fragments (every fragment without one) that output column `column` does
  * not cover yet (undefined: the column is new, every row is to do), merged into ranges. Rows
  * appended after the version `ds` has open are not seen: they are left for the next run.
  */
-export async function planRows(ds: Dataset, columnId: string | undefined, shard?: Shard): Promise<RowPlan> {
+export async function planRows(ds: DatasetReader, column: string | undefined, shard?: Shard): Promise<RowPlan> {
   const todo: [number, number][] = [];
   const add = (s: number, e: number) => {
     if (e <= s) return;
@@ -38,43 +39,18 @@ export async function planRows(ds: Dataset, columnId: string | undefined, shard?
     if (last && last[1] === s) last[1] = e;
     else todo.push([s, e]);
   };
-  const version = ds.core.version;
-  const slots = (await version.allFragments()).filter((slot) => fragmentInShard(slot.ref.id, shard));
-  // fragment files are read PLAN_READS at a time (on S3 each is a request), then walked in order
-  const files = columnId === undefined ? [] : await mapLimit(slots, PLAN_READS, (slot) => version.fragment(slot.ref));
+  const fragments = await ds.fragmentCoverage(column, { only: (id) => fragmentInShard(id, shard) });
   let rows = 0;
-  for (const [k, slot] of slots.entries()) {
-    const n = slot.ref.rows - slot.ref.deleted;
-    rows += n;
-    if (columnId === undefined) {
-      add(slot.start, slot.start + n);
-      continue;
-    }
+  for (const f of fragments) {
+    rows += f.rows;
     let at = 0;
-    for (const seg of files[k].columns[columnId] ?? []) {
-      add(slot.start + at, slot.start + Math.min(seg.offset, n));
+    for (const seg of column === undefined ? [] : f.covered) {
+      add(f.start + at, f.start + Math.min(seg.offset, f.rows));
       at = Math.max(at, seg.offset + seg.rows);
     }
-    add(slot.start + at, slot.start + n);
+    add(f.start + at, f.start + f.rows);
   }
   return { todo, rows };
-}
-
-/** Fragment files planRows reads at the same time. */
-const PLAN_READS = 32;
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
 }
 
 /** The items of `source(start, end)` for each range, in order. */

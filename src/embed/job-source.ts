@@ -23,7 +23,7 @@ export async function* imageBytes(
 ): AsyncGenerator<SourceItem> {
   let row = start;
   try {
-    for await (const run of ds.core.reader(column).scan(start, end, { signal, prefetchChunks: 1 })) {
+    for await (const run of ds.scanSamples(column, { start, end, signal, prefetchChunks: 1 })) {
       for (const s of run.samples) yield { row: row++, cell: s ? s.bytes : null };
     }
   } catch (err) {

@@ -49,13 +49,13 @@ const SAMPLE_ERRORS = new Set(['CORRUPT', 'UNSUPPORTED', 'INVALID_ARGUMENT']);
 export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSummary> {
   const t0 = performance.now();
   const column = options.column;
-  if (ds.length !== ds.core.manifest.length) {
+  if (ds.length !== ds.versionInfo.length) {
     throw new StrataError('INVALID_ARGUMENT', `embed() runs on a whole dataset, not a view of ${ds.uri}`, {
       uri: ds.uri,
       hint: 'call it on the dataset itself',
     });
   }
-  if (ds.core.hasPendingChanges) {
+  if (ds.hasPendingChanges) {
     throw new StrataError(
       'INVALID_ARGUMENT',
       `${ds.uri} has uncommitted changes; embed() commits as it goes and would publish them`,
@@ -65,7 +65,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       },
     );
   }
-  const spec = ds.schema[column] ?? ds.core.spec(column);
+  const spec = ds.schema[column] ?? ds.columnInfo(column).spec;
   const shard = options.shard === undefined ? undefined : checkShard(options.shard);
   if (spec.htype === 'text') {
     if (shard)

@@ -50,7 +50,7 @@ export const embedFunction: AsyncSqlFunction = {
         for (const j of indexes) {
           const ref = calls[j][1] as MediaRef;
           const ds = ctx.dataset(ref.source);
-          const htype = ds.core.columnManifest(ref.column).htype;
+          const htype = ds.columnInfo(ref.column).htype;
           if (htype !== 'image') {
             throw new StrataError('UNSUPPORTED', `embed() in SQL takes image columns; ${ref.column} is ${htype}`, {
               column: ref.column,

@@ -2,7 +2,7 @@ import { StrataError, isStrataError, throwIfAborted } from '../errors.js';
 import { Dataset } from '../dataset/dataset.js';
 import type { ColumnSpecInput } from '../dataset/schema.js';
 import { normalizeSpec } from '../dataset/htypes/index.js';
-import type { Sample } from '../format/chunk.js';
+import { type EncodedRow, appendEncodedRow, encodeRow, linkResolver } from '../dataset/row-writer.js';
 import { type OpenStorageOptions, openStorage } from '../storage/open.js';
 import type { Storage } from '../storage/storage.js';
 import { ProgressTracker } from './progress.js';
@@ -69,7 +69,7 @@ export interface IngestSummary {
   readonly commits: number;
 }
 
-type Outcome = { ok: true; row: Record<string, Sample | null>; bytes: number } | { ok: false; reason: string };
+type Outcome = { ok: true; row: EncodedRow; bytes: number } | { ok: false; reason: string };
 
 /**
  * Ingests a local folder or an S3 prefix into a dataset (created when absent). Files are read and
@@ -138,7 +138,7 @@ export async function ingest(
       // not shift when another ingest (shard) declares names at the same time.
       commits += await declareColumns(ds, schema, plan, `${message}: columns and class names`);
     } else prepareColumns(ds, schema, plan);
-    let schemaPending = ds.core.hasPendingChanges;
+    let schemaPending = ds.hasPendingChanges;
     const present =
       ds.columns.includes(names.source) && ds.length > 0
         ? new Set((await ds.values(names.source, { signal })).filter((v): v is string => typeof v === 'string'))
@@ -179,7 +179,7 @@ export async function ingest(
       const outcome = await window.shift()!;
       throwIfAborted(signal, 'ingest');
       if (outcome.ok) {
-        await ds.core.transaction().appendRow(outcome.row);
+        await appendEncodedRow(ds, outcome.row);
         ingested++;
         sinceCommit++;
         tracker.bytes += outcome.bytes;
@@ -261,7 +261,7 @@ async function declareColumns(
 ): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     prepareColumns(ds, schema, plan);
-    if (!ds.core.hasPendingChanges) return 0;
+    if (!ds.hasPendingChanges) return 0;
     try {
       await ds.commit(message);
       return 1;
@@ -318,15 +318,15 @@ async function encodeItem(
 ): Promise<Outcome> {
   // The row this file would get if nothing before it were skipped: the encoders name it in their
   // errors, but a skipped file never becomes a row, so skip reasons leave it out (the file names it).
-  const provisionalRow = ds.core.manifest.length + i;
+  const provisionalRow = ds.versionInfo.length + i;
   try {
     throwIfAborted(signal, 'ingest');
-    const bytes = link ? undefined : await readItem(src, item, ds.core.links, signal);
+    const bytes = link ? undefined : await readItem(src, item, linkResolver(ds), signal);
     const column = item.kind === 'image' ? names.image : names.video;
     const row = { ...item.values, [column]: link ? item.url : bytes, [names.source]: item.id };
     // Never start encoding while a commit swaps the transaction (the encoder would bind to the old one).
     while (state.committing) await state.gate;
-    const encoded = await ds.core.encodeRow(row, provisionalRow);
+    const encoded = await encodeRow(ds, row, provisionalRow);
     return { ok: true, row: encoded, bytes: bytes?.byteLength ?? 0 };
   } catch (err) {
     if (signal?.aborted) throw err;

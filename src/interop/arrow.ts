@@ -30,12 +30,12 @@ import {
   makeData,
 } from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
-import { Dataset } from '../dataset/dataset.js';
+import type { DatasetReader } from '../dataset/read.js';
 import type { ColumnSpecInput } from '../dataset/schema.js';
 import type { DType } from '../format/dtype.js';
 import { sniffImage, sniffVideo } from '../media/image-header.js';
 import { type ExtractedColumn, SHAPE_SUFFIX, extractColumns, specFromMeta, tensorValue } from './columns.js';
-import type { FromTableOptions, ToArrowOptions } from './types.js';
+import type { FromTableOptions, TableImport, ToArrowOptions } from './types.js';
 
 /** Field metadata keys. `strata.meta` is the column metadata as JSON (class names, bbox format, ...). */
 export const ARROW_META = {
@@ -116,7 +116,7 @@ function cellFor(col: ExtractedColumn, v: unknown): unknown {
   return v;
 }
 
-export async function toArrow(ds: Dataset, options: ToArrowOptions = {}): Promise<Table> {
+export async function toArrow(ds: DatasetReader, options: ToArrowOptions = {}): Promise<Table> {
   const cols = await extractColumns(ds, options.columns, options.signal);
   const fields: Field[] = [];
   const vectors: Vector<DataType>[] = [];
@@ -229,8 +229,11 @@ function floatDType(t: Float): DType {
   return t.precision === Precision.DOUBLE ? 'float64' : 'float32';
 }
 
-/** A new dataset at `uri` from an Arrow table: Strata field metadata restores every htype exactly; other fields are inferred. */
-export async function fromArrow(table: Table, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
+/**
+ * The schema and rows of a new dataset from an Arrow table (`Dataset.fromArrow` writes them): Strata
+ * field metadata restores every htype exactly; other fields are inferred.
+ */
+export function readArrowTable(table: Table, options: FromTableOptions = {}): TableImport {
   const fields = table.schema.fields;
   const shapeCols = new Map<string, string>();
   for (const f of fields) {
@@ -258,9 +261,8 @@ export async function fromArrow(table: Table, uri: string, options: FromTableOpt
     const s = typeof spec === 'string' ? { htype: spec } : spec;
     kinds.set(f.name, { htype: s.htype, dtype: (s as { dtype?: DType }).dtype });
   }
-  const { schema: _ignored, batchRows = 4096, message = 'import from arrow', ...createOptions } = options;
-  const ds = await Dataset.create(uri, { ...createOptions, schema });
-  try {
+  const batchRows = options.batchRows ?? 4096;
+  async function* batches(): AsyncGenerator<Record<string, unknown>[]> {
     const names = [...kinds.keys()];
     const vectors = new Map(names.map((n) => [n, table.getChild(n)!]));
     const shapeVectors = new Map([...shapeCols].map(([of, n]) => [of, table.getChild(n)!]));
@@ -273,14 +275,10 @@ export async function fromArrow(table: Table, uri: string, options: FromTableOpt
           row[n] = fromArrowCell(kinds.get(n)!.htype, vectors.get(n)!.get(i), shapeVectors.get(n)?.get(i));
         rows.push(row);
       }
-      await ds.append(rows);
+      yield rows;
     }
-    await ds.commit(message);
-    return ds;
-  } catch (err) {
-    await ds.close();
-    throw err;
   }
+  return { schema, message: options.message ?? 'import from arrow', batches: batches() };
 }
 
 function fromArrowCell(htype: string, v: unknown, shape: unknown): unknown {

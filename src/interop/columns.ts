@@ -1,5 +1,5 @@
 import { StrataError, throwIfAborted } from '../errors.js';
-import type { Dataset } from '../dataset/dataset.js';
+import type { DatasetReader } from '../dataset/read.js';
 import type { Tensor } from '../dataset/htypes/generic.js';
 import type { ColumnSpec } from '../dataset/schema.js';
 import type { DType } from '../format/dtype.js';
@@ -21,27 +21,25 @@ export interface ExtractedColumn {
 }
 
 export async function extractColumns(
-  ds: Dataset,
+  ds: DatasetReader,
   columns: readonly string[] | undefined,
   signal?: AbortSignal,
 ): Promise<ExtractedColumn[]> {
   const names = [...(columns ?? ds.columns)];
-  const rows = ds.rows();
+  const rows = ds.indices();
   const out: ExtractedColumn[] = [];
   for (const name of names) {
     throwIfAborted(signal, 'export');
-    const c = ds.core.columnManifest(name);
+    const c = ds.columnInfo(name);
     const media = c.htype === 'image' || c.htype === 'video';
     const meta =
       media && c.sampleCompression !== 'other' ? { ...c.meta, sampleCompression: c.sampleCompression } : c.meta;
-    const base = { name, htype: c.htype, dtype: c.dtype, meta, spec: ds.core.spec(name) };
+    const base = { name, htype: c.htype, dtype: c.dtype, meta, spec: c.spec };
     if (c.htype === 'image' || c.htype === 'video' || c.htype === 'link') {
-      const reader = ds.core.reader(name);
-      const values: unknown[] = new Array(rows.length);
-      for (let j = 0; j < rows.length; j++) {
-        const s = await reader.sample(rows[j], signal);
-        values[j] = s === null ? null : c.htype === 'link' ? new TextDecoder().decode(s.bytes) : s.bytes.slice();
-      }
+      const samples = await ds.readSamples(name, rows, { signal });
+      const values = samples.map((s) =>
+        s === null ? null : c.htype === 'link' ? new TextDecoder().decode(s.bytes) : s.bytes.slice(),
+      );
       out.push({ ...base, values });
       continue;
     }

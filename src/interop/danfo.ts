@@ -1,5 +1,5 @@
 import type { DataFrame } from 'danfojs-node';
-import type { Dataset } from '../dataset/dataset.js';
+import type { DatasetReader } from '../dataset/read.js';
 import { ImageCell, VideoCell } from '../dataset/cells.js';
 import type { Tensor } from '../dataset/htypes/generic.js';
 import { render } from '../dataset/ops/format.js';
@@ -15,12 +15,12 @@ import type { ToDanfoOptions } from './types.js';
  * (media 'describe', default) / `480×640×3` (media 'shape'); embeddings and tensors as their shape
  * (`float32[512]`); boxes and JSON as JSON text.
  */
-export async function toDanfo(ds: Dataset, options: ToDanfoOptions = {}): Promise<DataFrame> {
+export async function toDanfo(ds: DatasetReader, options: ToDanfoOptions = {}): Promise<DataFrame> {
   const dfd = await loadDanfo();
   const names = [...(options.columns ?? ds.columns)];
   const data: Record<string, unknown[]> = {};
   for (const name of names) {
-    const c = ds.core.columnManifest(name);
+    const c = ds.columnInfo(name);
     if (c.htype === 'link') {
       data[name] = (await extractColumns(ds, [name], options.signal))[0].values;
       continue;

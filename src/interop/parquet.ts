@@ -1,11 +1,11 @@
 import { StrataError, throwIfAborted } from '../errors.js';
-import { Dataset } from '../dataset/dataset.js';
+import type { DatasetReader } from '../dataset/read.js';
 import type { ColumnSpecInput } from '../dataset/schema.js';
 import type { DType } from '../format/dtype.js';
 import { sniffImage, sniffVideo } from '../media/image-header.js';
 import { type ExtractedColumn, SHAPE_SUFFIX, extractColumns, specFromMeta, tensorValue } from './columns.js';
 import { parquetLib, readRecords } from './parquetjs.js';
-import type { FromTableOptions, ToParquetOptions } from './types.js';
+import type { FromTableOptions, TableImport, ToParquetOptions } from './types.js';
 
 /**
  * Parquet through parquetjs-lite (pure JS). What it writes, per htype:
@@ -99,7 +99,7 @@ function cellOf(col: ExtractedColumn, v: unknown): unknown {
   }
 }
 
-export async function toParquet(ds: Dataset, path: string, options: ToParquetOptions = {}): Promise<void> {
+export async function toParquet(ds: DatasetReader, path: string, options: ToParquetOptions = {}): Promise<void> {
   const { ParquetSchema, ParquetWriter } = parquetLib();
   const cols = await extractColumns(ds, options.columns, options.signal);
   const fields: Record<string, { type: string; optional?: boolean; repeated?: boolean }> = {};
@@ -146,8 +146,11 @@ export async function toParquet(ds: Dataset, path: string, options: ToParquetOpt
   }
 }
 
-/** A new dataset at `uri` from a Parquet file (written by Strata, or any flat file: types are inferred). */
-export async function fromParquet(path: string, uri: string, options: FromTableOptions = {}): Promise<Dataset> {
+/**
+ * The schema and rows of a new dataset from a Parquet file (`Dataset.fromParquet` writes them):
+ * written by Strata, or any flat file (types are inferred).
+ */
+export async function readParquetFile(path: string, options: FromTableOptions = {}): Promise<TableImport> {
   const { ParquetReader } = parquetLib();
   let reader;
   try {
@@ -177,24 +180,18 @@ export async function fromParquet(path: string, uri: string, options: FromTableO
   else stored = inferColumns(fields, records);
   const schema: Record<string, ColumnSpecInput> = {};
   for (const c of stored) schema[c.name] = options.schema?.[c.name] ?? specFromMeta(c.name, c.htype, c.dtype, c.meta);
-  const { schema: _ignored, batchRows = 4096, message = 'import from parquet', ...createOptions } = options;
-  const ds = await Dataset.create(uri, { ...createOptions, schema });
-  try {
+  const batchRows = options.batchRows ?? 4096;
+  async function* batches(): AsyncGenerator<Record<string, unknown>[]> {
     for (let start = 0; start < records.length; start += batchRows) {
       throwIfAborted(options.signal, 'fromParquet');
-      const rows = records
+      yield records
         .slice(start, start + batchRows)
         .map((rec) =>
           Object.fromEntries(stored.map((c) => [c.name, valueOf(c, rec[c.name], rec[`${c.name}${SHAPE_SUFFIX}`])])),
         );
-      await ds.append(rows);
     }
-    await ds.commit(message);
-    return ds;
-  } catch (err) {
-    await ds.close();
-    throw err;
   }
+  return { schema, message: options.message ?? 'import from parquet', batches: batches() };
 }
 
 function valueOf(c: StoredColumn, v: unknown, shape: unknown): unknown {

@@ -1,6 +1,15 @@
 /** Options of the interop entry points (types only: the implementations are loaded lazily). */
 import type { CreateOptions, Dataset } from '../dataset/dataset.js';
 import type { Progress } from '../progress.js';
+import type { ColumnSpecInput } from '../dataset/schema.js';
+
+/** A table read for import: the new dataset's schema and its rows in batches (`Dataset.fromArrow` writes them). */
+export interface TableImport {
+  readonly schema: Record<string, ColumnSpecInput>;
+  /** Default commit message. */
+  readonly message: string;
+  readonly batches: AsyncIterable<Record<string, unknown>[]>;
+}
 
 export interface ToArrowOptions {
   /** Columns to export. Default: every visible column of the view. */

@@ -4,7 +4,7 @@
  * view's ttl and rows failing `filter` are skipped.
  */
 import { StrataError, throwIfAborted } from '../errors.js';
-import { METRICS, type Metric } from '../embed/search/metrics.js';
+import { METRICS, type Metric } from '../dataset/search/metrics.js';
 import { indexRepo, resolveRef } from './repo-index.js';
 import type { OnlineStore } from './store.js';
 import type { OnlineRepo } from './types.js';

@@ -25,7 +25,7 @@ import {
   type OnlineRepo,
   type OnlineStore,
 } from '../online/index.js';
-import type { Metric } from '../embed/search/metrics.js';
+import type { Metric } from '../dataset/search/metrics.js';
 import {
   dfToEvents,
   feastResponse,

@@ -35,7 +35,7 @@ const NUMERIC = new Set([
 
 export function describeColumns(ds: Dataset): ViewerColumn[] {
   return ds.columns.map((name) => {
-    const c = ds.core.columnManifest(name);
+    const c = ds.columnInfo(name);
     const meta = c.meta as Record<string, unknown>;
     let kind: ColumnKind;
     if (c.htype === 'image' || (c.htype === 'link' && meta.target === 'image')) kind = 'image';
@@ -184,7 +184,7 @@ export function toViewerRow(
     roles.label && r[roles.label] !== null && r[roles.label] !== undefined ? String(r[roles.label]) : undefined;
   let boxes: number[][] | undefined;
   if (roles.bbox && Array.isArray(r[roles.bbox]) && width > 0 && height > 0) {
-    const meta = ds.core.columnManifest(roles.bbox).meta as Record<string, unknown>;
+    const meta = ds.columnInfo(roles.bbox).meta as Record<string, unknown>;
     const format = typeof meta.format === 'string' ? meta.format : 'ltrb';
     boxes = (r[roles.bbox] as number[][]).map((b) =>
       toFractionalLtrb(b, format, meta.coords === 'fractional', width, height),

@@ -1,10 +1,11 @@
 /** "Similar rows" for the viewer and `strata search`: `ds.search` (exact, or the ANN index when current) minus the query row. */
 import type { Dataset } from '../dataset/dataset.js';
-import type { DatasetHit, SearchQuery } from '../embed/dataset-search.js';
-import type { Metric } from '../embed/search/metrics.js';
+import type { DatasetHit, SearchQuery } from '../dataset/search/dataset-search.js';
+import type { Metric } from '../dataset/search/metrics.js';
+import { embedSearchQuery } from '../embed/query-embedder.js';
 
 export function embeddingColumns(ds: Dataset): string[] {
-  return ds.columns.filter((c) => ds.core.columnManifest(c).htype === 'embedding');
+  return ds.columns.filter((c) => ds.columnInfo(c).htype === 'embedding');
 }
 
 export interface SimilarOptions {
@@ -37,6 +38,7 @@ export async function similarRows(
     ...(options.metric ? { metric: options.metric } : {}),
     ...(filter ? { filter } : {}),
     signal: options.signal,
+    embedQuery: embedSearchQuery,
     onWarning: () => undefined,
   });
   return options.exclude === undefined ? hits : hits.filter((h) => h.row !== options.exclude);

@@ -293,7 +293,7 @@ async function mediaCell(
   }
   const row = intParam(rawRow, 'row', -1, 0, Math.max(0, ds.length - 1));
   if (row >= ds.length) throw new StrataError('NOT_FOUND', `row ${row} does not exist`, { row });
-  const [cell] = await ds.core.readCells(column, [row]);
+  const [cell] = await ds.readCells(column, [row]);
   if (!(cell instanceof ImageCell) && !(cell instanceof VideoCell)) {
     throw new StrataError('NOT_FOUND', `row ${row} of column ${column} is empty`, { row, column });
   }

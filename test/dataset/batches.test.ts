@@ -7,6 +7,7 @@ import { Dataset } from '../../src/dataset/dataset.js';
 import type { Batch } from '../../src/dataset/batches/index.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { makeJpeg, makePng } from '../helpers/media.js';
+import { coreOf } from '../../src/dataset/internal.js';
 
 const N = 45;
 let ds: Dataset;
@@ -195,8 +196,8 @@ describe('ds.batches', () => {
   });
 
   it('an unshuffled pass reads image chunks whole; a shuffled one reads samples one by one', async () => {
-    const stats = ds.core.storage.stats;
-    const imageChunks = (await ds.core.reader('image').stats()).chunks;
+    const stats = coreOf(ds).storage.stats;
+    const imageChunks = (await ds.columnStats('image')).chunks;
     const before = { ...stats };
     await collect(ds.batches({ columns: ['image'], batchSize: 8, decode: { image: { size: [8, 8] } } }));
     expect(stats.gets - before.gets).toBe(imageChunks);
@@ -209,8 +210,8 @@ describe('ds.batches', () => {
 
   it('memory stays bounded by prefetch: a slow consumer holds back reads; abort stops them', async () => {
     // Count sample reads of the image column (ranged reads past the chunk header) through a wrapper.
-    const inner = ds.core.storage;
-    const imageId = ds.core.columnManifest('image').id;
+    const inner = coreOf(ds).storage;
+    const imageId = ds.columnInfo('image').id;
     let sampleReads = 0;
     const counting = Object.create(inner, {
       getRange: {

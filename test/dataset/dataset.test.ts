@@ -5,6 +5,7 @@ import { ImageCell } from '../../src/dataset/cells.js';
 import { BACKENDS, type Backend, startBackend } from '../helpers/backends.js';
 import { CountingStorage } from '../helpers/counting-storage.js';
 import { makeJpeg, makePng } from '../helpers/media.js';
+import { coreOf } from '../../src/dataset/internal.js';
 
 const schema = {
   image: { htype: 'image' },
@@ -142,7 +143,7 @@ describe.each(BACKENDS)('Dataset on %s', (name) => {
     const inner = await backend.open(uri);
     const storage = new CountingStorage(inner);
     await using ds = await Dataset.open(uri, { storage });
-    const mediaIds = ds.core.manifest.columns.filter((c) => c.htype === 'image').map((c) => c.id);
+    const mediaIds = ds.versionInfo.columns.filter((c) => c.htype === 'image').map((c) => c.id);
     await ds.head(3).toArray();
     const cats = ds.filter({ label: 'cat' });
     await cats.format();
@@ -219,9 +220,9 @@ describe('Dataset validation', () => {
     });
     const jpeg = await makeJpeg({ width: 16, height: 16, seed: 9 });
     // Build 1M rows through the format layer directly for speed: same bytes, same chunks.
-    const txn = ds.core.transaction();
-    const enc = await ds.core.encodeRow({ image: jpeg, label: 'a' }, 0);
-    const enc2 = await ds.core.encodeRow({ image: jpeg, label: 'b' }, 1);
+    const txn = coreOf(ds).transaction();
+    const enc = await coreOf(ds).encodeRow({ image: jpeg, label: 'a' }, 0);
+    const enc2 = await coreOf(ds).encodeRow({ image: jpeg, label: 'b' }, 1);
     for (let i = 0; i < 1_000_000; i++) await txn.appendRow(i % 2 ? enc2 : enc);
     await ds.commit('1M');
     const storage = new CountingStorage(await (await import('../../src/storage/open.js')).openStorage(uri));
@@ -231,7 +232,7 @@ describe('Dataset validation', () => {
     const ms = performance.now() - t0;
     expect(text).toContain('[1000000 rows × 2 columns]');
     expect(text).toContain('<image 16×16×3 jpeg>');
-    const mediaId = big.core.manifest.columns.find((c) => c.name === 'image')!.id;
+    const mediaId = big.versionInfo.columns.find((c) => c.name === 'image')!.id;
     expect(storage.chunkReads([mediaId])).toEqual([]);
     console.log(`print() of 1M rows: ${ms.toFixed(1)} ms`);
   }, 300_000);

@@ -5,6 +5,7 @@ import type { ImageCell } from '../../src/dataset/cells.js';
 import { BACKENDS, type Backend, startBackend } from '../helpers/backends.js';
 import { makeJpeg } from '../helpers/media.js';
 import { rng as prng } from '../helpers/random.js';
+import { coreOf } from '../../src/dataset/internal.js';
 
 const schema = {
   key: 'int32',
@@ -269,7 +270,7 @@ describe('update and derived columns (memory)', () => {
     expect(await ds.values('caption')).toEqual(['a', 'c']);
     expect(Array.from(vecs[0]!)).toEqual([1, 1]);
     expect(vecs[1]).toBeNull();
-    expect(await ds.core.reader('vec').storedLength()).toBe(1); // not computed: the embed job fills it
+    expect(await ds.storedLength('vec')).toBe(1); // not computed: the embed job fills it
     await ds.close();
   });
 });
@@ -280,7 +281,7 @@ describe('concurrent delete and update through two Dataset handles (memory)', ()
     const a = await Dataset.create(uri, { schema: { key: 'int32', caption: 'text' } });
     await a.append([0, 1, 2, 3].map((key) => ({ key, caption: `c${key}` })));
     await a.commit('rows');
-    const b = await Dataset.open(uri, { storage: a.core.storage });
+    const b = await Dataset.open(uri, { storage: coreOf(a).storage });
     expect(await a.update({ key: 2 }, { caption: 'two' })).toBe(1);
     await expect(b.delete({ key: 2 })).rejects.toMatchObject({ code: 'CONFLICT', details: { row: 2 } });
     expect(b.version).toBe(1);

@@ -4,11 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dataset } from '../../src/dataset/dataset.js';
-import { type SearchQuery, searchDataset } from '../../src/embed/dataset-search.js';
-import type { IndexEntry } from '../../src/embed/index-store.js';
+import { type SearchQuery, searchDataset } from '../../src/dataset/search/dataset-search.js';
+import type { IndexEntry } from '../../src/dataset/search/index-store.js';
 import { embed } from '../../src/embed/job.js';
+import '../../src/embed/query-embedder.js'; // installs the embedder of image queries, as the package entry does
 import { rng } from '../helpers/media.js';
 import { imageDataset, sampleImages, tinyModel } from './fixtures/data.js';
+import { coreOf } from '../../src/dataset/internal.js';
 
 const DIM = 24;
 const N = 3000;
@@ -183,7 +185,7 @@ describe('ds.search with images and an HNSW index', () => {
     });
     expect(d.version).toBe(built + 1);
     expect((d.meta.indexes as Record<string, IndexEntry>).vec).toEqual(entry);
-    expect(await d.core.storage.exists(entry.key)).toBe(true);
+    expect(await coreOf(d).storage.exists(entry.key)).toBe(true);
 
     const reopened = await Dataset.open(d.uri);
     const queries = randomVectors(20, 77);

@@ -7,7 +7,7 @@ import {
   searchExact,
   TopK,
   type Metric,
-} from '../../src/embed/search/exact.js';
+} from '../../src/dataset/search/exact.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { searchExact } from '../../src/embed/search/exact.js';
-import { HnswIndex } from '../../src/embed/search/hnsw.js';
+import { searchExact } from '../../src/dataset/search/exact.js';
+import { HnswIndex } from '../../src/dataset/search/hnsw.js';
 
 /**
  * Acceptance: ANN recall@10 >= 0.95 vs exact on 100k uniform random 128-d vectors. Uniform random

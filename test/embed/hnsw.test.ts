@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { searchExact, type Metric } from '../../src/embed/search/exact.js';
-import { HnswIndex } from '../../src/embed/search/hnsw.js';
+import { searchExact, type Metric } from '../../src/dataset/search/exact.js';
+import { HnswIndex } from '../../src/dataset/search/hnsw.js';
 
 function randomVectors(n: number, dim: number, seed: number): Float32Array {
   let s = seed >>> 0;

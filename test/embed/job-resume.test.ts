@@ -63,7 +63,7 @@ describe('embed(): SIGKILL mid-job and resume', () => {
     const { killedAt, finished } = await runAndKill(uri, 12);
     expect(finished).toBe(false);
     const partial = await Dataset.open(uri);
-    const done = await partial.core.reader('embedding').storedLength();
+    const done = await partial.storedLength('embedding');
     expect(done).toBeGreaterThanOrEqual(killedAt);
     expect(done).toBeLessThan(images.length);
 

@@ -11,8 +11,9 @@ import {
   type TextEncoderWeights,
 } from '../../datasets/models/onnx-builder.js';
 import { Dataset } from '../../src/dataset/dataset.js';
-import { search } from '../../src/embed/dataset-search.js';
+import { search } from '../../src/dataset/search/dataset-search.js';
 import { embed } from '../../src/embed/job.js';
+import '../../src/embed/query-embedder.js'; // installs the embedder of text queries, as the package entry does
 import type { EmbeddingLineage } from '../../src/embed/lineage.js';
 import { maxRelDiff } from './fixtures/data.js';
 
@@ -259,7 +260,7 @@ describe('embed() on a text column with a user tokenizer', () => {
         },
       }),
     ).rejects.toMatchObject({ code: 'ABORTED' });
-    const partial = await (await Dataset.open(ds.uri)).core.reader('embedding').storedLength();
+    const partial = await (await Dataset.open(ds.uri)).storedLength('embedding');
     expect(partial).toBeGreaterThanOrEqual(6);
     expect(partial).toBeLessThan(TEXTS.length);
     await expect(
@@ -304,7 +305,7 @@ describe('embed() on a text column with a user tokenizer', () => {
         tokenizer: (t: string) => ({ input_ids: wordIds(t) }),
       }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(fresh.core.hasPendingChanges).toBe(false);
+    expect(fresh.hasPendingChanges).toBe(false);
     const s = await embed(fresh, {
       column: 'caption',
       model: tokensModel.path,

@@ -22,6 +22,7 @@ import {
   tinyModel,
   type TinyModel,
 } from './fixtures/data.js';
+import { coreOf } from '../../src/dataset/internal.js';
 
 let dir: string;
 let images: Uint8Array[];
@@ -104,7 +105,7 @@ describe('embed(): tiny model vs the JS reference', () => {
       code: 'INVALID_ARGUMENT',
       details: { field: 'inferenceWorkers' },
     });
-    expect(ds.core.hasPendingChanges).toBe(false);
+    expect(ds.hasPendingChanges).toBe(false);
   });
 
   it('releases the main-thread session once inference workers hold the model; keeps it when it runs the model', async () => {
@@ -209,7 +210,7 @@ describe('embed(): tiny model vs the JS reference', () => {
         embed(ds, { column: 'image', model: rgb.path, output: 'bad', commitIntervalMs: bad }),
       ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'commitIntervalMs' } });
     }
-    expect(ds.core.hasPendingChanges).toBe(false);
+    expect(ds.hasPendingChanges).toBe(false);
   });
 
   it('a different model or preprocess never mixes into the column: CONFLICT, or a new column', async () => {
@@ -255,7 +256,7 @@ describe('embed(): tiny model vs the JS reference', () => {
       { image: images[7], id: 7 },
     ]);
     await ds.commit();
-    expect(await ds.core.reader('embedding').storedLength()).toBe(6);
+    expect(await ds.storedLength('embedding')).toBe(6);
     const warnings: string[] = [];
     const s = await embed(ds, { column: 'image', model: rgb.path, onWarning: (m, code) => warnings.push(code) });
     expect(s).toMatchObject({ processed: 2, resumedFrom: 6, unembedded: 0 });
@@ -340,13 +341,13 @@ describe('embed(): tiny model vs the JS reference', () => {
 
   it('a damaged chunk fails only its damaged sample (per-sample checksums), rows read a chunk at a time', async () => {
     await using ds = await imageDataset(mem(), images.slice(0, 10));
-    const reader = await ds.core.reader('image').index();
+    const reader = await coreOf(ds).reader('image').index();
     const ref = reader.ref(0);
     const header = await reader.header(0);
     const [s, e] = sampleByteRange(header, 6);
-    const bytes = (await ds.core.storage.get(ref.key)).slice();
+    const bytes = (await coreOf(ds).storage.get(ref.key)).slice();
     bytes[header.headerBytes + ((s + e) >> 1)] ^= 0x40;
-    await ds.core.storage.put(ref.key, bytes);
+    await coreOf(ds).storage.put(ref.key, bytes);
     await expect(reader.chunk(0)).rejects.toMatchObject({ code: 'CORRUPT' }); // the whole-chunk read fails
 
     const r = await embed(ds, { column: 'image', model: rgb.path, batchSize: 4 });
@@ -452,7 +453,7 @@ describe('embed(): tiny model vs the JS reference', () => {
         },
       }),
     ).rejects.toMatchObject({ code: 'ABORTED' });
-    const partial = await (await Dataset.open(ds.uri)).core.reader('embedding').storedLength();
+    const partial = await (await Dataset.open(ds.uri)).storedLength('embedding');
     expect(partial).toBeGreaterThanOrEqual(9);
     expect(partial).toBeLessThan(images.length);
     const s = await embed(ds, { column: 'image', model: rgb.path, batchSize: 3 });

@@ -33,7 +33,7 @@ describe('dataset sources', () => {
       Array.from({ length: 6 }, (_, i) => ({ item_id: i + 1, label: i % 2 ? 'odd' : 'even', emb: vec(i + 1) })),
     );
     await ds.commit('items');
-    committedMs = ds.core.manifest.timestampMs;
+    committedMs = ds.versionInfo.timestampMs;
     await ds.close();
     await mkdir(join(dir, 'features'));
     await writeFile(join(dir, 'strata.yaml'), 'project: shop\n');

@@ -86,7 +86,7 @@ describe.each(BACKENDS)('tags, branches and vacuum on %s', (name) => {
     for (let round = 0; round < 12; round++) {
       await ds.append([n, n + 1, n + 2].map((k) => ({ ...row(k), emb2: vec2(k) })));
       await ds.commit(`append ${round}`);
-      const missing = ds.length - (await ds.core.reader('emb').storedLength());
+      const missing = ds.length - (await ds.storedLength('emb'));
       await ds.appendToColumn(
         'emb',
         Array.from({ length: missing }, (_, k) => vec(ds.length - missing + k)),

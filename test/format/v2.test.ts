@@ -15,6 +15,7 @@ import type { Storage } from '../../src/storage/storage.js';
 import { BACKENDS, type Backend, startBackend } from '../helpers/backends.js';
 import { SCHEMA, createV2 } from './v2-helpers.js';
 import { CountingStorage } from '../helpers/counting-storage.js';
+import { coreOf } from '../../src/dataset/internal.js';
 
 const u32 = (n: number) => ({ bytes: new Uint8Array(new Uint32Array([n]).buffer), shape: [] });
 const vec = (r: number) => ({ bytes: new Uint8Array(new Float32Array([r, -r]).buffer), shape: [2] });
@@ -99,7 +100,7 @@ describe.each(BACKENDS)('format v2 round trip (%s)', (name) => {
       { label: 'b', n: 2 },
       { label: 'c', n: 3 },
     ]);
-    expect(isV2(again.core.version.manifest)).toBe(true);
+    expect(isV2(coreOf(again).version.manifest)).toBe(true);
     await again.close();
     await ds.close();
   });

@@ -62,7 +62,7 @@ const want = await reference.run(x, 2, [3, 16, 16]);
 await workers.close();
 await reference.close();
 
-const { HnswIndex } = await import(dist + '/embed/search/hnsw.js');
+const { HnswIndex } = await import(dist + '/dataset/search/hnsw.js');
 const v = Float32Array.from({ length: 5000 * 8 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
 const index = await HnswIndex.build(v, 8, { threads: 2, M: 8, seed: 1 });
 console.log(JSON.stringify({

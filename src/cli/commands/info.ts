@@ -27,15 +27,15 @@ export const command: Command = {
   async run(ctx) {
     const ds = await openDataset(ctx, ctx.positionals[0], 'info');
     try {
-      const m = ds.core.manifest;
+      const m = ds.versionInfo;
       const versions = await ds.versions({ signal: ctx.signal });
       const byName = new Map(m.columns.map((c) => [c.name, c]));
       const columns: ColumnInfo[] = [];
       for (const name of ds.columns) {
         const c = byName.get(name)!;
         const info = byName.get(`${name}${INFO_SUFFIX}`);
-        const stats = await ds.core.reader(name).stats(ctx.signal);
-        const infoBytes = info ? (await ds.core.reader(info.name).stats(ctx.signal)).bytes : 0;
+        const stats = await ds.columnStats(name, { signal: ctx.signal });
+        const infoBytes = info ? (await ds.columnStats(info.name, { signal: ctx.signal })).bytes : 0;
         const bytes = stats.bytes + infoBytes;
         columns.push({
           name,

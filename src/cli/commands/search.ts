@@ -4,8 +4,9 @@ import { UsageError, flag, int, integerAtLeast, requireStr, str } from '../comma
 import { json, table } from '../format.js';
 import { JSON_OPTION, VERSION_OPTION, openDataset } from '../open.js';
 import { render } from '../../dataset/ops/format.js';
-import type { SearchQuery } from '../../embed/dataset-search.js';
-import { METRICS, type Metric } from '../../embed/search/metrics.js';
+import type { SearchQuery } from '../../dataset/search/dataset-search.js';
+import { METRICS, type Metric } from '../../dataset/search/metrics.js';
+import { embedSearchQuery } from '../../embed/query-embedder.js';
 import { StrataError } from '../../errors.js';
 import { loadTokenizer } from '../tokenizer.js';
 
@@ -80,7 +81,7 @@ export const command: Command = {
     }
     const ds = await openDataset(ctx, ctx.positionals[0], 'search');
     try {
-      ds.core.columnManifest(column);
+      ds.columnInfo(column);
       let query: SearchQuery;
       let exclude: number | undefined;
       if (given[0] === 'row') {
@@ -119,6 +120,7 @@ export const command: Command = {
           ...(metric ? { metric: metric as Metric } : {}),
           ...(where ? { filter: where } : {}),
           exact: flag(ctx, 'exact'),
+          embedQuery: embedSearchQuery,
           ...(str(ctx, 'model') ? { model: str(ctx, 'model')! } : {}),
           ...(tokenizer ? { tokenizer } : {}),
           signal: ctx.signal,
@@ -133,7 +135,7 @@ export const command: Command = {
           .map((s) => s.trim())
           .filter(Boolean) ??
         ds.columns
-          .filter((c) => !ds.core.isMedia(c) && ds.core.columnManifest(c).htype !== 'embedding' && c !== column)
+          .filter((c) => !ds.columnInfo(c).media && ds.columnInfo(c).htype !== 'embedding' && c !== column)
           .slice(0, 6);
       const rows = [];
       for (const h of hits) {

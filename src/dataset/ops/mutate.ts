@@ -251,6 +251,8 @@ async function inOneCommit(
   message: string,
   write: () => Promise<void>,
 ): Promise<void> {
+  // inside ds.transaction(): staged with the transaction's other changes, published by its commit
+  if (core.inExplicitTransaction) return write();
   core.transaction(signal);
   try {
     await write();
@@ -263,7 +265,7 @@ async function inOneCommit(
 }
 
 function assertNoPending(core: DatasetCore, op: string): void {
-  if (core.hasPendingChanges) {
+  if (core.hasPendingChanges && !core.inExplicitTransaction) {
     throw new StrataError('INVALID_ARGUMENT', `${op} needs a dataset without uncommitted changes (${core.uri})`, {
       uri: core.uri,
       hint: 'commit() or rollback() first: each delete, update and merge is its own commit',

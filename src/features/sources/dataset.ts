@@ -23,12 +23,11 @@ export async function readDatasetSource(source: Source, ctx: SourceLoaderContext
   }
   const options = (source.options ?? {}) as { columns?: string[]; version?: number; s3?: Record<string, unknown> };
   await using ds = await Dataset.open(source.path, { version: options.version, s3: options.s3, signal: ctx.signal });
-  const columns = options.columns ?? ds.columns.filter((c) => TABULAR_HTYPES.has(ds.core.columnManifest(c).htype));
+  const columns = options.columns ?? ds.columns.filter((c) => TABULAR_HTYPES.has(ds.columnInfo(c).htype));
   let table = await toArrow(ds, { columns, signal: ctx.signal });
   // Class labels are features by name, not by id.
   for (const c of columns) {
-    const names =
-      ds.core.columnManifest(c).htype === 'class_label' ? (ds.columnMeta(c).classNames as string[]) : undefined;
+    const names = ds.columnInfo(c).htype === 'class_label' ? (ds.columnMeta(c).classNames as string[]) : undefined;
     if (!names) continue;
     const col = table.getChild(c)!;
     const ids = Array.from({ length: col.length }, (_, i) => col.get(i) as number | null);
@@ -40,7 +39,7 @@ export async function readDatasetSource(source: Source, ctx: SourceLoaderContext
   }
   const tsField = source.timestampField ?? 'event_timestamp';
   if (!table.schema.fields.some((f) => f.name === tsField)) {
-    const ms = ds.core.manifest.timestampMs;
+    const ms = ds.versionInfo.timestampMs;
     const ts = A.vectorFromArray(
       Array.from({ length: table.numRows }, () => new Date(ms)),
       new A.TimestampMillisecond(),

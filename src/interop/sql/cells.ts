@@ -14,19 +14,19 @@ export async function* columnCells(
   batchRows: number,
   signal?: AbortSignal,
 ): AsyncGenerator<unknown[]> {
-  const stored = ds.core.isMedia(column) ? infoColumnName(column) : column;
+  const stored = ds.columnInfo(column).media ? infoColumnName(column) : column;
   const rows = ds.rows();
   if (!isWhole(ds, rows)) {
     for (let s = 0; s < rows.length; s += batchRows) {
       throwIfAborted(signal, 'sql');
-      yield await ds.core.readCells(stored, rows.subarray(s, s + batchRows), signal);
+      yield await ds.readCells(stored, rows.subarray(s, s + batchRows), { signal });
     }
     return;
   }
-  const c = ds.core.columnManifest(stored);
+  const c = ds.columnInfo(stored);
   const codec = codecFor(c.htype, stored);
   let out: unknown[] = [];
-  for await (const run of ds.core.reader(stored).scan(0, rows.length, { signal })) {
+  for await (const run of ds.scanSamples(stored, { start: 0, end: rows.length, signal })) {
     for (let j = 0; j < run.samples.length; j++) {
       out.push(codec.decode(run.samples[j], { column: stored, row: run.start + j, dtype: c.dtype, meta: c.meta }));
       if (out.length === batchRows) {
@@ -40,7 +40,7 @@ export async function* columnCells(
 
 /** True when the view is every row of its version in order (then a scan reads it). */
 function isWhole(ds: Dataset, rows: Uint32Array): boolean {
-  if (rows.length !== ds.core.manifest.length) return false;
+  if (rows.length !== ds.versionInfo.length) return false;
   for (let i = 0; i < rows.length; i++) if (rows[i] !== i) return false;
   return true;
 }

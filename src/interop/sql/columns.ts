@@ -94,7 +94,7 @@ export function sqlColumns(ds: Dataset, names: readonly string[]): SqlColumn[] {
         value: (_d, _c, rowId) => BigInt(rowId),
       };
     }
-    const c = ds.core.columnManifest(name);
+    const c = ds.columnInfo(name);
     const base = { name, dtype: c.dtype };
     switch (c.htype) {
       case 'image':

@@ -22,7 +22,7 @@ export const decodeImageFunction: AsyncSqlFunction = {
     const out: DuckDBValue[] = [];
     for (const [arg] of calls) {
       const ref = arg as MediaRef;
-      const htype = ctx.dataset(ref.source).core.columnManifest(ref.column).htype;
+      const htype = ctx.dataset(ref.source).columnInfo(ref.column).htype;
       if (htype !== 'image') {
         throw new StrataError('UNSUPPORTED', `decode_image takes image columns; ${ref.column} is ${htype}`, {
           column: ref.column,

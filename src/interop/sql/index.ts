@@ -119,7 +119,7 @@ function functionContext(tables: Record<string, Dataset>, signal?: AbortSignal):
       const t = dataset(ref.source);
       const pos = await t.rowPosition(Number(ref.row_id), { signal });
       if (pos === undefined) return null;
-      const sample = await t.core.reader(ref.column).sample(t.rows()[pos], signal);
+      const [sample] = await t.readSamples(ref.column, [t.rows()[pos]], { signal });
       return sample ? sample.bytes : null;
     },
   };

@@ -23,8 +23,7 @@ export interface LoadOptions {
 /** Cached tables (newest last); at most MAX_CACHED are kept, the oldest is dropped. */
 const cached = new Map<string, Promise<LoadedTable>>();
 const MAX_CACHED = 4;
-const coreIds = new WeakMap<object, number>();
-let nextId = 0;
+
 let nextTable = 0;
 
 /**
@@ -41,7 +40,7 @@ export async function loadTable(
   options: LoadOptions,
 ): Promise<LoadedTable> {
   const cols = sqlColumns(ds, names);
-  if (!options.cache || ds.core.hasPendingChanges) return copy(duck, con, ds, alias, cols, options, true);
+  if (!options.cache || ds.hasPendingChanges) return copy(duck, con, ds, alias, cols, options, true);
   const key = cacheKey(ds, alias, names);
   let p = cached.get(key);
   if (p) {
@@ -87,12 +86,10 @@ async function dropUnused(con: DuckDBConnection): Promise<void> {
 }
 
 function cacheKey(ds: Dataset, alias: string, names: readonly string[]): string {
-  let id = coreIds.get(ds.core);
-  if (id === undefined) coreIds.set(ds.core, (id = nextId++));
   const rows = ds.rows();
   let h = 0x811c9dc5;
   for (let i = 0; i < rows.length; i++) h = Math.imul(h ^ rows[i], 0x01000193) >>> 0;
-  return JSON.stringify([id, ds.version, ds.branchName, rows.length, h, alias, [...names].sort()]);
+  return JSON.stringify([ds.uri, ds.version, ds.branchName, rows.length, h, alias, [...names].sort()]);
 }
 
 async function copy(

@@ -133,7 +133,7 @@ describe('filter expressions against DuckDB WHERE', () => {
     const r = prng(5);
     for (let k = 0; k < 300; k++) {
       const where = expression(r);
-      const view = await ds.filter(where);
+      const view = ds.filter(where);
       const got = ((await view.values('rid')) as number[]).sort((a, b) => a - b);
       expect(got, where).toEqual(await duckRids(where));
     }
@@ -141,18 +141,18 @@ describe('filter expressions against DuckDB WHERE', () => {
 
   it('prunes on clustered columns and still equals DuckDB and the JS predicate', async () => {
     for (const where of ['i BETWEEN 3 AND 4', "s = 'ab'", 'i = -25 OR i IS NULL', "i > 20 AND s <> 'zz'"]) {
-      const got = ((await (await ds.filter(where)).values('rid')) as number[]).sort((a, b) => a - b);
+      const got = ((await ds.filter(where).values('rid')) as number[]).sort((a, b) => a - b);
       expect(got, where).toEqual(await duckRids(where));
     }
-    const js = await ds.filter((row) => row.i !== null && (row.i as number) >= 3 && (row.i as number) <= 4);
-    expect(await (await ds.filter('i BETWEEN 3 AND 4')).values('rid')).toEqual(await js.values('rid'));
+    const js = ds.filter((row) => row.i !== null && (row.i as number) >= 3 && (row.i as number) <= 4);
+    expect(await ds.filter('i BETWEEN 3 AND 4').values('rid')).toEqual(await js.values('rid'));
   });
 
   it('filters a view: the expression sees only the view rows, in the view order', async () => {
-    const view = await (await ds.sortBy('rid', { descending: true })).filter('i >= 0');
+    const view = ds.sortBy('rid', { descending: true }).filter('i >= 0');
     const rids = (await view.values('rid')) as number[];
     expect(rids).toEqual((await duckRids('i >= 0')).reverse());
-    const sub = await view.filter('rid < 1000');
+    const sub = view.filter('rid < 1000');
     expect(await sub.values('rid')).toEqual(rids.filter((x) => x < 1000));
   });
 });

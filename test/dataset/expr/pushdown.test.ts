@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Dataset } from '../../../src/dataset/dataset.js';
+import { coreOf } from '../../../src/dataset/internal.js';
 import { pruneRows } from '../../../src/dataset/expr/prune.js';
 import { decodeFragment, encodeFragment } from '../../../src/format/fragment.js';
 import { prng } from '../../../src/random.js';
 import { MemoryStorage } from '../../../src/storage/memory.js';
 import { CountingStorage } from '../../helpers/counting-storage.js';
 
-const idOf = (ds: Dataset, name: string): string => ds.core.columnManifest(name).id;
+const idOf = (ds: Dataset, name: string): string => coreOf(ds).columnManifest(name).id;
 
 describe('predicate pushdown', () => {
   it('a 1%-selective predicate over 1 M rows reads at most 5% of the column chunks, same rows as unpruned', async () => {
@@ -30,7 +31,7 @@ describe('predicate pushdown', () => {
 
     const storage = new CountingStorage(new MemoryStorage(name));
     const ds = await Dataset.open(`memory://${name}`, { storage });
-    const chunks = (await ds.core.reader('t').stats()).chunks;
+    const chunks = (await coreOf(ds).reader('t').stats()).chunks;
     expect(chunks).toBeGreaterThan(100);
     const where = 't >= 500000 AND t < 510000 AND score > 0.25';
     const view = await ds.filter(where).collect();
@@ -40,12 +41,12 @@ describe('predicate pushdown', () => {
     expect(new Set(storage.chunkReads([idOf(ds, 'score')])).size / chunks).toBeLessThanOrEqual(0.05);
 
     const all = await Dataset.open(`memory://${name}`);
-    const js = await all.filter(
+    const js = all.filter(
       (row) => (row.t as number) >= 500000 && (row.t as number) < 510000 && (row.score as number) > 0.25,
     );
     expect(view.length).toBeGreaterThan(5000);
     expect(await view.values('t')).toEqual(await js.values('t'));
-    expect((await pruneRows(ds.core, where)).candidateCount).toBeLessThanOrEqual(0.05 * N);
+    expect((await pruneRows(coreOf(ds), where)).candidateCount).toBeLessThanOrEqual(0.05 * N);
   }, 120_000);
 
   it('chunks without stats (older fragment files) are read, never skipped, and give the same rows', async () => {
@@ -67,10 +68,10 @@ describe('predicate pushdown', () => {
     }
     const storage = new CountingStorage(memory);
     const ds = await Dataset.open(`memory://${name}`, { storage });
-    const view = await ds.filter('x BETWEEN 10 AND 12');
+    const view = ds.filter('x BETWEEN 10 AND 12');
     expect(await view.values('x')).toEqual([10, 11, 12]);
-    const chunks = (await ds.core.reader('x').stats()).chunks;
+    const chunks = (await coreOf(ds).reader('x').stats()).chunks;
     expect(new Set(storage.chunkReads([idOf(ds, 'x')])).size).toBe(chunks);
-    expect((await pruneRows(ds.core, 'x BETWEEN 10 AND 12')).chunksKept).toBe(chunks);
+    expect((await pruneRows(coreOf(ds), 'x BETWEEN 10 AND 12')).chunksKept).toBe(chunks);
   });
 });

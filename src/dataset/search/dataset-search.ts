@@ -1,18 +1,20 @@
-import { ImageCell } from '../dataset/cells.js';
-import type { Dataset } from '../dataset/dataset.js';
-import type { RowMatch, RowPredicate } from '../dataset/verbs/filter.js';
-import type { VersionSummary } from '../dataset/core.js';
-import { StrataError, throwIfAborted } from '../errors.js';
-import { embedQueryImage, embedQueryText, type QueryModelOptions } from './job-query.js';
-import { readLineage } from './lineage.js';
+import { ImageCell } from '../cells.js';
+import type { Dataset } from '../dataset.js';
+import type { RowMatch, RowPredicate } from '../verbs/filter.js';
+import { StrataError } from '../../errors.js';
 import { currentIndex, type IndexPlan } from './index-store.js';
-import { keyToScore, scanExact } from './search/exact.js';
-import { checkK, checkMetric, checkQuery, TopK, vectorNorms, type Metric, type RowFilter } from './search/metrics.js';
+import { keyToScore, scanExact } from './exact.js';
+import { checkK, checkMetric, checkQuery, TopK, vectorNorms, type Metric, type RowFilter } from './metrics.js';
+import { type QueryEmbedOptions, type QueryEmbedder, queryEmbedder } from './query-embedder.js';
+import { type DatasetHit, type VectorMatrix, loadMatrix } from './matrix.js';
+
+export type { DatasetHit } from './matrix.js';
 
 /**
  * What to search for, tagged by kind: a vector; an encoded image (bytes or an ImageCell), embedded
  * with the column's model; a text (text embedding columns; uses `options.tokenizer` when given); or a
  * row of this dataset, whose vector is used (or, when it has none yet, its image or text is embedded).
+ * Images and texts are embedded by the query embedder (see query-embedder.ts).
  */
 export type SearchQuery =
   | { readonly vector: ArrayLike<number> }
@@ -20,7 +22,9 @@ export type SearchQuery =
   | { readonly text: string }
   | { readonly row: number };
 
-export interface DatasetSearchOptions extends QueryModelOptions {
+export interface DatasetSearchOptions extends QueryEmbedOptions {
+  /** Embeds image and text queries. Default: the one src/embed installs (the package entry loads it). */
+  readonly embedQuery?: QueryEmbedder;
   /** Results. Default 10. */
   readonly k?: number;
   /** Default: the index's metric when one is current, else 'cosine'. */
@@ -40,71 +44,10 @@ export interface DatasetSearchOptions extends QueryModelOptions {
   readonly onWarning?: (message: string, code: string) => void;
 }
 
-/** One result: `row` is the dataset row number; score as in exact search (cosine/dot: higher, l2: distance). */
-export interface DatasetHit {
-  readonly row: number;
-  readonly score: number;
-}
-
 export interface DatasetSearchResult {
   readonly hits: DatasetHit[];
   /** 'exact' or 'hnsw', and why. */
   readonly plan: IndexPlan;
-}
-
-/** A column's vectors as one row-major matrix (null rows zero, `valid` 0). */
-export interface VectorMatrix {
-  readonly dim: number;
-  readonly rows: number;
-  readonly vectors: Float32Array;
-  readonly valid: Uint8Array;
-  readonly allValid: boolean;
-  norms?: Float32Array;
-}
-
-const matrices = new WeakMap<VersionSummary, Map<string, Promise<VectorMatrix>>>();
-
-/** Loads (and caches per version) an embedding column as one matrix, chunk by chunk. */
-export function loadMatrix(ds: Dataset, column: string, signal?: AbortSignal): Promise<VectorMatrix> {
-  const manifest = ds.core.manifest;
-  let m = matrices.get(manifest);
-  if (!m) matrices.set(manifest, (m = new Map<string, Promise<VectorMatrix>>()));
-  let p = m.get(column);
-  if (!p) {
-    p = readMatrix(ds, column, signal);
-    p.catch(() => m.delete(column));
-    m.set(column, p);
-  }
-  return p;
-}
-
-async function readMatrix(ds: Dataset, column: string, signal?: AbortSignal): Promise<VectorMatrix> {
-  const c = ds.core.columnManifest(column);
-  if (c.htype !== 'embedding' || c.dtype !== 'float32') {
-    throw new StrataError('UNSUPPORTED', `column ${column} is ${c.htype}; search needs an embedding column`, {
-      column,
-      hint: 'search a column written by embed() or declared { htype: "embedding", dim }',
-    });
-  }
-  const dim = c.meta.dim as number;
-  const rows = ds.core.manifest.length;
-  const vectors = new Float32Array(rows * dim);
-  const valid = new Uint8Array(rows);
-  let count = 0;
-  for await (const run of ds.core.reader(column).scan(0, rows, { signal, prefetchChunks: 4 })) {
-    throwIfAborted(signal, 'search');
-    for (let j = 0; j < run.samples.length; j++) {
-      const s = run.samples[j];
-      if (s === null || s.bytes.byteLength !== dim * 4) continue;
-      const r = run.start + j;
-      const b = s.bytes;
-      if (b.byteOffset % 4 === 0) vectors.set(new Float32Array(b.buffer, b.byteOffset, dim), r * dim);
-      else new Uint8Array(vectors.buffer, r * dim * 4, dim * 4).set(b);
-      valid[r] = 1;
-      count++;
-    }
-  }
-  return { dim, rows, vectors, valid, allValid: count === rows };
 }
 
 /** Dataset rows a search may return: view ∩ filter ∩ non-null, as a mask (undefined: all rows). */
@@ -175,8 +118,8 @@ async function resolveQuery(
       });
     }
     if (m.valid[row]) return m.vectors.slice(row * m.dim, (row + 1) * m.dim);
-    const lineage = readLineage(ds.core.columnManifest(column).meta);
-    const cell = lineage ? (await ds.core.readCells(lineage.sourceColumn, [row], options.signal))[0] : null;
+    const source = sourceColumnOf(ds.columnMeta(column));
+    const cell = source === undefined ? null : (await ds.readCells(source, [row], options))[0];
     if (!(cell instanceof ImageCell) && typeof cell !== 'string') {
       throw new StrataError('INVALID_ARGUMENT', `row ${row} has no vector in ${column} and no image or text to embed`, {
         field: 'query',
@@ -189,8 +132,8 @@ async function resolveQuery(
   } else {
     input = 'text' in q ? q.text : q.image;
   }
-  const lineage = readLineage(ds.core.columnManifest(column).meta);
-  if (!lineage) {
+  const meta = ds.columnMeta(column);
+  if (meta.lineage === undefined) {
     throw new StrataError(
       'INVALID_ARGUMENT',
       `column ${column} has no embedding lineage, so ${typeof input === 'string' ? 'a text' : 'an image'} query cannot be embedded`,
@@ -201,9 +144,16 @@ async function resolveQuery(
       },
     );
   }
-  if (typeof input === 'string') return embedQueryText(input, lineage, column, options);
+  const embed = queryEmbedder(options.embedQuery, column);
+  if (typeof input === 'string') return embed({ text: input }, { name: column, meta }, options);
   const bytes = input instanceof ImageCell ? await input.bytes({ signal: options.signal }) : input;
-  return embedQueryImage(bytes, lineage, column, options);
+  return embed({ image: bytes }, { name: column, meta }, options);
+}
+
+/** The column an embedding column was computed from (its lineage's `sourceColumn`), if recorded. */
+function sourceColumnOf(meta: Readonly<Record<string, unknown>>): string | undefined {
+  const lineage = meta.lineage as { sourceColumn?: unknown } | undefined;
+  return typeof lineage?.sourceColumn === 'string' ? lineage.sourceColumn : undefined;
 }
 
 /** The query as one of its four tagged forms, or INVALID_ARGUMENT saying which forms exist. */

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Dataset } from '../dataset/dataset.js';
-import { StrataError } from '../errors.js';
-import { STRATA_VERSION } from '../version.js';
-import { loadMatrix, type DatasetHit } from './dataset-search.js';
-import { HnswIndex, type HnswBuildOptions } from './search/hnsw.js';
-import type { Metric } from './search/metrics.js';
+import type { Dataset } from '../dataset.js';
+import { coreOf } from '../internal.js';
+import { StrataError } from '../../errors.js';
+import { STRATA_VERSION } from '../../version.js';
+import { loadMatrix, type DatasetHit } from './matrix.js';
+import { HnswIndex, type HnswBuildOptions } from './hnsw.js';
+import type { Metric } from './metrics.js';
 
 export const INDEX_KINDS = ['hnsw'] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
@@ -53,11 +54,12 @@ const MIN_FILTER_SHARE = 0.1;
 
 /** Changes whenever the column's stored data or row positions do (chunk keys and deletion files across the version's fragments). */
 export async function columnFingerprint(ds: Dataset, column: string): Promise<string> {
-  const c = ds.core.columnManifest(column);
+  const core = coreOf(ds);
+  const c = core.columnManifest(column);
   const hash = createHash('sha256').update(c.id);
-  for (const slot of await ds.core.version.allFragments()) {
+  for (const slot of await core.version.allFragments()) {
     hash.update(JSON.stringify([slot.ref.id, slot.ref.deletion])); // deletes move rows
-    for (const s of (await ds.core.version.fragment(slot.ref)).columns[c.id] ?? [])
+    for (const s of (await core.version.fragment(slot.ref)).columns[c.id] ?? [])
       hash.update(JSON.stringify([slot.start + s.offset, s.rows, s.chunks.map((k) => k.key)]));
   }
   return hash.digest('hex');
@@ -80,7 +82,7 @@ export async function createIndex(ds: Dataset, column: string, options: CreateIn
       hint: `use one of ${INDEX_KINDS.join(', ')}`,
     });
   }
-  if (ds.length !== ds.core.manifest.length) {
+  if (ds.length !== ds.versionInfo.length) {
     throw new StrataError('INVALID_ARGUMENT', `createIndex is not allowed on a view of ${ds.uri}`, {
       hint: 'call it on the dataset itself',
     });
@@ -97,7 +99,7 @@ export async function createIndex(ds: Dataset, column: string, options: CreateIn
   const index = await HnswIndex.build(vectors, m.dim, options);
   const graph = index.serialize();
   const builtForVersion = ds.version;
-  const key = `indexes/${ds.core.columnManifest(column).id}-v${builtForVersion}-${randomBytes(6).toString('hex')}.hnsw`;
+  const key = `indexes/${ds.columnInfo(column).id}-v${builtForVersion}-${randomBytes(6).toString('hex')}.hnsw`;
   const head = new TextEncoder().encode(JSON.stringify({ column, builtForVersion, vectors: n }));
   const headPad = (head.length + 3) & ~3;
   const bytes = new Uint8Array(12 + headPad + n * 4 + graph.byteLength);
@@ -108,7 +110,7 @@ export async function createIndex(ds: Dataset, column: string, options: CreateIn
   bytes.set(head, 12);
   new Uint32Array(bytes.buffer, 12 + headPad, n).set(ids.subarray(0, n));
   bytes.set(graph, 12 + headPad + n * 4);
-  await ds.core.storage.put(key, bytes, { signal: options.signal });
+  await coreOf(ds).storage.put(key, bytes, { signal: options.signal });
   const o = index.options;
   const entry: IndexEntry = {
     kind,
@@ -129,7 +131,7 @@ export async function createIndex(ds: Dataset, column: string, options: CreateIn
 const loaded = new Map<string, Promise<LoadedIndex>>();
 
 async function loadIndex(ds: Dataset, entry: IndexEntry): Promise<LoadedIndex> {
-  const bytes = await ds.core.storage.get(entry.key);
+  const bytes = await coreOf(ds).storage.get(entry.key);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 12 || dv.getUint32(0, true) !== MAGIC) {
     throw new StrataError('CORRUPT', `index object ${entry.key} of ${ds.uri} is damaged`, {

@@ -40,6 +40,9 @@ import {
 } from './ops/mutate.js';
 import { sortRows } from './ops/sort.js';
 import { dropColumn, renameColumn } from './ops/columns.js';
+import { type DeriveFn, type DeriveOptions, derive, refreshDerived } from './ops/derive.js';
+import { type RefreshColumnOptions, type RefreshSummary, refresherFor } from './derived/refresh.js';
+import { type OnStale, markStale, staleAt, staleRows } from './derived/row-lineage.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
 import type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from '../interop/types.js';
@@ -66,6 +69,12 @@ export interface OpenOptions extends OpenStorageOptions {
    * Default: this dataset's own `s3`/`local`/`http` options.
    */
   readonly links?: OpenStorageOptions;
+  /**
+   * Reads of a stale derived value (an embedding or derive column whose inputs changed, or a row
+   * appended, after it was computed): 'null' (default) reads null and lists the column in
+   * `staleColumns(row)`; 'error' throws CONFLICT naming the row. See `refresh(column)`.
+   */
+  readonly onStale?: OnStale;
   readonly signal?: AbortSignal;
 }
 
@@ -274,6 +283,7 @@ export class Dataset {
     const physical = this.rows()[this.checkRow(i)];
     const out: Record<string, unknown> = {};
     for (const c of this.columns) out[c] = (await this.core.readCells(c, [physical], options.signal))[0];
+    markStale(out, await staleAt(this.core, this.columns, physical, options.signal));
     return out;
   }
 
@@ -292,7 +302,9 @@ export class Dataset {
     for (let s = 0; s < rows.length; s += size) {
       const part = rows.subarray(s, Math.min(rows.length, s + size));
       const cols = await Promise.all(this.columns.map((c) => this.core.readCells(c, part, options.signal)));
-      yield Array.from(part, (_, j) => Object.fromEntries(this.columns.map((c, k) => [c, cols[k][j]])));
+      const batch = Array.from(part, (_, j) => Object.fromEntries(this.columns.map((c, k) => [c, cols[k][j]])));
+      for (let j = 0; j < part.length; j++) markStale(batch[j], await staleAt(this.core, this.columns, part[j]));
+      yield batch;
     }
   }
 
@@ -558,9 +570,44 @@ export class Dataset {
   }
 
   /** Re-reads the latest version of this branch (after another writer committed). */
-  async refresh(options: { signal?: AbortSignal } = {}): Promise<this> {
-    this.core.setManifest(await readLatestAnyManifest(this.core.storage, options.signal, this.core.ref));
+  async refresh(options?: { signal?: AbortSignal }): Promise<this>;
+  /**
+   * Recomputes the stale rows of derived column `column` (see derived/refresh.ts, ops/derive.ts):
+   * rows whose inputs changed, appended rows, values written by hand; one commit. Embedding
+   * columns run the embedding job on just those rows (options of `refreshEmbedding`).
+   */
+  async refresh(column: string, options?: RefreshColumnOptions): Promise<RefreshSummary>;
+  async refresh(
+    arg: string | { signal?: AbortSignal } = {},
+    options: RefreshColumnOptions = {},
+  ): Promise<this | RefreshSummary> {
+    if (typeof arg === 'string') {
+      this.assertWholeDataset('refresh');
+      if ((this.columnMeta(arg).lineage as { kind?: string } | undefined)?.kind === 'strata.derived')
+        return refreshDerived(this.core, arg, options);
+      return refresherFor<Dataset>(this.core, arg)(this, arg, options);
+    }
+    this.core.setManifest(await readLatestAnyManifest(this.core.storage, arg?.signal, this.core.ref));
     return this;
+  }
+
+  /**
+   * Computes column `name` from the `inputs` columns with `fn` and writes it with lineage (inputs,
+   * a fingerprint of `fn`) and per-row lineage, as one commit (ops/derive.ts). After updates or
+   * appends, `refresh(name)` recomputes exactly the stale rows; reads of a stale value say so.
+   */
+  derive(name: string, fn: DeriveFn, options: DeriveOptions): Promise<RefreshSummary> {
+    this.assertWholeDataset('derive');
+    return derive(this.core, name, fn, options);
+  }
+
+  /** Positions of the rows whose value of derived `column` is stale (empty for other columns). */
+  async staleRows(column: string, options: { signal?: AbortSignal } = {}): Promise<number[]> {
+    this.core.columnManifest(column);
+    const stale = new Set(await staleRows(this.core, column, options.signal));
+    const out: number[] = [];
+    this.rows().forEach((p, i) => stale.has(p) && out.push(i));
+    return out;
   }
 
   /** Another version of this branch (time travel), sharing storage and cache. */
@@ -782,5 +829,6 @@ function coreOptions(options: OpenOptions): CoreOptions {
     maxCommitAttempts: options.maxCommitAttempts,
     commitTimeoutMs: options.commitTimeoutMs,
     links: options.links ?? { s3: options.s3, local: options.local, http: options.http },
+    onStale: options.onStale,
   };
 }

@@ -1,5 +1,5 @@
 import type { Dataset } from '../dataset/dataset.js';
-import { StrataError } from '../errors.js';
+import { StrataError, isStrataError } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import {
   chooseOutput,
@@ -14,6 +14,9 @@ import { RateMeter, type EmbeddedSample } from './pipeline.js';
 import { shardLabel, type Shard } from '../shard.js';
 import { l2normalize, pool } from './video.js';
 import { stampColumn, stampColumnName, stampsOf } from '../dataset/derived/row-lineage.js';
+
+/** The stamp of a row whose stored source sample is damaged (computed: its failure is recorded). */
+const UNREADABLE_STAMP = 'unreadable';
 
 /** Where an embedding job writes: the column, its lineage, and the rows already there. */
 export interface OutputPlan {
@@ -159,9 +162,19 @@ export class OutputWriter {
     for (let r = row; r < row + n; r++) {
       const known = this.knownStamps.get(r);
       this.knownStamps.delete(r);
-      out.push(known ?? (await stampsOf(this.ds.core, [this.identity.sourceColumn], [r]))[0]);
+      out.push(known ?? (await this.storedStamp(r)));
     }
     return out;
+  }
+
+  /** The stamp of row `r` from its stored source sample; a damaged one (its failure is recorded) stamps as unreadable. */
+  private async storedStamp(r: number): Promise<string> {
+    try {
+      return (await stampsOf(this.ds.core, [this.identity.sourceColumn], [r]))[0];
+    } catch (err) {
+      if (isStrataError(err, 'CORRUPT')) return UNREADABLE_STAMP;
+      throw err;
+    }
   }
 
   async write(samples: readonly EmbeddedSample[]): Promise<void> {

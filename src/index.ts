@@ -84,6 +84,9 @@ export type { MergeResult, RowChanges, RowSelector } from './dataset/ops/mutate.
 export type { ColumnSummary } from './dataset/ops/describe.js';
 export type { GroupCount } from './dataset/ops/group-by.js';
 export type { FormatOptions } from './dataset/ops/format.js';
+export type { DeriveFn, DeriveOptions, DerivedLineage } from './dataset/ops/derive.js';
+export type { RefreshColumnOptions, RefreshSummary } from './dataset/derived/refresh.js';
+export { STALE_COLUMNS, staleColumns, type OnStale } from './dataset/derived/row-lineage.js';
 export {
   BATCH_DTYPES,
   BATCH_FITS,
@@ -125,6 +128,9 @@ export {
   IMAGENET_STD,
   INDEX_KINDS,
   createIndex,
+  refreshEmbedding,
+  type RefreshEmbeddingOptions,
+  type RefreshEmbeddingSummary,
   type EmbedOptions,
   type EmbedSummary,
   type EmbedFailure,

@@ -283,7 +283,7 @@ export class Dataset {
     const physical = this.rows()[this.checkRow(i)];
     const out: Record<string, unknown> = {};
     for (const c of this.columns) out[c] = (await this.core.readCells(c, [physical], options.signal))[0];
-    markStale(out, await staleAt(this.core, this.columns, physical, options.signal));
+    markStale(out, (await staleAt(this.core, this.columns, [physical], options.signal))[0]);
     return out;
   }
 
@@ -303,7 +303,8 @@ export class Dataset {
       const part = rows.subarray(s, Math.min(rows.length, s + size));
       const cols = await Promise.all(this.columns.map((c) => this.core.readCells(c, part, options.signal)));
       const batch = Array.from(part, (_, j) => Object.fromEntries(this.columns.map((c, k) => [c, cols[k][j]])));
-      for (let j = 0; j < part.length; j++) markStale(batch[j], await staleAt(this.core, this.columns, part[j]));
+      const stale = await staleAt(this.core, this.columns, part, options.signal);
+      batch.forEach((row, j) => markStale(row, stale[j]));
       yield batch;
     }
   }

@@ -46,6 +46,17 @@ describe('derive(..., { persist: true })', () => {
     expect(Object.keys(r)).toEqual(['caption', 'score', 'id', 'n_words']);
     const fresh = await ds.row(0);
     expect(staleColumns(fresh)).toEqual([]);
+    const flagged: number[] = [];
+    let i = 0;
+    for await (const batch of ds.iterRows({ batchSize: 16 }))
+      for (const row of batch) {
+        if (staleColumns(row).includes('n_words')) {
+          expect(row.n_words).toBeNull();
+          flagged.push(i);
+        }
+        i++;
+      }
+    expect(flagged).toEqual(stalePositions);
 
     // appended rows are stale too
     await ds.append([{ caption: 'x y', score: 1, id: 50 }]);

@@ -210,16 +210,18 @@ export function staleColumns(row: object): readonly string[] {
   return (row as { [STALE_COLUMNS]?: readonly string[] })[STALE_COLUMNS] ?? [];
 }
 
-/** The columns (of `columns`) whose value at position `row` is stale. */
+/**
+ * For each position in `rows`, the columns (of `columns`) whose value there is stale (one stale
+ * mask per column, read once; see staleMask).
+ */
 export async function staleAt(
   core: LineageSource,
   columns: readonly string[],
-  row: number,
+  rows: ArrayLike<number>,
   signal?: AbortSignal,
-): Promise<string[]> {
-  const out: string[] = [];
-  for (const c of columns) if ((await staleMask(core, c, signal))?.[row]) out.push(c);
-  return out;
+): Promise<string[][]> {
+  const masks = await Promise.all(columns.map((c) => staleMask(core, c, signal)));
+  return Array.from(rows, (row) => columns.filter((_, k) => masks[k]?.[row] === 1));
 }
 
 /** Marks `row` with the stale columns (a non-enumerable symbol: spreads and JSON do not see it). */

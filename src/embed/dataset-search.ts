@@ -7,6 +7,7 @@ import { embedQueryImage, embedQueryText, type QueryModelOptions } from './job-q
 import { readLineage } from './lineage.js';
 import { currentIndex, type IndexPlan } from './index-store.js';
 import { keyToScore, scanExact } from './search/exact.js';
+import { staleMask } from '../dataset/derived/row-lineage.js';
 import { checkK, checkMetric, checkQuery, TopK, vectorNorms, type Metric, type RowFilter } from './search/metrics.js';
 
 /**
@@ -104,6 +105,14 @@ async function readMatrix(ds: Dataset, column: string, signal?: AbortSignal): Pr
       count++;
     }
   }
+  // a stale vector (its input changed, or it was written by hand) is never a hit: see derived/row-lineage.ts
+  const stale = await staleMask(ds.core, column, signal);
+  if (stale)
+    for (let r = 0; r < rows; r++)
+      if (stale[r] && valid[r]) {
+        valid[r] = 0;
+        count--;
+      }
   return { dim, rows, vectors, valid, allValid: count === rows };
 }
 

@@ -139,6 +139,9 @@ describe('refresh of an embedding column (per-row lineage)', () => {
     await ds.commit('by hand');
     expect(await ds.staleRows('embedding')).toEqual([6]);
     expect((await ds.row(6)).embedding).toBeNull();
+    // search never returns the stale vector, even for a query equal to it
+    const hits = await ds.search('embedding', { vector: new Float32Array(8).fill(1) }, { k: 7 });
+    expect(hits.map((h) => h.row).sort()).toEqual([0, 1, 2, 3, 4, 5]);
     const s = await ds.refresh('embedding');
     expect(s).toMatchObject({ stale: 1, recomputed: 1, cleared: 1 });
     const [ref] = await referenceEmbeddings([images[6]], model.weights, pre);

@@ -42,7 +42,7 @@ import { sortRows } from './ops/sort.js';
 import { dropColumn, renameColumn } from './ops/columns.js';
 import { type DeriveFn, type DeriveOptions, derive, refreshDerived } from './ops/derive.js';
 import { type RefreshColumnOptions, type RefreshSummary, refresherFor } from './derived/refresh.js';
-import { type OnStale, markStale, staleAt, staleRows } from './derived/row-lineage.js';
+import { type OnStale, markStale, staleAt, staleRows, verifyStamps } from './derived/row-lineage.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
 import type { FromTableOptions, ToArrowOptions, ToDanfoOptions, ToParquetOptions } from '../interop/types.js';
@@ -602,10 +602,15 @@ export class Dataset {
     return derive(this.core, name, fn, options);
   }
 
-  /** Positions of the rows whose value of derived `column` is stale (empty for other columns). */
-  async staleRows(column: string, options: { signal?: AbortSignal } = {}): Promise<number[]> {
+  /**
+   * Positions of the rows whose value of derived `column` is stale (empty for other columns).
+   * With `verify`, also rows whose stamp does not match the inputs' current bytes (a writer that
+   * bypassed per-row lineage; reads every input sample): see derived/row-lineage.ts.
+   */
+  async staleRows(column: string, options: { verify?: boolean; signal?: AbortSignal } = {}): Promise<number[]> {
     this.core.columnManifest(column);
     const stale = new Set(await staleRows(this.core, column, options.signal));
+    if (options.verify) for (const p of await verifyStamps(this.core, column, options.signal)) stale.add(p);
     const out: number[] = [];
     this.rows().forEach((p, i) => stale.has(p) && out.push(i));
     return out;

@@ -13,10 +13,7 @@ import { planRows, rangesText, shardFailuresKey, withShardFailures, type RowRang
 import { RateMeter, type EmbeddedSample } from './pipeline.js';
 import { shardLabel, type Shard } from '../shard.js';
 import { l2normalize, pool } from './video.js';
-import { stampColumn, stampColumnName, stampsOf } from '../dataset/derived/row-lineage.js';
-
-/** The stamp of a row whose stored source sample is damaged (computed: its failure is recorded). */
-const UNREADABLE_STAMP = 'unreadable';
+import { UNREADABLE_STAMP, stampColumn, stampColumnName, stampsOf } from '../dataset/derived/row-lineage.js';
 
 /** Where an embedding job writes: the column, its lineage, and the rows already there. */
 export interface OutputPlan {

@@ -9,7 +9,10 @@ import { isTextPreprocess, readLineage } from './lineage.js';
 import type { JobFrames } from './video.js';
 
 /** Options of `refreshEmbedding`: the job's own options, with the model and preprocess taken from the lineage. */
-export type RefreshEmbeddingOptions = Partial<Omit<EmbedOptions, 'column' | 'output' | 'shard' | 'preprocess'>>;
+export type RefreshEmbeddingOptions = Partial<Omit<EmbedOptions, 'column' | 'output' | 'shard' | 'preprocess'>> & {
+  /** Also recompute rows whose stamp does not match their source's current bytes (reads every source sample). */
+  readonly verify?: boolean;
+};
 
 /** What `refreshEmbedding` did: the refresh counts plus the embedding job's summary. */
 export interface RefreshEmbeddingSummary extends RefreshSummary {
@@ -47,14 +50,15 @@ export async function refreshEmbedding(
       hint: `refreshEmbedding(ds, '${column}', { model }) with the model of sha256 ${lineage.model.sha256}`,
     });
   }
-  const cleared = lineage.rowLineage ? await clearHandWritten(ds.core, column, options.signal) : 0;
+  const cleared = lineage.rowLineage ? await clearHandWritten(ds.core, column, options) : 0;
   const stale = lineage.rowLineage
     ? (await staleRows(ds.core, column, options.signal)).length
     : (await planRows(ds, ds.core.columnManifest(column).id)).todo.reduce((n, [a, b]) => n + b - a, 0);
   const p = lineage.preprocess;
   const text = isTextPreprocess(p);
+  const { verify: _verify, ...jobOptions } = options;
   const summary = await embed(ds, {
-    ...options,
+    ...jobOptions,
     column: lineage.sourceColumn,
     output: column,
     model,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Dataset } from '../../src/dataset/dataset.js';
 import { staleColumns } from '../../src/dataset/derived/row-lineage.js';
+import type { Sample } from '../../src/format/chunk.js';
 
 const mem = () => `memory://derive-${randomBytes(6).toString('hex')}`;
 
@@ -138,6 +139,28 @@ describe('derive(..., { persist: true })', () => {
       code: 'NOT_FOUND',
     });
     await expect(ds.refresh('score')).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+  });
+
+  it('verify finds a value whose input a foreign writer changed without clearing it, and refresh fixes it', async () => {
+    await using ds = await captions(6);
+    const len = (r: Readonly<Record<string, unknown>>) => (r.caption as string).length;
+    await ds.derive('len', len, { persist: true, inputs: ['caption'], version: 'len@1' });
+    // a writer that bypasses per-row lineage: rewrites row 2 with a new caption, keeping len and its stamp
+    const core = ds.core;
+    const txn = core.transaction();
+    const samples: Record<string, Sample | null> = {};
+    for (const c of core.manifest.columns) samples[c.name] = await core.reader(c.name).sample(2);
+    samples.caption = { bytes: new TextEncoder().encode('a much longer caption'), shape: [] };
+    const rowId = await txn.deleteRow(2);
+    await txn.appendRow(samples, { rowId });
+    await core.commit('foreign writer');
+    expect(await ds.staleRows('len')).toEqual([]);
+    expect(await ds.staleRows('len', { verify: true })).toEqual([5]);
+    expect(await ds.refresh('len', { fn: len, version: 'len@1' })).toMatchObject({ recomputed: 0 });
+    const s = await ds.refresh('len', { fn: len, version: 'len@1', verify: true });
+    expect(s).toMatchObject({ cleared: 1, recomputed: 1 });
+    expect(await ds.staleRows('len', { verify: true })).toEqual([]);
+    expect((await ds.row(5)).len).toBe('a much longer caption'.length);
   });
 
   it('an aborted refresh publishes nothing', async () => {

@@ -2,12 +2,14 @@ import { StrataError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 import type { DatasetCore } from '../core.js';
 import { clearValues } from '../ops/mutate.js';
-import { stampColumnOf, staleRows } from './row-lineage.js';
+import { stampColumnOf, staleRows, verifyStamps } from './row-lineage.js';
 
 /** Options of `Dataset.refresh(column)`; refreshers of other column kinds take more (embedding: `model`, …). */
 export interface RefreshColumnOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: Progress) => void;
+  /** Also recompute rows whose stamp does not match their inputs' current bytes (reads every input sample). */
+  readonly verify?: boolean;
   readonly [option: string]: unknown;
 }
 
@@ -64,20 +66,28 @@ export function refresherFor<D>(core: DatasetCore, column: string): Refresher<D>
 /**
  * Makes every stale row of `column` fillable: rows whose value was written by hand (append or
  * update given a value) have it, and fills cannot overwrite, so they are rewritten without it in
- * one commit of their own (same row ids). Returns how many were cleared; then the stale rows are
- * exactly the rows without a value.
+ * one commit of their own (same row ids). With `verify`, so are rows whose stamp does not match
+ * their inputs' current bytes. Returns how many were cleared; then the stale rows are exactly the
+ * rows without a value.
  */
-export async function clearHandWritten(core: DatasetCore, column: string, signal?: AbortSignal): Promise<number> {
+export async function clearHandWritten(
+  core: DatasetCore,
+  column: string,
+  options: { readonly verify?: boolean; readonly signal?: AbortSignal } = {},
+): Promise<number> {
+  const { signal } = options;
   const stamps = stampColumnOf(core, column);
   if (stamps === undefined) return 0;
   const id = core.columnManifest(column).id;
-  const covered: number[] = [];
+  // with `verify`: rows whose stamp is not their inputs' (a writer bypassed per-row lineage)
+  const covered: number[] = options.verify ? await verifyStamps(core, column, signal) : [];
   for (const p of await staleRows(core, column, signal)) {
     const loc = await core.version.locate(p, signal);
     const segs = (await core.version.fragment(loc.slot.ref, signal)).columns[id] ?? [];
     if (segs.some((s) => loc.offset >= s.offset && loc.offset < s.offset + s.rows)) covered.push(p);
   }
   if (covered.length === 0) return 0;
+  covered.sort((a, b) => a - b);
   const message = `refresh ${column}: clear ${covered.length} values not computed from their inputs`;
   core.transaction(signal);
   try {

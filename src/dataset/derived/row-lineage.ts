@@ -18,8 +18,8 @@ export interface LineageSource {
   };
 }
 
-/*
- * Per-row lineage of a derived column (an embedding column or a persisted `derive` column).
+/**
+ * The suffix of stamp columns. Per-row lineage of a derived column (an embedding column or a persisted `derive` column).
  *
  * Next to derived column `D` a hidden column `D.__lineage` (a "stamp" column) holds, for each row
  * whose value was computed by the column's job, a stamp: the hex sha256 (first 128 bits) of the
@@ -27,8 +27,8 @@ export interface LineageSource {
  * that changes an input of a row (update, merge) leaves both `D` and its stamp without a value
  * (see ops/mutate.ts), appends leave them uncovered, and writing `D` by hand leaves the stamp
  * without one. So a row is **stale** exactly when its stamp is null: checking it reads one small
- * column, never the media. The stamp value itself lets `verify` compare with the inputs' current
- * bytes (which does read them) to catch writers that bypass these rules.
+ * column, never the media. The stamp value itself lets `verifyStamps` compare with the inputs'
+ * current bytes (which does read them) to catch writers that bypass these rules.
  */
 export { LINEAGE_SUFFIX };
 
@@ -150,6 +150,33 @@ export async function staleRows(core: LineageSource, column: string, signal?: Ab
   if (mask) for (let i = 0; i < mask.length; i++) if (mask[i]) out.push(i);
   return out;
 }
+
+/**
+ * Positions (ascending) of the rows of `column` whose stamp is present but not the stamp of the
+ * inputs' current stored samples: changed by a writer that bypassed per-row lineage. Reads every
+ * input sample (no decode).
+ */
+export async function verifyStamps(core: LineageSource, column: string, signal?: AbortSignal): Promise<number[]> {
+  const stamps = stampColumnOf(core, column);
+  const inputs = lineageInputs(core.columnManifest(column).meta);
+  if (stamps === undefined || inputs === undefined) return [];
+  const out: number[] = [];
+  const dec = new TextDecoder();
+  for await (const run of core.reader(stamps).scan(0, core.manifest.length, { signal })) {
+    for (let j = 0; j < run.samples.length; j++) {
+      const s = run.samples[j];
+      if (!s) continue;
+      const row = run.start + j;
+      const stored = dec.decode(s.bytes);
+      if (stored === UNREADABLE_STAMP) continue;
+      if ((await stampsOf(core, inputs, [row], signal))[0] !== stored) out.push(row);
+    }
+  }
+  return out;
+}
+
+/** The stamp of a row whose stored source sample is damaged (computed: its failure is recorded). */
+export const UNREADABLE_STAMP = 'unreadable';
 
 /** What a read does with a stale derived value: read it as null (listed by `staleColumns`), or throw. */
 export type OnStale = 'null' | 'error';

@@ -127,7 +127,11 @@ export async function derive(
 export async function refreshDerived(
   core: DatasetCore,
   column: string,
-  options: Omit<Partial<DeriveOptions>, 'persist' | 'inputs' | 'type'> & { readonly fn?: DeriveFn },
+  options: Omit<Partial<DeriveOptions>, 'persist' | 'inputs' | 'type'> & {
+    readonly fn?: DeriveFn;
+    /** Also recompute rows whose stamp does not match their inputs' current bytes. */
+    readonly verify?: boolean;
+  },
 ): Promise<RefreshSummary> {
   assertNoPending(core, 'refresh');
   const lineage = core.columnManifest(column).meta.lineage as DerivedLineage;
@@ -150,7 +154,7 @@ export async function refreshDerived(
       hint: 'pass the same function (and version), or derive a new column',
     });
   }
-  const cleared = await clearHandWritten(core, column, options.signal);
+  const cleared = await clearHandWritten(core, column, options);
   const rows = await staleRows(core, column, options.signal);
   if (rows.length === 0) return { column, stale: cleared, recomputed: 0, version: core.manifest.version, cleared };
   const message = `refresh ${column}: ${rows.length} rows`;

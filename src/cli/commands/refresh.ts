@@ -28,6 +28,11 @@ export const command: Command = {
       value: 'MODULE',
       description: 'text columns: the tokenizer module the column was embedded with',
     },
+    verify: {
+      type: 'boolean',
+      description:
+        "also recompute rows whose stored stamp does not match their source's current bytes (reads every source sample)",
+    },
     branch: BRANCH_OPTION,
     json: { ...JSON_OPTION, description: 'print the summary as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
@@ -55,6 +60,7 @@ export const command: Command = {
         ...(model !== undefined ? { model } : {}),
         ...(str(ctx, 'batch-size') !== undefined ? { batchSize: int(ctx, 'batch-size', 'refresh', 4, 1) } : {}),
         ...(tokenizer ? { tokenizer } : {}),
+        ...(flag(ctx, 'verify') ? { verify: true } : {}),
         signal: ctx.signal,
         onProgress: (p) => bar.update(p.done, p.total),
       });

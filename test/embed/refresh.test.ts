@@ -148,6 +148,25 @@ describe('refresh of an embedding column (per-row lineage)', () => {
     expect(maxRelDiff((await byId(ds)).get(6)!, ref)).toBeLessThan(1e-4);
   });
 
+  it('a column derived from an embedding goes stale with it and waits for it to be refreshed', async () => {
+    await using ds = await embedded(mem(), images.slice(0, 8));
+    const norm = (r: Readonly<Record<string, unknown>>) => Math.hypot(...((r.embedding as Float32Array | null) ?? []));
+    await ds.derive('norm', norm, { persist: true, inputs: ['embedding'], version: 'norm@1' });
+    const fresh = await small(7777);
+    await ds.update({ id: 3 }, { image: fresh });
+    const pos = (await ds.rowPosition(3))!;
+    expect(await ds.staleRows('embedding')).toEqual([pos]);
+    expect(await ds.staleRows('norm')).toEqual([pos]);
+    expect(staleColumns(await ds.row(pos))).toEqual(['embedding', 'norm']);
+    // norm cannot be computed from a stale embedding: it waits
+    expect(await ds.refresh('norm')).toMatchObject({ stale: 1, recomputed: 0, waiting: 1 });
+    expect(await ds.refresh('embedding')).toMatchObject({ recomputed: 1 });
+    expect(await ds.refresh('norm')).toMatchObject({ stale: 1, recomputed: 1, waiting: 0 });
+    const row = await ds.row(pos);
+    expect(staleColumns(row)).toEqual([]);
+    expect(row.norm).toBeCloseTo(Math.hypot(...(row.embedding as Float32Array)), 5);
+  });
+
   it('refuses a model whose sha256 is not the lineage one (CONFLICT)', async () => {
     await using ds = await embedded(mem(), images.slice(0, 4));
     await ds.append({ image: images[4], id: 4 });

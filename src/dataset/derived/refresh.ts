@@ -24,6 +24,8 @@ export interface RefreshSummary {
   readonly version: number;
   /** Of `stale`, rows whose value was written by hand, cleared in a commit of their own first. */
   readonly cleared: number;
+  /** Of `stale`, rows left stale because one of their inputs is a stale derived value: refresh that column first. */
+  readonly waiting?: number;
 }
 
 /**

@@ -5,7 +5,7 @@ import { ProgressClock, type Progress } from '../../progress.js';
 import { STRATA_VERSION } from '../../version.js';
 import type { DatasetCore } from '../core.js';
 import { assertNoPending, clearHandWritten, type RefreshSummary } from '../derived/refresh.js';
-import { stampColumn, stampColumnName, stampSample, stampsOf, staleRows } from '../derived/row-lineage.js';
+import { stampColumn, stampColumnName, stampSample, stampsOf, staleMask, staleRows } from '../derived/row-lineage.js';
 import { codecFor, normalizeSpec } from '../htypes/index.js';
 import { type ColumnSpecInput, isHiddenColumn, validateColumnName } from '../schema.js';
 
@@ -155,8 +155,13 @@ export async function refreshDerived(
     });
   }
   const cleared = await clearHandWritten(core, column, options);
-  const rows = await staleRows(core, column, options.signal);
-  if (rows.length === 0) return { column, stale: cleared, recomputed: 0, version: core.manifest.version, cleared };
+  // rows whose input is itself a stale derived value wait (stay stale) until that input is refreshed
+  const inputMasks = await Promise.all(lineage.inputs.map((c) => staleMask(core, c, options.signal)));
+  const stale = await staleRows(core, column, options.signal);
+  const rows = stale.filter((r) => !inputMasks.some((m) => m?.[r] === 1));
+  const waiting = stale.length - rows.length;
+  if (rows.length === 0)
+    return { column, stale: stale.length, recomputed: 0, version: core.manifest.version, cleared, waiting };
   const message = `refresh ${column}: ${rows.length} rows`;
   const version = await inOneCommit(core, options.signal, message, async () => {
     const values = await compute(core, fn, lineage.inputs, rows, options, `refresh ${column}`);
@@ -167,7 +172,7 @@ export async function refreshDerived(
       lineage: { ...lineage, updatedAt: new Date().toISOString() },
     });
   });
-  return { column, stale: rows.length, recomputed: rows.length, version, cleared };
+  return { column, stale: stale.length, recomputed: rows.length, version, cleared, waiting };
 }
 
 function checkInputs(core: DatasetCore, name: string, given: readonly string[] | undefined): string[] {

@@ -225,6 +225,20 @@ async function updatedRow(
     changed.add(name);
     if (core.isMedia(name)) changed.add(infoColumnName(name));
   }
+  // derived columns to clear: those computed from a changed column, or from one cleared here (a
+  // column derived from an embedding loses its value with the embedding), to a fixpoint
+  const cleared = new Set<string>(clear);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const c of core.manifest.columns) {
+      if (changed.has(c.name) || cleared.has(c.name) || c.meta.lineage === undefined) continue;
+      const inputs = lineageInputs(c.meta);
+      if (inputs === undefined || inputs.some((i) => changed.has(i) || cleared.has(i))) {
+        cleared.add(c.name);
+        grew = true;
+      }
+    }
+  }
   const out: Encoded = {};
   for (const c of core.manifest.columns) {
     if (changed.has(c.name)) {
@@ -232,8 +246,7 @@ async function updatedRow(
       continue;
     }
     const lineage = c.meta.lineage;
-    const inputs = lineage ? lineageInputs(c.meta) : undefined;
-    if (lineage && (inputs === undefined || inputs.some((i) => changed.has(i)) || clear?.has(c.name))) {
+    if (cleared.has(c.name)) {
       out[c.name] = undefined;
       continue;
     }

@@ -512,8 +512,8 @@ export class Dataset {
    * Changes the rows `selector` picks as one commit: `changes` (values for some columns, or a
    * function of the decoded row returning them) are validated like `append`, then each row's new
    * copy is appended — it keeps its row id and moves to the end of the dataset — and the old row is
-   * deleted. Returns how many rows changed. Derived columns (embeddings) of a changed source column
-   * lose their value until their job fills it again.
+   * deleted. Returns how many rows changed. Derived columns (embeddings, `derive` columns) of a
+   * changed input lose their value — reads say stale — until `refresh(column)` fills it again.
    */
   async update(selector: RowSelector, changes: RowChanges, options: { signal?: AbortSignal } = {}): Promise<number> {
     this.assertWholeDataset('update');

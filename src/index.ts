@@ -127,6 +127,9 @@ export {
   defineSchema,
 } from './dataset/row-types.js';
 export type { FormatOptions } from './dataset/ops/format.js';
+export type { DeriveFn, DeriveOptions, DerivedLineage } from './dataset/ops/derive.js';
+export type { RefreshColumnOptions, RefreshSummary } from './dataset/derived/refresh.js';
+export { STALE_COLUMNS, staleColumns, type OnStale } from './dataset/derived/row-lineage.js';
 export {
   BATCH_DTYPES,
   BATCH_FITS,
@@ -174,6 +177,9 @@ export {
   IMAGENET_STD,
   INDEX_KINDS,
   createIndex,
+  refreshEmbedding,
+  type RefreshEmbeddingOptions,
+  type RefreshEmbeddingSummary,
   type EmbedOptions,
   type EmbedSummary,
   type EmbedFailure,

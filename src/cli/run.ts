@@ -22,6 +22,10 @@ export const COMMANDS = {
   tags: { summary: 'list tags', load: () => import('./commands/tags.js') },
   branch: { summary: 'create, list or --delete branches', load: () => import('./commands/branch.js') },
   embed: { summary: 'compute an embedding column with an ONNX model', load: () => import('./commands/embed.js') },
+  refresh: {
+    summary: 'recompute the stale rows of a derived (embedding) column',
+    load: () => import('./commands/refresh.js'),
+  },
   search: { summary: 'nearest neighbours in an embedding column', load: () => import('./commands/search.js') },
   apply: { summary: 'validate and register feature definitions', load: () => import('./commands/apply.js') },
   materialize: {

@@ -11,6 +11,7 @@ import { codecFor } from './htypes/index.js';
 import { LinkResolver } from './links.js';
 import type { OpenStorageOptions } from '../storage/open.js';
 import { type ColumnSpec, infoColumnName, isHiddenColumn } from './schema.js';
+import { type OnStale, maskStale } from './derived/row-lineage.js';
 import { STRATA_VERSION } from '../version.js';
 import type { VersionSummary } from './read.js';
 import { writeScope } from './write-scope.js';
@@ -26,6 +27,8 @@ export interface CoreOptions {
   readonly links?: OpenStorageOptions;
   /** The version key space commits go to (main or a branch). Default main. */
   readonly ref?: Ref;
+  /** Reads of a stale derived value (see derived/row-lineage.ts): null (default) or CONFLICT. */
+  readonly onStale?: OnStale;
 }
 
 export type { VersionSummary } from './read.js';
@@ -160,6 +163,7 @@ export class DatasetCore {
       const row = rows[j];
       out[j] = codec.decode(await reader.sample(row, signal), { column: name, row, dtype: c.dtype, meta: c.meta });
     }
+    await maskStale(this, name, rows, out, this.options.onStale ?? 'null', signal);
     return out;
   }
 
@@ -188,6 +192,7 @@ export class DatasetCore {
         out[row] = codec.decode(run.samples[j], { column: name, row, dtype: c.dtype, meta: c.meta });
       }
     }
+    await maskStale(this, name, null, out, this.options.onStale ?? 'null', signal);
     return out;
   }
 

@@ -84,6 +84,9 @@ import {
   readSavedView,
   writeSavedView,
 } from './ops/saved-views.js';
+import { type DeriveFn, type DeriveOptions, derive, refreshDerived } from './ops/derive.js';
+import { type RefreshColumnOptions, type RefreshSummary, refresherFor } from './derived/refresh.js';
+import { type OnStale, markStale, staleAt, staleRows, verifyStamps } from './derived/row-lineage.js';
 import { type ColumnSpec, type ColumnSpecInput, type Schema, infoColumnName, validateColumnName } from './schema.js';
 import { type Batch, type BatchesOptions, batches } from './batches/index.js';
 import { bindCore } from './internal.js';
@@ -129,6 +132,12 @@ export interface OpenOptions extends OpenStorageOptions {
    * Default: this dataset's own `s3`/`local`/`http` options.
    */
   readonly links?: OpenStorageOptions;
+  /**
+   * Reads of a stale derived value (an embedding or derive column whose inputs changed, or a row
+   * appended, after it was computed): 'null' (default) reads null and lists the column in
+   * `staleColumns(row)`; 'error' throws CONFLICT naming the row. See `refresh(column)`.
+   */
+  readonly onStale?: OnStale;
   readonly signal?: AbortSignal;
 }
 
@@ -507,7 +516,10 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
   /** Row i of this view: tabular values decoded, media as lazy cells. */
   async row(i: number, options: { signal?: AbortSignal } = {}): Promise<R> {
     const frame = await this.frame(options.signal);
-    return (await rowsAt(this.core, frame, viewColumns(this.plan), [this.checkRow(i, frame)], options.signal))[0] as R;
+    const j = this.checkRow(i, frame);
+    const row = (await rowsAt(this.core, frame, viewColumns(this.plan), [j], options.signal))[0];
+    markStale(row, (await staleAt(this.core, this.storedColumns(), [frame.rows[j]], options.signal))[0]);
+    return row as R;
   }
 
   /** All values of one column in this view. */
@@ -524,9 +536,13 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
     const size = options.batchSize ?? 1024;
     const frame = await this.frame(options.signal);
     const cols = viewColumns(this.plan);
+    const stored = this.storedColumns();
     for (let s = 0; s < frame.rows.length; s += size) {
       const positions = identity(Math.min(frame.rows.length, s + size)).subarray(s);
-      yield (await rowsAt(this.core, frame, cols, positions, options.signal)) as R[];
+      const batch = await rowsAt(this.core, frame, cols, positions, options.signal);
+      const stale = await staleAt(this.core, stored, frame.rows.subarray(s, s + positions.length), options.signal);
+      batch.forEach((row, j) => markStale(row, stale[j]));
+      yield batch as R[];
     }
   }
 
@@ -777,8 +793,8 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
    * Changes the rows `selector` picks as one commit: `changes` (values for some columns, or a
    * function of the decoded row returning them) are validated like `append`, then each row's new
    * copy is appended — it keeps its row id and moves to the end of the dataset — and the old row is
-   * deleted. Returns how many rows changed. Derived columns (embeddings) of a changed source column
-   * lose their value until their job fills it again.
+   * deleted. Returns how many rows changed. Derived columns (embeddings, `derive` columns) of a
+   * changed input lose their value — reads say stale — until `refresh(column)` fills it again.
    */
   async update(selector: RowSelector, changes: RowChanges, options: { signal?: AbortSignal } = {}): Promise<number> {
     this.assertWholeDataset('update');
@@ -886,9 +902,49 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
   }
 
   /** Re-reads the latest version of this branch (after another writer committed). */
-  async refresh(options: { signal?: AbortSignal } = {}): Promise<this> {
-    this.core.setManifest(await readLatestAnyManifest(this.core.storage, options.signal, this.core.ref));
+  async refresh(options?: { signal?: AbortSignal }): Promise<this>;
+  /**
+   * Recomputes the stale rows of derived column `column` (see derived/refresh.ts, ops/derive.ts):
+   * rows whose inputs changed, appended rows, values written by hand; one commit. Embedding
+   * columns run the embedding job on just those rows (options of `refreshEmbedding`).
+   */
+  async refresh(column: string, options?: RefreshColumnOptions): Promise<RefreshSummary>;
+  async refresh(
+    arg: string | { signal?: AbortSignal } = {},
+    options: RefreshColumnOptions = {},
+  ): Promise<this | RefreshSummary> {
+    if (typeof arg === 'string') {
+      this.assertWholeDataset('refresh');
+      if ((this.columnMeta(arg).lineage as { kind?: string } | undefined)?.kind === 'strata.derived')
+        return refreshDerived(this.core, arg, options);
+      return refresherFor<Dataset>(this.core, arg)(this, arg, options);
+    }
+    this.core.setManifest(await readLatestAnyManifest(this.core.storage, arg?.signal, this.core.ref));
     return this;
+  }
+
+  /**
+   * Computes column `name` from the `inputs` columns with `fn` and writes it with lineage (inputs,
+   * a fingerprint of `fn`) and per-row lineage, as one commit (ops/derive.ts). After updates or
+   * appends, `refresh(name)` recomputes exactly the stale rows; reads of a stale value say so.
+   */
+  derive(name: string, fn: DeriveFn, options: DeriveOptions): Promise<RefreshSummary> {
+    this.assertWholeDataset('derive');
+    return derive(this.core, name, fn, options);
+  }
+
+  /**
+   * Positions of the rows whose value of derived `column` is stale (empty for other columns).
+   * With `verify`, also rows whose stamp does not match the inputs' current bytes (a writer that
+   * bypassed per-row lineage; reads every input sample): see derived/row-lineage.ts.
+   */
+  async staleRows(column: string, options: { verify?: boolean; signal?: AbortSignal } = {}): Promise<number[]> {
+    this.core.columnManifest(column);
+    const stale = new Set(await staleRows(this.core, column, options.signal));
+    if (options.verify) for (const p of await verifyStamps(this.core, column, options.signal)) stale.add(p);
+    const out: number[] = [];
+    this.rows().forEach((p, i) => stale.has(p) && out.push(i));
+    return out;
   }
 
   /** Another version of this branch (time travel), sharing storage and cache. */
@@ -1058,6 +1114,13 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
     return new Dataset<T>(this.core, plan);
   }
 
+  /** The view's columns that are stored columns under their own names (the ones with per-row lineage). */
+  private storedColumns(): string[] {
+    return viewColumns(this.plan)
+      .filter((c) => c.kind === 'stored' && c.name === c.source)
+      .map((c) => c.name);
+  }
+
   private frame(signal?: AbortSignal): Promise<Frame> {
     return this.plan.rows.resolve(this.core, signal);
   }
@@ -1128,5 +1191,6 @@ function coreOptions(options: OpenOptions): CoreOptions {
     maxCommitAttempts: options.maxCommitAttempts,
     commitTimeoutMs: options.commitTimeoutMs,
     links: options.links ?? { s3: options.s3, local: options.local, http: options.http },
+    onStale: options.onStale,
   };
 }

@@ -48,8 +48,11 @@ export function infoColumnName(column: string): string {
   return `${column}${INFO_SUFFIX}`;
 }
 
+/** The suffix of the hidden per-row lineage ("stamp") column of a derived column (see derived/row-lineage.ts). */
+export const LINEAGE_SUFFIX = '.__lineage';
+
 export function isHiddenColumn(name: string): boolean {
-  return name.endsWith(INFO_SUFFIX);
+  return name.endsWith(INFO_SUFFIX) || name.endsWith(LINEAGE_SUFFIX);
 }
 
 /** Names that would collide with JavaScript object machinery when rows are plain objects. */
@@ -65,7 +68,7 @@ export function validateColumnName(name: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_\-./ ]{0,127}$/.test(name) || isHiddenColumn(name)) {
     throw new StrataError('INVALID_ARGUMENT', `column name ${JSON.stringify(name)} is not allowed`, {
       column: name,
-      hint: `start with a letter or _, use letters, digits, _ - . / or space, at most 128 characters, not ending in ${INFO_SUFFIX}`,
+      hint: `start with a letter or _, use letters, digits, _ - . / or space, at most 128 characters, not ending in ${INFO_SUFFIX} or ${LINEAGE_SUFFIX}`,
     });
   }
 }

@@ -54,6 +54,7 @@ export {
   type Pooling,
 } from './lineage.js';
 export { type JobFrames } from './video.js';
+export { refreshEmbedding, type RefreshEmbeddingOptions, type RefreshEmbeddingSummary } from './refresh.js';
 export {
   search,
   searchDataset,

@@ -1,5 +1,5 @@
 import type { Dataset } from '../dataset/dataset.js';
-import { StrataError } from '../errors.js';
+import { StrataError, isStrataError } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
 import {
   chooseOutput,
@@ -13,6 +13,8 @@ import { planRows, rangesText, shardFailuresKey, withShardFailures, type RowRang
 import { RateMeter, type EmbeddedSample } from './pipeline.js';
 import { shardLabel, type Shard } from '../shard.js';
 import { l2normalize, pool } from './video.js';
+import { UNREADABLE_STAMP, stampColumnName } from '../dataset/derived/row-lineage.js';
+import { addStampColumn, datasetStamps } from '../dataset/derived/for-jobs.js';
 
 /** Where an embedding job writes: the column, its lineage, and the rows already there. */
 export interface OutputPlan {
@@ -55,7 +57,8 @@ export async function planOutput(
   );
   const column = choice.column;
   const timestampsColumn = identity.pooling === 'none' ? `${column}_timestamps` : undefined;
-  const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn });
+  const rowLineage = stampColumnName(column);
+  const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn, rowLineage });
   const rows = await planRows(ds, choice.existing ? column : undefined, shard);
   const total = rows.todo.reduce((n, [a, b]) => n + b - a, 0);
   const storedLength = choice.existing ? await ds.storedLength(column) : 0;
@@ -130,6 +133,8 @@ export class OutputWriter {
   /** Row ranges written since the last commit. */
   private pendingRanges: [number, number][] = [];
   private readonly meter: RateMeter;
+  /** Stamps of rows read but not written yet, recorded by the source (see `stamps`). */
+  readonly knownStamps = new Map<number, string>();
 
   constructor(
     private readonly ds: Dataset,
@@ -143,6 +148,30 @@ export class OutputWriter {
     this.committedRows = this.written = plan.resumedFrom;
     this.meter = new RateMeter(plan.total);
     if (!plan.existing) addOutputColumns(ds, plan, dim, this.lineage);
+  }
+
+  /**
+   * Stamps (per-row lineage) of rows [row, row + n): those the source recorded in `knownStamps`
+   * while reading the samples, else from the source column's stored samples.
+   */
+  private async stamps(row: number, n: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let r = row; r < row + n; r++) {
+      const known = this.knownStamps.get(r);
+      this.knownStamps.delete(r);
+      out.push(known ?? (await this.storedStamp(r)));
+    }
+    return out;
+  }
+
+  /** The stamp of row `r` from its stored source sample; a damaged one (its failure is recorded) stamps as unreadable. */
+  private async storedStamp(r: number): Promise<string> {
+    try {
+      return (await datasetStamps(this.ds, [this.identity.sourceColumn], [r]))[0];
+    } catch (err) {
+      if (isStrataError(err, 'CORRUPT')) return UNREADABLE_STAMP;
+      throw err;
+    }
   }
 
   async write(samples: readonly EmbeddedSample[]): Promise<void> {
@@ -191,6 +220,7 @@ export class OutputWriter {
       while (j < samples.length && samples[j].row === samples[j - 1].row + 1) j++;
       const row = samples[i].row;
       await this.ds.fillRows(this.plan.column, row, values.slice(i, j));
+      if (this.lineage.rowLineage) await this.ds.fillRows(this.lineage.rowLineage, row, await this.stamps(row, j - i));
       if (this.plan.timestampsColumn) await this.ds.fillRows(this.plan.timestampsColumn, row, times.slice(i, j));
       const last = this.pendingRanges.at(-1);
       if (last && last[1] === row) last[1] = row + j - i;
@@ -260,12 +290,16 @@ export class OutputWriter {
   }
 }
 
-/** Adds the output column (and the frame timestamps column) with its lineage, in the pending transaction. */
+/**
+ * Adds the output column (and the frame timestamps column) with its lineage, and its per-row
+ * lineage (stamp) column, in the pending transaction.
+ */
 export function addOutputColumns(ds: Dataset, plan: OutputPlan, dim: number, lineage: EmbeddingLineage): void {
   if (plan.timestampsColumn) {
     ds.addColumn(plan.column, { htype: 'generic', dtype: 'float32', shape: [-1, dim] });
     ds.addColumn(plan.timestampsColumn, { htype: 'generic', dtype: 'float64', shape: [-1] });
   } else ds.addColumn(plan.column, { htype: 'embedding', dim });
+  if (lineage.rowLineage) addStampColumn(ds, plan.column, [lineage.sourceColumn]);
   ds.setColumnMeta(plan.column, { lineage });
 }
 

@@ -1,10 +1,13 @@
 import type { Dataset } from '../dataset/dataset.js';
 import { isStrataError } from '../errors.js';
+import { stampOf } from '../dataset/derived/row-lineage.js';
 
 /** One source cell of the column being embedded. */
 export interface SourceItem {
   readonly row: number;
   readonly cell: unknown;
+  /** The row's per-row lineage stamp, when the source read its stored sample (see stampOf). */
+  readonly stamp?: string;
 }
 
 /**
@@ -24,7 +27,7 @@ export async function* imageBytes(
   let row = start;
   try {
     for await (const run of ds.scanSamples(column, { start, end, signal, prefetchChunks: 1 })) {
-      for (const s of run.samples) yield { row: row++, cell: s ? s.bytes : null };
+      for (const s of run.samples) yield { row: row++, cell: s ? s.bytes : null, stamp: stampOf([s]) };
     }
   } catch (err) {
     if (!isStrataError(err, 'CORRUPT')) throw err;

@@ -152,10 +152,13 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     const tRun = performance.now();
     try {
       stats = await runPipeline({
-        source: overRanges(plan.todo, (start, end) =>
-          spec.htype === 'image'
-            ? imageBytes(ds, column, start, end, options.signal)
-            : cells(ds, column, start, end, options.signal),
+        source: recordStamps(
+          overRanges(plan.todo, (start, end) =>
+            spec.htype === 'image'
+              ? imageBytes(ds, column, start, end, options.signal)
+              : cells(ds, column, start, end, options.signal),
+          ),
+          writer.knownStamps,
         ),
         prepare: (item) => prepareSample(item, pre, frames, options.signal),
         concurrency: decodeConcurrency,
@@ -187,6 +190,17 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
   } finally {
     if (worker) await (await worker.catch(() => undefined))?.close();
     await model.close();
+  }
+}
+
+/** The items of `source`, recording the stamps it read (per-row lineage) for the writer. */
+async function* recordStamps(
+  source: AsyncIterable<SourceItem>,
+  stamps: Map<number, string>,
+): AsyncGenerator<SourceItem> {
+  for await (const item of source) {
+    if (item.stamp !== undefined) stamps.set(item.row, item.stamp);
+    yield item;
   }
 }
 

@@ -64,6 +64,12 @@ export interface EmbeddingLineage extends LineageIdentity {
   /** Per-frame columns ('none' pooling): the name of the timestamps column. */
   readonly timestampsColumn?: string;
   /**
+   * The hidden per-row lineage column (`<column>.__lineage`, see src/dataset/derived/row-lineage.ts):
+   * each row's stamp of the source sample it was computed from. Absent on columns created before
+   * per-row lineage existed (their rows are never reported stale).
+   */
+  readonly rowLineage?: string;
+  /**
    * Set once a sharded run (EmbedOptions.shard) has written the column. Shards never update the
    * lineage (it is shared: they would collide), so from then on `rowsWritten`, `failureCount` and
    * `failures` cover unsharded runs only; each shard records its failures under `failures i/n`.
@@ -73,7 +79,7 @@ export interface EmbeddingLineage extends LineageIdentity {
 
 export function newLineage(
   identity: LineageIdentity,
-  extra: { uri: string; inputDims: readonly number[]; dim: number; timestampsColumn?: string },
+  extra: { uri: string; inputDims: readonly number[]; dim: number; timestampsColumn?: string; rowLineage?: string },
 ): EmbeddingLineage {
   const now = new Date().toISOString();
   return {
@@ -88,6 +94,7 @@ export function newLineage(
     rowsWritten: 0,
     failures: [],
     ...(extra.timestampsColumn ? { timestampsColumn: extra.timestampsColumn } : {}),
+    ...(extra.rowLineage ? { rowLineage: extra.rowLineage } : {}),
   };
 }
 

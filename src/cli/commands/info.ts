@@ -2,7 +2,7 @@ import type { Command } from '../command.js';
 import { flag } from '../command.js';
 import { formatBytes, json, table } from '../format.js';
 import { JSON_OPTION, VERSION_OPTION, openDataset } from '../open.js';
-import { INFO_SUFFIX } from '../../dataset/schema.js';
+import { INFO_SUFFIX, LINEAGE_SUFFIX } from '../../dataset/schema.js';
 
 export interface ColumnInfo {
   readonly name: string;
@@ -36,7 +36,10 @@ export const command: Command = {
         const info = byName.get(`${name}${INFO_SUFFIX}`);
         const stats = await ds.columnStats(name, { signal: ctx.signal });
         const infoBytes = info ? (await ds.columnStats(info.name, { signal: ctx.signal })).bytes : 0;
-        const bytes = stats.bytes + infoBytes;
+        // a derived column's per-row lineage (stamps) counts with it
+        const stamps = byName.get(`${name}${LINEAGE_SUFFIX}`);
+        const stampBytes = stamps ? (await ds.columnStats(stamps.name, { signal: ctx.signal })).bytes : 0;
+        const bytes = stats.bytes + infoBytes + stampBytes;
         columns.push({
           name,
           htype: c.htype,

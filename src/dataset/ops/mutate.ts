@@ -2,6 +2,7 @@ import { StrataError, throwIfAborted } from '../../errors.js';
 import type { Sample } from '../../format/chunk.js';
 import type { DatasetCore } from '../core.js';
 import { codecFor } from '../htypes/index.js';
+import { lineageInputs } from '../derived/row-lineage.js';
 import { infoColumnName, isHiddenColumn } from '../schema.js';
 import { type RowMatch, type RowPredicate, filterRows } from '../verbs/filter.js';
 
@@ -206,7 +207,9 @@ async function writeUpdates(
 
 /**
  * The stored samples of row `pos` with `changes` encoded over them. Derived columns computed from
- * a changed column are left without a value (the job that derives them fills it again).
+ * a changed column (their lineage's `sourceColumn` or `inputs`), and those in `clear`, are left
+ * without a value (the job that derives them fills it again); so is the per-row lineage (stamp)
+ * of a derived column written by hand.
  */
 async function updatedRow(
   core: DatasetCore,
@@ -214,6 +217,7 @@ async function updatedRow(
   changes: Readonly<Record<string, unknown>>,
   pendingMeta: Map<string, Record<string, unknown>>,
   signal?: AbortSignal,
+  clear?: ReadonlySet<string>,
 ): Promise<Encoded> {
   const fresh = await core.encodeRow(changes, pos, pendingMeta);
   const changed = new Set<string>();
@@ -221,14 +225,28 @@ async function updatedRow(
     changed.add(name);
     if (core.isMedia(name)) changed.add(infoColumnName(name));
   }
+  // derived columns to clear: those computed from a changed column, or from one cleared here (a
+  // column derived from an embedding loses its value with the embedding), to a fixpoint
+  const cleared = new Set<string>(clear);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const c of core.manifest.columns) {
+      if (changed.has(c.name) || cleared.has(c.name) || c.meta.lineage === undefined) continue;
+      const inputs = lineageInputs(c.meta);
+      if (inputs === undefined || inputs.some((i) => changed.has(i) || cleared.has(i))) {
+        cleared.add(c.name);
+        grew = true;
+      }
+    }
+  }
   const out: Encoded = {};
   for (const c of core.manifest.columns) {
     if (changed.has(c.name)) {
       out[c.name] = fresh[c.name] ?? null;
       continue;
     }
-    const lineage = c.meta.lineage as { sourceColumn?: string } | undefined;
-    if (lineage && (lineage.sourceColumn === undefined || changed.has(lineage.sourceColumn))) {
+    const lineage = c.meta.lineage;
+    if (cleared.has(c.name)) {
       out[c.name] = undefined;
       continue;
     }
@@ -242,6 +260,23 @@ async function decodedRow(core: DatasetCore, pos: number, signal?: AbortSignal):
   const out: Record<string, unknown> = {};
   for (const c of core.visibleColumns()) out[c] = (await core.readCells(c, [pos], signal))[0];
   return out;
+}
+
+/**
+ * Rewrites the rows at `positions` (same values and row ids, moved to the end) with the columns in
+ * `clear` left without a value, in the pending transaction (see `refresh`: values of a derived
+ * column written by hand, which fills cannot overwrite).
+ */
+export async function clearValues(
+  core: DatasetCore,
+  positions: readonly number[],
+  clear: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const pendingMeta = new Map<string, Record<string, unknown>>();
+  const encoded: Encoded[] = [];
+  for (const p of positions) encoded.push(await updatedRow(core, p, {}, pendingMeta, signal, clear));
+  await writeUpdates(core, positions, encoded, pendingMeta);
 }
 
 /** Runs `write` on a fresh transaction and commits it; on any failure nothing is published. */

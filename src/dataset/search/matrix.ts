@@ -1,6 +1,8 @@
 /** An embedding column's vectors as one matrix, loaded once per version. */
 import { StrataError, throwIfAborted } from '../../errors.js';
 import type { DatasetReader, VersionSummary } from '../read.js';
+import { staleMask } from '../derived/row-lineage.js';
+import { coreOf } from '../internal.js';
 
 /** One result: `row` is the dataset row number; score as in exact search (cosine/dot: higher, l2: distance). */
 export interface DatasetHit {
@@ -60,5 +62,13 @@ async function readMatrix(ds: DatasetReader, column: string, signal?: AbortSigna
       count++;
     }
   }
+  // a stale vector (its input changed, or it was written by hand) is never a hit: see derived/row-lineage.ts
+  const stale = await staleMask(coreOf(ds), column, signal);
+  if (stale)
+    for (let r = 0; r < rows; r++)
+      if (stale[r] && valid[r]) {
+        valid[r] = 0;
+        count--;
+      }
   return { dim, rows, vectors, valid, allValid: count === rows };
 }

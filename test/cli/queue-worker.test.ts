@@ -13,7 +13,11 @@ import { Dataset } from '../../src/dataset/dataset.js';
 import { sampleImages, tinyModel, type TinyModel } from '../embed/fixtures/data.js';
 import { REDIS_SKIP, RedisServer } from '../helpers/redis-server.js';
 import { collect } from '../helpers/child-process.js';
+import { generateSampleData } from '../../datasets/generate.js';
+import { SqliteOnlineStore, watermarkKey } from '../../src/online/index.js';
+import { dumpStore } from '../online/stores.js';
 import { errorCode, startStrata, strata } from './run-cli.js';
+import { eventRepoYaml, makeEventRepo } from './fixtures/event-repo.js';
 
 const TASKS = 40;
 const suite = REDIS_SKIP ? describe.skip : describe;
@@ -80,17 +84,18 @@ async function until(ok: () => boolean, what: string, limitMs = 60_000): Promise
   }
 }
 
-suite('strata worker (BullMQ on redis-server)', () => {
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'strata-cli-queue-'));
-    model = await tinyModel(dir, 'tiny', { seed: 7, inputSize: 32, dim: 8 });
-    redis = await RedisServer.start();
-  }, 60_000);
-  afterAll(async () => {
-    await redis?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+beforeAll(async () => {
+  if (REDIS_SKIP) return;
+  dir = await mkdtemp(join(tmpdir(), 'strata-cli-queue-'));
+  model = await tinyModel(dir, 'tiny', { seed: 7, inputSize: 32, dim: 8 });
+  redis = await RedisServer.start();
+}, 60_000);
+afterAll(async () => {
+  await redis?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
+suite('strata worker (BullMQ on redis-server)', () => {
   it('2 workers, 40 tasks enqueued twice, one worker SIGKILLed mid-task: each task done once, column equals one process', async () => {
     const ref = await makeDataset('ref.strata');
     const queued = await makeDataset('queued.strata');
@@ -184,4 +189,38 @@ suite('strata worker (BullMQ on redis-server)', () => {
     expect(bad.code).toBe(2);
     expect(errorCode(bad.stderr)).toBe('INVALID_ARGUMENT');
   }, 60_000);
+});
+
+suite('strata materialize --queue (BullMQ on redis-server)', () => {
+  const VIEWS = ['user_activity', 'user_last'];
+  const RANGE = ['--start', '2024-01-01T00:00:00Z', '--end', '2024-01-04T00:00:00Z'];
+  beforeAll(async () => {
+    await generateSampleData(join(dir, 'sample'), { images: 4, videos: 0, events: 600 });
+  }, 60_000);
+
+  it('4 tasks of a relative repo path, --job-id, one worker elsewhere with --max-tasks: the store equals one run', async () => {
+    const ref = await makeEventRepo(join(dir, 'mat_ref'), join(dir, 'sample'), eventRepoYaml('mat_ref'));
+    await makeEventRepo(join(dir, 'mat_q'), join(dir, 'sample'), eventRepoYaml('mat_q'));
+    const single = await strata(['materialize', ref, ...RANGE, '-q']);
+    expect(single.code, single.stderr).toBe(0);
+    const q = ['materialize', 'mat_q', ...RANGE, '--queue', redis.url, '--shards', '4', '--job-id', 'mat-q', '--json'];
+    const enq = await strata(q, { cwd: dir });
+    expect(enq.code, enq.stderr).toBe(0);
+    expect(JSON.parse(enq.stdout)).toEqual({ jobId: 'mat-q', queue: 'strata', tasks: 4, added: 4 });
+    const w = await strata(['worker', '--queue', redis.url, '--max-tasks', '4', '-q']);
+    expect(w.code, w.stderr).toBe(0);
+    const st = await strata(['job', 'status', 'mat-q', '--queue', redis.url, '--json']);
+    const s = JSON.parse(st.stdout) as Record<string, number>;
+    expect(s).toMatchObject({ tasks: 4, done: 4, failed: 0, waiting: 0, running: 0, runs: 4 });
+    expect(s.rows).toBeGreaterThan(0);
+    const open = (name: string) => SqliteOnlineStore.open(join(dir, name, '.strata', 'online.sqlite'));
+    const [a, b] = [await open('mat_ref'), await open('mat_q')];
+    try {
+      const state = VIEWS.map(watermarkKey);
+      expect(await dumpStore(b, VIEWS, state)).toEqual(await dumpStore(a, VIEWS, state));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 120_000);
 });

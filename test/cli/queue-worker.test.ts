@@ -172,6 +172,25 @@ suite('strata worker (BullMQ on redis-server)', () => {
     expect(await embeddings(queued)).toEqual(await embeddings(ref));
   }, 120_000);
 
+  it('a failing task is retried with backoff, then failed: job status counts it, lists the error and exits 1', async () => {
+    const uri = await makeDataset('failing.strata');
+    const w = startWorker();
+    const enq = await strata([
+      ...['embed', uri, '--column', 'image', '--model', join(dir, 'missing.onnx')],
+      ...['--queue', redis.url, '--shards', '2', '--attempts', '3', '--backoff-ms', '50', '--job-id', 'failing'],
+    ]);
+    expect(enq.code, enq.stderr).toBe(0);
+    const st = await strata(['job', 'status', 'failing', '--queue', redis.url, '--wait', '--json']);
+    expect(st.code).toBe(1);
+    const s = JSON.parse(st.stdout) as { failures: { task: string; error: string }[] } & Record<string, unknown>;
+    expect(s).toMatchObject({ tasks: 2, done: 0, failed: 2, waiting: 0, running: 0, runs: 6 });
+    expect(s.failures.map((f) => f.task).sort()).toEqual(['failing/0', 'failing/1']);
+    expect(s.failures[0].error).toContain('missing.onnx');
+    w.child.kill('SIGTERM');
+    expect((await w.done).code).toBe(0);
+    expect(w.events().filter((e) => e.event === 'failed')).toHaveLength(6);
+  }, 60_000);
+
   it('job status of an unknown job: NOT_FOUND; --queue without --shards: INVALID_ARGUMENT', async () => {
     const st = await strata(['job', 'status', 'nope', '--queue', redis.url]);
     expect(st.code).toBe(1);

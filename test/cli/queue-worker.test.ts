@@ -191,6 +191,30 @@ suite('strata worker (BullMQ on redis-server)', () => {
     expect(w.events().filter((e) => e.event === 'failed')).toHaveLength(6);
   }, 60_000);
 
+  it('SIGTERM during a task: the worker finishes it, takes no other, exits 0', async () => {
+    const uri = await makeDataset('graceful.strata');
+    const enq = await strata([
+      ...['embed', uri, '--column', 'image', '--model', model.path, '--workers', '1'],
+      ...['--queue', redis.url, '--shards', '2', '--job-id', 'graceful'],
+    ]);
+    expect(enq.code, enq.stderr).toBe(0);
+    const w = startWorker();
+    await until(() => w.events().some((e) => e.event === 'start'), 'the worker to start a task');
+    w.child.kill('SIGTERM');
+    const end = await w.done;
+    expect(end.code, end.stderr).toBe(0);
+    const started = w.events().filter((e) => e.event === 'start');
+    expect(started).toHaveLength(1);
+    expect(
+      w
+        .events()
+        .filter((e) => e.event === 'done')
+        .map((e) => e.task),
+    ).toEqual([started[0].task]);
+    const st = await strata(['job', 'status', 'graceful', '--queue', redis.url, '--json']);
+    expect(JSON.parse(st.stdout)).toMatchObject({ tasks: 2, done: 1, waiting: 1, running: 0, runs: 1 });
+  }, 60_000);
+
   it('job status of an unknown job: NOT_FOUND; --queue without --shards: INVALID_ARGUMENT', async () => {
     const st = await strata(['job', 'status', 'nope', '--queue', redis.url]);
     expect(st.code).toBe(1);

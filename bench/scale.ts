@@ -8,11 +8,16 @@
  *   fragment of one embedding column and commit at the same moment into one dataset on the loopback
  *   S3 server (the commit path of a sharded embed: fillRows + commit); the median commit wall time,
  *   rebases included. `conflicts`: commits that failed with CONFLICT (target 0).
+ * - `queue_task_overhead_ms`: per shard, the wall time of `strata embed --queue ... --shards 8` plus one
+ *   in-process `strata worker --max-tasks 8` over a local redis-server, minus the same 8 shards run
+ *   directly (`strata embed --shard i/8`, one after the other): BullMQ dispatch, the task's lock and
+ *   its result, on top of the shard's own work and commit.
  * `npx tsx bench/scale.ts [--quick]`; a table, then one JSON line last.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { buildMobileNetV2Like, writeModel } from '../datasets/models/onnx-builder.js';
 import { Dataset } from '../src/dataset/dataset.js';
@@ -21,6 +26,8 @@ import { embed } from '../src/embed/job.js';
 import { configureSharp } from '../src/media/image.js';
 import { makeJpeg } from '../test/helpers/media.js';
 import { startS3Server } from '../test/helpers/s3-server.js';
+import { RedisServer } from '../test/helpers/redis-server.js';
+import { runCli } from '../src/cli/run.js';
 
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const median = (a: readonly number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -117,6 +124,35 @@ async function shardCommits(shards: number, rowsPerFragment: number) {
   }
 }
 
+/** 8 embed shards run directly, then the same 8 through the queue and one in-process worker. */
+async function queueOverhead(dir: string, tasks: number) {
+  const uri = join(dir, 'images');
+  const model = join(dir, 'model.onnx');
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const cli = async (args: string[]) => {
+    const code = await runCli(args, { stdout: sink, stderr: sink });
+    if (code !== 0) throw new Error(`strata ${args.join(' ')} exited with ${code}`);
+  };
+  const base = ['embed', uri, '--column', 'image', '--model', model, '-q'];
+  let t0 = performance.now();
+  for (let i = 0; i < tasks; i++) await cli([...base, '--output', 'q_direct', '--shard', `${i}/${tasks}`]);
+  const directMs = performance.now() - t0;
+  const redis = await RedisServer.start();
+  try {
+    t0 = performance.now();
+    await cli([...base, '--output', 'q_queued', '--queue', redis.url, '--shards', String(tasks)]);
+    await cli(['worker', '--queue', redis.url, '--max-tasks', String(tasks), '-q']);
+    const queuedMs = performance.now() - t0;
+    const ds = await Dataset.open(uri);
+    const [a, b] = [await ds.values('q_direct'), await ds.values('q_queued')];
+    await ds.close();
+    if (b.some((v) => v === null) || a.length !== b.length) throw new Error('the queued job left rows unembedded');
+    return { directMs, queuedMs, perTaskMs: (queuedMs - directMs) / tasks };
+  } finally {
+    await redis.close();
+  }
+}
+
 export async function run(): Promise<Record<string, number>> {
   const quick = process.argv.includes('--quick');
   const count = Number(process.env.SCALE_BENCH_IMAGES ?? (quick ? 100 : 300));
@@ -129,6 +165,7 @@ export async function run(): Promise<Record<string, number>> {
     );
     const o = await shardOverhead(dir, count, rounds);
     const c = await shardCommits(64, 16);
+    const q = await queueOverhead(dir, 8);
     console.log('\n| figure | value | target |');
     console.log('|---|---|---|');
     console.log(`| images/s, one unsharded job (median of ${rounds}) | ${fmt(o.whole, 1)} | |`);
@@ -141,6 +178,9 @@ export async function run(): Promise<Record<string, number>> {
     console.log(`| commit ms, slowest shard | ${fmt(c.max, 1)} | |`);
     console.log(`| all 64 commits, wall ms | ${fmt(c.wallMs, 1)} | |`);
     console.log(`| conflicts | ${c.conflicts} | 0 |`);
+    console.log(`| 8 shards run directly, one after the other, ms | ${fmt(q.directMs, 0)} | |`);
+    console.log(`| the same 8 shards enqueued and run by one worker, ms | ${fmt(q.queuedMs, 0)} | |`);
+    console.log(`| queue_task_overhead_ms (per shard) | ${fmt(q.perTaskMs, 1)} | |`);
     return {
       images_per_s_unsharded: o.whole,
       images_per_s_sharded: o.sharded,
@@ -150,6 +190,7 @@ export async function run(): Promise<Record<string, number>> {
       commit_ms_max: c.max,
       commit_wall_ms_64: c.wallMs,
       conflicts: c.conflicts,
+      queue_task_overhead_ms: q.perTaskMs,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

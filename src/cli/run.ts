@@ -38,6 +38,8 @@ export const COMMANDS = {
     load: () => import('./commands/stream.js'),
   },
   view: { summary: 'browse a dataset in a local web page', load: () => import('./commands/view.js') },
+  worker: { summary: 'run shard tasks from a Redis work queue', load: () => import('./commands/worker.js') },
+  job: { summary: 'progress of a queued job across the fleet', load: () => import('./commands/job.js') },
 } as const satisfies Record<string, { summary: string; load: () => Promise<{ command: Command }> }>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -112,6 +114,9 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       env: io.env ?? process.env,
       cwd: io.cwd ?? process.cwd(),
     };
+    // A sharded command with --queue enqueues its shards for `strata worker` instead of running.
+    if (command.options.shard !== undefined && typeof values.queue === 'string')
+      return await (await import('./queue/enqueue.js')).enqueueCommand(command, ctx);
     return (await command.run(ctx)) ?? 0;
   } catch (e) {
     const f = describeFailure(e, command);

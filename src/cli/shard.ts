@@ -13,8 +13,33 @@ export const SHARD_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   shards: {
     type: 'string',
     value: 'N',
-    description: 'shard count of a Kubernetes Indexed Job (its completions; default $STRATA_SHARDS)',
+    description:
+      'shard count of a Kubernetes Indexed Job (its completions; default $STRATA_SHARDS), or of the tasks --queue enqueues',
     number: integerAtLeast(1),
+  },
+  queue: {
+    type: 'string',
+    value: 'URL',
+    description: 'enqueue --shards tasks on this Redis (redis://host:port) for `strata worker` instead of running',
+  },
+  'queue-name': { type: 'string', value: 'NAME', description: 'with --queue: the BullMQ queue (default strata)' },
+  'job-id': {
+    type: 'string',
+    value: 'ID',
+    description:
+      'with --queue: names the job for `strata job status` (default: the command and a hash of its arguments)',
+  },
+  attempts: {
+    type: 'string',
+    value: 'N',
+    description: 'with --queue: runs of a task before it is failed (default 3)',
+    number: integerAtLeast(1),
+  },
+  'backoff-ms': {
+    type: 'string',
+    value: 'MS',
+    description: 'with --queue: first retry delay, doubled each retry (default 1000)',
+    number: integerAtLeast(0),
   },
 };
 

@@ -45,6 +45,16 @@ export interface PositionalSpec {
 }
 
 /** What a command gets: parsed arguments, output streams and a cancellation signal. */
+/** Where a command run in-process (`CommandContext.runCommand`) writes and what it sees. */
+export interface CommandIo {
+  readonly stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Cancels the command (default: SIGINT/SIGTERM). */
+  readonly signal?: AbortSignal;
+}
+
 export interface CommandContext {
   readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
   readonly positionals: readonly string[];
@@ -58,6 +68,8 @@ export interface CommandContext {
   progress(label: string, unit?: string): ProgressBar;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
+  /** Runs another strata command in this process (argv without `strata`); resolves to its exit code. */
+  readonly runCommand: (argv: readonly string[], io: CommandIo) => Promise<number>;
 }
 
 export interface Command {

@@ -3,7 +3,14 @@
  * `commands/`), so `strata info` does not pay for ONNX Runtime or Fastify.
  */
 import { STRATA_VERSION } from '../version.js';
-import { type Command, type CommandContext, UsageError, commandHelp, parseCommandArgs } from './command.js';
+import {
+  type Command,
+  type CommandContext,
+  type CommandIo,
+  UsageError,
+  commandHelp,
+  parseCommandArgs,
+} from './command.js';
 import { ENV_HELP } from './env.js';
 import { describeFailure } from './errors.js';
 import { ProgressBar } from './progress.js';
@@ -44,14 +51,7 @@ export const COMMANDS = {
 
 export type CommandName = keyof typeof COMMANDS;
 
-export interface CliIo {
-  readonly stdout?: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr?: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly env?: NodeJS.ProcessEnv;
-  readonly cwd?: string;
-  /** Cancels the command (default: SIGINT/SIGTERM). */
-  readonly signal?: AbortSignal;
-}
+export type CliIo = CommandIo;
 
 export function mainHelp(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -113,6 +113,7 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
         new ProgressBar(label, { stream: stderr, unit, silent: values.quiet === true, json: jsonMode }),
       env: io.env ?? process.env,
       cwd: io.cwd ?? process.cwd(),
+      runCommand: runCli,
     };
     // A sharded command with --queue enqueues its shards for `strata worker` instead of running.
     if (command.options.shard !== undefined && typeof values.queue === 'string')

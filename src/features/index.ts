@@ -12,7 +12,13 @@ export {
   type StreamStats,
 } from './repo.js';
 export type { EngineOptions, PairStrategy, TileStrategy } from './engine/engine.js';
-export { defineEntity, defineSource, defineFeatureView, defineFeatureService, type DefLocation } from './definitions/define.js';
+export {
+  defineEntity,
+  defineSource,
+  defineFeatureView,
+  defineFeatureService,
+  type DefLocation,
+} from './definitions/define.js';
 export { RetrievalJob } from './retrieval/retrieval.js';
 export type { HistoricalOptions } from './retrieval/historical.js';
 export type { EntityRowsInput, DataFrameLike } from './retrieval/rows.js';

@@ -246,13 +246,27 @@ suite('strata materialize --queue (BullMQ on redis-server)', () => {
     await makeEventRepo(join(dir, 'mat_q'), join(dir, 'sample'), eventRepoYaml('mat_q'));
     const single = await strata(['materialize', ref, ...RANGE, '-q']);
     expect(single.code, single.stderr).toBe(0);
-    const q = ['materialize', 'mat_q', ...RANGE, '--queue', redis.url, '--shards', '4', '--job-id', 'mat-q', '--json'];
+    // a queue of its own: tasks other tests left waiting in the default queue are not this worker's
+    const own = ['--queue-name', 'materialize-test'];
+    const q = [
+      'materialize',
+      'mat_q',
+      ...RANGE,
+      '--queue',
+      redis.url,
+      ...own,
+      '--shards',
+      '4',
+      '--job-id',
+      'mat-q',
+      '--json',
+    ];
     const enq = await strata(q, { cwd: dir });
     expect(enq.code, enq.stderr).toBe(0);
-    expect(JSON.parse(enq.stdout)).toEqual({ jobId: 'mat-q', queue: 'strata', tasks: 4, added: 4 });
-    const w = await strata(['worker', '--queue', redis.url, '--max-tasks', '4', '-q']);
+    expect(JSON.parse(enq.stdout)).toEqual({ jobId: 'mat-q', queue: 'materialize-test', tasks: 4, added: 4 });
+    const w = await strata(['worker', '--queue', redis.url, ...own, '--max-tasks', '4', '-q']);
     expect(w.code, w.stderr).toBe(0);
-    const st = await strata(['job', 'status', 'mat-q', '--queue', redis.url, '--json']);
+    const st = await strata(['job', 'status', 'mat-q', '--queue', redis.url, ...own, '--json']);
     const s = JSON.parse(st.stdout) as Record<string, number>;
     expect(s).toMatchObject({ tasks: 4, done: 4, failed: 0, waiting: 0, running: 0, runs: 4 });
     expect(s.rows).toBeGreaterThan(0);

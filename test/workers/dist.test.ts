@@ -40,7 +40,7 @@ import { readFileSync } from 'node:fs';
 const [dist, modelPath] = process.argv.slice(2);
 const warnings = [];
 process.on('warning', (w) => warnings.push(w.code ?? w.name));
-const pool = await import(dist + '/features/pool.js');
+const pool = await import(dist + '/features/engine/pool.js');
 const codes = pool.sharedI32(5);
 codes.set([0, 1, 1, 3, 3]);
 const ts = pool.sharedF64(5);

@@ -62,7 +62,7 @@ export const command: Command = {
       target.name,
       async (job: Job<TaskData, TaskResult>) => {
         log({ event: 'start', task: job.id, attempt: job.attemptsMade + 1 });
-        const result = await runTask(job.data, ctx.env, taskSignal);
+        const result = await runTask(job.data, ctx.env, taskSignal, ctx.runCommand);
         log({ event: 'done', task: job.id, rows: result.rows, durationMs: Math.round(result.durationMs) });
         if (maxTasks > 0 && ++ran >= maxTasks) void worker.close();
         return result;

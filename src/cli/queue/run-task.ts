@@ -5,13 +5,18 @@
  */
 import { Writable } from 'node:stream';
 import { UnrecoverableError } from 'bullmq';
-import { runCli } from '../run.js';
+import type { CommandContext } from '../command.js';
 import { QUEUE_COMMANDS, type TaskData, type TaskResult, rowsOf } from './task.js';
 
 /** Environment variables that would choose another shard; the task's own shard wins anyway. */
 const SHARD_ENV = ['JOB_COMPLETION_INDEX', 'STRATA_SHARDS', 'AWS_BATCH_JOB_ARRAY_INDEX', 'AWS_BATCH_JOB_ARRAY_SIZE'];
 
-export async function runTask(task: TaskData, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<TaskResult> {
+export async function runTask(
+  task: TaskData,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  runCommand: CommandContext['runCommand'],
+): Promise<TaskResult> {
   if (!(QUEUE_COMMANDS as readonly string[]).includes(task.command))
     throw new UnrecoverableError(`task of job ${task.jobId}: unknown command ${JSON.stringify(task.command)}`);
   const out = collector();
@@ -19,13 +24,16 @@ export async function runTask(task: TaskData, env: NodeJS.ProcessEnv, signal: Ab
   const taskEnv = { ...env };
   for (const k of SHARD_ENV) delete taskEnv[k];
   const started = performance.now();
-  const code = await runCli([task.command, ...task.args, '--shard', `${task.index}/${task.count}`, '--json', '-q'], {
-    stdout: out.stream,
-    stderr: err.stream,
-    env: taskEnv,
-    cwd: task.cwd,
-    signal,
-  });
+  const code = await runCommand(
+    [task.command, ...task.args, '--shard', `${task.index}/${task.count}`, '--json', '-q'],
+    {
+      stdout: out.stream,
+      stderr: err.stream,
+      env: taskEnv,
+      cwd: task.cwd,
+      signal,
+    },
+  );
   const durationMs = performance.now() - started;
   if (code !== 0) {
     const message = `strata ${task.command} --shard ${task.index}/${task.count} exited with ${code}: ${err.text().trim().split('\n').slice(0, 5).join(' | ')}`;

@@ -46,7 +46,7 @@ export async function sql(ds: Dataset, query: string, options: SqlOptions = {}):
       });
     }
     for (const [alias, t] of Object.entries(tables)) {
-      const source = await pushdown(t, alias, parsed);
+      const source = await pushdown(t, alias, parsed, options.signal);
       const wanted = source.columns.filter((c) =>
         parsed.names.has(c.toLowerCase()) ? true : parsed.star && sqlShowable(source, c),
       );

@@ -1,5 +1,5 @@
 import type { Sample } from './chunk.js';
-import { type DType, typedView } from './dtype.js';
+import { DTYPES, type DType, typedView } from './dtype.js';
 
 /**
  * Per-chunk statistics of a scalar column, stored with the chunk's reference in a fragment file as
@@ -55,20 +55,8 @@ function prefix(s: string): string {
   return s.slice(0, end);
 }
 
-const scalarDTypes = new Set<DType>([
-  'uint8',
-  'int8',
-  'uint16',
-  'int16',
-  'uint32',
-  'int32',
-  'uint64',
-  'int64',
-  'float16',
-  'float32',
-  'float64',
-  'bool',
-]);
+/** Fixed-width element types (every dtype but string, json and bytes). */
+const scalarDTypes = new Set<DType>(DTYPES.filter((d) => d !== 'string' && d !== 'json' && d !== 'bytes'));
 
 /** Whether chunks of `dtype` get statistics (numbers, bools, strings). */
 export function hasStats(dtype: DType): boolean {

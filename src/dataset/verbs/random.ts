@@ -1,14 +1,7 @@
-/** A seeded 32-bit PRNG (mulberry32): the same seed gives the same draws on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = Math.trunc(seed) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../random.js';
+
+/** A seeded 32-bit PRNG (src/random.ts, mulberry32): the same seed gives the same draws on every platform. */
+export const seededRandom: (seed: number) => () => number = prng;
 
 /** The first `k` entries of a seeded Fisher–Yates shuffle of `items` (all of them by default); `items` is shuffled in place. */
 export function shuffle<T>(items: T[], random: () => number, k = items.length): T[] {

@@ -131,8 +131,9 @@ describe('sharded embed() in separate processes', () => {
     await fragmented(s3, uri, 96, 4); // 24 fragments: 6 per shard
     let started = 0;
     const appender = child(['append', uri, JSON.stringify(s3.options), dir, '96', String(APPENDED), '4']);
+    // 300 ms per model run: the shards' remaining 5 batches leave the appender ~1.5 s to commit beside them
     const shards = [0, 1, 2, 3].map((i) =>
-      embedChild(s3, uri, model, `${i}/4`, 100, (line) => {
+      embedChild(s3, uri, model, `${i}/4`, 300, (line) => {
         // every shard has planned its rows (its first batch is written): now append beside them
         if (line.startsWith('{"phase"') && (JSON.parse(line) as { done: number }).done === 4 && ++started === 4)
           appender.go();

@@ -3,14 +3,14 @@
  * filter by a label, open an image, click "similar", check what is shown; screenshots go to
  * test-output/. Without chromium the test is skipped outside CI and fails in CI.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/dataset/dataset.js';
 import { startViewer, type Viewer } from '../../src/serve/viewer.js';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { makeVideoDataset, makeViewerDataset } from './viewer-fixture.js';
 
 /** What these tests read of a grid card in the page (the project's TypeScript lib has no DOM). */
@@ -19,15 +19,10 @@ interface CardElement {
   querySelector(selector: string): { readonly textContent: string | null } | null;
 }
 
-const CHROMIUM = process.env.STRATA_CHROMIUM ?? '/usr/bin/chromium';
-const missing = existsSync(CHROMIUM) ? undefined : `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
-if (missing && process.env.CI) throw new Error(`browser test cannot run in CI: ${missing}`);
-if (missing) console.warn(`skipping the viewer browser test: ${missing}`);
-
 const OUT = join(process.cwd(), 'test-output');
 const ALL_THUMBS_LOADED = "[...document.querySelectorAll('#grid img')].every((i) => i.complete && i.naturalWidth > 0)";
 
-describe.skipIf(missing !== undefined)('viewer in chromium', () => {
+describe.skipIf(chromiumMissing !== undefined)('viewer in chromium', () => {
   let dir: string;
   let ds: Dataset;
   let viewer: Viewer;
@@ -42,19 +37,7 @@ describe.skipIf(missing !== undefined)('viewer in chromium', () => {
     videos = await makeVideoDataset(join(dir, 'videos'));
     videoViewer = await startViewer(videos);
     await mkdir(OUT, { recursive: true });
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchChromium(join(dir, 'profile'), { viewport: { width: 1280, height: 900 } });
   }, 120_000);
 
   afterAll(async () => {

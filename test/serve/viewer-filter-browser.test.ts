@@ -2,20 +2,16 @@
  * The viewer's filter in chromium over non-text values: the page must send back the value the server listed
  * (a boolean stays a boolean), not a string coerced to a number. Skipped without chromium outside CI.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
 import { startViewer, type Viewer } from '../../src/serve/viewer.js';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = process.env.STRATA_CHROMIUM ?? '/usr/bin/chromium';
-const missing = existsSync(CHROMIUM) ? undefined : `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
-if (missing && process.env.CI) throw new Error(`browser test cannot run in CI: ${missing}`);
-
-describe.skipIf(missing !== undefined)('viewer filter in chromium', () => {
+describe.skipIf(chromiumMissing !== undefined)('viewer filter in chromium', () => {
   let dir: string;
   let ds: Dataset;
   let viewer: Viewer;
@@ -29,11 +25,7 @@ describe.skipIf(missing !== undefined)('viewer filter in chromium', () => {
     for (let i = 0; i < 5; i++) await ds.append({ flag: i % 2 === 0, n: i * 10 });
     await ds.commit('flags');
     viewer = await startViewer(ds);
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    context = await launchChromium(join(dir, 'profile'));
   }, 120_000);
 
   afterAll(async () => {

@@ -1,18 +1,14 @@
 /** The viewer's query bar in chromium: type a SELECT, see the answer table; a bad query shows the error. */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dataset/dataset.js';
 import { startViewer, type Viewer } from '../../src/serve/viewer.js';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = process.env.STRATA_CHROMIUM ?? '/usr/bin/chromium';
-const missing = existsSync(CHROMIUM) ? undefined : `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
-if (missing && process.env.CI) throw new Error(`browser test cannot run in CI: ${missing}`);
-
-describe.skipIf(missing !== undefined)('viewer query bar in chromium', () => {
+describe.skipIf(chromiumMissing !== undefined)('viewer query bar in chromium', () => {
   let dir: string;
   let ds: Dataset;
   let viewer: Viewer;
@@ -24,11 +20,7 @@ describe.skipIf(missing !== undefined)('viewer query bar in chromium', () => {
     await ds.extend({ label: ['a', 'b', 'a', null], n: [1, 2, 3, 4] });
     await ds.commit('rows');
     viewer = await startViewer(ds);
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    context = await launchChromium(join(dir, 'profile'));
   }, 120_000);
 
   afterAll(async () => {

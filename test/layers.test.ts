@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
-/** The order of CONTRIBUTING.md (tables and workers sit beside storage; ingest and interop beside dataset). */
+/** The order of CONTRIBUTING.md (tables, workers and stats sit beside storage; ingest and interop beside dataset). */
 const LAYERS: Record<string, number> = {
   storage: 0,
   tables: 0,
   workers: 0,
+  stats: 0,
   format: 1,
   media: 2,
   dataset: 3,
@@ -36,6 +37,7 @@ describe('layers', () => {
       'storage',
       'tables',
       'workers',
+      'stats',
       'format',
       'media',
       'dataset',

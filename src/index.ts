@@ -93,6 +93,13 @@ export type { Tensor } from './dataset/htypes/index.js';
 export type { FilterArgument, RowMatch, RowPredicate } from './dataset/verbs/filter.js';
 export type { MergeResult, RowChanges, RowSelector } from './dataset/ops/mutate.js';
 export type { ColumnSummary } from './dataset/ops/describe.js';
+// column statistics and drift: mergeable across shards and runs (ds.statistics(column))
+export { ColumnStatistics } from './stats/statistics.js';
+export type { ColumnStatsJson, ColumnStatsKind, StatisticsSummary } from './stats/column.js';
+export type { DDSketchJson } from './stats/ddsketch.js';
+export type { EmbeddingStatsJson } from './stats/embedding.js';
+export type { MomentsJson } from './stats/moments.js';
+export type { DriftScores } from './stats/drift.js';
 export type { AggResult, GroupBy, GroupCount } from './dataset/verbs/group-by.js';
 export {
   AGGREGATE_OPS,

@@ -23,6 +23,7 @@ export const COMMANDS = {
   info: { summary: 'schema, length, versions and bytes per column', load: () => import('./commands/info.js') },
   head: { summary: 'print the first rows', load: () => import('./commands/head.js') },
   sql: { summary: 'run a SELECT over a dataset (DuckDB)', load: () => import('./commands/sql.js') },
+  stats: { summary: 'column statistics, and drift from a version or tag', load: () => import('./commands/stats.js') },
   versions: { summary: 'list versions (time, message, rows)', load: () => import('./commands/versions.js') },
   migrate: { summary: 'upgrade a format v1 dataset to v2', load: () => import('./commands/migrate.js') },
   tag: { summary: 'name a version (or --delete a tag)', load: () => import('./commands/tag.js') },

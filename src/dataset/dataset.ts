@@ -101,6 +101,8 @@ import type {
   VersionSummary,
 } from './read.js';
 import { columnInfo, fragmentCoverage, readSamples, scanSamples } from './reading.js';
+import { columnStatistics } from './ops/statistics.js';
+import type { ColumnStatistics } from '../stats/statistics.js';
 import type {
   FromTableOptions,
   SqlOptions,
@@ -493,6 +495,15 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
   /** Rows per value of a column (null included), most frequent first. */
   valueCounts(column: keyof R & string, options: { signal?: AbortSignal } = {}): Promise<GroupCount[]> {
     return valueCounts(this.plan, column, options.signal);
+  }
+
+  /**
+   * Mergeable statistics of a column over this view's rows (numbers: moments, quantiles, distinct
+   * count; text, labels, booleans: frequent values; embeddings: norms, mean vector, sketches), to
+   * summarise or to compare with another version's or view's: `cur.driftFrom(ref)`.
+   */
+  statistics(column: keyof R & string, options: { signal?: AbortSignal } = {}): Promise<ColumnStatistics> {
+    return columnStatistics(this.plan, this.schema[column], column, options.signal);
   }
 
   describe(options: { signal?: AbortSignal } = {}): Promise<ColumnSummary[]> {

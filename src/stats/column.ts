@@ -115,7 +115,7 @@ export function mergeColumnStats(a: ColumnStatsState, b: ColumnStatsState): void
 export const SUMMARY_QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] as const;
 
 /** What `strata stats` prints and `summarize` returns for a column. */
-export interface ColumnSummary {
+export interface StatisticsSummary {
   readonly kind: ColumnStatsKind;
   readonly count: number;
   readonly nulls: number;
@@ -134,7 +134,7 @@ export interface ColumnSummary {
   readonly meanVectorNorm?: number | null;
 }
 
-export function summarize(s: ColumnStatsState, topCount = 10): ColumnSummary {
+export function summarize(s: ColumnStatsState, topCount = 10): StatisticsSummary {
   switch (s.kind) {
     case 'numeric': {
       const m = s.moments;

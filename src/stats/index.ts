@@ -5,3 +5,4 @@ export * from './embedding.js';
 export * from './frequent.js';
 export * from './hll.js';
 export * from './moments.js';
+export * from './statistics.js';

@@ -87,7 +87,11 @@ describe.skipIf(Boolean(REDIS_SKIP || NATS_SKIP))('stream lag and write times ov
     const got = await server.app.inject({
       method: 'POST',
       url: '/get-online-features',
-      payload: { features: ['user_stats:amount_sum_1h'], entities: { user_id: [0, 4] }, include_write_timestamps: true },
+      payload: {
+        features: ['user_stats:amount_sum_1h'],
+        entities: { user_id: [0, 4] },
+        include_write_timestamps: true,
+      },
     });
     const sums = got.json<{ results: { values: unknown[]; write_timestamps: string[] }[] }>().results[1];
     expect(sums.values).toEqual([8, 8]);

@@ -269,8 +269,9 @@ export class StreamConsumer implements AsyncDisposable {
     if (cp.offset !== null && commit) await commit.call(this.stream, p, cp.offset);
   }
 
+  /** Every owned partition's checkpoint, written together (one key each; a refused one drops only its partition). */
   async #checkpointAll(): Promise<void> {
-    for (const [p, owned] of [...this.#owned]) await this.#save(p, owned);
+    await Promise.all([...this.#owned].map(([p, owned]) => this.#save(p, owned)));
   }
 
   /** Stops reading, checkpoints and releases every owned partition, leaves the group. Idempotent. */

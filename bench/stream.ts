@@ -3,7 +3,11 @@
  * the last online write with two `StreamConsumer`s (one process here, 8 partitions, Redis online
  * store, leases and checkpoints), over events already published; `stream_vs_raw` divides it by the
  * rate of a raw consume loop (8 partition readers, JSON parse, nothing else) over the same stream in
- * the same run. `npm run bench -- stream`; needs nats-server and redis-server.
+ * the same run. `freshness_p99_ms`: then, with the consumers caught up, events are published at half
+ * of `stream_events_s` for `STRATA_BENCH_STREAM_FRESHNESS_S` seconds (default 10), each stamped with its
+ * publish time as event time; an event's freshness is the time the online write covering it (the
+ * first write of its user's row with an event time at or after its own) completed minus its publish
+ * time; p99 over all events. `npm run bench -- stream`; needs nats-server and redis-server.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../src/features/index.js';
 import { JetStreamSource } from '../src/features/stream/jetstream.js';
 import { partitionOf } from '../src/features/stream/partitioning.js';
-import { RedisOnlineStore, StreamConsumer } from '../src/online/index.js';
+import { RedisOnlineStore, StreamConsumer, type OnlineStore, type OnlineWriteRow } from '../src/online/index.js';
 import { NatsServer } from '../test/helpers/nats-server.js';
 import { RedisServer } from '../test/helpers/redis-server.js';
 
@@ -20,6 +24,57 @@ const EVENTS = Number(process.env.STRATA_BENCH_STREAM_EVENTS ?? 50_000);
 const USERS = 5_000;
 const PARTITIONS = 8;
 const T0 = Date.UTC(2026, 0, 1);
+const FRESHNESS_S = Number(process.env.STRATA_BENCH_STREAM_FRESHNESS_S ?? 10);
+
+/**
+ * Publish times of events not yet written online, per user, oldest first; `watch(store)` wraps the
+ * store so that every completed write of a user's row settles the events it covers.
+ */
+class FreshnessProbe {
+  readonly #pending = new Map<number, number[]>();
+  readonly latenciesMs: number[] = [];
+  outstanding = 0;
+
+  published(userId: number, publishMs: number): void {
+    let q = this.#pending.get(userId);
+    if (!q) this.#pending.set(userId, (q = []));
+    q.push(publishMs);
+    this.outstanding++;
+  }
+
+  #written(rows: readonly OnlineWriteRow[], doneMs: number): void {
+    for (const r of rows) {
+      const q = this.#pending.get(Number(r.entityKey.user_id));
+      if (!q) continue;
+      let n = 0;
+      while (n < q.length && q[n] <= r.eventTimestampMs) this.latenciesMs.push(doneMs - q[n++]);
+      if (n) {
+        q.splice(0, n);
+        this.outstanding -= n;
+      }
+    }
+  }
+
+  watch(store: OnlineStore): OnlineStore {
+    return new Proxy(store, {
+      get: (target, prop) => {
+        if (prop === 'write')
+          return async (rows: readonly OnlineWriteRow[], options?: { signal?: AbortSignal }) => {
+            const res = await target.write(rows, options);
+            this.#written(rows, Date.now());
+            return res;
+          };
+        const v: unknown = Reflect.get(target, prop);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  if (!sorted.length) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
 
 function repo() {
   return FeatureRepo.fromDefinitions([
@@ -81,10 +136,11 @@ export async function run(): Promise<Record<string, number>> {
     const rawS = (performance.now() - t) / 1000;
     console.error('raw consume loop done');
     for (const rd of readers) await rd.close();
-    await js.close();
 
     // two Strata consumers: read, window state, online writes, checkpoints
-    const store = await RedisOnlineStore.open({ url: redis.url, project: 'bench' });
+    const probe = new FreshnessProbe();
+    const realStore = await RedisOnlineStore.open({ url: redis.url, project: 'bench' });
+    const store = probe.watch(realStore);
     t = performance.now();
     const consumers = await Promise.all(
       [0, 1].map((i) =>
@@ -93,12 +149,16 @@ export async function run(): Promise<Record<string, number>> {
           redisUrl: redis.url,
           natsUrl: nats.url,
           leaseMs: 2000,
+          onEvent: (e) => {
+            if (e.type === 'error') console.error(`consumer bench-${i}:`, e.error);
+          },
         }),
       ),
     );
     let lastLog = performance.now();
     for (;;) {
-      const read = (await Promise.all(consumers.map((c) => c.stats()))).flat().reduce((a, s) => a + s.read, 0);
+      // applied events (no takeovers here, so no replays); stats() would ask JetStream for every partition's size
+      const read = consumers.reduce((a, c) => a + c.applied, 0);
       if (read >= EVENTS) break;
       if (performance.now() - lastLog > 5000) {
         lastLog = performance.now();
@@ -107,8 +167,36 @@ export async function run(): Promise<Record<string, number>> {
       await new Promise((res) => setTimeout(res, 20));
     }
     const strataS = (performance.now() - t) / 1000;
+
+    // freshness at half the end-to-end rate, consumers caught up
+    const rate = EVENTS / strataS / 2;
+    const tickMs = 20;
+    const start = Date.now();
+    let sent = 0;
+    while (Date.now() - start < FRESHNESS_S * 1000) {
+      const due = Math.floor(((Date.now() - start) / 1000) * rate);
+      const batch = [];
+      const now = Date.now();
+      for (; sent < due; sent++) {
+        const i = EVENTS + sent;
+        const user_id = (i * 7919) % USERS;
+        probe.published(user_id, now);
+        batch.push({
+          partition: partitionOf(user_id, PARTITIONS),
+          id: `e${i}`,
+          event: { user_id, amount: i % 100, event_timestamp: now, event_id: `e${i}` },
+        });
+      }
+      if (batch.length) await js.publish(batch);
+      await new Promise((res) => setTimeout(res, tickMs));
+    }
+    const drainUntil = Date.now() + 60_000;
+    while (probe.outstanding > 0 && Date.now() < drainUntil) await new Promise((res) => setTimeout(res, 20));
+    if (probe.outstanding > 0) console.error(`freshness: ${probe.outstanding} events never written online`);
+    const latencies = probe.latenciesMs.sort((a, b) => a - b);
+    await js.close();
     for (const c of consumers) await c.close();
-    await store.close();
+    await realStore.close();
     await r.close();
 
     const figures = {
@@ -117,6 +205,10 @@ export async function run(): Promise<Record<string, number>> {
       raw_consume_events_s: EVENTS / rawS,
       stream_events_s: EVENTS / strataS,
       stream_vs_raw: rawS / strataS,
+      freshness_rate_events_s: rate,
+      freshness_events: latencies.length,
+      freshness_p50_ms: percentile(latencies, 0.5),
+      freshness_p99_ms: percentile(latencies, 0.99),
     };
     console.log(
       [
@@ -124,6 +216,7 @@ export async function run(): Promise<Record<string, number>> {
         `publish                ${Math.round(figures.publish_events_s)} events/s`,
         `raw consume loop       ${Math.round(figures.raw_consume_events_s)} events/s`,
         `two stream consumers   ${Math.round(figures.stream_events_s)} events/s (ratio ${figures.stream_vs_raw.toFixed(2)})`,
+        `freshness              p50 ${figures.freshness_p50_ms} ms, p99 ${figures.freshness_p99_ms} ms (${latencies.length} events at ${Math.round(rate)} events/s for ${FRESHNESS_S} s)`,
       ].join('\n'),
     );
     const rounded = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));

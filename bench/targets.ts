@@ -36,6 +36,7 @@ export const TARGETS: Record<string, Record<string, Target>> = {
   },
   stream: {
     stream_vs_raw: { op: '>=', value: 0.5 },
+    freshness_p99_ms: { op: '<', value: 1000 },
   },
   scale: {
     shard_overhead: { op: '>=', value: 0.95 },

@@ -20,6 +20,11 @@ export interface GetOnlineFeaturesOptions {
   readonly fullFeatureNames?: boolean;
   /** Reference time for TTL checks, epoch ms. Default `Date.now()`. */
   readonly nowMs?: number;
+  /**
+   * Also report when the store wrote each row: every column then carries `writeTimestampsMs`
+   * (write time − event time is the row's freshness). Default false.
+   */
+  readonly withWriteTime?: boolean;
 }
 
 /** Per-request work that depends only on the refs asked for: resolved once, then cached. */
@@ -31,7 +36,7 @@ interface ViewPlan {
   readonly columnIndex: readonly number[];
 }
 interface Plan {
-  readonly columns: readonly Omit<FeatureColumn, 'values' | 'statuses' | 'eventTimestampsMs'>[];
+  readonly columns: readonly Omit<FeatureColumn, 'values' | 'statuses' | 'eventTimestampsMs' | 'writeTimestampsMs'>[];
   readonly views: readonly ViewPlan[];
 }
 
@@ -89,11 +94,13 @@ export async function getOnlineFeatures(
   const now = options.nowMs ?? Date.now();
   // Columns of one view share their event times (one row per entity): one array per view.
   const times = plan.views.map(() => new Float64Array(rowCount));
+  const withWriteTime = options.withWriteTime === true;
+  const writeTimes = withWriteTime ? plan.views.map(() => new Float64Array(rowCount)) : undefined;
   const columns = new Array<FeatureColumn>(plan.columns.length);
   plan.views.forEach((vp, k) => {
     for (const ci of vp.columnIndex) {
       const c = plan.columns[ci];
-      columns[ci] = {
+      const col: FeatureColumn = {
         name: c.name,
         ref: c.ref,
         view: c.view,
@@ -103,14 +110,18 @@ export async function getOnlineFeatures(
         statuses: new Array<FeatureStatus>(rowCount),
         eventTimestampsMs: times[k],
       };
+      columns[ci] = writeTimes ? { ...col, writeTimestampsMs: writeTimes[k] } : col;
     }
   });
-  const fill = (vp: ViewPlan, ts: Float64Array, records: readonly (OnlineRecord | null)[]): void => {
+  const fill = (vp: ViewPlan, k: number, records: readonly (OnlineRecord | null)[]): void => {
     const ttl = vp.view.ttlMs && vp.view.ttlMs > 0 ? vp.view.ttlMs : 0;
     const names = vp.names;
+    const ts = times[k];
+    const wts = writeTimes?.[k];
     for (let i = 0; i < rowCount; i++) {
       const rec = records[i];
       ts[i] = rec ? rec.eventTimestampMs : 0;
+      if (wts) wts[i] = rec ? (rec.writtenAtMs ?? Number.NaN) : 0;
       const stale = rec !== null && ttl > 0 && rec.eventTimestampMs < now - ttl;
       for (let j = 0; j < names.length; j++) {
         const col = columns[vp.columnIndex[j]];
@@ -132,16 +143,17 @@ export async function getOnlineFeatures(
   };
   const read = (vp: ViewPlan) => {
     const keys = entityKeysFor(vp.view, options.entities, rowCount);
+    const readOptions = withWriteTime ? { features: vp.names, withWriteTime } : { features: vp.names };
     // The embedded store answers synchronously: skip a promise round trip when it offers to.
     return store.readSync
-      ? store.readSync(vp.view.name, keys, { features: vp.names })
-      : store.read(vp.view.name, keys, { features: vp.names });
+      ? store.readSync(vp.view.name, keys, readOptions)
+      : store.read(vp.view.name, keys, readOptions);
   };
   if (plan.views.length === 1) {
-    fill(plan.views[0], times[0], await read(plan.views[0]));
+    fill(plan.views[0], 0, await read(plan.views[0]));
   } else {
     const all = await Promise.all(plan.views.map(async (vp) => read(vp)));
-    plan.views.forEach((vp, k) => fill(vp, times[k], all[k]));
+    plan.views.forEach((vp, k) => fill(vp, k, all[k]));
   }
   return new OnlineFeatures(options.entities, columns, rowCount);
 }

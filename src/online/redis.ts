@@ -1,7 +1,7 @@
 /**
  * Redis online store (ioredis). One hash per (view, entity key):
  * key `<project>:<view>:{<entity key>}` (the whole entity key is the Cluster hash tag), fields `_ts`
- * (event time, ms) and one field per feature holding the compact value encoding (codec.ts).
+ * (event time, ms), `_wt` (write time, ms) and one field per feature holding the compact value encoding (codec.ts).
  * Writes run a small Lua script per batch that applies the event-time rule atomically per key;
  * reads are pipelined HMGETs. Redis down → StrataError UNAVAILABLE; the client reconnects by itself.
  */
@@ -21,10 +21,11 @@ import type {
   OnlineWriteRow,
 } from './store.js';
 
-/** KEYS: entity hashes. ARGV: ttlMs, then per key: ts, n, n × (field, value). Returns rows written. */
+/** KEYS: entity hashes. ARGV: ttlMs, write time, then per key: ts, n, n × (field, value). Returns rows written. */
 const WRITE_LUA = `
 local ttl = tonumber(ARGV[1])
-local i = 2
+local wt = ARGV[2]
+local i = 3
 local written = 0
 for k = 1, #KEYS do
   local key = KEYS[k]
@@ -33,7 +34,7 @@ for k = 1, #KEYS do
   local cur = redis.call('HGET', key, '_ts')
   if (not cur) or tonumber(cur) <= tonumber(ts) then
     redis.call('DEL', key)
-    local args = {'_ts', ts}
+    local args = {'_ts', ts, '_wt', wt}
     for j = 0, n - 1 do
       args[#args + 1] = ARGV[i + 2 + 2 * j]
       args[#args + 1] = ARGV[i + 3 + 2 * j]
@@ -166,11 +167,12 @@ export class RedisOnlineStore implements OnlineStore {
       pipeline(): WritePipeline;
     };
     const ttl = String(this.#keyTtlMs);
+    const wt = String(Date.now());
     const calls: { keys: string[]; args: (string | Buffer)[] }[] = [];
     const perCall = this.#isCluster() ? 1 : this.#batchKeys;
     for (let start = 0; start < rows.length; start += perCall) {
       const keys: string[] = [];
-      const args: (string | Buffer)[] = [ttl];
+      const args: (string | Buffer)[] = [ttl, wt];
       for (const r of rows.slice(start, start + perCall)) {
         const ts = checkTimestamp(r.eventTimestampMs, r.view);
         keys.push(this.keyOf(r.view, encodeEntityKey(r.entityKey)));
@@ -218,12 +220,16 @@ export class RedisOnlineStore implements OnlineStore {
     this.#check();
     const keys = entityKeys.map((k) => this.keyOf(view, encodeEntityKey(k)));
     const features = options.features;
+    const wt = options.withWriteTime === true;
+    const head = wt ? ['_ts', '_wt'] : ['_ts'];
     if (keys.length === 0) return [];
     if (keys.length === 1) {
       const reply = features
-        ? await this.#run(() => this.#client.hmgetBuffer(keys[0], '_ts', ...features))
+        ? await this.#run(() => this.#client.hmgetBuffer(keys[0], ...head, ...features))
         : await this.#run(() => this.#client.hgetallBuffer(keys[0]));
-      return [features ? fromHmget(reply as (Buffer | null)[], features) : fromHash(reply as Record<string, Buffer>)];
+      return [
+        features ? fromHmget(reply as (Buffer | null)[], features, wt) : fromHash(reply as Record<string, Buffer>, wt),
+      ];
     }
     let replies: unknown[];
     if (this.#isCluster()) {
@@ -231,20 +237,20 @@ export class RedisOnlineStore implements OnlineStore {
       replies = await this.#run(() =>
         Promise.all(
           keys.map((key) =>
-            features ? this.#client.hmgetBuffer(key, '_ts', ...features) : this.#client.hgetallBuffer(key),
+            features ? this.#client.hmgetBuffer(key, ...head, ...features) : this.#client.hgetallBuffer(key),
           ),
         ),
       );
     } else {
       const p = this.#client.pipeline();
       for (const key of keys) {
-        if (features) p.hmgetBuffer(key, '_ts', ...features);
+        if (features) p.hmgetBuffer(key, ...head, ...features);
         else p.hgetallBuffer(key);
       }
       replies = await this.#exec(p);
     }
     return replies.map((r) =>
-      features ? fromHmget(r as (Buffer | null)[], features) : fromHash(r as Record<string, Buffer>),
+      features ? fromHmget(r as (Buffer | null)[], features, wt) : fromHash(r as Record<string, Buffer>, wt),
     );
   }
 
@@ -262,7 +268,7 @@ export class RedisOnlineStore implements OnlineStore {
       }
       const rows: OnlineScanRow[] = [];
       replies.forEach((r, i) => {
-        const rec = fromHash(r as Record<string, Buffer>);
+        const rec = fromHash(r as Record<string, Buffer>, options.withWriteTime === true);
         if (rec) rows.push({ ...rec, entityKey: decodeEntityKey(keys[i].slice(prefix.length, -1)) });
       });
       if (rows.length) yield rows;
@@ -389,21 +395,29 @@ export class RedisOnlineStore implements OnlineStore {
   }
 }
 
-function fromHmget(reply: (Buffer | null)[], features: readonly string[]): OnlineRecord | null {
+function fromHmget(reply: (Buffer | null)[], features: readonly string[], withWriteTime: boolean): OnlineRecord | null {
   if (!reply[0]) return null;
   const values: Record<string, unknown> = {};
+  const skip = withWriteTime ? 2 : 1;
   for (let i = 0; i < features.length; i++) {
-    const b = reply[i + 1];
+    const b = reply[i + skip];
     if (b) values[features[i]] = decodeValue(b);
   }
-  return { values, eventTimestampMs: Number(reply[0].toString()) };
+  const eventTimestampMs = Number(reply[0].toString());
+  return withWriteTime ? { values, eventTimestampMs, writtenAtMs: writeTime(reply[1]) } : { values, eventTimestampMs };
 }
 
-function fromHash(hash: Record<string, Buffer> | null): OnlineRecord | null {
+function fromHash(hash: Record<string, Buffer> | null, withWriteTime: boolean): OnlineRecord | null {
   if (!hash || !hash._ts) return null;
   const values: Record<string, unknown> = {};
-  for (const [name, b] of Object.entries(hash)) if (name !== '_ts') values[name] = decodeValue(b);
-  return { values, eventTimestampMs: Number(hash._ts.toString()) };
+  for (const [name, b] of Object.entries(hash)) if (name !== '_ts' && name !== '_wt') values[name] = decodeValue(b);
+  const eventTimestampMs = Number(hash._ts.toString());
+  return withWriteTime ? { values, eventTimestampMs, writtenAtMs: writeTime(hash._wt) } : { values, eventTimestampMs };
+}
+
+/** `_wt` of a hash; NaN for hashes written before write times were kept. */
+function writeTime(b: Buffer | null | undefined): number {
+  return b ? Number(b.toString()) : Number.NaN;
 }
 
 function globEscape(s: string): string {

@@ -21,6 +21,11 @@ export interface FeatureColumn {
   readonly statuses: FeatureStatus[];
   /** Event time of each value, epoch ms; 0 when NOT_FOUND. Shared by the columns of one view: read-only. */
   readonly eventTimestampsMs: Float64Array;
+  /**
+   * When the store wrote each row, epoch ms; 0 when NOT_FOUND, NaN when the store does not know.
+   * Only with `withWriteTime`. Shared by the columns of one view: read-only.
+   */
+  readonly writeTimestampsMs?: Float64Array;
 }
 
 /** One entity row: entity keys, then feature values by output name. */
@@ -28,6 +33,8 @@ export interface OnlineRow {
   readonly values: Record<string, unknown>;
   readonly statuses: Record<string, FeatureStatus>;
   readonly eventTimestampsMs: Record<string, number>;
+  /** Only when the result was read with `withWriteTime`. */
+  readonly writeTimestampsMs?: Record<string, number>;
 }
 
 export interface FeatureTensorOptions {
@@ -68,13 +75,17 @@ export class OnlineFeatures {
     const values: Record<string, unknown> = {};
     const statuses: Record<string, FeatureStatus> = {};
     const eventTimestampsMs: Record<string, number> = {};
+    let writeTimestampsMs: Record<string, number> | undefined;
     for (const [k, v] of Object.entries(this.entities)) values[k] = v[i];
     for (const c of this.columns) {
       values[c.name] = c.values[i];
       statuses[c.name] = c.statuses[i];
       eventTimestampsMs[c.name] = c.eventTimestampsMs[i];
+      if (c.writeTimestampsMs) (writeTimestampsMs ??= {})[c.name] = c.writeTimestampsMs[i];
     }
-    return { values, statuses, eventTimestampsMs };
+    return writeTimestampsMs
+      ? { values, statuses, eventTimestampsMs, writeTimestampsMs }
+      : { values, statuses, eventTimestampsMs };
   }
 
   /** One plain object per entity row: entity keys and feature values (null when not PRESENT). */

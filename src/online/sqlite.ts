@@ -1,6 +1,6 @@
 /**
  * Embedded online store: one SQLite file (better-sqlite3, WAL mode) inside the feature repo.
- * One row per (view, entity key): event time + all the view's values packed in one compact blob
+ * One row per (view, entity key): event time, write time + all the view's values packed in one compact blob
  * (float vectors as raw little-endian float32). One transaction per write batch.
  */
 import { mkdir } from 'node:fs/promises';
@@ -35,8 +35,8 @@ export interface SqliteOnlineStoreOptions {
   readonly cacheBytes?: number;
 }
 
-type Row = { ts: number; val: Buffer };
-type ScanRow = { ek: string; ts: number; val: Buffer };
+type Row = { ts: number; wt?: number | null; val: Buffer };
+type ScanRow = { ek: string; ts: number; wt: number | null; val: Buffer };
 
 export class SqliteOnlineStore implements OnlineStore {
   readonly kind = 'sqlite';
@@ -44,6 +44,7 @@ export class SqliteOnlineStore implements OnlineStore {
   #db: Database.Database | undefined;
   readonly #upsert: Database.Statement;
   readonly #get: Database.Statement;
+  readonly #getWithWriteTime: Database.Statement;
   readonly #scan: Database.Statement;
   readonly #writeTx: (rows: readonly OnlineWriteRow[]) => number;
 
@@ -51,17 +52,19 @@ export class SqliteOnlineStore implements OnlineStore {
     this.path = path;
     this.#db = db;
     this.#upsert = db.prepare(
-      `INSERT INTO online_rows (view, ek, ts, val) VALUES (?, ?, ?, ?)
-       ON CONFLICT (view, ek) DO UPDATE SET ts = excluded.ts, val = excluded.val
+      `INSERT INTO online_rows (view, ek, ts, wt, val) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (view, ek) DO UPDATE SET ts = excluded.ts, wt = excluded.wt, val = excluded.val
        WHERE excluded.ts >= online_rows.ts`,
     );
     this.#get = db.prepare('SELECT ts, val FROM online_rows WHERE view = ? AND ek = ?');
-    this.#scan = db.prepare('SELECT ek, ts, val FROM online_rows WHERE view = ? AND ek > ? ORDER BY ek LIMIT ?');
+    this.#getWithWriteTime = db.prepare('SELECT ts, wt, val FROM online_rows WHERE view = ? AND ek = ?');
+    this.#scan = db.prepare('SELECT ek, ts, wt, val FROM online_rows WHERE view = ? AND ek > ? ORDER BY ek LIMIT ?');
     this.#writeTx = db.transaction((rows: readonly OnlineWriteRow[]) => {
       let written = 0;
+      const wt = Date.now();
       for (const r of rows) {
         const ts = checkTimestamp(r.eventTimestampMs, r.view);
-        written += this.#upsert.run(r.view, encodeEntityKey(r.entityKey), ts, encodeRecord(r.values)).changes;
+        written += this.#upsert.run(r.view, encodeEntityKey(r.entityKey), ts, wt, encodeRecord(r.values)).changes;
       }
       return written;
     });
@@ -78,9 +81,12 @@ export class SqliteOnlineStore implements OnlineStore {
       db.pragma(`cache_size = ${-Math.max(1, Math.floor((options.cacheBytes ?? 64 * 2 ** 20) / 1024))}`);
       db.exec(`
         CREATE TABLE IF NOT EXISTS online_rows (
-          view TEXT NOT NULL, ek TEXT NOT NULL, ts REAL NOT NULL, val BLOB NOT NULL,
+          view TEXT NOT NULL, ek TEXT NOT NULL, ts REAL NOT NULL, wt REAL, val BLOB NOT NULL,
           UNIQUE (view, ek));
         CREATE TABLE IF NOT EXISTS online_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+      // files from before write times were kept: add the column (their rows read back NaN)
+      const cols = db.prepare('PRAGMA table_info(online_rows)').all() as { name: string }[];
+      if (!cols.some((c) => c.name === 'wt')) db.exec('ALTER TABLE online_rows ADD COLUMN wt REAL');
       return new SqliteOnlineStore(path, db);
     } catch (err) {
       throw new StrataError('IO', `cannot open the online store ${path}`, {
@@ -120,15 +126,22 @@ export class SqliteOnlineStore implements OnlineStore {
   readSync(view: string, entityKeys: readonly EntityKey[], options: OnlineReadOptions = {}): (OnlineRecord | null)[] {
     this.#open();
     const only = options.features ? featureSet(options.features) : undefined;
+    const wt = options.withWriteTime === true;
     const out = new Array<OnlineRecord | null>(entityKeys.length);
-    for (let i = 0; i < entityKeys.length; i++) out[i] = this.readEncoded(view, encodeEntityKey(entityKeys[i]), only);
+    for (let i = 0; i < entityKeys.length; i++)
+      out[i] = this.readEncoded(view, encodeEntityKey(entityKeys[i]), only, wt);
     return out;
   }
 
   /** Read by an already encoded entity key (see keys.ts). */
-  readEncoded(view: string, ek: string, only?: ReadonlySet<string>): OnlineRecord | null {
-    const row = this.#guard(() => this.#get.get(view, ek) as Row | undefined);
-    return row ? { values: decodeRecord(row.val, only), eventTimestampMs: row.ts } : null;
+  readEncoded(view: string, ek: string, only?: ReadonlySet<string>, withWriteTime = false): OnlineRecord | null {
+    const get = withWriteTime ? this.#getWithWriteTime : this.#get;
+    const row = this.#guard(() => get.get(view, ek) as Row | undefined);
+    if (!row) return null;
+    const values = decodeRecord(row.val, only);
+    return withWriteTime
+      ? { values, eventTimestampMs: row.ts, writtenAtMs: row.wt ?? Number.NaN }
+      : { values, eventTimestampMs: row.ts };
   }
 
   async *scan(view: string, options: OnlineScanOptions = {}): AsyncIterable<OnlineScanRow[]> {
@@ -139,11 +152,16 @@ export class SqliteOnlineStore implements OnlineStore {
       this.#open();
       const rows = this.#guard(() => this.#scan.all(view, after, limit) as ScanRow[]);
       if (rows.length === 0) return;
-      yield rows.map((r) => ({
-        entityKey: decodeEntityKey(r.ek),
-        values: decodeRecord(r.val),
-        eventTimestampMs: r.ts,
-      }));
+      yield rows.map((r) =>
+        options.withWriteTime
+          ? {
+              entityKey: decodeEntityKey(r.ek),
+              values: decodeRecord(r.val),
+              eventTimestampMs: r.ts,
+              writtenAtMs: r.wt ?? Number.NaN,
+            }
+          : { entityKey: decodeEntityKey(r.ek), values: decodeRecord(r.val), eventTimestampMs: r.ts },
+      );
       if (rows.length < limit) return;
       after = rows[rows.length - 1].ek;
     }

@@ -2,7 +2,8 @@
  * The one interface every online store implements (embedded SQLite, Redis).
  *
  * Rules every implementation keeps (the conformance suite in test/online checks them):
- * - a row is the values of one view for one entity key, stamped with its event time;
+ * - a row is the values of one view for one entity key, stamped with its event time and with the
+ *   wall-clock time the store wrote it (`writtenAtMs`, read back with `withWriteTime`);
  * - writes are idempotent and ordered by event time: a write replaces the stored row only when its
  *   event timestamp is >= the stored one (Feast's `_ts` rule), so an older event never overwrites a newer value;
  * - reads return rows in the order of the keys asked for, `null` for keys never written (or expired).
@@ -32,6 +33,11 @@ export interface OnlineWriteResult {
 export interface OnlineRecord {
   readonly values: Record<string, unknown>;
   readonly eventTimestampMs: number;
+  /**
+   * Wall-clock time the store wrote the row, epoch ms; only when read with `withWriteTime` (NaN for
+   * rows written before the store kept write times).
+   */
+  readonly writtenAtMs?: number;
 }
 
 /** A stored row with its entity key, as returned by `scan`. */
@@ -49,11 +55,15 @@ export interface OnlineStoreHealth {
 export interface OnlineReadOptions {
   /** Decode only these features (others are left out of `values`). Default: all stored features. */
   readonly features?: readonly string[];
+  /** Also return each row's write time (`writtenAtMs`). Default false. */
+  readonly withWriteTime?: boolean;
 }
 
 export interface OnlineScanOptions {
   /** Rows per yielded batch. Default 1000. */
   readonly batchRows?: number;
+  /** Also return each row's write time (`writtenAtMs`). Default false. */
+  readonly withWriteTime?: boolean;
   readonly signal?: AbortSignal;
 }
 

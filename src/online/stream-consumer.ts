@@ -14,6 +14,7 @@ import { StreamCoordinator } from '../features/stream/coordinator.js';
 import type { StreamPartition } from '../features/stream/partition.js';
 import { writePushed } from './push.js';
 import type { OnlineStore } from './store.js';
+import type { PushedBatch } from './types.js';
 
 export interface StreamConsumerOptions {
   /** The stream source to consume. Default: the repo's only `kind: stream` source. */
@@ -165,27 +166,47 @@ export class StreamConsumer implements AsyncDisposable {
         await sleep(tickMs);
         continue;
       }
+      // One step: a batch from every owned partition, applied in order per partition, then one online
+      // write for all of them (partitions never share an entity, so the rows are disjoint).
       let n = 0;
+      const stepped: number[] = [];
+      const updates: PushedBatch[] = [];
       for (const [p, owned] of this.#owned) {
-        // leases are renewed between batches: a long backlog must not starve the tick
+        // leases are renewed between steps: a long backlog must not starve the tick
         if (this.#stopped || Date.now() >= nextTick) break;
         try {
           const records = await owned.reader.next(batch);
           if (!records.length) continue;
           n += records.length;
-          const updates = owned.state.apply(records);
-          await writePushed(this.repo, this.store, updates);
-          this.applied += records.length;
+          for (const u of owned.state.apply(records)) updates.push(u);
+          stepped.push(p);
         } catch (error) {
-          this.options.onEvent?.({ type: 'error', error });
-          // the online store or the stream failed mid-batch: give the partition up; it is taken
-          // again from its checkpoint (the batch replays, same values)
-          await this.#drop(p, 'lost');
-          await this.coordinator.release(p).catch(() => undefined);
+          await this.#fail(error, [p]);
           break;
         }
       }
+      if (updates.length) {
+        try {
+          await writePushed(this.repo, this.store, updates);
+        } catch (error) {
+          await this.#fail(error, stepped);
+          continue;
+        }
+      }
+      this.applied += n;
       if (!n) await sleep(10);
+    }
+  }
+
+  /**
+   * The online store or the stream failed mid-step: give the partitions up; they are taken again
+   * from their checkpoints (their batches replay, same values).
+   */
+  async #fail(error: unknown, partitions: readonly number[]): Promise<void> {
+    this.options.onEvent?.({ type: 'error', error });
+    for (const p of partitions) {
+      await this.#drop(p, 'lost');
+      await this.coordinator.release(p).catch(() => undefined);
     }
   }
 
@@ -193,9 +214,9 @@ export class StreamConsumer implements AsyncDisposable {
   async #tick(): Promise<void> {
     const members = await this.coordinator.heartbeat();
     const total = this.stream.config.partitions;
-    for (const p of [...this.#owned.keys()]) {
-      if (!(await this.coordinator.renew(p))) await this.#drop(p, 'lost');
-    }
+    const held = [...this.#owned.keys()];
+    const renewed = await Promise.all(held.map((p) => this.coordinator.renew(p)));
+    for (let i = 0; i < held.length; i++) if (!renewed[i]) await this.#drop(held[i], 'lost');
     const share = this.coordinator.fairShare(members, total);
     const owned = this.partitions;
     for (const p of owned.slice(share).reverse()) await this.#letGo(p);
@@ -248,8 +269,9 @@ export class StreamConsumer implements AsyncDisposable {
     if (cp.offset !== null && commit) await commit.call(this.stream, p, cp.offset);
   }
 
+  /** Every owned partition's checkpoint, written together (one key each; a refused one drops only its partition). */
   async #checkpointAll(): Promise<void> {
-    for (const [p, owned] of [...this.#owned]) await this.#save(p, owned);
+    await Promise.all([...this.#owned].map(([p, owned]) => this.#save(p, owned)));
   }
 
   /** Stops reading, checkpoints and releases every owned partition, leaves the group. Idempotent. */

@@ -67,9 +67,13 @@ function writeValue(w: JsonWriter, v: unknown): void {
  * `{ metadata: { feature_names }, results: [{ values, statuses, event_timestamps }] }`: entity key
  * columns first (status PRESENT, epoch timestamps), then one entry per feature. Written into one
  * reused buffer (see JsonWriter); synchronous, so one writer serves every request.
+ * Columns read with write times (request field `include_write_timestamps`) also carry
+ * `write_timestamps` (ISO 8601 like `event_timestamps`; null when the store does not know), an
+ * extra key Feast clients ignore; entity key columns carry epoch ones.
  */
 export function feastResponse(res: OnlineFeatures): string {
   const w = writer.reset();
+  const withWriteTime = res.columns.some((c) => c.writeTimestampsMs !== undefined);
   w.text('{"metadata":{"feature_names":').text(JSON.stringify(res.featureNames)).text('},"results":[');
   let first = true;
   for (const [, col] of Object.entries(res.entities)) {
@@ -83,7 +87,7 @@ export function feastResponse(res: OnlineFeatures): string {
       .text(repeat('"PRESENT"', n))
       .text('],"event_timestamps":[')
       .text(repeat(`"${EPOCH_ISO}"`, n))
-      .text(']}');
+      .text(withWriteTime ? '],"write_timestamps":[' + repeat(`"${EPOCH_ISO}"`, n) + ']}' : ']}');
     first = false;
   }
   // Columns of one view share their rows' timestamps: format each distinct one once.
@@ -111,6 +115,14 @@ export function feastResponse(res: OnlineFeatures): string {
       w.text(i ? ',"' : '"')
         .text(lastIso)
         .text('"');
+    }
+    if (c.writeTimestampsMs) {
+      w.text('],"write_timestamps":[');
+      for (let i = 0; i < n; i++) {
+        const ms = c.writeTimestampsMs[i];
+        if (i) w.text(',');
+        w.text(Number.isFinite(ms) ? `"${isoTimestamp(ms)}"` : 'null');
+      }
     }
     w.text(']}');
     first = false;
@@ -177,6 +189,7 @@ export const GET_ONLINE_FEATURES_SCHEMA = {
     feature_service: { type: 'string', minLength: 1 },
     entities: { type: 'object', minProperties: 1, additionalProperties: { type: 'array', items: scalar } },
     full_feature_names: { type: 'boolean' },
+    include_write_timestamps: { type: 'boolean' },
   },
 } as const;
 

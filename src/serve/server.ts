@@ -240,6 +240,7 @@ export async function createFeatureServer(
     feature_service?: string;
     entities: Record<string, unknown[]>;
     full_feature_names?: boolean;
+    include_write_timestamps?: boolean;
   };
   app.post<{ Body: GetBody }>(
     '/get-online-features',
@@ -263,6 +264,7 @@ export async function createFeatureServer(
         featureService: b.features === undefined ? b.feature_service : undefined,
         entities: b.entities,
         fullFeatureNames: b.full_feature_names ?? false,
+        withWriteTime: b.include_write_timestamps === true,
       });
       return reply.type('application/json; charset=utf-8').send(feastResponse(res));
     },

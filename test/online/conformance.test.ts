@@ -160,6 +160,47 @@ describe.each(kinds)('online store conformance: $name', (kind) => {
     }),
   );
 
+  maybe('every row carries its write time, read back with withWriteTime (read, feature subset, scan)', () =>
+    withStore(async (store) => {
+      const before = Date.now();
+      await store.write([row(1, { x: 1, y: 'a' }, 5000), row(2, { x: 2, y: 'b' }, 6000)]);
+      const after = Date.now();
+      const plain = await store.read('v', [{ user_id: 1 }]);
+      expect(plain).toEqual([{ values: { x: 1, y: 'a' }, eventTimestampMs: 5000 }]);
+      expect(plain[0]).not.toHaveProperty('writtenAtMs');
+      for (const features of [undefined, ['x']]) {
+        const got = await store.read('v', [{ user_id: 1 }, { user_id: 3 }, { user_id: 2 }], {
+          features,
+          withWriteTime: true,
+        });
+        expect(got[1]).toBeNull();
+        expect(got[0]?.values).toEqual(features ? { x: 1 } : { x: 1, y: 'a' });
+        expect(got[2]?.eventTimestampMs).toBe(6000);
+        for (const g of [got[0], got[2]]) {
+          expect(g?.writtenAtMs).toBeGreaterThanOrEqual(before);
+          expect(g?.writtenAtMs).toBeLessThanOrEqual(after);
+        }
+      }
+      const first = (await store.read('v', [{ user_id: 1 }], { withWriteTime: true }))[0]!.writtenAtMs!;
+      while (Date.now() <= first) await new Promise((r) => setTimeout(r, 2));
+      // an older event is skipped and keeps the row's write time; a newer one stamps a later one
+      await store.write([row(1, { x: 0, y: 'old' }, 4000)]);
+      expect((await store.read('v', [{ user_id: 1 }], { withWriteTime: true }))[0]?.writtenAtMs).toBe(first);
+      await store.write([row(1, { x: 3, y: 'new' }, 7000)]);
+      expect((await store.read('v', [{ user_id: 1 }], { withWriteTime: true }))[0]?.writtenAtMs).toBeGreaterThan(first);
+      const scanned = [];
+      for await (const b of store.scan('v', { withWriteTime: true })) scanned.push(...b);
+      expect(scanned).toHaveLength(2);
+      for (const r of scanned) {
+        expect(Object.keys(r.values).sort()).toEqual(['x', 'y']);
+        expect(r.writtenAtMs).toBeGreaterThanOrEqual(before);
+      }
+      const plainScan = [];
+      for await (const b of store.scan('v')) plainScan.push(...b);
+      expect(plainScan[0]).not.toHaveProperty('writtenAtMs');
+    }),
+  );
+
   maybe('deleteView, clear and state', () =>
     withStore(async (store) => {
       await store.write([row(1, { x: 1 }, 1, 'a'), row(1, { x: 2 }, 1, 'b')]);

@@ -69,6 +69,38 @@ describe.each(kinds)('reading features: $name', (kind) => {
     }),
   );
 
+  maybe('withWriteTime: each column carries when the store wrote its rows (shared per view), rows too', () =>
+    withStore(async (store) => {
+      const now = T0 + DAY_MS;
+      const repo = new FakeRepo([
+        userEvent(1, now - 10, {}),
+        { view: 'user_item', entityKey: { user_id: 1, item_id: 'a' }, values: { views: 3n }, ts: now - 5 },
+      ]);
+      const before = Date.now();
+      await materialize(repo, store, { start: new Date(T0), end: new Date(now) });
+      const after = Date.now();
+      const ask = {
+        features: ['user_stats:clicks', 'user_stats:score', 'user_item:views'],
+        entities: { user_id: [1, 2], item_id: ['a', 'a'] },
+        nowMs: now,
+      };
+      const plain = await getOnlineFeatures(repo, store, ask);
+      expect(plain.columns.every((c) => c.writeTimestampsMs === undefined)).toBe(true);
+      expect(plain.row(0)).not.toHaveProperty('writeTimestampsMs');
+      const res = await getOnlineFeatures(repo, store, { ...ask, withWriteTime: true });
+      expect(res.column('clicks').writeTimestampsMs).toBe(res.column('score').writeTimestampsMs);
+      for (const name of ['clicks', 'views']) {
+        const [w1, w2] = res.column(name).writeTimestampsMs!;
+        expect(w1).toBeGreaterThanOrEqual(before);
+        expect(w1).toBeLessThanOrEqual(after);
+        expect(w2).toBe(0); // NOT_FOUND
+      }
+      expect([...res.column('clicks').eventTimestampsMs]).toEqual([now - 10, 0]);
+      expect(res.row(0).writeTimestampsMs?.views).toBe(res.column('views').writeTimestampsMs![0]);
+      expect(res.toObjects()).toEqual(plain.toObjects());
+    }),
+  );
+
   maybe('feature services, full feature names, multi-key views, tensors with embeddings', () =>
     withStore(async (store) => {
       const now = T0 + DAY_MS;

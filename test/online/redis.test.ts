@@ -53,6 +53,16 @@ suite('Redis online store specifics', () => {
     expect(await raw.ttl('layout:user_stats:{user_id=i:1}')).toBe(-1);
   });
 
+  it('write time is the `_wt` field; hashes written before it existed read back NaN', async () => {
+    await using store = await RedisOnlineStore.open({ url: server.url, project: 'wt' });
+    const before = Date.now();
+    await store.write([{ view: 'v', entityKey: { id: 1 }, values: { x: 1 }, eventTimestampMs: 10 }]);
+    expect(Number(await raw.hget('wt:v:{id=i:1}', '_wt'))).toBeGreaterThanOrEqual(before);
+    await raw.hset('wt:v:{id=i:2}', '_ts', '20', 'x', Buffer.from([3, 0, 0, 0, 0, 0, 0, 240, 63]));
+    const got = await store.read('v', [{ id: 2 }], { withWriteTime: true });
+    expect(got).toEqual([{ values: { x: 1 }, eventTimestampMs: 20, writtenAtMs: Number.NaN }]);
+  });
+
   it('optional key TTL: hashes expire and then read as NOT_FOUND', async () => {
     await using store = await RedisOnlineStore.open({ url: server.url, project: 'ttl', keyTtlMs: 300 });
     const repo = new FakeRepo();

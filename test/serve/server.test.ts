@@ -25,6 +25,7 @@ interface ResponseJson {
     values: unknown[];
     statuses: string[];
     event_timestamps: string[];
+    write_timestamps?: (string | null)[];
     distance?: number;
   }[];
   views: { view: string; rows: number }[];
@@ -105,6 +106,32 @@ describe('feature server', () => {
     expect(new Date(score.event_timestamps[0]).getTime()).toBe(NOW - 1000);
     expect(score.event_timestamps[3]).toBe('1970-01-01T00:00:00Z');
     expect(emb.values[0]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('include_write_timestamps adds write_timestamps next to event_timestamps; without it the layout is Feast’s', async () => {
+    const body = { features: ['user_stats:clicks', 'user_stats:score'], entities: { user_id: [1, 6, 4] } };
+    const before = Date.now();
+    const pushed = await post(base, '/push', {
+      push_source_name: 'user_events',
+      df: { user_id: [6], event_timestamp: [NOW], clicks: [3], score: [0.5] },
+    });
+    expect(pushed.status).toBe(200);
+    const after = Date.now();
+    const plain = await post(base, '/get-online-features', body);
+    for (const r of plain.json.results) expect(r).not.toHaveProperty('write_timestamps');
+    const r = await post(base, '/get-online-features', { ...body, include_write_timestamps: true });
+    expect(r.status).toBe(200);
+    const [ids, clicks, score] = r.json.results;
+    expect(ids.write_timestamps).toEqual(Array(3).fill('1970-01-01T00:00:00Z'));
+    expect(score.write_timestamps).toEqual(clicks.write_timestamps);
+    const [w1, w6, w4] = score.write_timestamps!.map((t) => Date.parse(t!));
+    expect(w1).toBeLessThanOrEqual(before); // materialized in beforeAll
+    expect(w6).toBeGreaterThanOrEqual(before); // pushed just now
+    expect(w6).toBeLessThanOrEqual(after);
+    expect(w4).toBe(0); // NOT_FOUND
+    expect(new Date(score.event_timestamps[1]).getTime()).toBe(NOW);
+    // the rest of the response is the same as without the flag
+    expect(r.json.results.map(({ write_timestamps: _w, ...rest }) => rest)).toEqual(plain.json.results);
   });
 
   it('feature_service, full_feature_names and multi-key entities', async () => {

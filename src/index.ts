@@ -247,6 +247,7 @@ export {
   type ApplyResult,
   type BackfillRange,
   type BackfillOptions,
+  type MemoryOptions,
   type DefinitionIssue,
   type DefLocation,
   type SourceLoader,

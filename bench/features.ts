@@ -9,7 +9,10 @@
  * timings and reported separately. DuckDB runs with 2 threads. Each timing is the best of REPS runs (each after a 1-s pause),
  * DuckDB's and Strata's alternating; every Strata run starts from a fresh repo (no cached index).
  *
- *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM)
+ * Then the backfill-larger-than-memory figures of bench/features-backfill.ts (issue 21).
+ *
+ *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM;
+ *                                          STRATA_BENCH_EVENTS for the backfill_30m figures, 0 skips them)
  */
 import { pathToFileURL } from 'node:url';
 import * as A from 'apache-arrow';
@@ -24,6 +27,7 @@ import {
 } from '@duckdb/node-api';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../src/features/index.js';
 import { readNumeric } from '../src/features/engine/columns.js';
+import { runBackfill30m } from './features-backfill.js';
 
 const env = (k: string, d: number) => Number(process.env[`FEATURES_BENCH_${k}`] ?? d);
 const N = env('EVENTS', 10_000_000);
@@ -360,7 +364,10 @@ export async function run(): Promise<Record<string, number>> {
     `  stream push        ${fig.stream_events_per_s.toLocaleString()} events/s over ${M.toLocaleString()} events (batches of 1,000)`,
   );
   con.closeSync();
-  return fig;
+  // backfills larger than memory (files, child processes): STRATA_BENCH_EVENTS=0 skips them
+  if (process.env.STRATA_BENCH_EVENTS === '0') return fig;
+  log('');
+  return { ...fig, ...(await runBackfill30m(log)) };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -254,6 +254,7 @@ export {
   type ApplyResult,
   type BackfillRange,
   type BackfillOptions,
+  type MemoryOptions,
   type DefinitionIssue,
   type DefLocation,
   type SourceLoader,

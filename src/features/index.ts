@@ -24,6 +24,7 @@ export type { HistoricalOptions } from './retrieval/historical.js';
 export type { EntityRowsInput, DataFrameLike } from './retrieval/rows.js';
 export type { ApplyResult } from './definitions/registry.js';
 export type { BackfillRange } from './retrieval/backfill.js';
+export type { MemoryOptions } from './retrieval/partitioned.js';
 export type { DefinitionIssue } from './definitions/issues.js';
 export { registerSourceLoader, type SourceLoader, type SourceLoaderContext } from './sources/registry.js';
 export { parseDuration, formatDuration } from './definitions/duration.js';

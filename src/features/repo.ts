@@ -12,7 +12,20 @@ import { tableFromRecords } from './engine/build.js';
 import { groupDefinitions } from './definitions/define.js';
 import { dtypeOfArrow } from './definitions/dtypes.js';
 import { resolveEngine, type Engine, type EngineOptions } from './engine/engine.js';
-import { historicalFeatures, resolveRequest, type HistoricalOptions } from './retrieval/historical.js';
+import { historicalFeatures, resolveRequest, type HistoricalOptions, type ViewAccess } from './retrieval/historical.js';
+import {
+  checkMemoryLimit,
+  DEFAULT_MEMORY_LIMIT_BYTES,
+  firstRows,
+  mergeOrdered,
+  partDicts,
+  partitionCount,
+  recodeTiles,
+  type PartDict,
+  type MemoryOptions,
+  type PartOutput,
+} from './retrieval/partitioned.js';
+import { EntityPartitioner, SpillFiles } from './sources/spill.js';
 import { latestBatches } from './retrieval/latest.js';
 import { planView, type ViewPlan } from './engine/plan.js';
 import { applyRegistry, type ApplyResult } from './definitions/registry.js';
@@ -25,10 +38,11 @@ import {
   indexEvents,
   reportDropped,
   tilesFor,
+  type CodedEvents,
   type IndexedEvents,
 } from './engine/series.js';
 import { buildTilesDirect, isSimplePlan } from './engine/tile-build.js';
-import { loadSourceTable } from './sources/index.js';
+import { loadSourceTable, sourceBatches, sourceBytes } from './sources/index.js';
 import { readParquetSchema } from './sources/parquet.js';
 import { registeredLoader } from './sources/registry.js';
 import { PushState } from './stream/push.js';
@@ -56,6 +70,10 @@ export interface FeatureRepoOptions {
   readonly project?: string;
   /** Advanced tuning (execution paths, threads, streaming memory); every setting gives the same results. */
   readonly engine?: EngineOptions;
+  /** Default memory limit of backfills and training sets (see {@link MemoryOptions}). Default 512 MiB. */
+  readonly memoryLimitBytes?: number;
+  /** Default folder for spill files. Default `os.tmpdir()`. */
+  readonly spillDir?: string;
 }
 
 /** Options of `FeatureRepo.load` (directory and project come from the repo's `strata.yaml`). */
@@ -64,6 +82,10 @@ export interface FeatureRepoLoadOptions {
   readonly signal?: AbortSignal;
   /** Advanced tuning, as in {@link FeatureRepoOptions.engine}. */
   readonly engine?: EngineOptions;
+  /** As in {@link FeatureRepoOptions.memoryLimitBytes}. */
+  readonly memoryLimitBytes?: number;
+  /** As in {@link FeatureRepoOptions.spillDir}. */
+  readonly spillDir?: string;
 }
 
 export interface LatestValuesOptions extends LongOptions {
@@ -73,7 +95,7 @@ export interface LatestValuesOptions extends LongOptions {
   readonly shard?: Shard;
 }
 
-export interface BackfillOptions extends LongOptions, BackfillRange {
+export interface BackfillOptions extends LongOptions, BackfillRange, MemoryOptions {
   /** Only the tiles of this shard's entities (by a stable hash of the entity key; see shardOfEntity). */
   readonly shard?: Shard;
 }
@@ -96,6 +118,8 @@ export class FeatureRepo {
   readonly services: readonly FeatureService[];
   readonly #repo: ValidatedRepo;
   readonly #engine: Engine;
+  readonly #memoryLimitBytes: number;
+  readonly #spillDir: string | undefined;
   readonly #tables: Map<string, Promise<A.Table>>;
   readonly #plans = new Map<string, ViewPlan | null>();
   readonly #indexes = new Map<string, { table: A.Table; index: Promise<IndexedEvents> }>();
@@ -111,6 +135,8 @@ export class FeatureRepo {
   ) {
     this.#repo = repo;
     this.#engine = engine;
+    this.#memoryLimitBytes = checkMemoryLimit(options.memoryLimitBytes) ?? DEFAULT_MEMORY_LIMIT_BYTES;
+    this.#spillDir = options.spillDir;
     this.#tables = tables;
     if (options.dir) this.dir = options.dir;
     if (options.project) this.project = options.project;
@@ -124,7 +150,13 @@ export class FeatureRepo {
   static async load(dir: string, options: FeatureRepoLoadOptions = {}): Promise<FeatureRepo> {
     const engine = resolveEngine(options.engine);
     const { defs, project } = await loadYamlDefinitions(dir);
-    return FeatureRepo.#create(defs, { dir, ...(project ? { project } : {}), engine });
+    return FeatureRepo.#create(defs, {
+      dir,
+      ...(project ? { project } : {}),
+      engine,
+      ...(options.memoryLimitBytes !== undefined ? { memoryLimitBytes: options.memoryLimitBytes } : {}),
+      ...(options.spillDir !== undefined ? { spillDir: options.spillDir } : {}),
+    });
   }
 
   /** Builds a repo from `define…` results (a flat list or `{ entities, sources, views, services }`). */
@@ -137,10 +169,16 @@ export class FeatureRepo {
 
   static async #create(defs: Required<Definitions>, options: FeatureRepoOptions): Promise<FeatureRepo> {
     const engine = resolveEngine(options.engine);
+    const limit = checkMemoryLimit(options.memoryLimitBytes) ?? DEFAULT_MEMORY_LIMIT_BYTES;
     const dir = options.dir ?? process.cwd();
     const tables = new Map<string, Promise<A.Table>>();
     const readColumns = async (s: Source): Promise<Record<string, TableDtype> | undefined> => {
       if (s.kind === 'parquet' && s.path && !registeredLoader('parquet')) return readParquetSchema(s.path);
+      // a source larger than the memory limit: its types from the first batch, not the whole table
+      const batches = partitionCount(await sourceBytes(s, { dir }), limit) > 1 ? sourceBatches(s, { dir }) : null;
+      if (batches)
+        for await (const b of batches)
+          return Object.fromEntries(b.schema.fields.map((f) => [f.name, dtypeOfArrow(f.type as A.DataType)]));
       const p = loadSourceTable(s, { dir });
       tables.set(s.name, p);
       p.catch(() => tables.delete(s.name));
@@ -195,27 +233,22 @@ export class FeatureRepo {
       const rows = await entityRowsTable(entityRows, options.signal);
       return historicalFeatures(
         {
-          engine: this.#engine,
-          view: (n) => this.view(n),
-          source: (n) => this.source(n),
-          plan: (v) => this.#plan(v),
-          index: (v, o) => this.#index(v, o),
-          events: async (v, o) => {
+          ...this.#access((src, o) => this.#sourceTable(src, o), true),
+          partitioned: async (v, o) => {
             const source = this.source(v.source);
-            const table = await this.#sourceTable(source, o);
-            const coded = codeEvents(v, source, table);
-            reportDropped(v, coded, o);
-            return { table, coded };
-          },
-          pairInputs: async (v, o) => {
-            const plan = this.#plan(v);
-            const source = this.source(v.source);
-            const table = await this.#sourceTable(source, o);
-            if (!plan || this.#indexes.get(v.name)?.table === table) return null;
-            const coded = codeEvents(v, source, table);
-            reportDropped(v, coded, o);
-            const { vals, dicts } = groupInputs(plan, table, `source ${source.name} of view ${v.name}`);
-            return { table, coded, vals, dicts, hashes: groupHashes(plan, vals, dicts) };
+            const spill = await this.#spill(v, source, o);
+            if (!spill) return null;
+            const partitioner = new EntityPartitioner(v.entities, spill.count);
+            return {
+              count: spill.count,
+              table: spill.schemaTable(),
+              partitionOf: (keys) => partitioner.of(keys),
+              access: async (p) => {
+                const table = await spill.read(p);
+                return this.#access(() => Promise.resolve(table), false);
+              },
+              close: () => spill.close(),
+            };
           },
         },
         rows,
@@ -223,6 +256,60 @@ export class FeatureRepo {
         options,
       );
     });
+  }
+
+  /** Training-set access to views whose source rows `tableOf` gives (`cached`: the repo's indexes). */
+  #access(tableOf: (source: Source, options: LongOptions) => Promise<A.Table>, cached: boolean): ViewAccess {
+    return {
+      engine: this.#engine,
+      view: (n) => this.view(n),
+      source: (n) => this.source(n),
+      plan: (v) => this.#plan(v),
+      index: async (v, o) => {
+        if (cached) return this.#index(v, o);
+        const source = this.source(v.source);
+        return indexEvents(v, this.#plan(v), source, await tableOf(source, o), this.#engine.parallelMinEvents, o);
+      },
+      events: async (v, o) => {
+        const source = this.source(v.source);
+        const table = await tableOf(source, o);
+        const coded = codeEvents(v, source, table);
+        reportDropped(v, coded, o);
+        return { table, coded };
+      },
+      pairInputs: async (v, o) => {
+        const plan = this.#plan(v);
+        const source = this.source(v.source);
+        const table = await tableOf(source, o);
+        if (!plan || (cached && this.#indexes.get(v.name)?.table === table)) return null;
+        const coded = codeEvents(v, source, table);
+        reportDropped(v, coded, o);
+        const { vals, dicts } = groupInputs(plan, table, `source ${source.name} of view ${v.name}`);
+        return { table, coded, vals, dicts, hashes: groupHashes(plan, vals, dicts) };
+      },
+    };
+  }
+
+  /**
+   * The view's source split into entity partitions when it is larger than the memory limit
+   * (partitioned.ts), else null (the source is read whole).
+   */
+  async #spill(view: FeatureView, source: Source, options: LongOptions & MemoryOptions): Promise<SpillFiles | null> {
+    const limit = checkMemoryLimit(options.memoryLimitBytes) ?? this.#memoryLimitBytes;
+    if (source.kind === 'push' || source.kind === 'stream') return null;
+    const ctx = { dir: this.dir ?? process.cwd(), ...(options.signal ? { signal: options.signal } : {}) };
+    const count = partitionCount(await sourceBytes(source, ctx), limit);
+    const batches = count > 1 ? sourceBatches(source, ctx) : null;
+    if (!batches) return null;
+    const spillDir = options.spillDir ?? this.#spillDir;
+    const spill = await SpillFiles.create(batches, view.entities, count, {
+      what: `source ${source.name} of view ${view.name}`,
+      ...(spillDir !== undefined ? { spillDir } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    options.onProgress?.({ phase: `spill ${view.name}`, done: count, total: count, unit: 'partitions' });
+    return spill;
   }
 
   /** The tiles of an aggregation view over its whole source (see backfill.ts for the columns). */
@@ -233,14 +320,57 @@ export class FeatureRepo {
       throw new StrataError('INVALID_ARGUMENT', `view ${viewName} has no aggregations to backfill`, { key: viewName });
     const plan = this.#plan(view)!;
     const source = this.source(view.source);
+    const spill = await this.#spill(view, source, options);
+    if (spill) {
+      try {
+        const parts: PartOutput[] = [];
+        const dicts: (PartDict | null)[][] = [];
+        for (let p = 0; p < spill.count; p++) {
+          throwIfAborted(options.signal, `backfill(${viewName})`);
+          const table = await spill.read(p);
+          const coded = codeEvents(view, source, table);
+          const tiles = await this.#tiles(view, plan, source, table, coded, options);
+          const first = firstRows(table, coded.codes, coded.keys);
+          const codes = coded.keys.lookup(view.entities.map((k) => tiles.getChild(k)!));
+          parts.push({ table: tiles, order: Float64Array.from(codes, (c) => first[c]) });
+          dicts.push(partDicts(plan, table));
+          options.onProgress?.({
+            phase: `partitions ${viewName}`,
+            done: p + 1,
+            total: spill.count,
+            unit: 'partitions',
+          });
+        }
+        const recoded = recodeTiles(
+          plan,
+          parts.map((p) => p.table),
+          dicts,
+        );
+        return mergeOrdered(parts.map((p, j) => ({ table: recoded[j], order: p.order })));
+      } finally {
+        await spill.close();
+      }
+    }
     const table = await this.#sourceTable(source, options);
-    const cached = this.#indexes.get(view.name);
+    return this.#tiles(view, plan, source, table, null, options);
+  }
+
+  /** Backfill tiles of `table` (`coded`: its events, coded; null: the repo's cached index may serve). */
+  async #tiles(
+    view: FeatureView,
+    plan: ViewPlan,
+    source: Source,
+    table: A.Table,
+    coded: CodedEvents | null,
+    options: BackfillOptions,
+  ): Promise<A.Table> {
+    const cached = coded ? undefined : this.#indexes.get(view.name);
     if (isSimplePlan(plan) && cached?.table !== table) {
       // straight to tiles: no full time sort needed
-      const coded = codeEvents(view, source, table);
+      coded ??= codeEvents(view, source, table);
       reportDropped(view, coded, options);
       const { vals } = groupInputs(plan, table, `source ${source.name} of view ${view.name}`);
-      throwIfAborted(options.signal, `backfill(${viewName})`);
+      throwIfAborted(options.signal, `backfill(${view.name})`);
       const built = await buildTilesDirect(plan, coded, vals, this.#engine.parallelMinEvents);
       options.onProgress?.({ phase: 'tiles', done: built.tiles.m, total: built.tiles.m, unit: 'tiles' });
       return tilesTable(
@@ -250,7 +380,9 @@ export class FeatureRepo {
         entityFilter(options.shard, coded.keys.columns),
       );
     }
-    const idx = await this.#index(view, options);
+    const idx = coded
+      ? await indexEvents(view, plan, source, table, this.#engine.parallelMinEvents, options)
+      : await this.#index(view, options);
     return tilesTable(
       plan,
       { keys: idx.keys, table: idx.table, ...tilesFor(plan, idx) },

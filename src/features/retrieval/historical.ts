@@ -17,10 +17,13 @@ import { aggregateRows, aggVector, gatherColumn } from './pit.js';
 import { latestRowsByProbe } from '../engine/probe.js';
 import { aggregateByPairs, type PairInputs } from './pairs.js';
 import type { ViewPlan } from '../engine/plan.js';
+import { takeTable } from '../engine/take.js';
+import { groupByPartition } from '../sources/spill.js';
+import { scatterRows, type MemoryOptions } from './partitioned.js';
 import type { CodedEvents, IndexedEvents } from '../engine/series.js';
 import type { FeatureService, FeatureView, LongOptions, Source } from '../definitions/types.js';
 
-export interface HistoricalOptions extends LongOptions {
+export interface HistoricalOptions extends LongOptions, MemoryOptions {
   /** Feature refs `view:feature` (or `view` for all of its features). */
   readonly features?: readonly string[];
   /** Or the name of a feature service. */
@@ -112,6 +115,8 @@ export interface ViewAccess {
   events(view: FeatureView, options: LongOptions): Promise<{ table: A.Table; coded: CodedEvents }>;
   /** Coded events with group inputs, or null when the view's sorted index is already built. */
   pairInputs(view: FeatureView, options: LongOptions): Promise<(PairInputs & { table: A.Table }) | null>;
+  /** The view's source split into partitions when it is larger than the memory limit, else null. */
+  partitioned?(view: FeatureView, options: HistoricalOptions): Promise<PartitionedView | null>;
 }
 
 function rowKeys(rows: A.Table, view: FeatureView, idx: { table: A.Table }): A.Vector[] {
@@ -158,7 +163,6 @@ export async function historicalFeatures(
     });
   }
   const rowTs = readTimestamps(tsVec);
-  const { pairStrategy, tileStrategy, parallelMinEvents } = access.engine;
   const columns: Record<string, A.Vector> = {};
   for (const f of rows.schema.fields) columns[f.name] = rows.getChild(f.name)!;
   for (const [ref, name] of req.outNames) {
@@ -174,36 +178,103 @@ export async function historicalFeatures(
     throwIfAborted(options.signal, 'getHistoricalFeatures');
     const view = access.view(viewName);
     const out = (name: string) => req.outNames.get(`${viewName}:${name}`)!;
-    if (view.kind === 'plain') {
-      const { table, coded } = await access.events(view, options);
-      const rowCodes = coded.keys.lookup(rowKeys(rows, view, { table }));
-      throwIfAborted(options.signal, 'getHistoricalFeatures');
-      const matched = await latestRowsByProbe(coded, rowCodes, rowTs, view.ttlMs, parallelMinEvents);
-      for (const name of names) {
-        const i = view.features.findIndex((f) => f.name === name);
-        columns[out(name)] = gatherColumn(table, view.columns[i], view.features[i].dtype, matched);
+    const parted = await access.partitioned?.(view, options);
+    let cols: Map<string, A.Vector>;
+    if (parted) {
+      try {
+        cols = await partitionedColumns(parted, view, names, rows, rowTs, options);
+      } finally {
+        await parted.close();
       }
-    } else {
-      const plan = access.plan(view)!;
-      const want = names.map((name) => plan.aggs.findIndex((a) => a.agg.name === name));
-      // short windows: pair events with rows (no full sort); else the sorted index
-      const inputs = pairStrategy === 'index' ? null : await access.pairInputs(view, options);
-      let cols = null;
-      let dicts: readonly (unknown[] | null)[] = [];
-      if (inputs) {
-        const rowCodes = inputs.coded.keys.lookup(rowKeys(rows, view, inputs));
-        cols = await aggregateByPairs(plan, inputs, rowCodes, rowTs, want, parallelMinEvents, options);
-        dicts = inputs.dicts;
-      }
-      if (!cols) {
-        const idx = await access.index(view, options);
-        const rowCodes = idx.keys.lookup(rowKeys(rows, view, idx));
-        cols = await aggregateRows(plan, idx, rowCodes, rowTs, want, tileStrategy, options);
-        dicts = idx.dicts;
-      }
-      for (const col of cols) columns[out(col.agg.name)] = aggVector(col, dicts[col.group]);
-    }
+    } else cols = await viewColumns(access, view, names, rows, rowTs, options);
+    for (const [name, vec] of cols) columns[out(name)] = vec;
     options.onProgress?.({ phase: 'views', done: ++done, total: req.byView.size, unit: 'views' });
   }
   return new A.Table(columns);
+}
+
+/** The requested features of one view for `rows` (feature name → column). */
+async function viewColumns(
+  access: ViewAccess,
+  view: FeatureView,
+  names: readonly string[],
+  rows: A.Table,
+  rowTs: Float64Array,
+  options: HistoricalOptions,
+): Promise<Map<string, A.Vector>> {
+  const { pairStrategy, tileStrategy, parallelMinEvents } = access.engine;
+  const result = new Map<string, A.Vector>();
+  if (view.kind === 'plain') {
+    const { table, coded } = await access.events(view, options);
+    const rowCodes = coded.keys.lookup(rowKeys(rows, view, { table }));
+    throwIfAborted(options.signal, 'getHistoricalFeatures');
+    const matched = await latestRowsByProbe(coded, rowCodes, rowTs, view.ttlMs, parallelMinEvents);
+    for (const name of names) {
+      const i = view.features.findIndex((f) => f.name === name);
+      result.set(name, gatherColumn(table, view.columns[i], view.features[i].dtype, matched));
+    }
+    return result;
+  }
+  const plan = access.plan(view)!;
+  const want = names.map((name) => plan.aggs.findIndex((a) => a.agg.name === name));
+  // short windows: pair events with rows (no full sort); else the sorted index
+  const inputs = pairStrategy === 'index' ? null : await access.pairInputs(view, options);
+  let cols = null;
+  let dicts: readonly (unknown[] | null)[] = [];
+  if (inputs) {
+    const rowCodes = inputs.coded.keys.lookup(rowKeys(rows, view, inputs));
+    cols = await aggregateByPairs(plan, inputs, rowCodes, rowTs, want, parallelMinEvents, options);
+    dicts = inputs.dicts;
+  }
+  if (!cols) {
+    const idx = await access.index(view, options);
+    const rowCodes = idx.keys.lookup(rowKeys(rows, view, idx));
+    cols = await aggregateRows(plan, idx, rowCodes, rowTs, want, tileStrategy, options);
+    dicts = idx.dicts;
+  }
+  for (const col of cols) result.set(col.agg.name, aggVector(col, dicts[col.group]));
+  return result;
+}
+
+/** A view's source split into entity partitions (see partitioned.ts). */
+export interface PartitionedView {
+  readonly count: number;
+  /** The source's columns (no rows): the join keys' types. */
+  readonly table: A.Table;
+  /** Partition of each row of the join key vectors. */
+  partitionOf(keys: readonly A.Vector[]): Int32Array;
+  /** Access to partition `p`'s events alone. */
+  access(p: number): Promise<ViewAccess>;
+  /** Removes the spill files. */
+  close(): Promise<void>;
+}
+
+/** viewColumns partition by partition: each entity row goes with its entity's partition. */
+async function partitionedColumns(
+  parted: PartitionedView,
+  view: FeatureView,
+  names: readonly string[],
+  rows: A.Table,
+  rowTs: Float64Array,
+  options: HistoricalOptions,
+): Promise<Map<string, A.Vector>> {
+  const keyVecs = rowKeys(rows, view, parted);
+  const { order, start } = groupByPartition(parted.partitionOf(keyVecs), parted.count);
+  const keyTable = new A.Table(Object.fromEntries(view.entities.map((k, j) => [k, keyVecs[j]])));
+  const parts: A.Table[] = [];
+  const rowsOf: Int32Array[] = [];
+  for (let p = 0; p < parted.count; p++) {
+    const idx = order.subarray(start[p], start[p + 1]);
+    if (idx.length === 0 && !(p === parted.count - 1 && parts.length === 0)) continue;
+    throwIfAborted(options.signal, 'getHistoricalFeatures');
+    const sub = await parted.access(p);
+    const ts = new Float64Array(idx.length);
+    for (let k = 0; k < idx.length; k++) ts[k] = rowTs[idx[k]];
+    const cols = await viewColumns(sub, view, names, takeTable(keyTable, idx), ts, options);
+    parts.push(new A.Table(Object.fromEntries(cols)));
+    rowsOf.push(idx);
+    options.onProgress?.({ phase: `partitions ${view.name}`, done: p + 1, total: parted.count, unit: 'partitions' });
+  }
+  const merged = scatterRows(parts, rowsOf, rows.numRows);
+  return new Map(names.map((name) => [name, merged.getChild(name)!]));
 }

@@ -1,5 +1,9 @@
 /** Loads a source's events as an Arrow table: registered loaders first, then the built-ins. */
-import type { Table } from 'apache-arrow';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { RecordBatch, Table } from 'apache-arrow';
+import { readTableFile } from '../../tables/read.js';
+import { FILE_SOURCE_KINDS } from '../definitions/types.js';
 import { StrataError, throwIfAborted } from '../../errors.js';
 import { tableFromRecords } from '../engine/build.js';
 import type { Source } from '../definitions/types.js';
@@ -7,7 +11,7 @@ import { readArrowFile } from './arrow.js';
 import { readCsvFile } from './csv.js';
 import { readDatasetSource } from './dataset.js';
 import { readJsonlFile } from './jsonl.js';
-import { readParquetFile } from './parquet.js';
+import { readParquetFile, readParquetSchema } from './parquet.js';
 import { registeredLoader, type SourceLoaderContext } from './registry.js';
 
 export { registerSourceLoader, registeredKinds, type SourceLoader, type SourceLoaderContext } from './registry.js';
@@ -67,4 +71,61 @@ export async function loadSourceTable(source: Source, ctx: SourceLoaderContext):
         },
       );
   }
+}
+
+/**
+ * The source's rows as a stream of record batches, read in bounded memory (file sources; table
+ * sources yield their batches), with the types `loadSourceTable` gives; null for sources only read whole.
+ */
+export function sourceBatches(source: Source, ctx: SourceLoaderContext): AsyncIterable<RecordBatch> | null {
+  if (registeredLoader(source.kind)) return null;
+  const file = () => path.resolve(ctx.dir, needPath(source));
+  const signal = ctx.signal;
+  switch (source.kind) {
+    case 'csv':
+    case 'jsonl':
+      return readTableFile(file(), {
+        format: source.kind === 'csv' ? 'csv' : 'jsonl',
+        schema: source.columns,
+        inferRows: Number.POSITIVE_INFINITY,
+        signal,
+      });
+    case 'parquet':
+      return (async function* () {
+        const dtypes = { ...(await readParquetSchema(file())), ...source.columns };
+        yield* readTableFile(file(), { format: 'parquet', schema: dtypes, signal });
+      })();
+    case 'arrow':
+      return readTableFile(file(), { format: 'arrow', signal });
+    case 'table':
+      return source.table ? tableBatches(source.table) : null;
+    default:
+      return null;
+  }
+}
+
+async function* tableBatches(table: Table): AsyncGenerator<RecordBatch> {
+  for (const b of table.batches) {
+    await Promise.resolve();
+    yield b;
+  }
+}
+
+/**
+ * A guess at the bytes a source's rows take once loaded as columns (file size, Parquet's times 3
+ * for its compression; a table's buffers), or 0 when it is not known (datasets, registered loaders).
+ */
+export async function sourceBytes(source: Source, ctx: SourceLoaderContext): Promise<number> {
+  if (registeredLoader(source.kind)) return 0;
+  if (source.kind === 'table') {
+    let bytes = 0;
+    for (const b of source.table?.batches ?? [])
+      for (const d of b.data.children)
+        for (const buf of [d.values, d.valueOffsets, d.nullBitmap])
+          bytes += (buf as ArrayBufferView | undefined)?.byteLength ?? 0;
+    return bytes;
+  }
+  if (!(FILE_SOURCE_KINDS as readonly string[]).includes(source.kind) || !source.path) return 0;
+  const size = (await stat(path.resolve(ctx.dir, source.path)).catch(() => null))?.size ?? 0;
+  return source.kind === 'parquet' ? size * 3 : size;
 }

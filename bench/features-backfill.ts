@@ -1,0 +1,180 @@
+/**
+ * Backfills larger than memory (issue 21): N events (default 30 M; env STRATA_BENCH_EVENTS), 100 k
+ * entities over 30 days, written once as CSV, Arrow IPC (stream) and Parquet (DuckDB's COPY of the
+ * CSV). Each format is backfilled (1-day tiles, count/sum/min/max) by a child process under the
+ * repo's default memoryLimitBytes (env STRATA_BENCH_MEMORY_LIMIT_BYTES to change it), which reports
+ * its time and peak RSS; DuckDB runs the same GROUP BY over the Parquet file in this process, right
+ * after Strata's runs. Generation is excluded from the timings. STRATA_BENCH_FORMATS picks formats.
+ *   backfill_30m_csv_s, _parquet_s, _arrow_s     child wall time (repo load + backfill)
+ *   backfill_30m_peak_rss_mb                     the largest of the three children's peak RSS
+ *   ratio_backfill_30m_vs_duckdb                 DuckDB's GROUP BY time / Strata's Parquet time
+ */
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import * as A from 'apache-arrow';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+const N = Number(process.env.STRATA_BENCH_EVENTS ?? 30_000_000);
+const E = 100_000;
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+const BATCH = 1 << 20;
+/** Formats to backfill (env STRATA_BENCH_FORMATS, e.g. `csv,arrow`); the DuckDB ratio needs parquet. */
+const FORMATS = (process.env.STRATA_BENCH_FORMATS ?? 'csv,arrow,parquet').split(',') as ('csv' | 'arrow' | 'parquet')[];
+
+interface ChildOut {
+  events: number;
+  tiles: number;
+  count: number;
+  sum: number;
+  seconds: number;
+  partitions: number;
+  maxRssBytes: number;
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Writes the events as CSV and as an Arrow IPC stream, a batch at a time. */
+async function writeEvents(csvFile: string, arrowFile: string): Promise<void> {
+  const r = rng(2121);
+  const csv = createWriteStream(csvFile);
+  const arrowOut = createWriteStream(arrowFile);
+  const writer = new A.RecordBatchStreamWriter();
+  const ipc = writer.toNodeStream();
+  ipc.pipe(arrowOut);
+  const put = async (out: NodeJS.WritableStream, chunk: string | Uint8Array) => {
+    if (!out.write(chunk)) await new Promise<void>((res) => out.once('drain', () => res()));
+  };
+  await put(csv, 'entity_id,event_timestamp,value\n');
+  for (let at = 0; at < N; at += BATCH) {
+    const n = Math.min(BATCH, N - at);
+    const ent = new Int32Array(n);
+    const ts = new BigInt64Array(n);
+    const val = new Float64Array(n);
+    let text = '';
+    for (let i = 0; i < n; i++) {
+      ent[i] = Math.floor(r() * E);
+      const ms = T0 + Math.floor(r() * 30 * DAY);
+      ts[i] = BigInt(ms);
+      val[i] = Math.round(r() * 100_000) / 100;
+      text += `${ent[i]},${new Date(ms).toISOString()},${val[i]}\n`;
+      if (text.length > 1 << 20) {
+        await put(csv, text);
+        text = '';
+      }
+    }
+    await put(csv, text);
+    writer.write(
+      new A.Table({
+        entity_id: A.makeVector(ent),
+        event_timestamp: A.makeVector(A.makeData({ type: new A.TimestampMillisecond(), length: n, data: ts })),
+        value: A.makeVector(val),
+      }).batches[0],
+    );
+    await new Promise((res) => setImmediate(res));
+  }
+  writer.finish();
+  csv.end();
+  await Promise.all([finished(csv), finished(arrowOut)]);
+}
+
+async function child(kind: string, file: string): Promise<ChildOut> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(import.meta.dirname, 'backfill-child.ts'),
+      kind,
+      file,
+      process.env.STRATA_BENCH_MEMORY_LIMIT_BYTES ?? 'default',
+    ],
+    { maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildOut;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The backfill_30m figures (named for the default size whatever N is; `backfill_30m_events` says N). */
+export async function runBackfill30m(log: (s: string) => void): Promise<Record<string, number>> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'strata-bench-backfill-'));
+  try {
+    const files = {
+      csv: path.join(dir, 'events.csv'),
+      arrow: path.join(dir, 'events.arrows'),
+      parquet: path.join(dir, 'events.parquet'),
+    };
+    let t = performance.now();
+    await writeEvents(files.csv, files.arrow);
+    const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
+    const con = await inst.connect();
+    await con.run(
+      `COPY (SELECT * FROM read_csv('${files.csv}', header = true, columns = {'entity_id': 'INTEGER', 'event_timestamp': 'TIMESTAMP', 'value': 'DOUBLE'}))
+       TO '${files.parquet}' (FORMAT parquet, ROW_GROUP_SIZE 1048576)`,
+    );
+    const sizes = await Promise.all(Object.values(files).map(async (f) => (await stat(f)).size / 2 ** 20));
+    log(
+      `backfill larger than memory: ${N.toLocaleString()} events, ${E.toLocaleString()} entities; files (MB) csv ${sizes[0].toFixed(0)}, arrow ${sizes[1].toFixed(0)}, parquet ${sizes[2].toFixed(0)}; generated in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+    const out: Record<string, ChildOut> = {};
+    for (const kind of FORMATS) {
+      out[kind] = await child(kind, files[kind]);
+      const o = out[kind];
+      log(
+        `  ${kind.padEnd(8)} ${o.seconds.toFixed(1)} s, peak RSS ${(o.maxRssBytes / 2 ** 20).toFixed(0)} MB, ${o.partitions} partitions, ${o.tiles.toLocaleString()} tiles`,
+      );
+      if (o.count !== N) throw new Error(`${kind}: tiles count ${o.count} events, not ${N}`);
+    }
+    t = performance.now();
+    await con.run(
+      `CREATE OR REPLACE TEMP TABLE tiles AS SELECT entity_id, time_bucket(INTERVAL 1 day, event_timestamp - INTERVAL 1 millisecond) AS b,
+       count(value) AS c, sum(value) AS s, min(value) AS mn, max(value) AS mx FROM read_parquet('${files.parquet}') GROUP BY ALL`,
+    );
+    const duckS = (performance.now() - t) / 1000;
+    const check = await con.runAndReadAll('SELECT count(*)::DOUBLE, sum(c)::DOUBLE, sum(s) FROM tiles');
+    const [groups, count, sum] = check.getRows()[0] as number[];
+    con.closeSync();
+    for (const kind of FORMATS) {
+      const o = out[kind];
+      if (o.tiles !== groups || o.count !== count || Math.abs(o.sum - sum) > 1e-6 * Math.abs(sum))
+        throw new Error(`${kind}: ${o.tiles} tiles / ${o.count} / ${o.sum} vs DuckDB ${groups} / ${count} / ${sum}`);
+    }
+    log(`  duckdb   ${duckS.toFixed(1)} s (GROUP BY over the Parquet file; same tiles)`);
+    const rss = Math.max(...Object.values(out).map((o) => o.maxRssBytes)) / 2 ** 20;
+    const fig: Record<string, number> = { backfill_30m_events: N };
+    for (const kind of FORMATS) fig[`backfill_30m_${kind}_s`] = round(out[kind].seconds);
+    fig.backfill_30m_peak_rss_mb = Math.round(rss);
+    fig.backfill_30m_partitions = Math.max(...Object.values(out).map((o) => o.partitions));
+    fig.duckdb_backfill_30m_s = round(duckS);
+    if (out.parquet) fig.ratio_backfill_30m_vs_duckdb = round(duckS / out.parquet.seconds);
+    return fig;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runBackfill30m((s) => process.stdout.write(s + '\n')).then(
+    (fig) => process.stdout.write(JSON.stringify(fig) + '\n'),
+    (err) => {
+      process.stderr.write(`${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

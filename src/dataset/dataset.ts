@@ -25,7 +25,7 @@ import { type OpenStorageOptions, openStorage } from '../storage/open.js';
 import type { Storage } from '../storage/storage.js';
 import { STRATA_VERSION } from '../version.js';
 import { type CoreOptions, DatasetCore } from './core.js';
-import { type CommitJobResult, readStagedShard } from '../format/staged-jobs.js';
+import { readStagedShard } from '../format/staged-jobs.js';
 import { codecFor, normalizeSpec } from './htypes/index.js';
 import { type ColumnSummary, describeColumns } from './ops/describe.js';
 import { type FormatOptions, formatTable } from './ops/format.js';
@@ -129,7 +129,18 @@ export interface CommitJobOptions {
   readonly signal?: AbortSignal;
 }
 
-export type { CommitJobResult } from '../format/staged-jobs.js';
+/** What `ds.commitJob` did. */
+export interface CommitJobResult {
+  readonly jobId: string;
+  /** The version holding the job (published now, or earlier when alreadyCommitted). */
+  readonly version: number;
+  /** Shard indexes published. */
+  readonly shards: readonly number[];
+  /** Of how many shards the job has. */
+  readonly count: number;
+  /** The job had been committed before: nothing was published now. */
+  readonly alreadyCommitted: boolean;
+}
 
 export interface OpenOptions extends OpenStorageOptions {
   /** Version to open (time travel; of `branch` when given). Default: the latest. */
@@ -928,7 +939,8 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
    */
   async commitJob(jobId: string, options: CommitJobOptions = {}): Promise<CommitJobResult> {
     this.assertWholeDataset('commitJob');
-    return this.core.commitJob(jobId, options);
+    const { manifest: _published, ...result } = await this.core.commitJob(jobId, options);
+    return result;
   }
 
   /** Whether `shard` of job `jobId` is staged (see `stage`). */

@@ -83,8 +83,7 @@ async function commitJob(ctx: CommandContext): Promise<number> {
   const ds = await openDataset(ctx, uri, 'job');
   try {
     const r = await ds.commitJob(jobId, { allowPartial: flag(ctx, 'allow-partial'), signal: ctx.signal });
-    const { manifest: _manifest, ...result } = r;
-    if (flag(ctx, 'json')) ctx.out(json(result));
+    if (flag(ctx, 'json')) ctx.out(json(r));
     else
       ctx.out(
         r.alreadyCommitted

@@ -66,6 +66,9 @@ export {
   type OptimizeDatasetOptions,
   type OptimizeSummary,
   type BranchOptions,
+  type StageOptions,
+  type CommitJobOptions,
+  type CommitJobResult,
 } from './dataset/dataset.js';
 export type {
   DatasetReader,

@@ -36,6 +36,10 @@ export const COMMANDS = {
   },
   search: { summary: 'nearest neighbours in an embedding column', load: () => import('./commands/search.js') },
   apply: { summary: 'validate and register feature definitions', load: () => import('./commands/apply.js') },
+  backfill: {
+    summary: "write an aggregation view's tiles to Parquet (--shard i/n: one shard's entities)",
+    load: () => import('./commands/backfill.js'),
+  },
   materialize: {
     summary: 'load feature values into the online store',
     load: () => import('./commands/materialize.js'),

@@ -27,7 +27,7 @@ export const SHARD_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     type: 'string',
     value: 'ID',
     description:
-      'with --queue: names the job for `strata job status` (default: the command and a hash of its arguments)',
+      'with --queue: names the job for `strata job status` (default: the command and a hash of its arguments); without --queue (embed, ingest): stage this shard under the job id instead of committing, for `strata job commit <uri> ID`',
   },
   attempts: {
     type: 'string',

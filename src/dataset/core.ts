@@ -3,6 +3,7 @@ import type { Sample } from '../format/chunk.js';
 import type { AnyManifest, ColumnSchema } from '../format/manifest-v2.js';
 import { MAIN, type Ref } from '../format/refs.js';
 import { TransactionV2 } from '../format/transaction-v2.js';
+import { type CommitJobResult, checkJobId, commitStagedJob, putStagedShard } from '../format/staged-jobs.js';
 import { VersionColumnReader } from '../format/version-column-reader.js';
 import { VersionReader } from '../format/version-reader.js';
 import type { Storage } from '../storage/storage.js';
@@ -332,6 +333,70 @@ export class DatasetCore {
     const m = await txn.commit(message);
     this.setManifest(m);
     return m.version;
+  }
+
+  /**
+   * Writes the pending changes' objects and records them as `shard` of job `jobId` without
+   * publishing a version (see format/staged-jobs.ts); with nothing pending, records an empty entry.
+   * 'exists' when this shard of the job was staged before (that entry stands).
+   */
+  async stage(
+    message: string,
+    jobId: string,
+    shard: { readonly index: number; readonly count: number },
+    signal?: AbortSignal,
+  ): Promise<'staged' | 'exists'> {
+    this.assertOpen();
+    this.assertWriter();
+    checkJobId(jobId);
+    const txn = this.txn;
+    this.txn = undefined;
+    const staged = txn ? await txn.stage() : { actions: [], columnsWithData: [], baseVersion: this.manifest.version };
+    return putStagedShard(
+      this.storage,
+      {
+        format: 'strata-staged-shard',
+        jobId,
+        index: shard.index,
+        count: shard.count,
+        baseVersion: staged.baseVersion,
+        branch: this.ref.branch,
+        message,
+        stagedAtMs: Date.now(),
+        actions: staged.actions,
+        columnsWithData: staged.columnsWithData,
+      },
+      signal,
+    );
+  }
+
+  /** Publishes every staged shard of `jobId` as one version and opens it (see commitStagedJob). */
+  async commitJob(
+    jobId: string,
+    options: { readonly allowPartial?: boolean; readonly signal?: AbortSignal },
+  ): Promise<CommitJobResult> {
+    this.assertOpen();
+    this.assertWriter();
+    if (this.txn) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `${this.uri} has uncommitted changes; commitJob() publishes only the job`,
+        {
+          uri: this.uri,
+          hint: 'commit() or rollback() them first',
+        },
+      );
+    }
+    const r = await commitStagedJob(this.storage, jobId, {
+      writer: `strata ${STRATA_VERSION}`,
+      ref: this.ref,
+      allowPartial: options.allowPartial,
+      maxCommitAttempts: this.options.maxCommitAttempts,
+      commitTimeoutMs: this.options.commitTimeoutMs,
+      signal: options.signal,
+    });
+    if (r.manifest) this.setManifest(r.manifest);
+    return r;
   }
 
   /** Drops the pending changes (those of an open explicit transaction too: it ends). */

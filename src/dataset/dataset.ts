@@ -25,6 +25,7 @@ import { type OpenStorageOptions, openStorage } from '../storage/open.js';
 import type { Storage } from '../storage/storage.js';
 import { STRATA_VERSION } from '../version.js';
 import { type CoreOptions, DatasetCore } from './core.js';
+import { readStagedShard } from '../format/staged-jobs.js';
 import { codecFor, normalizeSpec } from './htypes/index.js';
 import { type ColumnSummary, describeColumns } from './ops/describe.js';
 import { type FormatOptions, formatTable } from './ops/format.js';
@@ -113,6 +114,35 @@ import type {
 } from '../interop/types.js';
 import { type DatasetHit, type DatasetSearchOptions, type SearchQuery, search } from './search/dataset-search.js';
 import { type CreateIndexOptions, type IndexEntry, createIndex } from './search/index-store.js';
+
+/** Options of `ds.stage`: the job and the shard of it whose changes are staged. */
+export interface StageOptions {
+  /** Names the job (1-128 letters, digits, `.`, `_`, `-`); every shard of it uses the same id. */
+  readonly jobId: string;
+  /** This shard, 0 <= index < count. */
+  readonly shard: { readonly index: number; readonly count: number };
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `ds.commitJob`. */
+export interface CommitJobOptions {
+  /** Publish the shards staged so far even when some are missing. Default false (NOT_FOUND). */
+  readonly allowPartial?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** What `ds.commitJob` did. */
+export interface CommitJobResult {
+  readonly jobId: string;
+  /** The version holding the job (published now, or earlier when alreadyCommitted). */
+  readonly version: number;
+  /** Shard indexes published. */
+  readonly shards: readonly number[];
+  /** Of how many shards the job has. */
+  readonly count: number;
+  /** The job had been committed before: nothing was published now. */
+  readonly alreadyCommitted: boolean;
+}
 
 export interface OpenOptions extends OpenStorageOptions {
   /** Version to open (time travel; of `branch` when given). Default: the latest. */
@@ -900,6 +930,37 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
   /** Publishes pending changes atomically as the next version; returns it. */
   async commit(message = ''): Promise<number> {
     return this.core.commit(message);
+  }
+
+  /**
+   * Two-phase job commit, phase one: writes the pending changes' objects and records them as
+   * `shard` of job `jobId` (under `_jobs/<jobId>/` in the dataset) without publishing a version;
+   * readers do not see them until `commitJob(jobId)`. Returns 'exists' (and records nothing) when
+   * this shard of the job was staged before. See docs/SCALING.md.
+   */
+  async stage(message: string, options: StageOptions): Promise<'staged' | 'exists'> {
+    this.assertWholeDataset('stage');
+    return this.core.stage(message, options.jobId, options.shard, options.signal);
+  }
+
+  /**
+   * Two-phase job commit, phase two: publishes every staged shard of `jobId` as one version and
+   * opens it. NOT_FOUND naming the missing shards unless all are staged (or `allowPartial`);
+   * idempotent (a committed job returns its version, `alreadyCommitted: true`).
+   */
+  async commitJob(jobId: string, options: CommitJobOptions = {}): Promise<CommitJobResult> {
+    this.assertWholeDataset('commitJob');
+    const { manifest: _published, ...result } = await this.core.commitJob(jobId, options);
+    return result;
+  }
+
+  /** Whether `shard` of job `jobId` is staged (see `stage`). */
+  async isStaged(
+    jobId: string,
+    shard: { readonly index: number; readonly count: number },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    return (await readStagedShard(this.core.storage, jobId, shard.index, shard.count, options.signal)) !== undefined;
   }
 
   /** Drops pending changes. */

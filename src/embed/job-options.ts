@@ -107,6 +107,14 @@ export interface EmbedOptions {
    */
   readonly shard?: Shard;
   /**
+   * Two-phase commit (see docs/SCALING.md): the shard writes its vectors but publishes no version;
+   * it stages them under this job id in the dataset (`ds.stage`), and `ds.commitJob(jobId)` (CLI
+   * `strata job commit <uri> <jobId>`) publishes every shard as one version. A shard whose entry is
+   * staged already does nothing (`staged: 'exists'`); a killed one is re-run from its start.
+   * Without `shard`, the run is shard 0 of 1. Default: each shard commits as it goes.
+   */
+  readonly jobId?: string;
+  /**
    * ONNX Runtime execution providers in order of preference, e.g. ['cuda', 'cpu']. A provider that
    * cannot load on this machine is dropped with a warning (STRATA_EP_UNAVAILABLE) while others remain;
    * a list whose only provider cannot load fails with UNAVAILABLE. Default: CPU.
@@ -160,6 +168,8 @@ export interface EmbedSummary {
   readonly lineage: EmbeddingLineage;
   /** The shard this run did (absent for a whole job). */
   readonly shard?: Shard;
+  /** With `jobId`: 'staged' (this run staged the shard) or 'exists' (it was staged before; nothing done). */
+  readonly staged?: 'staged' | 'exists';
   /** The execution providers the model ran with (absent for an InferenceSession passed in). */
   readonly executionProviders?: readonly string[];
 }

@@ -61,14 +61,16 @@ export async function planOutput(
   const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn, rowLineage });
   const rows = await planRows(ds, choice.existing ? column : undefined, shard);
   const total = rows.todo.reduce((n, [a, b]) => n + b - a, 0);
-  const storedLength = choice.existing ? await ds.storedLength(column) : 0;
+  // a shard reads only its own fragments' files (planRows); storedLength would walk every fragment
+  // up to the first one the column does not cover, most of them other shards'
+  const storedLength = choice.existing && !shard ? await ds.storedLength(column) : 0;
   const resumedFrom = shard ? rows.rows - total : storedLength;
   // rows past the job's last write that it did not write (append() given a value for this column,
   // which pads it with null; or an earlier Strata's null padding): a job only fills rows without a
   // value, so they stay as they are (reported, not silently skipped). Rows appended without a value
   // leave the column short. Sharded runs do not record rowsWritten (see EmbeddingLineage.sharded).
   const unembedded =
-    choice.existing && !choice.existing.sharded
+    choice.existing && !choice.existing.sharded && !shard
       ? Math.max(0, storedLength - (choice.existing.rowsWritten ?? storedLength))
       : 0;
   if (unembedded > 0) {
@@ -135,6 +137,8 @@ export class OutputWriter {
   private readonly meter: RateMeter;
   /** Stamps of rows read but not written yet, recorded by the source (see `stamps`). */
   readonly knownStamps = new Map<number, string>();
+  /** With options.jobId: how the shard was staged (see EmbedSummary.staged). */
+  staged: 'staged' | 'exists' | undefined;
 
   constructor(
     private readonly ds: Dataset,
@@ -234,15 +238,20 @@ export class OutputWriter {
       this.cadence.everyBatches !== undefined
         ? this.batches % this.cadence.everyBatches === 0
         : performance.now() - this.lastCommitMs >= this.cadence.intervalMs;
-    if (due) await this.commit();
+    // a staged job (options.jobId) publishes nothing: its shard stages everything once, at the end
+    if (due && this.options.jobId === undefined) await this.commit();
     this.options.onProgress?.(
       this.meter.add(samples.length, { committedRows: this.committedRows, skipped: this.failures.length }),
     );
   }
 
-  /** Publishes the rows written so far (with the lineage and failures); the first run always commits. */
+  /**
+   * Publishes the rows written so far (with the lineage and failures); the first run always commits.
+   * With options.jobId, stages them instead (once, at the end of the shard).
+   */
   async commit(): Promise<void> {
-    if (this.pendingRanges.length === 0 && (this.plan.existing || this.commits > 0)) return;
+    const jobId = this.options.jobId;
+    if (jobId === undefined && this.pendingRanges.length === 0 && (this.plan.existing || this.commits > 0)) return;
     this.commits++;
     const shard = this.plan.shard;
     if (shard) {
@@ -259,9 +268,13 @@ export class OutputWriter {
     }
     this.pendingFailures = [];
     const ranges = this.pendingRanges.length ? rangesText(this.pendingRanges) : 'rows 0..0';
-    await this.ds.commit(
-      `embed ${this.identity.sourceColumn} → ${this.plan.column}${shard ? ` (shard ${shardLabel(shard)})` : ''}: ${ranges}`,
-    );
+    const message = `embed ${this.identity.sourceColumn} → ${this.plan.column}${shard ? ` (shard ${shardLabel(shard)})` : ''}: ${ranges}`;
+    if (jobId !== undefined && shard) {
+      this.staged = await this.ds.stage(message, { jobId, shard, signal: this.options.signal });
+      this.pendingRanges = [];
+      return;
+    }
+    await this.ds.commit(message);
     this.pendingRanges = [];
     this.committedRows = this.plan.shard ? this.plan.resumedFrom + this.processed : this.written;
     this.lastCommitMs = performance.now();

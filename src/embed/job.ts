@@ -66,7 +66,9 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     );
   }
   const spec = ds.schema[column] ?? ds.columnInfo(column).spec;
-  const shard = options.shard === undefined ? undefined : checkShard(options.shard);
+  const jobId = options.jobId;
+  const shard =
+    options.shard !== undefined ? checkShard(options.shard) : jobId !== undefined ? { index: 0, count: 1 } : undefined;
   if (spec.htype === 'text') {
     if (shard)
       throw new StrataError('UNSUPPORTED', `embed() does not shard text columns yet (${column} is text)`, {
@@ -121,7 +123,20 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     };
     const plan = await prepareOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim }, shard);
     const extra = { ...(shard ? { shard } : {}), ...(providers ? { executionProviders: providers } : {}) };
-    if (plan.existing && plan.total <= 0) return { ...noopSummary(ds, plan, dim, t0), ...extra };
+    if (jobId !== undefined && shard && (await ds.isStaged(jobId, shard, options)))
+      return { ...noopSummary(ds, plan, dim, t0), ...extra, staged: 'exists' };
+    if (plan.existing && plan.total <= 0) {
+      // a staged job's shard with nothing to do still records that it is done
+      const staged =
+        jobId !== undefined && shard
+          ? await ds.stage(`embed ${column} → ${plan.column} (shard ${shard.index}/${shard.count}): nothing to do`, {
+              jobId,
+              shard,
+              signal: options.signal,
+            })
+          : undefined;
+      return { ...noopSummary(ds, plan, dim, t0), ...extra, ...(staged ? { staged } : {}) };
+    }
     const writer = new OutputWriter(ds, plan, identity, dim, options, cadence);
 
     let slots: InputSlots | undefined;
@@ -186,6 +201,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
         write: stats.writeMs / 1000,
       }),
       ...extra,
+      ...(writer.staged ? { staged: writer.staged } : {}),
     };
   } finally {
     if (worker) await (await worker.catch(() => undefined))?.close();

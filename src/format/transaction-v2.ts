@@ -247,6 +247,23 @@ export class TransactionV2 {
     }
   }
 
+  /**
+   * Writes the change's objects without publishing it (a shard of a two-phase job, see
+   * staged-jobs.ts): returns the actions `commit` would publish and the column ids they store data under.
+   */
+  async stage(): Promise<{ actions: Action[]; columnsWithData: string[]; baseVersion: number }> {
+    this.assertOpen();
+    this.done = true;
+    try {
+      if (this.fragmentRows > 0) await this.sealFragment();
+      const actions = await this.actions();
+      return { actions, columnsWithData: [...this.withData], baseVersion: this.base.manifest.version };
+    } catch (err) {
+      await this.abandon();
+      throw err;
+    }
+  }
+
   /** Discards the transaction; objects already written stay unreferenced until `vacuum`. */
   async abandon(): Promise<void> {
     this.done = true;

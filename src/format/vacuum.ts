@@ -13,6 +13,7 @@ import type { AnyManifest, BranchOrigin } from './manifest-v2.js';
 import { branchOrigin, listBranchNames } from './branches.js';
 import { MAIN, type Ref, branchRef } from './refs.js';
 import { listTags } from './tags.js';
+import { stagedLive } from './staged-jobs.js';
 import { DELETIONS_PREFIX, FRAGMENTS_PREFIX, PAGES_PREFIX, objectTimeMs } from './object-keys.js';
 
 export interface VacuumOptions {
@@ -110,6 +111,10 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
   }
   // Other objects a manifest can reference (e.g. vector indexes under indexes/) are named in its meta.
   for (const m of kept) collectKeys(m.meta, live);
+  // Shards of a two-phase job staged within the window may still be committed: keep their objects.
+  // Entries of jobs abandoned (or committed) before the window are deleted, and their objects with them.
+  const staged = await stagedLive(storage, cutoff, signal);
+  for (const k of staged.live) live.add(k);
   const keys = [
     ...(await storage.list(CHUNKS_PREFIX, { signal: options.signal })),
     ...(await storage.list(INDEXES_PREFIX, { signal: options.signal })),
@@ -137,6 +142,11 @@ export async function vacuum(storage: Storage, options: VacuumOptions = {}): Pro
     bytesFreed += (await storage.size(k)) ?? 0;
     if (!options.dryRun) await storage.delete(k);
     options.onProgress?.({ phase: 'vacuum', done: ++deleted, total: garbage.length, unit: 'objects' });
+  }
+  for (const k of damaged.length > 0 ? [] : staged.expired) {
+    throwIfAborted(options.signal, 'vacuum');
+    bytesFreed += (await storage.size(k)) ?? 0;
+    if (!options.dryRun) await storage.delete(k);
   }
   // A writer killed between writing a temp file and renaming it leaves the temp file behind.
   const temps = (await storage.sweepTemporaries?.(cutoff, { signal: options.signal, dryRun: options.dryRun })) ?? {

@@ -49,6 +49,14 @@ export interface IngestOptions extends OpenStorageOptions {
    * class list is the union of what the shards (or separate ingests) declared. Default: every file.
    */
   readonly shard?: Shard;
+  /**
+   * Two-phase commit (see docs/SCALING.md): the shard appends its rows but publishes no version; it
+   * stages them under this job id (`ds.stage`), and `ds.commitJob(jobId)` (CLI `strata job commit
+   * <uri> <jobId>`) publishes every shard as one version. A shard staged already does nothing
+   * (`staged: 'exists'`); a killed one is re-run from its start. Without `shard`, the run is shard
+   * 0 of 1. commitEveryRows does not apply. Default: each shard commits as it goes.
+   */
+  readonly jobId?: string;
   readonly onProgress?: (p: Progress) => void;
   readonly signal?: AbortSignal;
 }
@@ -67,6 +75,8 @@ export interface IngestSummary {
   readonly bytes: number;
   readonly seconds: number;
   readonly commits: number;
+  /** With `jobId`: 'staged' (this run staged the shard) or 'exists' (it was staged before; nothing done). */
+  readonly staged?: 'staged' | 'exists';
 }
 
 type Outcome = { ok: true; row: EncodedRow; bytes: number } | { ok: false; reason: string };
@@ -100,7 +110,9 @@ export async function ingest(
     label: options.labelColumn ?? 'label',
     source: options.sourceColumn ?? '_source',
   };
-  const shard = options.shard === undefined ? undefined : checkShard(options.shard);
+  const jobId = options.jobId;
+  const shard =
+    options.shard !== undefined ? checkShard(options.shard) : jobId !== undefined ? { index: 0, count: 1 } : undefined;
   const inShard = (file: string) => !shard || shardOfKey(file, shard.count) === shard.index;
   const storageOptions: OpenStorageOptions = { s3: options.s3, local: options.local, http: options.http };
   const src = await openStorage(source, storageOptions);
@@ -133,6 +145,15 @@ export async function ingest(
         : target;
     const message = options.message ?? `ingest ${src.uri}`;
     let commits = 0;
+    const summary = (fields: Omit<IngestSummary, 'uri' | 'version' | 'seconds' | 'commits'>): IngestSummary => ({
+      uri: ds!.uri,
+      version: ds!.version,
+      ...fields,
+      seconds: (performance.now() - t0) / 1000,
+      commits,
+    });
+    if (jobId !== undefined && shard && (await ds.isStaged(jobId, shard, { signal })))
+      return summary({ ingested: 0, alreadyPresent: 0, skipped: [], bytes: 0, staged: 'exists' });
     if (shard || addsClassNames(ds, plan)) {
       // Columns and class names first, in a commit of their own: rows encode class ids, which must
       // not shift when another ingest (shard) declares names at the same time.
@@ -189,21 +210,25 @@ export async function ingest(
       }
       tracker.done++;
       options.onProgress?.(tracker.snapshot());
-      if (sinceCommit >= every) await commit();
+      if (sinceCommit >= every && jobId === undefined) await commit();
     }
-    if (sinceCommit > 0 || schemaPending) await commit();
+    let staged: 'staged' | 'exists' | undefined;
+    if (jobId !== undefined && shard)
+      staged = await ds.stage(`${message} (shard ${shard.index}/${shard.count}): ${ingested} files`, {
+        jobId,
+        shard,
+        signal,
+      });
+    else if (sinceCommit > 0 || schemaPending) await commit();
     else await ds.rollback(); // only encodes of files that were then skipped
     if (todo.length === 0) options.onProgress?.(tracker.snapshot());
-    return {
-      uri: ds.uri,
-      version: ds.version,
+    return summary({
       ingested,
       alreadyPresent: mine.length - todo.length,
       skipped,
       bytes: tracker.bytes,
-      seconds: (performance.now() - t0) / 1000,
-      commits,
-    };
+      ...(staged ? { staged } : {}),
+    });
   } catch (err) {
     await ds?.rollback().catch(() => undefined);
     if (signal?.aborted && !isStrataError(err, 'ABORTED'))

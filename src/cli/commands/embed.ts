@@ -199,6 +199,7 @@ export const command: Command = {
         ...(mismatch ? { onLineageMismatch: mismatch as OnLineageMismatch } : {}),
         ...(frames ? { frames } : {}),
         ...(shard ? { shard } : {}),
+        ...(str(ctx, 'job-id') !== undefined ? { jobId: str(ctx, 'job-id') } : {}),
         ...(providers ? { executionProviders: providers } : {}),
         signal: ctx.signal,
         onProgress: (p) => bar.update(p.done, p.total),
@@ -208,7 +209,14 @@ export const command: Command = {
         ctx.out(json(summary));
         return;
       }
-      if (summary.noop) {
+      if (summary.staged !== undefined) {
+        const label = `shard ${summary.shard?.index ?? 0}/${summary.shard?.count ?? 1}`;
+        ctx.out(
+          summary.staged === 'exists'
+            ? `${label} of job ${str(ctx, 'job-id')} was staged before; nothing to do`
+            : `${label}: staged ${summary.embedded} rows of ${summary.column} for job ${str(ctx, 'job-id')} (not published: run \`strata job commit <uri> ${str(ctx, 'job-id')}\` once every shard is staged)`,
+        );
+      } else if (summary.noop) {
         ctx.out(
           `${summary.column}: every row already embedded with this model and preprocess (version ${summary.version}); nothing to do`,
         );

@@ -107,6 +107,7 @@ export const command: Command = {
       link: flag(ctx, 'link'),
       concurrency,
       ...(shard ? { shard } : {}),
+      ...(str(ctx, 'job-id') !== undefined ? { jobId: str(ctx, 'job-id') } : {}),
       ...(every !== undefined ? { commitEveryRows: every } : {}),
       onProgress: (p) => {
         skipped = p.skipped ?? skipped;
@@ -122,10 +123,18 @@ export const command: Command = {
       ctx.out(json(summary));
       return;
     }
-    ctx.out(
-      `ingested ${summary.ingested} rows into ${summary.uri} (version ${summary.version}, ${(summary.bytes / 1e6).toFixed(1)} MB in ${summary.seconds.toFixed(1)} s, ${summary.commits} commit${summary.commits === 1 ? '' : 's'})` +
-        (summary.alreadyPresent ? `; ${summary.alreadyPresent} already present` : ''),
-    );
+    if (summary.staged !== undefined) {
+      const id = str(ctx, 'job-id');
+      ctx.out(
+        summary.staged === 'exists'
+          ? `this shard of job ${id} was staged before; nothing to do`
+          : `staged ${summary.ingested} rows for job ${id} (not published: run \`strata job commit ${summary.uri} ${id}\` once every shard is staged)`,
+      );
+    } else
+      ctx.out(
+        `ingested ${summary.ingested} rows into ${summary.uri} (version ${summary.version}, ${(summary.bytes / 1e6).toFixed(1)} MB in ${summary.seconds.toFixed(1)} s, ${summary.commits} commit${summary.commits === 1 ? '' : 's'})` +
+          (summary.alreadyPresent ? `; ${summary.alreadyPresent} already present` : ''),
+      );
     if (summary.skipped.length) {
       ctx.out(`skipped ${summary.skipped.length}:`);
       for (const s of summary.skipped.slice(0, 50)) ctx.out(`  ${s.file}: ${s.reason}`);

@@ -1,0 +1,208 @@
+/**
+ * Two-phase job commits (EmbedOptions.jobId, ds.commitJob, `strata job commit`) with shards in real
+ * processes: staged shards are invisible until one commit publishes them all; committing is
+ * idempotent; a missing shard is named; a killed shard re-run stages once; vacuum keeps a job's
+ * staged objects inside the retention window and removes an abandoned job's after it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Dataset } from '../../src/dataset/dataset.js';
+import type { EmbedSummary } from '../../src/embed/job-options.js';
+import { strata } from '../cli/run-cli.js';
+import { type Backend, startBackend } from '../helpers/backends.js';
+import { sampleImages, tinyModel, type TinyModel } from './fixtures/data.js';
+
+const CHILD = fileURLToPath(new URL('./fixtures/shard-child.ts', import.meta.url));
+let s3: Backend;
+let local: Backend;
+let dir: string;
+let images: Uint8Array[];
+let model: TinyModel;
+
+beforeAll(async () => {
+  [s3, local] = await Promise.all([startBackend('s3'), startBackend('local')]);
+  dir = await mkdtemp(join(tmpdir(), 'strata-embed-job-'));
+  images = await sampleImages(36, 13);
+  await Promise.all(images.map((b, i) => writeFile(join(dir, `${i}.img`), b)));
+  model = await tinyModel(dir, 'tiny', { seed: 5, inputSize: 32, dim: 8 });
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([s3?.stop(), local?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly code: number | null;
+  readonly stderr: string;
+  readonly result?: { summary: EmbedSummary; modelItems: number };
+}
+
+/** One embed child: shard `shard` ('all' for the whole job), staged under `jobId` when given. */
+function embedChild(
+  b: Backend,
+  uri: string,
+  shard: string,
+  jobId?: string,
+  options: { delayMs?: number; onLine?: (line: string, kill: () => void) => void } = {},
+): Promise<Run> {
+  const args = ['embed', uri, JSON.stringify(b.options), model.path, model.sha256, shard, String(options.delayMs ?? 0)];
+  const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args, ...(jobId ? [jobId] : [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  p.stderr.on('data', (d) => (stderr += d));
+  const lines: string[] = [];
+  const read = (async () => {
+    for await (const line of createInterface({ input: p.stdout })) {
+      lines.push(line);
+      options.onLine?.(line, () => p.kill('SIGKILL'));
+    }
+  })();
+  return new Promise<Run>((resolve) =>
+    p.on('exit', (code) => {
+      void read.then(() => {
+        const last = lines.at(-1);
+        const result = last?.startsWith('{"summary"') ? (JSON.parse(last) as Run['result']) : undefined;
+        resolve({ code, stderr, result });
+      });
+    }),
+  );
+}
+
+/** A dataset of images[0..n) in fragments of `perFragment` rows (one commit each). */
+async function fragmented(b: Backend, uri: string, n: number, perFragment: number): Promise<void> {
+  const ds = await Dataset.create(uri, { ...b.options, schema: { image: 'image', id: 'int32' } });
+  for (let at = 0; at < n; at += perFragment) {
+    await ds.append(images.slice(at, at + perFragment).map((image, k) => ({ image, id: at + k })));
+    await ds.commit(`images ${at}`);
+  }
+  await ds.close();
+}
+
+/** The embedding column's bytes, row by row (null rows as empty). */
+async function vectors(b: Backend, uri: string): Promise<Buffer[]> {
+  const ds = await Dataset.open(uri, b.options);
+  const values = (await ds.values('embedding')) as (Float32Array | null)[];
+  await ds.close();
+  return values.map((v) => (v ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.alloc(0)));
+}
+
+/** The single-process result on a dataset of the same images (one embed(), one process). */
+async function reference(b: Backend, n: number): Promise<Buffer[]> {
+  const uri = b.uri();
+  await fragmented(b, uri, n, n);
+  const r = await embedChild(b, uri, 'all');
+  expect(r.stderr).toBe('');
+  return vectors(b, uri);
+}
+
+/** Keys under the dataset's `_jobs/` (staged entries and commit records). */
+async function jobKeys(b: Backend, uri: string): Promise<string[]> {
+  const storage = await b.open(uri);
+  const keys = await storage.list('_jobs/');
+  await storage.close();
+  return keys;
+}
+
+async function latestVersion(b: Backend, uri: string): Promise<number> {
+  const ds = await Dataset.open(uri, b.options);
+  const v = ds.version;
+  await ds.close();
+  return v;
+}
+
+describe('two-phase job commit of sharded embed()', () => {
+  it('3 shards staged on S3 in separate processes, then one commit: one new version equal to one process; a second commit is a no-op', async () => {
+    const uri = s3.uri();
+    await fragmented(s3, uri, 36, 4); // 9 fragments: 3 per shard
+    const runs = await Promise.all([0, 1, 2].map((i) => embedChild(s3, uri, `${i}/3`, 'nightly-1')));
+    for (const r of runs) {
+      expect(r.stderr).toBe('');
+      expect(r.result!.summary.staged).toBe('staged');
+      expect(r.result!.summary.processed).toBe(12);
+    }
+    // nothing staged is visible: the column (created by the shards' lineage commit) is still empty
+    const before = await latestVersion(s3, uri);
+    expect((await vectors(s3, uri)).every((v) => v.length === 0)).toBe(true);
+    // inside the retention window, vacuum keeps the staged objects
+    const ds = await Dataset.open(uri, s3.options);
+    await ds.vacuum();
+    const r = await ds.commitJob('nightly-1');
+    expect(r).toMatchObject({ jobId: 'nightly-1', version: before + 1, shards: [0, 1, 2], count: 3 });
+    expect(r.alreadyCommitted).toBe(false);
+    expect(ds.version).toBe(before + 1);
+    const again = await ds.commitJob('nightly-1');
+    expect(again).toMatchObject({ version: before + 1, alreadyCommitted: true });
+    await ds.close();
+    expect(await latestVersion(s3, uri)).toBe(before + 1);
+
+    const want = await reference(s3, 36);
+    const got = await vectors(s3, uri);
+    expect(got.every((v) => v.length === 32)).toBe(true);
+    expect(got.every((v, i) => v.equals(want[i]))).toBe(true);
+  }, 120_000);
+
+  it('a missing shard is named; a killed shard re-run stages once; `strata job commit` publishes; vacuum then removes the leftovers', async () => {
+    const uri = local.uri();
+    await fragmented(local, uri, 24, 4); // 6 fragments: 2 per shard
+    expect((await embedChild(local, uri, '0/3', 'j2')).result!.summary.staged).toBe('staged');
+    const killed = await embedChild(local, uri, '1/3', 'j2', {
+      delayMs: 150,
+      onLine: (line, kill) => {
+        if (line.startsWith('{"phase"') && (JSON.parse(line) as { done: number }).done >= 4) kill();
+      },
+    });
+    expect(killed.code).toBeNull();
+    const ds = await Dataset.open(uri);
+    await expect(ds.commitJob('j2')).rejects.toMatchObject({ code: 'NOT_FOUND', details: { missing: [1, 2] } });
+    await ds.close();
+
+    const rerun = await embedChild(local, uri, '1/3', 'j2');
+    expect(rerun.stderr).toBe('');
+    expect(rerun.result!.summary.staged).toBe('staged');
+    expect(rerun.result!.modelItems).toBe(8); // the shard's whole rows: the killed run staged nothing
+    const third = await embedChild(local, uri, '1/3', 'j2');
+    expect(third.result!.summary.staged).toBe('exists');
+    expect(third.result!.modelItems).toBe(0);
+    expect((await embedChild(local, uri, '2/3', 'j2')).result!.summary.staged).toBe('staged');
+
+    const before = await latestVersion(local, uri);
+    const cli = await strata(['job', 'commit', uri, 'j2']);
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain(`3 of 3 shards published as version ${before + 1}`);
+    const twice = await strata(['job', 'commit', uri, 'j2', '--json']);
+    expect(twice.code).toBe(0);
+    expect(JSON.parse(twice.stdout)).toMatchObject({ version: before + 1, alreadyCommitted: true });
+    expect(await latestVersion(local, uri)).toBe(before + 1);
+
+    const want = await reference(local, 24);
+    expect((await vectors(local, uri)).every((v, i) => v.length === 32 && v.equals(want[i]))).toBe(true);
+    const after = await Dataset.open(uri);
+    const swept = await after.vacuum({ retentionMs: -1 });
+    expect(swept.chunksDeleted).toBeGreaterThan(0); // the killed run's objects
+    await after.close();
+    expect(await jobKeys(local, uri)).toEqual([]);
+    expect((await vectors(local, uri)).every((v, i) => v.equals(want[i]))).toBe(true);
+  }, 120_000);
+
+  it('an abandoned job: its staged objects stay within the retention window and are removed after it', async () => {
+    const uri = local.uri();
+    await fragmented(local, uri, 8, 4);
+    expect((await embedChild(local, uri, '0/2', 'abandoned')).result!.summary.staged).toBe('staged');
+    const ds = await Dataset.open(uri);
+    expect((await ds.vacuum({ dryRun: true })).chunksDeleted).toBe(0);
+    expect(await jobKeys(local, uri)).toEqual(['_jobs/abandoned/0-of-2.json']);
+    const swept = await ds.vacuum({ retentionMs: -1 });
+    expect(swept.chunksDeleted).toBeGreaterThan(0);
+    expect(await jobKeys(local, uri)).toEqual([]);
+    await expect(ds.commitJob('abandoned', { allowPartial: true })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await ds.close();
+    expect((await vectors(local, uri)).every((v) => v.length === 0)).toBe(true);
+  }, 90_000);
+});

@@ -419,8 +419,15 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
   }
 
   /** The view with column `name` computed on read from each row (replacing one of that name). */
-  withColumn<N extends string, T>(name: N, fn: (row: R) => T): Dataset<WithColumn<R, N, T>> {
-    return this.with(withColumn(this.plan, name, fn as (row: Row) => unknown));
+  withColumn<N extends string, T>(name: N, fn: (row: R) => T): Dataset<WithColumn<R, N, T>>;
+  /**
+   * The view with column `name` computed on read by an expression over the view's columns, in the
+   * language of `filter` (`'width * height'`, `"label = 'cat'"`; null in, null out), a whole column
+   * at a time. INVALID_ARGUMENT naming the column and expression when it does not parse or type-check.
+   */
+  withColumn<N extends string>(name: N, expression: string): Dataset<WithColumn<R, N, unknown>>;
+  withColumn(name: string, fn: ((row: R) => unknown) | string): Dataset<Row> {
+    return this.with(withColumn(this.plan, name, fn as ((row: Row) => unknown) | string));
   }
 
   /**

@@ -1,5 +1,8 @@
 import {
+  Bool,
   type DataType,
+  Float64,
+  Utf8,
   Field,
   RecordBatch,
   Schema,
@@ -13,7 +16,8 @@ import { type ViewPlan, columnValues, findColumn, viewColumns } from './view.js'
 
 /** A column of the view for `withViewColumns`: a child of the stored table (maybe renamed), or values computed on read. */
 export type ArrowColumn =
-  { readonly name: string; readonly source: string } | { readonly name: string; readonly values: readonly unknown[] };
+  | { readonly name: string; readonly source: string }
+  | { readonly name: string; readonly values: readonly unknown[]; readonly type?: DataType };
 
 /**
  * The Arrow table of a view with renamed, computed or joined columns: stored columns come from
@@ -37,7 +41,9 @@ function withViewColumns(stored: Table, columns: readonly ArrowColumn[], suffix:
       continue;
     }
     const values = c.values.map((v) => (v === undefined ? null : v));
-    const vector = vectorFromArray(values as unknown[]) as Vector<DataType>;
+    const vector: Vector<DataType> = c.type
+      ? vectorFromArray(values as unknown[], c.type)
+      : (vectorFromArray(values as unknown[]) as Vector<DataType>);
     fields.push(new Field(c.name, vector.type, true));
     vectors.push(vector);
   }
@@ -68,9 +74,18 @@ export async function viewToArrow(
   const stored = await exportStored({ ...plan, columns }, { signal: options.signal });
   const out: ArrowColumn[] = [];
   for (const c of cols) {
-    out.push(
-      c.kind === 'stored' ? c : { name: c.name, values: await columnValues(plan.core, frame, c, options.signal) },
-    );
+    if (c.kind === 'stored') {
+      out.push(c);
+      continue;
+    }
+    const values = await columnValues(plan.core, frame, c, options.signal);
+    const type = c.kind === 'computed' && c.expr ? arrowTypeOf(c.expr.type) : undefined;
+    out.push({ name: c.name, values, ...(type ? { type } : {}) });
   }
   return withViewColumns(stored, out, '__shape');
+}
+
+/** The Arrow type of an expression's values (numbers are doubles, as DuckDB's `/` gives). */
+function arrowTypeOf(type: 'number' | 'string' | 'bool' | 'null'): DataType {
+  return type === 'string' ? new Utf8() : type === 'bool' ? new Bool() : new Float64();
 }

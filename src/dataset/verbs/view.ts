@@ -2,6 +2,7 @@ import { StrataError, throwIfAborted } from '../../errors.js';
 import type { DatasetCore } from '../core.js';
 
 import type { Row } from '../row-types.js';
+import type { ScalarType } from '../expr/check.js';
 
 export type { Row };
 
@@ -26,6 +27,11 @@ export type ViewColumn =
       readonly kind: 'computed';
       readonly prior: readonly ViewColumn[];
       readonly fn: (row: Row) => unknown;
+      /** An expression's column: its scalar type, and its values for whole columns of `prior` at once. */
+      readonly expr?: {
+        readonly type: ScalarType | 'null';
+        readonly vector: (n: number, inputs: readonly ArrayLike<unknown>[]) => unknown[];
+      };
     };
 
 /** Where a view's rows come from: all rows of the open version, a known frame, or a pending computation. */
@@ -166,6 +172,7 @@ export async function columnValues(
       return [...frame.extra.get(col.key)!];
     case 'computed': {
       const inputs = await Promise.all(col.prior.map((c) => columnValues(core, frame, c, signal)));
+      if (col.expr) return col.expr.vector(frame.rows.length, inputs);
       return Array.from(frame.rows, (_, j) => {
         if ((j & 0xffff) === 0) throwIfAborted(signal, 'read');
         return col.fn(Object.fromEntries(col.prior.map((c, k) => [c.name, inputs[k][j]])));
@@ -194,6 +201,11 @@ export async function cellsAt(
       return Array.from(positions, (p) => v[p]);
     }
     case 'computed': {
+      if (col.expr) {
+        const inputs: unknown[][] = [];
+        for (const c of col.prior) inputs.push(await cellsAt(core, frame, c, positions, signal));
+        return col.expr.vector(positions.length, inputs);
+      }
       const rows = await rowsAt(core, frame, col.prior, positions, signal);
       return rows.map((r) => col.fn(r));
     }

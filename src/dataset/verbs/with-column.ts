@@ -45,6 +45,8 @@ export function viewTyper(plan: ViewPlan): ColumnTyper {
         if (!c.expr) return { problem: 'is computed by a function: its type is not known to expressions' };
         // A column that is always NULL can stand wherever a number is expected.
         return { type: c.expr.type === 'null' ? 'number' : c.expr.type };
+      case 'union':
+        return viewTyper(c.parts[0].plan)(c.parts[0].col.name);
     }
   };
 }

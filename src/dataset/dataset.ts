@@ -1159,7 +1159,8 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
 
   /** This view as the right side of a join. */
   private joinSide(): JoinSource {
-    return { columns: this.columns, load: (signal) => this.toArray({ signal }) };
+    const v = this.core.pinned ? this : this.with<R>(this.base);
+    return { columns: v.columns, load: (signal) => v.toArray({ signal }) };
   }
 
   private checkRow(i: number, frame: Frame): number {

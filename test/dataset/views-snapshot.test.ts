@@ -89,4 +89,20 @@ describe('a view resolved before a commit', () => {
     expect(await ds.filter({ label: 'cat' }).values('key')).toEqual([6, 9]);
     expect(await ds.values('key')).not.toContain(0);
   });
+
+  it('a join reads the right-hand dataset as it was when the join was built', async () => {
+    const right = await Dataset.create(`memory://snapshot-right-${Date.now()}`, {
+      schema: { key: 'int32', w: 'text' },
+    });
+    await right.append([
+      { key: 1, w: 'one' },
+      { key: 2, w: 'two' },
+    ]);
+    await right.commit('right');
+    const joined = ds.head(3).join(right, { on: 'key' });
+    await right.update({ key: 1 }, { w: 'changed' });
+    await right.delete({ key: 2 });
+    expect(await joined.values('w')).toEqual([null, 'one', 'two']);
+    await right.close();
+  });
 });

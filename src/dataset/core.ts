@@ -34,16 +34,26 @@ export interface CoreOptions {
 
 export type { VersionSummary } from './read.js';
 
+/** What a core reads: one version, its column readers and decoded-column caches (replaced, never cleared, by a commit). */
+interface ReadState {
+  readonly version: VersionReader;
+  readonly summary: VersionSummary;
+  readonly readers: Map<string, VersionColumnReader>;
+  readonly values: Map<string, Promise<unknown[]>>;
+  /** The read-only core pinned to this state (see `snapshot`). */
+  snapshot?: DatasetCore;
+}
+
 /**
  * The state shared by a dataset and all its views: storage, the manifest of the open version,
- * column readers and decoded-column caches, and the pending write transaction.
+ * column readers and decoded-column caches, and the pending write transaction. Views read a
+ * `snapshot()`: a read-only core fixed at the version they were built on.
  */
 export class DatasetCore {
-  private readers = new Map<string, VersionColumnReader>();
-  private values = new Map<string, Promise<unknown[]>>();
+  private state!: ReadState;
   private txn: TransactionV2 | undefined;
-  private summary!: VersionSummary;
-  version!: VersionReader;
+  /** True for a `snapshot()`: it reads one version and refuses writes. */
+  readonly pinned: boolean;
   closed = false;
   /**
    * The explicit transaction (`ds.transaction()`) the pending changes belong to: while it is open,
@@ -58,14 +68,34 @@ export class DatasetCore {
     readonly storage: Storage,
     manifest: AnyManifest,
     readonly options: CoreOptions = {},
+    from?: DatasetCore,
   ) {
-    this.links = new LinkResolver(options.links);
-    this.setManifest(manifest);
+    this.links = from?.links ?? new LinkResolver(options.links);
+    this.pinned = from !== undefined;
+    if (from) {
+      this.state = from.state;
+      this.ownsStorage = false;
+    } else this.setManifest(manifest);
+  }
+
+  /**
+   * A read-only core fixed at the open version, sharing its readers and caches until a commit
+   * moves this core on (one per version: views built on the same version share it). Views hold
+   * one, so they read the version they were built on, whatever is committed later.
+   */
+  snapshot(): DatasetCore {
+    if (this.pinned) return this;
+    return (this.state.snapshot ??= new DatasetCore(this.storage, this.state.version.manifest, this.options, this));
+  }
+
+  /** The open version's reader. */
+  get version(): VersionReader {
+    return this.state.version;
   }
 
   /** The open version's counters, schema and metadata. */
   get manifest(): VersionSummary {
-    return this.summary;
+    return this.state.summary;
   }
 
   get uri(): string {
@@ -132,10 +162,10 @@ export class DatasetCore {
 
   /** Reads one column across the version's fragments (sample, scan, shape, byteSource, stats). */
   reader(name: string): VersionColumnReader {
-    let r = this.readers.get(name);
+    let r = this.state.readers.get(name);
     if (!r) {
       r = new VersionColumnReader(this.version, this.columnManifest(name));
-      this.readers.set(name, r);
+      this.state.readers.set(name, r);
     }
     return r;
   }
@@ -152,7 +182,7 @@ export class DatasetCore {
         return mediaCell(spec, record, this.cellSource(name, rows[j], record));
       });
     }
-    const cached = this.values.get(name);
+    const cached = this.state.values.get(name);
     if (cached) {
       const all = await cached;
       return Array.from(rows, (i) => all[i] ?? null);
@@ -170,11 +200,11 @@ export class DatasetCore {
 
   /** Every value of a tabular column (whole chunks, cached until the version changes). */
   columnValues(name: string, signal?: AbortSignal): Promise<unknown[]> {
-    let p = this.values.get(name);
+    let p = this.state.values.get(name);
     if (!p) {
       p = this.loadColumn(name, signal);
-      p.catch(() => this.values.delete(name));
-      this.values.set(name, p);
+      p.catch(() => this.state.values.delete(name));
+      this.state.values.set(name, p);
     }
     return p;
   }
@@ -408,8 +438,9 @@ export class DatasetCore {
   }
 
   setManifest(m: AnyManifest): void {
-    this.version = new VersionReader(this.storage, m);
-    this.summary = {
+    if (this.pinned) throw this.pinnedError('change version');
+    const version = new VersionReader(this.storage, m);
+    const summary = {
       version: m.version,
       parent: m.parent,
       timestampMs: m.timestampMs,
@@ -417,10 +448,17 @@ export class DatasetCore {
       writer: m.writer,
       length: m.length,
       meta: m.meta,
-      columns: this.version.schema,
+      columns: version.schema,
     };
-    this.readers.clear();
-    this.values.clear();
+    this.state = { version, summary, readers: new Map(), values: new Map() };
+  }
+
+  private pinnedError(op: string): StrataError {
+    return new StrataError(
+      'INVALID_ARGUMENT',
+      `cannot ${op}: this view reads version ${this.manifest.version} of ${this.uri} as it was when the view was built`,
+      { uri: this.uri, hint: 'write through the dataset itself (or a transaction), then build the view again' },
+    );
   }
 
   /** True when the running write belongs to the open explicit transaction. */
@@ -430,6 +468,7 @@ export class DatasetCore {
 
   /** While an explicit transaction is open, writes from outside it are refused. */
   private assertWriter(): void {
+    if (this.pinned) throw this.pinnedError('write');
     if (this.explicit !== undefined && writeScope.getStore() !== this.explicit) {
       throw new StrataError('INVALID_ARGUMENT', `dataset ${this.uri} has an open transaction`, {
         uri: this.uri,

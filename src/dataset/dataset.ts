@@ -351,6 +351,7 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
 
   /** Physical row numbers of this view (a copy); INVALID_ARGUMENT as `length` when not computed yet. */
   indices(): Uint32Array {
+    this.assertOneVersion('indices');
     return this.rows().slice();
   }
 
@@ -419,40 +420,47 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
   // ---- views (src/dataset/verbs: one file per verb; built synchronously, resolved by a terminal) ----
 
   head(n = 5): Dataset<R> {
-    return this.with(head(this.plan, n));
+    return this.with(head(this.base, n));
   }
 
   tail(n = 5): Dataset<R> {
-    return this.with(tail(this.plan, n));
+    return this.with(tail(this.base, n));
   }
 
   /** Rows `start` to `end` (exclusive) of the view; negative values count from the end. */
   slice(start = 0, end?: number): Dataset<R> {
-    return this.with(slice(this.plan, start, end));
+    return this.with(slice(this.base, start, end));
   }
 
   /** The rows at these positions of the view (repeats allowed). */
   take(indices: ArrayLike<number>): Dataset<R> {
-    return this.with(take(this.plan, indices));
+    return this.with(take(this.base, indices));
   }
 
   select<K extends keyof R & string>(columns: readonly K[]): Dataset<Pick<R, K>> {
-    return this.with(select(this.plan, columns));
+    return this.with(select(this.base, columns));
   }
 
   /** The view without these columns (nothing is written; `dropColumn` commits a drop). */
   drop<K extends keyof R & string>(columns: readonly K[]): Dataset<Omit<R, K>> {
-    return this.with(drop(this.plan, columns));
+    return this.with(drop(this.base, columns));
   }
 
   /** The view with columns renamed, `{ old: 'new' }` (nothing is written; `renameColumn` commits one). */
   rename<const M extends { readonly [K in keyof R & string]?: string }>(mapping: M): Dataset<Renamed<R, M>> {
-    return this.with(rename(this.plan, mapping as Readonly<Record<string, string>>));
+    return this.with(rename(this.base, mapping as Readonly<Record<string, string>>));
   }
 
   /** The view with column `name` computed on read from each row (replacing one of that name). */
-  withColumn<N extends string, T>(name: N, fn: (row: R) => T): Dataset<WithColumn<R, N, T>> {
-    return this.with(withColumn(this.plan, name, fn as (row: Row) => unknown));
+  withColumn<N extends string, T>(name: N, fn: (row: R) => T): Dataset<WithColumn<R, N, T>>;
+  /**
+   * The view with column `name` computed on read by an expression over the view's columns, in the
+   * language of `filter` (`'width * height'`, `"label = 'cat'"`; null in, null out), a whole column
+   * at a time. INVALID_ARGUMENT naming the column and expression when it does not parse or type-check.
+   */
+  withColumn<N extends string>(name: N, expression: string): Dataset<WithColumn<R, N, unknown>>;
+  withColumn(name: string, fn: ((row: R) => unknown) | string): Dataset<Row> {
+    return this.with(withColumn(this.base, name, fn as ((row: Row) => unknown) | string));
   }
 
   /**
@@ -464,7 +472,7 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
    */
   filter(predicate: FilterArgument<R> | string, options: { signal?: AbortSignal } = {}): Dataset<R> {
     void options;
-    return this.with(filter(this.plan, predicate as FilterArgument | string));
+    return this.with(filter(this.base, predicate as FilterArgument | string));
   }
 
   /** Stable sort by one or more keys (`['label', { column: 'score', descending: true }]`); nulls last. */
@@ -472,17 +480,17 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
     keys: SortKey<keyof R & string> | readonly SortKey<keyof R & string>[],
     options: SortOptions = {},
   ): Dataset<R> {
-    return this.with(sortBy(this.plan, keys, options));
+    return this.with(sortBy(this.base, keys, options));
   }
 
   /** `n` (or `{ fraction }` of the) rows drawn without replacement, in view order; deterministic with a seed. */
   sample(size: SampleSize, options: SampleOptions = {}): Dataset<R> {
-    return this.with(sample(this.plan, size, options));
+    return this.with(sample(this.base, size, options));
   }
 
   /** Disjoint random parts by name (`{ train: 0.8, val: 0.2 }`), optionally stratified; save one with `saveView`. */
   split<K extends string>(fractions: Readonly<Record<K, number>>, options: SplitOptions = {}): Record<K, Dataset<R>> {
-    const parts = split(this.plan, fractions, options);
+    const parts = split(this.base, fractions, options);
     return Object.fromEntries(Object.entries(parts).map(([k, p]) => [k, this.with(p as ViewPlan)])) as Record<
       K,
       Dataset<R>
@@ -491,12 +499,12 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
 
   /** Rows with no null in these columns (default: in any column of the view). */
   dropNulls<K extends keyof R & string = keyof R & string>(columns?: readonly K[]): Dataset<NonNull<R, K>> {
-    return this.with(dropNulls(this.plan, columns));
+    return this.with(dropNulls(this.base, columns));
   }
 
   /** The view with nulls of some columns read as the given values (`{ score: 0 }`). */
   fillNulls<const F extends { readonly [K in keyof R]?: unknown }>(values: F): Dataset<Filled<R, F>> {
-    return this.with(fillNulls(this.plan, values as Readonly<Record<string, unknown>>));
+    return this.with(fillNulls(this.base, values as Readonly<Record<string, unknown>>));
   }
 
   /**
@@ -504,17 +512,17 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
    * `how: 'left'` (default) or `'inner'`; the other columns of the table are added to the rows.
    */
   join<T extends Row>(other: Dataset<T> | ReadonlyArray<T> | ArrowTable, options: JoinOptions): Dataset<R & Joined<T>> {
-    return this.with(join(this.plan, other instanceof Dataset ? other.joinSide() : (other as JoinSource), options));
+    return this.with(join(this.base, other instanceof Dataset ? other.joinSide() : (other as JoinSource), options));
   }
 
   /** This view's rows followed by the others' (views of this dataset with the same columns). */
   concat(...others: Dataset<R>[]): Dataset<R> {
-    return this.with(concat([this.plan, ...others.map((o) => o.plan)]));
+    return this.with(concat([this.base, ...others.map((o) => o.base)]));
   }
 
   /** Groups by one or more columns: `.agg({ n: count(), w: mean('width') })`, `.count()`, `.views()`. */
   groupBy<K extends keyof R & string>(columns: K | readonly K[]): GroupBy<Dataset<R>, { [P in K]: R[P] }> {
-    return new Groups(this.plan, typeof columns === 'string' ? [columns] : [...columns], (p) => this.with(p));
+    return new Groups(this.base, typeof columns === 'string' ? [columns] : [...columns], (p) => this.with(p));
   }
 
   /** The distinct values of a column, in order of first appearance (null included). */
@@ -551,7 +559,7 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
 
   /** This view with its rows computed (then `length` and `indices()` are known); cached. */
   async collect(options: { signal?: AbortSignal } = {}): Promise<Dataset<R>> {
-    return this.with({ ...this.plan, rows: RowSource.of(await this.frame(options.signal)) });
+    return this.with({ ...this.base, rows: RowSource.of(await this.frame(options.signal)) });
   }
 
   /** Row i of this view: tabular values decoded, media as lazy cells. */
@@ -602,7 +610,7 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
 
   /** This view as an apache-arrow Table (src/interop/arrow.ts; loaded on first use); computed columns included. */
   async toArrow(options: ToArrowOptions = {}): Promise<ArrowTable> {
-    const plan = { ...this.plan, rows: RowSource.of(await this.frame(options.signal)) };
+    const plan = { ...this.base, rows: RowSource.of(await this.frame(options.signal)) };
     const exportStored = async (p: ViewPlan, o: ToArrowOptions) =>
       (await import('../interop/arrow.js')).toArrow(this.with(p), o);
     return (await import('./verbs/to-arrow.js')).viewToArrow(plan, options, exportStored);
@@ -862,6 +870,7 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
    * Ids are integers below 2^53, returned as a Float64Array (one 8-byte entry per row).
    */
   async rowIds(options: { signal?: AbortSignal } = {}): Promise<Float64Array> {
+    this.assertOneVersion('rowIds');
     const v = this.core.version;
     const all = new Float64Array(v.length);
     for await (const slot of v.slots(0, v.length, options.signal))
@@ -872,6 +881,7 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
 
   /** Position in this view of the row with id `rowId`, or undefined when the view has no such live row. */
   async rowPosition(rowId: number, options: { signal?: AbortSignal } = {}): Promise<number | undefined> {
+    this.assertOneVersion('rowPosition');
     const pos = await this.core.version.positionOf(rowId, options.signal);
     if (pos === undefined || this.plan.rows.whole) return pos;
     const j = (await this.frame(options.signal)).rows.indexOf(pos);
@@ -901,7 +911,7 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
   async loadView(name: string, options: { signal?: AbortSignal } = {}): Promise<Dataset<R>> {
     const saved = await readSavedView(this.core, name, options.signal);
     const rows = Uint32Array.from(await positionsOf(this.core, saved.rowIds, options.signal));
-    const plan: ViewPlan = { core: this.core, rows: RowSource.of({ rows, extra: NO_EXTRA }), columns: null };
+    const plan: ViewPlan = { core: this.core.snapshot(), rows: RowSource.of({ rows, extra: NO_EXTRA }), columns: null };
     return this.with(saved.columns ? select(plan, saved.columns) : plan);
   }
 
@@ -1182,8 +1192,14 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
     return frame!.rows;
   }
 
+  /** A view of `plan`, reading its core (a snapshot: the version the view was built on). */
   private with<T extends Row>(plan: ViewPlan): Dataset<T> {
-    return new Dataset<T>(this.core, plan);
+    return new Dataset<T>(plan.core, plan);
+  }
+
+  /** This view's plan for building another view on: on a dataset, pinned to the open version. */
+  private get base(): ViewPlan {
+    return this.core.pinned ? this.plan : { ...this.plan, core: this.core.snapshot() };
   }
 
   /** The view's columns that are stored columns under their own names (the ones with per-row lineage). */
@@ -1215,7 +1231,8 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
 
   /** This view as the right side of a join. */
   private joinSide(): JoinSource {
-    return { columns: this.columns, load: (signal) => this.toArray({ signal }) };
+    const v = this.core.pinned ? this : this.with<R>(this.base);
+    return { columns: v.columns, load: (signal) => v.toArray({ signal }) };
   }
 
   private checkRow(i: number, frame: Frame): number {
@@ -1228,6 +1245,16 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
       });
     }
     return j;
+  }
+
+  /** UNSUPPORTED for a concatenation of views of different datasets or versions (its rows have no single version). */
+  private assertOneVersion(op: string): void {
+    if (viewColumns(this.plan).some((c) => c.kind === 'union')) {
+      throw new StrataError('UNSUPPORTED', `${op}: this view concatenates views of different datasets or versions`, {
+        uri: this.uri,
+        hint: `call ${op} on each view before concat`,
+      });
+    }
   }
 
   private assertWholeDataset(op: string): void {

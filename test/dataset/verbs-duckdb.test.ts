@@ -241,6 +241,74 @@ describe.each(SEEDS)('verbs equal DuckDB on random table %i', (seed) => {
     expect(column('i')).toEqual(want.map((r) => r.i));
   });
 
+  it('withColumn with an expression equals the SELECT expression (nulls in, nulls out)', async () => {
+    const exprs = [
+      'i * 2 + f',
+      'f / i',
+      '-i - 1.5',
+      '(i + 1) * (f - 2) / 3',
+      'i + NULL',
+      "s = 'cc'",
+      'b AND i > 0',
+      'NOT b OR f < 0',
+      'i IS NULL',
+      "s IN ('a', 'd')",
+      'f BETWEEN -10 AND 10',
+      "s LIKE 'c%'",
+      's',
+    ];
+    let v: Dataset = ds.select(['id', 'i', 'f', 's', 'b']);
+    exprs.forEach((e, k) => (v = v.withColumn(`e${k}`, e)));
+    const want = await sql(`SELECT ${exprs.map((e, k) => `${e} AS e${k}`).join(', ')} FROM ${t} ORDER BY id`);
+    for (let k = 0; k < exprs.length; k++) {
+      expect(await v.values(`e${k}`), exprs[k]).toEqual(want.map((r) => r[`e${k}`]));
+    }
+    const rows = await v.toArray();
+    expect(rows.map((r) => r.e0)).toEqual(want.map((r) => r.e0));
+    if (rows.length > 2) expect(await v.row(2)).toMatchObject({ e5: want[2].e5, e0: want[2].e0 });
+
+    // Expression columns feed later expressions, filters and sorts; renamed columns are visible.
+    const w = ds
+      .rename({ f: 'g2' })
+      .withColumn('area', 'i * g2')
+      .withColumn('twice', 'area * 2')
+      .withColumn('pos', 'twice > 0');
+    expect(await w.values('twice')).toEqual((await sql(`SELECT i * f * 2 AS x FROM ${t} ORDER BY id`)).map((r) => r.x));
+    expect(await w.filter((r) => r.pos === true).values('id')).toEqual(
+      ids(await sql(`SELECT id FROM ${t} WHERE i * f * 2 > 0 ORDER BY id`)),
+    );
+    expect(await w.sortBy([{ column: 'area', descending: true }]).values('id')).toEqual(
+      ids(await sql(`SELECT id FROM ${t} ORDER BY i * f DESC NULLS LAST, id`)),
+    );
+    const arrow = await w.select(['id', 'area', 'pos']).toArrow();
+    expect(arrow.schema.fields.map((f) => String(f.type))).toEqual(['Int32', 'Float64', 'Bool']);
+    expect(Array.from(arrow.getChild('pos') ?? [])).toEqual(await w.values('pos'));
+  });
+
+  it('withColumn rejects bad expressions with INVALID_ARGUMENT naming the column', () => {
+    const thrown = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    expect(thrown(() => ds.withColumn('x', 'nope + 1'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { column: 'nope', expression: 'nope + 1' },
+    });
+    expect(thrown(() => ds.withColumn('x', 'i +'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { column: 'x' },
+    });
+    expect(thrown(() => ds.withColumn('x', 's * 2'))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(thrown(() => ds.withColumn('k', (r) => r.i).withColumn('x', 'k + 1'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { column: 'k' },
+    });
+  });
+
   it('concat equals UNION ALL', async () => {
     const a = ds.filter({ b: true });
     const b = ds.filter({ b: false }).sortBy('f');

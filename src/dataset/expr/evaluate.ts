@@ -28,6 +28,23 @@ export function compileFilter(e: Expr, typer: ColumnTyper): (input: EvalInput) =
   };
 }
 
+/**
+ * Compiles a checked expression of any type into a vectorized evaluator of its values, one per row:
+ * numbers, strings, booleans or null (SQL semantics: null in, null out; a condition is null when
+ * SQL's three-valued logic says so). Used by `withColumn(name, expression)`.
+ */
+export function compileValue(e: Expr, typer: ColumnTyper): (input: EvalInput) => unknown[] {
+  const type = typeOf(e, typer);
+  return (input) => {
+    const r = type === 'bool' ? asCondition(evaluate(e, typer, input)) : evaluate(e, typer, input);
+    const out = new Array<unknown>(input.n);
+    const at = (v: Value): unknown => (type === 'bool' ? (v === NULL ? null : v === TRUE) : (v ?? null));
+    if ('c' in r) return out.fill(at(r.c));
+    for (let i = 0; i < input.n; i++) out[i] = at(r.v[i]);
+    return out;
+  };
+}
+
 function evaluate(e: Expr, typer: ColumnTyper, input: EvalInput): Result {
   const ev = (x: Expr): Result => evaluate(x, typer, input);
   const evb = (x: Expr): Result => asCondition(ev(x));

@@ -11,10 +11,13 @@ import {
   selectRows,
   viewColumns,
 } from './view.js';
+import { columnsOf } from '../expr/ast.js';
 import { checkFilter } from '../expr/check.js';
+import { TRUE, compileFilter } from '../expr/evaluate.js';
 import { columnTyper } from '../expr/columns.js';
 import { parseExpression } from '../expr/parse.js';
 import { filterByExpression } from '../ops/filter-expr.js';
+import { viewTyper } from './with-column.js';
 
 export type RowPredicate<R extends object = Row> = (row: Readonly<R>, index: number) => boolean;
 /** `{ label: 'cat' }` keeps rows whose values equal all given ones (arrays: any of). */
@@ -90,18 +93,35 @@ export async function filterRows(
 }
 
 /**
- * The rows for which the SQL-like expression is TRUE. It names stored columns of the view (renamed,
- * computed and joined columns are not visible to it); parsed and type-checked now, run (reading
- * only the chunks its statistics cannot rule out) when the view resolves.
+ * The rows for which the SQL-like expression is TRUE; parsed and type-checked now, run when the
+ * view resolves. Over stored columns under their own names it reads only the chunks its
+ * statistics cannot rule out; over renamed, expression or concatenated columns it evaluates their
+ * values a column at a time (joined and function columns are not visible to it).
  */
 function filterExpression(plan: ViewPlan, text: string): ViewPlan {
-  const stored = viewColumns(plan)
-    .filter((c) => c.kind === 'stored' && c.name === c.source)
-    .map((c) => c.name);
-  checkFilter(parseExpression(text), columnTyper(plan.core.manifest.columns, stored));
-  return selectRows(plan, async (frame, signal) =>
-    positionsOf(frame.rows, await filterByExpression(plan.core, frame.rows, stored, text, signal)),
-  );
+  const cols = viewColumns(plan);
+  const stored = cols.filter((c) => c.kind === 'stored' && c.name === c.source).map((c) => c.name);
+  const e = parseExpression(text);
+  const used = columnsOf(e);
+  if (used.every((c) => stored.includes(c)) || used.some((c) => !cols.some((x) => x.name === c))) {
+    checkFilter(e, columnTyper(plan.core.manifest.columns, stored));
+    return selectRows(plan, async (frame, signal) =>
+      positionsOf(frame.rows, await filterByExpression(plan.core, frame.rows, stored, text, signal)),
+    );
+  }
+  const typer = viewTyper(plan);
+  checkFilter(e, typer);
+  const run = compileFilter(e, typer);
+  const inputs = used.map((c) => findColumn(plan, c, 'filter'));
+  return selectRows(plan, async (frame, signal) => {
+    const values: unknown[][] = [];
+    for (const c of inputs) values.push(await columnValues(plan.core, frame, c, signal));
+    const result = run({ n: frame.rows.length, column: (c) => values[used.indexOf(c)] });
+    const out = new Uint32Array(frame.rows.length);
+    let n = 0;
+    for (let j = 0; j < result.length; j++) if (result[j] === TRUE) out[n++] = j;
+    return out.subarray(0, n);
+  });
 }
 
 /** Positions in `rows` of `kept`, a subsequence of `rows` in the same order. */

@@ -2,6 +2,7 @@ import { StrataError, throwIfAborted } from '../../errors.js';
 import type { DatasetCore } from '../core.js';
 
 import type { Row } from '../row-types.js';
+import type { ScalarType } from '../expr/check.js';
 
 export type { Row };
 
@@ -26,7 +27,23 @@ export type ViewColumn =
       readonly kind: 'computed';
       readonly prior: readonly ViewColumn[];
       readonly fn: (row: Row) => unknown;
-    };
+      /** An expression's column: its scalar type, and its values for whole columns of `prior` at once. */
+      readonly expr?: {
+        readonly type: ScalarType | 'null';
+        readonly vector: (n: number, inputs: readonly ArrayLike<unknown>[]) => unknown[];
+      };
+    }
+  /**
+   * A column of views concatenated across datasets or versions (`concat`): row r of the frame is
+   * row r − offset of part k, read from that part's own view (and dataset).
+   */
+  | { readonly name: string; readonly kind: 'union'; readonly parts: readonly UnionPart[] };
+
+/** One input of a `union` column: the part's view and its column of that name. */
+export interface UnionPart {
+  readonly plan: ViewPlan;
+  readonly col: ViewColumn;
+}
 
 /** Where a view's rows come from: all rows of the open version, a known frame, or a pending computation. */
 export class RowSource {
@@ -166,12 +183,47 @@ export async function columnValues(
       return [...frame.extra.get(col.key)!];
     case 'computed': {
       const inputs = await Promise.all(col.prior.map((c) => columnValues(core, frame, c, signal)));
+      if (col.expr) return col.expr.vector(frame.rows.length, inputs);
       return Array.from(frame.rows, (_, j) => {
         if ((j & 0xffff) === 0) throwIfAborted(signal, 'read');
         return col.fn(Object.fromEntries(col.prior.map((c, k) => [c.name, inputs[k][j]])));
       });
     }
+    case 'union': {
+      const parts = await unionParts(col, signal);
+      const all = await Promise.all(parts.map((p) => columnValues(p.plan.core, p.frame, p.col, signal)));
+      return Array.from(frame.rows, (r) => {
+        const k = partOf(parts, r);
+        return all[k][r - parts[k].offset];
+      });
+    }
   }
+}
+
+/** A union column's parts with their resolved frames and where each starts in the concatenation. */
+export async function unionParts(
+  col: Extract<ViewColumn, { kind: 'union' }>,
+  signal?: AbortSignal,
+): Promise<(UnionPart & { frame: Frame; offset: number })[]> {
+  const frames = await Promise.all(col.parts.map((p) => p.plan.rows.resolve(p.plan.core, signal)));
+  let offset = 0;
+  return col.parts.map((p, k) => {
+    const out = { ...p, frame: frames[k], offset };
+    offset += frames[k].rows.length;
+    return out;
+  });
+}
+
+/** The part holding row `r` of the concatenation. */
+export function partOf(parts: readonly { offset: number }[], r: number): number {
+  let lo = 0;
+  let hi = parts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (parts[mid].offset <= r) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** Values of view column `col` at `positions` of `frame`, reading only those rows. */
@@ -194,8 +246,30 @@ export async function cellsAt(
       return Array.from(positions, (p) => v[p]);
     }
     case 'computed': {
+      if (col.expr) {
+        const inputs: unknown[][] = [];
+        for (const c of col.prior) inputs.push(await cellsAt(core, frame, c, positions, signal));
+        return col.expr.vector(positions.length, inputs);
+      }
       const rows = await rowsAt(core, frame, col.prior, positions, signal);
       return rows.map((r) => col.fn(r));
+    }
+    case 'union': {
+      const parts = await unionParts(col, signal);
+      const want = parts.map(() => [] as number[]);
+      const at = Array.from(positions, (p) => {
+        const r = frame.rows[p];
+        const k = partOf(parts, r);
+        want[k].push(r - parts[k].offset);
+        return k;
+      });
+      const got = await Promise.all(
+        parts.map((p, k) =>
+          want[k].length ? cellsAt(p.plan.core, p.frame, p.col, want[k], signal) : Promise.resolve([]),
+        ),
+      );
+      const next = parts.map(() => 0);
+      return at.map((k) => got[k][next[k]++]);
     }
   }
 }

@@ -1135,6 +1135,7 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
       writer: `strata ${STRATA_VERSION}`,
       maxCommitAttempts: this.core.options.maxCommitAttempts,
       commitTimeoutMs: this.core.options.commitTimeoutMs,
+      ref: this.core.ref,
     });
     this.core.setManifest(r.manifest);
     const { manifest, ...counts } = r;

@@ -28,8 +28,8 @@ const BACKOFF_CAP_MS = 2000;
 /**
  * Publishes `actions` applied to `base` as version base+1 (put-if-absent). When another writer
  * published that version first, reads every version since, checks that their operations commute
- * with `actions` (CONFLICT naming what collided otherwise), re-applies onto the newest one and
- * retries after a jittered exponential backoff. Writes the latest hint after success.
+ * with `actions` (CONFLICT naming what collided otherwise), and after a jittered exponential
+ * backoff catches up again, re-applies onto the newest version and retries. Writes the latest hint after success.
  */
 export async function commitActions(
   storage: Storage,
@@ -68,9 +68,14 @@ export async function commitActions(
         hint: 'raise commitTimeoutMs or retry later',
       });
     }
+    // catch up (a CONFLICT shows at once), back off, and catch up again: versions published during
+    // the wait are read before the retry, so it targets the version after the newest one (a retry
+    // based on what was read before a wait of up to BACKOFF_CAP_MS was stale whenever another writer
+    // published meanwhile: a writer whose backoff had grown kept losing until its time budget ran out)
     current = await catchUp(storage, current, actions, options.signal, ref, undefined, options.inspect);
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
     await sleep(Math.random() * ceiling, options.signal);
+    current = await catchUp(storage, current, actions, options.signal, ref, undefined, options.inspect);
   }
 }
 

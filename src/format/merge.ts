@@ -3,9 +3,10 @@ import type { Storage } from '../storage/storage.js';
 import type { Action } from './actions.js';
 import { branchOrigin } from './branches.js';
 import { type CommitOptions, catchUp, commitActions } from './commit.js';
+import { type DeletionVector, readDeletion, writeDeletion } from './deletion.js';
 import { encodeFragment, readFragment, rowIdRuns, withSegments } from './fragment.js';
 import { readAnyManifest, readLatestAnyManifest, tryReadManifest, writeLatestHint } from './latest.js';
-import { type AnyManifest, type ManifestV2, encodeManifestV2, isV2 } from './manifest-v2.js';
+import { type AnyManifest, type FragmentRef, type ManifestV2, encodeManifestV2, isV2 } from './manifest-v2.js';
 import { newFragmentKey } from './object-keys.js';
 import { type Ref, branchRef, refLabel, refOf } from './refs.js';
 
@@ -151,6 +152,7 @@ export async function mergeBranch(
     merged,
     inspect: concurrentMerge,
     refill: (a, currentKey) => refill(storage, a, currentKey, signal),
+    redelete: (a, current) => redelete(storage, a, current, `${refLabel(target)} and branch ${name}`, signal),
   });
   return { manifest, fastForward: false };
 }
@@ -210,4 +212,36 @@ async function refill(storage: Storage, a: Fill, currentKey: string, signal?: Ab
   const key = newFragmentKey();
   await storage.put(key, encodeFragment(out), { signal, contentType: 'application/json' });
   return key;
+}
+
+/**
+ * A replayed branch delete whose fragment's deletions changed on the target since the fork: the
+ * rows the branch deleted (its file minus its base) joined to the target's current deletions, or
+ * CONFLICT when both sides deleted (or updated) one row.
+ */
+async function redelete(
+  storage: Storage,
+  a: Extract<Action, { type: 'delete' }>,
+  current: FragmentRef,
+  sides: string,
+  signal?: AbortSignal,
+): Promise<{ deletion: string; deleted: number }> {
+  const read = (key: string | null): Promise<DeletionVector | undefined> =>
+    key === null ? Promise.resolve(undefined) : readDeletion(storage, key, { rows: current.rows, signal });
+  const [after, before, theirs] = await Promise.all([read(a.deletion), read(a.baseDeletion), read(current.deletion)]);
+  const mine = [...after!.offsets].filter((p) => !before?.has(p));
+  const both = mine.find((p) => theirs?.has(p));
+  if (both !== undefined) {
+    throw new StrataError(
+      'CONFLICT',
+      `the row at offset ${both} of fragment ${a.fragmentId} was deleted or updated on both ${sides}`,
+      {
+        uri: storage.uri,
+        fragment: a.fragmentId,
+        hint: 'reopen the dataset at its latest version and apply the change again',
+      },
+    );
+  }
+  const v = theirs ? theirs.union(mine) : after!;
+  return { deletion: await writeDeletion(storage, v, signal), deleted: v.size };
 }

@@ -7,6 +7,7 @@ import { commitActions } from './commit.js';
 import { type FragmentFile, type Segment, encodeFragment } from './fragment.js';
 import { type AnyManifest, type ColumnSchema, isV2 } from './manifest-v2.js';
 import { newFragmentKey } from './object-keys.js';
+import type { Ref } from './refs.js';
 import { VersionColumnReader } from './version-column-reader.js';
 import type { FragmentSlot, VersionReader } from './version-reader.js';
 
@@ -24,6 +25,8 @@ export interface OptimizeOptions {
   readonly maxDeletedFraction?: number;
   readonly maxCommitAttempts?: number;
   readonly commitTimeoutMs?: number;
+  /** The ref `base` is a version of (main or a branch): the compaction is its next version. Default main. */
+  readonly ref?: Ref;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: Progress) => void;
 }
@@ -91,6 +94,7 @@ export async function optimize(
     maxCommitAttempts: options.maxCommitAttempts,
     commitTimeoutMs: options.commitTimeoutMs,
     signal: options.signal,
+    ref: options.ref,
   });
   return { manifest, fragmentsRemoved: total, fragmentsAdded: added, rowsRewritten: rows };
 }

@@ -185,7 +185,12 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
         hits.map((h) => h.row),
         roles,
       );
-      return { column, query: row, metric: 'cosine', rows: rows.map((r, j) => ({ ...r, score: hits[j].score })) };
+      return {
+        column,
+        query: row,
+        metric: 'cosine',
+        rows: rows.map((r, j) => ({ ...r, rowId: hits[j].rowId, score: hits[j].score })),
+      };
     },
   );
 

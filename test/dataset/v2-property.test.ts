@@ -134,20 +134,41 @@ describe.each(BACKENDS)('format v2 model-based: changes, optimize, tags and bran
           const bm: Model = { rows: [...main.rows], nextId: main.nextId, base: main.rows.length };
           const versions = new Map<number, Row[]>([[b.version, [...bm.rows]]]);
           branchHistory.push({ name, versions });
+          let optimized = false;
           for (let k = 0; k < 2 + pick(3); k++) {
-            if (await change(b, bm, pick, `${name}.${k}`, key)) {
+            if (bm.rows.length > 0 && pick(4) === 0) {
+              // compaction on the branch: same rows, ids and order in fewer fragments
+              const before = b.version;
+              await b.optimize({ targetFragmentRows: 1 + pick(12), maxDeletedFraction: rand() / 2 });
+              if (b.version !== before) {
+                optimized = true;
+                versions.set(b.version, [...bm.rows]);
+              }
+              await expectRows(b, bm.rows, `${what} branch optimize ${k}`);
+            } else if (await change(b, bm, pick, `${name}.${k}`, key)) {
               versions.set(b.version, [...bm.rows]);
               await expectRows(b, bm.rows, `${what} branch change ${k}`);
             }
           }
           const forkNextId = main.nextId;
-          const mainMoved = pick(2) === 1;
-          if (mainMoved) {
+          // main meanwhile: nothing, appends, or deletes of fork rows the branch left untouched (a
+          // branch compaction rewrote fork fragments, so main stays put then: its merge fast-forwards)
+          const untouched = bm.rows.slice(0, bm.base).map((r) => r.id);
+          const mainMove = optimized ? 0 : pick(untouched.length > 0 ? 3 : 2);
+          const mainMoved = mainMove !== 0;
+          if (mainMove === 1) {
             const rows = Array.from({ length: 1 + pick(3) }, () => ({ key: key(), label: 'b', caption: `x${step}` }));
             await ds.append(rows);
             await ds.commit('append while a branch is open');
             for (const r of rows) main.rows.push({ id: main.nextId++, ...r });
             await record(`${what} main append`);
+          } else if (mainMove === 2) {
+            const ids = [...new Set(Array.from({ length: 1 + pick(2) }, () => untouched[pick(untouched.length)]))];
+            expect(await ds.delete({ rowIds: ids })).toBe(ids.length);
+            main.rows = main.rows.filter((r) => !ids.includes(r.id));
+            bm.rows = bm.rows.filter((r) => !ids.includes(r.id)); // gone from what the merge keeps
+            bm.base -= ids.length;
+            await record(`${what} main delete`);
           }
           await ds.mergeBranch(name);
           if (!mainMoved) {

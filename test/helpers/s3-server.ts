@@ -106,7 +106,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
   let failUntilStatus: InjectedFailure = 503;
   let delayCount = 0;
   let delayMs = 0;
-  const keyLocks = new Map<string, Promise<void>>();
+  const keyLocks = new Map<string, { lastWrite: Promise<void>; reads: Set<Promise<void>>; pending: number }>();
 
   const takeFailure = (): InjectedFailure | undefined => {
     if (failCount > 0) {
@@ -140,7 +140,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
     res: http.ServerResponse,
     body: Buffer,
     loseResponse = false,
-  ): Promise<void> =>
+    write = false,
+  ): Promise<number | undefined> =>
     new Promise((resolve) => {
       const headers = { ...req.headers };
       delete headers.expect; // unsigned in SigV4; the proxy already answered 100-continue
@@ -151,14 +152,14 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
             // s3rver answers a range of an empty object with 206 and a body it never sends; S3 says 416.
             upRes.destroy();
             sendError(res, 416, req.method ?? 'GET');
-            resolve();
+            resolve(416);
             return;
           }
           if (loseResponse) {
             upRes.resume();
             upRes.on('end', () => {
               req.socket.destroy();
-              resolve();
+              resolve(upRes.statusCode);
             });
             return;
           }
@@ -167,46 +168,77 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
             stats.bytesOut += chunk.length;
           });
           upRes.pipe(res);
-          upRes.on('end', resolve);
-          upRes.on('error', () => resolve());
+          upRes.on('end', () => resolve(upRes.statusCode));
+          upRes.on('error', () => resolve(undefined));
         },
       );
       up.on('error', () => {
         res.destroy();
-        resolve();
+        resolve(undefined);
       });
       res.on('close', () => {
-        if (!res.writableFinished) up.destroy();
-        resolve();
+        // S3 applies a write whose body it received even when the client then goes away
+        if (!res.writableFinished && !write) up.destroy();
+        resolve(undefined);
       });
       up.end(body);
     });
 
-  const objectExists = (urlPath: string): Promise<boolean> =>
+  /** The stored object's size, or undefined when it does not exist. */
+  const objectSize = (urlPath: string): Promise<number | undefined> =>
     new Promise((resolve, reject) => {
       const head = http.request(
         { host: '127.0.0.1', port: upstream.port, method: 'HEAD', path: urlPath, agent },
         (r) => {
           r.resume();
-          resolve(r.statusCode === 200);
+          resolve(r.statusCode === 200 ? Number(r.headers['content-length']) : undefined);
         },
       );
       head.on('error', reject);
       head.end();
     });
 
-  const withKeyLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const previous = keyLocks.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const chained = previous.then(() => mine);
-    keyLocks.set(key, chained);
-    await previous;
+  /**
+   * Per-object readers-writer lock. s3rver writes an object in place (truncate, then stream the
+   * bytes, then its metadata), so a GET or HEAD overlapping a PUT of the same key can see an empty
+   * or partial object, and a HEAD then records a wrong ETag for good. S3 makes a PUT visible all at
+   * once: here a write waits for the reads and writes before it, a read for the writes before it.
+   */
+  const withKeyLock = async <T>(key: string, mode: 'read' | 'write', fn: () => Promise<T>): Promise<T> => {
+    let s = keyLocks.get(key);
+    if (!s) keyLocks.set(key, (s = { lastWrite: Promise.resolve(), reads: new Set(), pending: 0 }));
+    const state = s;
+    state.pending++;
+    const settled = (p: Promise<unknown>): Promise<void> =>
+      p.then(
+        () => undefined,
+        () => undefined,
+      );
+    let result: Promise<T>;
+    if (mode === 'read') {
+      result = state.lastWrite.then(fn);
+      const done = settled(result);
+      state.reads.add(done);
+      void done.then(() => state.reads.delete(done));
+    } else {
+      const before = Promise.all([state.lastWrite, ...state.reads]);
+      result = before.then(fn);
+      state.lastWrite = settled(result);
+      state.reads = new Set();
+    }
     try {
-      return await fn();
+      return await result;
     } finally {
-      release();
-      if (keyLocks.get(key) === chained) keyLocks.delete(key);
+      if (--state.pending === 0) keyLocks.delete(key);
+    }
+  };
+
+  /** Waits until s3rver's stored object is `length` bytes long (it answers a PUT before its data is flushed). */
+  const awaitStored = async (urlPath: string, length: number): Promise<void> => {
+    for (let i = 0; i < 200; i++) {
+      const size = await objectSize(urlPath);
+      if (size === length) return;
+      await new Promise((r) => setTimeout(r, 5));
     }
   };
 
@@ -233,20 +265,26 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
     }
     const body = await readRequestBody(req);
     if (body === undefined) return; // client gave up mid-request: nothing reaches s3rver
-    if (failure === 'lose-response') return forward(req, res, body, true);
-    if (method === 'PUT' && req.headers['if-none-match'] === '*') {
-      const urlPath = (req.url ?? '/').split('?')[0];
-      await withKeyLock(urlPath, async () => {
-        if (await objectExists(urlPath)) {
-          stats.preconditionFailures++;
-          sendError(res, 412, method);
-          return;
-        }
-        await forward(req, res, body);
-      });
+    const lose = failure === 'lose-response';
+    const [urlPath, query = ''] = (req.url ?? '/').split('?');
+    const part = /(^|&)(partNumber|uploadId)=/.test(query);
+    const writes =
+      (method === 'PUT' && !part) || method === 'DELETE' || (method === 'POST' && /(^|&)uploadId=/.test(query));
+    if (!writes) {
+      // multipart part uploads and bucket-level requests touch no object's visible state
+      if (part || method === 'POST') await forward(req, res, body, lose);
+      else await withKeyLock(urlPath, 'read', () => forward(req, res, body, lose));
       return;
     }
-    await forward(req, res, body);
+    await withKeyLock(urlPath, 'write', async () => {
+      if (method === 'PUT' && req.headers['if-none-match'] === '*' && (await objectSize(urlPath)) !== undefined) {
+        stats.preconditionFailures++;
+        sendError(res, 412, method);
+        return;
+      }
+      const status = await forward(req, res, body, lose, true);
+      if (method === 'PUT' && status === 200) await awaitStored(urlPath, body.length);
+    });
   };
 
   const proxy = http.createServer((req, res) => {

@@ -140,7 +140,7 @@ export const command: Command = {
       const rows = [];
       for (const h of hits) {
         const r = await ds.select(show).row(h.row, { signal: ctx.signal });
-        rows.push({ row: h.row, score: h.score, values: r });
+        rows.push({ row: h.row, rowId: h.rowId, score: h.score, values: r });
       }
       if (flag(ctx, 'json')) {
         ctx.out(
@@ -151,7 +151,7 @@ export const command: Command = {
             k,
             metric: metric ?? null,
             query: given[0] === 'row' ? { row: exclude } : given[0],
-            results: rows.map((r) => ({ row: r.row, score: r.score, ...r.values })),
+            results: rows.map((r) => ({ row: r.row, rowId: r.rowId, score: r.score, ...r.values })),
           }),
         );
         return;

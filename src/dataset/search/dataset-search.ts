@@ -6,7 +6,8 @@ import { currentIndex, type IndexPlan } from './index-store.js';
 import { keyToScore, scanExact } from './exact.js';
 import { checkK, checkMetric, checkQuery, TopK, vectorNorms, type Metric, type RowFilter } from './metrics.js';
 import { type QueryEmbedOptions, type QueryEmbedder, queryEmbedder } from './query-embedder.js';
-import { type DatasetHit, type VectorMatrix, loadMatrix } from './matrix.js';
+import { coreOf } from '../internal.js';
+import { type DatasetHit, type RowHit, type VectorMatrix, loadMatrix } from './matrix.js';
 
 export type { DatasetHit } from './matrix.js';
 
@@ -207,14 +208,29 @@ export async function searchDataset(
     warn,
   });
   const metric = checkMetric(options.metric ?? plan.index?.metric ?? 'cosine');
-  if (plan.index) {
-    const hits = plan.index.search(q, { k, efSearch: options.efSearch, mask });
-    return { hits, plan: { method: plan.method, reason: plan.reason } };
+  let hits: RowHit[];
+  if (plan.index) hits = plan.index.search(q, { k, efSearch: options.efSearch, mask });
+  else {
+    if (metric === 'cosine') m.norms ??= vectorNorms(m.vectors, m.dim);
+    const top = new TopK(k);
+    scanExact(m.vectors, m.dim, q, top, { metric, norms: metric === 'cosine' ? m.norms : undefined, filter: mask });
+    hits = top.sorted(keyToScore(metric));
   }
-  if (metric === 'cosine') m.norms ??= vectorNorms(m.vectors, m.dim);
-  const top = new TopK(k);
-  scanExact(m.vectors, m.dim, q, top, { metric, norms: metric === 'cosine' ? m.norms : undefined, filter: mask });
-  return { hits: top.sorted(keyToScore(metric)), plan: { method: plan.method, reason: plan.reason } };
+  return { hits: await withRowIds(ds, hits, options.signal), plan: { method: plan.method, reason: plan.reason } };
+}
+
+/** Adds each hit's stable row id (read from the fragments the hits fall in, each once). */
+async function withRowIds(ds: Dataset, hits: readonly RowHit[], signal?: AbortSignal): Promise<DatasetHit[]> {
+  const v = coreOf(ds).version;
+  const idsByFragment = new Map<number, Promise<number[]>>();
+  return Promise.all(
+    hits.map(async (h) => {
+      const slot = await v.slotAt(h.row, signal);
+      let ids = idsByFragment.get(slot.start);
+      if (!ids) idsByFragment.set(slot.start, (ids = v.rowIdsOf(slot, signal)));
+      return { row: h.row, rowId: (await ids)[h.row - slot.start], score: h.score };
+    }),
+  );
 }
 
 /** Top-k rows of this dataset (or view) by similarity of `column` to `query`. */

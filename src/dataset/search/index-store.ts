@@ -3,7 +3,7 @@ import type { Dataset } from '../dataset.js';
 import { coreOf } from '../internal.js';
 import { StrataError } from '../../errors.js';
 import { STRATA_VERSION } from '../../version.js';
-import { loadMatrix, type DatasetHit } from './matrix.js';
+import { loadMatrix, type RowHit } from './matrix.js';
 import { HnswIndex, type HnswBuildOptions } from './hnsw.js';
 import type { Metric } from './metrics.js';
 
@@ -45,7 +45,7 @@ export interface IndexPlan {
 /** A loaded index: searches in dataset row numbers. */
 export interface LoadedIndex {
   readonly metric: Metric;
-  search(query: Float32Array, options: { k: number; efSearch?: number; mask?: Uint8Array }): DatasetHit[];
+  search(query: Float32Array, options: { k: number; efSearch?: number; mask?: Uint8Array }): RowHit[];
 }
 
 const MAGIC = 0x31584953; // 'SIX1'

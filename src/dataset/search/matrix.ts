@@ -4,9 +4,22 @@ import type { DatasetReader, VersionSummary } from '../read.js';
 import { staleMask } from '../derived/row-lineage.js';
 import { coreOf } from '../internal.js';
 
-/** One result: `row` is the dataset row number; score as in exact search (cosine/dot: higher, l2: distance). */
-export interface DatasetHit {
+/** A scored row: `row` is its position in the searched version; score as in exact search (cosine/dot: higher, l2: distance). */
+export interface RowHit {
   readonly row: number;
+  readonly score: number;
+}
+
+/** One search result. */
+export interface DatasetHit {
+  /** The row's position in the searched version (it moves when earlier rows are deleted). */
+  readonly row: number;
+  /**
+   * The row's stable id: kept across deletes of other rows, its own updates and compaction
+   * (`ds.rowPosition(rowId)` finds the row in a later version).
+   */
+  readonly rowId: number;
+  /** As in exact search: cosine and dot higher is closer, l2 is the distance. */
   readonly score: number;
 }
 

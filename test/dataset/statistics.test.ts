@@ -79,7 +79,10 @@ describe('ds.statistics', () => {
       const cats = await ds.filter({ label: 'cat' }).statistics('width');
       const expected = widths.filter((_, i) => labels[i] === 'cat');
       expect(cats.toJSON()).toEqual(ColumnStatistics.create('numeric').addAll(expected).toJSON());
-      await expect(ds.statistics('image')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { column: 'image' } });
+      await expect(ds.statistics('image')).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        details: { column: 'image' },
+      });
     } finally {
       await ds.close();
     }

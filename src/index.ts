@@ -74,6 +74,7 @@ export type {
   FragmentCoverage,
   Sample,
   SampleRun,
+  ValueRun,
   StoredColumn,
   VersionSummary,
 } from './dataset/read.js';

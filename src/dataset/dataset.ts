@@ -26,6 +26,7 @@ import type { Storage } from '../storage/storage.js';
 import { STRATA_VERSION } from '../version.js';
 import { type CoreOptions, DatasetCore } from './core.js';
 import { codecFor, normalizeSpec } from './htypes/index.js';
+import { scanValues } from './scan-values.js';
 import { type ColumnSummary, describeColumns } from './ops/describe.js';
 import { type FormatOptions, formatTable } from './ops/format.js';
 import {
@@ -98,6 +99,7 @@ import type {
   FragmentCoverage,
   Sample,
   SampleRun,
+  ValueRun,
   VersionSummary,
 } from './read.js';
 import { columnInfo, fragmentCoverage, readSamples, scanSamples } from './reading.js';
@@ -329,6 +331,15 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
     return this.core.manifest;
   }
 
+  /** True when this view is every row of the open version in order (no row was filtered, sorted or sliced away). */
+  get isWholeVersion(): boolean {
+    if (this.plan.rows.whole) return true;
+    const rows = this.plan.rows.known(this.core)?.rows;
+    if (rows === undefined || rows.length !== this.core.manifest.length) return false;
+    // `identity` arrays share one buffer: a frame over it (from offset 0) is every row in order.
+    return rows.byteOffset === 0 && rows.buffer === identity(rows.length).buffer;
+  }
+
   /** True while writes wait for `commit` (or `rollback`). */
   get hasPendingChanges(): boolean {
     return this.core.hasPendingChanges;
@@ -364,6 +375,14 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
     options: { start?: number; end?: number; signal?: AbortSignal; prefetchChunks?: number } = {},
   ): AsyncGenerator<SampleRun> {
     return scanSamples(this.core, column, options);
+  }
+
+  /** Decoded values of `column` at version positions [start, end), about a chunk per run (typed arrays for scalar columns). */
+  scanValues(
+    column: string,
+    options: { start?: number; end?: number; signal?: AbortSignal; prefetchChunks?: number } = {},
+  ): AsyncGenerator<ValueRun> {
+    return scanValues(this.core, column, options);
   }
 
   /** Stored rows, chunks and bytes of a column (reads fragment files, no chunk). */

@@ -1,4 +1,4 @@
-import type { Table as ArrowTable } from 'apache-arrow';
+import type { RecordBatch as ArrowRecordBatch, Table as ArrowTable } from 'apache-arrow';
 import type { DataFrame as DanfoDataFrame } from 'danfojs-node';
 import { StrataError, isStrataError } from '../errors.js';
 import { type ColumnSchema, emptyManifestV2, encodeManifestV2 } from '../format/manifest-v2.js';
@@ -593,6 +593,15 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
    */
   async sql(query: string, options: SqlOptions = {}): Promise<ArrowTable> {
     return (await import('../interop/sql/index.js')).sql(await this.resolved('sql', options.signal), query, options);
+  }
+
+  /**
+   * `sql` with the answer streamed as Arrow record batches (DuckDB's chunks, up to 2048 rows each),
+   * read from DuckDB as they are consumed (docs/SQL.md).
+   */
+  async *sqlBatches(query: string, options: SqlOptions = {}): AsyncGenerator<ArrowRecordBatch> {
+    const { sqlBatches } = await import('../interop/sql/index.js');
+    yield* sqlBatches(await this.resolved('sql', options.signal), query, options);
   }
 
   /** Writes this view to a Parquet file that DuckDB/pyarrow read (src/interop/parquet.ts); stored columns only. */

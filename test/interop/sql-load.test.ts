@@ -110,4 +110,32 @@ describe('ds.sql loads typed and dictionary columns exactly', () => {
     expect(rows(await ds.sql(q))).toEqual(whole);
     expect(whole[0].n).toBeGreaterThan(want[0].n as number);
   });
+
+  it('sqlBatches streams the answer in record batches that together equal sql()', async () => {
+    await using ds = await dataset('sql-load-stream', 2000);
+    const q = 'SELECT name, u16, big, flag FROM ds WHERE u16 IS NOT NULL ORDER BY name NULLS FIRST';
+    const whole = rows(await ds.sql(q));
+    const streamed: Record<string, unknown>[] = [];
+    let batches = 0;
+    for await (const b of ds.sqlBatches(q)) {
+      batches++;
+      expect(b.numRows).toBeLessThanOrEqual(2048);
+      for (const r of b.toArray() as { toJSON(): Record<string, unknown> }[]) {
+        streamed.push(
+          Object.fromEntries(Object.entries(r.toJSON()).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])),
+        );
+      }
+    }
+    expect(whole.length).toBeGreaterThan(4096);
+    expect(batches).toBeGreaterThan(2);
+    expect(streamed).toEqual(whole);
+    // Stopping early ends the query; the next one runs.
+    for await (const b of ds.sqlBatches('SELECT * FROM ds')) {
+      expect(b.numRows).toBeGreaterThan(0);
+      break;
+    }
+    expect(rows(await ds.sql('SELECT count(*) AS n FROM ds'))).toEqual([{ n: ds.length }]);
+    const bad = ds.sqlBatches('SELECT nope FROM ds');
+    await expect(bad.next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
 });

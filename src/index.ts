@@ -77,6 +77,7 @@ export type {
   FragmentCoverage,
   Sample,
   SampleRun,
+  ValueRun,
   StoredColumn,
   VersionSummary,
 } from './dataset/read.js';

@@ -1,4 +1,4 @@
-import type { Table as ArrowTable } from 'apache-arrow';
+import type { RecordBatch as ArrowRecordBatch, Table as ArrowTable } from 'apache-arrow';
 import type { DataFrame as DanfoDataFrame } from 'danfojs-node';
 import { StrataError, isStrataError } from '../errors.js';
 import { type ColumnSchema, emptyManifestV2, encodeManifestV2 } from '../format/manifest-v2.js';
@@ -27,6 +27,7 @@ import { STRATA_VERSION } from '../version.js';
 import { type CoreOptions, DatasetCore } from './core.js';
 import { readStagedShard } from '../format/staged-jobs.js';
 import { codecFor, normalizeSpec } from './htypes/index.js';
+import { scanValues } from './scan-values.js';
 import { type ColumnSummary, describeColumns } from './ops/describe.js';
 import { type FormatOptions, formatTable } from './ops/format.js';
 import {
@@ -99,6 +100,7 @@ import type {
   FragmentCoverage,
   Sample,
   SampleRun,
+  ValueRun,
   VersionSummary,
 } from './read.js';
 import { columnInfo, fragmentCoverage, readSamples, scanSamples } from './reading.js';
@@ -362,6 +364,15 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
     return this.core.manifest;
   }
 
+  /** True when this view is every row of the open version in order (no row was filtered, sorted or sliced away). */
+  get isWholeVersion(): boolean {
+    if (this.plan.rows.whole) return true;
+    const rows = this.plan.rows.known(this.core)?.rows;
+    if (rows === undefined || rows.length !== this.core.manifest.length) return false;
+    // `identity` arrays share one buffer: a frame over it (from offset 0) is every row in order.
+    return rows.byteOffset === 0 && rows.buffer === identity(rows.length).buffer;
+  }
+
   /** True while writes wait for `commit` (or `rollback`). */
   get hasPendingChanges(): boolean {
     return this.core.hasPendingChanges;
@@ -397,6 +408,14 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
     options: { start?: number; end?: number; signal?: AbortSignal; prefetchChunks?: number } = {},
   ): AsyncGenerator<SampleRun> {
     return scanSamples(this.core, column, options);
+  }
+
+  /** Decoded values of `column` at version positions [start, end), about a chunk per run (typed arrays for scalar columns). */
+  scanValues(
+    column: string,
+    options: { start?: number; end?: number; signal?: AbortSignal; prefetchChunks?: number } = {},
+  ): AsyncGenerator<ValueRun> {
+    return scanValues(this.core, column, options);
   }
 
   /** Stored rows, chunks and bytes of a column (reads fragment files, no chunk). */
@@ -623,6 +642,15 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
    */
   async sql(query: string, options: SqlOptions = {}): Promise<ArrowTable> {
     return (await import('../interop/sql/index.js')).sql(await this.resolved('sql', options.signal), query, options);
+  }
+
+  /**
+   * `sql` with the answer streamed as Arrow record batches (DuckDB's chunks, up to 2048 rows each),
+   * read from DuckDB as they are consumed (docs/SQL.md).
+   */
+  async *sqlBatches(query: string, options: SqlOptions = {}): AsyncGenerator<ArrowRecordBatch> {
+    const { sqlBatches } = await import('../interop/sql/index.js');
+    yield* sqlBatches(await this.resolved('sql', options.signal), query, options);
   }
 
   /** Writes this view to a Parquet file that DuckDB/pyarrow read (src/interop/parquet.ts); stored columns only. */

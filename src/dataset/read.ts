@@ -5,7 +5,7 @@
  */
 import type { Sample } from '../format/chunk.js';
 import type { ChunkCodec, SampleCompression } from '../format/codec.js';
-import type { DType } from '../format/dtype.js';
+import type { DType, TypedArray } from '../format/dtype.js';
 import type { ColumnStats } from '../format/version-column-reader.js';
 import type { ColumnSpec } from './schema.js';
 
@@ -16,6 +16,21 @@ export type { ColumnStats } from '../format/version-column-reader.js';
 export interface SampleRun {
   readonly start: number;
   readonly samples: ReadonlyArray<Sample | null>;
+}
+
+/** A run of decoded values of one column, from row `start` on (`scanValues`). */
+export interface ValueRun {
+  readonly start: number;
+  /** Rows in the run. */
+  readonly length: number;
+  /**
+   * Scalar generic columns: a typed array of the dtype where a chunk holds only scalars (float16
+   * widened to Float32Array, bool as 0/1 in a Uint8Array, 64-bit integers as BigInt64Array /
+   * BigUint64Array; null rows hold 0, see `nulls`). Otherwise the decoded cells, null for none.
+   */
+  readonly values: TypedArray | readonly unknown[];
+  /** Typed values only: 1 at the rows that are null (undefined: none is). */
+  readonly nulls?: Uint8Array;
 }
 
 /** A column as the version's schema stores it. */
@@ -80,6 +95,8 @@ export interface DatasetReader {
   readonly meta: Readonly<Record<string, unknown>>;
   /** The open version's summary (time, writer, message, length of the whole version). */
   readonly versionInfo: VersionSummary;
+  /** True when this view is every row of the open version in order. */
+  readonly isWholeVersion: boolean;
   /** True while writes wait for `commit`. */
   readonly hasPendingChanges: boolean;
   columnMeta(column: string): Readonly<Record<string, unknown>>;
@@ -100,6 +117,15 @@ export interface DatasetReader {
     column: string,
     options?: { start?: number; end?: number; signal?: AbortSignal; prefetchChunks?: number },
   ): AsyncGenerator<SampleRun>;
+  /**
+   * Decoded values of `column` at positions [start, end) of the version, about a chunk per run
+   * (typed arrays for scalar generic columns, no object per row); media columns are refused by
+   * their codec as in `readCells` (read their info column).
+   */
+  scanValues(
+    column: string,
+    options?: { start?: number; end?: number; signal?: AbortSignal; prefetchChunks?: number },
+  ): AsyncGenerator<ValueRun>;
   /** Stored rows, chunks and bytes of a column (reads fragment files, no chunk). */
   columnStats(column: string, options?: { signal?: AbortSignal }): Promise<ColumnStats>;
   /** Position of the first live row `column` stores no value for (the version's length when none). */

@@ -7,7 +7,7 @@ import type { DeletionVector } from './deletion.js';
 import type { FragmentFile, Segment } from './fragment.js';
 import type { ColumnSchema } from './manifest-v2.js';
 import { type FragmentSlot, type VersionReader, live } from './version-reader.js';
-import { scanColumn } from './version-scan.js';
+import { type RunBuilder, scanColumn, scanColumnRuns } from './version-scan.js';
 
 /** Where one row of a column is: its fragment, and the segment covering it (none: not computed). */
 interface Located {
@@ -138,6 +138,19 @@ export class VersionColumnReader {
     const stop = Math.min(end, this.length);
     if (start >= stop) return;
     yield* scanColumn(this.version, this.column.id, (slot, seg) => this.segmentReader(slot, seg), start, stop, options);
+  }
+
+  /** `scan` with runs built by `build` from whole decoded chunks (no sample object per row). */
+  async *scanRuns<T>(
+    start: number,
+    end: number,
+    options: { signal?: AbortSignal; prefetchChunks?: number },
+    build: RunBuilder<T>,
+  ): AsyncGenerator<{ start: number; rows: number; run: T }> {
+    const stop = Math.min(end, this.length);
+    if (start >= stop) return;
+    const segment = (slot: FragmentSlot, seg: Segment) => this.segmentReader(slot, seg);
+    yield* scanColumnRuns(this.version, this.column.id, segment, start, stop, options, build);
   }
 
   /** Position of the first live row no segment covers (= length when every live row has a stored value). */

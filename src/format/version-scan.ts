@@ -26,6 +26,27 @@ interface Queued {
   readonly error?: unknown;
 }
 
+/** How a scan builds its runs: from rows of a decoded chunk, as nulls, and without deleted rows. */
+export interface RunBuilder<T> {
+  /** Rows [from, from + count) of a decoded chunk. */
+  chunk(chunk: DecodedChunk, from: number, count: number): T;
+  /** `count` rows no segment covers. */
+  nulls(count: number): T;
+  /** The rows of `run` in the ranges `[s, e)` (ascending), concatenated. */
+  keep(run: T, ranges: ReadonlyArray<readonly [number, number]>): T;
+}
+
+/** Runs of samples (`scanColumn`'s builder). */
+const SAMPLES: RunBuilder<(Sample | null)[]> = {
+  chunk(chunk, from, count) {
+    const samples = new Array<Sample | null>(count);
+    for (let j = 0; j < count; j++) samples[j] = sampleAt(chunk, from + j);
+    return samples;
+  },
+  nulls: (count) => new Array<null>(count).fill(null),
+  keep: (run, ranges) => ranges.flatMap(([s, e]) => run.slice(s, e)),
+};
+
 /**
  * Samples of one column at positions [start, stop) of `version` as runs (deleted rows dropped),
  * with up to `prefetchChunks` chunk reads ahead of the one consumed, across segment and fragment
@@ -39,6 +60,24 @@ export async function* scanColumn(
   stop: number,
   options: { signal?: AbortSignal; prefetchChunks?: number },
 ): AsyncGenerator<SampleRun> {
+  for await (const r of scanColumnRuns(version, columnId, segmentReader, start, stop, options, SAMPLES)) {
+    yield { start: r.start, samples: r.run };
+  }
+}
+
+/**
+ * `scanColumn` with runs built by `build` (e.g. whole decoded columns of a chunk instead of one
+ * sample object per row); `rows` is the run's length.
+ */
+export async function* scanColumnRuns<T>(
+  version: VersionReader,
+  columnId: string,
+  segmentReader: (slot: FragmentSlot, seg: Segment) => ColumnReader,
+  start: number,
+  stop: number,
+  options: { signal?: AbortSignal; prefetchChunks?: number },
+  build: RunBuilder<T>,
+): AsyncGenerator<{ start: number; rows: number; run: T }> {
   const prefetch = Math.max(0, options.prefetchChunks ?? 2);
   const pieces = plan(version, columnId, segmentReader, start, stop, options.signal);
   const queue: Queued[] = [];
@@ -69,19 +108,17 @@ export async function* scanColumn(
       const q = queue.shift()!;
       if (!q.piece) throw q.error;
       const { slot, dv, p, count, from } = q.piece;
-      let samples: (Sample | null)[];
       if (q.chunk) {
         const chunk = await q.chunk;
         loading--;
         await fill();
-        samples = new Array<Sample | null>(count);
-        for (let j = 0; j < count; j++) samples[j] = sampleAt(chunk, from + j);
-        const r = emit(slot, dv, p, samples);
+        const r = emit(slot, dv, p, count, build.chunk(chunk, from, count), build);
         if (r) yield r;
       } else {
         await fill();
         for (let s = 0; s < count; s += NULL_RUN) {
-          const r = emit(slot, dv, p + s, new Array<null>(Math.min(NULL_RUN, count - s)).fill(null));
+          const n = Math.min(NULL_RUN, count - s);
+          const r = emit(slot, dv, p + s, n, build.nulls(n), build);
           if (r) yield r;
         }
       }
@@ -91,16 +128,20 @@ export async function* scanColumn(
   }
 }
 
-/** Physical rows p.. of a fragment as a position-contiguous run without the deleted ones. */
-function emit(
+/** Physical rows p.. (`count` of them) of a fragment as a position-contiguous run without the deleted ones. */
+function emit<T>(
   slot: FragmentSlot,
   dv: DeletionVector | undefined,
   p: number,
-  samples: (Sample | null)[],
-): SampleRun | undefined {
-  if (!dv) return { start: slot.start + p, samples };
-  const kept = dropDeleted(dv, p, samples);
-  return kept.length ? { start: slot.start + dv.liveBefore(p), samples: kept } : undefined;
+  count: number,
+  run: T,
+  build: RunBuilder<T>,
+): { start: number; rows: number; run: T } | undefined {
+  if (!dv) return { start: slot.start + p, rows: count, run };
+  const ranges = keptRanges(dv, p, count);
+  if (ranges === undefined) return { start: slot.start + dv.liveBefore(p), rows: count, run };
+  const rows = ranges.reduce((n, [s, e]) => n + e - s, 0);
+  return rows ? { start: slot.start + dv.liveBefore(p), rows, run: build.keep(run, ranges) } : undefined;
 }
 
 /** The pieces covering positions [start, stop) in order: one per chunk touched, nulls in the gaps. */
@@ -157,18 +198,18 @@ async function* plan(
   }
 }
 
-/** The samples of physical rows p.. that are not deleted. */
-function dropDeleted(dv: DeletionVector, p: number, samples: (Sample | null)[]): (Sample | null)[] {
+/** The ranges [s, e) of physical rows p..p+count (relative to p) that are not deleted; undefined: all of them. */
+function keptRanges(dv: DeletionVector, p: number, count: number): [number, number][] | undefined {
   let j = dv.deletedBefore(p);
-  const end = p + samples.length;
-  if (j >= dv.size || dv.offsets[j] >= end) return samples;
-  const out: (Sample | null)[] = [];
+  const end = p + count;
+  if (j >= dv.size || dv.offsets[j] >= end) return undefined;
+  const out: [number, number][] = [];
   let from = 0;
   for (; j < dv.size && dv.offsets[j] < end; j++) {
     const d = dv.offsets[j] - p;
-    for (let x = from; x < d; x++) out.push(samples[x]);
+    if (d > from) out.push([from, d]);
     from = d + 1;
   }
-  for (let x = from; x < samples.length; x++) out.push(samples[x]);
+  if (count > from) out.push([from, count]);
   return out;
 }

@@ -39,7 +39,7 @@ export async function* columnCells(
 }
 
 /** True when the view is every row of its version in order (then a scan reads it). */
-function isWhole(ds: Dataset, rows: Uint32Array): boolean {
+export function isWhole(ds: Dataset, rows: Uint32Array): boolean {
   if (rows.length !== ds.versionInfo.length) return false;
   for (let i = 0; i < rows.length; i++) if (rows[i] !== i) return false;
   return true;

@@ -1,9 +1,23 @@
 import type * as DuckDB from '@duckdb/node-api';
+import type Bindings from '@duckdb/node-bindings';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { StrataError } from '../../errors.js';
 
 /** The @duckdb/node-api module, imported on first use (users who never call `sql` never load it). */
 export type DuckModule = typeof DuckDB;
+
+/**
+ * @duckdb/node-bindings (node-api's own native layer, installed with it at the same version): the
+ * loader copies whole typed arrays into a chunk's vectors with it (`copy_data_to_vector`).
+ */
+export type DuckBindings = typeof Bindings;
+
+let bindingsPromise: Promise<DuckBindings> | undefined;
+
+export function duckBindings(): Promise<DuckBindings> {
+  bindingsPromise ??= import('@duckdb/node-bindings').then((m) => m.default);
+  return bindingsPromise;
+}
 
 let modulePromise: Promise<DuckModule> | undefined;
 let instancePromise: Promise<DuckDBInstance> | undefined;

@@ -104,9 +104,11 @@ function stringify(v: JS): string {
 
 /** The whole result as an Arrow Table (column names and order as DuckDB returns them). */
 export function resultTable(reader: DuckDBResultReader): Table {
-  const names = reader.columnNames();
-  const types = reader.columnTypes();
-  const columns = reader.getColumnsJS();
+  return columnsTable(reader.columnNames(), reader.columnTypes(), reader.getColumnsJS());
+}
+
+/** Columns of JS values (DuckDB's JS conversion) of result columns `names` of `types` as an Arrow Table. */
+export function columnsTable(names: readonly string[], types: readonly DuckDBType[], columns: readonly JS[][]): Table {
   const vectors: Record<string, Vector> = {};
   names.forEach((name, k) => {
     const type = arrowTypeOf(types[k]);

@@ -304,6 +304,7 @@ export class FeatureRepo {
     const spillDir = options.spillDir ?? this.#spillDir;
     const spill = await SpillFiles.create(batches, view.entities, count, {
       what: `source ${source.name} of view ${view.name}`,
+      bufferBytes: Math.max(1 << 20, Math.floor(limit / 4)),
       ...(spillDir !== undefined ? { spillDir } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -1,8 +1,9 @@
 /**
- * Backfill in bounded memory, measured from a child process (bench/backfill-child.ts): a 4 M-event
- * Arrow IPC source (~80 MB of columns) backfilled under a memoryLimitBytes of 16 MiB is split into
+ * Backfill in bounded memory, measured from a child process (bench/backfill-child.ts): an 8 M-event
+ * Arrow IPC source (~160 MB of columns) backfilled under a memoryLimitBytes of 16 MiB is split into
  * many partitions, gives the tiles the in-memory run gives, and its peak RSS above an idle child's
- * stays far below the in-memory run's and within a fixed multiple of the limit.
+ * stays far below the in-memory run's and within a fixed multiple of the limit (the multiple covers
+ * V8 collecting a partition's garbage late; it does not grow with the source).
  */
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -23,7 +24,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const EVENTS = 4_000_000;
+const EVENTS = 8_000_000;
 const LIMIT = 16 << 20;
 
 /** `EVENTS` events of 1,000 entities (tiles far fewer than events) over 30 days, as an Arrow IPC stream of 65,536-row batches. */
@@ -89,8 +90,9 @@ describe('backfill larger than memory', () => {
     expect([spilled.tiles, spilled.count, spilled.sum]).toEqual([whole.tiles, whole.count, whole.sum]);
     const wholeBytes = whole.maxRssBytes - idle.maxRssBytes;
     const spilledBytes = spilled.maxRssBytes - idle.maxRssBytes;
-    // the source's columns alone are 80 MB; in memory the engine holds them and more
-    expect(wholeBytes).toBeGreaterThan(80 << 20);
+    // the source's columns alone are 160 MB; in memory the engine holds them and more
+    expect(wholeBytes).toBeGreaterThan(160 << 20);
     expect(spilledBytes).toBeLessThan(wholeBytes / 2);
+    expect(spilledBytes).toBeLessThan(16 * LIMIT);
   }, 600_000);
 });

@@ -85,6 +85,9 @@ export function tilesTable(
       if (keep) {
         v = new Float64Array(m);
         for (let r = 0; r < m; r++) v[r] = arr[keep[r]];
+      } else if (arr.buffer.byteLength > 2 * m * Float64Array.BYTES_PER_ELEMENT) {
+        // a work array sized for the events: copy, so the output does not keep it alive
+        v = arr.slice(0, m);
       } else v = arr.subarray(0, m);
       let valid: Uint8Array | null = null;
       if (needsCount) {

@@ -95,6 +95,21 @@ export interface SpillOptions extends LongOptions {
   readonly spillDir?: string;
   /** Names the job in errors and progress (e.g. `source trips`). */
   readonly what: string;
+  /** Most bytes of rows buffered across all partitions before the largest is written. Default 16 MiB. */
+  readonly bufferBytes?: number;
+}
+
+/** Bytes of a batch's buffers. */
+function batchBytes(batch: A.RecordBatch): number {
+  let n = 0;
+  const add = (d: A.Data): void => {
+    const values = d.values as ArrayBufferView | undefined;
+    const offsets = d.valueOffsets as ArrayBufferView | undefined;
+    n += (values?.byteLength ?? 0) + (d.nullBitmap?.byteLength ?? 0) + (offsets?.byteLength ?? 0);
+    for (const c of d.children) add(c);
+  };
+  for (const c of batch.data.children) add(c);
+  return n;
 }
 
 export class SpillFiles implements AsyncDisposable {
@@ -128,6 +143,9 @@ export class SpillFiles implements AsyncDisposable {
     const files: (FileHandle | null)[] = new Array<FileHandle | null>(count).fill(null);
     const buffered: A.RecordBatch[][] = Array.from({ length: count }, () => []);
     const bufferedRows = new Array<number>(count).fill(0);
+    const bufferedBytes = new Array<number>(count).fill(0);
+    const budget = options.bufferBytes ?? 16 << 20;
+    let totalBytes = 0;
     const rows = new Array<number>(count).fill(0);
     const partitioner = new EntityPartitioner(joinKeys, count);
     let schema: A.Schema | null = null;
@@ -138,6 +156,8 @@ export class SpillFiles implements AsyncDisposable {
       const bytes = A.tableToIPC(new A.Table(buffered[p].map((b) => new A.RecordBatch(schema!, b.data))), 'stream');
       buffered[p] = [];
       bufferedRows[p] = 0;
+      totalBytes -= bufferedBytes[p];
+      bufferedBytes[p] = 0;
       files[p] ??= await open(path.join(dir, `part-${p}.arrows`), 'w');
       await files[p].write(bytes);
     };
@@ -171,8 +191,16 @@ export class SpillFiles implements AsyncDisposable {
           const taken = takeBatch(columns, idx, [{ name: SPILL_ROW, vector: A.makeVector(rowNo) }]);
           buffered[p].push(taken);
           bufferedRows[p] += m;
+          const bytes = batchBytes(taken);
+          bufferedBytes[p] += bytes;
+          totalBytes += bytes;
           rows[p] += m;
           if (bufferedRows[p] >= FLUSH_ROWS) await flush(p);
+        }
+        while (totalBytes > budget) {
+          let largest = 0;
+          for (let p = 1; p < count; p++) if (bufferedBytes[p] > bufferedBytes[largest]) largest = p;
+          await flush(largest);
         }
         seen += n;
         options.onProgress?.({ phase: 'spill', done: seen, unit: 'events' });

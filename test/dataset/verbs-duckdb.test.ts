@@ -2,9 +2,9 @@
  * Property tests of the view verbs: random tables (ints, floats, strings, booleans, nulls) go
  * into a dataset and into DuckDB, and each verb must give what the same SQL gives.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset, count, countDistinct, first, last, max, mean, min, std, sum } from '../../src/index.js';
+import { useDuckDB } from '../helpers/duckdb.js';
 
 const WORDS = ['a', 'b', 'cc', 'd'];
 const GROUPS = ['x', 'y', 'z'];
@@ -46,21 +46,10 @@ function table(seed: number): T[] {
 const lit = (v: string | number | boolean | null): string =>
   v === null ? 'NULL' : typeof v === 'string' ? `'${v}'` : typeof v === 'boolean' ? String(v).toUpperCase() : String(v);
 
-let db: DuckDBInstance;
-let con: DuckDBConnection;
-
-beforeAll(async () => {
-  db = await DuckDBInstance.create(':memory:', { threads: '1' });
-  con = await db.connect();
-});
-
-afterAll(() => {
-  con?.closeSync();
-  db?.closeSync();
-});
+const oracle = useDuckDB({ threads: 1 });
 
 async function sql(query: string): Promise<Record<string, unknown>[]> {
-  const rows = (await con.runAndReadAll(query)).getRowObjectsJS();
+  const rows = (await oracle.con.runAndReadAll(query)).getRowObjectsJS();
   return rows.map((r) =>
     Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])),
   );
@@ -68,10 +57,12 @@ async function sql(query: string): Promise<Record<string, unknown>[]> {
 
 async function load(seed: number, name: string): Promise<{ ds: Dataset; rows: T[] }> {
   const rows = table(seed);
-  await con.run(`CREATE OR REPLACE TABLE ${name} (id INTEGER, i INTEGER, f DOUBLE, s VARCHAR, b BOOLEAN, g VARCHAR)`);
+  await oracle.con.run(
+    `CREATE OR REPLACE TABLE ${name} (id INTEGER, i INTEGER, f DOUBLE, s VARCHAR, b BOOLEAN, g VARCHAR)`,
+  );
   if (rows.length) {
     const values = rows.map((r) => `(${[r.id, r.i, r.f, r.s, r.b, r.g].map(lit).join(', ')})`).join(', ');
-    await con.run(`INSERT INTO ${name} VALUES ${values}`);
+    await oracle.con.run(`INSERT INTO ${name} VALUES ${values}`);
   }
   const ds = await Dataset.create(`memory://verbs-${name}-${Date.now()}`, { schema: SCHEMA });
   await ds.append(rows);
@@ -162,8 +153,8 @@ describe.each(SEEDS)('verbs equal DuckDB on random table %i', (seed) => {
       { g: 'z', w: 3, tag: 'zed' },
       { g: null, w: 9, tag: 'null key' },
     ];
-    await con.run(`CREATE OR REPLACE TABLE r${seed} (g VARCHAR, w DOUBLE, tag VARCHAR)`);
-    await con.run(
+    await oracle.con.run(`CREATE OR REPLACE TABLE r${seed} (g VARCHAR, w DOUBLE, tag VARCHAR)`);
+    await oracle.con.run(
       `INSERT INTO r${seed} VALUES ${right.map((r) => `(${lit(r.g)}, ${lit(r.w)}, ${lit(r.tag)})`).join(', ')}`,
     );
     const order = (rows: Record<string, unknown>[]) =>
@@ -351,7 +342,7 @@ describe.each(SEEDS)('verbs equal DuckDB on random table %i', (seed) => {
     const valIds = await idsOf(strat.val);
     expect(trainIds.filter((id) => valIds.includes(id))).toEqual([]);
     expect(trainIds.length + valIds.length).toBe(n);
-    await con.run(
+    await oracle.con.run(
       `CREATE OR REPLACE TABLE tr${seed} AS SELECT * FROM ${t} WHERE id IN (${[-1, ...trainIds].join(', ')})`,
     );
     const per =

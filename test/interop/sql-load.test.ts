@@ -1,31 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Table } from 'apache-arrow';
 import { Dataset } from '../../src/dataset/dataset.js';
+import { useDuckDB } from '../helpers/duckdb.js';
 import { rng } from '../helpers/random.js';
 
 // How columns reach DuckDB (src/interop/sql/load.ts): scalar columns as whole typed arrays, string
 // columns as dictionary codes (strings past the dictionary's limit copied one by one), each checked
 // against DuckDB over the exported Parquet, over several fragments with deleted rows.
 
-let dir: string;
-let db: DuckDBInstance;
-let duck: DuckDBConnection;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'strata-sql-load-'));
-  db = await DuckDBInstance.create(':memory:');
-  duck = await db.connect();
-});
-afterAll(async () => {
-  duck.closeSync();
-  db.closeSync();
-  await rm(dir, { recursive: true, force: true });
-});
+const oracle = useDuckDB({ scratch: 'strata-sql-load-' });
 
 const schema = {
   label: 'text',
@@ -79,9 +64,9 @@ function plain(objects: Record<string, unknown>[]): Record<string, unknown>[] {
 describe('ds.sql loads typed and dictionary columns exactly', () => {
   it('every row in order, groups and distinct counts equal DuckDB over the exported Parquet', async () => {
     await using ds = await dataset('sql-load', 2500);
-    const file = join(dir, `load-${randomBytes(4).toString('hex')}.parquet`);
+    const file = join(oracle.dir, `load-${randomBytes(4).toString('hex')}.parquet`);
     await ds.toParquet(file);
-    await duck.run(`CREATE OR REPLACE VIEW ds AS SELECT * FROM read_parquet('${file}')`);
+    await oracle.con.run(`CREATE OR REPLACE VIEW ds AS SELECT * FROM read_parquet('${file}')`);
     const queries = [
       'SELECT * FROM ds',
       `SELECT label, count(*) AS n, count(DISTINCT name) AS names, sum(tiny) AS t, sum(u16) AS u, sum(big) AS b,
@@ -90,7 +75,7 @@ describe('ds.sql loads typed and dictionary columns exactly', () => {
       "SELECT name, u16 FROM ds WHERE name LIKE 'n2-1%é' ORDER BY name",
     ];
     for (const q of queries) {
-      const want = plain((await duck.runAndReadAll(q)).getRowObjectsJS());
+      const want = plain((await oracle.con.runAndReadAll(q)).getRowObjectsJS());
       expect(rows(await ds.sql(q, { cache: false })), q).toEqual(want);
       expect(rows(await ds.sql(q)), q).toEqual(want);
     }
@@ -102,10 +87,10 @@ describe('ds.sql loads typed and dictionary columns exactly', () => {
     const q = 'SELECT count(*) AS n, sum(u16) AS s FROM ds';
     const whole = rows(await ds.sql(q));
     const view = ds.filter('u16 > 30000');
-    const file = join(dir, `load-view-${randomBytes(4).toString('hex')}.parquet`);
+    const file = join(oracle.dir, `load-view-${randomBytes(4).toString('hex')}.parquet`);
     await view.toParquet(file);
-    await duck.run(`CREATE OR REPLACE VIEW ds AS SELECT * FROM read_parquet('${file}')`);
-    const want = plain((await duck.runAndReadAll(q)).getRowObjectsJS());
+    await oracle.con.run(`CREATE OR REPLACE VIEW ds AS SELECT * FROM read_parquet('${file}')`);
+    const want = plain((await oracle.con.runAndReadAll(q)).getRowObjectsJS());
     expect(rows(await view.sql(q))).toEqual(want);
     expect(rows(await ds.sql(q))).toEqual(whole);
     expect(whole[0].n).toBeGreaterThan(want[0].n as number);

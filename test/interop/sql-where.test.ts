@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { describe, expect, it } from 'vitest';
 import { whereConjuncts } from '../../src/interop/sql/where.js';
+import { useDuckDB } from '../helpers/duckdb.js';
 
-let db: DuckDBInstance;
-let con: DuckDBConnection;
-beforeAll(async () => {
-  db = await DuckDBInstance.create(':memory:');
-  con = await db.connect();
-});
-afterAll(() => {
-  con.closeSync();
-  db.closeSync();
-});
+const oracle = useDuckDB();
 
 async function where(query: string) {
-  const r = await con.runAndReadAll(`SELECT json_serialize_sql('${query.replaceAll("'", "''")}')`);
+  const r = await oracle.con.runAndReadAll(`SELECT json_serialize_sql('${query.replaceAll("'", "''")}')`);
   return whereConjuncts(r.getRowsJS()[0][0] as string);
 }
 

@@ -1,32 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Table } from 'apache-arrow';
 import { Dataset } from '../../src/dataset/dataset.js';
 import type { Progress } from '../../src/progress.js';
+import { useDuckDB } from '../helpers/duckdb.js';
 import { rng } from '../helpers/random.js';
 
 const mem = () => `memory://sql-${randomBytes(6).toString('hex')}`;
 const LABELS = ['cat', 'dog', 'bird', "o'brien"];
 const schema = { label: 'text', width: 'int32', score: 'float64', flag: 'bool', big: 'int64' } as const;
 
-let dir: string;
-let duck: DuckDBConnection;
-let db: DuckDBInstance;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'strata-sql-'));
-  db = await DuckDBInstance.create(':memory:');
-  duck = await db.connect();
-});
-afterAll(async () => {
-  duck.closeSync();
-  db.closeSync();
-  await rm(dir, { recursive: true, force: true });
-});
+const oracle = useDuckDB({ scratch: 'strata-sql-' });
 
 /** A random table with nulls in every column. */
 async function randomDataset(seed: string, n: number): Promise<Dataset> {
@@ -56,9 +41,9 @@ function arrowRows(t: Table): Record<string, unknown>[] {
 }
 
 async function parquetView(name: string, ds: Dataset): Promise<void> {
-  const file = join(dir, `${name}-${randomBytes(4).toString('hex')}.parquet`);
+  const file = join(oracle.dir, `${name}-${randomBytes(4).toString('hex')}.parquet`);
   await ds.toParquet(file);
-  await duck.run(`CREATE OR REPLACE VIEW ${name} AS SELECT * FROM read_parquet('${file}')`);
+  await oracle.con.run(`CREATE OR REPLACE VIEW ${name} AS SELECT * FROM read_parquet('${file}')`);
 }
 
 const QUERIES = [
@@ -83,7 +68,7 @@ describe('ds.sql equals DuckDB over the exported Parquet', () => {
     await parquetView('ds', ds);
     await parquetView('other', other);
     for (const q of QUERIES) {
-      const want = normalize((await duck.runAndReadAll(q)).getRowObjectsJS());
+      const want = normalize((await oracle.con.runAndReadAll(q)).getRowObjectsJS());
       const got = normalize(arrowRows(await ds.sql(q, { tables: { other }, batchRows: 64 })));
       expect(got, q).toEqual(want);
       // The cached copy answers the same.
@@ -98,7 +83,7 @@ describe('ds.sql equals DuckDB over the exported Parquet', () => {
     const q = 'SELECT * FROM ds ORDER BY width NULLS FIRST, label NULLS FIRST';
     const got = await view.sql(q);
     expect(got.schema.fields.map((f) => f.name)).toEqual(['label', 'width']);
-    expect(normalize(arrowRows(got))).toEqual(normalize((await duck.runAndReadAll(q)).getRowObjectsJS()));
+    expect(normalize(arrowRows(got))).toEqual(normalize((await oracle.con.runAndReadAll(q)).getRowObjectsJS()));
     await expect(view.sql('SELECT score FROM ds')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
@@ -115,7 +100,7 @@ describe('ds.sql equals DuckDB over the exported Parquet', () => {
     await ds.append({ label: 'new', width: 1, score: 0.5, flag: true, big: 7n });
     await ds.commit('append');
     await parquetView('ds', ds);
-    const want = normalize((await duck.runAndReadAll(q)).getRowObjectsJS());
+    const want = normalize((await oracle.con.runAndReadAll(q)).getRowObjectsJS());
     expect(normalize(arrowRows(await ds.sql(q, { batchRows: 50 })))).toEqual(want);
     expect(want.find((r) => r.label === 'updated')).toMatchObject({ n: 2, s: 2000 });
   });

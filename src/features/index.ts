@@ -28,7 +28,7 @@ export type { MemoryOptions } from './retrieval/partitioned.js';
 export type { DefinitionIssue } from './definitions/issues.js';
 export { registerSourceLoader, type SourceLoader, type SourceLoaderContext } from './sources/registry.js';
 export { parseDuration, formatDuration } from './definitions/duration.js';
-export { HLL_STD_ERROR } from './engine/hll.js';
+export { HLL_STD_ERROR } from '../stats/index.js';
 export * from './stream/index.js';
 export {
   AGG_FUNCTIONS,

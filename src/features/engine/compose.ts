@@ -4,7 +4,7 @@
  * (all raw events when no whole tile fits). Always added in that order — left edge, tiles, right
  * edge — so batch and streaming, holding the same tiles and events, give identical values.
  */
-import { hllAdd, hllEstimate, hllMerge, hllNew } from './hll.js';
+import { hllAdd, hllEstimate, hllMerge, hllNew } from '../../stats/index.js';
 import type { GroupPlan, ViewPlan } from './plan.js';
 import { windowBounds } from './plan.js';
 import type { TileStore } from './tiles.js';

@@ -8,7 +8,7 @@ import { canonical, readCoded, readTimestamps } from './columns.js';
 import type { EventStore } from './compose.js';
 import type { TileStrategy } from './engine.js';
 import { compileExpr, parseExpr } from '../definitions/expr.js';
-import { hashNumber, hashValue } from './hll.js';
+import { hashNumber, hashValue } from '../../stats/index.js';
 import { KeyIndex } from './keys.js';
 import type { ViewPlan } from './plan.js';
 import { allocF64 } from './pool.js';

@@ -8,7 +8,7 @@
  * Batch backfill and streaming both fill tiles with `add`, in event-time order, so equal event
  * sequences give bit-identical tiles.
  */
-import { hllAdd, hllNew } from './hll.js';
+import { hllAdd, hllNew } from '../../stats/index.js';
 import type { GroupPlan, ViewPlan } from './plan.js';
 
 /** Exact distinct values (→ their hashes), or HLL registers once past the limit. */

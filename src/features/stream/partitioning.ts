@@ -5,7 +5,7 @@
  * callers hash the coerced value.
  */
 import { canonical } from '../engine/columns.js';
-import { hashValue } from '../engine/hll.js';
+import { hashValue } from '../../stats/index.js';
 
 export function partitionOf(key: unknown, partitions: number): number {
   return (hashValue(canonical(key)) >>> 0) % partitions;

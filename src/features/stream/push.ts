@@ -10,7 +10,7 @@ import { canonical, keyValue } from '../engine/columns.js';
 import { Composer } from '../engine/compose.js';
 import { EntityStream } from './entity-stream.js';
 import { compileExpr, parseExpr } from '../definitions/expr.js';
-import { hashNumber, hashValue } from '../engine/hll.js';
+import { hashNumber, hashValue } from '../../stats/index.js';
 import { tupleKey } from '../engine/keys.js';
 import type { GroupPlan, ViewPlan } from '../engine/plan.js';
 import { planView } from '../engine/plan.js';

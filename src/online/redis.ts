@@ -17,6 +17,7 @@ import type {
   OnlineScanRow,
   OnlineStore,
   OnlineStoreHealth,
+  OnlineWatermark,
   OnlineWriteResult,
   OnlineWriteRow,
 } from './store.js';
@@ -46,6 +47,23 @@ for k = 1, #KEYS do
   i = i + 2 + 2 * n
 end
 return written
+`;
+
+/**
+ * KEYS[1]: the watermark hash. ARGV: write time, then pairs (view, newest event time of the batch).
+ * Raises `e:<view>` and `w:<view>` to the given values when they are larger (never lowers them).
+ */
+const WATERMARK_LUA = `
+local wt = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  local e = 'e:' .. ARGV[i]
+  local cur = redis.call('HGET', KEYS[1], e)
+  if (not cur) or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', KEYS[1], e, ARGV[i + 1]) end
+  local w = 'w:' .. ARGV[i]
+  cur = redis.call('HGET', KEYS[1], w)
+  if (not cur) or tonumber(cur) < wt then redis.call('HSET', KEYS[1], w, ARGV[1]) end
+end
+return 1
 `;
 
 export interface RedisOnlineStoreOptions {
@@ -88,6 +106,7 @@ export class RedisOnlineStore implements OnlineStore {
   readonly #keyTtlMs: number;
   readonly #batchKeys: number;
   readonly #stateKey: string;
+  readonly #watermarkKey: string;
   #closed = false;
 
   private constructor(client: Client, owns: boolean, options: RedisOnlineStoreOptions) {
@@ -97,7 +116,9 @@ export class RedisOnlineStore implements OnlineStore {
     this.#keyTtlMs = options.keyTtlMs ?? 0;
     this.#batchKeys = options.writeBatchKeys ?? 256;
     this.#stateKey = `${this.project}:_strata_state`;
+    this.#watermarkKey = `${this.project}:_strata_watermarks`;
     client.defineCommand('strataOnlineWrite', { lua: WRITE_LUA });
+    client.defineCommand('strataWatermark', { numberOfKeys: 1, lua: WATERMARK_LUA });
     // Connection errors surface on the commands that meet them (UNAVAILABLE); this listener only
     // keeps ioredis from reporting them as unhandled 'error' events.
     client.on('error', () => {});
@@ -169,6 +190,12 @@ export class RedisOnlineStore implements OnlineStore {
     const ttl = String(this.#keyTtlMs);
     const wt = String(Date.now());
     const calls: { keys: string[]; args: (string | Buffer)[] }[] = [];
+    const newest = new Map<string, number>();
+    for (const r of rows) {
+      const ts = checkTimestamp(r.eventTimestampMs, r.view);
+      const seen = newest.get(r.view);
+      if (seen === undefined || ts > seen) newest.set(r.view, ts);
+    }
     const perCall = this.#isCluster() ? 1 : this.#batchKeys;
     for (let start = 0; start < rows.length; start += perCall) {
       const keys: string[] = [];
@@ -193,6 +220,7 @@ export class RedisOnlineStore implements OnlineStore {
         );
         for (const r of results) written += Number(r);
       }
+      if (written > 0) await this.#raiseWatermarks(wt, newest);
       return { written, skipped: rows.length - written };
     }
     const group = 16;
@@ -209,7 +237,29 @@ export class RedisOnlineStore implements OnlineStore {
       for (const { keys, args } of slice) p.strataOnlineWrite(keys.length, ...keys, ...args);
       for (const r of await this.#exec(p)) written += Number(r);
     }
+    if (written > 0) await this.#raiseWatermarks(wt, newest);
     return { written, skipped: rows.length - written };
+  }
+
+  async #raiseWatermarks(wt: string, newest: ReadonlyMap<string, number>): Promise<void> {
+    const args: string[] = [wt];
+    for (const [view, ts] of newest) args.push(view, String(ts));
+    const client = this.#client as unknown as { strataWatermark: (key: string, ...a: string[]) => Promise<number> };
+    await this.#run(() => client.strataWatermark(this.#watermarkKey, ...args));
+  }
+
+  async watermarks(views?: readonly string[]): Promise<OnlineWatermark[]> {
+    this.#check();
+    const hash = await this.#run(() => this.#client.hgetall(this.#watermarkKey));
+    const only = views ? new Set(views) : undefined;
+    const out: OnlineWatermark[] = [];
+    for (const [field, value] of Object.entries(hash)) {
+      if (!field.startsWith('e:')) continue;
+      const view = field.slice(2);
+      if (only && !only.has(view)) continue;
+      out.push({ view, eventTimestampMs: Number(value), writtenAtMs: Number(hash[`w:${view}`] ?? Number.NaN) });
+    }
+    return out.sort((a, b) => (a.view < b.view ? -1 : a.view > b.view ? 1 : 0));
   }
 
   async read(
@@ -300,6 +350,7 @@ export class RedisOnlineStore implements OnlineStore {
     const fields = await this.#run(() => this.#client.hkeys(this.#stateKey));
     const mine = fields.filter((f) => f.startsWith(`view:${view}:`));
     if (mine.length) await this.#run(() => this.#client.hdel(this.#stateKey, ...mine));
+    await this.#run(() => this.#client.hdel(this.#watermarkKey, `e:${view}`, `w:${view}`));
   }
 
   async clear(): Promise<void> {

@@ -326,6 +326,19 @@ export {
   type OnlineStoreHealth,
   type OnlineReadOptions,
   type OnlineScanOptions,
+  type OnlineWatermark,
+  viewFreshness,
+  FRESHNESS_STATUSES,
+  type FreshnessStatus,
+  type ViewFreshness,
+  type FreshnessOptions,
+  storeMonitorSource,
+  isDrifted,
+  DEFAULT_DRIFT_THRESHOLDS,
+  type MonitorSource,
+  type FeatureMonitor,
+  type DriftThresholds,
+  type StoreMonitorSourceOptions,
   type EntityKey,
   type OnlineRepo,
   type OnlineView,
@@ -353,3 +366,13 @@ export {
   type StreamPartitionStats,
 } from './online/index.js';
 export { createFeatureServer, ServerMetrics, type FeatureServer, type FeatureServerOptions } from './serve/index.js';
+export {
+  startMonitorViewer,
+  monitorReport,
+  type MonitorViewer,
+  type MonitorViewerOptions,
+  type MonitorResponse,
+  type MonitorView,
+  type MonitorFeature,
+  type MonitorHistogram,
+} from './serve/index.js';

@@ -45,6 +45,10 @@ export const COMMANDS = {
     load: () => import('./commands/materialize.js'),
   },
   serve: { summary: 'run the HTTP feature server', load: () => import('./commands/serve.js') },
+  monitor: {
+    summary: 'freshness of the online store per view; exits 3 on a breached SLO',
+    load: () => import('./commands/monitor.js'),
+  },
   stream: {
     summary: 'consume a stream source into the online store',
     load: () => import('./commands/stream.js'),

@@ -7,7 +7,24 @@ export type {
   OnlineStoreHealth,
   OnlineReadOptions,
   OnlineScanOptions,
+  OnlineWatermark,
 } from './store.js';
+export {
+  viewFreshness,
+  FRESHNESS_STATUSES,
+  type FreshnessStatus,
+  type ViewFreshness,
+  type FreshnessOptions,
+} from './freshness.js';
+export {
+  storeMonitorSource,
+  isDrifted,
+  DEFAULT_DRIFT_THRESHOLDS,
+  type MonitorSource,
+  type FeatureMonitor,
+  type DriftThresholds,
+  type StoreMonitorSourceOptions,
+} from './monitor.js';
 export { encodeEntityKey, decodeEntityKey, type EntityKey } from './keys.js';
 export { encodeValue, decodeValue, encodeRecord, decodeRecord } from './codec.js';
 export { vectorDtype, coerceForDtype, type VectorDtype } from './dtypes.js';

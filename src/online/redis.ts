@@ -3,7 +3,9 @@
  * key `<project>:<view>:{<entity key>}` (the whole entity key is the Cluster hash tag), fields `_ts`
  * (event time, ms), `_wt` (write time, ms) and one field per feature holding the compact value encoding (codec.ts).
  * Writes run a small Lua script per batch that applies the event-time rule atomically per key;
- * reads are pipelined HMGETs. Redis down → StrataError UNAVAILABLE; the client reconnects by itself.
+ * reads are pipelined HMGETs. Per-view watermarks (newest event written, latest write time) live in
+ * the hash `<project>:_strata_watermarks` (`e:<view>`, `w:<view>`), raised by the write script itself.
+ * Redis down → StrataError UNAVAILABLE; the client reconnects by itself.
  */
 import { Cluster, Redis } from 'ioredis';
 import { StrataError, throwIfAborted } from '../errors.js';
@@ -17,35 +19,74 @@ import type {
   OnlineScanRow,
   OnlineStore,
   OnlineStoreHealth,
+  OnlineWatermark,
   OnlineWriteResult,
   OnlineWriteRow,
 } from './store.js';
 
-/** KEYS: entity hashes. ARGV: ttlMs, write time, then per key: ts, n, n × (field, value). Returns rows written. */
+/**
+ * KEYS: entity hashes, then (when ARGV[3] is '1') the watermark hash. ARGV: ttlMs, write time, the
+ * watermark flag, then per entity key: ts, view, n, n × (field, value). Returns rows written. With the
+ * flag, raises `e:<view>` (newest event written) and `w:<view>` (write time) of each view it wrote.
+ */
 const WRITE_LUA = `
 local ttl = tonumber(ARGV[1])
 local wt = ARGV[2]
-local i = 3
+local wm = ARGV[3] == '1'
+local nkeys = #KEYS
+if wm then nkeys = nkeys - 1 end
+local i = 4
 local written = 0
-for k = 1, #KEYS do
+local newest = {}
+for k = 1, nkeys do
   local key = KEYS[k]
   local ts = ARGV[i]
-  local n = tonumber(ARGV[i + 1])
+  local view = ARGV[i + 1]
+  local n = tonumber(ARGV[i + 2])
   local cur = redis.call('HGET', key, '_ts')
   if (not cur) or tonumber(cur) <= tonumber(ts) then
     redis.call('DEL', key)
     local args = {'_ts', ts, '_wt', wt}
     for j = 0, n - 1 do
-      args[#args + 1] = ARGV[i + 2 + 2 * j]
       args[#args + 1] = ARGV[i + 3 + 2 * j]
+      args[#args + 1] = ARGV[i + 4 + 2 * j]
     end
     redis.call('HSET', key, unpack(args))
     if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
     written = written + 1
+    if wm and ((not newest[view]) or tonumber(newest[view]) < tonumber(ts)) then newest[view] = ts end
   end
-  i = i + 2 + 2 * n
+  i = i + 3 + 2 * n
+end
+if wm then
+  local h = KEYS[#KEYS]
+  for view, ts in pairs(newest) do
+    local e = 'e:' .. view
+    local cur = redis.call('HGET', h, e)
+    if (not cur) or tonumber(cur) < tonumber(ts) then redis.call('HSET', h, e, ts) end
+    local w = 'w:' .. view
+    cur = redis.call('HGET', h, w)
+    if (not cur) or tonumber(cur) < tonumber(wt) then redis.call('HSET', h, w, wt) end
+  end
 end
 return written
+`;
+
+/**
+ * Cluster writes only: KEYS[1] the watermark hash. ARGV: write time, then pairs (view, newest event time written).
+ * Raises `e:<view>` and `w:<view>` to the given values when they are larger (never lowers them).
+ */
+const WATERMARK_LUA = `
+local wt = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  local e = 'e:' .. ARGV[i]
+  local cur = redis.call('HGET', KEYS[1], e)
+  if (not cur) or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', KEYS[1], e, ARGV[i + 1]) end
+  local w = 'w:' .. ARGV[i]
+  cur = redis.call('HGET', KEYS[1], w)
+  if (not cur) or tonumber(cur) < wt then redis.call('HSET', KEYS[1], w, ARGV[1]) end
+end
+return 1
 `;
 
 export interface RedisOnlineStoreOptions {
@@ -88,6 +129,7 @@ export class RedisOnlineStore implements OnlineStore {
   readonly #keyTtlMs: number;
   readonly #batchKeys: number;
   readonly #stateKey: string;
+  readonly #watermarkKey: string;
   #closed = false;
 
   private constructor(client: Client, owns: boolean, options: RedisOnlineStoreOptions) {
@@ -97,7 +139,9 @@ export class RedisOnlineStore implements OnlineStore {
     this.#keyTtlMs = options.keyTtlMs ?? 0;
     this.#batchKeys = options.writeBatchKeys ?? 256;
     this.#stateKey = `${this.project}:_strata_state`;
+    this.#watermarkKey = `${this.project}:_strata_watermarks`;
     client.defineCommand('strataOnlineWrite', { lua: WRITE_LUA });
+    client.defineCommand('strataWatermark', { numberOfKeys: 1, lua: WATERMARK_LUA });
     // Connection errors surface on the commands that meet them (UNAVAILABLE); this listener only
     // keeps ioredis from reporting them as unhandled 'error' events.
     client.on('error', () => {});
@@ -169,30 +213,42 @@ export class RedisOnlineStore implements OnlineStore {
     const ttl = String(this.#keyTtlMs);
     const wt = String(Date.now());
     const calls: { keys: string[]; args: (string | Buffer)[] }[] = [];
-    const perCall = this.#isCluster() ? 1 : this.#batchKeys;
+    const cluster = this.#isCluster();
+    // standalone: each script call also raises the watermarks (the hash is its last key); a cluster
+    // cannot touch it from a call on another slot, so it is raised after the writes instead
+    const perCall = cluster ? 1 : this.#batchKeys;
     for (let start = 0; start < rows.length; start += perCall) {
       const keys: string[] = [];
-      const args: (string | Buffer)[] = [ttl, wt];
+      const args: (string | Buffer)[] = [ttl, wt, cluster ? '0' : '1'];
       for (const r of rows.slice(start, start + perCall)) {
         const ts = checkTimestamp(r.eventTimestampMs, r.view);
         keys.push(this.keyOf(r.view, encodeEntityKey(r.entityKey)));
         const names = Object.keys(r.values);
-        args.push(String(ts), String(names.length));
+        args.push(String(ts), r.view, String(names.length));
         for (const n of names) args.push(n, encodeValue(r.values[n]));
       }
+      if (!cluster) keys.push(this.#watermarkKey);
       calls.push({ keys, args });
     }
     let written = 0;
-    if (this.#isCluster()) {
+    if (cluster) {
       // One script call per entity key (each key is its own slot); ioredis routes each to its node.
+      const newest = new Map<string, number>();
       for (let c = 0; c < calls.length; c += 256) {
         throwIfAborted(options.signal, 'online write');
         const slice = calls.slice(c, c + 256);
         const results = await this.#run(() =>
           Promise.all(slice.map(({ keys, args }) => client.strataOnlineWrite(1, keys[0], ...args))),
         );
-        for (const r of results) written += Number(r);
+        results.forEach((r, j) => {
+          if (Number(r) === 0) return;
+          written++;
+          const row = rows[c + j];
+          const seen = newest.get(row.view);
+          if (seen === undefined || row.eventTimestampMs > seen) newest.set(row.view, row.eventTimestampMs);
+        });
       }
+      if (written > 0) await this.#raiseWatermarks(wt, newest);
       return { written, skipped: rows.length - written };
     }
     const group = 16;
@@ -210,6 +266,28 @@ export class RedisOnlineStore implements OnlineStore {
       for (const r of await this.#exec(p)) written += Number(r);
     }
     return { written, skipped: rows.length - written };
+  }
+
+  /** Cluster writes: raises the watermarks of the views written (standalone writes do it in their script). */
+  async #raiseWatermarks(wt: string, newest: ReadonlyMap<string, number>): Promise<void> {
+    const args: string[] = [wt];
+    for (const [view, ts] of newest) args.push(view, String(ts));
+    const client = this.#client as unknown as { strataWatermark: (key: string, ...a: string[]) => Promise<number> };
+    await this.#run(() => client.strataWatermark(this.#watermarkKey, ...args));
+  }
+
+  async watermarks(views?: readonly string[]): Promise<OnlineWatermark[]> {
+    this.#check();
+    const hash = await this.#run(() => this.#client.hgetall(this.#watermarkKey));
+    const only = views ? new Set(views) : undefined;
+    const out: OnlineWatermark[] = [];
+    for (const [field, value] of Object.entries(hash)) {
+      if (!field.startsWith('e:')) continue;
+      const view = field.slice(2);
+      if (only && !only.has(view)) continue;
+      out.push({ view, eventTimestampMs: Number(value), writtenAtMs: Number(hash[`w:${view}`] ?? Number.NaN) });
+    }
+    return out.sort((a, b) => (a.view < b.view ? -1 : a.view > b.view ? 1 : 0));
   }
 
   async read(
@@ -300,6 +378,7 @@ export class RedisOnlineStore implements OnlineStore {
     const fields = await this.#run(() => this.#client.hkeys(this.#stateKey));
     const mine = fields.filter((f) => f.startsWith(`view:${view}:`));
     if (mine.length) await this.#run(() => this.#client.hdel(this.#stateKey, ...mine));
+    await this.#run(() => this.#client.hdel(this.#watermarkKey, `e:${view}`, `w:${view}`));
   }
 
   async clear(): Promise<void> {

@@ -17,6 +17,7 @@ import type {
   OnlineScanRow,
   OnlineStore,
   OnlineStoreHealth,
+  OnlineWatermark,
   OnlineWriteResult,
   OnlineWriteRow,
 } from './store.js';
@@ -36,6 +37,7 @@ export interface SqliteOnlineStoreOptions {
 }
 
 type Row = { ts: number; wt?: number | null; val: Buffer };
+type WatermarkRow = { view: string; ets: number; wt: number };
 type ScanRow = { ek: string; ts: number; wt: number | null; val: Buffer };
 
 export class SqliteOnlineStore implements OnlineStore {
@@ -46,6 +48,7 @@ export class SqliteOnlineStore implements OnlineStore {
   readonly #get: Database.Statement;
   readonly #getWithWriteTime: Database.Statement;
   readonly #scan: Database.Statement;
+  readonly #watermark: Database.Statement;
   readonly #writeTx: (rows: readonly OnlineWriteRow[]) => number;
 
   private constructor(path: string, db: Database.Database) {
@@ -59,13 +62,23 @@ export class SqliteOnlineStore implements OnlineStore {
     this.#get = db.prepare('SELECT ts, val FROM online_rows WHERE view = ? AND ek = ?');
     this.#getWithWriteTime = db.prepare('SELECT ts, wt, val FROM online_rows WHERE view = ? AND ek = ?');
     this.#scan = db.prepare('SELECT ek, ts, wt, val FROM online_rows WHERE view = ? AND ek > ? ORDER BY ek LIMIT ?');
+    this.#watermark = db.prepare(
+      `INSERT INTO online_watermarks (view, ets, wt) VALUES (?, ?, ?)
+       ON CONFLICT (view) DO UPDATE SET ets = max(ets, excluded.ets), wt = max(wt, excluded.wt)`,
+    );
     this.#writeTx = db.transaction((rows: readonly OnlineWriteRow[]) => {
       let written = 0;
       const wt = Date.now();
+      // newest event per view of this batch: one watermark upsert per view, not per row
+      const newest = new Map<string, number>();
       for (const r of rows) {
         const ts = checkTimestamp(r.eventTimestampMs, r.view);
-        written += this.#upsert.run(r.view, encodeEntityKey(r.entityKey), ts, wt, encodeRecord(r.values)).changes;
+        const changes = this.#upsert.run(r.view, encodeEntityKey(r.entityKey), ts, wt, encodeRecord(r.values)).changes;
+        written += changes;
+        const seen = newest.get(r.view);
+        if (changes > 0 && (seen === undefined || ts > seen)) newest.set(r.view, ts);
       }
+      for (const [view, ts] of newest) this.#watermark.run(view, ts, wt);
       return written;
     });
   }
@@ -87,6 +100,15 @@ export class SqliteOnlineStore implements OnlineStore {
       // files from before write times were kept: add the column (their rows read back NaN)
       const cols = db.prepare('PRAGMA table_info(online_rows)').all() as { name: string }[];
       if (!cols.some((c) => c.name === 'wt')) db.exec('ALTER TABLE online_rows ADD COLUMN wt REAL');
+      // files from before watermarks were kept: one pass over the rows seeds them (then writes keep them)
+      db.transaction(() => {
+        const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'online_watermarks'").get();
+        if (has) return;
+        db.exec(`
+          CREATE TABLE online_watermarks (view TEXT PRIMARY KEY, ets REAL NOT NULL, wt REAL NOT NULL);
+          INSERT INTO online_watermarks (view, ets, wt)
+            SELECT view, max(ts), coalesce(max(wt), 0) FROM online_rows GROUP BY view;`);
+      }).immediate();
       return new SqliteOnlineStore(path, db);
     } catch (err) {
       throw new StrataError('IO', `cannot open the online store ${path}`, {
@@ -172,6 +194,7 @@ export class SqliteOnlineStore implements OnlineStore {
     this.#guard(() =>
       db.transaction(() => {
         db.prepare('DELETE FROM online_rows WHERE view = ?').run(view);
+        db.prepare('DELETE FROM online_watermarks WHERE view = ?').run(view);
         db.prepare('DELETE FROM online_state WHERE substr(key, 1, ?) = ?').run(`view:${view}:`.length, `view:${view}:`);
       })(),
     );
@@ -179,7 +202,18 @@ export class SqliteOnlineStore implements OnlineStore {
 
   async clear(): Promise<void> {
     const db = this.#open();
-    this.#guard(() => db.exec('DELETE FROM online_rows; DELETE FROM online_state;'));
+    this.#guard(() => db.exec('DELETE FROM online_rows; DELETE FROM online_state; DELETE FROM online_watermarks;'));
+  }
+
+  async watermarks(views?: readonly string[]): Promise<OnlineWatermark[]> {
+    const db = this.#open();
+    const rows = this.#guard(
+      () => db.prepare('SELECT view, ets, wt FROM online_watermarks ORDER BY view').all() as WatermarkRow[],
+    );
+    const only = views ? new Set(views) : undefined;
+    return rows
+      .filter((r) => !only || only.has(r.view))
+      .map((r) => ({ view: r.view, eventTimestampMs: r.ets, writtenAtMs: r.wt }));
   }
 
   async getState(key: string): Promise<string | undefined> {

@@ -45,6 +45,19 @@ export interface OnlineScanRow extends OnlineRecord {
   readonly entityKey: Record<string, unknown>;
 }
 
+/**
+ * A view's watermarks in the store: the newest event time and the newest write time of any row
+ * written to it, kept at write time (no scan). Rows that expire or are deleted do not lower them;
+ * `deleteView`/`clear` reset them.
+ */
+export interface OnlineWatermark {
+  readonly view: string;
+  /** Largest event timestamp written, epoch ms. */
+  readonly eventTimestampMs: number;
+  /** Wall-clock time of the latest write, epoch ms. */
+  readonly writtenAtMs: number;
+}
+
 export interface OnlineStoreHealth {
   readonly ok: boolean;
   readonly kind: string;
@@ -82,6 +95,11 @@ export interface OnlineStore extends AsyncDisposable {
   deleteView(view: string): Promise<void>;
   /** Removes everything this store holds for the project. */
   clear(): Promise<void>;
+  /**
+   * Event-time and write-time watermarks per view (all views written to, or only `views`); views never
+   * written are absent. Reads a few keys, never the rows.
+   */
+  watermarks(views?: readonly string[]): Promise<OnlineWatermark[]>;
   /** Small string state kept next to the data (materialization watermarks). */
   getState(key: string): Promise<string | undefined>;
   setState(key: string, value: string): Promise<void>;

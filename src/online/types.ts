@@ -24,6 +24,8 @@ export interface OnlineView {
   readonly features: readonly OnlineFeatureDef[];
   /** Values older than this are served with status `OUTSIDE_MAX_AGE`. Unset or 0: no limit. */
   readonly ttlMs?: number;
+  /** Freshness SLO: the newest online event may be at most this old (`strata monitor`, `/metrics`). */
+  readonly freshnessMs?: number;
 }
 
 /** One batch of latest values (or current window aggregates) per entity, as produced by the engine. */

@@ -2,3 +2,5 @@ export { createFeatureServer, type FeatureServer, type FeatureServerOptions } fr
 export { ServerMetrics, LATENCY_BUCKETS_S } from './metrics.js';
 export { feastResponse, jsonValue, isoTimestamp, parseTimestamp, dfToEvents } from './feast.js';
 export { float32ArrayJson } from './json-writer.js';
+export { startMonitorViewer, monitorReport, type MonitorViewer, type MonitorViewerOptions } from './monitor-page.js';
+export type { MonitorResponse, MonitorView, MonitorFeature, MonitorHistogram } from './viewer/monitor-wire.js';

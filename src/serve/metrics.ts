@@ -1,7 +1,9 @@
 /**
  * Prometheus metrics of the feature server, rendered in the text exposition format (0.0.4):
- * request counts by route, method and status; a latency histogram by route; store errors by kind.
+ * request counts by route, method and status; a latency histogram by route; store errors by kind;
+ * per-view freshness of the online store (lag, watermarks, SLO).
  */
+import type { ViewFreshness } from '../online/freshness.js';
 
 /** Histogram bucket upper bounds, seconds. */
 export const LATENCY_BUCKETS_S = [
@@ -66,6 +68,7 @@ export class ServerMetrics {
   render(
     storeKind: string,
     streamLag: readonly { view: string; source: string; events: number; seconds: number }[] = [],
+    freshness: readonly ViewFreshness[] = [],
   ): string {
     const out: string[] = [];
     out.push('# HELP strata_http_requests_total HTTP requests by route, method and status code.');
@@ -102,9 +105,42 @@ export class ServerMetrics {
       for (const l of streamLag)
         out.push(`strata_stream_lag_seconds{view="${esc(l.view)}",source="${esc(l.source)}"} ${l.seconds}`);
     }
+    if (freshness.length) renderFreshness(out, freshness);
     out.push('# HELP strata_process_uptime_seconds Seconds since the server started.');
     out.push('# TYPE strata_process_uptime_seconds gauge');
     out.push(`strata_process_uptime_seconds ${(Date.now() - this.#started) / 1000}`);
     return out.join('\n') + '\n';
   }
+}
+
+/** Gauges per online view; a view with nothing online has no lag or watermark samples. */
+function renderFreshness(out: string[], rows: readonly ViewFreshness[]): void {
+  const gauge = (name: string, help: string, value: (r: ViewFreshness) => number | null) => {
+    const samples = rows.flatMap((r) => {
+      const v = value(r);
+      return v === null ? [] : [`${name}{view="${esc(r.view)}"} ${v}`];
+    });
+    if (!samples.length) return;
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...samples);
+  };
+  const s = (ms: number | null) => (ms === null ? null : ms / 1000);
+  gauge('strata_feature_freshness_seconds', 'Now minus the newest event time in the online store, by view.', (r) =>
+    s(r.lagMs),
+  );
+  gauge(
+    'strata_feature_event_watermark_seconds',
+    'Newest event time in the online store, Unix seconds, by view.',
+    (r) => s(r.eventWatermarkMs),
+  );
+  gauge('strata_feature_write_watermark_seconds', 'Latest write to the online store, Unix seconds, by view.', (r) =>
+    s(r.writeWatermarkMs),
+  );
+  gauge('strata_feature_freshness_slo_seconds', 'Declared freshness SLO (freshness: in the repo), by view.', (r) =>
+    s(r.sloMs),
+  );
+  gauge(
+    'strata_feature_freshness_slo_breached',
+    '1 when the view is older than its freshness SLO (or has an SLO and nothing online), else 0.',
+    (r) => (r.sloMs === null ? null : r.status === 'breached' ? 1 : 0),
+  );
 }

@@ -38,6 +38,7 @@ import {
   PUSH_SCHEMA,
   SEARCH_SCHEMA,
 } from './feast.js';
+import { viewFreshness } from '../online/freshness.js';
 import { ServerMetrics } from './metrics.js';
 import { StreamPublisher, type StreamSourceOptions } from './stream-publish.js';
 
@@ -358,7 +359,12 @@ export async function createFeatureServer(
 
   app.get('/metrics', hooks('/metrics'), async (_req, reply) => {
     const lag = (await publisher.lag()).flatMap((l) => publisher.views(l.source).map((view) => ({ view, ...l })));
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind, lag));
+    // a store that does not answer leaves the freshness gauges out (and counts as a store error)
+    const freshness = await viewFreshness(repo, store).catch(() => {
+      metrics.storeError(store.kind);
+      return [];
+    });
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind, lag, freshness));
   });
 
   // ---------------------------------------------------------------- lifecycle

@@ -16,6 +16,18 @@ import { FEATURES_YAML, STRATA_YAML, TRIPS_CSV, cleanup, lineOf, writeRepo } fro
 
 afterAll(cleanup);
 
+describe('freshness SLO', () => {
+  it('a valid freshness becomes freshnessMs on the view', async () => {
+    const dir = await writeRepo({
+      'strata.yaml': STRATA_YAML,
+      'features/drivers.yaml': FEATURES_YAML.replace('ttl: 2h', 'ttl: 2h\n    freshness: 15m'),
+      'data/trips.csv': TRIPS_CSV,
+    });
+    const repo = await FeatureRepo.load(dir);
+    expect(repo.views.find((v) => v.freshnessMs !== undefined)?.freshnessMs).toBe(15 * 60_000);
+  });
+});
+
 /** Replaces `from` (which must occur) in the good feature file and loads the repo. */
 async function loadWith(from: string, to: string): Promise<{ err: unknown; text: string }> {
   expect(FEATURES_YAML).toContain(from);
@@ -115,6 +127,14 @@ const CASES: Case[] = [
     hint: /duration/,
   },
   { kind: 'bad ttl', from: 'ttl: 2h', to: 'ttl: soonish', field: 'ttl', at: 'soonish', hint: /duration/ },
+  {
+    kind: 'bad freshness SLO',
+    from: 'ttl: 2h',
+    to: 'ttl: 2h\n    freshness: -5m',
+    field: 'freshness',
+    at: '-5m',
+    hint: /15m/,
+  },
   {
     kind: 'last_n without n',
     from: 'window: 1d, n: 2 }',

@@ -12,7 +12,7 @@ import { Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/dataset/dataset.js';
 import { startViewer, type Viewer } from '../../src/serve/viewer.js';
-import { VIEWER_FILES, loadViewerFiles, viewerStaticDir } from '../../src/serve/viewer/assets.js';
+import { MONITOR_FILES, VIEWER_FILES, loadViewerFiles, viewerStaticDir } from '../../src/serve/viewer/assets.js';
 import { makeViewerDataset } from './viewer-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -83,6 +83,6 @@ describe('viewer page files', () => {
     });
     const [pack] = JSON.parse(stdout) as { files: { path: string }[] }[];
     const packed = new Set(pack.files.map((f) => f.path));
-    for (const f of VIEWER_FILES) expect(packed).toContain(`dist/serve/viewer/static/${f.file}`);
+    for (const f of [...VIEWER_FILES, ...MONITOR_FILES]) expect(packed).toContain(`dist/serve/viewer/static/${f.file}`);
   });
 });

@@ -125,6 +125,11 @@ export interface FeatureViewDef {
   readonly source: string;
   /** Plain views: rows older than this (relative to the lookup time) are misses. */
   readonly ttl?: Duration;
+  /**
+   * Freshness SLO: the newest event in the online store may be at most this old (`strata monitor`
+   * fails when it is older; `/metrics` exposes it). Default: none.
+   */
+  readonly freshness?: Duration;
   /** Plain views: columns to expose. Default: every non-key, non-timestamp column. */
   readonly features?: readonly (string | FeatureDef)[];
   /** Aggregation views. */
@@ -225,6 +230,8 @@ export interface FeatureView {
   readonly kind: 'plain' | 'aggregation';
   readonly features: readonly FeatureSpec[];
   readonly ttlMs?: number;
+  /** Freshness SLO (see FeatureViewDef.freshness). */
+  readonly freshnessMs?: number;
   /** Plain views: source column per feature (same order as `features`). */
   readonly columns: readonly string[];
   readonly aggregations: readonly Aggregation[];

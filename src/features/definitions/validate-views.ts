@@ -22,6 +22,7 @@ const VIEW_FIELDS = [
   'entities',
   'source',
   'ttl',
+  'freshness',
   'features',
   'aggregations',
   'tile',
@@ -379,6 +380,21 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
       ttlMs = undefined;
     }
   }
+  let freshnessMs: number | undefined;
+  if (def.freshness !== undefined && def.freshness !== null) {
+    freshnessMs = parseDuration(def.freshness);
+    if (freshnessMs === undefined || freshnessMs <= 0) {
+      issues.add(
+        def,
+        obj,
+        'freshness',
+        `bad freshness ${JSON.stringify(def.freshness)}`,
+        'write a positive duration such as 15m (the largest allowed age of the newest online event), or omit it',
+      );
+      ok = false;
+      freshnessMs = undefined;
+    }
+  }
   if (def.aggregations !== undefined && !isList(def.aggregations)) {
     issues.add(
       def,
@@ -421,6 +437,7 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
     entityNames: [...entityNames],
     source: source.name,
     ...(ttlMs ? { ttlMs } : {}),
+    ...(freshnessMs ? { freshnessMs } : {}),
     online: def.online ?? true,
     ...(def.description ? { description: def.description } : {}),
   };

@@ -24,6 +24,19 @@ export const VIEWER_FILES: readonly Omit<ViewerFile, 'body'>[] = [
   { path: '/app.css', file: 'app.css', type: 'text/css; charset=utf-8' },
 ];
 
+/** The monitoring page's files (src/serve/monitor-page.ts); its stylesheet is the viewer's. */
+export const MONITOR_FILES: readonly Omit<ViewerFile, 'body'>[] = [
+  { path: '/', file: 'monitor.html', type: 'text/html; charset=utf-8' },
+  { path: '/monitor.js', file: 'monitor.js', type: 'text/javascript; charset=utf-8' },
+  { path: '/app.css', file: 'app.css', type: 'text/css; charset=utf-8' },
+];
+
+/** Bundles built from src/serve/viewer/browser/: entry module → script file. */
+export const BROWSER_ENTRIES: readonly { readonly entry: string; readonly file: string }[] = [
+  { entry: 'main.ts', file: 'app.js' },
+  { entry: 'monitor.ts', file: 'monitor.js' },
+];
+
 /** Where the built files are for the module at `moduleUrl` (default: this one, compiled or not). */
 export function viewerStaticDir(moduleUrl: string = import.meta.url): string {
   const here = dirname(fileURLToPath(moduleUrl));
@@ -32,9 +45,12 @@ export function viewerStaticDir(moduleUrl: string = import.meta.url): string {
 }
 
 /** Reads every file of the page; NOT_FOUND (with the file and what to run) when the page is not built. */
-export async function loadViewerFiles(dir: string = viewerStaticDir()): Promise<ViewerFile[]> {
+export async function loadViewerFiles(
+  dir: string = viewerStaticDir(),
+  files: readonly Omit<ViewerFile, 'body'>[] = VIEWER_FILES,
+): Promise<ViewerFile[]> {
   const out: ViewerFile[] = [];
-  for (const f of VIEWER_FILES) {
+  for (const f of files) {
     const full = join(dir, f.file);
     let body: string;
     try {

@@ -24,6 +24,8 @@ export interface FeatureLoggingOptions {
   readonly flushIntervalMs?: number;
   /** Rows buffered at most while appends lag behind; requests beyond are not logged (counted in `dropped`). Default 1000000. */
   readonly maxBufferedRows?: number;
+  /** Called when an append fails (its rows are lost; the count is in `stats.flushErrors`). */
+  readonly onFlushError?: (err: Error) => void;
   /** Storage options of the log dataset (credentials, cache). */
   readonly storage?: Omit<OpenOptions, 'version' | 'tag' | 'branch'>;
 }
@@ -100,6 +102,7 @@ export class FeatureLogger implements AsyncDisposable {
   readonly #flushRows: number;
   readonly #maxRows: number;
   readonly #timer: NodeJS.Timeout;
+  readonly #onError: ((err: Error) => void) | undefined;
   #pending: Pending[] = [];
   #pendingRows = 0;
   #writing: Promise<void> = Promise.resolve();
@@ -116,6 +119,7 @@ export class FeatureLogger implements AsyncDisposable {
     this.sampleRate = options.sampleRate ?? 1;
     this.#flushRows = options.flushRows ?? 10_000;
     this.#maxRows = options.maxBufferedRows ?? 1_000_000;
+    this.#onError = options.onFlushError;
     this.#timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 5000);
     this.#timer.unref();
   }
@@ -183,8 +187,14 @@ export class FeatureLogger implements AsyncDisposable {
         this.#written += rows.length;
       } catch (err) {
         this.#errors++;
-        this.#lastError = err instanceof Error ? err : new Error(String(err));
+        const e = err instanceof Error ? err : new Error(String(err));
+        this.#lastError = e;
         await this.#ds.rollback().catch(() => undefined);
+        try {
+          this.#onError?.(e);
+        } catch {
+          // a throwing callback must not break the next flushes
+        }
       }
     });
     return this.#writing;

@@ -128,7 +128,12 @@ export async function createFeatureServer(
   const metrics = new ServerMetrics();
   const publisher = new StreamPublisher(repo, options.streams ?? {});
   const logSettings = options.logging === false ? undefined : (options.logging ?? repo.logging);
-  const featureLog = logSettings ? await FeatureLogger.open(logSettings) : undefined;
+  const featureLog = logSettings
+    ? await FeatureLogger.open({
+        onFlushError: (err) => app.log.warn({ err }, 'served-feature log append failed'),
+        ...logSettings,
+      })
+    : undefined;
   const logger = options.logger;
   const isInstance =
     typeof logger === 'object' && logger !== null && typeof (logger as FastifyBaseLogger).child === 'function';

@@ -19,7 +19,7 @@ import {
 } from '../../src/online/index.js';
 import { createFeatureServer, type FeatureServer } from '../../src/serve/index.js';
 import { runCli } from '../../src/cli/run.js';
-import { strata } from '../cli/run-cli.js';
+import { startServer, strata } from '../cli/run-cli.js';
 
 const N = 50;
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -237,6 +237,25 @@ describe('served-feature logging', () => {
     await half.flush();
     expect(half.stats.rowsWritten).toBe(half.stats.requests);
   });
+
+  it('strata serve logs with the strata.yaml setting and appends what is buffered when it stops', async () => {
+    const serve = await startServer(['serve', dir, '--port', '0']);
+    const res = await fetch(serve.url + '/get-online-features', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'cli-1' },
+      body: JSON.stringify({ features: ['user_stats:score'], entities: { user_id: [1, 2] } }),
+    });
+    expect(res.status).toBe(200);
+    const stopped = await serve.stop();
+    expect(stopped.stdout).toContain(`logging 100% of requests to ${logUri}`);
+    await using ds = await Dataset.open(logUri);
+    // its own (empty) SQLite store under .strata: both rows NOT_FOUND, logged on shutdown
+    const rows = (await ds.filter("request_id = 'cli-1'").toArray()) as { row: number; status: string }[];
+    expect(rows.map((r) => [r.row, r.status])).toEqual([
+      [0, 'NOT_FOUND'],
+      [1, 'NOT_FOUND'],
+    ]);
+  }, 60_000);
 
   it('rejects bad logging settings in strata.yaml, naming the field', async () => {
     const bad = await mkdtemp(join(tmpdir(), 'strata-featlog-bad-'));

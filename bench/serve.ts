@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import {
+  FeatureLogger,
   getOnlineFeatures,
   materialize,
   RedisOnlineStore,
@@ -278,7 +279,7 @@ function load<T>(cfg: Record<string, unknown>): Promise<T> {
 
 /** What a server process serves: the feature server on one store, or the bare ceiling routes. */
 type ServerSpec =
-  | { readonly kind: 'embedded'; readonly sqlitePath: string }
+  | { readonly kind: 'embedded'; readonly sqlitePath: string; readonly logDataset?: string }
   | { readonly kind: 'redis'; readonly redisUrl: string }
   | { readonly kind: 'bare'; readonly body: string };
 
@@ -348,7 +349,10 @@ async function serverMain(spec: ServerSpec): Promise<void> {
       spec.kind === 'embedded'
         ? await SqliteOnlineStore.open(spec.sqlitePath)
         : await RedisOnlineStore.open({ url: spec.redisUrl, project: 'bench' });
-    const server = await createFeatureServer(new BenchRepo(), store, { token: '' });
+    // With logDataset: served-feature logging of 1% of requests (serve_ratio_with_logging).
+    const logging =
+      spec.kind === 'embedded' && spec.logDataset ? { dataset: spec.logDataset, sampleRate: 0.01 } : false;
+    const server = await createFeatureServer(new BenchRepo(), store, { token: '', logging });
     url = server.url;
     close = async () => {
       await server.close();
@@ -498,6 +502,42 @@ function inprocP50(repo: OnlineRepo, store: OnlineStore): Promise<number> {
   })();
 }
 
+/**
+ * Extra CPU per served request of 1% served-feature logging, amortized (flushes included), in process:
+ * CPU time of 20k getOnlineFeatures calls with a logger (closed at the end, so every logged row is
+ * appended and committed) minus without, best of 3 interleaved rounds. CPU time, not wall time, so
+ * other processes on the machine do not move it much.
+ */
+async function loggingCpuUsPerRequest(repo: OnlineRepo, store: OnlineStore, dir: string): Promise<number> {
+  const n = 20_000;
+  const round = async (logger?: FeatureLogger): Promise<number> => {
+    let seed = 5;
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      await getOnlineFeatures(repo, store, {
+        features: FEATURES,
+        entities: { entity_id: [seed % ENTITIES] },
+        ...(logger ? { logger } : {}),
+      });
+    }
+    if (logger) await logger.close();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / n;
+  };
+  await round();
+  let off = Infinity;
+  let on = Infinity;
+  for (let r = 0; r < 3; r++) {
+    off = Math.min(off, await round());
+    on = Math.min(
+      on,
+      await round(await FeatureLogger.open({ dataset: join(dir, 'inproc-log.strata'), sampleRate: 0.01 })),
+    );
+  }
+  return on - off;
+}
+
 function table(rows: [string, string][]): string {
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
@@ -528,6 +568,7 @@ export async function run(): Promise<Record<string, number>> {
     }
 
     figures.inproc_get_us_p50 = await inprocP50(repo, sqlite);
+    figures.logging_cpu_us_per_request = await loggingCpuUsPerRequest(repo, sqlite, dir);
 
     await sqlite.close();
 
@@ -562,10 +603,14 @@ export async function run(): Promise<Record<string, number>> {
       const rs = await start({ kind: 'redis', redisUrl });
       targets.push({ name: 'redis', url: rs.url, server: rs });
     }
+    const logged = await start({ kind: 'embedded', sqlitePath, logDataset: join(dir, 'served-log.strata') });
+    targets.push({ name: 'embedded_logging', url: logged.url, server: logged });
     figures.loadavg_1m_before = loadavg()[0];
     await measure(targets, autocannonPath);
     figures.loadavg_1m_after = loadavg()[0];
-    const [b, e, pre, r] = targets;
+    const [b, e, pre] = targets;
+    const r = targets.find((t) => t.name === 'redis');
+    const lg = targets.find((t) => t.name === 'embedded_logging')!;
     figures.rps_bare = b.best!.rps;
     figures.p99_ms_bare = b.lat!.p99;
     figures.rps_embedded = e.best!.rps;
@@ -585,6 +630,12 @@ export async function run(): Promise<Record<string, number>> {
     figures.p99_ms_bare_nodehttp_client = b.latHttp!.p99;
     figures.p99_ms_embedded_nodehttp_client = e.latHttp!.p99;
     figures.client_cpu_us_per_req_nodehttp = e.latHttp!.clientCpuUsPerReq;
+    figures.rps_embedded_logging = lg.best!.rps;
+    figures.serve_ratio_with_logging = lg.best!.rps / e.best!.rps;
+    figures.cpu_ratio_with_logging = e.cpuUsPerReq! / lg.cpuUsPerReq!;
+    figures.p99_ms_embedded_logging = lg.lat!.p99;
+    // The same ratio from CPU time: the embedded server's CPU per request against it plus the logging's.
+    figures.cpu_ratio_with_logging_inproc = e.cpuUsPerReq! / (e.cpuUsPerReq! + figures.logging_cpu_us_per_request);
     if (r) {
       figures.rps_redis = r.best!.rps;
       figures.ratio_redis = r.best!.rps / b.best!.rps;
@@ -618,6 +669,10 @@ export async function run(): Promise<Record<string, number>> {
         [
           'embedded (sqlite)',
           `${fmt(figures.rps_embedded, 0)} rps (ratio ${fmt(figures.ratio_embedded, 2)}, target ≥ 0.6), p99 ${fmt(figures.p99_ms_embedded, 2)} ms at 50% (target < 5)`,
+        ],
+        [
+          'embedded, 1% logged',
+          `${fmt(figures.rps_embedded_logging, 0)} rps (vs embedded ${fmt(figures.serve_ratio_with_logging, 3)}, target ≥ 0.95; CPU/request ratio ${fmt(figures.cpu_ratio_with_logging, 3)}; logging costs ${fmt(figures.logging_cpu_us_per_request, 2)} µs CPU per served request in process, ratio ${fmt(figures.cpu_ratio_with_logging_inproc, 3)}), p99 ${fmt(figures.p99_ms_embedded_logging, 2)} ms at 50%`,
         ],
         [
           'redis',

@@ -246,6 +246,7 @@ export {
   SOURCE_KINDS,
   SCALAR_DTYPES,
   type FeatureRepoOptions,
+  type RepoLoggingSettings,
   type FeatureRepoLoadOptions,
   type EngineOptions,
   type PairStrategy,
@@ -364,6 +365,16 @@ export {
   type StreamConsumerOptions,
   type StreamConsumerEvent,
   type StreamPartitionStats,
+  FeatureLogger,
+  FEATURE_LOG_SCHEMA,
+  type FeatureLoggingOptions,
+  type FeatureLogStats,
+  checkConsistency,
+  type ConsistencyOptions,
+  type ConsistencyReport,
+  type ConsistencyExample,
+  type FeatureConsistency,
+  type HistoricalFeatureSource,
 } from './online/index.js';
 export { createFeatureServer, ServerMetrics, type FeatureServer, type FeatureServerOptions } from './serve/index.js';
 export {

@@ -44,6 +44,10 @@ export const COMMANDS = {
     summary: 'load feature values into the online store',
     load: () => import('./commands/materialize.js'),
   },
+  consistency: {
+    summary: 'compare logged online feature values with point-in-time offline values',
+    load: () => import('./commands/consistency.js'),
+  },
   serve: { summary: 'run the HTTP feature server', load: () => import('./commands/serve.js') },
   monitor: {
     summary: 'freshness of the online store per view; exits 3 on a breached SLO',

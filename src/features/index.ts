@@ -12,6 +12,7 @@ export {
   type StreamStats,
 } from './repo.js';
 export type { EngineOptions, PairStrategy, TileStrategy } from './engine/engine.js';
+export type { RepoLoggingSettings } from './definitions/logging.js';
 export {
   defineEntity,
   defineSource,

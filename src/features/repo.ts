@@ -62,6 +62,7 @@ import type {
 } from './definitions/types.js';
 import { validateDefinitions, type ValidatedRepo } from './definitions/validate.js';
 import { loadYamlDefinitions } from './definitions/yaml.js';
+import type { RepoLoggingSettings } from './definitions/logging.js';
 
 export interface FeatureRepoOptions {
   /** Repository directory: relative source paths resolve against it; `apply()` writes its registry there. */
@@ -74,6 +75,8 @@ export interface FeatureRepoOptions {
   readonly memoryLimitBytes?: number;
   /** Default folder for spill files. Default `os.tmpdir()`. */
   readonly spillDir?: string;
+  /** Served-feature logging for the feature server (`logging:` in strata.yaml; docs/MONITORING.md). */
+  readonly logging?: RepoLoggingSettings;
 }
 
 /** Options of `FeatureRepo.load` (directory and project come from the repo's `strata.yaml`). */
@@ -112,6 +115,8 @@ export interface StreamStats {
 export class FeatureRepo {
   readonly dir?: string;
   readonly project?: string;
+  /** Served-feature logging the feature server applies (from strata.yaml or the options). */
+  readonly logging?: RepoLoggingSettings;
   readonly entities: readonly Entity[];
   readonly sources: readonly Source[];
   readonly views: readonly FeatureView[];
@@ -140,6 +145,7 @@ export class FeatureRepo {
     this.#tables = tables;
     if (options.dir) this.dir = options.dir;
     if (options.project) this.project = options.project;
+    if (options.logging) this.logging = options.logging;
     this.entities = [...repo.entities.values()];
     this.sources = [...repo.sources.values()];
     this.views = [...repo.views.values()];
@@ -149,10 +155,11 @@ export class FeatureRepo {
   /** Loads `strata.yaml` and its feature files from `dir`, validated (INVALID_ARGUMENT lists every problem). */
   static async load(dir: string, options: FeatureRepoLoadOptions = {}): Promise<FeatureRepo> {
     const engine = resolveEngine(options.engine);
-    const { defs, project } = await loadYamlDefinitions(dir);
+    const { defs, project, logging } = await loadYamlDefinitions(dir);
     return FeatureRepo.#create(defs, {
       dir,
       ...(project ? { project } : {}),
+      ...(logging ? { logging } : {}),
       engine,
       ...(options.memoryLimitBytes !== undefined ? { memoryLimitBytes: options.memoryLimitBytes } : {}),
       ...(options.spillDir !== undefined ? { spillDir: options.spillDir } : {}),

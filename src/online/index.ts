@@ -71,3 +71,19 @@ export {
   type StreamConsumerEvent,
   type StreamPartitionStats,
 } from './stream-consumer.js';
+export {
+  FeatureLogger,
+  FEATURE_LOG_SCHEMA,
+  loggedValue,
+  type FeatureLoggingOptions,
+  type FeatureLogStats,
+} from './feature-log.js';
+export {
+  checkConsistency,
+  sameFeatureValue,
+  type ConsistencyOptions,
+  type ConsistencyReport,
+  type ConsistencyExample,
+  type FeatureConsistency,
+  type HistoricalFeatureSource,
+} from './consistency.js';

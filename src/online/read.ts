@@ -6,6 +6,7 @@
 import { StrataError } from '../errors.js';
 import { keyForDtype } from './keys.js';
 import { indexRepo, resolveFeatures } from './repo-index.js';
+import type { FeatureLogger } from './feature-log.js';
 import { OnlineFeatures, type FeatureColumn, type FeatureStatus } from './result.js';
 import type { OnlineRecord, OnlineStore } from './store.js';
 import type { OnlineRepo, OnlineView } from './types.js';
@@ -25,6 +26,10 @@ export interface GetOnlineFeaturesOptions {
    * (write time − event time is the row's freshness). Default false.
    */
   readonly withWriteTime?: boolean;
+  /** Log a sample of answers here (see feature-log.ts); the request time logged is `nowMs`. */
+  readonly logger?: FeatureLogger;
+  /** Request id written to the log. Default: a random UUID. */
+  readonly requestId?: string;
 }
 
 /** Per-request work that depends only on the refs asked for: resolved once, then cached. */
@@ -155,7 +160,15 @@ export async function getOnlineFeatures(
     const all = await Promise.all(plan.views.map(async (vp) => read(vp)));
     plan.views.forEach((vp, k) => fill(vp, k, all[k]));
   }
-  return new OnlineFeatures(options.entities, columns, rowCount);
+  const result = new OnlineFeatures(options.entities, columns, rowCount);
+  const logger = options.logger;
+  if (logger?.sample()) {
+    logger.log(
+      result,
+      options.requestId === undefined ? { requestTimeMs: now } : { requestTimeMs: now, requestId: options.requestId },
+    );
+  }
+  return result;
 }
 
 function countRows(entities: Readonly<Record<string, readonly unknown[]>>): number {

@@ -4,6 +4,7 @@
  * with the same members (tests use one).
  */
 import type { LatestValuesOptions } from '../features/index.js';
+import type { FeatureLoggingOptions } from './feature-log.js';
 
 /** One feature of a view: its name and dtype as declared in the repo (e.g. `float64`, `float32[512]`). */
 export interface OnlineFeatureDef {
@@ -53,4 +54,6 @@ export interface OnlineRepo {
   readonly services: NamedCollection<ServiceRefs>;
   latestValues(viewName: string, options: LatestValuesOptions): AsyncIterable<LatestValuesBatch>;
   push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<readonly PushedBatch[]>;
+  /** Served-feature logging the repo asks for (`logging:` in strata.yaml); the server applies it. */
+  readonly logging?: FeatureLoggingOptions;
 }

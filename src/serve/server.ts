@@ -22,6 +22,8 @@ import {
   materializeIncremental,
   pushToOnline,
   searchOnline,
+  FeatureLogger,
+  type FeatureLoggingOptions,
   type OnlineRepo,
   type OnlineStore,
 } from '../online/index.js';
@@ -65,6 +67,11 @@ export interface FeatureServerOptions {
    * process's window state. Push sources keep the single-process behaviour.
    */
   readonly streams?: StreamSourceOptions;
+  /**
+   * Log a sample of /get-online-features answers to a Strata dataset (docs/MONITORING.md).
+   * Default: the repo's `logging` setting (strata.yaml); `false` turns it off.
+   */
+  readonly logging?: FeatureLoggingOptions | false;
 }
 
 export interface FeatureServer extends AsyncDisposable {
@@ -74,6 +81,8 @@ export interface FeatureServer extends AsyncDisposable {
   readonly metrics: ServerMetrics;
   /** The Fastify instance (for adding routes before traffic, or inject() in tests). */
   readonly app: FastifyInstance;
+  /** The served-feature log, when logging is on (`flush()` it to see the latest requests in the dataset). */
+  readonly featureLog?: FeatureLogger;
   /** Stops accepting, waits for in-flight requests, then closes. Idempotent. Does not close the store. */
   close(): Promise<void>;
 }
@@ -119,6 +128,13 @@ export async function createFeatureServer(
   const maxPushRows = options.maxPushRows ?? 10_000;
   const metrics = new ServerMetrics();
   const publisher = new StreamPublisher(repo, options.streams ?? {});
+  const logSettings = options.logging === false ? undefined : (options.logging ?? repo.logging);
+  const featureLog = logSettings
+    ? await FeatureLogger.open({
+        onFlushError: (err) => app.log.warn({ err }, 'served-feature log append failed'),
+        ...logSettings,
+      })
+    : undefined;
   const logger = options.logger;
   const isInstance =
     typeof logger === 'object' && logger !== null && typeof (logger as FastifyBaseLogger).child === 'function';
@@ -266,6 +282,8 @@ export async function createFeatureServer(
         entities: b.entities,
         fullFeatureNames: b.full_feature_names ?? false,
         withWriteTime: b.include_write_timestamps === true,
+        logger: featureLog,
+        requestId: featureLog ? requestIdOf(req) : undefined,
       });
       return reply.type('application/json; charset=utf-8').send(feastResponse(res));
     },
@@ -382,6 +400,7 @@ export async function createFeatureServer(
       try {
         await app.close();
         await publisher.close();
+        await featureLog?.close();
       } finally {
         clearInterval(idle);
         clearTimeout(timer);
@@ -389,7 +408,13 @@ export async function createFeatureServer(
     })();
     return closing;
   };
-  return { url, port, metrics, app, close, [Symbol.asyncDispose]: close };
+  return { url, port, metrics, app, close, [Symbol.asyncDispose]: close, ...(featureLog ? { featureLog } : {}) };
+}
+
+/** The caller's `x-request-id` header when it sends one (so logs join its own records); else a random id. */
+function requestIdOf(req: FastifyRequest): string | undefined {
+  const h = req.headers['x-request-id'];
+  return typeof h === 'string' && h !== '' ? h : undefined;
 }
 
 function viewResult(v: {

@@ -51,7 +51,11 @@ export const command: Command = {
           ...(natsUrl ? { natsUrl } : {}),
         },
       });
-      ctx.out(`feature server: ${server.url}  (${repo.views.length} views, ${store.kind} store; Ctrl-C to stop)`);
+      const log = server.featureLog;
+      const logging = log ? `; logging ${+(log.sampleRate * 100).toFixed(3)}% of requests to ${log.uri}` : '';
+      ctx.out(
+        `feature server: ${server.url}  (${repo.views.length} views, ${store.kind} store${logging}; Ctrl-C to stop)`,
+      );
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) resolve();
         ctx.signal.addEventListener('abort', () => resolve(), { once: true });

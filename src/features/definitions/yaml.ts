@@ -15,6 +15,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'y
 import { StrataError } from '../../errors.js';
 import { setLocation } from './define.js';
 import { Issues } from './issues.js';
+import { parseLoggingSetting, type RepoLoggingSettings } from './logging.js';
 import type { Definitions, EntityDef, FeatureServiceDef, FeatureViewDef, SourceDef } from './types.js';
 
 export const REPO_FILE = 'strata.yaml';
@@ -34,7 +35,7 @@ const SECTIONS: Record<string, keyof Definitions> = {
   featureServices: 'services',
   services: 'services',
 };
-const SETTINGS = ['project', 'features', 'description'];
+const SETTINGS = ['project', 'features', 'description', 'logging'];
 
 function camel(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -147,11 +148,21 @@ async function parseFile(file: string, shownAs: string): Promise<Parsed> {
 /** Reads the repo at `dir` into definitions (validation happens later, in one place). */
 export async function loadYamlDefinitions(
   dir: string,
-): Promise<{ defs: Required<Definitions>; project?: string; files: string[] }> {
+): Promise<{ defs: Required<Definitions>; project?: string; logging?: RepoLoggingSettings; files: string[] }> {
   const issues = new Issues();
   const main = await parseFile(join(dir, REPO_FILE), REPO_FILE);
   const settingsLoc = (key: string) => setLocation({}, { file: REPO_FILE, line: main.settingsAt.get(key) });
   const project = isScalar(main.sections.project) ? String(main.sections.project.value) : undefined;
+  const logging =
+    main.sections.logging === undefined
+      ? undefined
+      : parseLoggingSetting(
+          toJs(main.sections.logging, 'logging', { lc: main.lc, lines: new Map() }, false),
+          dir,
+          settingsLoc('logging'),
+          REPO_FILE,
+          issues,
+        );
   let patterns: string[] = ['**/*.yaml', '**/*.yml'];
   if (main.sections.features !== undefined) {
     const v = toJs(main.sections.features, '', { lc: new LineCounter(), lines: new Map() }, true);
@@ -229,5 +240,5 @@ export async function loadYamlDefinitions(
     }
   }
   issues.throwIfAny();
-  return { defs, ...(project ? { project } : {}), files: [REPO_FILE, ...files] };
+  return { defs, ...(project ? { project } : {}), ...(logging ? { logging } : {}), files: [REPO_FILE, ...files] };
 }

@@ -25,6 +25,12 @@ export interface GetOnlineFeaturesOptions {
    * (write time − event time is the row's freshness). Default false.
    */
   readonly withWriteTime?: boolean;
+  /**
+   * Request data of on-demand views: request field → one value per entity row, checked against the
+   * views' `requestSchema` (INVALID_ARGUMENT names the field). Fields may also be passed in
+   * `entities`, as Feast does.
+   */
+  readonly requestData?: Readonly<Record<string, readonly unknown[]>>;
 }
 
 /** Per-request work that depends only on the refs asked for: resolved once, then cached. */
@@ -84,7 +90,8 @@ function planFor(repo: OnlineRepo, options: GetOnlineFeaturesOptions): Plan {
   return plan;
 }
 
-export async function getOnlineFeatures(
+/** `getOnlineFeatures` without on-demand views (get.ts adds them). */
+export async function readOnlineFeatures(
   repo: OnlineRepo,
   store: OnlineStore,
   options: GetOnlineFeaturesOptions,
@@ -158,7 +165,7 @@ export async function getOnlineFeatures(
   return new OnlineFeatures(options.entities, columns, rowCount);
 }
 
-function countRows(entities: Readonly<Record<string, readonly unknown[]>>): number {
+export function countRows(entities: Readonly<Record<string, readonly unknown[]>>): number {
   if (!entities || typeof entities !== 'object') {
     throw new StrataError('INVALID_ARGUMENT', 'entities must map join keys to value lists', {
       field: 'entities',

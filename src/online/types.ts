@@ -4,6 +4,7 @@
  * with the same members (tests use one).
  */
 import type { LatestValuesOptions } from '../features/index.js';
+import type { OnDemandView } from '../features/definitions/on-demand.js';
 
 /** One feature of a view: its name and dtype as declared in the repo (e.g. `float64`, `float32[512]`). */
 export interface OnlineFeatureDef {
@@ -51,4 +52,6 @@ export interface OnlineRepo {
   readonly services: NamedCollection<ServiceRefs>;
   latestValues(viewName: string, options: LatestValuesOptions): AsyncIterable<LatestValuesBatch>;
   push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<readonly PushedBatch[]>;
+  /** On-demand views, computed per request from request data and the other views' features. */
+  readonly onDemandViews?: NamedCollection<OnDemandView>;
 }

@@ -239,6 +239,7 @@ export async function createFeatureServer(
     features?: string[];
     feature_service?: string;
     entities: Record<string, unknown[]>;
+    request_data?: Record<string, unknown[]>;
     full_feature_names?: boolean;
     include_write_timestamps?: boolean;
   };
@@ -265,6 +266,7 @@ export async function createFeatureServer(
         entities: b.entities,
         fullFeatureNames: b.full_feature_names ?? false,
         withWriteTime: b.include_write_timestamps === true,
+        ...(b.request_data ? { requestData: b.request_data } : {}),
       });
       return reply.type('application/json; charset=utf-8').send(feastResponse(res));
     },

@@ -106,13 +106,27 @@ function planFor(repo: OnlineRepo, options: GetOnlineFeaturesOptions): OdPlan | 
 /** By cell kind (CELL_VALUE, CELL_NULL, CELL_MISSING, CELL_ERROR). */
 const STATUS: readonly FeatureStatus[] = ['PRESENT', 'NULL_VALUE', 'NOT_FOUND', 'INVALID'];
 
-export async function getOnlineFeatures(
+export function getOnlineFeatures(
   repo: OnlineRepo,
   store: OnlineStore,
   options: GetOnlineFeaturesOptions,
 ): Promise<OnlineFeatures> {
-  const plan = repo.onDemandViews ? planFor(repo, options) : null;
-  if (!plan) return readOnlineFeatures(repo, store, options);
+  let plan: OdPlan | null;
+  try {
+    plan = repo.onDemandViews ? planFor(repo, options) : null;
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  // no on-demand refs: straight to the stored features (no extra promise hop)
+  return plan ? withOnDemand(repo, store, options, plan) : readOnlineFeatures(repo, store, options);
+}
+
+async function withOnDemand(
+  repo: OnlineRepo,
+  store: OnlineStore,
+  options: GetOnlineFeaturesOptions,
+  plan: OdPlan,
+): Promise<OnlineFeatures> {
   const given = options.entities;
   let entities = given;
   if (
@@ -152,10 +166,9 @@ export async function getOnlineFeatures(
     const byName = new Map<string, readonly unknown[]>(request.get(v));
     v.inputs.forEach((input, k) => {
       const c = inputs[k];
-      byName.set(
-        input.feature,
-        c.values.map((x, i) => (c.statuses[i] === 'PRESENT' ? x : null)),
-      );
+      const values = new Array<unknown>(rowCount);
+      for (let i = 0; i < rowCount; i++) values[i] = c.statuses[i] === 'PRESENT' ? c.values[i] : null;
+      byName.set(input.feature, values);
     });
     const times = new Float64Array(rowCount);
     if (inputs.length === 0) times.fill(now);

@@ -266,6 +266,10 @@ describe('on-demand views', () => {
       // score reads only the item: both rows present; user 99 is unknown
       expect(body.results[2].statuses).toEqual(['PRESENT', 'PRESENT']);
       expect(body.results[3].statuses).toEqual(['PRESENT', 'NOT_FOUND']);
+      // a list where a join key belongs (allowed in entities for request fields) is a 400, not a 500
+      const listKey = await post({ features: ['users:user_emb'], entities: { uid: [[1, 2]] } });
+      expect(listKey.status).toBe(400);
+      expect(JSON.stringify(listKey.body)).toContain('entity key uid');
     } finally {
       await server.close();
       await store.close();
@@ -315,6 +319,47 @@ describe('on-demand views', () => {
       await store.close();
       await repo.close();
     }
+  });
+
+  it('validates definitions: unknown inputs and names, name clashes, functions in where', async () => {
+    const table = new A.Table({
+      uid: A.vectorFromArray([1], new A.Int32()),
+      event_timestamp: A.vectorFromArray([T], new A.TimestampMillisecond()),
+      x: A.vectorFromArray([1], new A.Float64()),
+    });
+    const base = [
+      defineEntity({ name: 'user', joinKeys: ['uid'] }),
+      defineSource({ name: 's', kind: 'table', table }),
+      defineFeatureView({ name: 'v', entities: ['user'], source: 's', features: ['x'] }),
+    ];
+    const bad = async (def: Parameters<typeof defineOnDemandView>[0], field: string, message: RegExp) => {
+      const err = await FeatureRepo.fromDefinitions([...base, defineOnDemandView(def)]).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field } });
+      expect((err as Error).message).toMatch(message);
+    };
+    await bad({ name: 'od', inputs: ['v:y'], features: [{ name: 'a', expr: '1' }] }, 'inputs[0]', /v:y/);
+    await bad({ name: 'od', inputs: ['v:x'], features: [{ name: 'a', expr: 'x + z' }] }, 'features[0].expr', /reads z/);
+    await bad({ name: 'v', features: [{ name: 'a', expr: '1' }] }, 'name', /already a view/);
+    await bad(
+      { name: 'od', inputs: ['v:x'], requestSchema: { x: 'float64' }, features: [{ name: 'a', expr: 'x' }] },
+      'requestSchema.x',
+      /name of an input/,
+    );
+    await bad(
+      { name: 'od', requestSchema: { q: 'vec' }, features: [{ name: 'a', expr: '1' }] },
+      'requestSchema.q',
+      /dtype/,
+    );
+    const where = await FeatureRepo.fromDefinitions([
+      ...base.slice(0, 2),
+      defineFeatureView({
+        name: 'agg',
+        entities: ['user'],
+        source: 's',
+        aggregations: [{ column: 'x', function: 'sum', window: '1h', where: 'abs(x) > 1' }],
+      }),
+    ]).catch((e: unknown) => e);
+    expect((where as Error).message).toMatch(/functions \(abs\) belong in on-demand views/);
   });
 
   it('loads from YAML and names bad expressions with their line', async () => {

@@ -26,9 +26,23 @@ export interface OnDemandColumn {
   readonly errors: (string | null)[];
 }
 
-function vectorWidth(dtype: TableDtype): number | undefined {
-  const m = /\[\s*(\d+)\s*\]$/.exec(dtype);
-  return m ? Number(m[1]) : undefined;
+interface DtypeInfo {
+  readonly cat: ReturnType<typeof categoryOf>;
+  /** Vectors: the element dtype and the declared width. */
+  readonly el: TableDtype;
+  readonly width: number | undefined;
+}
+const infos = new Map<TableDtype, DtypeInfo>();
+
+/** A dtype's category, element and width, parsed once per dtype string (asDtype runs per cell). */
+function dtypeInfo(dtype: TableDtype): DtypeInfo {
+  let info = infos.get(dtype);
+  if (!info) {
+    const m = /\[\s*(\d+)\s*\]$/.exec(dtype);
+    info = { cat: categoryOf(dtype), el: listElement(dtype) ?? 'float64', width: m ? Number(m[1]) : undefined };
+    if (infos.size < 1024) infos.set(dtype, info);
+  }
+  return info;
 }
 
 function mismatch(reason: string): StrataError {
@@ -38,7 +52,7 @@ function mismatch(reason: string): StrataError {
 /** A value as `dtype` (request fields in, computed features out); INVALID_ARGUMENT saying why when it is not one. */
 export function asDtype(v: unknown, dtype: TableDtype): unknown {
   if (v === null || v === undefined) return null;
-  const cat = categoryOf(dtype);
+  const { cat, el, width } = dtypeInfo(dtype);
   switch (cat) {
     case 'float':
     case 'int': {
@@ -70,8 +84,6 @@ export function asDtype(v: unknown, dtype: TableDtype): unknown {
       return ms;
     }
     default: {
-      const el = listElement(dtype) ?? 'float64';
-      const width = vectorWidth(dtype);
       // already the right typed array (a stored embedding): as is, no copy
       if (v instanceof (el === 'float32' ? Float32Array : Float64Array)) {
         if (width === undefined || v.length === width) return v;
@@ -164,16 +176,15 @@ export function evaluateOnDemand(
   // values online): vectors become typed arrays, times epoch ms
   for (const input of view.inputs) {
     const raw = cols.get(input.feature)!;
-    cols.set(
-      input.feature,
-      raw.map((v) => {
-        try {
-          return asDtype(v, input.dtype);
-        } catch {
-          return v;
-        }
-      }),
-    );
+    const norm = new Array<unknown>(raw.length);
+    for (let r = 0; r < raw.length; r++) {
+      try {
+        norm[r] = asDtype(raw[r], input.dtype);
+      } catch {
+        norm[r] = raw[r];
+      }
+    }
+    cols.set(input.feature, norm);
   }
   const inputNames = view.inputs.map((i) => i.feature);
   const out = feats.map((f) => ({
@@ -183,9 +194,13 @@ export function evaluateOnDemand(
     kinds: new Uint8Array(rowCount),
     errors: new Array<string | null>(rowCount).fill(null),
   }));
-  const readsMissing = (reads: readonly string[], i: number) => reads.some((r) => cols.get(r)?.[i] == null);
-  for (let i = 0; i < rowCount; i++) {
-    const get = (name: string): unknown => cols.get(name)?.[i] ?? null;
+  const readsMissing = (reads: readonly string[], i: number): boolean => {
+    for (const r of reads) if (cols.get(r)?.[i] == null) return true;
+    return false;
+  };
+  let i = 0;
+  const get = (name: string): unknown => cols.get(name)?.[i] ?? null;
+  for (; i < rowCount; i++) {
     const now = nowMs(i);
     let row: Readonly<Record<string, unknown>> | undefined;
     let rowError: string | undefined;
@@ -203,12 +218,13 @@ export function evaluateOnDemand(
         rowError = err instanceof Error ? err.message : String(err);
       }
     }
-    feats.forEach((f, j) => {
+    for (let j = 0; j < feats.length; j++) {
+      const f = feats[j];
       const o = out[j];
       if (rowError !== undefined) {
         o.kinds[i] = CELL_ERROR;
         o.errors[i] = rowError;
-        return;
+        continue;
       }
       try {
         const raw = f.fn ? f.fn(get, now) : row?.[f.name];
@@ -219,7 +235,7 @@ export function evaluateOnDemand(
         o.kinds[i] = CELL_ERROR;
         o.errors[i] = `${f.name}: ${err instanceof Error ? err.message : String(err)}`;
       }
-    });
+    }
   }
   return out;
 }

@@ -37,6 +37,7 @@ import {
 } from '../src/online/index.js';
 import { createFeatureServer } from '../src/serve/index.js';
 import { REDIS_SKIP, RedisServer } from '../test/helpers/redis-server.js';
+import { ondemandRatio } from './serve-ondemand.js';
 
 const ENTITIES = Number(process.env.STRATA_BENCH_ENTITIES ?? 100_000);
 const DIM = 512;
@@ -608,6 +609,10 @@ export async function run(): Promise<Record<string, number>> {
     figures.loadavg_1m_before = loadavg()[0];
     await measure(targets, autocannonPath);
     figures.loadavg_1m_after = loadavg()[0];
+    // issue 22: one cosine on-demand feature over two 128-d embeddings vs the same request without it
+    const od = await ondemandRatio();
+    figures.serve_ratio_ondemand = od.ratio;
+    figures.serve_cpu_ratio_ondemand = od.cpuRatio;
     const [b, e, pre] = targets;
     const r = targets.find((t) => t.name === 'redis');
     const lg = targets.find((t) => t.name === 'embedded_logging')!;
@@ -695,6 +700,10 @@ export async function run(): Promise<Record<string, number>> {
         [
           'server CPU per request',
           `bare ${fmt(figures.cpu_us_per_req_bare)} µs (pre-serialized ${fmt(figures.cpu_us_per_req_bare_preserialized)}), embedded ${fmt(figures.cpu_us_per_req_embedded)} µs (ratio ${fmt(figures.cpu_ratio_embedded, 2)}), redis ${fmt(figures.cpu_us_per_req_redis)} µs (ratio ${fmt(figures.cpu_ratio_redis, 2)}, redis-server CPU not included)`,
+        ],
+        [
+          'on-demand (cosine, 2×128-d)',
+          `rps with / without ${fmt(od.ratio, 2)} (target ≥ 0.9; ${fmt(od.rpsWith, 0)} / ${fmt(od.rpsWithout, 0)}), server CPU/request without / with ${fmt(od.cpuRatio, 2)}`,
         ],
         ['in-process get, embedded', `p50 ${fmt(figures.inproc_get_us_p50, 1)} µs (target < 50)`],
         [

@@ -51,5 +51,6 @@ export const TARGETS: Record<string, Record<string, Target>> = {
     p99_ms_embedded: { op: '<', value: 5 },
     p99_ms_redis: { op: '<', value: 10 },
     inproc_get_us_p50: { op: '<', value: 50 },
+    serve_ratio_ondemand: { op: '>=', value: 0.9 },
   },
 };

@@ -18,8 +18,19 @@ export {
   defineSource,
   defineFeatureView,
   defineFeatureService,
+  defineOnDemandView,
   type DefLocation,
 } from './definitions/define.js';
+export type {
+  OnDemandViewDef,
+  OnDemandFeatureDef,
+  OnDemandTransform,
+  OnDemandContext,
+  OnDemandView,
+  OnDemandFeature,
+  OnDemandInput,
+} from './definitions/on-demand.js';
+export type { ValueFn } from './definitions/expr-value.js';
 export { RetrievalJob } from './retrieval/retrieval.js';
 export type { HistoricalOptions } from './retrieval/historical.js';
 export type { EntityRowsInput, DataFrameLike } from './retrieval/rows.js';

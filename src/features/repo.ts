@@ -30,6 +30,8 @@ import { latestBatches } from './retrieval/latest.js';
 import { planView, type ViewPlan } from './engine/plan.js';
 import { applyRegistry, type ApplyResult } from './definitions/registry.js';
 import { RetrievalJob, tableToRecords } from './retrieval/retrieval.js';
+import { applyOnDemand, planOnDemand } from './retrieval/on-demand-train.js';
+import type { OnDemandView } from './definitions/on-demand.js';
 import { entityRowsTable, type EntityRowsInput } from './retrieval/rows.js';
 import {
   codeEvents,
@@ -121,6 +123,8 @@ export class FeatureRepo {
   readonly sources: readonly Source[];
   readonly views: readonly FeatureView[];
   readonly services: readonly FeatureService[];
+  /** On-demand views (computed per request; `getOnlineFeatures` and training sets evaluate them). */
+  readonly onDemandViews: readonly OnDemandView[];
   readonly #repo: ValidatedRepo;
   readonly #engine: Engine;
   readonly #memoryLimitBytes: number;
@@ -150,6 +154,7 @@ export class FeatureRepo {
     this.sources = [...repo.sources.values()];
     this.views = [...repo.views.values()];
     this.services = [...repo.services.values()];
+    this.onDemandViews = [...repo.onDemandViews.values()];
   }
 
   /** Loads `strata.yaml` and its feature files from `dir`, validated (INVALID_ARGUMENT lists every problem). */
@@ -235,10 +240,11 @@ export class FeatureRepo {
    */
   getHistoricalFeatures(entityRows: EntityRowsInput, options: HistoricalOptions): RetrievalJob {
     this.#open();
-    const req = resolveRequest(this.#repo.views, this.#repo.services, options);
+    const od = planOnDemand(this.#repo.views, this.#repo.services, this.#repo.onDemandViews, options);
+    const req = od ? od.request : resolveRequest(this.#repo.views, this.#repo.services, options);
     return new RetrievalJob(async () => {
       const rows = await entityRowsTable(entityRows, options.signal);
-      return historicalFeatures(
+      const table = await historicalFeatures(
         {
           ...this.#access((src, o) => this.#sourceTable(src, o), true),
           partitioned: async (v, o) => {
@@ -262,6 +268,7 @@ export class FeatureRepo {
         req,
         options,
       );
+      return od ? applyOnDemand(table, rows, od, options) : table;
     });
   }
 

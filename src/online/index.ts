@@ -41,7 +41,8 @@ export type {
   ServiceRefs,
 } from './types.js';
 export { indexRepo, resolveFeatures, resolveRef, viewOf, type RepoIndex, type ResolvedFeature } from './repo-index.js';
-export { getOnlineFeatures, type GetOnlineFeaturesOptions } from './read.js';
+export { type GetOnlineFeaturesOptions } from './read.js';
+export { getOnlineFeatures } from './get.js';
 export {
   OnlineFeatures,
   FEATURE_STATUSES,

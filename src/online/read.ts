@@ -30,6 +30,12 @@ export interface GetOnlineFeaturesOptions {
   readonly logger?: FeatureLogger;
   /** Request id written to the log. Default: a random UUID. */
   readonly requestId?: string;
+  /**
+   * Request data of on-demand views: request field → one value per entity row, checked against the
+   * views' `requestSchema` (INVALID_ARGUMENT names the field). Fields may also be passed in
+   * `entities`, as Feast does.
+   */
+  readonly requestData?: Readonly<Record<string, readonly unknown[]>>;
 }
 
 /** Per-request work that depends only on the refs asked for: resolved once, then cached. */
@@ -89,7 +95,8 @@ function planFor(repo: OnlineRepo, options: GetOnlineFeaturesOptions): Plan {
   return plan;
 }
 
-export async function getOnlineFeatures(
+/** `getOnlineFeatures` without on-demand views (get.ts adds them). */
+export async function readOnlineFeatures(
   repo: OnlineRepo,
   store: OnlineStore,
   options: GetOnlineFeaturesOptions,
@@ -160,18 +167,24 @@ export async function getOnlineFeatures(
     const all = await Promise.all(plan.views.map(async (vp) => read(vp)));
     plan.views.forEach((vp, k) => fill(vp, k, all[k]));
   }
-  const result = new OnlineFeatures(options.entities, columns, rowCount);
+  return logAnswer(new OnlineFeatures(options.entities, columns, rowCount), options, now);
+}
+
+/** Hands a sample of answers to `options.logger` (feature-log.ts); returns the answer. */
+export function logAnswer(result: OnlineFeatures, options: GetOnlineFeaturesOptions, nowMs: number): OnlineFeatures {
   const logger = options.logger;
   if (logger?.sample()) {
     logger.log(
       result,
-      options.requestId === undefined ? { requestTimeMs: now } : { requestTimeMs: now, requestId: options.requestId },
+      options.requestId === undefined
+        ? { requestTimeMs: nowMs }
+        : { requestTimeMs: nowMs, requestId: options.requestId },
     );
   }
   return result;
 }
 
-function countRows(entities: Readonly<Record<string, readonly unknown[]>>): number {
+export function countRows(entities: Readonly<Record<string, readonly unknown[]>>): number {
   if (!entities || typeof entities !== 'object') {
     throw new StrataError('INVALID_ARGUMENT', 'entities must map join keys to value lists', {
       field: 'entities',

@@ -6,7 +6,11 @@
 import { StrataError } from '../errors.js';
 import { vectorDtype } from './dtypes.js';
 
-export const FEATURE_STATUSES = ['PRESENT', 'NOT_FOUND', 'NULL_VALUE', 'OUTSIDE_MAX_AGE'] as const;
+/**
+ * Feast's field statuses. `INVALID` (Feast's enum value 0) marks an on-demand feature whose
+ * computation failed for that row (the column's `errors` says why).
+ */
+export const FEATURE_STATUSES = ['PRESENT', 'NOT_FOUND', 'NULL_VALUE', 'OUTSIDE_MAX_AGE', 'INVALID'] as const;
 export type FeatureStatus = (typeof FEATURE_STATUSES)[number];
 
 export interface FeatureColumn {
@@ -26,6 +30,8 @@ export interface FeatureColumn {
    * Only with `withWriteTime`. Shared by the columns of one view: read-only.
    */
   readonly writeTimestampsMs?: Float64Array;
+  /** On-demand features: why each INVALID cell failed (null elsewhere); absent when no cell failed. */
+  readonly errors?: (string | null)[];
 }
 
 /** One entity row: entity keys, then feature values by output name. */

@@ -5,6 +5,7 @@
  */
 import type { LatestValuesOptions } from '../features/index.js';
 import type { FeatureLoggingOptions } from './feature-log.js';
+import type { OnDemandView } from '../features/definitions/on-demand.js';
 
 /** One feature of a view: its name and dtype as declared in the repo (e.g. `float64`, `float32[512]`). */
 export interface OnlineFeatureDef {
@@ -56,4 +57,6 @@ export interface OnlineRepo {
   push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<readonly PushedBatch[]>;
   /** Served-feature logging the repo asks for (`logging:` in strata.yaml); the server applies it. */
   readonly logging?: FeatureLoggingOptions;
+  /** On-demand views, computed per request from request data and the other views' features. */
+  readonly onDemandViews?: NamedCollection<OnDemandView>;
 }

@@ -116,6 +116,10 @@ export function feastResponse(res: OnlineFeatures): string {
         .text(lastIso)
         .text('"');
     }
+    if (c.errors) {
+      // on-demand features: why each INVALID cell failed (an extra key Feast clients ignore)
+      w.text('],"errors":[').text(c.errors.map((e) => (e === null ? 'null' : JSON.stringify(e))).join(','));
+    }
     if (c.writeTimestampsMs) {
       w.text('],"write_timestamps":[');
       for (let i = 0; i < n; i++) {
@@ -187,7 +191,14 @@ export const GET_ONLINE_FEATURES_SCHEMA = {
   properties: {
     features: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
     feature_service: { type: 'string', minLength: 1 },
-    entities: { type: 'object', minProperties: 1, additionalProperties: { type: 'array', items: scalar } },
+    // join keys are scalars; on-demand request fields may ride along here too (Feast's convention),
+    // vectors included; request_data is the explicit place for them. Both are checked per field.
+    entities: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: { type: 'array', items: { anyOf: [scalar, { type: 'null' }, { type: 'array' }] } },
+    },
+    request_data: { type: 'object', additionalProperties: { type: 'array' } },
     full_feature_names: { type: 'boolean' },
     include_write_timestamps: { type: 'boolean' },
   },

@@ -256,6 +256,7 @@ export async function createFeatureServer(
     features?: string[];
     feature_service?: string;
     entities: Record<string, unknown[]>;
+    request_data?: Record<string, unknown[]>;
     full_feature_names?: boolean;
     include_write_timestamps?: boolean;
   };
@@ -284,6 +285,7 @@ export async function createFeatureServer(
         withWriteTime: b.include_write_timestamps === true,
         logger: featureLog,
         requestId: featureLog ? requestIdOf(req) : undefined,
+        ...(b.request_data ? { requestData: b.request_data } : {}),
       });
       return reply.type('application/json; charset=utf-8').send(feastResponse(res));
     },

@@ -6,8 +6,9 @@
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../../errors.js';
 import type { Definitions, EntityDef, FeatureServiceDef, FeatureViewDef, SourceDef } from './types.js';
+import type { OnDemandViewDef } from './on-demand.js';
 
-export const DEF_KINDS = ['entity', 'source', 'view', 'service'] as const;
+export const DEF_KINDS = ['entity', 'source', 'view', 'service', 'onDemandView'] as const;
 export type DefKind = (typeof DEF_KINDS)[number];
 
 const KIND = Symbol.for('strata.features.defKind');
@@ -92,17 +93,33 @@ export function defineFeatureService(def: FeatureServiceDef): FeatureServiceDef 
   return tag('service', def);
 }
 
+/**
+ * An on-demand view: features computed per request from request data and other views' features,
+ * by `expr` (e.g. `cosine(user_emb, item_emb)`) or a `transform` function — the same code online and
+ * in training sets.
+ */
+export function defineOnDemandView(def: OnDemandViewDef): OnDemandViewDef {
+  return tag('onDemandView', def);
+}
+
 /** Groups a flat list of `define…` results (or passes a grouped object through). */
 export function groupDefinitions(defs: Definitions | readonly object[]): Required<Definitions> {
   if (!Array.isArray(defs)) {
     const d = defs as Definitions;
-    return { entities: d.entities ?? [], sources: d.sources ?? [], views: d.views ?? [], services: d.services ?? [] };
+    return {
+      entities: d.entities ?? [],
+      sources: d.sources ?? [],
+      views: d.views ?? [],
+      services: d.services ?? [],
+      onDemandViews: d.onDemandViews ?? [],
+    };
   }
   const out = {
     entities: [] as EntityDef[],
     sources: [] as SourceDef[],
     views: [] as FeatureViewDef[],
     services: [] as FeatureServiceDef[],
+    onDemandViews: [] as OnDemandViewDef[],
   };
   (defs as readonly object[]).forEach((d, i) => {
     const kind = d && typeof d === 'object' ? defKindOf(d) : undefined;
@@ -110,6 +127,7 @@ export function groupDefinitions(defs: Definitions | readonly object[]): Require
     else if (kind === 'source') out.sources.push(d as SourceDef);
     else if (kind === 'view') out.views.push(d as FeatureViewDef);
     else if (kind === 'service') out.services.push(d as FeatureServiceDef);
+    else if (kind === 'onDemandView') out.onDemandViews.push(d as OnDemandViewDef);
     else {
       throw new StrataError(
         'INVALID_ARGUMENT',

@@ -1,13 +1,21 @@
 /**
- * `where` filters: a small SQL subset, so the same text runs in DuckDB unchanged.
+ * The features' one expression language: `where` filters (a small SQL subset, so the same text runs
+ * in DuckDB unchanged) and the value expressions of on-demand views (`cosine(user_emb, item_emb)`,
+ * `now - last_seen`).
  *   expr := expr OR expr | expr AND expr | NOT expr | (expr) | operand op operand
  *         | operand IS [NOT] NULL | operand [NOT] IN (literal, …) | column
  *   op := = | == | != | <> | < | <= | > | >=;  literals: numbers, 'strings', true, false, null;
  *   columns: bare identifiers or "double quoted".
+ *   operand := operand (+|-|*|/) operand | -operand | (operand) | name(operand, …) | now | column | literal
  * Three-valued logic as in SQL: a comparison with NULL is unknown, and only rows where the filter is
- * true pass.
+ * true pass. Functions and `now` are evaluated by expr-value.ts (on-demand views only).
  */
-export type Operand = { readonly col: string } | { readonly lit: number | string | boolean | null };
+export type Operand =
+  | { readonly col: string }
+  | { readonly lit: number | string | boolean | null }
+  | { readonly call: string; readonly args: readonly Operand[]; readonly pos: number }
+  | { readonly arith: '+' | '-' | '*' | '/'; readonly l: Operand; readonly r: Operand }
+  | { readonly negate: Operand };
 export type Expr =
   | { readonly t: 'and' | 'or'; readonly a: Expr; readonly b: Expr }
   | { readonly t: 'not'; readonly a: Expr }
@@ -22,7 +30,7 @@ export type Expr =
   | { readonly t: 'truthy'; readonly x: Operand };
 
 interface Tok {
-  readonly k: 'num' | 'str' | 'id' | 'qid' | 'op' | 'p' | 'end';
+  readonly k: 'num' | 'str' | 'id' | 'qid' | 'op' | 'ar' | 'p' | 'end';
   readonly v: string;
   readonly pos: number;
 }
@@ -48,7 +56,10 @@ function lex(src: string): Tok[] {
     const start = i;
     if (
       /[0-9]/.test(c) ||
-      (c === '-' && /[0-9.]/.test(src[i + 1] ?? '') && !/num|str|id|qid/.test(out.at(-1)?.k ?? ''))
+      (c === '-' &&
+        /[0-9.]/.test(src[i + 1] ?? '') &&
+        !/num|str|id|qid/.test(out.at(-1)?.k ?? '') &&
+        out.at(-1)?.v !== ')')
     ) {
       i++;
       while (i < src.length && /[0-9.eE]/.test(src[i])) i++;
@@ -72,6 +83,8 @@ function lex(src: string): Tok[] {
       out.push({ k: 'id', v: src.slice(start, i), pos: start });
     } else if (c === '(' || c === ')' || c === ',') {
       out.push({ k: 'p', v: c, pos: i++ });
+    } else if (c === '+' || c === '-' || c === '*' || c === '/') {
+      out.push({ k: 'ar', v: c, pos: i++ });
     } else {
       const two = src.slice(i, i + 2);
       const op = ['<=', '>=', '!=', '<>', '=='].includes(two) ? two : ['<', '>', '='].includes(c) ? c : null;
@@ -84,8 +97,7 @@ function lex(src: string): Tok[] {
   return out;
 }
 
-/** Parses a filter; throws ExprError with the character position on bad input. */
-export function parseExpr(src: string): Expr {
+function makeParser(src: string) {
   const toks = lex(src);
   let p = 0;
   const peek = () => toks[p];
@@ -106,20 +118,70 @@ export function parseExpr(src: string): Expr {
       return t.v.toLowerCase() === 'null' ? null : t.v.toLowerCase() === 'true';
     throw new ExprError(`expected a literal, got ${t.v || 'end of filter'}`, t.pos);
   };
-  const operand = (): Operand => {
+  const atom = (): Operand => {
     const t = peek();
+    if (t.k === 'p' && t.v === '(') {
+      p++;
+      const e = operand();
+      expect(')');
+      return e;
+    }
+    if (t.k === 'ar' && t.v === '-') {
+      p++;
+      return { negate: atom() };
+    }
+    if (t.k === 'id' && /^now$/i.test(t.v) && !(toks[p + 1]?.k === 'p' && toks[p + 1].v === '(')) {
+      p++;
+      return { call: 'now', args: [], pos: t.pos };
+    }
+    if (t.k === 'id' && toks[p + 1]?.k === 'p' && toks[p + 1].v === '(') {
+      p += 2;
+      const args: Operand[] = [];
+      if (peek().v !== ')') {
+        args.push(operand());
+        while (peek().v === ',' && peek().k === 'p') {
+          p++;
+          args.push(operand());
+        }
+      }
+      expect(')');
+      return { call: t.v.toLowerCase(), args, pos: t.pos };
+    }
     if (t.k === 'qid' || (t.k === 'id' && !/^(true|false|null|and|or|not|is|in)$/i.test(t.v))) {
       p++;
       return { col: t.v };
     }
     return { lit: literal() };
   };
+  const term = (): Operand => {
+    let e = atom();
+    while (peek().k === 'ar' && (peek().v === '*' || peek().v === '/')) {
+      const op = toks[p++].v as '*' | '/';
+      e = { arith: op, l: e, r: atom() };
+    }
+    return e;
+  };
+  const operand = (): Operand => {
+    let e = term();
+    while (peek().k === 'ar' && (peek().v === '+' || peek().v === '-')) {
+      const op = toks[p++].v as '+' | '-';
+      e = { arith: op, l: e, r: term() };
+    }
+    return e;
+  };
   const primary = (): Expr => {
     if (peek().v === '(' && peek().k === 'p') {
-      p++;
-      const e = or();
-      expect(')');
-      return e;
+      // a parenthesized condition, unless it turns out to be a value: `(a + b) > 3`
+      const at = p;
+      try {
+        p++;
+        const e = or();
+        expect(')');
+        if (peek().k !== 'op' && peek().k !== 'ar' && !kw('IS') && !kw('IN') && !kw('NOT')) return e;
+      } catch (err) {
+        if (!(err instanceof ExprError)) throw err;
+      }
+      p = at;
     }
     const x = operand();
     if (kw('IS')) {
@@ -150,7 +212,7 @@ export function parseExpr(src: string): Expr {
       const op = toks[p++].v;
       return { t: 'cmp', op, l: x, r: operand() };
     }
-    if ('col' in x) return { t: 'truthy', x };
+    if (!('lit' in x)) return { t: 'truthy', x };
     throw new ExprError('expected a comparison', peek().pos);
   };
   const not = (): Expr => {
@@ -176,16 +238,30 @@ export function parseExpr(src: string): Expr {
     }
     return e;
   };
-  const e = or();
-  if (peek().k !== 'end') throw new ExprError(`unexpected ${peek().v}`, peek().pos);
+  return { parse: or, operand, done: () => peek() };
+}
+
+/** Parses a filter; throws ExprError with the character position on bad input. */
+export function parseExpr(src: string): Expr {
+  const parser = makeParser(src);
+  const e = parser.parse();
+  const end = parser.done();
+  if (end.k !== 'end') throw new ExprError(`unexpected ${end.v}`, end.pos);
+  return e;
+}
+
+/** Parses a value expression (an on-demand feature): `cosine(a, b)`, `now - last_seen`, `x * 2`. */
+export function parseValueExpr(src: string): Operand {
+  const parser = makeParser(src);
+  const e = parser.operand();
+  const end = parser.done();
+  if (end.k !== 'end') throw new ExprError(`unexpected ${end.v}`, end.pos);
   return e;
 }
 
 /** Column names an expression reads. */
 export function exprColumns(e: Expr, out = new Set<string>()): Set<string> {
-  const op = (o: Operand) => {
-    if ('col' in o) out.add(o.col);
-  };
+  const op = (o: Operand) => operandColumns(o, out);
   switch (e.t) {
     case 'and':
     case 'or':
@@ -205,127 +281,46 @@ export function exprColumns(e: Expr, out = new Set<string>()): Set<string> {
   return out;
 }
 
-type V = number | string | boolean | null;
-/** 1 true, 0 false, -1 unknown. */
-type Tri = 1 | 0 | -1;
-
-function norm(v: unknown): V {
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'bigint') return Number(v);
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  // Any other value (an Arrow list vector, struct row, decimal or binary; a pushed list or object)
-  // compares by its String() text.
-  const cell: { toString(): string } = v;
-  return String(cell);
-}
-
-function compare(a: V, b: V): number | null {
-  if (a === null || b === null) return null;
-  if (typeof a === 'boolean') a = a ? 1 : 0;
-  if (typeof b === 'boolean') b = b ? 1 : 0;
-  if (typeof a !== typeof b) {
-    const na = Number(a);
-    const nb = Number(b);
-    if (Number.isNaN(na) || Number.isNaN(nb)) return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
-    a = na;
-    b = nb;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Compiles to a row predicate: `get(column)` returns the row's value. */
-export function compileExpr(e: Expr): (get: (col: string) => unknown) => Tri {
-  const val = (o: Operand): ((g: (c: string) => unknown) => V) => {
-    if ('col' in o) {
-      const c = o.col;
-      return (g) => norm(g(c));
-    }
-    const l = o.lit;
-    return () => l;
-  };
+/** Function names a filter calls (filters allow none: they must run in DuckDB unchanged). */
+export function exprCalls(e: Expr, out = new Set<string>()): Set<string> {
   switch (e.t) {
-    case 'and': {
-      const a = compileExpr(e.a);
-      const b = compileExpr(e.b);
-      return (g) => {
-        const x = a(g);
-        if (x === 0) return 0;
-        const y = b(g);
-        return y === 0 ? 0 : x === -1 || y === -1 ? -1 : 1;
-      };
-    }
-    case 'or': {
-      const a = compileExpr(e.a);
-      const b = compileExpr(e.b);
-      return (g) => {
-        const x = a(g);
-        if (x === 1) return 1;
-        const y = b(g);
-        return y === 1 ? 1 : x === -1 || y === -1 ? -1 : 0;
-      };
-    }
-    case 'not': {
-      const a = compileExpr(e.a);
-      return (g) => {
-        const x = a(g);
-        return x === -1 ? -1 : x === 1 ? 0 : 1;
-      };
-    }
-    case 'null': {
-      const x = val(e.x);
-      const neg = e.neg;
-      return (g) => ((x(g) === null) !== neg ? 1 : 0);
-    }
-    case 'in': {
-      const x = val(e.x);
-      const { list, neg } = e;
-      return (g) => {
-        const v = x(g);
-        if (v === null) return -1;
-        let sawNull = false;
-        for (const item of list) {
-          const c = compare(v, item);
-          if (c === null) sawNull = true;
-          else if (c === 0) return neg ? 0 : 1;
-        }
-        return sawNull ? -1 : neg ? 1 : 0;
-      };
-    }
-    case 'truthy': {
-      const x = val(e.x);
-      return (g) => {
-        const v = x(g);
-        return v === null ? -1 : v ? 1 : 0;
-      };
-    }
-    case 'cmp': {
-      const l = val(e.l);
-      const r = val(e.r);
-      const test = cmpTest(e.op);
-      return (g) => {
-        const c = compare(l(g), r(g));
-        return c === null ? -1 : test(c) ? 1 : 0;
-      };
-    }
+    case 'and':
+    case 'or':
+      exprCalls(e.a, out);
+      exprCalls(e.b, out);
+      break;
+    case 'not':
+      exprCalls(e.a, out);
+      break;
+    case 'cmp':
+      operandCalls(e.l, out);
+      operandCalls(e.r, out);
+      break;
+    default:
+      operandCalls(e.x, out);
   }
+  return out;
 }
 
-function cmpTest(op: string): (c: number) => boolean {
-  switch (op) {
-    case '=':
-    case '==':
-      return (c) => c === 0;
-    case '!=':
-    case '<>':
-      return (c) => c !== 0;
-    case '<':
-      return (c) => c < 0;
-    case '<=':
-      return (c) => c <= 0;
-    case '>':
-      return (c) => c > 0;
-    default:
-      return (c) => c >= 0;
-  }
+/** Column names a value expression reads. */
+export function operandColumns(o: Operand, out = new Set<string>()): Set<string> {
+  if ('col' in o) out.add(o.col);
+  else if ('call' in o) for (const a of o.args) operandColumns(a, out);
+  else if ('arith' in o) {
+    operandColumns(o.l, out);
+    operandColumns(o.r, out);
+  } else if ('negate' in o) operandColumns(o.negate, out);
+  return out;
+}
+
+/** Function names a value expression calls (`now` included). */
+export function operandCalls(o: Operand, out = new Set<string>()): Set<string> {
+  if ('call' in o) {
+    out.add(o.call);
+    for (const a of o.args) operandCalls(a, out);
+  } else if ('arith' in o) {
+    operandCalls(o.l, out);
+    operandCalls(o.r, out);
+  } else if ('negate' in o) operandCalls(o.negate, out);
+  return out;
 }

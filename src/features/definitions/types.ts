@@ -4,6 +4,7 @@
  */
 import type { Table } from 'apache-arrow';
 import type { TableDtype } from '../../tables/dtypes.js';
+import type { OnDemandViewDef } from './on-demand.js';
 
 export const AGG_FUNCTIONS = [
   'count',
@@ -153,6 +154,8 @@ export interface Definitions {
   readonly sources?: readonly SourceDef[];
   readonly views?: readonly FeatureViewDef[];
   readonly services?: readonly FeatureServiceDef[];
+  /** Features computed at request time (on-demand.ts). */
+  readonly onDemandViews?: readonly OnDemandViewDef[];
 }
 
 // ---------------------------------------------------------------- validated objects

@@ -1,7 +1,7 @@
 /** Validation of feature views (plain and aggregation). */
 import { categoryOf, isNumericDtype } from './dtypes.js';
 import { formatDuration, gcd, parseDuration } from './duration.js';
-import { ExprError, exprColumns, parseExpr } from './expr.js';
+import { ExprError, exprCalls, exprColumns, parseExpr } from './expr.js';
 import { checkFields, checkName, didYouMean, isList, type Issues } from './issues.js';
 import {
   AGG_FUNCTIONS,
@@ -223,7 +223,10 @@ function validateAggregation(
   }
   if (a.where !== undefined) {
     try {
-      const cols = exprColumns(parseExpr(String(a.where)));
+      const parsed = parseExpr(String(a.where));
+      const calls = [...exprCalls(parsed)];
+      if (calls.length) throw new ExprError(`functions (${calls.join(', ')}) belong in on-demand views`, 0);
+      const cols = exprColumns(parsed);
       for (const c of cols) {
         if (columns && !(c in columns)) {
           issues.add(

@@ -15,12 +15,14 @@ import type {
 } from './types.js';
 import { validateEntities, validateSources, type ColumnReader } from './validate-sources.js';
 import { validateView } from './validate-views.js';
+import { validateOnDemandViews, type OnDemandView } from './on-demand.js';
 
 export interface ValidatedRepo {
   readonly entities: ReadonlyMap<string, Entity>;
   readonly sources: ReadonlyMap<string, Source>;
   readonly views: ReadonlyMap<string, FeatureView>;
   readonly services: ReadonlyMap<string, FeatureService>;
+  readonly onDemandViews: ReadonlyMap<string, OnDemandView>;
 }
 
 const SERVICE_FIELDS = ['name', 'features', 'description'];
@@ -28,7 +30,7 @@ const SERVICE_FIELDS = ['name', 'features', 'description'];
 function validateServices(
   issues: Issues,
   defs: readonly FeatureServiceDef[],
-  views: ReadonlyMap<string, FeatureView>,
+  views: ReadonlyMap<string, { readonly name: string; readonly features: readonly { readonly name: string }[] }>,
   knownViews: Set<string>,
 ): Map<string, FeatureService> {
   const out = new Map<string, FeatureService>();
@@ -131,9 +133,15 @@ export async function validateDefinitions(
       }
     });
   }
-  const services = validateServices(issues, defs.services, views, taken);
+  const onDemandViews = validateOnDemandViews(issues, defs.onDemandViews ?? [], views, taken);
+  const services = validateServices(
+    issues,
+    defs.services,
+    new Map<string, { name: string; features: readonly { name: string }[] }>([...views, ...onDemandViews]),
+    taken,
+  );
   issues.throwIfAny();
-  return { entities, sources, views, services };
+  return { entities, sources, views, services, onDemandViews };
 }
 
 /** Join key → dtype: the entity's valueType, else the view source's column dtype (where known). */

@@ -17,11 +17,12 @@ import { setLocation } from './define.js';
 import { Issues } from './issues.js';
 import { parseLoggingSetting, type RepoLoggingSettings } from './logging.js';
 import type { Definitions, EntityDef, FeatureServiceDef, FeatureViewDef, SourceDef } from './types.js';
+import type { OnDemandViewDef } from './on-demand.js';
 
 export const REPO_FILE = 'strata.yaml';
 
 /** Keys whose children are user names (columns, tags), never renamed. */
-const VERBATIM = new Set(['schema', 'tags', 'options']);
+const VERBATIM = new Set(['schema', 'tags', 'options', 'requestSchema']);
 
 const SECTIONS: Record<string, keyof Definitions> = {
   entities: 'entities',
@@ -34,6 +35,10 @@ const SECTIONS: Record<string, keyof Definitions> = {
   feature_services: 'services',
   featureServices: 'services',
   services: 'services',
+  on_demand_views: 'onDemandViews',
+  onDemandViews: 'onDemandViews',
+  on_demand_feature_views: 'onDemandViews',
+  onDemandFeatureViews: 'onDemandViews',
 };
 const SETTINGS = ['project', 'features', 'description', 'logging'];
 
@@ -187,6 +192,7 @@ export async function loadYamlDefinitions(
     sources: [] as SourceDef[],
     views: [] as FeatureViewDef[],
     services: [] as FeatureServiceDef[],
+    onDemandViews: [] as OnDemandViewDef[],
   };
   for (const p of parsed) {
     for (const [key, node] of Object.entries(p.sections)) {
@@ -199,7 +205,7 @@ export async function loadYamlDefinitions(
           p.file,
           key,
           `unknown top-level key ${key}`,
-          `use entities, sources, feature_views or feature_services${p === main ? ', or project / features' : ''}`,
+          `use entities, sources, feature_views, feature_services or on_demand_views${p === main ? ', or project / features' : ''}`,
         );
         continue;
       }

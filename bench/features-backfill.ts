@@ -8,6 +8,9 @@
  *   backfill_30m_csv_s, _parquet_s, _arrow_s     child wall time (repo load + backfill)
  *   backfill_30m_peak_rss_mb                     the largest of the three children's peak RSS
  *   ratio_backfill_30m_vs_duckdb                 DuckDB's GROUP BY time / Strata's Parquet time
+ * Then the two Parquet readers side by side in this process, on the same file (batches of 64 Ki rows,
+ * discarded): DuckDB over up to 4 M rows, parquetjs-lite over up to 200 k (it is ~100x slower).
+ *   parquet_read_duckdb_rows_s, parquet_read_parquetjs_rows_s   rows/s
  */
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -19,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as A from 'apache-arrow';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { parquetSourceBatches, type ParquetReaderName } from '../src/features/sources/index.js';
 
 const N = Number(process.env.STRATA_BENCH_EVENTS ?? 30_000_000);
 const E = 100_000;
@@ -111,6 +115,17 @@ async function child(kind: string, file: string): Promise<ChildOut> {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
+/** Rows/s of one Parquet reader over the first `limit` rows of the file (stops after the batch that reaches it). */
+async function readRate(file: string, reader: ParquetReaderName, limit: number): Promise<number> {
+  const t = performance.now();
+  let rows = 0;
+  for await (const b of parquetSourceBatches(file, undefined, { reader })) {
+    rows += b.numRows;
+    if (rows >= limit) break;
+  }
+  return rows / ((performance.now() - t) / 1000);
+}
+
 /** The backfill_30m figures (named for the default size whatever N is; `backfill_30m_events` says N). */
 export async function runBackfill30m(log: (s: string) => void): Promise<Record<string, number>> {
   const dir = await mkdtemp(path.join(tmpdir(), 'strata-bench-backfill-'));
@@ -163,6 +178,13 @@ export async function runBackfill30m(log: (s: string) => void): Promise<Record<s
     fig.backfill_30m_partitions = Math.max(...Object.values(out).map((o) => o.partitions));
     fig.duckdb_backfill_30m_s = round(duckS);
     if (out.parquet) fig.ratio_backfill_30m_vs_duckdb = round(duckS / out.parquet.seconds);
+    const duckRate = await readRate(files.parquet, 'duckdb', 4_000_000);
+    const pjRate = await readRate(files.parquet, 'parquetjs', 200_000);
+    log(
+      `  parquet readers: duckdb ${Math.round(duckRate).toLocaleString()} rows/s, parquetjs-lite ${Math.round(pjRate).toLocaleString()} rows/s`,
+    );
+    fig.parquet_read_duckdb_rows_s = Math.round(duckRate);
+    fig.parquet_read_parquetjs_rows_s = Math.round(pjRate);
     return fig;
   } finally {
     await rm(dir, { recursive: true, force: true });

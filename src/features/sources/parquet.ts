@@ -1,6 +1,8 @@
 /**
- * Parquet sources: src/tables reads them (a row group at a time); this file maps the file's types to
- * feature dtypes (timestamps in milliseconds, nested groups as JSON text) and writes training sets.
+ * Parquet sources: DuckDB reads them by default (parquet-duckdb.ts, streamed), src/tables'
+ * parquetjs-lite reader (a row group at a time) when asked or when a column needs it; this file
+ * maps the file's types to feature dtypes (timestamps in milliseconds, nested groups as JSON text)
+ * and writes training sets.
  */
 import path from 'node:path';
 import type * as A from 'apache-arrow';

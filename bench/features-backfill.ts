@@ -8,6 +8,10 @@
  *   backfill_30m_csv_s, _parquet_s, _arrow_s     child wall time (repo load + backfill)
  *   backfill_30m_peak_rss_mb                     the largest of the three children's peak RSS
  *   ratio_backfill_30m_vs_duckdb                 DuckDB's GROUP BY time / Strata's Parquet time
+ * Then the two Parquet readers side by side in this process on the file's first 200 k rows (copied
+ * by DuckDB into a file of row groups of 64 Ki rows; parquetjs-lite decodes a whole row group before
+ * its first batch, and is ~100x slower), each reading it whole as batches that are discarded.
+ *   parquet_read_duckdb_rows_s, parquet_read_parquetjs_rows_s   rows/s
  */
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -19,6 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as A from 'apache-arrow';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { parquetSourceBatches, type ParquetReaderName } from '../src/features/sources/index.js';
 
 const N = Number(process.env.STRATA_BENCH_EVENTS ?? 30_000_000);
 const E = 100_000;
@@ -111,6 +116,14 @@ async function child(kind: string, file: string): Promise<ChildOut> {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
+/** Rows/s of one Parquet reader over the whole file. */
+async function readRate(file: string, reader: ParquetReaderName): Promise<number> {
+  const t = performance.now();
+  let rows = 0;
+  for await (const b of parquetSourceBatches(file, undefined, { reader })) rows += b.numRows;
+  return rows / ((performance.now() - t) / 1000);
+}
+
 /** The backfill_30m figures (named for the default size whatever N is; `backfill_30m_events` says N). */
 export async function runBackfill30m(log: (s: string) => void): Promise<Record<string, number>> {
   const dir = await mkdtemp(path.join(tmpdir(), 'strata-bench-backfill-'));
@@ -149,6 +162,10 @@ export async function runBackfill30m(log: (s: string) => void): Promise<Record<s
     const duckS = (performance.now() - t) / 1000;
     const check = await con.runAndReadAll('SELECT count(*)::DOUBLE, sum(c)::DOUBLE, sum(s) FROM tiles');
     const [groups, count, sum] = check.getRows()[0] as number[];
+    const head = path.join(dir, 'head.parquet');
+    await con.run(
+      `COPY (SELECT * FROM read_parquet('${files.parquet}') LIMIT 200000) TO '${head}' (FORMAT parquet, ROW_GROUP_SIZE 65536)`,
+    );
     con.closeSync();
     for (const kind of FORMATS) {
       const o = out[kind];
@@ -163,6 +180,13 @@ export async function runBackfill30m(log: (s: string) => void): Promise<Record<s
     fig.backfill_30m_partitions = Math.max(...Object.values(out).map((o) => o.partitions));
     fig.duckdb_backfill_30m_s = round(duckS);
     if (out.parquet) fig.ratio_backfill_30m_vs_duckdb = round(duckS / out.parquet.seconds);
+    const duckRate = await readRate(head, 'duckdb');
+    const pjRate = await readRate(head, 'parquetjs');
+    log(
+      `  parquet readers: duckdb ${Math.round(duckRate).toLocaleString()} rows/s, parquetjs-lite ${Math.round(pjRate).toLocaleString()} rows/s`,
+    );
+    fig.parquet_read_duckdb_rows_s = Math.round(duckRate);
+    fig.parquet_read_parquetjs_rows_s = Math.round(pjRate);
     return fig;
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -11,11 +11,17 @@ import { readArrowFile } from './arrow.js';
 import { readCsvFile } from './csv.js';
 import { readDatasetSource } from './dataset.js';
 import { readJsonlFile } from './jsonl.js';
-import { readParquetFile, readParquetSchema } from './parquet.js';
+import { parquetSourceBatches, readParquetFile } from './parquet.js';
 import { registeredLoader, type SourceLoaderContext } from './registry.js';
 
 export { registerSourceLoader, registeredKinds, type SourceLoader, type SourceLoaderContext } from './registry.js';
-export { readParquetFile, writeParquetFile, readParquetSchema } from './parquet.js';
+export {
+  readParquetFile,
+  writeParquetFile,
+  readParquetSchema,
+  parquetSourceBatches,
+  type ParquetReaderName,
+} from './parquet.js';
 export { readCsvFile } from './csv.js';
 export { readJsonlFile } from './jsonl.js';
 export { readArrowFile } from './arrow.js';
@@ -91,10 +97,7 @@ export function sourceBatches(source: Source, ctx: SourceLoaderContext): AsyncIt
         signal,
       });
     case 'parquet':
-      return (async function* () {
-        const dtypes = { ...(await readParquetSchema(file())), ...source.columns };
-        yield* readTableFile(file(), { format: 'parquet', schema: dtypes, signal });
-      })();
+      return parquetSourceBatches(file(), source.columns, { signal });
     case 'arrow':
       return readTableFile(file(), { format: 'arrow', signal });
     case 'table':

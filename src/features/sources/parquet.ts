@@ -1,6 +1,8 @@
 /**
- * Parquet sources: src/tables reads them (a row group at a time); this file maps the file's types to
- * feature dtypes (timestamps in milliseconds, nested groups as JSON text) and writes training sets.
+ * Parquet sources: DuckDB reads them by default (parquet-duckdb.ts, streamed), src/tables'
+ * parquetjs-lite reader (a row group at a time) when asked or when a column needs it; this file
+ * maps the file's types to feature dtypes (timestamps in milliseconds, nested groups as JSON text)
+ * and writes training sets.
  */
 import path from 'node:path';
 import type * as A from 'apache-arrow';
@@ -13,6 +15,7 @@ import { collectTable, readTableFile } from '../../tables/read.js';
 import { categoryOf, dtypeOfArrow, listElement } from '../definitions/dtypes.js';
 import type { TableDtype } from '../definitions/types.js';
 import { readFailure } from './errors.js';
+import { duckParquetBatches } from './parquet-duckdb.js';
 
 /** A table reader's dtype as a feature dtype: feature timestamps are milliseconds, JSON is text. */
 function featureDtype(d: TableDtype): TableDtype {
@@ -26,13 +29,33 @@ export async function readParquetSchema(file: string): Promise<Record<string, Ta
   return Object.fromEntries(Object.entries(dtypes).map(([name, d]) => [name, featureDtype(d)]));
 }
 
+/** Which library decodes a Parquet source: DuckDB (the default), or parquetjs-lite. */
+export type ParquetReaderName = 'duckdb' | 'parquetjs';
+
+/**
+ * The file's rows as record batches in bounded memory, typed by the footer (declared `schema` over
+ * it): through DuckDB, or parquetjs-lite when asked or when a column has no exact DuckDB copy
+ * (nested groups, lists, blobs; see parquet-duckdb.ts).
+ */
+export async function* parquetSourceBatches(
+  file: string,
+  schema?: Readonly<Record<string, TableDtype>>,
+  options: { readonly signal?: AbortSignal; readonly reader?: ParquetReaderName; readonly batchRows?: number } = {},
+): AsyncGenerator<A.RecordBatch> {
+  const { signal, batchRows } = options;
+  const dtypes = { ...(await readParquetSchema(file)), ...schema };
+  const duck =
+    options.reader === 'parquetjs' ? null : await duckParquetBatches(path.resolve(file), dtypes, { signal, batchRows });
+  if (duck) yield* duck;
+  else yield* readTableFile(file, { format: 'parquet', schema: dtypes, signal, batchRows });
+}
+
 export async function readParquetFile(
   file: string,
   schema?: Readonly<Record<string, TableDtype>>,
   signal?: AbortSignal,
 ): Promise<A.Table> {
-  const dtypes = { ...(await readParquetSchema(file)), ...schema };
-  return collectTable(readTableFile(file, { format: 'parquet', schema: dtypes, signal }));
+  return collectTable(parquetSourceBatches(file, schema, { signal }));
 }
 
 function pqType(dtype: TableDtype): string {

@@ -61,6 +61,17 @@ import type {
   Source,
 } from './definitions/types.js';
 import { validateDefinitions, type ValidatedRepo } from './definitions/validate.js';
+import { FeatureStatsRecorder } from './monitoring/recorder.js';
+import {
+  checkRunId,
+  newRunId,
+  readRuns,
+  writeRun,
+  type StatisticsQueryOptions,
+  type StatisticsRun,
+  type StatisticsRunRecord,
+} from './monitoring/runs.js';
+import { viewDrift, type DriftOptions, type ViewDriftReport } from './monitoring/drift.js';
 import { loadYamlDefinitions } from './definitions/yaml.js';
 
 export interface FeatureRepoOptions {
@@ -98,6 +109,13 @@ export interface LatestValuesOptions extends LongOptions {
 export interface BackfillOptions extends LongOptions, BackfillRange, MemoryOptions {
   /** Only the tiles of this shard's entities (by a stable hash of the entity key; see shardOfEntity). */
   readonly shard?: Shard;
+  /**
+   * Record statistics of the output columns as a run in `<dir>/.strata/stats/` (repos with a
+   * directory only; see `statistics()`). Default true.
+   */
+  readonly statistics?: boolean;
+  /** Id of the statistics run (shards of one run share it). Default: a new time-based id. */
+  readonly runId?: string;
 }
 
 export interface StreamStats {
@@ -313,8 +331,86 @@ export class FeatureRepo {
     return spill;
   }
 
-  /** The tiles of an aggregation view over its whole source (see backfill.ts for the columns). */
+  /**
+   * The tiles of an aggregation view over its whole source (see backfill.ts for the columns). In a
+   * repo with a directory, statistics of the tile columns are recorded as a `backfill` run.
+   */
   async backfill(viewName: string, options: BackfillOptions = {}): Promise<A.Table> {
+    if (options.runId !== undefined) checkRunId(options.runId);
+    const tiles = await this.#backfill(viewName, options);
+    if (this.dir && options.statistics !== false) {
+      const view = this.view(viewName);
+      const rec = FeatureStatsRecorder.forTable(tiles, [...view.entities, 'tile_start']);
+      rec.addTable(tiles);
+      await this.recordStatistics({
+        view: viewName,
+        runId: options.runId ?? newRunId(),
+        kind: 'backfill',
+        rows: rec.rows,
+        ...(options.shard ? { shard: options.shard } : {}),
+        ...(options.start ? { startMs: options.start.getTime() } : {}),
+        ...(options.end ? { endMs: options.end.getTime() } : {}),
+        features: rec.features(),
+      });
+    }
+    return tiles;
+  }
+
+  /**
+   * Stores one run's (or shard's) statistics in `<dir>/.strata/stats/<view>/` (what materialize and
+   * backfill call); returns the file, or undefined when the repo has no directory.
+   */
+  async recordStatistics(run: StatisticsRunRecord): Promise<string | undefined> {
+    this.#open();
+    this.view(run.view);
+    if (!this.dir) return undefined;
+    return writeRun(this.dir, run);
+  }
+
+  /**
+   * Recorded statistics runs of a view (or of every view), latest first; a sharded run's shards
+   * merged. Empty for a repo without a directory.
+   */
+  async statistics(viewName?: string, options: StatisticsQueryOptions = {}): Promise<StatisticsRun[]> {
+    this.#open();
+    if (viewName !== undefined) this.view(viewName);
+    if (!this.dir) return [];
+    return readRuns(this.dir, viewName, options);
+  }
+
+  /**
+   * Drift of a view's latest run (or `options.run`) from a reference run: per feature the scores and
+   * whether any threshold the view declares (`monitoring.drift`) is breached.
+   */
+  async drift(viewName: string, options: DriftOptions): Promise<ViewDriftReport> {
+    const view = this.view(viewName);
+    const runs = await this.statistics(viewName);
+    const find = (id: string, field: string): StatisticsRun => {
+      const r = runs.find((x) => x.runId === id);
+      if (!r)
+        throw new StrataError('NOT_FOUND', `feature view ${viewName} has no statistics run ${id}`, {
+          key: id,
+          field,
+          hint: runs.length
+            ? `runs (latest first): ${runs
+                .slice(0, 5)
+                .map((x) => x.runId)
+                .join(', ')}`
+            : 'materialize or backfill the view first',
+        });
+      return r;
+    };
+    const reference = find(options.reference, 'reference');
+    const current = options.run !== undefined ? find(options.run, 'run') : runs.find((r) => r !== reference);
+    if (!current)
+      throw new StrataError('NOT_FOUND', `feature view ${viewName} has no run to compare with ${options.reference}`, {
+        key: viewName,
+        hint: 'materialize the view again, then compare',
+      });
+    return viewDrift(view, current, reference);
+  }
+
+  async #backfill(viewName: string, options: BackfillOptions): Promise<A.Table> {
     this.#open();
     const view = this.view(viewName);
     if (view.kind !== 'aggregation')

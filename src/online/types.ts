@@ -3,7 +3,7 @@
  * Structural on purpose: `FeatureRepo` satisfies it, and so does any small data source
  * with the same members (tests use one).
  */
-import type { LatestValuesOptions } from '../features/index.js';
+import type { LatestValuesOptions, StatisticsRunRecord } from '../features/index.js';
 
 /** One feature of a view: its name and dtype as declared in the repo (e.g. `float64`, `float32[512]`). */
 export interface OnlineFeatureDef {
@@ -51,4 +51,10 @@ export interface OnlineRepo {
   readonly services: NamedCollection<ServiceRefs>;
   latestValues(viewName: string, options: LatestValuesOptions): AsyncIterable<LatestValuesBatch>;
   push(sourceName: string, events: readonly Record<string, unknown>[]): Promise<readonly PushedBatch[]>;
+  /**
+   * Optional: stores a run's per-feature statistics (FeatureRepo keeps them in its directory).
+   * Returns where it stored them, or undefined when it did not. Materialization skips statistics
+   * for a repo without it.
+   */
+  recordStatistics?(run: StatisticsRunRecord): Promise<string | undefined>;
 }

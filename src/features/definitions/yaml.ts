@@ -20,7 +20,7 @@ import type { Definitions, EntityDef, FeatureServiceDef, FeatureViewDef, SourceD
 export const REPO_FILE = 'strata.yaml';
 
 /** Keys whose children are user names (columns, tags), never renamed. */
-const VERBATIM = new Set(['schema', 'tags', 'options']);
+const VERBATIM = new Set(['schema', 'tags', 'options', 'drift']);
 
 const SECTIONS: Record<string, keyof Definitions> = {
   entities: 'entities',

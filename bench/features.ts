@@ -5,6 +5,7 @@
  *   pit_latest_s    latest value, ttl 1 day                 vs  ASOF JOIN
  *   pit_window_s    count + mean over the last 30 minutes   vs  the faster of a range join and a RANGE window
  *   stream_events_per_s   push() in batches of 1,000, single thread
+ *   stats_overhead  materialize (latest + window views → SQLite) with per-feature statistics / without (issue 22)
  * Data generation and loading (Arrow tables for Strata, appender for DuckDB) are excluded from the
  * timings and reported separately. DuckDB runs with 2 threads. Each timing is the best of REPS runs (each after a 1-s pause),
  * DuckDB's and Strata's alternating; every Strata run starts from a fresh repo (no cached index).
@@ -14,6 +15,9 @@
  *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM;
  *                                          STRATA_BENCH_EVENTS for the backfill_30m figures, 0 skips them)
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as A from 'apache-arrow';
 import {
@@ -27,6 +31,7 @@ import {
 } from '@duckdb/node-api';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../src/features/index.js';
 import { readNumeric } from '../src/features/engine/columns.js';
+import { materialize, SqliteOnlineStore } from '../src/online/index.js';
 import { runBackfill30m } from './features-backfill.js';
 
 const env = (k: string, d: number) => Number(process.env[`FEATURES_BENCH_${k}`] ?? d);
@@ -171,46 +176,94 @@ async function sideBySide<T>(
   return { duck: { s: duckS, out: duckOut! }, s: bestS, runs };
 }
 
-function repoFor(events: A.Table) {
-  return FeatureRepo.fromDefinitions([
-    defineEntity({ name: 'entity', joinKeys: ['entity_id'] }),
-    defineSource({ name: 'events', kind: 'table', table: events }),
-    defineSource({
-      name: 'stream',
-      kind: 'push',
-      schema: { entity_id: 'int32', event_timestamp: 'timestamp', value: 'float64' },
-    }),
-    defineFeatureView({ name: 'latest', entities: ['entity'], source: 'events', ttl: '1d', features: ['value'] }),
-    defineFeatureView({
-      name: 'tiles',
-      entities: ['entity'],
-      source: 'events',
-      tile: '1m',
-      aggregations: (['count', 'sum', 'min', 'max'] as const).map((f) => ({
-        column: 'value',
-        function: f,
-        window: '1m',
-      })),
-    }),
-    defineFeatureView({
-      name: 'window',
-      entities: ['entity'],
-      source: 'events',
-      aggregations: [
-        { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
-        { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
-      ],
-    }),
-    defineFeatureView({
-      name: 'stream_window',
-      entities: ['entity'],
-      source: 'stream',
-      aggregations: [
-        { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
-        { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
-      ],
-    }),
-  ]);
+function repoFor(events: A.Table, dir?: string) {
+  return FeatureRepo.fromDefinitions(
+    [
+      defineEntity({ name: 'entity', joinKeys: ['entity_id'] }),
+      defineSource({ name: 'events', kind: 'table', table: events }),
+      defineSource({
+        name: 'stream',
+        kind: 'push',
+        schema: { entity_id: 'int32', event_timestamp: 'timestamp', value: 'float64' },
+      }),
+      defineFeatureView({ name: 'latest', entities: ['entity'], source: 'events', ttl: '1d', features: ['value'] }),
+      defineFeatureView({
+        name: 'tiles',
+        entities: ['entity'],
+        source: 'events',
+        tile: '1m',
+        aggregations: (['count', 'sum', 'min', 'max'] as const).map((f) => ({
+          column: 'value',
+          function: f,
+          window: '1m',
+        })),
+      }),
+      defineFeatureView({
+        name: 'window',
+        entities: ['entity'],
+        source: 'events',
+        aggregations: [
+          { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
+          { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
+        ],
+      }),
+      defineFeatureView({
+        name: 'stream_window',
+        entities: ['entity'],
+        source: 'stream',
+        aggregations: [
+          { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
+          { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
+        ],
+      }),
+    ],
+    dir ? { dir } : {},
+  );
+}
+
+/**
+ * stats_overhead: materialize `latest` and `window` (one row per entity each) into a fresh SQLite
+ * store with per-feature statistics on vs off (`statistics: false`), alternating, best of REPS each,
+ * after one warm-up run that builds the repo's index.
+ */
+async function statsOverhead(events: A.Table): Promise<{ on: number; off: number; rows: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-bench-stats-'));
+  try {
+    const repo = await repoFor(events, dir);
+    let n = 0;
+    const once = async (statistics: boolean): Promise<{ s: number; rows: number }> => {
+      const store = await SqliteOnlineStore.open(join(dir, `run-${n++}.sqlite`));
+      try {
+        const t = performance.now();
+        const r = await materialize(repo, store, {
+          start: new Date(0),
+          end: new Date(T0 + SPAN + 1),
+          views: ['latest', 'window'],
+          statistics,
+        });
+        return { s: (performance.now() - t) / 1000, rows: r.views.reduce((a, v) => a + v.rows, 0) };
+      } finally {
+        await store.close();
+      }
+    };
+    await once(false);
+    let on = Infinity;
+    let off = Infinity;
+    let rows = 0;
+    for (let i = 0; i < REPS; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const a = await once(true);
+      await new Promise((r) => setTimeout(r, 1000));
+      const b = await once(false);
+      on = Math.min(on, a.s);
+      off = Math.min(off, b.s);
+      rows = a.rows;
+    }
+    if ((await repo.statistics('latest')).length !== REPS) throw new Error('statistics runs were not recorded');
+    return { on, off, rows };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 function sums(t: A.Table, col: string): [number, number] {
@@ -328,6 +381,9 @@ export async function run(): Promise<Record<string, number>> {
   for (let i = 0; i < M; i += 1000) await streamRepo.push('stream', evObjs.slice(i, i + 1000));
   const streamS = (performance.now() - t) / 1000;
 
+  // ---- materialize with per-feature statistics vs without (same repo, fresh stores)
+  const ov = await statsOverhead(data.events);
+
   const fig = {
     events: N,
     entities: E,
@@ -347,6 +403,10 @@ export async function run(): Promise<Record<string, number>> {
     ratio_pit_window: round(duckWindow.s / windowS),
     stream_events: M,
     stream_events_per_s: Math.round(M / streamS),
+    materialize_rows: ov.rows,
+    materialize_stats_s: round(ov.on),
+    materialize_nostats_s: round(ov.off),
+    stats_overhead: round(ov.on / ov.off),
   };
   log('');
   log('  measure            strata      duckdb      ratio (duckdb/strata)');
@@ -362,6 +422,9 @@ export async function run(): Promise<Record<string, number>> {
   );
   log(
     `  stream push        ${fig.stream_events_per_s.toLocaleString()} events/s over ${M.toLocaleString()} events (batches of 1,000)`,
+  );
+  log(
+    `  materialize        ${pad(fig.materialize_stats_s)} s with statistics, ${pad(fig.materialize_nostats_s)} s without (${ov.rows.toLocaleString()} rows): stats_overhead ${fig.stats_overhead}`,
   );
   con.closeSync();
   // backfills larger than memory (files, child processes): STRATA_BENCH_EVENTS=0 skips them

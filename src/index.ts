@@ -188,6 +188,7 @@ export {
   IMAGENET_STD,
   INDEX_KINDS,
   createIndex,
+  embeddingStatistics,
   refreshEmbedding,
   type RefreshEmbeddingOptions,
   type RefreshEmbeddingSummary,

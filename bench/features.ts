@@ -12,7 +12,8 @@
  *
  * Then the backfill-larger-than-memory figures of bench/features-backfill.ts (issue 21).
  *
- *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM;
+ *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM,
+ *                                          FEATURES_BENCH_ONLY=stats for stats_overhead alone;
  *                                          STRATA_BENCH_EVENTS for the backfill_30m figures, 0 skips them)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -288,6 +289,18 @@ export async function run(): Promise<Record<string, number>> {
   let t = performance.now();
   const data = generate();
   const genS = (performance.now() - t) / 1000;
+  if (process.env.FEATURES_BENCH_ONLY === 'stats') {
+    const ov = await statsOverhead(data.events);
+    log(`  materialize ${ov.rows} rows: ${ov.on.toFixed(3)} s with statistics, ${ov.off.toFixed(3)} s without`);
+    return {
+      events: N,
+      entities: E,
+      materialize_rows: ov.rows,
+      materialize_stats_s: round(ov.on),
+      materialize_nostats_s: round(ov.off),
+      stats_overhead: round(ov.on / ov.off),
+    };
+  }
   const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
   const con = await inst.connect();
   t = performance.now();

@@ -71,7 +71,7 @@ import {
   type StatisticsRun,
   type StatisticsRunRecord,
 } from './monitoring/runs.js';
-import { viewDrift, type DriftOptions, type ViewDriftReport } from './monitoring/drift.js';
+import { driftOfRuns, type DriftOptions, type ViewDriftReport } from './monitoring/drift.js';
 import { loadYamlDefinitions } from './definitions/yaml.js';
 
 export interface FeatureRepoOptions {
@@ -356,6 +356,11 @@ export class FeatureRepo {
     return tiles;
   }
 
+  /** Whether `recordStatistics` stores anything (the repo has a directory). */
+  get recordsStatistics(): boolean {
+    return this.dir !== undefined;
+  }
+
   /**
    * Stores one run's (or shard's) statistics in `<dir>/.strata/stats/<view>/` (what materialize and
    * backfill call); returns the file, or undefined when the repo has no directory.
@@ -384,30 +389,7 @@ export class FeatureRepo {
    */
   async drift(viewName: string, options: DriftOptions): Promise<ViewDriftReport> {
     const view = this.view(viewName);
-    const runs = await this.statistics(viewName);
-    const find = (id: string, field: string): StatisticsRun => {
-      const r = runs.find((x) => x.runId === id);
-      if (!r)
-        throw new StrataError('NOT_FOUND', `feature view ${viewName} has no statistics run ${id}`, {
-          key: id,
-          field,
-          hint: runs.length
-            ? `runs (latest first): ${runs
-                .slice(0, 5)
-                .map((x) => x.runId)
-                .join(', ')}`
-            : 'materialize or backfill the view first',
-        });
-      return r;
-    };
-    const reference = find(options.reference, 'reference');
-    const current = options.run !== undefined ? find(options.run, 'run') : runs.find((r) => r !== reference);
-    if (!current)
-      throw new StrataError('NOT_FOUND', `feature view ${viewName} has no run to compare with ${options.reference}`, {
-        key: viewName,
-        hint: 'materialize the view again, then compare',
-      });
-    return viewDrift(view, current, reference);
+    return driftOfRuns(view, await this.statistics(viewName), options);
   }
 
   async #backfill(viewName: string, options: BackfillOptions): Promise<A.Table> {

@@ -161,7 +161,8 @@ async function materializeView(
     onProgress: options.onProgress,
     ...(shard ? { shard } : {}),
   });
-  const record = options.statistics !== false ? repo.recordStatistics?.bind(repo) : undefined;
+  const record =
+    options.statistics !== false && repo.recordsStatistics !== false ? repo.recordStatistics?.bind(repo) : undefined;
   const stats = record ? new FeatureStatsRecorder(view.features) : undefined;
   let pending: OnlineWriteRow[] = [];
   const flush = async (): Promise<void> => {

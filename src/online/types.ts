@@ -57,4 +57,6 @@ export interface OnlineRepo {
    * for a repo without it.
    */
   recordStatistics?(run: StatisticsRunRecord): Promise<string | undefined>;
+  /** False when `recordStatistics` would store nothing (materialization then computes none). */
+  readonly recordsStatistics?: boolean;
 }

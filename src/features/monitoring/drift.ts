@@ -3,6 +3,7 @@
  * run's (PSI, Jensen–Shannon; embeddings also mean cosine shift and MMD², see src/stats/drift.ts),
  * checked against the thresholds the view declares (`monitoring.drift`, see thresholds.ts).
  */
+import { StrataError } from '../../errors.js';
 import type { DriftScores } from '../../stats/drift.js';
 import type { ColumnStatsKind } from '../../stats/column.js';
 import type { DriftMetric, DriftThresholds, FeatureView } from '../definitions/types.js';
@@ -81,4 +82,31 @@ export function viewDrift(view: FeatureView, current: StatisticsRun, reference: 
     features,
     breached: features.some((f) => f.breached),
   };
+}
+
+/** `repo.drift`: picks the reference and current runs among a view's runs (latest first) and compares them. */
+export function driftOfRuns(view: FeatureView, runs: readonly StatisticsRun[], options: DriftOptions): ViewDriftReport {
+  const find = (id: string, field: string): StatisticsRun => {
+    const r = runs.find((x) => x.runId === id);
+    if (!r)
+      throw new StrataError('NOT_FOUND', `feature view ${view.name} has no statistics run ${id}`, {
+        key: id,
+        field,
+        hint: runs.length
+          ? `runs (latest first): ${runs
+              .slice(0, 5)
+              .map((x) => x.runId)
+              .join(', ')}`
+          : 'materialize or backfill the view first',
+      });
+    return r;
+  };
+  const reference = find(options.reference, 'reference');
+  const current = options.run !== undefined ? find(options.run, 'run') : runs.find((r) => r !== reference);
+  if (!current)
+    throw new StrataError('NOT_FOUND', `feature view ${view.name} has no run to compare with ${options.reference}`, {
+      key: view.name,
+      hint: 'materialize the view again, then compare',
+    });
+  return viewDrift(view, current, reference);
 }

@@ -225,24 +225,33 @@ function repoFor(events: A.Table, dir?: string) {
 /**
  * stats_overhead: materialize `latest` and `window` (one row per entity each) into a fresh SQLite
  * store with per-feature statistics on vs off (`statistics: false`), alternating, best of REPS each,
- * after one warm-up run that builds the repo's index.
+ * after one warm-up run that builds the repo's index. Wall time and this process's CPU time (user +
+ * system, all threads) are both reported; on a shared machine the CPU time ratio is the steadier one.
  */
-async function statsOverhead(events: A.Table): Promise<{ on: number; off: number; rows: number }> {
+async function statsOverhead(
+  events: A.Table,
+): Promise<{ on: number; off: number; onCpu: number; offCpu: number; rows: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-bench-stats-'));
   try {
     const repo = await repoFor(events, dir);
     let n = 0;
-    const once = async (statistics: boolean): Promise<{ s: number; rows: number }> => {
+    const once = async (statistics: boolean): Promise<{ s: number; cpuS: number; rows: number }> => {
       const store = await SqliteOnlineStore.open(join(dir, `run-${n++}.sqlite`));
       try {
         const t = performance.now();
+        const cpu = process.cpuUsage();
         const r = await materialize(repo, store, {
           start: new Date(0),
           end: new Date(T0 + SPAN + 1),
           views: ['latest', 'window'],
           statistics,
         });
-        return { s: (performance.now() - t) / 1000, rows: r.views.reduce((a, v) => a + v.rows, 0) };
+        const used = process.cpuUsage(cpu);
+        return {
+          s: (performance.now() - t) / 1000,
+          cpuS: (used.user + used.system) / 1e6,
+          rows: r.views.reduce((a, v) => a + v.rows, 0),
+        };
       } finally {
         await store.close();
       }
@@ -250,18 +259,26 @@ async function statsOverhead(events: A.Table): Promise<{ on: number; off: number
     await once(false);
     let on = Infinity;
     let off = Infinity;
+    let onCpu = Infinity;
+    let offCpu = Infinity;
     let rows = 0;
     for (let i = 0; i < REPS; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const a = await once(true);
-      await new Promise((r) => setTimeout(r, 1000));
-      const b = await once(false);
-      on = Math.min(on, a.s);
-      off = Math.min(off, b.s);
-      rows = a.rows;
+      // alternate which goes first, so a neighbour's load falls on both alike
+      for (const statistics of i % 2 ? [false, true] : [true, false]) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const x = await once(statistics);
+        if (statistics) {
+          on = Math.min(on, x.s);
+          onCpu = Math.min(onCpu, x.cpuS);
+        } else {
+          off = Math.min(off, x.s);
+          offCpu = Math.min(offCpu, x.cpuS);
+        }
+        rows = x.rows;
+      }
     }
     if ((await repo.statistics('latest')).length !== REPS) throw new Error('statistics runs were not recorded');
-    return { on, off, rows };
+    return { on, off, onCpu, offCpu, rows };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -291,15 +308,10 @@ export async function run(): Promise<Record<string, number>> {
   const genS = (performance.now() - t) / 1000;
   if (process.env.FEATURES_BENCH_ONLY === 'stats') {
     const ov = await statsOverhead(data.events);
-    log(`  materialize ${ov.rows} rows: ${ov.on.toFixed(3)} s with statistics, ${ov.off.toFixed(3)} s without`);
-    return {
-      events: N,
-      entities: E,
-      materialize_rows: ov.rows,
-      materialize_stats_s: round(ov.on),
-      materialize_nostats_s: round(ov.off),
-      stats_overhead: round(ov.on / ov.off),
-    };
+    log(
+      `  materialize ${ov.rows} rows: ${ov.on.toFixed(3)} s with statistics, ${ov.off.toFixed(3)} s without (CPU ${ov.onCpu.toFixed(3)} / ${ov.offCpu.toFixed(3)} s)`,
+    );
+    return { events: N, entities: E, ...overheadFigures(ov) };
   }
   const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
   const con = await inst.connect();
@@ -416,10 +428,7 @@ export async function run(): Promise<Record<string, number>> {
     ratio_pit_window: round(duckWindow.s / windowS),
     stream_events: M,
     stream_events_per_s: Math.round(M / streamS),
-    materialize_rows: ov.rows,
-    materialize_stats_s: round(ov.on),
-    materialize_nostats_s: round(ov.off),
-    stats_overhead: round(ov.on / ov.off),
+    ...overheadFigures(ov),
   };
   log('');
   log('  measure            strata      duckdb      ratio (duckdb/strata)');
@@ -437,7 +446,7 @@ export async function run(): Promise<Record<string, number>> {
     `  stream push        ${fig.stream_events_per_s.toLocaleString()} events/s over ${M.toLocaleString()} events (batches of 1,000)`,
   );
   log(
-    `  materialize        ${pad(fig.materialize_stats_s)} s with statistics, ${pad(fig.materialize_nostats_s)} s without (${ov.rows.toLocaleString()} rows): stats_overhead ${fig.stats_overhead}`,
+    `  materialize        ${pad(fig.materialize_stats_s)} s with statistics, ${pad(fig.materialize_nostats_s)} s without (${ov.rows.toLocaleString()} rows): stats_overhead ${fig.stats_overhead} (CPU time), ${fig.stats_overhead_wall} (wall)`,
   );
   con.closeSync();
   // backfills larger than memory (files, child processes): STRATA_BENCH_EVENTS=0 skips them
@@ -447,6 +456,19 @@ export async function run(): Promise<Record<string, number>> {
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** stats_overhead: CPU time with statistics / without (stats_overhead_wall: the same in wall time). */
+function overheadFigures(ov: { on: number; off: number; onCpu: number; offCpu: number; rows: number }) {
+  return {
+    materialize_rows: ov.rows,
+    materialize_stats_s: round(ov.on),
+    materialize_nostats_s: round(ov.off),
+    materialize_stats_cpu_s: round(ov.onCpu),
+    materialize_nostats_cpu_s: round(ov.offCpu),
+    stats_overhead: round(ov.onCpu / ov.offCpu),
+    stats_overhead_wall: round(ov.on / ov.off),
+  };
+}
 const pad = (x: number) => x.toFixed(3).padStart(7);
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -61,7 +61,7 @@ import type {
   Source,
 } from './definitions/types.js';
 import { validateDefinitions, type ValidatedRepo } from './definitions/validate.js';
-import { FeatureStatsRecorder } from './monitoring/recorder.js';
+import { FeatureStatsRecorder, trainingRuns } from './monitoring/recorder.js';
 import {
   checkRunId,
   newRunId,
@@ -247,33 +247,43 @@ export class FeatureRepo {
   getHistoricalFeatures(entityRows: EntityRowsInput, options: HistoricalOptions): RetrievalJob {
     this.#open();
     const req = resolveRequest(this.#repo.views, this.#repo.services, options);
+    if (options.statisticsRunId !== undefined) checkRunId(options.statisticsRunId);
     return new RetrievalJob(async () => {
       const rows = await entityRowsTable(entityRows, options.signal);
-      return historicalFeatures(
-        {
-          ...this.#access((src, o) => this.#sourceTable(src, o), true),
-          partitioned: async (v, o) => {
-            const source = this.source(v.source);
-            const spill = await this.#spill(v, source, o);
-            if (!spill) return null;
-            const partitioner = new EntityPartitioner(v.entities, spill.count);
-            return {
-              count: spill.count,
-              table: spill.schemaTable(),
-              partitionOf: (keys) => partitioner.of(keys),
-              access: async (p) => {
-                const table = await spill.read(p);
-                return this.#access(() => Promise.resolve(table), false);
-              },
-              close: () => spill.close(),
-            };
-          },
-        },
-        rows,
-        req,
-        options,
-      );
+      const table = await this.#historical(rows, req, options);
+      if (options.statisticsRunId !== undefined && this.dir) {
+        for (const run of trainingRuns(table, req, (n) => this.view(n), options.statisticsRunId))
+          await this.recordStatistics(run);
+      }
+      return table;
     });
+  }
+
+  #historical(rows: A.Table, req: ReturnType<typeof resolveRequest>, options: HistoricalOptions): Promise<A.Table> {
+    return historicalFeatures(
+      {
+        ...this.#access((src, o) => this.#sourceTable(src, o), true),
+        partitioned: async (v, o) => {
+          const source = this.source(v.source);
+          const spill = await this.#spill(v, source, o);
+          if (!spill) return null;
+          const partitioner = new EntityPartitioner(v.entities, spill.count);
+          return {
+            count: spill.count,
+            table: spill.schemaTable(),
+            partitionOf: (keys) => partitioner.of(keys),
+            access: async (p) => {
+              const table = await spill.read(p);
+              return this.#access(() => Promise.resolve(table), false);
+            },
+            close: () => spill.close(),
+          };
+        },
+      },
+      rows,
+      req,
+      options,
+    );
   }
 
   /** Training-set access to views whose source rows `tableOf` gives (`cached`: the repo's indexes). */

@@ -216,6 +216,21 @@ describe('statistics runs of materialize and backfill', () => {
     expect(byName.amount.breaches).toEqual(['psi']);
     expect(byName.category.breaches).toContain('psi');
     await expect(shifted.drift('latest', { reference: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // a training set as the reference: its feature columns' statistics, recorded as a `training` run
+    const entityRows = Array.from({ length: 500 }, (_, i) => ({ user_id: i, event_timestamp: END }));
+    const train = await ref
+      .getHistoricalFeatures(entityRows, { features: ['latest'], fullFeatureNames: true, statisticsRunId: 'train' })
+      .toArrow();
+    const [run] = await ref.statistics('latest', { kind: 'training' });
+    expect([run.runId, run.rows]).toEqual(['train', 500]);
+    const amounts = train.getChild('latest__amount')!.toArray() as Float64Array;
+    expect(run.features.amount.summary().count).toBe(train.numRows - train.getChild('latest__amount')!.nullCount);
+    expect(run.features.amount.summary().max).toBe(
+      Math.max(...amounts.filter((_, i) => train.getChild('latest__amount')!.isValid(i))),
+    );
+    expect((await shifted.drift('latest', { reference: 'train' })).breached).toBe(true);
+    expect((await same.drift('latest', { reference: 'train', run: 'same' })).breached).toBe(false);
   });
 
   it('statistics: false records nothing; a bad run id is INVALID_ARGUMENT', async () => {

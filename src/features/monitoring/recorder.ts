@@ -8,7 +8,8 @@ import type * as A from 'apache-arrow';
 import { ColumnStatistics } from '../../stats/statistics.js';
 import type { ColumnStatsKind } from '../../stats/column.js';
 import { categoryOf, dtypeOfArrow, listElement } from '../definitions/dtypes.js';
-import type { TableDtype } from '../definitions/types.js';
+import type { FeatureView, TableDtype } from '../definitions/types.js';
+import type { StatisticsRunRecord } from './runs.js';
 
 /** The statistics kind (and vector dimension) of a feature dtype, or undefined when it has none. */
 export function statsKindOf(dtype: TableDtype): { kind: ColumnStatsKind; dim?: number } | undefined {
@@ -95,4 +96,29 @@ export class FeatureStatsRecorder {
   features(): Record<string, ColumnStatistics> {
     return Object.fromEntries(this.#names.map((n, i) => [n, this.#stats[i]]));
   }
+}
+
+/**
+ * The `training` runs of a training set: per requested view, the statistics of its feature columns
+ * (`outNames`: `view:feature` → the column it became), keyed by feature name.
+ */
+export function trainingRuns(
+  table: A.Table,
+  req: { readonly byView: ReadonlyMap<string, readonly string[]>; readonly outNames: ReadonlyMap<string, string> },
+  viewOf: (name: string) => FeatureView,
+  runId: string,
+): StatisticsRunRecord[] {
+  const runs: StatisticsRunRecord[] = [];
+  for (const [viewName, names] of req.byView) {
+    const column = (f: string) => req.outNames.get(`${viewName}:${f}`) ?? f;
+    const feats = viewOf(viewName).features.filter((f) => names.includes(f.name));
+    const rec = new FeatureStatsRecorder(feats.map((f) => ({ name: column(f.name), dtype: f.dtype })));
+    rec.addTable(table);
+    const byColumn = rec.features();
+    const features = Object.fromEntries(
+      feats.filter((f) => byColumn[column(f.name)]).map((f) => [f.name, byColumn[column(f.name)]]),
+    );
+    runs.push({ view: viewName, runId, kind: 'training', rows: rec.rows, features });
+  }
+  return runs;
 }

@@ -14,7 +14,7 @@ import { ColumnStatistics } from '../../stats/statistics.js';
 export const STATS_DIR = join('.strata', 'stats');
 
 /** Jobs that record statistics runs. */
-export const STATISTICS_RUN_KINDS = ['materialize', 'backfill'] as const;
+export const STATISTICS_RUN_KINDS = ['materialize', 'backfill', 'training'] as const;
 export type StatisticsRunKind = (typeof STATISTICS_RUN_KINDS)[number];
 
 /** One recorded run of a view's statistics (a sharded run's shards merged). */

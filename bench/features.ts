@@ -5,15 +5,20 @@
  *   pit_latest_s    latest value, ttl 1 day                 vs  ASOF JOIN
  *   pit_window_s    count + mean over the last 30 minutes   vs  the faster of a range join and a RANGE window
  *   stream_events_per_s   push() in batches of 1,000, single thread
+ *   stats_overhead  materialize (latest + window views → SQLite) with per-feature statistics / without (issue 22)
  * Data generation and loading (Arrow tables for Strata, appender for DuckDB) are excluded from the
  * timings and reported separately. DuckDB runs with 2 threads. Each timing is the best of REPS runs (each after a 1-s pause),
  * DuckDB's and Strata's alternating; every Strata run starts from a fresh repo (no cached index).
  *
  * Then the backfill-larger-than-memory figures of bench/features-backfill.ts (issue 21).
  *
- *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM;
+ *   npx tsx bench/features.ts            (env: FEATURES_BENCH_EVENTS, _ROWS, _ENTITIES, _REPS, _STREAM,
+ *                                          FEATURES_BENCH_ONLY=stats for stats_overhead alone;
  *                                          STRATA_BENCH_EVENTS for the backfill_30m figures, 0 skips them)
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as A from 'apache-arrow';
 import {
@@ -27,6 +32,7 @@ import {
 } from '@duckdb/node-api';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../src/features/index.js';
 import { readNumeric } from '../src/features/engine/columns.js';
+import { materialize, SqliteOnlineStore } from '../src/online/index.js';
 import { runBackfill30m } from './features-backfill.js';
 
 const env = (k: string, d: number) => Number(process.env[`FEATURES_BENCH_${k}`] ?? d);
@@ -171,46 +177,111 @@ async function sideBySide<T>(
   return { duck: { s: duckS, out: duckOut! }, s: bestS, runs };
 }
 
-function repoFor(events: A.Table) {
-  return FeatureRepo.fromDefinitions([
-    defineEntity({ name: 'entity', joinKeys: ['entity_id'] }),
-    defineSource({ name: 'events', kind: 'table', table: events }),
-    defineSource({
-      name: 'stream',
-      kind: 'push',
-      schema: { entity_id: 'int32', event_timestamp: 'timestamp', value: 'float64' },
-    }),
-    defineFeatureView({ name: 'latest', entities: ['entity'], source: 'events', ttl: '1d', features: ['value'] }),
-    defineFeatureView({
-      name: 'tiles',
-      entities: ['entity'],
-      source: 'events',
-      tile: '1m',
-      aggregations: (['count', 'sum', 'min', 'max'] as const).map((f) => ({
-        column: 'value',
-        function: f,
-        window: '1m',
-      })),
-    }),
-    defineFeatureView({
-      name: 'window',
-      entities: ['entity'],
-      source: 'events',
-      aggregations: [
-        { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
-        { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
-      ],
-    }),
-    defineFeatureView({
-      name: 'stream_window',
-      entities: ['entity'],
-      source: 'stream',
-      aggregations: [
-        { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
-        { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
-      ],
-    }),
-  ]);
+function repoFor(events: A.Table, dir?: string) {
+  return FeatureRepo.fromDefinitions(
+    [
+      defineEntity({ name: 'entity', joinKeys: ['entity_id'] }),
+      defineSource({ name: 'events', kind: 'table', table: events }),
+      defineSource({
+        name: 'stream',
+        kind: 'push',
+        schema: { entity_id: 'int32', event_timestamp: 'timestamp', value: 'float64' },
+      }),
+      defineFeatureView({ name: 'latest', entities: ['entity'], source: 'events', ttl: '1d', features: ['value'] }),
+      defineFeatureView({
+        name: 'tiles',
+        entities: ['entity'],
+        source: 'events',
+        tile: '1m',
+        aggregations: (['count', 'sum', 'min', 'max'] as const).map((f) => ({
+          column: 'value',
+          function: f,
+          window: '1m',
+        })),
+      }),
+      defineFeatureView({
+        name: 'window',
+        entities: ['entity'],
+        source: 'events',
+        aggregations: [
+          { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
+          { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
+        ],
+      }),
+      defineFeatureView({
+        name: 'stream_window',
+        entities: ['entity'],
+        source: 'stream',
+        aggregations: [
+          { column: 'value', function: 'count', window: '30m', name: 'n_30m' },
+          { column: 'value', function: 'mean', window: '30m', name: 'mean_30m' },
+        ],
+      }),
+    ],
+    dir ? { dir } : {},
+  );
+}
+
+/**
+ * stats_overhead: materialize `latest` and `window` (one row per entity each) into a fresh SQLite
+ * store with per-feature statistics on vs off (`statistics: false`), alternating, best of REPS each,
+ * after one warm-up run that builds the repo's index. Wall time and this process's CPU time (user +
+ * system, all threads) are both reported; on a shared machine the CPU time ratio is the steadier one.
+ */
+async function statsOverhead(
+  events: A.Table,
+): Promise<{ on: number; off: number; onCpu: number; offCpu: number; rows: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-bench-stats-'));
+  try {
+    const repo = await repoFor(events, dir);
+    let n = 0;
+    const once = async (statistics: boolean): Promise<{ s: number; cpuS: number; rows: number }> => {
+      const store = await SqliteOnlineStore.open(join(dir, `run-${n++}.sqlite`));
+      try {
+        const t = performance.now();
+        const cpu = process.cpuUsage();
+        const r = await materialize(repo, store, {
+          start: new Date(0),
+          end: new Date(T0 + SPAN + 1),
+          views: ['latest', 'window'],
+          statistics,
+        });
+        const used = process.cpuUsage(cpu);
+        return {
+          s: (performance.now() - t) / 1000,
+          cpuS: (used.user + used.system) / 1e6,
+          rows: r.views.reduce((a, v) => a + v.rows, 0),
+        };
+      } finally {
+        await store.close();
+      }
+    };
+    await once(false);
+    let on = Infinity;
+    let off = Infinity;
+    let onCpu = Infinity;
+    let offCpu = Infinity;
+    let rows = 0;
+    for (let i = 0; i < REPS; i++) {
+      // alternate which goes first, so a neighbour's load falls on both alike
+      for (const statistics of i % 2 ? [false, true] : [true, false]) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const x = await once(statistics);
+        if (statistics) {
+          on = Math.min(on, x.s);
+          onCpu = Math.min(onCpu, x.cpuS);
+        } else {
+          off = Math.min(off, x.s);
+          offCpu = Math.min(offCpu, x.cpuS);
+        }
+        rows = x.rows;
+      }
+    }
+    if ((await repo.statistics('latest')).length !== REPS) throw new Error('statistics runs were not recorded');
+    return { on, off, onCpu, offCpu, rows };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 function sums(t: A.Table, col: string): [number, number] {
@@ -235,6 +306,13 @@ export async function run(): Promise<Record<string, number>> {
   let t = performance.now();
   const data = generate();
   const genS = (performance.now() - t) / 1000;
+  if (process.env.FEATURES_BENCH_ONLY === 'stats') {
+    const ov = await statsOverhead(data.events);
+    log(
+      `  materialize ${ov.rows} rows: ${ov.on.toFixed(3)} s with statistics, ${ov.off.toFixed(3)} s without (CPU ${ov.onCpu.toFixed(3)} / ${ov.offCpu.toFixed(3)} s)`,
+    );
+    return { events: N, entities: E, ...overheadFigures(ov) };
+  }
   const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
   const con = await inst.connect();
   t = performance.now();
@@ -328,6 +406,9 @@ export async function run(): Promise<Record<string, number>> {
   for (let i = 0; i < M; i += 1000) await streamRepo.push('stream', evObjs.slice(i, i + 1000));
   const streamS = (performance.now() - t) / 1000;
 
+  // ---- materialize with per-feature statistics vs without (same repo, fresh stores)
+  const ov = await statsOverhead(data.events);
+
   const fig = {
     events: N,
     entities: E,
@@ -347,6 +428,7 @@ export async function run(): Promise<Record<string, number>> {
     ratio_pit_window: round(duckWindow.s / windowS),
     stream_events: M,
     stream_events_per_s: Math.round(M / streamS),
+    ...overheadFigures(ov),
   };
   log('');
   log('  measure            strata      duckdb      ratio (duckdb/strata)');
@@ -363,6 +445,9 @@ export async function run(): Promise<Record<string, number>> {
   log(
     `  stream push        ${fig.stream_events_per_s.toLocaleString()} events/s over ${M.toLocaleString()} events (batches of 1,000)`,
   );
+  log(
+    `  materialize        ${pad(fig.materialize_stats_s)} s with statistics, ${pad(fig.materialize_nostats_s)} s without (${ov.rows.toLocaleString()} rows): stats_overhead ${fig.stats_overhead} (CPU time), ${fig.stats_overhead_wall} (wall)`,
+  );
   con.closeSync();
   // backfills larger than memory (files, child processes): STRATA_BENCH_EVENTS=0 skips them
   if (process.env.STRATA_BENCH_EVENTS === '0') return fig;
@@ -371,6 +456,19 @@ export async function run(): Promise<Record<string, number>> {
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** stats_overhead: CPU time with statistics / without (stats_overhead_wall: the same in wall time). */
+function overheadFigures(ov: { on: number; off: number; onCpu: number; offCpu: number; rows: number }) {
+  return {
+    materialize_rows: ov.rows,
+    materialize_stats_s: round(ov.on),
+    materialize_nostats_s: round(ov.off),
+    materialize_stats_cpu_s: round(ov.onCpu),
+    materialize_nostats_cpu_s: round(ov.offCpu),
+    stats_overhead: round(ov.onCpu / ov.offCpu),
+    stats_overhead_wall: round(ov.on / ov.off),
+  };
+}
 const pad = (x: number) => x.toFixed(3).padStart(7);
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -55,6 +55,11 @@ export interface EmbedOptions {
   /** Fail the job on the first sample that does not decode (default false: record it, store null). */
   readonly strict?: boolean;
   /**
+   * Record statistics of the vectors written (norms, mean vector, random projections; see
+   * `embeddingStatistics`) in the output column's metadata, committed with the rows. Default true.
+   */
+  readonly statistics?: boolean;
+  /**
    * Commit every N batches (the unit of resumption) instead of by time (commitIntervalMs). Default:
    * by time.
    */

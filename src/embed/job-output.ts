@@ -15,6 +15,8 @@ import { shardLabel, type Shard } from '../shard.js';
 import { l2normalize, pool } from './video.js';
 import { UNREADABLE_STAMP, stampColumnName } from '../dataset/derived/row-lineage.js';
 import { addStampColumn, datasetStamps } from '../dataset/derived/for-jobs.js';
+import { ColumnStatistics } from '../stats/statistics.js';
+import { stageStatistics } from './job-stats.js';
 
 /** Where an embedding job writes: the column, its lineage, and the rows already there. */
 export interface OutputPlan {
@@ -139,6 +141,8 @@ export class OutputWriter {
   readonly knownStamps = new Map<number, string>();
   /** With options.jobId: how the shard was staged (see EmbedSummary.staged). */
   staged: 'staged' | 'exists' | undefined;
+  /** Statistics of the vectors written since the last commit (job-stats.ts); none for per-frame vectors. */
+  private pendingStats: ColumnStatistics | undefined;
 
   constructor(
     private readonly ds: Dataset,
@@ -212,7 +216,11 @@ export class OutputWriter {
         this.pendingFailures.push(f);
         value = null;
       } else if (s.empty) this.empty++;
-      else this.embedded++;
+      else {
+        this.embedded++;
+        if (value instanceof Float32Array && this.options.statistics !== false)
+          (this.pendingStats ??= ColumnStatistics.create('embedding', { dim })).add(value);
+      }
       values.push(value);
       times.push(
         value === null ? null : { data: Float64Array.from(s.timestamps ?? []), shape: [s.timestamps?.length ?? 0] },
@@ -267,6 +275,10 @@ export class OutputWriter {
       this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
     }
     this.pendingFailures = [];
+    if (this.pendingStats) {
+      stageStatistics(this.ds, this.plan.column, this.pendingStats, shard);
+      this.pendingStats = undefined;
+    }
     const ranges = this.pendingRanges.length ? rangesText(this.pendingRanges) : 'rows 0..0';
     const message = `embed ${this.identity.sourceColumn} → ${this.plan.column}${shard ? ` (shard ${shardLabel(shard)})` : ''}: ${ranges}`;
     if (jobId !== undefined && shard) {

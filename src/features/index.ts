@@ -41,6 +41,17 @@ export type { DefinitionIssue } from './definitions/issues.js';
 export { registerSourceLoader, type SourceLoader, type SourceLoaderContext } from './sources/registry.js';
 export { parseDuration, formatDuration } from './definitions/duration.js';
 export { HLL_STD_ERROR } from '../stats/index.js';
+export { FeatureStatsRecorder, statsKindOf } from './monitoring/recorder.js';
+export {
+  STATISTICS_RUN_KINDS,
+  checkRunId,
+  newRunId,
+  type StatisticsRun,
+  type StatisticsRunKind,
+  type StatisticsRunRecord,
+  type StatisticsQueryOptions,
+} from './monitoring/runs.js';
+export { scoreOf, type DriftOptions, type FeatureDrift, type ViewDriftReport } from './monitoring/drift.js';
 export * from './stream/index.js';
 export {
   AGG_FUNCTIONS,
@@ -75,4 +86,9 @@ export {
   type FeatureService,
   type FeatureRowBatch,
   type PushedViewValues,
+  DRIFT_METRICS,
+  type DriftMetric,
+  type DriftThresholds,
+  type ViewMonitoring,
+  type ViewMonitoringDef,
 } from './definitions/types.js';

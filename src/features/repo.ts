@@ -63,6 +63,17 @@ import type {
   Source,
 } from './definitions/types.js';
 import { validateDefinitions, type ValidatedRepo } from './definitions/validate.js';
+import { FeatureStatsRecorder, trainingRuns } from './monitoring/recorder.js';
+import {
+  checkRunId,
+  newRunId,
+  readRuns,
+  writeRun,
+  type StatisticsQueryOptions,
+  type StatisticsRun,
+  type StatisticsRunRecord,
+} from './monitoring/runs.js';
+import { driftOfRuns, type DriftOptions, type ViewDriftReport } from './monitoring/drift.js';
 import { loadYamlDefinitions } from './definitions/yaml.js';
 import type { RepoLoggingSettings } from './definitions/logging.js';
 
@@ -103,6 +114,13 @@ export interface LatestValuesOptions extends LongOptions {
 export interface BackfillOptions extends LongOptions, BackfillRange, MemoryOptions {
   /** Only the tiles of this shard's entities (by a stable hash of the entity key; see shardOfEntity). */
   readonly shard?: Shard;
+  /**
+   * Record statistics of the output columns as a run in `<dir>/.strata/stats/` (repos with a
+   * directory only; see `statistics()`). Default true.
+   */
+  readonly statistics?: boolean;
+  /** Id of the statistics run (shards of one run share it). Default: a new time-based id. */
+  readonly runId?: string;
 }
 
 export interface StreamStats {
@@ -242,34 +260,43 @@ export class FeatureRepo {
     this.#open();
     const od = planOnDemand(this.#repo.views, this.#repo.services, this.#repo.onDemandViews, options);
     const req = od ? od.request : resolveRequest(this.#repo.views, this.#repo.services, options);
+    if (options.statisticsRunId !== undefined) checkRunId(options.statisticsRunId);
     return new RetrievalJob(async () => {
       const rows = await entityRowsTable(entityRows, options.signal);
-      const table = await historicalFeatures(
-        {
-          ...this.#access((src, o) => this.#sourceTable(src, o), true),
-          partitioned: async (v, o) => {
-            const source = this.source(v.source);
-            const spill = await this.#spill(v, source, o);
-            if (!spill) return null;
-            const partitioner = new EntityPartitioner(v.entities, spill.count);
-            return {
-              count: spill.count,
-              table: spill.schemaTable(),
-              partitionOf: (keys) => partitioner.of(keys),
-              access: async (p) => {
-                const table = await spill.read(p);
-                return this.#access(() => Promise.resolve(table), false);
-              },
-              close: () => spill.close(),
-            };
-          },
-        },
-        rows,
-        req,
-        options,
-      );
+      const table = await this.#historical(rows, req, options);
+      if (options.statisticsRunId !== undefined && this.dir) {
+        for (const run of trainingRuns(table, req, (n) => this.view(n), options.statisticsRunId))
+          await this.recordStatistics(run);
+      }
       return od ? applyOnDemand(table, rows, od, options) : table;
     });
+  }
+
+  #historical(rows: A.Table, req: ReturnType<typeof resolveRequest>, options: HistoricalOptions): Promise<A.Table> {
+    return historicalFeatures(
+      {
+        ...this.#access((src, o) => this.#sourceTable(src, o), true),
+        partitioned: async (v, o) => {
+          const source = this.source(v.source);
+          const spill = await this.#spill(v, source, o);
+          if (!spill) return null;
+          const partitioner = new EntityPartitioner(v.entities, spill.count);
+          return {
+            count: spill.count,
+            table: spill.schemaTable(),
+            partitionOf: (keys) => partitioner.of(keys),
+            access: async (p) => {
+              const table = await spill.read(p);
+              return this.#access(() => Promise.resolve(table), false);
+            },
+            close: () => spill.close(),
+          };
+        },
+      },
+      rows,
+      req,
+      options,
+    );
   }
 
   /** Training-set access to views whose source rows `tableOf` gives (`cached`: the repo's indexes). */
@@ -327,8 +354,68 @@ export class FeatureRepo {
     return spill;
   }
 
-  /** The tiles of an aggregation view over its whole source (see backfill.ts for the columns). */
+  /**
+   * The tiles of an aggregation view over its whole source (see backfill.ts for the columns). In a
+   * repo with a directory, statistics of the tile columns are recorded as a `backfill` run.
+   */
   async backfill(viewName: string, options: BackfillOptions = {}): Promise<A.Table> {
+    if (options.runId !== undefined) checkRunId(options.runId);
+    const tiles = await this.#backfill(viewName, options);
+    if (this.dir && options.statistics !== false) {
+      const view = this.view(viewName);
+      const rec = FeatureStatsRecorder.forTable(tiles, [...view.entities, 'tile_start']);
+      rec.addTable(tiles);
+      await this.recordStatistics({
+        view: viewName,
+        runId: options.runId ?? newRunId(),
+        kind: 'backfill',
+        rows: rec.rows,
+        ...(options.shard ? { shard: options.shard } : {}),
+        ...(options.start ? { startMs: options.start.getTime() } : {}),
+        ...(options.end ? { endMs: options.end.getTime() } : {}),
+        features: rec.features(),
+      });
+    }
+    return tiles;
+  }
+
+  /** Whether `recordStatistics` stores anything (the repo has a directory). */
+  get recordsStatistics(): boolean {
+    return this.dir !== undefined;
+  }
+
+  /**
+   * Stores one run's (or shard's) statistics in `<dir>/.strata/stats/<view>/` (what materialize and
+   * backfill call); returns the file, or undefined when the repo has no directory.
+   */
+  async recordStatistics(run: StatisticsRunRecord): Promise<string | undefined> {
+    this.#open();
+    this.view(run.view);
+    if (!this.dir) return undefined;
+    return writeRun(this.dir, run);
+  }
+
+  /**
+   * Recorded statistics runs of a view (or of every view), latest first; a sharded run's shards
+   * merged. Empty for a repo without a directory.
+   */
+  async statistics(viewName?: string, options: StatisticsQueryOptions = {}): Promise<StatisticsRun[]> {
+    this.#open();
+    if (viewName !== undefined) this.view(viewName);
+    if (!this.dir) return [];
+    return readRuns(this.dir, viewName, options);
+  }
+
+  /**
+   * Drift of a view's latest run (or `options.run`) from a reference run: per feature the scores and
+   * whether any threshold the view declares (`monitoring.drift`) is breached.
+   */
+  async drift(viewName: string, options: DriftOptions): Promise<ViewDriftReport> {
+    const view = this.view(viewName);
+    return driftOfRuns(view, await this.statistics(viewName), options);
+  }
+
+  async #backfill(viewName: string, options: BackfillOptions): Promise<A.Table> {
     this.#open();
     const view = this.view(viewName);
     if (view.kind !== 'aggregation')

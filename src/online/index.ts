@@ -22,7 +22,6 @@ export {
   DEFAULT_DRIFT_THRESHOLDS,
   type MonitorSource,
   type FeatureMonitor,
-  type DriftThresholds,
   type StoreMonitorSourceOptions,
 } from './monitor.js';
 export { encodeEntityKey, decodeEntityKey, type EntityKey } from './keys.js';

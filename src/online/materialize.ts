@@ -16,7 +16,7 @@ import { checkShard, entityFilter, shardLabel, type Shard } from '../shard.js';
 import { coerceForDtype } from './dtypes.js';
 import { indexRepo, viewOf } from './repo-index.js';
 import type { OnlineStore, OnlineWriteRow } from './store.js';
-import type { Progress } from '../features/index.js';
+import { FeatureStatsRecorder, checkRunId, newRunId, type Progress } from '../features/index.js';
 import type { LatestValuesBatch, OnlineRepo, OnlineView } from './types.js';
 
 export interface MaterializeOptions {
@@ -30,6 +30,10 @@ export interface MaterializeOptions {
   readonly batchRows?: number;
   /** Only this shard's entities (by a stable hash of the entity key); see the module comment for watermarks. */
   readonly shard?: Shard;
+  /** Record per-feature statistics of the written values as a run (see StatisticsOptions). Default true. */
+  readonly statistics?: boolean;
+  /** Id of the statistics run; the shards of one run pass the same id. Default: a new time-based id. */
+  readonly runId?: string;
 }
 
 export interface MaterializeIncrementalOptions {
@@ -40,6 +44,9 @@ export interface MaterializeIncrementalOptions {
   readonly batchRows?: number;
   /** Only this shard's entities; it starts where this shard (else the whole view) last ended. */
   readonly shard?: Shard;
+  /** As in MaterializeOptions. Default true. */
+  readonly statistics?: boolean;
+  readonly runId?: string;
 }
 
 export interface ViewMaterialization {
@@ -51,6 +58,8 @@ export interface ViewMaterialization {
   readonly written: number;
   /** Rows the store already held newer values for. */
   readonly skipped: number;
+  /** Id of the statistics run recorded for the view (absent when none was recorded). */
+  readonly statisticsRun?: string;
 }
 
 export interface MaterializeResult {
@@ -90,9 +99,10 @@ export async function materialize(
     );
   }
   wholeOrShard(options.shard); // INVALID_ARGUMENT before anything is written
+  const runId = options.runId !== undefined ? checkRunId(options.runId) : newRunId();
   const views = pickViews(repo, options.views);
   const out: ViewMaterialization[] = [];
-  for (const view of views) out.push(await materializeView(repo, store, view, startMs, endMs, options));
+  for (const view of views) out.push(await materializeView(repo, store, view, startMs, endMs, { ...options, runId }));
   return { views: out };
 }
 
@@ -103,6 +113,7 @@ export async function materializeIncremental(
 ): Promise<MaterializeResult> {
   const endMs = checkDate(options.end, 'end');
   const shard = wholeOrShard(options.shard);
+  const runId = options.runId !== undefined ? checkRunId(options.runId) : newRunId();
   const out: ViewMaterialization[] = [];
   for (const view of pickViews(repo, options.views)) {
     const prev =
@@ -113,7 +124,7 @@ export async function materializeIncremental(
       out.push({ view: view.name, startMs, endMs, rows: 0, written: 0, skipped: 0 });
       continue;
     }
-    out.push(await materializeView(repo, store, view, startMs, endMs, options));
+    out.push(await materializeView(repo, store, view, startMs, endMs, { ...options, runId }));
   }
   return { views: out };
 }
@@ -124,7 +135,14 @@ async function materializeView(
   view: OnlineView,
   startMs: number,
   endMs: number,
-  options: { signal?: AbortSignal; onProgress?: (p: Progress) => void; batchRows?: number; shard?: Shard },
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (p: Progress) => void;
+    batchRows?: number;
+    shard?: Shard;
+    statistics?: boolean;
+    runId: string;
+  },
 ): Promise<ViewMaterialization> {
   const batchRows = options.batchRows ?? 1000;
   const shard = wholeOrShard(options.shard);
@@ -143,6 +161,9 @@ async function materializeView(
     onProgress: options.onProgress,
     ...(shard ? { shard } : {}),
   });
+  const record =
+    options.statistics !== false && repo.recordsStatistics !== false ? repo.recordStatistics?.bind(repo) : undefined;
+  const stats = record ? new FeatureStatsRecorder(view.features) : undefined;
   let pending: OnlineWriteRow[] = [];
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
@@ -157,6 +178,7 @@ async function materializeView(
     throwIfAborted(options.signal, phase);
     for (const row of toWriteRows(view, batch)) {
       if (inShard && !inShard(row.entityKey)) continue;
+      stats?.addRow(row.values);
       pending.push(row);
       if (pending.length >= batchRows) await flush();
     }
@@ -173,7 +195,28 @@ async function materializeView(
     }
     if (ends.length === shard.count) await advanceState(store, watermarkKey(view.name), Math.min(...ends));
   } else await advanceState(store, watermarkKey(view.name), endMs);
-  return { view: view.name, startMs, endMs, rows, written, skipped };
+  const file =
+    record && stats
+      ? await record({
+          view: view.name,
+          runId: options.runId,
+          kind: 'materialize',
+          rows: stats.rows,
+          ...(shard ? { shard } : {}),
+          startMs,
+          endMs,
+          features: stats.features(),
+        })
+      : undefined;
+  return {
+    view: view.name,
+    startMs,
+    endMs,
+    rows,
+    written,
+    skipped,
+    ...(file !== undefined ? { statisticsRun: options.runId } : {}),
+  };
 }
 
 /** Sets a watermark to `endMs` unless it already is at or past it. */

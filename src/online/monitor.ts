@@ -5,8 +5,8 @@
  * statistics of materialization or backfill, a training set's statistics) plugs in without this
  * layer knowing where they are stored.
  */
-import type { DriftScores } from '../stats/drift.js';
-import type { ColumnStatistics } from '../stats/statistics.js';
+import { DRIFT_METRICS, scoreOf, type DriftThresholds } from '../features/index.js';
+import type { ColumnStatistics, DriftScores } from '../stats/index.js';
 import { type FreshnessOptions, type ViewFreshness, viewFreshness } from './freshness.js';
 import type { OnlineStore } from './store.js';
 import type { OnlineRepo } from './types.js';
@@ -21,18 +21,8 @@ export interface FeatureMonitor {
   readonly referenceName?: string;
   /** Drift scores when already computed; default `current.driftFrom(reference)`. */
   readonly drift?: DriftScores;
-  /** Scores above which the feature counts as drifted (any one). Default DEFAULT_DRIFT_THRESHOLDS. */
-  readonly thresholds?: Partial<DriftThresholds>;
-}
-
-/** Drift limits per score; a feature is drifted when any score it has is above its limit. */
-export interface DriftThresholds {
-  /** Population stability index (numbers, categories, embedding norms). */
-  readonly psi: number;
-  /** 1 − cosine of the mean vectors (embeddings). */
-  readonly meanCosineShift: number;
-  /** Squared MMD of the unit vectors (embeddings). */
-  readonly mmd2: number;
+  /** Scores above which the feature counts as drifted (any one); merged over DEFAULT_DRIFT_THRESHOLDS. */
+  readonly thresholds?: DriftThresholds;
 }
 
 export interface MonitorSource {
@@ -59,16 +49,18 @@ export function storeMonitorSource(
   };
 }
 
-/** PSI 0.25 is the usual "shifted" rule of thumb; the embedding limits are this project's defaults. */
-export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi: 0.25, meanCosineShift: 0.1, mmd2: 0.1 };
+/**
+ * Limits where a view declares none: PSI 0.25 is the usual "shifted" rule of thumb; the embedding
+ * limits (1 − cosine of the mean vectors, squared MMD) are this project's defaults.
+ */
+export const DEFAULT_DRIFT_THRESHOLDS: Required<DriftThresholds> = { psi: 0.25, js: 0.1, meanShift: 0.1, mmd2: 0.1 };
 
 /** Whether any score is above its limit. */
 export function isDrifted(drift: DriftScores | undefined, thresholds: DriftThresholds): boolean {
   if (!drift) return false;
-  const over = (v: number | null | undefined, limit: number) => typeof v === 'number' && v > limit;
-  return (
-    over(drift.psi, thresholds.psi) ||
-    over(drift.meanCosineShift, thresholds.meanCosineShift) ||
-    over(drift.mmd2, thresholds.mmd2)
-  );
+  return DRIFT_METRICS.some((m) => {
+    const v = scoreOf(drift, m);
+    const limit = thresholds[m];
+    return typeof v === 'number' && limit !== undefined && v > limit;
+  });
 }

@@ -3,7 +3,7 @@
  * Structural on purpose: `FeatureRepo` satisfies it, and so does any small data source
  * with the same members (tests use one).
  */
-import type { LatestValuesOptions } from '../features/index.js';
+import type { LatestValuesOptions, StatisticsRunRecord } from '../features/index.js';
 import type { FeatureLoggingOptions } from './feature-log.js';
 import type { OnDemandView } from '../features/definitions/on-demand.js';
 
@@ -59,4 +59,12 @@ export interface OnlineRepo {
   readonly logging?: FeatureLoggingOptions;
   /** On-demand views, computed per request from request data and the other views' features. */
   readonly onDemandViews?: NamedCollection<OnDemandView>;
+  /**
+   * Optional: stores a run's per-feature statistics (FeatureRepo keeps them in its directory).
+   * Returns where it stored them, or undefined when it did not. Materialization skips statistics
+   * for a repo without it.
+   */
+  recordStatistics?(run: StatisticsRunRecord): Promise<string | undefined>;
+  /** False when `recordStatistics` would store nothing (materialization then computes none). */
+  readonly recordsStatistics?: boolean;
 }

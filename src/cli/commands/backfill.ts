@@ -25,6 +25,13 @@ export const command: Command = {
     },
     shard: SHARD_OPTIONS.shard,
     shards: SHARD_OPTIONS.shards,
+    'run-id': {
+      type: 'string',
+      value: 'ID',
+      description:
+        'statistics run id (give every shard of one run the same id so their statistics merge; default: a new id per run)',
+    },
+    'no-statistics': { type: 'boolean', description: 'record no per-feature statistics for this run' },
     json: { ...JSON_OPTION, description: 'print the result as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
   },
@@ -49,6 +56,8 @@ export const command: Command = {
         ...(start ? { start } : {}),
         ...(end ? { end } : {}),
         ...(shard ? { shard } : {}),
+        ...(str(ctx, 'run-id') !== undefined ? { runId: str(ctx, 'run-id') } : {}),
+        ...(flag(ctx, 'no-statistics') ? { statistics: false } : {}),
         signal: ctx.signal,
         onProgress: bar.onProgress,
       });

@@ -16,6 +16,13 @@ export const command: Command = {
     incremental: { type: 'boolean', description: 'start where the last materialization of each view ended' },
     views: { type: 'string', value: 'A,B', description: 'only these feature views (default: all online views)' },
     ...SHARD_OPTIONS,
+    'run-id': {
+      type: 'string',
+      value: 'ID',
+      description:
+        'statistics run id (give every shard of one run the same id so their statistics merge; default: a new id per run)',
+    },
+    'no-statistics': { type: 'boolean', description: 'record no per-feature statistics for this run' },
     ...STORE_OPTIONS,
     json: { ...JSON_OPTION, description: 'print the per-view result as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
@@ -48,6 +55,8 @@ export const command: Command = {
       const common = {
         ...(views ? { views } : {}),
         ...(shard ? { shard } : {}),
+        ...(str(ctx, 'run-id') !== undefined ? { runId: str(ctx, 'run-id') } : {}),
+        ...(flag(ctx, 'no-statistics') ? { statistics: false } : {}),
         signal: ctx.signal,
         onProgress: bar.onProgress,
       };

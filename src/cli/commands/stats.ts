@@ -4,17 +4,13 @@ import type { Command } from '../command.js';
 import { UsageError, flag, str } from '../command.js';
 import { json, table } from '../format.js';
 import { JSON_OPTION, VERSION_OPTION, openDataset } from '../open.js';
-
-function fmt(x: number | null | undefined): string {
-  if (x === null || x === undefined) return '';
-  return Number.isInteger(x) ? String(x) : x.toPrecision(6);
-}
+import { SUMMARY_HEADER, fmt, printViewStats, summaryCells, viewRepoDir } from '../view-stats.js';
 
 export const command: Command = {
   name: 'stats',
   summary:
-    'Statistics of dataset columns (count, nulls, distinct, min/max/mean/std, quantiles, top values; embeddings: norms) and, with --reference, their drift from another version or tag (PSI, Jensen–Shannon; embeddings: mean shift, MMD²).',
-  positionals: [{ name: 'uri', description: 'dataset URI' }],
+    "Statistics of dataset columns (count, nulls, distinct, min/max/mean/std, quantiles, top values; embeddings: norms) and, with --reference, their drift from another version or tag (PSI, Jensen–Shannon; embeddings: mean shift, MMD²). In a feature repository, `strata stats <view>` prints the view's latest recorded run (materialize, backfill) and, with --reference <run id>, its drift checked against the view's thresholds.",
+  positionals: [{ name: 'uri', description: 'dataset URI, or a feature view name in a feature repository' }],
   options: {
     columns: {
       type: 'string',
@@ -24,8 +20,13 @@ export const command: Command = {
     },
     reference: {
       type: 'string',
-      value: 'VERSION|TAG',
-      description: 'compare with this version number or tag of the dataset',
+      value: 'VERSION|TAG|RUN',
+      description: 'compare with this version number or tag of the dataset (views: this statistics run id)',
+    },
+    repo: {
+      type: 'string',
+      value: 'DIR',
+      description: 'feature repository holding the view (default: . when it has strata.yaml)',
     },
     json: JSON_OPTION,
     version: VERSION_OPTION,
@@ -33,8 +34,11 @@ export const command: Command = {
   examples: [
     'strata stats ./photos.strata --columns width,label',
     'strata stats ./photos.strata -c clip --reference train-2026-11',
+    'strata stats driver_hourly --repo ./feature_repo --reference 20261201T000000000Z-a1b2c3',
   ],
   async run(ctx) {
+    const repoDir = await viewRepoDir(ctx, ctx.positionals[0]);
+    if (repoDir !== undefined) return printViewStats(ctx, repoDir, ctx.positionals[0]);
     const ds = await openDataset(ctx, ctx.positionals[0], 'stats');
     const refName = str(ctx, 'reference');
     const ref =
@@ -71,23 +75,8 @@ export const command: Command = {
       }
       ctx.out(
         table(
-          ['column', 'kind', 'count', 'nulls', 'distinct', 'min', 'p50', 'max', 'mean', 'std', 'top'],
-          rows.map(({ column, summary: s }) => [
-            column,
-            s.kind,
-            String(s.count),
-            String(s.nulls),
-            fmt(s.distinct),
-            fmt(s.min),
-            fmt(s.quantiles?.['0.5']),
-            fmt(s.max),
-            fmt(s.kind === 'embedding' ? s.meanNorm : s.mean),
-            fmt(s.stddev),
-            (s.top ?? [])
-              .slice(0, 3)
-              .map((t) => `${t.value}:${t.count}`)
-              .join(' '),
-          ]),
+          ['column', ...SUMMARY_HEADER],
+          rows.map(({ column, summary: s }) => [column, ...summaryCells(s)]),
         ),
       );
       if (ref) {

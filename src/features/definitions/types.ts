@@ -20,6 +20,24 @@ export const AGG_FUNCTIONS = [
 ] as const;
 export type AggFunction = (typeof AGG_FUNCTIONS)[number];
 
+/** Drift metrics a threshold can be declared on (YAML also accepts `mean_shift`). */
+export const DRIFT_METRICS = ['psi', 'js', 'meanShift', 'mmd2'] as const;
+export type DriftMetric = (typeof DRIFT_METRICS)[number];
+
+/** Thresholds of one feature: a metric scoring above its threshold is a breach. */
+export type DriftThresholds = Readonly<Partial<Record<DriftMetric, number>>>;
+
+/** What a view's `monitoring` holds once validated. */
+export interface ViewMonitoring {
+  /** Feature name (or `*` for every other feature) → thresholds. */
+  readonly drift?: Readonly<Record<string, DriftThresholds>>;
+}
+
+/** The `monitoring` field of a view definition, as written. */
+export interface ViewMonitoringDef {
+  readonly drift?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
 export const WINDOW_KINDS = ['sliding', 'hopping', 'tumbling', 'lifetime'] as const;
 export type WindowKind = (typeof WINDOW_KINDS)[number];
 
@@ -140,6 +158,8 @@ export interface FeatureViewDef {
   readonly online?: boolean;
   readonly description?: string;
   readonly tags?: Readonly<Record<string, string>>;
+  /** Drift thresholds per feature (docs/MONITORING.md), e.g. `{ drift: { amount: { psi: 0.2 } } }`. */
+  readonly monitoring?: ViewMonitoringDef;
 }
 
 export interface FeatureServiceDef {
@@ -242,6 +262,8 @@ export interface FeatureView {
   readonly tileMs?: number;
   readonly online: boolean;
   readonly description?: string;
+  /** Validated drift thresholds (see src/features/monitoring/thresholds.ts). */
+  readonly monitoring?: ViewMonitoring;
 }
 
 export interface FeatureService {

@@ -2,6 +2,7 @@
 import { categoryOf, isNumericDtype } from './dtypes.js';
 import { formatDuration, gcd, parseDuration } from './duration.js';
 import { ExprError, exprCalls, exprColumns, parseExpr } from './expr.js';
+import { validateMonitoring } from '../monitoring/thresholds.js';
 import { checkFields, checkName, didYouMean, isList, type Issues } from './issues.js';
 import {
   AGG_FUNCTIONS,
@@ -29,6 +30,7 @@ const VIEW_FIELDS = [
   'online',
   'description',
   'tags',
+  'monitoring',
 ];
 const AGG_FIELDS = ['column', 'function', 'window', 'hop', 'windowKind', 'where', 'name', 'n', 'exactLimit'];
 const NICE_TILES = [86_400_000, 3_600_000, 600_000, 300_000, 60_000, 10_000, 1000, 100, 10, 1];
@@ -476,9 +478,17 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
       }
       void i;
     });
-    if (!ok) return undefined;
+    const monitoring = validateMonitoring(
+      issues,
+      def,
+      obj,
+      def.monitoring,
+      aggs.map((a) => a.name),
+    );
+    if (!ok || (def.monitoring !== undefined && !monitoring)) return undefined;
     return {
       ...base,
+      ...(monitoring ? { monitoring } : {}),
       kind: 'aggregation',
       features: aggs.map((a) => ({ name: a.name, dtype: a.dtype })),
       columns: [],
@@ -552,6 +562,13 @@ export function validateView(ctx: Ctx, def: FeatureViewDef, taken: Set<string>):
     features.push({ name: spec.name, dtype: dtype ?? 'float64' });
     cols.push(col);
   });
-  if (!ok) return undefined;
-  return { ...base, kind: 'plain', features, columns: cols, aggregations: [] };
+  const monitoring = validateMonitoring(
+    issues,
+    def,
+    obj,
+    def.monitoring,
+    features.map((f) => f.name),
+  );
+  if (!ok || (def.monitoring !== undefined && !monitoring)) return undefined;
+  return { ...base, ...(monitoring ? { monitoring } : {}), kind: 'plain', features, columns: cols, aggregations: [] };
 }

@@ -22,7 +22,7 @@ import type { OnDemandViewDef } from './on-demand.js';
 export const REPO_FILE = 'strata.yaml';
 
 /** Keys whose children are user names (columns, tags), never renamed. */
-const VERBATIM = new Set(['schema', 'tags', 'options', 'requestSchema']);
+const VERBATIM = new Set(['schema', 'tags', 'options', 'requestSchema', 'drift']);
 
 const SECTIONS: Record<string, keyof Definitions> = {
   entities: 'entities',

@@ -32,6 +32,12 @@ export interface HistoricalOptions extends LongOptions, MemoryOptions {
   readonly fullFeatureNames?: boolean;
   /** Entity rows' time column. Default `event_timestamp`. */
   readonly timestampColumn?: string;
+  /**
+   * Record the training set's per-feature statistics as a `training` run of each view, under this
+   * id (repos with a directory; see `repo.statistics`), e.g. as the reference for `repo.drift`.
+   * Default: none recorded.
+   */
+  readonly statisticsRunId?: string;
 }
 
 export interface ResolvedRequest {

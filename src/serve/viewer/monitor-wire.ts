@@ -44,7 +44,7 @@ export interface MonitorFeature {
     readonly mmd2?: number | null;
   } | null;
   /** Limits per score (see src/online/monitor.ts). */
-  readonly thresholds: { readonly psi: number; readonly meanCosineShift: number; readonly mmd2: number };
+  readonly thresholds: { readonly psi: number; readonly js: number; readonly meanShift: number; readonly mmd2: number };
   /** Any score above its limit. */
   readonly drifted: boolean;
 }

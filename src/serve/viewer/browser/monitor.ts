@@ -148,9 +148,10 @@ function featureCard(f: MonitorFeature): HTMLElement {
   const parts = [`n ${f.count}`];
   if (f.referenceCount !== null) parts.push(`ref ${f.referenceName ?? ''} n ${f.referenceCount}`.replace('  ', ' '));
   if (d?.psi !== null && d?.psi !== undefined) parts.push(`PSI ${d.psi.toFixed(3)} (limit ${f.thresholds.psi})`);
-  if (d?.jsDivergence !== null && d?.jsDivergence !== undefined) parts.push(`JS ${d.jsDivergence.toFixed(3)}`);
+  if (d?.jsDivergence !== null && d?.jsDivergence !== undefined)
+    parts.push(`JS ${d.jsDivergence.toFixed(3)} (limit ${f.thresholds.js})`);
   if (d?.meanCosineShift !== null && d?.meanCosineShift !== undefined)
-    parts.push(`mean shift ${d.meanCosineShift.toFixed(3)} (limit ${f.thresholds.meanCosineShift})`);
+    parts.push(`mean shift ${d.meanCosineShift.toFixed(3)} (limit ${f.thresholds.meanShift})`);
   if (d?.mmd2 !== null && d?.mmd2 !== undefined) parts.push(`MMD² ${d.mmd2.toFixed(3)} (limit ${f.thresholds.mmd2})`);
   card.append(el('div', 'scores', parts.join(' · ')));
   return card;

@@ -13,106 +13,20 @@
  * its first batch, and is ~100x slower), each reading it whole as batches that are discarded.
  *   parquet_read_duckdb_rows_s, parquet_read_parquetjs_rows_s   rows/s
  */
-import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import * as A from 'apache-arrow';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetSourceBatches, type ParquetReaderName } from '../src/features/sources/index.js';
+import { writeEventFiles } from '../datasets/events.js';
+import { runBackfillChild, type BackfillChildOut } from './backfill-child-process.js';
 
 const N = Number(process.env.STRATA_BENCH_EVENTS ?? 30_000_000);
 const E = 100_000;
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
 const BATCH = 1 << 20;
 /** Formats to backfill (env STRATA_BENCH_FORMATS, e.g. `csv,arrow`); the DuckDB ratio needs parquet. */
 const FORMATS = (process.env.STRATA_BENCH_FORMATS ?? 'csv,arrow,parquet').split(',') as ('csv' | 'arrow' | 'parquet')[];
-
-interface ChildOut {
-  events: number;
-  tiles: number;
-  count: number;
-  sum: number;
-  seconds: number;
-  partitions: number;
-  maxRssBytes: number;
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Writes the events as CSV and as an Arrow IPC stream, a batch at a time. */
-async function writeEvents(csvFile: string, arrowFile: string): Promise<void> {
-  const r = rng(2121);
-  const csv = createWriteStream(csvFile);
-  const arrowOut = createWriteStream(arrowFile);
-  const writer = new A.RecordBatchStreamWriter();
-  const ipc = writer.toNodeStream();
-  ipc.pipe(arrowOut);
-  const put = async (out: NodeJS.WritableStream, chunk: string | Uint8Array) => {
-    if (!out.write(chunk)) await new Promise<void>((res) => out.once('drain', () => res()));
-  };
-  await put(csv, 'entity_id,event_timestamp,value\n');
-  for (let at = 0; at < N; at += BATCH) {
-    const n = Math.min(BATCH, N - at);
-    const ent = new Int32Array(n);
-    const ts = new BigInt64Array(n);
-    const val = new Float64Array(n);
-    let text = '';
-    for (let i = 0; i < n; i++) {
-      ent[i] = Math.floor(r() * E);
-      const ms = T0 + Math.floor(r() * 30 * DAY);
-      ts[i] = BigInt(ms);
-      val[i] = Math.round(r() * 100_000) / 100;
-      text += `${ent[i]},${new Date(ms).toISOString()},${val[i]}\n`;
-      if (text.length > 1 << 20) {
-        await put(csv, text);
-        text = '';
-      }
-    }
-    await put(csv, text);
-    writer.write(
-      new A.Table({
-        entity_id: A.makeVector(ent),
-        event_timestamp: A.makeVector(A.makeData({ type: new A.TimestampMillisecond(), length: n, data: ts })),
-        value: A.makeVector(val),
-      }).batches[0],
-    );
-    await new Promise((res) => setImmediate(res));
-  }
-  writer.finish();
-  csv.end();
-  await Promise.all([finished(csv), finished(arrowOut)]);
-}
-
-async function child(kind: string, file: string): Promise<ChildOut> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(import.meta.dirname, 'backfill-child.ts'),
-      kind,
-      file,
-      process.env.STRATA_BENCH_MEMORY_LIMIT_BYTES ?? 'default',
-    ],
-    { maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildOut;
-}
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -134,7 +48,7 @@ export async function runBackfill30m(log: (s: string) => void): Promise<Record<s
       parquet: path.join(dir, 'events.parquet'),
     };
     let t = performance.now();
-    await writeEvents(files.csv, files.arrow);
+    await writeEventFiles({ events: N, entities: E, seed: 42, batchRows: BATCH, arrow: files.arrow, csv: files.csv });
     const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
     const con = await inst.connect();
     await con.run(
@@ -145,9 +59,9 @@ export async function runBackfill30m(log: (s: string) => void): Promise<Record<s
     log(
       `backfill larger than memory: ${N.toLocaleString()} events, ${E.toLocaleString()} entities; files (MB) csv ${sizes[0].toFixed(0)}, arrow ${sizes[1].toFixed(0)}, parquet ${sizes[2].toFixed(0)}; generated in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
-    const out: Record<string, ChildOut> = {};
+    const out: Record<string, BackfillChildOut> = {};
     for (const kind of FORMATS) {
-      out[kind] = await child(kind, files[kind]);
+      out[kind] = await runBackfillChild(kind, files[kind], process.env.STRATA_BENCH_MEMORY_LIMIT_BYTES ?? 'default');
       const o = out[kind];
       log(
         `  ${kind.padEnd(8)} ${o.seconds.toFixed(1)} s, peak RSS ${(o.maxRssBytes / 2 ** 20).toFixed(0)} MB, ${o.partitions} partitions, ${o.tiles.toLocaleString()} tiles`,

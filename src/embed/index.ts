@@ -21,6 +21,7 @@ export {
   type RawImage,
 } from './preprocess.js';
 export { embed, type EmbedOptions, type EmbedSummary } from './job.js';
+export { closeInferenceCache } from './inference-cache.js';
 export { EXECUTION_PROVIDERS, type ExecutionProviderName } from './providers.js';
 export {
   TEXT_POOLINGS,

@@ -14,7 +14,8 @@ import { RateMeter, type EmbeddedSample } from './pipeline.js';
 import { shardLabel, type Shard } from '../shard.js';
 import { l2normalize, pool } from './video.js';
 import { UNREADABLE_STAMP, stampColumnName } from '../dataset/derived/row-lineage.js';
-import { addStampColumn, datasetStamps } from '../dataset/derived/for-jobs.js';
+import { addJobColumn, addStampColumn, datasetStamps, stagedNewColumns } from '../dataset/derived/for-jobs.js';
+import type { ColumnSpecInput } from '../dataset/schema.js';
 
 /** Where an embedding job writes: the column, its lineage, and the rows already there. */
 export interface OutputPlan {
@@ -46,8 +47,11 @@ export async function planOutput(
   options: EmbedOptions,
   model: { readonly uri: string; readonly inputDims: readonly number[]; readonly dim: number },
   shard?: Shard,
+  staged?: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
 ): Promise<OutputPlan> {
-  const known = (name: string) => (ds.hasColumn(name) ? ds.columnMeta(name) : undefined);
+  const published = (name: string) => (ds.hasColumn(name) ? ds.columnMeta(name) : undefined);
+  // a staged job's sibling shards may have staged the column already (not committed): same check
+  const known = (name: string) => published(name) ?? staged?.get(name);
   const choice = chooseOutput(
     options.output ?? 'embedding',
     identity,
@@ -59,18 +63,19 @@ export async function planOutput(
   const timestampsColumn = identity.pooling === 'none' ? `${column}_timestamps` : undefined;
   const rowLineage = stampColumnName(column);
   const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn, rowLineage });
-  const rows = await planRows(ds, choice.existing ? column : undefined, shard);
+  const isPublished = choice.existing !== undefined && published(column) !== undefined;
+  const rows = await planRows(ds, isPublished ? column : undefined, shard);
   const total = rows.todo.reduce((n, [a, b]) => n + b - a, 0);
   // a shard reads only its own fragments' files (planRows); storedLength would walk every fragment
   // up to the first one the column does not cover, most of them other shards'
-  const storedLength = choice.existing && !shard ? await ds.storedLength(column) : 0;
+  const storedLength = isPublished && !shard ? await ds.storedLength(column) : 0;
   const resumedFrom = shard ? rows.rows - total : storedLength;
   // rows past the job's last write that it did not write (append() given a value for this column,
   // which pads it with null; or an earlier Strata's null padding): a job only fills rows without a
   // value, so they stay as they are (reported, not silently skipped). Rows appended without a value
   // leave the column short. Sharded runs do not record rowsWritten (see EmbeddingLineage.sharded).
   const unembedded =
-    choice.existing && !choice.existing.sharded && !shard
+    isPublished && !choice.existing.sharded && !shard
       ? Math.max(0, storedLength - (choice.existing.rowsWritten ?? storedLength))
       : 0;
   if (unembedded > 0) {
@@ -82,7 +87,7 @@ export async function planOutput(
   }
   return {
     column,
-    existing: choice.existing !== undefined,
+    existing: isPublished,
     lineage,
     resumedFrom,
     total,
@@ -151,7 +156,12 @@ export class OutputWriter {
     this.lineage = plan.lineage;
     this.committedRows = this.written = plan.resumedFrom;
     this.meter = new RateMeter(plan.total);
-    if (!plan.existing) addOutputColumns(ds, plan, dim, this.lineage);
+    if (!plan.existing) addOutputColumns(ds, plan, dim, this.lineage, options.jobId);
+    else if (options.jobId !== undefined && !this.lineage.sharded) {
+      // a staged job marks the lineage `sharded` with its outputs (published by commitJob)
+      this.lineage = { ...this.lineage, sharded: true };
+      ds.setColumnMeta(plan.column, { lineage: this.lineage });
+    }
   }
 
   /**
@@ -270,6 +280,7 @@ export class OutputWriter {
     const ranges = this.pendingRanges.length ? rangesText(this.pendingRanges) : 'rows 0..0';
     const message = `embed ${this.identity.sourceColumn} → ${this.plan.column}${shard ? ` (shard ${shardLabel(shard)})` : ''}: ${ranges}`;
     if (jobId !== undefined && shard) {
+      if (!this.plan.existing) await this.adoptStagedLineage(jobId);
       this.staged = await this.ds.stage(message, { jobId, shard, signal: this.options.signal });
       this.pendingRanges = [];
       return;
@@ -278,6 +289,20 @@ export class OutputWriter {
     this.pendingRanges = [];
     this.committedRows = this.plan.shard ? this.plan.resumedFrom + this.processed : this.written;
     this.lastCommitMs = performance.now();
+  }
+
+  /**
+   * A staged job's new column: a sibling shard that staged it meanwhile must have this job's
+   * lineage (else CONFLICT naming both models, nothing staged), and this shard records the very
+   * same lineage object, so that commitJob merges the shards' additions into one column.
+   */
+  private async adoptStagedLineage(jobId: string): Promise<void> {
+    const meta = (await stagedNewColumns(this.ds, jobId, this.options.signal)).get(this.plan.column);
+    if (!meta) return;
+    chooseOutput(this.plan.column, this.identity, () => meta, 'error', this.ds.uri);
+    if (JSON.stringify(meta.lineage) === JSON.stringify(this.lineage)) return;
+    this.lineage = meta.lineage as EmbeddingLineage;
+    this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
   }
 
   /** The summary after the last commit. */
@@ -307,12 +332,21 @@ export class OutputWriter {
  * Adds the output column (and the frame timestamps column) with its lineage, and its per-row
  * lineage (stamp) column, in the pending transaction.
  */
-export function addOutputColumns(ds: Dataset, plan: OutputPlan, dim: number, lineage: EmbeddingLineage): void {
+export function addOutputColumns(
+  ds: Dataset,
+  plan: OutputPlan,
+  dim: number,
+  lineage: EmbeddingLineage,
+  jobId?: string,
+): void {
+  // a staged job's shards add the columns under the job's ids for them (see addJobColumn)
+  const add = (name: string, spec: ColumnSpecInput) =>
+    jobId === undefined ? ds.addColumn(name, spec) : addJobColumn(ds, name, spec, jobId);
   if (plan.timestampsColumn) {
-    ds.addColumn(plan.column, { htype: 'generic', dtype: 'float32', shape: [-1, dim] });
-    ds.addColumn(plan.timestampsColumn, { htype: 'generic', dtype: 'float64', shape: [-1] });
-  } else ds.addColumn(plan.column, { htype: 'embedding', dim });
-  if (lineage.rowLineage) addStampColumn(ds, plan.column, [lineage.sourceColumn]);
+    add(plan.column, { htype: 'generic', dtype: 'float32', shape: [-1, dim] });
+    add(plan.timestampsColumn, { htype: 'generic', dtype: 'float64', shape: [-1] });
+  } else add(plan.column, { htype: 'embedding', dim });
+  if (lineage.rowLineage) addStampColumn(ds, plan.column, [lineage.sourceColumn], jobId);
   ds.setColumnMeta(plan.column, { lineage });
 }
 

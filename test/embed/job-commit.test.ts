@@ -48,9 +48,10 @@ function embedChild(
   uri: string,
   shard: string,
   jobId?: string,
-  options: { delayMs?: number; onLine?: (line: string, kill: () => void) => void } = {},
+  options: { delayMs?: number; model?: TinyModel; onLine?: (line: string, kill: () => void) => void } = {},
 ): Promise<Run> {
-  const args = ['embed', uri, JSON.stringify(b.options), model.path, model.sha256, shard, String(options.delayMs ?? 0)];
+  const m = options.model ?? model;
+  const args = ['embed', uri, JSON.stringify(b.options), m.path, m.sha256, shard, String(options.delayMs ?? 0)];
   const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args, ...(jobId ? [jobId] : [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -126,9 +127,12 @@ describe('two-phase job commit of sharded embed()', () => {
       expect(r.result!.summary.staged).toBe('staged');
       expect(r.result!.summary.processed).toBe(12);
     }
-    // nothing staged is visible: the column (created by the shards' lineage commit) is still empty
+    // nothing staged is visible, not even the column: its lineage is staged with the shards' outputs
     const before = await latestVersion(s3, uri);
-    expect((await vectors(s3, uri)).every((v) => v.length === 0)).toBe(true);
+    expect(before).toBe(9);
+    const peek = await Dataset.open(uri, s3.options);
+    expect(peek.hasColumn('embedding')).toBe(false);
+    await peek.close();
     // inside the retention window, vacuum keeps the staged objects
     const ds = await Dataset.open(uri, s3.options);
     await ds.vacuum();
@@ -145,7 +149,27 @@ describe('two-phase job commit of sharded embed()', () => {
     const got = await vectors(s3, uri);
     expect(got.every((v) => v.length === 32)).toBe(true);
     expect(got.every((v, i) => v.equals(want[i]))).toBe(true);
+    const published = await Dataset.open(uri, s3.options);
+    expect(published.columnMeta('embedding').lineage).toMatchObject({ sharded: true, model: { sha256: model.sha256 } });
+    await published.close();
   }, 120_000);
+
+  it('a shard of the job with another model stops with CONFLICT naming both models; the job publishes one model', async () => {
+    const uri = local.uri();
+    await fragmented(local, uri, 16, 4);
+    expect((await embedChild(local, uri, '0/2', 'mixed')).result!.summary.staged).toBe('staged');
+    const other = await tinyModel(dir, 'other', { seed: 6, inputSize: 32, dim: 8 });
+    const r = await embedChild(local, uri, '1/2', 'mixed', { model: other });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('CONFLICT');
+    expect(r.stderr).toContain(other.sha256);
+    expect(r.stderr).toContain(model.sha256);
+    expect(await jobKeys(local, uri)).toEqual(['_jobs/mixed/0-of-2.json']);
+    const ds = await Dataset.open(uri);
+    await ds.commitJob('mixed', { allowPartial: true });
+    expect(ds.columnMeta('embedding').lineage).toMatchObject({ model: { sha256: model.sha256 } });
+    await ds.close();
+  }, 90_000);
 
   it('a missing shard is named; a killed shard re-run stages once; `strata job commit` publishes; vacuum then removes the leftovers', async () => {
     const uri = local.uri();
@@ -202,7 +226,7 @@ describe('two-phase job commit of sharded embed()', () => {
     expect(swept.chunksDeleted).toBeGreaterThan(0);
     expect(await jobKeys(local, uri)).toEqual([]);
     await expect(ds.commitJob('abandoned', { allowPartial: true })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(ds.hasColumn('embedding')).toBe(false);
     await ds.close();
-    expect((await vectors(local, uri)).every((v) => v.length === 0)).toBe(true);
   }, 90_000);
 });

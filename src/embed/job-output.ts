@@ -9,12 +9,26 @@ import {
   type EmbeddingLineage,
   type LineageIdentity,
 } from './lineage.js';
-import { planRows, rangesText, shardFailuresKey, withShardFailures, type RowRange } from './job-shard.js';
+import {
+  planRows,
+  rangesText,
+  shardFailuresKey,
+  withShardFailures,
+  type RowRange,
+  type ShardFailures,
+} from './job-shard.js';
 import { RateMeter, type EmbeddedSample } from './pipeline.js';
 import { shardLabel, type Shard } from '../shard.js';
 import { l2normalize, pool } from './video.js';
 import { UNREADABLE_STAMP, stampColumnName } from '../dataset/derived/row-lineage.js';
-import { addJobColumn, addStampColumn, datasetStamps, stagedNewColumns } from '../dataset/derived/for-jobs.js';
+import {
+  addJobColumn,
+  addStampColumn,
+  datasetStamps,
+  stagedNewColumns,
+  stagePart,
+  type StagedProgress,
+} from '../dataset/derived/for-jobs.js';
 import type { ColumnSpecInput } from '../dataset/schema.js';
 
 /** Where an embedding job writes: the column, its lineage, and the rows already there. */
@@ -35,6 +49,8 @@ export interface OutputPlan {
   readonly unembedded: number;
   /** Per-frame video vectors: the frame timestamps column. */
   readonly timestampsColumn?: string;
+  /** A staged job's shard: what a killed run of it staged in parts. */
+  readonly resume?: StagedProgress;
 }
 
 /**
@@ -48,6 +64,7 @@ export async function planOutput(
   model: { readonly uri: string; readonly inputDims: readonly number[]; readonly dim: number },
   shard?: Shard,
   staged?: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
+  progress?: (column: string) => Promise<StagedProgress>,
 ): Promise<OutputPlan> {
   const published = (name: string) => (ds.hasColumn(name) ? ds.columnMeta(name) : undefined);
   // a staged job's sibling shards may have staged the column already (not committed): same check
@@ -64,7 +81,9 @@ export async function planOutput(
   const rowLineage = stampColumnName(column);
   const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn, rowLineage });
   const isPublished = choice.existing !== undefined && published(column) !== undefined;
-  const rows = await planRows(ds, isPublished ? column : undefined, shard);
+  // a staged job's shard resumes from the parts a killed run of it staged
+  const resume = progress ? await progress(column) : undefined;
+  const rows = await planRows(ds, isPublished ? column : undefined, shard, resume?.covered);
   const total = rows.todo.reduce((n, [a, b]) => n + b - a, 0);
   // a shard reads only its own fragments' files (planRows); storedLength would walk every fragment
   // up to the first one the column does not cover, most of them other shards'
@@ -95,6 +114,7 @@ export async function planOutput(
     shard,
     unembedded,
     timestampsColumn,
+    ...(resume ? { resume } : {}),
   };
 }
 
@@ -130,6 +150,10 @@ export class OutputWriter {
   empty = 0;
   private pendingFailures: EmbedFailure[] = [];
   private lineage: EmbeddingLineage;
+  /** A shard's failures so far (recorded under its own column metadata key). */
+  private shardFailures: ShardFailures | undefined;
+  /** A staged job's shard: the number of its next part. */
+  private part: number;
   private batches = 0;
   private commits = 0;
   private lastCommitMs = performance.now();
@@ -156,12 +180,25 @@ export class OutputWriter {
     this.lineage = plan.lineage;
     this.committedRows = this.written = plan.resumedFrom;
     this.meter = new RateMeter(plan.total);
-    if (!plan.existing) addOutputColumns(ds, plan, dim, this.lineage, options.jobId);
+    this.part = plan.resume?.nextPart ?? 0;
+    if (plan.shard) {
+      const key = shardFailuresKey(plan.shard);
+      const meta = plan.existing ? ds.columnMeta(plan.column) : plan.resume?.columnMeta;
+      this.shardFailures = meta?.[key] as ShardFailures | undefined;
+    }
+    this.prepareChanges();
+  }
+
+  /** Starts the pending changes: the new column (or a staged job's `sharded` mark), the shard's failures. */
+  private prepareChanges(): void {
+    const { ds, plan, options } = this;
+    if (!plan.existing) addOutputColumns(ds, plan, this.dim, this.lineage, options.jobId);
     else if (options.jobId !== undefined && !this.lineage.sharded) {
       // a staged job marks the lineage `sharded` with its outputs (published by commitJob)
-      this.lineage = { ...this.lineage, sharded: true };
-      ds.setColumnMeta(plan.column, { lineage: this.lineage });
+      ds.setColumnMeta(plan.column, { lineage: { ...this.lineage, sharded: true } });
     }
+    if (plan.shard && this.shardFailures && options.jobId !== undefined)
+      ds.setColumnMeta(plan.column, { [shardFailuresKey(plan.shard)]: this.shardFailures });
   }
 
   /**
@@ -248,8 +285,10 @@ export class OutputWriter {
       this.cadence.everyBatches !== undefined
         ? this.batches % this.cadence.everyBatches === 0
         : performance.now() - this.lastCommitMs >= this.cadence.intervalMs;
-    // a staged job (options.jobId) publishes nothing: its shard stages everything once, at the end
+    // a staged job (options.jobId) publishes nothing: its shard stages parts (a killed run resumes
+    // from them), and at the end its entry with every part
     if (due && this.options.jobId === undefined) await this.commit();
+    else if (due && this.plan.shard) await this.stagePart(this.options.jobId!, this.plan.shard);
     this.options.onProgress?.(
       this.meter.add(samples.length, { committedRows: this.committedRows, skipped: this.failures.length }),
     );
@@ -266,12 +305,7 @@ export class OutputWriter {
     const shard = this.plan.shard;
     if (shard) {
       // the lineage is shared by every shard and stays as recorded; failures go under this shard's own key
-      if (this.pendingFailures.length > 0) {
-        const key = shardFailuresKey(shard);
-        this.ds.setColumnMeta(this.plan.column, {
-          [key]: withShardFailures(this.ds.columnMeta(this.plan.column)[key], this.pendingFailures),
-        });
-      }
+      this.recordShardFailures(shard);
     } else {
       this.lineage = withFailures(this.lineage, this.pendingFailures, this.written);
       this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
@@ -289,6 +323,25 @@ export class OutputWriter {
     this.pendingRanges = [];
     this.committedRows = this.plan.shard ? this.plan.resumedFrom + this.processed : this.written;
     this.lastCommitMs = performance.now();
+  }
+
+  private recordShardFailures(shard: Shard): void {
+    if (this.pendingFailures.length === 0) return;
+    this.shardFailures = withShardFailures(this.shardFailures, this.pendingFailures);
+    this.ds.setColumnMeta(this.plan.column, { [shardFailuresKey(shard)]: this.shardFailures });
+    this.pendingFailures = [];
+  }
+
+  /** Stages the rows written since the last part as the shard's next part, then goes on. */
+  private async stagePart(jobId: string, shard: Shard): Promise<void> {
+    if (this.pendingRanges.length === 0) return;
+    this.recordShardFailures(shard);
+    const message = `embed ${this.identity.sourceColumn} → ${this.plan.column} (shard ${shardLabel(shard)}, part ${this.part}): ${rangesText(this.pendingRanges)}`;
+    await stagePart(this.ds, message, jobId, shard, this.part++, this.options.signal);
+    this.pendingRanges = [];
+    this.committedRows = this.plan.resumedFrom + this.processed;
+    this.lastCommitMs = performance.now();
+    this.prepareChanges();
   }
 
   /**

@@ -177,6 +177,7 @@ export { ingest, INGEST_LAYOUTS, type IngestOptions, type IngestSummary, type In
 // embeddings and vector search
 export {
   embed,
+  closeInferenceCache,
   EmbeddingModel,
   TextModel,
   CHANNEL_ORDERS,

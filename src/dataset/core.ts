@@ -375,6 +375,7 @@ export class DatasetCore {
     jobId: string,
     shard: { readonly index: number; readonly count: number },
     signal?: AbortSignal,
+    part?: number,
   ): Promise<'staged' | 'exists'> {
     this.assertOpen();
     this.assertWriter();
@@ -397,6 +398,7 @@ export class DatasetCore {
         columnsWithData: staged.columnsWithData,
       },
       signal,
+      part,
     );
   }
 

@@ -1296,7 +1296,7 @@ export class Dataset<out R extends Row = Row> implements DatasetReader {
 }
 
 /** The stored columns for one declared column: the column itself plus, for media, its info column. */
-function columnsFor(name: string, input: ColumnSpecInput): NewColumn[] {
+export function columnsFor(name: string, input: ColumnSpecInput): NewColumn[] {
   const spec = normalizeSpec(name, input);
   const codec = codecFor(spec.htype, name);
   const main = { name, ...codec.column(name, spec) };

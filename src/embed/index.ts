@@ -22,6 +22,7 @@ export {
 } from './preprocess.js';
 export { embed, type EmbedOptions, type EmbedSummary } from './job.js';
 export { embeddingStatistics } from './job-stats.js';
+export { closeInferenceCache } from './inference-cache.js';
 export { EXECUTION_PROVIDERS, type ExecutionProviderName } from './providers.js';
 export {
   TEXT_POOLINGS,

@@ -127,6 +127,11 @@ export class WorkerModel {
     return r.data;
   }
 
+  /** Whether the worker thread has died (every run would fail). */
+  get failed(): boolean {
+    return this.worker.failed;
+  }
+
   /** Idempotent. */
   async close(): Promise<void> {
     await this.worker.close();
@@ -169,6 +174,11 @@ export class WorkerPool {
     } finally {
       this.queued[at]--;
     }
+  }
+
+  /** Whether any of its workers has died. */
+  get failed(): boolean {
+    return this.workers.some((w) => w.failed);
   }
 
   /** Idempotent. */

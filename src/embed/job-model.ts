@@ -58,6 +58,17 @@ export async function readModelBytes(uri: string, options: LoadModelOptions = {}
   }
 }
 
+/** The bytes of a model path, URI or bytes, and the string recorded as its origin. */
+export async function modelFileBytes(
+  source: string | Uint8Array,
+  options: LoadModelOptions = {},
+): Promise<{ readonly bytes: Uint8Array; readonly uri: string }> {
+  if (source instanceof Uint8Array) return { bytes: source, uri: 'bytes' };
+  if (source.startsWith('file://'))
+    return { bytes: await readModelFile((parseUri(source) as { path: string }).path), uri: source };
+  return { bytes: isUri(source) ? await readModelBytes(source, options) : await readModelFile(source), uri: source };
+}
+
 /** An image model (one float32 input), see EmbeddingModel. */
 export function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   return loadWith(source, options, (src, sha256, uri) =>
@@ -102,16 +113,10 @@ async function loadWith<M extends { readonly sha256: string | undefined; close()
   let model: M;
   let uri: string;
   let bytes: Uint8Array | undefined;
-  if (typeof source === 'string') {
+  if (typeof source === 'string' || source instanceof Uint8Array) {
     // the file is read once: its bytes give the session, the sha256 and the inference workers
-    if (source.startsWith('file://')) bytes = await readModelFile((parseUri(source) as { path: string }).path);
-    else bytes = isUri(source) ? await readModelBytes(source, options) : await readModelFile(source);
-    uri = source;
+    ({ bytes, uri } = await modelFileBytes(source, options));
     model = await load(bytes, undefined, uri);
-  } else if (source instanceof Uint8Array) {
-    bytes = source;
-    uri = 'bytes';
-    model = await load(source, undefined, uri);
   } else {
     if (!options.modelSha256 || !/^[0-9a-f]{64}$/.test(options.modelSha256)) {
       throw new StrataError(

@@ -77,6 +77,13 @@ export interface EmbedOptions {
    * sessions keep the cores busy while decoders run beside them; each holds a copy of the model.
    */
   readonly inferenceWorkers?: number;
+  /**
+   * How long the inference workers (threads and their ONNX Runtime sessions) stay up after the job,
+   * for the next embed job in this process with the same model and settings (the next shard, the
+   * next queued task), which then starts inferring at once. Default 10 000; 0 closes them with the
+   * job. Idle workers never keep the process alive; `closeInferenceCache()` closes them now.
+   */
+  readonly sessionIdleMs?: number;
   /** Samples decoded at the same time. Default: max(2, cores). */
   readonly decodeConcurrency?: number;
   /**

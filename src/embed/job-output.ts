@@ -9,12 +9,27 @@ import {
   type EmbeddingLineage,
   type LineageIdentity,
 } from './lineage.js';
-import { planRows, rangesText, shardFailuresKey, withShardFailures, type RowRange } from './job-shard.js';
+import {
+  planRows,
+  rangesText,
+  shardFailuresKey,
+  withShardFailures,
+  type RowRange,
+  type ShardFailures,
+} from './job-shard.js';
 import { RateMeter, type EmbeddedSample } from './pipeline.js';
 import { shardLabel, type Shard } from '../shard.js';
 import { l2normalize, pool } from './video.js';
 import { UNREADABLE_STAMP, stampColumnName } from '../dataset/derived/row-lineage.js';
-import { addStampColumn, datasetStamps } from '../dataset/derived/for-jobs.js';
+import {
+  addJobColumn,
+  addStampColumn,
+  datasetStamps,
+  stagedNewColumns,
+  stagePart,
+  type StagedProgress,
+} from '../dataset/derived/for-jobs.js';
+import type { ColumnSpecInput } from '../dataset/schema.js';
 import { ColumnStatistics } from '../stats/statistics.js';
 import { stageStatistics } from './job-stats.js';
 
@@ -36,6 +51,8 @@ export interface OutputPlan {
   readonly unembedded: number;
   /** Per-frame video vectors: the frame timestamps column. */
   readonly timestampsColumn?: string;
+  /** A staged job's shard: what a killed run of it staged in parts. */
+  readonly resume?: StagedProgress;
 }
 
 /**
@@ -48,8 +65,12 @@ export async function planOutput(
   options: EmbedOptions,
   model: { readonly uri: string; readonly inputDims: readonly number[]; readonly dim: number },
   shard?: Shard,
+  staged?: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
+  progress?: (column: string) => Promise<StagedProgress>,
 ): Promise<OutputPlan> {
-  const known = (name: string) => (ds.hasColumn(name) ? ds.columnMeta(name) : undefined);
+  const published = (name: string) => (ds.hasColumn(name) ? ds.columnMeta(name) : undefined);
+  // a staged job's sibling shards may have staged the column already (not committed): same check
+  const known = (name: string) => published(name) ?? staged?.get(name);
   const choice = chooseOutput(
     options.output ?? 'embedding',
     identity,
@@ -61,18 +82,21 @@ export async function planOutput(
   const timestampsColumn = identity.pooling === 'none' ? `${column}_timestamps` : undefined;
   const rowLineage = stampColumnName(column);
   const lineage = choice.existing ?? newLineage(identity, { ...model, timestampsColumn, rowLineage });
-  const rows = await planRows(ds, choice.existing ? column : undefined, shard);
+  const isPublished = choice.existing !== undefined && published(column) !== undefined;
+  // a staged job's shard resumes from the parts a killed run of it staged
+  const resume = progress ? await progress(column) : undefined;
+  const rows = await planRows(ds, isPublished ? column : undefined, shard, resume?.covered);
   const total = rows.todo.reduce((n, [a, b]) => n + b - a, 0);
   // a shard reads only its own fragments' files (planRows); storedLength would walk every fragment
   // up to the first one the column does not cover, most of them other shards'
-  const storedLength = choice.existing && !shard ? await ds.storedLength(column) : 0;
+  const storedLength = isPublished && !shard ? await ds.storedLength(column) : 0;
   const resumedFrom = shard ? rows.rows - total : storedLength;
   // rows past the job's last write that it did not write (append() given a value for this column,
   // which pads it with null; or an earlier Strata's null padding): a job only fills rows without a
   // value, so they stay as they are (reported, not silently skipped). Rows appended without a value
   // leave the column short. Sharded runs do not record rowsWritten (see EmbeddingLineage.sharded).
   const unembedded =
-    choice.existing && !choice.existing.sharded && !shard
+    isPublished && !choice.existing.sharded && !shard
       ? Math.max(0, storedLength - (choice.existing.rowsWritten ?? storedLength))
       : 0;
   if (unembedded > 0) {
@@ -84,7 +108,7 @@ export async function planOutput(
   }
   return {
     column,
-    existing: choice.existing !== undefined,
+    existing: isPublished,
     lineage,
     resumedFrom,
     total,
@@ -92,6 +116,7 @@ export async function planOutput(
     shard,
     unembedded,
     timestampsColumn,
+    ...(resume ? { resume } : {}),
   };
 }
 
@@ -127,6 +152,10 @@ export class OutputWriter {
   empty = 0;
   private pendingFailures: EmbedFailure[] = [];
   private lineage: EmbeddingLineage;
+  /** A shard's failures so far (recorded under its own column metadata key). */
+  private shardFailures: ShardFailures | undefined;
+  /** A staged job's shard: the number of its next part. */
+  private part: number;
   private batches = 0;
   private commits = 0;
   private lastCommitMs = performance.now();
@@ -155,7 +184,25 @@ export class OutputWriter {
     this.lineage = plan.lineage;
     this.committedRows = this.written = plan.resumedFrom;
     this.meter = new RateMeter(plan.total);
-    if (!plan.existing) addOutputColumns(ds, plan, dim, this.lineage);
+    this.part = plan.resume?.nextPart ?? 0;
+    if (plan.shard) {
+      const key = shardFailuresKey(plan.shard);
+      const meta = plan.existing ? ds.columnMeta(plan.column) : plan.resume?.columnMeta;
+      this.shardFailures = meta?.[key] as ShardFailures | undefined;
+    }
+    this.prepareChanges();
+  }
+
+  /** Starts the pending changes: the new column (or a staged job's `sharded` mark), the shard's failures. */
+  private prepareChanges(): void {
+    const { ds, plan, options } = this;
+    if (!plan.existing) addOutputColumns(ds, plan, this.dim, this.lineage, options.jobId);
+    else if (options.jobId !== undefined && !this.lineage.sharded) {
+      // a staged job marks the lineage `sharded` with its outputs (published by commitJob)
+      ds.setColumnMeta(plan.column, { lineage: { ...this.lineage, sharded: true } });
+    }
+    if (plan.shard && this.shardFailures && options.jobId !== undefined)
+      ds.setColumnMeta(plan.column, { [shardFailuresKey(plan.shard)]: this.shardFailures });
   }
 
   /**
@@ -246,8 +293,10 @@ export class OutputWriter {
       this.cadence.everyBatches !== undefined
         ? this.batches % this.cadence.everyBatches === 0
         : performance.now() - this.lastCommitMs >= this.cadence.intervalMs;
-    // a staged job (options.jobId) publishes nothing: its shard stages everything once, at the end
+    // a staged job (options.jobId) publishes nothing: its shard stages parts (a killed run resumes
+    // from them), and at the end its entry with every part
     if (due && this.options.jobId === undefined) await this.commit();
+    else if (due && this.plan.shard) await this.stagePart(this.options.jobId!, this.plan.shard);
     this.options.onProgress?.(
       this.meter.add(samples.length, { committedRows: this.committedRows, skipped: this.failures.length }),
     );
@@ -264,12 +313,7 @@ export class OutputWriter {
     const shard = this.plan.shard;
     if (shard) {
       // the lineage is shared by every shard and stays as recorded; failures go under this shard's own key
-      if (this.pendingFailures.length > 0) {
-        const key = shardFailuresKey(shard);
-        this.ds.setColumnMeta(this.plan.column, {
-          [key]: withShardFailures(this.ds.columnMeta(this.plan.column)[key], this.pendingFailures),
-        });
-      }
+      this.recordShardFailures(shard);
     } else {
       this.lineage = withFailures(this.lineage, this.pendingFailures, this.written);
       this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
@@ -282,6 +326,7 @@ export class OutputWriter {
     const ranges = this.pendingRanges.length ? rangesText(this.pendingRanges) : 'rows 0..0';
     const message = `embed ${this.identity.sourceColumn} → ${this.plan.column}${shard ? ` (shard ${shardLabel(shard)})` : ''}: ${ranges}`;
     if (jobId !== undefined && shard) {
+      if (!this.plan.existing) await this.adoptStagedLineage(jobId);
       this.staged = await this.ds.stage(message, { jobId, shard, signal: this.options.signal });
       this.pendingRanges = [];
       return;
@@ -290,6 +335,39 @@ export class OutputWriter {
     this.pendingRanges = [];
     this.committedRows = this.plan.shard ? this.plan.resumedFrom + this.processed : this.written;
     this.lastCommitMs = performance.now();
+  }
+
+  private recordShardFailures(shard: Shard): void {
+    if (this.pendingFailures.length === 0) return;
+    this.shardFailures = withShardFailures(this.shardFailures, this.pendingFailures);
+    this.ds.setColumnMeta(this.plan.column, { [shardFailuresKey(shard)]: this.shardFailures });
+    this.pendingFailures = [];
+  }
+
+  /** Stages the rows written since the last part as the shard's next part, then goes on. */
+  private async stagePart(jobId: string, shard: Shard): Promise<void> {
+    if (this.pendingRanges.length === 0) return;
+    this.recordShardFailures(shard);
+    const message = `embed ${this.identity.sourceColumn} → ${this.plan.column} (shard ${shardLabel(shard)}, part ${this.part}): ${rangesText(this.pendingRanges)}`;
+    await stagePart(this.ds, message, jobId, shard, this.part++, this.options.signal);
+    this.pendingRanges = [];
+    this.committedRows = this.plan.resumedFrom + this.processed;
+    this.lastCommitMs = performance.now();
+    this.prepareChanges();
+  }
+
+  /**
+   * A staged job's new column: a sibling shard that staged it meanwhile must have this job's
+   * lineage (else CONFLICT naming both models, nothing staged), and this shard records the very
+   * same lineage object, so that commitJob merges the shards' additions into one column.
+   */
+  private async adoptStagedLineage(jobId: string): Promise<void> {
+    const meta = (await stagedNewColumns(this.ds, jobId, this.options.signal)).get(this.plan.column);
+    if (!meta) return;
+    chooseOutput(this.plan.column, this.identity, () => meta, 'error', this.ds.uri);
+    if (JSON.stringify(meta.lineage) === JSON.stringify(this.lineage)) return;
+    this.lineage = meta.lineage as EmbeddingLineage;
+    this.ds.setColumnMeta(this.plan.column, { lineage: this.lineage });
   }
 
   /** The summary after the last commit. */
@@ -319,12 +397,21 @@ export class OutputWriter {
  * Adds the output column (and the frame timestamps column) with its lineage, and its per-row
  * lineage (stamp) column, in the pending transaction.
  */
-export function addOutputColumns(ds: Dataset, plan: OutputPlan, dim: number, lineage: EmbeddingLineage): void {
+export function addOutputColumns(
+  ds: Dataset,
+  plan: OutputPlan,
+  dim: number,
+  lineage: EmbeddingLineage,
+  jobId?: string,
+): void {
+  // a staged job's shards add the columns under the job's ids for them (see addJobColumn)
+  const add = (name: string, spec: ColumnSpecInput) =>
+    jobId === undefined ? ds.addColumn(name, spec) : addJobColumn(ds, name, spec, jobId);
   if (plan.timestampsColumn) {
-    ds.addColumn(plan.column, { htype: 'generic', dtype: 'float32', shape: [-1, dim] });
-    ds.addColumn(plan.timestampsColumn, { htype: 'generic', dtype: 'float64', shape: [-1] });
-  } else ds.addColumn(plan.column, { htype: 'embedding', dim });
-  if (lineage.rowLineage) addStampColumn(ds, plan.column, [lineage.sourceColumn]);
+    add(plan.column, { htype: 'generic', dtype: 'float32', shape: [-1, dim] });
+    add(plan.timestampsColumn, { htype: 'generic', dtype: 'float64', shape: [-1] });
+  } else add(plan.column, { htype: 'embedding', dim });
+  if (lineage.rowLineage) addStampColumn(ds, plan.column, [lineage.sourceColumn], jobId);
   ds.setColumnMeta(plan.column, { lineage });
 }
 

@@ -1,4 +1,5 @@
 import type { Dataset } from '../dataset/dataset.js';
+import type { StagedProgress } from '../dataset/derived/for-jobs.js';
 import type { DatasetReader } from '../dataset/read.js';
 import { isStrataError, StrataError } from '../errors.js';
 import type { Shard } from '../shard.js';
@@ -31,7 +32,12 @@ export function fragmentInShard(fragmentId: number, shard: Shard | undefined): b
  * not cover yet (undefined: the column is new, every row is to do), merged into ranges. Rows
  * appended after the version `ds` has open are not seen: they are left for the next run.
  */
-export async function planRows(ds: DatasetReader, column: string | undefined, shard?: Shard): Promise<RowPlan> {
+export async function planRows(
+  ds: DatasetReader,
+  column: string | undefined,
+  shard?: Shard,
+  staged?: StagedProgress['covered'],
+): Promise<RowPlan> {
   const todo: [number, number][] = [];
   const add = (s: number, e: number) => {
     if (e <= s) return;
@@ -44,7 +50,9 @@ export async function planRows(ds: DatasetReader, column: string | undefined, sh
   for (const f of fragments) {
     rows += f.rows;
     let at = 0;
-    for (const seg of column === undefined ? [] : f.covered) {
+    // rows the column covers, and those a killed run of this shard staged (staged jobs)
+    const segs = [...(column === undefined ? [] : f.covered), ...(staged?.get(f.id) ?? [])];
+    for (const seg of segs.sort((a, b) => a.offset - b.offset)) {
       add(f.start + at, f.start + Math.min(seg.offset, f.rows));
       at = Math.max(at, seg.offset + seg.rows);
     }

@@ -3,8 +3,8 @@ import { ImageCell, VideoCell } from '../dataset/cells.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { EmbedOptions, EmbedSummary } from './job-options.js';
-import { InputSlots, WorkerPool } from './job-infer.js';
-import { loadModel } from './job-model.js';
+import { openJobModel } from './job-session.js';
+import { acquirePool, type PoolLease } from './inference-cache.js';
 import { embedTextColumn } from './job-text.js';
 import { prepareOutput } from './job-prepare.js';
 import { overRanges } from './job-shard.js';
@@ -12,7 +12,7 @@ import { cells, imageBytes, type SourceItem } from './job-source.js';
 import { checkShard } from '../shard.js';
 import { POOLINGS, type LineageIdentity } from './lineage.js';
 import { commitCadence, noopSummary, OutputWriter, positiveInt } from './job-output.js';
-import type { EmbeddingModel } from './model.js';
+import type { TensorInfo } from './model.js';
 import { runPipeline, type PipelineStats, type PreparedSample } from './pipeline.js';
 import {
   itemDims,
@@ -33,6 +33,9 @@ export type { EmbedOptions, EmbedSummary } from './job-options.js';
  * batch 2–4, 4.4 at 8, 5.9 at 32), and two sessions already keep the cores busy.
  */
 export const DEFAULT_IMAGE_BATCH = 4;
+
+/** How long an embed job's inference workers stay up for the next job in this process (EmbedOptions.sessionIdleMs). */
+export const DEFAULT_SESSION_IDLE_MS = 10_000;
 
 /** Errors that mean "this sample is bad" (recorded and skipped) rather than "the job cannot go on". */
 const SAMPLE_ERRORS = new Set(['CORRUPT', 'UNSUPPORTED', 'INVALID_ARGUMENT']);
@@ -101,27 +104,32 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     'decodeConcurrency',
   );
 
-  const { model, uri, sha256, bytes } = await loadModel(options.model, options);
-  const providers = model.executionProviders;
-  let worker: Promise<WorkerPool> | undefined;
+  const jm = await openJobModel(options.model, options);
+  const { meta, uri, sha256, bytes } = jm;
+  const providers = meta.executionProviders;
+  let lease: PoolLease | undefined;
   try {
-    const pre = validatePreprocess(withModelSize(options.preprocess ?? {}, model), model.inputShape);
+    const pre = validatePreprocess(withModelSize(options.preprocess ?? {}, meta), meta.inputShape);
     // CPU inference gains nothing per image from batches past ~8 and larger ones push activations out
     // of cache beside the decoders (interleaved A/B, 600 JPEGs, 2 cores: batch 32 was ~6% slower).
-    const batchSize = positiveInt(options.batchSize ?? model.fixedBatch ?? DEFAULT_IMAGE_BATCH, 'batchSize');
+    const batchSize = positiveInt(options.batchSize ?? meta.fixedBatch ?? DEFAULT_IMAGE_BATCH, 'batchSize');
     const queueSamples = positiveInt(options.queueSamples ?? 3 * batchSize, 'queueSamples');
     const dims = itemDims(pre);
     const itemFloats = dims.reduce((a, b) => a * b, 1);
-    const dim = model.outputDim ?? (await model.run(new Float32Array(itemFloats), 1, dims)).length;
+    let dim = meta.outputDim;
+    if (dim === undefined) {
+      dim = (await (await jm.model()).run(new Float32Array(itemFloats), 1, dims)).length;
+      jm.rememberDim(dim);
+    }
     const identity: LineageIdentity = {
       sourceColumn: column,
-      model: { sha256, inputName: model.inputName, outputName: model.outputName },
+      model: { sha256, inputName: meta.inputName, outputName: meta.outputName },
       preprocess: pre,
       normalize: options.normalize ?? false,
       frames,
       pooling,
     };
-    const plan = await prepareOutput(ds, identity, options, { uri, inputDims: model.inputShape.dims, dim }, shard);
+    const plan = await prepareOutput(ds, identity, options, { uri, inputDims: meta.inputShape.dims, dim }, shard);
     const extra = { ...(shard ? { shard } : {}), ...(providers ? { executionProviders: providers } : {}) };
     if (jobId !== undefined && shard && (await ds.isStaged(jobId, shard, options)))
       return { ...noopSummary(ds, plan, dim, t0), ...extra, staged: 'exists' };
@@ -139,30 +147,37 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
     }
     const writer = new OutputWriter(ds, plan, identity, dim, options, cadence);
 
-    let slots: InputSlots | undefined;
-    if (bytes && model.fixedBatch === undefined && (options.inferenceWorker ?? true)) {
-      // one slot per batch in flight (see batchesInFlight below), plus one
-      slots = new InputSlots(workers + 2, batchSize * itemFloats);
-      // the worker loads its session while the first batch is read and decoded
-      worker = WorkerPool.start(bytes, {
-        inputName: model.inputName,
-        outputName: model.outputName,
-        uri,
-        workers,
-        slots,
-        intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
-        spinning: options.ortSpinning,
-        executionProviders: providers,
-      });
-      worker.catch(() => undefined);
+    if (bytes && meta.fixedBatch === undefined && (options.inferenceWorker ?? true)) {
+      // the workers load their sessions while the first batch is read and decoded; a pool an earlier
+      // job of this process left (same model and settings) is reused at once (inference-cache.ts)
+      lease = acquirePool(
+        bytes,
+        {
+          sha256,
+          inputName: meta.inputName,
+          outputName: meta.outputName,
+          uri,
+          workers,
+          // one slot per batch in flight (see batchesInFlight below), plus one
+          slotCount: workers + 2,
+          slotFloats: batchSize * itemFloats,
+          intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
+          spinning: options.ortSpinning,
+          executionProviders: providers,
+        },
+        nonNegative(options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS, 'sessionIdleMs'),
+      );
+      lease.pool.catch(() => undefined);
       // the workers run the model from here on; the main thread's session would hold the weights
       // (and its buffers) once more for the whole job
-      await model.close();
+      await jm.close();
     }
-    const w = worker;
-    const infer = w
-      ? async (batch: Float32Array, n: number) => (await w).run(batch, n, dims)
-      : (batch: Float32Array, n: number) => model.run(batch, n, dims);
+    const slots = lease?.slots;
+    const main = lease ? undefined : await jm.model();
+    const pool = lease?.pool;
+    const infer = pool
+      ? async (batch: Float32Array, n: number) => (await pool).run(batch, n, dims)
+      : (batch: Float32Array, n: number) => main!.run(batch, n, dims);
     let stats: PipelineStats;
     const tRun = performance.now();
     try {
@@ -181,7 +196,7 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
         window: queueSamples,
         batchSize,
         itemFloats,
-        batchesInFlight: (worker ? workers : 1) + 1,
+        batchesInFlight: (lease ? workers : 1) + 1,
         allocate: slots ? (floats) => slots.take(floats) : undefined,
         pack: (items, out) => void toTensor(items, pre, out),
         infer,
@@ -204,9 +219,17 @@ export async function embed(ds: Dataset, options: EmbedOptions): Promise<EmbedSu
       ...(writer.staged ? { staged: writer.staged } : {}),
     };
   } finally {
-    if (worker) await (await worker.catch(() => undefined))?.close();
-    await model.close();
+    await lease?.release();
+    await jm.close();
   }
+}
+
+function nonNegative(x: number, field: string): number {
+  if (Number.isFinite(x) && x >= 0) return x;
+  throw new StrataError('INVALID_ARGUMENT', `${field} must be a number ≥ 0, got ${x}`, {
+    field,
+    hint: 'pass milliseconds, or 0 to close the inference workers with the job',
+  });
 }
 
 /** The items of `source`, recording the stamps it read (per-row lineage) for the writer. */
@@ -254,7 +277,10 @@ async function prepareSample(
 }
 
 /** Fills preprocess.size from the model's fixed input H×W when the caller did not give one. */
-export function withModelSize(options: PreprocessOptions, model: EmbeddingModel): PreprocessOptions {
+export function withModelSize(
+  options: PreprocessOptions,
+  model: { readonly inputShape: TensorInfo },
+): PreprocessOptions {
   if (options.size !== undefined) return options;
   const d = model.inputShape.dims;
   if (d.length !== 4) return options;

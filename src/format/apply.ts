@@ -133,7 +133,22 @@ export async function applyActions(
       case 'addColumn': {
         const existing = schema.find((c) => c.name === a.column.name);
         if (!existing) schema.push(a.column);
-        else if (existing.id !== a.column.id) {
+        else if (existing.id === a.column.id) {
+          // the shards of a staged job add their output column under one id (see jobColumnId): the
+          // same column, whose metadata is the union of theirs; a key they set differently collides
+          const m = { ...existing.meta };
+          for (const [k, v] of Object.entries(a.column.meta)) {
+            if (k in m && JSON.stringify(m[k]) !== JSON.stringify(v))
+              throw conflict(`metadata key ${k} of column ${a.column.name} (added with different values)`, {
+                column: a.column.name,
+                field: k,
+              });
+            m[k] = v;
+          }
+          if (!sameColumnSpec({ ...existing, meta: {} }, { ...a.column, meta: {} }))
+            throw conflict(`column ${a.column.name} (added with different specs)`, { column: a.column.name });
+          schema[schema.indexOf(existing)] = { ...existing, meta: m };
+        } else if (existing.id !== a.column.id) {
           if (!sameColumnSpec(existing, a.column) || ctx.columnsWithData.has(a.column.id))
             throw conflict(`column ${a.column.name} (added concurrently)`, { column: a.column.name });
           remap.set(a.column.id, existing.id);

@@ -65,25 +65,101 @@ function committedKey(jobId: string): string {
   return `${JOBS_PREFIX}${checkJobId(jobId)}/${COMMITTED}`;
 }
 
+/** A part of a shard's work staged before the shard finished (see putStagedShard `part`). */
+export function stagedPartKey(jobId: string, index: number, count: number, part: number): string {
+  return `${JOBS_PREFIX}${checkJobId(jobId)}/${index}-of-${count}.part-${part}.json`;
+}
+
+/** The parts the shard staged so far (a killed run's work), in order. */
+export async function listStagedParts(
+  storage: Storage,
+  jobId: string,
+  index: number,
+  count: number,
+  signal?: AbortSignal,
+): Promise<StagedShard[]> {
+  const prefix = `${JOBS_PREFIX}${checkJobId(jobId)}/${index}-of-${count}.part-`;
+  const keys = (await storage.list(prefix, { signal })).filter((k) => /\.part-\d+\.json$/.test(k));
+  const parts: { n: number; e: StagedShard }[] = [];
+  for (const k of keys) {
+    const e = await tryRead<StagedShard>(storage, k, 'staged part', signal);
+    if (e) parts.push({ n: Number(/\.part-(\d+)\.json$/.exec(k)![1]), e });
+  }
+  return parts.sort((a, b) => a.n - b.n).map((p) => p.e);
+}
+
+/** Deletes the shard's parts (a re-run that cannot resume from them). */
+export async function deleteStagedParts(
+  storage: Storage,
+  jobId: string,
+  index: number,
+  count: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const prefix = `${JOBS_PREFIX}${checkJobId(jobId)}/${index}-of-${count}.part-`;
+  for (const k of await storage.list(prefix, { signal })) await storage.delete(k, { signal });
+}
+
+/**
+ * The shard's entry with the actions of its parts first: schema and metadata actions keep their
+ * last value per column (and key), every data action (append, fill, delete) is kept.
+ */
+function withParts(entry: StagedShard, parts: readonly StagedShard[]): StagedShard {
+  if (parts.length === 0) return entry;
+  const all = [...parts.flatMap((p) => p.actions), ...entry.actions];
+  const slot = (a: Action): string | undefined =>
+    a.type === 'addColumn'
+      ? `add ${a.column.id}`
+      : a.type === 'setColumnMeta'
+        ? `meta ${a.column} ${a.key}`
+        : a.type === 'setMeta'
+          ? `dataset ${a.key}`
+          : undefined;
+  const last = new Map<string, number>();
+  all.forEach((a, i) => {
+    const k = slot(a);
+    if (k !== undefined) last.set(k, i);
+  });
+  const actions = all.filter((a, i) => {
+    const k = slot(a);
+    return k === undefined || last.get(k) === i;
+  });
+  return {
+    ...entry,
+    baseVersion: Math.min(entry.baseVersion, ...parts.map((p) => p.baseVersion)),
+    actions,
+    columnsWithData: [...new Set([...parts.flatMap((p) => p.columnsWithData), ...entry.columnsWithData])],
+  };
+}
+
 /**
  * Records a shard's staged entry with put-if-absent: 'staged', or 'exists' when this shard of the
  * job was staged already (a re-run: the earlier entry stands, the caller's objects become garbage).
+ * With `part` (0, 1, ...), records a part of the shard's work instead (the shard resumes from its
+ * parts when re-run after a kill); the shard's entry then includes every part staged before it.
  */
 export async function putStagedShard(
   storage: Storage,
-  entry: StagedShard,
+  staged: StagedShard,
   signal?: AbortSignal,
+  part?: number,
 ): Promise<'staged' | 'exists'> {
+  const { jobId, index, count } = staged;
+  const entry =
+    part === undefined ? withParts(staged, await listStagedParts(storage, jobId, index, count, signal)) : staged;
+  const key = part === undefined ? stagedKey(jobId, index, count) : stagedPartKey(jobId, index, count, part);
   try {
-    await storage.putIfAbsent(stagedKey(entry.jobId, entry.index, entry.count), encodeCheckedJson(entry), {
+    await storage.putIfAbsent(key, encodeCheckedJson(entry), {
       signal,
       contentType: 'application/json',
     });
-    return 'staged';
   } catch (err) {
     if (isStrataError(err, 'CONFLICT')) return 'exists';
     throw err;
   }
+  // the entry holds the parts' actions now (left behind by a crash here, they are expired with the job)
+  if (part === undefined && entry !== staged) await deleteStagedParts(storage, jobId, index, count, signal);
+  return 'staged';
 }
 
 /** The staged entry of one shard, or undefined. */

@@ -94,7 +94,8 @@ export class TransactionV2 {
     return this.columns;
   }
 
-  addColumn(spec: NewColumn): void {
+  /** Adds a column; `id` fixes its id (a staged job's shards add the same column under one id). */
+  addColumn(spec: NewColumn, id: string = newColumnId()): void {
     this.assertOpen();
     if (this.columns.some((c) => c.name === spec.name)) {
       throw new StrataError('CONFLICT', `column ${spec.name} already exists`, {
@@ -102,7 +103,7 @@ export class TransactionV2 {
         hint: 'choose another name',
       });
     }
-    const c = { ...spec, id: newColumnId() };
+    const c = { ...spec, id };
     this.columns.push(c);
     this.added.push(c);
   }

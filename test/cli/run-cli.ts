@@ -42,7 +42,7 @@ export async function startServer(
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`no URL printed by strata ${args.join(' ')}\n${stdout}\n${stderr}`)),
-      options.timeoutMs ?? 30_000,
+      options.timeoutMs ?? 90_000, // a cold start from source (tsx) on a loaded 2-core machine can take 30 s
     );
     const check = () => {
       const m = /http:\/\/[\d.]+:\d+/.exec(stdout);

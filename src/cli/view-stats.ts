@@ -7,8 +7,25 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { StatisticsSummary } from '../stats/column.js';
 import { StrataError } from '../errors.js';
-import { type CommandContext, flag, str } from './command.js';
+import { type CommandContext, type OptionSpec, flag, str } from './command.js';
 import { json, table } from './format.js';
+
+/** `--run-id` and `--no-statistics` of the commands that record statistics runs (materialize, backfill). */
+export const STATISTICS_RUN_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'run-id': {
+    type: 'string',
+    value: 'ID',
+    description:
+      'statistics run id (give every shard of one run the same id so their statistics merge; default: a new id per run)',
+  },
+  'no-statistics': { type: 'boolean', description: 'record no per-feature statistics for this run' },
+};
+
+/** The run options those flags ask for. */
+export function statisticsRunOptions(ctx: CommandContext): { runId?: string; statistics?: false } {
+  const runId = str(ctx, 'run-id');
+  return { ...(runId !== undefined ? { runId } : {}), ...(flag(ctx, 'no-statistics') ? { statistics: false } : {}) };
+}
 
 export function fmt(x: number | null | undefined): string {
   if (x === null || x === undefined) return '';

@@ -3,8 +3,7 @@
  * embedding norms from their DDSketches over common equal-width bins spanning both sides; categories
  * from their frequent-value counts over the union of both sides' most frequent values.
  */
-import { sketchCdf, sketchFromJson, type DDSketchJson } from '../stats/ddsketch.js';
-import type { ColumnStatistics } from '../stats/statistics.js';
+import { binsFromCdf, sketchCdf, sketchFromJson, type ColumnStatistics, type DDSketchJson } from '../stats/index.js';
 import type { MonitorHistogram } from './viewer/monitor-wire.js';
 
 /** Bins of a number histogram. */
@@ -37,15 +36,7 @@ export function featureHistogram(current: ColumnStatistics, reference?: ColumnSt
     const edges = Array.from({ length: HISTOGRAM_BINS + 1 }, (_, i) => lo + ((hi - lo) * i) / HISTOGRAM_BINS);
     const bins = (j: DDSketchJson): number[] => {
       if (j.count === 0) return new Array<number>(HISTOGRAM_BINS).fill(0);
-      const cdf = sketchCdf(sketchFromJson(j), edges.slice(1, -1));
-      const out: number[] = [];
-      let prev = 0;
-      for (const c of cdf) {
-        out.push(c - prev);
-        prev = c;
-      }
-      out.push(1 - prev);
-      return out;
+      return binsFromCdf(sketchCdf(sketchFromJson(j), edges.slice(1, -1)));
     };
     return { edges, current: bins(cur), reference: ref ? bins(ref) : null };
   }

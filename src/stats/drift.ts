@@ -57,17 +57,19 @@ export function sketchBins(
     const q = sketchQuantile(reference, i / BINS);
     if (q !== null && (cuts.length === 0 || q > cuts[cuts.length - 1])) cuts.push(q);
   }
-  const toBins = (cdf: number[]): number[] => {
-    const out: number[] = [];
-    let prev = 0;
-    for (const c of cdf) {
-      out.push(c - prev);
-      prev = c;
-    }
-    out.push(1 - prev);
-    return out;
-  };
-  return { reference: toBins(sketchCdf(reference, cuts)), current: toBins(sketchCdf(current, cuts)) };
+  return { reference: binsFromCdf(sketchCdf(reference, cuts)), current: binsFromCdf(sketchCdf(current, cuts)) };
+}
+
+/** The shares of the bins between consecutive cut points, from the CDF at the cuts (one more bin than cuts). */
+export function binsFromCdf(cdf: readonly number[]): number[] {
+  const out: number[] = [];
+  let prev = 0;
+  for (const c of cdf) {
+    out.push(c - prev);
+    prev = c;
+  }
+  out.push(1 - prev);
+  return out;
 }
 
 function scores(bins: { reference: number[]; current: number[] }): { psi: number; jsDivergence: number } {

@@ -21,19 +21,11 @@ import { compileExpr } from '../../src/features/definitions/expr-filter.js';
 import { compileValue } from '../../src/features/definitions/expr-value.js';
 import { getOnlineFeatures, materialize, SqliteOnlineStore } from '../../src/online/index.js';
 import { createFeatureServer } from '../../src/serve/index.js';
+import { prng } from '../../src/random.js';
 
 const T = Date.UTC(2024, 5, 1);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prng;
 
 function embeddings(rand: () => number, n: number, dim: number): A.Vector {
   const values = Float32Array.from({ length: n * dim }, () => rand() * 2 - 1);

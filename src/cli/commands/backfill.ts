@@ -4,6 +4,7 @@ import { json } from '../format.js';
 import { JSON_OPTION } from '../open.js';
 import { REPO_POSITIONAL, loadRepo, parseTime } from '../repo.js';
 import { SHARD_OPTIONS, shardOf } from '../shard.js';
+import { STATISTICS_RUN_OPTIONS, statisticsRunOptions } from '../view-stats.js';
 
 export const command: Command = {
   name: 'backfill',
@@ -25,13 +26,7 @@ export const command: Command = {
     },
     shard: SHARD_OPTIONS.shard,
     shards: SHARD_OPTIONS.shards,
-    'run-id': {
-      type: 'string',
-      value: 'ID',
-      description:
-        'statistics run id (give every shard of one run the same id so their statistics merge; default: a new id per run)',
-    },
-    'no-statistics': { type: 'boolean', description: 'record no per-feature statistics for this run' },
+    ...STATISTICS_RUN_OPTIONS,
     json: { ...JSON_OPTION, description: 'print the result as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
   },
@@ -56,8 +51,7 @@ export const command: Command = {
         ...(start ? { start } : {}),
         ...(end ? { end } : {}),
         ...(shard ? { shard } : {}),
-        ...(str(ctx, 'run-id') !== undefined ? { runId: str(ctx, 'run-id') } : {}),
-        ...(flag(ctx, 'no-statistics') ? { statistics: false } : {}),
+        ...statisticsRunOptions(ctx),
         signal: ctx.signal,
         onProgress: bar.onProgress,
       });

@@ -4,6 +4,7 @@ import { json, table } from '../format.js';
 import { JSON_OPTION } from '../open.js';
 import { SHARD_OPTIONS, shardOf } from '../shard.js';
 import { REPO_POSITIONAL, STORE_ENV_HELP, STORE_OPTIONS, loadRepo, openStore, parseTime, repoDir } from '../repo.js';
+import { STATISTICS_RUN_OPTIONS, statisticsRunOptions } from '../view-stats.js';
 
 export const command: Command = {
   name: 'materialize',
@@ -16,13 +17,7 @@ export const command: Command = {
     incremental: { type: 'boolean', description: 'start where the last materialization of each view ended' },
     views: { type: 'string', value: 'A,B', description: 'only these feature views (default: all online views)' },
     ...SHARD_OPTIONS,
-    'run-id': {
-      type: 'string',
-      value: 'ID',
-      description:
-        'statistics run id (give every shard of one run the same id so their statistics merge; default: a new id per run)',
-    },
-    'no-statistics': { type: 'boolean', description: 'record no per-feature statistics for this run' },
+    ...STATISTICS_RUN_OPTIONS,
     ...STORE_OPTIONS,
     json: { ...JSON_OPTION, description: 'print the per-view result as JSON' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
@@ -55,8 +50,7 @@ export const command: Command = {
       const common = {
         ...(views ? { views } : {}),
         ...(shard ? { shard } : {}),
-        ...(str(ctx, 'run-id') !== undefined ? { runId: str(ctx, 'run-id') } : {}),
-        ...(flag(ctx, 'no-statistics') ? { statistics: false } : {}),
+        ...statisticsRunOptions(ctx),
         signal: ctx.signal,
         onProgress: bar.onProgress,
       };

@@ -17,9 +17,10 @@ import type { OnlineRepo, OnlineView } from './types.js';
 /**
  * `ok`: no feature above a limit; `drifted`: at least one; `no_reference`: no reference run (none
  * declared, no training run, or the named run is not among the view's runs); `no_runs`: no run to
- * compare (nothing recorded, or only the reference).
+ * compare (nothing recorded, or only the reference); `unreadable`: a run file could not be read
+ * (`note` says which).
  */
-export type DriftStatus = 'ok' | 'drifted' | 'no_reference' | 'no_runs';
+export type DriftStatus = 'ok' | 'drifted' | 'no_reference' | 'no_runs' | 'unreadable';
 
 /** Where the reference came from. */
 export type ReferenceSource = 'option' | 'declared' | 'training';
@@ -131,7 +132,18 @@ async function evaluateAll(repo: DriftRepo, options: DriftMonitorOptions): Promi
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (typeof repo.statistics !== 'function') return [];
   const out: Evaluated[] = [];
-  for (const v of views) out.push(evaluate(v, await repo.statistics(v.name), options.reference));
+  for (const v of views) {
+    let runs: readonly StatisticsRun[];
+    try {
+      runs = await repo.statistics(v.name);
+    } catch (err) {
+      // a corrupt run file must not hide the freshness check: the view is reported, not checked
+      const base = { view: v.name, run: null, reference: null, referenceSource: null, features: [] };
+      out.push({ status: { ...base, status: 'unreadable', note: (err as Error).message } });
+      continue;
+    }
+    out.push(evaluate(v, runs, options.reference));
+  }
   if (options.reference !== undefined && out.length && out.every((e) => e.status.status === 'no_reference'))
     throw new StrataError('NOT_FOUND', `no feature view has a statistics run ${options.reference}`, {
       key: options.reference,

@@ -171,6 +171,9 @@ describe('drift in strata monitor and /metrics', () => {
       ['category', undefined, USERS],
     ]);
     await expect(viewDriftStatus(plain, { reference: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // a corrupt run file: the view is reported unreadable, the rest of monitoring goes on
+    await writeFile(join(repoDir, '.strata', 'stats', 'tx_latest', 'bad.json'), '{');
+    expect((await viewDriftStatus(plain))[0]).toMatchObject({ status: 'unreadable' });
     await writeFile(join(repoDir, 'strata.yaml'), yaml('hot', '    monitoring:\n      reference: ../x\n'));
     await expect(FeatureRepo.load(repoDir)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });

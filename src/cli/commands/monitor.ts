@@ -140,7 +140,8 @@ export const command: Command = {
         const checked = drift.filter((v) => v.status === 'ok' || v.status === 'drifted');
         if (checked.length) ctx.out('\n' + driftTable(checked));
         for (const v of drift)
-          if (reference !== undefined && v.note) ctx.out(`${v.view}: drift not checked: ${v.note}`);
+          if (v.note && (reference !== undefined || v.status === 'unreadable'))
+            ctx.out(`${v.view}: drift not checked: ${v.note}`);
         if (breached.length)
           ctx.err(`strata monitor: freshness SLO breached: ${breached.map((r) => r.view).join(', ')}`);
         if (drifted.length) ctx.err(`strata monitor: drift above its limit: ${drifted.join(', ')}`);

@@ -52,6 +52,7 @@ export {
   type StatisticsQueryOptions,
 } from './monitoring/runs.js';
 export { scoreOf, type DriftOptions, type FeatureDrift, type ViewDriftReport } from './monitoring/drift.js';
+export { thresholdsOf } from './monitoring/thresholds.js';
 export * from './stream/index.js';
 export {
   AGG_FUNCTIONS,

@@ -24,6 +24,18 @@ export {
   type FeatureMonitor,
   type StoreMonitorSourceOptions,
 } from './monitor.js';
+export {
+  viewDriftStatus,
+  driftFeatureMonitors,
+  effectiveThresholds,
+  DriftStatusCache,
+  type DriftStatus,
+  type ReferenceSource,
+  type FeatureDriftStatus,
+  type ViewDriftStatus,
+  type DriftMonitorOptions,
+  type DriftRepo,
+} from './drift-monitor.js';
 export { encodeEntityKey, decodeEntityKey, type EntityKey } from './keys.js';
 export { encodeValue, decodeValue, encodeRecord, decodeRecord } from './codec.js';
 export { vectorDtype, coerceForDtype, type VectorDtype } from './dtypes.js';

@@ -3,7 +3,13 @@
  * Structural on purpose: `FeatureRepo` satisfies it, and so does any small data source
  * with the same members (tests use one).
  */
-import type { LatestValuesOptions, StatisticsRunRecord } from '../features/index.js';
+import type {
+  LatestValuesOptions,
+  StatisticsQueryOptions,
+  StatisticsRun,
+  StatisticsRunRecord,
+  ViewMonitoring,
+} from '../features/index.js';
 import type { FeatureLoggingOptions } from './feature-log.js';
 import type { OnDemandView } from '../features/definitions/on-demand.js';
 
@@ -28,6 +34,8 @@ export interface OnlineView {
   readonly ttlMs?: number;
   /** Freshness SLO: the newest online event may be at most this old (`strata monitor`, `/metrics`). */
   readonly freshnessMs?: number;
+  /** Drift thresholds and the reference run (`monitoring:` in the repo). */
+  readonly monitoring?: ViewMonitoring;
 }
 
 /** One batch of latest values (or current window aggregates) per entity, as produced by the engine. */
@@ -67,4 +75,6 @@ export interface OnlineRepo {
   recordStatistics?(run: StatisticsRunRecord): Promise<string | undefined>;
   /** False when `recordStatistics` would store nothing (materialization then computes none). */
   readonly recordsStatistics?: boolean;
+  /** Optional: recorded statistics runs of a view, latest first (drift in `strata monitor`, `/metrics`). */
+  statistics?(viewName?: string, options?: StatisticsQueryOptions): Promise<readonly StatisticsRun[]>;
 }

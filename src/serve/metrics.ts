@@ -1,9 +1,12 @@
 /**
  * Prometheus metrics of the feature server, rendered in the text exposition format (0.0.4):
  * request counts by route, method and status; a latency histogram by route; store errors by kind;
- * per-view freshness of the online store (lag, watermarks, SLO).
+ * per-view freshness of the online store (lag, watermarks, SLO); per-feature drift scores against
+ * each view's reference statistics run.
  */
+import type { ViewDriftStatus } from '../online/drift-monitor.js';
 import type { ViewFreshness } from '../online/freshness.js';
+import { DRIFT_METRICS, scoreOf, type DriftMetric } from '../features/index.js';
 
 /** Histogram bucket upper bounds, seconds. */
 export const LATENCY_BUCKETS_S = [
@@ -69,6 +72,7 @@ export class ServerMetrics {
     storeKind: string,
     streamLag: readonly { view: string; source: string; events: number; seconds: number }[] = [],
     freshness: readonly ViewFreshness[] = [],
+    drift: readonly ViewDriftStatus[] = [],
   ): string {
     const out: string[] = [];
     out.push('# HELP strata_http_requests_total HTTP requests by route, method and status code.');
@@ -106,6 +110,7 @@ export class ServerMetrics {
         out.push(`strata_stream_lag_seconds{view="${esc(l.view)}",source="${esc(l.source)}"} ${l.seconds}`);
     }
     if (freshness.length) renderFreshness(out, freshness);
+    renderDrift(out, drift);
     out.push('# HELP strata_process_uptime_seconds Seconds since the server started.');
     out.push('# TYPE strata_process_uptime_seconds gauge');
     out.push(`strata_process_uptime_seconds ${(Date.now() - this.#started) / 1000}`);
@@ -143,4 +148,37 @@ function renderFreshness(out: string[], rows: readonly ViewFreshness[]): void {
     '1 when the view is older than its freshness SLO (or has an SLO and nothing online), else 0.',
     (r) => (r.sloMs === null ? null : r.status === 'breached' ? 1 : 0),
   );
+}
+
+/** Metric label values as written in the repo's YAML (`mean_shift`). */
+const METRIC_LABEL: Record<DriftMetric, string> = { psi: 'psi', js: 'js', meanShift: 'mean_shift', mmd2: 'mmd2' };
+
+/** Scores and breach flags per feature of the views with a current run and a reference. */
+function renderDrift(out: string[], views: readonly ViewDriftStatus[]): void {
+  const scores: string[] = [];
+  const breached: string[] = [];
+  for (const v of views) {
+    if (v.status !== 'ok' && v.status !== 'drifted') continue;
+    for (const f of v.features) {
+      const labels = `view="${esc(v.view)}",feature="${esc(f.feature)}"`;
+      for (const m of DRIFT_METRICS) {
+        const s = scoreOf(f.scores, m);
+        if (typeof s === 'number' && Number.isFinite(s))
+          scores.push(`strata_feature_drift{${labels},metric="${METRIC_LABEL[m]}"} ${s}`);
+      }
+      breached.push(`strata_feature_drift_breached{${labels}} ${f.breached ? 1 : 0}`);
+    }
+  }
+  if (scores.length)
+    out.push(
+      '# HELP strata_feature_drift Drift score of the latest statistics run against the reference run, by view, feature and metric.',
+      '# TYPE strata_feature_drift gauge',
+      ...scores,
+    );
+  if (breached.length)
+    out.push(
+      '# HELP strata_feature_drift_breached 1 when a drift score of the feature is above its limit, else 0.',
+      '# TYPE strata_feature_drift_breached gauge',
+      ...breached,
+    );
 }

@@ -41,6 +41,7 @@ import {
   SEARCH_SCHEMA,
 } from './feast.js';
 import { viewFreshness } from '../online/freshness.js';
+import { DriftStatusCache } from '../online/drift-monitor.js';
 import { ServerMetrics } from './metrics.js';
 import { StreamPublisher, type StreamSourceOptions } from './stream-publish.js';
 
@@ -57,6 +58,8 @@ export interface FeatureServerOptions {
   readonly maxEntitiesPerRequest?: number;
   /** Most rows per /push request. Default 10000; more → 400. */
   readonly maxPushRows?: number;
+  /** `/metrics` re-reads the repo's statistics runs for its drift gauges at most this often. Default 30 000. */
+  readonly driftCacheMs?: number;
   /** `true`/Fastify logger options, or a pino-compatible logger instance. Default: no logging. */
   readonly logger?: boolean | Record<string, unknown> | FastifyBaseLogger;
   /** `close()` force-closes connections still open after this long. Default 10000. */
@@ -127,6 +130,7 @@ export async function createFeatureServer(
   const maxEntities = options.maxEntitiesPerRequest ?? 1000;
   const maxPushRows = options.maxPushRows ?? 10_000;
   const metrics = new ServerMetrics();
+  const driftCache = new DriftStatusCache(repo, { ttlMs: options.driftCacheMs ?? 30_000 });
   const publisher = new StreamPublisher(repo, options.streams ?? {});
   const logSettings = options.logging === false ? undefined : (options.logging ?? repo.logging);
   const featureLog = logSettings
@@ -384,7 +388,14 @@ export async function createFeatureServer(
       metrics.storeError(store.kind);
       return [];
     });
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(store.kind, lag, freshness));
+    // drift scores of the statistics runs in the repo dir: re-read at most every driftCacheMs
+    const drift = await driftCache.read().catch((err: unknown) => {
+      app.log.warn({ err }, 'reading statistics runs for drift metrics failed');
+      return [];
+    });
+    return reply
+      .type('text/plain; version=0.0.4; charset=utf-8')
+      .send(metrics.render(store.kind, lag, freshness, drift));
   });
 
   // ---------------------------------------------------------------- lifecycle

@@ -31,10 +31,14 @@ export type DriftThresholds = Readonly<Partial<Record<DriftMetric, number>>>;
 export interface ViewMonitoring {
   /** Feature name (or `*` for every other feature) → thresholds. */
   readonly drift?: Readonly<Record<string, DriftThresholds>>;
+  /** Run id of the statistics run `strata monitor` and `/metrics` compare the latest run with. */
+  readonly reference?: string;
 }
 
 /** The `monitoring` field of a view definition, as written. */
 export interface ViewMonitoringDef {
+  /** Run id of the reference statistics run (a materialize, backfill or training run). */
+  readonly reference?: string;
   readonly drift?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 

@@ -67,7 +67,8 @@ interface RunFile {
   readonly features: Record<string, ColumnStatsJson>;
 }
 
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** What a run id may look like (it becomes a file name). */
+export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** A new run id: the UTC time (sortable) plus 6 random hex digits, e.g. `20261207T234700123Z-a1b2c3`. */
 export function newRunId(now = new Date()): string {

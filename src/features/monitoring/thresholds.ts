@@ -6,12 +6,14 @@
  *       '*':        { psi: 0.25 }              # every feature of the view without its own entry
  *       trip_count: { psi: 0.2, js: 0.1 }
  *       user_emb:   { mean_shift: 0.05, mmd2: 0.02 }
+ *     reference: train-2026-12                # optional: the run drift is measured from
  *
  * Each metric is a non-negative finite number; a feature breaches when any of its declared metrics
  * scores above its threshold.
  */
 import { checkFields, didYouMean, type Issues } from '../definitions/issues.js';
 
+import { RUN_ID } from './runs.js';
 import { DRIFT_METRICS, type DriftMetric, type DriftThresholds, type ViewMonitoring } from '../definitions/types.js';
 
 const isObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
@@ -35,9 +37,25 @@ export function validateMonitoring(
     );
     return undefined;
   }
-  checkFields(issues, def, obj, ['drift'], 'monitoring.', monitoring);
+  checkFields(issues, def, obj, ['drift', 'reference'], 'monitoring.', monitoring);
+  let reference: string | undefined;
+  if (monitoring.reference !== undefined) {
+    const r = monitoring.reference;
+    if (typeof r !== 'string' || !RUN_ID.test(r) || r.includes('.shard-')) {
+      issues.add(
+        def,
+        obj,
+        'monitoring.reference',
+        `reference must be a statistics run id, got ${JSON.stringify(r)}`,
+        'e.g. reference: train-2026-12 (a run id from `strata stats <view>`)',
+      );
+      return undefined;
+    }
+    reference = r;
+  }
+  const ref = reference !== undefined ? { reference } : {};
   const drift = monitoring.drift;
-  if (drift === undefined) return {};
+  if (drift === undefined) return ref;
   if (!isObject(drift)) {
     issues.add(
       def,
@@ -92,7 +110,7 @@ export function validateMonitoring(
     }
     out[feature] = thresholds;
   }
-  return { drift: out };
+  return { drift: out, ...ref };
 }
 
 /** The thresholds that apply to a feature (its own, else the view's `*`), or undefined. */

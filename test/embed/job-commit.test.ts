@@ -16,7 +16,7 @@ import { Dataset } from '../../src/dataset/dataset.js';
 import type { EmbedSummary } from '../../src/embed/job-options.js';
 import { strata } from '../cli/run-cli.js';
 import { type Backend, startBackend } from '../helpers/backends.js';
-import { sampleImages, tinyModel, type TinyModel } from './fixtures/data.js';
+import { sampleImages, tinyModel, type TinyModel, embeddingBytes, fragmentedDataset } from './fixtures/data.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/shard-child.ts', import.meta.url));
 let s3: Backend;
@@ -77,22 +77,11 @@ function embedChild(
 }
 
 /** A dataset of images[0..n) in fragments of `perFragment` rows (one commit each). */
-async function fragmented(b: Backend, uri: string, n: number, perFragment: number): Promise<void> {
-  const ds = await Dataset.create(uri, { ...b.options, schema: { image: 'image', id: 'int32' } });
-  for (let at = 0; at < n; at += perFragment) {
-    await ds.append(images.slice(at, at + perFragment).map((image, k) => ({ image, id: at + k })));
-    await ds.commit(`images ${at}`);
-  }
-  await ds.close();
-}
+const fragmented = (b: Backend, uri: string, n: number, perFragment: number) =>
+  fragmentedDataset(uri, b.options, images.slice(0, n), perFragment);
 
 /** The embedding column's bytes, row by row (null rows as empty). */
-async function vectors(b: Backend, uri: string): Promise<Buffer[]> {
-  const ds = await Dataset.open(uri, b.options);
-  const values = (await ds.values('embedding')) as (Float32Array | null)[];
-  await ds.close();
-  return values.map((v) => (v ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.alloc(0)));
-}
+const vectors = (b: Backend, uri: string) => embeddingBytes(uri, b.options);
 
 /** The single-process result on a dataset of the same images (one embed(), one process). */
 async function reference(b: Backend, n: number): Promise<Buffer[]> {

@@ -76,4 +76,21 @@ describe('embedding job statistics', () => {
     await embed(off, { ...job, model: model.path, statistics: false });
     expect(embeddingStatistics(off, 'embedding')).toBeUndefined();
   });
+
+  it('a staged job (jobId): the statistics of its shards are published by the job commit and merge to one pass', async () => {
+    const whole = await fragmented();
+    await embed(whole, { ...job, model: model.path });
+    const ds = await fragmented();
+    for (const index of [0, 1])
+      await embed(ds, { ...job, model: model.path, shard: { index, count: 2 }, jobId: 'stats-job' });
+    expect(ds.hasColumn('embedding')).toBe(false);
+    await ds.commitJob('stats-job');
+    const reopened = await Dataset.open(ds.uri);
+    const one = embeddingStatistics(whole, 'embedding')!.toJSON();
+    const two = embeddingStatistics(reopened, 'embedding')!.toJSON();
+    if (one.kind !== 'embedding' || two.kind !== 'embedding') throw new Error('kind');
+    expect(two.embedding.count).toBe(one.embedding.count);
+    expect(two.embedding.normSketch).toEqual(one.embedding.normSketch);
+    two.embedding.sum.forEach((x, i) => expect(x).toBeCloseTo(one.embedding.sum[i], 6));
+  });
 });

@@ -152,12 +152,12 @@ async function withOnDemand(
   }
   const inner = plan.stored.length
     ? await readOnlineFeatures(repo, store, {
-        ...options,
         entities,
         features: plan.stored,
-        featureService: undefined,
         fullFeatureNames: true,
-        logger: undefined, // the whole answer is logged below, with its on-demand features
+        nowMs: now,
+        withWriteTime: options.withWriteTime === true,
+        // no logger: the whole answer is logged below, with its on-demand features
       })
     : null;
   const storedCols = new Map(inner?.columns.map((c) => [c.name, c]) ?? []);

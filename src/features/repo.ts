@@ -7,7 +7,7 @@
  */
 import type * as A from 'apache-arrow';
 import { StrataError, throwIfAborted } from '../errors.js';
-import { entityFilter, type Shard } from '../shard.js';
+import { checkShard, entityFilter, type Shard } from '../shard.js';
 import { tableFromRecords } from './engine/build.js';
 import { groupDefinitions } from './definitions/define.js';
 import { dtypeOfArrow } from './definitions/dtypes.js';
@@ -32,7 +32,7 @@ import { applyRegistry, type ApplyResult } from './definitions/registry.js';
 import { RetrievalJob, tableToRecords } from './retrieval/retrieval.js';
 import { applyOnDemand, planOnDemand } from './retrieval/on-demand-train.js';
 import type { OnDemandView } from './definitions/on-demand.js';
-import { entityRowsTable, type EntityRowsInput } from './retrieval/rows.js';
+import { entityRowsTable, shardRows, type EntityRowsInput } from './retrieval/rows.js';
 import {
   codeEvents,
   groupHashes,
@@ -261,8 +261,11 @@ export class FeatureRepo {
     const od = planOnDemand(this.#repo.views, this.#repo.services, this.#repo.onDemandViews, options);
     const req = od ? od.request : resolveRequest(this.#repo.views, this.#repo.services, options);
     if (options.statisticsRunId !== undefined) checkRunId(options.statisticsRunId);
+    const shard = options.shard ? checkShard(options.shard) : undefined;
+    const shardKeys = shard ? this.view(req.byView.keys().next().value!).entities : [];
     return new RetrievalJob(async () => {
-      const rows = await entityRowsTable(entityRows, options.signal);
+      const all = await entityRowsTable(entityRows, options.signal);
+      const rows = shard ? shardRows(all, shardKeys, shard) : all;
       const table = await this.#historical(rows, req, options);
       if (options.statisticsRunId !== undefined && this.dir) {
         for (const run of trainingRuns(table, req, (n) => this.view(n), options.statisticsRunId))

@@ -6,7 +6,7 @@ import type * as A from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { encodeEntityKey } from '../../src/online/keys.js';
 import { shardOfEntity } from '../../src/shard.js';
-import { aggRepo, eventsTable } from './_fixtures.js';
+import { aggRepo, eventsTable, rowsTable } from './_fixtures.js';
 import { generate } from './_oracle.js';
 
 type Rec = Record<string, unknown>;
@@ -64,6 +64,30 @@ describe('sharded backfill and latestValues', () => {
       expect(canonical(shardLatest)).toEqual(canonical(wholeLatest));
     });
   }
+
+  it(`P = ${P} shards of a training set together are the unsharded set, each row once, in its shard`, async () => {
+    const { events, rows } = generate({ seed: 43, events: 3000, entities: 60, rows: 500 });
+    const repo = await aggRepo(eventsTable(events), AGGS, '15m');
+    const entityRows = rowsTable(rows);
+    const whole = records(await repo.getHistoricalFeatures(entityRows, { features: ['aggs'] }).toArrow());
+    const parts: Rec[][] = [];
+    for (let index = 0; index < P; index++) {
+      const part = repo.getHistoricalFeatures(entityRows, { features: ['aggs'], shard: { index, count: P } });
+      const got = records(await part.toArrow());
+      expect(got.every((r) => shardOfEntity({ k: r.k }, ['k'], P) === index)).toBe(true);
+      parts.push(got);
+    }
+    expect(parts.filter((p) => p.length > 0).length).toBe(P);
+    const byRow = (a: Rec, b: Rec) => Number(a.qid) - Number(b.qid);
+    expect(parts.flat().sort(byRow)).toEqual([...whole].sort(byRow));
+    // each shard keeps its rows in entity-row order
+    for (const p of parts)
+      expect(p.map((r) => Number(r.qid))).toEqual(p.map((r) => Number(r.qid)).sort((a, b) => a - b));
+    // a bad shard is refused when the job is made, before any row is read
+    expect(() => repo.getHistoricalFeatures(entityRows, { features: ['aggs'], shard: { index: 4, count: P } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error,
+    );
+  });
 
   it('an entity’s shard is a stable function of its schema-typed key', () => {
     // pinned: the same in every process, on every run and every machine

@@ -22,6 +22,7 @@ import { groupByPartition } from '../sources/spill.js';
 import { scatterRows, type MemoryOptions } from './partitioned.js';
 import type { CodedEvents, IndexedEvents } from '../engine/series.js';
 import type { FeatureService, FeatureView, LongOptions, Source } from '../definitions/types.js';
+import type { Shard } from '../../shard.js';
 
 export interface HistoricalOptions extends LongOptions, MemoryOptions {
   /** Feature refs `view:feature` (or `view` for all of its features). */
@@ -38,6 +39,12 @@ export interface HistoricalOptions extends LongOptions, MemoryOptions {
    * Default: none recorded.
    */
   readonly statisticsRunId?: string;
+  /**
+   * Only the entity rows of this shard, by the stable hash of the join keys of the first requested
+   * view's entities (the hash sharded backfills and materialization use): shards 0..count-1 together
+   * give every row once, each in its source order. Default: every row.
+   */
+  readonly shard?: Shard;
 }
 
 export interface ResolvedRequest {

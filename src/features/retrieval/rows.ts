@@ -6,6 +6,9 @@ import * as A from 'apache-arrow';
 import { StrataError } from '../../errors.js';
 import { tableFromRecords } from '../engine/build.js';
 import { readParquetFile } from '../sources/parquet.js';
+import { EntityPartitioner, groupByPartition } from '../sources/spill.js';
+import { takeTable } from '../engine/take.js';
+import type { Shard } from '../../shard.js';
 
 /** Anything with the shape of a danfo DataFrame. */
 export interface DataFrameLike {
@@ -56,4 +59,23 @@ export async function entityRowsTable(input: EntityRowsInput, signal?: AbortSign
       hint: 'pass e.g. [{ driver_id: 1, event_timestamp: new Date() }]',
     },
   );
+}
+
+/**
+ * The entity rows of `shard`, by the stable hash of their `joinKeys` (EntityPartitioner: the hash
+ * sharded backfills and materialization use), in row order. INVALID_ARGUMENT names a missing key.
+ */
+export function shardRows(rows: A.Table, joinKeys: readonly string[], shard: Shard): A.Table {
+  const vectors = joinKeys.map((k) => {
+    const v = rows.getChild(k);
+    if (!v)
+      throw new StrataError('INVALID_ARGUMENT', `entity rows have no column ${k} to shard by`, {
+        column: k,
+        hint: `add ${k} (a join key of the first requested view) to the entity rows, or drop shard`,
+      });
+    return v;
+  });
+  const part = new EntityPartitioner(joinKeys, shard.count).of(vectors);
+  const { order, start } = groupByPartition(part, shard.count);
+  return takeTable(rows, order.subarray(start[shard.index], start[shard.index + 1]));
 }

@@ -324,6 +324,7 @@ export {
   type PartitionReader,
   type PartitionCheckpoint,
   type CoordinatorOptions,
+  type CheckpointDelta,
 } from './features/index.js';
 
 // online store and serving

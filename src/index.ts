@@ -325,6 +325,7 @@ export {
   type PartitionReader,
   type PartitionCheckpoint,
   type CoordinatorOptions,
+  type CheckpointDelta,
 } from './features/index.js';
 
 // online store and serving

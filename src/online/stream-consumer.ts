@@ -220,10 +220,13 @@ export class StreamConsumer implements AsyncDisposable {
     const share = this.coordinator.fairShare(members, total);
     const owned = this.partitions;
     for (const p of owned.slice(share).reverse()) await this.#letGo(p);
-    for (let p = 0; p < total && this.#owned.size < share; p++) {
+    const taking: Promise<void>[] = [];
+    for (let p = 0; p < total && this.#owned.size + taking.length < share; p++) {
       if (this.#owned.has(p)) continue;
-      if (await this.coordinator.acquire(p)) await this.#take(p);
+      if (await this.coordinator.acquire(p)) taking.push(this.#take(p));
     }
+    // restore and open readers of newly acquired partitions together (a takeover waits for the slowest only)
+    await Promise.all(taking);
   }
 
   async #take(p: number): Promise<void> {
@@ -260,11 +263,22 @@ export class StreamConsumer implements AsyncDisposable {
   }
 
   async #save(p: number, owned: Owned): Promise<void> {
-    const cp = owned.state.checkpoint();
-    if (!(await this.coordinator.save(cp))) {
+    let d = owned.state.checkpointDelta();
+    let r = await this.coordinator.saveDelta(d).catch((err: unknown) => {
+      owned.state.unmarkLogged(); // it may or may not have been written: rewrite next time
+      throw err;
+    });
+    if (r === 'stale') {
+      owned.state.unmarkLogged();
+      d = owned.state.checkpointDelta();
+      r = await this.coordinator.saveDelta(d);
+    }
+    if (r !== 'saved') {
       await this.#drop(p, 'lost');
       return;
     }
+    owned.state.markLogged(d);
+    const cp = d.checkpoint;
     const commit = (this.stream as { commit?: (p: number, o: string) => Promise<void> }).commit;
     if (cp.offset !== null && commit) await commit.call(this.stream, p, cp.offset);
   }

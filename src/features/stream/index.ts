@@ -13,4 +13,4 @@ export {
 } from './contract.js';
 export { partitionOf } from './partitioning.js';
 export { StreamPartition, type PartitionCheckpoint } from './partition.js';
-export { StreamCoordinator, type CoordinatorOptions } from './coordinator.js';
+export { StreamCoordinator, type CoordinatorOptions, type CheckpointDelta } from './coordinator.js';

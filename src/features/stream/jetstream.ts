@@ -45,7 +45,7 @@ export class JetStreamSource implements StreamSource {
     const servers = options.natsUrl ?? 'nats://127.0.0.1:4222';
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: servers.split(','), timeout: 5000 });
+      nc = await connect({ servers: servers.split(','), timeout: 5000, noAsyncTraces: true });
     } catch (err) {
       throw unavailable(`connection to ${servers}`, err);
     }
@@ -106,6 +106,7 @@ export class JetStreamSource implements StreamSource {
     const messages: ConsumerMessages = await consumer.c.consume({ max_messages: 1024 });
     const buffer: StreamRecord[] = [];
     let failure: unknown;
+    let closing = false;
     const pump = (async () => {
       for await (const m of messages) {
         let event: Record<string, unknown>;
@@ -117,13 +118,20 @@ export class JetStreamSource implements StreamSource {
         buffer.push({ partition, offset: String(m.seq), event });
         while (buffer.length >= READER_BUFFER) await new Promise((r) => setTimeout(r, 5));
       }
-    })().catch((err: unknown) => (failure = err));
+    })().then(
+      // the iterator also ends when the server drops the consumer: fail, so the owner re-opens it
+      () => {
+        if (!closing) failure = new Error(`the JetStream consumer of ${subject} stopped delivering`);
+      },
+      (err: unknown) => (failure = err),
+    );
     return {
       next(maxEvents: number): Promise<StreamRecord[]> {
         if (failure) return Promise.reject(unavailable(`read of ${partition}`, failure));
         return Promise.resolve(buffer.splice(0, maxEvents));
       },
       close: async (): Promise<void> => {
+        closing = true;
         messages.stop();
         await pump;
         await this.jsm.consumers.delete(this.config.name, consumer.name).catch(() => undefined);

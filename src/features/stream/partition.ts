@@ -16,6 +16,7 @@ import { PushState } from './push.js';
 import type { FeatureView, PushedViewValues, Source, StreamConfig } from '../definitions/types.js';
 import type { StreamRecord } from './contract.js';
 import { partitionOf } from './partitioning.js';
+import type { CheckpointDelta } from './coordinator.js';
 
 /** What is saved, atomically, per partition. */
 export interface PartitionCheckpoint {
@@ -44,6 +45,8 @@ export class StreamPartition {
   #state: PushState;
   #kept: Kept[] = [];
   #history: Record<string, unknown>[] = [];
+  /** Leading `#kept` entries already in the saved checkpoint log; -1 = the log must be rewritten. */
+  #logged = -1;
   offset: string | null = null;
   read = 0;
   invalid = 0;
@@ -170,7 +173,35 @@ export class StreamPartition {
 
   /** The checkpoint of the state as it is now (accepted events outside the reach are dropped from it). */
   checkpoint(): PartitionCheckpoint {
-    this.#prune();
+    this.#prune(false);
+    return { ...this.#header(), events: this.#kept.map((k) => k.event) };
+  }
+
+  /**
+   * The checkpoint as a delta over the last saved one (`markLogged` after it is saved): the header and
+   * the events accepted since. Events out of the reach are pruned (and the log rewritten) only once
+   * they are half of the kept ones, so a checkpoint costs what changed, not the whole state.
+   */
+  checkpointDelta(): CheckpointDelta {
+    this.#prune(true);
+    const from = this.#logged;
+    const total = this.#kept.length;
+    const events: Record<string, unknown>[] = [];
+    for (let i = Math.max(0, from); i < total; i++) events.push(this.#kept[i].event);
+    return { checkpoint: { ...this.#header(), events: [] }, from, events };
+  }
+
+  /** The delta's events are saved: the log now holds the first `from + events` kept events. */
+  markLogged(d: CheckpointDelta): void {
+    this.#logged = Math.max(0, d.from) + d.events.length;
+  }
+
+  /** Forgets what the log holds: the next delta rewrites it. */
+  unmarkLogged(): void {
+    this.#logged = -1;
+  }
+
+  #header(): Omit<PartitionCheckpoint, 'events'> {
     return {
       source: this.source.name,
       partition: this.partition,
@@ -180,7 +211,6 @@ export class StreamPartition {
       dropped: this.#state.dropped,
       duplicates: this.#state.duplicates,
       highWaterMarkMs: Number.isFinite(this.#state.hwm) ? this.#state.hwm : null,
-      events: this.#kept.map((k) => k.event),
     };
   }
 
@@ -200,15 +230,19 @@ export class StreamPartition {
     this.#state.duplicates = cp.duplicates;
     const ts = this.source.timestampField;
     this.#kept = cp.events.map((event) => ({ event, ts: toMs(event[ts]) }));
+    this.#logged = -1;
     this.offset = cp.offset;
     this.read = cp.read;
     this.invalid = cp.invalid;
   }
 
-  #prune(): void {
+  /** Drops kept events out of the reach; `lazy`: only once they are at least half of the kept ones. */
+  #prune(lazy: boolean): void {
     if (this.#reachMs === Infinity || !this.#kept.length) return;
     const cut = this.#state.hwm - this.source.allowedLatenessMs - this.#reachMs;
-    if (!(this.#kept[0].ts < cut) && !this.#kept.some((k) => k.ts < cut)) return;
+    let old = 0;
+    for (const k of this.#kept) if (k.ts < cut) old++;
+    if (!old || (lazy && old * 2 < this.#kept.length)) return;
     const plain = this.views.filter((v) => v.kind === 'plain');
     // plain views: an entity's latest event (later arrival wins a tie, as in the engine) stays
     const latest = new Map<unknown, number>();
@@ -223,6 +257,8 @@ export class StreamPartition {
       });
     }
     const keep = new Set(latest.values());
+    const before = this.#kept.length;
     this.#kept = this.#kept.filter((k, i) => k.ts >= cut || keep.has(i));
+    if (this.#kept.length !== before) this.#logged = -1;
   }
 }

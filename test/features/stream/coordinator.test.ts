@@ -29,6 +29,29 @@ describe.skipIf(Boolean(REDIS_SKIP))('stream coordinator', () => {
     await redis?.close();
   });
 
+  it('checkpoint deltas append to the log; a delta over the wrong count is refused as stale; a non-owner is fenced', async () => {
+    const a = await StreamCoordinator.open('delta', 'a', { redisUrl: redis.url, leaseMs: 5000 });
+    const b = await StreamCoordinator.open('delta', 'b', { redisUrl: redis.url, leaseMs: 5000 });
+    expect(await a.acquire(1)).toBe(true);
+    const ev = (id: string) => ({ user_id: 1, event_id: id });
+    expect(await a.saveDelta({ checkpoint: cp(1, '2'), from: -1, events: [ev('a'), ev('b')] })).toBe('saved');
+    expect(await a.saveDelta({ checkpoint: cp(1, '3'), from: 2, events: [ev('c')] })).toBe('saved');
+    expect(await a.saveDelta({ checkpoint: cp(1, '3'), from: 3, events: [] })).toBe('saved');
+    const loaded = await b.load(1);
+    expect(loaded?.offset).toBe('3');
+    expect(loaded?.events.map((e) => e.event_id)).toEqual(['a', 'b', 'c']);
+    // a delta that does not extend what the log holds (a save whose reply was lost) changes nothing
+    expect(await a.saveDelta({ checkpoint: cp(1, '9'), from: 2, events: [ev('c')] })).toBe('stale');
+    expect(await b.saveDelta({ checkpoint: cp(1, '9'), from: -1, events: [] })).toBe('lost');
+    expect((await b.load(1))?.events.map((e) => e.event_id)).toEqual(['a', 'b', 'c']);
+    // a whole checkpoint replaces the log
+    expect(await a.save({ ...cp(1, '4'), events: [ev('d')] })).toBe(true);
+    expect((await b.load(1))?.events.map((e) => e.event_id)).toEqual(['d']);
+    await a.release(1);
+    await a.close();
+    await b.close();
+  });
+
   it('one owner at a time; after the lease lapses another takes over and the old owner is fenced out', async () => {
     const a = await StreamCoordinator.open('fence', 'a', { redisUrl: redis.url, leaseMs: 300 });
     const b = await StreamCoordinator.open('fence', 'b', { redisUrl: redis.url, leaseMs: 300 });

@@ -41,7 +41,10 @@ export async function startServer(
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`no URL printed by strata ${args.join(' ')}\n${stdout}\n${stderr}`)),
+      () => {
+        child.kill('SIGKILL'); // never leave a server the test cannot reach running
+        reject(new Error(`no URL printed by strata ${args.join(' ')}\n${stdout}\n${stderr}`));
+      },
       options.timeoutMs ?? 90_000, // a cold start from source (tsx) on a loaded 2-core machine can take 30 s
     );
     const check = () => {

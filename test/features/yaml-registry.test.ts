@@ -4,6 +4,7 @@
  */
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   FeatureRepo,
@@ -12,6 +13,7 @@ import {
   defineFeatureView,
   defineSource,
 } from '../../src/features/index.js';
+import { runCli } from '../../src/cli/run.js';
 import { FEATURES_YAML, STRATA_YAML, TRIPS_CSV, cleanup, writeRepo } from './_repo.js';
 
 afterAll(cleanup);
@@ -173,6 +175,52 @@ describe('apply() and the registry', () => {
       code: 'CONFLICT',
       details: { changes: [expect.stringContaining('where')] },
     });
+  });
+
+  it('records on-demand views (contract, not code), diffs them, and `strata apply` lists them', async () => {
+    const onDemand = (expr: string) => `
+on_demand_views:
+  - name: fare_ratio
+    inputs: ["driver_latest:fare"]
+    request_schema: { quote: float64 }
+    description: fare vs the quoted price
+    features:
+      - { name: ratio, expr: "${expr}" }
+`;
+    const { dir, repo } = await repoWith(FEATURES_YAML + onDemand('fare / quote'));
+    const first = await repo.apply();
+    expect(first.changes).toContain('on-demand view fare_ratio added');
+    const stored = JSON.parse(await readFile(first.path, 'utf8')) as { onDemandViews: unknown[] };
+    expect(stored.onDemandViews).toEqual([
+      {
+        name: 'fare_ratio',
+        inputs: ['driver_latest:fare'],
+        requestSchema: { quote: 'float64' },
+        features: [{ name: 'ratio', dtype: 'float64', expr: 'fare / quote' }],
+        description: 'fare vs the quoted price',
+      },
+    ]);
+    expect(await repo.apply()).toMatchObject({ version: 1, changed: false });
+
+    // an on-demand change is never breaking (nothing of it is materialized)
+    const changed = await (await repoWith(FEATURES_YAML + onDemand('fare - quote'), dir)).repo.apply();
+    expect(changed).toMatchObject({ version: 2, changed: true, changes: ['on-demand view fare_ratio changed'] });
+
+    let out = '';
+    const sink = new Writable({ write: (c: Buffer, _e, done) => ((out += c.toString()), done()) });
+    expect(await runCli(['apply', dir], { stdout: sink, stderr: sink })).toBe(0);
+    expect(out).toContain('1 on-demand views');
+    expect(out).toMatch(/fare_ratio \(on-demand, reads driver_latest:fare, request\.quote\): ratio:float64 = fare - quote/);
+    out = '';
+    expect(await runCli(['apply', dir, '--json'], { stdout: sink, stderr: sink })).toBe(0);
+    expect((JSON.parse(out) as { onDemandViews: { name: string }[] }).onDemandViews.map((v) => v.name)).toEqual([
+      'fare_ratio',
+    ]);
+
+    const removed = await (await repoWith(FEATURES_YAML, dir)).repo.apply();
+    expect(removed).toMatchObject({ version: 3, changes: ['on-demand view fare_ratio removed'] });
+    const last = JSON.parse(await readFile(removed.path, 'utf8')) as object;
+    expect(last).not.toHaveProperty('onDemandViews');
   });
 
   it('concurrent applies get distinct versions', async () => {

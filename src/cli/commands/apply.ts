@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { flag } from '../command.js';
+import { onDemandRecord } from '../../features/definitions/registry.js';
 import { json } from '../format.js';
 import { JSON_OPTION } from '../open.js';
 import { REPO_POSITIONAL, loadRepo } from '../repo.js';
@@ -24,6 +25,7 @@ export const command: Command = {
         entities: v.entities,
         features: v.features.map((f) => `${f.name}:${f.dtype}`),
       }));
+      const onDemandViews = repo.onDemandViews.map(onDemandRecord);
       if (flag(ctx, 'json')) {
         ctx.out(
           json({
@@ -32,6 +34,7 @@ export const command: Command = {
             sources: repo.sources.map((s) => s.name),
             views,
             services: repo.services.map((s) => s.name),
+            onDemandViews,
           }),
         );
         return;
@@ -43,10 +46,15 @@ export const command: Command = {
       );
       for (const c of r.changes) ctx.out(`  ${c}`);
       ctx.out(
-        `${repo.entities.length} entities, ${repo.sources.length} sources, ${repo.views.length} feature views, ${repo.services.length} services`,
+        `${repo.entities.length} entities, ${repo.sources.length} sources, ${repo.views.length} feature views, ${onDemandViews.length} on-demand views, ${repo.services.length} services`,
       );
       for (const v of views)
         ctx.out(`  ${v.name} (${v.kind}, keys ${v.entities.join(', ')}): ${v.features.join(', ')}`);
+      for (const v of onDemandViews) {
+        const reads = [...v.inputs, ...Object.keys(v.requestSchema).map((k) => `request.${k}`)];
+        const features = v.features.map((f) => `${f.name}:${f.dtype}${f.expr !== undefined ? ` = ${f.expr}` : ''}`);
+        ctx.out(`  ${v.name} (on-demand${v.transform ? ', transform' : ''}, reads ${reads.join(', ') || 'nothing'}): ${features.join(', ')}`);
+      }
     } finally {
       await repo.close();
     }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { StrataError } from '../../errors.js';
 import type { ValidatedRepo } from './validate.js';
 import type { FeatureView, Source } from './types.js';
+import type { OnDemandView } from './on-demand.js';
 
 export const REGISTRY_DIR = join('.strata', 'registry');
 
@@ -22,6 +23,21 @@ export interface RegistryContent {
   readonly sources: unknown[];
   readonly views: FeatureView[];
   readonly services: unknown[];
+  /** On-demand views (absent when the repo has none, so older registries still compare equal). */
+  readonly onDemandViews?: OnDemandViewRecord[];
+}
+
+/** An on-demand view as the registry stores it: its contract, without compiled code. */
+export interface OnDemandViewRecord {
+  readonly name: string;
+  /** Feature refs (`view:feature`) read. */
+  readonly inputs: string[];
+  readonly requestSchema: Readonly<Record<string, string>>;
+  /** `name:dtype` and, for expression features, the expression. */
+  readonly features: { readonly name: string; readonly dtype: string; readonly expr?: string }[];
+  /** True when a TypeScript `transform` computes the features (its code is not stored). */
+  readonly transform?: true;
+  readonly description?: string;
 }
 
 export interface ApplyResult {
@@ -39,6 +55,18 @@ function sourceRecord(s: Source): unknown {
   return { ...rest, ...(s.table ? { table: `<in-memory table, ${s.table.numRows} rows>` } : {}) };
 }
 
+/** The registry record of an on-demand view (also what `strata apply --json` prints). */
+export function onDemandRecord(v: OnDemandView): OnDemandViewRecord {
+  return {
+    name: v.name,
+    inputs: v.inputs.map((i) => i.ref),
+    requestSchema: { ...v.requestSchema },
+    features: v.features.map((f) => ({ name: f.name, dtype: f.dtype, ...(f.expr !== undefined ? { expr: f.expr } : {}) })),
+    ...(v.transform ? { transform: true as const } : {}),
+    ...(v.description !== undefined ? { description: v.description } : {}),
+  };
+}
+
 function body(repo: ValidatedRepo, project?: string): Omit<RegistryContent, 'version' | 'appliedAt'> {
   const byName = <T extends { name: string }>(m: ReadonlyMap<string, T>) =>
     [...m.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -48,6 +76,7 @@ function body(repo: ValidatedRepo, project?: string): Omit<RegistryContent, 'ver
     sources: byName(repo.sources).map(sourceRecord),
     views: byName(repo.views),
     services: byName(repo.services),
+    ...(repo.onDemandViews.size ? { onDemandViews: byName(repo.onDemandViews).map(onDemandRecord) } : {}),
   };
 }
 
@@ -126,6 +155,23 @@ export function diffViews(
   return { breaking, other };
 }
 
+/** Differences between two applied on-demand view sets (none breaks materialized data: nothing is stored). */
+export function diffOnDemandViews(
+  before: readonly OnDemandViewRecord[],
+  after: readonly OnDemandViewRecord[],
+): string[] {
+  const changes: string[] = [];
+  const old = new Map(before.map((v) => [v.name, v]));
+  for (const v of after) {
+    const o = old.get(v.name);
+    old.delete(v.name);
+    if (!o) changes.push(`on-demand view ${v.name} added`);
+    else if (!same(o, v)) changes.push(`on-demand view ${v.name} changed`);
+  }
+  for (const name of old.keys()) changes.push(`on-demand view ${name} removed`);
+  return changes;
+}
+
 /** Stores the validated definitions as the next registry version. */
 export async function applyRegistry(
   dir: string,
@@ -143,6 +189,7 @@ export async function applyRegistry(
       }
     }
     const { breaking, other } = diffViews(latest?.views ?? [], next.views);
+    other.push(...diffOnDemandViews(latest?.onDemandViews ?? [], next.onDemandViews ?? []));
     if (breaking.length && !options.force) {
       throw new StrataError(
         'CONFLICT',

@@ -2,7 +2,8 @@
  * Online/offline consistency (Chronon's consistency job): the values a served-feature log recorded
  * (feature-log.ts) against the point-in-time values `getHistoricalFeatures` computes for the same
  * entities at the logged request times. A mismatch is a logged cell whose served value (null unless
- * PRESENT) differs from the offline one; numbers within a relative tolerance are equal.
+ * PRESENT) differs from the offline one; numbers within a relative tolerance are equal. The log is
+ * read in batches (`batchRows`), so memory does not grow with it.
  */
 import { Dataset } from '../dataset/dataset.js';
 import type { OpenOptions } from '../dataset/dataset.js';
@@ -28,6 +29,11 @@ export interface ConsistencyOptions {
   readonly sinceMs?: number;
   /** Mismatching cells kept per feature as examples. Default 5. */
   readonly examplesPerFeature?: number;
+  /**
+   * Log rows read and compared at a time (one `getHistoricalFeatures` call per view per batch):
+   * memory is bounded by the batch, not the log. Default 50000.
+   */
+  readonly batchRows?: number;
   /** Storage options when `log` is a URI. */
   readonly storage?: OpenOptions;
   readonly signal?: AbortSignal;
@@ -99,59 +105,31 @@ export async function checkConsistency(
         });
       }
     }
-    const all = (await ds
-      .select(['request_id', 'request_time_ms', 'row', 'entity', 'feature', 'value'])
-      .toArray({ signal: options.signal })) as unknown as LogRow[];
     const since = options.sinceMs;
-    const rows = since === undefined ? all : all.filter((r) => Number(r.request_time_ms) >= since);
-    // view → its logged cells, and its entity rows (one per request row) in first-seen order
-    const byView = new Map<string, { cells: LogRow[]; slots: Map<string, number>; refs: Set<string> }>();
-    for (const r of rows) {
-      const view = r.feature.slice(0, r.feature.lastIndexOf(':'));
-      let g = byView.get(view);
-      if (!g) byView.set(view, (g = { cells: [], slots: new Map(), refs: new Set() }));
-      g.cells.push(r);
-      g.refs.add(r.feature);
-      const slot = `${r.request_id}\u0000${r.row}`;
-      if (!g.slots.has(slot)) g.slots.set(slot, g.slots.size);
-    }
-    const perFeature = new Map<
-      string,
-      { compared: number; mismatches: number; on: number; off: number; ex: ConsistencyExample[] }
-    >();
     const keep = options.examplesPerFeature ?? 5;
-    for (const [view, g] of byView) {
-      throwIfAborted(options.signal);
-      const entityRows = new Array<Record<string, unknown>>(g.slots.size);
-      for (const r of g.cells) {
-        const i = g.slots.get(`${r.request_id}\u0000${r.row}`)!;
-        entityRows[i] ??= { ...r.entity, event_timestamp: new Date(Number(r.request_time_ms)) };
+    const batchRows = options.batchRows ?? 50_000;
+    if (!(Number.isInteger(batchRows) && batchRows > 0)) {
+      throw new StrataError('INVALID_ARGUMENT', `batchRows ${batchRows} is not a positive integer`, {
+        field: 'batchRows',
+        hint: 'e.g. 50000',
+      });
+    }
+    const perFeature = new Map<string, FeatureTally>();
+    // a request's rows are appended together (one logger flush), so requests = changes of request_id
+    let requests = 0;
+    let cells = 0;
+    let lastRequest: string | undefined;
+    const view = ds.select(['request_id', 'request_time_ms', 'row', 'entity', 'feature', 'value']);
+    for await (const batch of view.iterRows({ batchSize: batchRows, signal: options.signal })) {
+      const rows = (
+        since === undefined ? batch : batch.filter((r) => Number(r.request_time_ms) >= since)
+      ) as unknown as LogRow[];
+      for (const r of rows) {
+        if (r.request_id !== lastRequest) requests++;
+        lastRequest = r.request_id;
       }
-      const offline = await repo
-        .getHistoricalFeatures(entityRows, { features: [...g.refs], fullFeatureNames: true, signal: options.signal })
-        .toArray();
-      for (const r of g.cells) {
-        const i = g.slots.get(`${r.request_id}\u0000${r.row}`)!;
-        const column = `${view}__${r.feature.slice(view.length + 1)}`;
-        const off = offline[i]?.[column] ?? null;
-        const on = r.value ?? null;
-        let f = perFeature.get(r.feature);
-        if (!f) perFeature.set(r.feature, (f = { compared: 0, mismatches: 0, on: 0, off: 0, ex: [] }));
-        f.compared++;
-        if (same(on, off, tolerance)) continue;
-        f.mismatches++;
-        if (off === null) f.on++;
-        else if (on === null) f.off++;
-        if (f.ex.length < keep) {
-          f.ex.push({
-            requestId: r.request_id,
-            requestTimeMs: Number(r.request_time_ms),
-            entity: r.entity,
-            online: on,
-            offline: off,
-          });
-        }
-      }
+      cells += rows.length;
+      await compareBatch(repo, rows, perFeature, { tolerance, keep, signal: options.signal });
     }
     const features = [...perFeature]
       .map(([feature, f]) => ({
@@ -165,14 +143,75 @@ export async function checkConsistency(
       }))
       .sort((a, b) => (a.feature < b.feature ? -1 : a.feature > b.feature ? 1 : 0));
     return {
-      requests: new Set(rows.map((r) => r.request_id)).size,
-      cells: rows.length,
+      requests,
+      cells,
       mismatches: features.reduce((a, f) => a + f.mismatches, 0),
       tolerance,
       features,
     };
   } finally {
     if (typeof log === 'string') await ds.close();
+  }
+}
+
+interface FeatureTally {
+  compared: number;
+  mismatches: number;
+  on: number;
+  off: number;
+  ex: ConsistencyExample[];
+}
+
+/** Compares one batch of log rows with their point-in-time offline values, adding to `perFeature`. */
+async function compareBatch(
+  repo: HistoricalFeatureSource,
+  rows: readonly LogRow[],
+  perFeature: Map<string, FeatureTally>,
+  o: { readonly tolerance: number; readonly keep: number; readonly signal?: AbortSignal },
+): Promise<void> {
+  // view → its logged cells, and its entity rows (one per request row) in first-seen order
+  const byView = new Map<string, { cells: LogRow[]; slots: Map<string, number>; refs: Set<string> }>();
+  for (const r of rows) {
+    const view = r.feature.slice(0, r.feature.lastIndexOf(':'));
+    let g = byView.get(view);
+    if (!g) byView.set(view, (g = { cells: [], slots: new Map(), refs: new Set() }));
+    g.cells.push(r);
+    g.refs.add(r.feature);
+    const slot = `${r.request_id}\u0000${r.row}`;
+    if (!g.slots.has(slot)) g.slots.set(slot, g.slots.size);
+  }
+  for (const [view, g] of byView) {
+    throwIfAborted(o.signal);
+    const entityRows = new Array<Record<string, unknown>>(g.slots.size);
+    for (const r of g.cells) {
+      const i = g.slots.get(`${r.request_id}\u0000${r.row}`)!;
+      entityRows[i] ??= { ...r.entity, event_timestamp: new Date(Number(r.request_time_ms)) };
+    }
+    const offline = await repo
+      .getHistoricalFeatures(entityRows, { features: [...g.refs], fullFeatureNames: true, signal: o.signal })
+      .toArray();
+    for (const r of g.cells) {
+      const i = g.slots.get(`${r.request_id}\u0000${r.row}`)!;
+      const column = `${view}__${r.feature.slice(view.length + 1)}`;
+      const off = offline[i]?.[column] ?? null;
+      const on = r.value ?? null;
+      let f = perFeature.get(r.feature);
+      if (!f) perFeature.set(r.feature, (f = { compared: 0, mismatches: 0, on: 0, off: 0, ex: [] }));
+      f.compared++;
+      if (same(on, off, o.tolerance)) continue;
+      f.mismatches++;
+      if (off === null) f.on++;
+      else if (on === null) f.off++;
+      if (f.ex.length < o.keep) {
+        f.ex.push({
+          requestId: r.request_id,
+          requestTimeMs: Number(r.request_time_ms),
+          entity: r.entity,
+          online: on,
+          offline: off,
+        });
+      }
+    }
   }
 }
 

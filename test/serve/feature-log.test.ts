@@ -163,6 +163,11 @@ describe('served-feature logging', () => {
     expect(clean.features.map((f) => [f.feature, f.compared, f.mismatches])).toEqual(
       [...FEATURES].sort().map((f) => [f, 51, 0]),
     );
+    // streamed in batches that split requests and views: the same report
+    expect(await checkConsistency(repo, logUri, { batchRows: 13 })).toEqual(clean);
+    await expect(checkConsistency(repo, logUri, { batchRows: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
 
     // corrupt the score of 7 of the 50 entities in the online store (same event time: the store keeps it)
     const corrupt = [3, 8, 15, 22, 31, 40, 47];
@@ -192,6 +197,7 @@ describe('served-feature logging', () => {
     ).toEqual(corrupt.slice(0, 5));
     for (const f of ['user_stats:clicks', 'user_stats:country', 'user_stats:emb'])
       expect(byFeature[f]).toMatchObject({ compared: 50, mismatches: 0, mismatchRate: 0 });
+    expect(await checkConsistency(repo, logUri, { sinceMs: since, batchRows: 7 })).toEqual(report);
     // a float tolerance wide enough to cover the corruption makes it consistent again
     expect((await checkConsistency(repo, logUri, { sinceMs: since, tolerance: 0.5 })).mismatches).toBe(0);
 

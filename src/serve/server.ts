@@ -1,6 +1,7 @@
 /**
  * The HTTP feature server (Fastify), speaking Feast's wire format so Feast clients work:
- * POST /get-online-features, /push, /materialize, /materialize-incremental, /search; GET /health, /metrics.
+ * POST /get-online-features, /push, /materialize, /materialize-incremental, /search; GET /health, /metrics,
+ * and the monitoring page at GET /monitor/ (its data at /monitor/api/monitor).
  *
  * Safe by default: binds 127.0.0.1; bearer token (option or STRATA_TOKEN) on every route but /health;
  * body and batch limits; every body validated against a JSON schema (400 naming the field); unknown
@@ -41,8 +42,11 @@ import {
   SEARCH_SCHEMA,
 } from './feast.js';
 import { viewFreshness } from '../online/freshness.js';
-import { DriftStatusCache } from '../online/drift-monitor.js';
+import { DriftStatusCache, driftFeatureMonitors } from '../online/drift-monitor.js';
+import { storeMonitorSource } from '../online/monitor.js';
+import { listenApp } from './listen.js';
 import { ServerMetrics } from './metrics.js';
+import { mountMonitorPage } from './monitor-page.js';
 import { StreamPublisher, type StreamSourceOptions } from './stream-publish.js';
 
 export interface FeatureServerOptions {
@@ -251,7 +255,7 @@ export async function createFeatureServer(
     reply.raw.once('finish', () => metrics.observe('unmatched', req.method, reply.statusCode, reply.elapsedTime));
     if (!authorized(req)) return deny(req, reply);
     return sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, {
-      hint: 'routes: POST /get-online-features, /push, /materialize, /materialize-incremental, /search; GET /health, /metrics',
+      hint: 'routes: POST /get-online-features, /push, /materialize, /materialize-incremental, /search; GET /health, /metrics, /monitor/',
     });
   });
 
@@ -398,11 +402,12 @@ export async function createFeatureServer(
       .send(metrics.render(store.kind, lag, freshness, drift));
   });
 
+  // the monitoring page (docs/MONITORING.md): freshness and drift of this repo and store, at /monitor/
+  const monitorSource = storeMonitorSource(repo, store, { features: () => driftFeatureMonitors(repo) });
+  await mountMonitorPage(app, monitorSource, { prefix: '/monitor', routeOptions: hooks('/monitor') });
+
   // ---------------------------------------------------------------- lifecycle
-  await app.listen({ host, port: options.port ?? 0 });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : (options.port ?? 0);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { url, port } = await listenApp(app, host, options.port);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {

@@ -32,6 +32,7 @@ import {
 } from './viewer-data.js';
 import { embeddingColumns, similarRows } from './viewer-similar.js';
 import { registerSqlRoute } from './viewer-sql.js';
+import { listenApp } from './listen.js';
 import { loadViewerFiles } from './viewer/assets.js';
 import type { InfoResponse, RowsResponse, SimilarResponse, ValuesResponse } from './viewer/wire.js';
 
@@ -226,12 +227,7 @@ export async function startViewer(ds: Dataset, options: ViewerOptions = {}): Pro
     return sendJpeg(reply, await cache.getOrCompute(key, () => videoJpeg(cell, t, size)));
   });
 
-  await app.listen({ host, port: options.port ?? 0 });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : (options.port ?? 0);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => (closing ??= app.close());
+  const { url, port, close } = await listenApp(app, host, options.port);
   return { url, port, app, cache, close, [Symbol.asyncDispose]: close };
 }
 

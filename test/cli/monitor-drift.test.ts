@@ -18,7 +18,9 @@ import {
   viewDriftStatus,
 } from '../../src/online/index.js';
 import { createFeatureServer, monitorReport } from '../../src/serve/index.js';
+import type { MonitorResponse } from '../../src/serve/viewer/monitor-wire.js';
 import { rng } from '../helpers/random.js';
+import { txRepoYaml } from '../helpers/tx-repo.js';
 import { strata } from './run-cli.js';
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -40,21 +42,7 @@ function eventsCsv(seed: number, mean: number, extra: number): string {
 }
 
 function yaml(project: string, monitoring = ''): string {
-  return `project: ${project}
-entities:
-  - name: user
-    join_keys: [user_id]
-sources:
-  - name: tx
-    kind: csv
-    path: tx.csv
-    id_field: event_id
-feature_views:
-  - name: tx_latest
-    entities: [user]
-    source: tx
-    features: [amount, category]
-${monitoring}`;
+  return txRepoYaml({ project, view: 'tx_latest', features: ['amount', 'category'], idField: 'event_id', monitoring });
 }
 
 let dir: string;
@@ -149,6 +137,24 @@ describe('drift in strata monitor and /metrics', () => {
     ]);
     expect(f.drift!.psi).toBe(psi);
     expect(f.thresholds).toEqual({ psi: 0.25, js: 0.1, meanShift: 0.1, mmd2: 0.1 });
+
+    // the same page on the feature server, over HTTP: /monitor → /monitor/ (the page), its script and its data
+    const moved = await fetch(`${server.url}/monitor`, { redirect: 'manual' });
+    expect([moved.status, moved.headers.get('location')]).toEqual([302, '/monitor/']);
+    const html = await fetch(`${server.url}/monitor/`);
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await html.text()).toContain('monitor.js');
+    expect((await fetch(`${server.url}/monitor/monitor.js`)).status).toBe(200);
+    const served = (await (await fetch(`${server.url}/monitor/api/monitor`)).json()) as MonitorResponse;
+    expect(served.views.map((v) => v.view)).toEqual(['tx_latest']);
+    expect(served.features.find((x) => x.feature === 'amount')).toMatchObject({ referenceName: 'ref', drifted: true });
+    // behind the server's bearer token like every other route but /health
+    await using locked = await createFeatureServer(repo, store, { token: 'secret' });
+    expect((await fetch(`${locked.url}/monitor/api/monitor`)).status).toBe(401);
+    const authorized = await fetch(`${locked.url}/monitor/api/monitor`, {
+      headers: { authorization: 'Bearer secret' },
+    });
+    expect(authorized.status).toBe(200);
 
     // the declared reference is the default; the CLI names the features on stderr
     const d = await strata(['monitor', hot]);

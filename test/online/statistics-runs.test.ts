@@ -16,6 +16,7 @@ import { materialize, SqliteOnlineStore } from '../../src/online/index.js';
 import { DDSKETCH_RELATIVE_ACCURACY } from '../../src/stats/index.js';
 import { runCli } from '../../src/cli/run.js';
 import { rng } from '../helpers/random.js';
+import { txRepoYaml } from '../helpers/tx-repo.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const START = new Date(T0 - 1);
@@ -246,21 +247,8 @@ describe('statistics runs of materialize and backfill', () => {
 });
 
 describe('drift thresholds in YAML', () => {
-  const yaml = (monitoring: string) => `
-entities:
-  - name: user
-    join_keys: [user_id]
-sources:
-  - name: tx
-    kind: csv
-    path: tx.csv
-feature_views:
-  - name: latest
-    entities: [user]
-    source: tx
-    features: [amount_usd, user_emb_norm]
-${monitoring}
-`;
+  const yaml = (monitoring: string) =>
+    txRepoYaml({ view: 'latest', features: ['amount_usd', 'user_emb_norm'], monitoring });
   async function load(monitoring: string): Promise<FeatureRepo> {
     const d = await mkdtemp(join(dir, 'yaml-'));
     await writeFile(join(d, 'strata.yaml'), 'project: p\n');
@@ -317,15 +305,11 @@ describe('strata stats <view>', () => {
     await writeFile(join(d, 'strata.yaml'), 'project: p\n');
     await writeFile(
       join(d, 'features.yaml'),
-      `entities: [{ name: user, join_keys: [user_id] }]
-sources: [{ name: tx, kind: csv, path: tx.csv }]
-feature_views:
-  - name: latest
-    entities: [user]
-    source: tx
-    features: [amount]
-    monitoring: { drift: { amount: { psi: 0.2 } } }
-`,
+      txRepoYaml({
+        view: 'latest',
+        features: ['amount'],
+        monitoring: '    monitoring: { drift: { amount: { psi: 0.2 } } }',
+      }),
     );
     const csv = (shift: number) =>
       'user_id,event_timestamp,amount\n' +

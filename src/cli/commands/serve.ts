@@ -5,7 +5,7 @@ import { REPO_POSITIONAL, STORE_ENV_HELP, STORE_OPTIONS, loadRepo, openStore, re
 export const command: Command = {
   name: 'serve',
   summary:
-    "Runs the HTTP feature server for a repository, speaking Feast's wire format: POST /get-online-features, /push, /materialize, /materialize-incremental, /search; GET /health, /metrics. Binds 127.0.0.1 unless --host says otherwise; STRATA_TOKEN (or --token) requires a bearer token. Ctrl-C drains in-flight requests and stops.",
+    "Runs the HTTP feature server for a repository, speaking Feast's wire format: POST /get-online-features, /push, /materialize, /materialize-incremental, /search; GET /health, /metrics, and the monitoring page at /monitor/ (freshness and drift charts). Binds 127.0.0.1 unless --host says otherwise; STRATA_TOKEN (or --token) requires a bearer token. Ctrl-C drains in-flight requests and stops.",
   positionals: [REPO_POSITIONAL],
   options: {
     port: {
@@ -56,6 +56,7 @@ export const command: Command = {
       ctx.out(
         `feature server: ${server.url}  (${repo.views.length} views, ${store.kind} store${logging}; Ctrl-C to stop)`,
       );
+      ctx.out(`monitoring page: ${server.url}/monitor/`);
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) resolve();
         ctx.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -1,20 +1,12 @@
 /**
  * The monitoring page's JSON (GET /api/monitor) as both sides see it: the server
  * (src/serve/monitor-page.ts) returns it and the page (src/serve/viewer/browser/monitor.ts) draws it.
- * No imports and no runtime code: compiled for Node and for the browser.
+ * No runtime code and only type imports of dependency-free modules: compiled for Node and for the browser.
  */
+import type { ViewFreshness } from '../../online/freshness-types.js';
 
-/** One view's freshness (see src/online/freshness.ts). */
-export interface MonitorView {
-  readonly view: string;
-  readonly eventWatermarkMs: number | null;
-  readonly writeWatermarkMs: number | null;
-  readonly lagMs: number | null;
-  readonly writeAgeMs: number | null;
-  readonly sloMs: number | null;
-  /** `ok`, `breached` or `no_slo`. */
-  readonly status: string;
-}
+/** One view's freshness: the rows `viewFreshness` computes (src/online/freshness-types.ts), as JSON. */
+export type MonitorView = ViewFreshness;
 
 /**
  * A histogram of one feature, current and reference side by side as fractions of each side's

@@ -121,9 +121,9 @@ export async function checkConsistency(
     let lastRequest: string | undefined;
     const view = ds.select(['request_id', 'request_time_ms', 'row', 'entity', 'feature', 'value']);
     for await (const batch of view.iterRows({ batchSize: batchRows, signal: options.signal })) {
-      const rows = (
-        since === undefined ? batch : batch.filter((r) => Number(r.request_time_ms) >= since)
-      ) as unknown as LogRow[];
+      const rows = (since === undefined
+        ? batch
+        : batch.filter((r) => Number(r.request_time_ms) >= since)) as unknown as LogRow[];
       for (const r of rows) {
         if (r.request_id !== lastRequest) requests++;
         lastRequest = r.request_id;

@@ -100,7 +100,7 @@ function evaluate(view: OnlineView, runs: readonly StatisticsRun[], referenceOpt
         ...latest(runs),
       };
   }
-  const current = runs.find((r) => r !== reference && r.kind !== 'training');
+  const current = runs.find((r) => r.runId !== reference.runId && r.kind !== 'training');
   const withRef = { ...base, reference: reference.runId, referenceSource: source };
   if (!current)
     return { status: { ...withRef, status: 'no_runs', note: 'no materialize or backfill run besides the reference' } };
@@ -124,6 +124,25 @@ function evaluate(view: OnlineView, runs: readonly StatisticsRun[], referenceOpt
   };
 }
 
+/**
+ * The runs `evaluate` needs, not every recorded one: the reference (the named run, else the latest
+ * training run) and the two latest materialize or backfill runs (the current one is the latest that
+ * is not the reference). Only these runs' statistics are read.
+ */
+async function candidateRuns(
+  statistics: NonNullable<DriftRepo['statistics']>,
+  view: OnlineView,
+  referenceOption?: string,
+): Promise<StatisticsRun[]> {
+  const wanted = referenceOption ?? view.monitoring?.reference;
+  const [reference, latest] = await Promise.all([
+    statistics(view.name, wanted !== undefined ? { runId: wanted } : { kind: 'training', limit: 1 }),
+    statistics(view.name, { kind: ['materialize', 'backfill'], limit: 2 }),
+  ]);
+  const seen = new Set(latest.map((r) => r.runId));
+  return [...latest, ...reference.filter((r) => !seen.has(r.runId))];
+}
+
 async function evaluateAll(repo: DriftRepo, options: DriftMonitorOptions): Promise<Evaluated[]> {
   const only = options.views ? new Set(options.views) : undefined;
   const views = [...indexRepo(repo as OnlineRepo).views.values()]
@@ -135,7 +154,7 @@ async function evaluateAll(repo: DriftRepo, options: DriftMonitorOptions): Promi
   for (const v of views) {
     let runs: readonly StatisticsRun[];
     try {
-      runs = await repo.statistics(v.name);
+      runs = await candidateRuns(repo.statistics.bind(repo), v, options.reference);
     } catch (err) {
       // a corrupt run file must not hide the freshness check: the view is reported, not checked
       const base = { view: v.name, run: null, reference: null, referenceSource: null, features: [] };

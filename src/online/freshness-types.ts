@@ -3,6 +3,7 @@
  * types (src/serve/viewer/monitor-wire.ts), compiled for the browser too, derive from these.
  */
 
+/** Every `FreshnessStatus`, as a runtime array. */
 export const FRESHNESS_STATUSES = ['ok', 'breached', 'no_slo'] as const;
 /**
  * `ok`: within the SLO; `breached`: the newest event is older than the SLO allows, or the view has an

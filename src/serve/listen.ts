@@ -5,8 +5,8 @@ export interface ListeningApp {
   /** `http://host:port` (IPv6 hosts in brackets). */
   readonly url: string;
   readonly port: number;
-  /** Closes the app. Idempotent. */
-  close(): Promise<void>;
+  /** Closes the app. Idempotent; a plain function (safe to destructure). */
+  readonly close: () => Promise<void>;
 }
 
 /** Listens on `host`:`port` (0: any free port) and returns the URL, the bound port and an idempotent close. */

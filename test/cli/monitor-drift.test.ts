@@ -177,6 +177,17 @@ describe('drift in strata monitor and /metrics', () => {
       ['category', undefined, USERS],
     ]);
     await expect(viewDriftStatus(plain, { reference: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // drift reads the reference and the newest runs only: an older run's statistics are not parsed
+    // (its body is cut short here), while listing every run still reads them all
+    const old = join(repoDir, '.strata', 'stats', 'tx_latest', 'old.json');
+    await writeFile(
+      old,
+      '{"format":1,"view":"tx_latest","runId":"old","kind":"materialize","time":"2020-01-01T00:00:00.000Z","rows":1,"features":{"amount":',
+    );
+    expect((await viewDriftStatus(repo))[0]).toMatchObject({ status: 'drifted', run: 'now', reference: 'ref' });
+    expect((await plain.statistics('tx_latest', { limit: 2 })).map((r) => r.runId)).toEqual(['now', 'ref']);
+    await expect(plain.statistics('tx_latest')).rejects.toMatchObject({ code: 'CORRUPT' });
+    await rm(old);
     // a corrupt run file: the view is reported unreadable, the rest of monitoring goes on
     await writeFile(join(repoDir, '.strata', 'stats', 'tx_latest', 'bad.json'), '{');
     expect((await viewDriftStatus(plain))[0]).toMatchObject({ status: 'unreadable' });

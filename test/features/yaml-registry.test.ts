@@ -210,7 +210,9 @@ on_demand_views:
     const sink = new Writable({ write: (c: Buffer, _e, done) => ((out += c.toString()), done()) });
     expect(await runCli(['apply', dir], { stdout: sink, stderr: sink })).toBe(0);
     expect(out).toContain('1 on-demand views');
-    expect(out).toMatch(/fare_ratio \(on-demand, reads driver_latest:fare, request\.quote\): ratio:float64 = fare - quote/);
+    expect(out).toMatch(
+      /fare_ratio \(on-demand, reads driver_latest:fare, request\.quote\): ratio:float64 = fare - quote/,
+    );
     out = '';
     expect(await runCli(['apply', dir, '--json'], { stdout: sink, stderr: sink })).toBe(0);
     expect((JSON.parse(out) as { onDemandViews: { name: string }[] }).onDemandViews.map((v) => v.name)).toEqual([

@@ -53,7 +53,9 @@ export const command: Command = {
       for (const v of onDemandViews) {
         const reads = [...v.inputs, ...Object.keys(v.requestSchema).map((k) => `request.${k}`)];
         const features = v.features.map((f) => `${f.name}:${f.dtype}${f.expr !== undefined ? ` = ${f.expr}` : ''}`);
-        ctx.out(`  ${v.name} (on-demand${v.transform ? ', transform' : ''}, reads ${reads.join(', ') || 'nothing'}): ${features.join(', ')}`);
+        ctx.out(
+          `  ${v.name} (on-demand${v.transform ? ', transform' : ''}, reads ${reads.join(', ') || 'nothing'}): ${features.join(', ')}`,
+        );
       }
     } finally {
       await repo.close();

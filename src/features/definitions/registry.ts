@@ -61,7 +61,11 @@ export function onDemandRecord(v: OnDemandView): OnDemandViewRecord {
     name: v.name,
     inputs: v.inputs.map((i) => i.ref),
     requestSchema: { ...v.requestSchema },
-    features: v.features.map((f) => ({ name: f.name, dtype: f.dtype, ...(f.expr !== undefined ? { expr: f.expr } : {}) })),
+    features: v.features.map((f) => ({
+      name: f.name,
+      dtype: f.dtype,
+      ...(f.expr !== undefined ? { expr: f.expr } : {}),
+    })),
     ...(v.transform ? { transform: true as const } : {}),
     ...(v.description !== undefined ? { description: v.description } : {}),
   };

@@ -5,7 +5,7 @@
  * a run's shard files into one run (sketches merge exactly, so the result equals one pass).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../../errors.js';
 import type { ColumnStatsJson } from '../../stats/column.js';
@@ -48,9 +48,11 @@ export interface StatisticsRunRecord {
 }
 
 export interface StatisticsQueryOptions {
-  /** Only runs of this kind. */
-  readonly kind?: StatisticsRunKind;
-  /** At most this many runs (latest first). */
+  /** Only runs of this kind (or of these kinds). */
+  readonly kind?: StatisticsRunKind | readonly StatisticsRunKind[];
+  /** Only the run with this id. */
+  readonly runId?: string;
+  /** At most this many runs (latest first); only these runs' statistics are read. */
   readonly limit?: number;
 }
 
@@ -125,7 +127,42 @@ async function readRunFile(file: string): Promise<RunFile> {
   }
 }
 
-/** The runs of one view (or every view), latest first, shard files merged per run. */
+type RunHeader = Omit<RunFile, 'features'>;
+
+/** Bytes read for a run file's header (every field before `features`, which JSON.stringify writes last). */
+const HEADER_BYTES = 4096;
+
+/**
+ * A run file's header without parsing its statistics: the head of the file up to `"features":`.
+ * A file whose head does not parse is read whole (so a corrupt file is CORRUPT, as before).
+ */
+async function readRunHeader(file: string): Promise<RunHeader> {
+  try {
+    const fh = await open(file, 'r');
+    let head: string;
+    try {
+      const buf = Buffer.alloc(HEADER_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, HEADER_BYTES, 0);
+      head = buf.toString('utf8', 0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+    const end = head.indexOf(',"features":');
+    if (end > 0) {
+      const h = JSON.parse(`${head.slice(0, end)}}`) as RunHeader;
+      if (h.format === 1 && typeof h.runId === 'string' && typeof h.time === 'string') return h;
+    }
+  } catch {
+    // fall through to the whole file, which names what is wrong
+  }
+  const { features: _features, ...header } = await readRunFile(file);
+  return header;
+}
+
+/**
+ * The runs of one view (or every view), latest first, shard files merged per run. The files' headers
+ * pick the runs; only the picked runs' statistics are read (with `runId` or `limit`, a few files).
+ */
 export async function readRuns(
   dir: string,
   view: string | undefined,
@@ -133,22 +170,28 @@ export async function readRuns(
 ): Promise<StatisticsRun[]> {
   const root = join(dir, STATS_DIR);
   const views = view !== undefined ? [view] : await readdir(root).catch(() => [] as string[]);
-  const out: StatisticsRun[] = [];
+  const kinds = options.kind === undefined ? undefined : ([] as StatisticsRunKind[]).concat(options.kind);
+  const picked: { time: number; runId: string; files: string[] }[] = [];
   for (const v of views) {
     const vdir = join(root, v);
     const names = (await readdir(vdir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
-    const groups = new Map<string, RunFile[]>();
+    const groups = new Map<string, { time: number; runId: string; files: string[] }>();
     for (const n of names) {
-      const f = await readRunFile(join(vdir, n));
-      if (options.kind && f.kind !== options.kind) continue;
-      const g = groups.get(f.runId) ?? [];
-      g.push(f);
-      groups.set(f.runId, g);
+      const h = await readRunHeader(join(vdir, n));
+      if (kinds && !kinds.includes(h.kind)) continue;
+      if (options.runId !== undefined && h.runId !== options.runId) continue;
+      const g = groups.get(h.runId) ?? { time: -Infinity, runId: h.runId, files: [] };
+      g.time = Math.max(g.time, Date.parse(h.time));
+      g.files.push(join(vdir, n));
+      groups.set(h.runId, g);
     }
-    for (const files of groups.values()) out.push(mergeFiles(files));
+    picked.push(...groups.values());
   }
-  out.sort((a, b) => b.time.getTime() - a.time.getTime() || (a.runId < b.runId ? 1 : -1));
-  return options.limit !== undefined ? out.slice(0, Math.max(0, options.limit)) : out;
+  picked.sort((a, b) => b.time - a.time || (a.runId < b.runId ? 1 : -1));
+  const chosen = options.limit !== undefined ? picked.slice(0, Math.max(0, options.limit)) : picked;
+  const out: StatisticsRun[] = [];
+  for (const g of chosen) out.push(mergeFiles(await Promise.all(g.files.map(readRunFile))));
+  return out;
 }
 
 function mergeFiles(files: readonly RunFile[]): StatisticsRun {

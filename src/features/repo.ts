@@ -26,7 +26,7 @@ import {
   type PartOutput,
 } from './retrieval/partitioned.js';
 import { EntityPartitioner, SpillFiles } from './sources/spill.js';
-import { latestBatches } from './retrieval/latest.js';
+import { latestBatches, partitionedLatestBatches } from './retrieval/latest.js';
 import { planView, type ViewPlan } from './engine/plan.js';
 import { applyRegistry, type ApplyResult } from './definitions/registry.js';
 import { RetrievalJob, tableToRecords } from './retrieval/retrieval.js';
@@ -84,7 +84,7 @@ export interface FeatureRepoOptions {
   readonly project?: string;
   /** Advanced tuning (execution paths, threads, streaming memory); every setting gives the same results. */
   readonly engine?: EngineOptions;
-  /** Default memory limit of backfills and training sets (see {@link MemoryOptions}). Default 512 MiB. */
+  /** Default memory limit of backfills, training sets and materialization (see {@link MemoryOptions}). Default 512 MiB. */
   readonly memoryLimitBytes?: number;
   /** Default folder for spill files. Default `os.tmpdir()`. */
   readonly spillDir?: string;
@@ -104,7 +104,7 @@ export interface FeatureRepoLoadOptions {
   readonly spillDir?: string;
 }
 
-export interface LatestValuesOptions extends LongOptions {
+export interface LatestValuesOptions extends LongOptions, MemoryOptions {
   readonly start?: Date;
   readonly end: Date;
   /** Only the entities of this shard (by a stable hash of the entity key; see shardOfEntity). */
@@ -504,8 +504,29 @@ export class FeatureRepo {
     if (!Number.isFinite(endMs))
       throw new StrataError('INVALID_ARGUMENT', 'latestValues needs end: a valid Date', { field: 'end' });
     const startMs = options.start ? options.start.getTime() : -Infinity;
+    const plan = this.#plan(view);
+    const source = this.source(view.source);
+    const spill = await this.#spill(view, source, options);
+    if (spill) {
+      try {
+        const index = (table: A.Table) =>
+          indexEvents(view, plan, source, table, this.#engine.parallelMinEvents, options);
+        yield* partitionedLatestBatches(
+          view,
+          plan,
+          spill,
+          index,
+          { startMs, endMs },
+          this.#engine.tileStrategy,
+          options,
+        );
+      } finally {
+        await spill.close();
+      }
+      return;
+    }
     const idx = await this.#index(view, options);
-    yield* latestBatches(view, this.#plan(view), idx, { startMs, endMs }, this.#engine.tileStrategy, options);
+    yield* latestBatches(view, plan, idx, { startMs, endMs }, this.#engine.tileStrategy, options);
   }
 
   /** Applies events to a push source's streaming tiles; returns the touched entities' new values per view. */

@@ -118,10 +118,53 @@ function cellFor(col: ExtractedColumn, v: unknown): unknown {
 
 export async function toArrow(ds: DatasetReader, options: ToArrowOptions = {}): Promise<Table> {
   const cols = await extractColumns(ds, options.columns, options.signal);
+  return new Table([recordBatchOf(ds, cols, ds.length, options.signal)]);
+}
+
+/** Rows per batch of `toArrowBatches`. */
+export const ARROW_BATCH_ROWS = 8192;
+
+/**
+ * `toArrow` as a stream of record batches of up to `batchRows` rows (default 8192), each read
+ * when it is consumed (cells by row, not whole columns), so memory follows the batch, not the view.
+ * Batches have `toArrow`'s schema; a view with no rows yields one empty batch. A generic column
+ * without a declared shape gets its type from the first batch (tensors there: tensors in every
+ * batch); one whose first tensor comes in a later batch throws UNSUPPORTED (declare its shape).
+ */
+export async function* toArrowBatches(
+  ds: DatasetReader,
+  options: ToArrowOptions & { readonly batchRows?: number } = {},
+): AsyncGenerator<RecordBatch> {
+  const step = options.batchRows ?? ARROW_BATCH_ROWS;
+  if (!(step >= 1))
+    throw new StrataError('INVALID_ARGUMENT', `toArrowBatches: batchRows must be at least 1, got ${step}`, {
+      field: 'batchRows',
+    });
+  const rows = ds.indices();
+  let first: Schema | null = null;
+  let tensors: Set<string> | undefined;
+  for (let s = 0; s === 0 || s < rows.length; s += step) {
+    throwIfAborted(options.signal, 'toArrowBatches');
+    const at = rows.subarray(s, Math.min(rows.length, s + step));
+    const cols = await extractColumns(ds, options.columns, options.signal, at, tensors);
+    tensors ??= new Set(cols.filter((c) => c.shapes).map((c) => c.name));
+    const batch = recordBatchOf(ds, cols, at.length);
+    first ??= batch.schema;
+    const other = batch.schema.fields.find((f, i) => String(f.type) !== String(first!.fields[i]?.type));
+    if (other || batch.schema.fields.length !== first.fields.length)
+      throw new StrataError('UNSUPPORTED', `toArrowBatches: column ${other?.name ?? '?'} of ${ds.uri} changes type`, {
+        column: other?.name,
+        hint: 'declare the generic column with a shape, or use toArrow',
+      });
+    yield batch;
+  }
+}
+
+function recordBatchOf(ds: DatasetReader, cols: readonly ExtractedColumn[], length: number, signal?: AbortSignal) {
   const fields: Field[] = [];
   const vectors: Vector<DataType>[] = [];
   for (const col of cols) {
-    throwIfAborted(options.signal, 'toArrow');
+    throwIfAborted(signal, 'toArrow');
     const type = typeOf(col);
     const metadata = new Map([
       [ARROW_META.htype, col.htype],
@@ -150,11 +193,11 @@ export async function toArrow(ds: DatasetReader, options: ToArrowOptions = {}): 
   );
   const data = makeData({
     type: new Struct(fields),
-    length: ds.length,
+    length,
     nullCount: 0,
     children: vectors.map((v) => v.data[0]),
   });
-  return new Table([new RecordBatch(schema, data)]);
+  return new RecordBatch(schema, data);
 }
 
 /** Plain JS of an Arrow cell: nested vectors become arrays, numeric leaves typed arrays. */

@@ -20,13 +20,20 @@ export interface ExtractedColumn {
   readonly shapes?: (number[] | null)[];
 }
 
+/**
+ * The columns of `ds` (all its rows, or only version positions `at`, e.g. one slice of
+ * `ds.indices()`: read without loading the whole column). Generic columns named in `tensors` are
+ * extracted as tensors (with shapes) even when these rows hold only scalars or nulls.
+ */
 export async function extractColumns(
   ds: DatasetReader,
   columns: readonly string[] | undefined,
   signal?: AbortSignal,
+  at?: ArrayLike<number>,
+  tensors?: ReadonlySet<string>,
 ): Promise<ExtractedColumn[]> {
   const names = [...(columns ?? ds.columns)];
-  const rows = ds.indices();
+  const rows = at ?? ds.indices();
   const out: ExtractedColumn[] = [];
   for (const name of names) {
     throwIfAborted(signal, 'export');
@@ -43,7 +50,7 @@ export async function extractColumns(
       out.push({ ...base, values });
       continue;
     }
-    const values = await ds.values(name, { signal });
+    const values = at ? await ds.readCells(name, at, { signal }) : await ds.values(name, { signal });
     if (c.htype === 'class_label') {
       const classNames = (c.meta.classNames as string[] | undefined) ?? [];
       out.push({
@@ -52,7 +59,7 @@ export async function extractColumns(
       });
     } else if (
       c.htype === 'generic' &&
-      (c.meta.shape !== undefined || values.some((v) => v !== null && typeof v === 'object'))
+      (c.meta.shape !== undefined || tensors?.has(name) || values.some((v) => v !== null && typeof v === 'object'))
     ) {
       const shapes: (number[] | null)[] = [];
       const flat = values.map((v) => {

@@ -3,7 +3,8 @@
  * Arrow IPC source (~160 MB of columns) backfilled under a memoryLimitBytes of 16 MiB is split into
  * many partitions, gives the tiles the in-memory run gives, and its peak RSS above an idle child's
  * stays far below the in-memory run's and within a fixed multiple of the limit (the multiple covers
- * V8 collecting a partition's garbage late; it does not grow with the source).
+ * V8 collecting a partition's garbage late; it does not grow with the source). The same for
+ * `latestValues` (what materialize writes): same entities and values, bounded peak RSS.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,12 +25,23 @@ afterAll(async () => {
 const EVENTS = 8_000_000;
 const LIMIT = 16 << 20;
 
-const child = (kind: string, file: string, limit: string) => runBackfillChild(kind, file, limit, childEnv());
+const child = (kind: string, file: string, limit: string, job: 'backfill' | 'latest' = 'backfill') =>
+  runBackfillChild(kind, file, limit, childEnv(), job);
+
+let written: Promise<string> | undefined;
+/** The 8 M-event Arrow IPC file (written once for both tests). */
+function eventsFile(): Promise<string> {
+  written ??= (async () => {
+    const file = path.join(dir, 'events.arrows');
+    await writeEventFiles({ events: EVENTS, entities: 1_000, arrow: file });
+    return file;
+  })();
+  return written;
+}
 
 describe('backfill larger than memory', () => {
   it('peak RSS follows memoryLimitBytes, not the source size; tiles are unchanged', async () => {
-    const file = path.join(dir, 'events.arrows');
-    await writeEventFiles({ events: EVENTS, entities: 1_000, arrow: file });
+    const file = await eventsFile();
     const idle = await child('idle', 'none', 'default');
     const whole = await child('arrow', file, 'default');
     const spilled = await child('arrow', file, String(LIMIT));
@@ -40,6 +52,24 @@ describe('backfill larger than memory', () => {
     const wholeBytes = whole.maxRssBytes - idle.maxRssBytes;
     const spilledBytes = spilled.maxRssBytes - idle.maxRssBytes;
     // the source's columns alone are 160 MB; in memory the engine holds them and more
+    expect(wholeBytes).toBeGreaterThan(160 << 20);
+    expect(spilledBytes).toBeLessThan(wholeBytes / 2);
+    expect(spilledBytes).toBeLessThan(16 * LIMIT);
+  }, 600_000);
+
+  it('latestValues (materialize) peak RSS follows memoryLimitBytes; values are unchanged', async () => {
+    const file = await eventsFile();
+    const idle = await child('idle', 'none', 'default');
+    const whole = await child('arrow', file, 'default', 'latest');
+    const spilled = await child('arrow', file, String(LIMIT), 'latest');
+    expect(whole.partitions).toBe(1);
+    expect(spilled.partitions).toBeGreaterThanOrEqual(8);
+    expect(whole.tiles).toBe(1_000);
+    expect(whole.count).toBe(EVENTS);
+    // the child sums each entity's values in entity order
+    expect([spilled.tiles, spilled.count, spilled.sum]).toEqual([whole.tiles, whole.count, whole.sum]);
+    const wholeBytes = whole.maxRssBytes - idle.maxRssBytes;
+    const spilledBytes = spilled.maxRssBytes - idle.maxRssBytes;
     expect(wholeBytes).toBeGreaterThan(160 << 20);
     expect(spilledBytes).toBeLessThan(wholeBytes / 2);
     expect(spilledBytes).toBeLessThan(16 * LIMIT);

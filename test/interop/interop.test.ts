@@ -151,6 +151,33 @@ describe('Arrow', () => {
     expect(sel.getChild('score')!.toArray()).toEqual(new Float32Array([0.25, 0.5]));
   });
 
+  it('toArrowBatches: the rows of toArrow in batches of batchRows, same schema, every htype', async () => {
+    const { toArrowBatches } = await import('../../src/interop/arrow.js');
+    const whole = await ds.toArrow();
+    const batches = [];
+    for await (const b of toArrowBatches(ds, { batchRows: 2 })) batches.push(b);
+    expect(batches.map((b) => b.numRows)).toEqual([2, 2, 1]);
+    const types = (fields: readonly Field[]) => fields.map((f) => `${f.name}:${String(f.type)}`);
+    for (const b of batches) expect(types(b.schema.fields)).toEqual(types(whole.schema.fields));
+    // cells as plain JS: nested vectors and byte arrays as arrays
+    const js = (v: unknown): unknown =>
+      v instanceof Uint8Array
+        ? Array.from(v)
+        : v !== null && typeof v === 'object' && 'toArray' in v
+          ? Array.from(v as unknown as Iterable<unknown>, js)
+          : v;
+    const cells = (vec: { length: number; get(i: number): unknown }) =>
+      Array.from({ length: vec.length }, (_, i) => js(vec.get(i)));
+    for (const f of whole.schema.fields)
+      expect({ f: f.name, v: batches.flatMap((b) => cells(b.getChild(f.name)!)) }).toEqual({
+        f: f.name,
+        v: cells(whole.getChild(f.name)!),
+      });
+    const empty = [];
+    for await (const b of toArrowBatches(ds.slice(0, 0), { columns: ['caption'] })) empty.push(b);
+    expect(empty.map((b) => [b.numRows, b.schema.fields.map((f) => f.name)])).toEqual([[0, ['caption']]]);
+  });
+
   it('fromArrow round-trips every htype, also through Arrow IPC bytes', async () => {
     const t = await ds.toArrow();
     const back = await Dataset.fromArrow(t, `memory://from-arrow-${Date.now()}`);

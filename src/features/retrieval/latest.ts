@@ -2,7 +2,14 @@
  * `latestValues`: per entity, what the online store should hold as of `end` — plain views: the
  * latest row with event time in [start, end]; aggregation views: the window values as of `end` for
  * every entity with an event in [start, end] (event timestamp reported = `end`).
+ *
+ * A source larger than the memory limit is spilled by entity hash (sources/spill.ts) and
+ * `partitionedLatestBatches` runs `latestBatches` on one partition at a time: every event of an
+ * entity is in one partition, so each entity's values are the in-memory run's; entities come out
+ * partition by partition (by first appearance within each) instead of by first appearance in the
+ * whole source.
  */
+import type * as A from 'apache-arrow';
 import { throwIfAborted } from '../../errors.js';
 import { entityFilter, type Shard } from '../../shard.js';
 import { cellValue } from '../engine/columns.js';
@@ -12,6 +19,8 @@ import type { ViewPlan } from '../engine/plan.js';
 import { plainValue } from './retrieval.js';
 import { tilesForQueries, type IndexedEvents } from '../engine/series.js';
 import type { FeatureRowBatch, FeatureView, LongOptions } from '../definitions/types.js';
+import type { Progress } from '../../progress.js';
+import type { SpillFiles } from '../sources/spill.js';
 import { aggJsValue } from '../engine/values.js';
 
 export const LATEST_BATCH_ROWS = 10_000;
@@ -75,5 +84,44 @@ export function* latestBatches(
     rows += batch.entityKeys.length;
     options.onProgress?.({ phase: view.name, done: rows, total: rows, unit: 'entities' });
     yield batch;
+  }
+}
+
+/**
+ * `latestBatches` over each partition of a spilled source in turn (`index` builds a partition's
+ * IndexedEvents; each is dropped before the next is read). Progress `<view>` counts entities across
+ * partitions (its total is given with the last); `partitions <view>` counts partitions.
+ */
+export async function* partitionedLatestBatches(
+  view: FeatureView,
+  plan: ViewPlan | null,
+  spill: SpillFiles,
+  index: (table: A.Table) => Promise<IndexedEvents>,
+  range: { startMs: number; endMs: number },
+  tileStrategy: TileStrategy,
+  options: LongOptions & { readonly shard?: Shard },
+): AsyncGenerator<FeatureRowBatch> {
+  const report = options.onProgress;
+  let base = 0;
+  for (let p = 0; p < spill.count; p++) {
+    throwIfAborted(options.signal, `latestValues(${view.name})`);
+    const last = p === spill.count - 1;
+    let done = 0;
+    const onProgress = report
+      ? (e: Progress) => {
+          if (e.phase !== view.name) return report(e);
+          done = e.done;
+          report({
+            phase: e.phase,
+            done: base + e.done,
+            unit: e.unit,
+            ...(last && e.total !== undefined ? { total: base + e.total } : {}),
+          });
+        }
+      : undefined;
+    const idx = await index(await spill.read(p));
+    yield* latestBatches(view, plan, idx, range, tileStrategy, { ...options, ...(onProgress ? { onProgress } : {}) });
+    base += done;
+    report?.({ phase: `partitions ${view.name}`, done: p + 1, total: spill.count, unit: 'partitions' });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Jobs larger than memory: when a source's loaded size times the engine's working factor exceeds
  * `memoryLimitBytes`, its events are spilled into P entity-hash partitions (sources/spill.ts) and
- * backfill / training sets run partition by partition with the same engine; the outputs are merged
+ * backfill / training sets (and `latestValues`, latest.ts) run partition by partition with the same engine; the outputs are merged
  * back into the order the in-memory engine gives (tiles by entity in first-appearance order, then
  * tile; training set rows in entity-row order), so the results are identical.
  */
@@ -21,7 +21,7 @@ export const DEFAULT_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024;
 /** Engine working memory (codes, times, sort permutations, tiles) per byte of loaded source. */
 export const ENGINE_BYTES_PER_SOURCE_BYTE = 3;
 
-/** Memory options of backfill and training sets. */
+/** Memory options of backfill, training sets and `latestValues` (materialize). */
 export interface MemoryOptions {
   /**
    * Working memory a job may use. A source whose loaded size (about its file size; Parquet's times

@@ -9,7 +9,7 @@ import { tableFromRecords } from '../engine/build.js';
 import type { Source } from '../definitions/types.js';
 import { readArrowFile } from './arrow.js';
 import { readCsvFile } from './csv.js';
-import { readDatasetSource } from './dataset.js';
+import { datasetSourceBatches, datasetSourceBytes, readDatasetSource } from './dataset.js';
 import { readJsonlFile } from './jsonl.js';
 import { parquetSourceBatches, readParquetFile } from './parquet.js';
 import { registeredLoader, type SourceLoaderContext } from './registry.js';
@@ -100,6 +100,8 @@ export function sourceBatches(source: Source, ctx: SourceLoaderContext): AsyncIt
       return parquetSourceBatches(file(), source.columns, { signal });
     case 'arrow':
       return readTableFile(file(), { format: 'arrow', signal });
+    case 'dataset':
+      return datasetSourceBatches(source, ctx);
     case 'table':
       return source.table ? tableBatches(source.table) : null;
     default:
@@ -116,7 +118,8 @@ async function* tableBatches(table: Table): AsyncGenerator<RecordBatch> {
 
 /**
  * A guess at the bytes a source's rows take once loaded as columns (file size, Parquet's times 3
- * for its compression; a table's buffers), or 0 when it is not known (datasets, registered loaders).
+ * for its compression; a table's buffers; a dataset's stored bytes times 3), or 0 when it is not
+ * known (registered loaders).
  */
 export async function sourceBytes(source: Source, ctx: SourceLoaderContext): Promise<number> {
   if (registeredLoader(source.kind)) return 0;
@@ -128,6 +131,7 @@ export async function sourceBytes(source: Source, ctx: SourceLoaderContext): Pro
           bytes += (buf as ArrayBufferView | undefined)?.byteLength ?? 0;
     return bytes;
   }
+  if (source.kind === 'dataset') return datasetSourceBytes(source, ctx);
   if (!(FILE_SOURCE_KINDS as readonly string[]).includes(source.kind) || !source.path) return 0;
   const size = (await stat(path.resolve(ctx.dir, source.path)).catch(() => null))?.size ?? 0;
   return source.kind === 'parquet' ? size * 3 : size;

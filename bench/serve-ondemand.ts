@@ -3,7 +3,9 @@
  * returning their two 128-d float32 embeddings plus one on-demand feature `cosine(user_emb, item_emb)`,
  * over the same request without the on-demand feature (target ≥ 0.9). Same server (in this process,
  * embedded SQLite store, 10k users × 10k items), load from a child process with autocannon
- * (16 connections), 3 interleaved 2 s runs per request kind after a 1 s warm-up each; best run per kind.
+ * (16 connections), after a 1 s warm-up each, 5 rounds of one 2 s run per request kind (order alternating
+ * by round); the figure is the median of the rounds' ratios (each from two runs seconds apart, so a
+ * burst of load from other processes spoils one round, not the figure).
  * Part of `npm run bench -- serve`; alone: `npx tsx bench/serve-ondemand.ts`.
  */
 import { spawn } from 'node:child_process';
@@ -94,12 +96,25 @@ function load(url: string, features: readonly string[], durationS: number, autoc
 const PLAIN = ['users:user_emb', 'items:item_emb'];
 const WITH = [...PLAIN, 'match:sim'];
 
+/** Rounds of one 2 s run per request kind. */
+const ROUNDS = 5;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export interface OndemandFigures {
-  /** Best rps with the on-demand feature / best rps without. */
+  /** Median over rounds of (rps with the on-demand feature / rps without, the two runs of a round). */
   readonly ratio: number;
+  /** Best rps with / best rps without (the figure before the rounds were paired). */
+  readonly ratioOfBest: number;
+  /** Each round's ratio. */
+  readonly rounds: readonly number[];
   readonly rpsWith: number;
   readonly rpsWithout: number;
-  /** Server CPU per request without / with (robust when other processes share the cores). */
+  /** Median over rounds of server CPU per request without / with (robust when other processes share the cores). */
   readonly cpuRatio: number;
   readonly cpuUsWith: number;
   readonly cpuUsWithout: number;
@@ -128,21 +143,31 @@ export async function ondemandRatio(): Promise<OndemandFigures> {
     await materialize(repo, store, { start: new Date(T - 86_400_000), end: new Date(T) });
     const url = `${server.url}/get-online-features`;
     const best = { with: 0, without: 0, cpuWith: Infinity, cpuWithout: Infinity };
+    const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     await load(url, WITH, 1, autocannon);
     await load(url, PLAIN, 1, autocannon);
-    for (let round = 0; round < 3; round++) {
-      const a = await load(url, PLAIN, 2, autocannon);
-      const b = await load(url, WITH, 2, autocannon);
+    for (let round = 0; round < ROUNDS; round++) {
+      // both kinds side by side in each round, the order alternating (so drift in the machine's load
+      // does not favour one kind); a round's ratio compares two runs seconds apart
+      const first = round % 2 === 0 ? PLAIN : WITH;
+      const x = await load(url, first, 2, autocannon);
+      const y = await load(url, first === PLAIN ? WITH : PLAIN, 2, autocannon);
+      const [a, b] = first === PLAIN ? [x, y] : [y, x];
       best.without = Math.max(best.without, a.rps);
       best.with = Math.max(best.with, b.rps);
       best.cpuWithout = Math.min(best.cpuWithout, a.cpuUs);
       best.cpuWith = Math.min(best.cpuWith, b.cpuUs);
+      ratios.push(b.rps / a.rps);
+      cpuRatios.push(a.cpuUs / b.cpuUs);
     }
     return {
-      ratio: best.with / best.without,
+      ratio: median(ratios),
+      ratioOfBest: best.with / best.without,
+      rounds: ratios.map((r) => Math.round(r * 1000) / 1000),
       rpsWith: best.with,
       rpsWithout: best.without,
-      cpuRatio: best.cpuWithout / best.cpuWith,
+      cpuRatio: median(cpuRatios),
       cpuUsWith: best.cpuWith,
       cpuUsWithout: best.cpuWithout,
     };

@@ -5,7 +5,7 @@
  */
 import { StrataError } from '../errors.js';
 import { keyForDtype } from './keys.js';
-import { indexRepo, resolveFeatures } from './repo-index.js';
+import { readPlanFor, type ReadPlan, type ViewPlan } from './read-plan.js';
 import type { FeatureLogger } from './feature-log.js';
 import { OnlineFeatures, type FeatureColumn, type FeatureStatus } from './result.js';
 import type { OnlineRecord, OnlineStore } from './store.js';
@@ -38,136 +38,123 @@ export interface GetOnlineFeaturesOptions {
   readonly requestData?: Readonly<Record<string, readonly unknown[]>>;
 }
 
-/** Per-request work that depends only on the refs asked for: resolved once, then cached. */
-interface ViewPlan {
-  readonly view: OnlineView;
-  /** Feature names to read (same array every time, so stores can cache per identity). */
-  readonly names: readonly string[];
-  /** Index into the output columns of each name. */
-  readonly columnIndex: readonly number[];
-}
-interface Plan {
-  readonly columns: readonly Omit<FeatureColumn, 'values' | 'statuses' | 'eventTimestampsMs' | 'writeTimestampsMs'>[];
-  readonly views: readonly ViewPlan[];
-}
-
-const PLAN_CACHE_MAX = 256;
-const plans = new WeakMap<object, Map<string, Plan>>();
-
-function planFor(repo: OnlineRepo, options: GetOnlineFeaturesOptions): Plan {
-  const index = indexRepo(repo);
-  const full = options.fullFeatureNames ?? false;
-  const key =
-    (full ? 'F' : 'S') +
-    (options.features !== undefined
-      ? 'f' + options.features.join('\u0001')
-      : options.featureService !== undefined
-        ? 's' + options.featureService
-        : '');
-  let perIndex = plans.get(index);
-  const hit = perIndex?.get(key);
-  if (hit) return hit;
-  const resolved = resolveFeatures(index, options);
-  const columns: Plan['columns'][number][] = [];
-  const seen = new Map<string, string>();
-  const byView = new Map<string, { view: OnlineView; names: string[]; columnIndex: number[] }>();
-  for (const r of resolved) {
-    const name = full ? `${r.view.name}__${r.feature.name}` : r.feature.name;
-    const prior = seen.get(name);
-    if (prior !== undefined) {
-      throw new StrataError('INVALID_ARGUMENT', `features ${prior} and ${r.ref} both come out as column ${name}`, {
-        field: 'features',
-        key: r.ref,
-        hint: prior === r.ref ? 'ask for each feature once' : 'set fullFeatureNames (full_feature_names) to true',
-      });
-    }
-    seen.set(name, r.ref);
-    let v = byView.get(r.view.name);
-    if (!v) byView.set(r.view.name, (v = { view: r.view, names: [], columnIndex: [] }));
-    v.names.push(r.feature.name);
-    v.columnIndex.push(columns.length);
-    columns.push({ name, ref: r.ref, view: r.view.name, feature: r.feature.name, dtype: r.feature.dtype });
-  }
-  const plan: Plan = { columns, views: [...byView.values()] };
-  if (!perIndex) plans.set(index, (perIndex = new Map<string, Plan>()));
-  if (perIndex.size >= PLAN_CACHE_MAX) perIndex.clear();
-  perIndex.set(key, plan);
-  return plan;
-}
-
-/** `getOnlineFeatures` without on-demand views (get.ts adds them). */
-export async function readOnlineFeatures(
+/** `getOnlineFeatures` without on-demand views (get.ts adds them). `key`: `planKey(options)` when known. */
+export function readOnlineFeatures(
   repo: OnlineRepo,
   store: OnlineStore,
   options: GetOnlineFeaturesOptions,
+  key?: string,
 ): Promise<OnlineFeatures> {
-  const plan = planFor(repo, options);
+  try {
+    const r = readWithPlan(store, options, readPlanFor(repo, options, key));
+    return r instanceof OnlineFeatures ? Promise.resolve(r) : r;
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Reads `plan`'s features for `options.entities`. Synchronous (no promise) when the store offers
+ * `readSync`, as the embedded one does; else a promise. May throw (INVALID_ARGUMENT) before reading.
+ */
+export function readWithPlan(
+  store: OnlineStore,
+  options: GetOnlineFeaturesOptions,
+  plan: ReadPlan,
+): OnlineFeatures | Promise<OnlineFeatures> {
   const rowCount = countRows(options.entities);
   const now = options.nowMs ?? Date.now();
+  const nViews = plan.views.length;
   // Columns of one view share their event times (one row per entity): one array per view.
-  const times = plan.views.map(() => new Float64Array(rowCount));
+  const times = new Array<Float64Array>(nViews);
   const withWriteTime = options.withWriteTime === true;
-  const writeTimes = withWriteTime ? plan.views.map(() => new Float64Array(rowCount)) : undefined;
+  const writeTimes = withWriteTime ? new Array<Float64Array>(nViews) : undefined;
   const columns = new Array<FeatureColumn>(plan.columns.length);
-  plan.views.forEach((vp, k) => {
-    for (const ci of vp.columnIndex) {
+  for (let k = 0; k < nViews; k++) {
+    const ts = (times[k] = new Float64Array(rowCount));
+    const wts = writeTimes ? (writeTimes[k] = new Float64Array(rowCount)) : undefined;
+    for (const ci of plan.views[k].columnIndex) {
       const c = plan.columns[ci];
-      const col: FeatureColumn = {
-        name: c.name,
-        ref: c.ref,
-        view: c.view,
-        feature: c.feature,
-        dtype: c.dtype,
-        values: new Array<unknown>(rowCount),
-        statuses: new Array<FeatureStatus>(rowCount),
-        eventTimestampsMs: times[k],
-      };
-      columns[ci] = writeTimes ? { ...col, writeTimestampsMs: writeTimes[k] } : col;
+      columns[ci] = wts
+        ? {
+            name: c.name,
+            ref: c.ref,
+            view: c.view,
+            feature: c.feature,
+            dtype: c.dtype,
+            values: new Array<unknown>(rowCount),
+            statuses: new Array<FeatureStatus>(rowCount),
+            eventTimestampsMs: ts,
+            writeTimestampsMs: wts,
+          }
+        : {
+            name: c.name,
+            ref: c.ref,
+            view: c.view,
+            feature: c.feature,
+            dtype: c.dtype,
+            values: new Array<unknown>(rowCount),
+            statuses: new Array<FeatureStatus>(rowCount),
+            eventTimestampsMs: ts,
+          };
     }
-  });
-  const fill = (vp: ViewPlan, k: number, records: readonly (OnlineRecord | null)[]): void => {
-    const ttl = vp.view.ttlMs && vp.view.ttlMs > 0 ? vp.view.ttlMs : 0;
-    const names = vp.names;
-    const ts = times[k];
-    const wts = writeTimes?.[k];
-    for (let i = 0; i < rowCount; i++) {
-      const rec = records[i];
-      ts[i] = rec ? rec.eventTimestampMs : 0;
-      if (wts) wts[i] = rec ? (rec.writtenAtMs ?? Number.NaN) : 0;
-      const stale = rec !== null && ttl > 0 && rec.eventTimestampMs < now - ttl;
-      for (let j = 0; j < names.length; j++) {
-        const col = columns[vp.columnIndex[j]];
-        let status: FeatureStatus;
-        let value: unknown = null;
-        if (rec === null) status = 'NOT_FOUND';
-        else if (stale) status = 'OUTSIDE_MAX_AGE';
-        else {
-          value = rec.values[names[j]];
-          if (value === undefined || value === null) {
-            value = null;
-            status = 'NULL_VALUE';
-          } else status = 'PRESENT';
-        }
-        col.values[i] = value;
-        col.statuses[i] = status;
-      }
-    }
-  };
-  const read = (vp: ViewPlan) => {
-    const keys = entityKeysFor(vp.view, options.entities, rowCount);
-    const readOptions = withWriteTime ? { features: vp.names, withWriteTime } : { features: vp.names };
-    // The embedded store answers synchronously: skip a promise round trip when it offers to.
-    return store.readSync
-      ? store.readSync(vp.view.name, keys, readOptions)
-      : store.read(vp.view.name, keys, readOptions);
-  };
-  if (plan.views.length === 1) {
-    fill(plan.views[0], 0, await read(plan.views[0]));
-  } else {
-    const all = await Promise.all(plan.views.map(async (vp) => read(vp)));
-    plan.views.forEach((vp, k) => fill(vp, k, all[k]));
   }
-  return logAnswer(new OnlineFeatures(options.entities, columns, rowCount), options, now);
+  if (store.readSync) {
+    // The embedded store answers synchronously: no promise round trip at all.
+    for (let k = 0; k < nViews; k++) {
+      const vp = plan.views[k];
+      const keys = entityKeysFor(vp.view, options.entities, rowCount);
+      const records = store.readSync(vp.view.name, keys, withWriteTime ? vp.readOptionsWithWriteTime : vp.readOptions);
+      fillView(vp, columns, times[k], writeTimes?.[k], records, rowCount, now);
+    }
+    return logAnswer(new OnlineFeatures(options.entities, columns, rowCount), options, now);
+  }
+  // every view's keys first: a bad key is thrown before any read is in flight
+  const keys = plan.views.map((vp) => entityKeysFor(vp.view, options.entities, rowCount));
+  return Promise.all(
+    plan.views.map((vp, k) =>
+      store.read(vp.view.name, keys[k], withWriteTime ? vp.readOptionsWithWriteTime : vp.readOptions),
+    ),
+  ).then((all) => {
+    for (let k = 0; k < nViews; k++) fillView(plan.views[k], columns, times[k], writeTimes?.[k], all[k], rowCount, now);
+    return logAnswer(new OnlineFeatures(options.entities, columns, rowCount), options, now);
+  });
+}
+
+/** One view's records into its columns: value, status (TTL checked against `now`), event and write times. */
+function fillView(
+  vp: ViewPlan,
+  columns: FeatureColumn[],
+  ts: Float64Array,
+  wts: Float64Array | undefined,
+  records: readonly (OnlineRecord | null)[],
+  rowCount: number,
+  now: number,
+): void {
+  const ttl = vp.view.ttlMs && vp.view.ttlMs > 0 ? vp.view.ttlMs : 0;
+  const names = vp.names;
+  for (let i = 0; i < rowCount; i++) {
+    const rec = records[i];
+    ts[i] = rec ? rec.eventTimestampMs : 0;
+    if (wts) wts[i] = rec ? (rec.writtenAtMs ?? Number.NaN) : 0;
+    const stale = rec !== null && ttl > 0 && rec.eventTimestampMs < now - ttl;
+    for (let j = 0; j < names.length; j++) {
+      const col = columns[vp.columnIndex[j]];
+      let status: FeatureStatus;
+      let value: unknown = null;
+      if (rec === null) status = 'NOT_FOUND';
+      else if (stale) status = 'OUTSIDE_MAX_AGE';
+      else {
+        value = rec.values[names[j]];
+        if (value === undefined || value === null) {
+          value = null;
+          status = 'NULL_VALUE';
+        } else status = 'PRESENT';
+      }
+      col.values[i] = value;
+      col.statuses[i] = status;
+    }
+  }
 }
 
 /** Hands a sample of answers to `options.logger` (feature-log.ts); returns the answer. */

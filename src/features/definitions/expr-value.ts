@@ -62,8 +62,19 @@ const FUNCTIONS: Readonly<Record<string, readonly [number, Fn]>> = {
       const p = pair('cosine', a, b);
       if (!p) return null;
       const [x, y] = p;
-      const d = Math.sqrt(dot(x, x)) * Math.sqrt(dot(y, y));
-      return d === 0 ? null : dot(x, y) / d;
+      // one pass, three sums (each summed in the same order as three separate dot products)
+      let xy = 0;
+      let xx = 0;
+      let yy = 0;
+      for (let i = 0; i < x.length; i++) {
+        const u = x[i];
+        const v = y[i];
+        xy += u * v;
+        xx += u * u;
+        yy += v * v;
+      }
+      const d = Math.sqrt(xx) * Math.sqrt(yy);
+      return d === 0 ? null : xy / d;
     },
   ],
   dot: [

@@ -157,6 +157,52 @@ export function requestColumn(
   return out;
 }
 
+/** What `evaluateOnDemand` needs of a view and a feature selection, worked out once per pair. */
+interface EvalPlan {
+  readonly only: readonly string[] | undefined;
+  readonly feats: OnDemandView['features'];
+  /** Inputs (by feature name) then request fields: the names `column` is asked for, in this order. */
+  readonly names: readonly string[];
+  readonly nameIndex: ReadonlyMap<string, number>;
+  /** Per feature: the positions (in `names`) of the names it reads. */
+  readonly reads: readonly (readonly number[])[];
+  /** Positions of the inputs (0 … inputs − 1). */
+  readonly inputs: readonly number[];
+}
+const evalPlans = new WeakMap<OnDemandView, EvalPlan[]>();
+
+function evalPlan(view: OnDemandView, only: readonly string[] | undefined): EvalPlan {
+  let list = evalPlans.get(view);
+  if (!list) evalPlans.set(view, (list = []));
+  for (const p of list) if (p.only === only) return p;
+  const feats = only ? view.features.filter((f) => only.includes(f.name)) : view.features;
+  const names = [...view.inputs.map((i) => i.feature), ...Object.keys(view.requestSchema)];
+  const nameIndex = new Map(names.map((n, k) => [n, k]));
+  const reads = feats.map((f) => f.reads.map((r) => nameIndex.get(r) ?? -1));
+  const plan = { only, feats, names, nameIndex, reads, inputs: view.inputs.map((_, k) => k) };
+  // `only` is usually one array kept by the caller (online plans); fresh ones each call stay bounded
+  if (list.length >= 8) list.length = 0;
+  list.push(plan);
+  return plan;
+}
+
+/** Whether row `i` of any of the columns at `at` is null (a missing input). */
+function readsMissing(cols: readonly (readonly unknown[] | undefined)[], at: readonly number[], i: number): boolean {
+  for (const k of at) if (k < 0 || cols[k]?.[i] == null) return true;
+  return false;
+}
+
+/** The `get` of compiled expressions: a name's value in the current row (`state.i`), null when none. */
+function rowGetter(
+  state: { cols: readonly (readonly unknown[] | undefined)[]; i: number },
+  nameIndex: ReadonlyMap<string, number>,
+): (name: string) => unknown {
+  return (name) => {
+    const k = nameIndex.get(name);
+    return k === undefined ? null : (state.cols[k]?.[state.i] ?? null);
+  };
+}
+
 /**
  * Computes the view's features for `rowCount` rows. `column(name)` gives the values of an input
  * feature (by feature name) or request field, one per row, null where missing; `nowMs(i)` is the
@@ -169,24 +215,30 @@ export function evaluateOnDemand(
   nowMs: (row: number) => number,
   only?: readonly string[],
 ): OnDemandColumn[] {
-  const feats = only ? view.features.filter((f) => only.includes(f.name)) : view.features;
-  const names = [...view.inputs.map((i) => i.feature), ...Object.keys(view.requestSchema)];
-  const cols = new Map(names.map((n) => [n, column(n)]));
+  const { feats, names, nameIndex, reads, inputs } = evalPlan(view, only);
+  const cols: (readonly unknown[] | undefined)[] = names.map((n) => column(n));
   // inputs as their declared dtype, whichever path read them (Arrow cells in training sets, store
-  // values online): vectors become typed arrays, times epoch ms
-  for (const input of view.inputs) {
-    const raw = cols.get(input.feature)!;
-    const norm = new Array<unknown>(raw.length);
+  // values online): vectors become typed arrays, times epoch ms. Copied only when a value changes.
+  for (let k = 0; k < view.inputs.length; k++) {
+    const raw = cols[k];
+    if (!raw) continue;
+    const dtype = view.inputs[k].dtype;
+    let norm: unknown[] | undefined;
     for (let r = 0; r < raw.length; r++) {
+      let v: unknown;
       try {
-        norm[r] = asDtype(raw[r], input.dtype);
+        v = asDtype(raw[r], dtype);
       } catch {
-        norm[r] = raw[r];
+        v = raw[r];
+      }
+      if (norm) norm[r] = v;
+      else if (v !== raw[r] && !(v === null && raw[r] === undefined)) {
+        norm = raw.slice(0, r);
+        norm[r] = v;
       }
     }
-    cols.set(input.feature, norm);
+    if (norm) cols[k] = norm;
   }
-  const inputNames = view.inputs.map((i) => i.feature);
   const out = feats.map((f) => ({
     name: f.name,
     dtype: f.dtype,
@@ -194,17 +246,14 @@ export function evaluateOnDemand(
     kinds: new Uint8Array(rowCount),
     errors: new Array<string | null>(rowCount).fill(null),
   }));
-  const readsMissing = (reads: readonly string[], i: number): boolean => {
-    for (const r of reads) if (cols.get(r)?.[i] == null) return true;
-    return false;
-  };
-  let i = 0;
-  const get = (name: string): unknown => cols.get(name)?.[i] ?? null;
-  for (; i < rowCount; i++) {
+  const state = { cols, i: 0 };
+  const get = rowGetter(state, nameIndex);
+  for (let i = 0; i < rowCount; i++) {
+    state.i = i;
     const now = nowMs(i);
     let row: Readonly<Record<string, unknown>> | undefined;
     let rowError: string | undefined;
-    if (view.transform && readsMissing(inputNames, i)) {
+    if (view.transform && readsMissing(cols, inputs, i)) {
       // a missing input feature: the transform is not called, its features are NOT_FOUND
       for (const o of out) o.kinds[i] = CELL_MISSING;
       continue;
@@ -230,7 +279,7 @@ export function evaluateOnDemand(
         const raw = f.fn ? f.fn(get, now) : row?.[f.name];
         const v = asDtype(raw, f.dtype);
         o.values[i] = v;
-        o.kinds[i] = v !== null ? CELL_VALUE : readsMissing(f.reads, i) ? CELL_MISSING : CELL_NULL;
+        o.kinds[i] = v !== null ? CELL_VALUE : readsMissing(cols, reads[j], i) ? CELL_MISSING : CELL_NULL;
       } catch (err) {
         o.kinds[i] = CELL_ERROR;
         o.errors[i] = `${f.name}: ${err instanceof Error ? err.message : String(err)}`;

@@ -99,6 +99,27 @@ describe('Parquet through DuckDB', () => {
     expect(dd.getChild('ts_us')!.get(1)).toBe(1_700_000_000_000_000n - 2499n * 86_400_123_457n);
   });
 
+  it('µs timestamps become ms truncated toward zero around 0 and past 2^52 µs; a reader stopped early closes', async () => {
+    const file = path.join(dir, 'edges.parquet');
+    const us = [-1001, -1000, -999, -1, 0, 1, 999, 1000, 1001, -4_503_599_627_370_497, 4_503_599_627_370_497];
+    const far = `make_timestamp(${2n ** 52n + 1_234_567n}::BIGINT)`; // year 2112: the BigInt path
+    await con.run(
+      `COPY (SELECT CASE WHEN i % 5 = 4 THEN NULL WHEN i % 13 = 7 THEN ${far}
+         ELSE make_timestamp(([${us.join(', ')}])[1 + i % ${us.length}]::BIGINT + (i // 11) * 1_000_003) END AS ts,
+         i::INTEGER AS n FROM range(10000) t(i)) TO '${file}' (FORMAT parquet, ROW_GROUP_SIZE 3000)`,
+    );
+    const d = await read(file, 'duckdb', undefined, 3333);
+    expectSame(d, await read(file, 'parquetjs'));
+    expect(d.getChild('ts')!.get(0)).toBe(-1);
+    expect(d.getChild('ts')!.get(7)).toBe(Number((2n ** 52n + 1_234_567n) / 1000n));
+    for (let round = 0; round < 3; round++) {
+      for await (const b of parquetSourceBatches(file, undefined, { reader: 'duckdb', batchRows: 100 })) {
+        expect(b.numRows).toBe(100);
+        break;
+      }
+    }
+  });
+
   it('files written by writeParquetFile (TIMESTAMP_MILLIS, INT64, UTF8) read the same through both', async () => {
     const { events } = generate({ seed: 71, events: 3000, bigKeys: true });
     const file = path.join(dir, 'events.parquet');

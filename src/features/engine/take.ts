@@ -51,6 +51,33 @@ function takeFast(type: A.DataType, chunks: readonly A.Data[], idx: Int32Array):
     const first = chunks[0].values as Values;
     const stride = chunks[0].stride;
     const out = new (first.constructor as new (length: number) => Values)(n * stride);
+    if (first instanceof BigInt64Array && stride === 1) {
+      // 64-bit integers as pairs of 32-bit words: no BigInt per value
+      const words = new Int32Array(out.buffer);
+      const srcWords = chunks.map((d) => {
+        const v = d.values as BigInt64Array;
+        return new Int32Array(v.buffer, v.byteOffset, v.length * 2);
+      });
+      if (chunks.length === 1) {
+        const src = srcWords[0];
+        for (let k = 0; k < n; k++) {
+          const at = idx[k] * 2;
+          words[2 * k] = src[at];
+          words[2 * k + 1] = src[at + 1];
+        }
+      } else
+        for (let k = 0; k < n; k++) {
+          const c = find(idx[k]);
+          const at = (idx[k] - starts[c]) * 2;
+          words[2 * k] = srcWords[c][at];
+          words[2 * k + 1] = srcWords[c][at + 1];
+        }
+      return A.makeData({ type, length: n, data: out, ...validity(chunks, idx, find, starts) } as never);
+    }
+    if (chunks.length === 1 && stride === 1) {
+      for (let k = 0; k < n; k++) out[k] = first[idx[k]];
+      return A.makeData({ type, length: n, data: out, ...validity(chunks, idx, find, starts) } as never);
+    }
     for (let k = 0; k < n; k++) {
       const c = find(idx[k]);
       const src = chunks[c].values as Values;

@@ -25,9 +25,13 @@ const FLUSH_ROWS = 65_536;
 /** Most partitions a source is split into. */
 export const MAX_PARTITIONS = 256;
 
+/** Integer keys below this are memoised in a typed array (4 MiB) rather than a Map. */
+const SMALL_KEYS = 1 << 20;
+
 /** Partition (0..count-1) of each row of the join key vectors; rows with a null key go to 0. */
 export class EntityPartitioner {
   readonly #memo = new Map<unknown, number>();
+  #small: Int32Array | undefined;
 
   constructor(
     readonly joinKeys: readonly string[],
@@ -46,6 +50,14 @@ export class EntityPartitioner {
       for (let i = 0; i < n; i++) {
         if (valid && !valid[i]) continue;
         const x = values[i];
+        if (x >= 0 && x < SMALL_KEYS && x === Math.floor(x)) {
+          // small non-negative integers: a typed-array memo (0: not hashed yet, else partition + 1)
+          const small = (this.#small ??= new Int32Array(SMALL_KEYS));
+          let p = small[x] - 1;
+          if (p < 0) small[x] = (p = this.#hash([x])) + 1;
+          out[i] = p;
+          continue;
+        }
         let p = memo.get(x);
         if (p === undefined) memo.set(x, (p = this.#hash([x])));
         out[i] = p;

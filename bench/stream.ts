@@ -3,13 +3,16 @@
  * the last online write with two `StreamConsumer`s (one process here, 8 partitions, Redis online
  * store, leases and checkpoints), over events already published; `stream_vs_raw` divides it by the
  * rate of a raw consume loop (8 partition readers, JSON parse, nothing else) over the same stream in
- * the same run. `freshness_p99_ms`: then, with the consumers caught up, events are published at half
+ * the same run. `reference_vs_raw`: the same for a minimal hand-written pair of consumers (decode, a
+ * running sum per user, one pipelined HSET per touched user per step), the ceiling a real consumer
+ * can approach on this machine. `freshness_p99_ms`: then, with the consumers caught up, events are published at half
  * of `stream_events_s` for `STRATA_BENCH_STREAM_FRESHNESS_S` seconds (default 10), each stamped with its
  * publish time as event time; an event's freshness is the time the online write covering it (the
  * first write of its user's row with an event time at or after its own) completed minus its publish
  * time; p99 over all events. `npm run bench -- stream`; needs nats-server and redis-server.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -137,6 +140,47 @@ export async function run(): Promise<Record<string, number>> {
     console.error('raw consume loop done');
     for (const rd of readers) await rd.close();
 
+    // reference: the least a consumer must do — two consumers (own NATS and Redis connections), 4
+    // partitions each, every event decoded, a running sum and count per user, one pipelined HSET per
+    // touched user per step; no validation, windows, leases or checkpoints
+    t = performance.now();
+    await Promise.all(
+      [0, 1].map(async (c) => {
+        const src = await JetStreamSource.open(cfg, { natsUrl: nats.url });
+        const client = new Redis(redis.url);
+        const rds = await Promise.all([0, 1, 2, 3].map((k) => src.reader(c * 4 + k, null)));
+        const sums = new Map<number, [number, number]>();
+        let done = 0;
+        const mine = events.filter((e) => e.partition >= c * 4 && e.partition < c * 4 + 4).length;
+        while (done < mine) {
+          const touched = new Set<number>();
+          for (const rd of rds) {
+            for (const { event } of await rd.next(1000)) {
+              const u = Number(event.user_id);
+              const s = sums.get(u) ?? [0, 0];
+              s[0] += Number(event.amount);
+              s[1]++;
+              sums.set(u, s);
+              touched.add(u);
+              done++;
+            }
+          }
+          if (!touched.size) {
+            await new Promise((res) => setTimeout(res, 1));
+            continue;
+          }
+          const pl = client.pipeline();
+          for (const u of touched) pl.hset(`ref:{${u}}`, 'amount_sum', sums.get(u)![0], 'count', sums.get(u)![1]);
+          await pl.exec();
+        }
+        for (const rd of rds) await rd.close();
+        await src.close();
+        await client.quit();
+      }),
+    );
+    const refS = (performance.now() - t) / 1000;
+    console.error('reference consumers done');
+
     // two Strata consumers: read, window state, online writes, checkpoints
     const probe = new FreshnessProbe();
     const realStore = await RedisOnlineStore.open({ url: redis.url, project: 'bench' });
@@ -149,6 +193,9 @@ export async function run(): Promise<Record<string, number>> {
           redisUrl: redis.url,
           natsUrl: nats.url,
           leaseMs: 2000,
+          ...(process.env.STRATA_BENCH_STREAM_BATCH
+            ? { batchEvents: Number(process.env.STRATA_BENCH_STREAM_BATCH) }
+            : {}),
           onEvent: (e) => {
             if (e.type === 'error') console.error(`consumer bench-${i}:`, e.error);
             else if (process.env.STRATA_BENCH_DEBUG)
@@ -222,6 +269,8 @@ export async function run(): Promise<Record<string, number>> {
       raw_consume_events_s: EVENTS / rawS,
       stream_events_s: EVENTS / strataS,
       stream_vs_raw: rawS / strataS,
+      reference_events_s: EVENTS / refS,
+      reference_vs_raw: rawS / refS,
       applied_twice: appliedTwice,
       freshness_rate_events_s: rate,
       freshness_events: latencies.length,
@@ -233,6 +282,7 @@ export async function run(): Promise<Record<string, number>> {
         `events                 ${EVENTS} (${USERS} users, ${PARTITIONS} partitions, JetStream + Redis)`,
         `publish                ${Math.round(figures.publish_events_s)} events/s`,
         `raw consume loop       ${Math.round(figures.raw_consume_events_s)} events/s`,
+        `reference consumers    ${Math.round(figures.reference_events_s)} events/s (ratio ${figures.reference_vs_raw.toFixed(2)}: decode + sum + pipelined HSET only)`,
         `two stream consumers   ${Math.round(figures.stream_events_s)} events/s (ratio ${figures.stream_vs_raw.toFixed(2)}; ${appliedTwice} events applied twice)`,
         `freshness              p50 ${figures.freshness_p50_ms} ms, p99 ${figures.freshness_p99_ms} ms (${latencies.length} events at ${Math.round(rate)} events/s for ${FRESHNESS_S} s)`,
       ].join('\n'),

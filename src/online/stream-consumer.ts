@@ -72,6 +72,8 @@ export class StreamConsumer implements AsyncDisposable {
   /** Owned partitions whose lease the renewer found gone: dropped before their next step. */
   readonly #lost = new Set<number>();
   #renewing: Promise<void> | null = null;
+  /** The last step's online write, in flight while the next step is applied. */
+  #inFlight: { readonly write: Promise<unknown>; readonly partitions: number[]; readonly events: number } | null = null;
   /** When the leases were last renewed (by the tick or the renewer). */
   #renewedAt = Date.now();
   #stopped = false;
@@ -183,6 +185,8 @@ export class StreamConsumer implements AsyncDisposable {
     while (!this.#stopped) {
       const now = Date.now();
       try {
+        // checkpoints (also on letting a partition go) cover only events whose online write completed
+        if (now >= nextTick || now >= nextCkpt) await this.#settle();
         if (now >= nextTick) {
           await this.#tick();
           nextTick = Date.now() + tickMs;
@@ -201,8 +205,7 @@ export class StreamConsumer implements AsyncDisposable {
       // One step: a batch from every owned partition, applied in order per partition, then one online
       // write for all of them (partitions never share an entity, so the rows are disjoint).
       let n = 0;
-      const stepped: number[] = [];
-      const updates: PushedBatch[] = [];
+      const stepped: [number, PushedBatch[], number][] = [];
       for (const p of this.#lost) await this.#drop(p, 'lost');
       this.#lost.clear();
       for (const [p, owned] of this.#owned) {
@@ -213,23 +216,37 @@ export class StreamConsumer implements AsyncDisposable {
           const records = await owned.reader.next(batch);
           if (!records.length) continue;
           n += records.length;
-          for (const u of owned.state.apply(records)) updates.push(u);
-          stepped.push(p);
+          stepped.push([p, owned.state.apply(records), records.length]);
         } catch (error) {
           await this.#fail(error, [p]);
           break;
         }
       }
+      // the previous step's write has been in flight while this step was applied; writes stay in order
+      await this.#settle();
+      const live = stepped.filter(([p]) => this.#owned.has(p)); // a failed write gave its partitions up
+      const updates = live.flatMap(([, u]) => u);
+      const events = live.reduce((a, [, , k]) => a + k, 0);
       if (updates.length) {
-        try {
-          await writePushed(this.repo, this.store, updates);
-        } catch (error) {
-          await this.#fail(error, stepped);
-          continue;
-        }
-      }
-      this.applied += n;
+        const write = writePushed(this.repo, this.store, updates);
+        write.catch(() => undefined); // handled in #settle
+        this.#inFlight = { write, partitions: live.map(([p]) => p), events };
+      } else this.applied += events;
       if (!n) await sleep(10);
+    }
+    await this.#settle();
+  }
+
+  /** Waits for the in-flight online write; when it failed, its partitions are given up (see #fail). */
+  async #settle(): Promise<void> {
+    const f = this.#inFlight;
+    if (!f) return;
+    this.#inFlight = null;
+    try {
+      await f.write;
+      this.applied += f.events;
+    } catch (error) {
+      await this.#fail(error, f.partitions);
     }
   }
 

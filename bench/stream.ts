@@ -15,7 +15,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../src/features/index.js';
 import { JetStreamSource } from '../src/features/stream/jetstream.js';
 import { partitionOf } from '../src/features/stream/partitioning.js';
@@ -30,31 +32,59 @@ const T0 = Date.UTC(2026, 0, 1);
 const FRESHNESS_S = Number(process.env.STRATA_BENCH_STREAM_FRESHNESS_S ?? 10);
 
 /**
- * Publish times of events not yet written online, per user, oldest first; `watch(store)` wraps the
- * store so that every completed write of a user's row settles the events it covers.
+ * Every completed write of a user's row (its event time, when it completed), recorded by the store
+ * wrapper `watch(store)`; `published(user, ms)` notes an event published at `ms` (stamped with it as
+ * event time). An event's freshness is the completion time of the first write of its user's row with
+ * an event time at or after its own, minus its publish time; computed at the end, so the order in
+ * which the publisher's reports and the writes arrive does not matter.
  */
 class FreshnessProbe {
-  readonly #pending = new Map<number, number[]>();
-  readonly latenciesMs: number[] = [];
-  outstanding = 0;
+  readonly #writes = new Map<number, { ts: number[]; done: number[] }>();
+  readonly #published: [number, number][] = [];
+  readonly #newestPublished = new Map<number, number>();
 
   published(userId: number, publishMs: number): void {
-    let q = this.#pending.get(userId);
-    if (!q) this.#pending.set(userId, (q = []));
-    q.push(publishMs);
-    this.outstanding++;
+    this.#published.push([userId, publishMs]);
+    this.#newestPublished.set(userId, Math.max(publishMs, this.#newestPublished.get(userId) ?? 0));
+  }
+
+  /** Users with a published event not covered by a write yet. */
+  get outstanding(): number {
+    let n = 0;
+    for (const [u, ms] of this.#newestPublished) {
+      const w = this.#writes.get(u);
+      if (!w || w.ts[w.ts.length - 1] < ms) n++;
+    }
+    return n;
+  }
+
+  latencies(): { latenciesMs: number[]; missing: number } {
+    const latenciesMs: number[] = [];
+    let missing = 0;
+    for (const [u, ms] of this.#published) {
+      const w = this.#writes.get(u);
+      let lo = 0;
+      let hi = w?.ts.length ?? 0;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (w!.ts[mid] < ms) lo = mid + 1;
+        else hi = mid;
+      }
+      if (!w || lo === w.ts.length) missing++;
+      else latenciesMs.push(w.done[lo] - ms);
+    }
+    return { latenciesMs: latenciesMs.sort((a, b) => a - b), missing };
   }
 
   #written(rows: readonly OnlineWriteRow[], doneMs: number): void {
     for (const r of rows) {
-      const q = this.#pending.get(Number(r.entityKey.user_id));
-      if (!q) continue;
-      let n = 0;
-      while (n < q.length && q[n] <= r.eventTimestampMs) this.latenciesMs.push(doneMs - q[n++]);
-      if (n) {
-        q.splice(0, n);
-        this.outstanding -= n;
-      }
+      const u = Number(r.entityKey.user_id);
+      let w = this.#writes.get(u);
+      if (!w) this.#writes.set(u, (w = { ts: [], done: [] }));
+      // keep the event times non-decreasing (a write never lowers a row's event time)
+      if (w.ts.length && r.eventTimestampMs <= w.ts[w.ts.length - 1]) continue;
+      w.ts.push(r.eventTimestampMs);
+      w.done.push(doneMs);
     }
   }
 
@@ -222,40 +252,46 @@ export async function run(): Promise<Record<string, number>> {
     const strataS = (performance.now() - t) / 1000;
     console.error(`consumers: ${EVENTS} events read in ${strataS.toFixed(1)} s`);
 
-    // freshness at half the end-to-end rate, consumers caught up
+    // freshness at half the end-to-end rate, consumers caught up; the publisher runs in its own process
     const rate = EVENTS / strataS / 2;
-    const tickMs = 20;
-    const start = Date.now();
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href,
+        fileURLToPath(new URL('./stream-publisher.ts', import.meta.url)),
+        nats.url,
+        cfg.name,
+        String(PARTITIONS),
+        String(USERS),
+        String(EVENTS),
+        String(rate),
+        String(FRESHNESS_S),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let sent = 0;
-    while (Date.now() - start < FRESHNESS_S * 1000) {
-      const due = Math.floor(((Date.now() - start) / 1000) * rate);
-      const batch = [];
-      const now = Date.now();
-      for (; sent < due; sent++) {
-        const i = EVENTS + sent;
-        const user_id = (i * 7919) % USERS;
-        probe.published(user_id, now);
-        batch.push({
-          partition: partitionOf(user_id, PARTITIONS),
-          id: `e${i}`,
-          event: { user_id, amount: i % 100, event_timestamp: now, event_id: `e${i}` },
-        });
-      }
-      if (batch.length) await js.publish(batch);
-      await new Promise((res) => setTimeout(res, tickMs));
+    for await (const line of createInterface({ input: child.stdout })) {
+      const [ms, from, count] = line.split(' ').map(Number);
+      for (let i = from; i < from + count; i++) probe.published((i * 7919) % USERS, ms);
+      sent += count;
     }
+    const code = await new Promise<number | null>((res) =>
+      child.exitCode !== null ? res(child.exitCode) : child.once('exit', res),
+    );
+    if (code !== 0) throw new Error(`the freshness publisher exited with ${code}`);
     console.error(`freshness: ${sent} events published at ${Math.round(rate)} events/s`);
     const drainUntil = Date.now() + 60_000;
     lastLog = performance.now();
     while (probe.outstanding > 0 && Date.now() < drainUntil) {
       if (performance.now() - lastLog > 5000) {
         lastLog = performance.now();
-        console.error(`freshness: ${probe.outstanding} events not written online yet`);
+        console.error(`freshness: ${probe.outstanding} users with events not written online yet`);
       }
       await new Promise((res) => setTimeout(res, 20));
     }
-    if (probe.outstanding > 0) console.error(`freshness: ${probe.outstanding} events never written online`);
-    const latencies = probe.latenciesMs.sort((a, b) => a - b);
+    const { latenciesMs: latencies, missing } = probe.latencies();
+    if (missing > 0) console.error(`freshness: ${missing} events never written online`);
     await js.close();
     for (const c of consumers) await c.close();
     // events applied more than once: replays after takeovers, or a partition briefly held by both

@@ -1,15 +1,18 @@
 /**
- * Streaming on a fleet, through NATS JetStream: `stream_events_s` is events/s from the first read to
- * the last online write with two `StreamConsumer`s (one process here, 8 partitions, Redis online
- * store, leases and checkpoints), over events already published; `stream_vs_raw` divides it by the
- * rate of a raw consume loop (8 partition readers, JSON parse, nothing else) over the same stream in
- * the same run. `reference_vs_raw`: the same for a minimal hand-written pair of consumers (decode, a
- * running sum per user, one pipelined HSET per touched user per step), the ceiling a real consumer
- * can approach on this machine. `freshness_p99_ms`: then, with the consumers caught up, events are published at half
- * of `stream_events_s` for `STRATA_BENCH_STREAM_FRESHNESS_S` seconds (default 10), each stamped with its
- * publish time as event time; an event's freshness is the time the online write covering it (the
- * first write of its user's row with an event time at or after its own) completed minus its publish
- * time; p99 over all events. `npm run bench -- stream`; needs nats-server and redis-server.
+ * Streaming on a fleet, through NATS JetStream: `stream_events_s` is events/s from the start of two
+ * `StreamConsumer`s (one process here, 8 partitions, Redis online store, leases and checkpoints) to
+ * every partition's events read and applied, over events already published; `stream_vs_raw` divides
+ * it by the rate of a raw consume loop (8 partition readers, JSON parse, nothing else) over the same
+ * stream in the same run. `reference_vs_raw`: the same for a minimal hand-written pair of consumers
+ * (decode, a running sum per user, one pipelined HSET per touched user per step), the ceiling a real
+ * consumer can approach on this machine. `freshness_p99_ms`: then, with the consumers caught up, a
+ * publisher in its own process (bench/stream-publisher.ts) publishes at half of `stream_events_s`
+ * for `STRATA_BENCH_STREAM_FRESHNESS_S` seconds (default 10), each event stamped with its publish time
+ * as event time; an event's freshness is the time the online write covering it (the first write of
+ * its user's row with an event time at or after its own) completed minus its publish time; p99 over
+ * all events. `applied_twice`: events applied more than once (replays after takeovers).
+ * `npm run bench -- stream`; needs nats-server and redis-server. STRATA_BENCH_DEBUG=1 logs partition
+ * moves; STRATA_BENCH_STREAM_BATCH sets the consumers' batchEvents.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';

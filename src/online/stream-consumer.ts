@@ -67,6 +67,15 @@ export class StreamConsumer implements AsyncDisposable {
   /** Events applied by this process (replays after a takeover included). */
   applied = 0;
   readonly #owned = new Map<number, Owned>();
+  /** Partitions acquired and being restored (their leases are renewed too). */
+  readonly #taking = new Set<number>();
+  /** Owned partitions whose lease the renewer found gone: dropped before their next step. */
+  readonly #lost = new Set<number>();
+  #renewing: Promise<void> | null = null;
+  /** The last step's online write, in flight while the next step is applied. */
+  #inFlight: { readonly write: Promise<unknown>; readonly partitions: number[]; readonly events: number } | null = null;
+  /** When the leases were last renewed (by the tick or the renewer). */
+  #renewedAt = Date.now();
   #stopped = false;
   readonly #done: Promise<void>;
 
@@ -108,6 +117,9 @@ export class StreamConsumer implements AsyncDisposable {
     const coordinator = await StreamCoordinator.open(source.stream.name, id, options);
     let stream: StreamSource;
     try {
+      // join the member set before connecting to the stream: consumers started together see each other
+      // at their first rebalance, instead of one taking every partition and handing half over
+      await coordinator.heartbeat();
       stream = await openStreamSource(source.stream, options);
     } catch (err) {
       await coordinator.close();
@@ -119,6 +131,14 @@ export class StreamConsumer implements AsyncDisposable {
   /** Partitions this consumer owns now, sorted. */
   get partitions(): number[] {
     return [...this.#owned.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Events read per owned partition (since the partition's start, carried in checkpoints), without
+   * asking the stream: cheap to poll. Unlike `applied`, a replay after a takeover does not add to it.
+   */
+  get readByPartition(): ReadonlyMap<number, number> {
+    return new Map([...this.#owned].map(([p, o]) => [p, o.state.read]));
   }
 
   async stats(): Promise<StreamPartitionStats[]> {
@@ -142,18 +162,34 @@ export class StreamConsumer implements AsyncDisposable {
   async #run(): Promise<void> {
     const leaseMs = this.coordinator.leaseMs;
     const tickMs = Math.max(50, Math.floor(leaseMs / 4));
+    // Leases and membership are renewed on a timer too, not only between steps: a slow restore, a
+    // slow online write or a backlog must not let them expire while this consumer still works on them.
+    const renewer = setInterval(() => {
+      this.#renewing ??= this.#renew()
+        .catch(() => undefined)
+        .finally(() => (this.#renewing = null));
+    }, tickMs);
+    try {
+      await this.#loop(tickMs, leaseMs);
+    } finally {
+      clearInterval(renewer);
+      await this.#renewing;
+    }
+  }
+
+  async #loop(tickMs: number, leaseMs: number): Promise<void> {
     const ckptMs = this.options.checkpointIntervalMs ?? 1000;
     const batch = this.options.batchEvents ?? 1000;
     let nextTick = 0;
     let nextCkpt = Date.now() + ckptMs;
-    let lastRenew = Date.now();
     while (!this.#stopped) {
       const now = Date.now();
       try {
+        // checkpoints (also on letting a partition go) cover only events whose online write completed
+        if (now >= nextTick || now >= nextCkpt) await this.#settle();
         if (now >= nextTick) {
           await this.#tick();
-          lastRenew = Date.now();
-          nextTick = lastRenew + tickMs;
+          nextTick = Date.now() + tickMs;
         }
         if (now >= nextCkpt) {
           await this.#checkpointAll();
@@ -162,39 +198,55 @@ export class StreamConsumer implements AsyncDisposable {
       } catch (error) {
         this.options.onEvent?.({ type: 'error', error });
         // Redis unreachable: stop applying once our leases may have expired (another owner may take over)
-        if (Date.now() - lastRenew > leaseMs / 2) await this.#dropAll();
+        if (Date.now() - this.#renewedAt > leaseMs / 2) await this.#dropAll();
         await sleep(tickMs);
         continue;
       }
       // One step: a batch from every owned partition, applied in order per partition, then one online
       // write for all of them (partitions never share an entity, so the rows are disjoint).
       let n = 0;
-      const stepped: number[] = [];
-      const updates: PushedBatch[] = [];
+      const stepped: [number, PushedBatch[], number][] = [];
+      for (const p of this.#lost) await this.#drop(p, 'lost');
+      this.#lost.clear();
       for (const [p, owned] of this.#owned) {
-        // leases are renewed between steps: a long backlog must not starve the tick
-        if (this.#stopped || Date.now() >= nextTick) break;
+        // every owned partition gets its batch each step (leases are renewed by the timer meanwhile;
+        // breaking off at the tick made the partitions iterated last wait for the first ones to drain)
+        if (this.#stopped) break;
         try {
           const records = await owned.reader.next(batch);
           if (!records.length) continue;
           n += records.length;
-          for (const u of owned.state.apply(records)) updates.push(u);
-          stepped.push(p);
+          stepped.push([p, owned.state.apply(records), records.length]);
         } catch (error) {
           await this.#fail(error, [p]);
           break;
         }
       }
+      // the previous step's write has been in flight while this step was applied; writes stay in order
+      await this.#settle();
+      const live = stepped.filter(([p]) => this.#owned.has(p)); // a failed write gave its partitions up
+      const updates = live.flatMap(([, u]) => u);
+      const events = live.reduce((a, [, , k]) => a + k, 0);
       if (updates.length) {
-        try {
-          await writePushed(this.repo, this.store, updates);
-        } catch (error) {
-          await this.#fail(error, stepped);
-          continue;
-        }
-      }
-      this.applied += n;
+        const write = writePushed(this.repo, this.store, updates);
+        write.catch(() => undefined); // handled in #settle
+        this.#inFlight = { write, partitions: live.map(([p]) => p), events };
+      } else this.applied += events;
       if (!n) await sleep(10);
+    }
+    await this.#settle();
+  }
+
+  /** Waits for the in-flight online write; when it failed, its partitions are given up (see #fail). */
+  async #settle(): Promise<void> {
+    const f = this.#inFlight;
+    if (!f) return;
+    this.#inFlight = null;
+    try {
+      await f.write;
+      this.applied += f.events;
+    } catch (error) {
+      await this.#fail(error, f.partitions);
     }
   }
 
@@ -210,23 +262,41 @@ export class StreamConsumer implements AsyncDisposable {
     }
   }
 
+  /** Heartbeat and renew every held lease (owned or being restored); a lease found gone is marked lost. */
+  async #renew(): Promise<void> {
+    await this.coordinator.heartbeat();
+    const held = [...this.#owned.keys(), ...this.#taking];
+    const ok = await Promise.all(held.map((p) => this.coordinator.renew(p)));
+    for (let i = 0; i < held.length; i++) if (!ok[i]) this.#lost.add(held[i]);
+    this.#renewedAt = Date.now();
+  }
+
   /** Heartbeat, renew, release what is over the fair share, acquire free partitions up to it. */
   async #tick(): Promise<void> {
     const members = await this.coordinator.heartbeat();
     const total = this.stream.config.partitions;
     const held = [...this.#owned.keys()];
     const renewed = await Promise.all(held.map((p) => this.coordinator.renew(p)));
-    for (let i = 0; i < held.length; i++) if (!renewed[i]) await this.#drop(held[i], 'lost');
+    for (let i = 0; i < held.length; i++) {
+      if (renewed[i]) this.#lost.delete(held[i]);
+      else await this.#drop(held[i], 'lost');
+    }
+    this.#renewedAt = Date.now();
     const share = this.coordinator.fairShare(members, total);
     const owned = this.partitions;
     for (const p of owned.slice(share).reverse()) await this.#letGo(p);
     const taking: Promise<void>[] = [];
     for (let p = 0; p < total && this.#owned.size + taking.length < share; p++) {
       if (this.#owned.has(p)) continue;
-      if (await this.coordinator.acquire(p)) taking.push(this.#take(p));
+      if (await this.coordinator.acquire(p)) {
+        this.#taking.add(p);
+        taking.push(this.#take(p).finally(() => this.#taking.delete(p)));
+      }
     }
     // restore and open readers of newly acquired partitions together (a takeover waits for the slowest only)
-    await Promise.all(taking);
+    const took = await Promise.allSettled(taking);
+    const failed = took.find((r) => r.status === 'rejected');
+    if (failed?.status === 'rejected') throw failed.reason;
   }
 
   async #take(p: number): Promise<void> {
@@ -252,6 +322,7 @@ export class StreamConsumer implements AsyncDisposable {
 
   async #drop(p: number, why: 'lost'): Promise<void> {
     const owned = this.#owned.get(p);
+    this.#lost.delete(p);
     if (!owned) return;
     this.#owned.delete(p);
     await owned.reader.close().catch(() => undefined);

@@ -116,7 +116,9 @@ export class JetStreamSource implements StreamSource {
           event = {}; // not JSON: the consumer rejects it as an invalid event
         }
         buffer.push({ partition, offset: String(m.seq), event });
-        while (buffer.length >= READER_BUFFER) await new Promise((r) => setTimeout(r, 5));
+        // back-pressure; a reader closed with a full buffer (a lost partition) must still end the pump
+        while (buffer.length >= READER_BUFFER && !closing) await new Promise((r) => setTimeout(r, 5));
+        if (closing) break;
       }
     })().then(
       // the iterator also ends when the server drops the consumer: fail, so the owner re-opens it

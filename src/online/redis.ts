@@ -26,37 +26,52 @@ import type {
 
 /**
  * KEYS: entity hashes, then (when ARGV[3] is '1') the watermark hash. ARGV: ttlMs, write time, the
- * watermark flag, then per entity key: ts, view, n, n × (field, value). Returns rows written. With the
- * flag, raises `e:<view>` (newest event written) and `w:<view>` (write time) of each view it wrote.
+ * watermark flag, the lengths string, the blob. Per entity key the lengths string holds (space-separated)
+ * ts, n, the view's byte length, then n × (field byte length, value byte length); the blob holds the view
+ * and the n (field, value) pairs back to back. Returns rows written. With the flag, raises `e:<view>`
+ * (newest event written) and `w:<view>` (write time) of each view it wrote.
  */
 const WRITE_LUA = `
 local ttl = tonumber(ARGV[1])
 local wt = ARGV[2]
 local wm = ARGV[3] == '1'
+local blob = ARGV[5]
+local meta = {}
+for t in string.gmatch(ARGV[4], '[^ ]+') do meta[#meta + 1] = t end
+local sub = string.sub
 local nkeys = #KEYS
 if wm then nkeys = nkeys - 1 end
-local i = 4
+local m = 1
+local pos = 1
 local written = 0
 local newest = {}
 for k = 1, nkeys do
   local key = KEYS[k]
-  local ts = ARGV[i]
-  local view = ARGV[i + 1]
-  local n = tonumber(ARGV[i + 2])
+  local ts = meta[m]
+  local n = tonumber(meta[m + 1])
+  local vlen = tonumber(meta[m + 2])
+  local view = sub(blob, pos, pos + vlen - 1)
+  local p = pos + vlen
   local cur = redis.call('HGET', key, '_ts')
   if (not cur) or tonumber(cur) <= tonumber(ts) then
     redis.call('DEL', key)
     local args = {'_ts', ts, '_wt', wt}
     for j = 0, n - 1 do
-      args[#args + 1] = ARGV[i + 3 + 2 * j]
-      args[#args + 1] = ARGV[i + 4 + 2 * j]
+      local fl = tonumber(meta[m + 3 + 2 * j])
+      local vl = tonumber(meta[m + 4 + 2 * j])
+      args[#args + 1] = sub(blob, p, p + fl - 1)
+      args[#args + 1] = sub(blob, p + fl, p + fl + vl - 1)
+      p = p + fl + vl
     end
     redis.call('HSET', key, unpack(args))
     if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
     written = written + 1
     if wm and ((not newest[view]) or tonumber(newest[view]) < tonumber(ts)) then newest[view] = ts end
+  else
+    for j = 0, n - 1 do p = p + tonumber(meta[m + 3 + 2 * j]) + tonumber(meta[m + 4 + 2 * j]) end
   end
-  i = i + 3 + 2 * n
+  pos = p
+  m = m + 3 + 2 * n
 end
 if wm then
   local h = KEYS[#KEYS]
@@ -213,22 +228,36 @@ export class RedisOnlineStore implements OnlineStore {
     const ttl = String(this.#keyTtlMs);
     const wt = String(Date.now());
     const calls: { keys: string[]; args: (string | Buffer)[] }[] = [];
+    // UTF-8 bytes of the view and feature names, converted once per write
+    const names8 = new Map<string, Buffer>();
     const cluster = this.#isCluster();
     // standalone: each script call also raises the watermarks (the hash is its last key); a cluster
     // cannot touch it from a call on another slot, so it is raised after the writes instead
     const perCall = cluster ? 1 : this.#batchKeys;
     for (let start = 0; start < rows.length; start += perCall) {
       const keys: string[] = [];
-      const args: (string | Buffer)[] = [ttl, wt, cluster ? '0' : '1'];
-      for (const r of rows.slice(start, start + perCall)) {
+      const lengths: (string | number)[] = [];
+      const parts: Buffer[] = [];
+      let bytes = 0;
+      for (let i = start; i < rows.length && i < start + perCall; i++) {
+        const r = rows[i];
         const ts = checkTimestamp(r.eventTimestampMs, r.view);
         keys.push(this.keyOf(r.view, encodeEntityKey(r.entityKey)));
         const names = Object.keys(r.values);
-        args.push(String(ts), r.view, String(names.length));
-        for (const n of names) args.push(n, encodeValue(r.values[n]));
+        const view = utf8(r.view, names8);
+        lengths.push(String(ts), names.length, view.length);
+        parts.push(view);
+        bytes += view.length;
+        for (const n of names) {
+          const name = utf8(n, names8);
+          const value = encodeValue(r.values[n]);
+          lengths.push(name.length, value.length);
+          parts.push(name, value);
+          bytes += name.length + value.length;
+        }
       }
       if (!cluster) keys.push(this.#watermarkKey);
-      calls.push({ keys, args });
+      calls.push({ keys, args: [ttl, wt, cluster ? '0' : '1', lengths.join(' '), Buffer.concat(parts, bytes)] });
     }
     let written = 0;
     if (cluster) {
@@ -497,6 +526,16 @@ function fromHash(hash: Record<string, Buffer> | null, withWriteTime: boolean): 
 /** `_wt` of a hash; NaN for hashes written before write times were kept. */
 function writeTime(b: Buffer | null | undefined): number {
   return b ? Number(b.toString()) : Number.NaN;
+}
+
+/** `s` as UTF-8, memoized in `cache`. */
+function utf8(s: string, cache: Map<string, Buffer>): Buffer {
+  let b = cache.get(s);
+  if (b === undefined) {
+    b = Buffer.from(s, 'utf8');
+    cache.set(s, b);
+  }
+  return b;
 }
 
 function globEscape(s: string): string {

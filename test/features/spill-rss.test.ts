@@ -24,6 +24,8 @@ afterAll(async () => {
 
 const EVENTS = 8_000_000;
 const LIMIT = 16 << 20;
+/** A limit the 8 M events fit in whole (the default 512 MiB spills them). */
+const WHOLE = String(4 * 2 ** 30);
 
 const child = (kind: string, file: string, limit: string, job: 'backfill' | 'latest' = 'backfill') =>
   runBackfillChild(kind, file, limit, childEnv(), job);
@@ -43,7 +45,7 @@ describe('backfill larger than memory', () => {
   it('peak RSS follows memoryLimitBytes, not the source size; tiles are unchanged', async () => {
     const file = await eventsFile();
     const idle = await child('idle', 'none', 'default');
-    const whole = await child('arrow', file, 'default');
+    const whole = await child('arrow', file, WHOLE);
     const spilled = await child('arrow', file, String(LIMIT));
     expect(whole.partitions).toBe(1);
     expect(spilled.partitions).toBeGreaterThanOrEqual(8);
@@ -60,7 +62,7 @@ describe('backfill larger than memory', () => {
   it('latestValues (materialize) peak RSS follows memoryLimitBytes; values are unchanged', async () => {
     const file = await eventsFile();
     const idle = await child('idle', 'none', 'default');
-    const whole = await child('arrow', file, 'default', 'latest');
+    const whole = await child('arrow', file, WHOLE, 'latest');
     const spilled = await child('arrow', file, String(LIMIT), 'latest');
     expect(whole.partitions).toBe(1);
     expect(spilled.partitions).toBeGreaterThanOrEqual(8);

@@ -103,6 +103,7 @@ export async function* partitionedLatestBatches(
 ): AsyncGenerator<FeatureRowBatch> {
   const report = options.onProgress;
   let base = 0;
+  let totalGiven = false;
   for (let p = 0; p < spill.count; p++) {
     throwIfAborted(options.signal, `latestValues(${view.name})`);
     const last = p === spill.count - 1;
@@ -111,6 +112,7 @@ export async function* partitionedLatestBatches(
       ? (e: Progress) => {
           if (e.phase !== view.name) return report(e);
           done = e.done;
+          if (last && e.total !== undefined) totalGiven = true;
           report({
             phase: e.phase,
             done: base + e.done,
@@ -124,4 +126,6 @@ export async function* partitionedLatestBatches(
     base += done;
     report?.({ phase: `partitions ${view.name}`, done: p + 1, total: spill.count, unit: 'partitions' });
   }
+  // the last partition had no entities: the total is given here
+  if (!totalGiven) report?.({ phase: view.name, done: base, total: base, unit: 'entities' });
 }

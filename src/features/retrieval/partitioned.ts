@@ -18,15 +18,25 @@ import { groupLabel } from './backfill.js';
 
 /** Default `memoryLimitBytes`: 512 MiB. */
 export const DEFAULT_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024;
-/** Engine working memory (codes, times, sort permutations, tiles) per byte of loaded source. */
-export const ENGINE_BYTES_PER_SOURCE_BYTE = 3;
+/**
+ * Engine working memory (the partition's columns, codes, times, sort permutations, tiles) per byte
+ * of loaded source, calibrated from the peak RSS of 30 M-event backfills (docs/PERFORMANCE.md).
+ */
+export const ENGINE_BYTES_PER_SOURCE_BYTE = 5;
+/**
+ * Share of `memoryLimitBytes` one partition's working set may use: the rest is for what a job holds
+ * across partitions (the outputs collected so far, the spill buffers while spilling) and memory the
+ * allocator has not yet handed back after the previous partition.
+ */
+export const PARTITION_SHARE_OF_LIMIT = 0.5;
 
 /** Memory options of backfill, training sets and `latestValues` (materialize). */
 export interface MemoryOptions {
   /**
    * Working memory a job may use. A source whose loaded size (about its file size; Parquet's times
-   * 3) times 3 exceeds it is split by entity into spill files and processed one partition at a
-   * time; results are identical. Default 512 MiB (or the repo's).
+   * 1.6) times 5 exceeds half of it is split by entity into spill files and processed one partition
+   * at a time; results are identical. The process itself and the job's output come on top (see
+   * docs/FEATURES.md). Default 512 MiB (or the repo's).
    */
   readonly memoryLimitBytes?: number;
   /** Folder for spill files (a temporary folder inside it is removed afterwards). Default `os.tmpdir()`. */
@@ -44,11 +54,15 @@ export function checkMemoryLimit(bytes: number | undefined, field = 'memoryLimit
   return bytes;
 }
 
-/** Partitions for a source of `sourceBytes` under `limitBytes`: 1 (in memory) when it fits. */
+/**
+ * Partitions for a source of `sourceBytes` (loaded) under `limitBytes`: 1 (in memory) when its
+ * working set fits the partition share of the limit, else enough that each partition's does.
+ */
 export function partitionCount(sourceBytes: number, limitBytes: number): number {
   const need = sourceBytes * ENGINE_BYTES_PER_SOURCE_BYTE;
-  if (!(need > limitBytes)) return 1;
-  return Math.min(MAX_PARTITIONS, Math.max(2, Math.ceil(need / limitBytes)));
+  const budget = limitBytes * PARTITION_SHARE_OF_LIMIT;
+  if (!(need > budget)) return 1;
+  return Math.min(MAX_PARTITIONS, Math.max(2, Math.ceil(need / budget)));
 }
 
 /** Per entity code, the source row number (SPILL_ROW) of its first event in a partition's table. */

@@ -8,8 +8,8 @@
  * plus the backfill's CPU time (all threads) and this process's peak RSS.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
-import { FeatureRepo, defineEntity, defineFeatureView, defineSource } from '../src/features/index.js';
 import { parquetSourceBatches } from '../src/features/sources/index.js';
+import { tilesRepo } from './backfill-repo.js';
 
 const [file, limitArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: backfill-breakdown.ts <file.parquet> [memoryLimitBytes]');
@@ -29,24 +29,7 @@ console.log(`(a) read into Arrow batches: ${since(t)} s`);
 
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
-const repo = await FeatureRepo.fromDefinitions(
-  [
-    defineEntity({ name: 'entity', joinKeys: ['entity_id'] }),
-    defineSource({ name: 'events', kind: 'parquet', path: file }),
-    defineFeatureView({
-      name: 'tiles',
-      entities: ['entity'],
-      source: 'events',
-      tile: '1d',
-      aggregations: (['count', 'sum', 'min', 'max'] as const).map((f) => ({
-        column: 'value',
-        function: f,
-        window: '1d',
-      })),
-    }),
-  ],
-  { memoryLimitBytes },
-);
+const repo = await tilesRepo('parquet', file, { memoryLimitBytes });
 const tRepo = performance.now();
 let tSpill = tRepo;
 let tParts = tRepo;

@@ -6,7 +6,8 @@
  * event, lifetime windows — and prints one JSON line: events, tiles (latest: entities), the count
  * and value sums, seconds, partitions, peak RSS.
  */
-import { FeatureRepo, defineEntity, defineFeatureView, defineSource, type Progress } from '../src/features/index.js';
+import { FeatureRepo, type Progress } from '../src/features/index.js';
+import { tilesRepo } from './backfill-repo.js';
 import { readNumeric } from '../src/features/engine/columns.js';
 
 const [kind, file, limitArg, job = 'backfill'] = process.argv.slice(2);
@@ -18,29 +19,7 @@ if (kind === 'idle') {
 }
 const memoryLimitBytes = limitArg && limitArg !== 'default' ? Number(limitArg) : undefined;
 const t0 = performance.now();
-const repo = await FeatureRepo.fromDefinitions(
-  [
-    defineEntity({ name: 'entity', joinKeys: ['entity_id'] }),
-    defineSource({
-      name: 'events',
-      kind,
-      path: file,
-      ...(kind === 'csv' ? { schema: { entity_id: 'int32', event_timestamp: 'timestamp', value: 'float64' } } : {}),
-    }),
-    defineFeatureView({
-      name: 'tiles',
-      entities: ['entity'],
-      source: 'events',
-      tile: '1d',
-      aggregations: (['count', 'sum', 'min', 'max'] as const).map((f) => ({
-        column: 'value',
-        function: f,
-        window: job === 'latest' ? 'lifetime' : '1d',
-      })),
-    }),
-  ],
-  memoryLimitBytes ? { memoryLimitBytes } : {},
-);
+const repo = await tilesRepo(kind, file, { window: job === 'latest' ? 'lifetime' : '1d', memoryLimitBytes });
 let partitions = 1;
 let events = 0;
 const onProgress = (p: Progress) => {
